@@ -1,0 +1,32 @@
+"""REST API v1: bearer-token authentication that binds the request to the token's tenant."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from apiflask import APIBlueprint, HTTPTokenAuth
+
+from saas.auth.services import find_api_token
+from saas.db import db
+from saas.tenants.routing import bind_request_to_tenant
+
+API_PREFIX = "/api/v1"
+
+token_auth = HTTPTokenAuth(scheme="Bearer", description="A personal API token (`saas tokens create`).")
+
+
+@token_auth.verify_token
+def _verify_token(secret: str):
+    token = find_api_token(db.session, secret)
+    if token is None:
+        return None
+    token.last_used_at = datetime.now(UTC)
+    db.session.commit()
+    membership = next(m for m in token.user.memberships if m.tenant_id == token.tenant_id)
+    bind_request_to_tenant(token.tenant.ref, membership)
+    return token.user
+
+
+def api_blueprint(name: str, import_name: str, tag: str) -> APIBlueprint:
+    """A blueprint of API resources under ``/api/v1``; every route must use ``@auth_required(token_auth)``."""
+    return APIBlueprint(name, import_name, tag=tag, url_prefix=API_PREFIX)

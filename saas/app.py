@@ -1,0 +1,106 @@
+"""The application factory: settings, extensions, blueprints (from the module registry), errors."""
+
+from __future__ import annotations
+
+import logging
+
+from apiflask import APIFlask
+from flask import Flask
+
+from saas import extensions
+from saas.config import Settings
+from saas.db import db
+from saas.embedded import embedded_database_url, embedded_redis_url, normalise_database_url
+
+
+def _resolve_service_urls(settings: Settings) -> tuple[str, str]:
+    database_url = (
+        normalise_database_url(settings.database_url)
+        if settings.database_url
+        else embedded_database_url(settings.instance_dir)
+    )
+    redis_url = settings.redis_url or embedded_redis_url(settings.instance_dir)
+    return database_url, redis_url
+
+
+def _limiter_storage_uri(redis_url: str) -> str:
+    # The limits library spells a Unix socket URL differently from redis-py.
+    if redis_url.startswith("unix://"):
+        return "redis+unix://" + redis_url[len("unix://") :]
+    return redis_url
+
+
+def configure(app: Flask, settings: Settings) -> None:
+    database_url, redis_url = _resolve_service_urls(settings)
+    app.config.update(
+        SAAS_SETTINGS=settings,
+        SECRET_KEY=settings.secret_key,
+        SQLALCHEMY_DATABASE_URI=database_url,
+        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True, "pool_size": settings.db_pool_size},
+        REDIS_URL=redis_url,
+        SESSION_COOKIE_SECURE=settings.session_cookie_secure,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_SECURE=settings.session_cookie_secure,
+        REMEMBER_COOKIE_HTTPONLY=True,
+        RATELIMIT_STORAGE_URI=_limiter_storage_uri(redis_url),
+        RATELIMIT_HEADERS_ENABLED=True,
+        LOGIN_RATE_LIMIT=settings.login_rate_limit,
+        WTF_CSRF_TIME_LIMIT=None,
+        MAX_CONTENT_LENGTH=10 * 1024 * 1024,
+        VALIDATION_ERROR_STATUS_CODE=422,
+        INFO={"description": "The CRM's REST API. Authenticate with `Authorization: Bearer <token>`."},
+    )
+
+
+def register_blueprints(app: Flask) -> None:
+    from saas.auth.views import auth_pages
+    from saas.modules.registry import registry
+    from saas.tenants.routing import install_tenant_page_routing
+    from saas.web.views import site_pages
+
+    app.register_blueprint(site_pages)
+    app.register_blueprint(auth_pages)
+    for module in registry:
+        if module.pages is not None:
+            pages = module.pages()
+            install_tenant_page_routing(pages)
+            app.register_blueprint(pages, url_prefix="/t/<slug>")
+        if module.api is not None:
+            api = module.api()
+            # Token-authenticated, no cookies: CSRF does not apply.
+            extensions.csrf.exempt(api)
+            app.register_blueprint(api)
+
+
+def create_app(settings: Settings | None = None) -> APIFlask:
+    settings = settings or Settings.from_environment()
+    app = APIFlask(
+        __name__,
+        title="CRM API",
+        version="v1",
+        spec_path="/api/v1/openapi.json",
+        docs_path=None,  # the bundled docs UI loads assets from a CDN; served locally later
+        json_errors=False,
+        template_folder="web/templates",
+        static_folder="web/static",
+    )
+    configure(app, settings)
+    logging.basicConfig(level=logging.INFO)
+
+    db.init_app(app)
+    extensions.login_manager.init_app(app)
+    extensions.csrf.init_app(app)
+    extensions.limiter.init_app(app)
+
+    from saas.auth.views import load_user
+    from saas.cli import register_commands
+    from saas.tenants import routing
+    from saas.web.errors import register_error_handlers
+
+    extensions.login_manager.user_loader(load_user)
+    routing.init_app(app)
+    register_error_handlers(app)
+    register_blueprints(app)
+    register_commands(app)
+    return app

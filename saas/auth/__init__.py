@@ -1,0 +1,1 @@
+"""Users, passwords, sessions, memberships and roles, API tokens."""

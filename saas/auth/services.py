@@ -1,0 +1,103 @@
+"""Identity services shared by pages, API, CLI and provisioning."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import UTC, datetime
+
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from saas.audit import record_audit
+from saas.auth.models import ApiToken, Membership, User
+from saas.auth.passwords import DUMMY_HASH, hash_password, needs_rehash, verify_password
+from saas.errors import NotFound, ValidationError
+from saas.tenants.models import Tenant
+
+TOKEN_PREFIX = "crm_"  # noqa: S105 - a public marker, not a secret
+
+
+def normalise_email(email: str, field: str = "email") -> str:
+    """Validated, lower-cased email address, or a :class:`ValidationError` naming ``field``."""
+    if not isinstance(email, str) or not email.strip():
+        raise ValidationError("Email is required.", {field: ["Enter an email address."]})
+    try:
+        return validate_email(email.strip(), check_deliverability=False).normalized.lower()
+    except EmailNotValidError as error:
+        raise ValidationError("Email address is not valid.", {field: [str(error)]}) from error
+
+
+def find_user_by_email(session: Session, email: str) -> User | None:
+    return session.scalar(select(User).where(User.email == email.strip().lower()))
+
+
+def authenticate(session: Session, email: str, password: str) -> User | None:
+    """The active user with these credentials, or ``None``; same cost whether or not the email exists."""
+    user = find_user_by_email(session, email or "")
+    if user is None or not user.is_active:
+        verify_password(DUMMY_HASH, password or "")
+        return None
+    if not verify_password(user.password_hash, password or ""):
+        return None
+    if user.password_hash and needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    user.last_login_at = datetime.now(UTC)
+    return user
+
+
+def membership_for(session: Session, user_id: object, slug: str) -> Membership | None:
+    """The user's membership of the tenant with ``slug``; the only way a URL slug picks a tenant."""
+    return session.scalar(
+        select(Membership)
+        .join(Tenant, Tenant.id == Membership.tenant_id)
+        .where(Membership.user_id == user_id, Tenant.slug == slug)
+    )
+
+
+def _hash_token(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def create_api_token(session: Session, tenant_slug: str, email: str, name: str) -> tuple[ApiToken, str]:
+    """Create a personal API token for a member of a tenant; the secret is returned once, never stored."""
+    name = (name or "").strip()
+    if not name or len(name) > 100:
+        raise ValidationError("Token name is required (1-100 characters).", {"name": ["1-100 characters."]})
+    user = find_user_by_email(session, email)
+    membership = membership_for(session, user.id, tenant_slug) if user else None
+    if membership is None:
+        raise NotFound(f"{email} is not a member of tenant {tenant_slug}.")
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken(
+        tenant_id=membership.tenant_id,
+        user_id=membership.user_id,
+        name=name,
+        token_hash=_hash_token(secret),
+        prefix=secret[:12],
+    )
+    session.add(token)
+    session.flush()
+    record_audit(
+        session,
+        "api_token.created",
+        actor=str(user.id),
+        tenant_id=membership.tenant_id,
+        target=str(token.id),
+        details={"name": name},
+    )
+    return token, secret
+
+
+def find_api_token(session: Session, secret: str) -> ApiToken | None:
+    """The live token for a presented secret, with its user still a member of its tenant."""
+    if not secret or not secret.startswith(TOKEN_PREFIX):
+        return None
+    token = session.scalar(select(ApiToken).where(ApiToken.token_hash == _hash_token(secret)))
+    if token is None or token.revoked_at is not None or not token.user.is_active:
+        return None
+    member = session.scalar(
+        select(Membership).where(Membership.user_id == token.user_id, Membership.tenant_id == token.tenant_id)
+    )
+    return token if member else None

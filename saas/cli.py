@@ -1,0 +1,213 @@
+"""The ``saas`` command: database, tenants, tokens, worker and the development runner."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup, FlaskGroup, with_appcontext
+from sqlalchemy import select
+
+from saas.db import db
+from saas.errors import SaasError
+
+
+def _fail(error: SaasError) -> None:
+    details = getattr(error, "errors", None)
+    click.echo(json.dumps({"error": error.detail, **({"errors": details} if details else {})}), err=True)
+    sys.exit(2)
+
+
+@click.group("db", cls=AppGroup, help="Platform database.")
+def db_group() -> None:
+    pass
+
+
+@db_group.command("upgrade", help="Migrate the platform schema to the newest revision.")
+def db_upgrade() -> None:
+    from saas.migrations import upgrade_platform
+
+    click.echo(f"platform schema at {upgrade_platform(db.engine)}")
+
+
+@click.group("tenants", cls=AppGroup, help="Tenant registry and tenant schemas.")
+def tenants_group() -> None:
+    pass
+
+
+@tenants_group.command("create", help="Provision a tenant with its schema, role and owner.")
+@click.option("--slug", required=True)
+@click.option("--name", required=True)
+@click.option("--admin-email", required=True)
+@click.option(
+    "--admin-password",
+    required=True,
+    help="Prefer the SAAS_ADMIN_PASSWORD variable.",
+    envvar="SAAS_ADMIN_PASSWORD",
+)
+def tenants_create(slug: str, name: str, admin_email: str, admin_password: str) -> None:
+    from saas.tenants.provisioning import provision_tenant
+
+    try:
+        tenant = provision_tenant(slug, name, admin_email, admin_password, actor="cli")
+    except SaasError as error:
+        _fail(error)
+    click.echo(json.dumps({"id": tenant.id, "slug": tenant.slug, "schema": tenant.schema_name}))
+
+
+@tenants_group.command("list", help="List tenants.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON array.")
+def tenants_list(as_json: bool) -> None:
+    from saas.tenants.models import Tenant
+
+    tenants = [t.as_dict() for t in db.session.scalars(select(Tenant).order_by(Tenant.slug))]
+    if as_json:
+        click.echo(json.dumps(tenants))
+        return
+    for tenant in tenants:
+        click.echo(
+            f"{tenant['slug']:<40} {tenant['schema']:<16} {tenant['status']:<10} {tenant['schema_version']}"
+        )
+
+
+@tenants_group.command("migrate", help="Upgrade every tenant schema; exits 1 if any tenant failed.")
+@click.option("--jobs", default=4, show_default=True, type=click.IntRange(1, 64))
+@click.option("--slug", "slugs", multiple=True, help="Only these tenants (repeatable).")
+def tenants_migrate(jobs: int, slugs: tuple[str, ...]) -> None:
+    from saas.audit import record_audit
+    from saas.tenants.migrations import migrate_all_tenants, record_versions
+    from saas.tenants.models import Tenant
+
+    query = select(Tenant).order_by(Tenant.slug)
+    if slugs:
+        query = query.where(Tenant.slug.in_(slugs))
+    tenants = [t.ref for t in db.session.scalars(query)]
+
+    def echo(result) -> None:
+        click.echo(json.dumps(result.as_dict()))
+
+    results = migrate_all_tenants(db.engine, tenants, jobs=jobs, on_result=echo)
+    record_versions(db.session, results)
+    counts = {
+        status: sum(r.status == status for r in results) for status in ("upgraded", "current", "failed")
+    }
+    failed = [r.slug for r in results if r.status == "failed"]
+    summary = {"tenants": len(tenants), **counts, "failed_tenants": failed}
+    record_audit(db.session, "tenants.migrated", actor="cli", details=summary)
+    db.session.commit()
+    click.echo(json.dumps({"summary": summary}))
+    if failed or sum(counts.values()) != len(tenants):
+        sys.exit(1)
+
+
+@click.group("tokens", cls=AppGroup, help="Personal API tokens.")
+def tokens_group() -> None:
+    pass
+
+
+@tokens_group.command("create", help="Create an API token; the secret is printed once.")
+@click.option("--tenant", "slug", required=True)
+@click.option("--email", required=True)
+@click.option("--name", required=True)
+def tokens_create(slug: str, email: str, name: str) -> None:
+    from saas.auth.services import create_api_token
+
+    try:
+        token, secret = create_api_token(db.session, slug, email, name)
+    except SaasError as error:
+        _fail(error)
+    db.session.commit()
+    click.echo(json.dumps({"id": str(token.id), "name": token.name, "token": secret}))
+
+
+@click.command("worker", help="Run an RQ worker (with its scheduler) for the app's queues.")
+@click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
+@with_appcontext
+def worker_command(burst: bool) -> None:
+    from saas.jobs import make_worker
+
+    make_worker().work(burst=burst, with_scheduler=True)
+
+
+DEMO = {"slug": "demo", "name": "Demo Company", "email": "demo@example.com", "password": "demo-password-1"}
+
+
+@click.command("seed-demo", help="Create the demo tenant with a few records (development).")
+@with_appcontext
+def seed_demo() -> None:
+    seed_demo_tenant()
+
+
+def seed_demo_tenant() -> None:
+    from saas.db import tenant_session
+    from saas.modules.core import services
+    from saas.tenants.models import Tenant
+    from saas.tenants.provisioning import provision_tenant
+
+    if db.session.scalar(select(Tenant).where(Tenant.slug == DEMO["slug"])):
+        return
+    tenant = provision_tenant(DEMO["slug"], DEMO["name"], DEMO["email"], DEMO["password"], actor="seed")
+    with tenant_session(tenant.ref) as session:
+        acme = services.accounts.create(session, {"name": "Acme Corporation", "domain": "acme.example"})
+        globex = services.accounts.create(session, {"name": "Globex", "domain": "globex.example"})
+        for first, last, account in (
+            ("Ada", "Lovelace", acme),
+            ("Grace", "Hopper", globex),
+            ("Alan", "Turing", acme),
+        ):
+            email = f"{first.lower()}@{account.domain}"
+            services.contacts.create(
+                session, {"first_name": first, "last_name": last, "email": email, "account_id": account.id}
+            )
+
+
+@click.command("dev", help="Migrate, seed the demo tenant, run a worker and the web app (development).")
+@click.option("--port", default=5000, show_default=True)
+@with_appcontext
+def dev_command(port: int) -> None:
+    from saas.migrations import upgrade_platform
+
+    upgrade_platform(db.engine)
+    seed_demo_tenant()
+    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    env = {
+        **os.environ,
+        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+        "REDIS_URL": app.config["REDIS_URL"],
+    }
+    worker = subprocess.Popen([sys.executable, "-m", "saas.cli", "worker"], env=env)
+    click.echo(f"\n  Open CRM is running at http://127.0.0.1:{port}/")
+    click.echo(f"  Demo login: {DEMO['email']} / {DEMO['password']}  (workspace /t/{DEMO['slug']}/)\n")
+    try:
+        app.run(host="127.0.0.1", port=port, use_reloader=False)
+    finally:
+        worker.terminate()
+        worker.wait(timeout=10)
+
+
+def register_commands(app: Flask) -> None:
+    for command in (db_group, tenants_group, tokens_group, worker_command, seed_demo, dev_command):
+        app.cli.add_command(command)
+
+
+def _create_app() -> Flask:
+    from saas.app import create_app
+
+    return create_app()
+
+
+cli = FlaskGroup(
+    create_app=_create_app, add_version_option=False, load_dotenv=False, help="Open CRM administration."
+)
+
+
+def main() -> None:
+    cli()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,53 @@
+"""The product's exception hierarchy; :mod:`saas.web.errors` maps it to HTTP in one place."""
+
+from __future__ import annotations
+
+
+class SaasError(Exception):
+    """Base of every error the product raises on purpose."""
+
+    status = 400
+    title = "Bad request"
+
+    def __init__(self, detail: str, **extra: object) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.extra = extra
+
+
+class ValidationError(SaasError):
+    """Input was refused; ``errors`` maps field names to messages."""
+
+    status = 422
+    title = "Validation failed"
+
+    def __init__(self, detail: str, errors: dict[str, list[str]] | None = None) -> None:
+        super().__init__(detail, errors=errors or {})
+        self.errors = errors or {}
+
+
+class NotFound(SaasError):
+    status = 404
+    title = "Not found"
+
+
+class Conflict(SaasError):
+    status = 409
+    title = "Conflict"
+
+
+class PermissionDenied(SaasError):
+    status = 403
+    title = "Forbidden"
+
+
+class AuthenticationFailed(SaasError):
+    status = 401
+    title = "Unauthorized"
+
+
+class ProvisioningError(SaasError):
+    """Provisioning a tenant failed; nothing of it was left behind."""
+
+    status = 409
+    title = "Tenant could not be created"

@@ -1,0 +1,61 @@
+"""Background jobs on RQ. Every tenant job names its tenant explicitly and binds itself to it."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from flask import current_app
+from redis import Redis
+from rq import Queue, Worker
+from werkzeug.utils import import_string
+
+from saas.db import db, tenant_session
+
+QUEUES = ("default",)
+
+
+def redis_connection() -> Redis:
+    return Redis.from_url(current_app.config["REDIS_URL"])
+
+
+def queue(name: str = "default") -> Queue:
+    return Queue(name, connection=redis_connection())
+
+
+def enqueue_for_tenant(tenant_id: str, function: str, *args: Any, **kwargs: Any):
+    """Queue ``function(session, *args, **kwargs)`` to run bound to ``tenant_id``'s schema and role.
+
+    ``function`` is a dotted path to a service function taking a tenant session first.
+    """
+    return queue().enqueue(run_tenant_job, tenant_id, function, *args, **kwargs)
+
+
+def run_tenant_job(tenant_id: str, function: str, *args: Any, **kwargs: Any) -> Any:
+    from saas.tenants.models import Tenant
+
+    tenant = db.session.get(Tenant, tenant_id)
+    if tenant is None:
+        raise LookupError(f"tenant {tenant_id} does not exist")
+    ref = tenant.ref
+    db.session.remove()
+    with tenant_session(ref) as session:
+        return import_string(function)(session, *args, **kwargs)
+
+
+def _forget_inherited_connections() -> None:
+    # A forked job process must not reuse the parent's database sockets.
+    db.engine.dispose(close=False)
+
+
+_fork_hook_installed = False
+
+
+def make_worker(queues: tuple[str, ...] = QUEUES) -> Worker:
+    """The worker `saas worker` runs, inside the app context; each job runs in a forked process."""
+    global _fork_hook_installed
+    if not _fork_hook_installed:
+        os.register_at_fork(after_in_child=_forget_inherited_connections)
+        _fork_hook_installed = True
+    connection = redis_connection()
+    return Worker([Queue(name, connection=connection) for name in queues], connection=connection)

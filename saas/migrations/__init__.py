@@ -1,0 +1,47 @@
+"""Alembic histories: ``platform/`` for the platform schema, ``tenant/`` for every tenant schema.
+
+No ``alembic.ini``: configurations are built here and always handed an open connection, so the
+caller decides the transaction (and, for tenants, the role and search_path inside it).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.engine import Connection, Engine
+
+from saas.db import PLATFORM_SCHEMA
+
+HERE = Path(__file__).parent
+History = Literal["platform", "tenant"]
+
+
+def alembic_config(history: History, **attributes: object) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(HERE / history))
+    config.attributes.update(attributes)
+    return config
+
+
+def head_revision(history: History) -> str:
+    head = ScriptDirectory.from_config(alembic_config(history)).get_current_head()
+    assert head is not None, f"no {history} revisions"
+    return head
+
+
+def current_revision(connection: Connection, version_schema: str) -> str | None:
+    context = MigrationContext.configure(connection, opts={"version_table_schema": version_schema})
+    return context.get_current_revision()
+
+
+def upgrade_platform(engine: Engine, revision: str = "head") -> str | None:
+    """Bring the platform schema to ``revision``; returns the revision it is at."""
+    with engine.begin() as connection:
+        connection.exec_driver_sql(f"CREATE SCHEMA IF NOT EXISTS {PLATFORM_SCHEMA}")
+        command.upgrade(alembic_config("platform", connection=connection), revision)
+        return current_revision(connection, PLATFORM_SCHEMA)

@@ -1,0 +1,20 @@
+"""Alembic environment for one tenant schema.
+
+The caller has already run ``SET LOCAL ROLE`` and ``SET LOCAL search_path`` in the open transaction
+(see :func:`saas.tenants.migrations.migrate_tenant`), so revisions name no schema at all.
+"""
+
+from alembic import context
+
+from saas.db import TenantBase
+from saas.models import load_all_models
+
+load_all_models()
+
+context.configure(
+    connection=context.config.attributes["connection"],
+    target_metadata=TenantBase.metadata,
+    version_table_schema=context.config.attributes["tenant_schema"],
+)
+with context.begin_transaction():
+    context.run_migrations()

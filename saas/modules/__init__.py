@@ -1,0 +1,1 @@
+"""Toggleable CRM modules; each plugs into :mod:`saas.modules.registry`."""

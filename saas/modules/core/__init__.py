@@ -1,0 +1,1 @@
+"""Core CRM objects every tenant has: contacts and accounts (companies)."""

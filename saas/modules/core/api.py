@@ -1,0 +1,76 @@
+"""API resources /api/v1/contacts and /api/v1/accounts; thin wrappers over the core services."""
+
+from __future__ import annotations
+
+import uuid
+
+from apiflask import APIBlueprint
+from apiflask.views import MethodView
+
+from saas.api import api_blueprint, token_auth
+from saas.modules.core import schemas, services
+from saas.tenants.routing import current_tenant_session
+
+api = api_blueprint("core_api", __name__, tag="Contacts and accounts")
+
+
+def register_record_resource(
+    blueprint: APIBlueprint,
+    path: str,
+    service: services.RecordService,
+    schema_in: type,
+    schema_out: type,
+    page_schema: type,
+) -> None:
+    """List/create at ``/<path>`` and read/update/delete at ``/<path>/<id>`` for one record type."""
+    noun = service.noun
+
+    class Collection(MethodView):
+        decorators = [blueprint.auth_required(token_auth)]
+
+        @blueprint.input(schemas.ListQuery, location="query")
+        @blueprint.output(page_schema)
+        @blueprint.doc(summary=f"List {noun}s", description="Name order, cursor-paginated; `q` searches.")
+        def get(self, query_data):
+            return services_page(service.list(current_tenant_session(), **query_data))
+
+        @blueprint.input(schema_in)
+        @blueprint.output(schema_out, status_code=201)
+        @blueprint.doc(summary=f"Create a {noun}", responses=[422])
+        def post(self, json_data):
+            return service.create(current_tenant_session(), json_data)
+
+    class Item(MethodView):
+        decorators = [blueprint.auth_required(token_auth)]
+
+        @blueprint.output(schema_out)
+        @blueprint.doc(summary=f"Read a {noun}", responses=[404])
+        def get(self, record_id: uuid.UUID):
+            return service.get(current_tenant_session(), record_id)
+
+        @blueprint.input(schema_in(partial=True))
+        @blueprint.output(schema_out)
+        @blueprint.doc(summary=f"Update a {noun}", responses=[404, 422])
+        def patch(self, record_id: uuid.UUID, json_data):
+            return service.update(current_tenant_session(), record_id, json_data)
+
+        @blueprint.output({}, status_code=204)
+        @blueprint.doc(summary=f"Delete a {noun}", responses=[404])
+        def delete(self, record_id: uuid.UUID):
+            service.delete(current_tenant_session(), record_id)
+            return ""
+
+    blueprint.add_url_rule(f"/{path}", view_func=Collection.as_view(f"{path}_collection"))
+    blueprint.add_url_rule(f"/{path}/<uuid:record_id>", view_func=Item.as_view(f"{path}_item"))
+
+
+def services_page(page: services.Page) -> dict:
+    return {"data": page.data, "next_cursor": page.next_cursor}
+
+
+register_record_resource(
+    api, "contacts", services.contacts, schemas.ContactIn, schemas.ContactOut, schemas.ContactPage
+)
+register_record_resource(
+    api, "accounts", services.accounts, schemas.AccountIn, schemas.AccountOut, schemas.AccountPage
+)

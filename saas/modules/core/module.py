@@ -1,0 +1,26 @@
+"""Registration of the always-on core module."""
+
+from saas.modules.registry import Module, NavEntry
+
+
+def _pages():
+    from saas.modules.core.views import pages
+
+    return pages
+
+
+def _api():
+    from saas.modules.core.api import api
+
+    return api
+
+
+MODULE = Module(
+    key="core",
+    title="Contacts and accounts",
+    models="saas.modules.core.models",
+    always_on=True,
+    pages=_pages,
+    api=_api,
+    nav=(NavEntry("Contacts", "core.list_contacts"), NavEntry("Accounts", "core.list_accounts")),
+)

@@ -1,0 +1,103 @@
+"""Input and output schemas of contacts and accounts; the API documents and validates with them,
+and pages validate their forms with the same ones."""
+
+from __future__ import annotations
+
+from email_validator import EmailNotValidError, validate_email
+from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, validate, validates_schema
+
+
+def _valid_email(value: str) -> None:
+    try:
+        validate_email(value, check_deliverability=False)
+    except EmailNotValidError as error:
+        raise ValidationError(str(error)) from error
+
+
+class CleanInput(Schema):
+    """Strips text, turns empty strings into null and refuses unknown fields."""
+
+    class Meta:
+        unknown = RAISE
+
+    @pre_load
+    def _strip(self, data, **kwargs):
+        if not isinstance(data, dict):
+            return data
+        cleaned = {}
+        for key, value in data.items():
+            if isinstance(value, str):
+                value = value.strip() or None
+            cleaned[key] = value
+        return cleaned
+
+
+def _text(max_length: int, **kwargs) -> fields.String:
+    return fields.String(allow_none=True, validate=validate.Length(max=max_length), **kwargs)
+
+
+class AccountIn(CleanInput):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    domain = _text(253)
+    industry = _text(100)
+    phone = _text(40)
+    notes = _text(10_000)
+
+
+class ContactIn(CleanInput):
+    first_name = _text(100)
+    last_name = _text(100)
+    email = fields.String(allow_none=True, validate=[validate.Length(max=254), _valid_email])
+    phone = _text(40)
+    title = _text(100)
+    account_id = fields.UUID(allow_none=True)
+    notes = _text(10_000)
+
+    @validates_schema
+    def _needs_a_name(self, data, partial=None, **kwargs):
+        # On PATCH the stored record decides; the service checks the merged result.
+        if not partial and not (data.get("first_name") or data.get("last_name")):
+            raise ValidationError("A contact needs a first or a last name.", "last_name")
+
+
+class RecordOut(Schema):
+    id = fields.UUID()
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+
+
+class AccountOut(RecordOut):
+    name = fields.String()
+    domain = fields.String(allow_none=True)
+    industry = fields.String(allow_none=True)
+    phone = fields.String(allow_none=True)
+    notes = fields.String(allow_none=True)
+
+
+class ContactOut(RecordOut):
+    first_name = fields.String(allow_none=True)
+    last_name = fields.String(allow_none=True)
+    email = fields.String(allow_none=True)
+    phone = fields.String(allow_none=True)
+    title = fields.String(allow_none=True)
+    account_id = fields.UUID(allow_none=True)
+    notes = fields.String(allow_none=True)
+
+
+class ListQuery(Schema):
+    class Meta:
+        unknown = RAISE
+
+    q = fields.String(validate=validate.Length(max=200), load_default=None)
+    cursor = fields.String(validate=validate.Length(max=500), load_default=None)
+    limit = fields.Integer(validate=validate.Range(min=1, max=200), load_default=50)
+
+
+class AccountPage(Schema):
+    data = fields.List(fields.Nested(AccountOut))
+    next_cursor = fields.String(allow_none=True)
+
+
+class ContactPage(Schema):
+    data = fields.List(fields.Nested(ContactOut))
+    next_cursor = fields.String(allow_none=True)

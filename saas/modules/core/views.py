@@ -1,0 +1,167 @@
+"""Pages of the core module under /t/<slug>/: dashboard, contacts, accounts."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import marshmallow
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from sqlalchemy import func, select
+
+from saas.errors import ValidationError
+from saas.modules.core import schemas, services
+from saas.modules.core.models import Account, Contact
+from saas.tenants.routing import current_tenant_session
+
+pages = Blueprint("core", __name__, template_folder="templates")
+
+
+@dataclass(frozen=True)
+class FormField:
+    name: str
+    label: str
+    kind: str = "text"  # text, email, tel, textarea, select
+    required: bool = False
+    choices: Callable[[], list[tuple[Any, str]]] | None = None
+
+
+@dataclass(frozen=True)
+class RecordPages:
+    """Everything the shared list/detail/form templates need to show one record type."""
+
+    service: services.RecordService
+    schema_in: type[marshmallow.Schema]
+    singular: str
+    plural: str
+    fields: tuple[FormField, ...]
+    columns: tuple[tuple[str, Callable[[Any], Any]], ...] = field(default_factory=tuple)
+
+    def endpoint(self, action: str) -> str:
+        return f"core.{action}_{self.plural}"
+
+
+def _form_data() -> dict[str, Any]:
+    return {key: value for key, value in request.form.items() if key != "csrf_token"}
+
+
+def _save(pages_of: RecordPages, record_id: uuid.UUID | None):
+    """Validate the posted form and create or update; re-render the form with messages on error."""
+    data = _form_data()
+    session = current_tenant_session()
+    if record_id is not None:
+        pages_of.service.get(session, record_id)  # an unknown id is a 404 before any validation
+    try:
+        try:
+            loaded = pages_of.schema_in().load(data)
+        except marshmallow.ValidationError as error:
+            raise ValidationError("Please correct the marked fields.", error.normalized_messages()) from error
+        if record_id is None:
+            record = pages_of.service.create(session, loaded)
+        else:
+            record = pages_of.service.update(session, record_id, loaded)
+    except ValidationError as error:
+        return render_template(
+            "core/record_form.html", pages=pages_of, values=data, errors=error.errors,
+            message=error.detail, record_id=record_id,
+        ), 422  # fmt: skip
+    flash(f"{pages_of.singular.capitalize()} saved.")
+    return redirect(url_for(pages_of.endpoint("show"), record_id=record.id))
+
+
+def register_record_pages(blueprint: Blueprint, pages_of: RecordPages) -> None:
+    plural = pages_of.plural
+
+    def list_view():
+        q = (request.args.get("q") or "").strip()[:200] or None
+        page = pages_of.service.list(current_tenant_session(), q=q, cursor=request.args.get("cursor"))
+        return render_template("core/record_list.html", pages=pages_of, page=page, q=q or "")
+
+    def new_view():
+        if request.method == "POST":
+            return _save(pages_of, None)
+        return render_template("core/record_form.html", pages=pages_of, values={}, errors={}, record_id=None)
+
+    def show_view(record_id: uuid.UUID):
+        record = pages_of.service.get(current_tenant_session(), record_id)
+        return render_template("core/record_detail.html", pages=pages_of, record=record)
+
+    def edit_view(record_id: uuid.UUID):
+        if request.method == "POST":
+            return _save(pages_of, record_id)
+        record = pages_of.service.get(current_tenant_session(), record_id)
+        values = {f.name: getattr(record, f.name) for f in pages_of.fields}
+        return render_template(
+            "core/record_form.html", pages=pages_of, values=values, errors={}, record_id=record_id
+        )
+
+    def delete_view(record_id: uuid.UUID):
+        pages_of.service.delete(current_tenant_session(), record_id)
+        flash(f"{pages_of.singular.capitalize()} deleted.")
+        return redirect(url_for(pages_of.endpoint("list")))
+
+    blueprint.add_url_rule(f"/{plural}", f"list_{plural}", list_view)
+    blueprint.add_url_rule(f"/{plural}/new", f"new_{plural}", new_view, methods=["GET", "POST"])
+    blueprint.add_url_rule(f"/{plural}/<uuid:record_id>", f"show_{plural}", show_view)
+    blueprint.add_url_rule(
+        f"/{plural}/<uuid:record_id>/edit", f"edit_{plural}", edit_view, methods=["GET", "POST"]
+    )
+    blueprint.add_url_rule(
+        f"/{plural}/<uuid:record_id>/delete", f"delete_{plural}", delete_view, methods=["POST"]
+    )
+
+
+def _account_choices() -> list[tuple[Any, str]]:
+    return [("", "— none —"), *services.account_choices(current_tenant_session())]
+
+
+CONTACT_PAGES = RecordPages(
+    service=services.contacts,
+    schema_in=schemas.ContactIn,
+    singular="contact",
+    plural="contacts",
+    fields=(
+        FormField("first_name", "First name"),
+        FormField("last_name", "Last name"),
+        FormField("email", "Email", "email"),
+        FormField("phone", "Phone", "tel"),
+        FormField("title", "Job title"),
+        FormField("account_id", "Account", "select", choices=_account_choices),
+        FormField("notes", "Notes", "textarea"),
+    ),
+    columns=(
+        ("Name", lambda c: c.display_name),
+        ("Email", lambda c: c.email),
+        ("Account", lambda c: c.account.name if c.account else ""),
+    ),
+)
+
+ACCOUNT_PAGES = RecordPages(
+    service=services.accounts,
+    schema_in=schemas.AccountIn,
+    singular="account",
+    plural="accounts",
+    fields=(
+        FormField("name", "Name", required=True),
+        FormField("domain", "Web domain"),
+        FormField("industry", "Industry"),
+        FormField("phone", "Phone", "tel"),
+        FormField("notes", "Notes", "textarea"),
+    ),
+    columns=(("Name", lambda a: a.name), ("Domain", lambda a: a.domain), ("Industry", lambda a: a.industry)),
+)
+
+register_record_pages(pages, CONTACT_PAGES)
+register_record_pages(pages, ACCOUNT_PAGES)
+
+
+@pages.route("/")
+def dashboard():
+    session = current_tenant_session()
+    counts = {
+        "Contacts": session.scalar(select(func.count()).select_from(Contact)),
+        "Accounts": session.scalar(select(func.count()).select_from(Account)),
+    }
+    return render_template("core/dashboard.html", counts=counts, membership=g.membership)

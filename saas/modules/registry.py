@@ -1,0 +1,66 @@
+"""The one registry modules plug into.
+
+Each package under ``saas/modules/`` exposes ``MODULE`` in its ``module.py``. Navigation, routing,
+and (later) privacy and export iterate this registry; nothing else names a module.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+from flask import Blueprint
+
+import saas.modules
+
+
+@dataclass(frozen=True)
+class NavEntry:
+    label: str
+    endpoint: str
+
+
+@dataclass(frozen=True)
+class Module:
+    key: str
+    title: str
+    models: str
+    """Dotted path of the module's models (tenant schema tables)."""
+    always_on: bool = False
+    pages: Callable[[], Blueprint] | None = None
+    """Builds the blueprint of pages served under ``/t/<slug>/``."""
+    api: Callable[[], Blueprint] | None = None
+    """Builds the blueprint of API resources served under ``/api/v1/``."""
+    nav: tuple[NavEntry, ...] = field(default_factory=tuple)
+
+
+class ModuleRegistry:
+    def __init__(self) -> None:
+        self._modules: dict[str, Module] | None = None
+
+    def _discover(self) -> dict[str, Module]:
+        if self._modules is None:
+            found: dict[str, Module] = {}
+            for info in sorted(pkgutil.iter_modules(saas.modules.__path__), key=lambda i: i.name):
+                if not info.ispkg:
+                    continue
+                spec = importlib.import_module(f"saas.modules.{info.name}.module")
+                module: Module = spec.MODULE
+                found[module.key] = module
+            self._modules = found
+        return self._modules
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(self._discover().values())
+
+    def get(self, key: str) -> Module | None:
+        return self._discover().get(key)
+
+    def load_models(self) -> None:
+        for module in self:
+            importlib.import_module(module.models)
+
+
+registry = ModuleRegistry()

@@ -1,0 +1,1 @@
+"""Tenant registry, provisioning, routing, per-tenant roles and tenant schema migrations."""

@@ -1,0 +1,39 @@
+"""The tenant registry in the platform schema."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import DateTime, String, func
+from sqlalchemy.orm import Mapped, mapped_column
+
+from saas.db import TenantRef, db
+
+
+class Tenant(db.Model):
+    __tablename__ = "tenants"
+
+    id: Mapped[str] = mapped_column(String(12), primary_key=True)
+    slug: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    schema_name: Mapped[str] = mapped_column(String(63), unique=True)
+    role_name: Mapped[str] = mapped_column(String(63), unique=True)
+    status: Mapped[str] = mapped_column(String(20), default="active")
+    # The Alembic revision the tenant schema is at; the migrator keeps it in step.
+    schema_version: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    @property
+    def ref(self) -> TenantRef:
+        return TenantRef(id=self.id, slug=self.slug, schema_name=self.schema_name, role_name=self.role_name)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "slug": self.slug,
+            "name": self.name,
+            "schema": self.schema_name,
+            "status": self.status,
+            "schema_version": self.schema_version,
+            "created_at": self.created_at.isoformat() if self.created_at else None,
+        }

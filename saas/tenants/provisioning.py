@@ -1,0 +1,147 @@
+"""Provisioning and purging tenants.
+
+A tenant is created in one PostgreSQL transaction: role, schema, tables (from the current
+metadata, not by replaying the migration history), version stamp, registry row, admin user,
+membership and audit entry. PostgreSQL DDL is transactional, so any failure leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+
+from sqlalchemy import select
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
+
+from saas.audit import record_audit
+from saas.auth.models import Membership, User
+from saas.auth.passwords import check_password_policy, hash_password, verify_password
+from saas.auth.services import find_user_by_email, normalise_email
+from saas.db import TENANT_SCHEMA_PLACEHOLDER, TenantBase, TenantRef, db, enter_tenant
+from saas.errors import ProvisioningError, ValidationError
+from saas.migrations import head_revision
+from saas.models import load_all_models
+from saas.tenants.models import Tenant
+
+SLUG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{1,38}[a-z0-9]$")
+RESERVED_SLUGS = frozenset(
+    {
+        "admin", "api", "app", "auth", "billing", "blog", "dashboard", "docs", "help", "login", "logout",
+        "mail", "new", "platform", "portal", "postgres", "pricing", "privacy", "public", "root", "saas",
+        "settings", "signup", "static", "status", "support", "system", "tenant", "tenants", "www",
+    }
+)  # fmt: skip
+
+
+def validate_slug(slug: str) -> str:
+    slug = (slug or "").strip()
+    if not SLUG_PATTERN.match(slug) or "--" in slug:
+        raise ValidationError(
+            "Invalid workspace address.",
+            {"slug": ["Use 3-40 lowercase letters, digits and single hyphens, not at either end."]},
+        )
+    if slug in RESERVED_SLUGS:
+        raise ValidationError("Reserved workspace address.", {"slug": [f"'{slug}' is reserved."]})
+    return slug
+
+
+def validate_tenant_name(name: str) -> str:
+    name = (name or "").strip()
+    if not name or len(name) > 200:
+        raise ValidationError("Invalid company name.", {"name": ["Enter a name of 1-200 characters."]})
+    return name
+
+
+def create_tenant_tables(connection: Connection, tenant: TenantRef) -> str:
+    """Create every tenant table in the tenant's schema, as its role, and stamp the head revision."""
+    load_all_models()
+    head = head_revision("tenant")
+    enter_tenant(connection, tenant)
+    translated = connection.execution_options(
+        schema_translate_map={TENANT_SCHEMA_PLACEHOLDER: tenant.schema_name}
+    )
+    TenantBase.metadata.create_all(translated, checkfirst=False)
+    # The same version table Alembic creates, so `saas tenants migrate` continues from here.
+    connection.exec_driver_sql(
+        "CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL, "
+        "CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num))"
+    )
+    connection.exec_driver_sql("INSERT INTO alembic_version (version_num) VALUES (%s)", (head,))
+    connection.exec_driver_sql("RESET ROLE; RESET search_path")
+    return head
+
+
+def _admin_user(email: str, password: str) -> User:
+    """The existing user for ``email`` (who must prove it with their password) or a new one."""
+    user = find_user_by_email(db.session, email)
+    if user is None:
+        user = User(email=email, password_hash=hash_password(password), is_active_flag=True)
+        db.session.add(user)
+        return user
+    if not verify_password(user.password_hash, password):
+        raise ValidationError(
+            "This email already has an account.",
+            {"admin_email": ["Sign in with this email's password, or use another email."]},
+        )
+    return user
+
+
+def provision_tenant(
+    slug: str, name: str, admin_email: str, admin_password: str, *, actor: str = "signup"
+) -> Tenant:
+    """Create a tenant with its schema, role, tables and owner; all or nothing."""
+    slug = validate_slug(slug)
+    name = validate_tenant_name(name)
+    admin_email = normalise_email(admin_email, field="admin_email")
+    check_password_policy(admin_password, field="admin_password")
+    if db.session.scalar(select(Tenant.id).where(Tenant.slug == slug)):
+        raise ValidationError("Workspace address taken.", {"slug": [f"'{slug}' is already taken."]})
+
+    tenant_id = secrets.token_hex(6)
+    ref = TenantRef(id=tenant_id, slug=slug, schema_name=f"t_{tenant_id}", role_name=f"t_{tenant_id}")
+    session = db.session
+    try:
+        user = _admin_user(admin_email, admin_password)
+        connection = session.connection()
+        connection.exec_driver_sql(
+            f'CREATE ROLE "{ref.role_name}" NOLOGIN; GRANT "{ref.role_name}" TO CURRENT_USER; '
+            f'CREATE SCHEMA "{ref.schema_name}" AUTHORIZATION "{ref.role_name}"'
+        )
+        version = create_tenant_tables(connection, ref)
+        tenant = Tenant(
+            id=ref.id,
+            slug=slug,
+            name=name,
+            schema_name=ref.schema_name,
+            role_name=ref.role_name,
+            status="active",
+            schema_version=version,
+        )
+        session.add(tenant)
+        session.flush()
+        session.add(Membership(user_id=user.id, tenant_id=tenant.id, role="owner"))
+        record_audit(session, "tenant.provisioned", actor=actor, tenant_id=tenant.id, target=slug)
+        session.commit()
+    except IntegrityError as error:
+        session.rollback()
+        raise ProvisioningError(f"Workspace '{slug}' could not be created: it already exists.") from error
+    except BaseException:
+        session.rollback()
+        raise
+    return tenant
+
+
+def purge_tenant(tenant_id: str, *, actor: str) -> None:
+    """Delete a tenant for good: its schema, its role and its registry rows."""
+    session = db.session
+    tenant = session.get(Tenant, tenant_id)
+    if tenant is None:
+        return
+    ref = tenant.ref
+    connection = session.connection()
+    # DROP OWNED removes the schema and everything in it, then the role can go.
+    connection.exec_driver_sql(f'DROP OWNED BY "{ref.role_name}" CASCADE; DROP ROLE "{ref.role_name}"')
+    session.delete(tenant)
+    record_audit(session, "tenant.purged", actor=actor, tenant_id=ref.id, target=ref.slug)
+    session.commit()

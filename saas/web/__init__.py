@@ -1,0 +1,1 @@
+"""Shared pages, layout, templates, static assets and HTTP error handling."""

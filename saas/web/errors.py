@@ -1,0 +1,80 @@
+"""Mapping errors to HTTP, in one place: problem+json under ``/api/``, styled pages elsewhere."""
+
+from __future__ import annotations
+
+import logging
+
+from apiflask import APIFlask
+from apiflask.exceptions import HTTPError
+from flask import Response, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from saas.errors import SaasError
+
+log = logging.getLogger(__name__)
+
+
+def wants_problem_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def problem(status: int, title: str, detail: str, **extra: object) -> Response:
+    """An RFC 9457 problem document."""
+    body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
+    response = jsonify(body)
+    response.status_code = status
+    response.mimetype = "application/problem+json"
+    return response
+
+
+def _page(status: int, title: str, detail: str) -> tuple[str, int]:
+    return render_template("error.html", status=status, title=title, detail=detail), status
+
+
+def _validation_detail(detail: dict) -> tuple[str, dict[str, list[str]]]:
+    """Flatten apiflask's ``{location: {field: [messages]}}`` into ``{field: [messages]}``."""
+    errors: dict[str, list[str]] = {}
+    for fields in detail.values():
+        if isinstance(fields, dict):
+            for name, messages in fields.items():
+                errors[name] = messages if isinstance(messages, list) else [str(messages)]
+    summary = "; ".join(f"{name}: {' '.join(map(str, msgs))}" for name, msgs in errors.items())
+    return summary or "The request was not valid.", errors
+
+
+def register_error_handlers(app: APIFlask) -> None:
+    @app.error_processor
+    def _api_error(error: HTTPError):
+        if error.status_code == 422 and isinstance(error.detail, dict) and error.detail:
+            detail, errors = _validation_detail(error.detail)
+            return problem(422, "Validation failed", detail, errors=errors)
+        detail = error.detail if isinstance(error.detail, str) and error.detail else error.message
+        response = problem(error.status_code, error.message or "Error", detail or "")
+        response.headers.extend(error.headers or {})
+        return response
+
+    @app.errorhandler(SaasError)
+    def _saas_error(error: SaasError):
+        if wants_problem_json():
+            return problem(error.status, error.title, error.detail, **error.extra)
+        return _page(error.status, error.title, error.detail)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(error: HTTPException):
+        if wants_problem_json():
+            response = problem(error.code or 500, error.name, error.description or error.name)
+            for key, value in error.get_headers():
+                if key.lower() != "content-type":
+                    response.headers[key] = value
+            return response
+        return _page(error.code or 500, error.name, error.description or "")
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception):
+        if isinstance(error, HTTPException):
+            return _http_error(error)
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        generic = InternalServerError()
+        if wants_problem_json():
+            return problem(500, generic.name, "An unexpected error occurred; it has been logged.")
+        return _page(500, generic.name, "An unexpected error occurred; it has been logged.")

@@ -1,0 +1,37 @@
+"""Public site pages and the signed-in user's list of workspaces."""
+
+from __future__ import annotations
+
+from flask import Blueprint, redirect, render_template, url_for
+from flask_login import current_user, login_required
+
+site_pages = Blueprint("site", __name__)
+
+
+@site_pages.route("/")
+def index():
+    if current_user.is_authenticated:
+        return redirect(url_for("site.workspaces"))
+    return render_template("index.html")
+
+
+@site_pages.route("/workspaces")
+@login_required
+def workspaces():
+    memberships = sorted(current_user.memberships, key=lambda m: m.tenant.name.lower())
+    return render_template("workspaces.html", memberships=memberships)
+
+
+@site_pages.route("/healthz")
+def healthz():
+    return {"status": "ok"}
+
+
+@site_pages.app_context_processor
+def _navigation():
+    from saas.modules.registry import registry
+
+    def tenant_nav():
+        return [entry for module in registry for entry in module.nav]
+
+    return {"tenant_nav": tenant_nav}
