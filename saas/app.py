@@ -71,6 +71,10 @@ def register_blueprints(app: Flask) -> None:
             # Token-authenticated, no cookies: CSRF does not apply.
             extensions.csrf.exempt(api)
             app.register_blueprint(api)
+    for blueprint in app.blueprints.values():
+        # apiflask documents APIBlueprints only; it needs plain page blueprints to say so.
+        if not hasattr(blueprint, "enable_openapi"):
+            blueprint.enable_openapi = False
 
 
 def create_app(settings: Settings | None = None) -> APIFlask:

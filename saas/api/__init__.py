@@ -27,6 +27,17 @@ def _verify_token(secret: str):
     return token.user
 
 
+@token_auth.error_processor
+def _token_refused(error):
+    from saas.web.errors import problem
+
+    response = problem(
+        error.status_code, error.message, "A valid `Authorization: Bearer <token>` header is required."
+    )
+    response.headers["WWW-Authenticate"] = 'Bearer realm="api"'
+    return response
+
+
 def api_blueprint(name: str, import_name: str, tag: str) -> APIBlueprint:
     """A blueprint of API resources under ``/api/v1``; every route must use ``@auth_required(token_auth)``."""
     return APIBlueprint(name, import_name, tag=tag, url_prefix=API_PREFIX)

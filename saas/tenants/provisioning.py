@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import re
 import secrets
+from functools import cache
 
 from sqlalchemy import select
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.schema import CreateIndex, CreateTable
 
 from saas.audit import record_audit
 from saas.auth.models import Membership, User
@@ -53,21 +56,44 @@ def validate_tenant_name(name: str) -> str:
     return name
 
 
-def create_tenant_tables(connection: Connection, tenant: TenantRef) -> str:
-    """Create every tenant table in the tenant's schema, as its role, and stamp the head revision."""
+_UNQUALIFIED = "tenant_schema_marker"
+
+
+@cache
+def tenant_schema_ddl() -> tuple[str, str]:
+    """The DDL of every tenant table with unqualified names, and the head revision it matches.
+
+    Compiled once per process; run inside a transaction whose search_path is the new tenant's
+    schema, it builds the whole schema in one round trip.
+    """
     load_all_models()
-    head = head_revision("tenant")
-    enter_tenant(connection, tenant)
-    translated = connection.execution_options(
-        schema_translate_map={TENANT_SCHEMA_PLACEHOLDER: tenant.schema_name}
-    )
-    TenantBase.metadata.create_all(translated, checkfirst=False)
+    dialect = postgresql.dialect()
+    translate = {
+        "schema_translate_map": {TENANT_SCHEMA_PLACEHOLDER: _UNQUALIFIED},
+        "render_schema_translate": True,
+    }
+    statements = []
+    for table in TenantBase.metadata.sorted_tables:
+        statements.append(str(CreateTable(table).compile(dialect=dialect, **translate)))
+        statements += [
+            str(CreateIndex(index).compile(dialect=dialect, **translate)) for index in table.indexes
+        ]
     # The same version table Alembic creates, so `saas tenants migrate` continues from here.
-    connection.exec_driver_sql(
+    statements.append(
         "CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL, "
         "CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num))"
     )
-    connection.exec_driver_sql("INSERT INTO alembic_version (version_num) VALUES (%s)", (head,))
+    head = head_revision("tenant")
+    statements.append(f"INSERT INTO alembic_version (version_num) VALUES ('{head}')")
+    ddl = ";\n".join(statement.strip() for statement in statements).replace(f"{_UNQUALIFIED}.", "")
+    return ddl, head
+
+
+def create_tenant_tables(connection: Connection, tenant: TenantRef) -> str:
+    """Create every tenant table in the tenant's schema, as its role, and stamp the head revision."""
+    ddl, head = tenant_schema_ddl()
+    enter_tenant(connection, tenant)
+    connection.exec_driver_sql(ddl)
     connection.exec_driver_sql("RESET ROLE; RESET search_path")
     return head
 

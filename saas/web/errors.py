@@ -9,7 +9,7 @@ from apiflask.exceptions import HTTPError
 from flask import Response, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from saas.errors import SaasError
+from saas.errors import SaasError, ValidationError
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +31,11 @@ def _page(status: int, title: str, detail: str) -> tuple[str, int]:
     return render_template("error.html", status=status, title=title, detail=detail), status
 
 
+def summarise_field_errors(errors: dict[str, list[str]]) -> str:
+    """``field: message`` pairs in one line, so the ``detail`` alone tells what to fix."""
+    return "; ".join(f"{name}: {' '.join(map(str, messages))}" for name, messages in errors.items())
+
+
 def _validation_detail(detail: dict) -> tuple[str, dict[str, list[str]]]:
     """Flatten apiflask's ``{location: {field: [messages]}}`` into ``{field: [messages]}``."""
     errors: dict[str, list[str]] = {}
@@ -38,8 +43,7 @@ def _validation_detail(detail: dict) -> tuple[str, dict[str, list[str]]]:
         if isinstance(fields, dict):
             for name, messages in fields.items():
                 errors[name] = messages if isinstance(messages, list) else [str(messages)]
-    summary = "; ".join(f"{name}: {' '.join(map(str, msgs))}" for name, msgs in errors.items())
-    return summary or "The request was not valid.", errors
+    return summarise_field_errors(errors) or "The request was not valid.", errors
 
 
 def register_error_handlers(app: APIFlask) -> None:
@@ -56,7 +60,10 @@ def register_error_handlers(app: APIFlask) -> None:
     @app.errorhandler(SaasError)
     def _saas_error(error: SaasError):
         if wants_problem_json():
-            return problem(error.status, error.title, error.detail, **error.extra)
+            detail = error.detail
+            if isinstance(error, ValidationError) and error.errors:
+                detail = f"{detail} {summarise_field_errors(error.errors)}"
+            return problem(error.status, error.title, detail, **error.extra)
         return _page(error.status, error.title, error.detail)
 
     @app.errorhandler(HTTPException)

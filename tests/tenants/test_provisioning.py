@@ -178,11 +178,11 @@ def test_cli_creates_and_lists_tenants(app):
               "--admin-password", PASSWORD]
     )  # fmt: skip
     assert result.exit_code == 0, result.output
-    created = json.loads(result.output.strip().splitlines()[-1])
+    created = json.loads(result.stdout.strip().splitlines()[-1])
     assert created["slug"] == slug and created["schema"] == f"t_{created['id']}"
     listed = runner.invoke(args=["tenants", "list", "--json"])
     assert listed.exit_code == 0
-    assert any(t["slug"] == slug and t["id"] == created["id"] for t in json.loads(listed.output))
+    assert any(t["slug"] == slug and t["id"] == created["id"] for t in json.loads(listed.stdout))
     bad = runner.invoke(
         args=["tenants", "create", "--slug", "BAD", "--name", "x", "--admin-email", "a@example.com",
               "--admin-password", PASSWORD]

@@ -85,9 +85,10 @@ class RecordService(Generic[Record]):
 
     def update(self, session: TenantSession, record_id: uuid.UUID, changes: dict[str, Any]) -> Record:
         record = self.get(session, record_id)
-        for name, value in changes.items():
-            setattr(record, name, value)
-        self.check(session, record)
+        with session.no_autoflush:  # check the changed record before it reaches the database
+            for name, value in changes.items():
+                setattr(record, name, value)
+            self.check(session, record)
         session.flush()
         session.refresh(record)
         return record
