@@ -56,21 +56,29 @@ def configure(app: Flask, settings: Settings) -> None:
 def register_blueprints(app: Flask) -> None:
     from saas.auth.views import auth_pages
     from saas.modules.registry import registry
-    from saas.tenants.routing import install_tenant_page_routing
+    from saas.modules.settings import settings_pages
+    from saas.modules.switches import BLUEPRINT_MODULES, refuse_requests_to_disabled_modules
+    from saas.tenants.routing import install_tenant_page_routing, register_tenant_guard
     from saas.web.views import site_pages
 
     app.register_blueprint(site_pages)
     app.register_blueprint(auth_pages)
+    blueprint_modules = app.extensions.setdefault(BLUEPRINT_MODULES, {})
     for module in registry:
         if module.pages is not None:
             pages = module.pages()
             install_tenant_page_routing(pages)
             app.register_blueprint(pages, url_prefix="/t/<slug>")
+            blueprint_modules[pages.name] = module.key
         if module.api is not None:
             api = module.api()
             # Token-authenticated, no cookies: CSRF does not apply.
             extensions.csrf.exempt(api)
             app.register_blueprint(api)
+            blueprint_modules[api.name] = module.key
+    register_tenant_guard(refuse_requests_to_disabled_modules)
+    install_tenant_page_routing(settings_pages)
+    app.register_blueprint(settings_pages, url_prefix="/t/<slug>")
     for blueprint in app.blueprints.values():
         # apiflask documents APIBlueprints only; it needs plain page blueprints to say so.
         if not hasattr(blueprint, "enable_openapi"):

@@ -104,6 +104,56 @@ def tenants_migrate(jobs: int, slugs: tuple[str, ...]) -> None:
         sys.exit(1)
 
 
+@click.group("modules", cls=AppGroup, help="Per-tenant module switches.")
+def modules_group() -> None:
+    pass
+
+
+def _switch_module(slug: str, key: str, enabled: bool) -> None:
+    from saas.modules.switches import set_module_enabled
+    from saas.tenants.models import Tenant
+
+    tenant = db.session.scalar(select(Tenant).where(Tenant.slug == slug))
+    if tenant is None:
+        _fail(SaasError(f"No tenant '{slug}'."))
+    try:
+        changed = set_module_enabled(db.session, tenant.id, key, enabled, actor="cli")
+    except SaasError as error:
+        _fail(error)
+    db.session.commit()
+    click.echo(json.dumps({"tenant": slug, "module": key, "enabled": enabled, "changed": changed}))
+
+
+@modules_group.command("enable", help="Switch a module on for a tenant.")
+@click.argument("slug")
+@click.argument("module")
+def modules_enable(slug: str, module: str) -> None:
+    _switch_module(slug, module, True)
+
+
+@modules_group.command("disable", help="Switch a module off for a tenant (its data is kept).")
+@click.argument("slug")
+@click.argument("module")
+def modules_disable(slug: str, module: str) -> None:
+    _switch_module(slug, module, False)
+
+
+@modules_group.command("list", help="Modules and whether each is on for a tenant.")
+@click.argument("slug")
+def modules_list(slug: str) -> None:
+    from saas.modules.registry import registry
+    from saas.modules.switches import enabled_module_keys
+    from saas.tenants.models import Tenant
+
+    tenant = db.session.scalar(select(Tenant).where(Tenant.slug == slug))
+    if tenant is None:
+        _fail(SaasError(f"No tenant '{slug}'."))
+    enabled = enabled_module_keys(db.session, tenant.id)
+    click.echo(
+        json.dumps([{"module": m.key, "title": m.title, "enabled": m.key in enabled} for m in registry])
+    )
+
+
 @click.group("tokens", cls=AppGroup, help="Personal API tokens.")
 def tokens_group() -> None:
     pass
@@ -190,7 +240,15 @@ def dev_command(port: int) -> None:
 
 
 def register_commands(app: Flask) -> None:
-    for command in (db_group, tenants_group, tokens_group, worker_command, seed_demo, dev_command):
+    for command in (
+        db_group,
+        tenants_group,
+        modules_group,
+        tokens_group,
+        worker_command,
+        seed_demo,
+        dev_command,
+    ):
         app.cli.add_command(command)
 
 

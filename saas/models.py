@@ -8,6 +8,7 @@ _MODEL_MODULES = (
     "saas.tenants.models",
     "saas.auth.models",
     "saas.audit",
+    "saas.modules.switches",
 )
 
 

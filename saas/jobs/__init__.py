@@ -32,11 +32,17 @@ def enqueue_for_tenant(tenant_id: str, function: str, *args: Any, **kwargs: Any)
 
 
 def run_tenant_job(tenant_id: str, function: str, *args: Any, **kwargs: Any) -> Any:
+    from saas.modules.registry import registry
+    from saas.modules.switches import is_module_enabled
     from saas.tenants.models import Tenant
 
     tenant = db.session.get(Tenant, tenant_id)
     if tenant is None:
         raise LookupError(f"tenant {tenant_id} does not exist")
+    module = registry.module_for_path(function)
+    if module is not None and not is_module_enabled(db.session, tenant_id, module.key):
+        db.session.remove()
+        return {"skipped": f"module {module.key} is switched off for this tenant"}
     ref = tenant.ref
     db.session.remove()
     with tenant_session(ref) as session:

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from flask import Blueprint
+from sqlalchemy.orm import Session
 
 import saas.modules
 
@@ -34,6 +35,8 @@ class Module:
     api: Callable[[], Blueprint] | None = None
     """Builds the blueprint of API resources served under ``/api/v1/``."""
     nav: tuple[NavEntry, ...] = field(default_factory=tuple)
+    seed: Callable[[Session], None] | None = None
+    """Fills a new tenant's tables (e.g. a default pipeline); runs inside the provisioning transaction."""
 
 
 class ModuleRegistry:
@@ -61,6 +64,13 @@ class ModuleRegistry:
     def load_models(self) -> None:
         for module in self:
             importlib.import_module(module.models)
+
+    def module_for_path(self, dotted_path: str) -> Module | None:
+        """The module that owns a dotted path such as ``saas.modules.sfa.services.x``."""
+        parts = dotted_path.split(".")
+        if len(parts) > 2 and parts[:2] == ["saas", "modules"]:
+            return self.get(parts[2])
+        return None
 
 
 registry = ModuleRegistry()

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 from sqlalchemy.schema import CreateIndex, CreateTable
 
 from saas.audit import record_audit
@@ -26,6 +27,7 @@ from saas.errors import ProvisioningError, ValidationError
 from saas.migrations import head_revision
 from saas.models import load_all_models
 from saas.tenants.models import Tenant
+from saas.tenants.signals import tenant_provisioned
 
 SLUG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{1,38}[a-z0-9]$")
 RESERVED_SLUGS = frozenset(
@@ -94,8 +96,26 @@ def create_tenant_tables(connection: Connection, tenant: TenantRef) -> str:
     ddl, head = tenant_schema_ddl()
     enter_tenant(connection, tenant)
     connection.exec_driver_sql(ddl)
+    _seed_modules(connection, tenant)
     connection.exec_driver_sql("RESET ROLE; RESET search_path")
     return head
+
+
+def _seed_modules(connection: Connection, tenant: TenantRef) -> None:
+    """Let each module fill the new tenant's tables, inside the provisioning transaction."""
+    from saas.modules.registry import registry
+
+    seeds = [module.seed for module in registry if module.seed is not None]
+    if not seeds:
+        return
+    translated = connection.execution_options(
+        schema_translate_map={TENANT_SCHEMA_PLACEHOLDER: tenant.schema_name}
+    )
+    # Bound to the open connection, the session joins its transaction and never commits it.
+    with Session(bind=translated) as session:
+        for seed in seeds:
+            seed(session)
+        session.flush()
 
 
 def _admin_user(email: str, password: str) -> User:
@@ -155,6 +175,7 @@ def provision_tenant(
     except BaseException:
         session.rollback()
         raise
+    tenant_provisioned.send(ref, actor=actor)
     return tenant
 
 

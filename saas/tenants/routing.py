@@ -7,17 +7,42 @@ way the request gets one :class:`~saas.db.TenantSession`, committed once at the 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import Flask, Response, abort, g, redirect, request, url_for
 from flask_login import current_user
 
 from saas.auth.models import Membership
 from saas.auth.services import membership_for
 from saas.db import TenantRef, TenantSession, db
+from saas.errors import PermissionDenied
+
+TenantGuard = Callable[[TenantRef, Membership], None]
+_guards: list[TenantGuard] = []
+
+
+def register_tenant_guard(guard: TenantGuard) -> TenantGuard:
+    """Run ``guard`` on every request as soon as it is bound to a tenant (pages and API alike).
+
+    A guard refuses a request by raising a :class:`saas.errors.SaasError` (module off, read-only...).
+    """
+    if guard not in _guards:
+        _guards.append(guard)
+    return guard
 
 
 def bind_request_to_tenant(tenant: TenantRef, membership: Membership) -> None:
     g.tenant = tenant
     g.membership = membership
+    for guard in _guards:
+        guard(tenant, membership)
+
+
+def require_role(*roles: str) -> None:
+    """Refuse the request with 403 unless the member's role is one of ``roles``."""
+    membership = g.get("membership")
+    if membership is None or membership.role not in roles:
+        raise PermissionDenied("Only workspace " + " or ".join(f"{r}s" for r in roles) + " may do this.")
 
 
 def current_tenant() -> TenantRef:

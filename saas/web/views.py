@@ -32,6 +32,12 @@ def _navigation():
     from saas.modules.registry import registry
 
     def tenant_nav():
-        return [entry for module in registry for entry in module.nav]
+        from flask import g
+
+        from saas.db import db
+        from saas.modules.switches import enabled_module_keys
+
+        enabled = enabled_module_keys(db.session, g.tenant.id)
+        return [entry for module in registry if module.key in enabled for entry in module.nav]
 
     return {"tenant_nav": tenant_nav}
