@@ -233,7 +233,10 @@ def dev_command(port: int) -> None:
     click.echo(f"\n  Open CRM is running at http://127.0.0.1:{port}/")
     click.echo(f"  Demo login: {DEMO['email']} / {DEMO['password']}  (workspace /t/{DEMO['slug']}/)\n")
     try:
-        app.run(host="127.0.0.1", port=port, use_reloader=False)
+        # Flask refuses app.run() inside its own CLI; the development server is werkzeug's anyway.
+        from werkzeug.serving import run_simple
+
+        run_simple("127.0.0.1", port, app, threaded=True)
     finally:
         worker.terminate()
         worker.wait(timeout=10)
