@@ -101,3 +101,34 @@ def find_api_token(session: Session, secret: str) -> ApiToken | None:
         select(Membership).where(Membership.user_id == token.user_id, Membership.tenant_id == token.tenant_id)
     )
     return token if member else None
+
+
+def add_member(
+    session: Session, tenant_id: str, email: str, password: str, role: str, *, actor: str
+) -> Membership:
+    """Make a user (created if new) a member of a tenant with ``role``. Audited.
+
+    Invitations by signed email link build on this (issue 10); tests and the CLI use it directly.
+    """
+    from saas.auth.models import ROLES
+    from saas.auth.passwords import check_password_policy
+
+    if role not in ROLES:
+        raise ValidationError("Unknown role.", {"role": [f"One of {', '.join(ROLES)}."]})
+    email = normalise_email(email)
+    user = find_user_by_email(session, email)
+    if user is None:
+        check_password_policy(password)
+        user = User(email=email, password_hash=hash_password(password), is_active_flag=True)
+        session.add(user)
+        session.flush()
+    elif session.scalar(
+        select(Membership).where(Membership.user_id == user.id, Membership.tenant_id == tenant_id)
+    ):
+        raise ValidationError("Already a member.", {"email": ["This person is already a member."]})
+    membership = Membership(user_id=user.id, tenant_id=tenant_id, role=role)
+    session.add(membership)
+    record_audit(
+        session, "member.added", actor=actor, tenant_id=tenant_id, target=str(user.id), details={"role": role}
+    )
+    return membership

@@ -62,3 +62,32 @@ class Contact(Timestamps, TenantBase):
 Index("ix_accounts_sort_name_id", Account.sort_name, Account.id)
 Index("ix_contacts_sort_name_id", Contact.sort_name, Contact.id)
 Index("ix_contacts_email_lower", func.lower(Contact.email))
+
+
+class Activity(TenantBase):
+    """One entry of the shared timeline: a note, call, meeting, email, or a system event.
+
+    Linked to a contact and/or account (the single customer view) and optionally to one record of
+    another module by ``subject_type``/``subject_id`` (a deal, lead, ticket...), so core never
+    depends on a module's tables.
+    """
+
+    __tablename__ = "activities"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    kind: Mapped[str] = mapped_column(String(20))  # note, call, meeting, email, system
+    subject: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str | None] = mapped_column(Text)
+    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    contact_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
+    account_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    subject_type: Mapped[str | None] = mapped_column(String(20))
+    subject_id: Mapped[uuid.UUID | None] = mapped_column()
+    # A platform user id; no foreign key, since a tenant's role cannot see the platform schema.
+    actor_user_id: Mapped[uuid.UUID | None] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+Index("ix_activities_contact_id_occurred_at", Activity.contact_id, Activity.occurred_at)
+Index("ix_activities_account_id_occurred_at", Activity.account_id, Activity.occurred_at)
+Index("ix_activities_subject", Activity.subject_type, Activity.subject_id, Activity.occurred_at)

@@ -1,0 +1,1 @@
+"""SFA API resources under /api/v1/: importing each file attaches its routes to ``blueprints.api``."""

@@ -1,0 +1,208 @@
+"""Tables of the sales force automation module (tenant schema)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Computed,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    Numeric,
+    String,
+    Text,
+    func,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from saas.db import TenantBase
+from saas.modules.core.models import Timestamps
+
+LEAD_STATUSES = ("new", "working", "qualified", "disqualified", "converted")
+STAGE_KINDS = ("open", "won", "lost")
+DEAL_STATUSES = ("open", "won", "lost")
+
+
+class Pipeline(Timestamps, TenantBase):
+    __tablename__ = "pipelines"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    name: Mapped[str] = mapped_column(String(100))
+    is_default: Mapped[bool] = mapped_column(Boolean, default=False)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+    stages: Mapped[list[Stage]] = relationship(
+        back_populates="pipeline", order_by="Stage.position", cascade="all, delete-orphan"
+    )
+
+
+class Stage(Timestamps, TenantBase):
+    __tablename__ = "stages"
+    __table_args__ = (
+        CheckConstraint("probability BETWEEN 0 AND 100", name="probability_range"),
+        CheckConstraint("kind IN ('open', 'won', 'lost')", name="kind"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    pipeline_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("pipelines.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    position: Mapped[int] = mapped_column(Integer)
+    probability: Mapped[int] = mapped_column(Integer)  # win probability in percent
+    kind: Mapped[str] = mapped_column(String(10), default="open")
+
+    pipeline: Mapped[Pipeline] = relationship(back_populates="stages")
+
+
+class Lead(Timestamps, TenantBase):
+    __tablename__ = "leads"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('new', 'working', 'qualified', 'disqualified', 'converted')", name="status"
+        ),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    first_name: Mapped[str | None] = mapped_column(String(100))
+    last_name: Mapped[str | None] = mapped_column(String(100))
+    email: Mapped[str | None] = mapped_column(String(254))
+    phone: Mapped[str | None] = mapped_column(String(40))
+    company: Mapped[str | None] = mapped_column(String(200))
+    title: Mapped[str | None] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(20), default="new")
+    source: Mapped[str | None] = mapped_column(String(100))
+    owner_user_id: Mapped[uuid.UUID | None] = mapped_column()
+    notes: Mapped[str | None] = mapped_column(Text)
+    disqualified_reason: Mapped[str | None] = mapped_column(String(200))
+    converted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    converted_contact_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("contacts.id", ondelete="SET NULL")
+    )
+    converted_account_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("accounts.id", ondelete="SET NULL")
+    )
+    converted_deal_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("deals.id", ondelete="SET NULL"))
+    sort_name: Mapped[str] = mapped_column(
+        String(201),
+        Computed("lower(coalesce(last_name, '') || ' ' || coalesce(first_name, ''))", persisted=True),
+    )
+
+
+class Deal(Timestamps, TenantBase):
+    __tablename__ = "deals"
+    __table_args__ = (
+        CheckConstraint("status IN ('open', 'won', 'lost')", name="status"),
+        CheckConstraint("amount >= 0", name="amount_not_negative"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    name: Mapped[str] = mapped_column(String(200))
+    amount: Mapped[Decimal] = mapped_column(Numeric(14, 2), default=Decimal("0"))
+    currency: Mapped[str] = mapped_column(String(3), default="EUR")
+    close_date: Mapped[date | None] = mapped_column(Date)
+    pipeline_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("pipelines.id", ondelete="RESTRICT"))
+    stage_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("stages.id", ondelete="RESTRICT"), index=True)
+    owner_user_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
+    account_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("accounts.id", ondelete="SET NULL"), index=True
+    )
+    status: Mapped[str] = mapped_column(String(10), default="open")
+    lost_reason: Mapped[str | None] = mapped_column(String(200))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    stage_changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    notes: Mapped[str | None] = mapped_column(Text)
+    sort_name: Mapped[str] = mapped_column(String(200), Computed("lower(name)", persisted=True))
+
+    stage: Mapped[Stage] = relationship()
+    pipeline: Mapped[Pipeline] = relationship()
+
+
+class DealContact(TenantBase):
+    __tablename__ = "deal_contacts"
+
+    deal_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("deals.id", ondelete="CASCADE"), primary_key=True)
+    contact_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    role: Mapped[str | None] = mapped_column(String(50))
+
+
+class DealStageChange(TenantBase):
+    """History of a deal's stage moves, with the probability that applied at the time."""
+
+    __tablename__ = "deal_stage_changes"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    deal_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("deals.id", ondelete="CASCADE"), index=True)
+    from_stage_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("stages.id", ondelete="SET NULL"))
+    to_stage_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("stages.id", ondelete="SET NULL"))
+    probability: Mapped[int] = mapped_column(Integer)
+    changed_by_user_id: Mapped[uuid.UUID | None] = mapped_column()
+    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Task(Timestamps, TenantBase):
+    __tablename__ = "tasks"
+    __table_args__ = (CheckConstraint("status IN ('open', 'done')", name="status"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    title: Mapped[str] = mapped_column(String(200))
+    notes: Mapped[str | None] = mapped_column(Text)
+    due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    assignee_user_id: Mapped[uuid.UUID | None] = mapped_column()
+    status: Mapped[str] = mapped_column(String(10), default="open")
+    done_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    contact_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
+    account_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    deal_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("deals.id", ondelete="CASCADE"))
+    lead_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"))
+
+
+class ImportJob(TenantBase):
+    """A CSV import of leads, contacts or accounts: the uploaded file, its mapping and its progress."""
+
+    __tablename__ = "import_jobs"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    entity: Mapped[str] = mapped_column(String(20))  # leads, contacts, accounts
+    filename: Mapped[str] = mapped_column(String(255))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    mapping: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    status: Mapped[str] = mapped_column(String(20), default="pending")  # pending, running, done, failed
+    total_rows: Mapped[int] = mapped_column(Integer, default=0)
+    processed_rows: Mapped[int] = mapped_column(Integer, default=0)
+    imported_rows: Mapped[int] = mapped_column(Integer, default=0)
+    duplicate_rows: Mapped[int] = mapped_column(Integer, default=0)
+    error_rows: Mapped[int] = mapped_column(Integer, default=0)
+    message: Mapped[str | None] = mapped_column(Text)
+    created_by_user_id: Mapped[uuid.UUID | None] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ImportRowError(TenantBase):
+    __tablename__ = "import_row_errors"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    job_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("import_jobs.id", ondelete="CASCADE"), index=True)
+    row_number: Mapped[int] = mapped_column(Integer)
+    column: Mapped[str | None] = mapped_column(String(100))
+    reason: Mapped[str] = mapped_column(String(500))
+    raw: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+
+
+Index("ix_leads_sort_name_id", Lead.sort_name, Lead.id)
+Index("ix_leads_email_lower", func.lower(Lead.email))
+Index("ix_leads_status", Lead.status)
+Index("ix_deals_sort_name_id", Deal.sort_name, Deal.id)
+Index("ix_deals_close_date", Deal.close_date)
+Index("ix_tasks_assignee_status_due", Task.assignee_user_id, Task.status, Task.due_at)

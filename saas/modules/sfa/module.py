@@ -1,0 +1,54 @@
+"""Registration of the sales force automation module."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from saas.modules.registry import Module
+
+# A new tenant's pipeline: (name, probability %, kind).
+DEFAULT_STAGES = (
+    ("Prospecting", 10, "open"),
+    ("Qualification", 25, "open"),
+    ("Proposal", 50, "open"),
+    ("Negotiation", 75, "open"),
+    ("Won", 100, "won"),
+    ("Lost", 0, "lost"),
+)
+
+
+def seed_default_pipeline(session: Session) -> None:
+    from saas.modules.sfa.models import Pipeline, Stage
+
+    pipeline = Pipeline(name="Sales", is_default=True, position=0)
+    pipeline.stages = [
+        Stage(name=name, probability=probability, kind=kind, position=position)
+        for position, (name, probability, kind) in enumerate(DEFAULT_STAGES)
+    ]
+    session.add(pipeline)
+
+
+def _pages():
+    import saas.modules.sfa.views  # noqa: F401  (attaches the routes)
+    from saas.modules.sfa.blueprints import pages
+
+    return pages
+
+
+def _api():
+    import saas.modules.sfa.api  # noqa: F401  (attaches the routes)
+    from saas.modules.sfa.blueprints import api
+
+    return api
+
+
+MODULE = Module(
+    key="sfa",
+    title="Sales",
+    models="saas.modules.sfa.models",
+    seed=seed_default_pipeline,
+    pages=_pages,
+    api=_api,
+    # Each entry's endpoint must exist; add yours when your pages land.
+    nav=(),
+)
