@@ -3,8 +3,12 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# checkov pins many libraries of its own, so it lives in a venv apart from the app's.
+CHECKOV_VERSION := 3.3.30
+INFRA_VENV := .venv-infra
+INFRA_STAMP := $(INFRA_VENV)/.installed-$(CHECKOV_VERSION)
 
-.PHONY: dev test lint bench clean
+.PHONY: dev test lint bench clean infra-check
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -17,7 +21,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 dev: $(STAMP)
 	SAAS_ENV=$${SAAS_ENV:-development} $(BIN)/saas dev
 
-test: $(STAMP)
+test: $(STAMP) infra-check
 	$(BIN)/ruff check saas tests bench
 	$(BIN)/ruff format --check saas tests bench
 	$(BIN)/pytest
@@ -28,6 +32,18 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/provision.py
+
+$(INFRA_STAMP):
+	$(PYTHON) -m venv $(INFRA_VENV)
+	echo '*' > $(INFRA_VENV)/.gitignore
+	$(INFRA_VENV)/bin/pip install --quiet checkov==$(CHECKOV_VERSION)
+	touch $(INFRA_STAMP)
+
+# Static checks of infra/terraform (Terraform itself cannot run here); fails on any failed check.
+# Skips are written inline next to the resource, each with its reason.
+infra-check: $(INFRA_STAMP)
+	$(INFRA_VENV)/bin/checkov --directory infra/terraform --framework terraform \
+		--quiet --compact --skip-download
 
 clean:
 	rm -rf $(VENV) instance/test

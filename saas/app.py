@@ -7,7 +7,7 @@ import logging
 from apiflask import APIFlask
 from flask import Flask
 
-from saas import extensions
+from saas import extensions, observability
 from saas.config import Settings
 from saas.db import db
 from saas.embedded import embedded_database_url, embedded_redis_url, normalise_database_url
@@ -99,6 +99,7 @@ def create_app(settings: Settings | None = None) -> APIFlask:
     )
     configure(app, settings)
     logging.basicConfig(level=logging.INFO)
+    observability.init_app(app)
 
     db.init_app(app)
     extensions.login_manager.init_app(app)

@@ -22,11 +22,6 @@ def workspaces():
     return render_template("workspaces.html", memberships=memberships)
 
 
-@site_pages.route("/healthz")
-def healthz():
-    return {"status": "ok"}
-
-
 @site_pages.app_context_processor
 def _navigation():
     from saas.modules.registry import registry

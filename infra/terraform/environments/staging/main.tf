@@ -1,0 +1,160 @@
+# Staging: the whole production shape at a small size. Production is the same composition with
+# bigger numbers (copy this folder, change variables.tf's defaults or pass a tfvars file).
+
+locals {
+  name = "saas-staging"
+  tags = {
+    Project     = "saas-crm"
+    Environment = "staging"
+    ManagedBy   = "terraform"
+  }
+}
+
+# --- keys and logs ---
+
+module "kms_data" {
+  source      = "../../modules/kms"
+  name        = "${local.name}-data"
+  description = "Data of ${local.name}: RDS, ElastiCache, export bucket, secrets"
+  tags        = local.tags
+}
+
+module "kms_logs" {
+  source             = "../../modules/kms"
+  name               = "${local.name}-logs"
+  description        = "CloudWatch log groups of ${local.name}"
+  service_principals = ["logs.${var.region}.amazonaws.com"]
+  tags               = local.tags
+}
+
+module "logs" {
+  source      = "../../modules/logs"
+  kms_key_arn = module.kms_logs.key_arn
+  groups = {
+    web      = "/saas/staging/web"
+    worker   = "/saas/staging/worker"
+    ecs_exec = "/saas/staging/ecs-exec"
+    vpc_flow = "/saas/staging/vpc-flow"
+    waf      = "aws-waf-logs-saas-staging"
+  }
+  tags = local.tags
+}
+
+module "access_logs" {
+  source      = "../../modules/access_logs"
+  bucket_name = var.access_log_bucket_name
+  tags        = local.tags
+}
+
+# --- network ---
+
+module "network" {
+  source             = "../../modules/network"
+  name               = local.name
+  region             = var.region
+  cidr_block         = "10.40.0.0/16"
+  availability_zones = var.availability_zones
+  single_nat_gateway = true # staging: one NAT gateway is enough
+  flow_log_group_arn = module.logs.arns["vpc_flow"]
+  tags               = local.tags
+}
+
+# --- data stores ---
+
+module "rds" {
+  source                    = "../../modules/rds"
+  name                      = local.name
+  vpc_id                    = module.network.vpc_id
+  subnet_ids                = module.network.private_subnet_ids
+  client_security_group_ids = [module.ecs.tasks_security_group_id]
+  kms_key_arn               = module.kms_data.key_arn
+  instance_class            = "db.t4g.medium"
+  multi_az                  = true # rehearse failover and rolling releases as production runs them
+  backup_retention_days     = 7
+  deletion_protection       = true
+  tags                      = local.tags
+}
+
+resource "random_password" "redis_auth" {
+  length  = 64
+  special = false
+}
+
+module "elasticache" {
+  source                    = "../../modules/elasticache"
+  name                      = local.name
+  vpc_id                    = module.network.vpc_id
+  subnet_ids                = module.network.private_subnet_ids
+  client_security_group_ids = [module.ecs.tasks_security_group_id]
+  kms_key_arn               = module.kms_data.key_arn
+  auth_token                = random_password.redis_auth.result
+  node_type                 = "cache.t4g.small"
+  replicas                  = 1
+  tags                      = local.tags
+}
+
+module "s3_exports" {
+  source            = "../../modules/s3_exports"
+  bucket_name       = var.exports_bucket_name
+  kms_key_arn       = module.kms_data.key_arn
+  access_log_bucket = module.access_logs.bucket_id
+  access_log_prefix = module.access_logs.s3_prefix
+  tags              = local.tags
+}
+
+# --- mail and secrets ---
+
+module "ses" {
+  source = "../../modules/ses"
+  name   = local.name
+  domain = var.mail_domain
+  tags   = local.tags
+}
+
+resource "random_password" "secret_key" {
+  length  = 64
+  special = false
+}
+
+module "secrets" {
+  source      = "../../modules/secrets"
+  prefix      = "saas/staging"
+  kms_key_arn = module.kms_data.key_arn
+  # DATABASE_URL and the Stripe keys are set by an operator (docs/operations.md, "First deploy").
+  initial_values = {
+    SECRET_KEY = random_password.secret_key.result
+    REDIS_URL  = "rediss://:${random_password.redis_auth.result}@${module.elasticache.primary_endpoint}:${module.elasticache.port}/0"
+  }
+  tags = local.tags
+}
+
+# --- application ---
+
+module "ecs" {
+  source                     = "../../modules/ecs"
+  name                       = local.name
+  region                     = var.region
+  image                      = var.image
+  vpc_id                     = module.network.vpc_id
+  vpc_cidr_block             = module.network.vpc_cidr_block
+  public_subnet_ids          = module.network.public_subnet_ids
+  private_subnet_ids         = module.network.private_subnet_ids
+  certificate_arn            = var.certificate_arn
+  secret_arns                = module.secrets.arns
+  data_kms_key_arn           = module.kms_data.key_arn
+  logs_kms_key_arn           = module.kms_logs.key_arn
+  log_group_names            = module.logs.names
+  waf_log_group_arn          = module.logs.arns["waf"]
+  exports_bucket_name        = module.s3_exports.bucket_id
+  exports_bucket_arn         = module.s3_exports.bucket_arn
+  exports_prefix             = module.s3_exports.exports_prefix
+  ses_identity_arn           = module.ses.identity_arn
+  ses_configuration_set_name = module.ses.configuration_set_name
+  ses_configuration_set_arn  = module.ses.configuration_set_arn
+  access_log_bucket          = module.access_logs.bucket_id
+  access_log_prefix          = module.access_logs.alb_prefix
+  web                        = { cpu = 512, memory = 1024, processes = 2, threads = 4, desired_count = 2, min_count = 2, max_count = 4 }
+  worker                     = { cpu = 512, memory = 1024, desired_count = 1, min_count = 1, max_count = 2 }
+  migrate_jobs               = 4
+  tags                       = local.tags
+}

@@ -1,0 +1,85 @@
+# Two roles, as ECS intends: the execution role lets ECS pull the image, write logs and read the
+# secrets into the environment; the task role is what the app itself may do (exports bucket, SES).
+
+locals {
+  ecs_tasks_trust = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Effect    = "Allow"
+      Principal = { Service = "ecs-tasks.amazonaws.com" }
+      Action    = "sts:AssumeRole"
+    }]
+  })
+}
+
+resource "aws_iam_role" "execution" {
+  name               = "${var.name}-execution"
+  assume_role_policy = local.ecs_tasks_trust
+  tags               = var.tags
+}
+
+resource "aws_iam_role_policy_attachment" "execution" {
+  role       = aws_iam_role.execution.name
+  policy_arn = "arn:${data.aws_partition.current.partition}:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
+}
+
+resource "aws_iam_role_policy" "execution_secrets" {
+  name = "read-app-secrets"
+  role = aws_iam_role.execution.id
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [
+      {
+        Effect   = "Allow"
+        Action   = ["secretsmanager:GetSecretValue"]
+        Resource = values(var.secret_arns)
+      },
+      {
+        Effect   = "Allow"
+        Action   = ["kms:Decrypt"]
+        Resource = [var.data_kms_key_arn]
+      },
+    ]
+  })
+}
+
+resource "aws_iam_role" "task" {
+  name               = "${var.name}-task"
+  assume_role_policy = local.ecs_tasks_trust
+  tags               = var.tags
+}
+
+resource "aws_iam_role_policy" "task" {
+  name = "app"
+  role = aws_iam_role.task.id
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [
+      {
+        Sid      = "ExportArchives"
+        Effect   = "Allow"
+        Action   = ["s3:PutObject", "s3:GetObject", "s3:DeleteObject", "s3:AbortMultipartUpload"]
+        Resource = ["${var.exports_bucket_arn}/${var.exports_prefix}*"]
+      },
+      {
+        Sid       = "ListExports"
+        Effect    = "Allow"
+        Action    = ["s3:ListBucket"]
+        Resource  = [var.exports_bucket_arn]
+        Condition = { StringLike = { "s3:prefix" = ["${var.exports_prefix}*"] } }
+      },
+      {
+        Sid      = "ExportEncryption"
+        Effect   = "Allow"
+        Action   = ["kms:GenerateDataKey", "kms:Decrypt"]
+        Resource = [var.data_kms_key_arn]
+      },
+      {
+        Sid      = "SendMail"
+        Effect   = "Allow"
+        Action   = ["ses:SendEmail", "ses:SendRawEmail"]
+        Resource = [var.ses_identity_arn, var.ses_configuration_set_arn]
+      },
+    ]
+  })
+}

@@ -1,0 +1,195 @@
+variable "name" {
+  description = "Name of the cluster and prefix of every resource (for example saas-staging)."
+  type        = string
+}
+
+variable "region" {
+  description = "AWS region, for the awslogs driver and the SDK's default region."
+  type        = string
+}
+
+variable "image" {
+  description = "Container image built from the repository's Dockerfile, pinned by digest (repo@sha256:...)."
+  type        = string
+}
+
+variable "cpu_architecture" {
+  description = "CPU architecture the image was built for: ARM64 (Graviton, cheaper) or X86_64."
+  type        = string
+  default     = "ARM64"
+}
+
+variable "vpc_id" {
+  description = "VPC of the tasks and the load balancer."
+  type        = string
+}
+
+variable "vpc_cidr_block" {
+  description = "Address range of the VPC; tasks may reach PostgreSQL and Redis inside it."
+  type        = string
+}
+
+variable "public_subnet_ids" {
+  description = "Subnets of the load balancer."
+  type        = list(string)
+}
+
+variable "private_subnet_ids" {
+  description = "Subnets of the tasks (no public addresses)."
+  type        = list(string)
+}
+
+variable "certificate_arn" {
+  description = "ACM certificate of the public host name, served by the HTTPS listener."
+  type        = string
+}
+
+variable "container_port" {
+  description = "Port gunicorn listens on inside the web container (PORT)."
+  type        = number
+  default     = 8000
+}
+
+variable "web" {
+  description = "Web service size: Fargate cpu/memory, gunicorn processes and threads per task, task counts."
+  type = object({
+    cpu           = number
+    memory        = number
+    processes     = number
+    threads       = number
+    desired_count = number
+    min_count     = number
+    max_count     = number
+  })
+  default = { cpu = 1024, memory = 2048, processes = 2, threads = 4, desired_count = 2, min_count = 2, max_count = 10 }
+}
+
+variable "worker" {
+  description = "Worker service size: Fargate cpu/memory and task counts (each task runs one RQ worker)."
+  type = object({
+    cpu           = number
+    memory        = number
+    desired_count = number
+    min_count     = number
+    max_count     = number
+  })
+  default = { cpu = 512, memory = 1024, desired_count = 1, min_count = 1, max_count = 6 }
+}
+
+variable "migrate" {
+  description = "Size of the one-off release task that runs the platform and tenant migrations."
+  type = object({
+    cpu    = number
+    memory = number
+  })
+  default = { cpu = 1024, memory = 2048 }
+}
+
+variable "migrate_jobs" {
+  description = "Parallel tenant migrations in the release task (saas tenants migrate --jobs)."
+  type        = number
+  default     = 4
+}
+
+variable "db_pool_size" {
+  description = "Connections per process (DB_POOL_SIZE); at least the gunicorn thread count."
+  type        = number
+  default     = 5
+}
+
+variable "cpu_target_percent" {
+  description = "Average CPU the services are scaled to hold."
+  type        = number
+  default     = 60
+}
+
+variable "environment" {
+  description = "Extra plain environment variables for every container (no secrets here)."
+  type        = map(string)
+  default     = {}
+}
+
+variable "secret_arns" {
+  description = "Environment variable name => Secrets Manager secret ARN, injected into every container."
+  type        = map(string)
+}
+
+variable "data_kms_key_arn" {
+  description = "KMS key of the secrets and the exports bucket."
+  type        = string
+}
+
+variable "logs_kms_key_arn" {
+  description = "KMS key of the log groups, also used for ECS Exec session encryption."
+  type        = string
+}
+
+variable "log_group_names" {
+  description = "Log group names for keys web, worker and ecs_exec."
+  type        = map(string)
+}
+
+variable "waf_log_group_arn" {
+  description = "ARN of the aws-waf-logs-* log group that receives WAF logs."
+  type        = string
+}
+
+variable "exports_bucket_name" {
+  description = "Name of the export bucket (EXPORTS_BUCKET)."
+  type        = string
+}
+
+variable "exports_bucket_arn" {
+  description = "ARN of the export bucket."
+  type        = string
+}
+
+variable "exports_prefix" {
+  description = "Key prefix the app may write exports under."
+  type        = string
+  default     = "exports/"
+}
+
+variable "ses_identity_arn" {
+  description = "SES identity the app may send as."
+  type        = string
+}
+
+variable "ses_configuration_set_name" {
+  description = "SES configuration set the app names on every message."
+  type        = string
+}
+
+variable "ses_configuration_set_arn" {
+  description = "ARN of that configuration set."
+  type        = string
+}
+
+variable "access_log_bucket" {
+  description = "Bucket of the load balancer's access logs."
+  type        = string
+}
+
+variable "access_log_prefix" {
+  description = "Prefix of the load balancer's access logs in that bucket."
+  type        = string
+  default     = "alb"
+}
+
+variable "waf_requests_per_5_minutes" {
+  description = "Requests one client address may make in 5 minutes before WAF blocks it."
+  type        = number
+  default     = 3000
+}
+
+variable "deletion_protection" {
+  description = "Protect the load balancer from deletion."
+  type        = bool
+  default     = true
+}
+
+variable "tags" {
+  description = "Tags added to every resource."
+  type        = map(string)
+  default     = {}
+}
