@@ -18,6 +18,8 @@ from saas.db import TenantRef, TenantSession, db
 from saas.errors import PermissionDenied
 
 TenantGuard = Callable[[TenantRef, Membership], None]
+ACTOR_KEY = "actor_user_id"
+"""Key of the acting platform user's id in a request's ``TenantSession.info`` (absent in jobs)."""
 _guards: list[TenantGuard] = []
 
 
@@ -57,6 +59,8 @@ def current_tenant_session() -> TenantSession:
     session = g.get("tenant_session")
     if session is None:
         session = g.tenant_session = TenantSession(current_tenant())
+        # Who acts in this unit of work: services stamp it on history rows (stage changes, timeline).
+        session.info[ACTOR_KEY] = g.membership.user_id
     return session
 
 

@@ -21,16 +21,20 @@ def register_record_resource(
     schema_in: type,
     schema_out: type,
     page_schema: type,
+    list_query: type = schemas.ListQuery,
 ) -> None:
-    """List/create at ``/<path>`` and read/update/delete at ``/<path>/<id>`` for one record type."""
+    """List/create at ``/<path>`` and read/update/delete at ``/<path>/<id>`` for one record type.
+
+    ``list_query`` may add filters to ``q``/``cursor``/``limit``; they reach ``service.list`` as keywords.
+    """
     noun = service.noun
 
     class Collection(MethodView):
         decorators = [blueprint.auth_required(token_auth)]
 
-        @blueprint.input(schemas.ListQuery, location="query")
+        @blueprint.input(list_query, location="query")
         @blueprint.output(page_schema)
-        @blueprint.doc(summary=f"List {noun}s", description="Name order, cursor-paginated; `q` searches.")
+        @blueprint.doc(summary=f"List {noun}s", description="Cursor-paginated; `q` searches.")
         def get(self, query_data):
             return services_page(service.list(current_tenant_session(), **query_data))
 

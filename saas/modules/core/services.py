@@ -2,41 +2,19 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import uuid
-from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
-from sqlalchemy import or_, select, tuple_
+from sqlalchemy import or_, select
 from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy.sql.elements import ColumnElement
 
 from saas.db import TenantBase, TenantSession
 from saas.errors import NotFound, ValidationError
 from saas.modules.core.models import Account, Contact
+from saas.modules.core.pagination import Page, SortKey, keyset_page
 
 Record = TypeVar("Record", bound=TenantBase)
-
-
-@dataclass
-class Page(Generic[Record]):
-    data: list[Record]
-    next_cursor: str | None
-
-
-def _encode_cursor(sort_name: str, record_id: uuid.UUID) -> str:
-    return base64.urlsafe_b64encode(json.dumps([sort_name, str(record_id)]).encode()).decode()
-
-
-def _decode_cursor(cursor: str) -> tuple[str, uuid.UUID]:
-    try:
-        sort_name, record_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-        return str(sort_name), uuid.UUID(record_id)
-    except (ValueError, TypeError, binascii.Error) as error:
-        raise ValidationError(
-            "Invalid cursor.", {"cursor": ["Use a next_cursor from a previous page."]}
-        ) from error
 
 
 def _escape_like(text: str) -> str:
@@ -51,23 +29,40 @@ class RecordService(Generic[Record]):
         self.noun = noun
         self.search = search
 
-    def list(
-        self, session: TenantSession, *, q: str | None = None, cursor: str | None = None, limit: int = 50
-    ) -> Page[Record]:
-        """One page in name order, by keyset (``sort_name``, ``id``): constant cost at any depth."""
+    newest_first: ClassVar[bool] = False
+    """Whether lists run from the highest sort key down (a timeline) instead of up (names)."""
+
+    def sort_keys(self) -> tuple[SortKey, ...]:
+        """The list order; (``sort_name``, ``id``) by default, backed by an index on both."""
         model: Any = self.model
-        query = select(model).order_by(model.sort_name, model.id).limit(limit + 1)
+        return (
+            SortKey(model.sort_name, lambda record: record.sort_name),
+            SortKey(model.id, lambda record: record.id, uuid.UUID),
+        )
+
+    def filters(self, **filters: Any) -> list[ColumnElement[bool]]:
+        """SQL conditions for a list's filters; record types with filters override this."""
+        if filters:
+            raise TypeError(f"{self.noun} lists take no filters, got {sorted(filters)}")
+        return []
+
+    def list(
+        self,
+        session: TenantSession,
+        *,
+        q: str | None = None,
+        cursor: str | None = None,
+        limit: int = 50,
+        **filters: Any,
+    ) -> Page[Record]:
+        """One page in list order, by keyset: constant cost at any depth; ``q`` searches."""
+        query = select(self.model).where(*self.filters(**{k: v for k, v in filters.items() if v is not None}))
         if q:
             pattern = f"%{_escape_like(q.strip().lower())}%"
             query = query.where(or_(*(column.ilike(pattern, escape="\\") for column in self.search)))
-        if cursor:
-            after = _decode_cursor(cursor)
-            query = query.where(tuple_(model.sort_name, model.id) > after)
-        rows = list(session.scalars(query))
-        next_cursor = (
-            _encode_cursor(rows[limit - 1].sort_name, rows[limit - 1].id) if len(rows) > limit else None
+        return keyset_page(
+            session, query, self.sort_keys(), cursor=cursor, limit=limit, descending=self.newest_first
         )
-        return Page(rows[:limit], next_cursor)
 
     def get(self, session: TenantSession, record_id: uuid.UUID) -> Record:
         record = session.get(self.model, record_id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import marshmallow
@@ -23,14 +24,31 @@ pages = Blueprint("core", __name__, template_folder="templates")
 class FormField:
     name: str
     label: str
-    kind: str = "text"  # text, email, tel, textarea, select
+    kind: str = "text"  # text, email, tel, number, date, datetime-local, textarea, select
     required: bool = False
     choices: Callable[[], list[tuple[Any, str]]] | None = None
+    multiple: bool = False
+    """A select that takes several values; its form value is a list."""
+    step: str | None = None  # of a number input: "0.01" for money
+    show: Callable[[Any], Any] | None = None
+    """What the detail page shows for this field, when not the stored value (an id's name...)."""
+
+    def form_value(self, record: Any) -> Any:
+        """The stored value as the form's input expects it."""
+        value = getattr(record, self.name)
+        if self.kind == "datetime-local" and isinstance(value, datetime):
+            return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M")
+        return value
 
 
 @dataclass(frozen=True)
 class RecordPages:
-    """Everything the shared list/detail/form templates need to show one record type."""
+    """Everything the shared list/detail/form templates need to show one record type.
+
+    A module's record types use it too: ``blueprint`` names the blueprint the pages are registered
+    on, ``filters`` parses the list page's filter parameters, and the templates may be ones that
+    extend the shared ones.
+    """
 
     service: services.RecordService
     schema_in: type[marshmallow.Schema]
@@ -38,18 +56,28 @@ class RecordPages:
     plural: str
     fields: tuple[FormField, ...]
     columns: tuple[tuple[str, Callable[[Any], Any]], ...] = field(default_factory=tuple)
+    blueprint: str = "core"
+    filters: type[marshmallow.Schema] | None = None
+    list_template: str = "core/record_list.html"
+    detail_template: str = "core/record_detail.html"
+    detail_context: Callable[[Any], dict[str, Any]] | None = None
+    """Extra template variables of the detail page (a deal's stage history...)."""
 
     def endpoint(self, action: str) -> str:
-        return f"core.{action}_{self.plural}"
+        return f"{self.blueprint}.{action}_{self.plural}"
 
 
-def _form_data() -> dict[str, Any]:
-    return {key: value for key, value in request.form.items() if key != "csrf_token"}
+def _form_data(pages_of: RecordPages) -> dict[str, Any]:
+    data = {key: value for key, value in request.form.items() if key != "csrf_token"}
+    for f in pages_of.fields:
+        if f.multiple:  # an empty multiple select sends nothing: that means "none", not "unchanged"
+            data[f.name] = request.form.getlist(f.name)
+    return data
 
 
 def _save(pages_of: RecordPages, record_id: uuid.UUID | None):
     """Validate the posted form and create or update; re-render the form with messages on error."""
-    data = _form_data()
+    data = _form_data(pages_of)
     session = current_tenant_session()
     if record_id is not None:
         pages_of.service.get(session, record_id)  # an unknown id is a 404 before any validation
@@ -71,13 +99,38 @@ def _save(pages_of: RecordPages, record_id: uuid.UUID | None):
     return redirect(url_for(pages_of.endpoint("show"), record_id=record.id))
 
 
+def _list_filters(pages_of: RecordPages) -> dict[str, Any]:
+    """The list page's filters from the query string; empty inputs mean "any"."""
+    if pages_of.filters is None:
+        return {}
+    schema = pages_of.filters()
+    given = {name: value for name, value in request.args.items() if name in schema.fields and value != ""}
+    try:
+        return schema.load(given)
+    except marshmallow.ValidationError as error:
+        raise ValidationError("Please correct the filters.", error.normalized_messages()) from error
+
+
 def register_record_pages(blueprint: Blueprint, pages_of: RecordPages) -> None:
     plural = pages_of.plural
 
     def list_view():
         q = (request.args.get("q") or "").strip()[:200] or None
-        page = pages_of.service.list(current_tenant_session(), q=q, cursor=request.args.get("cursor"))
-        return render_template("core/record_list.html", pages=pages_of, page=page, q=q or "")
+        page, message, errors = services.Page([], None), None, {}
+        try:
+            filters = _list_filters(pages_of)
+            page = pages_of.service.list(
+                current_tenant_session(), q=q, cursor=request.args.get("cursor"), **filters
+            )
+        except ValidationError as error:  # a bad filter or cursor: say so above an empty list
+            message, errors = error.detail, error.errors
+        next_url = page.next_cursor and url_for(
+            pages_of.endpoint("list"), **{**request.args.to_dict(), "cursor": page.next_cursor}
+        )
+        return render_template(
+            pages_of.list_template, pages=pages_of, page=page, q=q or "", args=request.args,
+            next_url=next_url, message=message, errors=errors,
+        ), 422 if message else 200  # fmt: skip
 
     def new_view():
         if request.method == "POST":
@@ -86,13 +139,14 @@ def register_record_pages(blueprint: Blueprint, pages_of: RecordPages) -> None:
 
     def show_view(record_id: uuid.UUID):
         record = pages_of.service.get(current_tenant_session(), record_id)
-        return render_template("core/record_detail.html", pages=pages_of, record=record)
+        extra = pages_of.detail_context(record) if pages_of.detail_context else {}
+        return render_template(pages_of.detail_template, pages=pages_of, record=record, **extra)
 
     def edit_view(record_id: uuid.UUID):
         if request.method == "POST":
             return _save(pages_of, record_id)
         record = pages_of.service.get(current_tenant_session(), record_id)
-        values = {f.name: getattr(record, f.name) for f in pages_of.fields}
+        values = {f.name: f.form_value(record) for f in pages_of.fields}
         return render_template(
             "core/record_form.html", pages=pages_of, values=values, errors={}, record_id=record_id
         )
