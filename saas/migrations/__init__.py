@@ -6,6 +6,7 @@ caller decides the transaction (and, for tenants, the role and search_path insid
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Literal
 
@@ -21,9 +22,22 @@ HERE = Path(__file__).parent
 History = Literal["platform", "tenant"]
 
 
+def script_location(history: History) -> Path:
+    """Where a history's revisions live.
+
+    ``SAAS_TENANT_MIGRATIONS_DIR`` replaces the tenant history with a copy that holds extra
+    revisions, so a benchmark or a test can migrate real tenants without adding a revision to the
+    product's history. Bench/test only: production never sets it.
+    """
+    override = os.environ.get("SAAS_TENANT_MIGRATIONS_DIR")
+    if history == "tenant" and override:
+        return Path(override)
+    return HERE / history
+
+
 def alembic_config(history: History, **attributes: object) -> Config:
     config = Config()
-    config.set_main_option("script_location", str(HERE / history))
+    config.set_main_option("script_location", str(script_location(history)))
     config.attributes.update(attributes)
     return config
 
