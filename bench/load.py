@@ -1,0 +1,306 @@
+"""HTTP load on the real stack: gunicorn serving wsgi:app, GET /api/v1/contacts with bearer tokens.
+
+Seeds N tenants x M contacts (tenants through ``provision_tenant``, tokens through
+``create_api_token``, contacts with COPY), starts gunicorn with the repository's gunicorn.conf.py on
+127.0.0.1 only, and drives it with a bounded thread + http.client load (count and time). The same
+load then runs against a bare Flask app that does the same query in the same tenant binding (role
+and search_path, no auth, no ORM, no logging or metrics) under the same gunicorn settings: the
+ceiling. Prints rps, p50/p95/p99 and errors of both and their ratio.
+
+    .venv/bin/python bench/load.py [--tenants 100] [--contacts 10000] [--seconds 20] [--fresh]
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import os
+import random
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+os.environ.setdefault(
+    "SAAS_INSTANCE_DIR", str(Path(__file__).resolve().parent.parent / "instance" / "bench-load")
+)
+os.environ.setdefault("SAAS_ENV", "test")
+
+from flask import Flask, jsonify, request
+from sqlalchemy import create_engine, func, select, text
+
+from saas import create_app
+from saas.auth.services import create_api_token
+from saas.db import db
+from saas.migrations import upgrade_platform
+from saas.modules.core.models import Contact
+from saas.tenants.models import Tenant
+from saas.tenants.provisioning import provision_tenant, purge_tenant
+
+REPO = Path(__file__).resolve().parent.parent
+SLUG_PREFIX = "loadbench-"
+ADMIN_EMAIL = "loadbench-owner@example.com"
+ADMIN_PASSWORD = "loadbench-password-1"
+PAGE_SIZE = 50
+FIRST_NAMES = ["Ada", "Grace", "Alan", "Edsger", "Barbara", "Donald", "Frances", "Ken", "Radia", "Tim"]
+LAST_NAMES = ["Lovelace", "Hopper", "Turing", "Dijkstra", "Liskov", "Knuth", "Allen", "Thompson", "Perlman"]
+_SCHEMA = re.compile(r"^t_[0-9a-f]{12}$")
+
+
+# --- the ceiling: bare Flask and the same query, served by gunicorn as `load:create_bare_app()` ---
+
+
+def create_bare_app() -> Flask:
+    """Flask plus one SQL query in the tenant's role and schema; the bearer token is the schema name."""
+    engine = create_engine(os.environ["BENCH_DATABASE_URL"], pool_size=int(os.environ["GUNICORN_THREADS"]))
+    app = Flask("bare")
+
+    @app.get("/api/v1/contacts")
+    def contacts():
+        schema = request.headers.get("Authorization", "").removeprefix("Bearer ")
+        if not _SCHEMA.match(schema):
+            return {"error": "unknown tenant"}, 401
+        with engine.begin() as connection:
+            connection.exec_driver_sql(f'SET LOCAL ROLE "{schema}"; SET LOCAL search_path TO "{schema}"')
+            rows = connection.execute(
+                text(
+                    "SELECT id, first_name, last_name, email, phone, title, account_id, notes, "
+                    "created_at, updated_at FROM contacts ORDER BY sort_name, id LIMIT :limit"
+                ),
+                {"limit": PAGE_SIZE + 1},
+            ).mappings()
+            data = [dict(row) for row in rows]
+        return jsonify({"data": data[:PAGE_SIZE], "next_cursor": None})
+
+    return app
+
+
+# --- seeding ---
+
+
+def seeded_tenants(contacts: int) -> list[Tenant] | None:
+    """The tenants of an earlier run when each still holds exactly ``contacts`` contacts."""
+    tenants = list(db.session.scalars(select(Tenant).where(Tenant.slug.startswith(SLUG_PREFIX))))
+    with db.engine.connect() as connection:
+        for tenant in tenants:
+            translated = connection.execution_options(schema_translate_map={"tenant": tenant.schema_name})
+            if translated.execute(select(func.count()).select_from(Contact)).scalar_one() != contacts:
+                return None
+    return tenants
+
+
+def seed(count: int, contacts: int) -> list[Tenant]:
+    for tenant in list(db.session.scalars(select(Tenant).where(Tenant.slug.startswith(SLUG_PREFIX)))):
+        purge_tenant(tenant.id, actor="bench")
+    tenants = []
+    for index in range(count):
+        tenant = provision_tenant(
+            f"{SLUG_PREFIX}{index:04d}", f"Load {index}", ADMIN_EMAIL, ADMIN_PASSWORD, actor="bench"
+        )
+        copy_contacts(tenant.schema_name, contacts)
+        tenants.append(tenant)
+        if (index + 1) % 10 == 0:
+            print(f"  seeded {index + 1}/{count} tenants", file=sys.stderr, flush=True)
+    with db.engine.connect() as connection:
+        connection.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("ANALYZE")
+    return tenants
+
+
+def copy_contacts(schema: str, count: int) -> None:
+    """Bulk-load contacts with COPY: seeding is setup, not what the bench measures."""
+    raw = db.engine.raw_connection()
+    try:
+        with raw.cursor() as cursor:
+            columns = "id, first_name, last_name, email, title"
+            with cursor.copy(f'COPY "{schema}".contacts ({columns}) FROM STDIN') as copy:
+                for i in range(count):
+                    first, last = FIRST_NAMES[i % len(FIRST_NAMES)], LAST_NAMES[(i // 7) % len(LAST_NAMES)]
+                    email = f"{first.lower()}.{last.lower()}.{i}@example.com"
+                    copy.write_row((uuid.uuid4(), first, f"{last}{i:06d}", email, "Engineer"))
+        raw.commit()
+    finally:
+        raw.close()
+
+
+# --- serving and load ---
+
+
+def free_loopback_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def start_gunicorn(
+    target: str, env: dict[str, str], workers: int, threads: int
+) -> tuple[subprocess.Popen, int]:
+    port = free_loopback_port()
+    env = {
+        **os.environ,
+        **env,
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+        "WEB_CONCURRENCY": str(workers),
+        "GUNICORN_THREADS": str(threads),
+        "DB_POOL_SIZE": str(threads),
+    }
+    command = [sys.executable, "-m", "gunicorn", target, "-c", str(REPO / "gunicorn.conf.py")]
+    command += ["--pythonpath", str(REPO / "bench")]
+    process = subprocess.Popen(
+        command, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"gunicorn {target} exited with {process.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return process, port
+        except OSError:
+            time.sleep(0.2)
+    process.terminate()
+    raise RuntimeError(f"gunicorn {target} did not listen within 60 s")
+
+
+@dataclass
+class LoadResult:
+    latencies: list[float] = field(default_factory=list)
+    errors: int = 0
+    seconds: float = 0.0
+    error_samples: list[str] = field(default_factory=list)
+
+
+def run_load(
+    port: int, bearers: list[str], *, seconds: float, concurrency: int, max_requests: int
+) -> LoadResult:
+    """``concurrency`` keep-alive clients until ``seconds`` pass or ``max_requests`` are sent."""
+    result = LoadResult()
+    lock = threading.Lock()
+    budget = iter(range(max_requests))
+    deadline = time.monotonic() + seconds
+
+    def client(seed: int) -> None:
+        chooser = random.Random(seed)
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        latencies, errors, samples = [], 0, []
+        while time.monotonic() < deadline:
+            with lock:
+                if next(budget, None) is None:
+                    break
+            headers = {"Authorization": f"Bearer {chooser.choice(bearers)}"}
+            started = time.perf_counter()
+            try:
+                connection.request("GET", f"/api/v1/contacts?limit={PAGE_SIZE}", headers=headers)
+                response = connection.getresponse()
+                body = response.read()
+                if response.status != 200 or b'"id"' not in body:  # a 200 with an empty page is wrong too
+                    errors += 1
+                    samples.append(f"{response.status} {body[:120]!r}")
+            except (OSError, http.client.HTTPException) as error:
+                errors += 1
+                samples.append(repr(error))
+                connection.close()
+                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            latencies.append(time.perf_counter() - started)
+        connection.close()
+        with lock:
+            result.latencies.extend(latencies)
+            result.errors += errors
+            result.error_samples.extend(samples[:3])
+
+    started = time.monotonic()
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(concurrency)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    result.seconds = time.monotonic() - started
+    return result
+
+
+def report(label: str, result: LoadResult) -> float:
+    count = len(result.latencies)
+    rps = count / result.seconds if result.seconds else 0.0
+    cuts = statistics.quantiles(result.latencies, n=100, method="inclusive") if count > 1 else [0.0] * 99
+    print(
+        f"{label:<28} requests {count:>7}  errors {result.errors:>4}  rps {rps:>8.1f}  "
+        f"p50 {cuts[49] * 1000:6.1f} ms  p95 {cuts[94] * 1000:6.1f} ms  p99 {cuts[98] * 1000:6.1f} ms"
+    )
+    for sample in result.error_samples[:5]:
+        print(f"  error: {sample}")
+    return rps
+
+
+def measure(target: str, env: dict[str, str], bearers: list[str], args: argparse.Namespace) -> LoadResult:
+    process, port = start_gunicorn(target, env, args.workers, args.threads)
+    try:
+        run_load(port, bearers, seconds=3, concurrency=args.concurrency, max_requests=300)  # warm-up
+        return run_load(
+            port, bearers, seconds=args.seconds, concurrency=args.concurrency, max_requests=args.max_requests
+        )
+    finally:
+        process.terminate()
+        process.wait(timeout=60)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--tenants", type=int, default=100)
+    parser.add_argument("--contacts", type=int, default=10_000, help="contacts per tenant")
+    parser.add_argument("--seconds", type=float, default=20.0, help="measured time per target")
+    parser.add_argument("--max-requests", type=int, default=200_000, help="request cap per target")
+    parser.add_argument("--concurrency", type=int, default=8, help="client threads")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn processes")
+    parser.add_argument("--threads", type=int, default=4, help="gunicorn threads per process")
+    parser.add_argument("--fresh", action="store_true", help="re-seed even if an earlier run's data fits")
+    args = parser.parse_args()
+
+    app = create_app()
+    with app.app_context():
+        upgrade_platform(db.engine)
+        started = time.perf_counter()
+        tenants = None if args.fresh else seeded_tenants(args.contacts)
+        if tenants is None or len(tenants) != args.tenants:
+            tenants = seed(args.tenants, args.contacts)
+            seconds = time.perf_counter() - started
+            print(f"seeded {args.tenants} tenants x {args.contacts} contacts in {seconds:.1f} s")
+        else:
+            print(f"reusing {len(tenants)} tenants x {args.contacts} contacts from an earlier run")
+        tokens = []
+        for tenant in tenants:
+            tokens.append(create_api_token(db.session, tenant.slug, ADMIN_EMAIL, "load bench")[1])
+        db.session.commit()
+        schemas = [tenant.schema_name for tenant in tenants]
+        services = {
+            "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+            "REDIS_URL": app.config["REDIS_URL"],
+            "SECRET_KEY": "load-bench-secret",
+            "SAAS_ENV": "production",
+        }
+
+    print(
+        f"load: {args.concurrency} client threads, {args.seconds:.0f} s or {args.max_requests} requests "
+        f"per target; gunicorn {args.workers} workers x {args.threads} threads on 127.0.0.1; "
+        f"GET /api/v1/contacts?limit={PAGE_SIZE}"
+    )
+    app_result = measure("wsgi:app", services, tokens, args)
+    bare_result = measure(
+        "load:create_bare_app()", {"BENCH_DATABASE_URL": services["DATABASE_URL"]}, schemas, args
+    )
+    app_rps = report("app (gunicorn wsgi:app)", app_result)
+    bare_rps = report("ceiling (bare Flask+query)", bare_result)
+    if bare_rps:
+        print(f"ratio app / ceiling: {app_rps / bare_rps:.2f}")
+    sys.exit(1 if app_result.errors or bare_result.errors else 0)
+
+
+if __name__ == "__main__":
+    main()
