@@ -32,7 +32,10 @@ PASSWORD = "correct-horse-battery"
 
 
 def reset_database(engine) -> None:
-    """Drop every tenant schema and role and the platform schema left by an earlier run."""
+    """Drop every tenant schema and role and the platform schema left by an earlier run.
+
+    One transaction per schema: dropping hundreds in one would exhaust PostgreSQL's lock table.
+    """
     with engine.begin() as connection:
         owners = connection.execute(
             text(
@@ -40,10 +43,12 @@ def reset_database(engine) -> None:
                 "WHERE n.nspname ~ '^t_[0-9a-f]{12}$'"
             )
         ).all()
-        for schema, role in owners:
+    for schema, role in owners:
+        with engine.begin() as connection:
             connection.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
             if role == schema:
                 connection.exec_driver_sql(f'DROP OWNED BY "{role}" CASCADE; DROP ROLE "{role}"')
+    with engine.begin() as connection:
         connection.exec_driver_sql("DROP SCHEMA IF EXISTS platform CASCADE")
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from apiflask import APIBlueprint, HTTPTokenAuth
 
@@ -11,6 +11,7 @@ from saas.db import db
 from saas.tenants.routing import bind_request_to_tenant
 
 API_PREFIX = "/api/v1"
+LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 token_auth = HTTPTokenAuth(scheme="Bearer", description="A personal API token (`saas tokens create`).")
 
@@ -20,8 +21,11 @@ def _verify_token(secret: str):
     token = find_api_token(db.session, secret)
     if token is None:
         return None
-    token.last_used_at = datetime.now(UTC)
-    db.session.commit()
+    now = datetime.now(UTC)
+    # Recorded at most once a minute: a write and commit on every API call would halve throughput.
+    if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
+        token.last_used_at = now
+        db.session.commit()
     membership = next(m for m in token.user.memberships if m.tenant_id == token.tenant_id)
     bind_request_to_tenant(token.tenant.ref, membership)
     return token.user

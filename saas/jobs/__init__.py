@@ -50,8 +50,12 @@ def run_tenant_job(tenant_id: str, function: str, *args: Any, **kwargs: Any) -> 
 
 
 def _forget_inherited_connections() -> None:
-    # A forked job process must not reuse the parent's database sockets.
-    db.engine.dispose(close=False)
+    """In a forked job process: never touch the parent's database sockets, not even to close them."""
+    try:
+        db.session.registry.clear()  # drops the inherited session without closing its connection
+        db.engine.dispose(close=False)
+    except RuntimeError:  # forked outside an app context: nothing inherited to forget
+        pass
 
 
 _fork_hook_installed = False

@@ -7,11 +7,13 @@ caller decides the transaction (and, for tenants, the role and search_path insid
 from __future__ import annotations
 
 import os
+from functools import cache
 from pathlib import Path
 from typing import Literal
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.environment import EnvironmentContext
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection, Engine
@@ -42,10 +44,48 @@ def alembic_config(history: History, **attributes: object) -> Config:
     return config
 
 
+@cache
+def _script_directory(location: str) -> ScriptDirectory:
+    config = Config()
+    config.set_main_option("script_location", location)
+    return ScriptDirectory.from_config(config)
+
+
+def script_directory(history: History) -> ScriptDirectory:
+    """The history's revisions, read from disk once per process (not once per tenant)."""
+    return _script_directory(str(script_location(history)))
+
+
 def head_revision(history: History) -> str:
-    head = ScriptDirectory.from_config(alembic_config(history)).get_current_head()
+    head = script_directory(history).get_current_head()
     assert head is not None, f"no {history} revisions"
     return head
+
+
+def is_downgrade(history: History, target: str, current: str | None) -> bool:
+    """Whether reaching ``target`` from ``current`` means going back in the history."""
+    if current is None or target == current:
+        return False
+    if target == "base":
+        return True
+    revisions = script_directory(history).iterate_revisions(current, "base")
+    return any(revision.revision == target for revision in revisions)
+
+
+def migrate_connection(history: History, connection: Connection, target: str, **attributes: object) -> None:
+    """``alembic upgrade``/``downgrade`` to ``target`` on an open connection, reusing the cached history."""
+    config = alembic_config(history, connection=connection, **attributes)
+    script = script_directory(history)
+    version_schema = attributes.get("tenant_schema", PLATFORM_SCHEMA)
+    backwards = is_downgrade(history, target, current_revision(connection, str(version_schema)))
+
+    def steps(revision, context):
+        return (
+            script._downgrade_revs(target, revision) if backwards else script._upgrade_revs(target, revision)
+        )
+
+    with EnvironmentContext(config, script, fn=steps, destination_rev=target):
+        script.run_env()
 
 
 def current_revision(connection: Connection, version_schema: str) -> str | None:

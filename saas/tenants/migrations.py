@@ -13,12 +13,11 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 
-from alembic import command
 from sqlalchemy import create_engine, select
 from sqlalchemy.engine import Engine
 
 from saas.db import TenantRef, enter_tenant
-from saas.migrations import alembic_config, current_revision, head_revision
+from saas.migrations import current_revision, head_revision, migrate_connection
 
 _process_engines: dict[str, Engine] = {}
 
@@ -50,11 +49,7 @@ def migrate_tenant(engine: Engine, tenant: TenantRef, target: str = "head") -> T
                 return TenantMigrationResult(
                     tenant.id, tenant.slug, "current", before, before, time.perf_counter() - started
                 )
-            config = alembic_config("tenant", connection=connection, tenant_schema=tenant.schema_name)
-            if _is_ancestor(wanted, before):
-                command.downgrade(config, wanted)
-            else:
-                command.upgrade(config, wanted)
+            migrate_connection("tenant", connection, wanted, tenant_schema=tenant.schema_name)
             after = current_revision(connection, tenant.schema_name)
         return TenantMigrationResult(
             tenant.id, tenant.slug, "upgraded", before, after, time.perf_counter() - started
@@ -69,20 +64,6 @@ def migrate_tenant(engine: Engine, tenant: TenantRef, target: str = "head") -> T
             time.perf_counter() - started,
             error=f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}",
         )
-
-
-def _is_ancestor(candidate: str, of: str | None) -> bool:
-    """True when ``candidate`` is an older revision than ``of`` (so reaching it is a downgrade)."""
-    if of is None:
-        return False
-    if candidate == "base":
-        return True
-    from alembic.script import ScriptDirectory
-
-    script = ScriptDirectory.from_config(alembic_config("tenant"))
-    return any(
-        rev.revision == candidate for rev in script.iterate_revisions(of, "base") if rev.revision != of
-    )
 
 
 def _migrate_in_worker(database_url: str, tenant: TenantRef, target: str) -> TenantMigrationResult:

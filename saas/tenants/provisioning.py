@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Callable
 from functools import cache
 
 from sqlalchemy import select
@@ -133,10 +134,25 @@ def _admin_user(email: str, password: str) -> User:
     return user
 
 
+SchemaFiller = Callable[[Connection, TenantRef], None]
+
+
 def provision_tenant(
-    slug: str, name: str, admin_email: str, admin_password: str, *, actor: str = "signup"
+    slug: str,
+    name: str,
+    admin_email: str,
+    admin_password: str,
+    *,
+    actor: str = "signup",
+    schema_version: str | None = None,
+    fill: SchemaFiller | None = None,
 ) -> Tenant:
-    """Create a tenant with its schema, role, tables and owner; all or nothing."""
+    """Create a tenant with its schema, role, tables and owner; all or nothing.
+
+    By default the tables are created at the newest revision and modules seed them. With ``fill``
+    (an import), the schema is built empty at ``schema_version``, ``fill`` loads it as the tenant's
+    role, and the schema is then migrated to the newest revision, all in the same transaction.
+    """
     slug = validate_slug(slug)
     name = validate_tenant_name(name)
     admin_email = normalise_email(admin_email, field="admin_email")
@@ -154,7 +170,10 @@ def provision_tenant(
             f'CREATE ROLE "{ref.role_name}" NOLOGIN; GRANT "{ref.role_name}" TO CURRENT_USER; '
             f'CREATE SCHEMA "{ref.schema_name}" AUTHORIZATION "{ref.role_name}"'
         )
-        version = create_tenant_tables(connection, ref)
+        if fill is None:
+            version = create_tenant_tables(connection, ref)
+        else:
+            version = _build_and_fill(connection, ref, schema_version or head_revision("tenant"), fill)
         tenant = Tenant(
             id=ref.id,
             slug=slug,
@@ -167,7 +186,13 @@ def provision_tenant(
         session.add(tenant)
         session.flush()
         session.add(Membership(user_id=user.id, tenant_id=tenant.id, role="owner"))
-        record_audit(session, "tenant.provisioned", actor=actor, tenant_id=tenant.id, target=slug)
+        record_audit(
+            session,
+            "tenant.imported" if fill else "tenant.provisioned",
+            actor=actor,
+            tenant_id=tenant.id,
+            target=slug,
+        )
         session.commit()
     except IntegrityError as error:
         session.rollback()
@@ -177,6 +202,36 @@ def provision_tenant(
         raise
     tenant_provisioned.send(ref, actor=actor)
     return tenant
+
+
+def _build_and_fill(connection: Connection, tenant: TenantRef, version: str, fill: SchemaFiller) -> str:
+    """Empty tables at ``version``, filled by ``fill``, then upgraded to the newest revision."""
+    from saas.migrations import current_revision, migrate_connection
+
+    head = head_revision("tenant")
+    enter_tenant(connection, tenant)
+    if version == head:
+        connection.exec_driver_sql(tenant_schema_ddl()[0])
+    else:
+        migrate_connection("tenant", connection, version, tenant_schema=tenant.schema_name)
+        # Data migrations on the way (e.g. a default pipeline) must not mix with the archive's rows.
+        tables = (
+            connection.exec_driver_sql(
+                "SELECT tablename FROM pg_tables "
+                "WHERE schemaname = current_schema() AND tablename <> 'alembic_version'"
+            )
+            .scalars()
+            .all()
+        )
+        if tables:
+            connection.exec_driver_sql("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " CASCADE")
+    fill(connection, tenant)
+    enter_tenant(connection, tenant)  # fill may have reset the role; the upgrade runs as the tenant
+    if version != head:
+        migrate_connection("tenant", connection, "head", tenant_schema=tenant.schema_name)
+    reached = current_revision(connection, tenant.schema_name)
+    connection.exec_driver_sql("RESET ROLE; RESET search_path")
+    return reached
 
 
 def purge_tenant(tenant_id: str, *, actor: str) -> None:

@@ -90,10 +90,17 @@ def _add_slug(endpoint: str, values: dict) -> None:
 
 
 def install_tenant_page_routing(blueprint) -> None:
-    """Make ``blueprint`` (mounted at ``/t/<slug>``) tenant-bound; views never see the slug."""
+    """Make ``blueprint`` (mounted at ``/t/<slug>``) tenant-bound; views never see the slug.
+
+    Idempotent, so that a second app built in the same process (tests, tools) reuses the blueprint.
+    """
+    if getattr(blueprint, "tenant_routing_installed", False):
+        return
+    blueprint.tenant_routing_installed = True
     blueprint.url_value_preprocessor(_pop_slug)
     blueprint.url_defaults(_add_slug)
-    blueprint.before_request(bind_page_request_to_tenant)
+    # First of the blueprint's hooks, so its own hooks (role checks...) see the bound tenant.
+    blueprint.before_request_funcs.setdefault(None, []).insert(0, bind_page_request_to_tenant)
 
 
 def finish_tenant_request(response: Response) -> Response:

@@ -34,7 +34,7 @@ output "secret_arns" {
 }
 
 output "exports_bucket" {
-  description = "Export bucket name (EXPORTS_BUCKET)."
+  description = "Export bucket name (S3_BUCKET)."
   value       = module.s3_exports.bucket_id
 }
 

@@ -16,8 +16,8 @@ locals {
     SAAS_ENV                 = "production"
     SESSION_COOKIE_SECURE    = "true"
     DB_POOL_SIZE             = tostring(var.db_pool_size)
-    EXPORTS_BUCKET           = var.exports_bucket_name
-    EXPORTS_PREFIX           = var.exports_prefix
+    S3_BUCKET                = var.exports_bucket_name # archives go under exports/ (the app's fixed prefix)
+    S3_SSE                   = "aws:kms"
     SES_CONFIGURATION_SET    = var.ses_configuration_set_name
     AWS_REGION               = var.region
     AWS_DEFAULT_REGION       = var.region

@@ -135,7 +135,7 @@ variable "waf_log_group_arn" {
 }
 
 variable "exports_bucket_name" {
-  description = "Name of the export bucket (EXPORTS_BUCKET)."
+  description = "Name of the export bucket (S3_BUCKET)."
   type        = string
 }
 

@@ -1,5 +1,5 @@
 variable "bucket_name" {
-  description = "Globally unique name of the export bucket (the app's EXPORTS_BUCKET)."
+  description = "Globally unique name of the export bucket (the app's S3_BUCKET)."
   type        = string
 }
 
