@@ -55,6 +55,8 @@ def configure(app: Flask, settings: Settings) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from saas.auth.views import auth_pages
+    from saas.exports.api import api as exports_api
+    from saas.exports.views import export_pages
     from saas.modules.registry import registry
     from saas.modules.settings import settings_pages
     from saas.modules.switches import BLUEPRINT_MODULES, refuse_requests_to_disabled_modules
@@ -77,8 +79,11 @@ def register_blueprints(app: Flask) -> None:
             app.register_blueprint(api)
             blueprint_modules[api.name] = module.key
     register_tenant_guard(refuse_requests_to_disabled_modules)
-    install_tenant_page_routing(settings_pages)
-    app.register_blueprint(settings_pages, url_prefix="/t/<slug>")
+    for pages in (settings_pages, export_pages):
+        install_tenant_page_routing(pages)
+        app.register_blueprint(pages, url_prefix="/t/<slug>")
+    extensions.csrf.exempt(exports_api)
+    app.register_blueprint(exports_api)
     for blueprint in app.blueprints.values():
         # apiflask documents APIBlueprints only; it needs plain page blueprints to say so.
         if not hasattr(blueprint, "enable_openapi"):

@@ -176,11 +176,39 @@ def tokens_create(slug: str, email: str, name: str) -> None:
 
 @click.command("worker", help="Run an RQ worker (with its scheduler) for the app's queues.")
 @click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
+@click.option("--no-scheduler", is_flag=True, help="Do not start `saas scheduler` beside the worker.")
 @with_appcontext
-def worker_command(burst: bool) -> None:
+def worker_command(burst: bool, no_scheduler: bool) -> None:
     from saas.jobs import make_worker
 
-    make_worker().work(burst=burst, with_scheduler=True)
+    scheduler = None
+    if not (burst or no_scheduler):
+        scheduler = subprocess.Popen([sys.executable, "-m", "saas.cli", "scheduler"], env=_service_env())
+    try:
+        make_worker().work(burst=burst, with_scheduler=True)
+    finally:
+        if scheduler is not None:
+            scheduler.terminate()
+            scheduler.wait(timeout=10)
+
+
+@click.command("scheduler", help="Enqueue periodic jobs when due (one active per deployment).")
+@with_appcontext
+def scheduler_command() -> None:
+    from saas.jobs import redis_connection
+    from saas.jobs.schedules import run_scheduler
+
+    run_scheduler(redis_connection())
+
+
+def _service_env() -> dict[str, str]:
+    """The environment for a child process, pointing at the services this process resolved."""
+    app = current_app
+    return {
+        **os.environ,
+        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+        "REDIS_URL": app.config["REDIS_URL"],
+    }
 
 
 DEMO = {"slug": "demo", "name": "Demo Company", "email": "demo@example.com", "password": "demo-password-1"}
@@ -224,12 +252,7 @@ def dev_command(port: int) -> None:
     upgrade_platform(db.engine)
     seed_demo_tenant()
     app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
-    env = {
-        **os.environ,
-        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
-        "REDIS_URL": app.config["REDIS_URL"],
-    }
-    worker = subprocess.Popen([sys.executable, "-m", "saas.cli", "worker"], env=env)
+    worker = subprocess.Popen([sys.executable, "-m", "saas.cli", "worker"], env=_service_env())
     click.echo(f"\n  Open CRM is running at http://127.0.0.1:{port}/")
     click.echo(f"  Demo login: {DEMO['email']} / {DEMO['password']}  (workspace /t/{DEMO['slug']}/)\n")
     try:
@@ -243,6 +266,10 @@ def dev_command(port: int) -> None:
 
 
 def register_commands(app: Flask) -> None:
+    from saas.exports.cli import export_command, import_command
+
+    for command in (export_command, import_command, scheduler_command):
+        app.cli.add_command(command)
     for command in (
         db_group,
         tenants_group,

@@ -47,6 +47,14 @@ class Settings:
     session_cookie_secure: bool
     login_rate_limit: str
     db_pool_size: int
+    # Tenant exports: an S3 bucket (moto on loopback in development and tests).
+    s3_bucket: str | None = None
+    s3_endpoint_url: str | None = None
+    s3_region: str = "us-east-1"
+    s3_sse: str = "aws:kms"
+    s3_kms_key_id: str | None = None
+    export_link_seconds: int = 900
+    export_stale_seconds: int = 600
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -62,4 +70,11 @@ class Settings:
             session_cookie_secure=_flag("SESSION_COOKIE_SECURE", environment == "production"),
             login_rate_limit=os.environ.get("LOGIN_RATE_LIMIT", "10 per minute"),
             db_pool_size=int(os.environ.get("DB_POOL_SIZE", "5")),
+            s3_bucket=os.environ.get("S3_BUCKET") or None,
+            s3_endpoint_url=os.environ.get("S3_ENDPOINT_URL") or None,
+            s3_region=os.environ.get("AWS_REGION", "us-east-1"),
+            s3_sse=os.environ.get("S3_SSE", "aws:kms"),
+            s3_kms_key_id=os.environ.get("S3_KMS_KEY_ID") or None,
+            export_link_seconds=int(os.environ.get("EXPORT_LINK_SECONDS", "900")),
+            export_stale_seconds=int(os.environ.get("EXPORT_STALE_SECONDS", "600")),
         )

@@ -1,0 +1,125 @@
+"""The archive format: which tables, in which order, described how.
+
+Tables come from the module registry (every module's models), ordered so that a table comes after
+the tables it references; the import loads them in that order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Table
+
+from saas.db import TenantBase
+from saas.modules.registry import registry
+
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+README = "README.md"
+DATA_DIR = "data"
+FILES_DIR = "files"
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    module: str
+    table: Table
+    stored_columns: tuple[str, ...] | None = None
+    """Set when the schema is at an older revision than the models: the columns it really has."""
+
+    @property
+    def name(self) -> str:
+        return self.table.name
+
+    @property
+    def columns(self) -> list[str]:
+        """Stored columns in declaration order; generated columns are derived again on import."""
+        if self.stored_columns is not None:
+            return list(self.stored_columns)
+        return [c.name for c in self.table.columns if c.computed is None]
+
+    def at_columns(self, columns: list[str]) -> TableSpec:
+        return TableSpec(self.module, self.table, tuple(columns))
+
+    @property
+    def primary_key(self) -> list[str]:
+        return [c.name for c in self.table.primary_key.columns]
+
+    def describe(self) -> dict[str, object]:
+        return {
+            "module": self.module,
+            # Stored columns in the data files' order, then the generated ones.
+            "columns": [_describe_column(self.table.columns[name]) for name in self.columns]
+            + [_describe_column(c) for c in self.table.columns if c.computed is not None],
+            "primary_key": self.primary_key,
+            "foreign_keys": [
+                {
+                    "columns": [c.name for c in fk.columns],
+                    "references": fk.referred_table.name,
+                    "referenced_columns": [e.column.name for e in fk.elements],
+                    "on_delete": fk.ondelete,
+                }
+                for fk in self.table.foreign_key_constraints
+            ],
+        }
+
+
+def _describe_column(column) -> dict[str, object]:
+    return {
+        "name": column.name,
+        "type": str(column.type.compile(dialect=_dialect())),
+        "nullable": column.nullable,
+        **({"generated": str(column.computed.sqltext)} if column.computed is not None else {}),
+    }
+
+
+def _dialect():
+    from sqlalchemy.dialects import postgresql
+
+    return postgresql.dialect()
+
+
+def tenant_tables() -> list[TableSpec]:
+    """Every tenant table of every registered module, parents before children."""
+    registry.load_models()
+    owner: dict[str, str] = {}
+    for module in registry:
+        for mapper in TenantBase.registry.mappers:
+            if mapper.class_.__module__ == module.models:
+                for table in mapper.tables:
+                    owner[table.name] = module.key
+    return [TableSpec(owner.get(t.name, "core"), t) for t in TenantBase.metadata.sorted_tables]
+
+
+README_TEXT = """# Tenant export
+
+This archive holds everything one workspace of the CRM stored, in open formats, so that another
+system (or a new workspace of ours, with `saas import`) can read it.
+
+## Layout
+
+- `manifest.json` — what is in the archive: format version, the workspace it came from, when it was
+  made, the database schema version, and for every table its columns (name, SQL type, nullable,
+  generated), primary key, foreign keys and row count; the SHA-256 and size of every other file.
+- `data/<table>.csv` — one file per table. RFC 4180 CSV, UTF-8, a header row, comma separated,
+  fields quoted with `"` where needed (a `"` inside a field is doubled). An empty unquoted field is
+  NULL; an empty string is written as `""`. Timestamps are ISO 8601 in UTC, numbers are exact decimal
+  text, binary columns are hex (`\\x…`), JSON columns are JSON text.
+- `data/<table>.jsonl` — the same rows as JSON Lines: one JSON object per line, keys are column
+  names, values as in PostgreSQL's `row_to_json` (NULL is `null`).
+- `files/` — uploaded files and attachments, by the path the data refers to (empty while no module
+  stores files).
+
+Rows are ordered by primary key. Generated columns (listed with `generated` in the manifest, e.g.
+`sort_name`) are not in the data files: they are derived from the others.
+
+## Identifiers
+
+Record ids are UUIDs and are kept on import, so relations survive. Columns ending in `_user_id`
+refer to people in the workspace's user directory, which is not part of a workspace export.
+
+## Checking an archive
+
+Every file's SHA-256 is in `manifest.json` under `files`; `sha256sum` on the extracted files must
+give the same values. `saas import` refuses an archive whose files do not match.
+"""

@@ -1,0 +1,151 @@
+"""Reading an archive back: verify everything first, then load it into an empty tenant schema."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import zipfile
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+from typing import Any
+
+from sqlalchemy.engine import Connection
+
+from saas.errors import ValidationError
+from saas.exports.format import DATA_DIR, FILES_DIR, FORMAT_VERSION, MANIFEST, README
+
+# Refuse archives that would exhaust the disk or memory (CTFd does the same).
+MAX_MANIFEST_BYTES = 20 * 1024 * 1024
+MAX_ENTRY_BYTES = 50 * 1024 * 1024 * 1024
+CHUNK = 1024 * 1024
+
+
+class ArchiveRefused(ValidationError):
+    title = "Archive refused"
+
+
+@dataclass(frozen=True)
+class VerifiedArchive:
+    path: str
+    manifest: dict[str, Any]
+
+    @property
+    def schema_version(self) -> str:
+        return self.manifest["schema_version"]
+
+
+def _refuse(message: str, name: str = "archive") -> ArchiveRefused:
+    return ArchiveRefused(message, {name: [message]})
+
+
+def _safe_member(name: str) -> bool:
+    path = PurePosixPath(name)
+    return not path.is_absolute() and ".." not in path.parts and "\\" not in name
+
+
+def verify_archive(path: str) -> VerifiedArchive:
+    """Check the archive completely (format, paths, sizes, every SHA-256) before anything is created."""
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as error:
+        raise _refuse(f"Not a readable ZIP archive: {error}") from error
+    with archive:
+        names = {info.filename: info for info in archive.infolist()}
+        unsafe = [name for name in names if not _safe_member(name)]
+        if unsafe:
+            raise _refuse(f"Unsafe path in archive: {unsafe[0]}", unsafe[0])
+        if MANIFEST not in names:
+            raise _refuse("The archive has no manifest.json.", MANIFEST)
+        if names[MANIFEST].file_size > MAX_MANIFEST_BYTES:
+            raise _refuse("manifest.json is too large.", MANIFEST)
+        try:
+            manifest = json.loads(archive.read(MANIFEST))
+        except (ValueError, zipfile.BadZipFile) as error:
+            raise _refuse(f"manifest.json is not valid JSON: {error}", MANIFEST) from error
+        if manifest.get("format_version") != FORMAT_VERSION:
+            raise _refuse(
+                f"Unsupported format version {manifest.get('format_version')!r}; "
+                f"this version reads {FORMAT_VERSION}.",
+                MANIFEST,
+            )
+        declared = manifest.get("files") or {}
+        for name in names:
+            if name != MANIFEST and name not in declared:
+                raise _refuse(f"{name} is not listed in the manifest.", name)
+        for name, expected in declared.items():
+            _check_entry(archive, names, name, expected)
+        for table in manifest.get("table_order", []):
+            if f"{DATA_DIR}/{table}.csv" not in declared:
+                raise _refuse(f"Table {table} has no CSV file.", table)
+    return VerifiedArchive(path=path, manifest=manifest)
+
+
+def _check_entry(
+    archive: zipfile.ZipFile, names: dict[str, zipfile.ZipInfo], name: str, expected: dict
+) -> None:
+    if not (name == README or name.startswith(f"{DATA_DIR}/") or name.startswith(f"{FILES_DIR}/")):
+        raise _refuse(f"Unexpected file {name}.", name)
+    info = names.get(name)
+    if info is None:
+        raise _refuse(f"{name} is missing from the archive.", name)
+    if info.file_size != expected.get("bytes") or info.file_size > MAX_ENTRY_BYTES:
+        raise _refuse(f"{name} has {info.file_size} bytes, the manifest says {expected.get('bytes')}.", name)
+    digest = hashlib.sha256()
+    try:
+        with archive.open(info) as entry:
+            while chunk := entry.read(CHUNK):
+                digest.update(chunk)
+    except (zipfile.BadZipFile, EOFError, OSError) as error:  # truncated or corrupted data
+        raise _refuse(f"{name} cannot be read: {error}", name) from error
+    if digest.hexdigest() != expected.get("sha256"):
+        raise _refuse(f"{name} does not match its SHA-256 checksum.", name)
+
+
+def check_tables_match(verified: VerifiedArchive, current_columns: dict[str, list[str]]) -> None:
+    """Every table of the archive exists with the same stored columns at the archive's schema version."""
+    for table, description in verified.manifest["tables"].items():
+        if table not in current_columns:
+            raise _refuse(f"Table {table} is unknown at schema version {verified.schema_version}.", table)
+        stored = [c["name"] for c in description["columns"] if "generated" not in c]
+        if stored != current_columns[table]:
+            raise _refuse(f"Columns of {table} do not match schema version {verified.schema_version}.", table)
+
+
+def load_archive(connection: Connection, verified: VerifiedArchive) -> dict[str, int]:
+    """COPY every table in from the archive (streamed); returns rows loaded per table.
+
+    ``connection`` is in the provisioning transaction, bound to the new tenant's role and schema, whose
+    tables are empty; any failure rolls the whole import back.
+    """
+    cursor = connection.connection.driver_connection.cursor()
+    loaded: dict[str, int] = {}
+    with zipfile.ZipFile(verified.path) as archive:
+        for table in verified.manifest["table_order"]:
+            columns = [
+                c["name"] for c in verified.manifest["tables"][table]["columns"] if "generated" not in c
+            ]
+            column_list = ", ".join('"' + c.replace('"', '""') + '"' for c in columns)
+            query = f'COPY "{table}" ({column_list}) FROM STDIN WITH (FORMAT csv, HEADER)'
+            with archive.open(f"{DATA_DIR}/{table}.csv") as source, cursor.copy(query) as copy:
+                while chunk := source.read(CHUNK):
+                    copy.write(chunk)
+            loaded[table] = cursor.rowcount
+            expected = verified.manifest["tables"][table]["rows"]
+            if loaded[table] != expected:
+                raise _refuse(f"{table}: loaded {loaded[table]} rows, the manifest says {expected}.", table)
+    cursor.close()
+    return loaded
+
+
+def stored_columns_in_schema(connection: Connection) -> dict[str, list[str]]:
+    """The stored (not generated) columns of every table in the current schema, in column order."""
+    rows = connection.exec_driver_sql(
+        "SELECT table_name, column_name FROM information_schema.columns "
+        "WHERE table_schema = current_schema() AND is_generated = 'NEVER' "
+        "AND table_name <> 'alembic_version' "
+        "ORDER BY table_name, ordinal_position"
+    ).all()
+    columns: dict[str, list[str]] = {}
+    for table, column in rows:
+        columns.setdefault(table, []).append(column)
+    return columns

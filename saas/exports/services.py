@@ -1,0 +1,330 @@
+"""Exports and imports of whole tenants: one service layer for the CLI, pages, API and jobs."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import tempfile
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import IO, Any
+
+from flask import current_app
+from sqlalchemy import select, update
+
+from saas.audit import record_audit
+from saas.db import db, tenant_session
+from saas.errors import Conflict, NotFound, ValidationError
+from saas.exports import storage
+from saas.exports.format import tenant_tables
+from saas.exports.models import Export, ExportSchedule
+from saas.exports.reader import check_tables_match, load_archive, stored_columns_in_schema, verify_archive
+from saas.exports.writer import prepare_export_transaction, write_archive
+from saas.migrations import current_revision
+from saas.tenants.models import Tenant
+
+log = logging.getLogger(__name__)
+
+MANUAL_KEEP_DAYS = 30
+FREQUENCIES = {"daily": timedelta(days=1), "weekly": timedelta(days=7)}
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def export_tenant_to_file(tenant: Tenant, target: IO[bytes], progress=None) -> dict[str, Any]:
+    """Stream the tenant into ``target`` from one consistent snapshot; returns the manifest."""
+    with tenant_session(tenant.ref) as session:
+        connection = session.connection()
+        prepare_export_transaction(connection)
+        return write_archive(
+            connection,
+            tenant.ref,
+            target,
+            tenant_name=tenant.name,
+            schema_version=current_revision(connection, tenant.schema_name),
+            progress=progress,
+        )
+
+
+def _tenant(tenant_id: str) -> Tenant:
+    tenant = db.session.get(Tenant, tenant_id)
+    if tenant is None:
+        raise NotFound(f"No tenant {tenant_id}.")
+    return tenant
+
+
+def start_export(tenant_id: str, *, requested_by: str, kind: str = "manual") -> Export:
+    """Queue an export of the tenant (one at a time per tenant); audited."""
+    from saas.jobs import queue
+
+    storage.s3_client()  # refuse early when no bucket is configured
+    reap_stale_exports(tenant_id)
+    busy = db.session.scalar(
+        select(Export).where(Export.tenant_id == tenant_id, Export.status.in_(("queued", "running")))
+    )
+    if busy is not None:
+        raise Conflict("An export of this workspace is already under way.", export_id=str(busy.id))
+    export = Export(
+        tenant_id=tenant_id,
+        kind=kind,
+        requested_by=requested_by,
+        status="queued",
+        tables_total=len(tenant_tables()),
+        tables_done=0,
+        rows_written=0,
+    )
+    db.session.add(export)
+    db.session.flush()
+    record_audit(
+        db.session, "export.requested", actor=requested_by, tenant_id=tenant_id, target=str(export.id)
+    )
+    db.session.commit()
+    queue().enqueue(run_export, tenant_id, str(export.id), job_timeout=6 * 3600, job_id=f"export-{export.id}")
+    return export
+
+
+def _update_export(export_id: uuid.UUID, **values: Any) -> None:
+    """Progress and state writes, each in its own short transaction beside the long export snapshot."""
+    db.session.execute(update(Export).where(Export.id == export_id).values(**values))
+    db.session.commit()
+
+
+def run_export(tenant_id: str, export_id: str) -> str:
+    """The export job: write the archive to a temporary file, upload it, then publish the record."""
+    export = db.session.get(Export, uuid.UUID(export_id))
+    if export is None or export.tenant_id != tenant_id:
+        raise LookupError(f"export {export_id} of tenant {tenant_id} does not exist")
+    if export.status != "queued":
+        return export.status  # already handled (a retried or duplicated job)
+    tenant = _tenant(tenant_id)
+    _update_export(export.id, status="running", started_at=_now(), heartbeat_at=_now())
+
+    def progress(tables_done: int, rows_written: int) -> None:
+        _update_export(export.id, tables_done=tables_done, rows_written=rows_written, heartbeat_at=_now())
+
+    scratch = current_app.config["SAAS_SETTINGS"].instance_dir / "exports"
+    scratch.mkdir(parents=True, exist_ok=True)
+    handle, path = tempfile.mkstemp(prefix=f"{export.id}-", suffix=".zip.partial", dir=scratch)
+    try:
+        with os.fdopen(handle, "wb") as target:
+            manifest = export_tenant_to_file(tenant, target, progress)
+        digest, size = _file_sha256(path)
+        key = storage.archive_key(tenant_id, export_id)
+        storage.upload_archive(path, key)
+        keep_days = _keep_days(tenant_id, export.kind)
+        published = db.session.execute(
+            update(Export)
+            .where(Export.id == export.id, Export.status == "running")
+            .values(
+                status="done",
+                finished_at=_now(),
+                storage_key=key,
+                sha256=digest,
+                size_bytes=size,
+                schema_version=manifest["schema_version"],
+                expires_at=_now() + timedelta(days=keep_days),
+            )
+        ).rowcount
+        db.session.commit()
+        if not published:  # declared failed meanwhile (stale): keep no orphan archive
+            storage.delete_archive(key)
+            return "failed"
+        record_audit(db.session, "export.completed", actor="job", tenant_id=tenant_id, target=export_id)
+        db.session.commit()
+        return "done"
+    except Exception as error:
+        db.session.rollback()
+        log.exception("export %s of tenant %s failed", export_id, tenant_id)
+        _update_export(export.id, status="failed", finished_at=_now(), error=type(error).__name__)
+        record_audit(db.session, "export.failed", actor="job", tenant_id=tenant_id, target=export_id)
+        db.session.commit()
+        return "failed"
+    finally:
+        if os.path.exists(path):
+            os.unlink(path)
+
+
+def _file_sha256(path: str) -> tuple[str, int]:
+    digest = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as source:
+        while chunk := source.read(1024 * 1024):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size
+
+
+def _keep_days(tenant_id: str, kind: str) -> int:
+    if kind == "scheduled":
+        schedule = db.session.get(ExportSchedule, tenant_id)
+        if schedule is not None:
+            return schedule.keep_days
+    return MANUAL_KEEP_DAYS
+
+
+def reap_stale_exports(tenant_id: str | None = None) -> int:
+    """Mark exports whose worker stopped (no heartbeat for a while) as failed; returns how many."""
+    stale_after = current_app.config["SAAS_SETTINGS"].export_stale_seconds
+    cutoff = _now() - timedelta(seconds=stale_after)
+    query = (
+        update(Export)
+        .where(Export.status.in_(("queued", "running")))
+        .where(db.func.coalesce(Export.heartbeat_at, Export.created_at) < cutoff)
+        .values(status="failed", finished_at=_now(), error="The export worker stopped; start a new export.")
+    )
+    if tenant_id is not None:
+        query = query.where(Export.tenant_id == tenant_id)
+    reaped = db.session.execute(query).rowcount
+    db.session.commit()
+    return reaped
+
+
+def list_exports(tenant_id: str, limit: int = 50) -> list[Export]:
+    reap_stale_exports(tenant_id)
+    return list(
+        db.session.scalars(
+            select(Export)
+            .where(Export.tenant_id == tenant_id)
+            .order_by(Export.created_at.desc())
+            .limit(limit)
+        )
+    )
+
+
+def get_export(tenant_id: str, export_id: uuid.UUID) -> Export:
+    export = db.session.get(Export, export_id)
+    if export is None or export.tenant_id != tenant_id:
+        raise NotFound(f"No export {export_id}.")
+    return export
+
+
+def download_link(tenant_id: str, export_id: uuid.UUID, *, actor: str, expires_in: int | None = None) -> str:
+    """A presigned, short-lived link to a finished archive; every link handed out is audited."""
+    export = get_export(tenant_id, export_id)
+    if export.status != "done" or not export.storage_key:
+        raise Conflict(f"Export {export_id} is {export.status}; only finished exports can be downloaded.")
+    tenant = _tenant(tenant_id)
+    filename = f"{tenant.slug}-export-{export.created_at:%Y%m%d-%H%M%S}.zip"
+    url = storage.presigned_download_url(export.storage_key, filename, expires_in)
+    record_audit(db.session, "export.downloaded", actor=actor, tenant_id=tenant_id, target=str(export_id))
+    db.session.commit()
+    return url
+
+
+def set_schedule(
+    tenant_id: str, *, frequency: str, keep_days: int, enabled: bool, actor: str
+) -> ExportSchedule:
+    if frequency not in FREQUENCIES:
+        raise ValidationError("Unknown frequency.", {"frequency": ["Choose daily or weekly."]})
+    if not 1 <= keep_days <= 365:
+        raise ValidationError("Keep exports 1 to 365 days.", {"keep_days": ["Between 1 and 365."]})
+    schedule = db.session.get(ExportSchedule, tenant_id)
+    if schedule is None:
+        schedule = ExportSchedule(tenant_id=tenant_id, next_run_at=_now() + FREQUENCIES[frequency])
+        db.session.add(schedule)
+    elif schedule.frequency != frequency:
+        schedule.next_run_at = _now() + FREQUENCIES[frequency]
+    schedule.frequency, schedule.keep_days, schedule.enabled, schedule.updated_by = (
+        frequency,
+        keep_days,
+        enabled,
+        actor,
+    )
+    record_audit(
+        db.session,
+        "export.schedule_changed",
+        actor=actor,
+        tenant_id=tenant_id,
+        details={"frequency": frequency, "keep_days": keep_days, "enabled": enabled},
+    )
+    db.session.commit()
+    return schedule
+
+
+def get_schedule(tenant_id: str) -> ExportSchedule | None:
+    return db.session.get(ExportSchedule, tenant_id)
+
+
+def run_due_schedules(now: datetime | None = None) -> int:
+    """Periodic job: start the exports whose schedule is due; returns how many were started."""
+    now = now or _now()
+    started = 0
+    due = db.session.scalars(
+        select(ExportSchedule).where(ExportSchedule.enabled, ExportSchedule.next_run_at <= now)
+    ).all()
+    for schedule in due:
+        schedule.next_run_at = max(schedule.next_run_at, now) + FREQUENCIES[schedule.frequency]
+        db.session.commit()
+        try:
+            start_export(schedule.tenant_id, requested_by="schedule", kind="scheduled")
+            started += 1
+        except Conflict:
+            log.info("scheduled export of tenant %s skipped: one is under way", schedule.tenant_id)
+    return started
+
+
+def expire_old_exports(now: datetime | None = None) -> int:
+    """Periodic job: delete archives past their keep date from S3 and mark them expired."""
+    now = now or _now()
+    expired = db.session.scalars(
+        select(Export).where(Export.status == "done", Export.expires_at <= now)
+    ).all()
+    for export in expired:
+        if export.storage_key:
+            storage.delete_archive(export.storage_key)
+        export.status = "expired"
+        record_audit(
+            db.session, "export.expired", actor="job", tenant_id=export.tenant_id, target=str(export.id)
+        )
+        db.session.commit()
+    return len(expired)
+
+
+@dataclass
+class ImportResult:
+    tenant: Tenant
+    rows: dict[str, int]
+    schema_version_in_archive: str
+
+
+def import_tenant(
+    path: str, *, slug: str, name: str, admin_email: str, admin_password: str, actor: str
+) -> ImportResult:
+    """Create a new tenant from an archive: verify everything first, then load in one transaction."""
+    from alembic.script import ScriptDirectory
+    from alembic.util import CommandError
+
+    from saas.migrations import alembic_config
+    from saas.tenants.provisioning import provision_tenant
+
+    verified = verify_archive(path)
+    try:
+        known = ScriptDirectory.from_config(alembic_config("tenant")).get_revision(verified.schema_version)
+    except CommandError:
+        known = None
+    if known is None:
+        raise ValidationError(
+            f"The archive's schema version {verified.schema_version} is unknown here "
+            "(was it made by a newer version?).",
+            {"archive": ["unknown schema version"]},
+        )
+    rows: dict[str, int] = {}
+
+    def fill(connection, tenant_ref) -> None:
+        check_tables_match(verified, stored_columns_in_schema(connection))
+        rows.update(load_archive(connection, verified))
+
+    tenant = provision_tenant(
+        slug,
+        name,
+        admin_email,
+        admin_password,
+        actor=actor,
+        schema_version=verified.schema_version,
+        fill=fill,
+    )
+    return ImportResult(tenant=tenant, rows=rows, schema_version_in_archive=verified.schema_version)

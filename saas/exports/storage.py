@@ -1,0 +1,82 @@
+"""Export archives in S3: server-side encrypted uploads and short-lived presigned download links.
+
+An object becomes visible only when its upload completes (S3 PUT and multipart completion are
+atomic), so a crashed export never leaves a half archive behind under its key.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import boto3
+from botocore.config import Config as BotoConfig
+from flask import current_app
+
+from saas.config import Settings
+from saas.errors import SaasError
+
+
+class StorageNotConfigured(SaasError):
+    status = 503
+    title = "Export storage not configured"
+
+
+def _settings() -> Settings:
+    return current_app.config["SAAS_SETTINGS"]
+
+
+def storage_configured() -> bool:
+    return bool(_settings().s3_bucket)
+
+
+def s3_client() -> Any:
+    settings = _settings()
+    if not settings.s3_bucket:
+        raise StorageNotConfigured(
+            "No S3 bucket is configured (S3_BUCKET); use `saas export --out` meanwhile."
+        )
+    return boto3.client(
+        "s3",
+        endpoint_url=settings.s3_endpoint_url,
+        region_name=settings.s3_region,
+        config=BotoConfig(signature_version="s3v4", retries={"max_attempts": 5, "mode": "standard"}),
+    )
+
+
+def archive_key(tenant_id: str, export_id: str) -> str:
+    return f"exports/{tenant_id}/{export_id}.zip"
+
+
+def upload_archive(path: str, key: str) -> None:
+    settings = _settings()
+    extra: dict[str, str] = {"ServerSideEncryption": settings.s3_sse, "ContentType": "application/zip"}
+    if settings.s3_sse == "aws:kms" and settings.s3_kms_key_id:
+        extra["SSEKMSKeyId"] = settings.s3_kms_key_id
+    s3_client().upload_file(path, settings.s3_bucket, key, ExtraArgs=extra)
+
+
+def presigned_download_url(key: str, filename: str, expires_in: int | None = None) -> str:
+    settings = _settings()
+    return s3_client().generate_presigned_url(
+        "get_object",
+        Params={
+            "Bucket": settings.s3_bucket,
+            "Key": key,
+            "ResponseContentDisposition": f'attachment; filename="{filename}"',
+        },
+        ExpiresIn=expires_in or settings.export_link_seconds,
+    )
+
+
+def delete_archive(key: str) -> None:
+    s3_client().delete_object(Bucket=_settings().s3_bucket, Key=key)
+
+
+def archive_exists(key: str) -> bool:
+    from botocore.exceptions import ClientError
+
+    try:
+        s3_client().head_object(Bucket=_settings().s3_bucket, Key=key)
+    except ClientError:
+        return False
+    return True
