@@ -252,6 +252,8 @@ def dev_command(port: int) -> None:
     upgrade_platform(db.engine)
     seed_demo_tenant()
     app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    if not app.config["SAAS_SETTINGS"].s3_bucket:
+        _start_embedded_s3(app)
     worker = subprocess.Popen([sys.executable, "-m", "saas.cli", "worker"], env=_service_env())
     click.echo(f"\n  Open CRM is running at http://127.0.0.1:{port}/")
     click.echo(f"  Demo login: {DEMO['email']} / {DEMO['password']}  (workspace /t/{DEMO['slug']}/)\n")
@@ -263,6 +265,23 @@ def dev_command(port: int) -> None:
     finally:
         worker.terminate()
         worker.wait(timeout=10)
+
+
+def _start_embedded_s3(app: Flask) -> None:
+    """Exports need S3: in development, moto on loopback, shared with the worker by environment."""
+    import dataclasses
+
+    from saas.embedded import embedded_s3
+
+    started = embedded_s3()
+    if started is None:
+        click.echo("  (moto is not installed: exports are off; `pip install -e '.[dev]'` turns them on)")
+        return
+    endpoint, bucket = started
+    os.environ.update(S3_ENDPOINT_URL=endpoint, S3_BUCKET=bucket)
+    app.config["SAAS_SETTINGS"] = dataclasses.replace(
+        app.config["SAAS_SETTINGS"], s3_endpoint_url=endpoint, s3_bucket=bucket
+    )
 
 
 def register_commands(app: Flask) -> None:

@@ -6,6 +6,7 @@ are shared by every process (web, worker, CLI, tests) that points at the same fo
 
 from __future__ import annotations
 
+import os
 import threading
 from pathlib import Path
 from urllib.parse import quote
@@ -48,3 +49,27 @@ def normalise_database_url(url: str) -> str:
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix) :]
     return url
+
+
+def embedded_s3() -> tuple[str, str] | None:
+    """Start an S3-compatible server (moto, from the dev extras) on loopback; ``(endpoint, bucket)``.
+
+    Development only: its objects live in memory and are gone when ``saas dev`` stops.
+    """
+    import socket
+
+    try:
+        import boto3
+        from moto.server import ThreadedMotoServer
+    except ImportError:
+        return None
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "development")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "development")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port)
+    server.start()
+    endpoint = f"http://127.0.0.1:{port}"
+    boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1").create_bucket(Bucket="dev-exports")
+    return endpoint, "dev-exports"
