@@ -24,6 +24,7 @@ from saas.exports.format import (
 )
 
 Progress = Callable[[int, int], None]  # (tables done, rows written so far)
+Heartbeat = Callable[[], None]  # "still alive", called as data flows (a big table can take minutes)
 
 
 def _quote(name: str) -> str:
@@ -42,6 +43,7 @@ class _HashingWriter:
     """
 
     target: IO[bytes]
+    heartbeat: Heartbeat | None = None
     digest: Any = field(default_factory=hashlib.sha256)
     size: int = 0
     _pending: list[bytes] = field(default_factory=list)
@@ -62,6 +64,8 @@ class _HashingWriter:
         self.digest.update(block)
         self.size += len(block)
         self.target.write(block)
+        if self.heartbeat:
+            self.heartbeat()
 
 
 def tables_in_schema(connection: Connection) -> list[TableSpec]:
@@ -118,6 +122,7 @@ def write_archive(
     tenant_name: str,
     schema_version: str,
     progress: Progress | None = None,
+    heartbeat: Heartbeat | None = None,
     compresslevel: int = 1,
 ) -> dict[str, Any]:
     """Write the whole tenant to ``target`` as a ZIP; returns the manifest.
@@ -136,7 +141,7 @@ def write_archive(
             for suffix, stream in (("csv", _stream_csv), ("jsonl", _stream_jsonl)):
                 path = f"{DATA_DIR}/{spec.name}.{suffix}"
                 with archive.open(path, "w", force_zip64=True) as entry:
-                    writer = _HashingWriter(entry)
+                    writer = _HashingWriter(entry, heartbeat)
                     count = stream(cursor, spec, writer)
                     writer.flush()
                 files[path] = {"sha256": writer.digest.hexdigest(), "bytes": writer.size}
