@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import uuid
 from datetime import UTC, datetime
 
 from email_validator import EmailNotValidError, validate_email
@@ -132,3 +133,23 @@ def add_member(
         session, "member.added", actor=actor, tenant_id=tenant_id, target=str(user.id), details={"role": role}
     )
     return membership
+
+
+def workspace_members(session: Session, tenant_id: str) -> list[tuple[uuid.UUID, str]]:
+    """(user id, email) of every member of a tenant, by email: whom records can be owned by or assigned to."""
+    rows = session.execute(
+        select(User.id, User.email)
+        .join(Membership, Membership.user_id == User.id)
+        .where(Membership.tenant_id == tenant_id)
+        .order_by(User.email)
+    )
+    return [(row.id, row.email) for row in rows]
+
+
+def is_member(session: Session, tenant_id: str, user_id: uuid.UUID) -> bool:
+    return (
+        session.scalar(
+            select(Membership.id).where(Membership.tenant_id == tenant_id, Membership.user_id == user_id)
+        )
+        is not None
+    )

@@ -42,9 +42,9 @@ def test_owner_switches_a_module_off_and_on_and_each_switch_is_audited(client, t
     assert _switch(client, tenant_a.slug, "sfa", True).status_code == 302
     assert "sfa" in enabled_module_keys(db.session, tenant_a.tenant.id)
     actions = db.session.scalars(
-        select(AuditEntry.action).where(
-            AuditEntry.tenant_id == tenant_a.tenant.id, AuditEntry.target == "sfa"
-        )
+        select(AuditEntry.action)
+        .where(AuditEntry.tenant_id == tenant_a.tenant.id, AuditEntry.target == "sfa")
+        .order_by(AuditEntry.id)  # without it the heap's order decides, which is not insertion order
     ).all()
     assert actions == ["module.disabled", "module.enabled"]
 

@@ -3,8 +3,12 @@ and pages validate their forms with the same ones."""
 
 from __future__ import annotations
 
+from datetime import UTC
+
 from email_validator import EmailNotValidError, validate_email
 from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, validate, validates_schema
+
+from saas.modules.core.activities import LOGGED_KINDS, SYSTEM_KIND
 
 
 def _valid_email(value: str) -> None:
@@ -100,4 +104,38 @@ class AccountPage(Schema):
 
 class ContactPage(Schema):
     data = fields.List(fields.Nested(ContactOut))
+    next_cursor = fields.String(allow_none=True)
+
+
+class ActivityIn(CleanInput):
+    kind = fields.String(required=True, validate=validate.OneOf(LOGGED_KINDS))
+    subject = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    body = _text(10_000)
+    occurred_at = fields.AwareDateTime(allow_none=True, default_timezone=UTC)
+    contact_id = fields.UUID(allow_none=True)
+    account_id = fields.UUID(allow_none=True)
+
+
+class ActivityOut(Schema):
+    id = fields.UUID()
+    kind = fields.String()
+    subject = fields.String()
+    body = fields.String(allow_none=True)
+    occurred_at = fields.DateTime()
+    contact_id = fields.UUID(allow_none=True)
+    account_id = fields.UUID(allow_none=True)
+    subject_type = fields.String(allow_none=True)
+    subject_id = fields.UUID(allow_none=True)
+    actor_user_id = fields.UUID(allow_none=True)
+    created_at = fields.DateTime()
+
+
+class ActivityListQuery(ListQuery):
+    contact_id = fields.UUID(load_default=None, metadata={"description": "The contact's whole timeline."})
+    account_id = fields.UUID(load_default=None, metadata={"description": "The account's whole timeline."})
+    kind = fields.String(load_default=None, validate=validate.OneOf((*LOGGED_KINDS, SYSTEM_KIND)))
+
+
+class ActivityPage(Schema):
+    data = fields.List(fields.Nested(ActivityOut))
     next_cursor = fields.String(allow_none=True)

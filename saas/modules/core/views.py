@@ -12,8 +12,11 @@ import marshmallow
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from sqlalchemy import func, select
 
+from saas.auth.services import workspace_members
+from saas.db import db
 from saas.errors import ValidationError
 from saas.modules.core import schemas, services
+from saas.modules.core.activities import LOGGED_KINDS, activities
 from saas.modules.core.models import Account, Contact
 from saas.tenants.routing import current_tenant_session
 
@@ -42,6 +45,16 @@ class FormField:
 
 
 @dataclass(frozen=True)
+class Timeline:
+    """A record's timeline on its detail page: which entries it shows, what a new entry links to."""
+
+    entries: Callable[[Any], dict[str, Any]]
+    """The record's filters of :meth:`ActivityService.list`."""
+    links: Callable[[Any], dict[str, Any]]
+    """The links of an activity logged on the record's page."""
+
+
+@dataclass(frozen=True)
 class RecordPages:
     """Everything the shared list/detail/form templates need to show one record type.
 
@@ -62,6 +75,7 @@ class RecordPages:
     detail_template: str = "core/record_detail.html"
     detail_context: Callable[[Any], dict[str, Any]] | None = None
     """Extra template variables of the detail page (a deal's stage history...)."""
+    timeline: Timeline | None = None
 
     def endpoint(self, action: str) -> str:
         return f"{self.blueprint}.{action}_{self.plural}"
@@ -82,10 +96,7 @@ def _save(pages_of: RecordPages, record_id: uuid.UUID | None):
     if record_id is not None:
         pages_of.service.get(session, record_id)  # an unknown id is a 404 before any validation
     try:
-        try:
-            loaded = pages_of.schema_in().load(data)
-        except marshmallow.ValidationError as error:
-            raise ValidationError("Please correct the marked fields.", error.normalized_messages()) from error
+        loaded = load_form(pages_of.schema_in(), data, "Please correct the marked fields.")
         if record_id is None:
             record = pages_of.service.create(session, loaded)
         else:
@@ -105,10 +116,51 @@ def _list_filters(pages_of: RecordPages) -> dict[str, Any]:
         return {}
     schema = pages_of.filters()
     given = {name: value for name, value in request.args.items() if name in schema.fields and value != ""}
+    return load_form(schema, given, "Please correct the filters.")
+
+
+def load_form(schema: marshmallow.Schema, data: dict[str, Any], detail: str) -> dict[str, Any]:
+    """Load form input with a schema; its messages become a :class:`ValidationError` for the page."""
     try:
-        return schema.load(given)
+        return schema.load(data)
     except marshmallow.ValidationError as error:
-        raise ValidationError("Please correct the filters.", error.normalized_messages()) from error
+        raise ValidationError(detail, error.normalized_messages()) from error
+
+
+def render_detail(
+    pages_of: RecordPages,
+    record: Any,
+    *,
+    activity_form: dict | None = None,
+    status: int = 200,
+    **context: Any,
+):
+    """The detail page, with the record's timeline and its "add activity" form when it has one."""
+    extra = {**(pages_of.detail_context(record) if pages_of.detail_context else {}), **context}
+    if pages_of.timeline is not None:
+        session = current_tenant_session()
+        extra["timeline"] = activities.list(
+            session, cursor=request.args.get("timeline_cursor"), **pages_of.timeline.entries(record)
+        )
+        extra["activity_kinds"] = LOGGED_KINDS
+        extra["activity_form"] = activity_form or {"values": {}, "errors": {}}
+        extra["people"] = workspace_people()
+    return render_template(pages_of.detail_template, pages=pages_of, record=record, **extra), status
+
+
+def _log_activity(pages_of: RecordPages, record_id: uuid.UUID):
+    """Log a note, call, meeting or email on the record's timeline from its detail page."""
+    session = current_tenant_session()
+    record = pages_of.service.get(session, record_id)
+    data = {name: request.form.get(name, "") for name in ("kind", "subject", "body", "occurred_at")}
+    try:
+        loaded = load_form(schemas.ActivityIn(), data, "Please correct the activity.")
+        activities.create(session, {**loaded, **pages_of.timeline.links(record)})
+    except ValidationError as error:
+        form = {"values": data, "errors": error.errors, "message": error.detail}
+        return render_detail(pages_of, record, activity_form=form, status=422)
+    flash("Added to the timeline.")
+    return redirect(url_for(pages_of.endpoint("show"), record_id=record_id, _anchor="timeline"))
 
 
 def register_record_pages(blueprint: Blueprint, pages_of: RecordPages) -> None:
@@ -135,12 +187,14 @@ def register_record_pages(blueprint: Blueprint, pages_of: RecordPages) -> None:
     def new_view():
         if request.method == "POST":
             return _save(pages_of, None)
-        return render_template("core/record_form.html", pages=pages_of, values={}, errors={}, record_id=None)
+        # Links may prefill a new record ("new task" on a deal page passes deal_id).
+        values = {f.name: request.args[f.name] for f in pages_of.fields if f.name in request.args}
+        return render_template(
+            "core/record_form.html", pages=pages_of, values=values, errors={}, record_id=None
+        )
 
     def show_view(record_id: uuid.UUID):
-        record = pages_of.service.get(current_tenant_session(), record_id)
-        extra = pages_of.detail_context(record) if pages_of.detail_context else {}
-        return render_template(pages_of.detail_template, pages=pages_of, record=record, **extra)
+        return render_detail(pages_of, pages_of.service.get(current_tenant_session(), record_id))
 
     def edit_view(record_id: uuid.UUID):
         if request.method == "POST":
@@ -165,6 +219,31 @@ def register_record_pages(blueprint: Blueprint, pages_of: RecordPages) -> None:
     blueprint.add_url_rule(
         f"/{plural}/<uuid:record_id>/delete", f"delete_{plural}", delete_view, methods=["POST"]
     )
+    if pages_of.timeline is not None:
+        blueprint.add_url_rule(
+            f"/{plural}/<uuid:record_id>/activities",
+            f"log_activity_{plural}",
+            lambda record_id: _log_activity(pages_of, record_id),
+            methods=["POST"],
+        )
+
+
+def workspace_people() -> dict[uuid.UUID, str]:
+    """The workspace's members by user id (their email), read once per request."""
+    if "workspace_people" not in g:
+        g.workspace_people = dict(workspace_members(db.session, g.tenant.id))
+    return g.workspace_people
+
+
+def member_choices() -> list[tuple[Any, str]]:
+    """Choices of an owner/assignee select: members, the signed-in one first (the default), or nobody."""
+    me = g.membership.user_id
+    members = [
+        (user_id, f"{email} (you)" if user_id == me else email)
+        for user_id, email in workspace_people().items()
+    ]
+    members.sort(key=lambda choice: choice[0] != me)
+    return [*members, ("", "— nobody —")]
 
 
 def _account_choices() -> list[tuple[Any, str]]:
@@ -190,6 +269,7 @@ CONTACT_PAGES = RecordPages(
         ("Email", lambda c: c.email),
         ("Account", lambda c: c.account.name if c.account else ""),
     ),
+    timeline=Timeline(entries=lambda c: {"contact_id": c.id}, links=lambda c: {"contact_id": c.id}),
 )
 
 ACCOUNT_PAGES = RecordPages(
@@ -205,6 +285,7 @@ ACCOUNT_PAGES = RecordPages(
         FormField("notes", "Notes", "textarea"),
     ),
     columns=(("Name", lambda a: a.name), ("Domain", lambda a: a.domain), ("Industry", lambda a: a.industry)),
+    timeline=Timeline(entries=lambda a: {"account_id": a.id}, links=lambda a: {"account_id": a.id}),
 )
 
 register_record_pages(pages, CONTACT_PAGES)

@@ -26,7 +26,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from saas.db import TenantBase
-from saas.modules.core.models import Timestamps
+from saas.modules.core.models import Account, Timestamps
 
 LEAD_STATUSES = ("new", "working", "qualified", "disqualified", "converted")
 STAGE_KINDS = ("open", "won", "lost")
@@ -124,6 +124,12 @@ class Deal(Timestamps, TenantBase):
 
     stage: Mapped[Stage] = relationship()
     pipeline: Mapped[Pipeline] = relationship()
+    account: Mapped[Account | None] = relationship()
+    contact_links: Mapped[list[DealContact]] = relationship(cascade="all, delete-orphan", lazy="selectin")
+
+    @property
+    def contact_ids(self) -> list[uuid.UUID]:
+        return [link.contact_id for link in self.contact_links]
 
 
 class DealContact(TenantBase):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from saas.modules.registry import Module
+from saas.modules.registry import Module, NavEntry
 
 # A new tenant's pipeline: (name, probability %, kind).
 DEFAULT_STAGES = (
@@ -50,5 +50,10 @@ MODULE = Module(
     pages=_pages,
     api=_api,
     # Each entry's endpoint must exist; add yours when your pages land.
-    nav=(),
+    nav=(
+        NavEntry("Deals", "sfa.list_deals"),
+        NavEntry("Pipeline", "sfa.kanban"),
+        NavEntry("Forecast", "sfa.forecast_page"),
+        NavEntry("Tasks", "sfa.list_tasks"),
+    ),
 )

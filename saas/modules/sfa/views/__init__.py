@@ -1,1 +1,7 @@
 """SFA pages under /t/<slug>/: importing each file attaches its routes to ``blueprints.pages``."""
+
+import saas.modules.sfa.views.deals
+import saas.modules.sfa.views.forecast
+import saas.modules.sfa.views.kanban
+import saas.modules.sfa.views.pipelines
+import saas.modules.sfa.views.tasks  # noqa: F401

@@ -1,0 +1,185 @@
+"""Deal pages under /t/<slug>/deals: core's record pages (filtered list, new, detail, edit, delete) with the
+deal's stage history and timeline, and the stage move that the kanban board posts too."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from flask import flash, jsonify, redirect, request, url_for
+from sqlalchemy import select
+
+from saas.errors import ValidationError
+from saas.modules.core.models import Account, Contact
+from saas.modules.core.views import (
+    FormField,
+    RecordPages,
+    Timeline,
+    load_form,
+    member_choices,
+    register_record_pages,
+    render_detail,
+    workspace_people,
+)
+from saas.modules.sfa import pipelines
+from saas.modules.sfa.blueprints import pages
+from saas.modules.sfa.deal_schemas import DealFilters, DealIn, MoveIn
+from saas.modules.sfa.deals import DEAL_SUBJECT, deals
+from saas.modules.sfa.models import DEAL_STATUSES, Deal, Pipeline, Stage
+from saas.modules.sfa.tasks import tasks
+from saas.tenants.routing import current_tenant_session
+
+CHOICE_LIMIT = 500  # a select is no place for more; larger workspaces pick through search later
+
+
+def stage_label(pipeline: Pipeline, stage: Stage) -> str:
+    return f"{pipeline.name}: {stage.name} ({stage.probability}%)"
+
+
+def stage_choices() -> list[tuple[Any, str]]:
+    """Every stage of every pipeline, labelled with its pipeline and probability."""
+    return [
+        (stage.id, stage_label(pipeline, stage))
+        for pipeline in pipelines.list_pipelines(current_tenant_session())
+        for stage in pipeline.stages
+    ]
+
+
+def record_choices(model: type, label: str, *, blank: str | None = "— none —") -> list[tuple[Any, str]]:
+    """``(id, label)`` of records to link to, in name order, after a "none" choice unless ``blank=None``."""
+    query = select(model).order_by(model.sort_name, model.id).limit(CHOICE_LIMIT)
+    choices = [(row.id, getattr(row, label)) for row in current_tenant_session().scalars(query)]
+    return choices if blank is None else [("", blank), *choices]
+
+
+def _contact_names(deal: Deal) -> str:
+    session = current_tenant_session()
+    names = [session.get(Contact, contact_id).display_name for contact_id in deal.contact_ids]
+    return ", ".join(names)
+
+
+def _detail_context(deal: Deal) -> dict[str, Any]:
+    session = current_tenant_session()
+    history = deals.history(session, deal.id)
+    stage_ids = {change.from_stage_id for change in history} | {change.to_stage_id for change in history}
+    return {
+        "history": history,
+        "stage_names": dict(
+            session.execute(select(Stage.id, Stage.name).where(Stage.id.in_(stage_ids))).all()
+        ),
+        "stages": deal.pipeline.stages,
+        "open_tasks": tasks.list(session, deal_id=deal.id, status="open").data,
+        "people": workspace_people(),
+    }
+
+
+def money(deal: Deal) -> str:
+    return f"{deal.currency} {deal.amount:,.2f}"
+
+
+DEAL_PAGES = RecordPages(
+    service=deals,
+    schema_in=DealIn,
+    singular="deal",
+    plural="deals",
+    fields=(
+        FormField("name", "Name", required=True),
+        FormField("amount", "Amount", "number", step="0.01", show=money),
+        FormField("currency", "Currency (ISO code, e.g. EUR)"),
+        FormField("close_date", "Expected close date", "date"),
+        FormField(
+            "stage_id",
+            "Stage",
+            "select",
+            choices=stage_choices,
+            show=lambda deal: stage_label(deal.pipeline, deal.stage),
+        ),
+        FormField("lost_reason", "Lost reason (needed for a lost stage)"),
+        FormField(
+            "owner_user_id",
+            "Owner",
+            "select",
+            choices=member_choices,
+            show=lambda deal: workspace_people().get(deal.owner_user_id),
+        ),
+        FormField("account_id", "Account", "select", choices=lambda: record_choices(Account, "name")),
+        FormField(
+            "contact_ids",
+            "Contacts",
+            "select",
+            choices=lambda: record_choices(Contact, "display_name", blank=None),
+            multiple=True,
+            show=_contact_names,
+        ),
+        FormField("notes", "Notes", "textarea"),
+    ),
+    columns=(
+        ("Name", lambda deal: deal.name),
+        ("Amount", money),
+        ("Stage", lambda deal: deal.stage.name),
+        ("Close date", lambda deal: deal.close_date),
+        ("Status", lambda deal: deal.status.capitalize()),
+    ),
+    blueprint="sfa",
+    filters=DealFilters,
+    list_template="sfa/deal_list.html",
+    detail_template="sfa/deal_detail.html",
+    detail_context=_detail_context,
+    timeline=Timeline(
+        entries=lambda deal: {"subject_type": DEAL_SUBJECT, "subject_id": deal.id},
+        links=lambda deal: {
+            "subject_type": DEAL_SUBJECT,
+            "subject_id": deal.id,
+            "account_id": deal.account_id,
+        },
+    ),
+)
+
+register_record_pages(pages, DEAL_PAGES)
+
+
+def _filter_choices() -> dict[str, list[tuple[Any, str]]]:
+    all_pipelines = pipelines.list_pipelines(current_tenant_session())
+    return {
+        "pipeline_id": [(pipeline.id, pipeline.name) for pipeline in all_pipelines],
+        "stage_id": stage_choices(),
+        "owner_user_id": [choice for choice in member_choices() if choice[0] != ""],
+        "status": [(status, status.capitalize()) for status in DEAL_STATUSES],
+    }
+
+
+@pages.context_processor
+def _deal_filter_choices() -> dict[str, Any]:
+    return {"deal_filter_choices": _filter_choices}
+
+
+def _wants_json() -> bool:
+    return request.accept_mimetypes.best == "application/json"
+
+
+def _back_to(deal_id: uuid.UUID) -> str:
+    """Where a move form returns: the page it came from (same site only), else the deal."""
+    target = request.form.get("next", "")
+    if target.startswith("/") and not target.startswith("//"):
+        return target
+    return url_for("sfa.show_deals", record_id=deal_id)
+
+
+@pages.route("/deals/<uuid:record_id>/move", methods=["POST"])
+def move_deal(record_id: uuid.UUID):
+    """Move a deal to a stage: the kanban's drag and drop (JSON) and every move form (redirect)."""
+    session = current_tenant_session()
+    deal = deals.get(session, record_id)  # an unknown deal is a 404 before any validation
+    data = {name: request.form.get(name, "") for name in ("stage_id", "lost_reason")}
+    try:
+        move = load_form(MoveIn(), data, "Please choose a stage.")
+        deal = deals.move(session, deal.id, move["stage_id"], move.get("lost_reason"))
+    except ValidationError as error:
+        if _wants_json():
+            return jsonify(detail=error.detail, errors=error.errors), 422
+        # Without script the deal's own page says what is missing and offers its move form.
+        return render_detail(DEAL_PAGES, deal, status=422, move_error=error)
+    if _wants_json():
+        return jsonify(id=str(deal.id), stage_id=str(deal.stage_id), status=deal.status)
+    flash(f"{deal.name} is now in {deal.stage.name}.")
+    return redirect(_back_to(record_id), 303)

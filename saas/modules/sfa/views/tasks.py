@@ -1,0 +1,101 @@
+"""Task pages under /t/<slug>/tasks: core's record pages, by due date, filtered by status and assignee."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from saas.modules.core.models import Account, Contact
+from saas.modules.core.views import (
+    FormField,
+    RecordPages,
+    member_choices,
+    register_record_pages,
+    workspace_people,
+)
+from saas.modules.sfa.blueprints import pages
+from saas.modules.sfa.deal_schemas import TASK_STATUSES, TaskFilters, TaskIn
+from saas.modules.sfa.models import Deal, Task
+from saas.modules.sfa.tasks import tasks
+from saas.modules.sfa.views.deals import record_choices
+from saas.tenants.routing import current_tenant_session
+
+
+def _linked_name(model: type, attribute: str, label: str):
+    def show(task: Task) -> str | None:
+        record_id = getattr(task, attribute)
+        record = record_id and current_tenant_session().get(model, record_id)
+        return getattr(record, label) if record else None
+
+    return show
+
+
+def _due(task: Task) -> str:
+    return task.due_at.strftime("%Y-%m-%d %H:%M UTC") if task.due_at else ""
+
+
+TASK_PAGES = RecordPages(
+    service=tasks,
+    schema_in=TaskIn,
+    singular="task",
+    plural="tasks",
+    fields=(
+        FormField("title", "Title", required=True),
+        FormField("due_at", "Due (UTC)", "datetime-local", show=_due),
+        FormField(
+            "assignee_user_id",
+            "Assignee",
+            "select",
+            choices=member_choices,
+            show=lambda task: workspace_people().get(task.assignee_user_id),
+        ),
+        FormField(
+            "status",
+            "Status",
+            "select",
+            choices=lambda: [(status, status.capitalize()) for status in TASK_STATUSES],
+        ),
+        FormField(
+            "contact_id",
+            "Contact",
+            "select",
+            choices=lambda: record_choices(Contact, "display_name"),
+            show=_linked_name(Contact, "contact_id", "display_name"),
+        ),
+        FormField(
+            "account_id",
+            "Account",
+            "select",
+            choices=lambda: record_choices(Account, "name"),
+            show=_linked_name(Account, "account_id", "name"),
+        ),
+        FormField(
+            "deal_id",
+            "Deal",
+            "select",
+            choices=lambda: record_choices(Deal, "name"),
+            show=_linked_name(Deal, "deal_id", "name"),
+        ),
+        FormField("notes", "Notes", "textarea"),
+    ),
+    columns=(
+        ("Title", lambda task: task.title),
+        ("Due", _due),
+        ("Assignee", lambda task: workspace_people().get(task.assignee_user_id)),
+        ("Status", lambda task: task.status.capitalize()),
+    ),
+    blueprint="sfa",
+    filters=TaskFilters,
+    list_template="sfa/task_list.html",
+)
+
+register_record_pages(pages, TASK_PAGES)
+
+
+@pages.context_processor
+def _task_filter_choices() -> dict[str, Any]:
+    return {
+        "task_filter_choices": lambda: {
+            "status": [(status, status.capitalize()) for status in TASK_STATUSES],
+            "assignee_user_id": [choice for choice in member_choices() if choice[0] != ""],
+        }
+    }
