@@ -51,6 +51,8 @@ MODULE = Module(
     api=_api,
     # Each entry's endpoint must exist; add yours when your pages land.
     nav=(
+        NavEntry("Leads", "sfa.list_leads"),
+        NavEntry("Imports", "sfa.list_imports"),
         NavEntry("Deals", "sfa.list_deals"),
         NavEntry("Pipeline", "sfa.kanban"),
         NavEntry("Forecast", "sfa.forecast_page"),

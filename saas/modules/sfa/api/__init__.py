@@ -3,5 +3,7 @@
 import saas.modules.sfa.api.activities
 import saas.modules.sfa.api.deals
 import saas.modules.sfa.api.forecast
+import saas.modules.sfa.api.imports
+import saas.modules.sfa.api.leads
 import saas.modules.sfa.api.pipelines
 import saas.modules.sfa.api.tasks  # noqa: F401

@@ -1,0 +1,110 @@
+"""API resources /api/v1/imports: upload a CSV file to import, follow it, fetch its error report."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+from apiflask.fields import File
+from marshmallow import Schema, fields, validate
+
+from saas.api import token_auth
+from saas.errors import ValidationError
+from saas.modules.sfa import imports
+from saas.modules.sfa.blueprints import api
+from saas.modules.sfa.views.imports import error_report_download
+from saas.tenants.routing import current_tenant_session
+
+
+class ImportUploadIn(Schema):
+    entity = fields.String(required=True, validate=validate.OneOf(tuple(imports.TARGETS)))
+    file = File(required=True, metadata={"description": "UTF-8 CSV whose first row names the columns."})
+    mapping = fields.String(
+        load_default=None,
+        metadata={
+            "description": "JSON object of field → column header (or 0-based index), "
+            'e.g. {"email": "E-Mail"}. Left out, columns are matched by their header names.'
+        },
+    )
+
+
+class ImportJobOut(Schema):
+    id = fields.UUID()
+    entity = fields.String()
+    filename = fields.String()
+    status = fields.String(metadata={"description": "pending, queued, running, done or failed"})
+    total_rows = fields.Integer()
+    processed_rows = fields.Integer()
+    imported_rows = fields.Integer()
+    duplicate_rows = fields.Integer()
+    error_rows = fields.Integer()
+    message = fields.String(allow_none=True)
+    columns = fields.Method("_columns", metadata={"description": "field → column header used"})
+    created_at = fields.DateTime()
+    finished_at = fields.DateTime(allow_none=True)
+
+    def _columns(self, job) -> dict[str, str]:
+        headers = job.mapping.get("headers", [])
+        return {name: headers[index] for name, index in job.mapping.get("columns", {}).items()}
+
+
+class ImportJobList(Schema):
+    data = fields.List(fields.Nested(ImportJobOut))
+
+
+def _mapping(text: str | None) -> dict | None:
+    if text is None:
+        return None
+    try:
+        mapping = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ValidationError("The mapping is not JSON.", {"mapping": [str(error)]}) from error
+    if not isinstance(mapping, dict):
+        raise ValidationError("The mapping must be a JSON object.", {"mapping": ["Give field → column."]})
+    return mapping
+
+
+@api.post("/imports")
+@api.auth_required(token_auth)
+@api.input(ImportUploadIn, location="form_and_files")
+@api.output(ImportJobOut, status_code=202)
+@api.doc(
+    summary="Import a CSV file of leads, contacts or accounts",
+    description="Checks the file and the mapping, then runs the import in the background; "
+    "follow it at `/imports/{job_id}`.",
+    responses=[413, 422],
+)
+def create_import(form_and_files_data: dict):
+    session = current_tenant_session()
+    upload = form_and_files_data["file"]
+    job = imports.create_import(
+        session,
+        entity=form_and_files_data["entity"],
+        filename=upload.filename or "upload.csv",
+        content=upload.stream.read(imports.MAX_FILE_BYTES + 1),
+        columns=_mapping(form_and_files_data["mapping"]),
+    )
+    return imports.start_import(session, job.id)
+
+
+@api.get("/imports")
+@api.auth_required(token_auth)
+@api.output(ImportJobList)
+@api.doc(summary="List recent imports", description="The 50 newest, newest first.")
+def list_imports():
+    return {"data": imports.list_imports(current_tenant_session())}
+
+
+@api.get("/imports/<uuid:job_id>")
+@api.auth_required(token_auth)
+@api.output(ImportJobOut)
+@api.doc(summary="Read an import's progress", responses=[404])
+def read_import(job_id: uuid.UUID):
+    return imports.get_import(current_tenant_session(), job_id)
+
+
+@api.get("/imports/<uuid:job_id>/errors")
+@api.auth_required(token_auth)
+@api.doc(summary="Download an import's row errors as CSV", responses=[404])
+def import_errors(job_id: uuid.UUID):
+    return error_report_download(job_id)

@@ -1,0 +1,713 @@
+"""CSV import of leads, contacts and accounts: upload, column mapping, dry run, then a background job.
+
+Rows are validated by the same schemas as the API and the forms and deduplicated by email (accounts:
+by domain, else name) against the tenant's rows and within the file. The job commits a batch of rows
+together with how far it got, so a crash resumes after the last committed row and imports nothing twice.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from itertools import islice
+from typing import Any
+
+import marshmallow
+from sqlalchemy import Select, Table, Text, any_, bindparam, event, func, select, text
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.orm import defer
+from sqlalchemy.sql.elements import ColumnElement
+
+from saas.auth.services import is_member
+from saas.db import TenantSession, db
+from saas.errors import Conflict, NotFound, ValidationError
+from saas.modules.core.activities import acting_user_id
+from saas.modules.core.models import Account, Contact
+from saas.modules.core.schemas import AccountIn, ContactIn
+from saas.modules.sfa.lead_schemas import LeadIn
+from saas.modules.sfa.models import ImportJob, ImportRowError, Lead
+
+MAX_FILE_BYTES = 8 * 1024 * 1024
+BATCH_SIZE = 1_000
+PREVIEW_ROWS = 10
+DRY_RUN_ROWS = 5_000
+"""A dry run counts outcomes over this many rows at most, so that it answers within a request."""
+DELIMITERS = (",", ";", "\t", "|")
+JOB_TIMEOUT_SECONDS = 3_600
+RUN_IMPORT = "saas.modules.sfa.imports.run_import"
+
+
+@dataclass(frozen=True)
+class ImportField:
+    name: str
+    label: str
+    headers: tuple[str, ...] = ()
+    """Header names (besides the label and the field's own name) that suggest this field."""
+
+
+def _no_constants(job: ImportJob) -> dict[str, Any]:
+    return {}
+
+
+def _no_rule(record: dict[str, Any]) -> dict[str, list[str]]:
+    return {}
+
+
+@dataclass(frozen=True)
+class ImportTarget:
+    """What an import of one kind of record needs: fields, the validating schema, the dedupe rule."""
+
+    entity: str
+    table: Table
+    schema: type[marshmallow.Schema]
+    fields: tuple[ImportField, ...]
+    required: tuple[str, ...]
+    dedupe_key: Callable[[dict[str, Any]], str | None]
+    existing_keys: Callable[[TenantSession, set[str]], set[str]]
+    constants: Callable[[ImportJob], dict[str, Any]] = _no_constants
+    """Columns every imported row of a job gets (a lead's owner)."""
+    row_rule: Callable[[dict[str, Any]], dict[str, list[str]]] = _no_rule
+    """A service rule a validated row must also meet; returns errors by field."""
+
+
+def _any_of(values: set[str]) -> ColumnElement[Any]:
+    # One array parameter instead of a thousand: cheaper to send, compile and plan than IN (...).
+    return any_(bindparam("keys", sorted(values), type_=ARRAY(Text)))
+
+
+def _email_key(record: dict[str, Any]) -> str | None:
+    return record["email"].lower() if record.get("email") else None
+
+
+def _existing_emails(column: Any) -> Callable[[TenantSession, set[str]], set[str]]:
+    def existing(session: TenantSession, keys: set[str]) -> set[str]:
+        if not keys:
+            return set()
+        lowered: ColumnElement[str] = func.lower(column)  # served by the lower(email) index
+        return set(session.scalars(select(lowered).where(lowered == _any_of(keys))))
+
+    return existing
+
+
+def _account_key(record: dict[str, Any]) -> str | None:
+    # The rule conversion matches accounts by: the web domain when there is one, else the name.
+    if record.get("domain"):
+        return "domain:" + record["domain"].lower()
+    return "name:" + record["name"].lower() if record.get("name") else None
+
+
+def _existing_accounts(session: TenantSession, keys: set[str]) -> set[str]:
+    domains = {key.split(":", 1)[1] for key in keys if key.startswith("domain:")}
+    names = {key.split(":", 1)[1] for key in keys if key.startswith("name:")}
+    found: set[str] = set()
+    if domains:
+        lowered = func.lower(Account.domain)
+        found |= {"domain:" + d for d in session.scalars(select(lowered).where(lowered == _any_of(domains)))}
+    if names:
+        named = select(Account.sort_name).where(Account.sort_name == _any_of(names))
+        found |= {"name:" + n for n in session.scalars(named)}
+    return found
+
+
+_PERSON_FIELDS = (
+    ImportField("first_name", "First name", ("first", "given name", "forename", "vorname")),
+    ImportField("last_name", "Last name", ("last", "surname", "family name", "nachname")),
+    ImportField("email", "Email", ("e-mail", "email address", "e-mail address", "mail")),
+    ImportField("phone", "Phone", ("telephone", "tel", "phone number", "mobile")),
+)
+
+
+def _lead_owner(job: ImportJob) -> dict[str, Any]:
+    owner = job.mapping.get("owner_user_id")
+    return {"owner_user_id": uuid.UUID(owner) if owner else None}
+
+
+def _lead_status_rule(record: dict[str, Any]) -> dict[str, list[str]]:
+    if record.get("status") == "converted":
+        return {"status": ["A lead becomes converted only by converting it."]}
+    return {}
+
+
+TARGETS: dict[str, ImportTarget] = {
+    target.entity: target
+    for target in (
+        ImportTarget(
+            entity="leads",
+            table=Lead.__table__,
+            schema=LeadIn,
+            fields=(
+                *_PERSON_FIELDS,
+                ImportField(
+                    "company", "Company", ("company name", "organisation", "organization", "account")
+                ),
+                ImportField("title", "Job title", ("title", "position", "role")),
+                ImportField("status", "Status", ("lead status",)),
+                ImportField("source", "Source", ("lead source", "origin")),
+                ImportField("notes", "Notes", ("note", "comments", "description")),
+            ),
+            required=("email",),
+            dedupe_key=_email_key,
+            existing_keys=_existing_emails(Lead.email),
+            constants=_lead_owner,
+            row_rule=_lead_status_rule,
+        ),
+        ImportTarget(
+            entity="contacts",
+            table=Contact.__table__,
+            schema=ContactIn,
+            fields=(
+                *_PERSON_FIELDS,
+                ImportField("title", "Job title", ("title", "position", "role")),
+                ImportField("notes", "Notes", ("note", "comments", "description")),
+            ),
+            required=("email",),
+            dedupe_key=_email_key,
+            existing_keys=_existing_emails(Contact.email),
+        ),
+        ImportTarget(
+            entity="accounts",
+            table=Account.__table__,
+            schema=AccountIn,
+            fields=(
+                ImportField("name", "Name", ("account name", "company", "company name", "organisation")),
+                ImportField("domain", "Web domain", ("website", "web", "url", "domain")),
+                ImportField("industry", "Industry", ("sector",)),
+                ImportField("phone", "Phone", ("telephone", "tel", "phone number")),
+                ImportField("notes", "Notes", ("note", "comments", "description")),
+            ),
+            required=("name",),
+            dedupe_key=_account_key,
+            existing_keys=_existing_accounts,
+        ),
+    )
+}
+
+
+def import_target(entity: str) -> ImportTarget:
+    target = TARGETS.get(entity)
+    if target is None:
+        raise ValidationError("Choose what to import.", {"entity": [f"One of {', '.join(TARGETS)}."]})
+    return target
+
+
+# --- reading the file -------------------------------------------------------------------------------
+
+
+def _file_error(message: str) -> ValidationError:
+    return ValidationError(message, {"file": [message]})
+
+
+def decode_csv(content: bytes) -> str:
+    """The file's text; refuses empty files, other encodings than UTF-8 (a BOM is fine) and binaries."""
+    if not content.strip():
+        raise _file_error("The file is empty.")
+    try:
+        decoded = content.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise _file_error(
+            f"The file is not UTF-8 text (byte 0x{error.object[error.start]:02x} at position {error.start}). "
+            "Save it as “CSV UTF-8” and upload it again."
+        ) from error
+    if "\x00" in decoded:
+        raise _file_error("The file contains NUL bytes: it is not a CSV text file (a spreadsheet, perhaps?).")
+    return decoded
+
+
+def detect_delimiter(header_line: str) -> str:
+    """The most frequent of the usual separators in the header line; a comma if there is none."""
+    counts = {delimiter: header_line.count(delimiter) for delimiter in DELIMITERS}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] else ","
+
+
+def _normalise(header: str) -> str:
+    return "".join(ch for ch in header.lower() if ch.isalnum())
+
+
+def suggest_columns(target: ImportTarget, headers: list[str]) -> dict[str, int]:
+    """Field name → column index, for the headers that name a field (each column used once)."""
+    by_name = {}
+    for index, header in enumerate(headers):
+        by_name.setdefault(_normalise(header), index)
+    suggested: dict[str, int] = {}
+    taken: set[int] = set()
+    for f in target.fields:
+        for candidate in (f.name, f.label, *f.headers):
+            index = by_name.get(_normalise(candidate))
+            if index is not None and index not in taken:
+                suggested[f.name] = index
+                taken.add(index)
+                break
+    return suggested
+
+
+@dataclass
+class CsvRows:
+    """The data rows of a decoded file as (row number, values); the header is row 1, blank rows skipped."""
+
+    text: str
+    delimiter: str
+
+    def __iter__(self) -> Iterator[tuple[int, list[str]]]:
+        reader = self._reader()
+        try:
+            for row_number, values in enumerate(reader, start=1):
+                if row_number > 1 and any(value.strip() for value in values):
+                    yield row_number, values
+        except csv.Error as error:
+            raise _file_error(f"The file is not valid CSV near row {reader.line_num}: {error}.") from error
+
+    def _reader(self) -> Any:
+        # strict: a stray quote is reported, not silently merged with the rows after it.
+        return csv.reader(io.StringIO(self.text, newline=""), delimiter=self.delimiter, strict=True)
+
+    def headers(self) -> list[str]:
+        reader = self._reader()
+        try:
+            return [header.strip() for header in next(reader, [])]
+        except csv.Error as error:
+            raise _file_error(f"The file's header row is not valid CSV: {error}.") from error
+
+
+def _rows_of(job: ImportJob) -> CsvRows:
+    return CsvRows(decode_csv(job.content), job.mapping["delimiter"])
+
+
+# --- creating and configuring a job -----------------------------------------------------------------
+
+
+def missing_required(target: ImportTarget, columns: dict[str, int]) -> list[str]:
+    return [name for name in target.required if name not in columns]
+
+
+def missing_columns_error(target: ImportTarget, missing: list[str], headers: list[str]) -> ValidationError:
+    labels = {f.name: f.label for f in target.fields}
+    names = ", ".join(labels[name] for name in missing)
+    why = " (it is how duplicates are found)" if "email" in missing else ""
+    message = f"Map a column to {names}: it is required to import {target.entity}{why}."
+    if len(headers) == 1:
+        message += (
+            f" Only one column was found (header “{headers[0][:60]}”): separate columns with commas, "
+            "semicolons or tabs."
+        )
+    return ValidationError(message, {name: ["Required."] for name in missing})
+
+
+def create_import(
+    session: TenantSession,
+    *,
+    entity: str,
+    filename: str,
+    content: bytes,
+    columns: dict[str, Any] | None = None,
+) -> ImportJob:
+    """Check and store an uploaded file with a suggested (or the given) column mapping. Never commits."""
+    target = import_target(entity)
+    created_by_user_id = acting_user_id(session)
+    if len(content) > MAX_FILE_BYTES:
+        raise _file_error(
+            f"The file is {len(content) / 1_048_576:.1f} MB; the limit is {MAX_FILE_BYTES // 1_048_576} MB. "
+            "Split it into smaller files."
+        )
+    decoded = decode_csv(content)
+    rows = CsvRows(decoded, detect_delimiter(decoded.split("\n", 1)[0]))
+    headers = rows.headers()
+    if not any(headers):
+        raise _file_error("The first row must name the columns; it is blank.")
+    total = sum(1 for _ in rows)
+    if total == 0:
+        raise _file_error("The file has a header row but no data rows.")
+    job = ImportJob(
+        entity=target.entity,
+        filename=(filename or "upload.csv")[-255:],
+        content=content,
+        status="pending",
+        total_rows=total,
+        created_by_user_id=created_by_user_id,
+        mapping={"delimiter": rows.delimiter, "headers": headers, "columns": {}},
+    )
+    job.mapping["columns"] = (
+        suggest_columns(target, headers) if columns is None else _checked_columns(target, headers, columns)
+    )
+    if target.entity == "leads":
+        job.mapping["owner_user_id"] = str(created_by_user_id) if created_by_user_id else None
+    session.add(job)
+    session.flush()
+    return job
+
+
+def _checked_columns(target: ImportTarget, headers: list[str], columns: dict[str, Any]) -> dict[str, int]:
+    known = {f.name for f in target.fields}
+    errors: dict[str, list[str]] = {}
+    checked: dict[str, int] = {}
+    for name, index in columns.items():
+        if name not in known:
+            errors[name] = [f"Not a field of {target.entity}; one of {', '.join(sorted(known))}."]
+        elif index is None or index == "":
+            continue
+        elif isinstance(index, str) and index in headers:  # a header name
+            checked[name] = headers.index(index)
+        elif isinstance(index, int | str) and str(index).isdigit() and int(index) < len(headers):
+            checked[name] = int(index)
+        else:
+            errors[name] = [f"No column {index!r} in the file."]
+    if errors:
+        raise ValidationError("The column mapping does not fit the file.", errors)
+    missing = missing_required(target, checked)
+    if missing:
+        raise missing_columns_error(target, missing, headers)
+    return checked
+
+
+def mapping_problem(job: ImportJob) -> ValidationError | None:
+    """What keeps the job's current mapping from running, if anything."""
+    target = import_target(job.entity)
+    missing = missing_required(target, job.mapping["columns"])
+    return missing_columns_error(target, missing, job.mapping["headers"]) if missing else None
+
+
+def progress(job: ImportJob) -> dict[str, Any]:
+    """The figures a status page shows and polls."""
+    return {
+        "id": str(job.id),
+        "status": job.status,
+        "total_rows": job.total_rows,
+        "processed_rows": job.processed_rows,
+        "imported_rows": job.imported_rows,
+        "duplicate_rows": job.duplicate_rows,
+        "error_rows": job.error_rows,
+        "message": job.message,
+    }
+
+
+def get_import(session: TenantSession, job_id: uuid.UUID, *, for_update: bool = False) -> ImportJob:
+    """The import, without its file (loaded when first used: progress polls must not fetch megabytes)."""
+    query = select(ImportJob).options(defer(ImportJob.content)).where(ImportJob.id == job_id)
+    if for_update:  # locked and re-read: another run of the same job may have moved on
+        query = query.with_for_update().execution_options(populate_existing=True)
+    job = session.scalar(query)
+    if job is None:
+        raise NotFound(f"No import with id {job_id}.")
+    return job
+
+
+def list_imports(session: TenantSession, limit: int = 50) -> list[ImportJob]:
+    query = select(ImportJob).options(defer(ImportJob.content)).order_by(ImportJob.created_at.desc())
+    return list(session.scalars(query.limit(limit)))
+
+
+def set_columns(session: TenantSession, job_id: uuid.UUID, columns: dict[str, Any]) -> ImportJob:
+    """Replace the mapping of an import that has not started; refuses a mapping without required fields."""
+    job = get_import(session, job_id)
+    if job.status != "pending":
+        raise Conflict(f"This import is {job.status}; its mapping can no longer change.")
+    target = import_target(job.entity)
+    job.mapping = {**job.mapping, "columns": _checked_columns(target, job.mapping["headers"], columns)}
+    session.flush()
+    return job
+
+
+def start_import(session: TenantSession, job_id: uuid.UUID) -> ImportJob:
+    """Queue the import (or resume a failed one) once this transaction commits."""
+    job = get_import(session, job_id, for_update=True)
+    if job.status not in ("pending", "failed"):
+        raise Conflict(f"This import is {job.status} already.")
+    target = import_target(job.entity)
+    missing = missing_required(target, job.mapping["columns"])
+    if missing:
+        raise missing_columns_error(target, missing, job.mapping["headers"])
+    job.status = "queued"
+    job.message = None
+    session.flush()
+    _enqueue_after_commit(session, job.id)
+    return job
+
+
+def _enqueue_after_commit(session: TenantSession, job_id: uuid.UUID) -> None:
+    # The worker must find the job committed; and a rolled-back request must queue nothing.
+    from saas.jobs import enqueue_for_tenant
+
+    tenant_id = session.tenant.id
+
+    def enqueue(_session: TenantSession) -> None:
+        enqueue_for_tenant(tenant_id, RUN_IMPORT, str(job_id), job_timeout=JOB_TIMEOUT_SECONDS)
+
+    event.listen(session, "after_commit", enqueue, once=True)
+
+
+# --- validating and deduplicating rows ----------------------------------------------------------------
+
+
+@dataclass
+class RowOutcome:
+    row_number: int
+    values: dict[str, str]
+    outcome: str  # import, duplicate, error
+    reason: str = ""
+
+
+@dataclass
+class Batch:
+    """What became of a batch of rows: records to insert, duplicates, and errors with their rows."""
+
+    records: list[dict[str, Any]] = field(default_factory=list)
+    duplicates: int = 0
+    error_rows: int = 0
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    outcomes: list[RowOutcome] = field(default_factory=list)
+
+
+def _raw(headers: list[str], values: list[str]) -> dict[str, str]:
+    return {(headers[i] if i < len(headers) else f"column {i + 1}"): v[:1_000] for i, v in enumerate(values)}
+
+
+def _row_errors(row_number: int, messages: dict[str, Any], header_of: dict[str, str]) -> list[dict[str, Any]]:
+    """One error per field, named by the file's own column header."""
+    errors = []
+    for name, reasons in messages.items():
+        flat = reasons if isinstance(reasons, list) else [reasons]
+        column = header_of.get(name) or (None if name == "_schema" else name)
+        errors.append(
+            {
+                "row_number": row_number,
+                "column": column[:100] if column else None,
+                "reason": " ".join(str(r) for r in flat)[:500],
+            }
+        )
+    return errors
+
+
+def _validate_row(
+    target: ImportTarget,
+    schema: marshmallow.Schema,
+    values: list[str],
+    headers: list[str],
+    columns: dict[str, int],
+) -> tuple[dict[str, str], dict[str, Any] | None, dict[str, Any]]:
+    """(mapped values, validated record or None, errors by field) of one row."""
+    # An empty cell is an absent value, so that fields with a default (a lead's status) get it.
+    mapped = {name: values[i] for name, i in columns.items() if i < len(values) and values[i].strip()}
+    if len(values) > len(headers):
+        return (
+            mapped,
+            None,
+            {"_schema": [f"The row has {len(values)} values; the header has {len(headers)}."]},
+        )
+    try:
+        record = schema.load(mapped)
+    except marshmallow.ValidationError as error:
+        return mapped, None, error.normalized_messages()
+    errors = target.row_rule(record)
+    if not errors and target.dedupe_key(record) is None:
+        errors = {target.required[0]: [f"Required: {target.entity} are matched by it to find duplicates."]}
+    return mapped, None if errors else record, errors
+
+
+def classify_rows(
+    session: TenantSession,
+    target: ImportTarget,
+    job: ImportJob,
+    rows: list[tuple[int, list[str]]],
+    seen: set[str],
+    *,
+    keep_outcomes: int = 0,
+) -> Batch:
+    """Validate a batch with the target's schema and sort it into new records, duplicates and errors.
+
+    ``seen`` holds the keys taken earlier in this file and gains the batch's new ones; ``keep_outcomes``
+    rows keep what became of them, for a preview.
+    """
+    headers: list[str] = job.mapping["headers"]
+    columns: dict[str, int] = job.mapping["columns"]
+    header_of = {name: headers[index] for name, index in columns.items()}
+    schema = target.schema()
+    batch = Batch()
+    valid: list[tuple[int, dict[str, str], dict[str, Any], str]] = []
+    for row_number, values in rows:
+        mapped, record, errors = _validate_row(target, schema, values, headers, columns)
+        if record is not None:
+            valid.append((row_number, mapped, record, target.dedupe_key(record) or ""))
+            continue
+        batch.error_rows += 1
+        row_errors = _row_errors(row_number, errors, header_of)
+        raw = _raw(headers, values)
+        batch.errors += [error | {"raw": raw} for error in row_errors]
+        if len(batch.outcomes) < keep_outcomes:
+            reason = "; ".join(f"{e['column'] or 'row'}: {e['reason']}" for e in row_errors)
+            batch.outcomes.append(RowOutcome(row_number, mapped, "error", reason))
+    existing = target.existing_keys(session, {key for *_, key in valid})
+    for row_number, mapped, record, key in valid:
+        duplicate = key in existing or key in seen
+        if duplicate:
+            batch.duplicates += 1
+        else:
+            seen.add(key)
+            batch.records.append(record)
+        if len(batch.outcomes) < keep_outcomes:
+            where = "already in this workspace" if key in existing else "earlier in this file"
+            batch.outcomes.append(
+                RowOutcome(
+                    row_number, mapped, "duplicate" if duplicate else "import", where if duplicate else ""
+                )
+            )
+    batch.outcomes.sort(key=lambda outcome: outcome.row_number)
+    return batch
+
+
+def _chunks(rows: Iterator[tuple[int, list[str]]], size: int) -> Iterator[list[tuple[int, list[str]]]]:
+    while chunk := list(islice(rows, size)):
+        yield chunk
+
+
+@dataclass
+class Preview:
+    rows: list[RowOutcome]
+    checked_rows: int
+    would_import: int
+    duplicates: int
+    errors: int
+
+
+def preview_import(session: TenantSession, job_id: uuid.UUID) -> Preview:
+    """A dry run: what the import would do with the first rows, writing nothing."""
+    job = get_import(session, job_id)
+    target = import_target(job.entity)
+    seen: set[str] = set()
+    preview = Preview([], 0, 0, 0, 0)
+    for chunk in _chunks(islice(iter(_rows_of(job)), DRY_RUN_ROWS), BATCH_SIZE):
+        keep = PREVIEW_ROWS - len(preview.rows)
+        batch = classify_rows(session, target, job, chunk, seen, keep_outcomes=keep)
+        preview.rows += batch.outcomes
+        preview.checked_rows += len(chunk)
+        preview.would_import += len(batch.records)
+        preview.duplicates += batch.duplicates
+        preview.errors += batch.error_rows
+    return preview
+
+
+# --- the job ------------------------------------------------------------------------------------------
+
+
+def _insert(
+    session: TenantSession, target: ImportTarget, job: ImportJob, records: list[dict[str, Any]]
+) -> None:
+    """Bulk-insert validated records with COPY, in the session's transaction (tenant role and schema)."""
+    if not records:
+        return
+    names = [f.name for f in target.fields]
+    constants = target.constants(job)
+    columns = ", ".join(["id", *names, *constants])
+    # The tenant's schema by name: COPY is raw SQL, which schema_translate_map does not reach.
+    table = f'"{session.tenant.schema_name}"."{target.table.name}"'
+    raw = session.connection().connection.driver_connection
+    with raw.cursor() as cursor, cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+        for record in records:
+            copy.write_row([uuid.uuid4(), *(record.get(name) for name in names), *constants.values()])
+
+
+def _lock_entity(session: TenantSession, target: ImportTarget) -> None:
+    # Two imports into the same table take turns per batch, so neither misses the other's duplicates.
+    session.execute(
+        text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
+        {"key": f"{session.tenant.id}:import:{target.entity}"},
+    )
+
+
+def run_import(session: TenantSession, job_id: str, batch_size: int = BATCH_SIZE) -> dict[str, Any]:
+    """The background job: import the rows after the last committed one, a batch per transaction."""
+    job_uuid = uuid.UUID(job_id)
+    job = get_import(session, job_uuid)
+    if job.status not in ("queued", "running"):
+        return {"status": job.status, "skipped": True}
+    target = import_target(job.entity)
+    if target.entity == "leads":
+        owner = job.mapping.get("owner_user_id")
+        if owner and not is_member(db.session, session.tenant.id, uuid.UUID(owner)):
+            job.mapping = {**job.mapping, "owner_user_id": None}  # its uploader has left the workspace
+    job.status = "running"
+    session.commit()
+    rows = iter(_rows_of(job))
+    position = 0
+    try:
+        while True:
+            _lock_entity(session, target)
+            job = get_import(session, job_uuid, for_update=True)
+            if job.status != "running":
+                break  # finished or stopped by another run of the same job
+            if job.processed_rows < position:
+                rows, position = iter(_rows_of(job)), 0
+            for _ in range(job.processed_rows - position):  # resume: skip what is committed
+                next(rows, None)
+            position = job.processed_rows
+            chunk = list(islice(rows, batch_size))
+            if not chunk:
+                job.status, job.finished_at = "done", datetime.now(UTC)
+                job.message = (
+                    f"{job.imported_rows} imported, {job.duplicate_rows} duplicates skipped, "
+                    f"{job.error_rows} rows with errors."
+                )
+                session.commit()
+                break
+            batch = classify_rows(session, target, job, chunk, set())
+            _insert(session, target, job, batch.records)
+            if batch.errors:
+                session.execute(
+                    ImportRowError.__table__.insert(), [e | {"job_id": job.id} for e in batch.errors]
+                )
+            job.processed_rows += len(chunk)
+            job.imported_rows += len(batch.records)
+            job.duplicate_rows += batch.duplicates
+            job.error_rows += batch.error_rows
+            position = job.processed_rows
+            session.commit()
+    except Exception as error:
+        session.rollback()
+        failed = get_import(session, job_uuid)
+        failed.status = "failed"
+        failed.message = (
+            f"Stopped after row {failed.processed_rows} of {failed.total_rows}: {str(error)[:300]} "
+            "The rows before it are imported; resume to continue from there."
+        )
+        session.commit()
+        raise
+    return progress(job)
+
+
+def row_errors_query(job_id: uuid.UUID) -> Select:
+    return (
+        select(ImportRowError)
+        .where(ImportRowError.job_id == job_id)
+        .order_by(ImportRowError.row_number, ImportRowError.column)
+    )
+
+
+def error_report(session: TenantSession, job_id: uuid.UUID) -> tuple[str, Iterator[str]]:
+    """A file name and the CSV lines of the job's row errors: row, column, reason, the row's values."""
+    job = get_import(session, job_id)
+    headers: list[str] = job.mapping.get("headers", [])
+    errors = session.scalars(row_errors_query(job.id)).all()
+
+    def line(values: list[Any]) -> str:
+        buffer = io.StringIO()
+        csv.writer(buffer).writerow([_spreadsheet_safe(value) for value in values])
+        return buffer.getvalue()
+
+    def lines() -> Iterator[str]:
+        yield line(["row", "column", "reason", *headers])
+        for error in errors:
+            yield line(
+                [error.row_number, error.column or "", error.reason, *(error.raw.get(h, "") for h in headers)]
+            )
+
+    return f"import-{job.id}-errors.csv", lines()
+
+
+def _spreadsheet_safe(value: Any) -> Any:
+    # A cell starting with = + - @ would run as a formula when the report is opened in a spreadsheet.
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
+        return "'" + value
+    return value
