@@ -46,6 +46,8 @@ def configure(app: Flask, settings: Settings) -> None:
         RATELIMIT_STORAGE_URI=_limiter_storage_uri(redis_url),
         RATELIMIT_HEADERS_ENABLED=True,
         LOGIN_RATE_LIMIT=settings.login_rate_limit,
+        SMTP_URL=settings.smtp_url,
+        MAIL_FROM=settings.mail_from,
         WTF_CSRF_TIME_LIMIT=None,
         MAX_CONTENT_LENGTH=10 * 1024 * 1024,
         VALIDATION_ERROR_STATUS_CODE=422,
@@ -57,6 +59,7 @@ def register_blueprints(app: Flask) -> None:
     from saas.auth.views import auth_pages
     from saas.exports.api import api as exports_api
     from saas.exports.views import export_pages
+    from saas.modules.privacy.center import privacy_center
     from saas.modules.registry import registry
     from saas.modules.settings import settings_pages
     from saas.modules.switches import BLUEPRINT_MODULES, refuse_requests_to_disabled_modules
@@ -86,6 +89,8 @@ def register_blueprints(app: Flask) -> None:
         app.register_blueprint(pages, url_prefix="/t/<slug>")
     extensions.csrf.exempt(exports_api)
     app.register_blueprint(exports_api)
+    # Public, bound to its tenant by a signed link, not by a staff login: no tenant page routing.
+    app.register_blueprint(privacy_center, url_prefix="/p/<slug>")
     for blueprint in app.blueprints.values():
         # apiflask documents APIBlueprints only; it needs plain page blueprints to say so.
         if not hasattr(blueprint, "enable_openapi"):

@@ -55,6 +55,9 @@ class Settings:
     s3_kms_key_id: str | None = None
     export_link_seconds: int = 900
     export_stale_seconds: int = 600
+    # Outgoing mail (privacy-center links...); none configured means mail is disabled and logged as such.
+    smtp_url: str | None = None
+    mail_from: str = "no-reply@localhost"
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -77,4 +80,6 @@ class Settings:
             s3_kms_key_id=os.environ.get("S3_KMS_KEY_ID") or None,
             export_link_seconds=int(os.environ.get("EXPORT_LINK_SECONDS", "900")),
             export_stale_seconds=int(os.environ.get("EXPORT_STALE_SECONDS", "600")),
+            smtp_url=os.environ.get("SMTP_URL") or None,
+            mail_from=os.environ.get("MAIL_FROM", "no-reply@localhost"),
         )

@@ -1,13 +1,14 @@
 """The one registry modules plug into.
 
 Each package under ``saas/modules/`` exposes ``MODULE`` in its ``module.py``. Navigation, routing,
-and (later) privacy and export iterate this registry; nothing else names a module.
+privacy and export iterate this registry; nothing else names a module.
 """
 
 from __future__ import annotations
 
 import importlib
 import pkgutil
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
@@ -24,6 +25,17 @@ class NavEntry:
 
 
 @dataclass(frozen=True)
+class DataSubject:
+    """The person a privacy hook works on: their contact id and, while known, their email.
+
+    Taken before any module erases anything, so hooks may run in any order.
+    """
+
+    contact_id: uuid.UUID
+    email: str | None
+
+
+@dataclass(frozen=True)
 class Module:
     key: str
     title: str
@@ -37,6 +49,12 @@ class Module:
     nav: tuple[NavEntry, ...] = field(default_factory=tuple)
     seed: Callable[[Session], None] | None = None
     """Fills a new tenant's tables (e.g. a default pipeline); runs inside the provisioning transaction."""
+    personal_data: Callable[[Session, DataSubject], dict] | None = None
+    """Everything the module holds on one person, JSON-ready (the privacy center's download)."""
+    erase_person: Callable[[Session, DataSubject], dict[str, int]] | None = None
+    """Deletes or anonymises the person in the module's tables; returns counts per table. Idempotent."""
+    admit_person: Callable[[Session, str | None], None] | None = None
+    """Refuses (raises a SaasError) creating a person with this email, e.g. an erased one."""
 
 
 class ModuleRegistry:

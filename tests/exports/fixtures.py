@@ -11,6 +11,15 @@ from sqlalchemy import func, select
 from saas.db import tenant_session
 from saas.exports.format import tenant_tables
 from saas.modules.core.models import Account, Activity, Contact
+from saas.modules.privacy.models import (
+    ConsentEvent,
+    ConsentPurpose,
+    PrivacyLinkUse,
+    PrivacyRequest,
+    PrivacyRequestStep,
+    PrivacySettings,
+    SuppressedEmail,
+)
 from saas.modules.sfa.models import (
     Deal,
     DealContact,
@@ -80,6 +89,27 @@ def fill_every_table(fixture) -> None:
         session.add(
             ImportRowError(job_id=job.id, row_number=7, column="email", reason=AWKWARD, raw={"x": [1, None]})
         )
+        _fill_privacy_tables(session, contact.id)
+
+
+def _fill_privacy_tables(session, contact_id: uuid.UUID) -> None:
+    purpose = session.scalar(select(ConsentPurpose).where(ConsentPurpose.key == "email_marketing"))
+    notice = purpose.notices[0]
+    session.add(
+        ConsentEvent(
+            contact_id=contact_id, purpose_id=purpose.id, notice_id=notice.id, status="granted",
+            lawful_basis="consent", source="form", ip="192.0.2.1", user_agent=AWKWARD[:300], actor="user:x",
+        )
+    )  # fmt: skip
+    received = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
+    request = PrivacyRequest(
+        kind="rectification", contact_id=contact_id, channel="staff", verification_method="in_person",
+        status="verified", details=AWKWARD, received_at=received, due_at=received.replace(month=12),
+        report={"contacts": 0},
+    )  # fmt: skip
+    request.trail = [PrivacyRequestStep(action="received", actor="user:x", note=AWKWARD[:500])]
+    session.add_all([request, PrivacyLinkUse(link_id="used-link"), SuppressedEmail(email_hash="ab" * 32)])
+    session.add(PrivacySettings(id=1, suppression_salt="cd" * 32))
 
 
 def empty_tables(fixture) -> list[str]:

@@ -1,5 +1,6 @@
 """Registration of the always-on core module."""
 
+from saas.modules.core import privacy
 from saas.modules.registry import Module, NavEntry
 
 
@@ -23,4 +24,6 @@ MODULE = Module(
     pages=_pages,
     api=_api,
     nav=(NavEntry("Contacts", "core.list_contacts"), NavEntry("Accounts", "core.list_accounts")),
+    personal_data=privacy.personal_data,
+    erase_person=privacy.erase_person,
 )

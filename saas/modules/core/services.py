@@ -13,6 +13,7 @@ from saas.db import TenantBase, TenantSession
 from saas.errors import NotFound, ValidationError
 from saas.modules.core.models import Account, Contact
 from saas.modules.core.pagination import Page, SortKey, keyset_page
+from saas.modules.registry import registry
 
 Record = TypeVar("Record", bound=TenantBase)
 
@@ -104,6 +105,9 @@ class ContactService(RecordService[Contact]):
             )
         if record.account_id is not None and session.get(Account, record.account_id) is None:
             raise ValidationError("Unknown account.", {"account_id": ["No account with this id."]})
+        for module in registry:  # e.g. privacy refuses a person who asked to be erased
+            if module.admit_person is not None:
+                module.admit_person(session, record.email)
 
 
 contacts = ContactService(

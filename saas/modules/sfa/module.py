@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from saas.modules.registry import Module, NavEntry
+from saas.modules.sfa import privacy
 
 # A new tenant's pipeline: (name, probability %, kind).
 DEFAULT_STAGES = (
@@ -47,6 +48,8 @@ MODULE = Module(
     title="Sales",
     models="saas.modules.sfa.models",
     seed=seed_default_pipeline,
+    personal_data=privacy.personal_data,
+    erase_person=privacy.erase_person,
     pages=_pages,
     api=_api,
     # Each entry's endpoint must exist; add yours when your pages land.

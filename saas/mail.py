@@ -1,0 +1,53 @@
+"""Sending mail over SMTP (``SMTP_URL``); without it mail is disabled and only that fact is logged.
+
+``SMTP_URL`` is ``smtp://[user:password@]host[:port]`` (STARTTLS when the server offers it) or
+``smtps://...`` (TLS from the start). Logs never carry a recipient or a message body: both may be
+personal data or hold a secret link.
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+from email.message import EmailMessage
+from urllib.parse import unquote, urlsplit
+
+from flask import current_app
+
+log = logging.getLogger(__name__)
+
+
+def _smtp_url() -> str | None:
+    return current_app.config.get("SMTP_URL")
+
+
+def mail_enabled() -> bool:
+    return bool(_smtp_url())
+
+
+def send_mail(to: str, subject: str, body: str) -> bool:
+    """Send a plain-text message; returns False (and logs that mail is off) without ``SMTP_URL``."""
+    url = _smtp_url()
+    if not url:
+        log.warning("mail is disabled (no SMTP_URL); a message with subject %r was not sent", subject)
+        return False
+    parts = urlsplit(url)
+    if parts.scheme not in ("smtp", "smtps"):
+        raise ValueError("SMTP_URL must start with smtp:// or smtps://")
+    message = EmailMessage()
+    message["From"] = current_app.config.get("MAIL_FROM", "no-reply@localhost")
+    message["To"] = to
+    message["Subject"] = subject
+    message.set_content(body)
+    smtp_class = smtplib.SMTP_SSL if parts.scheme == "smtps" else smtplib.SMTP
+    default_port = 465 if parts.scheme == "smtps" else 25
+    with smtp_class(parts.hostname or "localhost", parts.port or default_port, timeout=30) as smtp:
+        if parts.scheme == "smtp":
+            smtp.ehlo()
+            if smtp.has_extn("starttls"):
+                smtp.starttls()
+                smtp.ehlo()
+        if parts.username:
+            smtp.login(unquote(parts.username), unquote(parts.password or ""))
+        smtp.send_message(message)
+    return True

@@ -1,0 +1,149 @@
+"""API resources: /api/v1/contacts/<id>/consents (the ledger) and /api/v1/privacy/requests."""
+
+from __future__ import annotations
+
+import uuid
+
+from apiflask import Schema
+from apiflask.fields import UUID, DateTime, Dict, Integer, List, Nested, String
+from apiflask.validators import OneOf
+from flask import request
+
+from saas.api import api_blueprint, token_auth
+from saas.db import db
+from saas.modules.privacy import consent, requests
+from saas.modules.privacy.models import CONSENT_STATUSES, LAWFUL_BASES, REQUEST_KINDS
+from saas.modules.privacy.subject import data_subject
+from saas.tenants.routing import current_tenant_session, require_role
+
+api = api_blueprint("privacy_api", __name__, tag="Privacy")
+
+
+@api.after_request
+def _commit_audit(response):
+    if response.status_code < 400:
+        db.session.commit()
+    else:
+        db.session.rollback()
+    return response
+
+
+def _actor() -> str:
+    return f"user:{token_auth.current_user.id}"
+
+
+class ConsentIn(Schema):
+    purpose = String(required=True)
+    status = String(required=True, validate=OneOf(CONSENT_STATUSES))
+    lawful_basis = String(load_default="consent", validate=OneOf(LAWFUL_BASES))
+    notice_version = Integer(load_default=None, allow_none=True)
+
+
+class ConsentEventOut(Schema):
+    id = Integer()
+    purpose = String(attribute="purpose.key")
+    status = String()
+    lawful_basis = String()
+    source = String()
+    notice_version = Integer(attribute="notice.version")
+    occurred_at = DateTime()
+    actor = String()
+
+
+class ConsentsOut(Schema):
+    state = Dict(keys=String(), values=String(allow_none=True))
+    history = List(Nested(ConsentEventOut))
+
+
+class RequestIn(Schema):
+    kind = String(required=True, validate=OneOf(REQUEST_KINDS))
+    contact_id = UUID(required=True)
+    verification_method = String(
+        load_default=None, allow_none=True, validate=OneOf(requests.VERIFICATION_METHODS)
+    )
+    details = String(load_default=None, allow_none=True)
+
+
+class RequestOut(Schema):
+    id = UUID()
+    kind = String()
+    status = String()
+    contact_id = UUID(allow_none=True)
+    channel = String()
+    verification_method = String(allow_none=True)
+    received_at = DateTime()
+    due_at = DateTime()
+    completed_at = DateTime(allow_none=True)
+    report = Dict()
+
+
+class RequestList(Schema):
+    data = List(Nested(RequestOut))
+
+
+def _consents(contact_id: uuid.UUID) -> dict:
+    session = current_tenant_session()
+    state = consent.consent_state(session, contact_id)
+    return {
+        "state": {key: (event.status if event else None) for key, event in state.items()},
+        "history": consent.consent_history(session, contact_id),
+    }
+
+
+@api.get("/contacts/<uuid:contact_id>/consents")
+@api.auth_required(token_auth)
+@api.output(ConsentsOut)
+@api.doc(summary="A contact's consents: current state per purpose and the full ledger", responses=[404])
+def list_consents(contact_id: uuid.UUID):
+    data_subject(current_tenant_session(), contact_id)  # 404 for an unknown contact
+    return _consents(contact_id)
+
+
+@api.post("/contacts/<uuid:contact_id>/consents")
+@api.auth_required(token_auth)
+@api.input(ConsentIn)
+@api.output(ConsentEventOut, status_code=201)
+@api.doc(summary="Append a consent event (source api)", responses=[404, 422])
+def record_consent(contact_id: uuid.UUID, json_data: dict):
+    context = consent.ConsentContext(
+        source="api", actor=_actor(), ip=request.remote_addr, user_agent=request.user_agent.string
+    )
+    return consent.record_consent(
+        current_tenant_session(),
+        contact_id,
+        json_data["purpose"],
+        json_data["status"],
+        context,
+        lawful_basis=json_data["lawful_basis"],
+        notice_version=json_data["notice_version"],
+    )
+
+
+@api.get("/privacy/requests")
+@api.auth_required(token_auth)
+@api.output(RequestList)
+@api.doc(summary="Data subject requests, most urgent first (owners and admins)", responses=[403])
+def list_privacy_requests():
+    require_role("owner", "admin")
+    return {"data": requests.list_requests(current_tenant_session())}
+
+
+@api.post("/privacy/requests")
+@api.auth_required(token_auth)
+@api.input(RequestIn)
+@api.output(RequestOut, status_code=201)
+@api.doc(
+    summary="Open a data subject request on someone's behalf (owners and admins)", responses=[403, 404, 422]
+)
+def open_privacy_request(json_data: dict):
+    require_role("owner", "admin")
+    return requests.open_request(current_tenant_session(), channel="api", actor=_actor(), **json_data)
+
+
+@api.get("/privacy/requests/<uuid:request_id>")
+@api.auth_required(token_auth)
+@api.output(RequestOut)
+@api.doc(summary="One data subject request", responses=[403, 404])
+def get_privacy_request(request_id: uuid.UUID):
+    require_role("owner", "admin")
+    return requests.get_request(current_tenant_session(), request_id)

@@ -1,0 +1,27 @@
+"""Privacy actions in the platform audit log: identifiers only, never the person's data."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from saas.audit import record_audit
+from saas.db import TenantSession, db
+
+
+def audit_privacy(
+    session: TenantSession,
+    action: str,
+    *,
+    actor: str,
+    target: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> None:
+    """Queue an audit entry on the platform session; the caller's request or job commits it."""
+    record_audit(
+        db.session,
+        f"privacy.{action}",
+        actor=actor,
+        tenant_id=session.tenant.id,
+        target=target,
+        details=details,
+    )

@@ -1,0 +1,243 @@
+"""The privacy center at /p/<slug>/: a tenant's end customers see and manage their data.
+
+Public (no account). A person proves who they are with a signed, single-use link mailed to them;
+the center's own session then holds that tenant and contact, apart from any staff login.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from email_validator import EmailNotValidError, validate_email
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from sqlalchemy import func, select
+
+from saas.db import TenantSession, db
+from saas.extensions import limiter
+from saas.modules.core.models import Contact
+from saas.modules.privacy import consent, requests
+from saas.modules.privacy.audit import audit_privacy
+from saas.modules.privacy.links import consume_link, enqueue_center_link, read_link_token
+from saas.modules.privacy.subject import collect_personal_data
+from saas.tenants.models import Tenant
+
+privacy_center = Blueprint("privacy_center", __name__, template_folder="templates")
+
+SESSION_KEY = "privacy_center"
+SESSION_LIFETIME = timedelta(minutes=30)
+SUBJECT_ACTOR = "data_subject"
+# What the person may ask for themselves; staff handle the rest (restriction, portability...).
+SELF_SERVICE_KINDS = ("rectification", "erasure", "objection")
+MARKETING_PURPOSES = ("email_marketing", "sms_marketing")
+
+
+@privacy_center.url_value_preprocessor
+def _bind_center_to_tenant(endpoint: str | None, values: dict | None) -> None:
+    slug = (values or {}).pop("slug", None)
+    tenant = db.session.scalar(select(Tenant).where(Tenant.slug == slug)) if slug else None
+    if tenant is None:
+        abort(404)
+    g.center_tenant = tenant
+    g.center_ref = tenant.ref
+
+
+@privacy_center.url_defaults
+def _add_slug(endpoint: str, values: dict) -> None:
+    if "center_tenant" in g and "slug" not in values:
+        values["slug"] = g.center_tenant.slug
+
+
+@privacy_center.after_request
+def _commit_audit(response: Response) -> Response:
+    # The tenant session commits in the app's after_request; the audit entries go with it.
+    if response.status_code < 400:
+        db.session.commit()
+    else:
+        db.session.rollback()
+    return response
+
+
+def _tenant_session() -> TenantSession:
+    """The request's session for the center's tenant; the app commits it once at the end."""
+    if g.get("tenant_session") is None:
+        g.tenant_session = TenantSession(g.center_ref)
+    return g.tenant_session
+
+
+def _signed_in_contact() -> uuid.UUID | None:
+    """The contact this browser proved to be, for this tenant only, while the center session lasts."""
+    state = session.get(SESSION_KEY)
+    if not state or state.get("t") != g.center_ref.id:
+        return None
+    if datetime.fromisoformat(state["at"]) + SESSION_LIFETIME < datetime.now(UTC):
+        session.pop(SESSION_KEY, None)
+        return None
+    return uuid.UUID(state["c"])
+
+
+def _subject_or_redirect() -> uuid.UUID | Response:
+    contact_id = _signed_in_contact()
+    if contact_id is None or _tenant_session().get(Contact, contact_id) is None:
+        session.pop(SESSION_KEY, None)
+        return redirect(url_for("privacy_center.start"))
+    return contact_id
+
+
+def _context() -> consent.ConsentContext:
+    return consent.ConsentContext(
+        source="privacy_center",
+        actor=SUBJECT_ACTOR,
+        ip=request.remote_addr,
+        user_agent=request.user_agent.string,
+    )
+
+
+@privacy_center.get("/")
+def start():
+    if _signed_in_contact() is not None:
+        return redirect(url_for("privacy_center.home"))
+    return render_template("privacy/center_start.html", tenant=g.center_tenant)
+
+
+@privacy_center.post("/")
+@limiter.limit(lambda: current_app.config.get("PRIVACY_LINK_RATE_LIMIT", "5 per minute;20 per hour"))
+def request_link():
+    try:
+        email = validate_email(request.form.get("email", ""), check_deliverability=False).normalized
+    except EmailNotValidError:
+        page = render_template(
+            "privacy/center_start.html", tenant=g.center_tenant, message="Enter a valid email address."
+        )
+        return page, 422
+    contact_id = _tenant_session().scalar(
+        select(Contact.id)
+        .where(func.lower(Contact.email) == email.lower())
+        .order_by(Contact.created_at)
+        .limit(1)
+    )
+    if contact_id is not None:
+        enqueue_center_link(g.center_ref.id, contact_id, url_for("privacy_center.start", _external=True))
+        audit_privacy(_tenant_session(), "link.requested", actor=SUBJECT_ACTOR, target=str(contact_id))
+    # The same page whether or not the email is known: nobody learns who is a customer here.
+    return render_template("privacy/center_sent.html", tenant=g.center_tenant)
+
+
+@privacy_center.get("/enter/<token>")
+def enter_form(token: str):
+    # Mail scanners follow links: opening shows a button, and only pressing it uses the link.
+    read_link_token(token, g.center_ref.id)
+    return render_template("privacy/center_enter.html", tenant=g.center_tenant, token=token)
+
+
+@privacy_center.post("/enter/<token>")
+def enter(token: str):
+    link = read_link_token(token, g.center_ref.id)
+    consume_link(_tenant_session(), link)
+    session[SESSION_KEY] = {
+        "t": link.tenant_id,
+        "c": str(link.contact_id),
+        "at": datetime.now(UTC).isoformat(),
+    }
+    audit_privacy(_tenant_session(), "center.signed_in", actor=SUBJECT_ACTOR, target=str(link.contact_id))
+    return redirect(url_for("privacy_center.home"))
+
+
+@privacy_center.get("/home")
+def home():
+    contact_id = _subject_or_redirect()
+    if isinstance(contact_id, Response):
+        return contact_id
+    tenant_session = _tenant_session()
+    return render_template(
+        "privacy/center_home.html",
+        tenant=g.center_tenant,
+        data=collect_personal_data(tenant_session, contact_id),
+        purposes=consent.list_purposes(tenant_session),
+        state=consent.consent_state(tenant_session, contact_id),
+        notices={
+            p.key: consent.current_notice(tenant_session, p) for p in consent.list_purposes(tenant_session)
+        },
+        kinds=SELF_SERVICE_KINDS,
+        message=request.args.get("message"),
+    )
+
+
+@privacy_center.post("/consents")
+def change_consent():
+    contact_id = _subject_or_redirect()
+    if isinstance(contact_id, Response):
+        return contact_id
+    status = "granted" if request.form.get("choice") == "grant" else "withdrawn"
+    consent.record_consent(
+        _tenant_session(),
+        contact_id,
+        request.form.get("purpose", ""),
+        status,
+        _context(),
+        notice_version=request.form.get("notice_version", type=int),
+    )
+    return redirect(url_for("privacy_center.home", message="Your choice was saved."))
+
+
+@privacy_center.get("/download")
+def download():
+    contact_id = _subject_or_redirect()
+    if isinstance(contact_id, Response):
+        return contact_id
+    data = collect_personal_data(_tenant_session(), contact_id)
+    audit_privacy(_tenant_session(), "data.downloaded", actor=SUBJECT_ACTOR, target=str(contact_id))
+    body = json.dumps(
+        {"workspace": g.center_tenant.name, "generated_at": datetime.now(UTC), "data": data},
+        default=str,
+        indent=2,
+    )
+    return Response(
+        body,
+        mimetype="application/json",
+        headers={"Content-Disposition": 'attachment; filename="my-data.json"', "Cache-Control": "no-store"},
+    )
+
+
+@privacy_center.post("/requests")
+def open_request():
+    contact_id = _subject_or_redirect()
+    if isinstance(contact_id, Response):
+        return contact_id
+    kind = request.form.get("kind", "")
+    if kind not in SELF_SERVICE_KINDS:
+        return redirect(url_for("privacy_center.home", message="Choose what you are asking for."))
+    tenant_session = _tenant_session()
+    requests.open_request(
+        tenant_session,
+        kind=kind,
+        contact_id=contact_id,
+        channel="privacy_center",
+        actor=SUBJECT_ACTOR,
+        verification_method="email_link",  # they signed in with a link mailed to them just now
+        details=request.form.get("details"),
+    )
+    if kind == "objection":  # objecting to direct marketing stops it at once
+        for purpose in MARKETING_PURPOSES:
+            consent.record_consent(tenant_session, contact_id, purpose, "withdrawn", _context())
+    return redirect(
+        url_for("privacy_center.home", message="We received your request and will answer within a month.")
+    )
+
+
+@privacy_center.post("/sign-out")
+def sign_out():
+    session.pop(SESSION_KEY, None)
+    return redirect(url_for("privacy_center.start"))

@@ -1,0 +1,192 @@
+"""The consent ledger: purposes with versioned notices, append-only events, state at any time.
+
+:func:`may_contact` is the only gate marketing uses.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from saas.db import TenantSession
+from saas.errors import NotFound, ValidationError
+from saas.modules.core.models import Contact
+from saas.modules.privacy.audit import audit_privacy
+from saas.modules.privacy.models import (
+    CONSENT_SOURCES,
+    CONSENT_STATUSES,
+    LAWFUL_BASES,
+    ConsentEvent,
+    ConsentNotice,
+    ConsentPurpose,
+)
+
+_WITHDRAW = "You can withdraw at any time."
+DEFAULT_PURPOSES = (
+    ("email_marketing", "Email marketing", f"We may send you news and offers by email. {_WITHDRAW}"),
+    ("sms_marketing", "SMS marketing", f"We may send you news and offers by text message. {_WITHDRAW}"),
+    ("profiling", "Profiling", "We may analyse your interactions with us to tailor what we show you."),
+    (
+        "third_party_sharing",
+        "Sharing with partners",
+        "We may share your contact details with selected partners.",
+    ),
+)
+
+
+def seed_default_purposes(session: Session) -> None:
+    """A new tenant's purposes, each with notice version 1."""
+    for key, title, notice in DEFAULT_PURPOSES:
+        purpose = ConsentPurpose(key=key, title=title)
+        purpose.notices = [ConsentNotice(version=1, text=notice)]
+        session.add(purpose)
+
+
+def list_purposes(session: Session) -> list[ConsentPurpose]:
+    return list(session.scalars(select(ConsentPurpose).order_by(ConsentPurpose.key)))
+
+
+def get_purpose(session: Session, key: str) -> ConsentPurpose:
+    purpose = session.scalar(select(ConsentPurpose).where(ConsentPurpose.key == key))
+    if purpose is None:
+        known = ", ".join(p.key for p in list_purposes(session))
+        raise ValidationError(f"Unknown purpose '{key}'.", {"purpose": [f"Use one of: {known}."]})
+    return purpose
+
+
+def current_notice(session: Session, purpose: ConsentPurpose) -> ConsentNotice:
+    return session.scalars(
+        select(ConsentNotice)
+        .where(ConsentNotice.purpose_id == purpose.id)
+        .order_by(ConsentNotice.version.desc())
+    ).first()
+
+
+def add_purpose(session: Session, key: str, title: str, notice_text: str) -> ConsentPurpose:
+    """A tenant's own purpose, with notice version 1."""
+    if session.scalar(select(ConsentPurpose.id).where(ConsentPurpose.key == key)):
+        raise ValidationError("This purpose exists already.", {"key": ["Choose another key."]})
+    purpose = ConsentPurpose(key=key, title=title)
+    purpose.notices = [ConsentNotice(version=1, text=notice_text)]
+    session.add(purpose)
+    session.flush()
+    return purpose
+
+
+def revise_notice(session: Session, key: str, notice_text: str) -> ConsentNotice:
+    """A new version of a purpose's notice; earlier versions stay, as events point at them."""
+    purpose = get_purpose(session, key)
+    version = (
+        session.scalar(select(func.max(ConsentNotice.version)).where(ConsentNotice.purpose_id == purpose.id))
+        or 0
+    ) + 1
+    notice = ConsentNotice(purpose_id=purpose.id, version=version, text=notice_text)
+    session.add(notice)
+    session.flush()
+    return notice
+
+
+@dataclass(frozen=True)
+class ConsentContext:
+    """Where a consent change came from: the ledger's provenance columns."""
+
+    source: str
+    actor: str
+    ip: str | None = None
+    user_agent: str | None = None
+
+
+def _check_choice(name: str, value: str, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise ValidationError(
+            f"Invalid {name.replace('_', ' ')}.", {name: [f"Use one of: {', '.join(allowed)}."]}
+        )
+
+
+def record_consent(
+    session: TenantSession,
+    contact_id: uuid.UUID,
+    purpose_key: str,
+    status: str,
+    context: ConsentContext,
+    *,
+    lawful_basis: str = "consent",
+    notice_version: int | None = None,
+) -> ConsentEvent:
+    """Append one event to the ledger; ``notice_version`` is the version shown (default: current)."""
+    _check_choice("status", status, CONSENT_STATUSES)
+    _check_choice("source", context.source, CONSENT_SOURCES)
+    _check_choice("lawful_basis", lawful_basis, LAWFUL_BASES)
+    if session.get(Contact, contact_id) is None:
+        raise NotFound(f"No contact with id {contact_id}.")
+    purpose = get_purpose(session, purpose_key)
+    if notice_version is None:
+        notice = current_notice(session, purpose)
+    else:
+        notice = session.scalar(
+            select(ConsentNotice).where(
+                ConsentNotice.purpose_id == purpose.id, ConsentNotice.version == notice_version
+            )
+        )
+        if notice is None:
+            raise ValidationError("Unknown notice version.", {"notice_version": ["No such version."]})
+    event = ConsentEvent(
+        contact_id=contact_id,
+        purpose_id=purpose.id,
+        notice_id=notice.id,
+        status=status,
+        lawful_basis=lawful_basis,
+        source=context.source,
+        actor=context.actor,
+        ip=context.ip,
+        user_agent=(context.user_agent or None) and context.user_agent[:300],
+    )
+    session.add(event)
+    session.flush()
+    session.refresh(event)
+    audit_privacy(
+        session, "consent.recorded", actor=context.actor, target=str(contact_id),
+        details={"purpose": purpose.key, "status": status, "source": context.source, "event": event.id},
+    )  # fmt: skip
+    return event
+
+
+def consent_history(session: Session, contact_id: uuid.UUID) -> list[ConsentEvent]:
+    """Every event of the contact, oldest first."""
+    return list(
+        session.scalars(
+            select(ConsentEvent).where(ConsentEvent.contact_id == contact_id).order_by(ConsentEvent.id)
+        )
+    )
+
+
+def consent_state(
+    session: Session, contact_id: uuid.UUID, at: datetime | None = None
+) -> dict[str, ConsentEvent | None]:
+    """Each purpose's latest event for the contact as of ``at`` (now by default); None: never asked."""
+    query = (
+        select(ConsentEvent)
+        .where(ConsentEvent.contact_id == contact_id)
+        .distinct(ConsentEvent.purpose_id)
+        .order_by(ConsentEvent.purpose_id, ConsentEvent.id.desc())
+    )
+    if at is not None:
+        query = query.where(ConsentEvent.occurred_at <= at)
+    latest = {event.purpose.key: event for event in session.scalars(query)}
+    return {purpose.key: latest.get(purpose.key) for purpose in list_purposes(session)}
+
+
+def may_contact(session: Session, contact_id: uuid.UUID, purpose_key: str) -> bool:
+    """Whether the contact's current consent allows ``purpose``: only an explicit grant does."""
+    status = session.scalar(
+        select(ConsentEvent.status)
+        .join(ConsentPurpose, ConsentPurpose.id == ConsentEvent.purpose_id)
+        .where(ConsentEvent.contact_id == contact_id, ConsentPurpose.key == purpose_key)
+        .order_by(ConsentEvent.id.desc())
+        .limit(1)
+    )
+    return status == "granted"

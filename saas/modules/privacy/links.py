@@ -1,0 +1,96 @@
+"""Signed, single-use, 15-minute sign-in links to the privacy center.
+
+The link names its tenant and contact inside the signature, so it opens only that tenant's center;
+its random id is recorded on use, so it opens it once.
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from dataclasses import dataclass
+
+from flask import current_app
+from itsdangerous import BadData, TimestampSigner, URLSafeTimedSerializer
+from sqlalchemy.dialects.postgresql import insert
+
+from saas.db import TenantSession, db
+from saas.errors import SaasError
+from saas.jobs import enqueue_for_tenant
+from saas.mail import send_mail
+from saas.modules.core.models import Contact
+from saas.modules.privacy.audit import audit_privacy
+from saas.modules.privacy.models import PrivacyLinkUse
+
+LINK_SECONDS = 15 * 60
+_SALT = "privacy-center-link"
+
+
+class LinkRefused(SaasError):
+    """Expired, used, tampered or meant for another tenant: one answer for all, so none is revealed."""
+
+    status = 400
+    title = "Link not valid"
+
+
+REFUSED = "This link is not valid any more. Ask for a new one below."
+
+
+@dataclass(frozen=True)
+class CenterLink:
+    tenant_id: str
+    contact_id: uuid.UUID
+    link_id: str
+
+
+def link_serializer(signer: type[TimestampSigner] = TimestampSigner) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=_SALT, signer=signer)
+
+
+def make_link_token(tenant_id: str, contact_id: uuid.UUID) -> str:
+    return link_serializer().dumps({"t": tenant_id, "c": str(contact_id), "l": secrets.token_urlsafe(16)})
+
+
+def read_link_token(token: str, tenant_id: str) -> CenterLink:
+    """The link's content if it is genuine, unexpired and for ``tenant_id``; else :class:`LinkRefused`."""
+    try:
+        data = link_serializer().loads(token, max_age=LINK_SECONDS)
+        link = CenterLink(tenant_id=data["t"], contact_id=uuid.UUID(data["c"]), link_id=str(data["l"]))
+    except (BadData, KeyError, TypeError, ValueError):
+        raise LinkRefused(REFUSED) from None
+    if link.tenant_id != tenant_id:
+        raise LinkRefused(REFUSED)
+    return link
+
+
+def consume_link(session: TenantSession, link: CenterLink) -> None:
+    """Mark the link used; a second use is refused (the insert of its id finds it there)."""
+    inserted = session.execute(
+        insert(PrivacyLinkUse)
+        .values(link_id=link.link_id)
+        .on_conflict_do_nothing()
+        .returning(PrivacyLinkUse.link_id)
+    ).first()
+    if inserted is None or session.get(Contact, link.contact_id) is None:
+        raise LinkRefused(REFUSED)
+
+
+def send_center_link(session: TenantSession, contact_id: str, center_url: str) -> bool:
+    """Job body: mail the contact a fresh link to ``center_url`` (the center's start page)."""
+    contact = session.get(Contact, uuid.UUID(contact_id))
+    if contact is None or not contact.email:
+        return False
+    token = make_link_token(session.tenant.id, contact.id)
+    body = (
+        "Someone (we hope you) asked to see the personal data we hold about you.\n\n"
+        f"Open your privacy center (the link works once, for 15 minutes):\n{center_url}enter/{token}\n\n"
+        "If this was not you, ignore this message."
+    )
+    sent = send_mail(contact.email, "Your privacy center link", body)
+    audit_privacy(session, "link.sent" if sent else "link.not_sent", actor="job", target=str(contact.id))
+    db.session.commit()
+    return sent
+
+
+def enqueue_center_link(tenant_id: str, contact_id: uuid.UUID, center_url: str) -> None:
+    enqueue_for_tenant(tenant_id, "saas.modules.privacy.links.send_center_link", str(contact_id), center_url)

@@ -1,0 +1,32 @@
+"""Registration of the always-on privacy module: consent ledger, data subject requests, erasure."""
+
+from saas.modules.privacy import subject
+from saas.modules.privacy.consent import seed_default_purposes
+from saas.modules.registry import Module, NavEntry
+
+
+def _pages():
+    from saas.modules.privacy.views import pages
+
+    return pages
+
+
+def _api():
+    from saas.modules.privacy.api import api
+
+    return api
+
+
+MODULE = Module(
+    key="privacy",
+    title="Privacy",
+    models="saas.modules.privacy.models",
+    always_on=True,
+    pages=_pages,
+    api=_api,
+    nav=(NavEntry("Privacy", "privacy.request_queue"),),
+    seed=seed_default_purposes,
+    personal_data=subject.personal_data,
+    erase_person=subject.erase_person,
+    admit_person=subject.admit_person,
+)

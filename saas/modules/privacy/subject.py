@@ -1,0 +1,134 @@
+"""One person across every module: what is held on them, erasing them, and keeping them erased.
+
+Iterates the registry's privacy hooks; no module is named here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import uuid
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from saas.errors import NotFound, ValidationError
+from saas.modules.core.models import Contact
+from saas.modules.privacy.models import ConsentEvent, PrivacyRequest, PrivacySettings, SuppressedEmail
+from saas.modules.registry import DataSubject, registry
+
+
+def data_subject(session: Session, contact_id: uuid.UUID) -> DataSubject:
+    contact = session.get(Contact, contact_id)
+    if contact is None:
+        raise NotFound(f"No contact with id {contact_id}.")
+    return DataSubject(contact_id=contact.id, email=contact.email)
+
+
+def collect_personal_data(session: Session, contact_id: uuid.UUID) -> dict:
+    """Everything every module holds on the person, keyed by module (the person's JSON download).
+
+    Switched-off modules are included: their data is still held.
+    """
+    subject = data_subject(session, contact_id)
+    return {module.key: module.personal_data(session, subject) for module in registry if module.personal_data}
+
+
+def erase_subject(session: Session, subject: DataSubject) -> dict[str, int]:
+    """Run every module's erasure hook; counts per table, no personal data."""
+    report: dict[str, int] = {}
+    # Core holds the contact row itself: it goes last, so every other hook still finds rows linked to it
+    # (deleting it first would cascade them away uncounted, or detach them by SET NULL).
+    for module in sorted(registry, key=lambda module: module.key == "core"):
+        if module.erase_person is not None:
+            for table, count in module.erase_person(session, subject).items():
+                report[table] = report.get(table, 0) + count
+    return report
+
+
+# The privacy module's own hooks.
+
+
+def personal_data(session: Session, subject: DataSubject) -> dict:
+    events = session.scalars(
+        select(ConsentEvent).where(ConsentEvent.contact_id == subject.contact_id).order_by(ConsentEvent.id)
+    )
+    requests = session.scalars(
+        select(PrivacyRequest)
+        .where(PrivacyRequest.contact_id == subject.contact_id)
+        .order_by(PrivacyRequest.id)
+    )
+    return {
+        "consents": [
+            {
+                "purpose": e.purpose.key,
+                "status": e.status,
+                "lawful_basis": e.lawful_basis,
+                "source": e.source,
+                "notice_version": e.notice.version,
+                "notice_text": e.notice.text,
+                "at": e.occurred_at,
+                "ip": e.ip,
+                "user_agent": e.user_agent,
+            }
+            for e in events
+        ],
+        "requests": [
+            {"kind": r.kind, "status": r.status, "received_at": r.received_at, "details": r.details}
+            for r in requests
+        ],
+    }
+
+
+def erase_person(session: Session, subject: DataSubject) -> dict[str, int]:
+    """Consents go; requests stay (their trail is the proof of compliance) without person or text."""
+    consents = session.execute(
+        ConsentEvent.__table__.delete().where(ConsentEvent.contact_id == subject.contact_id)
+    ).rowcount
+    requests = session.execute(
+        update(PrivacyRequest)
+        .where(PrivacyRequest.contact_id == subject.contact_id)
+        .values(contact_id=None, details=None)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    return {"consent_events": consents, "privacy_requests_anonymised": requests}
+
+
+def _salt(session: Session) -> bytes:
+    """The tenant's secret salt, made on first use (one row, so concurrent first uses agree)."""
+    salt = session.scalar(select(PrivacySettings.suppression_salt))
+    if salt is None:
+        session.execute(
+            insert(PrivacySettings)
+            .values(id=1, suppression_salt=secrets.token_hex(32))
+            .on_conflict_do_nothing(index_elements=["id"])
+        )
+        salt = session.scalar(select(PrivacySettings.suppression_salt))
+    return salt.encode()
+
+
+def email_hash(session: Session, email: str) -> str:
+    return hmac.new(_salt(session), email.strip().lower().encode(), hashlib.sha256).hexdigest()
+
+
+def suppress_email(session: Session, email: str, request_id: uuid.UUID | None) -> None:
+    session.execute(
+        insert(SuppressedEmail)
+        .values(email_hash=email_hash(session, email), request_id=request_id)
+        .on_conflict_do_nothing(index_elements=["email_hash"])
+    )
+
+
+def is_suppressed(session: Session, email: str) -> bool:
+    return session.get(SuppressedEmail, email_hash(session, email)) is not None
+
+
+def admit_person(session: Session, email: str | None) -> None:
+    """Refuse to recreate a person who was erased (their email is on the suppression list)."""
+    if email and is_suppressed(session, email):
+        raise ValidationError(
+            "This email belongs to a person who asked to be erased; they cannot be added again.",
+            {"email": ["This person asked to be erased and cannot be added again."]},
+        )

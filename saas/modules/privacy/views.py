@@ -1,0 +1,143 @@
+"""Staff pages under /t/<slug>/privacy/: the request queue (owners and admins) and contact consents."""
+
+from __future__ import annotations
+
+import uuid
+
+from flask import Blueprint, Response, flash, g, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from saas.db import db
+from saas.errors import NotFound, SaasError
+from saas.modules.core.models import Contact
+from saas.modules.privacy import consent, erasure, requests
+from saas.modules.privacy.models import LAWFUL_BASES, REQUEST_KINDS
+from saas.tenants.routing import current_tenant_session, require_role
+
+pages = Blueprint("privacy", __name__, template_folder="templates")
+
+PRIVACY_ROLES = ("owner", "admin")
+
+
+def staff_actor() -> str:
+    return f"user:{current_user.id}"
+
+
+@pages.before_request
+def _privacy_staff_only() -> None:
+    # Recording a consent is everyday CRM work; requests are for the workspace's privacy staff.
+    if request.endpoint not in ("privacy.contact_consents", "privacy.record_contact_consent"):
+        require_role(*PRIVACY_ROLES)
+
+
+@pages.after_request
+def _commit_audit(response: Response) -> Response:
+    if response.status_code < 400:
+        db.session.commit()
+    else:
+        db.session.rollback()
+    return response
+
+
+@pages.get("/privacy/requests")
+def request_queue():
+    session = current_tenant_session()
+    show_all = request.args.get("all") == "1"
+    return render_template(
+        "privacy/queue.html",
+        items=requests.list_requests(session, open_only=not show_all),
+        is_overdue=requests.is_overdue,
+        show_all=show_all,
+        kinds=REQUEST_KINDS,
+        methods=requests.VERIFICATION_METHODS,
+    )
+
+
+@pages.post("/privacy/requests")
+def open_request_for_contact():
+    """Staff open a request on someone's behalf, saying how that person proved who they are."""
+    try:
+        contact_id = uuid.UUID(request.form.get("contact_id", ""))
+    except ValueError:
+        flash("Enter the contact's id.")
+        return redirect(url_for("privacy.request_queue"))
+    item = requests.open_request(
+        current_tenant_session(),
+        kind=request.form.get("kind", ""),
+        contact_id=contact_id,
+        channel="staff",
+        actor=staff_actor(),
+        verification_method=request.form.get("verification_method") or None,
+        details=request.form.get("details"),
+    )
+    return redirect(url_for("privacy.show_request", request_id=item.id))
+
+
+@pages.get("/privacy/requests/<uuid:request_id>")
+def show_request(request_id: uuid.UUID):
+    session = current_tenant_session()
+    item = requests.get_request(session, request_id)
+    contact = session.get(Contact, item.contact_id) if item.contact_id else None
+    return render_template(
+        "privacy/request.html",
+        item=item,
+        contact=contact,
+        overdue=requests.is_overdue(item),
+        methods=requests.VERIFICATION_METHODS,
+    )
+
+
+@pages.post("/privacy/requests/<uuid:request_id>")
+def act_on_request(request_id: uuid.UUID):
+    """One form, several buttons: verify, assign to me, move the status on, start the erasure."""
+    session = current_tenant_session()
+    action = request.form.get("action", "")
+    try:
+        if action == "verify":
+            requests.verify_request(
+                session, request_id, request.form.get("verification_method", ""), staff_actor()
+            )
+        elif action == "assign":
+            requests.assign_request(session, request_id, current_user.id, staff_actor())
+        elif action == "erase":
+            erasure.start_erasure(session, request_id, staff_actor())
+            session.commit()  # the job must see the request in progress
+            erasure.enqueue_erasure(g.tenant.id, request_id)
+        else:
+            requests.set_request_status(session, request_id, action, staff_actor(), request.form.get("note"))
+    except SaasError as error:
+        if error.status == 404:
+            raise
+        flash(error.detail)
+    return redirect(url_for("privacy.show_request", request_id=request_id))
+
+
+@pages.get("/privacy/contacts/<uuid:contact_id>/consents")
+def contact_consents(contact_id: uuid.UUID):
+    session = current_tenant_session()
+    contact = session.get(Contact, contact_id)
+    if contact is None:
+        raise NotFound(f"No contact with id {contact_id}.")
+    return render_template(
+        "privacy/contact_consents.html",
+        contact=contact,
+        purposes=consent.list_purposes(session),
+        state=consent.consent_state(session, contact_id),
+        history=consent.consent_history(session, contact_id),
+        bases=LAWFUL_BASES,
+    )
+
+
+@pages.post("/privacy/contacts/<uuid:contact_id>/consents")
+def record_contact_consent(contact_id: uuid.UUID):
+    session = current_tenant_session()
+    consent.record_consent(
+        session,
+        contact_id,
+        request.form.get("purpose", ""),
+        request.form.get("status", ""),
+        consent.ConsentContext(source="staff", actor=staff_actor(), ip=request.remote_addr),
+        lawful_basis=request.form.get("lawful_basis", "consent"),
+    )
+    flash("Consent recorded.")
+    return redirect(url_for("privacy.contact_consents", contact_id=contact_id))

@@ -1,0 +1,52 @@
+"""What the sales module holds on a person, and how it erases them (privacy registry hooks).
+
+A lead is the person's when it was converted into their contact or carries their email; deals belong
+to the customer company, so only the person's link to them goes.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, func, or_, select
+from sqlalchemy.orm import Session
+
+from saas.modules.registry import DataSubject
+from saas.modules.sfa.models import Deal, DealContact, Lead, Task
+
+LEAD_FIELDS = ("first_name", "last_name", "email", "phone", "company", "title", "status", "source", "notes")
+TASK_FIELDS = ("title", "notes", "due_at", "status")
+
+
+def _their_leads(subject: DataSubject):
+    match = Lead.converted_contact_id == subject.contact_id
+    if subject.email:
+        match = or_(match, func.lower(Lead.email) == subject.email.lower())
+    return match
+
+
+def _their_tasks(subject: DataSubject):
+    return or_(
+        Task.contact_id == subject.contact_id, Task.lead_id.in_(select(Lead.id).where(_their_leads(subject)))
+    )
+
+
+def personal_data(session: Session, subject: DataSubject) -> dict:
+    leads = session.scalars(select(Lead).where(_their_leads(subject)).order_by(Lead.created_at))
+    tasks = session.scalars(select(Task).where(_their_tasks(subject)).order_by(Task.created_at))
+    deals = session.execute(
+        select(Deal.name, Deal.amount, Deal.currency, Deal.status, DealContact.role)
+        .join(DealContact, DealContact.deal_id == Deal.id)
+        .where(DealContact.contact_id == subject.contact_id)
+        .order_by(Deal.created_at)
+    )
+    return {
+        "leads": [{name: getattr(lead, name) for name in LEAD_FIELDS} for lead in leads],
+        "tasks": [{name: getattr(task, name) for name in TASK_FIELDS} for task in tasks],
+        "deals": [row._asdict() for row in deals],
+    }
+
+
+def erase_person(session: Session, subject: DataSubject) -> dict[str, int]:
+    tasks = session.execute(delete(Task).where(_their_tasks(subject))).rowcount
+    links = session.execute(delete(DealContact).where(DealContact.contact_id == subject.contact_id)).rowcount
+    leads = session.execute(delete(Lead).where(_their_leads(subject))).rowcount
+    return {"tasks": tasks, "deal_contacts": links, "leads": leads}
