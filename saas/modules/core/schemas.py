@@ -57,11 +57,13 @@ class ContactIn(CleanInput):
     account_id = fields.UUID(allow_none=True)
     notes = _text(10_000)
 
+    noun = "contact"  # a schema for another kind of person (a lead) names it in the message below
+
     @validates_schema
     def _needs_a_name(self, data, partial=None, **kwargs):
         # On PATCH the stored record decides; the service checks the merged result.
         if not partial and not (data.get("first_name") or data.get("last_name")):
-            raise ValidationError("A contact needs a first or a last name.", "last_name")
+            raise ValidationError(f"A {self.noun} needs a first or a last name.", "last_name")
 
 
 class RecordOut(Schema):

@@ -3,13 +3,10 @@ them, the pages and the CSV import validate with the same ones."""
 
 from __future__ import annotations
 
-from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import RAISE, Schema, fields, validate
 
 from saas.modules.core.schemas import CleanInput, ContactIn, ContactOut, ListQuery, _text
 from saas.modules.sfa.models import LEAD_STATUSES
-
-# What a person may set; "converted" is reached only through conversion.
-SETTABLE_LEAD_STATUSES = tuple(status for status in LEAD_STATUSES if status != "converted")
 
 
 class LeadIn(ContactIn):
@@ -27,11 +24,7 @@ class LeadIn(ContactIn):
         allow_none=True, metadata={"description": "A member; the creator if left out."}
     )
     disqualified_reason = _text(200)
-
-    @validates_schema
-    def _needs_a_name(self, data, partial=None, **kwargs):
-        if not partial and not (data.get("first_name") or data.get("last_name")):
-            raise ValidationError("A lead needs a first or a last name.", "last_name")
+    noun = "lead"
 
 
 class LeadOut(ContactOut):
