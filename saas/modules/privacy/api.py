@@ -7,11 +7,12 @@ import uuid
 from apiflask import Schema
 from apiflask.fields import UUID, DateTime, Dict, Integer, List, Nested, String
 from apiflask.validators import OneOf
-from flask import request
+from flask import request, url_for
 
 from saas.api import api_blueprint, token_auth
 from saas.db import db
 from saas.modules.privacy import consent, requests
+from saas.modules.privacy.links import enqueue_consent_confirmation
 from saas.modules.privacy.models import CONSENT_STATUSES, LAWFUL_BASES, REQUEST_KINDS
 from saas.modules.privacy.subject import data_subject
 from saas.tenants.routing import current_tenant_session, require_role
@@ -37,6 +38,12 @@ class ConsentIn(Schema):
     status = String(required=True, validate=OneOf(CONSENT_STATUSES))
     lawful_basis = String(load_default="consent", validate=OneOf(LAWFUL_BASES))
     notice_version = Integer(load_default=None, allow_none=True)
+    source = String(
+        load_default="api",
+        validate=OneOf(("api", "form", "import")),
+        metadata={"description": "Where the consent was given; a form or import grant of email marketing "
+                  "stays pending until the person confirms the link mailed to them (double opt-in)."},
+    )  # fmt: skip
 
 
 class ConsentEventOut(Schema):
@@ -106,10 +113,14 @@ def list_consents(contact_id: uuid.UUID):
 @api.doc(summary="Append a consent event (source api)", responses=[404, 422])
 def record_consent(contact_id: uuid.UUID, json_data: dict):
     context = consent.ConsentContext(
-        source="api", actor=_actor(), ip=request.remote_addr, user_agent=request.user_agent.string
+        source=json_data["source"],
+        actor=_actor(),
+        ip=request.remote_addr,
+        user_agent=request.user_agent.string,
     )
-    return consent.record_consent(
-        current_tenant_session(),
+    session = current_tenant_session()
+    event = consent.record_consent(
+        session,
         contact_id,
         json_data["purpose"],
         json_data["status"],
@@ -117,6 +128,11 @@ def record_consent(contact_id: uuid.UUID, json_data: dict):
         lawful_basis=json_data["lawful_basis"],
         notice_version=json_data["notice_version"],
     )
+    if consent.needs_confirmation(json_data["purpose"], json_data["status"], context.source):
+        session.commit()  # the mailing job must find the pending event
+        center_url = url_for("privacy_center.start", slug=session.tenant.slug, _external=True)
+        enqueue_consent_confirmation(session.tenant.id, event.id, center_url)
+    return event
 
 
 @api.get("/privacy/requests")

@@ -26,11 +26,18 @@ from flask import (
 from sqlalchemy import func, select
 
 from saas.db import TenantSession, db
+from saas.errors import Conflict
 from saas.extensions import limiter
 from saas.modules.core.models import Contact
 from saas.modules.privacy import consent, requests
 from saas.modules.privacy.audit import audit_privacy
-from saas.modules.privacy.links import consume_link, enqueue_center_link, read_link_token
+from saas.modules.privacy.links import (
+    LinkRefused,
+    consume_link,
+    enqueue_center_link,
+    read_confirmation_token,
+    read_link_token,
+)
 from saas.modules.privacy.subject import collect_personal_data
 from saas.tenants.models import Tenant
 
@@ -153,6 +160,23 @@ def enter(token: str):
     }
     audit_privacy(_tenant_session(), "center.signed_in", actor=SUBJECT_ACTOR, target=str(link.contact_id))
     return redirect(url_for("privacy_center.home"))
+
+
+@privacy_center.get("/confirm/<token>")
+def confirm_form(token: str):
+    read_confirmation_token(token, g.center_ref.id)
+    return render_template("privacy/center_confirm.html", tenant=g.center_tenant, token=token)
+
+
+@privacy_center.post("/confirm/<token>")
+def confirm(token: str):
+    """Double opt-in: the person's click turns their pending email-marketing consent into a grant."""
+    event_id = read_confirmation_token(token, g.center_ref.id)
+    try:
+        consent.confirm_consent(_tenant_session(), event_id, _context())
+    except Conflict as error:
+        raise LinkRefused(error.detail) from None
+    return render_template("privacy/center_confirmed.html", tenant=g.center_tenant)
 
 
 @privacy_center.get("/home")

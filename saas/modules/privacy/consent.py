@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from saas.db import TenantSession
-from saas.errors import NotFound, ValidationError
+from saas.errors import Conflict, NotFound, ValidationError
 from saas.modules.core.models import Contact
 from saas.modules.privacy.audit import audit_privacy
 from saas.modules.privacy.models import (
@@ -100,6 +100,16 @@ class ConsentContext:
     user_agent: str | None = None
 
 
+# Email marketing needs double opt-in: a grant from a form or an import stays pending until the person
+# confirms it with the signed link mailed to them.
+DOUBLE_OPT_IN_PURPOSES = ("email_marketing",)
+UNCONFIRMED_SOURCES = ("form", "import")
+
+
+def needs_confirmation(purpose_key: str, status: str, source: str) -> bool:
+    return status == "granted" and purpose_key in DOUBLE_OPT_IN_PURPOSES and source in UNCONFIRMED_SOURCES
+
+
 def _check_choice(name: str, value: str, allowed: tuple[str, ...]) -> None:
     if value not in allowed:
         raise ValidationError(
@@ -116,11 +126,17 @@ def record_consent(
     *,
     lawful_basis: str = "consent",
     notice_version: int | None = None,
+    confirmed: bool = False,
 ) -> ConsentEvent:
-    """Append one event to the ledger; ``notice_version`` is the version shown (default: current)."""
+    """Append one event to the ledger; ``notice_version`` is the version shown (default: current).
+
+    A grant that needs double opt-in is stored as ``pending`` unless ``confirmed`` (by the person's link).
+    """
     _check_choice("status", status, CONSENT_STATUSES)
     _check_choice("source", context.source, CONSENT_SOURCES)
     _check_choice("lawful_basis", lawful_basis, LAWFUL_BASES)
+    if not confirmed and needs_confirmation(purpose_key, status, context.source):
+        status = "pending"
     if session.get(Contact, contact_id) is None:
         raise NotFound(f"No contact with id {contact_id}.")
     purpose = get_purpose(session, purpose_key)
@@ -153,6 +169,33 @@ def record_consent(
         details={"purpose": purpose.key, "status": status, "source": context.source, "event": event.id},
     )  # fmt: skip
     return event
+
+
+def confirm_consent(session: TenantSession, event_id: int, context: ConsentContext) -> ConsentEvent:
+    """The person confirmed a pending grant: a granted event for the same notice version.
+
+    Refused unless that pending event is still the latest for its purpose (withdrawn or confirmed since).
+    """
+    pending = session.get(ConsentEvent, event_id)
+    latest_id = pending and session.scalar(
+        select(func.max(ConsentEvent.id)).where(
+            ConsentEvent.contact_id == pending.contact_id, ConsentEvent.purpose_id == pending.purpose_id
+        )
+    )
+    if pending is None or pending.status != "pending" or latest_id != pending.id:
+        raise Conflict("There is nothing left to confirm: this consent was confirmed or changed since.")
+    return record_consent(
+        session,
+        pending.contact_id,
+        pending.purpose.key,
+        "granted",
+        ConsentContext(
+            source=pending.source, actor=context.actor, ip=context.ip, user_agent=context.user_agent
+        ),
+        lawful_basis=pending.lawful_basis,
+        notice_version=pending.notice.version,
+        confirmed=True,
+    )
 
 
 def consent_history(session: Session, contact_id: uuid.UUID) -> list[ConsentEvent]:

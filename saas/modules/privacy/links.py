@@ -20,10 +20,12 @@ from saas.jobs import enqueue_for_tenant
 from saas.mail import send_mail
 from saas.modules.core.models import Contact
 from saas.modules.privacy.audit import audit_privacy
-from saas.modules.privacy.models import PrivacyLinkUse
+from saas.modules.privacy.models import ConsentEvent, PrivacyLinkUse
 
 LINK_SECONDS = 15 * 60
+CONFIRMATION_SECONDS = 7 * 24 * 3600
 _SALT = "privacy-center-link"
+CONFIRMATION_SALT = "consent-confirmation"
 
 
 class LinkRefused(SaasError):
@@ -43,8 +45,10 @@ class CenterLink:
     link_id: str
 
 
-def link_serializer(signer: type[TimestampSigner] = TimestampSigner) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=_SALT, signer=signer)
+def link_serializer(
+    signer: type[TimestampSigner] = TimestampSigner, salt: str = _SALT
+) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=salt, signer=signer)
 
 
 def make_link_token(tenant_id: str, contact_id: uuid.UUID) -> str:
@@ -94,3 +98,43 @@ def send_center_link(session: TenantSession, contact_id: str, center_url: str) -
 
 def enqueue_center_link(tenant_id: str, contact_id: uuid.UUID, center_url: str) -> None:
     enqueue_for_tenant(tenant_id, "saas.modules.privacy.links.send_center_link", str(contact_id), center_url)
+
+
+def make_confirmation_token(tenant_id: str, event_id: int) -> str:
+    return link_serializer(salt=CONFIRMATION_SALT).dumps({"t": tenant_id, "e": event_id})
+
+
+def read_confirmation_token(token: str, tenant_id: str) -> int:
+    """The pending consent event a genuine, unexpired confirmation link for ``tenant_id`` names."""
+    try:
+        data = link_serializer(salt=CONFIRMATION_SALT).loads(token, max_age=CONFIRMATION_SECONDS)
+        event_id, link_tenant = int(data["e"]), data["t"]
+    except (BadData, KeyError, TypeError, ValueError):
+        raise LinkRefused(REFUSED) from None
+    if link_tenant != tenant_id:
+        raise LinkRefused(REFUSED)
+    return event_id
+
+
+def send_consent_confirmation(session: TenantSession, event_id: int, center_url: str) -> bool:
+    """Job body: ask the person to confirm a pending email-marketing consent (double opt-in)."""
+    event = session.get(ConsentEvent, event_id)
+    contact = event and session.get(Contact, event.contact_id)
+    if event is None or event.status != "pending" or contact is None or not contact.email:
+        return False
+    token = make_confirmation_token(session.tenant.id, event.id)
+    body = (
+        f"Please confirm that you agree to: {event.purpose.title}.\n\n{event.notice.text}\n\n"
+        f"Confirm here:\n{center_url}confirm/{token}\n\nIf you did not ask for this, ignore this message."
+    )
+    sent = send_mail(contact.email, "Please confirm your subscription", body)
+    action = "consent.confirmation_sent" if sent else "consent.confirmation_not_sent"
+    audit_privacy(session, action, actor="job", target=str(contact.id), details={"event": event.id})
+    db.session.commit()
+    return sent
+
+
+def enqueue_consent_confirmation(tenant_id: str, event_id: int, center_url: str) -> None:
+    enqueue_for_tenant(
+        tenant_id, "saas.modules.privacy.links.send_consent_confirmation", event_id, center_url
+    )

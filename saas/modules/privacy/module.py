@@ -28,5 +28,5 @@ MODULE = Module(
     seed=seed_default_purposes,
     personal_data=subject.personal_data,
     erase_person=subject.erase_person,
-    admit_person=subject.admit_person,
+    refused_people=subject.refused_people,
 )

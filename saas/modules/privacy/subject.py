@@ -9,12 +9,13 @@ import hashlib
 import hmac
 import secrets
 import uuid
+from collections.abc import Collection
 
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from saas.errors import NotFound, ValidationError
+from saas.errors import NotFound
 from saas.modules.core.models import Contact
 from saas.modules.privacy.models import ConsentEvent, PrivacyRequest, PrivacySettings, SuppressedEmail
 from saas.modules.registry import DataSubject, registry
@@ -109,8 +110,12 @@ def _salt(session: Session) -> bytes:
     return salt.encode()
 
 
+def _hash(salt: bytes, email: str) -> str:
+    return hmac.new(salt, email.strip().lower().encode(), hashlib.sha256).hexdigest()
+
+
 def email_hash(session: Session, email: str) -> str:
-    return hmac.new(_salt(session), email.strip().lower().encode(), hashlib.sha256).hexdigest()
+    return _hash(_salt(session), email)
 
 
 def suppress_email(session: Session, email: str, request_id: uuid.UUID | None) -> None:
@@ -125,10 +130,12 @@ def is_suppressed(session: Session, email: str) -> bool:
     return session.get(SuppressedEmail, email_hash(session, email)) is not None
 
 
-def admit_person(session: Session, email: str | None) -> None:
-    """Refuse to recreate a person who was erased (their email is on the suppression list)."""
-    if email and is_suppressed(session, email):
-        raise ValidationError(
-            "This email belongs to a person who asked to be erased; they cannot be added again.",
-            {"email": ["This person asked to be erased and cannot be added again."]},
-        )
+ERASED = "This email belongs to a person who asked to be erased; they cannot be added again."
+
+
+def refused_people(session: Session, emails: Collection[str]) -> dict[str, str]:
+    """Of these emails, the erased people's (on the suppression list): they are not to be recreated."""
+    salt = _salt(session)
+    by_hash = {_hash(salt, email): email for email in emails if email}
+    found = session.scalars(select(SuppressedEmail.email_hash).where(SuppressedEmail.email_hash.in_(by_hash)))
+    return {by_hash[digest]: ERASED for digest in found}
