@@ -9,13 +9,14 @@ from __future__ import annotations
 import importlib
 import pkgutil
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 
 from flask import Blueprint
 from sqlalchemy.orm import Session
 
 import saas.modules
+from saas.errors import ValidationError
 
 
 @dataclass(frozen=True)
@@ -53,8 +54,9 @@ class Module:
     """Everything the module holds on one person, JSON-ready (the privacy center's download)."""
     erase_person: Callable[[Session, DataSubject], dict[str, int]] | None = None
     """Deletes or anonymises the person in the module's tables; returns counts per table. Idempotent."""
-    admit_person: Callable[[Session, str | None], None] | None = None
-    """Refuses (raises a SaasError) creating a person with this email, e.g. an erased one."""
+    refused_people: Callable[[Session, Collection[str]], dict[str, str]] | None = None
+    """Of these emails, those a person may not be (re)created with, each with the reason (an erased
+    person's). Takes many at once, so that an import checks a batch in one query."""
 
 
 class ModuleRegistry:
@@ -82,6 +84,20 @@ class ModuleRegistry:
     def load_models(self) -> None:
         for module in self:
             importlib.import_module(module.models)
+
+    def refused_people(self, session: Session, emails: Collection[str]) -> dict[str, str]:
+        """Of these emails, the ones some module refuses a person with, and why."""
+        refused: dict[str, str] = {}
+        for module in self:
+            if module.refused_people is not None and emails:
+                refused |= module.refused_people(session, emails)
+        return refused
+
+    def admit_person(self, session: Session, email: str | None) -> None:
+        """Refuse (a ValidationError on ``email``) creating a person some module refuses."""
+        reason = self.refused_people(session, [email]).get(email) if email else None
+        if reason:
+            raise ValidationError(reason, {"email": [reason]})
 
     def module_for_path(self, dotted_path: str) -> Module | None:
         """The module that owns a dotted path such as ``saas.modules.sfa.services.x``."""
