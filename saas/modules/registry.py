@@ -11,8 +11,10 @@ import pkgutil
 import uuid
 from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from flask import Blueprint
+from sqlalchemy import Select
 from sqlalchemy.orm import Session
 
 import saas.modules
@@ -54,6 +56,9 @@ class Module:
     """Everything the module holds on one person, JSON-ready (the privacy center's download)."""
     erase_person: Callable[[Session, DataSubject], dict[str, int]] | None = None
     """Deletes or anonymises the person in the module's tables; returns counts per table. Idempotent."""
+    retention_keep: Callable[[datetime], list[Select]] | None = None
+    """Selects of the contact ids the module still needs as of a cutoff (activity since, open business):
+    retention policies delete only contacts no module keeps."""
     refused_people: Callable[[Session, Collection[str]], dict[str, str]] | None = None
     """Of these emails, those a person may not be (re)created with, each with the reason (an erased
     person's). Takes many at once, so that an import checks a batch in one query."""

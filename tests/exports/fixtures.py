@@ -18,6 +18,7 @@ from saas.modules.privacy.models import (
     PrivacyRequest,
     PrivacyRequestStep,
     PrivacySettings,
+    RetentionPolicy,
     SuppressedEmail,
 )
 from saas.modules.sfa.models import (
@@ -110,6 +111,7 @@ def _fill_privacy_tables(session, contact_id: uuid.UUID) -> None:
     request.trail = [PrivacyRequestStep(action="received", actor="user:x", note=AWKWARD[:500])]
     session.add_all([request, PrivacyLinkUse(link_id="used-link"), SuppressedEmail(email_hash="ab" * 32)])
     session.add(PrivacySettings(id=1, suppression_salt="cd" * 32))
+    session.add(RetentionPolicy(id=1, months=24, enabled=False, last_report={"contacts": 3}))
 
 
 def empty_tables(fixture) -> list[str]:

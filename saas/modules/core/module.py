@@ -26,4 +26,5 @@ MODULE = Module(
     nav=(NavEntry("Contacts", "core.list_contacts"), NavEntry("Accounts", "core.list_accounts")),
     personal_data=privacy.personal_data,
     erase_person=privacy.erase_person,
+    retention_keep=privacy.retention_keep,
 )

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import delete, select
+from datetime import datetime
+
+from sqlalchemy import Select, delete, select
 from sqlalchemy.orm import Session
 
 from saas.modules.core.models import Activity, Contact
@@ -41,3 +43,11 @@ def erase_person(session: Session, subject: DataSubject) -> dict[str, int]:
     activities = session.execute(delete(Activity).where(Activity.contact_id == subject.contact_id)).rowcount
     contacts = session.execute(delete(Contact).where(Contact.id == subject.contact_id)).rowcount
     return {"activities": activities, "contacts": contacts}
+
+
+def retention_keep(cutoff: datetime) -> list[Select]:
+    """Contacts changed, or with timeline activity, since the cutoff."""
+    return [
+        select(Contact.id).where(Contact.updated_at >= cutoff),
+        select(Activity.contact_id).where(Activity.contact_id.is_not(None), Activity.occurred_at >= cutoff),
+    ]

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     DateTime,
     ForeignKey,
@@ -175,3 +176,21 @@ class SuppressedEmail(TenantBase):
     email_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     request_id: Mapped[uuid.UUID | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class RetentionPolicy(TenantBase):
+    """One row per tenant: contacts untouched for ``months`` (and needed by no module) are deleted."""
+
+    __tablename__ = "retention_policies"
+    __table_args__ = (
+        CheckConstraint("id = 1", name="single_row"),
+        CheckConstraint("months BETWEEN 1 AND 240", name="months_range"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, default=1, autoincrement=False)
+    months: Mapped[int] = mapped_column(Integer)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    last_run_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_report: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    """What the last run deleted, as counts per table: no personal data."""

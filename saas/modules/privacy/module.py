@@ -1,5 +1,6 @@
 """Registration of the always-on privacy module: consent ledger, data subject requests, erasure."""
 
+from saas.jobs.schedules import PeriodicJob, register_periodic
 from saas.modules.privacy import subject
 from saas.modules.privacy.consent import seed_default_purposes
 from saas.modules.registry import Module, NavEntry
@@ -28,5 +29,8 @@ MODULE = Module(
     seed=seed_default_purposes,
     personal_data=subject.personal_data,
     erase_person=subject.erase_person,
+    retention_keep=subject.retention_keep,
     refused_people=subject.refused_people,
 )
+
+register_periodic(PeriodicJob("saas.modules.privacy.retention.apply_all_retention", cron="43 2 * * *"))

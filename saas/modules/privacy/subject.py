@@ -10,8 +10,9 @@ import hmac
 import secrets
 import uuid
 from collections.abc import Collection
+from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -95,6 +96,18 @@ def erase_person(session: Session, subject: DataSubject) -> dict[str, int]:
         .execution_options(synchronize_session=False)
     ).rowcount
     return {"consent_events": consents, "privacy_requests_anonymised": requests}
+
+
+def retention_keep(cutoff: datetime) -> list[Select]:
+    """People with an open request, or whose consent changed since the cutoff."""
+    from saas.modules.privacy.requests import OPEN_STATUSES
+
+    return [
+        select(PrivacyRequest.contact_id).where(
+            PrivacyRequest.contact_id.is_not(None), PrivacyRequest.status.in_(OPEN_STATUSES)
+        ),
+        select(ConsentEvent.contact_id).where(ConsentEvent.occurred_at >= cutoff),
+    ]
 
 
 def _salt(session: Session) -> bytes:

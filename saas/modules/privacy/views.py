@@ -10,7 +10,7 @@ from flask_login import current_user
 from saas.db import db
 from saas.errors import NotFound, SaasError
 from saas.modules.core.models import Contact
-from saas.modules.privacy import consent, erasure, requests
+from saas.modules.privacy import consent, erasure, requests, retention
 from saas.modules.privacy.models import LAWFUL_BASES, REQUEST_KINDS
 from saas.tenants.routing import current_tenant_session, require_role
 
@@ -110,6 +110,35 @@ def act_on_request(request_id: uuid.UUID):
             raise
         flash(error.detail)
     return redirect(url_for("privacy.show_request", request_id=request_id))
+
+
+@pages.get("/privacy/retention")
+def retention_page():
+    """The policy and its dry run: who would be deleted if it ran now."""
+    session = current_tenant_session()
+    policy = retention.get_policy(session)
+    months = request.args.get("months", type=int) or (policy.months if policy else 24)
+    count, sample = retention.preview(session, months) if 1 <= months <= 240 else (0, [])
+    return render_template("privacy/retention.html", policy=policy, months=months, count=count, sample=sample)
+
+
+@pages.post("/privacy/retention")
+def save_retention():
+    retention.set_policy(
+        current_tenant_session(),
+        months=request.form.get("months", type=int) or 0,
+        enabled=request.form.get("enabled") == "1",
+        actor=staff_actor(),
+    )
+    flash("Retention policy saved.")
+    return redirect(url_for("privacy.retention_page"))
+
+
+@pages.post("/privacy/retention/run")
+def run_retention():
+    retention.enqueue_retention(g.tenant.id)
+    flash("Retention runs now in the background.")
+    return redirect(url_for("privacy.retention_page"))
 
 
 @pages.get("/privacy/contacts/<uuid:contact_id>/consents")

@@ -50,6 +50,7 @@ MODULE = Module(
     seed=seed_default_pipeline,
     personal_data=privacy.personal_data,
     erase_person=privacy.erase_person,
+    retention_keep=privacy.retention_keep,
     pages=_pages,
     api=_api,
     # Each entry's endpoint must exist; add yours when your pages land.

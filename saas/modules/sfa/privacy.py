@@ -6,7 +6,9 @@ to the customer company, so only the person's link to them goes.
 
 from __future__ import annotations
 
-from sqlalchemy import delete, func, or_, select
+from datetime import datetime
+
+from sqlalchemy import Select, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from saas.modules.registry import DataSubject
@@ -50,3 +52,15 @@ def erase_person(session: Session, subject: DataSubject) -> dict[str, int]:
     links = session.execute(delete(DealContact).where(DealContact.contact_id == subject.contact_id)).rowcount
     leads = session.execute(delete(Lead).where(_their_leads(subject))).rowcount
     return {"tasks": tasks, "deal_contacts": links, "leads": leads}
+
+
+def retention_keep(cutoff: datetime) -> list[Select]:
+    """Contacts on an open (or recently changed) deal, or with an open (or recent) task."""
+    return [
+        select(DealContact.contact_id)
+        .join(Deal, Deal.id == DealContact.deal_id)
+        .where(or_(Deal.status == "open", Deal.updated_at >= cutoff)),
+        select(Task.contact_id).where(
+            Task.contact_id.is_not(None), or_(Task.status == "open", Task.updated_at >= cutoff)
+        ),
+    ]
