@@ -32,6 +32,7 @@ def test_tenant_b_gets_404_on_tenant_a_privacy_records(client, tenant_a, tenant_
 
     login(client, tenant_b.email, tenant_b.password)
     assert client.get(f"/t/{tenant_b.slug}/privacy/requests/{request_id}").status_code == 404
+    assert client.get(f"/t/{tenant_b.slug}/privacy/requests/{request_id}/data.json").status_code == 404
     assert client.get(f"/t/{tenant_b.slug}/privacy/contacts/{contact_id}/consents").status_code == 404
     assert str(request_id) not in client.get(f"/t/{tenant_b.slug}/privacy/requests?all=1").text
     # The slug only chooses among the user's own workspaces: A's pages are a 404 for B's owner.

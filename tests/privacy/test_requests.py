@@ -100,3 +100,30 @@ def test_api_lists_and_opens_requests_for_admins(client, tenant_a):
         "/api/v1/privacy/requests", json={"kind": "gossip", "contact_id": contact_id}, headers=headers
     )
     assert bad.status_code == 422 and bad.mimetype == "application/problem+json"
+
+
+def test_staff_hand_out_the_data_of_a_verified_access_request_only(client, tenant_a):
+    contact_id = add_contact(tenant_a, last_name="Porter", email="porter@example.com")
+    with tenant_session(tenant_a.ref) as session:
+        unverified, verified = (
+            requests.open_request(
+                session,
+                kind=kind,
+                contact_id=contact_id,
+                channel="staff",
+                actor="t",
+                verification_method=method,
+            ).id
+            for kind, method in (("access", None), ("portability", "in_person"))
+        )
+    login(client, tenant_a.email, tenant_a.password)
+    assert client.get(f"/t/{tenant_a.slug}/privacy/requests/{unverified}/data.json").status_code == 409
+    handed = client.get(f"/t/{tenant_a.slug}/privacy/requests/{verified}/data.json")
+    assert (
+        handed.status_code == 200 and handed.json["data"]["core"]["contact"]["email"] == "porter@example.com"
+    )
+    assert db.session.scalar(
+        select(AuditEntry).where(
+            AuditEntry.target == str(verified), AuditEntry.action == "privacy.request.data_exported"
+        )
+    )

@@ -6,7 +6,6 @@ the center's own session then holds that tenant and contact, apart from any staf
 
 from __future__ import annotations
 
-import json
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -38,7 +37,7 @@ from saas.modules.privacy.links import (
     read_confirmation_token,
     read_link_token,
 )
-from saas.modules.privacy.subject import collect_personal_data
+from saas.modules.privacy.subject import collect_personal_data, personal_data_json
 from saas.tenants.models import Tenant
 
 privacy_center = Blueprint("privacy_center", __name__, template_folder="templates")
@@ -221,13 +220,8 @@ def download():
     contact_id = _subject_or_redirect()
     if isinstance(contact_id, Response):
         return contact_id
-    data = collect_personal_data(_tenant_session(), contact_id)
+    body = personal_data_json(_tenant_session(), contact_id, g.center_tenant.name)
     audit_privacy(_tenant_session(), "data.downloaded", actor=SUBJECT_ACTOR, target=str(contact_id))
-    body = json.dumps(
-        {"workspace": g.center_tenant.name, "generated_at": datetime.now(UTC), "data": data},
-        default=str,
-        indent=2,
-    )
     return Response(
         body,
         mimetype="application/json",

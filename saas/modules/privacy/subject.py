@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import secrets
 import uuid
 from collections.abc import Collection
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import Select, select, update
 from sqlalchemy.dialects.postgresql import insert
@@ -36,6 +37,16 @@ def collect_personal_data(session: Session, contact_id: uuid.UUID) -> dict:
     """
     subject = data_subject(session, contact_id)
     return {module.key: module.personal_data(session, subject) for module in registry if module.personal_data}
+
+
+def personal_data_json(session: Session, contact_id: uuid.UUID, workspace: str) -> str:
+    """The person's data as the JSON document handed to them (privacy center, access requests)."""
+    document = {
+        "workspace": workspace,
+        "generated_at": datetime.now(UTC),
+        "data": collect_personal_data(session, contact_id),
+    }
+    return json.dumps(document, default=str, indent=2)
 
 
 def erase_subject(session: Session, subject: DataSubject) -> dict[str, int]:

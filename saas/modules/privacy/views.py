@@ -8,10 +8,12 @@ from flask import Blueprint, Response, flash, g, redirect, render_template, requ
 from flask_login import current_user
 
 from saas.db import db
-from saas.errors import NotFound, SaasError
+from saas.errors import Conflict, NotFound, SaasError
 from saas.modules.core.models import Contact
 from saas.modules.privacy import consent, erasure, requests, retention
+from saas.modules.privacy.audit import audit_privacy
 from saas.modules.privacy.models import LAWFUL_BASES, REQUEST_KINDS
+from saas.modules.privacy.subject import personal_data_json
 from saas.tenants.routing import current_tenant_session, require_role
 
 pages = Blueprint("privacy", __name__, template_folder="templates")
@@ -84,6 +86,27 @@ def show_request(request_id: uuid.UUID):
         contact=contact,
         overdue=requests.is_overdue(item),
         methods=requests.VERIFICATION_METHODS,
+    )
+
+
+@pages.get("/privacy/requests/<uuid:request_id>/data.json")
+def export_request_data(request_id: uuid.UUID):
+    """Access and portability: everything held on the request's person, as the center's download."""
+    session = current_tenant_session()
+    item = requests.get_request(session, request_id)
+    if item.verification_method is None:
+        raise Conflict("Verify the person's identity before handing out their data.")
+    if item.contact_id is None:
+        raise NotFound("This request's person is no longer held.")
+    body = personal_data_json(session, item.contact_id, g.tenant.slug)
+    audit_privacy(session, "request.data_exported", actor=staff_actor(), target=str(item.id))
+    return Response(
+        body,
+        mimetype="application/json",
+        headers={
+            "Content-Disposition": 'attachment; filename="personal-data.json"',
+            "Cache-Control": "no-store",
+        },
     )
 
 
