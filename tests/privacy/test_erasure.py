@@ -149,3 +149,43 @@ def test_erasure_needs_a_verified_erasure_request(client, tenant_a):
     with tenant_session(tenant_a.ref) as session:
         assert session.get(PrivacyRequest, request.id).status == "received"
         assert session.get(Contact, contact.id) is not None
+
+
+def test_staff_may_record_an_erased_person_again_only_with_a_lawful_reason(client, tenant_a):
+    with tenant_session(tenant_a.ref) as session:
+        contact = services.contacts.create(
+            session, {"last_name": "Returner", "email": "returner@example.com"}
+        )
+        request = requests.open_request(
+            session,
+            kind="erasure",
+            contact_id=contact.id,
+            channel="staff",
+            actor="t",
+            verification_method="in_person",
+        )
+        erasure.start_erasure(session, request.id, "t")
+        erasure.run_erasure(session, str(request.id))
+    login(client, tenant_a.email, tenant_a.password)
+    token = csrf_token_from(client.get(f"/t/{tenant_a.slug}/privacy/requests").text)
+    lift = f"/t/{tenant_a.slug}/privacy/suppression/lift"
+    vague = client.post(
+        lift, data={"email": "returner@example.com", "lawful_reason": "ok", "csrf_token": token}
+    )
+    assert vague.status_code == 422
+    with tenant_session(tenant_a.ref) as session, pytest.raises(ValidationError):
+        services.contacts.create(session, {"last_name": "Returner", "email": "returner@example.com"})
+
+    reason = "New contract signed on 2026-11-20 (Art. 6(1)(b))"
+    allowed = client.post(
+        lift, data={"email": "Returner@example.com", "lawful_reason": reason, "csrf_token": token}
+    )
+    assert allowed.status_code == 302
+    with tenant_session(tenant_a.ref) as session:
+        services.contacts.create(session, {"last_name": "Returner", "email": "returner@example.com"})
+    entry = db.session.scalar(
+        select(AuditEntry).where(
+            AuditEntry.tenant_id == tenant_a.tenant.id, AuditEntry.action == "privacy.suppression.lifted"
+        )
+    )
+    assert entry.details["reason"] == reason and "returner" not in str(entry.details).lower()

@@ -17,8 +17,10 @@ from sqlalchemy import Select, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from saas.errors import NotFound
+from saas.db import TenantSession
+from saas.errors import NotFound, ValidationError
 from saas.modules.core.models import Contact
+from saas.modules.privacy.audit import audit_privacy
 from saas.modules.privacy.models import ConsentEvent, PrivacyRequest, PrivacySettings, SuppressedEmail
 from saas.modules.registry import DataSubject, registry
 
@@ -163,3 +165,29 @@ def refused_people(session: Session, emails: Collection[str]) -> dict[str, str]:
     by_hash = {_hash(salt, email): email for email in emails if email}
     found = session.scalars(select(SuppressedEmail.email_hash).where(SuppressedEmail.email_hash.in_(by_hash)))
     return {by_hash[digest]: ERASED for digest in found}
+
+
+def lift_suppression(session: TenantSession, email: str, lawful_reason: str, actor: str) -> bool:
+    """Staff let an erased person be recorded again, for a stated lawful reason (audited, without the email).
+
+    Returns whether the email was suppressed at all.
+    """
+    reason = (lawful_reason or "").strip()
+    if len(reason) < 10:
+        raise ValidationError(
+            "State the lawful reason for recording this person again.",
+            {"lawful_reason": ["Give the lawful reason (at least 10 characters)."]},
+        )
+    entry = session.get(SuppressedEmail, email_hash(session, email))
+    if entry is None:
+        return False
+    session.delete(entry)
+    session.flush()
+    audit_privacy(
+        session,
+        "suppression.lifted",
+        actor=actor,
+        target=str(entry.request_id),
+        details={"reason": reason[:500]},
+    )
+    return True

@@ -10,10 +10,9 @@ from flask_login import current_user
 from saas.db import db
 from saas.errors import Conflict, NotFound, SaasError
 from saas.modules.core.models import Contact
-from saas.modules.privacy import consent, erasure, requests, retention
+from saas.modules.privacy import consent, erasure, requests, retention, subject
 from saas.modules.privacy.audit import audit_privacy
 from saas.modules.privacy.models import LAWFUL_BASES, REQUEST_KINDS
-from saas.modules.privacy.subject import personal_data_json
 from saas.tenants.routing import current_tenant_session, require_role
 
 pages = Blueprint("privacy", __name__, template_folder="templates")
@@ -98,7 +97,7 @@ def export_request_data(request_id: uuid.UUID):
         raise Conflict("Verify the person's identity before handing out their data.")
     if item.contact_id is None:
         raise NotFound("This request's person is no longer held.")
-    body = personal_data_json(session, item.contact_id, g.tenant.slug)
+    body = subject.personal_data_json(session, item.contact_id, g.tenant.slug)
     audit_privacy(session, "request.data_exported", actor=staff_actor(), target=str(item.id))
     return Response(
         body,
@@ -162,6 +161,19 @@ def run_retention():
     retention.enqueue_retention(g.tenant.id)
     flash("Retention runs now in the background.")
     return redirect(url_for("privacy.retention_page"))
+
+
+@pages.post("/privacy/suppression/lift")
+def lift_suppression():
+    """Override: an erased person may be recorded again when staff state a lawful reason."""
+    lifted = subject.lift_suppression(
+        current_tenant_session(),
+        request.form.get("email", ""),
+        request.form.get("lawful_reason", ""),
+        staff_actor(),
+    )
+    flash("This person may be recorded again." if lifted else "This email was not on the erasure list.")
+    return redirect(url_for("privacy.request_queue"))
 
 
 @pages.get("/privacy/contacts/<uuid:contact_id>/consents")
