@@ -80,6 +80,7 @@ def test_queue_highlights_overdue_requests(client, tenant_a):
         )
     login(client, tenant_a.email, tenant_a.password)
     page = client.get(f"/t/{tenant_a.slug}/privacy/requests").text
+    assert "<title>Privacy requests ·" in page
     row_of = {str(r.id): next(row for row in page.split("<tr") if str(r.id) in row) for r in (late, on_time)}
     assert row_of[str(late.id)].startswith(' class="overdue"') and "overdue" in row_of[str(late.id)]
     assert "overdue" not in row_of[str(on_time.id)]
