@@ -110,7 +110,9 @@ def _fill_privacy_tables(session, contact_id: uuid.UUID) -> None:
     )  # fmt: skip
     request.trail = [PrivacyRequestStep(action="received", actor="user:x", note=AWKWARD[:500])]
     session.add_all([request, PrivacyLinkUse(link_id="used-link"), SuppressedEmail(email_hash="ab" * 32)])
-    session.add(PrivacySettings(id=1, suppression_salt="cd" * 32))
+    session.add(
+        PrivacySettings(id=1, suppression_salt="cd" * 32, brand_name=AWKWARD[:200], brand_color="#aabbcc")
+    )
     session.add(RetentionPolicy(id=1, months=24, enabled=False, last_report={"contacts": 3}))
 
 

@@ -28,7 +28,7 @@ from saas.db import TenantSession, db
 from saas.errors import Conflict
 from saas.extensions import limiter
 from saas.modules.core.models import Contact
-from saas.modules.privacy import consent, requests
+from saas.modules.privacy import branding, consent, requests
 from saas.modules.privacy.audit import audit_privacy
 from saas.modules.privacy.links import (
     LinkRefused,
@@ -74,6 +74,13 @@ def _commit_audit(response: Response) -> Response:
     else:
         db.session.rollback()
     return response
+
+
+@privacy_center.context_processor
+def _branding() -> dict:
+    if "center_ref" not in g:
+        return {}
+    return {"brand": branding.branding(_tenant_session(), g.center_tenant.name)}
 
 
 def _tenant_session() -> TenantSession:

@@ -159,13 +159,17 @@ class PrivacyLinkUse(TenantBase):
 
 
 class PrivacySettings(TenantBase):
-    """One row per tenant: the secret salt of the suppression list's email hashes."""
+    """One row per tenant: the suppression list's secret salt and the privacy center's branding."""
 
     __tablename__ = "privacy_settings"
     __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, default=1, autoincrement=False)
     suppression_salt: Mapped[str] = mapped_column(String(64))
+    brand_name: Mapped[str | None] = mapped_column(String(200))
+    brand_logo_url: Mapped[str | None] = mapped_column(String(500))
+    brand_color: Mapped[str | None] = mapped_column(String(7))
+    policy_url: Mapped[str | None] = mapped_column(String(500))
 
 
 class SuppressedEmail(TenantBase):

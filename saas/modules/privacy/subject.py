@@ -123,17 +123,21 @@ def retention_keep(cutoff: datetime) -> list[Select]:
     ]
 
 
-def _salt(session: Session) -> bytes:
-    """The tenant's secret salt, made on first use (one row, so concurrent first uses agree)."""
-    salt = session.scalar(select(PrivacySettings.suppression_salt))
-    if salt is None:
+def privacy_settings(session: Session) -> PrivacySettings:
+    """The tenant's one settings row, made on first use with a fresh salt (concurrent first uses agree)."""
+    settings = session.get(PrivacySettings, 1)
+    if settings is None:
         session.execute(
             insert(PrivacySettings)
             .values(id=1, suppression_salt=secrets.token_hex(32))
             .on_conflict_do_nothing(index_elements=["id"])
         )
-        salt = session.scalar(select(PrivacySettings.suppression_salt))
-    return salt.encode()
+        settings = session.get(PrivacySettings, 1)
+    return settings
+
+
+def _salt(session: Session) -> bytes:
+    return privacy_settings(session).suppression_salt.encode()
 
 
 def _hash(salt: bytes, email: str) -> str:

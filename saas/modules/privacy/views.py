@@ -8,9 +8,9 @@ from flask import Blueprint, Response, flash, g, redirect, render_template, requ
 from flask_login import current_user
 
 from saas.db import db
-from saas.errors import Conflict, NotFound, SaasError
+from saas.errors import Conflict, NotFound, SaasError, ValidationError
 from saas.modules.core.models import Contact
-from saas.modules.privacy import consent, erasure, requests, retention, subject
+from saas.modules.privacy import branding, consent, erasure, requests, retention, subject
 from saas.modules.privacy.audit import audit_privacy
 from saas.modules.privacy.models import LAWFUL_BASES, REQUEST_KINDS
 from saas.tenants.routing import current_tenant_session, require_role
@@ -174,6 +174,25 @@ def lift_suppression():
     )
     flash("This person may be recorded again." if lifted else "This email was not on the erasure list.")
     return redirect(url_for("privacy.request_queue"))
+
+
+@pages.get("/privacy/branding")
+def branding_page():
+    current = branding.branding(current_tenant_session(), g.tenant.slug)
+    return render_template("privacy/branding.html", values=current.__dict__, errors={})
+
+
+@pages.post("/privacy/branding")
+def save_branding():
+    try:
+        branding.set_branding(current_tenant_session(), request.form, staff_actor())
+    except ValidationError as error:
+        page = render_template(
+            "privacy/branding.html", values=request.form, errors=error.errors, message=error.detail
+        )
+        return page, 422
+    flash("Privacy center branding saved.")
+    return redirect(url_for("privacy.branding_page"))
 
 
 @pages.get("/privacy/contacts/<uuid:contact_id>/consents")
