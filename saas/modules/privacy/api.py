@@ -10,8 +10,8 @@ from apiflask.validators import OneOf
 from flask import request, url_for
 
 from saas.api import api_blueprint, token_auth
-from saas.db import db
 from saas.modules.privacy import consent, requests
+from saas.modules.privacy.audit import commit_audit_with_response
 from saas.modules.privacy.links import enqueue_consent_confirmation
 from saas.modules.privacy.models import CONSENT_STATUSES, LAWFUL_BASES, REQUEST_KINDS
 from saas.modules.privacy.subject import data_subject
@@ -20,13 +20,7 @@ from saas.tenants.routing import current_tenant_session, require_role
 api = api_blueprint("privacy_api", __name__, tag="Privacy")
 
 
-@api.after_request
-def _commit_audit(response):
-    if response.status_code < 400:
-        db.session.commit()
-    else:
-        db.session.rollback()
-    return response
+api.after_request(commit_audit_with_response)
 
 
 def _actor() -> str:

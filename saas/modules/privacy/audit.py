@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import Response
+
 from saas.audit import record_audit
 from saas.db import TenantSession, db
 
@@ -25,3 +27,15 @@ def audit_privacy(
         target=target,
         details=details,
     )
+
+
+def commit_audit_with_response(response: Response) -> Response:
+    """``after_request`` of the privacy blueprints: the audit entries commit only with a successful answer.
+
+    (The tenant session commits in the app's own ``after_request``, right after this.)
+    """
+    if response.status_code < 400:
+        db.session.commit()
+    else:
+        db.session.rollback()
+    return response

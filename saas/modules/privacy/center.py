@@ -29,7 +29,7 @@ from saas.errors import Conflict
 from saas.extensions import limiter
 from saas.modules.core.models import Contact
 from saas.modules.privacy import branding, consent, requests
-from saas.modules.privacy.audit import audit_privacy
+from saas.modules.privacy.audit import audit_privacy, commit_audit_with_response
 from saas.modules.privacy.links import (
     LinkRefused,
     consume_link,
@@ -66,14 +66,7 @@ def _add_slug(endpoint: str, values: dict) -> None:
         values["slug"] = g.center_tenant.slug
 
 
-@privacy_center.after_request
-def _commit_audit(response: Response) -> Response:
-    # The tenant session commits in the app's after_request; the audit entries go with it.
-    if response.status_code < 400:
-        db.session.commit()
-    else:
-        db.session.rollback()
-    return response
+privacy_center.after_request(commit_audit_with_response)
 
 
 @privacy_center.context_processor

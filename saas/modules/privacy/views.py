@@ -7,11 +7,10 @@ import uuid
 from flask import Blueprint, Response, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from saas.db import db
 from saas.errors import Conflict, NotFound, SaasError, ValidationError
 from saas.modules.core.models import Contact
 from saas.modules.privacy import branding, consent, erasure, requests, retention, subject
-from saas.modules.privacy.audit import audit_privacy
+from saas.modules.privacy.audit import audit_privacy, commit_audit_with_response
 from saas.modules.privacy.models import LAWFUL_BASES, REQUEST_KINDS
 from saas.tenants.routing import current_tenant_session, require_role
 
@@ -31,13 +30,7 @@ def _privacy_staff_only() -> None:
         require_role(*PRIVACY_ROLES)
 
 
-@pages.after_request
-def _commit_audit(response: Response) -> Response:
-    if response.status_code < 400:
-        db.session.commit()
-    else:
-        db.session.rollback()
-    return response
+pages.after_request(commit_audit_with_response)
 
 
 @pages.get("/privacy/requests")
