@@ -147,3 +147,15 @@ def test_requests_from_the_center_are_verified_by_the_link_and_objection_stops_m
         ]
         assert all(str(r.contact_id) == contact_id for r in stored)
         assert consent.consent_state(session, stored[0].contact_id)["email_marketing"].status == "withdrawn"
+
+
+def test_download_includes_every_record_held_under_the_persons_email(client, tenant_a, mail_sink):
+    add_contact(
+        tenant_a, first_name="Twice", last_name="Kept", email="twice@example.com", notes="first-record"
+    )
+    add_contact(tenant_a, last_name="Kept", email="TWICE@example.com", notes="second-record")
+    sign_in_to_center(client, mail_sink, tenant_a.slug, "twice@example.com")
+    assert "1 more record(s)" in client.get(f"/p/{tenant_a.slug}/home").text
+    data = client.get(f"/p/{tenant_a.slug}/download").json["data"]
+    assert data["core"]["contact"]["notes"] == "first-record"
+    assert [record["core"]["contact"]["notes"] for record in data["other_records"]] == ["second-record"]

@@ -10,17 +10,13 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
-from sqlalchemy import func, select
-
 from saas.db import TenantSession, db
 from saas.errors import Conflict
 from saas.jobs import enqueue_for_tenant
-from saas.modules.core.models import Contact
 from saas.modules.privacy.audit import audit_privacy
 from saas.modules.privacy.models import PrivacyRequest, PrivacyRequestStep
 from saas.modules.privacy.requests import get_request
-from saas.modules.privacy.subject import erase_subject, suppress_email
-from saas.modules.registry import DataSubject
+from saas.modules.privacy.subject import erase_subject, subjects_of_person, suppress_email
 
 JOB = "saas.modules.privacy.erasure.run_erasure"
 
@@ -45,16 +41,6 @@ def enqueue_erasure(tenant_id: str, request_id: uuid.UUID) -> None:
     enqueue_for_tenant(tenant_id, JOB, str(request_id))
 
 
-def _subjects(session: TenantSession, contact_id: uuid.UUID | None) -> list[DataSubject]:
-    contact = session.get(Contact, contact_id) if contact_id else None
-    if contact is None:
-        return []
-    if not contact.email:
-        return [DataSubject(contact.id, None)]
-    same_email = session.scalars(select(Contact).where(func.lower(Contact.email) == contact.email.lower()))
-    return [DataSubject(c.id, c.email) for c in same_email]
-
-
 def run_erasure(session: TenantSession, request_id: str) -> dict:
     """The job body: erase, suppress, complete the request; returns the report (counts only)."""
     request = get_request(session, uuid.UUID(request_id))
@@ -63,7 +49,7 @@ def run_erasure(session: TenantSession, request_id: str) -> dict:
     if request.kind != "erasure" or request.status != "in_progress":
         return {"skipped": f"request is {request.status}"}
     report: dict[str, int] = {}
-    for subject in _subjects(session, request.contact_id):
+    for subject in subjects_of_person(session, request.contact_id):
         if subject.email:
             suppress_email(session, subject.email, request.id)
         for table, count in erase_subject(session, subject).items():

@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Collection
 from datetime import UTC, datetime
 
-from sqlalchemy import Select, select, update
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -32,13 +32,36 @@ def data_subject(session: Session, contact_id: uuid.UUID) -> DataSubject:
     return DataSubject(contact_id=contact.id, email=contact.email)
 
 
+def subjects_of_person(session: Session, contact_id: uuid.UUID | None) -> list[DataSubject]:
+    """The contact and every other contact with the same email (one person recorded twice), that one first."""
+    contact = session.get(Contact, contact_id) if contact_id else None
+    if contact is None:
+        return []
+    others = []
+    if contact.email:
+        others = session.scalars(
+            select(Contact)
+            .where(func.lower(Contact.email) == contact.email.lower(), Contact.id != contact.id)
+            .order_by(Contact.created_at, Contact.id)
+        ).all()
+    return [DataSubject(c.id, c.email) for c in (contact, *others)]
+
+
+def _held_on(session: Session, subject: DataSubject) -> dict:
+    return {module.key: module.personal_data(session, subject) for module in registry if module.personal_data}
+
+
 def collect_personal_data(session: Session, contact_id: uuid.UUID) -> dict:
     """Everything every module holds on the person, keyed by module (the person's JSON download).
 
-    Switched-off modules are included: their data is still held.
+    Switched-off modules are included: their data is still held. Further contacts with the same email
+    follow under ``other_records``.
     """
-    subject = data_subject(session, contact_id)
-    return {module.key: module.personal_data(session, subject) for module in registry if module.personal_data}
+    subject, *others = subjects_of_person(session, data_subject(session, contact_id).contact_id)
+    data = _held_on(session, subject)
+    if others:
+        data["other_records"] = [_held_on(session, other) for other in others]
+    return data
 
 
 def personal_data_json(session: Session, contact_id: uuid.UUID, workspace: str) -> str:
