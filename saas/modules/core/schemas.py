@@ -138,6 +138,12 @@ class ActivityListQuery(ListQuery):
     kind = fields.String(load_default=None, validate=validate.OneOf((*LOGGED_KINDS, SYSTEM_KIND)))
 
 
-class ActivityPage(Schema):
-    data = fields.List(fields.Nested(ActivityOut))
-    next_cursor = fields.String(allow_none=True)
+def page_of(item: type[Schema]) -> type[Schema]:
+    """The schema of one page of a list of ``item``: ``data`` and the ``next_cursor`` to the next page."""
+    name = item.__name__.removesuffix("Out") + "Page"
+    return Schema.from_dict(
+        {"data": fields.List(fields.Nested(item)), "next_cursor": fields.String(allow_none=True)}, name=name
+    )
+
+
+ActivityPage = page_of(ActivityOut)

@@ -9,7 +9,15 @@ from decimal import Decimal
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
-from saas.modules.core.schemas import ActivityIn, ActivityListQuery, ActivityOut, CleanInput, ListQuery, _text
+from saas.modules.core.schemas import (
+    ActivityIn,
+    ActivityListQuery,
+    ActivityOut,
+    CleanInput,
+    ListQuery,
+    _text,
+    page_of,
+)
 from saas.modules.sfa.models import DEAL_STATUSES, STAGE_KINDS
 
 # Circulating currencies of ISO 4217 (the 2025 list): fund, precious-metal and testing codes are left out,
@@ -203,9 +211,7 @@ class DealListQuery(ListQuery, DealFilters):
     pass
 
 
-class DealPage(Schema):
-    data = fields.List(fields.Nested(DealOut))
-    next_cursor = fields.String(allow_none=True)
+DealPage = page_of(DealOut)
 
 
 class MoveIn(CleanInput):
@@ -275,9 +281,7 @@ class TaskListQuery(ListQuery, TaskFilters):
     pass
 
 
-class TaskPage(Schema):
-    data = fields.List(fields.Nested(TaskOut))
-    next_cursor = fields.String(allow_none=True)
+TaskPage = page_of(TaskOut)
 
 
 # Activities, as the sales API takes them: ``deal_id`` puts one on a deal's timeline.
@@ -295,9 +299,7 @@ class DealActivityListQuery(ActivityListQuery):
     deal_id = fields.UUID(load_default=None, metadata={"description": "Entries about this deal."})
 
 
-class DealActivityPage(Schema):
-    data = fields.List(fields.Nested(DealActivityOut))
-    next_cursor = fields.String(allow_none=True)
+DealActivityPage = page_of(DealActivityOut)
 
 
 # Forecast

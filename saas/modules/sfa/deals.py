@@ -122,13 +122,11 @@ class DealService(RecordService[Deal]):
         session.add(deal)
         session.flush()
         _record_stage_change(session, deal, None, stage)
-        record_event(
+        _deal_event(
             session,
+            deal,
             f"Deal opened: {deal.name}",
-            body=f"In stage {stage.name} ({stage.probability}%), {deal.currency} {deal.amount}.",
-            account_id=deal.account_id,
-            subject_type=DEAL_SUBJECT,
-            subject_id=deal.id,
+            f"In stage {stage.name} ({stage.probability}%), {deal.currency} {deal.amount}.",
         )
         _link_contacts_on_timeline(session, deal, deal.contact_ids, "added to")
         session.flush()
@@ -147,13 +145,7 @@ class DealService(RecordService[Deal]):
         if contact_ids is not None:
             self._set_contacts(session, deal, list(dict.fromkeys(contact_ids)))
         if deal.account_id != account_before and deal.account_id is not None:
-            record_event(
-                session,
-                f"Deal {deal.name} is now with this account",
-                account_id=deal.account_id,
-                subject_type=DEAL_SUBJECT,
-                subject_id=deal.id,
-            )
+            _deal_event(session, deal, f"Deal {deal.name} is now with this account")
         if target is not None:
             return self.move(session, deal.id, target.id, reason)
         _keep_lost_reason(deal, reason)
@@ -178,13 +170,11 @@ class DealService(RecordService[Deal]):
 
     def delete(self, session: TenantSession, record_id: uuid.UUID) -> None:
         deal = self.get(session, record_id)
-        record_event(
+        _deal_event(
             session,
+            deal,
             f"Deal deleted: {deal.name}",
-            body=f"It was in stage {deal.stage.name}, {deal.currency} {deal.amount}.",
-            account_id=deal.account_id,
-            subject_type=DEAL_SUBJECT,
-            subject_id=deal.id,
+            f"It was in stage {deal.stage.name}, {deal.currency} {deal.amount}.",
         )
         super().delete(session, record_id)
 
@@ -265,13 +255,13 @@ def _record_stage_change(session: TenantSession, deal: Deal, before: Stage | Non
     body = f"From {before.name} to {after.name}; win probability {after.probability}%."
     if after.kind == "lost":
         body += f" Reason: {deal.lost_reason}"
+    _deal_event(session, deal, f"{outcome}: {deal.name}", body)
+
+
+def _deal_event(session: TenantSession, deal: Deal, subject: str, body: str | None = None) -> None:
+    """An entry about the deal on its account's timeline (and, through their links, its contacts')."""
     record_event(
-        session,
-        f"{outcome}: {deal.name}",
-        body=body,
-        account_id=deal.account_id,
-        subject_type=DEAL_SUBJECT,
-        subject_id=deal.id,
+        session, subject, body=body, account_id=deal.account_id, subject_type=DEAL_SUBJECT, subject_id=deal.id
     )
 
 

@@ -14,9 +14,14 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from saas.db import TenantSession
-from saas.errors import Conflict, NotFound, ValidationError
+from saas.errors import Conflict, ValidationError
+from saas.modules.core.services import RecordService
 from saas.modules.sfa.models import Deal, Pipeline, Stage
 from saas.modules.sfa.module import DEFAULT_STAGES
+
+# Only their lookups by id are shared with the other records; the rest is below.
+_pipelines = RecordService(Pipeline, "pipeline", search=())
+_stages = RecordService(Stage, "stage", search=())
 
 
 def list_pipelines(session: TenantSession) -> list[Pipeline]:
@@ -30,10 +35,7 @@ def list_pipelines(session: TenantSession) -> list[Pipeline]:
 
 
 def get_pipeline(session: TenantSession, pipeline_id: uuid.UUID) -> Pipeline:
-    pipeline = session.get(Pipeline, pipeline_id)
-    if pipeline is None:
-        raise NotFound(f"No pipeline with id {pipeline_id}.")
-    return pipeline
+    return _pipelines.get(session, pipeline_id)
 
 
 def default_pipeline(session: TenantSession) -> Pipeline:
@@ -46,10 +48,7 @@ def default_pipeline(session: TenantSession) -> Pipeline:
 
 
 def get_stage(session: TenantSession, stage_id: uuid.UUID) -> Stage:
-    stage = session.get(Stage, stage_id)
-    if stage is None:
-        raise NotFound(f"No stage with id {stage_id}.")
-    return stage
+    return _stages.get(session, stage_id)
 
 
 def first_open_stage(pipeline: Pipeline) -> Stage:

@@ -211,54 +211,45 @@ BAD_STAGES = [
 ]
 
 
-@pytest.mark.parametrize(("body", "field"), BAD_STAGES)
-def test_bad_new_stage_is_refused_and_nothing_written(client, tenant_a, headers, body, field):
+BAD_PIPELINES = [
+    ({}, "name"), ({"name": ""}, "name"), ({"name": "Sales"}, "name"),
+    ({"name": "Ok", "stages": []}, "stages"),
+    ({"name": "Ok", "stages": [{"name": "Won", "probability": 100, "kind": "won"}]}, None),  # no open stage
+    ({"name": "Ok", "stages": [{"name": "A", "probability": 1}, {"name": "a", "probability": 2}]}, "name"),
+    ({"name": "Ok", "stages": [{"name": "A", "probability": 200}]}, "stages"),
+    ({"name": "Ok", "x": 1}, "x"),
+]  # fmt: skip
+
+
+def refused(response, field: str | None, case) -> None:
+    """A 422 problem naming ``field``, or (for ``None``) a 409 problem: a rule, not a field, refused it."""
+    assert response.mimetype == "application/problem+json", case
+    if field is None:
+        assert response.status_code == 409, (case, response.get_json())
+    else:
+        assert response.status_code == 422 and field in response.get_json()["errors"], (
+            case,
+            response.get_json(),
+        )
+
+
+def test_bad_pipelines_and_stages_are_refused_and_nothing_written(client, tenant_a, headers):
     pipeline = default_pipeline(client, headers)
+    stage = pipeline["stages"][0]["id"]
     before = snapshot(tenant_a)
-    response = client.post(f"/api/v1/pipelines/{pipeline['id']}/stages", json=body, headers=headers)
-    assert response.status_code == 422 and field in response.get_json()["errors"], response.get_json()
-    assert snapshot(tenant_a) == before
-
-
-# A change names only what changes, so the cases that merely leave a field out are no errors there.
-@pytest.mark.parametrize(("body", "field"), [case for case in BAD_STAGES if len(case[0]) > 1])
-def test_bad_stage_change_is_refused_and_nothing_written(client, tenant_a, headers, body, field):
-    stage = default_pipeline(client, headers)["stages"][0]["id"]
-    before = snapshot(tenant_a)
-    response = client.patch(f"/api/v1/stages/{stage}", json=body, headers=headers)
-    assert response.status_code == 422 and field in response.get_json()["errors"], response.get_json()
-    assert snapshot(tenant_a) == before
-
-
-@pytest.mark.parametrize(
-    ("body", "field"),
-    [({}, "name"), ({"name": ""}, "name"), ({"name": "Sales"}, "name"),
-     ({"name": "Ok", "stages": []}, "stages"),
-     ({"name": "Ok", "stages": [{"name": "Won", "probability": 100, "kind": "won"}]}, "stages"),
-     ({"name": "Ok", "stages": [{"name": "A", "probability": 1}, {"name": "a", "probability": 2}]}, "name"),
-     ({"name": "Ok", "stages": [{"name": "A", "probability": 200}]}, "stages"),
-     ({"name": "Ok", "x": 1}, "x")],
-)  # fmt: skip
-def test_bad_pipeline_is_refused_and_nothing_written(client, tenant_a, headers, body, field):
-    before = snapshot(tenant_a)
-    response = client.post("/api/v1/pipelines", json=body, headers=headers)
-    assert response.status_code in (409, 422), response.get_json()
-    assert response.mimetype == "application/problem+json"
-    if response.status_code == 422:
-        assert field in response.get_json()["errors"]
-    assert snapshot(tenant_a) == before
-
-
-@pytest.mark.parametrize("case", ["none", "all-but-one", "one-twice", "unknown"])
-def test_reorder_must_name_every_stage_once(client, tenant_a, headers, case):
-    pipeline = default_pipeline(client, headers)
+    for body, field in BAD_PIPELINES:
+        refused(client.post("/api/v1/pipelines", json=body, headers=headers), field, body)
+    for body, field in BAD_STAGES:
+        refused(
+            client.post(f"/api/v1/pipelines/{pipeline['id']}/stages", json=body, headers=headers), field, body
+        )
+    # A change names only what changes: cases that merely leave a field out are no errors there.
+    for body, field in [case for case in BAD_STAGES if len(case[0]) > 1]:
+        refused(client.patch(f"/api/v1/stages/{stage}", json=body, headers=headers), field, body)
     ids = [s["id"] for s in pipeline["stages"]]
-    body = {"none": [], "all-but-one": ids[1:], "one-twice": [ids[0], *ids[:-1]], "unknown": [UNKNOWN]}[case]
-    before = snapshot(tenant_a)
-    response = client.put(
-        f"/api/v1/pipelines/{pipeline['id']}/stages/order", json={"stage_ids": body}, headers=headers
-    )
-    assert response.status_code == 422 and "stage_ids" in response.get_json()["errors"]
+    for order in ([], ids[1:], [ids[0], *ids[:-1]], [UNKNOWN]):
+        url = f"/api/v1/pipelines/{pipeline['id']}/stages/order"
+        refused(client.put(url, json={"stage_ids": order}, headers=headers), "stage_ids", order)
     assert snapshot(tenant_a) == before
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from saas.modules.core.models import Account, Contact
@@ -20,13 +21,17 @@ from saas.modules.sfa.views.deals import record_choices
 from saas.tenants.routing import current_tenant_session
 
 
-def _linked_name(model: type, attribute: str, label: str):
-    def show(task: Task) -> str | None:
-        record_id = getattr(task, attribute)
-        record = record_id and current_tenant_session().get(model, record_id)
-        return getattr(record, label) if record else None
+def link_field(name: str, label: str, model: type, label_attribute: str) -> FormField:
+    """A select of the record a task is about, shown on the task's page by its name."""
 
-    return show
+    def show(task: Task) -> str | None:
+        record_id = getattr(task, name)
+        record = record_id and current_tenant_session().get(model, record_id)
+        return getattr(record, label_attribute) if record else None
+
+    return FormField(
+        name, label, "select", choices=partial(record_choices, model, label_attribute), show=show
+    )
 
 
 def _due(task: Task) -> str:
@@ -54,27 +59,9 @@ TASK_PAGES = RecordPages(
             "select",
             choices=lambda: [(status, status.capitalize()) for status in TASK_STATUSES],
         ),
-        FormField(
-            "contact_id",
-            "Contact",
-            "select",
-            choices=lambda: record_choices(Contact, "display_name"),
-            show=_linked_name(Contact, "contact_id", "display_name"),
-        ),
-        FormField(
-            "account_id",
-            "Account",
-            "select",
-            choices=lambda: record_choices(Account, "name"),
-            show=_linked_name(Account, "account_id", "name"),
-        ),
-        FormField(
-            "deal_id",
-            "Deal",
-            "select",
-            choices=lambda: record_choices(Deal, "name"),
-            show=_linked_name(Deal, "deal_id", "name"),
-        ),
+        link_field("contact_id", "Contact", Contact, "display_name"),
+        link_field("account_id", "Account", Account, "name"),
+        link_field("deal_id", "Deal", Deal, "name"),
         FormField("notes", "Notes", "textarea"),
     ),
     columns=(

@@ -1,0 +1,202 @@
+"""The contacts API at 100k contacts: list (first and a deep page) and search through the app, against the
+bare SQL of the same page in the same run.
+
+The app path is what an API client gets: ``GET /api/v1/contacts`` through the Flask test client with a
+bearer token (token lookup, tenant binding, ``SET LOCAL ROLE``, the keyset query, serialisation). The
+baseline runs the very statement the app sent (captured from the engine) on a plain psycopg connection,
+already in the tenant's schema. Prints p50/p95 of both and their ratio per case, and the plan of the
+slowest search.
+
+    .venv/bin/python bench/api.py [--contacts 100000] [--repeat 200] [--search-repeat 30]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+os.environ.setdefault(
+    "SAAS_INSTANCE_DIR", str(Path(__file__).resolve().parent.parent / "instance" / "bench-api")
+)
+os.environ.setdefault("SAAS_ENV", "test")
+
+from sqlalchemy import event, func, select
+
+from saas import create_app
+from saas.auth.services import create_api_token
+from saas.db import db, tenant_session
+from saas.migrations import upgrade_platform
+from saas.modules.core.models import Contact
+from saas.modules.core.pagination import encode_cursor
+from saas.tenants.models import Tenant
+from saas.tenants.provisioning import provision_tenant, purge_tenant
+
+SLUG = "bench-api"
+ADMIN_EMAIL = "bench-api@example.com"
+ADMIN_PASSWORD = "bench-api-password-1"
+FIRST_NAMES = ("Anna", "Ben", "Clara", "David", "Elif", "Farid", "Greta", "Hugo", "Ines", "Jonas", "Kemal")
+LAST_NAMES = ("Meyer", "Schmidt", "Novak", "Rossi", "Dubois", "Kowalski", "Jensen", "Silva", "Haas", "Weber")
+
+
+def percentile(values: list[float], pct: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))]
+
+
+def contact_count(tenant: Tenant) -> int:
+    with tenant_session(tenant.ref) as session:
+        return session.scalar(select(func.count()).select_from(Contact))
+
+
+def seeded_tenant(contacts: int) -> Tenant:
+    """The tenant of an earlier run if it holds exactly ``contacts`` contacts; else a new one, seeded."""
+    tenant = db.session.scalar(select(Tenant).where(Tenant.slug == SLUG))
+    if tenant is not None and contact_count(tenant) == contacts:
+        return tenant
+    if tenant is not None:
+        purge_tenant(tenant.id, actor="bench")
+    tenant = provision_tenant(SLUG, "Bench API", ADMIN_EMAIL, ADMIN_PASSWORD, actor="bench")
+    started = time.perf_counter()
+    copy_contacts(tenant.schema_name, contacts)
+    with db.engine.connect() as connection:
+        connection.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(
+            f'ANALYZE "{tenant.schema_name}".contacts'
+        )
+    print(f"seeded {contacts:,} contacts with COPY in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+    return tenant
+
+
+def copy_contacts(schema: str, count: int) -> None:
+    """Bulk-load contacts with COPY: seeding is setup, not what the bench measures."""
+    raw = db.engine.raw_connection()
+    try:
+        with raw.cursor() as cursor:
+            columns = "id, first_name, last_name, email, title"
+            with cursor.copy(f'COPY "{schema}".contacts ({columns}) FROM STDIN') as copy:
+                for i in range(count):
+                    first, last = FIRST_NAMES[i % len(FIRST_NAMES)], LAST_NAMES[(i // 11) % len(LAST_NAMES)]
+                    email = f"{first.lower()}.{last.lower()}.{i}@example.com"
+                    copy.write_row((uuid.uuid4(), first, f"{last}{i:06d}", email, "Engineer"))
+        raw.commit()
+    finally:
+        raw.close()
+
+
+def deep_cursor(tenant: Tenant, position: int) -> str:
+    """The cursor an API client holds after paging to ``position`` in name order."""
+    with tenant_session(tenant.ref) as session:
+        row = session.execute(
+            select(Contact.sort_name, Contact.id)
+            .order_by(Contact.sort_name, Contact.id)
+            .offset(position)
+            .limit(1)
+        ).one()
+    return encode_cursor([row.sort_name, row.id])
+
+
+def timed(call: Callable[[], object], repeat: int, warmup: int = 5) -> list[float]:
+    for _ in range(warmup):
+        call()
+    samples = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        call()
+        samples.append((time.perf_counter() - started) * 1000)
+    return samples
+
+
+class StatementCapture:
+    """Records the contacts query the app sends, so that the baseline runs exactly that."""
+
+    def __init__(self) -> None:
+        self.statement: tuple[str, object] | None = None
+
+    def __call__(self, conn, cursor, statement, parameters, context, executemany) -> None:
+        if ".contacts" in statement and "LIMIT" in statement:
+            self.statement = (statement, parameters)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--contacts", type=int, default=100_000)
+    parser.add_argument("--repeat", type=int, default=200)
+    parser.add_argument("--search-repeat", type=int, default=30, help="fewer: a full-scan search takes long")
+    args = parser.parse_args()
+    app = create_app()
+    with app.app_context():
+        upgrade_platform(db.engine)
+        tenant = seeded_tenant(args.contacts)
+        _, secret = create_api_token(db.session, SLUG, ADMIN_EMAIL, "bench")
+        db.session.commit()
+        headers = {"Authorization": f"Bearer {secret}"}
+        client = app.test_client()
+        deep = args.contacts * 9 // 10
+        rare = f"{args.contacts - 7:06d}"  # in one contact's last name and email
+        cases = [
+            ("list, first page", "limit=50"),
+            (f"list, page at row {deep:,}", f"limit=50&cursor={deep_cursor(tenant, deep)}"),
+            ("search, common (q=anna)", "limit=50&q=anna"),
+            (f"search, one match (q={rare})", f"limit=50&q={rare}"),
+            ("search, no match (q=zzz)", "limit=50&q=zzz"),
+        ]
+
+        capture = StatementCapture()
+        event.listen(db.engine, "before_cursor_execute", capture)
+        raw = db.engine.raw_connection()
+        raw.driver_connection.autocommit = True
+        # The baseline acts as the app does (the tenant's role, its schema), minus everything else.
+        raw.driver_connection.execute(
+            f'SET ROLE "{tenant.role_name}"; SET search_path TO "{tenant.schema_name}"'
+        )
+        rows = []
+        for label, query in cases:
+            url = f"/api/v1/contacts?{query}"
+            response = client.get(url, headers=headers)
+            assert response.status_code == 200, response.get_json()
+            statement, parameters = capture.statement
+
+            def through_app(url: str = url) -> None:
+                assert client.get(url, headers=headers).status_code == 200
+
+            def bare_sql(statement: str = statement, parameters: object = parameters) -> None:
+                with raw.driver_connection.cursor() as cursor:
+                    cursor.execute(statement, parameters).fetchall()
+
+            repeat = args.search_repeat if "q=" in query else args.repeat
+            app_ms = timed(through_app, repeat)
+            sql_ms = timed(bare_sql, repeat)
+            rows.append((label, len(response.get_json()["data"]), app_ms, sql_ms))
+        event.remove(db.engine, "before_cursor_execute", capture)
+
+        with raw.driver_connection.cursor() as cursor:
+            statement, parameters = capture.statement
+            plan = cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + statement, parameters).fetchall()
+        raw.close()
+
+    print(
+        f"contacts API, {args.contacts:,} contacts in one tenant; {args.repeat} requests per list case, "
+        f"{args.search_repeat} per search case (ms)"
+    )
+    header = ("rows", "app p50", "app p95", "SQL p50", "SQL p95", "p50 ratio")
+    print(f"{'case':<34} " + " ".join(f"{name:>9}" for name in header))
+    for label, count, app_ms, sql_ms in rows:
+        app50, sql50 = statistics.median(app_ms), statistics.median(sql_ms)
+        figures = (app50, percentile(app_ms, 95), sql50, percentile(sql_ms, 95))
+        print(
+            f"{label:<34} {count:>9} "
+            + " ".join(f"{value:>9.2f}" for value in figures)
+            + f" {app50 / sql50:>8.1f}x"
+        )
+    print("plan of the last search (no match, so every row is read):")
+    for (line,) in plan:
+        print("   ", line)
+
+
+if __name__ == "__main__":
+    main()
