@@ -17,7 +17,7 @@ from saas.modules.core.models import Activity, Contact
 from saas.modules.privacy import erasure, requests
 from saas.modules.privacy.consent import ConsentContext, record_consent
 from saas.modules.privacy.models import PrivacyRequest
-from saas.modules.sfa.models import Deal, DealContact, Lead, Pipeline, Task
+from saas.modules.sfa.models import Deal, DealContact, ImportJob, ImportRowError, Lead, Pipeline, Task
 from tests.conftest import bearer, csrf_token_from, login, make_token
 
 EMAIL, NAME, PHONE = "evangelina.targetova@example.com", "Targetova", "+44 20 7946 0958"
@@ -45,6 +45,14 @@ def _person_everywhere(fixture) -> tuple[uuid.UUID, uuid.UUID]:
             Task(title=f"Call {NAME}", contact_id=person.id),
             Activity(kind="call", subject=f"Call with {NAME}", body=PHONE, contact_id=person.id),
             Activity(kind="note", subject="Otto's note", contact_id=other.id),
+        ])  # fmt: skip
+        upload = f"last_name,email,phone\nStays,otto@x.io,1\n{NAME},{EMAIL},{PHONE}\n".encode()
+        job = ImportJob(entity="contacts", filename="people.csv", content=upload, mapping={})
+        session.add(job)
+        session.flush()
+        session.add_all([
+            ImportRowError(job_id=job.id, row_number=2, reason="dup", raw={"email": EMAIL, "name": NAME}),
+            ImportRowError(job_id=job.id, row_number=1, reason="dup", raw={"email": "otto@x.io"}),
         ])  # fmt: skip
         for contact_id in (person.id, duplicate.id, other.id):
             record_consent(
