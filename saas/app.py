@@ -7,7 +7,7 @@ import logging
 from apiflask import APIFlask
 from flask import Flask
 
-from saas import extensions, observability
+from saas import billing, extensions, observability
 from saas.config import Settings
 from saas.db import db
 from saas.embedded import embedded_database_url, embedded_redis_url, normalise_database_url
@@ -127,5 +127,6 @@ def create_app(settings: Settings | None = None) -> APIFlask:
     routing.init_app(app)
     register_error_handlers(app)
     register_blueprints(app)
+    billing.init_app(app)
     register_commands(app)
     return app

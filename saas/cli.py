@@ -285,9 +285,10 @@ def _start_embedded_s3(app: Flask) -> None:
 
 
 def register_commands(app: Flask) -> None:
+    from saas.billing.cli import billing_group
     from saas.exports.cli import export_command, import_command
 
-    for command in (export_command, import_command, scheduler_command):
+    for command in (export_command, import_command, scheduler_command, billing_group):
         app.cli.add_command(command)
     for command in (
         db_group,

@@ -47,6 +47,10 @@ class Settings:
     session_cookie_secure: bool
     login_rate_limit: str
     db_pool_size: int
+    # Billing is off (everything entitled) unless a Stripe key is set.
+    stripe_api_key: str | None = None
+    stripe_webhook_secret: str | None = None
+    stripe_api_base: str | None = None
     # Tenant exports: an S3 bucket (moto on loopback in development and tests).
     s3_bucket: str | None = None
     s3_endpoint_url: str | None = None
@@ -80,6 +84,9 @@ class Settings:
             s3_kms_key_id=os.environ.get("S3_KMS_KEY_ID") or None,
             export_link_seconds=int(os.environ.get("EXPORT_LINK_SECONDS", "900")),
             export_stale_seconds=int(os.environ.get("EXPORT_STALE_SECONDS", "600")),
+            stripe_api_key=os.environ.get("STRIPE_API_KEY") or None,
+            stripe_webhook_secret=os.environ.get("STRIPE_WEBHOOK_SECRET") or None,
+            stripe_api_base=os.environ.get("STRIPE_API_BASE") or None,
             smtp_url=os.environ.get("SMTP_URL") or None,
             mail_from=os.environ.get("MAIL_FROM", "no-reply@localhost"),
         )

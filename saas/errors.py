@@ -41,6 +41,13 @@ class PermissionDenied(SaasError):
     title = "Forbidden"
 
 
+class PaymentRequired(SaasError):
+    """The workspace is read-only (unpaid, paused or cancelled) or its plan lacks what was asked for."""
+
+    status = 402
+    title = "Payment required"
+
+
 class AuthenticationFailed(SaasError):
     status = 401
     title = "Unauthorized"

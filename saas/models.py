@@ -9,6 +9,7 @@ _MODEL_MODULES = (
     "saas.auth.models",
     "saas.audit",
     "saas.modules.switches",
+    "saas.billing.models",
     "saas.exports.models",
 )
 
