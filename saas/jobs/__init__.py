@@ -49,10 +49,16 @@ def run_tenant_job(tenant_id: str, function: str, *args: Any, **kwargs: Any) -> 
         return import_string(function)(session, *args, **kwargs)
 
 
+_inherited_sessions: list[object] = []
+
+
 def _forget_inherited_connections() -> None:
     """In a forked job process: never touch the parent's database sockets, not even to close them."""
     try:
-        db.session.registry.clear()  # drops the inherited session without closing its connection
+        # Keep the inherited session referenced forever: if it were garbage-collected, its pooled
+        # connection would be "reset" with a ROLLBACK over the socket the parent still uses.
+        _inherited_sessions.append(db.session.registry())
+        db.session.registry.clear()
         db.engine.dispose(close=False)
     except RuntimeError:  # forked outside an app context: nothing inherited to forget
         pass
