@@ -13,7 +13,6 @@ from wtforms.validators import DataRequired, Length
 
 from saas.auth.models import User
 from saas.auth.services import authenticate
-from saas.billing.usage import record_sign_in
 from saas.db import db
 from saas.extensions import limiter
 
@@ -57,7 +56,6 @@ def login():
         if user is not None:
             db.session.commit()
             login_user(user)
-            record_sign_in(user)  # billing's active_users meter
             return redirect(_safe_next(request.args.get("next")) or home_for(user))
         form.password.errors = ["Email or password is not right."]
     return render_template("auth/login.html", form=form), 200 if request.method == "GET" else 400

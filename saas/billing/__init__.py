@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask
+from flask_login import user_logged_in
 
 from saas.db import TenantRef
 
@@ -18,6 +19,12 @@ def _start_trial_on_signup(sender: TenantRef, *, actor: str = "signup", **_: obj
     from saas.billing.services import start_trial
 
     start_trial(sender, actor=actor)
+
+
+def _count_sign_in(sender: Flask, user) -> None:
+    from saas.billing.usage import record_sign_in
+
+    record_sign_in(user)
 
 
 def init_app(app: Flask) -> None:
@@ -45,5 +52,7 @@ def init_app(app: Flask) -> None:
     register_tenant_guard(enforce_entitlements)
     register_periodic_jobs()
     tenant_provisioned.connect(_start_trial_on_signup)
+    # Every sign-in counts, whichever page signed the user in (login form, signup, SSO later).
+    user_logged_in.connect(_count_sign_in)
     app.context_processor(lambda: {"billing_banner": billing_banner})
     app.add_template_filter(views.money, "money")

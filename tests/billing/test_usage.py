@@ -47,6 +47,25 @@ def test_a_user_signing_in_twice_a_day_is_one_active_user(client, tenant_a):
     assert [r.quantity for r in _rows(tenant_a, "active_users")] == [1]
 
 
+def test_signing_up_counts_the_owner_as_an_active_user(client, app_ctx):
+    from saas.tenants.models import Tenant
+    from tests.conftest import PASSWORD, csrf_token_from
+
+    slug = f"signup-{os.urandom(3).hex()}"
+    page = client.get("/signup")
+    response = client.post(
+        "/signup",
+        data={"csrf_token": csrf_token_from(page.text), "name": "Signup Co", "slug": slug,
+              "admin_email": f"{slug}@example.com", "admin_password": PASSWORD, "accept_terms": "1"},
+    )  # fmt: skip
+    assert response.status_code == 302
+    tenant_id = db.session.scalar(select(Tenant.id).where(Tenant.slug == slug))
+    rows = db.session.scalars(
+        select(UsageRecord).where(UsageRecord.tenant_id == tenant_id, UsageRecord.meter_key == "active_users")
+    ).all()
+    assert [r.quantity for r in rows] == [1]
+
+
 def test_contacts_stored_keeps_the_days_high_water_mark_above_the_free_allowance(tenant_a):
     at = datetime.now(UTC)
     for level in (900, 1200, 1100, 1500, 1300):
