@@ -28,6 +28,7 @@ from saas.errors import Conflict, NotFound, ValidationError
 from saas.modules.core.activities import acting_user_id
 from saas.modules.core.models import Account, Contact
 from saas.modules.core.schemas import AccountIn, ContactIn
+from saas.modules.registry import registry
 from saas.modules.sfa.lead_schemas import LeadIn
 from saas.modules.sfa.models import ImportJob, ImportRowError, Lead
 
@@ -526,35 +527,55 @@ def classify_rows(
     header_of = {name: headers[index] for name, index in columns.items()}
     schema = target.schema()
     batch = Batch()
-    valid: list[tuple[int, dict[str, str], dict[str, Any], str]] = []
-    for row_number, values in rows:
-        mapped, record, errors = _validate_row(target, schema, values, headers, columns)
-        if record is not None:
-            valid.append((row_number, mapped, record, target.dedupe_key(record) or ""))
-            continue
+
+    def outcome(row_number: int, mapped: dict[str, str], kind: str, reason: str = "") -> None:
+        if len(batch.outcomes) < keep_outcomes:
+            batch.outcomes.append(RowOutcome(row_number, mapped, kind, reason))
+
+    def reject(row_number: int, values: list[str], mapped: dict[str, str], errors: dict[str, Any]) -> None:
         batch.error_rows += 1
         row_errors = _row_errors(row_number, errors, header_of)
         raw = _raw(headers, values)
         batch.errors += [error | {"raw": raw} for error in row_errors]
-        if len(batch.outcomes) < keep_outcomes:
-            reason = "; ".join(f"{e['column'] or 'row'}: {e['reason']}" for e in row_errors)
-            batch.outcomes.append(RowOutcome(row_number, mapped, "error", reason))
-    existing = target.existing_keys(session, {key for *_, key in valid})
-    for row_number, mapped, record, key in valid:
-        duplicate = key in existing or key in seen
-        if duplicate:
+        outcome(
+            row_number,
+            mapped,
+            "error",
+            "; ".join(f"{e['column'] or 'row'}: {e['reason']}" for e in row_errors),
+        )
+
+    valid: list[tuple[int, list[str], dict[str, str], dict[str, Any]]] = []
+    for row_number, values in rows:
+        mapped, record, errors = _validate_row(target, schema, values, headers, columns)
+        if record is None:
+            reject(row_number, values, mapped, errors)
+        else:
+            valid.append((row_number, values, mapped, record))
+    # Rules that need the database, a query per batch: people who may not come back, then duplicates.
+    refused = registry.refused_people(
+        session, {record["email"] for *_, record in valid if record.get("email")}
+    )
+    admitted: list[tuple[int, dict[str, str], dict[str, Any], str]] = []
+    for row_number, values, mapped, record in valid:
+        if record.get("email") in refused:
+            reject(row_number, values, mapped, {"email": [refused[record["email"]]]})
+        else:
+            admitted.append((row_number, mapped, record, target.dedupe_key(record) or ""))
+    existing = target.existing_keys(session, {key for *_, key in admitted})
+    for row_number, mapped, record, key in admitted:
+        if key in existing or key in seen:
             batch.duplicates += 1
+            outcome(
+                row_number,
+                mapped,
+                "duplicate",
+                "already in this workspace" if key in existing else "earlier in this file",
+            )
         else:
             seen.add(key)
             batch.records.append(record)
-        if len(batch.outcomes) < keep_outcomes:
-            where = "already in this workspace" if key in existing else "earlier in this file"
-            batch.outcomes.append(
-                RowOutcome(
-                    row_number, mapped, "duplicate" if duplicate else "import", where if duplicate else ""
-                )
-            )
-    batch.outcomes.sort(key=lambda outcome: outcome.row_number)
+            outcome(row_number, mapped, "import")
+    batch.outcomes.sort(key=lambda row: row.row_number)
     return batch
 
 

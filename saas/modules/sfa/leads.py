@@ -17,6 +17,7 @@ from saas.db import TenantSession, db
 from saas.errors import ValidationError
 from saas.modules.core.activities import acting_user_id
 from saas.modules.core.services import RecordService
+from saas.modules.registry import registry
 from saas.modules.sfa.models import Lead
 
 
@@ -37,6 +38,7 @@ class LeadService(RecordService[Lead]):
                 "A lead needs a first or a last name.", {"last_name": ["Enter a first or last name."]}
             )
         self._check_status_change(record)
+        registry.admit_person(session, record.email)  # e.g. not a person who asked to be erased
         if record.owner_user_id is not None and not is_member(
             db.session, session.tenant.id, record.owner_user_id
         ):

@@ -310,3 +310,21 @@ def test_upload_page_shows_a_message_for_a_bad_file(client, tenant_a):
     )
     assert no_file.status_code == 422 and "Choose a CSV file" in no_file.text
     assert _count(tenant_a, ImportJob) == 0
+
+
+def test_an_erased_persons_email_is_refused_by_the_import_and_by_the_lead_form(client, tenant_a, headers):
+    from saas.modules.privacy.subject import suppress_email
+
+    with tenant_session(tenant_a.ref) as session:
+        suppress_email(session, "gone@example.org", None)
+    rows = [["Still", "Here", "here@example.org"], ["Gone", "Away", " GONE@example.org "]]
+    for entity in ("contacts", "leads"):
+        job = _import(client, headers, _csv(["first_name", "last_name", "email"], rows), entity=entity)
+        assert (job["imported_rows"], job["error_rows"]) == (1, 1), entity
+        report = client.get(f"/api/v1/imports/{job['id']}/errors", headers=headers).text
+        assert "3,email,This email belongs to a person who asked to be erased" in report
+    refused = client.post(
+        "/api/v1/leads", json={"last_name": "Away", "email": "gone@example.org"}, headers=headers
+    )
+    assert refused.status_code == 422 and "asked to be erased" in refused.get_json()["detail"]
+    assert _count(tenant_a, Lead) == 1
