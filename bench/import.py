@@ -128,6 +128,8 @@ def main() -> None:
     )
     print(f"COPY FROM of the same file into LIKE contacts: {copy_seconds:.2f} s  = {copy_rate:,.0f} rows/s")
     print(f"ratio import/COPY: {import_rate / copy_rate:.2f} (goal >= 0.25)")
+    # Both figures share the machine with whatever else runs; the load says how busy it was.
+    print(f"load average (1, 5, 15 min) at the end: {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
 
 
 if __name__ == "__main__":

@@ -38,6 +38,9 @@ PREVIEW_ROWS = 10
 DRY_RUN_ROWS = 5_000
 """A dry run counts outcomes over this many rows at most, so that it answers within a request."""
 DELIMITERS = (",", ";", "\t", "|")
+TOO_LARGE = (
+    f"The file is larger than the {MAX_FILE_BYTES >> 20} MB an import takes; split it into smaller files."
+)
 JOB_TIMEOUT_SECONDS = 3_600
 RUN_IMPORT = "saas.modules.sfa.imports.run_import"
 
@@ -310,10 +313,7 @@ def create_import(
     target = import_target(entity)
     created_by_user_id = acting_user_id(session)
     if len(content) > MAX_FILE_BYTES:
-        raise _file_error(
-            f"The file is {len(content) / 1_048_576:.1f} MB; the limit is {MAX_FILE_BYTES // 1_048_576} MB. "
-            "Split it into smaller files."
-        )
+        raise _file_error(TOO_LARGE)
     decoded = decode_csv(content)
     rows = CsvRows(decoded, detect_delimiter(decoded.split("\n", 1)[0]))
     headers = rows.headers()

@@ -154,12 +154,23 @@ def test_malformed_file_gets_a_clear_422_and_nothing_is_written(client, tenant_a
     assert _count(tenant_a, ImportJob) == 0
 
 
-def test_too_large_file_is_refused_with_the_limit(client, tenant_a, headers):
+def test_too_large_file_is_refused_with_the_limit_on_the_api_and_the_page(client, tenant_a, headers):
     from saas.modules.sfa.imports import MAX_FILE_BYTES
 
-    content = b"email\n" + b"x" * MAX_FILE_BYTES
-    response = _upload(client, headers, content)
-    assert response.status_code == 422 and "the limit is 8 MB" in response.get_json()["detail"]
+    # Over the import's limit, and over the limit of any request (read before the view runs).
+    for content, status in ((b"email\n" + b"x" * MAX_FILE_BYTES, 422), (b"x" * (11 * 1024 * 1024), 413)):
+        response = _upload(client, headers, content)
+        assert response.status_code == status and response.mimetype == "application/problem+json"
+        assert "larger than the 8 MB an import takes" in response.get_json()["detail"]
+    login(client, tenant_a.email, tenant_a.password)
+    form = client.get(f"/t/{tenant_a.slug}/imports/new")
+    page = client.post(
+        f"/t/{tenant_a.slug}/imports/new",
+        data={"csrf_token": csrf_token_from(form.text), "entity": "contacts",
+              "file": (io.BytesIO(b"x" * (11 * 1024 * 1024)), "huge.csv")},
+        content_type="multipart/form-data",
+    )  # fmt: skip
+    assert page.status_code == 413 and "larger than the 8 MB an import takes" in page.text
     assert _count(tenant_a, ImportJob) == 0
 
 

@@ -7,6 +7,7 @@ import uuid
 
 from apiflask.fields import File
 from marshmallow import Schema, fields, validate
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from saas.api import token_auth
 from saas.errors import ValidationError
@@ -14,6 +15,7 @@ from saas.modules.sfa import imports
 from saas.modules.sfa.blueprints import api
 from saas.modules.sfa.views.imports import error_report_download
 from saas.tenants.routing import current_tenant_session
+from saas.web.errors import problem
 
 
 class ImportUploadIn(Schema):
@@ -62,6 +64,11 @@ def _mapping(text: str | None) -> dict | None:
     if not isinstance(mapping, dict):
         raise ValidationError("The mapping must be a JSON object.", {"mapping": ["Give field → column."]})
     return mapping
+
+
+@api.errorhandler(RequestEntityTooLarge)
+def _too_large(error: RequestEntityTooLarge):
+    return problem(413, "File too large", imports.TOO_LARGE)
 
 
 @api.post("/imports")

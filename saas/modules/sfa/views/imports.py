@@ -30,6 +30,12 @@ def _upload_form(message: str | None = None, errors: dict | None = None, status:
     ), status  # fmt: skip
 
 
+@pages.errorhandler(RequestEntityTooLarge)
+def _too_large(error: RequestEntityTooLarge):
+    # Raised while the form is read for its CSRF token, before any view: the only uploads here are imports.
+    return render_template("error.html", status=413, title="File too large", detail=imports.TOO_LARGE), 413
+
+
 @pages.route("/imports/new", methods=["GET", "POST"])
 def new_import():
     if request.method == "GET":
@@ -44,8 +50,6 @@ def new_import():
             current_tenant_session(), entity=request.form.get("entity", ""), filename=upload.filename,
             content=content,
         )  # fmt: skip
-    except RequestEntityTooLarge:
-        return _upload_form(f"The file is larger than {imports.MAX_FILE_BYTES // 1_048_576} MB.", status=413)
     except ValidationError as error:
         return _upload_form(error.detail, error.errors, status=422)
     return redirect(url_for("sfa.map_import", job_id=job.id))
