@@ -28,6 +28,52 @@ class NavEntry:
 
 
 @dataclass(frozen=True)
+class SearchHit:
+    """One record found by the global search; the page links it with ``url_for(endpoint, **params)``."""
+
+    kind: str
+    """What the record is, singular and capitalised (``Contact``, ``Deal``, ``Ticket``)."""
+    title: str
+    endpoint: str
+    params: dict[str, str] = field(default_factory=dict)
+    detail: str = ""
+    """A second line that tells equal titles apart (an email, a company, an amount)."""
+
+
+@dataclass(frozen=True)
+class Series:
+    """One named row of a chart's figures, one value per label of its card."""
+
+    name: str
+    values: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class DashboardCard:
+    """A chart on the tenant dashboard, always shown with its figures as a table too.
+
+    ``kind`` is ``bar`` (grouped bars, one group per label) or ``line``. An empty card (every value 0)
+    shows ``empty`` instead of a chart, so a new workspace sees what will appear there.
+    """
+
+    key: str
+    """Unique and stable: ``<module>.<name>`` (``sfa.pipeline``); the page's anchor and test hook."""
+    title: str
+    labels: tuple[str, ...]
+    series: tuple[Series, ...]
+    kind: str = "bar"
+    unit: str = ""
+    """What the values count (``EUR``, ``leads``), shown in the table header and the chart's label."""
+    summary: str = ""
+    """One sentence of the card's main figure (``3 open deals worth 12,000.00 EUR``)."""
+    link: NavEntry | None = None
+    """Where the card's records are (``See the pipeline``)."""
+    empty: str = "Nothing here yet."
+    order: int = 100
+    """Cards are shown by ``order`` then ``key``."""
+
+
+@dataclass(frozen=True)
 class DataSubject:
     """The person a privacy hook works on: their contact id and, while known, their email.
 
@@ -62,6 +108,11 @@ class Module:
     refused_people: Callable[[Session, Collection[str]], dict[str, str]] | None = None
     """Of these emails, those a person may not be (re)created with, each with the reason (an erased
     person's). Takes many at once, so that an import checks a batch in one query."""
+    search: Callable[[Session, str, int], list[SearchHit]] | None = None
+    """The module's records matching a query (``session, query, limit``), best first, at most ``limit``:
+    the global search box of every page lists them under the enabled modules."""
+    dashboard: Callable[[Session], list[DashboardCard]] | None = None
+    """The module's charts on the tenant dashboard (pipeline, forecast, campaign results, SLA health)."""
 
 
 class ModuleRegistry:
