@@ -83,6 +83,8 @@ def register_blueprints(app: Flask) -> None:
             extensions.csrf.exempt(api)
             app.register_blueprint(api)
             blueprint_modules[api.name] = module.key
+        if module.public is not None:
+            app.register_blueprint(module.public())
     register_tenant_guard(refuse_requests_to_disabled_modules)
     for pages in (settings_pages, export_pages):
         install_tenant_page_routing(pages)

@@ -95,6 +95,8 @@ class Module:
     """Builds the blueprint of pages served under ``/t/<slug>/``."""
     api: Callable[[], Blueprint] | None = None
     """Builds the blueprint of API resources served under ``/api/v1/``."""
+    public: Callable[[], Blueprint] | None = None
+    """Builds a blueprint of public routes with their own prefix (a customer portal); it checks its switch."""
     nav: tuple[NavEntry, ...] = field(default_factory=tuple)
     seed: Callable[[Session], None] | None = None
     """Fills a new tenant's tables (e.g. a default pipeline); runs inside the provisioning transaction."""

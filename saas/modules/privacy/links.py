@@ -51,14 +51,18 @@ def link_serializer(
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=salt, signer=signer)
 
 
-def make_link_token(tenant_id: str, contact_id: uuid.UUID) -> str:
-    return link_serializer().dumps({"t": tenant_id, "c": str(contact_id), "l": secrets.token_urlsafe(16)})
+def make_link_token(tenant_id: str, contact_id: uuid.UUID, salt: str = _SALT) -> str:
+    return link_serializer(salt=salt).dumps(
+        {"t": tenant_id, "c": str(contact_id), "l": secrets.token_urlsafe(16)}
+    )
 
 
-def read_link_token(token: str, tenant_id: str) -> CenterLink:
-    """The link's content if it is genuine, unexpired and for ``tenant_id``; else :class:`LinkRefused`."""
+def read_link_token(token: str, tenant_id: str, salt: str = _SALT) -> CenterLink:
+    """The link's content if it is genuine, unexpired and for ``tenant_id``; else :class:`LinkRefused`.
+
+    ``salt`` names the door (the privacy center, the service portal): a link opens only its own."""
     try:
-        data = link_serializer().loads(token, max_age=LINK_SECONDS)
+        data = link_serializer(salt=salt).loads(token, max_age=LINK_SECONDS)
         link = CenterLink(tenant_id=data["t"], contact_id=uuid.UUID(data["c"]), link_id=str(data["l"]))
     except (BadData, KeyError, TypeError, ValueError):
         raise LinkRefused(REFUSED) from None
