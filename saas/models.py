@@ -11,6 +11,7 @@ _MODEL_MODULES = (
     "saas.modules.switches",
     "saas.billing.models",
     "saas.exports.models",
+    "saas.webhooks.models",
 )
 
 

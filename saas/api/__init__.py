@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime, timedelta
 
 from apiflask import APIBlueprint, HTTPTokenAuth
+from flask import Flask
 
 from saas.auth.services import find_api_token
 from saas.db import db
@@ -44,4 +46,28 @@ def _token_refused(error):
 
 def api_blueprint(name: str, import_name: str, tag: str) -> APIBlueprint:
     """A blueprint of API resources under ``/api/v1``; every route must use ``@auth_required(token_auth)``."""
-    return APIBlueprint(name, import_name, tag=tag, url_prefix=API_PREFIX)
+    blueprint = APIBlueprint(name, import_name, tag=tag, url_prefix=API_PREFIX)
+    # Whichever API blueprint the app registers first installs the API-wide machinery once.
+    blueprint.record_once(lambda state: install_api_integration(state.app))
+    return blueprint
+
+
+def _env_flag(name: str, default: bool) -> bool:
+    value = os.environ.get(name, "").strip().lower()
+    return default if not value else value in {"1", "true", "yes", "on"}
+
+
+def install_api_integration(app: Flask) -> None:
+    """API-wide settings, hooks and blueprints (webhooks...), installed once per app."""
+    if app.extensions.get("api_integration"):
+        return
+    app.extensions["api_integration"] = True
+    settings = app.config.get("SAAS_SETTINGS")
+    testing = getattr(settings, "environment", "production") == "test"
+    # Loopback webhook receivers only where tests run them; never in production by default.
+    app.config.setdefault("WEBHOOKS_ALLOW_LOOPBACK", _env_flag("WEBHOOKS_ALLOW_LOOPBACK", testing))
+    app.config.setdefault(
+        "WEBHOOK_RETRY_BASE_SECONDS", int(os.environ.get("WEBHOOK_RETRY_BASE_SECONDS", "30"))
+    )
+    app.config.setdefault("WEBHOOK_MAX_RETRIES", int(os.environ.get("WEBHOOK_MAX_RETRIES", "5")))
+    app.config.setdefault("WEBHOOK_DISABLE_AFTER", int(os.environ.get("WEBHOOK_DISABLE_AFTER", "5")))

@@ -91,6 +91,7 @@ def fill_every_table(fixture) -> None:
             ImportRowError(job_id=job.id, row_number=7, column="email", reason=AWKWARD, raw={"x": [1, None]})
         )
         _fill_privacy_tables(session, contact.id)
+        _fill_webhook_tables(session)
 
 
 def _fill_privacy_tables(session, contact_id: uuid.UUID) -> None:
@@ -123,3 +124,20 @@ def empty_tables(fixture) -> list[str]:
             for spec in tenant_tables()
             if session.scalar(select(func.count()).select_from(spec.table)) == 0
         ]
+
+
+def _fill_webhook_tables(session) -> None:
+    from saas.webhooks.models import WebhookDelivery, WebhookSubscription
+
+    subscription = WebhookSubscription(
+        url="https://hooks.example.com/ünï?a=1&b=2", description=AWKWARD[:200], events=["deal.created", "*"],
+        secret="whsec_" + "x" * 40, is_active=False, consecutive_failures=5, disabled_reason=AWKWARD[:200],
+    )  # fmt: skip
+    session.add(subscription)
+    session.flush()
+    session.add(
+        WebhookDelivery(
+            subscription_id=subscription.id, event="deal.created", payload={"title": AWKWARD, "n": [1, None]},
+            status="failed", attempts=6, last_status_code=503, last_error=AWKWARD,
+        )
+    )  # fmt: skip

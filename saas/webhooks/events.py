@@ -1,0 +1,113 @@
+"""Emitting events: the one function other code calls, ``emit(session, "deal.created", payload)``.
+
+A delivery row per matching subscription is written in the caller's transaction; the RQ jobs that send
+them are queued only after that transaction commits, so a rolled-back change never announces itself.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import uuid
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import event as sa_event
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from saas.db import TenantSession
+from saas.webhooks.models import WebhookDelivery, WebhookSubscription
+
+log = logging.getLogger(__name__)
+
+EVENT_NAME = re.compile(r"^[a-z][a-z_]*(\.[a-z][a-z_]*)+$")
+ALL_EVENTS = "*"
+# The documented catalogue (docs/api.md); modules may emit further ``<noun>.<verb>`` names.
+KNOWN_EVENTS = (
+    "contact.created",
+    "contact.updated",
+    "contact.deleted",
+    "account.created",
+    "account.updated",
+    "account.deleted",
+    "lead.created",
+    "lead.converted",
+    "deal.created",
+    "deal.updated",
+    "deal.stage_changed",
+    "deal.deleted",
+    "ticket.created",
+    "ticket.updated",
+    "campaign.sent",
+)
+_PENDING = "webhook_deliveries_to_queue"
+DELIVER_JOB = "saas.webhooks.delivery.deliver"
+
+
+def _json_ready(payload: dict[str, Any]) -> dict[str, Any]:
+    # UUIDs, datetimes and decimals become strings, as the API renders them.
+    return json.loads(json.dumps(payload, default=str))
+
+
+def emit(session: Session, event: str, payload: dict[str, Any]) -> int:
+    """Announce ``event`` with ``payload`` (JSON-ready or close) to the tenant's subscribed URLs.
+
+    ``session`` is the caller's tenant session; nothing is sent unless its transaction commits.
+    Returns how many deliveries were queued.
+    """
+    if not EVENT_NAME.match(event):
+        raise ValueError(f"malformed event name {event!r}")
+    subscriptions = session.scalars(
+        select(WebhookSubscription).where(
+            WebhookSubscription.is_active.is_(True),
+            or_(
+                WebhookSubscription.events.contains([event]),
+                WebhookSubscription.events.contains([ALL_EVENTS]),
+            ),
+        )
+    ).all()
+    if not subscriptions:
+        return 0
+    data = _json_ready(payload)
+    queued = session.info.setdefault(_PENDING, [])
+    for subscription in subscriptions:
+        delivery = WebhookDelivery(
+            id=uuid.uuid4(), subscription_id=subscription.id, event=event, payload=data
+        )
+        session.add(delivery)
+        queued.append(str(delivery.id))
+    session.flush()
+    return len(subscriptions)
+
+
+def queue_delivery(tenant_id: str, delivery_id: str) -> None:
+    """Queue one delivery's job, with RQ retries spaced by exponential backoff."""
+    from rq import Retry
+
+    from saas.jobs import enqueue_for_tenant
+
+    spacing = intervals()
+    enqueue_for_tenant(tenant_id, DELIVER_JOB, delivery_id, retry=Retry(max=len(spacing), interval=spacing))
+
+
+def intervals() -> list[int]:
+    """Seconds before each retry: base, 4x base, 16x base ... (``WEBHOOK_RETRY_BASE_SECONDS``)."""
+    base = int(current_app.config.get("WEBHOOK_RETRY_BASE_SECONDS", 30))
+    return [base * 4**n for n in range(int(current_app.config.get("WEBHOOK_MAX_RETRIES", 5)))]
+
+
+@sa_event.listens_for(TenantSession, "after_commit")
+def _queue_after_commit(session: Session) -> None:
+    pending = session.info.pop(_PENDING, None)
+    for delivery_id in pending or ():
+        try:
+            queue_delivery(session.tenant.id, delivery_id)
+        except Exception:  # Redis down: the row stays pending; the sweep queues it again
+            log.exception("could not queue webhook delivery %s", delivery_id)
+
+
+@sa_event.listens_for(TenantSession, "after_rollback")
+def _forget_after_rollback(session: Session) -> None:
+    session.info.pop(_PENDING, None)
