@@ -56,6 +56,7 @@ def configure(app: Flask, settings: Settings) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from saas.auth.identity_views import register_identity_pages
     from saas.auth.views import auth_pages
     from saas.exports.api import api as exports_api
     from saas.exports.views import export_pages
@@ -63,6 +64,7 @@ def register_blueprints(app: Flask) -> None:
     from saas.modules.registry import registry
     from saas.modules.settings import settings_pages
     from saas.modules.switches import BLUEPRINT_MODULES, refuse_requests_to_disabled_modules
+    from saas.tenants.audit_views import register_audit_pages
     from saas.tenants.routing import install_tenant_page_routing, register_tenant_guard
     from saas.tenants.signup import signup_pages
     from saas.web.views import site_pages
@@ -93,6 +95,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(exports_api)
     # Public, bound to its tenant by a signed link, not by a staff login: no tenant page routing.
     app.register_blueprint(privacy_center, url_prefix="/p/<slug>")
+    register_identity_pages(app)  # SSO sign-in, invitations, members and SSO settings
+    register_audit_pages(app)
     for blueprint in app.blueprints.values():
         # apiflask documents APIBlueprints only; it needs plain page blueprints to say so.
         if not hasattr(blueprint, "enable_openapi"):

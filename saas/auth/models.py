@@ -6,7 +6,8 @@ import uuid
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, DateTime, ForeignKey, String, UniqueConstraint, func
+from sqlalchemy import Boolean, DateTime, ForeignKey, String, Text, UniqueConstraint, func
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from saas.db import db
@@ -45,8 +46,15 @@ class Membership(db.Model):
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
     role: Mapped[str] = mapped_column(String(20))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    # A deactivated member keeps their history but can no longer open the workspace (nor use its tokens).
+    deactivated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     user: Mapped[User] = relationship(back_populates="memberships")
+
+    @property
+    def is_active(self) -> bool:
+        return self.deactivated_at is None
+
     tenant: Mapped[Tenant] = relationship()
 
 
@@ -67,3 +75,40 @@ class ApiToken(db.Model):
 
     tenant: Mapped[Tenant] = relationship()
     user: Mapped[User] = relationship()
+
+
+class SsoConfig(db.Model):
+    """A tenant's OpenID Connect provider; the client secret is stored encrypted (:mod:`saas.auth.crypto`)."""
+
+    __tablename__ = "sso_configs"
+
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    issuer: Mapped[str] = mapped_column(String(500))
+    client_id: Mapped[str] = mapped_column(String(255))
+    client_secret_encrypted: Mapped[str] = mapped_column(Text)
+    # Lower-cased domains whose people may join just in time; empty: only existing members sign in.
+    allowed_domains: Mapped[list[str]] = mapped_column(JSONB, default=list)
+    default_role: Mapped[str] = mapped_column(String(20), default="member")
+    sso_required: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
+
+
+class Invitation(db.Model):
+    """An invitation to join a tenant; the mailed link is signed and names this row, used once."""
+
+    __tablename__ = "invitations"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    email: Mapped[str] = mapped_column(String(254))
+    role: Mapped[str] = mapped_column(String(20))
+    invited_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    accepted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    tenant: Mapped[Tenant] = relationship()

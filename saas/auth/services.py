@@ -49,11 +49,11 @@ def authenticate(session: Session, email: str, password: str) -> User | None:
 
 
 def membership_for(session: Session, user_id: object, slug: str) -> Membership | None:
-    """The user's membership of the tenant with ``slug``; the only way a URL slug picks a tenant."""
+    """The user's active membership of the tenant with ``slug``; the only way a URL slug picks a tenant."""
     return session.scalar(
         select(Membership)
         .join(Tenant, Tenant.id == Membership.tenant_id)
-        .where(Membership.user_id == user_id, Tenant.slug == slug)
+        .where(Membership.user_id == user_id, Tenant.slug == slug, Membership.deactivated_at.is_(None))
     )
 
 
@@ -92,14 +92,18 @@ def create_api_token(session: Session, tenant_slug: str, email: str, name: str) 
 
 
 def find_api_token(session: Session, secret: str) -> ApiToken | None:
-    """The live token for a presented secret, with its user still a member of its tenant."""
+    """The live token for a presented secret, with its user still an active member of its tenant."""
     if not secret or not secret.startswith(TOKEN_PREFIX):
         return None
     token = session.scalar(select(ApiToken).where(ApiToken.token_hash == _hash_token(secret)))
     if token is None or token.revoked_at is not None or not token.user.is_active:
         return None
     member = session.scalar(
-        select(Membership).where(Membership.user_id == token.user_id, Membership.tenant_id == token.tenant_id)
+        select(Membership).where(
+            Membership.user_id == token.user_id,
+            Membership.tenant_id == token.tenant_id,
+            Membership.deactivated_at.is_(None),
+        )
     )
     return token if member else None
 

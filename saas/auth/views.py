@@ -13,6 +13,7 @@ from wtforms.validators import DataRequired, Length
 
 from saas.auth.models import User
 from saas.auth.services import authenticate
+from saas.auth.sso import password_barred_workspace
 from saas.db import db
 from saas.extensions import limiter
 
@@ -53,11 +54,17 @@ def login():
     form = LoginForm()
     if form.validate_on_submit():
         user = authenticate(db.session, form.email.data, form.password.data)
-        if user is not None:
+        barred = password_barred_workspace(db.session, user) if user is not None else None
+        if barred is not None:
+            db.session.rollback()
+            sso_login = url_for("sso.tenant_login", slug=barred)
+            form.password.errors = [f"Your workspace signs in with single sign-on only: use {sso_login}"]
+        elif user is not None:
             db.session.commit()
             login_user(user)
             return redirect(_safe_next(request.args.get("next")) or home_for(user))
-        form.password.errors = ["Email or password is not right."]
+        else:
+            form.password.errors = ["Email or password is not right."]
     return render_template("auth/login.html", form=form), 200 if request.method == "GET" else 400
 
 
