@@ -1,0 +1,178 @@
+"""Every route that takes a record id, walked from the app's URL map: tenant B, with its own token or
+session, aims each method of each route at tenant A's ids. Nothing may succeed, no answer may carry
+A's ids, and A's schema must be byte-for-byte unchanged afterwards.
+
+New routes are covered without editing this file as long as their id argument names its table
+(``deal_id`` → ``deals``, ``record_id`` after ``/deals/`` → ``deals``); a route whose id this test
+cannot place fails it, so that no route escapes the matrix.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import text
+from werkzeug.routing import Rule
+
+from saas.db import db
+from saas.exports.models import Export
+from tests.conftest import bearer, csrf_token_from, login, make_token
+from tests.exports.fixtures import fill_every_table
+
+# Id arguments whose table is not their own name.
+TABLE_OF_ARGUMENT = {"job_id": "import_jobs", "request_id": "privacy_requests"}
+PLATFORM_IDS = {"export_id"}
+"""Ids of platform rows that belong to a tenant (answered from the platform schema)."""
+WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
+
+
+def _tenant_tables(schema: str) -> list[str]:
+    return list(
+        db.session.scalars(
+            text("SELECT table_name FROM information_schema.tables WHERE table_schema = :schema"),
+            {"schema": schema},
+        )
+    )
+
+
+def _table_for(rule: Rule, argument: str, tables: set[str]) -> str | None:
+    if argument in TABLE_OF_ARGUMENT:
+        return TABLE_OF_ARGUMENT[argument]
+    if argument == "record_id":
+        before = rule.rule.split(f"<uuid:{argument}>")[0].rstrip("/").rsplit("/", 1)[-1]
+        return before if before in tables else None
+    base = argument.removesuffix("_id")
+    return next((name for name in (f"{base}s", f"{base}es", base) if name in tables), None)
+
+
+def _schema_fingerprint(schema: str) -> dict[str, str]:
+    """An md5 of every table's rows in a stable order: any change to tenant A's data shows here."""
+    return {
+        table: db.session.scalar(
+            text(
+                "SELECT md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), '')) "
+                f'FROM "{schema}"."{table}" t'
+            )
+        )
+        for table in _tenant_tables(schema)
+    }
+
+
+def _id_routes(app, prefix: str) -> list[Rule]:
+    return [
+        rule
+        for rule in app.url_map.iter_rules()
+        if rule.rule.startswith(prefix) and any(conv == "UUIDConverter" for conv in _converters(rule))
+    ]
+
+
+def _converters(rule: Rule) -> list[str]:
+    return [type(converter).__name__ for converter in rule._converters.values()]
+
+
+@pytest.fixture
+def a_ids(app_ctx, tenant_a):
+    """One id of every tenant table of A (rows in all of them), and a finished export of A."""
+    fill_every_table(tenant_a)
+    schema = tenant_a.tenant.schema_name
+    ids: dict[str, str] = {}
+    for table in _tenant_tables(schema):
+        has_id = db.session.scalar(
+            text(
+                "SELECT count(*) FROM information_schema.columns "
+                "WHERE table_schema = :schema AND table_name = :table AND column_name = 'id'"
+            ),
+            {"schema": schema, "table": table},
+        )
+        if has_id:
+            ids[table] = str(db.session.scalar(text(f'SELECT id FROM "{schema}"."{table}" LIMIT 1')))
+    export = Export(
+        tenant_id=tenant_a.tenant.id, kind="manual", requested_by=tenant_a.email, status="done",
+        tables_total=1, tables_done=1, rows_written=1,
+    )  # fmt: skip
+    db.session.add(export)
+    db.session.commit()
+    ids["export_id"] = str(export.id)
+    return ids
+
+
+def _urls(
+    app, prefix: str, slug: str | None, a_ids: dict[str, str]
+) -> tuple[list[tuple[str, str]], list[str]]:
+    """(method, url) aimed at A's ids for every id route under ``prefix``, and the routes no id fits."""
+    tables = set(a_ids)
+    aimed, unplaced = [], []
+    for rule in _id_routes(app, prefix):
+        values: dict[str, str] = {}
+        for argument, converter in rule._converters.items():
+            if type(converter).__name__ == "UUIDConverter":
+                table = "export_id" if argument in PLATFORM_IDS else _table_for(rule, argument, tables)
+                if table is None or table not in a_ids:
+                    unplaced.append(f"{rule.rule} ({argument})")
+                    break
+                values[argument] = a_ids[table]
+            elif argument == "slug":
+                values[argument] = slug
+            else:
+                values[argument] = "x"  # a token or file name: any value reaches the lookup
+        else:
+            url = rule.rule
+            for argument, value in values.items():
+                url = re.sub(rf"<(?:[a-z]+:)?{argument}>", value, url)
+            for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+                aimed.append((method, url))
+    return aimed, unplaced
+
+
+def _assert_refused(response, method: str, url: str, a_ids: dict[str, str]) -> None:
+    assert 400 <= response.status_code < 500, (method, url, response.status_code)
+    body = response.get_data(as_text=True)
+    for leaked in a_ids.values():
+        if len(leaked) == 36 and leaked not in url:  # uuids only; a 404 page may repeat its URL
+            assert leaked not in body, (method, url, "answer carries one of A's ids")
+
+
+def test_tenant_b_token_cannot_reach_a_through_any_api_route(app, client, tenant_a, tenant_b, a_ids):
+    schema = tenant_a.tenant.schema_name
+    before = _schema_fingerprint(schema)
+    aimed, unplaced = _urls(app, "/api/", None, a_ids)
+    assert not unplaced, f"routes whose id this matrix cannot place: {unplaced}"
+    assert len(aimed) > 20
+    headers = bearer(make_token(tenant_b))
+    for method, url in aimed:
+        response = client.open(
+            url, method=method, headers=headers, json={} if method in WRITE_METHODS else None
+        )
+        _assert_refused(response, method, url, a_ids)
+    db.session.expire_all()
+    assert _schema_fingerprint(schema) == before
+
+
+def test_tenant_b_user_cannot_reach_a_through_any_page(app, client, tenant_a, tenant_b, a_ids):
+    schema = tenant_a.tenant.schema_name
+    before = _schema_fingerprint(schema)
+    assert login(client, tenant_b.email, tenant_b.password).status_code == 302
+    token = csrf_token_from(client.get(f"/t/{tenant_b.slug}/contacts").text)
+    for slug in (tenant_b.slug, tenant_a.slug):  # A's ids in B's workspace, and A's workspace itself
+        aimed, unplaced = _urls(app, "/t/", slug, a_ids)
+        assert not unplaced, f"routes whose id this matrix cannot place: {unplaced}"
+        assert len(aimed) > 20
+        for method, url in aimed:
+            data = {"csrf_token": token} if method in WRITE_METHODS else None
+            response = client.open(url, method=method, data=data)
+            _assert_refused(response, method, url, a_ids)
+            if slug == tenant_a.slug:
+                assert response.status_code == 404, (method, url, response.status_code)
+    db.session.expire_all()
+    assert _schema_fingerprint(schema) == before
+
+
+def test_the_matrix_places_ids_by_their_names(app):
+    """The placement rules themselves, so that a silent mismatch cannot empty the matrix."""
+    tables = {"deals", "stages", "import_jobs", "privacy_requests", "contacts"}
+    by_rule = {rule.rule: rule for rule in app.url_map.iter_rules()}
+    assert _table_for(by_rule["/api/v1/deals/<uuid:record_id>"], "record_id", tables) == "deals"
+    assert _table_for(by_rule["/api/v1/stages/<uuid:stage_id>"], "stage_id", tables) == "stages"
+    assert _table_for(by_rule["/api/v1/imports/<uuid:job_id>"], "job_id", tables) == "import_jobs"
+    assert _table_for(by_rule["/api/v1/deals/<uuid:record_id>"], "record_id", {"contacts"}) is None
