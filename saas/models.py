@@ -12,6 +12,7 @@ _MODEL_MODULES = (
     "saas.billing.models",
     "saas.exports.models",
     "saas.webhooks.models",
+    "saas.api.models",
 )
 
 

@@ -1,4 +1,10 @@
-"""REST API v1: bearer-token authentication that binds the request to the token's tenant."""
+"""REST API v1: bearer-token authentication that binds the request to the token's tenant.
+
+Every API request passes one place, :func:`_verify_token`: the token (personal or OAuth2) is looked up,
+its scope checked against the URL's resource and method, its rate limit counted, the tenant bound, and
+the request's ``If-Match`` and ``Idempotency-Key`` handled. Resources only declare
+``auth_required(token_auth)``; nothing else is needed for a new resource to be protected.
+"""
 
 from __future__ import annotations
 
@@ -6,31 +12,54 @@ import os
 from datetime import UTC, datetime, timedelta
 
 from apiflask import APIBlueprint, HTTPTokenAuth
-from flask import Flask
+from flask import Flask, g, request
 
-from saas.auth.services import find_api_token
+from saas.api.access import API_PREFIX, InsufficientScope, authenticate_bearer, required_scope
+from saas.auth.models import ApiToken
 from saas.db import db
 from saas.tenants.routing import bind_request_to_tenant
 
-API_PREFIX = "/api/v1"
+__all__ = ["API_PREFIX", "api_blueprint", "token_auth"]
+
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
-token_auth = HTTPTokenAuth(scheme="Bearer", description="A personal API token (`saas tokens create`).")
+token_auth = HTTPTokenAuth(
+    scheme="Bearer",
+    description="A personal API token (`saas tokens create`) or an OAuth2 access token "
+    "(client credentials at `POST /api/v1/oauth/token`). Each operation needs the scope "
+    "`<resource>:read` (GET) or `<resource>:write` (other methods).",
+)
 
 
 @token_auth.verify_token
 def _verify_token(secret: str):
-    token = find_api_token(db.session, secret)
-    if token is None:
+    from saas.api import conventions, ratelimit
+
+    if g.get(conventions.RENDERING_CURRENT):  # re-entered by the GET an If-Match check renders
+        return g.api_principal.user
+    principal = authenticate_bearer(db.session, secret)
+    if principal is None:
         return None
+    scope = required_scope(request.url_rule.rule if request.url_rule else request.path, request.method)
+    if not principal.allows(scope):
+        raise InsufficientScope(scope)
+    ratelimit.limit_by_token(principal.kind, principal.id)
+    if principal.kind == "token":
+        _touch_token(principal.id)
+    bind_request_to_tenant(principal.membership.tenant.ref, principal.membership)
+    g.api_principal = principal
+    conventions.check_if_match()
+    conventions.begin_idempotent_request(principal.membership.tenant_id)
+    return principal.user
+
+
+def _touch_token(token_id: str) -> None:
+    token = db.session.get(ApiToken, token_id)
     now = datetime.now(UTC)
     # Recorded at most once a minute: a write and commit on every API call would halve throughput.
-    if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
+    if token is not None and (token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION):
         token.last_used_at = now
         db.session.commit()
-    membership = next(m for m in token.user.memberships if m.tenant_id == token.tenant_id)
-    bind_request_to_tenant(token.tenant.ref, membership)
-    return token.user
 
 
 @token_auth.error_processor
@@ -57,17 +86,50 @@ def _env_flag(name: str, default: bool) -> bool:
     return default if not value else value in {"1", "true", "yes", "on"}
 
 
+def _configure(app: Flask) -> None:
+    settings = app.config.get("SAAS_SETTINGS")
+    testing = getattr(settings, "environment", "production") == "test"
+    env = os.environ.get
+    # Loopback webhook receivers only where tests run them; never in production by default.
+    app.config.setdefault("WEBHOOKS_ALLOW_LOOPBACK", _env_flag("WEBHOOKS_ALLOW_LOOPBACK", testing))
+    app.config.setdefault("WEBHOOK_RETRY_BASE_SECONDS", int(env("WEBHOOK_RETRY_BASE_SECONDS", "30")))
+    app.config.setdefault("WEBHOOK_MAX_RETRIES", int(env("WEBHOOK_MAX_RETRIES", "5")))
+    app.config.setdefault("WEBHOOK_DISABLE_AFTER", int(env("WEBHOOK_DISABLE_AFTER", "5")))
+    app.config.setdefault("API_TOKEN_LIFETIME_SECONDS", int(env("API_TOKEN_LIFETIME_SECONDS", "900")))
+    app.config.setdefault("API_IDEMPOTENCY_SECONDS", int(env("API_IDEMPOTENCY_SECONDS", "86400")))
+    # The whole test suite calls the API from one address: generous there, tests of limits set their own.
+    app.config.setdefault(
+        "API_RATE_LIMIT_PER_TOKEN",
+        env("API_RATE_LIMIT_PER_TOKEN", "100000/minute" if testing else "600/minute"),
+    )
+    app.config.setdefault(
+        "API_RATE_LIMIT_PER_IP", env("API_RATE_LIMIT_PER_IP", "100000/minute" if testing else "1200/minute")
+    )
+
+
 def install_api_integration(app: Flask) -> None:
-    """API-wide settings, hooks and blueprints (webhooks...), installed once per app."""
+    """API-wide settings, hooks and blueprints (OAuth2, clients, webhooks, docs), installed once per app."""
     if app.extensions.get("api_integration"):
         return
     app.extensions["api_integration"] = True
-    settings = app.config.get("SAAS_SETTINGS")
-    testing = getattr(settings, "environment", "production") == "test"
-    # Loopback webhook receivers only where tests run them; never in production by default.
-    app.config.setdefault("WEBHOOKS_ALLOW_LOOPBACK", _env_flag("WEBHOOKS_ALLOW_LOOPBACK", testing))
-    app.config.setdefault(
-        "WEBHOOK_RETRY_BASE_SECONDS", int(os.environ.get("WEBHOOK_RETRY_BASE_SECONDS", "30"))
-    )
-    app.config.setdefault("WEBHOOK_MAX_RETRIES", int(os.environ.get("WEBHOOK_MAX_RETRIES", "5")))
-    app.config.setdefault("WEBHOOK_DISABLE_AFTER", int(os.environ.get("WEBHOOK_DISABLE_AFTER", "5")))
+    from saas import extensions
+    from saas.api import conventions, ratelimit
+    from saas.api.oauth import init_oauth, oauth_endpoints
+    from saas.api.pages import api_docs, integration_pages
+    from saas.api.resources import api as integration_api
+    from saas.tenants.routing import install_tenant_page_routing
+
+    _configure(app)
+    init_oauth(app)
+    app.before_request(ratelimit.limit_by_ip)
+    # Registered after the tenant routing's hook, so these run before its commit (after_request is LIFO).
+    app.after_request(conventions.add_etag)
+    app.after_request(conventions.finish_idempotent_request)
+    app.teardown_request(conventions.release_idempotency_key)
+    for blueprint in (oauth_endpoints, integration_api):
+        extensions.csrf.exempt(blueprint)  # token or client authenticated, no cookies
+    app.register_blueprint(oauth_endpoints)
+    app.register_blueprint(integration_api)
+    app.register_blueprint(api_docs)
+    install_tenant_page_routing(integration_pages)
+    app.register_blueprint(integration_pages, url_prefix="/t/<slug>")

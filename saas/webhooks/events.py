@@ -46,6 +46,13 @@ _PENDING = "webhook_deliveries_to_queue"
 DELIVER_JOB = "saas.webhooks.delivery.deliver"
 
 
+def record_payload(record: object) -> dict[str, Any]:
+    """A record's columns as a webhook payload (the same fields the API shows, as strings where not JSON)."""
+    from sqlalchemy import inspect
+
+    return {attr.key: getattr(record, attr.key) for attr in inspect(record).mapper.column_attrs}
+
+
 def _json_ready(payload: dict[str, Any]) -> dict[str, Any]:
     # UUIDs, datetimes and decimals become strings, as the API renders them.
     return json.loads(json.dumps(payload, default=str))

@@ -14,6 +14,7 @@ from saas.errors import NotFound, ValidationError
 from saas.modules.core.models import Account, Contact
 from saas.modules.core.pagination import Page, SortKey, keyset_page
 from saas.modules.registry import registry
+from saas.webhooks.events import emit, record_payload
 
 Record = TypeVar("Record", bound=TenantBase)
 
@@ -25,10 +26,23 @@ def _escape_like(text: str) -> str:
 class RecordService(Generic[Record]):
     """The operations every simple CRM record shares; one instance per model."""
 
-    def __init__(self, model: type[Record], noun: str, search: tuple[InstrumentedAttribute, ...]) -> None:
+    def __init__(
+        self,
+        model: type[Record],
+        noun: str,
+        search: tuple[InstrumentedAttribute, ...],
+        *,
+        announce: bool = False,
+    ) -> None:
         self.model = model
         self.noun = noun
         self.search = search
+        # Whether changes emit ``<noun>.created|updated|deleted`` webhooks (saas.webhooks).
+        self.announce = announce
+
+    def emit(self, session: TenantSession, verb: str, record: Record) -> None:
+        if self.announce:
+            emit(session, f"{self.noun}.{verb}", record_payload(record))
 
     newest_first: ClassVar[bool] = False
     """Whether lists run from the highest sort key down (a timeline) instead of up (names)."""
@@ -77,6 +91,7 @@ class RecordService(Generic[Record]):
         session.add(record)
         session.flush()
         session.refresh(record)
+        self.emit(session, "created", record)
         return record
 
     def update(self, session: TenantSession, record_id: uuid.UUID, changes: dict[str, Any]) -> Record:
@@ -87,10 +102,13 @@ class RecordService(Generic[Record]):
             self.check(session, record)
         session.flush()
         session.refresh(record)
+        self.emit(session, "updated", record)
         return record
 
     def delete(self, session: TenantSession, record_id: uuid.UUID) -> None:
-        session.delete(self.get(session, record_id))
+        record = self.get(session, record_id)
+        self.emit(session, "deleted", record)
+        session.delete(record)
         session.flush()
 
     def check(self, session: TenantSession, record: Record) -> None:
@@ -109,9 +127,12 @@ class ContactService(RecordService[Contact]):
 
 
 contacts = ContactService(
-    Contact, "contact", search=(Contact.first_name, Contact.last_name, Contact.sort_name, Contact.email)
+    Contact,
+    "contact",
+    search=(Contact.first_name, Contact.last_name, Contact.sort_name, Contact.email),
+    announce=True,
 )
-accounts = RecordService(Account, "account", search=(Account.sort_name, Account.domain))
+accounts = RecordService(Account, "account", search=(Account.sort_name, Account.domain), announce=True)
 
 
 def account_choices(session: TenantSession, limit: int = 200) -> list[tuple[uuid.UUID, str]]:

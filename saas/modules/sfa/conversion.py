@@ -20,6 +20,7 @@ from saas.modules.core.activities import record_event
 from saas.modules.core.models import Account, Contact
 from saas.modules.core.services import accounts, contacts
 from saas.modules.sfa.models import Deal, DealContact, Lead, Pipeline, Stage
+from saas.webhooks.events import emit
 
 # Addresses at these domains say nothing about the company a person works for.
 FREE_MAIL_DOMAINS = frozenset(
@@ -213,4 +214,6 @@ def convert_lead(
         subject_id=lead.id,
     )
     session.flush()
+    emit(session, "lead.converted", {"lead_id": lead.id, "contact_id": contact.id,
+         "account_id": lead.converted_account_id, "deal_id": lead.converted_deal_id})  # fmt: skip
     return Conversion(lead, contact, account, opened, contact_created, account_created)

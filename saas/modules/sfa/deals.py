@@ -23,6 +23,7 @@ from saas.modules.core.models import Account, Activity, Contact
 from saas.modules.core.services import RecordService
 from saas.modules.sfa.models import Deal, DealContact, DealStageChange, Pipeline, Stage
 from saas.modules.sfa.pipelines import default_pipeline, first_open_stage, get_pipeline
+from saas.webhooks.events import emit, record_payload
 
 DEAL_SUBJECT = "deal"
 """``Activity.subject_type`` of entries about a deal."""
@@ -131,6 +132,7 @@ class DealService(RecordService[Deal]):
         _link_contacts_on_timeline(session, deal, deal.contact_ids, "added to")
         session.flush()
         session.refresh(deal)
+        self.emit(session, "created", deal)
         return deal
 
     def update(self, session: TenantSession, record_id: uuid.UUID, changes: dict[str, Any]) -> Deal:
@@ -164,6 +166,8 @@ class DealService(RecordService[Deal]):
             before = deal.stage
             _enter_stage(deal, stage, lost_reason)
             _record_stage_change(session, deal, before, stage)
+            session.flush()
+            emit(session, "deal.stage_changed", {**record_payload(deal), "from_stage_id": before.id})
         session.flush()
         session.refresh(deal)
         return deal
@@ -280,7 +284,7 @@ def _link_contacts_on_timeline(
         )
 
 
-deals = DealService(Deal, "deal", search=(Deal.sort_name,))
+deals = DealService(Deal, "deal", search=(Deal.sort_name,), announce=True)
 
 
 @dataclass

@@ -69,5 +69,8 @@ class LeadService(RecordService[Lead]):
 
 
 leads = LeadService(
-    Lead, "lead", search=(Lead.first_name, Lead.last_name, Lead.sort_name, Lead.email, Lead.company)
+    Lead,
+    "lead",
+    search=(Lead.first_name, Lead.last_name, Lead.sort_name, Lead.email, Lead.company),
+    announce=True,
 )

@@ -1,0 +1,117 @@
+"""Who calls the API and what they may do: bearer tokens (personal or OAuth2) and their scopes.
+
+A scope is ``<resource>:<read|write>`` where the resource is the first path segment after ``/api/v1/``
+and GET/HEAD/OPTIONS read while every other method writes. Scopes are derived from the URL map, so a
+new API resource is covered (and grantable) the moment its blueprint is registered.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from flask import Flask
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from saas.api.models import ApiTokenScope, OAuthToken, digest
+from saas.auth.models import Membership, User
+from saas.auth.services import TOKEN_PREFIX, find_api_token
+from saas.errors import PermissionDenied
+
+API_PREFIX = "/api/v1"
+ACCESS_TOKEN_PREFIX = "crmat_"  # noqa: S105 - a public marker of OAuth2 access tokens, not a secret
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# Paths under /api/v1 that are not resources a token is scoped to.
+UNSCOPED = frozenset({"openapi.json", "docs", "oauth"})
+
+
+@dataclass(frozen=True)
+class ApiPrincipal:
+    """The caller of one API request."""
+
+    kind: str  # "token" (personal) or "client" (OAuth2 client credentials)
+    id: str  # the token's or client's id: what per-token rate limits count
+    user: User
+    membership: Membership
+    scopes: frozenset[str] | None  # None: full access (personal tokens made before scopes)
+
+    def allows(self, scope: str | None) -> bool:
+        if scope is None or self.scopes is None:
+            return True
+        resource = scope.split(":", 1)[0]
+        return scope in self.scopes or f"{resource}:*" in self.scopes
+
+
+class InsufficientScope(PermissionDenied):
+    title = "Insufficient scope"
+
+    def __init__(self, scope: str) -> None:
+        super().__init__(f"This token lacks the scope {scope}.", required_scope=scope)
+
+
+def resource_of(rule: str) -> str | None:
+    """The resource (first segment after /api/v1/) of a URL rule or path, or None outside the API."""
+    if not rule.startswith(API_PREFIX + "/"):
+        return None
+    resource = rule[len(API_PREFIX) + 1 :].split("/", 1)[0]
+    return None if not resource or resource in UNSCOPED or resource.startswith("<") else resource
+
+
+def required_scope(rule: str, method: str) -> str | None:
+    resource = resource_of(rule)
+    if resource is None:
+        return None
+    return f"{resource}:{'read' if method.upper() in READ_METHODS else 'write'}"
+
+
+def api_scopes(app: Flask) -> list[str]:
+    """Every scope the app's API knows, from its URL map."""
+    resources = {resource_of(rule.rule) for rule in app.url_map.iter_rules()} - {None}
+    return sorted(f"{resource}:{action}" for resource in resources for action in ("read", "write"))
+
+
+def parse_scopes(scope: str | None) -> frozenset[str]:
+    return frozenset((scope or "").split())
+
+
+def _active_membership(session: Session, user_id: uuid.UUID, tenant_id: str) -> Membership | None:
+    membership = session.scalar(
+        select(Membership).where(Membership.user_id == user_id, Membership.tenant_id == tenant_id)
+    )
+    # Deactivated members (sso's Membership.deactivated_at) lose their tokens and clients with them.
+    if membership is None or not getattr(membership, "is_active", True) or not membership.user.is_active:
+        return None
+    return membership
+
+
+def authenticate_bearer(session: Session, secret: str) -> ApiPrincipal | None:
+    """The principal of a presented bearer secret, or None if it is unknown, expired or revoked.
+
+    Looked up on every request, never cached: a revoked token is refused at once.
+    """
+    if not secret:
+        return None
+    if secret.startswith(TOKEN_PREFIX):
+        token = find_api_token(session, secret)
+        if token is None:
+            return None
+        membership = _active_membership(session, token.user_id, token.tenant_id)
+        if membership is None:
+            return None
+        row = session.get(ApiTokenScope, token.id)
+        scopes = parse_scopes(row.scope) if row is not None else None
+        return ApiPrincipal("token", str(token.id), token.user, membership, scopes)
+    if secret.startswith(ACCESS_TOKEN_PREFIX):
+        token = session.scalar(select(OAuthToken).where(OAuthToken.token_hash == digest(secret)))
+        if token is None or token.revoked_at is not None or token.expires_at <= datetime.now(UTC):
+            return None
+        client = token.client
+        if client.revoked_at is not None:
+            return None
+        membership = _active_membership(session, client.user_id, client.tenant_id)
+        if membership is None:
+            return None
+        return ApiPrincipal("client", str(client.id), client.user, membership, parse_scopes(token.scope))
+    return None

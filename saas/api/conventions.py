@@ -1,0 +1,149 @@
+"""HTTP conventions every API resource gets without code of its own.
+
+- ``ETag`` on every successful GET (a digest of the body), ``If-None-Match`` answered with 304.
+- ``If-Match`` on PATCH/PUT/DELETE: compared with the ETag a GET of the same URL gives now; 412 on mismatch.
+  Optional: a request without it is not refused (no 428), so existing clients keep working.
+- ``Idempotency-Key`` on POST: the first answer (below 500, except 409/429) is kept 24 hours per tenant and
+  key; the same key with the same request replays it, with another request is refused with 422.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+
+from flask import Response, abort, current_app, g, request
+from werkzeug.exceptions import MethodNotAllowed, NotFound, PreconditionFailed
+
+from saas.errors import Conflict, ValidationError
+from saas.jobs import redis_connection
+
+RENDERING_CURRENT = "api_rendering_current_version"
+PRECONDITION_METHODS = frozenset({"PATCH", "PUT", "DELETE"})
+MAX_KEY_LENGTH = 255
+IN_FLIGHT_SECONDS = 60
+_NOT_KEPT = frozenset({409, 429})
+_REPLAYED_HEADERS = ("Content-Type", "Location", "ETag")
+
+
+def etag_of(body: bytes) -> str:
+    return '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+
+
+# --- ETag / If-Match -------------------------------------------------------------------------------------
+
+
+def add_etag(response: Response) -> Response:
+    """``after_request``: tag successful API GETs; answer a matching ``If-None-Match`` with 304."""
+    if request.method == "GET" and response.status_code == 200 and response.mimetype == "application/json":
+        response.set_etag(etag_of(response.get_data()).strip('"'))
+        response.make_conditional(request)
+    return response
+
+
+def _current_etag() -> str | None:
+    """The ETag a GET of the request's URL gives now, rendered by the resource's own GET view."""
+    adapter = current_app.url_map.bind_to_environ(request.environ)
+    try:
+        endpoint, args = adapter.match(request.path, method="GET")
+    except (NotFound, MethodNotAllowed):
+        return None
+    view = current_app.view_functions[endpoint]
+    view_class = getattr(view, "view_class", None)
+    # A MethodView's own get(), past its class decorators: the caller is authenticated already.
+    g.setdefault(RENDERING_CURRENT, True)
+    try:
+        result = view_class().get(**args) if view_class is not None else view(**args)
+    finally:
+        g.pop(RENDERING_CURRENT, None)
+    response = current_app.make_response(result)
+    return etag_of(response.get_data()) if response.status_code == 200 else None
+
+
+def check_if_match() -> None:
+    """Refuse a PATCH/PUT/DELETE whose ``If-Match`` names another version than the current one (412)."""
+    wanted = request.headers.get("If-Match")
+    if request.method not in PRECONDITION_METHODS or not wanted:
+        return
+    current = _current_etag()
+    if current is None:
+        return
+    candidates = {tag.strip().removeprefix("W/") for tag in wanted.split(",")}
+    if "*" not in candidates and current not in candidates:
+        raise PreconditionFailed("The record changed since you read it (If-Match does not match its ETag).")
+
+
+# --- Idempotency-Key -------------------------------------------------------------------------------------
+
+
+def _fingerprint() -> str:
+    data = request.method.encode() + b" " + request.full_path.encode() + b"\n" + request.get_data(cache=True)
+    return hashlib.sha256(data).hexdigest()
+
+
+def begin_idempotent_request(tenant_id: str) -> None:
+    """Replay a stored answer for a known key, refuse a reused key, or claim the key for this request."""
+    key = request.headers.get("Idempotency-Key")
+    if request.method != "POST" or key is None:
+        return
+    key = key.strip()
+    if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
+        raise ValidationError(
+            "Invalid Idempotency-Key.", {"Idempotency-Key": [f"1-{MAX_KEY_LENGTH} printable characters."]}
+        )
+    redis_key = f"api:idempotency:{tenant_id}:{hashlib.sha256(key.encode()).hexdigest()}"
+    fingerprint = _fingerprint()
+    connection = redis_connection()
+    claim = json.dumps({"fingerprint": fingerprint, "state": "in_flight"})
+    if not connection.set(redis_key, claim, nx=True, ex=IN_FLIGHT_SECONDS):
+        stored = json.loads(connection.get(redis_key) or "{}")
+        if stored.get("fingerprint") not in (None, fingerprint):
+            raise ValidationError(
+                "This Idempotency-Key was used with a different request.",
+                {"Idempotency-Key": ["Use a new key for a new request."]},
+            )
+        if stored.get("state") != "done":
+            raise Conflict("A request with this Idempotency-Key is still in progress; retry shortly.")
+        replay = Response(
+            base64.b64decode(stored["body"]), status=stored["status"], headers=stored["headers"]
+        )
+        replay.headers["Idempotent-Replayed"] = "true"
+        abort(replay)
+    g.idempotency_key = redis_key
+    g.idempotency_fingerprint = fingerprint
+
+
+def finish_idempotent_request(response: Response) -> Response:
+    """``after_request``: keep the answer for the key (committing the request's work first)."""
+    redis_key = g.pop("idempotency_key", None)
+    if redis_key is None:
+        return response
+    connection = redis_connection()
+    if response.status_code >= 500 or response.status_code in _NOT_KEPT:
+        connection.delete(redis_key)
+        return response
+    session = g.get("tenant_session")
+    try:
+        if session is not None and response.status_code < 400:
+            session.commit()  # the stored answer must describe committed work
+    except Exception:
+        connection.delete(redis_key)
+        raise
+    stored = {
+        "fingerprint": g.pop("idempotency_fingerprint"),
+        "state": "done",
+        "status": response.status_code,
+        "headers": {name: response.headers[name] for name in _REPLAYED_HEADERS if name in response.headers},
+        "body": base64.b64encode(response.get_data()).decode(),
+    }
+    connection.set(redis_key, json.dumps(stored), ex=int(current_app.config["API_IDEMPOTENCY_SECONDS"]))
+    return response
+
+
+def release_idempotency_key(exc: BaseException | None = None) -> None:
+    """``teardown_request``: forget the caller; a request that died unanswered frees its key for a retry."""
+    g.pop("api_principal", None)
+    redis_key = g.pop("idempotency_key", None)
+    if redis_key is not None:
+        redis_connection().delete(redis_key)

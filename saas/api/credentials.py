@@ -1,0 +1,136 @@
+"""Issuing and revoking API credentials of a tenant: OAuth2 clients and scoped personal tokens.
+
+Shared by the admin page, the API and tests; every change is audited (identifiers only).
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from collections.abc import Collection
+from datetime import UTC, datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from saas.api.models import ApiTokenScope, OAuthClient, OAuthToken, digest
+from saas.audit import record_audit
+from saas.auth.models import ApiToken
+from saas.auth.services import create_api_token
+from saas.errors import NotFound, ValidationError
+
+CLIENT_ID_PREFIX = "crmc_"
+
+
+def clean_scopes(scopes: Collection[str] | str, known: Collection[str]) -> str:
+    """Requested scopes as a sorted, space-separated string; unknown ones are refused."""
+    names = scopes.split() if isinstance(scopes, str) else [str(s).strip() for s in scopes]
+    names = sorted(set(filter(None, names)))
+    if not names:
+        raise ValidationError("Choose at least one scope.", {"scopes": ["Choose at least one scope."]})
+    unknown = [name for name in names if name not in known and not _is_wildcard(name, known)]
+    if unknown:
+        raise ValidationError("Unknown scope.", {"scopes": [f"Unknown scope: {unknown[0][:100]}"]})
+    return " ".join(names)
+
+
+def _is_wildcard(name: str, known: Collection[str]) -> bool:
+    resource, _, action = name.partition(":")
+    return action == "*" and any(scope.startswith(resource + ":") for scope in known)
+
+
+def _clean_name(name: str) -> str:
+    name = (name or "").strip() if isinstance(name, str) else ""
+    if not name or len(name) > 100:
+        raise ValidationError("A name is required (1-100 characters).", {"name": ["1-100 characters."]})
+    return name
+
+
+def create_client(
+    session: Session,
+    tenant_id: str,
+    user_id: uuid.UUID,
+    name: str,
+    scopes: Collection[str],
+    known: Collection[str],
+) -> tuple[OAuthClient, str]:
+    """A client-credentials client acting as ``user_id``; the secret is returned once, never stored."""
+    secret = secrets.token_urlsafe(32)
+    client = OAuthClient(
+        id=uuid.uuid4(),
+        tenant_id=tenant_id,
+        user_id=user_id,
+        name=_clean_name(name),
+        client_id=CLIENT_ID_PREFIX + secrets.token_hex(12),
+        client_secret_hash=digest(secret),
+        scope=clean_scopes(scopes, known),
+    )
+    session.add(client)
+    session.flush()
+    record_audit(
+        session, "api_client.created", actor=str(user_id), tenant_id=tenant_id, target=str(client.id),
+        details={"name": client.name, "scope": client.scope},
+    )  # fmt: skip
+    return client, secret
+
+
+def list_clients(session: Session, tenant_id: str) -> list[OAuthClient]:
+    return list(
+        session.scalars(
+            select(OAuthClient).where(OAuthClient.tenant_id == tenant_id).order_by(OAuthClient.created_at)
+        )
+    )
+
+
+def get_client(session: Session, tenant_id: str, client_pk: uuid.UUID) -> OAuthClient:
+    client = session.get(OAuthClient, client_pk)
+    if client is None or client.tenant_id != tenant_id:
+        raise NotFound("No such API client.")
+    return client
+
+
+def revoke_client(session: Session, tenant_id: str, client_pk: uuid.UUID, actor: str) -> OAuthClient:
+    """Revoke a client and every token it holds; takes effect on the next request."""
+    client = get_client(session, tenant_id, client_pk)
+    now = datetime.now(UTC)
+    if client.revoked_at is None:
+        client.revoked_at = now
+        session.execute(
+            update(OAuthToken)
+            .where(OAuthToken.client_pk == client.id, OAuthToken.revoked_at.is_(None))
+            .values(revoked_at=now)
+        )
+        record_audit(session, "api_client.revoked", actor=actor, tenant_id=tenant_id, target=str(client.id))
+    return client
+
+
+def create_scoped_token(
+    session: Session, tenant_slug: str, email: str, name: str, scopes: Collection[str], known: Collection[str]
+) -> tuple[ApiToken, str]:
+    """A personal API token limited to ``scopes`` (``create_api_token`` alone gives full access)."""
+    scope = clean_scopes(scopes, known)
+    token, secret = create_api_token(session, tenant_slug, email, name)
+    session.add(ApiTokenScope(token_id=token.id, scope=scope))
+    session.flush()
+    return token, secret
+
+
+def list_api_tokens(session: Session, tenant_id: str) -> list[tuple[ApiToken, str | None]]:
+    """The tenant's personal tokens with their scopes (None: full access)."""
+    rows = session.execute(
+        select(ApiToken, ApiTokenScope.scope)
+        .outerjoin(ApiTokenScope, ApiTokenScope.token_id == ApiToken.id)
+        .where(ApiToken.tenant_id == tenant_id)
+        .order_by(ApiToken.created_at)
+    )
+    return [(token, scope) for token, scope in rows]
+
+
+def revoke_api_token(session: Session, tenant_id: str, token_id: uuid.UUID, actor: str) -> ApiToken:
+    token = session.get(ApiToken, token_id)
+    if token is None or token.tenant_id != tenant_id:
+        raise NotFound("No such API token.")
+    if token.revoked_at is None:
+        token.revoked_at = datetime.now(UTC)
+        record_audit(session, "api_token.revoked", actor=actor, tenant_id=tenant_id, target=str(token.id))
+    return token

@@ -1,0 +1,131 @@
+"""Admin pages for API access and webhooks (/t/<slug>/settings/api, /settings/webhooks/<id>) and the
+public API reference at /api/v1/docs, rendered from the OpenAPI document."""
+
+from __future__ import annotations
+
+import uuid
+
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from saas.api import credentials as creds
+from saas.api.access import API_PREFIX, api_scopes, required_scope
+from saas.db import db
+from saas.errors import SaasError
+from saas.tenants.routing import current_tenant_session, require_role
+from saas.webhooks import services as webhooks
+from saas.webhooks.events import KNOWN_EVENTS
+
+integration_pages = Blueprint("integrations", __name__, template_folder="templates")
+api_docs = Blueprint("api_docs", __name__, template_folder="templates")
+
+ADMIN_ROLES = ("owner", "admin")
+
+
+@integration_pages.before_request
+def _admins_only() -> None:
+    require_role(*ADMIN_ROLES)
+
+
+@integration_pages.get("/settings/api")
+def overview():
+    session = current_tenant_session()
+    return render_template(
+        "api/settings.html",
+        clients=creds.list_clients(db.session, g.tenant.id),
+        tokens=creds.list_api_tokens(db.session, g.tenant.id),
+        scopes=api_scopes(current_app),
+        subscriptions=webhooks.list_subscriptions(session, limit=200).data,
+        events=KNOWN_EVENTS,
+        new_secret=None,
+    )
+
+
+def _form_error(error: SaasError):
+    flash(f"{error.detail} " + " ".join(m for ms in getattr(error, "errors", {}).values() for m in ms))
+    return redirect(url_for("integrations.overview"))
+
+
+@integration_pages.post("/settings/api/clients")
+def create_client():
+    try:
+        client, secret = creds.create_client(
+            db.session, g.tenant.id, current_user.id, request.form.get("name", ""),
+            request.form.getlist("scopes"), api_scopes(current_app),
+        )  # fmt: skip
+    except SaasError as error:
+        return _form_error(error)
+    db.session.commit()
+    flash(f"Client {client.name} created. Client id {client.client_id}; secret (shown once): {secret}")
+    return redirect(url_for("integrations.overview"))
+
+
+@integration_pages.post("/settings/api/clients/<uuid:client_pk>/revoke")
+def revoke_client(client_pk: uuid.UUID):
+    creds.revoke_client(db.session, g.tenant.id, client_pk, actor=str(current_user.id))
+    db.session.commit()
+    flash("Client revoked; its tokens stop working at once.")
+    return redirect(url_for("integrations.overview"))
+
+
+@integration_pages.post("/settings/api/tokens/<uuid:token_id>/revoke")
+def revoke_token(token_id: uuid.UUID):
+    creds.revoke_api_token(db.session, g.tenant.id, token_id, actor=str(current_user.id))
+    db.session.commit()
+    flash("Token revoked.")
+    return redirect(url_for("integrations.overview"))
+
+
+@integration_pages.post("/settings/webhooks")
+def create_subscription():
+    events = request.form.getlist("events") + request.form.get("other_events", "").split()
+    try:
+        subscription = webhooks.create_subscription(
+            current_tenant_session(), request.form.get("url", ""), events, request.form.get("description")
+        )
+    except SaasError as error:
+        return _form_error(error)
+    flash(f"Subscribed. Signing secret (also shown on the subscription's page): {subscription.secret}")
+    return redirect(url_for("integrations.overview"))
+
+
+@integration_pages.get("/settings/webhooks/<uuid:subscription_id>")
+def subscription(subscription_id: uuid.UUID):
+    session = current_tenant_session()
+    found = webhooks.get_subscription(session, subscription_id)
+    log = webhooks.list_deliveries(
+        session, subscription_id=subscription_id, cursor=request.args.get("cursor") or None, limit=50
+    )
+    return render_template("api/subscription.html", subscription=found, log=log)
+
+
+@integration_pages.post("/settings/webhooks/<uuid:subscription_id>")
+def change_subscription(subscription_id: uuid.UUID):
+    session = current_tenant_session()
+    action = request.form.get("action")
+    if action == "delete":
+        webhooks.delete_subscription(session, subscription_id)
+        flash("Subscription deleted.")
+        return redirect(url_for("integrations.overview"))
+    if action == "rotate":
+        webhooks.rotate_secret(session, subscription_id)
+        flash("New signing secret made; the old one no longer signs.")
+    elif action in ("enable", "disable"):
+        webhooks.update_subscription(session, subscription_id, {"is_active": action == "enable"})
+        flash(f"Subscription {action}d.")
+    return redirect(url_for("integrations.subscription", subscription_id=subscription_id))
+
+
+@api_docs.get(f"{API_PREFIX}/docs")
+def reference():
+    """Every operation of the OpenAPI document with the scope it needs; no external assets."""
+    spec = current_app.spec
+    operations = []
+    for path, methods in sorted(spec.get("paths", {}).items()):
+        for method, operation in methods.items():
+            if method in ("get", "post", "put", "patch", "delete"):
+                scope = required_scope(path, method)
+                operations.append(
+                    {"path": path, "method": method.upper(), "operation": operation, "scope": scope}
+                )
+    return render_template("api/docs.html", spec=spec, operations=operations)
