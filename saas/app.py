@@ -68,6 +68,7 @@ def register_blueprints(app: Flask) -> None:
     from saas.tenants.routing import install_tenant_page_routing, register_tenant_guard
     from saas.tenants.signup import signup_pages
     from saas.web.views import site_pages
+    from saas.web.workspace import workspace_pages
 
     app.register_blueprint(site_pages)
     app.register_blueprint(signup_pages)
@@ -88,7 +89,7 @@ def register_blueprints(app: Flask) -> None:
         if module.public is not None:
             app.register_blueprint(module.public())
     register_tenant_guard(refuse_requests_to_disabled_modules)
-    for pages in (settings_pages, export_pages):
+    for pages in (settings_pages, export_pages, workspace_pages):
         install_tenant_page_routing(pages)
         app.register_blueprint(pages, url_prefix="/t/<slug>")
     extensions.csrf.exempt(exports_api)

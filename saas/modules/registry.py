@@ -111,8 +111,8 @@ class Module:
     """Of these emails, those a person may not be (re)created with, each with the reason (an erased
     person's). Takes many at once, so that an import checks a batch in one query."""
     search: Callable[[Session, str, int], list[SearchHit]] | None = None
-    """The module's records matching a query (``session, query, limit``), best first, at most ``limit``:
-    the global search box of every page lists them under the enabled modules."""
+    """The module's records matching a query (``session, query, limit``), at most ``limit`` of each kind
+    (contacts, accounts...): the global search box of every page lists them for the enabled modules."""
     dashboard: Callable[[Session], list[DashboardCard]] | None = None
     """The module's charts on the tenant dashboard (pipeline, forecast, campaign results, SLA health)."""
 

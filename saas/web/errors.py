@@ -9,6 +9,7 @@ from apiflask.exceptions import HTTPError
 from flask import Response, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from saas.db import db
 from saas.errors import SaasError, ValidationError
 
 log = logging.getLogger(__name__)
@@ -28,7 +29,9 @@ def problem(status: int, title: str, detail: str, **extra: object) -> Response:
 
 
 def _page(status: int, title: str, detail: str) -> tuple[str, int]:
-    return render_template("error.html", status=status, title=title, detail=detail), status
+    # A server error may come from a broken transaction: its page asks nothing more of the database.
+    bare = status >= 500
+    return render_template("error.html", status=status, title=title, detail=detail, bare=bare), status
 
 
 def summarise_field_errors(errors: dict[str, list[str]]) -> str:
@@ -81,6 +84,7 @@ def register_error_handlers(app: APIFlask) -> None:
         if isinstance(error, HTTPException):
             return _http_error(error)
         log.exception("unhandled error on %s %s", request.method, request.path)
+        db.session.rollback()
         generic = InternalServerError()
         if wants_problem_json():
             return problem(500, generic.name, "An unexpected error occurred; it has been logged.")

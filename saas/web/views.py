@@ -1,9 +1,14 @@
-"""Public site pages and the signed-in user's list of workspaces."""
+"""Public site pages (the landing page) and the signed-in user's list of workspaces."""
 
 from __future__ import annotations
 
 from flask import Blueprint, redirect, render_template, url_for
 from flask_login import current_user, login_required
+
+from saas.billing.catalog import default_plan, plan_prices
+from saas.db import db
+from saas.errors import NotFound
+from saas.modules.registry import registry
 
 site_pages = Blueprint("site", __name__)
 
@@ -12,7 +17,17 @@ site_pages = Blueprint("site", __name__)
 def index():
     if current_user.is_authenticated:
         return redirect(url_for("site.workspaces"))
-    return render_template("index.html")
+    try:
+        plan = default_plan(db.session)
+    except NotFound:  # no plan seeded: the page still says what the product does
+        plan = None
+    return render_template(
+        "index.html",
+        plan=plan,
+        prices=plan_prices(db.session, plan.key) if plan else [],
+        module_keys={module.key for module in registry},
+        switchable=[module.title for module in registry if not module.always_on],
+    )
 
 
 @site_pages.route("/workspaces")
@@ -24,12 +39,9 @@ def workspaces():
 
 @site_pages.app_context_processor
 def _navigation():
-    from saas.modules.registry import registry
-
     def tenant_nav():
         from flask import g
 
-        from saas.db import db
         from saas.modules.switches import enabled_module_keys
 
         enabled = enabled_module_keys(db.session, g.tenant.id)

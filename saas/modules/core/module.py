@@ -1,6 +1,6 @@
 """Registration of the always-on core module."""
 
-from saas.modules.core import privacy
+from saas.modules.core import dashboard, privacy, search
 from saas.modules.registry import Module, NavEntry
 
 
@@ -27,4 +27,6 @@ MODULE = Module(
     personal_data=privacy.personal_data,
     erase_person=privacy.erase_person,
     retention_keep=privacy.retention_keep,
+    search=search.search,
+    dashboard=dashboard.dashboard,
 )

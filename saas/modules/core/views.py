@@ -10,14 +10,12 @@ from typing import Any
 
 import marshmallow
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
-from sqlalchemy import func, select
 
 from saas.auth.services import workspace_members
 from saas.db import db
 from saas.errors import ValidationError
 from saas.modules.core import schemas, services
 from saas.modules.core.activities import LOGGED_KINDS, activities
-from saas.modules.core.models import Account, Contact
 from saas.tenants.routing import current_tenant_session
 
 pages = Blueprint("core", __name__, template_folder="templates")
@@ -294,9 +292,7 @@ register_record_pages(pages, ACCOUNT_PAGES)
 
 @pages.route("/")
 def dashboard():
-    session = current_tenant_session()
-    counts = {
-        "Contacts": session.scalar(select(func.count()).select_from(Contact)),
-        "Accounts": session.scalar(select(func.count()).select_from(Account)),
-    }
-    return render_template("core/dashboard.html", counts=counts, membership=g.membership)
+    # Every module's cards (registry ``dashboard`` hooks) and the onboarding checklist: the shared shell's.
+    from saas.web.workspace import render_dashboard
+
+    return render_dashboard()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from saas.modules.registry import Module, NavEntry
-from saas.modules.sfa import privacy
+from saas.modules.sfa import dashboard, privacy, search
 
 # A new tenant's pipeline: (name, probability %, kind).
 DEFAULT_STAGES = (
@@ -51,6 +51,8 @@ MODULE = Module(
     personal_data=privacy.personal_data,
     erase_person=privacy.erase_person,
     retention_keep=privacy.retention_keep,
+    search=search.search,
+    dashboard=dashboard.dashboard,
     pages=_pages,
     api=_api,
     # Each entry's endpoint must exist; add yours when your pages land.

@@ -297,12 +297,12 @@ def test_the_import_pages_map_preview_start_and_follow_an_import(client, tenant_
         "duplicate_rows": 1, "error_rows": 1, "message": None,
     }  # fmt: skip
     status_page = client.get(f"{base}/imports/{job_id}")
-    assert "import-progress.js" in status_page.text and "Download the error report" in status_page.text
+    assert "live-progress.js" in status_page.text and "Download the error report" in status_page.text
     report = client.get(f"{base}/imports/{job_id}/errors.csv")
     assert report.mimetype == "text/csv" and "attachment" in report.headers["Content-Disposition"]
     assert list(csv.reader(io.StringIO(report.text)))[1][:2] == ["3", "Mail"]
     assert "team.csv" in client.get(f"{base}/imports").text
-    assert client.get("/static/import-progress.js").status_code == 200
+    assert client.get("/static/live-progress.js").status_code == 200
 
 
 def test_upload_page_shows_a_message_for_a_bad_file(client, tenant_a):

@@ -1,0 +1,36 @@
+"""The sales module's part of the global search: leads and deals."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from saas.modules.registry import SearchHit
+
+
+def search(session: Session, query: str, limit: int) -> list[SearchHit]:
+    """Leads (by name, email, company), then deals (by name), matching ``query``."""
+    # Both import sfa.module (its default stages), which imports this file.
+    from saas.modules.sfa.deals import deals
+    from saas.modules.sfa.leads import leads
+
+    hits = [
+        SearchHit(
+            "Lead",
+            " ".join(part for part in (lead.first_name, lead.last_name) if part) or lead.email or "(no name)",
+            "sfa.show_leads",
+            {"record_id": str(lead.id)},
+            " · ".join(part for part in (lead.company, lead.email, lead.status) if part),
+        )
+        for lead in leads.list(session, q=query, limit=limit).data
+    ]
+    hits += [
+        SearchHit(
+            "Deal",
+            deal.name,
+            "sfa.show_deals",
+            {"record_id": str(deal.id)},
+            f"{deal.currency} {deal.amount:,.2f} · {deal.status}",
+        )
+        for deal in deals.list(session, q=query, limit=limit).data
+    ]
+    return hits

@@ -1,0 +1,84 @@
+"""The new workspace's checklist: choose modules, invite users, import contacts, connect billing.
+
+Each step is done or not from the workspace's real state (switches, memberships, contacts, the billing
+account), never from a flag of its own, and links to the page that does it when that page exists.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import current_app
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from saas.auth.services import workspace_members
+from saas.billing.models import BillingAccount
+from saas.billing.stripe_client import billing_enabled
+from saas.db import TenantSession
+from saas.modules.core.models import Contact
+from saas.modules.switches import ModuleSwitch, enabled_module_keys
+
+INVITE_ENDPOINT = "identity.members_page"
+"""The admins' members page (identity issue); the step links to it whenever the app serves it."""
+
+
+@dataclass(frozen=True)
+class Step:
+    key: str
+    title: str
+    done: bool
+    explanation: str
+    endpoint: str | None
+    """The page that does the step; ``None`` when this server has none (the explanation says why)."""
+
+
+def _page(endpoint: str) -> str | None:
+    return endpoint if endpoint in current_app.view_functions else None
+
+
+def onboarding_steps(platform: Session, session: TenantSession, tenant_id: str) -> list[Step]:
+    chosen = platform.scalar(
+        select(func.count()).select_from(ModuleSwitch).where(ModuleSwitch.tenant_id == tenant_id)
+    )
+    members = len(workspace_members(platform, tenant_id))
+    contacts = session.scalar(select(func.count()).select_from(Contact))
+    sales_on = "sfa" in enabled_module_keys(platform, tenant_id)
+    import_page = "sfa.new_import" if sales_on else "core.new_contacts"
+    invite_page = _page(INVITE_ENDPOINT)
+    if billing_enabled():
+        account = platform.get(BillingAccount, tenant_id)
+        paid = bool(account and account.has_payment_method)
+        billing_note = (
+            "A payment method is on file."
+            if paid
+            else "Add a card before the trial ends; you pay only for what you use."
+        )
+        billing = Step("billing", "Connect billing", paid, billing_note, "billing_settings.billing")
+    else:
+        billing = Step(
+            "billing", "Connect billing", True, "Billing is off on this server: nothing to pay.", None
+        )
+    invite_note = (
+        "Colleagues sign in with their own accounts and roles."
+        if invite_page
+        else "Invitations arrive with the users page; until then an operator adds members."
+    )
+    return [
+        Step(
+            "modules",
+            "Choose your modules",
+            bool(chosen),
+            "Sales, marketing and service can each be switched on or off; their data is kept.",
+            "module_settings.modules",
+        ),
+        Step("users", "Invite your team", members > 1, invite_note, invite_page),
+        Step(
+            "contacts",
+            "Import your contacts",
+            (contacts or 0) > 0,
+            "Upload a CSV file from your old tool, or add contacts one by one.",
+            _page(import_page),
+        ),
+        billing,
+    ]
