@@ -424,15 +424,16 @@ def admit_sso_user(
     if membership is not None and not membership.is_active:
         raise SsoRefused("deactivated")
     invitation = members.open_invitation(session, invitation_token, tenant_id) if invitation_token else None
-    if membership is None and invitation is not None and invitation.email == email:
-        user = members.accept_invitation(session, invitation, user=user, email=email, password=None)
+    invited = membership is None and invitation is not None and invitation.email == email
+    if membership is None and not invited and email.rsplit("@", 1)[1] not in (config.allowed_domains or []):
+        raise SsoRefused("domain")
+    if user is None:  # the provider vouches for the address: an account without a password
+        user = User(email=email, password_hash=None, is_active_flag=True)
+        session.add(user)
+        session.flush()
+    if invited:
+        members.accept_invitation(session, invitation, user=user, email=email, password=None)
     elif membership is None:
-        if email.rsplit("@", 1)[1] not in (config.allowed_domains or []):
-            raise SsoRefused("domain")
-        if user is None:
-            user = User(email=email, password_hash=None, is_active_flag=True)
-            session.add(user)
-            session.flush()
         session.add(Membership(user_id=user.id, tenant_id=tenant_id, role=config.default_role))
         record_audit(
             session,

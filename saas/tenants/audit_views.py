@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from apiflask import Schema
-from apiflask.fields import DateTime, Dict, Integer, String
+from apiflask.fields import DateTime, Dict, Integer, List, Nested, String
 from apiflask.validators import Range
 from flask import Blueprint, Flask, g, render_template, request
 
@@ -63,7 +63,7 @@ class AuditEntryOut(Schema):
 
 
 class AuditPage(Schema):
-    data = AuditEntryOut(many=True)
+    data = List(Nested(AuditEntryOut))
     next_before = Integer(allow_none=True)
 
 

@@ -8,6 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 from aiosmtpd.controller import Controller
+from flask import Flask
 from flask.testing import FlaskClient
 
 from saas.auth.sso import save_sso_config
@@ -17,6 +18,27 @@ from tests.conftest import TenantFixture
 from tests.privacy.conftest import MailSink, _free_port
 
 CLIENT_SECRET = "idp-client-secret-0123456789"
+
+
+class Browser(FlaskClient):
+    """A test client whose every request runs in its own app context, as real requests do.
+
+    Requests made inside the tests' outer app context would share its ``g`` (Flask-Login's user,
+    the bound tenant, the CSRF token), so two people's browsers would bleed into each other.
+    """
+
+    def open(self, *args, **kwargs):
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
+
+def new_browser(app: Flask) -> Browser:
+    return Browser(app, app.response_class, use_cookies=True)
+
+
+@pytest.fixture
+def client(app) -> Browser:
+    return new_browser(app)
 
 
 @pytest.fixture(scope="session")

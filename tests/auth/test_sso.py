@@ -17,6 +17,7 @@ from tests.auth.conftest import (
     CLIENT_SECRET,
     configure_sso,
     leave_for_provider,
+    new_browser,
     provider_answer,
     query_of,
     sso_sign_in,
@@ -119,7 +120,7 @@ def test_answer_replayed_or_brought_to_another_browser_is_refused(client, app, t
     configure_sso(fresh_idp, tenant_a)
     fresh_idp.user_email = "someone@sso.example"
     callback = provider_answer(leave_for_provider(client, tenant_a.slug))
-    stranger = app.test_client()
+    stranger = new_browser(app)
     assert stranger.get(callback).status_code == 403  # no state in the stranger's session
     assert client.get(callback).status_code == 302
     client.post("/logout", data={"csrf_token": csrf_token_from(client.get(f"/t/{tenant_a.slug}/").text)})
