@@ -1,6 +1,6 @@
 """Every route that takes a record id, walked from the app's URL map: tenant B, with its own token or
 session, aims each method of each route at tenant A's ids. Nothing may succeed, no answer may carry
-A's ids, and A's schema must be byte-for-byte unchanged afterwards.
+A's ids, and A's rows (its schema and its platform rows) must be unchanged afterwards.
 
 New routes are covered without editing this file as long as their id argument names its table
 (``deal_id`` → ``deals``, ``record_id`` after ``/deals/`` → ``deals``); a route whose id this test
@@ -12,26 +12,38 @@ from __future__ import annotations
 import re
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 from werkzeug.routing import Rule
 
+from saas.api.credentials import create_client
+from saas.auth.members import invite
+from saas.auth.models import Membership
 from saas.db import db
 from saas.exports.models import Export
 from tests.conftest import bearer, csrf_token_from, login, make_token
 from tests.exports.fixtures import fill_every_table
 
 # Id arguments whose table is not their own name.
-TABLE_OF_ARGUMENT = {"job_id": "import_jobs", "request_id": "privacy_requests"}
-PLATFORM_IDS = {"export_id"}
-"""Ids of platform rows that belong to a tenant (answered from the platform schema)."""
+TABLE_OF_ARGUMENT = {
+    "job_id": "import_jobs",
+    "request_id": "privacy_requests",
+    "subscription_id": "webhook_subscriptions",
+    "client_id": "oauth_clients",
+    "client_pk": "oauth_clients",
+    "token_id": "api_tokens",
+}
 WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 
 
-def _tenant_tables(schema: str) -> list[str]:
+def _tables(schema: str, *with_columns: str) -> list[str]:
+    """The tables of ``schema`` that have all of ``with_columns``."""
     return list(
         db.session.scalars(
-            text("SELECT table_name FROM information_schema.tables WHERE table_schema = :schema"),
-            {"schema": schema},
+            text(
+                "SELECT table_name FROM information_schema.columns WHERE table_schema = :schema "
+                "GROUP BY table_name HAVING array_agg(column_name::text) @> CAST(:columns AS text[])"
+            ),
+            {"schema": schema, "columns": list(with_columns)},
         )
     )
 
@@ -46,17 +58,20 @@ def _table_for(rule: Rule, argument: str, tables: set[str]) -> str | None:
     return next((name for name in (f"{base}s", f"{base}es", base) if name in tables), None)
 
 
-def _schema_fingerprint(schema: str) -> dict[str, str]:
-    """An md5 of every table's rows in a stable order: any change to tenant A's data shows here."""
-    return {
-        table: db.session.scalar(
-            text(
-                "SELECT md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), '')) "
-                f'FROM "{schema}"."{table}" t'
-            )
-        )
-        for table in _tenant_tables(schema)
-    }
+def _md5(source: str, **params: str) -> str:
+    return db.session.scalar(
+        text(f"SELECT md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), '')) FROM {source}"), params
+    )
+
+
+def _fingerprint(tenant) -> dict[str, str]:
+    """An md5 of every row of tenant A, in its schema and in the platform: any change shows here."""
+    schema = tenant.schema_name
+    prints = {table: _md5(f'"{schema}"."{table}" t') for table in _tables(schema)}
+    for table in _tables("platform", "tenant_id"):
+        if table != "audit_log":  # B's refused attempts may be audited, under B
+            prints[f"platform.{table}"] = _md5(f'platform."{table}" t WHERE t.tenant_id = :id', id=tenant.id)
+    return prints
 
 
 def _id_routes(app, prefix: str) -> list[Rule]:
@@ -73,27 +88,35 @@ def _converters(rule: Rule) -> list[str]:
 
 @pytest.fixture
 def a_ids(app_ctx, tenant_a):
-    """One id of every tenant table of A (rows in all of them), and a finished export of A."""
+    """One id of every table of A: its tenant tables (rows in all of them) and its platform rows
+    (membership, API token and client, invitation, export)."""
     fill_every_table(tenant_a)
-    schema = tenant_a.tenant.schema_name
-    ids: dict[str, str] = {}
-    for table in _tenant_tables(schema):
-        has_id = db.session.scalar(
-            text(
-                "SELECT count(*) FROM information_schema.columns "
-                "WHERE table_schema = :schema AND table_name = :table AND column_name = 'id'"
-            ),
-            {"schema": schema, "table": table},
+    tenant = tenant_a.tenant
+    owner = db.session.scalar(select(Membership).where(Membership.tenant_id == tenant.id))
+    make_token(tenant_a)
+    create_client(db.session, tenant.id, owner.user_id, "matrix", ["contacts:read"], ["contacts:read"])
+    invite(db.session, owner, "invited@alpha.example", "member")
+    db.session.add(
+        Export(
+            tenant_id=tenant.id,
+            kind="manual",
+            requested_by=tenant_a.email,
+            status="done",
+            tables_total=1,
+            tables_done=1,
+            rows_written=1,
         )
-        if has_id:
-            ids[table] = str(db.session.scalar(text(f'SELECT id FROM "{schema}"."{table}" LIMIT 1')))
-    export = Export(
-        tenant_id=tenant_a.tenant.id, kind="manual", requested_by=tenant_a.email, status="done",
-        tables_total=1, tables_done=1, rows_written=1,
-    )  # fmt: skip
-    db.session.add(export)
+    )
     db.session.commit()
-    ids["export_id"] = str(export.id)
+    ids: dict[str, str] = {}
+    for table in _tables("platform", "id", "tenant_id"):
+        row = db.session.scalar(
+            text(f'SELECT id FROM platform."{table}" WHERE tenant_id = :id LIMIT 1'), {"id": tenant.id}
+        )
+        if row is not None:
+            ids[table] = str(row)
+    for table in _tables(tenant.schema_name, "id"):
+        ids[table] = str(db.session.scalar(text(f'SELECT id FROM "{tenant.schema_name}"."{table}" LIMIT 1')))
     return ids
 
 
@@ -107,7 +130,7 @@ def _urls(
         values: dict[str, str] = {}
         for argument, converter in rule._converters.items():
             if type(converter).__name__ == "UUIDConverter":
-                table = "export_id" if argument in PLATFORM_IDS else _table_for(rule, argument, tables)
+                table = _table_for(rule, argument, tables)
                 if table is None or table not in a_ids:
                     unplaced.append(f"{rule.rule} ({argument})")
                     break
@@ -134,8 +157,7 @@ def _assert_refused(response, method: str, url: str, a_ids: dict[str, str]) -> N
 
 
 def test_tenant_b_token_cannot_reach_a_through_any_api_route(app, client, tenant_a, tenant_b, a_ids):
-    schema = tenant_a.tenant.schema_name
-    before = _schema_fingerprint(schema)
+    before = _fingerprint(tenant_a.tenant)
     aimed, unplaced = _urls(app, "/api/", None, a_ids)
     assert not unplaced, f"routes whose id this matrix cannot place: {unplaced}"
     assert len(aimed) > 20
@@ -146,12 +168,11 @@ def test_tenant_b_token_cannot_reach_a_through_any_api_route(app, client, tenant
         )
         _assert_refused(response, method, url, a_ids)
     db.session.expire_all()
-    assert _schema_fingerprint(schema) == before
+    assert _fingerprint(tenant_a.tenant) == before
 
 
 def test_tenant_b_user_cannot_reach_a_through_any_page(app, client, tenant_a, tenant_b, a_ids):
-    schema = tenant_a.tenant.schema_name
-    before = _schema_fingerprint(schema)
+    before = _fingerprint(tenant_a.tenant)
     assert login(client, tenant_b.email, tenant_b.password).status_code == 302
     token = csrf_token_from(client.get(f"/t/{tenant_b.slug}/contacts").text)
     for slug in (tenant_b.slug, tenant_a.slug):  # A's ids in B's workspace, and A's workspace itself
@@ -165,7 +186,7 @@ def test_tenant_b_user_cannot_reach_a_through_any_page(app, client, tenant_a, te
             if slug == tenant_a.slug:
                 assert response.status_code == 404, (method, url, response.status_code)
     db.session.expire_all()
-    assert _schema_fingerprint(schema) == before
+    assert _fingerprint(tenant_a.tenant) == before
 
 
 def test_the_matrix_places_ids_by_their_names(app):
