@@ -1,7 +1,7 @@
 """API access: OAuth2 client-credentials clients and their tokens; scopes of personal API tokens.
 
 Revision ID: p0006
-Revises: p0004
+Revises: p0005
 Create Date: 2026-11-23
 """
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "p0006"
-down_revision = "p0004"
+down_revision = "p0005"
 branch_labels = None
 depends_on = None
 
