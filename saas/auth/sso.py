@@ -2,8 +2,8 @@
 authorization code flow with PKCE, the ID token's verification, and whom a verified token lets in.
 
 A session opened by a tenant's provider proves who someone is to that tenant only (see
-:func:`sso_session_guard`): an admin's own provider can assert any email, so it must never open
-another workspace of the same person.
+:func:`saas.auth.identity_views.sso_session_guard`): an admin's own provider can assert any email,
+so it must never open another workspace of the same person.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+from authlib.common.errors import AuthlibBaseError
 from authlib.integrations.requests_client import OAuth2Session
 from authlib.oidc.core import CodeIDToken
 from flask import current_app
@@ -368,7 +369,7 @@ def complete_login(
         )
     except RequestException:
         raise SsoRefused("provider_unreachable") from None
-    except Exception:  # Authlib raises its OAuth errors for a refused code exchange
+    except (AuthlibBaseError, ValueError):  # the provider refused the code or answered nonsense
         raise SsoRefused("provider_error") from None
     if not isinstance(token.get("id_token"), str):
         raise SsoRefused("token")

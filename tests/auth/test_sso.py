@@ -296,3 +296,24 @@ def test_sso_sign_in_records_the_time_of_last_sign_in(client, tenant_a, fresh_id
     sso_sign_in(client, fresh_idp, tenant_a.slug, "counted@sso.example")
     user = db.session.scalar(select(User).where(User.email == "counted@sso.example"))
     assert user.last_login_at.timestamp() >= before - 1
+
+
+def test_provider_refusing_the_sign_in_is_reported_not_an_error(client, tenant_a, fresh_idp):
+    configure_sso(fresh_idp, tenant_a)
+    fresh_idp.user_email = None  # the provider answers access_denied
+    response = client.get(provider_answer(leave_for_provider(client, tenant_a.slug)))
+    assert response.status_code == 403 and "did not sign you in" in response.text
+    assert fresh_idp.token_requests == [] and _refusal_reasons(tenant_a.tenant.id) == ["provider_error"]
+
+
+def test_dedicated_encryption_key_rotates_without_losing_stored_secrets(app_ctx, monkeypatch):
+    from saas.auth.crypto import SecretUnreadable, encrypt_secret
+
+    monkeypatch.setenv("SSO_ENCRYPTION_KEY", "first-key-material")
+    stored = encrypt_secret("the-client-secret")
+    monkeypatch.setenv("SSO_ENCRYPTION_KEY", "second-key-material")
+    with pytest.raises(SecretUnreadable):
+        decrypt_secret(stored)
+    monkeypatch.setenv("SSO_ENCRYPTION_KEY_OLD", "first-key-material")
+    assert decrypt_secret(stored) == "the-client-secret"
+    assert decrypt_secret(encrypt_secret("new")) == "new"
