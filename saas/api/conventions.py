@@ -3,6 +3,7 @@
 - ``ETag`` on every successful GET (a digest of the body), ``If-None-Match`` answered with 304.
 - ``If-Match`` on PATCH/PUT/DELETE: compared with the ETag a GET of the same URL gives now; 412 on mismatch.
   Optional: a request without it is not refused (no 428), so existing clients keep working.
+- Text with NUL characters (which PostgreSQL cannot store) is refused with 422 before any view runs.
 - ``Idempotency-Key`` on POST: the first answer (below 500, except 409/429) is kept 24 hours per tenant and
   key; the same key with the same request replays it, with another request is refused with 422.
 """
@@ -29,6 +30,29 @@ _REPLAYED_HEADERS = ("Content-Type", "Location", "ETag")
 
 def etag_of(body: bytes) -> str:
     return '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+
+
+# --- Input hygiene --------------------------------------------------------------------------------------
+
+
+def _has_nul(value: object) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(item) for item in value)
+    return False
+
+
+def refuse_nul_characters() -> None:
+    """``before_request``: PostgreSQL text cannot hold NUL; say so with a 422 instead of failing later."""
+    if not request.path.startswith("/api/"):
+        return
+    query = [*request.args.keys(), *request.args.values()]
+    body = request.get_json(silent=True) if request.is_json else None
+    if _has_nul(query) or _has_nul(body):
+        raise ValidationError("Text must not contain NUL characters (U+0000).")
 
 
 # --- ETag / If-Match -------------------------------------------------------------------------------------
