@@ -1,0 +1,1 @@
+"""Service: tickets with SLAs, queues, knowledge base, customer portal."""

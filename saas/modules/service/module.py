@@ -1,0 +1,60 @@
+"""Registration of the service module: tickets with SLAs, queues, knowledge base, customer portal."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from saas.jobs.schedules import PeriodicJob, register_periodic
+from saas.modules.registry import Module, NavEntry
+from saas.modules.service import privacy
+
+
+def seed_service(session: Session) -> None:
+    from saas.modules.service.queues import seed_queue
+    from saas.modules.service.sla import seed_sla
+
+    seed_sla(session)
+    seed_queue(session)
+
+
+def _pages():
+    from saas.modules.service import views  # noqa: F401  (attaches the routes)
+    from saas.modules.service.blueprints import pages
+
+    return pages
+
+
+def _api():
+    from saas.modules.service import api as routes  # noqa: F401  (attaches the routes)
+    from saas.modules.service.blueprints import api
+
+    return api
+
+
+def _public():
+    from saas.modules.service import portal as routes  # noqa: F401  (attaches the routes)
+    from saas.modules.service.blueprints import portal
+
+    return portal
+
+
+MODULE = Module(
+    key="service",
+    title="Service",
+    models="saas.modules.service.models",
+    seed=seed_service,
+    personal_data=privacy.personal_data,
+    erase_person=privacy.erase_person,
+    retention_keep=privacy.retention_keep,
+    pages=_pages,
+    api=_api,
+    public=_public,
+    nav=(
+        NavEntry("Tickets", "service.list_tickets"),
+        NavEntry("Service", "service.dashboard"),
+        NavEntry("Knowledge base", "service.list_articles"),
+    ),
+)
+
+# Breaches are marked every minute; the same run mails replies a failed job left behind.
+register_periodic(PeriodicJob("saas.modules.service.sla.mark_all_breaches", interval=60))

@@ -1,0 +1,228 @@
+"""Input and output schemas of the service API; the pages validate their forms with the same ones."""
+
+from __future__ import annotations
+
+from marshmallow import RAISE, Schema, fields, validate
+
+from saas.modules.core.schemas import CleanInput, ListQuery, page_of
+from saas.modules.service.models import ARTICLE_STATUSES, CHANNELS, PRIORITIES, STATUSES, STRATEGIES
+from saas.modules.service.tickets import VIEWS
+
+_tags = fields.List(fields.String(validate=validate.Length(min=1, max=50)), validate=validate.Length(max=20))
+
+
+class TicketIn(CleanInput):
+    subject = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    description = fields.String(allow_none=True, validate=validate.Length(max=100_000))
+    priority = fields.String(validate=validate.OneOf(PRIORITIES))
+    channel = fields.String(validate=validate.OneOf(CHANNELS), metadata={"description": "api when left out."})
+    requester_contact_id = fields.UUID(allow_none=True)
+    assignee_user_id = fields.UUID(
+        allow_none=True, metadata={"description": "Left out: the queue's auto-assignment decides."}
+    )
+    queue_id = fields.UUID(allow_none=True, metadata={"description": "Left out: the default queue."})
+    tags = _tags
+
+
+class TicketChange(CleanInput):
+    subject = fields.String(validate=validate.Length(min=1, max=200))
+    description = fields.String(allow_none=True, validate=validate.Length(max=100_000))
+    status = fields.String(validate=validate.OneOf(STATUSES))
+    priority = fields.String(validate=validate.OneOf(PRIORITIES))
+    assignee_user_id = fields.UUID(allow_none=True)
+    queue_id = fields.UUID(allow_none=True)
+    tags = _tags
+
+
+class TicketOut(Schema):
+    id = fields.UUID()
+    reference = fields.String()
+    subject = fields.String()
+    description = fields.String(allow_none=True)
+    status = fields.String()
+    priority = fields.String()
+    channel = fields.String()
+    requester_contact_id = fields.UUID(allow_none=True)
+    assignee_user_id = fields.UUID(allow_none=True)
+    queue_id = fields.UUID(allow_none=True)
+    tags = fields.List(fields.String())
+    first_response_due_at = fields.DateTime(allow_none=True)
+    resolution_due_at = fields.DateTime(allow_none=True)
+    first_responded_at = fields.DateTime(allow_none=True)
+    first_response_breached = fields.Boolean()
+    resolution_breached = fields.Boolean()
+    solved_at = fields.DateTime(allow_none=True)
+    closed_at = fields.DateTime(allow_none=True)
+    csat_rating = fields.Integer(allow_none=True)
+    csat_comment = fields.String(allow_none=True)
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+
+
+class TicketFilters(Schema):
+    class Meta:
+        unknown = RAISE
+
+    view = fields.String(
+        load_default=None,
+        validate=validate.OneOf(VIEWS),
+        metadata={
+            "description": "mine (yours, unsolved), unassigned, breaching (a target due within 4 hours)."
+        },
+    )
+    status = fields.String(load_default=None, validate=validate.OneOf(STATUSES))
+    priority = fields.String(load_default=None, validate=validate.OneOf(PRIORITIES))
+    queue_id = fields.UUID(load_default=None)
+    assignee_user_id = fields.UUID(load_default=None)
+    requester_contact_id = fields.UUID(load_default=None)
+    tag = fields.String(load_default=None, validate=validate.Length(max=50))
+
+
+class TicketListQuery(ListQuery, TicketFilters):
+    pass
+
+
+TicketPage = page_of(TicketOut)
+
+
+class MessageIn(CleanInput):
+    body = fields.String(required=True, validate=validate.Length(min=1, max=100_000))
+    kind = fields.String(load_default="public", validate=validate.OneOf(("public", "note")))
+    status = fields.String(
+        load_default=None,
+        validate=validate.OneOf(STATUSES),
+        metadata={"description": "Change the ticket's status in the same step (e.g. pending_customer)."},
+    )
+
+
+class MessageOut(Schema):
+    id = fields.UUID()
+    ticket_id = fields.UUID()
+    kind = fields.String()
+    body = fields.String()
+    author_user_id = fields.UUID(allow_none=True)
+    author_contact_id = fields.UUID(allow_none=True)
+    channel = fields.String()
+    created_at = fields.DateTime()
+
+
+class MessageList(Schema):
+    data = fields.List(fields.Nested(MessageOut))
+
+
+class EventOut(Schema):
+    id = fields.UUID()
+    action = fields.String()
+    details = fields.Dict()
+    actor = fields.String()
+    actor_user_id = fields.UUID(allow_none=True)
+    created_at = fields.DateTime()
+
+
+class EventList(Schema):
+    data = fields.List(fields.Nested(EventOut))
+
+
+class QueueIn(CleanInput):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    strategy = fields.String(validate=validate.OneOf(STRATEGIES))
+    is_default = fields.Boolean()
+    member_ids = fields.List(fields.UUID(), validate=validate.Length(max=500))
+
+
+class QueueOut(Schema):
+    id = fields.UUID()
+    name = fields.String()
+    strategy = fields.String()
+    is_default = fields.Boolean()
+    member_ids = fields.List(fields.UUID())
+
+
+class QueueList(Schema):
+    data = fields.List(fields.Nested(QueueOut))
+
+
+class PolicyIn(CleanInput):
+    first_response_minutes = fields.Integer(required=True, validate=validate.Range(min=1, max=525_600))
+    resolution_minutes = fields.Integer(required=True, validate=validate.Range(min=1, max=525_600))
+
+
+class PolicyOut(Schema):
+    priority = fields.String()
+    first_response_minutes = fields.Integer()
+    resolution_minutes = fields.Integer()
+
+
+class PolicyList(Schema):
+    data = fields.List(fields.Nested(PolicyOut))
+
+
+class HolidayOut(Schema):
+    day = fields.Date()
+    name = fields.String()
+
+
+class CalendarIn(CleanInput):
+    timezone = fields.String(validate=validate.Length(min=1, max=64))
+    work_days = fields.List(
+        fields.Integer(validate=validate.Range(min=1, max=7)), validate=validate.Length(min=1)
+    )
+    start_minute = fields.Integer(validate=validate.Range(min=0, max=1439))
+    end_minute = fields.Integer(validate=validate.Range(min=1, max=1440))
+
+
+class CalendarOut(Schema):
+    timezone = fields.String()
+    work_days = fields.List(fields.Integer())
+    start_minute = fields.Integer()
+    end_minute = fields.Integer()
+    holidays = fields.List(fields.Nested(HolidayOut))
+
+
+class HolidayIn(CleanInput):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+
+
+class ArticleIn(CleanInput):
+    title = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    body = fields.String(required=True, validate=validate.Length(min=1, max=200_000))
+    status = fields.String(validate=validate.OneOf(ARTICLE_STATUSES))
+    category_id = fields.UUID(allow_none=True)
+
+
+class ArticleOut(Schema):
+    id = fields.UUID()
+    title = fields.String()
+    body = fields.String()
+    status = fields.String()
+    category_id = fields.UUID(allow_none=True)
+    published_at = fields.DateTime(allow_none=True)
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+
+
+class ArticleList(Schema):
+    data = fields.List(fields.Nested(ArticleOut))
+
+
+class ArticleQuery(Schema):
+    class Meta:
+        unknown = RAISE
+
+    q = fields.String(load_default=None, validate=validate.Length(max=500))
+    status = fields.String(load_default=None, validate=validate.OneOf(ARTICLE_STATUSES))
+    category_id = fields.UUID(load_default=None)
+
+
+class CategoryIn(CleanInput):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+
+
+class CategoryOut(Schema):
+    id = fields.UUID()
+    name = fields.String()
+    position = fields.Integer()
+
+
+class CategoryList(Schema):
+    data = fields.List(fields.Nested(CategoryOut))

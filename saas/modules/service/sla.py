@@ -1,0 +1,322 @@
+"""SLA policies, the tenant's business calendar, and each ticket's SLA clock.
+
+A ticket's clock counts business minutes while the ticket waits on the team: it pauses while the
+ticket is pending on the customer and stops when it is solved. Due times are recomputed from the
+minutes already used whenever the status or priority changes. A periodic job marks breaches.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import and_, or_, select
+
+from saas.db import TenantSession, db, tenant_session
+from saas.errors import ValidationError
+from saas.mail import send_mail
+from saas.modules.service.business_hours import (
+    BusinessCalendar,
+    NoBusinessHours,
+    add_business_minutes,
+    business_minutes_between,
+)
+from saas.modules.service.models import PRIORITIES, ServiceCalendar, ServiceHoliday, SlaPolicy, Ticket
+
+log = logging.getLogger(__name__)
+
+# Business minutes (first response, resolution) of a new tenant's policies.
+DEFAULT_TARGETS = {"urgent": (60, 240), "high": (240, 960), "normal": (480, 1920), "low": (960, 4800)}
+RUNNING = ("new", "open")
+"""Statuses in which the clock runs: the team owes the customer an answer."""
+BREACHING_SOON = timedelta(hours=4)
+
+
+def seed_sla(session: TenantSession) -> None:
+    session.add(ServiceCalendar(id=1))
+    for priority, (first, resolution) in DEFAULT_TARGETS.items():
+        session.add(SlaPolicy(priority=priority, first_response_minutes=first, resolution_minutes=resolution))
+
+
+# --- calendar -------------------------------------------------------------------------------------
+
+
+def calendar_row(session: TenantSession) -> ServiceCalendar:
+    row = session.get(ServiceCalendar, 1)
+    if row is None:  # a tenant whose row was removed by hand still gets the default hours
+        row = ServiceCalendar(
+            id=1, timezone="UTC", work_days=[1, 2, 3, 4, 5], start_minute=540, end_minute=1020
+        )
+        session.add(row)
+        session.flush()
+    return row
+
+
+def business_calendar(session: TenantSession) -> BusinessCalendar:
+    """The tenant's calendar, read once per session."""
+    cached = session.info.get("service_calendar")
+    if cached is None:
+        row = calendar_row(session)
+        holidays = frozenset(session.scalars(select(ServiceHoliday.day)))
+        cached = session.info["service_calendar"] = BusinessCalendar(
+            timezone=row.timezone,
+            work_days=frozenset(row.work_days),
+            start_minute=row.start_minute,
+            end_minute=row.end_minute,
+            holidays=holidays,
+        )
+    return cached
+
+
+def update_calendar(session: TenantSession, data: dict[str, Any]) -> ServiceCalendar:
+    """Change the business hours; open tickets' due times follow."""
+    row = calendar_row(session)
+    timezone = data.get("timezone", row.timezone)
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValidationError(
+            "Unknown time zone.", {"timezone": ["Use an IANA name such as Europe/Berlin."]}
+        ) from None
+    work_days = sorted(set(data.get("work_days", row.work_days)))
+    if not work_days or any(day not in range(1, 8) for day in work_days):
+        raise ValidationError("Choose the working days.", {"work_days": ["ISO weekdays 1 (Mon) to 7 (Sun)."]})
+    start, end = data.get("start_minute", row.start_minute), data.get("end_minute", row.end_minute)
+    if not 0 <= start < end <= 1440:
+        raise ValidationError("The day must end after it starts.", {"end_minute": ["After the start."]})
+    row.timezone, row.work_days, row.start_minute, row.end_minute = timezone, work_days, start, end
+    _recompute_open_tickets(session)
+    return row
+
+
+def add_holiday(session: TenantSession, day: date, name: str) -> ServiceHoliday:
+    holiday = session.get(ServiceHoliday, day)
+    if holiday is None:
+        holiday = ServiceHoliday(day=day, name=name)
+        session.add(holiday)
+    holiday.name = name
+    _recompute_open_tickets(session)
+    return holiday
+
+
+def remove_holiday(session: TenantSession, day: date) -> None:
+    holiday = session.get(ServiceHoliday, day)
+    if holiday is not None:
+        session.delete(holiday)
+    _recompute_open_tickets(session)
+
+
+def list_holidays(session: TenantSession) -> list[ServiceHoliday]:
+    return list(session.scalars(select(ServiceHoliday).order_by(ServiceHoliday.day)))
+
+
+# --- policies -------------------------------------------------------------------------------------
+
+
+def list_policies(session: TenantSession) -> list[SlaPolicy]:
+    policies = {p.priority: p for p in session.scalars(select(SlaPolicy))}
+    return [policies[p] for p in PRIORITIES if p in policies]
+
+
+def set_policy(session: TenantSession, priority: str, first_response: int, resolution: int) -> SlaPolicy:
+    if priority not in PRIORITIES:
+        raise ValidationError("Unknown priority.", {"priority": [f"One of {', '.join(PRIORITIES)}."]})
+    errors = {}
+    for name, value in (("first_response_minutes", first_response), ("resolution_minutes", resolution)):
+        if not isinstance(value, int) or not 0 < value <= 525_600:
+            errors[name] = ["Whole business minutes, 1 to 525600."]
+    if errors:
+        raise ValidationError("Targets are whole business minutes.", errors)
+    policy = session.get(SlaPolicy, priority) or SlaPolicy(priority=priority)
+    policy.first_response_minutes, policy.resolution_minutes = first_response, resolution
+    session.add(policy)
+    session.flush()
+    _recompute_open_tickets(session)
+    return policy
+
+
+# --- a ticket's clock -----------------------------------------------------------------------------
+
+
+def _clear_cache(session: TenantSession) -> None:
+    session.info.pop("service_calendar", None)
+
+
+def _recompute_open_tickets(session: TenantSession) -> None:
+    session.flush()
+    _clear_cache(session)
+    for ticket in session.scalars(select(Ticket).where(Ticket.status.in_(RUNNING))):
+        recompute_due(session, ticket)
+
+
+def recompute_due(session: TenantSession, ticket: Ticket) -> None:
+    """Due times from the minutes used so far; none while the clock does not run."""
+    policy = session.get(SlaPolicy, ticket.priority)
+    if ticket.sla_running_since is None or policy is None:
+        ticket.first_response_due_at = ticket.resolution_due_at = None
+        return
+    calendar = business_calendar(session)
+    try:
+        if ticket.first_responded_at is None:
+            ticket.first_response_due_at = add_business_minutes(
+                calendar, ticket.sla_running_since, policy.first_response_minutes - ticket.sla_elapsed_minutes
+            )
+        ticket.resolution_due_at = add_business_minutes(
+            calendar, ticket.sla_running_since, policy.resolution_minutes - ticket.sla_elapsed_minutes
+        )
+    except NoBusinessHours:
+        ticket.first_response_due_at = ticket.resolution_due_at = None
+
+
+def start_clock(session: TenantSession, ticket: Ticket, at: datetime) -> None:
+    ticket.sla_elapsed_minutes = 0
+    ticket.sla_running_since = at
+    recompute_due(session, ticket)
+
+
+def on_status_change(session: TenantSession, ticket: Ticket, old: str, at: datetime) -> None:
+    """Pause the clock when the ticket leaves the team's hands, resume it when it comes back."""
+    was_running, runs = old in RUNNING, ticket.status in RUNNING
+    if was_running and not runs and ticket.sla_running_since is not None:
+        ticket.sla_elapsed_minutes += business_minutes_between(
+            business_calendar(session), ticket.sla_running_since, at
+        )
+        ticket.sla_running_since = None
+    elif runs and not was_running:
+        ticket.sla_running_since = at
+    recompute_due(session, ticket)
+
+
+def sla_state(ticket: Ticket, now: datetime | None = None) -> str:
+    """One word for lists: breached, at risk, on track, paused, met."""
+    now = now or datetime.now(UTC)
+    if ticket.first_response_breached or ticket.resolution_breached:
+        return "breached"
+    if ticket.status in ("solved", "closed"):
+        return "met"
+    if ticket.sla_running_since is None:
+        return "paused"
+    due = next_due(ticket)
+    if due is not None and due - now <= BREACHING_SOON:
+        return "at risk"
+    return "on track"
+
+
+def next_due(ticket: Ticket) -> datetime | None:
+    dues = [ticket.resolution_due_at]
+    if ticket.first_responded_at is None:
+        dues.append(ticket.first_response_due_at)
+    dues = [due for due in dues if due is not None]
+    return min(dues) if dues else None
+
+
+def breaching_soon_condition(now: datetime):
+    """Running tickets not yet breached whose next due time falls within the warning window."""
+    horizon = now + BREACHING_SOON
+    return and_(
+        Ticket.status.in_(RUNNING),
+        or_(
+            and_(
+                Ticket.first_responded_at.is_(None),
+                ~Ticket.first_response_breached,
+                Ticket.first_response_due_at <= horizon,
+            ),
+            and_(~Ticket.resolution_breached, Ticket.resolution_due_at <= horizon),
+        ),
+    )
+
+
+def late_for(ticket: Ticket, target: str, now: datetime) -> bool:
+    """Whether ``target`` (first_response, resolution) is past due at ``now`` and not yet flagged."""
+    if target == "first_response":
+        due, flagged = ticket.first_response_due_at, ticket.first_response_breached
+        if ticket.first_responded_at is not None and ticket.first_responded_at < now:
+            return False
+    else:
+        due, flagged = ticket.resolution_due_at, ticket.resolution_breached
+    return not flagged and due is not None and due < now
+
+
+# --- breaches -------------------------------------------------------------------------------------
+
+
+def mark_breaches(session: TenantSession, now: datetime | None = None) -> dict[str, int]:
+    """Job body: flag every ticket past a due time once, record it, and tell its assignee by mail."""
+    from saas.modules.service.tickets import record_history
+
+    now = now or datetime.now(UTC)
+    counts = {"first_response": 0, "resolution": 0}
+    late = session.scalars(
+        select(Ticket)
+        .where(
+            Ticket.status.in_(RUNNING),
+            or_(
+                and_(
+                    Ticket.first_responded_at.is_(None),
+                    ~Ticket.first_response_breached,
+                    Ticket.first_response_due_at < now,
+                ),
+                and_(~Ticket.resolution_breached, Ticket.resolution_due_at < now),
+            ),
+        )
+        .with_for_update(skip_locked=True)
+    ).all()
+    for ticket in late:
+        kinds = []
+        if late_for(ticket, "first_response", now):
+            ticket.first_response_breached = True
+            kinds.append("first_response")
+        if late_for(ticket, "resolution", now):
+            ticket.resolution_breached = True
+            kinds.append("resolution")
+        for kind in kinds:
+            counts[kind] += 1
+            record_history(session, ticket, "sla.breached", {"target": kind}, actor="system")
+        if kinds:
+            _notify_breach(session, ticket, kinds)
+    session.flush()
+    return counts
+
+
+def _notify_breach(session: TenantSession, ticket: Ticket, kinds: list[str]) -> None:
+    from saas.auth.models import User
+
+    if ticket.assignee_user_id is None:
+        return
+    user = db.session.get(User, ticket.assignee_user_id)
+    if user is None:
+        return
+    targets = " and ".join(kind.replace("_", " ") for kind in kinds)
+    send_mail(
+        user.email,
+        f"SLA breached: {ticket.subject} [{ticket.reference}]",
+        f"The {targets} target of ticket {ticket.reference} ({ticket.priority} priority) has passed.\n",
+    )
+
+
+def mark_all_breaches() -> dict[str, Any]:
+    """Periodic job: run :func:`mark_breaches` for every tenant with the service module on."""
+    from saas.modules.service.email import send_pending_replies
+    from saas.modules.switches import is_module_enabled
+    from saas.tenants.models import Tenant
+
+    refs = [tenant.ref for tenant in db.session.scalars(select(Tenant))]
+    enabled = [ref for ref in refs if is_module_enabled(db.session, ref.id, "service")]
+    db.session.remove()
+    totals: dict[str, Any] = {"tenants": 0, "first_response": 0, "resolution": 0, "failed": []}
+    for ref in enabled:
+        try:
+            with tenant_session(ref) as session:
+                counts = mark_breaches(session)
+                # Replies whose mail job was lost (or ran before their commit) go out here.
+                send_pending_replies(session)
+        except Exception:  # one tenant's failure must not stop the others
+            log.exception("marking SLA breaches failed for tenant %s", ref.id)
+            totals["failed"].append(ref.id)
+            continue
+        totals["tenants"] += 1
+        totals["first_response"] += counts["first_response"]
+        totals["resolution"] += counts["resolution"]
+    return totals
