@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import logging
 import smtplib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from email.message import EmailMessage
 from urllib.parse import unquote, urlsplit
 
@@ -27,18 +29,28 @@ def mail_enabled() -> bool:
 
 def send_mail(to: str, subject: str, body: str) -> bool:
     """Send a plain-text message; returns False (and logs that mail is off) without ``SMTP_URL``."""
-    url = _smtp_url()
-    if not url:
+    if not _smtp_url():
         log.warning("mail is disabled (no SMTP_URL); a message with subject %r was not sent", subject)
         return False
-    parts = urlsplit(url)
-    if parts.scheme not in ("smtp", "smtps"):
-        raise ValueError("SMTP_URL must start with smtp:// or smtps://")
     message = EmailMessage()
     message["From"] = current_app.config.get("MAIL_FROM", "no-reply@localhost")
     message["To"] = to
     message["Subject"] = subject
     message.set_content(body)
+    with smtp_connection() as smtp:
+        smtp.send_message(message)
+    return True
+
+
+@contextmanager
+def smtp_connection() -> Iterator[smtplib.SMTP]:
+    """One open, signed-in connection to ``SMTP_URL``, for sending many messages (campaign batches)."""
+    url = _smtp_url()
+    if not url:
+        raise RuntimeError("mail is disabled (no SMTP_URL)")
+    parts = urlsplit(url)
+    if parts.scheme not in ("smtp", "smtps"):
+        raise ValueError("SMTP_URL must start with smtp:// or smtps://")
     smtp_class = smtplib.SMTP_SSL if parts.scheme == "smtps" else smtplib.SMTP
     default_port = 465 if parts.scheme == "smtps" else 25
     with smtp_class(parts.hostname or "localhost", parts.port or default_port, timeout=30) as smtp:
@@ -49,5 +61,4 @@ def send_mail(to: str, subject: str, body: str) -> bool:
                 smtp.ehlo()
         if parts.username:
             smtp.login(unquote(parts.username), unquote(parts.password or ""))
-        smtp.send_message(message)
-    return True
+        yield smtp

@@ -92,7 +92,7 @@ def fill_every_table(fixture) -> None:
         )
         _fill_privacy_tables(session, contact.id)
         _fill_webhook_tables(session)
-        _fill_service_tables(session, contact.id)
+        _fill_marketing_tables(session, contact.id)
 
 
 def _fill_privacy_tables(session, contact_id: uuid.UUID) -> None:
@@ -144,45 +144,61 @@ def _fill_webhook_tables(session) -> None:
     )  # fmt: skip
 
 
-def _fill_service_tables(session, contact_id: uuid.UUID) -> None:
-    """Tickets with a thread and history, a queue with a member, SLA calendar and holiday, KB articles.
-
-    The calendar, policies and default queue are seeded at provisioning; the rest is added here.
-    """
-    from saas.modules.service.models import (
-        Article,
-        ArticleCategory,
-        QueueMember,
-        ServiceHoliday,
-        Ticket,
-        TicketEvent,
-        TicketMessage,
-    )
-    from saas.modules.service.queues import default_queue
-
-    queue = default_queue(session)
-    session.add(QueueMember(queue_id=queue.id, user_id=uuid.uuid4()))
-    session.add(ServiceHoliday(day=date(2026, 12, 25), name=AWKWARD[:100]))
-    opened = datetime(2026, 11, 2, 9, 30, tzinfo=UTC)
-    ticket = Ticket(
-        subject=AWKWARD[:200], description=LARGE, status="pending_customer", priority="urgent",
-        channel="email", requester_contact_id=contact_id, queue_id=queue.id, tags=["vip", "ünï, \"x\""],
-        sla_elapsed_minutes=37,
-        first_response_due_at=opened, first_responded_at=opened, email_message_id="<a@b.example>",
-        csat_rating=None, csat_comment=None,
+def _fill_marketing_tables(session, contact_id: uuid.UUID) -> None:
+    from saas.modules.marketing.models import (
+        Campaign,
+        CampaignEvent,
+        CampaignLink,
+        CampaignRecipient,
+        FormSubmission,
+        MarketingForm,
+        MarketingSettings,
+        Segment,
+        SegmentMember,
     )  # fmt: skip
-    session.add(ticket)
+
+    session.add(
+        MarketingSettings(
+            id=1, from_name=AWKWARD[:100], from_email="news@zoe.example", time_zone="Asia/Tokyo"
+        )
+    )
+    rules = Segment(
+        name=AWKWARD[:200],
+        kind="rules",
+        match="any",
+        rules=[{"field": "email", "op": "contains", "value": AWKWARD}],
+    )
+    static = Segment(name="Static", kind="static", rules=[])
+    session.add_all([rules, static])
     session.flush()
-    session.add_all([
-        TicketMessage(ticket_id=ticket.id, kind="public", body=AWKWARD, author_contact_id=contact_id,
-                      channel="email", email_message_id="<reply@b.example>", created_at=opened),
-        TicketMessage(ticket_id=ticket.id, kind="note", body="", author_user_id=uuid.uuid4(),
-                      channel="web_form", mail_status=None, created_at=opened),
-        TicketEvent(ticket_id=ticket.id, action="status.changed", details={"from": "open", "to": AWKWARD},
-                    actor="user", created_at=opened),
-    ])  # fmt: skip
-    category = ArticleCategory(name=AWKWARD[:100], position=0)
-    session.add(category)
+    session.add(SegmentMember(segment_id=static.id, contact_id=contact_id))
+    campaign = Campaign(
+        name=AWKWARD[:200], subject="Hi {{ first_name }}", html_body=f"<p>{LARGE[:5000]}</p>",
+        text_body=AWKWARD, segment_id=rules.id, status="sent", base_url="https://crm.example",
+        audience={"queued": 1, "no_consent": 0}, scheduled_at=datetime(2026, 11, 1, 9, tzinfo=UTC),
+    )  # fmt: skip
+    campaign.links = [CampaignLink(url="https://zoe.example/ünï?a=1&b=2", position=0)]
+    session.add(campaign)
     session.flush()
-    session.add(Article(title=AWKWARD[:200], body=LARGE, status="published", category_id=category.id,
-                        published_at=opened))  # fmt: skip
+    recipient = CampaignRecipient(
+        campaign_id=campaign.id, contact_id=contact_id, email="zoe@zoe.example", status="sent", attempts=2,
+        last_error="SMTP 451", sent_at=datetime(2026, 11, 1, 9, 1, tzinfo=UTC),
+    )  # fmt: skip
+    session.add(recipient)
+    session.flush()
+    session.add(
+        CampaignEvent(
+            campaign_id=campaign.id, recipient_id=recipient.id, kind="click", link_id=campaign.links[0].id
+        )
+    )
+    form = MarketingForm(
+        name=AWKWARD[:200],
+        fields=["first_name", "email"],
+        purposes=["email_marketing"],
+        thank_you=AWKWARD[:500],
+    )
+    session.add(form)
+    session.flush()
+    session.add(
+        FormSubmission(form_id=form.id, contact_id=contact_id, lead_id=None, consents=["email_marketing"])
+    )

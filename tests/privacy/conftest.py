@@ -3,50 +3,15 @@
 from __future__ import annotations
 
 import re
-import socket
-from email import message_from_bytes, policy
-from email.message import Message
 
-import pytest
-from aiosmtpd.controller import Controller
 from flask.testing import FlaskClient
 
 from saas.db import tenant_session
 from saas.jobs import make_worker
 from saas.modules.core import services
 from tests.conftest import TenantFixture, csrf_token_from
-
-
-class MailSink:
-    """Keeps every message the app sends."""
-
-    def __init__(self) -> None:
-        self.messages: list[Message] = []
-
-    async def handle_DATA(self, server, session, envelope) -> str:
-        self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
-        return "250 OK"
-
-    def to(self, address: str) -> list[Message]:
-        return [m for m in self.messages if m["To"] == address]
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@pytest.fixture
-def mail_sink(app, monkeypatch):
-    sink = MailSink()
-    port = _free_port()
-    controller = Controller(sink, hostname="127.0.0.1", port=port)
-    controller.start()
-    monkeypatch.setitem(app.config, "SMTP_URL", f"smtp://127.0.0.1:{port}")
-    monkeypatch.setitem(app.config, "PRIVACY_LINK_RATE_LIMIT", "1000 per minute")
-    yield sink
-    controller.stop()
+from tests.mailsink import MailSink, mail_sink  # noqa: F401  (the shared SMTP sink fixture)
+from tests.mailsink import free_port as _free_port  # noqa: F401  (other conftests import it from here)
 
 
 def add_contact(fixture: TenantFixture, **data) -> str:

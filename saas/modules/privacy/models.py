@@ -26,7 +26,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from saas.db import TenantBase
 
 CONSENT_STATUSES = ("granted", "withdrawn", "pending")
-CONSENT_SOURCES = ("form", "privacy_center", "import", "staff", "api")
+CONSENT_SOURCES = ("form", "privacy_center", "import", "staff", "api", "unsubscribe")
 LAWFUL_BASES = (
     "consent", "contract", "legal_obligation", "vital_interests", "public_task", "legitimate_interests"
 )  # fmt: skip

@@ -1,0 +1,1 @@
+"""Marketing: segments, consent-aware email campaigns, tracking, unsubscribe, lead-capture forms."""

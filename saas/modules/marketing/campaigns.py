@@ -1,0 +1,307 @@
+"""Campaigns: sender settings, drafts, scheduling in the tenant's time zone, test sends, cancelling,
+and the report. Sending itself is :mod:`saas.modules.marketing.sending` (a job)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import event, func, select
+from sqlalchemy.orm import Session
+
+from saas.db import TenantSession
+from saas.errors import Conflict, NotFound, ValidationError
+from saas.jobs import enqueue_for_tenant
+from saas.modules.marketing.content import check_merge_fields, extract_links, sanitise_html
+from saas.modules.marketing.models import (
+    Campaign,
+    CampaignEvent,
+    CampaignLink,
+    CampaignRecipient,
+    MarketingSettings,
+    Segment,
+)
+
+SEND_JOB = "saas.modules.marketing.sending.send_campaign"
+TEST_JOB = "saas.modules.marketing.sending.send_test_message"
+EDITABLE = ("draft", "scheduled")
+
+
+# --- sender identity and time zone -------------------------------------------------------------------
+
+
+def get_settings(session: Session) -> MarketingSettings | None:
+    return session.get(MarketingSettings, 1)
+
+
+def _email(value: Any, name: str, *, required: bool) -> str | None:
+    if not value and not required:
+        return None
+    try:
+        return validate_email(str(value or ""), check_deliverability=False).normalized
+    except EmailNotValidError:
+        raise ValidationError(
+            "Enter a valid email address.", {name: ["Enter a valid email address."]}
+        ) from None
+
+
+def check_time_zone(name: str) -> ZoneInfo:
+    try:
+        if name not in available_timezones():
+            raise ZoneInfoNotFoundError(name)
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValidationError(
+            "Unknown time zone.", {"time_zone": ["Use an IANA name such as Europe/Berlin."]}
+        ) from None
+
+
+def save_settings(session: Session, data: dict[str, Any]) -> MarketingSettings:
+    from_name = (data.get("from_name") or "").strip()
+    if not from_name or len(from_name) > 100:
+        raise ValidationError(
+            "Give the sender's name.", {"from_name": ["Give a name (at most 100 characters)."]}
+        )
+    time_zone = (data.get("time_zone") or "UTC").strip()
+    check_time_zone(time_zone)
+    settings = get_settings(session) or MarketingSettings(id=1)
+    settings.from_name = from_name
+    settings.from_email = _email(data.get("from_email"), "from_email", required=True)
+    settings.reply_to = _email(data.get("reply_to"), "reply_to", required=False)
+    settings.postal_address = (data.get("postal_address") or "").strip()[:300] or None
+    settings.time_zone = time_zone
+    session.add(settings)
+    session.flush()
+    return settings
+
+
+def tenant_zone(session: Session) -> ZoneInfo:
+    settings = get_settings(session)
+    return ZoneInfo(settings.time_zone) if settings else ZoneInfo("UTC")
+
+
+def local_to_utc(session: Session, value: datetime) -> datetime:
+    """A wall-clock time in the tenant's zone (or any aware time) as UTC."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=tenant_zone(session))
+    return value.astimezone(UTC)
+
+
+# --- drafts ------------------------------------------------------------------------------------------
+
+
+def get_campaign(session: Session, campaign_id: uuid.UUID) -> Campaign:
+    campaign = session.get(Campaign, campaign_id)
+    if campaign is None:
+        raise NotFound(f"No campaign with id {campaign_id}.")
+    return campaign
+
+
+def list_campaigns(session: Session) -> list[Campaign]:
+    return list(session.scalars(select(Campaign).order_by(Campaign.created_at.desc(), Campaign.id)))
+
+
+def _text(data: dict[str, Any], name: str, label: str, limit: int) -> str:
+    value = (data.get(name) or "").strip()
+    if not value or len(value) > limit:
+        raise ValidationError(
+            f"Give the {label}.", {name: [f"Give the {label} (at most {limit} characters)."]}
+        )
+    return value
+
+
+def _clean(session: Session, data: dict[str, Any], partial: bool) -> dict[str, Any]:
+    clean: dict[str, Any] = {}
+    for name, label, limit in (("name", "campaign's name", 200), ("subject", "subject", 200)):
+        if name in data or not partial:
+            clean[name] = _text(data, name, label, limit)
+    if "html_body" in data or not partial:
+        clean["html_body"] = sanitise_html(data.get("html_body") or "")
+    if "text_body" in data or not partial:
+        clean["text_body"] = (data.get("text_body") or "").replace("\r\n", "\n")
+    if "segment_id" in data or not partial:
+        segment_id = data.get("segment_id")
+        if segment_id and session.get(Segment, segment_id) is None:
+            raise ValidationError("Unknown segment.", {"segment_id": ["No segment with this id."]})
+        clean["segment_id"] = segment_id or None
+    check_merge_fields(**{k: v for k, v in clean.items() if k in ("subject", "html_body", "text_body")})
+    return clean
+
+
+def create_campaign(session: Session, data: dict[str, Any]) -> Campaign:
+    campaign = Campaign(**_clean(session, data, partial=False))
+    session.add(campaign)
+    session.flush()
+    return campaign
+
+
+def _editable(session: Session, campaign_id: uuid.UUID) -> Campaign:
+    campaign = session.scalar(select(Campaign).where(Campaign.id == campaign_id).with_for_update())
+    if campaign is None:
+        raise NotFound(f"No campaign with id {campaign_id}.")
+    if campaign.status not in EDITABLE:
+        raise Conflict(f"This campaign is {campaign.status}; only a draft or scheduled campaign can change.")
+    return campaign
+
+
+def update_campaign(session: Session, campaign_id: uuid.UUID, data: dict[str, Any]) -> Campaign:
+    campaign = _editable(session, campaign_id)
+    for name, value in _clean(session, data, partial=True).items():
+        setattr(campaign, name, value)
+    session.flush()
+    return campaign
+
+
+def delete_campaign(session: Session, campaign_id: uuid.UUID) -> None:
+    campaign = get_campaign(session, campaign_id)
+    if campaign.status in ("sending", "sent"):
+        raise Conflict("A campaign that was sent stays, with its report.")
+    session.delete(campaign)
+    session.flush()
+
+
+# --- scheduling --------------------------------------------------------------------------------------
+
+
+def enqueue_after_commit(session: TenantSession, function: str, *args: Any) -> None:
+    """Queue the job once the session commits, so the worker finds what this transaction wrote."""
+    pending = session.info.setdefault("marketing_jobs", [])
+    if not pending:
+
+        def _flush(committed: Session) -> None:
+            for job in committed.info.pop("marketing_jobs", []):
+                enqueue_for_tenant(session.tenant.id, *job)
+
+        event.listen(session, "after_commit", _flush, once=True)
+        event.listen(session, "after_rollback", lambda s: s.info.pop("marketing_jobs", None), once=True)
+    pending.append((function, *args))
+
+
+def schedule_campaign(
+    session: TenantSession, campaign_id: uuid.UUID, send_at: datetime | None, base_url: str
+) -> Campaign:
+    """Send now (``send_at`` None or past) or at a time (naive: the tenant's wall clock)."""
+    campaign = _editable(session, campaign_id)
+    problems = {}
+    if campaign.segment_id is None:
+        problems["segment_id"] = ["Choose the segment to send to."]
+    if not (campaign.html_body.strip() or campaign.text_body.strip()):
+        problems["html_body"] = ["Write the message."]
+    if get_settings(session) is None:
+        problems["from_email"] = ["Set the sender's name and address under Marketing > Settings first."]
+    if problems:
+        raise ValidationError("This campaign cannot be sent yet.", problems)
+    now = datetime.now(UTC)
+    when = local_to_utc(session, send_at) if send_at else now
+    campaign.status = "scheduled"
+    campaign.scheduled_at = max(when, now)
+    campaign.base_url = base_url.rstrip("/")
+    _store_links(session, campaign)
+    session.flush()
+    if campaign.scheduled_at <= now + timedelta(seconds=1):
+        enqueue_after_commit(session, SEND_JOB, str(campaign.id))
+    return campaign
+
+
+def _store_links(session: Session, campaign: Campaign) -> None:
+    """The link table click redirects may go to; links already used keep their ids."""
+    known = {link.url: link for link in campaign.links}
+    for position, url in enumerate(extract_links(campaign.html_body, campaign.text_body)):
+        if url in known:
+            known[url].position = position
+        else:
+            campaign.links.append(CampaignLink(url=url, position=position))
+
+
+def cancel_campaign(session: Session, campaign_id: uuid.UUID) -> Campaign:
+    campaign = _editable(session, campaign_id)
+    campaign.status = "cancelled"
+    session.flush()
+    return campaign
+
+
+def request_test_send(session: TenantSession, campaign_id: uuid.UUID, to: Any) -> str:
+    """Mail the campaign to one address (staff checking it), merged with a sample contact's values."""
+    campaign = get_campaign(session, campaign_id)
+    address = _email(to, "to", required=True)
+    if get_settings(session) is None:
+        raise ValidationError("No sender yet.", {"to": ["Set the sender under Marketing > Settings first."]})
+    enqueue_after_commit(session, TEST_JOB, str(campaign.id), address)
+    return address
+
+
+# --- report ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CampaignReport:
+    recipients: int
+    queued: int
+    sent: int
+    delivered: int
+    bounced: int
+    failed: int
+    opened: int
+    clicked: int
+    unsubscribed: int
+    timeline: list[dict[str, Any]]
+    """Per hour since sending began: sent, opened, clicked, unsubscribed (the chart)."""
+
+    def as_dict(self) -> dict[str, Any]:
+        return self.__dict__ | {"timeline": self.timeline}
+
+
+def campaign_report(session: Session, campaign_id: uuid.UUID) -> CampaignReport:
+    campaign = get_campaign(session, campaign_id)
+    counts = dict(
+        session.execute(
+            select(CampaignRecipient.status, func.count())
+            .where(CampaignRecipient.campaign_id == campaign.id)
+            .group_by(CampaignRecipient.status)
+        ).all()
+    )
+    opened, clicked, unsubscribed = session.execute(
+        select(
+            func.count(CampaignRecipient.opened_at),
+            func.count(CampaignRecipient.clicked_at),
+            func.count(CampaignRecipient.unsubscribed_at),
+        ).where(CampaignRecipient.campaign_id == campaign.id)
+    ).one()
+    sent = counts.get("sent", 0) + counts.get("bounced", 0)
+    return CampaignReport(
+        recipients=sum(counts.values()),
+        queued=counts.get("queued", 0) + counts.get("sending", 0),
+        sent=sent,
+        # Accepted by the mail server and not bounced back since.
+        delivered=counts.get("sent", 0),
+        bounced=counts.get("bounced", 0),
+        failed=counts.get("failed", 0),
+        opened=opened,
+        clicked=clicked,
+        unsubscribed=unsubscribed,
+        timeline=_timeline(session, campaign.id),
+    )
+
+
+def _timeline(session: Session, campaign_id: uuid.UUID) -> list[dict[str, Any]]:
+    hour = func.date_trunc("hour", CampaignRecipient.sent_at)
+    rows: dict[datetime, dict[str, Any]] = {}
+    for at, count in session.execute(
+        select(hour, func.count())
+        .where(CampaignRecipient.campaign_id == campaign_id, CampaignRecipient.sent_at.is_not(None))
+        .group_by(hour)
+    ):
+        rows.setdefault(at, {"hour": at})["sent"] = count
+    event_hour = func.date_trunc("hour", CampaignEvent.occurred_at)
+    for at, kind, count in session.execute(
+        select(event_hour, CampaignEvent.kind, func.count(func.distinct(CampaignEvent.recipient_id)))
+        .where(CampaignEvent.campaign_id == campaign_id)
+        .group_by(event_hour, CampaignEvent.kind)
+    ):
+        rows.setdefault(at, {"hour": at})[f"{kind}ed" if kind != "unsubscribe" else "unsubscribed"] = count
+    keys = ("sent", "opened", "clicked", "unsubscribed")
+    return [{"hour": at} | {k: row.get(k, 0) for k in keys} for at, row in sorted(rows.items())]

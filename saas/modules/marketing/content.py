@@ -1,0 +1,187 @@
+"""A campaign's content: sanitised HTML, merge fields, its links, and one recipient's message.
+
+HTML is cleaned by nh3 (Ammonia) when saved, so neither a mail client nor the preview page ever gets
+script, event handlers or ``javascript:`` links. Links are rewritten per recipient to signed click
+redirects at send time, so the stored body stays the author's.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from email.utils import format_datetime, formataddr, make_msgid
+from html import escape, unescape
+from typing import Any
+
+import nh3
+
+from saas.errors import ValidationError
+
+MERGE_FIELDS = ("first_name", "last_name", "full_name", "email", "company")
+# {{ first_name }} or {{ first_name | "there" }} (a fallback when the contact has no value).
+_MERGE = re.compile(r"\{\{\s*([a-z_]+)\s*(?:\|\s*\"([^\"{}]{0,100})\"\s*)?\}\}")
+_HREF = re.compile(r'href="(https?://[^"]+)"')
+_TEXT_URL = re.compile(r"https?://[^\s<>\"')\]]+")
+_ALLOWED_STYLE = {
+    "color",
+    "background-color",
+    "font-family",
+    "font-size",
+    "font-weight",
+    "font-style",
+    "text-align",
+    "text-decoration",
+    "line-height",
+    "padding",
+    "margin",
+    "border",
+    "width",
+    "max-width",
+    "height",
+}
+_EXTRA_TAGS = {"center", "font", "table", "tbody", "thead", "tr", "td", "th", "img", "hr", "span", "div"}
+
+
+def sanitise_html(html: str) -> str:
+    """The HTML a campaign may hold: formatting, tables, images and http(s)/mailto links only."""
+    attributes = {tag: set(attrs) for tag, attrs in nh3.ALLOWED_ATTRIBUTES.items()}
+    for tag in (
+        "table",
+        "td",
+        "th",
+        "tr",
+        "img",
+        "div",
+        "span",
+        "p",
+        "a",
+        "h1",
+        "h2",
+        "h3",
+        "font",
+        "center",
+    ):
+        attributes.setdefault(tag, set()).update({"style", "align", "width", "height"})
+    attributes["img"].update({"src", "alt"})
+    attributes["a"].update({"href", "title"})
+    return nh3.clean(
+        html,
+        tags=set(nh3.ALLOWED_TAGS) | _EXTRA_TAGS,
+        attributes=attributes,
+        url_schemes={"http", "https", "mailto"},
+        filter_style_properties=_ALLOWED_STYLE,
+        link_rel=None,
+    )
+
+
+def check_merge_fields(**bodies: str) -> None:
+    """Refuse a body naming a merge field we do not know (a typo would mail ``{{ frist_name }}``)."""
+    errors = {}
+    for name, body in bodies.items():
+        unknown = sorted({m.group(1) for m in _MERGE.finditer(body or "")} - set(MERGE_FIELDS))
+        if unknown:
+            errors[name] = [f"Unknown merge field {unknown[0]!r}; use: {', '.join(MERGE_FIELDS)}."]
+    if errors:
+        raise ValidationError("The content names unknown merge fields.", errors)
+
+
+def extract_links(html: str, text: str) -> list[str]:
+    """Every http(s) link of both bodies, in order of first appearance (the campaign's link table)."""
+    found = [unescape(url) for url in _HREF.findall(html or "")] + _TEXT_URL.findall(text or "")
+    return [url for url in dict.fromkeys(found) if "{{" not in url and len(url) <= 2000]
+
+
+def merge(body: str, values: dict[str, str | None], *, html: bool) -> str:
+    def replace(match: re.Match) -> str:
+        value = values.get(match.group(1)) or match.group(2) or ""
+        return escape(value) if html else value
+
+    return _MERGE.sub(replace, body or "")
+
+
+def merge_values(contact: Any) -> dict[str, str | None]:
+    account = getattr(contact, "account", None)
+    return {
+        "first_name": contact.first_name,
+        "last_name": contact.last_name,
+        "full_name": " ".join(p for p in (contact.first_name, contact.last_name) if p) or None,
+        "email": contact.email,
+        "company": account.name if account else None,
+    }
+
+
+@dataclass(frozen=True)
+class Sender:
+    name: str
+    email: str
+    reply_to: str | None
+    postal_address: str | None
+
+
+@dataclass(frozen=True)
+class TrackedUrls:
+    """One recipient's signed URLs; ``click`` maps a campaign link's URL to its redirect."""
+
+    open_pixel: str
+    unsubscribe: str
+    click: dict[str, str]
+
+
+def _rewrite_html(html: str, clicks: dict[str, str]) -> str:
+    def replace(match: re.Match) -> str:
+        target = clicks.get(unescape(match.group(1)))
+        return f'href="{escape(target)}"' if target else match.group(0)
+
+    return _HREF.sub(replace, html)
+
+
+def _rewrite_text(text: str, clicks: dict[str, str]) -> str:
+    return _TEXT_URL.sub(lambda m: clicks.get(m.group(0), m.group(0)), text)
+
+
+def build_message(
+    *,
+    sender: Sender,
+    to: str,
+    subject: str,
+    html_body: str,
+    text_body: str,
+    values: dict[str, str | None],
+    urls: TrackedUrls | None,
+    message_id: str | None = None,
+) -> EmailMessage:
+    """The MIME message for one recipient: merged, links tracked, an unsubscribe footer and the
+    RFC 8058 one-click headers. Without ``urls`` (a test send) links stay as written."""
+    html = merge(html_body, values, html=True)
+    text = merge(text_body, values, html=False)
+    address = f"<br>{escape(sender.postal_address)}" if sender.postal_address else ""
+    if urls is not None:
+        html = _rewrite_html(html, urls.click)
+        text = _rewrite_text(text, urls.click)
+        html += (
+            '<p style="color: #666666; font-size: 12px;">You receive this email because you agreed to hear '
+            f'from {escape(sender.name)}. <a href="{escape(urls.unsubscribe)}">Unsubscribe</a>{address}</p>'
+            f'<img src="{escape(urls.open_pixel)}" width="1" height="1" alt="">'
+        )
+        text += f"\n\n--\nUnsubscribe: {urls.unsubscribe}\n"
+    else:
+        html += (
+            f'<p style="color: #666666; font-size: 12px;">Test message: no links are tracked.{address}</p>'
+        )
+        text += "\n\n--\nTest message: no links are tracked.\n"
+    message = EmailMessage()
+    message["From"] = formataddr((sender.name, sender.email))
+    message["To"] = to
+    message["Subject"] = merge(subject, values, html=False)
+    message["Date"] = format_datetime(datetime.now(UTC))
+    message["Message-ID"] = message_id or make_msgid(domain=sender.email.rsplit("@", 1)[-1])
+    if sender.reply_to:
+        message["Reply-To"] = sender.reply_to
+    if urls is not None:
+        message["List-Unsubscribe"] = f"<{urls.unsubscribe}>"
+        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    message.set_content(text)
+    message.add_alternative(f"<!doctype html><html><body>{html}</body></html>", subtype="html")
+    return message

@@ -1,0 +1,49 @@
+"""Registration of the marketing module: segments, campaigns, tracking, unsubscribe and forms."""
+
+from __future__ import annotations
+
+from saas.jobs.schedules import PeriodicJob, register_periodic
+from saas.modules.marketing import privacy
+from saas.modules.registry import Module, NavEntry
+
+
+def _pages():
+    import saas.modules.marketing.views  # noqa: F401  (attaches the routes)
+    from saas.modules.marketing.blueprints import pages
+
+    return pages
+
+
+def _api():
+    import saas.modules.marketing.api  # noqa: F401  (attaches the routes)
+    from saas.modules.marketing.blueprints import api
+
+    return api
+
+
+def _public():
+    import saas.modules.marketing.public  # noqa: F401  (attaches the routes)
+    from saas.modules.marketing.blueprints import public
+
+    return public
+
+
+MODULE = Module(
+    key="marketing",
+    title="Marketing",
+    models="saas.modules.marketing.models",
+    pages=_pages,
+    api=_api,
+    public=_public,
+    nav=(
+        NavEntry("Campaigns", "marketing.list_campaigns"),
+        NavEntry("Segments", "marketing.list_segments"),
+        NavEntry("Forms", "marketing.list_forms"),
+    ),
+    personal_data=privacy.personal_data,
+    erase_person=privacy.erase_person,
+    retention_keep=privacy.retention_keep,
+)
+
+# Scheduled campaigns whose time came, and sends a dead worker left unfinished.
+register_periodic(PeriodicJob("saas.modules.marketing.sending.dispatch_due_campaigns", interval=60))

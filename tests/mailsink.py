@@ -1,0 +1,49 @@
+"""A real SMTP server (aiosmtpd) on loopback that keeps every message the app sends; shared by the
+privacy and marketing tests (import ``mail_sink`` into a conftest to use the fixture)."""
+
+from __future__ import annotations
+
+import socket
+from email import message_from_bytes, policy
+from email.message import Message
+
+import pytest
+from aiosmtpd.controller import Controller
+
+
+class MailSink:
+    """Keeps every message the app sends."""
+
+    def __init__(self) -> None:
+        self.messages: list[Message] = []
+
+    async def handle_DATA(self, server, session, envelope) -> str:
+        self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
+        return "250 OK"
+
+    def to(self, address: str) -> list[Message]:
+        return [m for m in self.messages if m["To"] == address]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def start_sink(handler: MailSink) -> tuple[Controller, str]:
+    """Run ``handler`` as an SMTP server on a free loopback port; returns it and its ``SMTP_URL``."""
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    return controller, f"smtp://127.0.0.1:{port}"
+
+
+@pytest.fixture
+def mail_sink(app, monkeypatch):
+    sink = MailSink()
+    controller, url = start_sink(sink)
+    monkeypatch.setitem(app.config, "SMTP_URL", url)
+    monkeypatch.setitem(app.config, "PRIVACY_LINK_RATE_LIMIT", "1000 per minute")
+    yield sink
+    controller.stop()
