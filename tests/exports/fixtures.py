@@ -92,7 +92,21 @@ def fill_every_table(fixture) -> None:
         )
         _fill_privacy_tables(session, contact.id)
         _fill_webhook_tables(session)
+        _fill_custom_field_tables(session)
         _fill_marketing_tables(session, contact.id)
+        _fill_service_tables(session, contact.id)
+
+
+def _fill_custom_field_tables(session) -> None:
+    from saas.modules.core.models import CustomField
+
+    session.add(
+        CustomField(
+            entity="contacts", column_name="cf_awkward", label=AWKWARD[:100], field_type="single_select",
+            required=False, default_value=None, help_text=AWKWARD[:300], options=["a, b", 'q"q', "ü\nx"],
+            position=0, deleted_at=datetime(2026, 11, 3, tzinfo=UTC),
+        )
+    )  # fmt: skip
 
 
 def _fill_privacy_tables(session, contact_id: uuid.UUID) -> None:
@@ -142,6 +156,50 @@ def _fill_webhook_tables(session) -> None:
             status="failed", attempts=6, last_status_code=503, last_error=AWKWARD,
         )
     )  # fmt: skip
+
+
+def _fill_service_tables(session, contact_id: uuid.UUID) -> None:
+    """Tickets with a thread and history, a queue with a member, SLA calendar and holiday, KB articles.
+
+    The calendar, policies and default queue are seeded at provisioning; the rest is added here.
+    """
+    from saas.modules.service.models import (
+        Article,
+        ArticleCategory,
+        QueueMember,
+        ServiceHoliday,
+        Ticket,
+        TicketEvent,
+        TicketMessage,
+    )
+    from saas.modules.service.queues import default_queue
+
+    queue = default_queue(session)
+    session.add(QueueMember(queue_id=queue.id, user_id=uuid.uuid4()))
+    session.add(ServiceHoliday(day=date(2026, 12, 25), name=AWKWARD[:100]))
+    opened = datetime(2026, 11, 2, 9, 30, tzinfo=UTC)
+    ticket = Ticket(
+        subject=AWKWARD[:200], description=LARGE, status="pending_customer", priority="urgent",
+        channel="email", requester_contact_id=contact_id, queue_id=queue.id, tags=["vip", "ünï, \"x\""],
+        sla_elapsed_minutes=37,
+        first_response_due_at=opened, first_responded_at=opened, email_message_id="<a@b.example>",
+        csat_rating=None, csat_comment=None,
+    )  # fmt: skip
+    session.add(ticket)
+    session.flush()
+    session.add_all([
+        TicketMessage(ticket_id=ticket.id, kind="public", body=AWKWARD, author_contact_id=contact_id,
+                      channel="email", email_message_id="<reply@b.example>", created_at=opened),
+        TicketMessage(ticket_id=ticket.id, kind="note", body="", author_user_id=uuid.uuid4(),
+                      channel="web_form", mail_status=None, created_at=opened),
+        TicketEvent(ticket_id=ticket.id, action="status.changed", details={"from": "open", "to": AWKWARD},
+                    actor="user", created_at=opened),
+    ])  # fmt: skip
+    category = ArticleCategory(name=AWKWARD[:100], position=0)
+    session.add(category)
+    session.flush()
+    session.add(Article(title=AWKWARD[:200], body=LARGE, status="published", category_id=category.id,
+                        published_at=opened))  # fmt: skip
 
 
 def _fill_marketing_tables(session, contact_id: uuid.UUID) -> None:
