@@ -115,6 +115,10 @@ class Module:
     (contacts, accounts...): the global search box of every page lists them for the enabled modules."""
     dashboard: Callable[[Session], list[DashboardCard]] | None = None
     """The module's charts on the tenant dashboard (pipeline, forecast, campaign results, SLA health)."""
+    merge_records: Callable[[Session, str, uuid.UUID, uuid.UUID], dict[str, int]] | None = None
+    """Moves the module's references from a merged-away record to its survivor (``session, kind, survivor_id,
+    merged_id``; kind ``contact``, ``account`` or ``lead``), in the caller's transaction; returns counts per
+    table it handled. Tables with a foreign key to the record that no hook names are moved generically."""
 
 
 class ModuleRegistry:

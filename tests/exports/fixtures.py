@@ -93,8 +93,21 @@ def fill_every_table(fixture) -> None:
         _fill_privacy_tables(session, contact.id)
         _fill_webhook_tables(session)
         _fill_custom_field_tables(session)
+        _fill_custom_field_tables(session)
         _fill_marketing_tables(session, contact.id)
         _fill_service_tables(session, contact.id)
+
+
+def _fill_custom_field_tables(session) -> None:
+    from saas.modules.core.models import CustomField
+
+    session.add(
+        CustomField(
+            entity="contacts", column_name="cf_awkward", label=AWKWARD[:100], field_type="single_select",
+            required=False, default_value=None, help_text=AWKWARD[:300], options=["a, b", 'q"q', "ü\nx"],
+            position=0, deleted_at=datetime(2026, 11, 3, tzinfo=UTC),
+        )
+    )  # fmt: skip
 
 
 def _fill_custom_field_tables(session) -> None:

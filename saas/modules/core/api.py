@@ -9,6 +9,7 @@ from apiflask.views import MethodView
 
 from saas.api import api_blueprint, token_auth
 from saas.modules.core import schemas, services
+from saas.modules.core.merge import annotate_duplicates
 from saas.tenants.routing import current_tenant_session
 
 api = api_blueprint("core_api", __name__, tag="Contacts and accounts")
@@ -42,7 +43,8 @@ def register_record_resource(
         @blueprint.output(schema_out, status_code=201)
         @blueprint.doc(summary=f"Create a {noun}", responses=[422])
         def post(self, json_data):
-            return service.create(current_tenant_session(), json_data)
+            session = current_tenant_session()
+            return annotate_duplicates(session, noun, service.create(session, json_data))
 
     class Item(MethodView):
         decorators = [blueprint.auth_required(token_auth)]
@@ -50,13 +52,15 @@ def register_record_resource(
         @blueprint.output(schema_out)
         @blueprint.doc(summary=f"Read a {noun}", responses=[404])
         def get(self, record_id: uuid.UUID):
-            return service.get(current_tenant_session(), record_id)
+            session = current_tenant_session()
+            return annotate_duplicates(session, noun, service.get(session, record_id))
 
         @blueprint.input(schema_in(partial=True))
         @blueprint.output(schema_out)
         @blueprint.doc(summary=f"Update a {noun}", responses=[404, 422])
         def patch(self, record_id: uuid.UUID, json_data):
-            return service.update(current_tenant_session(), record_id, json_data)
+            session = current_tenant_session()
+            return annotate_duplicates(session, noun, service.update(session, record_id, json_data))
 
         @blueprint.output({}, status_code=204)
         @blueprint.doc(summary=f"Delete a {noun}", responses=[404])

@@ -4,11 +4,25 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Computed, DateTime, ForeignKey, Index, String, Text, func
+from sqlalchemy import (
+    Boolean,
+    Computed,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from saas.db import TenantBase
+from saas.modules.core.normalise import company_key, phone_digits, web_domain
 
 
 class Timestamps:
@@ -62,6 +76,13 @@ class Contact(Timestamps, TenantBase):
 Index("ix_accounts_sort_name_id", Account.sort_name, Account.id)
 Index("ix_contacts_sort_name_id", Contact.sort_name, Contact.id)
 Index("ix_contacts_email_lower", func.lower(Contact.email))
+# Duplicate detection compares these normalised values (saas.modules.core.duplicates).
+Index("ix_contacts_phone_digits", phone_digits(Contact.phone))
+Index("ix_contacts_last_name_lower", func.lower(Contact.last_name))
+# SQLAlchemy finds an index's table only in its expressions' top level: these nest the column deeper.
+Index("ix_accounts_domain_key", web_domain(Account.domain), _table=Account.__table__)
+Index("ix_accounts_name_key", company_key(Account.name), _table=Account.__table__)
+Index("ix_accounts_phone_digits", phone_digits(Account.phone))
 
 
 class Activity(TenantBase):
@@ -91,3 +112,29 @@ class Activity(TenantBase):
 Index("ix_activities_contact_id_occurred_at", Activity.contact_id, Activity.occurred_at)
 Index("ix_activities_account_id_occurred_at", Activity.account_id, Activity.occurred_at)
 Index("ix_activities_subject", Activity.subject_type, Activity.subject_id, Activity.occurred_at)
+
+
+class CustomField(Timestamps, TenantBase):
+    """A tenant's own field on a record type, stored as a real typed column ``column_name`` of its table.
+
+    The column name never changes (a rename changes the label); a deleted field is hidden but keeps its
+    column and data until it is purged.
+    """
+
+    __tablename__ = "custom_fields"
+    __table_args__ = (UniqueConstraint("entity", "column_name"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    entity: Mapped[str] = mapped_column(String(20))  # contacts, accounts, leads, deals, tickets
+    column_name: Mapped[str] = mapped_column(String(63))
+    label: Mapped[str] = mapped_column(String(100))
+    field_type: Mapped[str] = mapped_column(String(20))
+    required: Mapped[bool] = mapped_column(Boolean, default=False)
+    default_value: Mapped[Any] = mapped_column(JSONB, nullable=True)
+    help_text: Mapped[str | None] = mapped_column(String(300))
+    options: Mapped[list[str]] = mapped_column(JSONB, default=list)
+    """The choices of a single or multi select."""
+    reference: Mapped[str | None] = mapped_column(String(20))
+    """The record type a reference field points to (contacts, accounts...)."""
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

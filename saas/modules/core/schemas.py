@@ -66,6 +66,20 @@ class ContactIn(CleanInput):
             raise ValidationError(f"A {self.noun} needs a first or a last name.", "last_name")
 
 
+class DuplicateOut(Schema):
+    id = fields.UUID()
+    name = fields.String()
+    reasons = fields.List(fields.String(), metadata={"description": "same email, same phone..."})
+
+
+def _possible_duplicates() -> fields.List:
+    return fields.List(
+        fields.Nested(DuplicateOut),
+        metadata={"description": "Likely duplicates (on a single record's answers, not in lists); "
+                  "merge one with `POST .../<id>/merge`."},
+    )  # fmt: skip
+
+
 class RecordOut(Schema):
     id = fields.UUID()
     created_at = fields.DateTime()
@@ -78,6 +92,7 @@ class AccountOut(RecordOut):
     industry = fields.String(allow_none=True)
     phone = fields.String(allow_none=True)
     notes = fields.String(allow_none=True)
+    possible_duplicates = _possible_duplicates()
 
 
 class ContactOut(RecordOut):
@@ -88,6 +103,7 @@ class ContactOut(RecordOut):
     title = fields.String(allow_none=True)
     account_id = fields.UUID(allow_none=True)
     notes = fields.String(allow_none=True)
+    possible_duplicates = _possible_duplicates()
 
 
 class ListQuery(Schema):

@@ -3,6 +3,7 @@
 from saas.jobs.schedules import PeriodicJob, register_periodic
 from saas.modules.privacy import subject
 from saas.modules.privacy.consent import seed_default_purposes
+from saas.modules.privacy.merge import merge_privacy_records
 from saas.modules.registry import Module, NavEntry
 
 
@@ -30,6 +31,7 @@ MODULE = Module(
     personal_data=subject.personal_data,
     erase_person=subject.erase_person,
     retention_keep=subject.retention_keep,
+    merge_records=merge_privacy_records,
     refused_people=subject.refused_people,
 )
 

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from saas.db import TenantBase
 from saas.modules.core.models import Account, Timestamps
+from saas.modules.core.normalise import phone_digits
 
 LEAD_STATUSES = ("new", "working", "qualified", "disqualified", "converted")
 STAGE_KINDS = ("open", "won", "lost")
@@ -208,6 +209,8 @@ class ImportRowError(TenantBase):
 
 Index("ix_leads_sort_name_id", Lead.sort_name, Lead.id)
 Index("ix_leads_email_lower", func.lower(Lead.email))
+Index("ix_leads_phone_digits", phone_digits(Lead.phone))
+Index("ix_leads_last_name_lower", func.lower(Lead.last_name))
 Index("ix_leads_status", Lead.status)
 Index("ix_deals_sort_name_id", Deal.sort_name, Deal.id)
 Index("ix_deals_close_date", Deal.close_date)

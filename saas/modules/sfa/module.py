@@ -6,6 +6,7 @@ from sqlalchemy.orm import Session
 
 from saas.modules.registry import Module, NavEntry
 from saas.modules.sfa import dashboard, privacy, search
+from saas.modules.sfa.merge import merge_sfa_records
 
 # A new tenant's pipeline: (name, probability %, kind).
 DEFAULT_STAGES = (
@@ -51,6 +52,7 @@ MODULE = Module(
     personal_data=privacy.personal_data,
     erase_person=privacy.erase_person,
     retention_keep=privacy.retention_keep,
+    merge_records=merge_sfa_records,
     search=search.search,
     dashboard=dashboard.dashboard,
     pages=_pages,

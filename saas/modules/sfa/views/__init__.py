@@ -5,5 +5,6 @@ import saas.modules.sfa.views.forecast
 import saas.modules.sfa.views.imports
 import saas.modules.sfa.views.kanban
 import saas.modules.sfa.views.leads
+import saas.modules.sfa.views.merge
 import saas.modules.sfa.views.pipelines
 import saas.modules.sfa.views.tasks  # noqa: F401

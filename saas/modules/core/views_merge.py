@@ -1,0 +1,100 @@
+"""The merge screen of contacts, accounts and leads: both records side by side, a winner per field.
+
+``/<plural>/<id>/merge?with=<other id>`` compares; posting merges the other record into ``<id>``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from flask import Blueprint, Response, after_this_request, flash, redirect, render_template, request, url_for
+
+from saas.db import db
+from saas.errors import Conflict, NotFound, ValidationError
+from saas.modules.core.merge import (
+    ACCOUNT_KIND,
+    CONTACT_KIND,
+    MergeKind,
+    default_side,
+    merge_kind,
+    merge_records,
+)
+from saas.modules.core.views import ACCOUNT_PAGES, CONTACT_PAGES, RecordPages, pages
+from saas.tenants.routing import current_tenant_session
+
+
+def commit_audit_on_success() -> None:
+    """The merge's audit entry (platform session) commits only with a successful answer."""
+
+    def commit(response: Response) -> Response:
+        if response.status_code < 400:
+            db.session.commit()
+        else:
+            db.session.rollback()
+        return response
+
+    after_this_request(commit)
+
+
+def possible_duplicates(noun: str, record: Any) -> list | None:
+    """For record pages: the record's likely duplicates, or None for a kind that cannot merge."""
+    kind = merge_kind(noun)
+    return None if kind is None else kind.duplicates(current_tenant_session(), record.id)
+
+
+def _shown(kind: MergeKind, record: Any) -> dict[str, Any]:
+    return {f.name: (f.show(record) if f.show else getattr(record, f.name)) for f in kind.fields}
+
+
+def _merge_page(pages_of: RecordPages, kind: MergeKind, record_id: uuid.UUID):
+    session = current_tenant_session()
+    record = pages_of.service.get(session, record_id)
+    other_param = request.form.get("other_id") if request.method == "POST" else request.args.get("with")
+    if not other_param:
+        return render_template(
+            "core/merge.html", pages=pages_of, kind=kind, record=record, other=None,
+            candidates=kind.duplicates(session, record.id),
+        )  # fmt: skip
+    try:
+        other = pages_of.service.get(session, uuid.UUID(other_param))  # unknown: a 404
+    except ValueError as error:
+        raise NotFound(f"No {pages_of.singular} with id {other_param}.") from error
+    choices = {f.name: request.form.get(f"field_{f.name}", "") for f in kind.fields}
+    message, status = None, 200
+    if request.method == "POST":
+        try:
+            merge_records(session, kind, record.id, other.id, {k: v for k, v in choices.items() if v})
+        except (ValidationError, Conflict) as error:
+            message, status = error.detail, error.status
+        else:
+            commit_audit_on_success()
+            flash(f"Merged into this {pages_of.singular}.")
+            return redirect(url_for(pages_of.endpoint("show"), record_id=record.id))
+    else:
+        choices = {f.name: default_side(record, other, f.name) for f in kind.fields}
+    return render_template(
+        "core/merge.html", pages=pages_of, kind=kind, record=record, other=other, choices=choices,
+        mine=_shown(kind, record), theirs=_shown(kind, other), message=message,
+    ), status  # fmt: skip
+
+
+def register_merge_pages(blueprint: Blueprint, pages_of: RecordPages, kind: MergeKind) -> None:
+    """``merge_<plural>`` on ``blueprint``, beside the record pages of ``pages_of``."""
+    plural = pages_of.plural
+    blueprint.add_url_rule(
+        f"/{plural}/<uuid:record_id>/merge",
+        f"merge_{plural}",
+        lambda record_id: _merge_page(pages_of, kind, record_id),
+        methods=["GET", "POST"],
+    )
+
+
+def install_merge_pages(blueprint: Blueprint) -> None:
+    """Record pages of every blueprint show likely duplicates (``possible_duplicates`` in templates)."""
+    blueprint.app_context_processor(lambda: {"possible_duplicates": possible_duplicates})
+
+
+install_merge_pages(pages)
+register_merge_pages(pages, CONTACT_PAGES, CONTACT_KIND)
+register_merge_pages(pages, ACCOUNT_PAGES, ACCOUNT_KIND)
