@@ -61,22 +61,38 @@ def check_time_zone(name: str) -> ZoneInfo:
 
 
 def save_settings(session: Session, data: dict[str, Any]) -> MarketingSettings:
-    from_name = (data.get("from_name") or "").strip()
-    if not from_name or len(from_name) > 100:
-        raise ValidationError(
-            "Give the sender's name.", {"from_name": ["Give a name (at most 100 characters)."]}
-        )
-    time_zone = (data.get("time_zone") or "UTC").strip()
-    check_time_zone(time_zone)
+    """Set the sender identity and time zone; every bad field is named at once."""
+    errors: dict[str, list[str]] = {}
+    clean: dict[str, Any] = {}
+    checks = (
+        ("from_name", lambda: _sender_name(data.get("from_name"))),
+        ("from_email", lambda: _email(data.get("from_email"), "from_email", required=True)),
+        ("reply_to", lambda: _email(data.get("reply_to"), "reply_to", required=False)),
+        ("time_zone", lambda: check_time_zone((data.get("time_zone") or "UTC").strip()).key),
+    )
+    for name, check in checks:
+        try:
+            clean[name] = check()
+        except ValidationError as error:
+            errors |= error.errors
+    if errors:
+        raise ValidationError("Please correct the sender settings.", errors)
     settings = get_settings(session) or MarketingSettings(id=1)
-    settings.from_name = from_name
-    settings.from_email = _email(data.get("from_email"), "from_email", required=True)
-    settings.reply_to = _email(data.get("reply_to"), "reply_to", required=False)
+    for name, value in clean.items():
+        setattr(settings, name, value)
     settings.postal_address = (data.get("postal_address") or "").strip()[:300] or None
-    settings.time_zone = time_zone
     session.add(settings)
     session.flush()
     return settings
+
+
+def _sender_name(value: Any) -> str:
+    name = (value or "").strip()
+    if not name or len(name) > 100:
+        raise ValidationError(
+            "Give the sender's name.", {"from_name": ["Give a name (at most 100 characters)."]}
+        )
+    return name
 
 
 def tenant_zone(session: Session) -> ZoneInfo:
