@@ -125,14 +125,15 @@ def tenant_login(slug: str):
     return _login_page(tenant, form, 400)
 
 
-@sso_pages.route("/t/<slug>/login/sso")
+# A POST with the CSRF token: a foreign page must not start a sign-in (login CSRF).
+@sso_pages.route("/t/<slug>/login/sso", methods=["POST"])
 def start_sso(slug: str):
     tenant = _tenant_by_slug(slug)
     config = active_sso_config(db.session, tenant.id)
     if config is None:
         abort(404)
     try:
-        url, pending = begin_login(config, _callback_url(slug), invitation=request.args.get("invitation"))
+        url, pending = begin_login(config, _callback_url(slug), invitation=request.form.get("invitation"))
     except SsoRefused as refusal:
         return _login_page(tenant, LoginForm(), 502, refusal.detail)
     session[_PENDING_KEY] = pending.as_dict()

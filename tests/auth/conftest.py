@@ -14,7 +14,7 @@ from flask.testing import FlaskClient
 from saas.auth.sso import save_sso_config
 from saas.db import db
 from tests.auth.oidc_provider import OidcProvider
-from tests.conftest import TenantFixture
+from tests.conftest import TenantFixture, csrf_token_from
 from tests.privacy.conftest import MailSink, _free_port
 
 CLIENT_SECRET = "idp-client-secret-0123456789"
@@ -87,9 +87,11 @@ def configure_sso(
     return client_id
 
 
-def leave_for_provider(client: FlaskClient, slug: str, query: str = ""):
-    """Start the sign-in; returns the provider's authorization URL the app redirected to."""
-    response = client.get(f"/t/{slug}/login/sso{query}")
+def leave_for_provider(client: FlaskClient, slug: str, invitation: str | None = None):
+    """Start the sign-in from the workspace's page; returns the provider's authorization URL."""
+    token = csrf_token_from(client.get(f"/t/{slug}/login").text)
+    data = {"csrf_token": token, **({"invitation": invitation} if invitation else {})}
+    response = client.post(f"/t/{slug}/login/sso", data=data)
     assert response.status_code == 302, response.text
     return response.headers["Location"]
 
@@ -102,9 +104,9 @@ def provider_answer(authorization_url: str) -> str:
     return f"{callback.path}?{callback.query}"
 
 
-def sso_sign_in(client: FlaskClient, idp: OidcProvider, slug: str, email: str, query: str = ""):
+def sso_sign_in(client: FlaskClient, idp: OidcProvider, slug: str, email: str, invitation: str | None = None):
     idp.user_email = email
-    return client.get(provider_answer(leave_for_provider(client, slug, query)))
+    return client.get(provider_answer(leave_for_provider(client, slug, invitation)))
 
 
 def query_of(url: str) -> dict[str, str]:

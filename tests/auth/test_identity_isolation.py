@@ -97,7 +97,7 @@ def test_tenant_a_invitation_does_not_open_tenant_b_through_b_provider(client, t
 
     invitation = db.session.scalar(select(Invitation).where(Invitation.email == "guest@partner.example"))
     token = invitation_token(invitation)
-    response = sso_sign_in(client, fresh_idp, tenant_b.slug, "guest@partner.example", f"?invitation={token}")
+    response = sso_sign_in(client, fresh_idp, tenant_b.slug, "guest@partner.example", token)
     assert response.status_code == 403
     db.session.rollback()
     user = find_user_by_email(db.session, "guest@partner.example")

@@ -136,7 +136,7 @@ def test_invitee_of_an_sso_required_workspace_joins_through_the_provider(
     # Without the invitation the provider's word alone does not let an outside domain in...
     assert sso_sign_in(client, fresh_idp, tenant_a.slug, "guest@partner.example").status_code == 403
     # ...with it, the invitee joins with the invited role.
-    response = sso_sign_in(client, fresh_idp, tenant_a.slug, "guest@partner.example", f"?invitation={token}")
+    response = sso_sign_in(client, fresh_idp, tenant_a.slug, "guest@partner.example", token)
     assert response.status_code == 302 and client.get(f"/t/{tenant_a.slug}/").status_code == 200
     assert _membership(tenant_a.tenant.id, "guest@partner.example").role == "member"
 

@@ -286,7 +286,14 @@ def test_issuer_on_a_private_address_is_refused_in_production(app, tenant_a, mon
 
 def test_unknown_workspace_sign_in_page_is_404(client):
     assert client.get("/t/no-such-workspace/login").status_code == 404
-    assert client.get("/t/no-such-workspace/login/sso").status_code == 404
+    assert client.get("/t/no-such-workspace/login/sso").status_code == 405
+
+
+def test_a_sign_in_cannot_be_started_from_a_foreign_page(client, tenant_a, fresh_idp):
+    """Without the CSRF token of the workspace's own page, no sign-in starts (login CSRF)."""
+    configure_sso(fresh_idp, tenant_a)
+    assert client.post(f"/t/{tenant_a.slug}/login/sso").status_code == 400
+    assert client.get(f"/t/{tenant_a.slug}/login/sso").status_code == 405
 
 
 def test_sso_sign_in_records_the_time_of_last_sign_in(client, tenant_a, fresh_idp):
