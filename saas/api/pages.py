@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 
-from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from saas.api import credentials as creds
@@ -102,7 +102,10 @@ def subscription(subscription_id: uuid.UUID):
 @integration_pages.post("/settings/webhooks/<uuid:subscription_id>")
 def change_subscription(subscription_id: uuid.UUID):
     session = current_tenant_session()
+    webhooks.get_subscription(session, subscription_id)  # another tenant's id: 404 before anything
     action = request.form.get("action")
+    if action not in ("delete", "rotate", "enable", "disable"):
+        abort(400)
     if action == "delete":
         webhooks.delete_subscription(session, subscription_id)
         flash("Subscription deleted.")
@@ -110,7 +113,7 @@ def change_subscription(subscription_id: uuid.UUID):
     if action == "rotate":
         webhooks.rotate_secret(session, subscription_id)
         flash("New signing secret made; the old one no longer signs.")
-    elif action in ("enable", "disable"):
+    else:
         webhooks.update_subscription(session, subscription_id, {"is_active": action == "enable"})
         flash(f"Subscription {action}d.")
     return redirect(url_for("integrations.subscription", subscription_id=subscription_id))

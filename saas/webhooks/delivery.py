@@ -9,13 +9,15 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import requests
 from flask import current_app
 from rq import get_current_job
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from saas.db import db
 from saas.webhooks.models import WebhookDelivery, WebhookSubscription
 from saas.webhooks.signing import sign
 from saas.webhooks.ssrf import UnsafeWebhookURL, check_webhook_url
@@ -77,7 +79,8 @@ def _retries_left() -> int:
 
 def deliver(session: Session, delivery_id: str) -> dict[str, object]:
     """Attempt one delivery; raises :class:`DeliveryFailed` while RQ has retries left."""
-    delivery = session.get(WebhookDelivery, uuid.UUID(delivery_id))
+    # Locked: a delivery queued twice (the sweep) is attempted by one job at a time.
+    delivery = session.get(WebhookDelivery, uuid.UUID(delivery_id), with_for_update=True)
     if delivery is None or delivery.status in ("succeeded", "failed", "skipped"):
         return {"status": delivery.status if delivery else "missing"}
     subscription = session.get(WebhookSubscription, delivery.subscription_id, with_for_update=True)
@@ -107,3 +110,35 @@ def deliver(session: Session, delivery_id: str) -> dict[str, object]:
         subscription.is_active = False
         subscription.disabled_reason = f"{limit} deliveries in a row failed"
     return {"status": delivery.status, "attempts": delivery.attempts}
+
+
+STALLED_AFTER = timedelta(minutes=30)
+
+
+def requeue_stalled(session: Session) -> int:
+    """Queue again the deliveries never attempted (their job was lost, e.g. Redis was down at commit)."""
+    from saas.webhooks.events import queue_delivery
+
+    cutoff = datetime.now(UTC) - STALLED_AFTER
+    stalled = session.scalars(
+        select(WebhookDelivery.id).where(
+            WebhookDelivery.status == "pending",
+            WebhookDelivery.attempts == 0,
+            WebhookDelivery.created_at < cutoff,
+        )
+    ).all()
+    for delivery_id in stalled:
+        queue_delivery(session.tenant.id, str(delivery_id))
+    return len(stalled)
+
+
+def requeue_all_stalled() -> int:
+    """Periodic: one sweep job per tenant."""
+    from saas.jobs import enqueue_for_tenant
+    from saas.tenants.models import Tenant
+
+    tenant_ids = db.session.scalars(select(Tenant.id)).all()
+    db.session.remove()
+    for tenant_id in tenant_ids:
+        enqueue_for_tenant(tenant_id, "saas.webhooks.delivery.requeue_stalled")
+    return len(tenant_ids)

@@ -18,6 +18,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from saas.db import TenantSession
+from saas.jobs.schedules import PeriodicJob, register_periodic
 from saas.webhooks.models import WebhookDelivery, WebhookSubscription
 
 log = logging.getLogger(__name__)
@@ -111,10 +112,13 @@ def _queue_after_commit(session: Session) -> None:
     for delivery_id in pending or ():
         try:
             queue_delivery(session.tenant.id, delivery_id)
-        except Exception:  # Redis down: the row stays pending; the sweep queues it again
+        except Exception:  # Redis down: the row stays pending; requeue_stalled queues it again later
             log.exception("could not queue webhook delivery %s", delivery_id)
 
 
 @sa_event.listens_for(TenantSession, "after_rollback")
 def _forget_after_rollback(session: Session) -> None:
     session.info.pop(_PENDING, None)
+
+
+register_periodic(PeriodicJob("saas.webhooks.delivery.requeue_all_stalled", cron="17 * * * *"))

@@ -95,3 +95,21 @@ def test_api_reference_page_lists_operations_with_their_scopes(client):
     spec = client.get("/api/v1/openapi.json").json
     assert spec["openapi"].startswith("3.1")
     assert "/api/v1/webhooks" in spec["paths"] and "/api/v1/api-clients" in spec["paths"]
+
+
+def test_admin_page_switches_rotates_and_deletes_a_subscription(client, tenant_a, receiver):
+    created = client.post(
+        "/api/v1/webhooks", json={"url": receiver.url, "events": ["*"]}, headers=bearer(make_token(tenant_a))
+    ).json
+    login(client, tenant_a.email, tenant_a.password)
+    page_url = f"/t/{tenant_a.slug}/settings/webhooks/{created['id']}"
+    page = client.get(page_url)
+    assert page.status_code == 200 and "Delivery log" in page.text and created["secret"] in page.text
+    token = csrf_token_from(page.text)
+    off = client.post(page_url, data={"action": "disable", "csrf_token": token}, follow_redirects=True)
+    assert "Subscription disabled." in off.text
+    rotated = client.post(page_url, data={"action": "rotate", "csrf_token": token}, follow_redirects=True)
+    assert created["secret"] not in rotated.text
+    assert client.post(page_url, data={"action": "explode", "csrf_token": token}).status_code == 400
+    client.post(page_url, data={"action": "delete", "csrf_token": token})
+    assert client.get(page_url).status_code == 404

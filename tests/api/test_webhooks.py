@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from saas.db import tenant_session
 from saas.jobs import make_worker
 from saas.webhooks import services
+from saas.webhooks.delivery import requeue_stalled
 from saas.webhooks.events import emit
 from saas.webhooks.models import WebhookDelivery, WebhookSubscription
 from saas.webhooks.signing import verify_signature
@@ -146,3 +149,26 @@ def test_subscribing_a_private_url_is_refused_when_loopback_is_off(app, app_ctx,
     for url in ("http://127.0.0.1/x", "http://169.254.169.254/x", "http://10.0.0.8/x"):
         with pytest.raises(UnsafeWebhookURL), tenant_session(tenant_a.ref) as session:
             services.create_subscription(session, url, ["*"])
+
+
+def test_a_delivery_whose_job_was_lost_is_queued_again_by_the_sweep(app_ctx, tenant_a, receiver):
+    subscription_id, _ = subscribe(tenant_a, receiver.url, ["*"])
+    with tenant_session(tenant_a.ref) as session:
+        # As if Redis had been down when the change committed: a row, no job.
+        session.add(
+            WebhookDelivery(
+                subscription_id=uuid.UUID(subscription_id), event="contact.created", payload={"id": "lost"},
+                status="pending", attempts=0, created_at=datetime.now(UTC) - timedelta(hours=1),
+            )
+        )  # fmt: skip
+    with tenant_session(tenant_a.ref) as session:
+        emit(session, "contact.created", {"id": "fresh"})
+    make_worker().work(burst=True)
+    assert [json.loads(r.body)["data"]["id"] for r in receiver.received] == ["fresh"]
+
+    with tenant_session(tenant_a.ref) as session:
+        assert requeue_stalled(session) == 1
+    make_worker().work(burst=True)
+    assert [json.loads(r.body)["data"]["id"] for r in receiver.received] == ["fresh", "lost"]
+    with tenant_session(tenant_a.ref) as session:
+        assert requeue_stalled(session) == 0
