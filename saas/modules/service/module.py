@@ -6,7 +6,7 @@ from sqlalchemy.orm import Session
 
 from saas.jobs.schedules import PeriodicJob, register_periodic
 from saas.modules.registry import Module, NavEntry
-from saas.modules.service import privacy
+from saas.modules.service import overview, privacy
 
 
 def seed_service(session: Session) -> None:
@@ -46,6 +46,8 @@ MODULE = Module(
     personal_data=privacy.personal_data,
     erase_person=privacy.erase_person,
     retention_keep=privacy.retention_keep,
+    search=overview.search,
+    dashboard=overview.dashboard,
     pages=_pages,
     api=_api,
     public=_public,
