@@ -116,8 +116,12 @@ STALLED_AFTER = timedelta(minutes=30)
 
 
 def requeue_stalled(session: Session) -> int:
-    """Queue again the deliveries never attempted (their job was lost, e.g. Redis was down at commit)."""
+    """Queue again the deliveries never attempted (their job was lost, e.g. Redis was down at commit);
+    purge finished log entries past their keeping time."""
     from saas.webhooks.events import queue_delivery
+    from saas.webhooks.privacy import purge_old_deliveries
+
+    purge_old_deliveries(session)
 
     cutoff = datetime.now(UTC) - STALLED_AFTER
     stalled = session.scalars(

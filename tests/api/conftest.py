@@ -52,3 +52,13 @@ def receiver():
     yield state["receiver"]
     server.shutdown()
     server.server_close()
+
+
+@pytest.fixture(autouse=True)
+def no_jobs_left_behind(app):
+    """Deliveries a test queued but did not run must not run in a later test's worker."""
+    yield
+    from saas.jobs import queue
+
+    with app.app_context():
+        queue().empty()

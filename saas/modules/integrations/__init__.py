@@ -1,0 +1,1 @@
+"""The integrations module's registration; the code lives in saas.webhooks and saas.api."""

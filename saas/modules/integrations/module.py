@@ -1,0 +1,17 @@
+"""Registration of the always-on integrations module: outgoing webhooks (code in :mod:`saas.webhooks`).
+
+Registered so that privacy (the delivery log copies people's records) and exports see its tables; its pages
+and API are installed with the API (:func:`saas.api.install_api_integration`).
+"""
+
+from saas.modules.registry import Module
+from saas.webhooks import privacy
+
+MODULE = Module(
+    key="integrations",
+    title="API and webhooks",
+    models="saas.webhooks.models",
+    always_on=True,
+    personal_data=privacy.personal_data,
+    erase_person=privacy.erase_person,
+)
