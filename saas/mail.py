@@ -27,7 +27,7 @@ def mail_enabled() -> bool:
     return bool(_smtp_url())
 
 
-def send_mail(to: str, subject: str, body: str) -> bool:
+def send_mail(to: str, subject: str, body: str, *, reply_to: str | None = None) -> bool:
     """Send a plain-text message; returns False (and logs that mail is off) without ``SMTP_URL``."""
     if not _smtp_url():
         log.warning("mail is disabled (no SMTP_URL); a message with subject %r was not sent", subject)
@@ -36,6 +36,8 @@ def send_mail(to: str, subject: str, body: str) -> bool:
     message["From"] = current_app.config.get("MAIL_FROM", "no-reply@localhost")
     message["To"] = to
     message["Subject"] = subject
+    if reply_to:  # where answers should go (a workspace's support address), not the sender
+        message["Reply-To"] = reply_to
     message.set_content(body)
     with smtp_connection() as smtp:
         smtp.send_message(message)

@@ -7,8 +7,6 @@ import uuid
 from datetime import date
 from typing import Any
 
-from flask import Response
-
 from saas.audit import record_audit
 from saas.db import TenantSession, db
 from saas.modules.core.activities import acting_user_id
@@ -63,12 +61,3 @@ def update_queue(session: TenantSession, queue_id: uuid.UUID, data: dict[str, An
 def delete_queue(session: TenantSession, queue_id: uuid.UUID) -> None:
     _audit(session, "queue.deleted", str(queue_id))
     queues.delete_queue(session, queue_id)
-
-
-def commit_audit(response: Response) -> Response:
-    """``after_request`` of the service blueprints: audit entries commit only with a successful answer."""
-    if response.status_code < 400:
-        db.session.commit()
-    else:
-        db.session.rollback()
-    return response

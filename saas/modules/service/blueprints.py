@@ -3,7 +3,7 @@
 from flask import Blueprint
 
 from saas.api import api_blueprint
-from saas.modules.service.admin import commit_audit
+from saas.modules.privacy.audit import commit_audit_with_response
 
 pages = Blueprint("service", __name__, template_folder="templates")
 api = api_blueprint("service_api", __name__, tag="Service")
@@ -16,4 +16,5 @@ portal = Blueprint(
 )
 
 for _blueprint in (pages, api):
-    _blueprint.after_request(commit_audit)
+    # Audit entries of admin changes commit only with a successful answer.
+    _blueprint.after_request(commit_audit_with_response)

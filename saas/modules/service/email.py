@@ -15,6 +15,7 @@ import html
 import logging
 import os
 import re
+import smtplib
 import uuid
 from dataclasses import dataclass
 from email import message_from_bytes, policy
@@ -77,7 +78,11 @@ def inbound_secret(tenant_id: str) -> str:
 
 
 def send_pending_replies(session: TenantSession) -> int:
-    """Job body: mail every staff reply still waiting to go out, one commit each."""
+    """Job body: mail every staff reply still waiting to go out, one commit each.
+
+    A message the mail server refuses for good (a bad address) is marked failed so it does not hold up
+    the others; a connection failure raises, and the next run (every minute) tries again.
+    """
     sent = 0
     while True:
         message = session.scalar(
@@ -94,13 +99,18 @@ def send_pending_replies(session: TenantSession) -> int:
         if not contact or not contact.email:
             message.mail_status = "skipped"
         else:
+            address = tenant_address(session.tenant.slug)
             body = (
                 f"{message.body}\n\n--\nTo answer, reply to this email (keep the reference in the subject) "
-                f"or write to {tenant_address(session.tenant.slug)}."
+                f"or write to {address}."
             )
             subject = f"Re: {ticket.subject} {ticket_reference(session.tenant.id, ticket.id)}"
-            message.mail_status = "sent" if send_mail(contact.email, subject, body) else "failed"
-            sent += message.mail_status == "sent"
+            try:
+                delivered = send_mail(contact.email, subject, body, reply_to=address)
+            except (smtplib.SMTPRecipientsRefused, smtplib.SMTPDataError, smtplib.SMTPSenderRefused):
+                delivered = False
+            message.mail_status = "sent" if delivered else "failed"
+            sent += delivered
         session.commit()
 
 

@@ -16,10 +16,7 @@ from saas.modules.core import services
 from saas.modules.service.tickets import tickets
 from tests.conftest import TenantFixture, csrf_token_from
 
-try:  # the shared SMTP sink, wherever it lives
-    from tests.mailsink import mail_sink
-except ImportError:  # pragma: no cover - before it moved out of the privacy tests
-    from tests.privacy.conftest import mail_sink  # noqa: F401
+from tests.mailsink import mail_sink  # noqa: F401  (the shared SMTP sink fixture)
 
 
 @pytest.fixture(autouse=True)

@@ -6,7 +6,6 @@ off refuses mail."""
 from __future__ import annotations
 
 import smtplib
-import socket
 import uuid
 
 import pytest
@@ -17,6 +16,7 @@ from saas.modules.service.email import inbound_secret, tenant_address, ticket_re
 from saas.modules.service.models import Ticket, TicketMessage
 from saas.modules.service.smtpd import start_server
 from saas.modules.switches import set_module_enabled
+from tests.mailsink import free_port
 from tests.modules.service.conftest import raw_mail
 
 
@@ -107,15 +107,9 @@ def test_the_webhook_refuses_a_wrong_secret_bad_mail_and_a_switched_off_tenant(c
     assert _counts(tenant_a) == (0, 0)
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture
 def smtp_server(app):
-    port = _free_port()
+    port = free_port()
     controller = start_server(app, "127.0.0.1", port)
     yield port
     controller.stop()

@@ -12,9 +12,10 @@ from saas.auth.services import add_member
 from saas.db import db, tenant_session
 from saas.jobs import make_worker
 from saas.modules.core.models import Activity
-from saas.modules.service.email import referenced_ticket_id
+from saas.modules.service.email import referenced_ticket_id, send_pending_replies, tenant_address
 from saas.modules.service.models import Ticket
 from tests.conftest import PASSWORD, bearer, make_token
+from tests.mailsink import free_port
 from tests.modules.service.conftest import add_contact
 
 
@@ -100,6 +101,7 @@ def test_a_public_reply_is_mailed_with_a_signed_reference_and_a_note_is_not(clie
     assert reply.status_code == 201, reply.get_json()
     make_worker().work(burst=True)
     [mailed] = mail_sink.to("bo@example.com")
+    assert mailed["Reply-To"] == tenant_address(tenant_a.slug)  # answers go to the workspace's inbox
     assert "Try turning it off and on." in mailed.get_content()
     assert "grumpy" not in mailed.get_content()
     assert str(referenced_ticket_id(tenant_a.tenant.id, mailed["Subject"])) == ticket["id"]
@@ -196,3 +198,49 @@ def test_ticket_created_is_announced_to_webhook_subscribers(client, tenant_a):
     with tenant_session(tenant_a.ref) as session:
         [delivery] = session.scalars(select(WebhookDelivery)).all()
         assert delivery.event == "ticket.created" and delivery.payload["id"] == ticket["id"]
+
+
+class RefusingSink:
+    """An SMTP server that refuses mail to bounce@... for good and keeps the rest."""
+
+    def __init__(self) -> None:
+        self.recipients: list[str] = []
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options) -> str:
+        if address.startswith("bounce@"):
+            return "550 No such user"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope) -> str:
+        self.recipients += envelope.rcpt_tos
+        return "250 OK"
+
+
+def test_a_reply_the_mail_server_refuses_is_marked_failed_and_does_not_hold_up_others(
+    app, tenant_a, monkeypatch
+):
+    from aiosmtpd.controller import Controller
+
+    from saas.modules.service.models import TicketMessage
+    from saas.modules.service.tickets import add_staff_message, tickets
+
+    sink = RefusingSink()
+    port = free_port()
+    controller = Controller(sink, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        monkeypatch.setitem(app.config, "SMTP_URL", f"smtp://127.0.0.1:{port}")
+        bad = add_contact(tenant_a, first_name="Bad", email="bounce@example.com")
+        good = add_contact(tenant_a, first_name="Good", email="good@example.com")
+        with tenant_session(tenant_a.ref) as session:
+            for contact in (bad, good):  # the refused one is older, so it is tried first
+                ticket = tickets.create(session, {"subject": "x", "requester_contact_id": uuid.UUID(contact)})
+                add_staff_message(session, ticket.id, "Hello")
+        with tenant_session(tenant_a.ref) as session:
+            assert send_pending_replies(session) == 1
+        assert sink.recipients == ["good@example.com"]
+        with tenant_session(tenant_a.ref) as session:
+            assert sorted(session.scalars(select(TicketMessage.mail_status))) == ["failed", "sent"]
+    finally:
+        controller.stop()
