@@ -15,7 +15,6 @@ from saas.jobs import make_worker
 from saas.modules.core import services
 from saas.modules.service.tickets import tickets
 from tests.conftest import TenantFixture, csrf_token_from
-
 from tests.mailsink import mail_sink  # noqa: F401  (the shared SMTP sink fixture)
 
 
