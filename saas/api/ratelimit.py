@@ -28,10 +28,21 @@ def enforce(limits_setting: str, *identifiers: str) -> None:
             )
 
 
+def client_address() -> str:
+    """The caller's address; behind ``API_TRUSTED_PROXIES`` proxies (a load balancer), the one they saw."""
+    trusted = int(current_app.config.get("API_TRUSTED_PROXIES", 0))
+    # Each trusted proxy appends the address it saw: the n-th entry from the end is the client's;
+    # entries before it may be forged by the client.
+    route = request.access_route
+    if trusted and len(route) >= trusted:
+        return route[-trusted]
+    return request.remote_addr or "unknown"
+
+
 def limit_by_ip() -> None:
     """``before_request`` of the API: every request counts against its client address."""
     if request.path.startswith("/api/"):
-        enforce("API_RATE_LIMIT_PER_IP", "ip", request.remote_addr or "unknown")
+        enforce("API_RATE_LIMIT_PER_IP", "ip", client_address())
 
 
 def limit_by_token(kind: str, principal_id: str) -> None:

@@ -114,3 +114,21 @@ def test_rate_limit_per_ip_counts_every_token_and_anonymous_calls(app, client, t
         ).status_code
         == 200
     )
+
+
+def test_behind_a_trusted_proxy_the_forwarded_client_address_is_limited(app, client, tenant_a, monkeypatch):
+    monkeypatch.setitem(app.config, "API_RATE_LIMIT_PER_IP", "2/minute")
+    monkeypatch.setitem(app.config, "API_TRUSTED_PROXIES", 1)
+    headers = bearer(make_token(tenant_a))
+    balancer = {"REMOTE_ADDR": "10.0.0.2"}
+    client_ip = f"198.51.100.{uuid.uuid4().int % 250 + 1}"
+
+    def call(forwarded: str):
+        return client.get(
+            "/api/v1/contacts", headers={**headers, "X-Forwarded-For": forwarded}, environ_base=balancer
+        )
+
+    # A forged first entry does not give a fresh budget: the balancer's own entry counts.
+    assert [call(f"{n}.{n}.{n}.{n}, {client_ip}").status_code for n in (1, 2, 3)] == [200, 200, 429]
+    other_ip = f"192.0.2.{uuid.uuid4().int % 250 + 1}"
+    assert call(other_ip).status_code == 200
