@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
@@ -13,8 +14,9 @@ from saas.modules.switches import enabled_module_keys
 # Colours of the series, in order: each at least 3:1 against white (graphics contrast), told apart
 # by the legend and the table too, never by colour alone.
 PALETTE = ("#0b5cad", "#2f7d4f", "#b35900", "#7048a8", "#a3185a", "#00707a")
-WIDTH, HEIGHT = 640, 240
-LEFT, RIGHT, TOP, BOTTOM = 56, 12, 12, 36
+# A small view box, so that its 13px labels stay legible when a phone scales the chart down.
+WIDTH, HEIGHT = 480, 220
+LEFT, RIGHT, TOP, BOTTOM = 48, 8, 12, 30
 TICKS = 4
 
 
@@ -43,14 +45,22 @@ def compact(value: float) -> str:
 
 
 def nice_top(value: float) -> float:
-    """The axis maximum: the value rounded up to 1, 2, 2.5 or 5 times a power of ten."""
+    """The axis maximum: the value rounded up to a round figure (1, 1.5, 2, 2.5, 3, 4, 5, 6, 8 x 10^n)."""
     if value <= 0:
         return 1.0
-    power = 10 ** (len(str(int(value))) - 1) if value >= 1 else 1
-    for step in (1, 2, 2.5, 5, 10):
-        if value <= step * power:
+    power = 10.0 ** math.floor(math.log10(value))
+    for step in (1, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10):
+        if value <= step * power * (1 + 1e-9):
             return step * power
-    return 10.0 * power
+    return 10 * power
+
+
+def axis_top(values: list[float]) -> float:
+    """The axis maximum; counts (whole numbers) get whole-number ticks."""
+    top = max(values)
+    if all(float(v).is_integer() for v in values) and top < 5 * TICKS:
+        return float(TICKS * max(1, math.ceil(top / TICKS)))
+    return nice_top(top)
 
 
 @dataclass(frozen=True)
@@ -83,7 +93,7 @@ def chart(card: DashboardCard) -> Chart | None:
     """Where every bar or point of the card goes; ``None`` for an empty card."""
     if is_empty(card):
         return None
-    top = nice_top(max(value for series in card.series for value in series.values))
+    top = axis_top([value for series in card.series for value in series.values])
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     slot = plot_w / len(card.labels)
 

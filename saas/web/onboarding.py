@@ -17,6 +17,7 @@ from saas.billing.models import BillingAccount
 from saas.billing.stripe_client import billing_enabled
 from saas.db import TenantSession
 from saas.modules.core.models import Contact
+from saas.modules.registry import registry
 from saas.modules.switches import ModuleSwitch, enabled_module_keys
 
 INVITE_ENDPOINT = "identity.members_page"
@@ -64,12 +65,13 @@ def onboarding_steps(platform: Session, session: TenantSession, tenant_id: str) 
         if invite_page
         else "Invitations arrive with the users page; until then an operator adds members."
     )
+    switchable = ", ".join(module.title for module in registry if not module.always_on)
     return [
         Step(
             "modules",
             "Choose your modules",
             bool(chosen),
-            "Sales, marketing and service can each be switched on or off; their data is kept.",
+            f"{switchable} can each be switched on or off; a switched-off module keeps its data.",
             "module_settings.modules",
         ),
         Step("users", "Invite your team", members > 1, invite_note, invite_page),

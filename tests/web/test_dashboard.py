@@ -39,7 +39,7 @@ def test_cards_chart_the_tenants_figures_and_a_stage_move_changes_the_forecast(c
     assert sum(int(v) for (_, series), v in card_cells(page, "sfa.new_leads").items()) == 1
     assert sum(int(v) for v in card_cells(page, "core.new_contacts").values()) == 1
     chart_part = page.split('data-card="sfa.pipeline"')[1].split("</li>")[0]
-    assert '<svg viewBox="0 0 640 240" role="img"' in chart_part and "<rect" in chart_part
+    assert '<svg viewBox="0 0 480 220" role="img"' in chart_part and "<rect" in chart_part
 
     board = client.get(f"{base}/pipeline").text
     deal_id = records["deal"]
@@ -79,10 +79,19 @@ def test_chart_geometry_scales_to_a_round_top_and_leaves_empty_cards_undrawn():
     assert geometry is not None and len(geometry.bars) == 4
     tallest = max(geometry.bars, key=lambda bar: bar.height)
     assert (tallest.label, tallest.value) == ("b", 120.0)
-    assert geometry.y_ticks[-1][1] == "200"  # 120 rounds up to 200
+    assert geometry.y_ticks[-1][1] == "150"  # 120 rounds up to 150
     assert all(bar.y + bar.height <= geometry.plot[3] + 0.01 for bar in geometry.bars)
     assert chart(DashboardCard("t.e", "E", ("a",), (Series("one", (0.0,)),))) is None
     line = chart(DashboardCard("t.l", "L", ("a", "b"), (Series("one", (1.0, 2.0)),), kind="line"))
     assert line is not None and len(line.lines) == 1 and not line.bars
-    assert (nice_top(0), nice_top(7), nice_top(1200), nice_top(0.3)) == (1.0, 10, 2000, 1)
+    assert (nice_top(0), nice_top(7), nice_top(1200), round(nice_top(0.3), 9), nice_top(3000)) == (
+        1,
+        8,
+        1500,
+        0.3,
+        3000,
+    )
+    # Counts get whole-number ticks.
+    counts = chart(DashboardCard("t.c", "C", ("a", "b"), (Series("n", (3.0, 1.0)),)))
+    assert counts is not None and [text for _, text in counts.y_ticks] == ["0", "1", "2", "3", "4"]
     assert (compact(950), compact(12500), compact(3_200_000)) == ("950", "12.5k", "3.2M")
