@@ -257,8 +257,12 @@ class TicketService(RecordService[Ticket]):
             record_history(
                 session, ticket, f"{name}.changed", {"from": _text(old), "to": _text(new)}, actor=actor
             )
+        others = [name for name in changed if name != "status"]
         if "status" in changed:
             _timeline(session, ticket, f"Ticket {_status_label(ticket.status)}: {ticket.subject}")
+        if others:
+            details = "; ".join(f"{name.removesuffix('_id').replace('_', ' ')} changed" for name in others)
+            _timeline(session, ticket, f"Ticket updated: {ticket.subject}", details)
         session.flush()
         return ticket
 

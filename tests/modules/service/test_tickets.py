@@ -114,9 +114,12 @@ def test_a_public_reply_is_mailed_with_a_signed_reference_and_a_note_is_not(clie
     ]
     assert actions == ["created", "note.added", "reply.added", "status.changed"]
     reopened = client.patch(
-        f"/api/v1/tickets/{ticket['id']}", json={"status": "open"}, headers=headers
+        f"/api/v1/tickets/{ticket['id']}", json={"status": "open", "priority": "high"}, headers=headers
     ).get_json()
     assert reopened["resolution_due_at"] is not None
+    timeline = client.get(f"/api/v1/activities?contact_id={contact}", headers=headers).get_json()["data"]
+    newest = [entry["subject"].removesuffix(": Broken") for entry in timeline][:4]
+    assert newest == ["Ticket updated", "Ticket opened", "Ticket pending customer", "Reply on ticket"]
 
 
 def test_views_mine_unassigned_and_breaching_soon(client, tenant_a):
