@@ -95,3 +95,12 @@ def test_admins_hide_and_show_the_checklist_members_never_see_it(client, tenant_
         login(member, member_email, PASSWORD)
         page = member.get(f"{base}/").text
     assert "Dashboard" in page and "Get your workspace ready" not in page
+
+
+def test_another_tenants_checklist_is_out_of_reach(client, tenant_a, tenant_b):
+    login(client, tenant_b.email, tenant_b.password)
+    page = client.get(f"/t/{tenant_b.slug}/getting-started")
+    assert page.status_code == 200
+    assert client.get(f"/t/{tenant_a.slug}/getting-started").status_code == 404
+    hide = {"hide": "1", "csrf_token": csrf_token_from(page.text)}
+    assert client.post(f"/t/{tenant_a.slug}/getting-started/visibility", data=hide).status_code == 404
