@@ -26,6 +26,8 @@ class TableSpec:
     table: Table
     stored_columns: tuple[str, ...] | None = None
     """Set when the schema is at an older revision than the models: the columns it really has."""
+    undeclared_types: tuple[tuple[str, str], ...] = ()
+    """PostgreSQL's types of stored columns the models do not declare (a tenant's custom fields)."""
 
     @property
     def name(self) -> str:
@@ -38,8 +40,13 @@ class TableSpec:
             return list(self.stored_columns)
         return [c.name for c in self.table.columns if c.computed is None]
 
-    def at_columns(self, columns: list[str]) -> TableSpec:
-        return TableSpec(self.module, self.table, tuple(columns))
+    def at_columns(self, columns: list[str], undeclared_types: dict[str, str] | None = None) -> TableSpec:
+        return TableSpec(self.module, self.table, tuple(columns), tuple((undeclared_types or {}).items()))
+
+    def _describe_stored(self, name: str) -> dict[str, object]:
+        if name in self.table.columns:
+            return _describe_column(self.table.columns[name])
+        return {"name": name, "type": dict(self.undeclared_types)[name], "nullable": True}
 
     @property
     def primary_key(self) -> list[str]:
@@ -49,7 +56,7 @@ class TableSpec:
         return {
             "module": self.module,
             # Stored columns in the data files' order, then the generated ones.
-            "columns": [_describe_column(self.table.columns[name]) for name in self.columns]
+            "columns": [self._describe_stored(name) for name in self.columns]
             + [_describe_column(c) for c in self.table.columns if c.computed is not None],
             "primary_key": self.primary_key,
             "foreign_keys": [

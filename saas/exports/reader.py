@@ -137,6 +137,31 @@ def load_archive(connection: Connection, verified: VerifiedArchive) -> dict[str,
     return loaded
 
 
+def stored_column_types(connection: Connection) -> dict[str, dict[str, str]]:
+    """Each table's stored columns with PostgreSQL's name of their type (``format_type``)."""
+    rows = connection.exec_driver_sql(
+        "SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod) FROM pg_attribute a "
+        "JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = current_schema() AND c.relkind = 'r' AND a.attnum > 0 AND NOT a.attisdropped"
+    ).all()
+    types: dict[str, dict[str, str]] = {}
+    for table, column, sql_type in rows:
+        types.setdefault(table, {})[column] = sql_type
+    return types
+
+
+def add_custom_columns(connection: Connection, verified: VerifiedArchive) -> None:
+    """Recreate the archive's custom field columns (typed, indexed) before its rows are loaded; a column
+    that is neither declared nor a valid custom field is left out, and the column check refuses it."""
+    from saas.modules.core.custom_fields import recreate_column
+
+    present = stored_columns_in_schema(connection)
+    for table, description in verified.manifest["tables"].items():
+        for column in description["columns"]:
+            if table in present and column["name"] not in present[table] and "generated" not in column:
+                recreate_column(connection, table, column["name"], column["type"])
+
+
 def stored_columns_in_schema(connection: Connection) -> dict[str, list[str]]:
     """The stored (not generated) columns of every table in the current schema, in column order."""
     rows = connection.exec_driver_sql(

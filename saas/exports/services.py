@@ -21,7 +21,13 @@ from saas.errors import Conflict, NotFound, ValidationError
 from saas.exports import storage
 from saas.exports.format import tenant_tables
 from saas.exports.models import Export, ExportSchedule
-from saas.exports.reader import check_tables_match, load_archive, stored_columns_in_schema, verify_archive
+from saas.exports.reader import (
+    add_custom_columns,
+    check_tables_match,
+    load_archive,
+    stored_columns_in_schema,
+    verify_archive,
+)
 from saas.exports.writer import prepare_export_transaction, write_archive
 from saas.migrations import current_revision
 from saas.tenants.models import Tenant
@@ -326,6 +332,7 @@ def import_tenant(
     rows: dict[str, int] = {}
 
     def fill(connection, tenant_ref) -> None:
+        add_custom_columns(connection, verified)
         check_tables_match(verified, stored_columns_in_schema(connection))
         rows.update(load_archive(connection, verified))
 

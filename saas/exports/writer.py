@@ -70,11 +70,14 @@ class _HashingWriter:
 
 def tables_in_schema(connection: Connection) -> list[TableSpec]:
     """The registry's tables as they exist in the bound schema, which may be at an older revision."""
-    from saas.exports.reader import stored_columns_in_schema
+    from saas.exports.reader import stored_column_types, stored_columns_in_schema
 
     present = stored_columns_in_schema(connection)
+    types = stored_column_types(connection)
     return [
-        spec if spec.columns == present[spec.name] else spec.at_columns(present[spec.name])
+        spec
+        if spec.columns == present[spec.name]
+        else spec.at_columns(present[spec.name], types.get(spec.name))
         for spec in tenant_tables()
         if spec.name in present
     ]

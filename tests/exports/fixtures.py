@@ -92,34 +92,23 @@ def fill_every_table(fixture) -> None:
         )
         _fill_privacy_tables(session, contact.id)
         _fill_webhook_tables(session)
-        _fill_custom_field_tables(session)
-        _fill_custom_field_tables(session)
+        _fill_custom_field_tables(session, contact.id)
         _fill_marketing_tables(session, contact.id)
         _fill_service_tables(session, contact.id)
 
 
-def _fill_custom_field_tables(session) -> None:
-    from saas.modules.core.models import CustomField
+def _fill_custom_field_tables(session, contact_id: uuid.UUID) -> None:
+    """Custom fields are real columns: awkward choices and values, and a deleted field (its data kept)."""
+    from saas.modules.core import custom_fields
 
-    session.add(
-        CustomField(
-            entity="contacts", column_name="cf_awkward", label=AWKWARD[:100], field_type="single_select",
-            required=False, default_value=None, help_text=AWKWARD[:300], options=["a, b", 'q"q', "ü\nx"],
-            position=0, deleted_at=datetime(2026, 11, 3, tzinfo=UTC),
-        )
-    )  # fmt: skip
-
-
-def _fill_custom_field_tables(session) -> None:
-    from saas.modules.core.models import CustomField
-
-    session.add(
-        CustomField(
-            entity="contacts", column_name="cf_awkward", label=AWKWARD[:100], field_type="single_select",
-            required=False, default_value=None, help_text=AWKWARD[:300], options=["a, b", 'q"q', "ü\nx"],
-            position=0, deleted_at=datetime(2026, 11, 3, tzinfo=UTC),
-        )
-    )  # fmt: skip
+    tags = {"key": "tags", "label": AWKWARD[:100], "field_type": "multi_select", "help_text": AWKWARD[:300]}
+    custom_fields.define_field(session, "contacts", {**tags, "options": ["a, b", 'q"q', "ü\nx"]})
+    custom_fields.define_field(session, "contacts", {"key": "score", "label": "S", "field_type": "currency"})
+    old = {"key": "old", "label": "O", "field_type": "long_text"}
+    gone = custom_fields.define_field(session, "contacts", old)
+    values = {"tags": ["a, b", 'q"q'], "score": "-12.50", "old": AWKWARD}
+    custom_fields.write_values(session, "contacts", contact_id, values, creating=False)
+    custom_fields.delete_field(session, gone.id)
 
 
 def _fill_privacy_tables(session, contact_id: uuid.UUID) -> None:

@@ -8,7 +8,7 @@ from apiflask import APIBlueprint
 from apiflask.views import MethodView
 
 from saas.api import api_blueprint, token_auth
-from saas.modules.core import schemas, services
+from saas.modules.core import custom_fields, schemas, services
 from saas.modules.core.merge import annotate_duplicates
 from saas.tenants.routing import current_tenant_session
 
@@ -29,6 +29,11 @@ def register_record_resource(
     ``list_query`` may add filters to ``q``/``cursor``/``limit``; they reach ``service.list`` as keywords.
     """
     noun = service.noun
+    entity = service.model.__tablename__
+
+    def _annotated(session, record):
+        custom_fields.annotate(session, entity, [record])
+        return annotate_duplicates(session, noun, record)
 
     class Collection(MethodView):
         decorators = [blueprint.auth_required(token_auth)]
@@ -37,14 +42,21 @@ def register_record_resource(
         @blueprint.output(page_schema)
         @blueprint.doc(summary=f"List {noun}s", description="Cursor-paginated; `q` searches.")
         def get(self, query_data):
-            return services_page(service.list(current_tenant_session(), **query_data))
+            session = current_tenant_session()
+            where = custom_fields.filter_conditions(session, entity, query_data.pop("custom", None))
+            page = service.list(session, where=where, **query_data)
+            custom_fields.annotate(session, entity, page.data)
+            return services_page(page)
 
         @blueprint.input(schema_in)
         @blueprint.output(schema_out, status_code=201)
         @blueprint.doc(summary=f"Create a {noun}", responses=[422])
         def post(self, json_data):
             session = current_tenant_session()
-            return annotate_duplicates(session, noun, service.create(session, json_data))
+            values = json_data.pop("custom_fields", None)
+            record = service.create(session, json_data)
+            custom_fields.write_values(session, entity, record.id, values, creating=True)
+            return _annotated(session, record)
 
     class Item(MethodView):
         decorators = [blueprint.auth_required(token_auth)]
@@ -53,14 +65,18 @@ def register_record_resource(
         @blueprint.doc(summary=f"Read a {noun}", responses=[404])
         def get(self, record_id: uuid.UUID):
             session = current_tenant_session()
-            return annotate_duplicates(session, noun, service.get(session, record_id))
+            return _annotated(session, service.get(session, record_id))
 
         @blueprint.input(schema_in(partial=True))
         @blueprint.output(schema_out)
         @blueprint.doc(summary=f"Update a {noun}", responses=[404, 422])
         def patch(self, record_id: uuid.UUID, json_data):
             session = current_tenant_session()
-            return annotate_duplicates(session, noun, service.update(session, record_id, json_data))
+            values = json_data.pop("custom_fields", None)
+            record = service.update(session, record_id, json_data)
+            if values is not None:
+                custom_fields.write_values(session, entity, record.id, values, creating=False)
+            return _annotated(session, record)
 
         @blueprint.output({}, status_code=204)
         @blueprint.doc(summary=f"Delete a {noun}", responses=[404])

@@ -13,6 +13,7 @@ def _pages():
 
 
 def _api():
+    import saas.modules.core.api_custom_fields  # attaches the custom field resources
     import saas.modules.core.api_merge  # noqa: F401  (attaches the merge resources)
     from saas.modules.core.api import api
 

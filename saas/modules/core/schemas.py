@@ -46,6 +46,9 @@ class AccountIn(CleanInput):
     industry = _text(100)
     phone = _text(40)
     notes = _text(10_000)
+    custom_fields = fields.Dict(
+        keys=fields.String(), metadata={"description": "Values of the workspace's custom fields, by key."}
+    )
 
 
 class ContactIn(CleanInput):
@@ -56,6 +59,9 @@ class ContactIn(CleanInput):
     title = _text(100)
     account_id = fields.UUID(allow_none=True)
     notes = _text(10_000)
+    custom_fields = fields.Dict(
+        keys=fields.String(), metadata={"description": "Values of the workspace's custom fields, by key."}
+    )
 
     noun = "contact"  # a schema for another kind of person (a lead) names it in the message below
 
@@ -84,6 +90,7 @@ class RecordOut(Schema):
     id = fields.UUID()
     created_at = fields.DateTime()
     updated_at = fields.DateTime()
+    custom_fields = fields.Dict(metadata={"description": "Values of the workspace's custom fields, by key."})
 
 
 class AccountOut(RecordOut):
@@ -113,6 +120,17 @@ class ListQuery(Schema):
     q = fields.String(validate=validate.Length(max=200), load_default=None)
     cursor = fields.String(validate=validate.Length(max=500), load_default=None)
     limit = fields.Integer(validate=validate.Range(min=1, max=200), load_default=50)
+    custom = fields.Dict(
+        keys=fields.String(), values=fields.String(), load_default=None,
+        metadata={"description": "Filters on custom fields, given as `cf_<key>=<value>` parameters."},
+    )  # fmt: skip
+
+    @pre_load
+    def _custom_filters(self, data, **kwargs):
+        # ``cf_<key>=<value>`` parameters filter on custom fields: equality, "contains" for a multi select.
+        custom = {name.removeprefix("cf_"): data[name] for name in data if name.startswith("cf_")}
+        plain = {name: data[name] for name in data if not name.startswith("cf_")}
+        return {**plain, "custom": custom} if custom else plain
 
 
 class AccountPage(Schema):

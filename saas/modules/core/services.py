@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from typing import Any, ClassVar, Generic, TypeVar
 
 from sqlalchemy import or_, select
@@ -68,10 +69,13 @@ class RecordService(Generic[Record]):
         q: str | None = None,
         cursor: str | None = None,
         limit: int = 50,
+        where: Sequence[ColumnElement[bool]] = (),
         **filters: Any,
     ) -> Page[Record]:
-        """One page in list order, by keyset: constant cost at any depth; ``q`` searches."""
+        """One page in list order, by keyset: constant cost at any depth; ``q`` searches; ``where`` adds
+        conditions (custom field filters)."""
         query = select(self.model).where(*self.filters(**{k: v for k, v in filters.items() if v is not None}))
+        query = query.where(*where)
         if q:
             pattern = f"%{_escape_like(q.strip().lower())}%"
             query = query.where(or_(*(column.ilike(pattern, escape="\\") for column in self.search)))

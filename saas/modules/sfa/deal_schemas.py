@@ -146,6 +146,9 @@ class PipelineList(Schema):
 
 class DealIn(CleanInput):
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    custom_fields = fields.Dict(
+        keys=fields.String(), metadata={"description": "Values of the workspace's custom fields, by key."}
+    )
     amount = money(load_default=Decimal("0.00"))
     currency = CurrencyCode(load_default="EUR", validate=_currency_code)
     close_date = fields.Date(allow_none=True)
@@ -166,6 +169,7 @@ class DealIn(CleanInput):
 
 class DealOut(Schema):
     id = fields.UUID()
+    custom_fields = fields.Dict(metadata={"description": "Values of the workspace's custom fields, by key."})
     name = fields.String()
     amount = fields.Decimal(as_string=True)
     currency = fields.String()

@@ -1,0 +1,479 @@
+"""Custom fields: a tenant's own typed fields on contacts, accounts, leads, deals and tickets.
+
+Each field is a real column ``cf_<key>`` of the record's table in the tenant's own schema, added by
+``ALTER TABLE`` as the tenant's role inside the request's transaction, with an index, so that it is
+filterable at the cost of any column and exported like one. ``custom_fields`` rows describe them.
+Renaming changes the label only (the column keeps its name); deleting hides the field and keeps its data
+until an explicit purge drops the column.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+import marshmallow
+from marshmallow import fields, validate
+from sqlalchemy import Connection, Select, bindparam, func, literal_column, select, text
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.types import Boolean, Date, Numeric, String, Uuid
+
+from saas.audit import record_audit
+from saas.db import TenantBase, TenantSession, db
+from saas.errors import Conflict, NotFound, ValidationError
+from saas.modules.core.activities import acting_user_id
+from saas.modules.core.models import CustomField
+from saas.modules.registry import registry
+
+PREFIX = "cf_"
+ENTITIES = ("contacts", "accounts", "leads", "deals", "tickets")
+"""Record types that take custom fields (by table); a module's table counts once its module is installed."""
+_KEY = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+RESERVED_KEYS = frozenset({"custom_fields", "possible_duplicates", "id", "created_at", "updated_at"})
+
+
+@dataclass(frozen=True)
+class FieldType:
+    key: str
+    label: str
+    sql: str
+    """The column's type in DDL, as PostgreSQL's ``format_type`` names it (the import checks against it)."""
+    column_type: Any
+
+    def value_field(self, definition: CustomField) -> fields.Field:
+        """The marshmallow field that validates one value of this type."""
+        return _VALUE_FIELDS[self.key](definition)
+
+
+_VALUE_FIELDS = {
+    "text": lambda d: fields.String(validate=validate.Length(max=255)),
+    "long_text": lambda d: fields.String(validate=validate.Length(max=100_000)),
+    "number": lambda d: fields.Decimal(allow_nan=False, validate=validate.Range(min=-(10**15), max=10**15)),
+    "currency": lambda d: fields.Decimal(
+        places=2, allow_nan=False, validate=validate.Range(min=-(10**12), max=10**12)
+    ),
+    "date": lambda d: fields.Date(),
+    "boolean": lambda d: fields.Boolean(),
+    "single_select": lambda d: fields.String(validate=validate.OneOf(d.options)),
+    "multi_select": lambda d: fields.List(fields.String(validate=validate.OneOf(d.options))),
+    "url": lambda d: fields.Url(schemes={"http", "https"}, validate=validate.Length(max=2000)),
+    "email": lambda d: fields.Email(validate=validate.Length(max=254)),
+    "phone": lambda d: fields.String(validate=[validate.Length(max=40), validate.Regexp(r"^[0-9+()./ -]+$")]),
+    "reference": lambda d: fields.UUID(),
+}  # fmt: skip
+
+TYPES = {
+    t.key: t
+    for t in (
+        FieldType("text", "Text", "character varying(255)", String(255)),
+        FieldType("long_text", "Long text", "text", String()),
+        FieldType("number", "Number", "numeric", Numeric()),
+        FieldType("currency", "Currency amount", "numeric(14,2)", Numeric(14, 2)),
+        FieldType("date", "Date", "date", Date()),
+        FieldType("boolean", "Yes/no", "boolean", Boolean()),
+        FieldType("single_select", "Single select", "character varying(100)", String(100)),
+        FieldType("multi_select", "Multi select", "character varying(100)[]", ARRAY(String(100))),
+        FieldType("url", "URL", "character varying(2000)", String(2000)),
+        FieldType("email", "Email", "character varying(254)", String(254)),
+        FieldType("phone", "Phone", "character varying(40)", String(40)),
+        FieldType("reference", "Reference to a record", "uuid", Uuid()),
+    )
+}
+SAFE_TYPE_CHANGES = {
+    ("text", "long_text"), ("url", "long_text"), ("email", "long_text"), ("phone", "long_text"),
+    ("single_select", "long_text"), ("url", "text"), ("email", "text"), ("phone", "text"),
+    ("single_select", "text"), ("currency", "number"),
+}  # fmt: skip
+"""Type changes that keep every stored value as it is; any other would lose or reinterpret data."""
+
+
+def entities() -> list[str]:
+    """The record types that take custom fields in this installation."""
+    registry.load_models()
+    return [name for name in ENTITIES if f"tenant.{name}" in TenantBase.metadata.tables]
+
+
+def _table(entity: str) -> Any:
+    registry.load_models()
+    return TenantBase.metadata.tables[f"tenant.{entity}"]
+
+
+def _refuse(message: str, field: str) -> ValidationError:
+    return ValidationError(message, {field: [message]})
+
+
+def _check_entity(entity: str) -> None:
+    if entity not in entities():
+        raise NotFound(
+            f"Records of type {entity!r} take no custom fields; use one of: {', '.join(entities())}."
+        )
+
+
+def list_fields(
+    session: TenantSession, entity: str | None = None, *, deleted: bool = False
+) -> list[CustomField]:
+    """Defined fields in display order; ``deleted`` lists the ones awaiting a purge instead."""
+    query = select(CustomField).where(
+        CustomField.deleted_at.is_not(None) if deleted else CustomField.deleted_at.is_(None)
+    )
+    if entity is not None:
+        query = query.where(CustomField.entity == entity)
+    return list(session.scalars(query.order_by(CustomField.entity, CustomField.position, CustomField.label)))
+
+
+def get_field(session: TenantSession, field_id: uuid.UUID) -> CustomField:
+    definition = session.get(CustomField, field_id)
+    if definition is None:
+        raise NotFound(f"No custom field with id {field_id}.")
+    return definition
+
+
+def key_of(definition: CustomField) -> str:
+    return definition.column_name.removeprefix(PREFIX)
+
+
+def _quoted(name: str) -> str:
+    # Names reach SQL only after _KEY or our own table list allowed them; quoting is belt and braces.
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _audit(session: TenantSession, action: str, definition: CustomField, **details: Any) -> None:
+    user_id = acting_user_id(session)
+    record_audit(
+        db.session,
+        f"core.custom_field.{action}",
+        actor=f"user:{user_id}" if user_id else "system",
+        tenant_id=session.tenant.id,
+        target=f"custom_field:{definition.id}",
+        details={"entity": definition.entity, "column": definition.column_name, **details},
+    )
+
+
+def _check_options(field_type: str, options: list[str] | None) -> list[str]:
+    if field_type not in ("single_select", "multi_select"):
+        return []
+    cleaned = [option.strip() for option in options or [] if option and option.strip()]
+    if not cleaned:
+        raise _refuse("A select field needs at least one choice.", "options")
+    if len(set(cleaned)) != len(cleaned) or any(len(option) > 100 for option in cleaned):
+        raise _refuse("Choices must be distinct and at most 100 characters.", "options")
+    return cleaned
+
+
+def _check_default(definition: CustomField, value: Any) -> Any:
+    """The default, validated like a value and stored JSON-ready."""
+    if value is None or value == "":
+        return None
+    return to_json(definition, load_value(definition, value, "default_value"))
+
+
+def define_field(session: TenantSession, entity: str, data: dict[str, Any]) -> CustomField:
+    """Add a field: its definition, its typed column and an index, in the caller's transaction."""
+    _check_entity(entity)
+    key = (data.get("key") or "").strip().lower()
+    if not _KEY.match(key):
+        raise _refuse("A key is 1 to 40 lowercase letters, digits or _, starting with a letter.", "key")
+    table = _table(entity)
+    if key in RESERVED_KEYS or key in table.columns or f"{PREFIX}{key}" in table.columns:
+        raise _refuse(f"{key!r} is reserved: {entity} have a built-in field of that name.", "key")
+    column = f"{PREFIX}{key}"
+    taken = session.scalar(
+        select(CustomField).where(CustomField.entity == entity, CustomField.column_name == column)
+    )
+    if taken is not None:
+        raise _refuse(
+            f"{key!r} is taken" + (" by a deleted field: purge it first." if taken.deleted_at else "."), "key"
+        )
+    field_type = data.get("field_type")
+    if field_type not in TYPES:
+        raise _refuse(f"Unknown type; use one of: {', '.join(TYPES)}.", "field_type")
+    reference = data.get("reference") if field_type == "reference" else None
+    if field_type == "reference" and reference not in entities():
+        raise _refuse(f"A reference points to one of: {', '.join(entities())}.", "reference")
+    label = (data.get("label") or "").strip()
+    if not label or len(label) > 100:
+        raise _refuse("A label is 1 to 100 characters.", "label")
+    definition = CustomField(
+        entity=entity, column_name=column, label=label, field_type=field_type,
+        required=bool(data.get("required")), help_text=(data.get("help_text") or "").strip()[:300] or None,
+        options=_check_options(field_type, data.get("options")), reference=reference,
+        position=int(data.get("position") or 0),
+    )  # fmt: skip
+    definition.default_value = _check_default(definition, data.get("default_value"))
+    session.add(definition)
+    session.flush()
+    for statement in _column_ddl(entity, column, field_type):
+        session.execute(text(statement))
+    _audit(session, "defined", definition, field_type=field_type)
+    return definition
+
+
+def _column_ddl(entity: str, column: str, field_type: str) -> list[str]:
+    """The column and its index (GIN for a multi select's array, so that "contains" uses it)."""
+    method = "gin" if field_type == "multi_select" else "btree"
+    return [
+        f"ALTER TABLE {_quoted(entity)} ADD COLUMN {_quoted(column)} {TYPES[field_type].sql}",
+        f"CREATE INDEX {_quoted(f'ix_{entity}_{column}')} ON {_quoted(entity)} "
+        f"USING {method} ({_quoted(column)})",
+    ]
+
+
+def recreate_column(connection: Connection, entity: str, column: str, sql_type: str) -> bool:
+    """An import's custom field column, when its table, name and type are those of a custom field."""
+    field_type = next((t.key for t in TYPES.values() if t.sql == sql_type), None)
+    if (
+        entity not in entities()
+        or not _KEY.match(column.removeprefix(PREFIX))
+        or not column.startswith(PREFIX)
+    ):
+        return False
+    if field_type is None:
+        return False
+    for statement in _column_ddl(entity, column, field_type):
+        connection.exec_driver_sql(statement)
+    return True
+
+
+def update_field(session: TenantSession, field_id: uuid.UUID, changes: dict[str, Any]) -> CustomField:
+    """Relabel, re-describe, re-order, add choices, or change the type where no value can be lost."""
+    definition = get_field(session, field_id)
+    unknown = set(changes) - {
+        "label",
+        "help_text",
+        "required",
+        "default_value",
+        "options",
+        "position",
+        "field_type",
+    }
+    if unknown:
+        raise _refuse(f"These cannot be changed: {', '.join(sorted(unknown))}.", sorted(unknown)[0])
+    if "field_type" in changes and changes["field_type"] != definition.field_type:
+        _change_type(session, definition, changes["field_type"])
+    if "label" in changes:
+        label = (changes["label"] or "").strip()
+        if not label or len(label) > 100:
+            raise _refuse("A label is 1 to 100 characters.", "label")
+        definition.label = label
+    if "options" in changes:
+        options = _check_options(definition.field_type, changes["options"])
+        removed = set(definition.options) - set(options)
+        if removed and _values_in_use(session, definition, removed):
+            raise Conflict(
+                f"Records still use the choices {', '.join(sorted(removed))}: removing them would lose data."
+            )
+        definition.options = options
+    if "help_text" in changes:
+        definition.help_text = (changes["help_text"] or "").strip()[:300] or None
+    if "required" in changes:
+        definition.required = bool(changes["required"])
+    if "position" in changes:
+        definition.position = int(changes["position"] or 0)
+    if "default_value" in changes:
+        definition.default_value = _check_default(definition, changes["default_value"])
+    session.flush()
+    _audit(session, "updated", definition, changed=sorted(changes))
+    return definition
+
+
+def _values_in_use(session: TenantSession, definition: CustomField, values: set[str]) -> bool:
+    column = _column(definition)
+    if definition.field_type == "multi_select":
+        condition = column.op("&&")(bindparam("values", list(values), type_=ARRAY(String(100))))
+    else:
+        condition = column.in_(list(values))
+    return (
+        session.scalar(select(func.count()).select_from(text(_quoted(definition.entity))).where(condition))
+        > 0
+    )
+
+
+def _change_type(session: TenantSession, definition: CustomField, new_type: str) -> None:
+    if new_type not in TYPES:
+        raise _refuse(f"Unknown type; use one of: {', '.join(TYPES)}.", "field_type")
+    if (definition.field_type, new_type) not in SAFE_TYPE_CHANGES:
+        raise Conflict(
+            f"Changing {definition.label!r} from {definition.field_type} to {new_type} could lose or "
+            "reinterpret stored values; add a new field instead."
+        )
+    column = _quoted(definition.column_name)
+    session.execute(
+        text(f"ALTER TABLE {_quoted(definition.entity)} ALTER COLUMN {column} TYPE {TYPES[new_type].sql}")
+    )
+    definition.field_type = new_type
+
+
+def delete_field(session: TenantSession, field_id: uuid.UUID) -> CustomField:
+    """Hide the field; its column and values stay until :func:`purge_field`."""
+    definition = get_field(session, field_id)
+    if definition.deleted_at is None:
+        definition.deleted_at = datetime.now(UTC)
+        _audit(session, "deleted", definition)
+    return definition
+
+
+def restore_field(session: TenantSession, field_id: uuid.UUID) -> CustomField:
+    definition = get_field(session, field_id)
+    if definition.deleted_at is not None:
+        definition.deleted_at = None
+        _audit(session, "restored", definition)
+    return definition
+
+
+def purge_field(session: TenantSession, field_id: uuid.UUID) -> None:
+    """Drop a deleted field's column and every value in it: the one irreversible step."""
+    definition = get_field(session, field_id)
+    if definition.deleted_at is None:
+        raise Conflict("Only a deleted field can be purged: delete it first.")
+    session.execute(
+        text(
+            f"ALTER TABLE {_quoted(definition.entity)} "
+            f"DROP COLUMN IF EXISTS {_quoted(definition.column_name)}"
+        )
+    )
+    _audit(session, "purged", definition)
+    session.delete(definition)
+    session.flush()
+
+
+# Values -------------------------------------------------------------------------------------------------
+
+
+def _column(definition: CustomField) -> ColumnElement:
+    return literal_column(
+        f"{_quoted(definition.entity)}.{_quoted(definition.column_name)}",
+        type_=TYPES[definition.field_type].column_type,
+    )
+
+
+def load_value(definition: CustomField, raw: Any, name: str | None = None) -> Any:
+    """One value checked against its field's type (None clears it)."""
+    if raw is None or raw == "" or raw == []:
+        return None
+    try:
+        return TYPES[definition.field_type].value_field(definition).deserialize(raw)
+    except marshmallow.ValidationError as error:
+        message = (
+            "; ".join(str(m) for m in error.messages)
+            if isinstance(error.messages, list)
+            else str(error.messages)
+        )
+        raise _refuse(f"{definition.label}: {message}", name or key_of(definition)) from error
+
+
+def to_json(definition: CustomField, value: Any) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, date | uuid.UUID):
+        return str(value)
+    return value
+
+
+def _check_reference(session: TenantSession, definition: CustomField, value: uuid.UUID) -> None:
+    table = _quoted(definition.reference or "")
+    found = session.execute(text(f"SELECT 1 FROM {table} WHERE id = :id"), {"id": value}).first()
+    if found is None:
+        raise _refuse(
+            f"{definition.label}: no {definition.reference} record with id {value}.", key_of(definition)
+        )
+
+
+def write_values(
+    session: TenantSession, entity: str, record_id: uuid.UUID, raw: dict[str, Any] | None, *, creating: bool
+) -> None:
+    """Store a record's custom values (given by key); on creation defaults fill the gaps and required
+    fields must have a value. Unknown keys are refused."""
+    definitions = {key_of(d): d for d in list_fields(session, entity)}
+    raw = dict(raw or {})
+    unknown = sorted(set(raw) - set(definitions))
+    if unknown:
+        raise _refuse(f"Unknown custom fields: {', '.join(unknown)}.", "custom_fields")
+    values: dict[str, Any] = {}
+    for key, definition in definitions.items():
+        if key in raw:
+            values[key] = load_value(definition, raw[key])
+        elif creating and definition.default_value is not None:
+            values[key] = load_value(definition, definition.default_value)
+        else:
+            continue
+        if values[key] is not None and definition.field_type == "reference":
+            _check_reference(session, definition, values[key])
+    for key, definition in definitions.items():
+        if definition.required and (creating or key in values) and values.get(key) is None:
+            raise _refuse(f"{definition.label} is required.", key)
+    if not values:
+        return
+    assignments = ", ".join(
+        f"{_quoted(definitions[key].column_name)} = :v_{n}" for n, key in enumerate(values)
+    )
+    params = {f"v_{n}": value for n, value in enumerate(values.values())}
+    statement = text(f"UPDATE {_quoted(entity)} SET {assignments} WHERE id = :record_id").bindparams(
+        *(
+            bindparam(f"v_{n}", type_=TYPES[definitions[key].field_type].column_type)
+            for n, key in enumerate(values)
+        )
+    )
+    session.execute(statement, {**params, "record_id": record_id})
+
+
+def read_values(
+    session: TenantSession, entity: str, record_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, dict[str, Any]]:
+    """Each record's custom values by key, JSON-ready; one query for a whole page."""
+    definitions = list_fields(session, entity)
+    if not record_ids or entity not in entities():
+        return {}
+    if not definitions:
+        return {record_id: {} for record_id in record_ids}
+    columns = ", ".join(_quoted(d.column_name) for d in definitions)
+    rows = session.execute(
+        text(f"SELECT id, {columns} FROM {_quoted(entity)} WHERE id = ANY(:ids)"), {"ids": list(record_ids)}
+    )
+    return {
+        row[0]: {key_of(d): to_json(d, value) for d, value in zip(definitions, row[1:], strict=True)}
+        for row in rows
+    }
+
+
+def annotate(session: TenantSession, entity: str, records: list[Any]) -> None:
+    """Give each record its ``custom_fields`` (for the API's output and the pages)."""
+    if entity not in entities():
+        return
+    values = read_values(session, entity, [record.id for record in records])
+    for record in records:
+        record.custom_fields = values.get(record.id, {})
+
+
+def filter_conditions(
+    session: TenantSession, entity: str, filters: dict[str, str] | None
+) -> list[ColumnElement]:
+    """SQL conditions of ``cf_<key>=<value>`` list filters: equality, or "contains" for a multi select."""
+    if not filters:
+        return []
+    definitions = {key_of(d): d for d in list_fields(session, entity)}
+    conditions = []
+    for key, raw in filters.items():
+        definition = definitions.get(key)
+        if definition is None:
+            raise _refuse(f"Unknown custom field {key!r} in the filters.", f"{PREFIX}{key}")
+        column = _column(definition)
+        if definition.field_type == "multi_select":
+            value = load_value(definition, [raw], f"{PREFIX}{key}")
+            conditions.append(column.op("@>")(bindparam(None, value, type_=ARRAY(String(100)))))
+        else:
+            value = load_value(definition, raw, f"{PREFIX}{key}")
+            conditions.append(
+                column.is_(None) if value is None else column == bindparam(None, value, type_=column.type)
+            )
+    return conditions
+
+
+def filtered(query: Select, session: TenantSession, entity: str, filters: dict[str, str] | None) -> Select:
+    return query.where(*filter_conditions(session, entity, filters))
