@@ -117,13 +117,15 @@ def install_api_integration(app: Flask) -> None:
     from saas import extensions
     from saas.api import conventions, ratelimit
     from saas.api.oauth import init_oauth, oauth_endpoints
-    from saas.api.openapi import ExactSchemasPlugin
+    from saas.api.openapi import ExactSchemasPlugin, document_oauth2
     from saas.api.pages import api_docs, integration_pages
     from saas.api.resources import api as integration_api
     from saas.tenants.routing import install_tenant_page_routing
 
     _configure(app)
     app.spec_plugins.append(ExactSchemasPlugin())
+    if app.spec_callback is None:
+        app.spec_callback = lambda spec: document_oauth2(app, spec)
     init_oauth(app)
     app.before_request(ratelimit.limit_by_ip)
     app.before_request(conventions.refuse_nul_characters)

@@ -6,6 +6,7 @@ from typing import Any
 
 from apispec import APISpec, BasePlugin
 from apispec.ext.marshmallow import MarshmallowPlugin
+from flask import Flask
 from marshmallow import fields
 
 
@@ -29,3 +30,23 @@ class ExactSchemasPlugin(BasePlugin):
         for plugin in spec.plugins:
             if isinstance(plugin, MarshmallowPlugin):
                 plugin.converter.add_attribute_function(_decimal_as_string)
+
+
+def document_oauth2(app: Flask, spec: dict) -> dict:
+    """Add the OAuth2 client-credentials scheme, and on each operation the one scope it needs."""
+    from saas.api.access import api_scopes, required_scope
+
+    scopes = {scope: f"{scope.replace(':', ' ')} access" for scope in api_scopes(app)}
+    schemes = spec.setdefault("components", {}).setdefault("securitySchemes", {})
+    schemes["OAuth2"] = {
+        "type": "oauth2",
+        "description": "Client credentials of an API client (Settings → API and webhooks).",
+        "flows": {"clientCredentials": {"tokenUrl": "/api/v1/oauth/token", "scopes": scopes}},
+    }
+    for path, operations in spec.get("paths", {}).items():
+        for method, operation in operations.items():
+            scope = required_scope(path, method)
+            if isinstance(operation, dict) and operation.get("security") and scope:
+                operation["security"] = [*operation["security"], {"OAuth2": [scope]}]
+                operation.setdefault("x-required-scope", scope)
+    return spec

@@ -95,6 +95,10 @@ def test_api_reference_page_lists_operations_with_their_scopes(client):
     spec = client.get("/api/v1/openapi.json").json
     assert spec["openapi"].startswith("3.1")
     assert "/api/v1/webhooks" in spec["paths"] and "/api/v1/api-clients" in spec["paths"]
+    flows = spec["components"]["securitySchemes"]["OAuth2"]["flows"]["clientCredentials"]
+    assert flows["tokenUrl"] == "/api/v1/oauth/token" and "deals:write" in flows["scopes"]
+    move = spec["paths"]["/api/v1/deals/{deal_id}/move"]["post"]
+    assert {"OAuth2": ["deals:write"]} in move["security"]
 
 
 def test_admin_page_switches_rotates_and_deletes_a_subscription(client, tenant_a, receiver):
