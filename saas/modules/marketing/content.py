@@ -10,7 +10,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from email.message import EmailMessage
+from email.header import Header
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
 from email.utils import format_datetime, formataddr, make_msgid
 from html import escape, unescape
 from typing import Any
@@ -151,7 +153,7 @@ def build_message(
     values: dict[str, str | None],
     urls: TrackedUrls | None,
     message_id: str | None = None,
-) -> EmailMessage:
+) -> MIMEMultipart:
     """The MIME message for one recipient: merged, links tracked, an unsubscribe footer and the
     RFC 8058 one-click headers. Without ``urls`` (a test send) links stay as written."""
     html = merge(html_body, values, html=True)
@@ -171,10 +173,13 @@ def build_message(
             f'<p style="color: #666666; font-size: 12px;">Test message: no links are tracked.{address}</p>'
         )
         text += "\n\n--\nTest message: no links are tracked.\n"
-    message = EmailMessage()
-    message["From"] = formataddr((sender.name, sender.email))
+    # email.mime with the compat32 policy: several times faster to build than EmailMessage's header
+    # objects, which counts at thousands of messages a minute.
+    message = MIMEMultipart("alternative")
+    message["From"] = formataddr((sender.name, sender.email), charset="utf-8")
     message["To"] = to
-    message["Subject"] = merge(subject, values, html=False)
+    subject_line = merge(subject, values, html=False)
+    message["Subject"] = subject_line if subject_line.isascii() else Header(subject_line, "utf-8")
     message["Date"] = format_datetime(datetime.now(UTC))
     message["Message-ID"] = message_id or make_msgid(domain=sender.email.rsplit("@", 1)[-1])
     if sender.reply_to:
@@ -182,6 +187,6 @@ def build_message(
     if urls is not None:
         message["List-Unsubscribe"] = f"<{urls.unsubscribe}>"
         message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    message.set_content(text)
-    message.add_alternative(f"<!doctype html><html><body>{html}</body></html>", subtype="html")
+    message.attach(MIMEText(text, "plain", "utf-8"))
+    message.attach(MIMEText(f"<!doctype html><html><body>{html}</body></html>", "html", "utf-8"))
     return message

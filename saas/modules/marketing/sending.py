@@ -18,7 +18,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime, timedelta
-from email.message import EmailMessage
+from email.message import Message
 from typing import Any
 
 from flask import current_app
@@ -194,12 +194,9 @@ def _urls(campaign: Campaign, tenant: TenantRef, recipient_id: int) -> TrackedUr
 
 
 def recipient_message(
-    session: TenantSession, campaign: Campaign, recipient: CampaignRecipient, sender: Sender
-) -> EmailMessage:
-    contact = session.scalar(
-        select(Contact).options(joinedload(Contact.account)).where(Contact.id == recipient.contact_id)
-    )
-    urls = _urls(campaign, session.tenant, recipient.id)
+    tenant: TenantRef, campaign: Campaign, recipient: CampaignRecipient, contact: Contact, sender: Sender
+) -> Message:
+    urls = _urls(campaign, tenant, recipient.id)
     domain = sender.email.rsplit("@", 1)[-1]
     return build_message(
         sender=sender,
@@ -219,23 +216,24 @@ def _send_queued(session: TenantSession, campaign: Campaign) -> dict[str, Any]:
     batch_size = _config("MARKETING_BATCH_SIZE", 200)
     with _Connection() as connection:
         while batch := _claim_batch(session, campaign, batch_size):
-            if session.scalar(select(Campaign.status).where(Campaign.id == campaign.id)) != "sending":
-                _release(session, batch)
-                break
+            contacts = {
+                contact.id: contact
+                for contact in session.scalars(
+                    select(Contact)
+                    .options(joinedload(Contact.account))
+                    .where(Contact.id.in_([r.contact_id for r in batch]))
+                )
+            }
             for recipient in batch:
-                outcome = _deliver(session, connection, campaign, recipient, sender)
+                message = recipient_message(
+                    session.tenant, campaign, recipient, contacts[recipient.contact_id], sender
+                )
+                outcome = _deliver(session, connection, campaign, recipient, message)
                 sent += outcome == "sent"
                 bounced += outcome == "bounced"
                 failed += outcome == "failed"
                 retried += outcome == "queued"
     return {"sent": sent, "bounced": bounced, "failed": failed, "retrying": retried}
-
-
-def _release(session: TenantSession, batch: list[CampaignRecipient]) -> None:
-    for recipient in batch:
-        recipient.status = "queued"
-        recipient.attempts -= 1
-    session.commit()
 
 
 class _Connection:
@@ -269,39 +267,46 @@ def _deliver(
     connection: _Connection,
     campaign: Campaign,
     recipient: CampaignRecipient,
-    sender: Sender,
+    message: Message,
 ) -> str:
-    message = recipient_message(session, campaign, recipient, sender)
     now = datetime.now(UTC)
     try:
         connection.get().send_message(message)
     except smtplib.SMTPRecipientsRefused as error:
         code = next(iter(error.recipients.values()))[0]
-        _failed(recipient, code, transient=400 <= code < 500, now=now)
+        outcome = _failed(recipient, code, transient=400 <= code < 500, now=now)
     except smtplib.SMTPResponseException as error:
-        _failed(recipient, error.smtp_code, transient=400 <= error.smtp_code < 500, now=now)
-        if error.smtp_code in (421,):
+        outcome = _failed(recipient, error.smtp_code, transient=400 <= error.smtp_code < 500, now=now)
+        if error.smtp_code == 421:  # the server is closing the connection
             connection.drop()
     except TRANSIENT as error:
         connection.drop()
-        _failed(recipient, type(error).__name__, transient=True, now=now)
+        outcome = _failed(recipient, type(error).__name__, transient=True, now=now)
     else:
-        recipient.status, recipient.sent_at, recipient.last_error = "sent", now, None
+        outcome = {"status": "sent", "sent_at": now, "last_error": None}
+    # One small statement and commit per message (no unit of work): the row says "sent" as soon as the
+    # server said 250, which is what makes a restarted run skip it.
+    session.execute(
+        update(CampaignRecipient)
+        .where(CampaignRecipient.id == recipient.id)
+        .values(**outcome)
+        .execution_options(synchronize_session=False)
+    )
     session.commit()
-    if recipient.status == "sent":
+    if outcome["status"] == "sent":
         # After our commit: the ledger is idempotent by (tenant, meter, day, subject).
         record_usage(session.tenant.id, "emails_sent", f"campaign:{campaign.id}:{recipient.id}", 1, now)
-    return recipient.status
+    return outcome["status"]
 
 
-def _failed(recipient: CampaignRecipient, code: int | str, *, transient: bool, now: datetime) -> None:
-    recipient.last_error = f"SMTP {code}" if isinstance(code, int) else code
+def _failed(
+    recipient: CampaignRecipient, code: int | str, *, transient: bool, now: datetime
+) -> dict[str, Any]:
+    error = f"SMTP {code}" if isinstance(code, int) else code
     if transient and recipient.attempts < MAX_ATTEMPTS:
-        recipient.status = "queued"
         delay = _config("MARKETING_RETRY_SECONDS", 60) * 2 ** (recipient.attempts - 1)
-        recipient.next_attempt_at = now + timedelta(seconds=delay)
-    else:
-        recipient.status = "bounced" if not transient else "failed"
+        return {"status": "queued", "last_error": error, "next_attempt_at": now + timedelta(seconds=delay)}
+    return {"status": "failed" if transient else "bounced", "last_error": error}
 
 
 def _finish_if_done(session: TenantSession, campaign: Campaign) -> None:

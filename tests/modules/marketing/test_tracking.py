@@ -41,7 +41,7 @@ def _links(message) -> dict[str, str]:
     found = {
         "open": re.search(r'src="http://localhost(/m/[^"]+\.gif)"', html).group(1),
         "click": re.search(r'href="http://localhost(/m/[^"]+/c/[^"]+)"', html).group(1),
-        "unsubscribe": message["List-Unsubscribe"].strip("<>").removeprefix("http://localhost"),
+        "unsubscribe": message["List-Unsubscribe"].strip().strip("<>").removeprefix("http://localhost"),
     }
     return found
 
