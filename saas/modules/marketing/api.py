@@ -33,9 +33,12 @@ from saas.modules.marketing.schemas import (
     TestSendIn,
     TestSendOut,
 )
+from saas.modules.privacy.audit import commit_audit_with_response
 from saas.tenants.routing import current_tenant_session, require_role
 
 P = "/marketing"
+# Audit entries (schedule, cancel, settings) commit only with a successful answer.
+api.after_request(commit_audit_with_response)
 
 
 # --- segments ----------------------------------------------------------------------------------------

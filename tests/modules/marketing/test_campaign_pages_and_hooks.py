@@ -8,7 +8,8 @@ import re
 
 from sqlalchemy import select
 
-from saas.db import tenant_session
+from saas.audit import AuditEntry
+from saas.db import db, tenant_session
 from saas.modules.core.models import Contact
 from saas.modules.marketing.models import CampaignEvent, CampaignRecipient
 from saas.modules.privacy.subject import collect_personal_data, data_subject, erase_subject
@@ -129,3 +130,31 @@ def test_a_finished_campaign_announces_campaign_sent_to_subscribers(app, tenant_
     body = json.loads(request.body)
     payload = body.get("data", body)
     assert payload["id"] == campaign_id and payload["sent"] == 2 and payload["audience"]["no_consent"] == 1
+
+
+def test_scheduling_cancelling_and_sender_changes_are_audited_without_personal_data(client, tenant_a):
+    headers = bearer(make_token(tenant_a))
+    put = client.put(
+        "/api/v1/marketing/settings", json={"from_name": "A", "from_email": "a@acme.example"}, headers=headers
+    )
+    assert put.status_code == 200
+    campaign_id = make_campaign(tenant_a)
+    later = {"send_at": "2031-05-01T09:00:00"}
+    assert (
+        client.post(
+            f"/api/v1/marketing/campaigns/{campaign_id}/schedule", json=later, headers=headers
+        ).status_code
+        == 200
+    )
+    assert (
+        client.post(f"/api/v1/marketing/campaigns/{campaign_id}/cancel", headers=headers).status_code == 200
+    )
+    entries = db.session.scalars(
+        select(AuditEntry).where(
+            AuditEntry.tenant_id == tenant_a.tenant.id, AuditEntry.action.like("marketing.%")
+        )
+    ).all()
+    assert [e.action for e in sorted(entries, key=lambda e: e.id)] == [
+        "marketing.settings.changed", "marketing.campaign.scheduled", "marketing.campaign.cancelled"
+    ]  # fmt: skip
+    assert all("acme.example" not in str(e.details) for e in entries)
