@@ -43,8 +43,9 @@ def _safe_next(target: str | None) -> str | None:
 
 
 def home_for(user: User) -> str:
-    if len(user.memberships) == 1:
-        return url_for("core.dashboard", slug=user.memberships[0].tenant.slug)
+    active = [m for m in user.memberships if m.is_active]  # a deactivated membership opens nothing
+    if len(active) == 1:
+        return url_for("core.dashboard", slug=active[0].tenant.slug)
     return url_for("site.workspaces")
 
 

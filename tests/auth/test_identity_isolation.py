@@ -85,22 +85,23 @@ def test_tenant_b_admin_cannot_see_or_withdraw_tenant_a_invitations(client, tena
 
 
 def test_tenant_a_invitation_does_not_open_tenant_b_through_b_provider(client, tenant_a, tenant_b, fresh_idp):
+    guest = f"guest-{tenant_b.slug}@partner.example"
     configure_sso(fresh_idp, tenant_b, domains="")
     login(client, tenant_a.email, tenant_a.password)
     page = client.get(f"/t/{tenant_a.slug}/settings/members")
     client.post(
         f"/t/{tenant_a.slug}/settings/members/invite",
-        data={"csrf_token": csrf_token_from(page.text), "email": "guest@partner.example", "role": "admin"},
+        data={"csrf_token": csrf_token_from(page.text), "email": guest, "role": "admin"},
     )
     client.post("/logout", data={"csrf_token": csrf_token_from(page.text)})
     from saas.auth.members import invitation_token
 
-    invitation = db.session.scalar(select(Invitation).where(Invitation.email == "guest@partner.example"))
+    invitation = db.session.scalar(select(Invitation).where(Invitation.email == guest))
     token = invitation_token(invitation)
-    response = sso_sign_in(client, fresh_idp, tenant_b.slug, "guest@partner.example", token)
+    response = sso_sign_in(client, fresh_idp, tenant_b.slug, guest, token)
     assert response.status_code == 403
     db.session.rollback()
-    user = find_user_by_email(db.session, "guest@partner.example")
+    user = find_user_by_email(db.session, guest)
     assert user is None and db.session.get(Invitation, invitation.id).accepted_at is None
 
 

@@ -235,3 +235,14 @@ def test_members_get_403_on_the_users_pages(client, tenant_a):
         f"/t/{tenant_a.slug}/settings/members/{other.id}/remove", data={"csrf_token": token}
     )
     assert response.status_code == 403 and _membership(tenant_a.tenant.id, "other@example.com") is not None
+
+
+def test_sign_in_lands_in_the_one_workspace_still_open_to_a_member_deactivated_elsewhere(
+    app, client, tenant_a, tenant_b
+):
+    worker = _add(tenant_a, f"twice-{tenant_a.slug}@example.com", "member")
+    _add(tenant_b, f"twice-{tenant_a.slug}@example.com", "member")
+    login(client, tenant_a.email, tenant_a.password)
+    assert _post(client, tenant_a.slug, f"members/{worker.id}/deactivate").status_code == 302
+    response = login(new_browser(app), f"twice-{tenant_a.slug}@example.com", PASSWORD)
+    assert response.status_code == 302 and response.headers["Location"] == f"/t/{tenant_b.slug}/"
