@@ -163,11 +163,19 @@ def tokens_group() -> None:
 @click.option("--tenant", "slug", required=True)
 @click.option("--email", required=True)
 @click.option("--name", required=True)
-def tokens_create(slug: str, email: str, name: str) -> None:
+@click.option("--scope", "scopes", multiple=True, help="e.g. contacts:read; repeat; none: full access.")
+def tokens_create(slug: str, email: str, name: str, scopes: tuple[str, ...]) -> None:
+    from saas.api.access import api_scopes
+    from saas.api.credentials import create_scoped_token
     from saas.auth.services import create_api_token
 
     try:
-        token, secret = create_api_token(db.session, slug, email, name)
+        if scopes:
+            token, secret = create_scoped_token(
+                db.session, slug, email, name, scopes, api_scopes(current_app)
+            )
+        else:
+            token, secret = create_api_token(db.session, slug, email, name)
     except SaasError as error:
         _fail(error)
     db.session.commit()

@@ -189,3 +189,16 @@ def test_members_cannot_manage_clients_or_webhooks(client, tenant_a):
         == 403
     )
     assert client.get("/api/v1/webhooks", headers=member).status_code == 403
+
+
+def test_cli_makes_a_scoped_personal_token(app, client, tenant_a):
+    import json
+
+    runner = app.test_cli_runner()
+    args = ["tokens", "create", "--tenant", tenant_a.slug, "--email", tenant_a.email, "--name", "Reader"]
+    result = runner.invoke(args=[*args, "--scope", "contacts:read", "--scope", "deals:read"])
+    assert result.exit_code == 0, result.output
+    reader = bearer(json.loads(result.stdout.strip().splitlines()[-1])["token"])
+    assert client.get("/api/v1/deals", headers=reader).status_code == 200
+    assert client.post("/api/v1/contacts", json={"last_name": "No"}, headers=reader).status_code == 403
+    assert runner.invoke(args=[*args, "--scope", "contacts:fly"]).exit_code == 2
