@@ -225,12 +225,13 @@ class Article(Timestamps, TenantBase):
 
 
 # The indexed document of an article; searches must use exactly this expression to use the index.
-ARTICLE_DOCUMENT = func.setweight(
+ARTICLE_TITLE = func.setweight(
     func.to_tsvector(
         literal_column("'english'::regconfig"), func.coalesce(Article.title, literal_column("''"))
     ),
     literal_column("'A'"),
-).op("||")(
+)
+ARTICLE_DOCUMENT = ARTICLE_TITLE.op("||")(
     func.to_tsvector(
         literal_column("'english'::regconfig"), func.coalesce(Article.body, literal_column("''"))
     )
