@@ -110,3 +110,16 @@ def test_periodic_breach_job_covers_every_enabled_tenant_only(tenant_a, tenant_b
                 select(Ticket.resolution_breached).where(Ticket.subject == "Late")
             )
     assert flagged == {tenant_a.slug: True, tenant_b.slug: False}
+
+
+def test_changing_a_policy_moves_the_due_times_of_its_open_tickets_only(tenant_a):
+    with tenant_session(tenant_a.ref) as session:
+        normal = tickets.create(session, {"subject": "n", "priority": "normal"})
+        low = tickets.create(session, {"subject": "l", "priority": "low"})
+        before = {t.id: t.resolution_due_at for t in (normal, low)}
+    with tenant_session(tenant_a.ref) as session:
+        sla.set_policy(session, "normal", 60, 120)
+    with tenant_session(tenant_a.ref) as session:
+        moved = session.get(Ticket, normal.id).resolution_due_at
+        assert moved < before[normal.id]
+        assert session.get(Ticket, low.id).resolution_due_at == before[low.id]
