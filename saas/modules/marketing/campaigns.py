@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from saas.db import TenantSession
 from saas.errors import Conflict, NotFound, ValidationError
 from saas.jobs import enqueue_for_tenant
+from saas.mail import mail_enabled
 from saas.modules.marketing.content import check_merge_fields, extract_links, sanitise_html
 from saas.modules.marketing.models import (
     Campaign,
@@ -27,6 +28,8 @@ from saas.modules.marketing.models import (
 )
 
 SEND_JOB = "saas.modules.marketing.sending.send_campaign"
+SEND_JOB_TIMEOUT = 6 * 3600
+"""RQ's default of 180 s would cut a large send short (the next minute's dispatcher resumes it anyway)."""
 TEST_JOB = "saas.modules.marketing.sending.send_test_message"
 EDITABLE = ("draft", "scheduled")
 
@@ -183,18 +186,18 @@ def delete_campaign(session: Session, campaign_id: uuid.UUID) -> None:
 # --- scheduling --------------------------------------------------------------------------------------
 
 
-def enqueue_after_commit(session: TenantSession, function: str, *args: Any) -> None:
+def enqueue_after_commit(session: TenantSession, function: str, *args: Any, **options: Any) -> None:
     """Queue the job once the session commits, so the worker finds what this transaction wrote."""
     pending = session.info.setdefault("marketing_jobs", [])
     if not pending:
 
         def _flush(committed: Session) -> None:
-            for job in committed.info.pop("marketing_jobs", []):
-                enqueue_for_tenant(session.tenant.id, *job)
+            for job_function, job_args, job_options in committed.info.pop("marketing_jobs", []):
+                enqueue_for_tenant(session.tenant.id, job_function, *job_args, **job_options)
 
         event.listen(session, "after_commit", _flush, once=True)
         event.listen(session, "after_rollback", lambda s: s.info.pop("marketing_jobs", None), once=True)
-    pending.append((function, *args))
+    pending.append((function, args, options))
 
 
 def schedule_campaign(
@@ -209,6 +212,8 @@ def schedule_campaign(
         problems["html_body"] = ["Write the message."]
     if get_settings(session) is None:
         problems["from_email"] = ["Set the sender's name and address under Marketing > Settings first."]
+    if not mail_enabled():
+        problems["mail"] = ["Outgoing mail is not configured for this installation (SMTP_URL)."]
     if problems:
         raise ValidationError("This campaign cannot be sent yet.", problems)
     now = datetime.now(UTC)
@@ -219,7 +224,7 @@ def schedule_campaign(
     _store_links(session, campaign)
     session.flush()
     if campaign.scheduled_at <= now + timedelta(seconds=1):
-        enqueue_after_commit(session, SEND_JOB, str(campaign.id))
+        enqueue_after_commit(session, SEND_JOB, str(campaign.id), job_timeout=SEND_JOB_TIMEOUT)
     return campaign
 
 
@@ -246,6 +251,8 @@ def request_test_send(session: TenantSession, campaign_id: uuid.UUID, to: Any) -
     address = _email(to, "to", required=True)
     if get_settings(session) is None:
         raise ValidationError("No sender yet.", {"to": ["Set the sender under Marketing > Settings first."]})
+    if not mail_enabled():
+        raise ValidationError("Mail is off.", {"to": ["Outgoing mail is not configured (SMTP_URL)."]})
     enqueue_after_commit(session, TEST_JOB, str(campaign.id), address)
     return address
 

@@ -29,10 +29,10 @@ from sqlalchemy.orm import joinedload
 from saas.api.webhooks import emit
 from saas.billing.usage import record_usage
 from saas.db import TenantRef, TenantSession, db, tenant_session
-from saas.mail import smtp_connection
+from saas.mail import mail_enabled, smtp_connection
 from saas.modules.core.models import Contact
 from saas.modules.marketing import tracking
-from saas.modules.marketing.campaigns import SEND_JOB, campaign_report, get_settings
+from saas.modules.marketing.campaigns import SEND_JOB, SEND_JOB_TIMEOUT, campaign_report, get_settings
 from saas.modules.marketing.content import Sender, TrackedUrls, build_message, merge_values
 from saas.modules.marketing.models import Campaign, CampaignRecipient, Segment
 from saas.modules.marketing.segments import audience_query
@@ -86,6 +86,9 @@ def send_campaign(session: TenantSession, campaign_id: str) -> dict[str, Any]:
         now = datetime.now(UTC)
         if campaign is None or campaign.status not in ("scheduled", "sending"):
             return {"skipped": f"campaign is {campaign.status if campaign else 'gone'}"}
+        if not mail_enabled():  # nothing claimed: the dispatcher tries again once mail is configured
+            log.warning("mail is disabled (no SMTP_URL); campaign %s waits", campaign.id)
+            return {"skipped": "mail is disabled"}
         if campaign.status == "scheduled":
             if campaign.scheduled_at > now:
                 return {"skipped": "not due yet"}
@@ -396,6 +399,6 @@ def dispatch_due_campaigns() -> int:
         with tenant_session(ref) as session:
             due = due_campaign_ids(session)
         for campaign_id in due:
-            enqueue_for_tenant(ref.id, SEND_JOB, campaign_id)
+            enqueue_for_tenant(ref.id, SEND_JOB, campaign_id, job_timeout=SEND_JOB_TIMEOUT)
             queued += 1
     return queued

@@ -78,7 +78,9 @@ def test_the_api_refuses_bad_campaigns_with_problems(client, tenant_a):
         f"/api/v1/marketing/campaigns/{draft.json['id']}/schedule", json={}, headers=headers
     )
     assert refused.status_code == 422 and refused.mimetype == "application/problem+json"
-    assert {"segment_id", "html_body", "from_email"} <= set(refused.json["errors"])
+    assert {"segment_id", "html_body", "from_email", "mail"} <= set(
+        refused.json["errors"]
+    )  # no SMTP_URL here
     typo = client.post(
         "/api/v1/marketing/campaigns", json={"name": "T", "subject": "Hi {{ nmae }}"}, headers=headers
     )
@@ -132,7 +134,9 @@ def test_a_finished_campaign_announces_campaign_sent_to_subscribers(app, tenant_
     assert payload["id"] == campaign_id and payload["sent"] == 2 and payload["audience"]["no_consent"] == 1
 
 
-def test_scheduling_cancelling_and_sender_changes_are_audited_without_personal_data(client, tenant_a):
+def test_scheduling_cancelling_and_sender_changes_are_audited_without_personal_data(
+    client, tenant_a, mail_sink
+):
     headers = bearer(make_token(tenant_a))
     put = client.put(
         "/api/v1/marketing/settings", json={"from_name": "A", "from_email": "a@acme.example"}, headers=headers
