@@ -4,7 +4,7 @@ Prints p50/p95 (ms) of the ticket views and the knowledge base search through th
 a baseline in the same run: the views against the bare SQL the app sent (captured from the engine,
 run on a plain connection in the tenant's role and schema), the full-text search against the
 ILIKE scan a search box without the GIN index would do. Then one run of the SLA breach job over
-every ticket (a tenth of them late) and the cost of the business-hours arithmetic per call.
+every ticket (about a tenth of them late) and the cost of the business-hours arithmetic per call.
 
     .venv/bin/python bench/service.py [--tickets 50000] [--articles 10000] [--repeat 100]
 """
@@ -25,7 +25,7 @@ os.environ.setdefault(
 )
 os.environ.setdefault("SAAS_ENV", "test")
 
-from sqlalchemy import event, func, select
+from sqlalchemy import event, select
 
 from saas import create_app
 from saas.auth.services import create_api_token
@@ -37,7 +37,6 @@ from saas.modules.service.business_hours import (
     add_business_minutes,
     business_minutes_between,
 )
-from saas.modules.service.models import Ticket
 from saas.tenants.models import Tenant
 from saas.tenants.provisioning import provision_tenant, purge_tenant
 
@@ -175,12 +174,6 @@ def main() -> None:
                      "ILIKE scan", timed(ilike_scan, args.repeat)))  # fmt: skip
         raw.close()
 
-        with tenant_session(tenant.ref) as session:
-            late = session.scalar(
-                select(func.count()).where(
-                    Ticket.status.in_(sla.RUNNING), Ticket.resolution_due_at < func.now()
-                )
-            )
         started = time.perf_counter()
         with tenant_session(tenant.ref) as session:
             first = sla.mark_breaches(session)
@@ -206,8 +199,11 @@ def main() -> None:
         app50, base50 = statistics.median(app_ms), statistics.median(base_ms)
         print(f"{label:<30} {count:>5} {app50:>8.2f} {percentile(app_ms, 95):>8.2f}   {baseline:<10} "
               f"{base50:>8.2f} {percentile(base_ms, 95):>8.2f} {app50 / base50:>6.1f}x")  # fmt: skip
-    print(f"breach job: {late:,} late tickets flagged ({first}) in {first_ms:,.0f} ms; "
-          f"second run (nothing new) {again_ms:,.0f} ms")  # fmt: skip
+    print(
+        f"breach job over {args.tickets:,} tickets: flagged {first['first_response']:,} first-response and "
+        f"{first['resolution']:,} resolution breaches in {first_ms:,.0f} ms; "
+        f"second run (nothing new) {again_ms:,.0f} ms"
+    )
     print(
         f"business hours: add 4800 min (10 working days) {add_us:.1f} µs; "
         f"minutes over 30 days {between_us:.1f} µs"

@@ -8,11 +8,12 @@ minutes already used whenever the status or priority changes. A periodic job mar
 from __future__ import annotations
 
 import logging
+import uuid
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, insert, or_, select, update
 
 from saas.db import TenantSession, db, tenant_session
 from saas.errors import ValidationError
@@ -23,7 +24,14 @@ from saas.modules.service.business_hours import (
     add_business_minutes,
     business_minutes_between,
 )
-from saas.modules.service.models import PRIORITIES, ServiceCalendar, ServiceHoliday, SlaPolicy, Ticket
+from saas.modules.service.models import (
+    PRIORITIES,
+    ServiceCalendar,
+    ServiceHoliday,
+    SlaPolicy,
+    Ticket,
+    TicketEvent,
+)
 
 log = logging.getLogger(__name__)
 
@@ -250,57 +258,77 @@ def late_for(ticket: Ticket, target: str, now: datetime) -> bool:
 
 
 def mark_breaches(session: TenantSession, now: datetime | None = None) -> dict[str, int]:
-    """Job body: flag every ticket past a due time once, record it, and tell its assignee by mail."""
-    from saas.modules.service.tickets import record_history
+    """Job body: flag every ticket past a due time once, record it, and tell its assignee by mail.
 
+    Set-based (two UPDATEs and one batched INSERT), so a backlog of thousands costs one round of
+    statements; ``WHERE NOT breached`` keeps two concurrent runs from flagging a ticket twice.
+    """
     now = now or datetime.now(UTC)
-    counts = {"first_response": 0, "resolution": 0}
-    late = session.scalars(
-        select(Ticket)
-        .where(
-            Ticket.status.in_(RUNNING),
-            or_(
-                and_(
-                    Ticket.first_responded_at.is_(None),
-                    ~Ticket.first_response_breached,
-                    Ticket.first_response_due_at < now,
-                ),
-                and_(~Ticket.resolution_breached, Ticket.resolution_due_at < now),
-            ),
+    targets = {
+        "first_response": (
+            Ticket.first_response_breached,
+            and_(Ticket.first_responded_at.is_(None), Ticket.first_response_due_at < now),
+        ),
+        "resolution": (Ticket.resolution_breached, Ticket.resolution_due_at < now),
+    }
+    flagged: dict[uuid.UUID, list[str]] = {}
+    for kind, (flag, overdue) in targets.items():
+        ids = session.scalars(
+            update(Ticket)
+            .where(Ticket.status.in_(RUNNING), ~flag, overdue)
+            .values({flag: True})
+            .returning(Ticket.id)
+            .execution_options(synchronize_session=False)
+        ).all()
+        for ticket_id in ids:
+            flagged.setdefault(ticket_id, []).append(kind)
+    if flagged:
+        session.execute(
+            insert(TicketEvent),
+            [
+                {
+                    "id": uuid.uuid4(),
+                    "ticket_id": ticket_id,
+                    "action": "sla.breached",
+                    "details": {"target": kind},
+                    "actor": "system",
+                    "actor_user_id": None,
+                    "created_at": now,
+                }
+                for ticket_id, kinds in flagged.items()
+                for kind in kinds
+            ],
         )
-        .with_for_update(skip_locked=True)
-    ).all()
-    for ticket in late:
-        kinds = []
-        if late_for(ticket, "first_response", now):
-            ticket.first_response_breached = True
-            kinds.append("first_response")
-        if late_for(ticket, "resolution", now):
-            ticket.resolution_breached = True
-            kinds.append("resolution")
-        for kind in kinds:
-            counts[kind] += 1
-            record_history(session, ticket, "sla.breached", {"target": kind}, actor="system")
-        if kinds:
-            _notify_breach(session, ticket, kinds)
-    session.flush()
-    return counts
+        _notify_breaches(session, flagged)
+    session.expire_all()  # the ORM's copies of these tickets are stale now
+    return {kind: sum(kind in kinds for kinds in flagged.values()) for kind in targets}
 
 
-def _notify_breach(session: TenantSession, ticket: Ticket, kinds: list[str]) -> None:
+def _notify_breaches(session: TenantSession, flagged: dict[uuid.UUID, list[str]]) -> None:
     from saas.auth.models import User
 
-    if ticket.assignee_user_id is None:
-        return
-    user = db.session.get(User, ticket.assignee_user_id)
-    if user is None:
-        return
-    targets = " and ".join(kind.replace("_", " ") for kind in kinds)
-    send_mail(
-        user.email,
-        f"SLA breached: {ticket.subject} [{ticket.reference}]",
-        f"The {targets} target of ticket {ticket.reference} ({ticket.priority} priority) has passed.\n",
+    rows = session.execute(
+        select(Ticket.id, Ticket.subject, Ticket.priority, Ticket.assignee_user_id).where(
+            Ticket.id.in_(list(flagged)), Ticket.assignee_user_id.is_not(None)
+        )
+    ).all()
+    emails = dict(
+        db.session.execute(
+            select(User.id, User.email).where(User.id.in_({row.assignee_user_id for row in rows}))
+        )
+        .tuples()
+        .all()
     )
+    for row in rows:
+        if row.assignee_user_id not in emails:
+            continue
+        reference = row.id.hex[:8].upper()
+        targets = " and ".join(kind.replace("_", " ") for kind in flagged[row.id])
+        send_mail(
+            emails[row.assignee_user_id],
+            f"SLA breached: {row.subject} [{reference}]",
+            f"The {targets} target of ticket {reference} ({row.priority} priority) has passed.\n",
+        )
 
 
 def mark_all_breaches() -> dict[str, Any]:
