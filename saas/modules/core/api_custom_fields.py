@@ -103,15 +103,15 @@ def create_custom_field(json_data):
     return custom_fields.define_field(session, json_data.pop("entity"), json_data)
 
 
-@api.get("/custom-fields/<uuid:field_id>")
+@api.get("/custom-fields/<uuid:custom_field_id>")
 @api.auth_required(token_auth)
 @api.output(CustomFieldOut)
 @api.doc(summary="Read a custom field", responses=[404])
-def read_custom_field(field_id: uuid.UUID):
-    return custom_fields.get_field(current_tenant_session(), field_id)
+def read_custom_field(custom_field_id: uuid.UUID):
+    return custom_fields.get_field(current_tenant_session(), custom_field_id)
 
 
-@api.patch("/custom-fields/<uuid:field_id>")
+@api.patch("/custom-fields/<uuid:custom_field_id>")
 @api.auth_required(token_auth)
 @api.input(CustomFieldChange)
 @api.output(CustomFieldOut)
@@ -121,11 +121,11 @@ def read_custom_field(field_id: uuid.UUID):
     "no value is lost.",
     responses=[403, 404, 409, 422],
 )
-def update_custom_field(field_id: uuid.UUID, json_data):
-    return custom_fields.update_field(_admin_change(), field_id, json_data)
+def update_custom_field(custom_field_id: uuid.UUID, json_data):
+    return custom_fields.update_field(_admin_change(), custom_field_id, json_data)
 
 
-@api.delete("/custom-fields/<uuid:field_id>")
+@api.delete("/custom-fields/<uuid:custom_field_id>")
 @api.auth_required(token_auth)
 @api.output(CustomFieldOut)
 @api.doc(
@@ -133,19 +133,19 @@ def update_custom_field(field_id: uuid.UUID, json_data):
     description="Hidden at once; the data stays until a purge.",
     responses=[403, 404],
 )
-def delete_custom_field(field_id: uuid.UUID):
-    return custom_fields.delete_field(_admin_change(), field_id)
+def delete_custom_field(custom_field_id: uuid.UUID):
+    return custom_fields.delete_field(_admin_change(), custom_field_id)
 
 
-@api.post("/custom-fields/<uuid:field_id>/restore")
+@api.post("/custom-fields/<uuid:custom_field_id>/restore")
 @api.auth_required(token_auth)
 @api.output(CustomFieldOut)
 @api.doc(summary="Restore a deleted custom field", responses=[403, 404])
-def restore_custom_field(field_id: uuid.UUID):
-    return custom_fields.restore_field(_admin_change(), field_id)
+def restore_custom_field(custom_field_id: uuid.UUID):
+    return custom_fields.restore_field(_admin_change(), custom_field_id)
 
 
-@api.post("/custom-fields/<uuid:field_id>/purge")
+@api.post("/custom-fields/<uuid:custom_field_id>/purge")
 @api.auth_required(token_auth)
 @api.output({}, status_code=204)
 @api.doc(
@@ -153,6 +153,6 @@ def restore_custom_field(field_id: uuid.UUID):
     description="Drops its column and values.",
     responses=[403, 404, 409],
 )
-def purge_custom_field(field_id: uuid.UUID):
-    custom_fields.purge_field(_admin_change(), field_id)
+def purge_custom_field(custom_field_id: uuid.UUID):
+    custom_fields.purge_field(_admin_change(), custom_field_id)
     return ""

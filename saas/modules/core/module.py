@@ -6,6 +6,7 @@ from saas.modules.registry import Module, NavEntry
 
 
 def _pages():
+    import saas.modules.core.views_custom_fields  # attaches the custom field pages
     import saas.modules.core.views_merge  # noqa: F401  (attaches the merge pages)
     from saas.modules.core.views import pages
 

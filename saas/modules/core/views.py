@@ -89,19 +89,24 @@ def _form_data(pages_of: RecordPages) -> dict[str, Any]:
 
 def _save(pages_of: RecordPages, record_id: uuid.UUID | None):
     """Validate the posted form and create or update; re-render the form with messages on error."""
+    from saas.modules.core.views_custom_fields import save_custom_values, split_custom_form
+
     data = _form_data(pages_of)
     session = current_tenant_session()
     if record_id is not None:
         pages_of.service.get(session, record_id)  # an unknown id is a 404 before any validation
+    data, custom = split_custom_form(pages_of, data, request.form)
     try:
         loaded = load_form(pages_of.schema_in(), data, "Please correct the marked fields.")
         if record_id is None:
             record = pages_of.service.create(session, loaded)
         else:
             record = pages_of.service.update(session, record_id, loaded)
+        save_custom_values(pages_of, record.id, custom, creating=record_id is None)
     except ValidationError as error:
+        posted = data | {f"cf_{key}": value for key, value in custom.items()}
         return render_template(
-            "core/record_form.html", pages=pages_of, values=data, errors=error.errors,
+            "core/record_form.html", pages=pages_of, values=posted, errors=error.errors,
             message=error.detail, record_id=record_id,
         ), 422  # fmt: skip
     flash(f"{pages_of.singular.capitalize()} saved.")
@@ -165,13 +170,16 @@ def register_record_pages(blueprint: Blueprint, pages_of: RecordPages) -> None:
     plural = pages_of.plural
 
     def list_view():
+        from saas.modules.core.views_custom_fields import list_conditions
+
         q = (request.args.get("q") or "").strip()[:200] or None
         page, message, errors = services.Page([], None), None, {}
         try:
             filters = _list_filters(pages_of)
             page = pages_of.service.list(
-                current_tenant_session(), q=q, cursor=request.args.get("cursor"), **filters
-            )
+                current_tenant_session(), q=q, cursor=request.args.get("cursor"),
+                where=list_conditions(pages_of), **filters,
+            )  # fmt: skip
         except ValidationError as error:  # a bad filter or cursor: say so above an empty list
             message, errors = error.detail, error.errors
         next_url = page.next_cursor and url_for(
@@ -195,10 +203,12 @@ def register_record_pages(blueprint: Blueprint, pages_of: RecordPages) -> None:
         return render_detail(pages_of, pages_of.service.get(current_tenant_session(), record_id))
 
     def edit_view(record_id: uuid.UUID):
+        from saas.modules.core.views_custom_fields import form_values
+
         if request.method == "POST":
             return _save(pages_of, record_id)
         record = pages_of.service.get(current_tenant_session(), record_id)
-        values = {f.name: f.form_value(record) for f in pages_of.fields}
+        values = {f.name: f.form_value(record) for f in pages_of.fields} | form_values(pages_of, record_id)
         return render_template(
             "core/record_form.html", pages=pages_of, values=values, errors={}, record_id=record_id
         )
