@@ -8,7 +8,7 @@ from apiflask import APIBlueprint
 from marshmallow import RAISE, Schema, fields, validate
 
 from saas.api import token_auth
-from saas.modules.core import schemas
+from saas.modules.core import custom_fields, schemas
 from saas.modules.core.api import api
 from saas.modules.core.merge import (
     ACCOUNT_KIND,
@@ -65,6 +65,7 @@ def register_merge_resource(blueprint: APIBlueprint, path: str, kind: MergeKind,
         session = current_tenant_session()
         result = merge_records(session, kind, record_id, json_data["merge_id"], json_data["choices"])
         commit_audit_on_success()
+        custom_fields.annotate(session, kind.model.__tablename__, [result.survivor])
         return {
             "data": annotate_duplicates(session, kind.key, result.survivor),
             "merged_id": result.merged_id,

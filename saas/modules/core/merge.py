@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from saas.audit import record_audit
 from saas.db import TenantBase, TenantSession, db
 from saas.errors import Conflict, NotFound, ValidationError
-from saas.modules.core import duplicates, services
+from saas.modules.core import custom_fields, duplicates, services
 from saas.modules.core.activities import acting_user_id, record_event
 from saas.modules.core.models import Activity, Contact
 from saas.modules.registry import registry
@@ -118,6 +118,36 @@ def chosen_values(kind: MergeKind, survivor: Any, other: Any, choices: dict[str,
     }
 
 
+def chosen_custom_values(
+    session: TenantSession, entity: str, survivor_id: uuid.UUID, other_id: uuid.UUID, choices: dict[str, str]
+) -> dict[str, Any]:
+    """The custom values the survivor takes from the other record (``cf_<key>`` choices; an empty value of
+    the survivor's is filled by default), by key."""
+    stored = custom_fields.read_values(session, entity, [survivor_id, other_id])
+    mine, theirs = stored.get(survivor_id, {}), stored.get(other_id, {})
+    wanted = {
+        name.removeprefix(custom_fields.PREFIX): side
+        for name, side in choices.items()
+        if name.startswith(custom_fields.PREFIX)
+    }
+    unknown = sorted(set(wanted) - set(theirs))
+    if unknown:
+        raise ValidationError(
+            f"No custom field {', '.join(unknown)} to merge.", {"fields": ["Use cf_<key> of a custom field."]}
+        )
+    taken = {}
+    for key, value in theirs.items():
+        default = "other" if not _filled(mine.get(key)) and _filled(value) and value != [] else "this"
+        side = wanted.get(key) or default
+        if side not in SIDES:
+            raise ValidationError(
+                "Each field's winner is 'this' or 'other'.", {key: ["Choose 'this' or 'other'."]}
+            )
+        if side == "other":
+            taken[key] = value
+    return taken
+
+
 def merge_records(
     session: TenantSession,
     kind: MergeKind,
@@ -143,7 +173,10 @@ def merge_records(
         if record_id not in found:
             raise NotFound(f"No {kind.key} with id {record_id}.")
     survivor, other = found[survivor_id], found[other_id]
-    values = chosen_values(kind, survivor, other, choices or {})
+    choices = choices or {}
+    plain = {name: side for name, side in choices.items() if not name.startswith(custom_fields.PREFIX)}
+    values = chosen_values(kind, survivor, other, plain)
+    custom = chosen_custom_values(session, model.__tablename__, survivor_id, other_id, choices)
     reason = kind.refuse(survivor, other)
     if reason:
         raise Conflict(reason)
@@ -159,6 +192,7 @@ def merge_records(
                     setattr(survivor, name, value)
                 kind.service.check(session, survivor)
             session.flush()
+            custom_fields.write_values(session, model.__tablename__, survivor_id, custom, creating=False)
             summary = ", ".join(f"{table}: {count}" for table, count in sorted(moved.items()) if count)
             record_event(
                 session,
@@ -180,7 +214,12 @@ def merge_records(
         actor=f"user:{user_id}" if user_id else "system",
         tenant_id=session.tenant.id,
         target=f"{kind.key}:{survivor_id}",
-        details={"kind": kind.key, "merged": str(other_id), "fields_taken": sorted(values), "moved": moved},
+        details={
+            "kind": kind.key,
+            "merged": str(other_id),
+            "moved": moved,
+            "fields_taken": sorted([*values, *(f"{custom_fields.PREFIX}{key}" for key in custom)]),
+        },
     )
     return MergeResult(survivor=survivor, merged_id=other_id, moved=moved)
 

@@ -12,11 +12,11 @@ from flask import Blueprint, Response, after_this_request, flash, redirect, rend
 
 from saas.db import db
 from saas.errors import Conflict, NotFound, ValidationError
+from saas.modules.core import custom_fields
 from saas.modules.core.merge import (
     ACCOUNT_KIND,
     CONTACT_KIND,
     MergeKind,
-    default_side,
     merge_kind,
     merge_records,
 )
@@ -43,8 +43,19 @@ def possible_duplicates(noun: str, record: Any) -> list | None:
     return None if kind is None else kind.duplicates(current_tenant_session(), record.id)
 
 
-def _shown(kind: MergeKind, record: Any) -> dict[str, Any]:
-    return {f.name: (f.show(record) if f.show else getattr(record, f.name)) for f in kind.fields}
+def _shown(kind: MergeKind, record: Any, custom: dict[str, Any]) -> dict[str, Any]:
+    shown = {f.name: (f.show(record) if f.show else getattr(record, f.name)) for f in kind.fields}
+    for key, value in custom.items():
+        shown[f"{custom_fields.PREFIX}{key}"] = ", ".join(value) if isinstance(value, list) else value
+    return shown
+
+
+def _rows(kind: MergeKind, session: Any) -> list[tuple[str, str]]:
+    """(name, label) of every field the merge screen compares: the record's own, then its custom fields."""
+    custom = custom_fields.list_fields(session, kind.model.__tablename__)
+    return [(f.name, f.label) for f in kind.fields] + [
+        (f"{custom_fields.PREFIX}{custom_fields.key_of(d)}", d.label) for d in custom
+    ]
 
 
 def _merge_page(pages_of: RecordPages, kind: MergeKind, record_id: uuid.UUID):
@@ -60,7 +71,8 @@ def _merge_page(pages_of: RecordPages, kind: MergeKind, record_id: uuid.UUID):
         other = pages_of.service.get(session, uuid.UUID(other_param))  # unknown: a 404
     except ValueError as error:
         raise NotFound(f"No {pages_of.singular} with id {other_param}.") from error
-    choices = {f.name: request.form.get(f"field_{f.name}", "") for f in kind.fields}
+    rows = _rows(kind, session)
+    choices = {name: request.form.get(f"field_{name}", "") for name, _ in rows}
     message, status = None, 200
     if request.method == "POST":
         try:
@@ -71,11 +83,19 @@ def _merge_page(pages_of: RecordPages, kind: MergeKind, record_id: uuid.UUID):
             commit_audit_on_success()
             flash(f"Merged into this {pages_of.singular}.")
             return redirect(url_for(pages_of.endpoint("show"), record_id=record.id))
-    else:
-        choices = {f.name: default_side(record, other, f.name) for f in kind.fields}
+    stored = custom_fields.read_values(session, kind.model.__tablename__, [record.id, other.id])
+    mine, theirs = (
+        _shown(kind, record, stored.get(record.id, {})),
+        _shown(kind, other, stored.get(other.id, {})),
+    )
+    if request.method != "POST":
+        choices = {
+            name: "other" if mine.get(name) in (None, "") and theirs.get(name) not in (None, "") else "this"
+            for name, _ in rows
+        }
     return render_template(
         "core/merge.html", pages=pages_of, kind=kind, record=record, other=other, choices=choices,
-        mine=_shown(kind, record), theirs=_shown(kind, other), message=message,
+        rows=rows, mine=mine, theirs=theirs, message=message,
     ), status  # fmt: skip
 
 

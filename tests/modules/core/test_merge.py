@@ -352,3 +352,35 @@ def test_merge_screen_shows_both_records_and_merges_with_the_picked_values(clien
     assert gone.status_code == 404
     bad = client.get(f"{base}/{keep}/merge?with=nonsense")
     assert bad.status_code == 404
+
+
+def test_merge_keeps_custom_field_values_by_choice_or_fills_the_survivors_gaps(client, tenant_a, headers):
+    from saas.modules.core import custom_fields
+
+    with tenant_session(tenant_a.ref) as session:
+        for key, kind in (("tier", "text"), ("size", "number")):
+            custom_fields.define_field(session, "contacts", {"key": key, "label": key, "field_type": kind})
+    db.session.commit()
+    keep = _post(client, headers, "contacts", {"last_name": "Keep", "custom_fields": {"tier": "gold"}})
+    dupe = _post(
+        client, headers, "contacts", {"last_name": "Dupe", "custom_fields": {"tier": "tin", "size": 9}}
+    )
+    url = f"/api/v1/contacts/{keep['id']}/merge"
+    unknown = client.post(url, json={"merge_id": dupe["id"], "fields": {"cf_nope": "other"}}, headers=headers)
+    assert unknown.status_code == 422
+    merged = client.post(url, json={"merge_id": dupe["id"], "fields": {"cf_tier": "this"}}, headers=headers)
+    assert merged.status_code == 200, merged.get_json()
+    assert merged.get_json()["data"]["custom_fields"] == {"tier": "gold", "size": "9"}
+    third = _post(client, headers, "contacts", {"last_name": "Third", "custom_fields": {"tier": "silver"}})
+    login(client, tenant_a.email, tenant_a.password)
+    screen = client.get(f"/t/{tenant_a.slug}/contacts/{keep['id']}/merge?with={third['id']}")
+    assert screen.status_code == 200 and "silver" in screen.text and 'name="field_cf_tier"' in screen.text
+    posted = client.post(
+        f"/t/{tenant_a.slug}/contacts/{keep['id']}/merge",
+        data={"csrf_token": csrf_token_from(screen.text), "other_id": third["id"], "field_cf_tier": "other"},
+    )
+    assert posted.status_code == 302
+    assert (
+        client.get(f"/api/v1/contacts/{keep['id']}", headers=headers).get_json()["custom_fields"]["tier"]
+        == "silver"
+    )
