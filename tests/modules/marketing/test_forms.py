@@ -14,7 +14,7 @@ from saas.modules.privacy.consent import consent_state, may_contact
 from saas.modules.privacy.subject import suppress_email
 from saas.modules.sfa.models import Lead
 from saas.modules.switches import set_module_enabled
-from tests.conftest import bearer, csrf_token_from, make_token
+from tests.conftest import bearer, csrf_token_from, login, make_token
 from tests.modules.marketing.conftest import run_jobs
 
 
@@ -144,3 +144,28 @@ def test_a_disabled_form_or_a_foreign_token_is_404(client, tenant_a, tenant_b):
     )
     assert client.get(_path(form)).status_code == 404
     assert client.post(_path(form), data=PERSON).status_code == 404
+
+
+def test_staff_design_a_form_on_its_page_and_get_the_embed_snippet(client, tenant_a):
+    login(client, tenant_a.email, tenant_a.password)
+    base = f"/t/{tenant_a.slug}/marketing/forms"
+    page = client.get(f"{base}/new")
+    assert page.status_code == 200 and "Email marketing" in page.text
+    token = csrf_token_from(page.text)
+    refused = client.post(f"{base}/new", data={"csrf_token": token, "name": ""})
+    assert refused.status_code == 422 and "Give a name" in refused.text
+    created = client.post(
+        f"{base}/new",
+        data={"csrf_token": token, "name": "Webinar", "fields": ["last_name", "company"],
+              "purposes": ["email_marketing"], "create_lead": "1", "enabled": "1", "thank_you": "See you!"},
+    )  # fmt: skip
+    assert created.status_code == 302
+    detail = client.get(created.headers["Location"])
+    public_path = re.search(r'href="http://localhost(/m/[^"]+/f/[^"]+)"', detail.text).group(1)
+    assert f'&lt;iframe src="http://localhost{public_path}"' in detail.text
+    assert "0 submission(s)" in detail.text
+    assert client.get(public_path).status_code == 200
+    client.post(created.headers["Location"], data={"csrf_token": token, "name": "Webinar", "enabled": ""})
+    assert client.get(public_path).status_code == 404  # switched off on its page
+    listed = client.get(base)
+    assert "Webinar" in listed.text and ">no<" in listed.text
