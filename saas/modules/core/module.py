@@ -6,16 +6,20 @@ from saas.modules.registry import Module, NavEntry
 
 
 def _pages():
-    import saas.modules.core.views_custom_fields  # attaches the custom field pages
-    import saas.modules.core.views_merge  # noqa: F401  (attaches the merge pages)
+    # Importing these attaches their routes to the core blueprint.
+    import saas.modules.core.views_custom_fields
+    import saas.modules.core.views_merge
+    import saas.modules.core.views_reports  # noqa: F401
     from saas.modules.core.views import pages
 
     return pages
 
 
 def _api():
-    import saas.modules.core.api_custom_fields  # attaches the custom field resources
-    import saas.modules.core.api_merge  # noqa: F401  (attaches the merge resources)
+    # Importing these attaches their resources to the core API blueprint.
+    import saas.modules.core.api_custom_fields
+    import saas.modules.core.api_merge
+    import saas.modules.core.api_reports  # noqa: F401
     from saas.modules.core.api import api
 
     return api
@@ -28,7 +32,11 @@ MODULE = Module(
     always_on=True,
     pages=_pages,
     api=_api,
-    nav=(NavEntry("Contacts", "core.list_contacts"), NavEntry("Accounts", "core.list_accounts")),
+    nav=(
+        NavEntry("Contacts", "core.list_contacts"),
+        NavEntry("Accounts", "core.list_accounts"),
+        NavEntry("Reports", "core.reports_page"),
+    ),
     personal_data=privacy.personal_data,
     erase_person=privacy.erase_person,
     retention_keep=privacy.retention_keep,

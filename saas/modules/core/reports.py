@@ -1,0 +1,141 @@
+"""Reports: counts, sums and averages of one record type grouped by one or two of its fields (custom fields
+included), as rows for a table, a chart and a CSV download. Only whitelisted columns reach the SQL."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Boolean, Date, Integer, Numeric, String, func, literal_column, select, text
+from sqlalchemy.sql.elements import ColumnElement
+
+from saas.db import TenantSession, db
+from saas.errors import ValidationError
+from saas.modules.core import custom_fields
+from saas.modules.registry import registry
+from saas.modules.switches import ModuleDisabled, enabled_module_keys
+
+MEASURES = ("count", "sum", "avg")
+GROUPABLE_CUSTOM = (
+    "text",
+    "single_select",
+    "boolean",
+    "date",
+    "number",
+    "email",
+    "phone",
+    "url",
+    "reference",
+)
+NUMERIC_CUSTOM = ("number", "currency")
+_MAX_GROUPS = 500
+
+
+@dataclass(frozen=True)
+class ReportRow:
+    group: Any
+    then: Any
+    value: Decimal
+
+
+def _owner_module(entity: str) -> str:
+    from saas.exports.format import tenant_tables
+
+    return next((spec.module for spec in tenant_tables() if spec.name == entity), "core")
+
+
+def fields_of(session: TenantSession, entity: str) -> tuple[dict[str, str], dict[str, str]]:
+    """(groupable, summable) fields of a record type: name -> label, built-in then custom."""
+    table = custom_fields._table(entity)
+    groupable, summable = {}, {}
+    for column in table.columns:
+        if column.computed is not None or column.name == "id" or column.name.endswith("_user_id"):
+            continue
+        if isinstance(column.type, Numeric | Integer) and not column.primary_key:
+            summable[column.name] = column.name.replace("_", " ")
+        if (
+            (isinstance(column.type, String) and (column.type.length or 0) <= 100)
+            or isinstance(column.type, Boolean | Date)
+            or column.name.endswith("_id")
+        ):
+            groupable[column.name] = column.name.replace("_", " ")
+    for definition in custom_fields.list_fields(session, entity):
+        name = definition.column_name
+        if definition.field_type in GROUPABLE_CUSTOM:
+            groupable[name] = definition.label
+        if definition.field_type in NUMERIC_CUSTOM:
+            summable[name] = definition.label
+    return groupable, summable
+
+
+def _column(entity: str, name: str) -> ColumnElement:
+    # Only names from fields_of() get here: built-in columns and defined custom fields.
+    return literal_column(f'"{entity}"."{name}"')
+
+
+def run_report(
+    session: TenantSession,
+    entity: str,
+    group_by: str,
+    measure: str = "count",
+    field: str | None = None,
+    then_by: str | None = None,
+) -> list[ReportRow]:
+    """``measure`` (of ``field``) per value of ``group_by`` (and of ``then_by``), largest groups first."""
+    if entity not in custom_fields.entities():
+        raise ValidationError(
+            "Unknown record type.", {"entity": [f"Use one of: {', '.join(custom_fields.entities())}."]}
+        )
+    module = _owner_module(entity)
+    if module not in enabled_module_keys(db.session, session.tenant.id):
+        raise ModuleDisabled(f"The {registry.get(module).title} module is switched off for this workspace.")
+    groupable, summable = fields_of(session, entity)
+    errors: dict[str, list[str]] = {}
+    if group_by not in groupable:
+        errors["group_by"] = [f"Group by one of: {', '.join(groupable)}."]
+    if then_by and then_by not in groupable:
+        errors["then_by"] = [f"Then by one of: {', '.join(groupable)}."]
+    if measure not in MEASURES:
+        errors["measure"] = [f"Use one of: {', '.join(MEASURES)}."]
+    elif measure != "count" and field not in summable:
+        errors["field"] = [f"Sum or average one of: {', '.join(summable) or 'no numeric field here'}."]
+    if errors:
+        raise ValidationError("Please correct the report.", errors)
+    groups = [_column(entity, group_by)] + ([_column(entity, then_by)] if then_by else [])
+    if measure == "count":
+        value = func.count()
+    else:
+        value = (func.sum if measure == "sum" else func.avg)(_column(entity, field).cast(Numeric))
+    query = (
+        select(*groups, value.label("value"))
+        .select_from(text(f'"{entity}"'))
+        .group_by(*groups)
+        .order_by(text("value DESC"), *groups)
+        .limit(_MAX_GROUPS)
+    )
+    return [
+        ReportRow(
+            group=row[0],
+            then=row[1] if then_by else None,
+            value=Decimal(row[-1] or 0).quantize(Decimal("0.01")) if measure != "count" else Decimal(row[-1]),
+        )
+        for row in session.execute(query)
+    ]
+
+
+def report_csv(rows: list[ReportRow], group_by: str, then_by: str | None, measure: str) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow([group_by, *([then_by] if then_by else []), measure])
+    for row in rows:
+        writer.writerow([_cell(row.group), *([_cell(row.then)] if then_by else []), str(row.value)])
+    return out.getvalue()
+
+
+def _cell(value: Any) -> str:
+    text_value = "" if value is None else str(value)
+    # A spreadsheet runs a cell starting with = + - @ as a formula: keep it text.
+    return "'" + text_value if text_value[:1] in ("=", "+", "-", "@") else text_value

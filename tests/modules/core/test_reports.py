@@ -1,0 +1,101 @@
+"""Reports: counts, sums and averages grouped by one or two fields (custom fields too) on a known fixture,
+as JSON, CSV and a page with a chart; bad reports get 422; each tenant reports on its own records only."""
+
+from __future__ import annotations
+
+import csv
+import io
+from decimal import Decimal
+
+import pytest
+
+from saas.db import db, tenant_session
+from saas.modules.core import custom_fields
+from saas.modules.sfa.deals import deals
+from saas.modules.switches import set_module_enabled
+from tests.conftest import bearer, login, make_token
+
+DEALS = [  # name, amount, currency, tier (custom)
+    ("a", "100.00", "EUR", "gold"),
+    ("b", "250.50", "EUR", "gold"),
+    ("c", "49.50", "EUR", "silver"),
+    ("d", "1000.00", "USD", "gold"),
+    ("e", "0.00", "USD", None),
+]
+
+
+@pytest.fixture
+def fixture_deals(tenant_a):
+    with tenant_session(tenant_a.ref) as session:
+        tier = {"key": "tier", "label": "Tier", "field_type": "single_select", "options": ["gold", "silver"]}
+        custom_fields.define_field(session, "deals", tier)
+        for name, amount, currency, level in DEALS:
+            deal = deals.create(session, {"name": name, "amount": Decimal(amount), "currency": currency})
+            custom_fields.write_values(session, "deals", deal.id, {"tier": level}, creating=False)
+    db.session.commit()
+
+
+def _rows(client, headers, query):
+    response = client.get(f"/api/v1/reports?{query}", headers=headers)
+    assert response.status_code == 200, response.get_json()
+    return [(r["group"], r["then"], r["value"]) for r in response.get_json()["rows"]]
+
+
+def test_report_arithmetic_on_a_known_fixture(client, tenant_a, fixture_deals):
+    headers = bearer(make_token(tenant_a))
+    assert _rows(client, headers, "entity=deals&group_by=currency") == [
+        ("EUR", None, "3"),
+        ("USD", None, "2"),
+    ]
+    assert _rows(client, headers, "entity=deals&group_by=currency&measure=sum&field=amount") == [
+        ("USD", None, "1000.00"), ("EUR", None, "400.00")
+    ]  # fmt: skip
+    assert _rows(client, headers, "entity=deals&group_by=currency&measure=avg&field=amount") == [
+        ("USD", None, "500.00"), ("EUR", None, "133.33")
+    ]  # fmt: skip
+    by_tier = "entity=deals&group_by=cf_tier&then_by=currency&measure=sum&field=amount"
+    assert _rows(client, headers, by_tier) == [
+        ("gold", "USD", "1000.00"), ("gold", "EUR", "350.50"), ("silver", "EUR", "49.50"),
+        (None, "USD", "0.00"),
+    ]  # fmt: skip
+    download = client.get("/api/v1/reports.csv?entity=deals&group_by=cf_tier&measure=count", headers=headers)
+    assert download.status_code == 200 and download.mimetype == "text/csv"
+    assert list(csv.reader(io.StringIO(download.text))) == [
+        ["cf_tier", "count"], ["gold", "3"], ["silver", "1"], ["", "1"]
+    ]  # fmt: skip
+
+
+def test_bad_reports_get_422_and_other_tenants_see_only_their_records(
+    client, tenant_a, tenant_b, fixture_deals
+):
+    headers = bearer(make_token(tenant_a))
+    for query in (
+        "entity=deals&group_by=nope",
+        "entity=deals&group_by=currency&measure=sum",
+        "entity=deals&group_by=currency&measure=sum&field=name",
+        "entity=deals&group_by=currency&measure=median",
+        "entity=secrets&group_by=id",
+        "entity=deals&group_by=currency;drop table deals",
+        "group_by=currency",
+    ):
+        response = client.get(f"/api/v1/reports?{query}", headers=headers)
+        assert response.status_code == 422, (query, response.get_json())
+    b_headers = bearer(make_token(tenant_b))
+    assert _rows(client, b_headers, "entity=deals&group_by=currency") == []
+    assert client.get("/api/v1/reports?entity=deals&group_by=cf_tier", headers=b_headers).status_code == 422
+    set_module_enabled(db.session, tenant_a.tenant.id, "sfa", False, actor="test")
+    db.session.commit()
+    off = client.get("/api/v1/reports?entity=deals&group_by=currency", headers=headers)
+    assert off.status_code == 404 and off.get_json()["title"] == "Module switched off"
+
+
+def test_report_page_shows_a_chart_a_table_and_a_csv_link(client, tenant_a, tenant_b, fixture_deals):
+    login(client, tenant_a.email, tenant_a.password)
+    base = f"/t/{tenant_a.slug}/reports"
+    page = client.get(f"{base}?entity=deals&group_by=currency&measure=sum&field=amount")
+    assert page.status_code == 200
+    assert "<svg" in page.text and "1000.00" in page.text and "reports.csv?" in page.text
+    assert client.get(f"{base}?entity=deals&group_by=nope").status_code == 422
+    csv_page = client.get(f"{base}.csv?entity=deals&group_by=currency")
+    assert csv_page.status_code == 200 and "EUR,3" in csv_page.text
+    assert client.get(f"/t/{tenant_b.slug}/reports?entity=deals&group_by=currency").status_code == 404
