@@ -14,7 +14,8 @@ from datetime import UTC, datetime
 import pytest
 from playwright.sync_api import Page, expect
 
-from saas.db import tenant_session
+from saas.billing.catalog import sync_catalog
+from saas.db import db, tenant_session
 from saas.modules.privacy import consent
 from saas.modules.registry import registry
 from tests.billing.conftest import API_KEY, WEBHOOK_SECRET, fake_stripe  # noqa: F401 - the real fake
@@ -41,6 +42,10 @@ def billing_on(app, fake_stripe):  # noqa: F811 - the session's fake Stripe
     app.config.update(
         STRIPE_API_KEY=API_KEY, STRIPE_WEBHOOK_SECRET=WEBHOOK_SECRET, STRIPE_API_BASE=fake_stripe.base
     )
+    with app.app_context():
+        # Stripe's catalog as the billing rows say (`saas billing sync`), whatever earlier tests left.
+        sync_catalog(db.session)
+        db.session.commit()
     yield
     app.config.update(saved)
 
