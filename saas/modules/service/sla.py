@@ -84,7 +84,7 @@ def update_calendar(session: TenantSession, data: dict[str, Any]) -> ServiceCale
     timezone = data.get("timezone", row.timezone)
     try:
         ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a folder such as "America"
         raise ValidationError(
             "Unknown time zone.", {"timezone": ["Use an IANA name such as Europe/Berlin."]}
         ) from None

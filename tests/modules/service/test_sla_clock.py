@@ -123,3 +123,24 @@ def test_changing_a_policy_moves_the_due_times_of_its_open_tickets_only(tenant_a
         moved = session.get(Ticket, normal.id).resolution_due_at
         assert moved < before[normal.id]
         assert session.get(Ticket, low.id).resolution_due_at == before[low.id]
+
+
+def test_calendar_changes_are_validated(tenant_a):
+    import pytest
+
+    from saas.errors import ValidationError
+
+    with tenant_session(tenant_a.ref) as session:
+        for data, field in (
+            ({"timezone": "America"}, "timezone"),  # a folder of zones, not a zone
+            ({"timezone": "Mars/Olympus"}, "timezone"),
+            ({"work_days": []}, "work_days"),
+            ({"work_days": [0, 8]}, "work_days"),
+            ({"start_minute": 600, "end_minute": 540}, "end_minute"),
+        ):
+            with pytest.raises(ValidationError) as caught:
+                sla.update_calendar(session, data)
+            assert field in caught.value.errors, data
+        assert sla.update_calendar(
+            session, {"timezone": "Europe/Berlin", "work_days": [1, 2, 3]}
+        ).timezone == ("Europe/Berlin")
