@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-# A target can never need more than this many calendar days; beyond it the calendar has no hours.
-MAX_DAYS = 3 * 366
+# The longest target (525,600 business minutes at 8 hours a weekday) fits well inside ten years.
+MAX_DAYS = 10 * 366
 
 
 class NoBusinessHours(ValueError):
