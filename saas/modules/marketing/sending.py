@@ -24,6 +24,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import joinedload
 
 from saas.api.webhooks import emit
@@ -396,8 +397,13 @@ def dispatch_due_campaigns() -> int:
     db.session.remove()
     queued = 0
     for ref in refs:
-        with tenant_session(ref) as session:
-            due = due_campaign_ids(session)
+        try:
+            with tenant_session(ref) as session:
+                due = due_campaign_ids(session)
+        except SQLAlchemyError:
+            # One tenant's trouble (a schema not yet migrated, say) must not hold up the others.
+            log.exception("could not look for due campaigns of tenant %s", ref.id)
+            continue
         for campaign_id in due:
             enqueue_for_tenant(ref.id, SEND_JOB, campaign_id, job_timeout=SEND_JOB_TIMEOUT)
             queued += 1
