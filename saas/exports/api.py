@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 
 from apiflask import Schema
-from apiflask.fields import DateTime, Integer, String
+from apiflask.fields import DateTime, Integer, List, Nested, String
 from flask import g
 
 from saas.api import api_blueprint, token_auth
@@ -34,7 +34,7 @@ class ExportOut(Schema):
 
 
 class ExportList(Schema):
-    data = ExportOut(many=True)
+    data = List(Nested(ExportOut))
 
 
 def _with_link(export) -> dict:

@@ -198,6 +198,8 @@ def test_tenant_b_cannot_list_start_or_download_tenant_a_exports(client, s3, ten
     headers = bearer(make_token(tenant_b))
     assert client.get(f"/api/v1/exports/{a_export}", headers=headers).status_code == 404
     assert str(a_export) not in client.get("/api/v1/exports", headers=headers).text
+    own = client.get("/api/v1/exports", headers=bearer(make_token(tenant_a))).get_json()["data"]
+    assert [row["id"] for row in own] == [str(a_export)]  # the list above is not empty by accident
     login(client, tenant_b.email, tenant_b.password)
     assert client.get(f"/t/{tenant_b.slug}/settings/export/{a_export}/download").status_code == 404
     assert client.get(f"/t/{tenant_a.slug}/settings/export").status_code == 404
