@@ -9,6 +9,7 @@ the request's ``If-Match`` and ``Idempotency-Key`` handled. Resources only decla
 from __future__ import annotations
 
 import os
+import uuid
 from datetime import UTC, datetime, timedelta
 
 from apiflask import APIBlueprint, HTTPTokenAuth
@@ -54,7 +55,7 @@ def _verify_token(secret: str):
 
 
 def _touch_token(token_id: str) -> None:
-    token = db.session.get(ApiToken, token_id)
+    token = db.session.get(ApiToken, uuid.UUID(token_id))
     now = datetime.now(UTC)
     # Recorded at most once a minute: a write and commit on every API call would halve throughput.
     if token is not None and (token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION):

@@ -67,9 +67,13 @@ def required_scope(rule: str, method: str) -> str | None:
 
 
 def api_scopes(app: Flask) -> list[str]:
-    """Every scope the app's API knows, from its URL map."""
-    resources = {resource_of(rule.rule) for rule in app.url_map.iter_rules()} - {None}
-    return sorted(f"{resource}:{action}" for resource in resources for action in ("read", "write"))
+    """Every scope some route of the app's API needs, from its URL map."""
+    needed = {
+        required_scope(rule.rule, method)
+        for rule in app.url_map.iter_rules()
+        for method in rule.methods - {"HEAD", "OPTIONS"}
+    }
+    return sorted(needed - {None})
 
 
 def parse_scopes(scope: str | None) -> frozenset[str]:
