@@ -74,6 +74,24 @@ def test_may_contact_refuses_withdrawn_pending_and_missing_consent(tenant_a):
         assert consent.may_contact(session, uuid.uuid4(), "email_marketing") is False
 
 
+def test_batch_gate_answers_as_may_contact_for_each_contact(tenant_a):
+    states = {"granted": True, "withdrawn": False, "pending": False, "regranted": True, "missing": False}
+    ids = {
+        name: uuid.UUID(add_contact(tenant_a, last_name=name, email=f"{name}@example.com")) for name in states
+    }
+    with tenant_session(tenant_a.ref) as session:
+        for name, events in (("granted", ["granted"]), ("withdrawn", ["granted", "withdrawn"]),
+                             ("pending", ["pending"]), ("regranted", ["withdrawn", "granted"])):  # fmt: skip
+            for status in events:
+                record_consent(session, ids[name], "email_marketing", status, STAFF)
+        record_consent(session, ids["missing"], "sms_marketing", "granted", STAFF)  # another purpose
+        allowed = consent.contactable(session, list(ids.values()), "email_marketing")
+        assert allowed == {ids[name] for name, ok in states.items() if ok}
+        for name, contact_id in ids.items():
+            assert consent.may_contact(session, contact_id, "email_marketing") is states[name]
+        assert consent.contactable(session, [], "email_marketing") == set()
+
+
 def test_api_appends_consent_events_and_lists_state_and_history(client, tenant_a):
     contact_id = add_contact(tenant_a, last_name="Api", email="api-consent@example.com")
     headers = bearer(make_token(tenant_a))

@@ -37,7 +37,7 @@ from saas.modules.marketing.campaigns import SEND_JOB, SEND_JOB_TIMEOUT, campaig
 from saas.modules.marketing.content import Sender, TrackedUrls, build_message, merge_values
 from saas.modules.marketing.models import Campaign, CampaignRecipient, Segment
 from saas.modules.marketing.segments import audience_query
-from saas.modules.privacy.consent import may_contact
+from saas.modules.privacy.consent import contactable
 from saas.modules.privacy.subject import refused_people
 
 log = logging.getLogger(__name__)
@@ -117,10 +117,12 @@ def snapshot_audience(session: TenantSession, campaign: Campaign) -> dict[str, i
     for start in range(0, len(candidates), batch):
         chunk = candidates[start : start + batch]
         refused = refused_people(session, [email for _, email in chunk if email])
+        # The consent ledger is the only gate: may_contact's own query, for the whole batch at once.
+        granted = contactable(session, [contact_id for contact_id, _ in chunk], PURPOSE)
         for contact_id, email in chunk:
             if not email:
                 counts["no_email"] += 1
-            elif not may_contact(session, contact_id, PURPOSE):  # the consent ledger is the only gate
+            elif contact_id not in granted:
                 counts["no_consent"] += 1
             elif email in refused:
                 counts["suppressed"] += 1
