@@ -95,6 +95,7 @@ def fill_every_table(fixture) -> None:
         _fill_custom_field_tables(session, contact.id)
         _fill_marketing_tables(session, contact.id)
         _fill_service_tables(session, contact.id)
+        _fill_saved_view_tables(session)
 
 
 def _fill_custom_field_tables(session, contact_id: uuid.UUID) -> None:
@@ -261,4 +262,21 @@ def _fill_marketing_tables(session, contact_id: uuid.UUID) -> None:
     session.flush()
     session.add(
         FormSubmission(form_id=form.id, contact_id=contact_id, lead_id=None, consents=["email_marketing"])
+    )
+
+
+def _fill_saved_view_tables(session) -> None:
+    from saas.modules.core.models import SavedView
+
+    session.add_all(
+        [
+            SavedView(
+                entity="contacts",
+                name=AWKWARD[:100],
+                query={"q": AWKWARD[:200], "cf_x": 'a,"b"\nc'},
+                owner_user_id=uuid.uuid4(),
+                shared=True,
+            ),
+            SavedView(entity="leads", name="Empty", query={}, owner_user_id=uuid.uuid4(), shared=False),
+        ]
     )

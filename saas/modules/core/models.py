@@ -138,3 +138,17 @@ class CustomField(Timestamps, TenantBase):
     """The record type a reference field points to (contacts, accounts...)."""
     position: Mapped[int] = mapped_column(Integer, default=0)
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class SavedView(Timestamps, TenantBase):
+    """A named list query (``q``, filters, ``cf_<key>`` filters) of one record type; private or shared."""
+
+    __tablename__ = "saved_views"
+    __table_args__ = (Index("ix_saved_views_entity_owner", "entity", "owner_user_id"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    entity: Mapped[str] = mapped_column(String(20))
+    name: Mapped[str] = mapped_column(String(100))
+    query: Mapped[dict[str, str]] = mapped_column(JSONB, default=dict)
+    owner_user_id: Mapped[uuid.UUID]
+    shared: Mapped[bool] = mapped_column(Boolean, default=False)

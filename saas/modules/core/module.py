@@ -9,7 +9,8 @@ def _pages():
     # Importing these attaches their routes to the core blueprint.
     import saas.modules.core.views_custom_fields
     import saas.modules.core.views_merge
-    import saas.modules.core.views_reports  # noqa: F401
+    import saas.modules.core.views_reports
+    import saas.modules.core.views_saved_views  # noqa: F401
     from saas.modules.core.views import pages
 
     return pages
@@ -19,7 +20,8 @@ def _api():
     # Importing these attaches their resources to the core API blueprint.
     import saas.modules.core.api_custom_fields
     import saas.modules.core.api_merge
-    import saas.modules.core.api_reports  # noqa: F401
+    import saas.modules.core.api_reports
+    import saas.modules.core.api_saved_views  # noqa: F401
     from saas.modules.core.api import api
 
     return api

@@ -1,0 +1,133 @@
+"""Saved views: a named list query of one record type, kept per member or shared with the workspace.
+
+A view stores only the parameters its list accepts (``q``, the list's own filters such as a lead's
+``status``, and ``cf_<key>`` custom field filters), checked when it is saved, so re-opening it can only
+fail if a custom field it names was deleted since. Paging (``cursor``, ``limit``) is not part of a view.
+The lists have one fixed order (by name), so there is no sort to save.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+from urllib.parse import urlencode
+
+import marshmallow
+from sqlalchemy import or_, select
+
+from saas.db import TenantSession
+from saas.errors import NotFound, PermissionDenied, ValidationError
+from saas.modules.core import custom_fields
+from saas.modules.core.models import SavedView
+
+ENTITIES = ("contacts", "accounts", "leads", "deals")
+PAGING = frozenset({"cursor", "limit", "custom"})
+MAX_PARAMETERS = 30
+MAX_VALUE = 200
+
+
+def list_query_schema(entity: str) -> marshmallow.Schema:
+    """The API list query of ``entity``: the parameters its list (API and page) accepts."""
+    # Imported here: the sfa module builds on core, not the other way round.
+    if entity == "leads":
+        from saas.modules.sfa.lead_schemas import LeadListQuery
+
+        return LeadListQuery()
+    if entity == "deals":
+        from saas.modules.sfa.deal_schemas import DealListQuery
+
+        return DealListQuery()
+    from saas.modules.core.schemas import ListQuery
+
+    return ListQuery()
+
+
+def clean_query(session: TenantSession, entity: str, query: Any) -> dict[str, str]:
+    """``query`` as a view keeps it, or :class:`ValidationError` naming each refused parameter."""
+    if entity not in ENTITIES:
+        raise ValidationError(
+            "Views can be saved on " + ", ".join(ENTITIES) + ".", {"entity": ["Unknown record type."]}
+        )
+    if not isinstance(query, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in query.items()
+    ):
+        message = "The query must map parameter names to text."
+        raise ValidationError(message, {"query": [message]})
+    # Empty values mean "any" on the list pages: they are not kept.
+    query = {name: value.strip() for name, value in query.items() if value.strip() != ""}
+    if len(query) > MAX_PARAMETERS:
+        raise ValidationError("Too many parameters.", {"query": [f"At most {MAX_PARAMETERS}."]})
+    schema = list_query_schema(entity)
+    accepted = set(schema.fields) - PAGING
+    errors: dict[str, list[str]] = {}
+    for name, value in query.items():
+        if not name.startswith(custom_fields.PREFIX) and name not in accepted:
+            errors[name] = [f"The {entity} list has no parameter {name!r}."]
+        elif len(value) > MAX_VALUE:
+            errors[name] = [f"At most {MAX_VALUE} characters."]
+    if errors:
+        raise ValidationError("The view holds parameters its list does not accept.", errors)
+    plain = {name: value for name, value in query.items() if not name.startswith(custom_fields.PREFIX)}
+    try:
+        schema.load(plain)
+    except marshmallow.ValidationError as error:
+        raise ValidationError("The view's filters are not valid.", error.normalized_messages()) from error
+    custom = {
+        name.removeprefix(custom_fields.PREFIX): value
+        for name, value in query.items()
+        if name.startswith(custom_fields.PREFIX)
+    }
+    # Raises for an unknown custom field or a value its type cannot hold.
+    custom_fields.filter_conditions(session, entity, custom)
+    return dict(sorted(query.items()))
+
+
+def create(session: TenantSession, user_id: uuid.UUID, data: dict[str, Any]) -> SavedView:
+    """Save a view for ``user_id``; ``data`` has entity, name, query and optionally shared."""
+    name = str(data.get("name") or "").strip()
+    if not name or len(name) > 100:
+        message = "Give the view a name (up to 100 characters)."
+        raise ValidationError(message, {"name": [message]})
+    entity = data.get("entity")
+    query = clean_query(session, entity, data.get("query") or {})
+    view = SavedView(
+        entity=entity, name=name, query=query, owner_user_id=user_id, shared=bool(data.get("shared"))
+    )
+    session.add(view)
+    session.flush()
+    return view
+
+
+def _visible(user_id: uuid.UUID):
+    return or_(SavedView.owner_user_id == user_id, SavedView.shared.is_(True))
+
+
+def visible(session: TenantSession, user_id: uuid.UUID, entity: str | None = None) -> list[SavedView]:
+    """The member's own views and the workspace's shared ones, by name."""
+    query = select(SavedView).where(_visible(user_id))
+    if entity is not None:
+        query = query.where(SavedView.entity == entity)
+    return list(session.scalars(query.order_by(SavedView.entity, SavedView.name, SavedView.id)))
+
+
+def get(session: TenantSession, user_id: uuid.UUID, view_id: uuid.UUID) -> SavedView:
+    """A view the member may see; another member's private view is as absent as a missing one."""
+    view = session.scalar(select(SavedView).where(SavedView.id == view_id, _visible(user_id)))
+    if view is None:
+        raise NotFound("No such saved view.")
+    return view
+
+
+def delete(session: TenantSession, user_id: uuid.UUID, view_id: uuid.UUID, *, is_admin: bool) -> SavedView:
+    """Delete a view: its owner may, and owners/admins may delete shared views too."""
+    view = get(session, user_id, view_id)
+    if view.owner_user_id != user_id and not is_admin:
+        raise PermissionDenied("Only the view's owner or a workspace admin may delete it.")
+    session.delete(view)
+    session.flush()
+    return view
+
+
+def query_string(view: SavedView) -> str:
+    """The view's query as the list URL's query string."""
+    return urlencode(view.query)

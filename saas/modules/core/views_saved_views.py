@@ -1,0 +1,66 @@
+"""Saved views on the list pages: "Save this view" and the list of views that re-open a list's query."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+from urllib.parse import parse_qsl
+
+from flask import current_app, flash, g, redirect, request, url_for
+
+from saas.errors import ValidationError
+from saas.modules.core import saved_views
+from saas.modules.core.models import SavedView
+from saas.modules.core.views import pages
+from saas.modules.settings import ADMIN_ROLES
+from saas.tenants.routing import current_tenant_session
+
+
+def _list_endpoint(entity: str) -> str:
+    """The list page to go back to: the form names it, but only a real list of ``entity`` is taken."""
+    endpoint = request.form.get("list_endpoint", "")
+    if endpoint.endswith(f".list_{entity}") and endpoint in current_app.view_functions:
+        return endpoint
+    return "core.list_contacts"
+
+
+@pages.app_template_global()
+def saved_views_of(pages_of: Any) -> list[SavedView] | None:
+    """The member's and the shared views of a list page's record type; ``None`` where views do not apply."""
+    entity = pages_of.service.model.__tablename__
+    if entity not in saved_views.ENTITIES or g.get("membership") is None:
+        return None
+    return saved_views.visible(current_tenant_session(), g.membership.user_id, entity)
+
+
+@pages.post("/saved-views")
+def create_saved_view():
+    entity = request.form.get("entity", "")
+    # The list's current query string, as the page put it in the form.
+    query = dict(parse_qsl(request.form.get("query", ""), keep_blank_values=True))
+    query.pop("cursor", None)
+    data = {
+        "entity": entity,
+        "name": request.form.get("name", ""),
+        "query": query,
+        "shared": request.form.get("shared") == "on",
+    }
+    endpoint = _list_endpoint(entity)
+    try:
+        view = saved_views.create(current_tenant_session(), g.membership.user_id, data)
+    except ValidationError as error:
+        problems = "; ".join(f"{name}: {messages}" for name, messages in error.errors.items())
+        flash(f"The view was not saved. {error.detail} {problems}".strip())
+        return redirect(url_for(endpoint, **{k: v for k, v in query.items() if k != "cursor"}), 303)
+    flash(f"View “{view.name}” saved.")
+    return redirect(url_for(endpoint, **view.query), 303)
+
+
+@pages.post("/saved-views/<uuid:saved_view_id>/delete")
+def delete_saved_view(saved_view_id: uuid.UUID):
+    view = saved_views.delete(
+        current_tenant_session(), g.membership.user_id, saved_view_id,
+        is_admin=g.membership.role in ADMIN_ROLES,
+    )  # fmt: skip
+    flash(f"View “{view.name}” deleted.")
+    return redirect(url_for(_list_endpoint(view.entity)), 303)
