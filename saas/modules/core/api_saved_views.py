@@ -20,7 +20,7 @@ class SavedViewIn(Schema):
 
     entity = fields.String(
         required=True, validate=validate.OneOf(saved_views.ENTITIES),
-        metadata={"description": "contacts, accounts, leads or deals"},
+        metadata={"description": "contacts, accounts, leads, deals or tickets"},
     )  # fmt: skip
     name = fields.String(required=True, validate=validate.Length(min=1, max=100))
     query = fields.Dict(

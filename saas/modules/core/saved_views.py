@@ -20,7 +20,7 @@ from saas.errors import NotFound, PermissionDenied, ValidationError
 from saas.modules.core import custom_fields
 from saas.modules.core.models import SavedView
 
-ENTITIES = ("contacts", "accounts", "leads", "deals")
+ENTITIES = ("contacts", "accounts", "leads", "deals", "tickets")
 PAGING = frozenset({"cursor", "limit", "custom"})
 MAX_PARAMETERS = 30
 MAX_VALUE = 200
@@ -37,6 +37,10 @@ def list_query_schema(entity: str) -> marshmallow.Schema:
         from saas.modules.sfa.deal_schemas import DealListQuery
 
         return DealListQuery()
+    if entity == "tickets":
+        from saas.modules.service.schemas import TicketListQuery
+
+        return TicketListQuery()
     from saas.modules.core.schemas import ListQuery
 
     return ListQuery()

@@ -49,7 +49,10 @@ def create_saved_view():
     try:
         view = saved_views.create(current_tenant_session(), g.membership.user_id, data)
     except ValidationError as error:
-        problems = "; ".join(f"{name}: {messages}" for name, messages in error.errors.items())
+        problems = "; ".join(
+            f"{name}: {' '.join(messages) if isinstance(messages, list) else messages}"
+            for name, messages in error.errors.items()
+        )
         flash(f"The view was not saved. {error.detail} {problems}".strip())
         return redirect(url_for(endpoint, **{k: v for k, v in query.items() if k != "cursor"}), 303)
     flash(f"View “{view.name}” saved.")

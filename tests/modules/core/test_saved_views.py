@@ -98,6 +98,34 @@ def test_lead_filters_are_accepted_for_leads(client, tenant_a):
     assert _views(tenant_a) == [("New leads", {"q": "acme", "status": "new"}, False)]
 
 
+def test_deal_and_ticket_filters_are_accepted_and_checked(client, tenant_a):
+    headers = bearer(make_token(tenant_a))
+    tickets = {"entity": "tickets", "name": "Urgent", "query": {"priority": "urgent", "view": "unassigned"}}
+    assert client.post("/api/v1/saved-views", json=tickets, headers=headers).status_code == 201
+    bad = {**tickets, "query": {"priority": "whenever"}}
+    assert client.post("/api/v1/saved-views", json=bad, headers=headers).status_code == 422
+    deals = {"entity": "deals", "name": "Deals", "query": {"cursor": "x", "limit": "5"}}
+    assert client.post("/api/v1/saved-views", json=deals, headers=headers).status_code == 422
+    assert [name for name, _, _ in _views(tenant_a)] == ["Urgent"]
+
+
+def test_save_this_view_on_the_leads_page_goes_back_to_the_filtered_leads(client, tenant_a):
+    login(client, tenant_a.email, tenant_a.password)
+    base = f"/t/{tenant_a.slug}"
+    page = client.get(f"{base}/leads?status=new")
+    assert page.status_code == 200 and 'name="entity" value="leads"' in page.text
+    saved = client.post(
+        f"{base}/saved-views",
+        data={"csrf_token": csrf_token_from(page.text), "entity": "leads", "list_endpoint": "sfa.list_leads",
+              "name": "New leads", "query": "status=new&q="},
+    )  # fmt: skip
+    assert saved.status_code == 303 and saved.headers["Location"].endswith("/leads?status=new")
+    listing = client.get(saved.headers["Location"])
+    assert f'href="{base}/leads?status=new">New leads</a>' in listing.text
+    # A view's links are only ever on its own record type's list.
+    assert "New leads" not in client.get(f"{base}/contacts").text
+
+
 def test_private_views_stay_private_and_shared_views_are_seen_but_not_deleted_by_members(client, tenant_a):
     owner = bearer(make_token(tenant_a))
     member = _member_headers(tenant_a)
@@ -170,7 +198,8 @@ def test_save_this_view_on_the_contacts_page_and_reopen_it(client, tenant_a):
         f"{base}/saved-views", data={**form, "name": "Bad", "query": urlencode({"sort": "x"})}
     )
     assert refused.status_code == 303
-    assert "The view was not saved" in client.get(refused.headers["Location"]).text
+    message = client.get(refused.headers["Location"]).text
+    assert "The view was not saved" in message and "no parameter" in message
     assert len(_views(tenant_a)) == 1
 
     view_id = re.search(r"/saved-views/([0-9a-f-]{36})/delete", listing.text).group(1)
