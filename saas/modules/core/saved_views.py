@@ -15,12 +15,15 @@ from urllib.parse import urlencode
 import marshmallow
 from sqlalchemy import or_, select
 
-from saas.db import TenantSession
+from saas.db import TenantSession, db
 from saas.errors import NotFound, PermissionDenied, ValidationError
 from saas.modules.core import custom_fields
 from saas.modules.core.models import SavedView
+from saas.modules.switches import ModuleDisabled, enabled_module_keys
 
 ENTITIES = ("contacts", "accounts", "leads", "deals", "tickets")
+MODULE_OF = {"leads": "sfa", "deals": "sfa", "tickets": "service"}
+"""Record types of switchable modules: their views are hidden (and kept) while the module is off."""
 PAGING = frozenset({"cursor", "limit", "custom"})
 MAX_PARAMETERS = 30
 MAX_VALUE = 200
@@ -44,6 +47,12 @@ def list_query_schema(entity: str) -> marshmallow.Schema:
     from saas.modules.core.schemas import ListQuery
 
     return ListQuery()
+
+
+def entities_on(session: TenantSession) -> tuple[str, ...]:
+    """The record types whose module is on for the session's tenant."""
+    keys = enabled_module_keys(db.session, session.tenant.id)
+    return tuple(entity for entity in ENTITIES if MODULE_OF.get(entity, "core") in keys)
 
 
 def clean_query(session: TenantSession, entity: str, query: Any) -> dict[str, str]:
@@ -94,6 +103,8 @@ def create(session: TenantSession, user_id: uuid.UUID, data: dict[str, Any]) -> 
         raise ValidationError(message, {"name": [message]})
     entity = data.get("entity")
     query = clean_query(session, entity, data.get("query") or {})
+    if entity not in entities_on(session):
+        raise ModuleDisabled(f"The module of {entity} is switched off in this workspace.")
     view = SavedView(
         entity=entity, name=name, query=query, owner_user_id=user_id, shared=bool(data.get("shared"))
     )
@@ -108,7 +119,7 @@ def _visible(user_id: uuid.UUID):
 
 def visible(session: TenantSession, user_id: uuid.UUID, entity: str | None = None) -> list[SavedView]:
     """The member's own views and the workspace's shared ones, by name."""
-    query = select(SavedView).where(_visible(user_id))
+    query = select(SavedView).where(_visible(user_id), SavedView.entity.in_(entities_on(session)))
     if entity is not None:
         query = query.where(SavedView.entity == entity)
     return list(session.scalars(query.order_by(SavedView.entity, SavedView.name, SavedView.id)))
@@ -116,7 +127,11 @@ def visible(session: TenantSession, user_id: uuid.UUID, entity: str | None = Non
 
 def get(session: TenantSession, user_id: uuid.UUID, view_id: uuid.UUID) -> SavedView:
     """A view the member may see; another member's private view is as absent as a missing one."""
-    view = session.scalar(select(SavedView).where(SavedView.id == view_id, _visible(user_id)))
+    view = session.scalar(
+        select(SavedView).where(
+            SavedView.id == view_id, _visible(user_id), SavedView.entity.in_(entities_on(session))
+        )
+    )
     if view is None:
         raise NotFound("No such saved view.")
     return view

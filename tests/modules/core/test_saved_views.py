@@ -126,6 +126,25 @@ def test_save_this_view_on_the_leads_page_goes_back_to_the_filtered_leads(client
     assert "New leads" not in client.get(f"{base}/contacts").text
 
 
+def test_views_of_a_switched_off_module_are_hidden_and_come_back(client, tenant_a):
+    from saas.modules.switches import set_module_enabled
+
+    headers = bearer(make_token(tenant_a))
+    leads = {"entity": "leads", "name": "New leads", "query": {"status": "new"}}
+    view = client.post("/api/v1/saved-views", json=leads, headers=headers).get_json()
+    set_module_enabled(db.session, tenant_a.tenant.id, "sfa", False, actor="test")
+    db.session.commit()
+    assert client.get("/api/v1/saved-views", headers=headers).get_json()["data"] == []
+    refused = client.post("/api/v1/saved-views", json=leads, headers=headers)
+    assert refused.status_code == 404 and refused.get_json()["title"] == "Module switched off"
+    assert client.delete(f"/api/v1/saved-views/{view['id']}", headers=headers).status_code == 404
+    set_module_enabled(db.session, tenant_a.tenant.id, "sfa", True, actor="test")
+    db.session.commit()
+    assert [v["id"] for v in client.get("/api/v1/saved-views", headers=headers).get_json()["data"]] == [
+        view["id"]
+    ]
+
+
 def test_private_views_stay_private_and_shared_views_are_seen_but_not_deleted_by_members(client, tenant_a):
     owner = bearer(make_token(tenant_a))
     member = _member_headers(tenant_a)
