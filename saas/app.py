@@ -53,6 +53,7 @@ def configure(app: Flask, settings: Settings) -> None:
         VALIDATION_ERROR_STATUS_CODE=422,
         INFO={"description": "The CRM's REST API. Authenticate with `Authorization: Bearer <token>`."},
     )
+    app.config.update(settings.extra)
 
 
 def register_blueprints(app: Flask) -> None:

@@ -37,6 +37,17 @@ def _secret_key(environment: str, instance_dir: Path) -> str:
     return path.read_text().strip()
 
 
+TUNABLES = (
+    "SIGNUP_RATE_LIMIT",
+    "PRIVACY_LINK_RATE_LIMIT",
+    "MARKETING_PUBLIC_RATE_LIMIT",
+    "MARKETING_BATCH_SIZE",
+    "MARKETING_SNAPSHOT_BATCH",
+    "MARKETING_RETRY_SECONDS",
+)
+"""Feature settings read from the app config, with their defaults where they are used."""
+
+
 @dataclass(frozen=True)
 class Settings:
     environment: str
@@ -63,6 +74,7 @@ class Settings:
     smtp_url: str | None = None
     mail_from: str = "no-reply@localhost"
     extra: dict[str, str] = field(default_factory=dict)
+    """Tunables of single features (``TUNABLES``) set in the environment, copied into the app config."""
 
     @classmethod
     def from_environment(cls) -> Settings:
@@ -89,4 +101,5 @@ class Settings:
             stripe_api_base=os.environ.get("STRIPE_API_BASE") or None,
             smtp_url=os.environ.get("SMTP_URL") or None,
             mail_from=os.environ.get("MAIL_FROM", "no-reply@localhost"),
+            extra={name: os.environ[name] for name in TUNABLES if os.environ.get(name)},
         )
