@@ -33,7 +33,9 @@ def index():
 @site_pages.route("/workspaces")
 @login_required
 def workspaces():
-    memberships = sorted(current_user.memberships, key=lambda m: m.tenant.name.lower())
+    # A deactivated membership would only lead to a 404: list the workspaces still open to the person.
+    active = [m for m in current_user.memberships if m.is_active]
+    memberships = sorted(active, key=lambda m: m.tenant.name.lower())
     return render_template("workspaces.html", memberships=memberships)
 
 

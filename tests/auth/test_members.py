@@ -244,5 +244,9 @@ def test_sign_in_lands_in_the_one_workspace_still_open_to_a_member_deactivated_e
     _add(tenant_b, f"twice-{tenant_a.slug}@example.com", "member")
     login(client, tenant_a.email, tenant_a.password)
     assert _post(client, tenant_a.slug, f"members/{worker.id}/deactivate").status_code == 302
-    response = login(new_browser(app), f"twice-{tenant_a.slug}@example.com", PASSWORD)
+    browser = new_browser(app)
+    response = login(browser, f"twice-{tenant_a.slug}@example.com", PASSWORD)
     assert response.status_code == 302 and response.headers["Location"] == f"/t/{tenant_b.slug}/"
+    # The workspace list offers only the workspace still open to them.
+    listed = browser.get("/workspaces").text
+    assert f"/t/{tenant_b.slug}/" in listed and f"/t/{tenant_a.slug}/" not in listed
