@@ -7,7 +7,7 @@ the center's own session then holds that tenant and contact, apart from any staf
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from email_validator import EmailNotValidError, validate_email
 from flask import (
@@ -19,7 +19,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    session,
     url_for,
 )
 from sqlalchemy import func, select
@@ -32,6 +31,7 @@ from saas.modules.privacy import branding, consent, requests
 from saas.modules.privacy.audit import audit_privacy, commit_audit_with_response
 from saas.modules.privacy.links import (
     LinkRefused,
+    LinkSession,
     consume_link,
     enqueue_center_link,
     read_confirmation_token,
@@ -42,8 +42,7 @@ from saas.tenants.models import Tenant
 
 privacy_center = Blueprint("privacy_center", __name__, template_folder="templates")
 
-SESSION_KEY = "privacy_center"
-SESSION_LIFETIME = timedelta(minutes=30)
+CENTER_SESSION = LinkSession("privacy_center", timedelta(minutes=30))
 SUBJECT_ACTOR = "data_subject"
 # What the person may ask for themselves; staff handle the rest (restriction, portability...).
 SELF_SERVICE_KINDS = ("rectification", "erasure", "objection")
@@ -84,20 +83,13 @@ def _tenant_session() -> TenantSession:
 
 
 def _signed_in_contact() -> uuid.UUID | None:
-    """The contact this browser proved to be, for this tenant only, while the center session lasts."""
-    state = session.get(SESSION_KEY)
-    if not state or state.get("t") != g.center_ref.id:
-        return None
-    if datetime.fromisoformat(state["at"]) + SESSION_LIFETIME < datetime.now(UTC):
-        session.pop(SESSION_KEY, None)
-        return None
-    return uuid.UUID(state["c"])
+    return CENTER_SESSION.contact(g.center_ref.id)
 
 
 def _subject_or_redirect() -> uuid.UUID | Response:
     contact_id = _signed_in_contact()
     if contact_id is None or _tenant_session().get(Contact, contact_id) is None:
-        session.pop(SESSION_KEY, None)
+        CENTER_SESSION.end()
         return redirect(url_for("privacy_center.start"))
     return contact_id
 
@@ -152,11 +144,7 @@ def enter_form(token: str):
 def enter(token: str):
     link = read_link_token(token, g.center_ref.id)
     consume_link(_tenant_session(), link)
-    session[SESSION_KEY] = {
-        "t": link.tenant_id,
-        "c": str(link.contact_id),
-        "at": datetime.now(UTC).isoformat(),
-    }
+    CENTER_SESSION.start(link)
     audit_privacy(_tenant_session(), "center.signed_in", actor=SUBJECT_ACTOR, target=str(link.contact_id))
     return redirect(url_for("privacy_center.home"))
 
@@ -257,5 +245,5 @@ def open_request():
 
 @privacy_center.post("/sign-out")
 def sign_out():
-    session.pop(SESSION_KEY, None)
+    CENTER_SESSION.end()
     return redirect(url_for("privacy_center.start"))

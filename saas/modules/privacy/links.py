@@ -9,8 +9,10 @@ from __future__ import annotations
 import secrets
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from flask import current_app
+from flask import session as browser_session
 from itsdangerous import BadData, TimestampSigner, URLSafeTimedSerializer
 from sqlalchemy.dialects.postgresql import insert
 
@@ -55,6 +57,35 @@ def make_link_token(tenant_id: str, contact_id: uuid.UUID, salt: str = _SALT) ->
     return link_serializer(salt=salt).dumps(
         {"t": tenant_id, "c": str(contact_id), "l": secrets.token_urlsafe(16)}
     )
+
+
+@dataclass(frozen=True)
+class LinkSession:
+    """A browser's proof, by a consumed sign-in link, of being one contact of one tenant, kept in the
+    signed cookie session for ``lifetime`` (the privacy center and the service portal each hold one)."""
+
+    key: str
+    lifetime: timedelta
+
+    def start(self, link: CenterLink) -> None:
+        browser_session[self.key] = {
+            "t": link.tenant_id,
+            "c": str(link.contact_id),
+            "at": datetime.now(UTC).isoformat(),
+        }
+
+    def contact(self, tenant_id: str) -> uuid.UUID | None:
+        """The contact this browser proved to be, for ``tenant_id`` only, while the session lasts."""
+        state = browser_session.get(self.key)
+        if not state or state.get("t") != tenant_id:
+            return None
+        if datetime.fromisoformat(state["at"]) + self.lifetime < datetime.now(UTC):
+            self.end()
+            return None
+        return uuid.UUID(state["c"])
+
+    def end(self) -> None:
+        browser_session.pop(self.key, None)
 
 
 def read_link_token(token: str, tenant_id: str, salt: str = _SALT) -> CenterLink:

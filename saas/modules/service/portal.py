@@ -9,7 +9,7 @@ other id is a 404. The knowledge base's published articles are readable without 
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from email_validator import EmailNotValidError, validate_email
 from flask import (
@@ -20,7 +20,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    session,
     url_for,
 )
 from sqlalchemy import func, select
@@ -30,7 +29,7 @@ from saas.errors import AuthenticationFailed, SaasError, ValidationError
 from saas.extensions import csrf, limiter
 from saas.jobs import enqueue_for_tenant
 from saas.modules.core.models import Contact
-from saas.modules.privacy.links import consume_link, read_link_token
+from saas.modules.privacy.links import LinkSession, consume_link, read_link_token
 from saas.modules.service import email, kb
 from saas.modules.service.blueprints import portal
 from saas.modules.service.tickets import (
@@ -45,8 +44,7 @@ from saas.modules.switches import ModuleDisabled, is_module_enabled
 from saas.tenants.models import Tenant
 
 PREFIX = "/portal/<slug>"
-SESSION_KEY = "service_portal"
-SESSION_LIFETIME = timedelta(hours=1)
+PORTAL_SESSION = LinkSession("service_portal", timedelta(hours=1))
 SEND_LINK_JOB = "saas.modules.service.email.send_portal_link"
 
 
@@ -83,15 +81,9 @@ def _tenant_session() -> TenantSession:
 
 
 def _signed_in_contact() -> uuid.UUID | None:
-    state = session.get(SESSION_KEY)
-    if not state or state.get("t") != g.portal_ref.id:
-        return None
-    if datetime.fromisoformat(state["at"]) + SESSION_LIFETIME < datetime.now(UTC):
-        session.pop(SESSION_KEY, None)
-        return None
-    contact_id = uuid.UUID(state["c"])
-    if _tenant_session().get(Contact, contact_id) is None:  # erased since
-        session.pop(SESSION_KEY, None)
+    contact_id = PORTAL_SESSION.contact(g.portal_ref.id)
+    if contact_id is not None and _tenant_session().get(Contact, contact_id) is None:  # erased since
+        PORTAL_SESSION.end()
         return None
     return contact_id
 
@@ -151,17 +143,13 @@ def enter_form(token: str):
 def enter(token: str):
     link = read_link_token(token, g.portal_ref.id, salt=email.PORTAL_LINK_SALT)
     consume_link(_tenant_session(), link)
-    session[SESSION_KEY] = {
-        "t": link.tenant_id,
-        "c": str(link.contact_id),
-        "at": datetime.now(UTC).isoformat(),
-    }
+    PORTAL_SESSION.start(link)
     return redirect(url_for("service_portal.my_tickets"))
 
 
 @portal.post(f"{PREFIX}/sign-out")
 def sign_out():
-    session.pop(SESSION_KEY, None)
+    PORTAL_SESSION.end()
     return redirect(url_for("service_portal.start"))
 
 
