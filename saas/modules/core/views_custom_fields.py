@@ -1,5 +1,8 @@
 """Custom fields on pages: the admins' settings page ``/settings/custom-fields``, and the helpers that put
-custom fields on every record type's form, detail page and list filters."""
+custom fields on every record type's form, detail page and list filters.
+
+The helpers take the record type as its :class:`RecordPages` or, for pages of their own (tickets), as its
+table's name."""
 
 from __future__ import annotations
 
@@ -26,7 +29,7 @@ INPUT_KINDS = {
 
 
 def _entity(pages_of: Any) -> str:
-    return pages_of.service.model.__tablename__
+    return pages_of if isinstance(pages_of, str) else pages_of.service.model.__tablename__
 
 
 def split_custom_form(pages_of: Any, data: dict[str, Any], form: MultiDict) -> tuple[dict, dict]:
@@ -62,6 +65,15 @@ def form_values(pages_of: Any, record_id: uuid.UUID) -> dict[str, Any]:
         record_id, {}
     )
     return {f"{custom_fields.PREFIX}{key}": value for key, value in stored.items()}
+
+
+def default_form_values(pages_of: Any) -> dict[str, Any]:
+    """The fields' defaults as a new record's form inputs expect them (so that the form shows them)."""
+    return {
+        f"{custom_fields.PREFIX}{custom_fields.key_of(d)}": d.default_value
+        for d in custom_fields.list_fields(current_tenant_session(), _entity(pages_of))
+        if d.default_value is not None
+    }
 
 
 def list_conditions(pages_of: Any) -> list:

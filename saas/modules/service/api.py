@@ -9,11 +9,12 @@ from datetime import date
 from flask import g
 
 from saas.api import token_auth
+from saas.modules.core import custom_fields
 from saas.modules.core.api import services_page
 from saas.modules.service import admin, kb, queues, sla
 from saas.modules.service import schemas as s
 from saas.modules.service.blueprints import api
-from saas.modules.service.tickets import add_staff_message, list_history, list_messages, tickets
+from saas.modules.service.tickets import ENTITY, add_staff_message, list_history, list_messages, tickets
 from saas.tenants.routing import current_tenant_session
 
 auth = api.auth_required(token_auth)
@@ -25,7 +26,16 @@ auth = api.auth_required(token_auth)
 @api.output(s.TicketPage)
 @api.doc(summary="List tickets", description="Newest first, cursor-paginated; `q` searches subject and text.")
 def list_tickets(query_data):
-    return services_page(tickets.list(current_tenant_session(), me=g.membership.user_id, **query_data))
+    session = current_tenant_session()
+    where = custom_fields.filter_conditions(session, ENTITY, query_data.pop("custom", None))
+    page = tickets.list(session, me=g.membership.user_id, where=where, **query_data)
+    custom_fields.annotate(session, ENTITY, page.data)
+    return services_page(page)
+
+
+def _annotated(session, ticket):
+    custom_fields.annotate(session, ENTITY, [ticket])
+    return ticket
 
 
 @api.post("/tickets")
@@ -34,7 +44,8 @@ def list_tickets(query_data):
 @api.output(s.TicketOut, status_code=201)
 @api.doc(summary="Open a ticket", responses=[422])
 def create_ticket(json_data):
-    return tickets.create(current_tenant_session(), json_data)
+    session = current_tenant_session()
+    return _annotated(session, tickets.create(session, json_data))
 
 
 @api.get("/tickets/<uuid:ticket_id>")
@@ -42,7 +53,8 @@ def create_ticket(json_data):
 @api.output(s.TicketOut)
 @api.doc(summary="Read a ticket", responses=[404])
 def get_ticket(ticket_id: uuid.UUID):
-    return tickets.get(current_tenant_session(), ticket_id)
+    session = current_tenant_session()
+    return _annotated(session, tickets.get(session, ticket_id))
 
 
 @api.patch("/tickets/<uuid:ticket_id>")
@@ -51,7 +63,8 @@ def get_ticket(ticket_id: uuid.UUID):
 @api.output(s.TicketOut)
 @api.doc(summary="Change a ticket (status, priority, assignee, queue, tags...)", responses=[404, 409, 422])
 def update_ticket(ticket_id: uuid.UUID, json_data):
-    return tickets.update(current_tenant_session(), ticket_id, json_data)
+    session = current_tenant_session()
+    return _annotated(session, tickets.update(session, ticket_id, json_data))
 
 
 @api.get("/tickets/<uuid:ticket_id>/messages")

@@ -11,6 +11,12 @@ from saas.modules.service.tickets import VIEWS
 _tags = fields.List(fields.String(validate=validate.Length(min=1, max=50)), validate=validate.Length(max=20))
 
 
+def _custom_fields() -> fields.Dict:
+    return fields.Dict(
+        keys=fields.String(), metadata={"description": "Values of the workspace's custom fields, by key."}
+    )
+
+
 class TicketIn(CleanInput):
     subject = fields.String(required=True, validate=validate.Length(min=1, max=200))
     description = fields.String(allow_none=True, validate=validate.Length(max=100_000))
@@ -22,6 +28,7 @@ class TicketIn(CleanInput):
     )
     queue_id = fields.UUID(allow_none=True, metadata={"description": "Left out: the default queue."})
     tags = _tags
+    custom_fields = _custom_fields()
 
 
 class TicketChange(CleanInput):
@@ -32,6 +39,7 @@ class TicketChange(CleanInput):
     assignee_user_id = fields.UUID(allow_none=True)
     queue_id = fields.UUID(allow_none=True)
     tags = _tags
+    custom_fields = _custom_fields()
 
 
 class TicketOut(Schema):
@@ -57,6 +65,7 @@ class TicketOut(Schema):
     csat_comment = fields.String(allow_none=True)
     created_at = fields.DateTime()
     updated_at = fields.DateTime()
+    custom_fields = fields.Dict(metadata={"description": "Values of the workspace's custom fields, by key."})
 
 
 class TicketFilters(Schema):
@@ -79,7 +88,7 @@ class TicketFilters(Schema):
 
 
 class TicketListQuery(ListQuery, TicketFilters):
-    pass
+    """The list's filters; ``cf_<key>=<value>`` parameters (custom fields) arrive as ``custom``."""
 
 
 TicketPage = page_of(TicketOut)

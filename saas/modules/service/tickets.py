@@ -1,9 +1,10 @@
 """Tickets: creation (with queue, auto-assignment and SLA clock), changes, the thread of public
-replies and internal notes, customer ratings. Every change is in the ticket's history and the
-requester's timeline."""
+replies and internal notes, customer ratings, the tenant's custom fields. Every change is in the ticket's
+history and the requester's timeline."""
 
 from __future__ import annotations
 
+import logging
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -16,6 +17,7 @@ from saas.auth.services import is_member
 from saas.db import TenantSession, db
 from saas.errors import Conflict, NotFound, ValidationError
 from saas.jobs import enqueue_for_tenant
+from saas.modules.core import custom_fields
 from saas.modules.core.activities import acting_user_id, record_event
 from saas.modules.core.models import Contact
 from saas.modules.core.pagination import SortKey
@@ -38,6 +40,10 @@ VIEWS = ("all", "mine", "unassigned", "breaching")
 MAX_TAGS = 20
 CHANGEABLE = ("subject", "description", "status", "priority", "assignee_user_id", "queue_id", "tags")
 SEND_REPLIES_JOB = "saas.modules.service.email.send_pending_replies"
+ENTITY = "tickets"
+"""The tickets' table: the record type of their custom fields."""
+
+logger = logging.getLogger(__name__)
 
 
 def _now() -> datetime:
@@ -129,6 +135,48 @@ def _check(session: TenantSession, ticket: Ticket) -> None:
         raise ValidationError("Please correct the ticket.", errors)
 
 
+def write_custom_values(
+    session: TenantSession, ticket: Ticket, values: dict[str, Any] | None, *, creating: bool, actor: str
+) -> dict[str, tuple[Any, Any]]:
+    """Store the ticket's custom field values (by key); returns the changed ones as (before, after).
+
+    Staff input (``actor`` "user") is checked in full, as on any record: unknown keys and bad values are
+    refused and, on creation, defaults fill the gaps and required fields need a value. A customer (portal,
+    inbound mail) never sees the team's fields, so their ticket gets the defaults only and a required
+    field stays empty for the team to fill in: an internal rule must never lose a customer's request.
+    """
+    before = _custom_values(session, ticket) if not creating else {}
+    if actor == "user":
+        custom_fields.write_values(session, ENTITY, ticket.id, values, creating=creating)
+    elif creating:
+        _fill_defaults(session, ticket)
+    after = _custom_values(session, ticket)
+    return {key: (before.get(key), value) for key, value in after.items() if before.get(key) != value}
+
+
+def _custom_values(session: TenantSession, ticket: Ticket) -> dict[str, Any]:
+    return custom_fields.read_values(session, ENTITY, [ticket.id]).get(ticket.id, {})
+
+
+def _fill_defaults(session: TenantSession, ticket: Ticket) -> None:
+    defaults = {
+        custom_fields.key_of(d): d.default_value
+        for d in custom_fields.list_fields(session, ENTITY)
+        if d.default_value is not None
+    }
+    try:
+        # Not "creating": that would also demand the required values the customer cannot give.
+        custom_fields.write_values(session, ENTITY, ticket.id, defaults, creating=False)
+    except ValidationError:
+        # A default that no longer fits (its choice or its referenced record is gone) is left out,
+        # one by one, rather than refuse the customer's ticket. Nothing was written: checks come first.
+        for key, value in defaults.items():
+            try:
+                custom_fields.write_values(session, ENTITY, ticket.id, {key: value}, creating=False)
+            except ValidationError:
+                logger.warning("ticket custom field %s: stale default left out", key)
+
+
 def _announce_created(session: TenantSession, ticket: Ticket) -> None:
     """``ticket.created`` to the tenant's webhook subscribers (sent only if this transaction commits)."""
     emit(
@@ -145,6 +193,7 @@ def _announce_created(session: TenantSession, ticket: Ticket) -> None:
             "queue_id": ticket.queue_id,
             "tags": ticket.tags,
             "created_at": ticket.created_at,
+            "custom_fields": _custom_values(session, ticket),
         },
     )
 
@@ -191,7 +240,9 @@ class TicketService(RecordService[Ticket]):
         return conditions
 
     def create(self, session: TenantSession, data: dict[str, Any], *, actor: str = "user") -> Ticket:
-        data = {name: value for name, value in data.items() if value is not None}
+        """Open a ticket; ``custom_fields`` has its custom values by key (:func:`write_custom_values`)."""
+        custom = data.get("custom_fields")
+        data = {name: value for name, value in data.items() if value is not None and name != "custom_fields"}
         data["tags"] = normalise_tags(data.get("tags"))
         ticket = Ticket(id=uuid.uuid4(), status="new", sla_elapsed_minutes=0, **data)
         ticket.priority = ticket.priority or "normal"
@@ -208,6 +259,7 @@ class TicketService(RecordService[Ticket]):
         sla.start_clock(session, ticket, now)
         session.add(ticket)
         session.flush()
+        write_custom_values(session, ticket, custom, creating=True, actor=actor)
         record_history(
             session,
             ticket,
@@ -227,6 +279,8 @@ class TicketService(RecordService[Ticket]):
         self, session: TenantSession, record_id: uuid.UUID, changes: dict[str, Any], *, actor: str = "user"
     ) -> Ticket:
         ticket = self.get(session, record_id)
+        custom = changes.get("custom_fields")
+        changes = {name: value for name, value in changes.items() if name != "custom_fields"}
         unknown = set(changes) - set(CHANGEABLE)
         if unknown:
             raise ValidationError(
@@ -246,6 +300,11 @@ class TicketService(RecordService[Ticket]):
             for name in changes
             if before[name] != getattr(ticket, name)
         }
+        if custom is not None:
+            custom_changed = write_custom_values(session, ticket, custom, creating=False, actor=actor)
+            changed |= {f"{custom_fields.PREFIX}{key}": values for key, values in custom_changed.items()}
+            if custom_changed and len(changed) == len(custom_changed):
+                ticket.updated_at = _now()  # the custom columns change outside the ORM's view
         if not changed:
             return ticket
         now = _now()
@@ -261,7 +320,10 @@ class TicketService(RecordService[Ticket]):
         if "status" in changed:
             _timeline(session, ticket, f"Ticket {_status_label(ticket.status)}: {ticket.subject}")
         if others:
-            details = "; ".join(f"{name.removesuffix('_id').replace('_', ' ')} changed" for name in others)
+            details = "; ".join(
+                f"{name.removeprefix(custom_fields.PREFIX).removesuffix('_id').replace('_', ' ')} changed"
+                for name in others
+            )
             _timeline(session, ticket, f"Ticket updated: {ticket.subject}", details)
         session.flush()
         return ticket

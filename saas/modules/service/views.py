@@ -10,14 +10,23 @@ from typing import Any
 from flask import flash, g, redirect, render_template, request, url_for
 
 from saas.errors import ValidationError
+from saas.modules.core import custom_fields
 from saas.modules.core.models import Contact
+from saas.modules.core.pagination import Page
 from saas.modules.core.views import load_form, member_choices, workspace_people
+from saas.modules.core.views_custom_fields import (
+    default_form_values,
+    form_values,
+    list_conditions,
+    split_custom_form,
+)
 from saas.modules.service import admin, email, kb, queues, sla
 from saas.modules.service import schemas as s
 from saas.modules.service.blueprints import pages
 from saas.modules.service.figures import service_figures
 from saas.modules.service.models import CHANNELS, PRIORITIES, STATUSES, STRATEGIES
 from saas.modules.service.tickets import (
+    ENTITY,
     VIEWS,
     add_staff_message,
     contact_for_email,
@@ -62,14 +71,15 @@ def _labels() -> dict[str, Any]:
 def list_tickets():
     fields = s.TicketListQuery().fields
     given = {k: v for k, v in request.args.items() if k in fields and v != ""}
+    custom = {k: v for k, v in request.args.items() if k.startswith(custom_fields.PREFIX) and v != ""}
     message, status = None, 200
+    session = current_tenant_session()
     try:
         query = load_form(s.TicketListQuery(), given, "Please correct the filters.")
-    except ValidationError as error:
+        page = tickets.list(session, me=g.membership.user_id, where=list_conditions(ENTITY), **query)
+    except ValidationError as error:  # a bad filter or cursor: say so above an empty list
         message, status = error.detail, 422
-        query = s.TicketListQuery().load({})
-    session = current_tenant_session()
-    page = tickets.list(session, me=g.membership.user_id, **query)
+        query, page = {}, Page([], None)
     requesters = {
         c.id: c
         for c in session.query(Contact).filter(
@@ -77,7 +87,9 @@ def list_tickets():
         )
     }
     next_url = (
-        url_for("service.list_tickets", **{**given, "cursor": page.next_cursor}) if page.next_cursor else None
+        url_for("service.list_tickets", **{**given, **custom, "cursor": page.next_cursor})
+        if page.next_cursor
+        else None
     )
     return render_template(
         "service/ticket_list.html",
@@ -93,25 +105,32 @@ def list_tickets():
     ), status
 
 
-def _ticket_form() -> dict[str, Any]:
+def _ticket_form() -> tuple[dict[str, Any], dict[str, Any]]:
+    """The posted ticket's own fields, and its custom fields' values by key."""
     data = {k: v for k, v in request.form.items() if k not in ("csrf_token", "tags", "requester_email")}
     if "tags" in request.form:
         data["tags"] = [tag for tag in request.form["tags"].replace(";", ",").split(",") if tag.strip()]
-    return data
+    return split_custom_form(ENTITY, data, request.form)
+
+
+def _posted_custom(custom: dict[str, Any]) -> dict[str, Any]:
+    """Custom values as the form's inputs show them again after an error (a multi select as a list)."""
+    return {f"{custom_fields.PREFIX}{key}": value for key, value in custom.items()}
 
 
 @pages.route("/tickets/new", methods=["GET", "POST"])
 def new_ticket():
-    values: dict[str, Any] = {"priority": "normal", "channel": "phone"}
+    values: dict[str, Any] = {"priority": "normal", "channel": "phone", **default_form_values(ENTITY)}
     if request.method == "POST":
-        values = dict(request.form)
+        data, custom = _ticket_form()
+        values = {**request.form.to_dict(), **_posted_custom(custom)}
         session = current_tenant_session()
         try:
-            data = load_form(s.TicketIn(), _ticket_form(), "Please correct the marked fields.")
+            data = load_form(s.TicketIn(), data, "Please correct the marked fields.")
             requester = (request.form.get("requester_email") or "").strip()
             if requester:
                 data["requester_contact_id"] = contact_for_email(session, requester).id
-            ticket = tickets.create(session, data)
+            ticket = tickets.create(session, {**data, "custom_fields": custom})
         except ValidationError as error:
             return render_template(
                 "service/ticket_new.html", values=values, errors=error.errors, message=error.detail,
@@ -128,6 +147,7 @@ def _render_ticket(ticket_id: uuid.UUID, *, status: int = 200, **form: Any):
     session = current_tenant_session()
     ticket = tickets.get(session, ticket_id)
     requester = ticket.requester_contact_id and session.get(Contact, ticket.requester_contact_id)
+    form.setdefault("edit_values", form_values(ENTITY, ticket_id))
     return render_template(
         "service/ticket_detail.html",
         ticket=ticket,
@@ -149,14 +169,17 @@ def show_ticket(ticket_id: uuid.UUID):
 def edit_ticket(ticket_id: uuid.UUID):
     session = current_tenant_session()
     tickets.get(session, ticket_id)
-    data = _ticket_form()
+    data, custom = _ticket_form()
     if "tags" not in request.form:
         data["tags"] = []
     try:
         changes = load_form(s.TicketChange(), data, "Please correct the ticket.")
-        tickets.update(session, ticket_id, changes)
+        tickets.update(session, ticket_id, {**changes, "custom_fields": custom})
     except ValidationError as error:
-        return _render_ticket(ticket_id, status=422, edit_errors=error.errors, edit_message=error.detail)
+        return _render_ticket(
+            ticket_id, status=422, edit_errors=error.errors, edit_message=error.detail,
+            edit_values=_posted_custom(custom),
+        )  # fmt: skip
     flash("Ticket saved.")
     return redirect(url_for("service.show_ticket", ticket_id=ticket_id))
 
