@@ -119,7 +119,7 @@ def install_api_integration(app: Flask) -> None:
     from saas.api import conventions, ratelimit
     from saas.api.oauth import init_oauth, oauth_endpoints
     from saas.api.openapi import ExactSchemasPlugin, document_oauth2
-    from saas.api.pages import api_docs, integration_pages
+    from saas.api.pages import api_docs, integration_pages, workspace_api_document, workspace_api_pages
     from saas.api.resources import api as integration_api
     from saas.tenants.routing import install_tenant_page_routing
 
@@ -134,10 +134,12 @@ def install_api_integration(app: Flask) -> None:
     app.after_request(conventions.add_etag)
     app.after_request(conventions.finish_idempotent_request)
     app.teardown_request(conventions.release_idempotency_key)
-    for blueprint in (oauth_endpoints, integration_api):
+    for blueprint in (oauth_endpoints, integration_api, workspace_api_document):
         extensions.csrf.exempt(blueprint)  # token or client authenticated, no cookies
     app.register_blueprint(oauth_endpoints)
     app.register_blueprint(integration_api)
+    app.register_blueprint(workspace_api_document)
     app.register_blueprint(api_docs)
-    install_tenant_page_routing(integration_pages)
-    app.register_blueprint(integration_pages, url_prefix="/t/<slug>")
+    for pages in (integration_pages, workspace_api_pages):
+        install_tenant_page_routing(pages)
+        app.register_blueprint(pages, url_prefix="/t/<slug>")

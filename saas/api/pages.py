@@ -1,23 +1,43 @@
-"""Admin pages for API access and webhooks (/t/<slug>/settings/api, /settings/webhooks/<id>) and the
-public API reference at /api/v1/docs, rendered from the OpenAPI document."""
+"""Admin pages for API access and webhooks (/t/<slug>/settings/api, /settings/webhooks/<id>), the
+public API reference at /api/v1/docs, and each workspace's own OpenAPI document (its custom fields typed):
+``GET /api/v1/custom-fields/openapi.json`` for a token, ``/t/<slug>/api/openapi.json`` and
+``/t/<slug>/api/docs`` for a signed-in member."""
 
 from __future__ import annotations
 
 import uuid
 
-from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user
+from marshmallow import INCLUDE, Schema, fields
 
+from saas.api import api_blueprint, token_auth
 from saas.api import credentials as creds
 from saas.api.access import API_PREFIX, api_scopes, required_scope
+from saas.api.openapi import generic_document, workspace_document
 from saas.db import db
 from saas.errors import SaasError
+from saas.modules.core.custom_fields import TYPES, key_of, list_fields
 from saas.tenants.routing import current_tenant_session, require_role
 from saas.webhooks import services as webhooks
 from saas.webhooks.events import KNOWN_EVENTS
 
 integration_pages = Blueprint("integrations", __name__, template_folder="templates")
 api_docs = Blueprint("api_docs", __name__, template_folder="templates")
+workspace_api_document = api_blueprint("workspace_openapi", __name__, tag="API documents")
+workspace_api_pages = Blueprint("workspace_api", __name__, template_folder="templates")
 
 ADMIN_ROLES = ("owner", "admin")
 
@@ -119,10 +139,7 @@ def change_subscription(subscription_id: uuid.UUID):
     return redirect(url_for("integrations.subscription", subscription_id=subscription_id))
 
 
-@api_docs.get(f"{API_PREFIX}/docs")
-def reference():
-    """Every operation of the OpenAPI document with the scope it needs; no external assets."""
-    spec = current_app.spec
+def _operations(spec: dict) -> list[dict]:
     operations = []
     for path, methods in sorted(spec.get("paths", {}).items()):
         for method, operation in methods.items():
@@ -131,4 +148,61 @@ def reference():
                 operations.append(
                     {"path": path, "method": method.upper(), "operation": operation, "scope": scope}
                 )
-    return render_template("api/docs.html", spec=spec, operations=operations)
+    return operations
+
+
+@api_docs.get(f"{API_PREFIX}/docs")
+def reference():
+    """Every operation of the OpenAPI document with the scope it needs; no external assets."""
+    spec = generic_document(current_app).document
+    return render_template("api/docs.html", spec=spec, operations=_operations(spec), workspace=None)
+
+
+class OpenApiDocument(Schema):
+    """An OpenAPI 3.1 document (described by its own specification, not repeated here)."""
+
+    class Meta:
+        unknown = INCLUDE
+
+    openapi = fields.String(required=True)
+    info = fields.Dict(required=True)
+    paths = fields.Dict(required=True)
+    components = fields.Dict()
+
+
+def _workspace_document() -> dict:
+    return workspace_document(current_app, current_tenant_session(), g.membership.tenant)
+
+
+@workspace_api_document.get("/custom-fields/openapi.json")
+@workspace_api_document.auth_required(token_auth)
+@workspace_api_document.output(OpenApiDocument)
+@workspace_api_document.doc(
+    summary="This workspace's OpenAPI document",
+    description="The API's document with this workspace's custom fields typed in each record's "
+    "`custom_fields` and as `cf_<key>` list filters. Needs `custom-fields:read`, the scope that reads "
+    "the field definitions it is made from.",
+)
+def workspace_openapi() -> Response:
+    return jsonify(_workspace_document())
+
+
+@workspace_api_pages.get("/api/openapi.json")
+def workspace_openapi_page() -> Response:
+    """The same document for a signed-in member (any role: members see the fields on every form)."""
+    return jsonify(_workspace_document())
+
+
+@workspace_api_pages.get("/api/docs")
+def workspace_reference():
+    spec = _workspace_document()
+    return render_template(
+        "api/docs.html",
+        spec=spec,
+        operations=_operations(spec),
+        workspace=g.membership.tenant,
+        custom_fields=[
+            (definition, key_of(definition), TYPES[definition.field_type].label)
+            for definition in list_fields(current_tenant_session())
+        ],
+    )
