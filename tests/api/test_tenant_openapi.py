@@ -288,6 +288,8 @@ def test_the_generic_document_is_left_unchanged(client, headers_a, a_fields):
     assert after == before
     text = json.dumps(after)
     assert "vip_code" not in text and "cf_colour" not in text
+    reference = client.get("/api/v1/docs")  # the public reference: generic, pointing to the workspace's
+    assert reference.status_code == 200 and DOCUMENT in reference.text and "vip_code" not in reference.text
     generic = _operation_schema(after, "/api/v1/contacts", "post")["properties"]["custom_fields"]
     assert "properties" not in generic  # still free-form: every workspace defines its own
     assert "custom" in _query_parameters(after, "/api/v1/contacts")
