@@ -365,3 +365,32 @@ def test_export_and_import_carry_a_ticket_custom_field_column(client, tenant_a, 
     assert [(r["subject"], r["custom_fields"]) for r in rows] == [
         ("Exported", {"areas": ["billing", 'a,"b"']})
     ]
+
+
+def test_ticket_created_webhook_carries_the_custom_values(client, tenant_a, headers):
+    from saas.webhooks.models import WebhookDelivery, WebhookSubscription
+
+    _define(client, headers, "plan", "single_select", options=["free", "pro"], default_value="free")
+    _define(client, headers, "seats", "number")
+    with tenant_session(tenant_a.ref) as session:
+        session.add(
+            WebhookSubscription(url="https://hooks.example/x", events=["ticket.created"], secret="s" * 32)
+        )
+    ticket = _open(client, headers, "Hooked", {"seats": 4}).get_json()
+    with tenant_session(tenant_a.ref) as session:
+        [delivery] = session.scalars(select(WebhookDelivery)).all()
+        assert delivery.payload["id"] == ticket["id"]
+        assert delivery.payload["custom_fields"] == {"plan": "free", "seats": "4"}
+
+
+def test_the_workspace_openapi_document_types_the_ticket_fields(client, tenant_a, tenant_b, headers):
+    _define(client, headers, "plan", "single_select", options=["free", "pro"], required=True)
+    document = client.get("/api/v1/custom-fields/openapi.json", headers=headers).get_json()
+    tickets_path = document["paths"]["/api/v1/tickets"]
+    create = tickets_path["post"]["requestBody"]["content"]["application/json"]["schema"]
+    name = create["$ref"].rsplit("/", 1)[-1]
+    typed = document["components"]["schemas"][name]["properties"]["custom_fields"]
+    assert typed["properties"]["plan"]["enum"] == ["free", "pro"] and typed["required"] == ["plan"]
+    assert "cf_plan" in {p["name"] for p in tickets_path["get"]["parameters"]}
+    other = client.get("/api/v1/custom-fields/openapi.json", headers=bearer(make_token(tenant_b))).get_json()
+    assert "cf_plan" not in {p["name"] for p in other["paths"]["/api/v1/tickets"]["get"]["parameters"]}
