@@ -71,6 +71,8 @@ def document_oauth2(app: Flask, spec: dict) -> dict:
 
 CUSTOM_FIELDS = "custom_fields"
 UNSORTABLE_TYPES = frozenset({"long_text", "multi_select"})
+DECIMAL_PATTERN = r"^-?[0-9]+(\.[0-9]+)?$"
+"""The plain form of a decimal string (the API also reads exponents; answers may use one)."""
 _JSON = ("content", "application/json", "schema")
 _METHODS = ("get", "put", "post", "patch", "delete", "head", "options")
 _RULE_ARGUMENT = re.compile(r"<(?:[^:<>]+:)?([^:<>]+)>")
@@ -268,10 +270,15 @@ def _value_schema(definition: CustomField, use: str) -> dict:
     schema: dict[str, Any] = {"title": definition.label}
     if kind in ("number", "currency"):
         bound = 10**15 if kind == "number" else 10**12
-        if use in ("output", "filter"):  # sent as a string to keep the exact value
+        if use == "output":  # sent as a string to keep the exact value
             schema |= {"type": "string", "format": "decimal"}
-        else:  # a JSON number or its exact decimal string; the bounds apply to the number
-            schema |= {"type": ["string", "number"], "format": "decimal", "minimum": -bound, "maximum": bound}
+        elif use == "filter":
+            schema |= {"type": "string", "format": "decimal", "pattern": DECIMAL_PATTERN}
+        else:  # a JSON number or a decimal string; the bounds apply to a number, the pattern to a string
+            schema |= {
+                "type": ["string", "number"], "format": "decimal", "pattern": DECIMAL_PATTERN,
+                "minimum": -bound, "maximum": bound,
+            }  # fmt: skip
     elif kind == "multi_select" and use != "filter":
         schema |= {"type": "array", "items": {"type": "string", "enum": list(definition.options)}}
     else:

@@ -169,7 +169,8 @@ def test_the_api_answers_as_the_tenant_document_says(client, headers_a, a_fields
     body = {
         "last_name": "Typed",
         "custom_fields": {
-            "vip_code": "X1", "shoe_size": 42.5, "since": "2020-02-29", "newsletter": True, "colour": "ochre",
+            "vip_code": "X1", "shoe_size": "42.5", "budget": 12, "since": "2020-02-29", "newsletter": True,
+            "colour": "ochre",
             "tags": ["press"], "homepage": "https://example.com", "backup_email": "b@example.com",
             "mobile": "+44 (0)20 1234", "employer": account["id"], "biography": "Long " * 50,
         },
@@ -180,7 +181,11 @@ def test_the_api_answers_as_the_tenant_document_says(client, headers_a, a_fields
     assert created.status_code == 201, created.get_json()
     answer_schema = document["paths"]["/api/v1/contacts"]["post"]["responses"]["201"]["content"]
     _validator(document, answer_schema["application/json"]["schema"]).validate(created.get_json())
-    assert created.get_json()["custom_fields"]["budget"] == "100.00"  # the documented default
+    assert created.get_json()["custom_fields"]["budget"] == "12.00"
+    defaulted = client.post(
+        "/api/v1/contacts", json={"last_name": "D", "custom_fields": {"vip_code": "Y"}}, headers=headers_a
+    )
+    assert defaulted.get_json()["custom_fields"]["budget"] == "100.00"  # the documented default
 
     listed = client.get("/api/v1/contacts?cf_colour=ochre&cf_tags=press", headers=headers_a)
     page_schema = document["paths"]["/api/v1/contacts"]["get"]["responses"]["200"]["content"]
@@ -193,6 +198,7 @@ def test_the_api_answers_as_the_tenant_document_says(client, headers_a, a_fields
         {"last_name": "No", "custom_fields": {"shoe_size": 1}},
         {"last_name": "No", "custom_fields": {"vip_code": "X", "nope": 1}},
         {"last_name": "No", "custom_fields": {"vip_code": "X", "colour": "blue"}},
+        {"last_name": "No", "custom_fields": {"vip_code": "X", "shoe_size": "big"}},
     ):
         assert not create_validator.is_valid(refused)
         assert client.post("/api/v1/contacts", json=refused, headers=headers_a).status_code == 422
