@@ -281,8 +281,11 @@ def test_the_document_needs_a_token_with_the_custom_fields_read_scope(client, te
         assert "vip_code" not in refused.get_data(as_text=True)
     lacking = client.get(DOCUMENT, headers=bearer(scoped_token(tenant_a, ["contacts:read"])))
     assert lacking.status_code == 403 and lacking.json["required_scope"] == "custom-fields:read"
-    reader = client.get(DOCUMENT, headers=bearer(scoped_token(tenant_a, ["custom-fields:read"])))
+    reader_headers = bearer(scoped_token(tenant_a, ["custom-fields:read"]))
+    reader = client.get(DOCUMENT, headers=reader_headers)
     assert reader.status_code == 200 and "vip_code" in reader.get_data(as_text=True)
+    unchanged = client.get(DOCUMENT, headers={**reader_headers, "If-None-Match": reader.headers["ETag"]})
+    assert unchanged.status_code == 304  # a client polls for field changes cheaply
     signed_out = client.get(f"/t/{tenant_a.slug}/api/openapi.json")
     assert signed_out.status_code == 302 and "/login" in signed_out.headers["Location"]
 
