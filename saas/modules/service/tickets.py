@@ -138,18 +138,24 @@ def _check(session: TenantSession, ticket: Ticket) -> None:
 def write_custom_values(
     session: TenantSession, ticket: Ticket, values: dict[str, Any] | None, *, creating: bool, actor: str
 ) -> dict[str, tuple[Any, Any]]:
-    """Store the ticket's custom field values (by key); returns the changed ones as (before, after).
+    """Store the ticket's custom field values (by key); on a change, returns the changed ones as
+    (before, after) for the ticket's history.
 
     Staff input (``actor`` "user") is checked in full, as on any record: unknown keys and bad values are
     refused and, on creation, defaults fill the gaps and required fields need a value. A customer (portal,
     inbound mail) never sees the team's fields, so their ticket gets the defaults only and a required
     field stays empty for the team to fill in: an internal rule must never lose a customer's request.
     """
-    before = _custom_values(session, ticket) if not creating else {}
-    if actor == "user":
-        custom_fields.write_values(session, ENTITY, ticket.id, values, creating=creating)
-    elif creating:
-        _fill_defaults(session, ticket)
+    if creating:
+        if actor == "user":
+            custom_fields.write_values(session, ENTITY, ticket.id, values, creating=True)
+        else:
+            _fill_defaults(session, ticket)
+        return {}
+    if actor != "user":
+        return {}
+    before = _custom_values(session, ticket)
+    custom_fields.write_values(session, ENTITY, ticket.id, values, creating=False)
     after = _custom_values(session, ticket)
     return {key: (before.get(key), value) for key, value in after.items() if before.get(key) != value}
 
