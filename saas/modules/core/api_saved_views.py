@@ -25,7 +25,12 @@ class SavedViewIn(Schema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=100))
     query = fields.Dict(
         keys=fields.String(), values=fields.String(), load_default=dict,
-        metadata={"description": "The list's query parameters: `q`, its filters, `cf_<key>` filters."},
+        metadata={"description": "The list's query parameters: `q`, filters, `cf_<key>` filters, `sort`."},
+    )  # fmt: skip
+    columns = fields.List(
+        fields.String(validate=validate.Length(max=70)), load_default=list, validate=validate.Length(max=30),
+        metadata={"description": "The list page's visible columns in order (`cf_<key>` for a custom field); "
+                  "empty for the list's own."},
     )  # fmt: skip
     shared = fields.Boolean(load_default=False, metadata={"description": "Visible to the whole workspace."})
 
@@ -35,7 +40,10 @@ class SavedViewOut(Schema):
     entity = fields.String()
     name = fields.String()
     query = fields.Dict(keys=fields.String(), values=fields.String())
-    query_string = fields.Function(saved_views.query_string)
+    query_string = fields.Function(
+        saved_views.query_string, metadata={"description": "The query, ready for the API list's URL."}
+    )
+    columns = fields.List(fields.String())
     shared = fields.Boolean()
     owner_user_id = fields.UUID()
     created_at = fields.DateTime()

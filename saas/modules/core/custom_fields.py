@@ -477,3 +477,28 @@ def filter_conditions(
 
 def filtered(query: Select, session: TenantSession, entity: str, filters: dict[str, str] | None) -> Select:
     return query.where(*filter_conditions(session, entity, filters))
+
+
+UNSORTABLE_TYPES = frozenset({"long_text", "multi_select"})
+"""Types a list cannot be sorted by: long text has no useful order, a multi select's array none at all."""
+
+
+def sortable_names(session: TenantSession, entity: str) -> list[str]:
+    """The ``cf_<key>`` names a list of ``entity`` may be sorted by."""
+    if entity not in entities():
+        return []
+    return [
+        f"{PREFIX}{key_of(d)}" for d in list_fields(session, entity) if d.field_type not in UNSORTABLE_TYPES
+    ]
+
+
+def sort_column(session: TenantSession, entity: str, name: str) -> ColumnElement:
+    """The column of the custom field ``cf_<key>`` to sort a list by, or :class:`ValidationError`."""
+    key = name.removeprefix(PREFIX)
+    definition = next((d for d in list_fields(session, entity) if key_of(d) == key), None)
+    if definition is None:
+        raise _refuse(f"Unknown custom field {key!r} in the sort.", "sort")
+    if definition.field_type in UNSORTABLE_TYPES:
+        kind = TYPES[definition.field_type].label
+        raise _refuse(f"{definition.label} ({kind}) cannot order a list.", "sort")
+    return _column(definition)

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, func, or_, select, tuple_
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -109,3 +109,32 @@ def find_duplicates(
         reasons = tuple(reason for n, (reason, _) in enumerate(matches) if row[n + 1])
         found.append(Duplicate(id=row[0].id, name=describe(row[0]), reasons=reasons))
     return found
+
+
+def flag_duplicates(
+    session: Session, model: Any, signals: tuple[Signal, ...], record_ids: list[uuid.UUID]
+) -> set[uuid.UUID]:
+    """Which of ``record_ids`` (a list page) have a likely duplicate: one query for their keys, then one per
+    signal for the key values held by more than one record (each answered from an expression index)."""
+    keys = [key for signal in signals for key in signal.keys]
+    rows = session.execute(select(model.id, *keys).where(model.id.in_(record_ids))).all()
+    flagged: set[uuid.UUID] = set()
+    position = 1
+    for signal in signals:
+        width = len(signal.keys)
+        holders: dict[tuple[Any, ...], list[uuid.UUID]] = {}
+        for row in rows:
+            values = tuple(row[position : position + width])
+            if not any(value is None or value == "" for value in values) and not signal.ignore(values):
+                holders.setdefault(values, []).append(row[0])
+        position += width
+        if not holders:
+            continue
+        if width == 1:
+            held = signal.keys[0].in_([values[0] for values in holders])
+        else:
+            held = tuple_(*signal.keys).in_(list(holders))
+        shared = select(*signal.keys).where(held).group_by(*signal.keys).having(func.count() > 1)
+        for values in session.execute(shared):
+            flagged.update(holders.get(tuple(values), ()))
+    return flagged

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -75,6 +76,8 @@ class Contact(Timestamps, TenantBase):
 
 Index("ix_accounts_sort_name_id", Account.sort_name, Account.id)
 Index("ix_contacts_sort_name_id", Contact.sort_name, Contact.id)
+Index("ix_accounts_created_at", Account.created_at)
+Index("ix_contacts_created_at", Contact.created_at)
 Index("ix_contacts_email_lower", func.lower(Contact.email))
 # Duplicate detection compares these normalised values (saas.modules.core.duplicates).
 Index("ix_contacts_phone_digits", phone_digits(Contact.phone))
@@ -150,5 +153,7 @@ class SavedView(Timestamps, TenantBase):
     entity: Mapped[str] = mapped_column(String(20))
     name: Mapped[str] = mapped_column(String(100))
     query: Mapped[dict[str, str]] = mapped_column(JSONB, default=dict)
+    columns: Mapped[list[str]] = mapped_column(JSONB, default=list, server_default=text("'[]'::jsonb"))
+    """The list's visible columns, in order; empty: the list's own."""
     owner_user_id: Mapped[uuid.UUID]
     shared: Mapped[bool] = mapped_column(Boolean, default=False)

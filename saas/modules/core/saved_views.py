@@ -1,9 +1,9 @@
 """Saved views: a named list query of one record type, kept per member or shared with the workspace.
 
 A view stores only the parameters its list accepts (``q``, the list's own filters such as a lead's
-``status``, and ``cf_<key>`` custom field filters), checked when it is saved, so re-opening it can only
-fail if a custom field it names was deleted since. Paging (``cursor``, ``limit``) is not part of a view.
-The lists have one fixed order (by name), so there is no sort to save.
+``status``, ``cf_<key>`` custom field filters and a ``sort``), checked when it is saved, so re-opening it can
+only fail if a custom field it names was deleted since; and the list page's visible columns. Paging
+(``cursor``, ``limit``) is not part of a view.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from saas.db import TenantSession, db
 from saas.errors import NotFound, PermissionDenied, ValidationError
 from saas.modules.core import custom_fields
 from saas.modules.core.models import SavedView
+from saas.modules.core.services import RecordService
 from saas.modules.switches import ModuleDisabled, enabled_module_keys
 
 ENTITIES = ("contacts", "accounts", "leads", "deals", "tickets")
@@ -29,24 +30,56 @@ MAX_PARAMETERS = 30
 MAX_VALUE = 200
 
 
-def list_query_schema(entity: str) -> marshmallow.Schema:
-    """The API list query of ``entity``: the parameters its list (API and page) accepts."""
-    # Imported here: the sfa module builds on core, not the other way round.
+def list_of(entity: str) -> tuple[marshmallow.Schema, RecordService]:
+    """The API list query of ``entity`` (the parameters its list, API and page, accepts) and its service."""
+    # Imported here: the sfa and service modules build on core, not the other way round.
     if entity == "leads":
         from saas.modules.sfa.lead_schemas import LeadListQuery
+        from saas.modules.sfa.leads import leads
 
-        return LeadListQuery()
+        return LeadListQuery(), leads
     if entity == "deals":
         from saas.modules.sfa.deal_schemas import DealListQuery
+        from saas.modules.sfa.deals import deals
 
-        return DealListQuery()
+        return DealListQuery(), deals
     if entity == "tickets":
         from saas.modules.service.schemas import TicketListQuery
+        from saas.modules.service.tickets import tickets
 
-        return TicketListQuery()
+        return TicketListQuery(), tickets
     from saas.modules.core.schemas import ListQuery
+    from saas.modules.core.services import accounts, contacts
 
-    return ListQuery()
+    return ListQuery(), contacts if entity == "contacts" else accounts
+
+
+_COLUMNS: dict[str, tuple[str, ...]] = {}
+
+
+def register_columns(entity: str, keys: tuple[str, ...]) -> None:
+    """The columns a record type's list page can show (its pages register them), besides custom fields."""
+    _COLUMNS[entity] = keys
+
+
+def clean_columns(session: TenantSession, entity: str, columns: Any) -> list[str]:
+    """``columns`` as a view keeps them (an empty list: the list's own), or :class:`ValidationError`."""
+    if not isinstance(columns, list) or not all(isinstance(c, str) for c in columns):
+        raise ValidationError("Columns are a list of column names.", {"columns": ["Give a list of names."]})
+    columns = list(dict.fromkeys(c.strip() for c in columns if c.strip()))
+    if not columns:
+        return []
+    if entity not in _COLUMNS:
+        message = f"The {entity} list shows fixed columns."
+        raise ValidationError(message, {"columns": [message]})
+    known = [*_COLUMNS[entity], *(f"{custom_fields.PREFIX}{custom_fields.key_of(d)}" for d in
+             custom_fields.list_fields(session, entity))]  # fmt: skip
+    unknown = [c for c in columns if c not in known]
+    if unknown or len(columns) > MAX_PARAMETERS:
+        message = f"The {entity} list has the columns {', '.join(known)}."
+        detail = f"Unknown columns: {', '.join(unknown)}." if unknown else f"At most {MAX_PARAMETERS}."
+        raise ValidationError(detail, {"columns": [message]})
+    return columns
 
 
 def entities_on(session: TenantSession) -> tuple[str, ...]:
@@ -70,7 +103,7 @@ def clean_query(session: TenantSession, entity: str, query: Any) -> dict[str, st
     query = {name: value.strip() for name, value in query.items() if value.strip() != ""}
     if len(query) > MAX_PARAMETERS:
         raise ValidationError("Too many parameters.", {"query": [f"At most {MAX_PARAMETERS}."]})
-    schema = list_query_schema(entity)
+    schema, service = list_of(entity)
     accepted = set(schema.fields) - PAGING
     errors: dict[str, list[str]] = {}
     for name, value in query.items():
@@ -90,8 +123,10 @@ def clean_query(session: TenantSession, entity: str, query: Any) -> dict[str, st
         for name, value in query.items()
         if name.startswith(custom_fields.PREFIX)
     }
-    # Raises for an unknown custom field or a value its type cannot hold.
+    # Raises for an unknown custom field or a value its type cannot hold, or an unknown sort.
     custom_fields.filter_conditions(session, entity, custom)
+    if "sort" in query:
+        service.order(session, query["sort"])
     return dict(sorted(query.items()))
 
 
@@ -105,9 +140,11 @@ def create(session: TenantSession, user_id: uuid.UUID, data: dict[str, Any]) -> 
     query = clean_query(session, entity, data.get("query") or {})
     if entity not in entities_on(session):
         raise ModuleDisabled(f"The module of {entity} is switched off in this workspace.")
+    columns = clean_columns(session, entity, data.get("columns") or [])
     view = SavedView(
-        entity=entity, name=name, query=query, owner_user_id=user_id, shared=bool(data.get("shared"))
-    )
+        entity=entity, name=name, query=query, columns=columns, owner_user_id=user_id,
+        shared=bool(data.get("shared")),
+    )  # fmt: skip
     session.add(view)
     session.flush()
     return view
@@ -148,5 +185,10 @@ def delete(session: TenantSession, user_id: uuid.UUID, view_id: uuid.UUID, *, is
 
 
 def query_string(view: SavedView) -> str:
-    """The view's query as the list URL's query string."""
+    """The view's query as the API list's query string."""
     return urlencode(view.query)
+
+
+def page_arguments(view: SavedView) -> dict[str, str]:
+    """The list page's URL arguments of the view: its query, and its columns when it chose them."""
+    return {**view.query, **({"columns": ",".join(view.columns)} if view.columns else {})}

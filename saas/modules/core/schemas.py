@@ -120,6 +120,11 @@ class ListQuery(Schema):
     q = fields.String(validate=validate.Length(max=200), load_default=None)
     cursor = fields.String(validate=validate.Length(max=500), load_default=None)
     limit = fields.Integer(validate=validate.Range(min=1, max=200), load_default=50)
+    sort = fields.String(
+        validate=validate.Length(max=70), load_default=None,
+        metadata={"description": "Another order than the list's own: a field name (`created_at`, `name`...) "
+                  "or `cf_<key>` of a custom field; `-` first for descending. Empty values come last."},
+    )  # fmt: skip
     custom = fields.Dict(
         keys=fields.String(), values=fields.String(), load_default=None,
         metadata={"description": "Filters on custom fields, given as `cf_<key>=<value>` parameters."},

@@ -13,7 +13,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from saas.db import TenantBase, TenantSession
 from saas.errors import NotFound, ValidationError
 from saas.modules.core.models import Account, Contact
-from saas.modules.core.pagination import Page, SortKey, keyset_page
+from saas.modules.core.pagination import ListOrder, Page, SortKey, keyset_page, ordered_page
 from saas.modules.registry import registry
 from saas.webhooks.events import emit, record_payload
 
@@ -22,6 +22,12 @@ Record = TypeVar("Record", bound=TenantBase)
 
 def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _default_sortable(model: Any) -> dict[str, InstrumentedAttribute]:
+    """Name (when the record has one) and the time stamps."""
+    names = {"name": "sort_name", "created_at": "created_at", "updated_at": "updated_at"}
+    return {name: getattr(model, attribute) for name, attribute in names.items() if hasattr(model, attribute)}
 
 
 class RecordService(Generic[Record]):
@@ -34,10 +40,13 @@ class RecordService(Generic[Record]):
         search: tuple[InstrumentedAttribute, ...],
         *,
         announce: bool = False,
+        sortable: dict[str, InstrumentedAttribute] | None = None,
     ) -> None:
         self.model = model
         self.noun = noun
         self.search = search
+        # Columns a list may be sorted by (``sort=<name>`` / ``sort=-<name>``), besides custom fields.
+        self.sortable = sortable if sortable is not None else _default_sortable(model)
         # Whether changes emit ``<noun>.created|updated|deleted`` webhooks (saas.webhooks).
         self.announce = announce
 
@@ -70,18 +79,42 @@ class RecordService(Generic[Record]):
         cursor: str | None = None,
         limit: int = 50,
         where: Sequence[ColumnElement[bool]] = (),
+        sort: str | None = None,
         **filters: Any,
     ) -> Page[Record]:
         """One page in list order, by keyset: constant cost at any depth; ``q`` searches; ``where`` adds
-        conditions (custom field filters)."""
+        conditions (custom field filters); ``sort`` names another order (see :meth:`order`)."""
         query = select(self.model).where(*self.filters(**{k: v for k, v in filters.items() if v is not None}))
         query = query.where(*where)
         if q:
             pattern = f"%{_escape_like(q.strip().lower())}%"
             query = query.where(or_(*(column.ilike(pattern, escape="\\") for column in self.search)))
+        if sort:
+            return ordered_page(session, query, self.order(session, sort), cursor=cursor, limit=limit)
         return keyset_page(
             session, query, self.sort_keys(), cursor=cursor, limit=limit, descending=self.newest_first
         )
+
+    def sort_names(self, session: TenantSession) -> list[str]:
+        """What ``sort`` may name (each also with a leading ``-`` for descending order)."""
+        from saas.modules.core import custom_fields  # custom fields build on this module
+
+        return [*self.sortable, *custom_fields.sortable_names(session, self.model.__tablename__)]
+
+    def order(self, session: TenantSession, sort: str) -> ListOrder:
+        """The order ``sort`` names: a built-in column or a custom field, ``-`` first for descending."""
+        from saas.modules.core import custom_fields
+
+        name = sort.removeprefix("-")
+        if name in self.sortable:
+            column: Any = self.sortable[name]
+        elif name.startswith(custom_fields.PREFIX):
+            column = custom_fields.sort_column(session, self.model.__tablename__, name)
+        else:
+            choices = ", ".join(self.sort_names(session)) or "nothing but their own order"
+            message = f"{self.noun.capitalize()} lists sort by {choices}; put - first for descending."
+            raise ValidationError(f"Unknown sort {sort!r}.", {"sort": [message]})
+        return ListOrder(sort, column, self.model.id, descending=sort.startswith("-"))
 
     def get(self, session: TenantSession, record_id: uuid.UUID) -> Record:
         record = session.get(self.model, record_id)
@@ -135,8 +168,29 @@ contacts = ContactService(
     "contact",
     search=(Contact.first_name, Contact.last_name, Contact.sort_name, Contact.email),
     announce=True,
+    sortable={
+        "name": Contact.sort_name,
+        "first_name": Contact.first_name,
+        "last_name": Contact.last_name,
+        "email": Contact.email,
+        "title": Contact.title,
+        "created_at": Contact.created_at,
+        "updated_at": Contact.updated_at,
+    },
 )
-accounts = RecordService(Account, "account", search=(Account.sort_name, Account.domain), announce=True)
+accounts = RecordService(
+    Account,
+    "account",
+    search=(Account.sort_name, Account.domain),
+    announce=True,
+    sortable={
+        "name": Account.sort_name,
+        "domain": Account.domain,
+        "industry": Account.industry,
+        "created_at": Account.created_at,
+        "updated_at": Account.updated_at,
+    },
+)
 
 
 def account_choices(session: TenantSession, limit: int = 200) -> list[tuple[uuid.UUID, str]]:

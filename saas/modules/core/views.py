@@ -16,6 +16,15 @@ from saas.db import db
 from saas.errors import ValidationError
 from saas.modules.core import schemas, services
 from saas.modules.core.activities import LOGGED_KINDS, activities
+from saas.modules.core.saved_views import register_columns
+from saas.modules.core.views_columns import (
+    TIMESTAMP_COLUMNS,
+    ListColumn,
+    columns_of,
+    list_arguments,
+    prepare_rows,
+    sort_link,
+)
 from saas.tenants.routing import current_tenant_session
 
 pages = Blueprint("core", __name__, template_folder="templates")
@@ -66,7 +75,8 @@ class RecordPages:
     singular: str
     plural: str
     fields: tuple[FormField, ...]
-    columns: tuple[tuple[str, Callable[[Any], Any]], ...] = field(default_factory=tuple)
+    columns: tuple[ListColumn, ...] = field(default_factory=tuple)
+    """The list page's own columns (the first one links to the record); custom fields add theirs."""
     blueprint: str = "core"
     filters: type[marshmallow.Schema] | None = None
     list_template: str = "core/record_list.html"
@@ -168,26 +178,30 @@ def _log_activity(pages_of: RecordPages, record_id: uuid.UUID):
 
 def register_record_pages(blueprint: Blueprint, pages_of: RecordPages) -> None:
     plural = pages_of.plural
+    register_columns(pages_of.service.model.__tablename__, tuple(column.key for column in pages_of.columns))
 
     def list_view():
         from saas.modules.core.views_custom_fields import list_conditions
 
         q = (request.args.get("q") or "").strip()[:200] or None
         page, message, errors = services.Page([], None), None, {}
+        available, shown = columns_of(pages_of)
         try:
             filters = _list_filters(pages_of)
             page = pages_of.service.list(
                 current_tenant_session(), q=q, cursor=request.args.get("cursor"),
-                where=list_conditions(pages_of), **filters,
+                where=list_conditions(pages_of), sort=request.args.get("sort") or None, **filters,
             )  # fmt: skip
-        except ValidationError as error:  # a bad filter or cursor: say so above an empty list
+        except ValidationError as error:  # a bad filter, sort or cursor: say so above an empty list
             message, errors = error.detail, error.errors
         next_url = page.next_cursor and url_for(
-            pages_of.endpoint("list"), **{**request.args.to_dict(), "cursor": page.next_cursor}
+            pages_of.endpoint("list"), **{**list_arguments(), "cursor": page.next_cursor}
         )
         return render_template(
             pages_of.list_template, pages=pages_of, page=page, q=q or "", args=request.args,
-            next_url=next_url, message=message, errors=errors,
+            next_url=next_url, message=message, errors=errors, available_columns=available,
+            columns=shown, flagged=prepare_rows(pages_of, page.data, shown), sort_link=sort_link,
+            list_arguments=list_arguments,
         ), 422 if message else 200  # fmt: skip
 
     def new_view():
@@ -273,9 +287,12 @@ CONTACT_PAGES = RecordPages(
         FormField("notes", "Notes", "textarea"),
     ),
     columns=(
-        ("Name", lambda c: c.display_name),
-        ("Email", lambda c: c.email),
-        ("Account", lambda c: c.account.name if c.account else ""),
+        ListColumn("Name", lambda c: c.display_name, "name", sort="name"),
+        ListColumn("Email", lambda c: c.email, "email", sort="email"),
+        ListColumn("Account", lambda c: c.account.name if c.account else "", "account"),
+        ListColumn("Phone", lambda c: c.phone, "phone", shown=False),
+        ListColumn("Job title", lambda c: c.title, "title", sort="title", shown=False),
+        *TIMESTAMP_COLUMNS,
     ),
     timeline=Timeline(entries=lambda c: {"contact_id": c.id}, links=lambda c: {"contact_id": c.id}),
 )
@@ -292,7 +309,13 @@ ACCOUNT_PAGES = RecordPages(
         FormField("phone", "Phone", "tel"),
         FormField("notes", "Notes", "textarea"),
     ),
-    columns=(("Name", lambda a: a.name), ("Domain", lambda a: a.domain), ("Industry", lambda a: a.industry)),
+    columns=(
+        ListColumn("Name", lambda a: a.name, "name", sort="name"),
+        ListColumn("Domain", lambda a: a.domain, "domain", sort="domain"),
+        ListColumn("Industry", lambda a: a.industry, "industry", sort="industry"),
+        ListColumn("Phone", lambda a: a.phone, "phone", shown=False),
+        *TIMESTAMP_COLUMNS,
+    ),
     timeline=Timeline(entries=lambda a: {"account_id": a.id}, links=lambda a: {"account_id": a.id}),
 )
 

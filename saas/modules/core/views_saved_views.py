@@ -33,16 +33,24 @@ def saved_views_of(pages_of: Any) -> list[SavedView] | None:
     return saved_views.visible(current_tenant_session(), g.membership.user_id, entity)
 
 
+@pages.app_template_global()
+def saved_view_arguments(view: SavedView) -> dict[str, str]:
+    """The list page's URL arguments that re-open a view."""
+    return saved_views.page_arguments(view)
+
+
 @pages.post("/saved-views")
 def create_saved_view():
     entity = request.form.get("entity", "")
-    # The list's current query string, as the page put it in the form.
-    query = dict(parse_qsl(request.form.get("query", ""), keep_blank_values=True))
-    query.pop("cursor", None)
+    # The list's current query string, as the page put it in the form; its chosen columns apart.
+    pairs = parse_qsl(request.form.get("query", ""), keep_blank_values=True)
+    query = {name: value for name, value in pairs if name not in ("cursor", "columns")}
+    columns = [key for name, value in pairs if name == "columns" for key in value.split(",")]
     data = {
         "entity": entity,
         "name": request.form.get("name", ""),
         "query": query,
+        "columns": columns,
         "shared": request.form.get("shared") == "on",
     }
     endpoint = _list_endpoint(entity)
@@ -54,9 +62,11 @@ def create_saved_view():
             for name, messages in error.errors.items()
         )
         flash(f"The view was not saved. {error.detail} {problems}".strip())
-        return redirect(url_for(endpoint, **{k: v for k, v in query.items() if k != "cursor"}), 303)
+        return redirect(
+            url_for(endpoint, **query, **({"columns": ",".join(columns)} if columns else {})), 303
+        )
     flash(f"View “{view.name}” saved.")
-    return redirect(url_for(endpoint, **view.query), 303)
+    return redirect(url_for(endpoint, **saved_views.page_arguments(view)), 303)
 
 
 @pages.post("/saved-views/<uuid:saved_view_id>/delete")

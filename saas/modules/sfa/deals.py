@@ -284,7 +284,20 @@ def _link_contacts_on_timeline(
         )
 
 
-deals = DealService(Deal, "deal", search=(Deal.sort_name,), announce=True)
+deals = DealService(
+    Deal,
+    "deal",
+    search=(Deal.sort_name,),
+    announce=True,
+    sortable={
+        "name": Deal.sort_name,
+        "amount": Deal.amount,
+        "close_date": Deal.close_date,
+        "status": Deal.status,
+        "created_at": Deal.created_at,
+        "updated_at": Deal.updated_at,
+    },
+)
 
 
 @dataclass

@@ -73,4 +73,13 @@ leads = LeadService(
     "lead",
     search=(Lead.first_name, Lead.last_name, Lead.sort_name, Lead.email, Lead.company),
     announce=True,
+    sortable={
+        "name": Lead.sort_name,
+        "company": Lead.company,
+        "email": Lead.email,
+        "status": Lead.status,
+        "source": Lead.source,
+        "created_at": Lead.created_at,
+        "updated_at": Lead.updated_at,
+    },
 )

@@ -94,4 +94,15 @@ def _record_done(session: TenantSession, task: Task) -> None:
     )
 
 
-tasks = TaskService(Task, "task", search=(Task.title,))
+tasks = TaskService(
+    Task,
+    "task",
+    search=(Task.title,),
+    sortable={
+        "due_at": Task.due_at,
+        "title": Task.title,
+        "status": Task.status,
+        "created_at": Task.created_at,
+        "updated_at": Task.updated_at,
+    },
+)

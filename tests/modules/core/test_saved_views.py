@@ -69,7 +69,10 @@ def test_a_saved_view_lists_and_reopens_the_same_filtered_list(client, tenant_a,
 @pytest.mark.parametrize(
     ("payload", "field"),
     [
-        ({"entity": "contacts", "name": "S", "query": {"sort": "name"}}, "sort"),
+        ({"entity": "contacts", "name": "S", "query": {"sort": "no_such_column"}}, "sort"),
+        ({"entity": "contacts", "name": "S", "query": {"sort": "-cf_nope"}}, "sort"),
+        ({"entity": "contacts", "name": "K", "query": {}, "columns": ["name", "shoe_size"]}, "columns"),
+        ({"entity": "tickets", "name": "K", "query": {}, "columns": ["subject"]}, "columns"),
         ({"entity": "contacts", "name": "C", "query": {"cursor": "abc"}}, "cursor"),
         ({"entity": "contacts", "name": "U", "query": {"cf_nope": "x"}}, "cf_nope"),
         ({"entity": "accounts", "name": "A", "query": {"status": "open"}}, "status"),
@@ -214,7 +217,7 @@ def test_save_this_view_on_the_contacts_page_and_reopen_it(client, tenant_a):
     assert link == f"{base}/contacts?q=acme"
 
     refused = client.post(
-        f"{base}/saved-views", data={**form, "name": "Bad", "query": urlencode({"sort": "x"})}
+        f"{base}/saved-views", data={**form, "name": "Bad", "query": urlencode({"bogus": "x"})}
     )
     assert refused.status_code == 303
     message = client.get(refused.headers["Location"]).text

@@ -21,6 +21,7 @@ from saas.modules.core.views import (
     render_detail,
     workspace_people,
 )
+from saas.modules.core.views_columns import TIMESTAMP_COLUMNS, ListColumn
 from saas.modules.sfa import pipelines
 from saas.modules.sfa.blueprints import pages
 from saas.modules.sfa.deal_schemas import DealFilters, DealIn, MoveIn
@@ -114,11 +115,13 @@ DEAL_PAGES = RecordPages(
         FormField("notes", "Notes", "textarea"),
     ),
     columns=(
-        ("Name", lambda deal: deal.name),
-        ("Amount", money),
-        ("Stage", lambda deal: deal.stage.name),
-        ("Close date", lambda deal: deal.close_date),
-        ("Status", lambda deal: deal.status.capitalize()),
+        ListColumn("Name", lambda deal: deal.name, "name", "name"),
+        ListColumn("Amount", money, "amount", "amount"),
+        ListColumn("Stage", lambda deal: deal.stage.name, "stage"),
+        ListColumn("Close date", lambda deal: deal.close_date, "close_date", "close_date"),
+        ListColumn("Status", lambda deal: deal.status.capitalize(), "status", "status"),
+        ListColumn("Owner", lambda deal: workspace_people().get(deal.owner_user_id), "owner", shown=False),
+        *TIMESTAMP_COLUMNS,
     ),
     blueprint="sfa",
     filters=DealFilters,

@@ -12,6 +12,7 @@ from saas.db import db
 from saas.errors import SaasError, ValidationError
 from saas.modules.core.models import Account, Contact
 from saas.modules.core.views import FormField, RecordPages, load_form, register_record_pages
+from saas.modules.core.views_columns import TIMESTAMP_COLUMNS, ListColumn
 from saas.modules.sfa import conversion
 from saas.modules.sfa.blueprints import pages
 from saas.modules.sfa.lead_schemas import ConvertIn, LeadFilters, LeadIn
@@ -69,6 +70,10 @@ def _endpoint_if_any(endpoint: str) -> str | None:
     return endpoint if endpoint in current_app.view_functions else None
 
 
+def _lead_name(lead: Any) -> str:
+    return " ".join(part for part in (lead.first_name, lead.last_name) if part)
+
+
 LEAD_PAGES = RecordPages(
     service=leads,
     schema_in=LeadIn,
@@ -90,11 +95,14 @@ LEAD_PAGES = RecordPages(
         FormField("notes", "Notes", "textarea"),
     ),
     columns=(
-        ("Name", lambda lead: " ".join(p for p in (lead.first_name, lead.last_name) if p)),
-        ("Company", lambda lead: lead.company),
-        ("Email", lambda lead: lead.email),
-        ("Status", lambda lead: lead.status.capitalize()),
-        ("Source", lambda lead: lead.source),
+        ListColumn("Name", _lead_name, "name", "name"),
+        ListColumn("Company", lambda lead: lead.company, "company", "company"),
+        ListColumn("Email", lambda lead: lead.email, "email", "email"),
+        ListColumn("Status", lambda lead: lead.status.capitalize(), "status", "status"),
+        ListColumn("Source", lambda lead: lead.source, "source", "source"),
+        ListColumn("Phone", lambda lead: lead.phone, "phone", shown=False),
+        ListColumn("Owner", _owner_email, "owner", shown=False),
+        *TIMESTAMP_COLUMNS,
     ),
     blueprint="sfa",
     filters=LeadFilters,

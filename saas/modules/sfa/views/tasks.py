@@ -13,6 +13,7 @@ from saas.modules.core.views import (
     register_record_pages,
     workspace_people,
 )
+from saas.modules.core.views_columns import TIMESTAMP_COLUMNS, ListColumn
 from saas.modules.sfa.blueprints import pages
 from saas.modules.sfa.deal_schemas import TASK_STATUSES, TaskFilters, TaskIn
 from saas.modules.sfa.models import Deal, Task
@@ -65,10 +66,11 @@ TASK_PAGES = RecordPages(
         FormField("notes", "Notes", "textarea"),
     ),
     columns=(
-        ("Title", lambda task: task.title),
-        ("Due", _due),
-        ("Assignee", lambda task: workspace_people().get(task.assignee_user_id)),
-        ("Status", lambda task: task.status.capitalize()),
+        ListColumn("Title", lambda task: task.title, "title", "title"),
+        ListColumn("Due", _due, "due_at", "due_at"),
+        ListColumn("Assignee", lambda task: workspace_people().get(task.assignee_user_id), "assignee"),
+        ListColumn("Status", lambda task: task.status.capitalize(), "status", "status"),
+        *TIMESTAMP_COLUMNS,
     ),
     blueprint="sfa",
     filters=TaskFilters,
