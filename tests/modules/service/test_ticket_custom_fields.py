@@ -394,3 +394,21 @@ def test_the_workspace_openapi_document_types_the_ticket_fields(client, tenant_a
     assert "cf_plan" in {p["name"] for p in tickets_path["get"]["parameters"]}
     other = client.get("/api/v1/custom-fields/openapi.json", headers=bearer(make_token(tenant_b))).get_json()
     assert "cf_plan" not in {p["name"] for p in other["paths"]["/api/v1/tickets"]["get"]["parameters"]}
+
+
+def test_ticket_lists_sort_by_a_ticket_custom_field_with_empty_values_last(client, tenant_a, headers):
+    _define(client, headers, "seats", "number")
+    for subject, seats in (("Five", 5), ("None", None), ("Two", 2)):
+        assert _open(client, headers, subject, {"seats": seats}).status_code == 201
+
+    def order(query: str) -> list[str]:
+        response = client.get(f"/api/v1/tickets?{query}", headers=headers)
+        assert response.status_code == 200, response.get_json()
+        return [row["subject"] for row in response.get_json()["data"]]
+
+    assert order("sort=cf_seats") == ["Two", "Five", "None"]
+    assert order("sort=-cf_seats") == ["Five", "Two", "None"]
+    first = client.get("/api/v1/tickets?sort=cf_seats&limit=2", headers=headers).get_json()
+    rest = order(f"sort=cf_seats&limit=2&cursor={first['next_cursor']}")
+    assert [row["subject"] for row in first["data"]] + rest == ["Two", "Five", "None"]
+    assert client.get("/api/v1/tickets?sort=cf_nope", headers=headers).status_code == 422
