@@ -502,3 +502,61 @@ def sort_column(session: TenantSession, entity: str, name: str) -> ColumnElement
         kind = TYPES[definition.field_type].label
         raise _refuse(f"{definition.label} ({kind}) cannot order a list.", "sort")
     return _column(definition)
+
+
+# Text input (CSV imports) ----------------------------------------------------------------------------------
+
+MULTI_SELECT_SEPARATOR = ";"
+"""Between the choices of a multi select in one CSV cell (commas are often the file's own delimiter)."""
+
+
+def load_text_values(
+    definitions: tuple[CustomField, ...], raw: dict[str, str]
+) -> tuple[dict[str, Any], dict[str, list[str]]]:
+    """A new record's custom values from text cells by column name (``cf_<key>``): each checked by its type,
+    defaults for the empty ones, required ones enforced. Returns (values by column, errors by column)."""
+    values: dict[str, Any] = {}
+    errors: dict[str, list[str]] = {}
+    for definition in definitions:
+        cell = (raw.get(definition.column_name) or "").strip()
+        given: Any = cell
+        if cell and definition.field_type == "multi_select":
+            given = [part.strip() for part in cell.split(MULTI_SELECT_SEPARATOR) if part.strip()]
+        elif not cell:
+            given = definition.default_value
+        try:
+            value = load_value(definition, given, definition.column_name)
+        except ValidationError as error:
+            errors[definition.column_name] = [error.detail]
+            continue
+        if value is None and definition.required:
+            errors[definition.column_name] = [f"{definition.label} is required."]
+        values[definition.column_name] = value
+    return values, errors
+
+
+def reference_errors(
+    session: TenantSession, definitions: tuple[CustomField, ...], records: list[dict[str, Any]]
+) -> list[dict[str, list[str]]]:
+    """For each record (values by column name), its reference fields pointing to no record: one query per
+    reference field for a whole batch."""
+    found: list[dict[str, list[str]]] = [{} for _ in records]
+    for definition in definitions:
+        if definition.field_type != "reference":
+            continue
+        column = definition.column_name
+        wanted = {record[column] for record in records if record.get(column) is not None}
+        if not wanted:
+            continue
+        existing = set(
+            session.scalars(
+                text(f"SELECT id FROM {_quoted(definition.reference or '')} WHERE id = ANY(:ids)"),
+                {"ids": list(wanted)},
+            )
+        )
+        for errors, record in zip(found, records, strict=True):
+            if record.get(column) is not None and record[column] not in existing:
+                errors[column] = [
+                    f"{definition.label}: no {definition.reference} record with id {record[column]}."
+                ]
+    return found

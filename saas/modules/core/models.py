@@ -76,8 +76,8 @@ class Contact(Timestamps, TenantBase):
 
 Index("ix_accounts_sort_name_id", Account.sort_name, Account.id)
 Index("ix_contacts_sort_name_id", Contact.sort_name, Contact.id)
-Index("ix_accounts_created_at", Account.created_at)
-Index("ix_contacts_created_at", Contact.created_at)
+Index("ix_accounts_created_at_id", Account.created_at, Account.id)
+Index("ix_contacts_created_at_id", Contact.created_at, Contact.id)
 Index("ix_contacts_email_lower", func.lower(Contact.email))
 # Duplicate detection compares these normalised values (saas.modules.core.duplicates).
 Index("ix_contacts_phone_digits", phone_digits(Contact.phone))

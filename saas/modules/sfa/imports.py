@@ -1,8 +1,10 @@
 """CSV import of leads, contacts and accounts: upload, column mapping, dry run, then a background job.
 
 Rows are validated by the same schemas as the API and the forms and deduplicated by email (accounts:
-by domain, else name) against the tenant's rows and within the file. The job commits a batch of rows
-together with how far it got, so a crash resumes after the last committed row and imports nothing twice.
+by domain, else name) against the tenant's rows and within the file. The workspace's custom fields of the
+record type are fields of the import too: mapped, validated by their type, defaults filled in. The job
+commits a batch of rows together with how far it got, so a crash resumes after the last committed row and
+imports nothing twice.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import csv
 import io
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from itertools import islice
 from typing import Any
@@ -25,8 +27,9 @@ from sqlalchemy.sql.elements import ColumnElement
 from saas.auth.services import is_member
 from saas.db import TenantSession, db
 from saas.errors import Conflict, NotFound, ValidationError
+from saas.modules.core import custom_fields
 from saas.modules.core.activities import acting_user_id
-from saas.modules.core.models import Account, Contact
+from saas.modules.core.models import Account, Contact, CustomField
 from saas.modules.core.schemas import AccountIn, ContactIn
 from saas.modules.registry import registry
 from saas.modules.sfa.lead_schemas import LeadIn
@@ -76,6 +79,8 @@ class ImportTarget:
     """Columns every imported row of a job gets (a lead's owner)."""
     row_rule: Callable[[dict[str, Any]], dict[str, list[str]]] = _no_rule
     """A service rule a validated row must also meet; returns errors by field."""
+    custom: tuple[CustomField, ...] = ()
+    """The workspace's custom fields of the record type; ``fields`` lists them too, by column name."""
 
 
 def _any_of(values: set[str]) -> ColumnElement[Any]:
@@ -191,11 +196,26 @@ TARGETS: dict[str, ImportTarget] = {
 }
 
 
-def import_target(entity: str) -> ImportTarget:
+def import_target(session: TenantSession, entity: str) -> ImportTarget:
+    """What an import of ``entity`` takes in this workspace: the record's fields and its custom fields."""
     target = TARGETS.get(entity)
     if target is None:
         raise ValidationError("Choose what to import.", {"entity": [f"One of {', '.join(TARGETS)}."]})
-    return target
+    definitions = tuple(custom_fields.list_fields(session, entity))
+    if not definitions:
+        return target
+    return replace(
+        target,
+        fields=(
+            *target.fields,
+            *(ImportField(d.column_name, d.label, (custom_fields.key_of(d),)) for d in definitions),
+        ),
+        required=(
+            *target.required,
+            *(d.column_name for d in definitions if d.required and d.default_value is None),
+        ),
+        custom=definitions,
+    )
 
 
 # --- reading the file -------------------------------------------------------------------------------
@@ -310,7 +330,7 @@ def create_import(
     columns: dict[str, Any] | None = None,
 ) -> ImportJob:
     """Check and store an uploaded file with a suggested (or the given) column mapping. Never commits."""
-    target = import_target(entity)
+    target = import_target(session, entity)
     created_by_user_id = acting_user_id(session)
     if len(content) > MAX_FILE_BYTES:
         raise _file_error(TOO_LARGE)
@@ -364,9 +384,9 @@ def _checked_columns(target: ImportTarget, headers: list[str], columns: dict[str
     return checked
 
 
-def mapping_problem(job: ImportJob) -> ValidationError | None:
+def mapping_problem(session: TenantSession, job: ImportJob) -> ValidationError | None:
     """What keeps the job's current mapping from running, if anything."""
-    target = import_target(job.entity)
+    target = import_target(session, job.entity)
     missing = missing_required(target, job.mapping["columns"])
     return missing_columns_error(target, missing, job.mapping["headers"]) if missing else None
 
@@ -406,7 +426,7 @@ def set_columns(session: TenantSession, job_id: uuid.UUID, columns: dict[str, An
     job = get_import(session, job_id)
     if job.status != "pending":
         raise Conflict(f"This import is {job.status}; its mapping can no longer change.")
-    target = import_target(job.entity)
+    target = import_target(session, job.entity)
     job.mapping = {**job.mapping, "columns": _checked_columns(target, job.mapping["headers"], columns)}
     session.flush()
     return job
@@ -417,7 +437,7 @@ def start_import(session: TenantSession, job_id: uuid.UUID) -> ImportJob:
     job = get_import(session, job_id, for_update=True)
     if job.status not in ("pending", "failed"):
         raise Conflict(f"This import is {job.status} already.")
-    target = import_target(job.entity)
+    target = import_target(session, job.entity)
     missing = missing_required(target, job.mapping["columns"])
     if missing:
         raise missing_columns_error(target, missing, job.mapping["headers"])
@@ -498,10 +518,15 @@ def _validate_row(
             None,
             {"_schema": [f"The row has {len(values)} values; the header has {len(headers)}."]},
         )
+    plain = {name: value for name, value in mapped.items() if not name.startswith(custom_fields.PREFIX)}
+    custom, errors = custom_fields.load_text_values(target.custom, mapped)
     try:
-        record = schema.load(mapped)
+        record = schema.load(plain)
     except marshmallow.ValidationError as error:
-        return mapped, None, error.normalized_messages()
+        return mapped, None, error.normalized_messages() | errors
+    if errors:
+        return mapped, None, errors
+    record |= custom
     errors = target.row_rule(record)
     if not errors and target.dedupe_key(record) is None:
         errors = {target.required[0]: [f"Required: {target.entity} are matched by it to find duplicates."]}
@@ -551,13 +576,17 @@ def classify_rows(
             reject(row_number, values, mapped, errors)
         else:
             valid.append((row_number, values, mapped, record))
-    # Rules that need the database, a query per batch: people who may not come back, then duplicates.
+    # Rules that need the database, a query per batch: references to records that exist, people who may
+    # not come back, then duplicates.
+    dangling = custom_fields.reference_errors(session, target.custom, [record for *_, record in valid])
     refused = registry.refused_people(
         session, {record["email"] for *_, record in valid if record.get("email")}
     )
     admitted: list[tuple[int, dict[str, str], dict[str, Any], str]] = []
-    for row_number, values, mapped, record in valid:
-        if record.get("email") in refused:
+    for (row_number, values, mapped, record), reference_errors in zip(valid, dangling, strict=True):
+        if reference_errors:
+            reject(row_number, values, mapped, reference_errors)
+        elif record.get("email") in refused:
             reject(row_number, values, mapped, {"email": [refused[record["email"]]]})
         else:
             admitted.append((row_number, mapped, record, target.dedupe_key(record) or ""))
@@ -596,7 +625,7 @@ class Preview:
 def preview_import(session: TenantSession, job_id: uuid.UUID) -> Preview:
     """A dry run: what the import would do with the first rows, writing nothing."""
     job = get_import(session, job_id)
-    target = import_target(job.entity)
+    target = import_target(session, job.entity)
     seen: set[str] = set()
     preview = Preview([], 0, 0, 0, 0)
     for chunk in _chunks(islice(iter(_rows_of(job)), DRY_RUN_ROWS), BATCH_SIZE):
@@ -644,7 +673,7 @@ def run_import(session: TenantSession, job_id: str, batch_size: int = BATCH_SIZE
     job = get_import(session, job_uuid)
     if job.status not in ("queued", "running"):
         return {"status": job.status, "skipped": True}
-    target = import_target(job.entity)
+    target = import_target(session, job.entity)
     if target.entity == "leads":
         owner = job.mapping.get("owner_user_id")
         if owner and not is_member(db.session, session.tenant.id, uuid.UUID(owner)):

@@ -28,10 +28,10 @@ def upgrade() -> None:
         ),
     )
     for table in CREATED_AT_INDEXES:
-        op.create_index(f"ix_{table}_created_at", table, ["created_at"])
+        op.create_index(f"ix_{table}_created_at_id", table, ["created_at", "id"])
 
 
 def downgrade() -> None:
     for table in CREATED_AT_INDEXES:
-        op.drop_index(f"ix_{table}_created_at", table_name=table)
+        op.drop_index(f"ix_{table}_created_at_id", table_name=table)
     op.drop_column("saved_views", "columns")

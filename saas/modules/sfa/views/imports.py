@@ -56,8 +56,9 @@ def new_import():
 
 
 def _mapping_form(job: ImportJob, columns: dict[str, int], error: ValidationError | None, status: int = 200):
+    target = imports.import_target(current_tenant_session(), job.entity)
     return render_template(
-        "sfa/import_mapping.html", job=job, target=imports.import_target(job.entity), columns=columns,
+        "sfa/import_mapping.html", job=job, target=target, columns=columns,
         message=error.detail if error else None, errors=error.errors if error else {},
     ), status  # fmt: skip
 
@@ -67,8 +68,8 @@ def map_import(job_id: uuid.UUID):
     session = current_tenant_session()
     job = imports.get_import(session, job_id)
     if request.method == "GET":  # the suggestion, with a message already if a required column is missing
-        return _mapping_form(job, job.mapping["columns"], imports.mapping_problem(job))
-    target = imports.import_target(job.entity)
+        return _mapping_form(job, job.mapping["columns"], imports.mapping_problem(session, job))
+    target = imports.import_target(session, job.entity)
     columns = {f.name: request.form.get(f"column_{f.name}", "") for f in target.fields}
     try:
         imports.set_columns(session, job_id, columns)
@@ -83,8 +84,9 @@ def preview_import(job_id: uuid.UUID):
     session = current_tenant_session()
     job = imports.get_import(session, job_id)
     preview = imports.preview_import(session, job_id)
+    target = imports.import_target(session, job.entity)
     return render_template(
-        "sfa/import_preview.html", job=job, target=imports.import_target(job.entity), preview=preview,
+        "sfa/import_preview.html", job=job, target=target, preview=preview,
         dry_run_limit=imports.DRY_RUN_ROWS,
     )  # fmt: skip
 
