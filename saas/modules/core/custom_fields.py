@@ -20,6 +20,7 @@ import marshmallow
 from marshmallow import fields, validate
 from sqlalchemy import Connection, Select, bindparam, func, literal_column, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import Boolean, Date, Numeric, String, Uuid
 
@@ -560,3 +561,23 @@ def reference_errors(
                     f"{definition.label}: no {definition.reference} record with id {record[column]}."
                 ]
     return found
+
+
+def personal_values(session: Session, entity: str, record_ids: list[uuid.UUID]) -> dict[uuid.UUID, dict]:
+    """Each record's custom values by label, for a person's copy of their data: deleted fields too, since
+    their values are held until a purge."""
+    definitions = list(session.scalars(select(CustomField).where(CustomField.entity == entity)))
+    if not definitions or not record_ids:
+        return {record_id: {} for record_id in record_ids}
+    columns = ", ".join(_quoted(d.column_name) for d in definitions)
+    rows = session.execute(
+        text(f"SELECT id, {columns} FROM {_quoted(entity)} WHERE id = ANY(:ids)"), {"ids": list(record_ids)}
+    )
+    return {
+        row[0]: {
+            d.label: to_json(d, value)
+            for d, value in zip(definitions, row[1:], strict=True)
+            if value is not None
+        }
+        for row in rows
+    }

@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import Select, delete, select
 from sqlalchemy.orm import Session
 
+from saas.modules.core import custom_fields
 from saas.modules.core.models import Activity, Contact
 from saas.modules.registry import DataSubject
 
@@ -31,8 +32,9 @@ def personal_data(session: Session, subject: DataSubject) -> dict:
     activities = session.scalars(
         select(Activity).where(Activity.contact_id == contact.id).order_by(Activity.occurred_at, Activity.id)
     )
+    custom = custom_fields.personal_values(session, "contacts", [contact.id]).get(contact.id, {})
     return {
-        "contact": {name: getattr(contact, name) for name in CONTACT_FIELDS},
+        "contact": {name: getattr(contact, name) for name in CONTACT_FIELDS} | {"custom_fields": custom},
         "account": contact.account.name if contact.account else None,
         "activities": [{name: getattr(a, name) for name in ACTIVITY_FIELDS} for a in activities],
     }

@@ -207,8 +207,12 @@ def register_record_pages(blueprint: Blueprint, pages_of: RecordPages) -> None:
     def new_view():
         if request.method == "POST":
             return _save(pages_of, None)
-        # Links may prefill a new record ("new task" on a deal page passes deal_id).
-        values = {f.name: request.args[f.name] for f in pages_of.fields if f.name in request.args}
+        from saas.modules.core.views_custom_fields import default_form_values
+
+        # Custom fields' defaults show in the form; links may prefill a new record ("new task" on a deal
+        # page passes deal_id).
+        values = default_form_values(pages_of)
+        values |= {f.name: request.args[f.name] for f in pages_of.fields if f.name in request.args}
         return render_template(
             "core/record_form.html", pages=pages_of, values=values, errors={}, record_id=None
         )

@@ -11,6 +11,7 @@ from datetime import datetime
 from sqlalchemy import Select, delete, or_, select
 from sqlalchemy.orm import Session
 
+from saas.modules.core import custom_fields
 from saas.modules.registry import DataSubject
 from saas.modules.service.models import Ticket, TicketMessage
 
@@ -22,9 +23,12 @@ def personal_data(session: Session, subject: DataSubject) -> dict:
     tickets = session.scalars(
         select(Ticket).where(Ticket.requester_contact_id == subject.contact_id).order_by(Ticket.created_at)
     ).all()
+    custom = custom_fields.personal_values(session, "tickets", [ticket.id for ticket in tickets])
     result = []
     for ticket in tickets:
-        entry = {name: getattr(ticket, name) for name in TICKET_FIELDS}
+        entry = {name: getattr(ticket, name) for name in TICKET_FIELDS} | {
+            "custom_fields": custom.get(ticket.id, {})
+        }
         # Internal notes are the team's working notes, not the person's data: only the public thread.
         entry["messages"] = [
             {

@@ -11,6 +11,7 @@ from datetime import datetime
 from sqlalchemy import Select, Text, cast, delete, func, or_, select
 from sqlalchemy.orm import Session
 
+from saas.modules.core import custom_fields
 from saas.modules.registry import DataSubject
 from saas.modules.sfa.models import Deal, DealContact, ImportJob, ImportRowError, Lead, Task
 
@@ -32,7 +33,8 @@ def _their_tasks(subject: DataSubject):
 
 
 def personal_data(session: Session, subject: DataSubject) -> dict:
-    leads = session.scalars(select(Lead).where(_their_leads(subject)).order_by(Lead.created_at))
+    leads = list(session.scalars(select(Lead).where(_their_leads(subject)).order_by(Lead.created_at)))
+    custom = custom_fields.personal_values(session, "leads", [lead.id for lead in leads])
     tasks = session.scalars(select(Task).where(_their_tasks(subject)).order_by(Task.created_at))
     deals = session.execute(
         select(Deal.name, Deal.amount, Deal.currency, Deal.status, DealContact.role)
@@ -41,7 +43,10 @@ def personal_data(session: Session, subject: DataSubject) -> dict:
         .order_by(Deal.created_at)
     )
     return {
-        "leads": [{name: getattr(lead, name) for name in LEAD_FIELDS} for lead in leads],
+        "leads": [
+            {name: getattr(lead, name) for name in LEAD_FIELDS} | {"custom_fields": custom.get(lead.id, {})}
+            for lead in leads
+        ],
         "tasks": [{name: getattr(task, name) for name in TASK_FIELDS} for task in tasks],
         "deals": [row._asdict() for row in deals],
     }

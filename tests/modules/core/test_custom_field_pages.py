@@ -102,3 +102,19 @@ def test_members_get_403_on_the_custom_field_settings(client, tenant_a):
     assert client.post(settings, data=body).status_code == 403
     with tenant_session(tenant_a.ref) as session:
         assert custom_fields.list_fields(session) == []
+
+
+def test_a_new_record_form_shows_the_fields_defaults(client, tenant_a):
+    login(client, tenant_a.email, tenant_a.password)
+    base = f"/t/{tenant_a.slug}"
+    token = _token(client, f"{base}/settings/custom-fields")
+    tier = {"field_type": "single_select", "options": "gold\nsilver", "default_value": "silver"}
+    for key, extra in (("tier", tier), ("city", {"field_type": "text", "default_value": "Lyon"})):
+        added = client.post(
+            f"{base}/settings/custom-fields",
+            data={"csrf_token": token, "entity": "accounts", "key": key, "label": key.title(), **extra},
+        )
+        assert added.status_code == 302, added.text
+    form = client.get(f"{base}/accounts/new").text
+    assert re.search(r'<option value="silver" selected>', form)
+    assert re.search(r'name="cf_city"[^>]*value="Lyon"|value="Lyon"[^>]*name="cf_city"', form)
