@@ -6,6 +6,7 @@ These are platform jobs: each names the tenant it works for, or walks the billin
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from rq import Retry
 from sqlalchemy import select
@@ -14,8 +15,9 @@ from saas.billing.models import BillingAccount
 from saas.billing.services import record_setup_failure, set_up_subscription
 from saas.billing.stripe_client import billing_enabled
 from saas.billing.usage import record_contacts_stored, report_usage_to_stripe
-from saas.db import db
+from saas.db import TenantRef, db
 from saas.jobs import queue
+from saas.jobs.fanout import for_each_tenant
 from saas.jobs.schedules import PeriodicJob, register_periodic
 from saas.tenants.models import Tenant
 
@@ -46,7 +48,7 @@ def retry_billing_setup(tenant_id: str) -> dict[str, str]:
     return {"tenant_id": tenant_id, "status": account.status}
 
 
-def sweep_pending_setups() -> dict[str, int]:
+def sweep_pending_setups() -> dict[str, Any]:
     """Set up billing for every tenant still without a subscription (missed retries, billing newly on)."""
     if not billing_enabled():
         return {"skipped": 1}
@@ -54,16 +56,20 @@ def sweep_pending_setups() -> dict[str, int]:
         BillingAccount.stripe_subscription_id.is_not(None)
     )
     tenant_ids = list(db.session.scalars(select(Tenant.id).where(Tenant.id.not_in(with_subscription))))
-    done = failed = 0
-    for tenant_id in tenant_ids:
+
+    def set_up(ref: TenantRef) -> str:
         try:
-            set_up_subscription(tenant_id)
-            done += 1
+            return set_up_subscription(ref.id).status
         except Exception as error:
             db.session.rollback()
-            record_setup_failure(tenant_id, error)
-            failed += 1
-    return {"set_up": done, "failed": failed}
+            record_setup_failure(ref.id, error)
+            raise
+
+    # Platform work only (Stripe and the billing account): the tenant schema's version does not matter.
+    report = for_each_tenant(
+        "sweep_pending_setups", set_up, when_read_only=True, needs_schema=False, tenant_ids=tenant_ids
+    )
+    return {"set_up": len(report.done), **report.as_dict()}
 
 
 def report_usage_job() -> dict[str, int | bool]:
@@ -72,18 +78,18 @@ def report_usage_job() -> dict[str, int | bool]:
     return report_usage_to_stripe().as_dict()
 
 
-def sample_contacts_stored() -> dict[str, int]:
-    """Sample every billed tenant's contact count into the ``contacts_stored`` gauge."""
+def sample_contacts_stored() -> dict[str, Any]:
+    """Sample every billed tenant's contact count into the ``contacts_stored`` gauge.
+
+    Read-only tenants are sampled too: their contacts are still stored; billing decides what is charged.
+    """
     if not billing_enabled():
         return {"tenants": 0}
-    tenants = list(
-        db.session.scalars(select(Tenant).join(BillingAccount, BillingAccount.tenant_id == Tenant.id))
+    billed = list(db.session.scalars(select(BillingAccount.tenant_id)))
+    report = for_each_tenant(
+        "sample_contacts_stored", record_contacts_stored, when_read_only=True, tenant_ids=billed
     )
-    refs = [tenant.ref for tenant in tenants]
-    db.session.remove()
-    for ref in refs:
-        record_contacts_stored(ref)
-    return {"tenants": len(refs)}
+    return {"contacts": sum(report.results.values()), **report.as_dict()}
 
 
 BILLING_PERIODIC_JOBS = (

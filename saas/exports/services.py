@@ -16,7 +16,7 @@ from flask import current_app
 from sqlalchemy import select, update
 
 from saas.audit import record_audit
-from saas.db import db, tenant_session
+from saas.db import TenantRef, db, tenant_session
 from saas.errors import Conflict, NotFound, ValidationError
 from saas.exports import storage
 from saas.exports.format import tenant_tables
@@ -266,22 +266,34 @@ def get_schedule(tenant_id: str) -> ExportSchedule | None:
     return db.session.get(ExportSchedule, tenant_id)
 
 
-def run_due_schedules(now: datetime | None = None) -> int:
-    """Periodic job: start the exports whose schedule is due; returns how many were started."""
+def run_due_schedules(now: datetime | None = None) -> dict[str, Any]:
+    """Periodic job: start the exports whose schedule is due; returns how many started, and per tenant.
+
+    Read-only (lapsed) tenants keep their scheduled exports: taking one's data out must always work. A
+    tenant whose schema is not migrated yet keeps its due date and is exported on a later run.
+    """
+    from saas.jobs.fanout import for_each_tenant
+
     now = now or _now()
-    started = 0
-    due = db.session.scalars(
-        select(ExportSchedule).where(ExportSchedule.enabled, ExportSchedule.next_run_at <= now)
-    ).all()
-    for schedule in due:
+    due = select(ExportSchedule.tenant_id).where(ExportSchedule.enabled, ExportSchedule.next_run_at <= now)
+    tenant_ids = list(db.session.scalars(due))
+
+    def start_scheduled(ref: TenantRef) -> str:
+        schedule = db.session.get(ExportSchedule, ref.id)
+        if schedule is None or not schedule.enabled or schedule.next_run_at > now:
+            return "not_due"  # changed since it was selected
         schedule.next_run_at = max(schedule.next_run_at, now) + FREQUENCIES[schedule.frequency]
         db.session.commit()
         try:
-            start_export(schedule.tenant_id, requested_by="schedule", kind="scheduled")
-            started += 1
+            start_export(ref.id, requested_by="schedule", kind="scheduled")
         except Conflict:
-            log.info("scheduled export of tenant %s skipped: one is under way", schedule.tenant_id)
-    return started
+            log.info("scheduled export of tenant %s skipped: one is under way", ref.id)
+            return "busy"
+        return "started"
+
+    report = for_each_tenant("run_due_schedules", start_scheduled, when_read_only=True, tenant_ids=tenant_ids)
+    started = sum(outcome == "started" for outcome in report.results.values())
+    return {"started": started, **report.as_dict()}
 
 
 def expire_old_exports(now: datetime | None = None) -> int:

@@ -145,8 +145,8 @@ def test_worker_killed_mid_export_publishes_nothing_and_a_new_export_succeeds(
 
 def test_schedule_starts_exports_when_due_and_old_archives_expire(app_ctx, s3, tenant_a):
     services.set_schedule(tenant_a.tenant.id, frequency="daily", keep_days=3, enabled=True, actor="test")
-    assert services.run_due_schedules(datetime.now(UTC)) == 0
-    assert services.run_due_schedules(datetime.now(UTC) + timedelta(days=1, minutes=1)) == 1
+    assert services.run_due_schedules(datetime.now(UTC))["started"] == 0
+    assert services.run_due_schedules(datetime.now(UTC) + timedelta(days=1, minutes=1))["started"] == 1
     _run_jobs()
     export = db.session.scalar(select(Export).where(Export.tenant_id == tenant_a.tenant.id))
     db.session.refresh(export)

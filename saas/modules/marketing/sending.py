@@ -24,7 +24,6 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import joinedload
 
 from saas.api.webhooks import emit
@@ -386,27 +385,21 @@ def due_campaign_ids(session: TenantSession) -> list[str]:
     ]
 
 
-def dispatch_due_campaigns() -> int:
-    """Periodic: queue a send job for every due campaign of every tenant with marketing on."""
-    from saas.jobs import enqueue_for_tenant
-    from saas.modules.switches import enabled_module_keys
-    from saas.tenants.models import Tenant
+def dispatch_due_campaigns() -> dict[str, Any]:
+    """Periodic: queue a send job for every due campaign of every tenant with marketing on.
 
-    tenants = [
-        t for t in db.session.scalars(select(Tenant)) if "marketing" in enabled_module_keys(db.session, t.id)
-    ]
-    refs = [t.ref for t in tenants]
-    db.session.remove()
-    queued = 0
-    for ref in refs:
-        try:
-            with tenant_session(ref) as session:
-                due = due_campaign_ids(session)
-        except SQLAlchemyError:
-            # One tenant's trouble (a schema not yet migrated, say) must not hold up the others.
-            log.exception("could not look for due campaigns of tenant %s", ref.id)
-            continue
+    Lapsed (read-only) tenants send nothing; returns how many sends were queued and what happened to
+    every tenant.
+    """
+    from saas.jobs import enqueue_for_tenant
+    from saas.jobs.fanout import for_each_tenant
+
+    def queue_due(ref: TenantRef) -> int:
+        with tenant_session(ref) as session:
+            due = due_campaign_ids(session)
         for campaign_id in due:
             enqueue_for_tenant(ref.id, SEND_JOB, campaign_id, job_timeout=SEND_JOB_TIMEOUT)
-            queued += 1
-    return queued
+        return len(due)
+
+    report = for_each_tenant("dispatch_due_campaigns", queue_due, module="marketing")
+    return {"queued": sum(report.results.values()), **report.as_dict()}

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import calendar
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import func, select, union
 
-from saas.db import TenantSession, db
+from saas.db import TenantRef, TenantSession, db
 from saas.errors import ValidationError
 from saas.jobs import enqueue_for_tenant
 from saas.modules.core.models import Contact
@@ -81,12 +82,17 @@ def enqueue_retention(tenant_id: str) -> None:
     enqueue_for_tenant(tenant_id, JOB)
 
 
-def apply_all_retention() -> int:
-    """Periodic: one retention job per tenant (each does nothing without an enabled policy)."""
-    from saas.tenants.models import Tenant
+def apply_all_retention() -> dict[str, Any]:
+    """Periodic: one retention job per tenant (each does nothing without an enabled policy).
 
-    tenant_ids = db.session.scalars(select(Tenant.id)).all()
-    db.session.remove()
-    for tenant_id in tenant_ids:
-        enqueue_retention(tenant_id)
-    return len(tenant_ids)
+    Lapsed, read-only tenants get it too: purging what the tenant promised to purge is a legal duty,
+    not a paid feature.
+    """
+    from saas.jobs.fanout import for_each_tenant
+
+    def queue_retention(ref: TenantRef) -> int:
+        enqueue_retention(ref.id)
+        return 1
+
+    report = for_each_tenant("apply_all_retention", queue_retention, when_read_only=True)
+    return {"queued": len(report.done), **report.as_dict()}

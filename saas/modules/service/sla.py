@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import and_, insert, or_, select, update
 
-from saas.db import TenantSession, db, tenant_session
+from saas.db import TenantRef, TenantSession, db, tenant_session
 from saas.errors import ValidationError
 from saas.mail import send_mail
 from saas.modules.service.business_hours import (
@@ -332,26 +332,20 @@ def _notify_breaches(session: TenantSession, flagged: dict[uuid.UUID, list[str]]
 
 
 def mark_all_breaches() -> dict[str, Any]:
-    """Periodic job: run :func:`mark_breaches` for every tenant with the service module on."""
+    """Periodic job: run :func:`mark_breaches` for every writable tenant with the service module on."""
+    from saas.jobs.fanout import for_each_tenant
     from saas.modules.service.email import send_pending_replies
-    from saas.modules.switches import is_module_enabled
-    from saas.tenants.models import Tenant
 
-    refs = [tenant.ref for tenant in db.session.scalars(select(Tenant))]
-    enabled = [ref for ref in refs if is_module_enabled(db.session, ref.id, "service")]
-    db.session.remove()
-    totals: dict[str, Any] = {"tenants": 0, "first_response": 0, "resolution": 0, "failed": []}
-    for ref in enabled:
-        try:
-            with tenant_session(ref) as session:
-                counts = mark_breaches(session)
-                # Replies whose mail job was lost (or ran before their commit) go out here.
-                send_pending_replies(session)
-        except Exception:  # one tenant's failure must not stop the others
-            log.exception("marking SLA breaches failed for tenant %s", ref.id)
-            totals["failed"].append(ref.id)
-            continue
-        totals["tenants"] += 1
-        totals["first_response"] += counts["first_response"]
-        totals["resolution"] += counts["resolution"]
-    return totals
+    def mark(ref: TenantRef) -> dict[str, int]:
+        with tenant_session(ref) as session:
+            counts = mark_breaches(session)
+            # Replies whose mail job was lost (or ran before their commit) go out here.
+            send_pending_replies(session)
+        return counts
+
+    report = for_each_tenant("mark_all_breaches", mark, module="service")
+    return {
+        **report.as_dict(),
+        "first_response": sum(counts["first_response"] for counts in report.results.values()),
+        "resolution": sum(counts["resolution"] for counts in report.results.values()),
+    }

@@ -171,7 +171,7 @@ def test_worker_killed_mid_send_resumes_and_nobody_gets_a_second_mail(app, tenan
         assert _statuses(tenant_a, campaign_id)["sent"] == 274
 
         _wait_for_sender_to_go()
-        assert dispatch_due_campaigns() >= 1  # the minute's dispatcher finds the unfinished send
+        assert dispatch_due_campaigns()["queued"] >= 1  # the minute's dispatcher finds the unfinished send
         run_jobs()
     finally:
         controller.stop()
@@ -256,7 +256,7 @@ def test_schedule_is_read_in_the_tenants_time_zone_and_sends_when_due(tenant_a, 
     assert mail_sink.messages == []
 
     _make_due(tenant_a, campaign_id)
-    assert dispatch_due_campaigns() >= 1
+    assert dispatch_due_campaigns()["queued"] >= 1
     run_jobs()
     assert len(mail_sink.messages) == 2
 
@@ -353,6 +353,6 @@ def test_the_dispatcher_skips_a_tenant_it_cannot_read_and_serves_the_others(
     _make_due(tenant_a, campaign_id)
     # Tenant B's schema is back at a revision without the marketing tables (as an old import can be).
     assert migrate_tenant(db.engine, tenant_b.ref, target="t0006").status == "upgraded"
-    assert dispatch_due_campaigns() >= 1
+    assert dispatch_due_campaigns()["queued"] >= 1
     run_jobs()
     assert len(mail_sink.messages) == 1
