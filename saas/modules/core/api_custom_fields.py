@@ -9,6 +9,7 @@ from marshmallow import RAISE, Schema, fields, validate
 from saas.api import token_auth
 from saas.modules.core import custom_fields
 from saas.modules.core.api import api
+from saas.modules.core.schemas import list_of
 from saas.modules.core.views_merge import commit_audit_on_success
 from saas.modules.settings import ADMIN_ROLES
 from saas.tenants.routing import current_tenant_session, require_role
@@ -68,9 +69,7 @@ class CustomFieldQuery(Schema):
     )
 
 
-CustomFieldList = Schema.from_dict(
-    {"data": fields.List(fields.Nested(CustomFieldOut))}, name="CustomFieldList"
-)
+CustomFieldList = list_of(CustomFieldOut)
 
 
 def _admin_change():

@@ -10,6 +10,7 @@ from marshmallow import RAISE, Schema, fields, validate
 from saas.api import token_auth
 from saas.modules.core import saved_views
 from saas.modules.core.api import api
+from saas.modules.core.schemas import list_of
 from saas.modules.settings import ADMIN_ROLES
 from saas.tenants.routing import current_tenant_session
 
@@ -56,7 +57,7 @@ class SavedViewQuery(Schema):
     entity = fields.String(load_default=None, validate=validate.OneOf(saved_views.ENTITIES))
 
 
-SavedViewList = Schema.from_dict({"data": fields.List(fields.Nested(SavedViewOut))}, name="SavedViewList")
+SavedViewList = list_of(SavedViewOut)
 
 
 @api.get("/saved-views")

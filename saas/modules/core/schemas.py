@@ -11,6 +11,20 @@ from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, valida
 from saas.modules.core.activities import LOGGED_KINDS, SYSTEM_KIND
 
 
+def page_of(item: type[Schema]) -> type[Schema]:
+    """The schema of one page of a list of ``item``: ``data`` and the ``next_cursor`` to the next page."""
+    name = item.__name__.removesuffix("Out") + "Page"
+    return Schema.from_dict(
+        {"data": fields.List(fields.Nested(item)), "next_cursor": fields.String(allow_none=True)}, name=name
+    )
+
+
+def list_of(item: type[Schema], name: str | None = None) -> type[Schema]:
+    """The schema of a whole (short, unpaged) list of ``item``: its ``data``."""
+    name = name or item.__name__.removesuffix("Out") + "List"
+    return Schema.from_dict({"data": fields.List(fields.Nested(item))}, name=name)
+
+
 def _valid_email(value: str) -> None:
     try:
         validate_email(value, check_deliverability=False)
@@ -138,14 +152,10 @@ class ListQuery(Schema):
         return {**plain, "custom": custom} if custom else plain
 
 
-class AccountPage(Schema):
-    data = fields.List(fields.Nested(AccountOut))
-    next_cursor = fields.String(allow_none=True)
+AccountPage = page_of(AccountOut)
 
 
-class ContactPage(Schema):
-    data = fields.List(fields.Nested(ContactOut))
-    next_cursor = fields.String(allow_none=True)
+ContactPage = page_of(ContactOut)
 
 
 class ActivityIn(CleanInput):
@@ -175,14 +185,6 @@ class ActivityListQuery(ListQuery):
     contact_id = fields.UUID(load_default=None, metadata={"description": "The contact's whole timeline."})
     account_id = fields.UUID(load_default=None, metadata={"description": "The account's whole timeline."})
     kind = fields.String(load_default=None, validate=validate.OneOf((*LOGGED_KINDS, SYSTEM_KIND)))
-
-
-def page_of(item: type[Schema]) -> type[Schema]:
-    """The schema of one page of a list of ``item``: ``data`` and the ``next_cursor`` to the next page."""
-    name = item.__name__.removesuffix("Out") + "Page"
-    return Schema.from_dict(
-        {"data": fields.List(fields.Nested(item)), "next_cursor": fields.String(allow_none=True)}, name=name
-    )
 
 
 ActivityPage = page_of(ActivityOut)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import RAISE, Schema, fields, validate
 
-from saas.modules.core.schemas import CleanInput, ListQuery, page_of
+from saas.modules.core.schemas import CleanInput, ListQuery, list_of, page_of
 from saas.modules.service.models import ARTICLE_STATUSES, CHANNELS, PRIORITIES, STATUSES, STRATEGIES
 from saas.modules.service.tickets import VIEWS
 
@@ -115,8 +115,7 @@ class MessageOut(Schema):
     created_at = fields.DateTime()
 
 
-class MessageList(Schema):
-    data = fields.List(fields.Nested(MessageOut))
+MessageList = list_of(MessageOut)
 
 
 class EventOut(Schema):
@@ -128,8 +127,7 @@ class EventOut(Schema):
     created_at = fields.DateTime()
 
 
-class EventList(Schema):
-    data = fields.List(fields.Nested(EventOut))
+EventList = list_of(EventOut)
 
 
 class QueueIn(CleanInput):
@@ -147,8 +145,7 @@ class QueueOut(Schema):
     member_ids = fields.List(fields.UUID())
 
 
-class QueueList(Schema):
-    data = fields.List(fields.Nested(QueueOut))
+QueueList = list_of(QueueOut)
 
 
 class PolicyIn(CleanInput):
@@ -162,8 +159,7 @@ class PolicyOut(Schema):
     resolution_minutes = fields.Integer()
 
 
-class PolicyList(Schema):
-    data = fields.List(fields.Nested(PolicyOut))
+PolicyList = list_of(PolicyOut)
 
 
 class HolidayOut(Schema):
@@ -210,8 +206,7 @@ class ArticleOut(Schema):
     updated_at = fields.DateTime()
 
 
-class ArticleList(Schema):
-    data = fields.List(fields.Nested(ArticleOut))
+ArticleList = list_of(ArticleOut)
 
 
 class ArticleQuery(Schema):
@@ -233,5 +228,4 @@ class CategoryOut(Schema):
     position = fields.Integer()
 
 
-class CategoryList(Schema):
-    data = fields.List(fields.Nested(CategoryOut))
+CategoryList = list_of(CategoryOut)

@@ -16,6 +16,7 @@ from saas.modules.core.schemas import (
     CleanInput,
     ListQuery,
     _text,
+    list_of,
     page_of,
 )
 from saas.modules.sfa.models import DEAL_STATUSES, STAGE_KINDS
@@ -137,8 +138,7 @@ class PipelineOut(Schema):
     stages = fields.List(fields.Nested(StageOut))
 
 
-class PipelineList(Schema):
-    data = fields.List(fields.Nested(PipelineOut))
+PipelineList = list_of(PipelineOut)
 
 
 # Deals
@@ -232,8 +232,7 @@ class StageChangeOut(Schema):
     changed_at = fields.DateTime()
 
 
-class StageHistory(Schema):
-    data = fields.List(fields.Nested(StageChangeOut))
+StageHistory = list_of(StageChangeOut, name="StageHistory")
 
 
 # Tasks

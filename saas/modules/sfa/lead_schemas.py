@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from marshmallow import RAISE, Schema, fields, validate
 
-from saas.modules.core.schemas import CleanInput, ContactIn, ContactOut, ListQuery, _text
+from saas.modules.core.schemas import CleanInput, ContactIn, ContactOut, ListQuery, _text, page_of
 from saas.modules.sfa.models import LEAD_STATUSES
 
 
@@ -56,9 +56,7 @@ class LeadFilters(Schema):
     status = fields.String(validate=validate.OneOf(LEAD_STATUSES), load_default=None)
 
 
-class LeadPage(Schema):
-    data = fields.List(fields.Nested(LeadOut))
-    next_cursor = fields.String(allow_none=True)
+LeadPage = page_of(LeadOut)
 
 
 class DealFromLeadIn(CleanInput):

@@ -11,6 +11,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from saas.api import token_auth
 from saas.errors import ValidationError
+from saas.modules.core.schemas import list_of
 from saas.modules.sfa import imports
 from saas.modules.sfa.blueprints import api
 from saas.modules.sfa.views.imports import error_report_download
@@ -50,8 +51,7 @@ class ImportJobOut(Schema):
         return {name: headers[index] for name, index in job.mapping.get("columns", {}).items()}
 
 
-class ImportJobList(Schema):
-    data = fields.List(fields.Nested(ImportJobOut))
+ImportJobList = list_of(ImportJobOut)
 
 
 def _mapping(text: str | None) -> dict | None:
