@@ -32,6 +32,7 @@ NOT_IN_PLAN = "not_in_plan"
 READ_ONLY = "read_only"
 NOT_MIGRATED = "not_migrated"
 SCHEMA_UNKNOWN = "schema_unknown"
+NO_TENANT = "no_tenant"
 
 
 def status_reason(status: str) -> str:
@@ -138,6 +139,10 @@ def _select(
     if tenant_ids is not None:
         query = query.where(Tenant.id.in_(list(tenant_ids)))
     candidates = [_Candidate(t.ref, t.status, t.schema_version) for t in db.session.scalars(query)]
+    # A candidate the job named but the registry no longer holds (purged meanwhile) is still reported.
+    found = {candidate.ref.id for candidate in candidates}
+    for missing in sorted(set(tenant_ids or ()) - found):
+        report.skipped[missing] = NO_TENANT
     if module is not None and registry.get(module) is None:
         raise ValueError(f"no module {module!r}")
     # An always-on module (core, privacy) can be neither switched off nor left out of a plan.

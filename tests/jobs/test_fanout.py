@@ -5,13 +5,15 @@ head; a lapsed tenant has a real billing account in the read-only state."""
 from __future__ import annotations
 
 import logging
+import uuid
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import delete, func, select, text
 
 from saas.billing.jobs import sample_contacts_stored
+from saas.billing.models import BillingAccount, Plan
 from saas.billing.services import open_account
 from saas.db import db, tenant_session
 from saas.exports import services as exports
@@ -19,6 +21,8 @@ from saas.exports.models import Export
 from saas.jobs import make_worker
 from saas.jobs.fanout import (
     MODULE_OFF,
+    NO_TENANT,
+    NOT_IN_PLAN,
     NOT_MIGRATED,
     READ_ONLY,
     SCHEMA_UNKNOWN,
@@ -89,11 +93,12 @@ def schedule_export(app_ctx):
         exports.set_schedule(tenant_id, frequency="daily", keep_days=30, enabled=False, actor="test")
 
 
-def _billing_account(tenant_id: str, status: str) -> None:
+def _billing_account(tenant_id: str, status: str, plan_key: str | None = None) -> None:
     """The tenant's billing account in a Stripe status ("canceled": lapsed, as the webhook leaves it)."""
     account = open_account(db.session, tenant_id)
     account.status = status
     account.lapsed_at = datetime.now(UTC) if status == "canceled" else None
+    account.plan_key = plan_key or account.plan_key
     db.session.commit()
 
 
@@ -165,13 +170,14 @@ def test_report_accounts_for_done_module_off_not_migrated_status_and_failed_tena
         assert current_revision(connection, behind.ref.schema_name) != head_revision("tenant")
 
 
-def test_a_module_off_tenant_is_skipped_but_every_tenant_is_walked_without_a_module(make_tenant):
+def test_without_a_module_a_module_off_tenant_is_walked_and_a_vanished_tenant_is_reported(make_tenant):
     off = make_tenant("off")
     set_module_enabled(db.session, off.tenant.id, "service", False, actor="test")
     db.session.commit()
 
-    report = for_each_tenant("test_walk", lambda ref: ref.slug, tenant_ids=[off.tenant.id])
+    report = for_each_tenant("test_walk", lambda ref: ref.slug, tenant_ids=[off.tenant.id, "0000purged00"])
     assert report.done == [off.tenant.id] and report.results == {off.tenant.id: off.slug}
+    assert report.skipped == {"0000purged00": NO_TENANT}  # named by the job, gone from the registry
 
     with pytest.raises(ValueError):
         for_each_tenant("test_walk", lambda ref: None, module="no-such-module")
@@ -242,10 +248,40 @@ def test_sla_job_reports_a_tenant_behind_head_as_skipped_and_accounts_for_every_
     assert result["resolution"] >= 1
     everyone = db.session.scalar(select(func.count()).select_from(Tenant))
     assert result["tenants"] == everyone == result["done"] + len(result["skipped"]) + len(result["failed"])
-    flagged = {}
-    for fixture in (current, behind):
-        with tenant_session(fixture.ref) as session:
-            flagged[fixture.slug] = session.scalar(
-                select(Ticket.resolution_breached).where(Ticket.subject == "Late")
-            )
-    assert flagged == {current.slug: True, behind.slug: False}
+    assert _late_ticket_breached(current) and not _late_ticket_breached(behind)
+
+
+def _late_ticket_breached(fixture) -> bool:
+    with tenant_session(fixture.ref) as session:
+        return session.scalar(select(Ticket.resolution_breached).where(Ticket.subject == "Late"))
+
+
+@pytest.fixture
+def sales_only_plan(app_ctx):
+    """A plan without the marketing module; removed after the test with the accounts on it."""
+    plan = Plan(key=f"sales-{uuid.uuid4().hex[:8]}", name="Sales only", currency="eur", active=False)
+    plan.included_modules = ["sfa", "service"]
+    db.session.add(plan)
+    db.session.commit()
+    yield plan.key
+    db.session.execute(delete(BillingAccount).where(BillingAccount.plan_key == plan.key))
+    db.session.execute(delete(Plan).where(Plan.key == plan.key))
+    db.session.commit()
+
+
+def test_a_tenant_whose_plan_leaves_out_the_module_is_skipped_as_not_in_plan(
+    app, make_tenant, sales_only_plan
+):
+    sales, full = make_tenant("sales"), make_tenant("full")
+    _billing_account(sales.tenant.id, "active", plan_key=sales_only_plan)
+    _billing_account(full.tenant.id, "active")
+    mine = [sales.tenant.id, full.tenant.id]
+
+    with billing_on(app):
+        marketing = for_each_tenant("test_walk", lambda ref: ref.id, module="marketing", tenant_ids=mine)
+        service = for_each_tenant("test_walk", lambda ref: ref.id, module="service", tenant_ids=mine)
+        core_walk = for_each_tenant("test_walk", lambda ref: ref.id, module="core", tenant_ids=mine)
+
+    assert marketing.skipped == {sales.tenant.id: NOT_IN_PLAN} and marketing.done == [full.tenant.id]
+    assert service.skipped == {} and sorted(service.done) == sorted(mine)
+    assert core_walk.skipped == {} and sorted(core_walk.done) == sorted(mine)  # always on, in every plan
