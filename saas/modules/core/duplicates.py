@@ -82,28 +82,45 @@ def find_duplicates(
     limit: int = 10,
 ) -> list[Duplicate]:
     """Other records of ``model`` likely to be the record ``record_id``, each with why, in name order."""
-    keys = [key for signal in signals for key in signal.keys]
-    own = session.execute(select(*keys).where(model.id == record_id)).first()
+    return find_matches(session, (model, signals), (model, signals), describe, record_id, limit)
+
+
+def find_matches(
+    session: Session,
+    source: tuple[Any, tuple[Signal, ...]],
+    target: tuple[Any, tuple[Signal, ...]],
+    describe: Callable[[Any], str],
+    record_id: uuid.UUID,
+    limit: int = 10,
+) -> list[Duplicate]:
+    """Records of the target model likely to be the source record ``record_id`` (itself excepted), each with
+    why, in name order. The two signal tuples pair up: a source signal's keys are compared with the target
+    signal's at the same position (a lead's email with a contact's email...)."""
+    source_model, source_signals = source
+    target_model, target_signals = target
+    keys = [key for signal in source_signals for key in signal.keys]
+    own = session.execute(select(*keys).where(source_model.id == record_id)).first()
     if own is None:
         return []
     matches: list[tuple[str, ColumnElement[bool]]] = []
     position = 0
-    for signal in signals:
+    for signal, counterpart in zip(source_signals, target_signals, strict=True):
         values = tuple(own[position : position + len(signal.keys)])
         position += len(signal.keys)
         if any(value is None or value == "" for value in values) or signal.ignore(values):
             continue
-        matches.append(
-            (signal.reason, and_(*(key == value for key, value in zip(signal.keys, values, strict=True))))
-        )
+        condition = and_(*(key == value for key, value in zip(counterpart.keys, values, strict=True)))
+        matches.append((signal.reason, condition))
     if not matches:
         return []
     query = (
-        select(model, *(condition.label(f"match_{n}") for n, (_, condition) in enumerate(matches)))
-        .where(model.id != record_id, or_(*(condition for _, condition in matches)))
-        .order_by(model.sort_name, model.id)
+        select(target_model, *(condition.label(f"match_{n}") for n, (_, condition) in enumerate(matches)))
+        .where(or_(*(condition for _, condition in matches)))
+        .order_by(target_model.sort_name, target_model.id)
         .limit(limit)
     )
+    if target_model is source_model:
+        query = query.where(target_model.id != record_id)
     found = []
     for row in session.execute(query):
         reasons = tuple(reason for n, (reason, _) in enumerate(matches) if row[n + 1])

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from sqlalchemy import delete, select, update
@@ -36,6 +36,17 @@ class MergeField:
 
 
 @dataclass(frozen=True)
+class Elsewhere:
+    """Records of another kind likely to be the same one (a lead who is a contact already)."""
+
+    noun: str
+    """The other kind's noun (``contact``)."""
+    endpoint: str
+    """The page of one such record (``core.show_contacts``)."""
+    find: Callable[[TenantSession, uuid.UUID], list[duplicates.Duplicate]]
+
+
+@dataclass(frozen=True)
 class MergeKind:
     """A record type that can be merged: its fields, duplicate signals and timeline links."""
 
@@ -49,6 +60,8 @@ class MergeKind:
     """Links of the survivor's timeline entry (``record_event`` keywords)."""
     refuse: Callable[[Any, Any], str | None] = field(default=lambda survivor, other: None)
     """Why this pair may not merge this way round (a converted lead must survive), or None."""
+    elsewhere: tuple[Elsewhere, ...] = ()
+    """Other kinds to look for the same person or company in (not merged: shown, linked)."""
 
     @property
     def model(self) -> Any:
@@ -56,6 +69,14 @@ class MergeKind:
 
     def duplicates(self, session: TenantSession, record_id: uuid.UUID) -> list[duplicates.Duplicate]:
         return duplicates.find_duplicates(session, self.model, self.signals, self.describe, record_id)
+
+    def matching_records(self, session: TenantSession, record_id: uuid.UUID) -> list[dict[str, Any]]:
+        """The likely same records of other kinds, each with its kind and the page that shows it."""
+        return [
+            {"kind": other.noun, "endpoint": other.endpoint, **asdict(match)}
+            for other in self.elsewhere
+            for match in other.find(session, record_id)
+        ]
 
 
 @dataclass(frozen=True)
@@ -81,10 +102,13 @@ def merge_kind(noun: str) -> MergeKind | None:
 
 
 def annotate_duplicates(session: TenantSession, noun: str, record: Any) -> Any:
-    """Give ``record`` its ``possible_duplicates`` (for the API's output) when its kind can merge."""
+    """Give ``record`` its ``possible_duplicates`` (for the API's output) when its kind can merge, and its
+    ``matching_records`` of other kinds when the kind looks for them."""
     kind = merge_kind(noun)
     if kind is not None:
         record.possible_duplicates = kind.duplicates(session, record.id)
+        if kind.elsewhere:
+            record.matching_records = kind.matching_records(session, record.id)
     return record
 
 

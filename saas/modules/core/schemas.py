@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from datetime import UTC
 
-from email_validator import EmailNotValidError, validate_email
 from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, validate, validates_schema
 
 from saas.modules.core.activities import LOGGED_KINDS, SYSTEM_KIND
+from saas.modules.core.emails import EmailNotValidError, check_email
 
 
 def page_of(item: type[Schema]) -> type[Schema]:
@@ -26,8 +26,9 @@ def list_of(item: type[Schema], name: str | None = None) -> type[Schema]:
 
 
 def _valid_email(value: str) -> None:
+    # validate_email(value, check_deliverability=False)'s verdict and message, each domain checked once.
     try:
-        validate_email(value, check_deliverability=False)
+        check_email(value)
     except EmailNotValidError as error:
         raise ValidationError(str(error)) from error
 
@@ -90,6 +91,10 @@ class DuplicateOut(Schema):
     id = fields.UUID()
     name = fields.String()
     reasons = fields.List(fields.String(), metadata={"description": "same email, same phone..."})
+
+
+class MatchOut(DuplicateOut):
+    kind = fields.String(metadata={"description": "The other record's kind: contact..."})
 
 
 def _possible_duplicates() -> fields.List:

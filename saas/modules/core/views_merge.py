@@ -43,6 +43,12 @@ def possible_duplicates(noun: str, record: Any) -> list | None:
     return None if kind is None else kind.duplicates(current_tenant_session(), record.id)
 
 
+def matching_records(noun: str, record: Any) -> list[dict[str, Any]]:
+    """For record pages: the likely same records of other kinds (a lead's existing contacts)."""
+    kind = merge_kind(noun)
+    return [] if kind is None else kind.matching_records(current_tenant_session(), record.id)
+
+
 def _shown(kind: MergeKind, record: Any, custom: dict[str, Any]) -> dict[str, Any]:
     shown = {f.name: (f.show(record) if f.show else getattr(record, f.name)) for f in kind.fields}
     for key, value in custom.items():
@@ -112,7 +118,9 @@ def register_merge_pages(blueprint: Blueprint, pages_of: RecordPages, kind: Merg
 
 def install_merge_pages(blueprint: Blueprint) -> None:
     """Record pages of every blueprint show likely duplicates (``possible_duplicates`` in templates)."""
-    blueprint.app_context_processor(lambda: {"possible_duplicates": possible_duplicates})
+    blueprint.app_context_processor(
+        lambda: {"possible_duplicates": possible_duplicates, "matching_records": matching_records}
+    )
 
 
 install_merge_pages(pages)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from marshmallow import RAISE, Schema, fields, validate
 
-from saas.modules.core.schemas import CleanInput, ContactIn, ContactOut, ListQuery, _text, page_of
+from saas.modules.core.schemas import CleanInput, ContactIn, ContactOut, ListQuery, MatchOut, _text, page_of
 from saas.modules.sfa.models import LEAD_STATUSES
 
 
@@ -40,6 +40,10 @@ class LeadOut(ContactOut):
     converted_contact_id = fields.UUID(allow_none=True)
     converted_account_id = fields.UUID(allow_none=True)
     converted_deal_id = fields.UUID(allow_none=True)
+    matching_records = fields.List(
+        fields.Nested(MatchOut),
+        metadata={"description": "Contacts likely to be this lead's person (on a single lead's answers)."},
+    )
 
 
 class LeadListQuery(ListQuery):

@@ -9,8 +9,9 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from saas.modules.core.duplicates import person_signals
-from saas.modules.core.merge import MergeField, MergeKind, register_merge_kind
+from saas.modules.core.duplicates import Duplicate, find_matches, person_signals
+from saas.modules.core.merge import Elsewhere, MergeField, MergeKind, register_merge_kind
+from saas.modules.core.models import Contact
 from saas.modules.core.normalise import company_key
 from saas.modules.sfa.leads import leads
 from saas.modules.sfa.models import Deal, DealContact, Lead, Task
@@ -57,6 +58,24 @@ def _refuse_lead_pair(survivor: Lead, other: Lead) -> str | None:
     return None
 
 
+LEAD_SIGNALS = person_signals(Lead, company_key(Lead.company))
+# A lead and a contact compare by email, phone, and name with email domain; "same company" compares a lead's
+# company name with a contact's account id, which share no key.
+_CROSS = ("same email", "same phone", "similar name, same email domain")
+_LEAD_TO_CONTACT = (
+    tuple(signal for signal in LEAD_SIGNALS if signal.reason in _CROSS),
+    tuple(signal for signal in person_signals(Contact, Contact.account_id) if signal.reason in _CROSS),
+)
+
+
+def existing_contacts(session: Session, lead_id: uuid.UUID) -> list[Duplicate]:
+    """Contacts likely to be the person a lead is about (before converting it, say)."""
+    lead_signals, contact_signals = _LEAD_TO_CONTACT
+    return find_matches(
+        session, (Lead, lead_signals), (Contact, contact_signals), lambda c: c.display_name, lead_id
+    )
+
+
 LEAD_KIND = register_merge_kind(
     MergeKind(
         key="lead",
@@ -71,11 +90,12 @@ LEAD_KIND = register_merge_kind(
             MergeField("source", "Source"),
             MergeField("notes", "Notes"),
         ),
-        signals=person_signals(Lead, company_key(Lead.company)),
+        signals=LEAD_SIGNALS,
         describe=lambda lead: (
             " ".join(p for p in (lead.first_name, lead.last_name) if p) or (lead.email or "")
         ),
         timeline=lambda lead: {"subject_type": "lead", "subject_id": lead.id},
         refuse=_refuse_lead_pair,
+        elsewhere=(Elsewhere("contact", "core.show_contacts", existing_contacts),),
     )
 )
