@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -354,10 +355,14 @@ def _column(definition: CustomField) -> ColumnElement:
 
 def load_value(definition: CustomField, raw: Any, name: str | None = None) -> Any:
     """One value checked against its field's type (None clears it)."""
+    return _load_with(TYPES[definition.field_type].value_field(definition), definition, raw, name)
+
+
+def _load_with(value_field: fields.Field, definition: CustomField, raw: Any, name: str | None) -> Any:
     if raw is None or raw == "" or raw == []:
         return None
     try:
-        return TYPES[definition.field_type].value_field(definition).deserialize(raw)
+        return value_field.deserialize(raw)
     except marshmallow.ValidationError as error:
         message = (
             "; ".join(str(m) for m in error.messages)
@@ -516,24 +521,36 @@ def load_text_values(
 ) -> tuple[dict[str, Any], dict[str, list[str]]]:
     """A new record's custom values from text cells by column name (``cf_<key>``): each checked by its type,
     defaults for the empty ones, required ones enforced. Returns (values by column, errors by column)."""
-    values: dict[str, Any] = {}
-    errors: dict[str, list[str]] = {}
-    for definition in definitions:
-        cell = (raw.get(definition.column_name) or "").strip()
-        given: Any = cell
-        if cell and definition.field_type == "multi_select":
-            given = [part.strip() for part in cell.split(MULTI_SELECT_SEPARATOR) if part.strip()]
-        elif not cell:
-            given = definition.default_value
-        try:
-            value = load_value(definition, given, definition.column_name)
-        except ValidationError as error:
-            errors[definition.column_name] = [error.detail]
-            continue
-        if value is None and definition.required:
-            errors[definition.column_name] = [f"{definition.label} is required."]
-        values[definition.column_name] = value
-    return values, errors
+    return text_values_loader(definitions)(raw)
+
+
+def text_values_loader(
+    definitions: tuple[CustomField, ...],
+) -> Callable[[dict[str, str]], tuple[dict[str, Any], dict[str, list[str]]]]:
+    """``load_text_values`` for many rows of the same fields: each field's value check is built once."""
+    checks = [(d, TYPES[d.field_type].value_field(d)) for d in definitions]
+
+    def load(raw: dict[str, str]) -> tuple[dict[str, Any], dict[str, list[str]]]:
+        values: dict[str, Any] = {}
+        errors: dict[str, list[str]] = {}
+        for definition, value_field in checks:
+            cell = (raw.get(definition.column_name) or "").strip()
+            given: Any = cell
+            if cell and definition.field_type == "multi_select":
+                given = [part.strip() for part in cell.split(MULTI_SELECT_SEPARATOR) if part.strip()]
+            elif not cell:
+                given = definition.default_value
+            try:
+                value = _load_with(value_field, definition, given, definition.column_name)
+            except ValidationError as error:
+                errors[definition.column_name] = [error.detail]
+                continue
+            if value is None and definition.required:
+                errors[definition.column_name] = [f"{definition.label} is required."]
+            values[definition.column_name] = value
+        return values, errors
+
+    return load
 
 
 def reference_errors(
