@@ -48,6 +48,7 @@ def configure(app: Flask, settings: Settings) -> None:
         LOGIN_RATE_LIMIT=settings.login_rate_limit,
         SMTP_URL=settings.smtp_url,
         MAIL_FROM=settings.mail_from,
+        TRUSTED_PROXY_HOPS=settings.trusted_proxy_hops,
         WTF_CSRF_TIME_LIMIT=None,
         MAX_CONTENT_LENGTH=10 * 1024 * 1024,
         VALIDATION_ERROR_STATUS_CODE=422,
@@ -118,6 +119,7 @@ def create_app(settings: Settings | None = None) -> APIFlask:
         static_folder="web/static",
     )
     configure(app, settings)
+    extensions.trust_proxies(app)
     logging.basicConfig(level=logging.INFO)
     observability.init_app(app)
 

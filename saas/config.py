@@ -40,6 +40,8 @@ def _secret_key(environment: str, instance_dir: Path) -> str:
 TUNABLES = (
     "SIGNUP_RATE_LIMIT",
     "PRIVACY_LINK_RATE_LIMIT",
+    "PASSWORD_RESET_RATE_LIMIT",
+    "PASSWORD_RESET_EMAIL_RATE_LIMIT",
     "MARKETING_PUBLIC_RATE_LIMIT",
     "MARKETING_BATCH_SIZE",
     "MARKETING_SNAPSHOT_BATCH",
@@ -73,6 +75,8 @@ class Settings:
     # Outgoing mail (privacy-center links...); none configured means mail is disabled and logged as such.
     smtp_url: str | None = None
     mail_from: str = "no-reply@localhost"
+    # Proxies in front of the app (an ALB: 1) whose X-Forwarded-For/-Proto/-Host entries are believed.
+    trusted_proxy_hops: int = 0
     extra: dict[str, str] = field(default_factory=dict)
     """Tunables of single features (``TUNABLES``) set in the environment, copied into the app config."""
 
@@ -101,5 +105,9 @@ class Settings:
             stripe_api_base=os.environ.get("STRIPE_API_BASE") or None,
             smtp_url=os.environ.get("SMTP_URL") or None,
             mail_from=os.environ.get("MAIL_FROM", "no-reply@localhost"),
+            # API_TRUSTED_PROXIES is the setting's older name, from when only the API limiter used it.
+            trusted_proxy_hops=int(
+                os.environ.get("TRUSTED_PROXY_HOPS") or os.environ.get("API_TRUSTED_PROXIES") or "0"
+            ),
             extra={name: os.environ[name] for name in TUNABLES if os.environ.get(name)},
         )

@@ -97,8 +97,7 @@ def _configure(app: Flask) -> None:
     app.config.setdefault("WEBHOOK_MAX_RETRIES", int(env("WEBHOOK_MAX_RETRIES", "5")))
     app.config.setdefault("WEBHOOK_DISABLE_AFTER", int(env("WEBHOOK_DISABLE_AFTER", "5")))
     app.config.setdefault("API_TOKEN_LIFETIME_SECONDS", int(env("API_TOKEN_LIFETIME_SECONDS", "900")))
-    # Proxies in front of the app (an ALB: 1) whose X-Forwarded-For entry names the client for rate limits.
-    app.config.setdefault("API_TRUSTED_PROXIES", int(env("API_TRUSTED_PROXIES", "0")))
+    # Proxies in front of the app: TRUSTED_PROXY_HOPS (or API_TRUSTED_PROXIES), read by saas.config.
     app.config.setdefault("API_IDEMPOTENCY_SECONDS", int(env("API_IDEMPOTENCY_SECONDS", "86400")))
     # The whole test suite calls the API from one address: generous there, tests of limits set their own.
     app.config.setdefault(

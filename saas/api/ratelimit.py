@@ -29,13 +29,11 @@ def enforce(limits_setting: str, *identifiers: str) -> None:
 
 
 def client_address() -> str:
-    """The caller's address; behind ``API_TRUSTED_PROXIES`` proxies (a load balancer), the one they saw."""
-    trusted = int(current_app.config.get("API_TRUSTED_PROXIES", 0))
-    # Each trusted proxy appends the address it saw: the n-th entry from the end is the client's;
-    # entries before it may be forged by the client.
-    route = request.access_route
-    if trusted and len(route) >= trusted:
-        return route[-trusted]
+    """The caller's address; behind ``TRUSTED_PROXY_HOPS`` proxies (a load balancer), the one they saw.
+
+    :class:`saas.extensions.TrustedProxies` has already taken it from X-Forwarded-For, once for the
+    whole app: counting hops here again would skip past the client to an address it wrote itself.
+    """
     return request.remote_addr or "unknown"
 
 

@@ -22,11 +22,12 @@ from flask_login import current_user, login_user, user_logged_in, user_logged_ou
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, EqualTo, Length
+from wtforms.validators import DataRequired, Length
 
 from saas.auth import members
 from saas.auth.models import ROLES, Membership
 from saas.auth.services import authenticate, find_user_by_email, membership_for
+from saas.auth.sessions import remember_password_fingerprint
 from saas.auth.sso import (
     JIT_ROLES,
     PendingLogin,
@@ -40,7 +41,7 @@ from saas.auth.sso import (
     save_sso_config,
     sso_required,
 )
-from saas.auth.views import LoginForm
+from saas.auth.views import LoginForm, NewPasswordForm
 from saas.billing.entitlements import allowed_when_read_only
 from saas.db import TenantRef, db
 from saas.errors import NotFound, SaasError, ValidationError
@@ -165,13 +166,6 @@ def callback(slug: str):
 # -- invitations -------------------------------------------------------------------------------
 
 
-class AcceptForm(FlaskForm):
-    password = PasswordField("Choose a password", validators=[DataRequired(), Length(max=256)])
-    confirm = PasswordField(
-        "Repeat the password", validators=[DataRequired(), EqualTo("password", "The passwords differ.")]
-    )
-
-
 @sso_pages.route("/invite/<token>", methods=["GET", "POST"])
 @limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])
 def invitation(token: str):
@@ -185,7 +179,7 @@ def invitation(token: str):
     has_account = find_user_by_email(db.session, invite.email) is not None
     signed_in_as_invitee = current_user.is_authenticated and current_user.email == invite.email
     may_set_password = not has_account and not (config and config.sso_required)
-    form = AcceptForm() if may_set_password else FlaskForm()
+    form = NewPasswordForm() if may_set_password else FlaskForm()
     status = 200
     if request.method == "POST":
         status = 400
@@ -409,4 +403,5 @@ def register_identity_pages(app: Flask) -> None:
     app.register_blueprint(identity_admin, url_prefix="/t/<slug>")
     register_tenant_guard(sso_session_guard)
     user_logged_in.connect(_forget_sso_tenant)
+    user_logged_in.connect(remember_password_fingerprint)
     user_logged_out.connect(_forget_sso_tenant)

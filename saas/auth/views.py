@@ -1,7 +1,8 @@
-"""Sign-in and sign-out pages."""
+"""Sign-in and sign-out pages, and the forgotten-password pages."""
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from urllib.parse import urlsplit
 
@@ -9,12 +10,15 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired, EqualTo, Length
 
+from saas.auth import password_reset
 from saas.auth.models import User
-from saas.auth.services import authenticate
+from saas.auth.services import authenticate, find_user_by_email, normalise_email
+from saas.auth.sessions import session_is_current
 from saas.auth.sso import password_barred_workspace
 from saas.db import db
+from saas.errors import ValidationError
 from saas.extensions import limiter
 
 auth_pages = Blueprint("auth", __name__)
@@ -25,11 +29,26 @@ class LoginForm(FlaskForm):
     password = PasswordField("Password", validators=[DataRequired(), Length(max=256)])
 
 
+class NewPasswordForm(FlaskForm):
+    """Choosing a password: accepting an invitation, resetting a forgotten one."""
+
+    password = PasswordField("Choose a password", validators=[DataRequired(), Length(max=256)])
+    confirm = PasswordField(
+        "Repeat the password", validators=[DataRequired(), EqualTo("password", "The passwords differ.")]
+    )
+
+
+class ForgotPasswordForm(FlaskForm):
+    email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
+
+
 def load_user(user_id: str) -> User | None:
+    """The session's user, unless the session was opened with a password that has changed since."""
     try:
-        return db.session.get(User, uuid.UUID(user_id))
+        user = db.session.get(User, uuid.UUID(user_id))
     except ValueError:
         return None
+    return user if user is not None and session_is_current(user) else None
 
 
 def _safe_next(target: str | None) -> str | None:
@@ -75,6 +94,65 @@ def logout():
     logout_user()
     flash("You are signed out.")
     return redirect(url_for("auth.login"))
+
+
+def _reset_email_key() -> str:
+    """Rate-limit key of the address asked for; hashed so that Redis keys hold no address."""
+    email = (request.form.get("email") or "").strip().lower()
+    return "reset-email:" + hashlib.sha256(email.encode()).hexdigest()
+
+
+@auth_pages.route("/password/forgot", methods=["GET", "POST"])
+@limiter.limit(
+    lambda: current_app.config.get("PASSWORD_RESET_RATE_LIMIT", "5 per minute;30 per hour"), methods=["POST"]
+)
+@limiter.limit(
+    lambda: current_app.config.get("PASSWORD_RESET_EMAIL_RATE_LIMIT", "3 per hour"),
+    key_func=_reset_email_key,
+    methods=["POST"],
+)
+def forgot_password():
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        try:
+            email = normalise_email(form.email.data)
+        except ValidationError as error:
+            form.email.errors = error.errors["email"]
+        else:
+            # The same page, mail or not: whether an address has an account is not said here.
+            password_reset.request_password_reset(find_user_by_email(db.session, email), request.url_root)
+            return render_template("auth/reset_requested.html")
+    return render_template("auth/forgot_password.html", form=form), 200 if request.method == "GET" else 400
+
+
+@auth_pages.route("/password/reset/<token>", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])
+def reset_password(token: str):
+    user = password_reset.read_reset_token(db.session, token)
+    if password_barred_workspace(db.session, user) is not None:
+        raise password_reset.SsoOnly(password_reset.SSO_ONLY)
+    form = NewPasswordForm()
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.validate_on_submit():
+            try:
+                password_reset.reset_password(db.session, user, form.password.data)
+            except ValidationError as error:
+                db.session.rollback()
+                form.password.errors = [m for messages in error.errors.values() for m in messages]
+                status = 422
+            else:
+                db.session.commit()
+                password_reset.notify_password_changed(user, request.url_root)
+                if current_user.is_authenticated:
+                    logout_user()  # this browser's session belonged to the old password too
+                flash("Your password was changed, and every other browser was signed out. Sign in now.")
+                return redirect(url_for("auth.login"))
+    response = current_app.make_response((render_template("auth/reset_password.html", form=form), status))
+    # The token is in this page's address: never hand it on in a Referer header.
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
 
 
 @auth_pages.app_context_processor
