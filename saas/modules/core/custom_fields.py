@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from functools import cache, partial
 from typing import Any
 
 import marshmallow
@@ -355,21 +356,25 @@ def _column(definition: CustomField) -> ColumnElement:
 
 def load_value(definition: CustomField, raw: Any, name: str | None = None) -> Any:
     """One value checked against its field's type (None clears it)."""
-    return _load_with(TYPES[definition.field_type].value_field(definition), definition, raw, name)
+    return _load_with(lambda: _value_field(definition), definition.label, raw, name or key_of(definition))
 
 
-def _load_with(value_field: fields.Field, definition: CustomField, raw: Any, name: str | None) -> Any:
+def _value_field(definition: CustomField) -> fields.Field:
+    return TYPES[definition.field_type].value_field(definition)
+
+
+def _load_with(value_field: Callable[[], fields.Field], label: str, raw: Any, name: str) -> Any:
     if raw is None or raw == "" or raw == []:
         return None
     try:
-        return value_field.deserialize(raw)
+        return value_field().deserialize(raw)
     except marshmallow.ValidationError as error:
         message = (
             "; ".join(str(m) for m in error.messages)
             if isinstance(error.messages, list)
             else str(error.messages)
         )
-        raise _refuse(f"{definition.label}: {message}", name or key_of(definition)) from error
+        raise _refuse(f"{label}: {message}", name) from error
 
 
 def to_json(definition: CustomField, value: Any) -> Any:
@@ -528,26 +533,30 @@ def text_values_loader(
     definitions: tuple[CustomField, ...],
 ) -> Callable[[dict[str, str]], tuple[dict[str, Any], dict[str, list[str]]]]:
     """``load_text_values`` for many rows of the same fields: each field's value check is built once."""
-    checks = [(d, TYPES[d.field_type].value_field(d)) for d in definitions]
+    # Each value check built when first needed (as load_value does), then kept for the following rows.
+    checks = [
+        (d.column_name, d.field_type, d.default_value, d.required, d.label, cache(partial(_value_field, d)))
+        for d in definitions
+    ]
 
     def load(raw: dict[str, str]) -> tuple[dict[str, Any], dict[str, list[str]]]:
         values: dict[str, Any] = {}
         errors: dict[str, list[str]] = {}
-        for definition, value_field in checks:
-            cell = (raw.get(definition.column_name) or "").strip()
+        for column, field_type, default_value, required, label, value_field in checks:
+            cell = (raw.get(column) or "").strip()
             given: Any = cell
-            if cell and definition.field_type == "multi_select":
+            if cell and field_type == "multi_select":
                 given = [part.strip() for part in cell.split(MULTI_SELECT_SEPARATOR) if part.strip()]
             elif not cell:
-                given = definition.default_value
+                given = default_value
             try:
-                value = _load_with(value_field, definition, given, definition.column_name)
+                value = _load_with(value_field, label, given, column)
             except ValidationError as error:
-                errors[definition.column_name] = [error.detail]
+                errors[column] = [error.detail]
                 continue
-            if value is None and definition.required:
-                errors[definition.column_name] = [f"{definition.label} is required."]
-            values[definition.column_name] = value
+            if value is None and required:
+                errors[column] = [f"{label} is required."]
+            values[column] = value
         return values, errors
 
     return load

@@ -13,8 +13,8 @@ import uuid
 from collections.abc import Collection
 from datetime import UTC, datetime
 
-from sqlalchemy import Select, func, select, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import Select, String, any_, bindparam, func, select, update
+from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.orm import Session
 
 from saas.db import TenantSession
@@ -190,7 +190,8 @@ def refused_people(session: Session, emails: Collection[str]) -> dict[str, str]:
     """Of these emails, the erased people's (on the suppression list): they are not to be recreated."""
     salt = _salt(session)
     by_hash = {_hash(salt, email): email for email in emails if email}
-    found = session.scalars(select(SuppressedEmail.email_hash).where(SuppressedEmail.email_hash.in_(by_hash)))
+    hashes = any_(bindparam("hashes", list(by_hash), type_=ARRAY(String)))  # one parameter, not one per email
+    found = session.scalars(select(SuppressedEmail.email_hash).where(SuppressedEmail.email_hash == hashes))
     return {by_hash[digest]: ERASED for digest in found}
 
 

@@ -14,6 +14,7 @@ import io
 import os
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from itertools import islice
@@ -539,10 +540,10 @@ def _validate_row(
     return mapped, None if errors else record, errors
 
 
-def validate_rows(target: ImportTarget, job: ImportJob, rows: list[tuple[int, list[str]]]) -> list[Validated]:
+def validate_rows(
+    target: ImportTarget, headers: list[str], columns: dict[str, int], rows: list[tuple[int, list[str]]]
+) -> list[Validated]:
     """Each row checked by the target's schema and custom fields: no database, so it may run in a thread."""
-    headers: list[str] = job.mapping["headers"]
-    columns: dict[str, int] = job.mapping["columns"]
     # Built once per batch, not per row: the schema, and the value check of each custom field.
     schema = target.schema()
     load_custom = custom_fields.text_values_loader(target.custom)
@@ -569,7 +570,7 @@ def classify_rows(
     columns: dict[str, int] = job.mapping["columns"]
     header_of = {name: headers[index] for name, index in columns.items()}
     if validated is None:
-        validated = validate_rows(target, job, rows)
+        validated = validate_rows(target, headers, columns, rows)
     batch = Batch()
 
     def outcome(row_number: int, mapped: dict[str, str], kind: str, reason: str = "") -> None:
@@ -692,6 +693,16 @@ def _lock_entity(session: TenantSession, target: ImportTarget) -> None:
     )
 
 
+@dataclass
+class _Ahead:
+    """The batch after the one being written: its first row's offset among the data rows, its rows, and
+    their validation under way."""
+
+    start: int
+    chunk: list[tuple[int, list[str]]]
+    validated: Future[list[Validated]]
+
+
 def run_import(session: TenantSession, job_id: str, batch_size: int = BATCH_SIZE) -> dict[str, Any]:
     """The background job: import the rows after the last committed one, a batch per transaction."""
     job_uuid = uuid.UUID(job_id)
@@ -706,39 +717,53 @@ def run_import(session: TenantSession, job_id: str, batch_size: int = BATCH_SIZE
     job.status = "running"
     session.commit()
     rows = iter(_rows_of(job))
-    position = 0
+    position = 0  # data rows taken from ``rows``
+    ahead: _Ahead | None = None
     try:
-        while True:
-            _lock_entity(session, target)
-            job = get_import(session, job_uuid, for_update=True)
-            if job.status != "running":
-                break  # finished or stopped by another run of the same job
-            if job.processed_rows < position:
-                rows, position = iter(_rows_of(job)), 0
-            for _ in range(job.processed_rows - position):  # resume: skip what is committed
-                next(rows, None)
-            position = job.processed_rows
-            chunk = list(islice(rows, batch_size))
-            if not chunk:
-                job.status, job.finished_at = "done", datetime.now(UTC)
-                job.message = (
-                    f"{job.imported_rows} imported, {job.duplicate_rows} duplicates skipped, "
-                    f"{job.error_rows} rows with errors."
+        # The next batch is validated in a thread while this one meets the database (dedupe queries, COPY,
+        # commit): the schema's Python work overlaps PostgreSQL's. Only validation runs ahead, no writes;
+        # leaving the block waits for it, so the session is never rolled back under it.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-validation") as validator:
+            while True:
+                _lock_entity(session, target)
+                job = get_import(session, job_uuid, for_update=True)
+                if job.status != "running":
+                    break  # finished or stopped by another run of the same job
+                validated: list[Validated] | None = None
+                if ahead is not None and ahead.start == job.processed_rows:
+                    chunk, validated = ahead.chunk, ahead.validated.result()
+                else:  # the first batch, or another run of the same job moved on
+                    if job.processed_rows < position:
+                        rows, position = iter(_rows_of(job)), 0
+                    for _ in range(job.processed_rows - position):  # resume: skip what is committed
+                        next(rows, None)
+                    chunk = list(islice(rows, batch_size))
+                    position = job.processed_rows + len(chunk)
+                if not chunk:
+                    job.status, job.finished_at = "done", datetime.now(UTC)
+                    job.message = (
+                        f"{job.imported_rows} imported, {job.duplicate_rows} duplicates skipped, "
+                        f"{job.error_rows} rows with errors."
+                    )
+                    session.commit()
+                    break
+                following = list(islice(rows, batch_size))
+                headers, columns = job.mapping["headers"], job.mapping["columns"]
+                ahead = _Ahead(
+                    position, following, validator.submit(validate_rows, target, headers, columns, following)
                 )
+                position += len(following)
+                batch = classify_rows(session, target, job, chunk, set(), validated=validated)
+                _insert(session, target, job, batch.records)
+                if batch.errors:
+                    session.execute(
+                        ImportRowError.__table__.insert(), [e | {"job_id": job.id} for e in batch.errors]
+                    )
+                job.processed_rows += len(chunk)
+                job.imported_rows += len(batch.records)
+                job.duplicate_rows += batch.duplicates
+                job.error_rows += batch.error_rows
                 session.commit()
-                break
-            batch = classify_rows(session, target, job, chunk, set())
-            _insert(session, target, job, batch.records)
-            if batch.errors:
-                session.execute(
-                    ImportRowError.__table__.insert(), [e | {"job_id": job.id} for e in batch.errors]
-                )
-            job.processed_rows += len(chunk)
-            job.imported_rows += len(batch.records)
-            job.duplicate_rows += batch.duplicates
-            job.error_rows += batch.error_rows
-            position = job.processed_rows
-            session.commit()
     except Exception as error:
         session.rollback()
         failed = get_import(session, job_uuid)

@@ -215,7 +215,7 @@ def test_a_batch_is_judged_as_the_schema_judges_each_row_alone(client, tenant_a,
         job = imports.create_import(session, entity="contacts", filename="x.csv", content=content)
         target = imports.import_target(session, "contacts")
         numbered = list(imports.CsvRows(content.decode(), ","))
-        batched = imports.validate_rows(target, job, numbered)
+        batched = imports.validate_rows(target, job.mapping["headers"], job.mapping["columns"], numbered)
         definitions = target.custom
     columns = job.mapping["columns"]
     for (_, values), (mapped, record, errors) in zip(numbered, batched, strict=True):
