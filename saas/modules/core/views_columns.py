@@ -1,9 +1,15 @@
 """The columns of a list page: which ones show (``?columns=``), the custom field ones, sorting by a header,
-and the likely-duplicate flag beside a record's name."""
+and the likely-duplicate flag beside a record's name.
+
+The helpers take the list as its :class:`~saas.modules.core.views.RecordPages` or, for a list page of its own
+(tickets), as a :class:`RecordList`: both give the list's ``service``, its own ``columns`` and
+``endpoint("list")``. The saved views section (``core/_saved_views.html``) reads the same three.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, NamedTuple
 from urllib.parse import urlencode
 
@@ -11,6 +17,7 @@ from flask import request, url_for
 
 from saas.modules.core import custom_fields, duplicates
 from saas.modules.core.merge import merge_kind
+from saas.modules.core.services import RecordService
 from saas.tenants.routing import current_tenant_session
 
 
@@ -25,6 +32,24 @@ class ListColumn(NamedTuple):
     """The list's ``sort`` that orders by this column, when it can be ordered."""
     shown: bool = True
     """Shown unless the reader chose other columns."""
+
+
+@dataclass(frozen=True)
+class RecordList:
+    """A list page not built from ``RecordPages`` (the ticket list), as the column helpers and the saved
+    views section see it."""
+
+    service: RecordService[Any]
+    """The record type's ``RecordService``: its table names the columns' custom fields and the views."""
+    columns: tuple[ListColumn, ...]
+    """The page's own columns (the first shown one links to the record); custom fields add theirs."""
+    list_endpoint: str
+
+    def endpoint(self, action: str) -> str:
+        """The list page's endpoint, named as ``RecordPages.endpoint("list")`` names it."""
+        if action != "list":
+            raise ValueError(f"A RecordList knows its list page only, not {action!r}.")
+        return self.list_endpoint
 
 
 def _day_of(attribute: str) -> Callable[[Any], str]:

@@ -26,7 +26,10 @@ def _list_endpoint(entity: str) -> str:
 
 @pages.app_template_global()
 def saved_views_of(pages_of: Any) -> list[SavedView] | None:
-    """The member's and the shared views of a list page's record type; ``None`` where views do not apply."""
+    """The member's and the shared views of a list page's record type; ``None`` where views do not apply.
+
+    ``pages_of`` is the list's ``RecordPages`` or, for a list page of its own (tickets), its ``RecordList``.
+    """
     entity = pages_of.service.model.__tablename__
     if entity not in saved_views.ENTITIES or g.get("membership") is None:
         return None

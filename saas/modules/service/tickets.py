@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, case, func, select
 
 from saas.api.webhooks import emit
 from saas.auth.services import is_member
@@ -362,7 +362,22 @@ def _status_label(status: str) -> str:
     return {"pending_customer": "pending customer", "new": "reopened", "open": "opened"}.get(status, status)
 
 
-tickets = TicketService(Ticket, "ticket", search=(Ticket.subject, Ticket.description))
+tickets = TicketService(
+    Ticket,
+    "ticket",
+    search=(Ticket.subject, Ticket.description),
+    sortable={
+        "subject": Ticket.subject,
+        "status": Ticket.status,
+        # By severity (low first, ``-priority`` urgent first), not alphabetically; an integer, so that
+        # a page's cursor carries and parses it like any number.
+        "priority": case({p: rank for rank, p in enumerate(PRIORITIES)}, value=Ticket.priority),
+        "created_at": Ticket.created_at,
+        "updated_at": Ticket.updated_at,
+        "first_response_due_at": Ticket.first_response_due_at,
+        "resolution_due_at": Ticket.resolution_due_at,
+    },
+)
 
 
 # --- the thread -----------------------------------------------------------------------------------

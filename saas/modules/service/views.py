@@ -13,7 +13,17 @@ from saas.errors import ValidationError
 from saas.modules.core import custom_fields
 from saas.modules.core.models import Contact
 from saas.modules.core.pagination import Page
+from saas.modules.core.saved_views import register_columns
 from saas.modules.core.views import load_form, member_choices, workspace_people
+from saas.modules.core.views_columns import (
+    TIMESTAMP_COLUMNS,
+    ListColumn,
+    RecordList,
+    columns_of,
+    list_arguments,
+    prepare_rows,
+    sort_link,
+)
 from saas.modules.core.views_custom_fields import (
     default_form_values,
     form_values,
@@ -67,18 +77,63 @@ def _labels() -> dict[str, Any]:
     }
 
 
+def _minute(value: datetime | None) -> str:
+    return f"{value:%Y-%m-%d %H:%M}" if value else ""
+
+
+def _requester(ticket: Any) -> str:
+    # ``requester`` is put on each row of the page by list_tickets (one query for the page).
+    contact = getattr(ticket, "requester", None)
+    return contact.display_name if contact else ""
+
+
+def _assignee(ticket: Any) -> str:
+    return workspace_people().get(ticket.assignee_user_id, "") if ticket.assignee_user_id else "Unassigned"
+
+
+def _due_column(label: str, attribute: str) -> ListColumn:
+    """An SLA due time, sortable (empty ones last), not shown unless chosen."""
+
+    def value(ticket: Any) -> str:
+        return _minute(getattr(ticket, attribute))
+
+    return ListColumn(label, value, attribute, sort=attribute, shown=False)
+
+
+TICKET_LIST = RecordList(
+    service=tickets,
+    columns=(
+        ListColumn("Subject", lambda t: t.subject, "subject", sort="subject"),
+        ListColumn("Ref", lambda t: t.reference, "reference"),
+        ListColumn("Requester", _requester, "requester"),
+        ListColumn("Status", lambda t: t.status.replace("_", " "), "status", sort="status"),
+        ListColumn("Priority", lambda t: t.priority, "priority", sort="priority"),
+        ListColumn("Assignee", _assignee, "assignee"),
+        ListColumn("SLA", lambda t: sla.sla_state(t), "sla"),
+        ListColumn("Next due (UTC)", lambda t: _minute(sla.next_due(t)), "next_due"),
+        ListColumn("Channel", lambda t: t.channel.replace("_", " "), "channel", shown=False),
+        _due_column("First response due (UTC)", "first_response_due_at"),
+        _due_column("Resolution due (UTC)", "resolution_due_at"),
+        *TIMESTAMP_COLUMNS,
+    ),
+    list_endpoint="service.list_tickets",
+)
+register_columns(ENTITY, tuple(column.key for column in TICKET_LIST.columns))
+
+
 @pages.get("/tickets")
 def list_tickets():
     fields = s.TicketListQuery().fields
     given = {k: v for k, v in request.args.items() if k in fields and v != ""}
-    custom = {k: v for k, v in request.args.items() if k.startswith(custom_fields.PREFIX) and v != ""}
     message, status = None, 200
     session = current_tenant_session()
+    available, shown = columns_of(TICKET_LIST)
     try:
         query = load_form(s.TicketListQuery(), given, "Please correct the filters.")
         page = tickets.list(session, me=g.membership.user_id, where=list_conditions(ENTITY), **query)
-    except ValidationError as error:  # a bad filter or cursor: say so above an empty list
-        message, status = error.detail, 422
+    except ValidationError as error:  # a bad filter, sort or cursor: say so above an empty list
+        # A bad sort's message names what the list sorts by.
+        message, status = " ".join([error.detail, *error.errors.get("sort", [])]), 422
         query, page = {}, Page([], None)
     requesters = {
         c.id: c
@@ -86,21 +141,28 @@ def list_tickets():
             Contact.id.in_({t.requester_contact_id for t in page.data if t.requester_contact_id})
         )
     }
-    next_url = (
-        url_for("service.list_tickets", **{**given, **custom, "cursor": page.next_cursor})
-        if page.next_cursor
-        else None
+    for ticket in page.data:
+        ticket.requester = requesters.get(ticket.requester_contact_id)
+    prepare_rows(TICKET_LIST, page.data, shown)  # the shown custom fields' values (tickets are not merged)
+    next_url = page.next_cursor and url_for(
+        "service.list_tickets", **{**list_arguments(), "cursor": page.next_cursor}
     )
+    # The view links keep the chosen order and columns; the filters are the view's own.
+    kept = {name: value for name, value in list_arguments().items() if name in ("sort", "columns")}
     return render_template(
         "service/ticket_list.html",
+        pages=TICKET_LIST,
         page=page,
         args=request.args,
         views=VIEWS,
         view=query.get("view") or "all",
-        requesters=requesters,
+        kept=kept,
         next_url=next_url,
         message=message,
-        now=datetime.now(UTC),
+        available_columns=available,
+        columns=shown,
+        sort_link=sort_link,
+        list_arguments=list_arguments,
         **_ticket_context(),
     ), status
 
