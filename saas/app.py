@@ -49,6 +49,7 @@ def configure(app: Flask, settings: Settings) -> None:
         SMTP_URL=settings.smtp_url,
         MAIL_FROM=settings.mail_from,
         TRUSTED_PROXY_HOPS=settings.trusted_proxy_hops,
+        ALLOWED_HOSTS=list(settings.allowed_hosts) if settings.allowed_hosts else None,
         WTF_CSRF_TIME_LIMIT=None,
         MAX_CONTENT_LENGTH=10 * 1024 * 1024,
         VALIDATION_ERROR_STATUS_CODE=422,

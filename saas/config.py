@@ -18,6 +18,12 @@ def _flag(name: str, default: bool) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _names(name: str) -> tuple[str, ...] | None:
+    """A comma-separated list from the environment; unset or empty: ``None``."""
+    names = tuple(item.strip() for item in os.environ.get(name, "").split(",") if item.strip())
+    return names or None
+
+
 def _instance_dir() -> Path:
     return Path(os.environ.get("SAAS_INSTANCE_DIR", "instance")).resolve()
 
@@ -77,6 +83,8 @@ class Settings:
     mail_from: str = "no-reply@localhost"
     # Proxies in front of the app (an ALB: 1) whose X-Forwarded-For/-Proto/-Host entries are believed.
     trusted_proxy_hops: int = 0
+    # Host names the site answers to (others get 400), so a forged Host cannot aim mailed links elsewhere.
+    allowed_hosts: tuple[str, ...] | None = None
     extra: dict[str, str] = field(default_factory=dict)
     """Tunables of single features (``TUNABLES``) set in the environment, copied into the app config."""
 
@@ -109,5 +117,6 @@ class Settings:
             trusted_proxy_hops=int(
                 os.environ.get("TRUSTED_PROXY_HOPS") or os.environ.get("API_TRUSTED_PROXIES") or "0"
             ),
+            allowed_hosts=_names("ALLOWED_HOSTS"),
             extra={name: os.environ[name] for name in TUNABLES if os.environ.get(name)},
         )

@@ -150,8 +150,9 @@ def reset_password(token: str):
                 flash("Your password was changed, and every other browser was signed out. Sign in now.")
                 return redirect(url_for("auth.login"))
     response = current_app.make_response((render_template("auth/reset_password.html", form=form), status))
-    # The token is in this page's address: never hand it on in a Referer header.
-    response.headers["Referrer-Policy"] = "no-referrer"
+    # The token is in this page's address: hand it on to no other site. (Not "no-referrer": over HTTPS
+    # the CSRF check wants this site's own Referer on the form's POST.)
+    response.headers["Referrer-Policy"] = "same-origin"
     return response
 
 

@@ -82,7 +82,7 @@ def test_full_journey_mails_a_link_that_sets_a_new_password_and_tells_the_owner(
 
     page = client.get(path)
     assert page.status_code == 200 and "Choose a new password" in page.text
-    assert page.headers["Referrer-Policy"] == "no-referrer"
+    assert page.headers["Referrer-Policy"] == "same-origin"
     done = choose_password(client, path, NEW_PASSWORD)
     assert done.status_code == 302 and done.headers["Location"] == "/login"
     assert "Your password was changed" in client.get("/login").text

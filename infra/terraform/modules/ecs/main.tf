@@ -30,6 +30,8 @@ locals {
     GUNICORN_THREADS = tostring(var.web.threads)
     # Only the ALB reaches the tasks (security groups), so its X-Forwarded-* headers are trusted.
     FORWARDED_ALLOW_IPS = "*"
+    # One proxy (the ALB) in front: the app takes the client address and scheme from its entries.
+    TRUSTED_PROXY_HOPS = "1"
   }
 
   tasks = {
