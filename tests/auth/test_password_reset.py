@@ -263,3 +263,19 @@ def test_a_reset_password_still_opens_no_sso_required_workspace(client, app, ten
         data={"email": tenant_a.email, "password": NEW_PASSWORD, "csrf_token": csrf_token_from(page.text)},
     )
     assert refused.status_code == 403 and "single sign-on only" in refused.text
+
+
+def test_a_deactivated_account_gets_no_mail_and_its_links_are_refused(client, tenant_a, mail_sink):
+    user = user_of(tenant_a.email)
+    token = make_reset_token(user)
+    user.is_active_flag = False
+    db.session.commit()
+    try:
+        assert ask_for_reset(client, tenant_a.email).status_code == 200
+        run_jobs()
+        assert mail_sink.to(tenant_a.email) == []
+        refused = client.get(f"/password/reset/{token}")
+        assert refused.status_code == 400 and REFUSED in refused.text
+    finally:
+        user_of(tenant_a.email).is_active_flag = True
+        db.session.commit()
