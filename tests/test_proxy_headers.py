@@ -16,6 +16,8 @@ from saas.config import Settings
 from saas.db import db
 from saas.extensions import limiter
 from saas.jobs import make_worker
+from tests.auth.conftest import configure_sso, query_of
+from tests.auth.oidc_provider import OidcProvider
 from tests.conftest import bearer, csrf_token_from, make_token
 from tests.mailsink import MailSink, start_sink
 
@@ -203,3 +205,27 @@ def test_the_web_tasks_behind_the_alb_trust_exactly_one_hop():
     locals_ = parse(MODULES / "ecs" / "main.tf")["locals"]
     [web_environment] = [block["web_environment"] for block in locals_ if "web_environment" in block]
     assert web_environment["TRUSTED_PROXY_HOPS"] == "1"
+
+
+@pytest.fixture(scope="module")
+def provider():
+    identity_provider = OidcProvider()
+    identity_provider.start()
+    yield identity_provider
+    identity_provider.stop()
+
+
+def test_the_sso_callback_url_follows_the_forwarded_scheme_and_host(client, tenant_a, hops, provider):
+    hops(1)
+    configure_sso(provider, tenant_a)
+    headers = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "crm.example.com"}
+    page = client.get(f"/t/{tenant_a.slug}/login", headers=headers, environ_base=BALANCER)
+    started = client.post(
+        f"/t/{tenant_a.slug}/login/sso",
+        data={"csrf_token": csrf_token_from(page.text)},
+        headers={**headers, "Referer": f"https://crm.example.com/t/{tenant_a.slug}/login"},
+        environ_base=BALANCER,
+    )
+    assert started.status_code == 302, started.text
+    redirect_uri = query_of(started.headers["Location"])["redirect_uri"]
+    assert redirect_uri == f"https://crm.example.com/t/{tenant_a.slug}/login/callback"
