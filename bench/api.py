@@ -3,9 +3,10 @@ bare SQL of the same page in the same run.
 
 The app path is what an API client gets: ``GET /api/v1/contacts`` through the Flask test client with a
 bearer token (token lookup, tenant binding, ``SET LOCAL ROLE``, the keyset query, serialisation). The
-baseline runs the very statement the app sent (captured from the engine) on a plain psycopg connection,
-already in the tenant's schema. Prints p50/p95 of both and their ratio per case, and the plan of the
-last case. A number custom field (``cf_score``, indexed) is filtered and sorted by too, and the
+baseline runs the very statements the app sent (captured from the engine; a search sends two: its
+matches' ids through the GIN index, then the page) on a plain psycopg connection, already in the tenant's
+schema. Prints p50/p95 of both and their ratio per case, the scans each search's plans use, and the plan
+of the last case. A number custom field (``cf_score``, indexed) is filtered and sorted by too, and the
 likely-duplicate flags of a list page (a query for the page's keys, one per signal) are timed alone.
 
     .venv/bin/python bench/api.py [--contacts 100000] [--repeat 200] [--search-repeat 30]
@@ -27,7 +28,10 @@ os.environ.setdefault(
 )
 os.environ.setdefault("SAAS_ENV", "test")
 
-from load import copy_contacts  # the load bench's seeding; bench/ is on the path when a bench runs
+from load import (
+    FIRST_NAMES,
+    copy_contacts,
+)  # the load bench's seeding; bench/ is on the path when a bench runs
 from sqlalchemy import event, func, select, text
 
 from saas import create_app
@@ -127,14 +131,19 @@ def timed(call: Callable[[], object], repeat: int, warmup: int = 5) -> list[floa
 
 
 class StatementCapture:
-    """Records the contacts query the app sends, so that the baseline runs exactly that."""
+    """Records the contacts queries the app sends (a search sends two), so that the baseline runs exactly
+    those."""
 
     def __init__(self) -> None:
-        self.statement: tuple[str, object] | None = None
+        self.statements: list[tuple[str, object]] = []
 
     def __call__(self, conn, cursor, statement, parameters, context, executemany) -> None:
         if ".contacts" in statement and "LIMIT" in statement:
-            self.statement = (statement, parameters)
+            self.statements.append((statement, parameters))
+
+    @property
+    def statement(self) -> tuple[str, object]:
+        return self.statements[-1]
 
 
 def main() -> None:
@@ -153,13 +162,21 @@ def main() -> None:
         headers = {"Authorization": f"Bearer {secret}"}
         client = app.test_client()
         deep = args.contacts * 9 // 10
-        rare = f"{args.contacts - 7:06d}"  # in one contact's last name and email
+        rare = args.contacts - 7  # a word of one contact's email ("edsger.knuth.99993@example.com")
+        rare_first = FIRST_NAMES[rare % len(FIRST_NAMES)].lower()
         cases = [
             ("list, first page", "limit=50"),
             (f"list, page at row {deep:,}", f"limit=50&cursor={deep_cursor(tenant, deep)}"),
             ("search, common (q=ada)", "limit=50&q=ada"),
+            ("search, one letter (q=a)", "limit=50&q=a"),
             (f"search, one match (q={rare})", f"limit=50&q={rare}"),
+            (f"search, two words (q={rare_first} {rare})", f"limit=50&q={rare_first}+{rare}"),
+            # Inside a last name ("Knuth099993"): a substring match before t0013, no match by word since.
+            (f"search, mid-word (q={rare:06d})", f"limit=50&q={rare:06d}"),
             ("search, no match (q=zzz)", "limit=50&q=zzz"),
+            ("search + sort (q=ada, -created_at)", "limit=50&q=ada&sort=-created_at"),
+            ("search + cf filter (q=ada, cf=7)", "limit=50&q=ada&cf_score=7"),
+            ("search no match + sort (q=zzz)", "limit=50&q=zzz&sort=-created_at"),
             ("sort newest first (-created_at)", "limit=50&sort=-created_at"),
             ("sort by custom field (-cf_score)", "limit=50&sort=-cf_score"),
             ("custom field filter (cf_score=7)", "limit=50&cf_score=7"),
@@ -174,23 +191,35 @@ def main() -> None:
             f'SET ROLE "{tenant.role_name}"; SET search_path TO "{tenant.schema_name}"'
         )
         rows = []
+        search_plans: list[tuple[str, list[str]]] = []
         for label, query in cases:
             url = f"/api/v1/contacts?{query}"
+            capture.statements.clear()
             response = client.get(url, headers=headers)
             assert response.status_code == 200, response.get_json()
-            statement, parameters = capture.statement
+            statements = list(capture.statements)
 
             def through_app(url: str = url) -> None:
                 assert client.get(url, headers=headers).status_code == 200
 
-            def bare_sql(statement: str = statement, parameters: object = parameters) -> None:
+            def bare_sql(statements: list[tuple[str, object]] = statements) -> None:
                 with raw.driver_connection.cursor() as cursor:
-                    cursor.execute(statement, parameters).fetchall()
+                    for statement, parameters in statements:
+                        cursor.execute(statement, parameters).fetchall()
 
             repeat = args.search_repeat if "q=" in query else args.repeat
             app_ms = timed(through_app, repeat)
             sql_ms = timed(bare_sql, repeat)
             rows.append((label, len(response.get_json()["data"]), app_ms, sql_ms))
+            if "q=" in query:  # which scans a search's plans use (the GIN index, or a whole table)
+                scans = []
+                with raw.driver_connection.cursor() as cursor:
+                    for statement, parameters in statements:
+                        explained = cursor.execute("EXPLAIN " + statement, parameters).fetchall()
+                        scans += [
+                            line.split("(cost")[0].strip(" ->") for (line,) in explained if "Scan" in line
+                        ]
+                search_plans.append((label, scans))
         event.remove(db.engine, "before_cursor_execute", capture)
         flags_ms = time_duplicate_flags(client, headers, args.repeat)
 
@@ -217,6 +246,9 @@ def main() -> None:
         f"likely-duplicate flags of a 50-row list page: p50 {statistics.median(flags_ms):.2f} ms, "
         f"p95 {percentile(flags_ms, 95):.2f} ms"
     )
+    print("scans of the search cases' plans:")
+    for label, scans in search_plans:
+        print(f"    {label:<34} {'; '.join(scans)}")
     print("plan of the last case (the custom field filter, through its index):")
     for (line,) in plan:
         print("   ", line)

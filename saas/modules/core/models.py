@@ -19,11 +19,42 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
+from sqlalchemy.orm import Mapped, Unmapped, mapped_column, relationship, unmapped_column
 
 from saas.db import TenantBase
 from saas.modules.core.normalise import company_key, phone_digits, web_domain
+
+# --- search documents ---
+# Lists and the global search find records by the words of their searchable fields through a stored
+# ``search_vector`` (a generated tsvector) and a GIN index: PostgreSQL's ``simple`` configuration (no
+# stemming, no stop words: names are not prose) over the fields with punctuation turned into spaces, so
+# an email ``ann.lee@acme.com`` holds the words ann, lee, acme and com and a domain its labels. Accents
+# of Latin letters are folded with ``translate`` (the embedded PostgreSQL has no ``unaccent``; a
+# generated column needs an immutable expression anyway), so "zoe" finds "Zoë" and "MULLER" "Müller".
+# The query side (saas.modules.core.services.search_condition) folds the user's words the same way.
+# Not ``pg_trgm``: the embedded PostgreSQL of dev and CI does not ship it.
+SEARCH_CONFIG = "simple"
+FOLD_FROM = (
+    "ÀÁÂÃÄÅÇÈÉÊËÌÍÎÏÑÒÓÔÕÖØÙÚÛÜÝàáâãäåçèéêëìíîïñòóôõöøùúûüýÿĀāĂăĄąĆćĈĉĊċČčĎďĐđĒēĔĕĖėĘęĚěĜĝĞğĠġĢģĤĥĦħĨĩĪī"
+    "ĬĭĮįİĴĵĶķĹĺĻļĽľŁłŃńŅņŇňŌōŎŏŐőŔŕŖŗŘřŚśŜŝŞşŠšŢţŤťŨũŪūŬŭŮůŰűŲųŴŵŶŷŸŹźŻżŽž"
+)
+FOLD_TO = (
+    "aaaaaaceeeeiiiinoooooouuuuyaaaaaaceeeeiiiinoooooouuuuyyaaaaaaccccccccddddeeeeeeeeeegggggggghhhhiiii"
+    "iiiiijjkkllllllllnnnnnnoooooorrrrrrssssssssttttuuuuuuuuuuuuwwyyyzzzzzz"
+)
+
+
+def search_document(*columns: str) -> str:
+    """The SQL of a generated ``search_vector`` over ``columns`` (the migrations build the same text)."""
+    joined = " || ' ' || ".join(f"coalesce({column}, '')" for column in columns)
+    folded = f"translate(regexp_replace({joined}, '[[:punct:]]', ' ', 'g'), '{FOLD_FROM}', '{FOLD_TO}')"
+    return f"to_tsvector('{SEARCH_CONFIG}'::regconfig, {folded})"
+
+
+def search_vector_column(*columns: str) -> Any:
+    """A table column the ORM does not load (records, their API and webhook payloads do not show it)."""
+    return unmapped_column(TSVECTOR, Computed(search_document(*columns), persisted=True), nullable=False)
 
 
 class Timestamps:
@@ -45,6 +76,7 @@ class Account(Timestamps, TenantBase):
     # Kept by PostgreSQL; lists page through (sort_name, id) with an index, so a page costs the same
     # at row 100 as at row 100,000.
     sort_name: Mapped[str] = mapped_column(String(200), Computed("lower(name)", persisted=True))
+    search_vector: Unmapped[str] = search_vector_column("name", "domain")
 
     contacts: Mapped[list[Contact]] = relationship(back_populates="account")
 
@@ -66,6 +98,7 @@ class Contact(Timestamps, TenantBase):
         String(201),
         Computed("lower(coalesce(last_name, '') || ' ' || coalesce(first_name, ''))", persisted=True),
     )
+    search_vector: Unmapped[str] = search_vector_column("first_name", "last_name", "email")
 
     account: Mapped[Account | None] = relationship(back_populates="contacts")
 
@@ -86,6 +119,8 @@ Index("ix_contacts_last_name_lower", func.lower(Contact.last_name))
 Index("ix_accounts_domain_key", web_domain(Account.domain), _table=Account.__table__)
 Index("ix_accounts_name_key", company_key(Account.name), _table=Account.__table__)
 Index("ix_accounts_phone_digits", phone_digits(Account.phone))
+Index("ix_accounts_search", Account.__table__.c.search_vector, postgresql_using="gin")
+Index("ix_contacts_search", Contact.__table__.c.search_vector, postgresql_using="gin")
 
 
 class Activity(TenantBase):

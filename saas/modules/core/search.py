@@ -1,4 +1,8 @@
-"""The core module's part of the global search: contacts and accounts by name, email or domain."""
+"""The core module's part of the global search: contacts and accounts by name, email or domain.
+
+Through the lists' own search (``RecordService.list``), so the global search and a list's ``q`` find the
+same records by the same rule (every word starts a word of the record) through the same GIN index.
+"""
 
 from __future__ import annotations
 

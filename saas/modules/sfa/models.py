@@ -23,10 +23,10 @@ from sqlalchemy import (
     func,
 )
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, Unmapped, mapped_column, relationship
 
 from saas.db import TenantBase
-from saas.modules.core.models import Account, Timestamps
+from saas.modules.core.models import Account, Timestamps, search_vector_column
 from saas.modules.core.normalise import phone_digits
 
 LEAD_STATUSES = ("new", "working", "qualified", "disqualified", "converted")
@@ -96,6 +96,8 @@ class Lead(Timestamps, TenantBase):
         String(201),
         Computed("lower(coalesce(last_name, '') || ' ' || coalesce(first_name, ''))", persisted=True),
     )
+    # Searched by word (see saas.modules.core.models.search_document).
+    search_vector: Unmapped[str] = search_vector_column("first_name", "last_name", "email", "company")
 
 
 class Deal(Timestamps, TenantBase):
@@ -122,6 +124,7 @@ class Deal(Timestamps, TenantBase):
     stage_changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     notes: Mapped[str | None] = mapped_column(Text)
     sort_name: Mapped[str] = mapped_column(String(200), Computed("lower(name)", persisted=True))
+    search_vector: Unmapped[str] = search_vector_column("name")
 
     stage: Mapped[Stage] = relationship()
     pipeline: Mapped[Pipeline] = relationship()
@@ -216,4 +219,6 @@ Index("ix_deals_sort_name_id", Deal.sort_name, Deal.id)
 Index("ix_deals_close_date", Deal.close_date)
 Index("ix_leads_created_at_id", Lead.created_at, Lead.id)
 Index("ix_deals_created_at_id", Deal.created_at, Deal.id)
+Index("ix_leads_search", Lead.__table__.c.search_vector, postgresql_using="gin")
+Index("ix_deals_search", Deal.__table__.c.search_vector, postgresql_using="gin")
 Index("ix_tasks_assignee_status_due", Task.assignee_user_id, Task.status, Task.due_at)

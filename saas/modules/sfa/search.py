@@ -1,4 +1,5 @@
-"""The sales module's part of the global search: leads and deals."""
+"""The sales module's part of the global search: leads and deals, by word through the lists' search and
+its GIN index (see saas.modules.core.services.search_condition)."""
 
 from __future__ import annotations
 
