@@ -148,11 +148,14 @@ def _select(
     # An always-on module (core, privacy) can be neither switched off nor left out of a plan.
     switchable = module if module is not None and not registry.get(module).always_on else None
     switched_off = _switched_off(switchable) if switchable else set()
-    billed = billing_enabled() and (switchable is not None or not when_read_only)
-    if billed:
-        # Load every account and plan once: entitlements_for then finds them in the identity map.
-        db.session.scalars(select(BillingAccount)).all()
-        db.session.scalars(select(Plan)).all()
+    # Entitlements matter with billing on, for a module a plan may leave out or a job lapsed tenants skip.
+    # Every account and plan is loaded once: entitlements_for then finds them in the identity map, which
+    # holds objects weakly, so this list keeps them there for the whole selection.
+    billing_rows = (
+        [*db.session.scalars(select(BillingAccount)), *db.session.scalars(select(Plan))]
+        if billing_enabled() and (switchable is not None or not when_read_only)
+        else None
+    )
     head = head_revision("tenant")
     visits: list[TenantRef] = []
     for candidate in candidates:
@@ -161,7 +164,7 @@ def _select(
             reason = status_reason(candidate.status)
         elif candidate.ref.id in switched_off:
             reason = MODULE_OFF
-        elif billed:
+        elif billing_rows is not None:
             entitlements = entitlements_for(db.session, candidate.ref.id)
             if switchable and not entitlements.includes_module(switchable):
                 reason = NOT_IN_PLAN
