@@ -165,7 +165,7 @@ def test_report_accounts_for_done_module_off_not_migrated_status_and_failed_tena
         and "ProgrammingError" in errors[0].getMessage()
     )
     assert SECRET_NAME not in caplog.text and "no_such_column" not in caplog.text
-    # The skipped tenant really is behind: the code's newest table is missing from its schema.
+    # The skipped tenant really is behind: its own schema records an older revision than the head.
     with db.engine.connect() as connection:
         assert current_revision(connection, behind.ref.schema_name) != head_revision("tenant")
 
