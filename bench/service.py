@@ -138,6 +138,8 @@ def main() -> None:
             ("tickets, all, first page", "/api/v1/tickets?limit=50"),
             ("tickets, unassigned", "/api/v1/tickets?view=unassigned&limit=50"),
             ("tickets, breaching soon", "/api/v1/tickets?view=breaching&limit=50"),
+            ("tickets, most urgent first", "/api/v1/tickets?sort=-priority&limit=50"),
+            ("tickets, resolution due first", "/api/v1/tickets?sort=resolution_due_at&limit=50"),
             ("contacts (core; reference)", "/api/v1/contacts?limit=50"),
         ):
             capture = StatementCapture("contacts" if "contacts" in url else "tickets")

@@ -10,11 +10,13 @@ from typing import Any
 from sqlalchemy import (
     Boolean,
     CheckConstraint,
+    Computed,
     Date,
     DateTime,
     ForeignKey,
     Index,
     Integer,
+    SmallInteger,
     String,
     Text,
     func,
@@ -22,13 +24,16 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, Unmapped, mapped_column, relationship, unmapped_column
 
 from saas.db import TenantBase
 from saas.modules.core.models import Timestamps
 
 STATUSES = ("new", "open", "pending_customer", "solved", "closed")
 PRIORITIES = ("low", "normal", "high", "urgent")
+PRIORITY_RANK = (
+    "CASE priority " + " ".join(f"WHEN '{p}' THEN {rank}" for rank, p in enumerate(PRIORITIES)) + " END"
+)
 CHANNELS = ("email", "portal", "web_form", "phone", "api")
 STRATEGIES = ("manual", "round_robin", "least_loaded")
 ARTICLE_STATUSES = ("draft", "published")
@@ -122,6 +127,9 @@ class Ticket(Timestamps, TenantBase):
     description: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(20), default="new")
     priority: Mapped[str] = mapped_column(String(10), default="normal")
+    # The priority's severity (low 0 … urgent 3), kept by PostgreSQL: lists sort by it through an index.
+    # Not loaded by the ORM (so not in records' answers or webhook payloads).
+    priority_rank: Unmapped[int] = unmapped_column(SmallInteger, Computed(PRIORITY_RANK, persisted=True))
     channel: Mapped[str] = mapped_column(String(10), default="api")
     requester_contact_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("contacts.id", ondelete="SET NULL"), index=True
@@ -238,6 +246,9 @@ ARTICLE_DOCUMENT = ARTICLE_TITLE.op("||")(
 )
 
 Index("ix_tickets_status_assignee", Ticket.status, Ticket.assignee_user_id)
-Index("ix_tickets_resolution_due_at", Ticket.resolution_due_at)
+Index("ix_tickets_resolution_due_at_id", Ticket.resolution_due_at, Ticket.id)
+Index("ix_tickets_first_response_due_at_id", Ticket.first_response_due_at, Ticket.id)
+Index("ix_tickets_priority_rank_id", Ticket.__table__.c.priority_rank, Ticket.id)
+Index("ix_tickets_updated_at_id", Ticket.updated_at, Ticket.id)
 Index("ix_tickets_created_at_id", Ticket.created_at, Ticket.id)
 Index("ix_ticket_events_ticket_id_created_at", TicketEvent.ticket_id, TicketEvent.created_at)
