@@ -270,3 +270,33 @@ def test_the_search_query_uses_the_gin_index(app_ctx, tenant_a):
                 plan = "\n".join(row[0] for row in cursor.execute("EXPLAIN " + statement, parameters))
             assert f"ix_{table}_search" in plan, plan
             assert f"Seq Scan on {table}" not in plan, plan
+
+
+def test_common_words_by_the_statistics_skip_the_id_lookup_and_find_the_same(app_ctx, tenant_a):
+    """A word PostgreSQL's statistics know as common is tested on the rows of a walk in list order; a rare
+    one is looked up in the GIN index first. Both find exactly the records holding the words."""
+    with tenant_session(tenant_a.ref) as session:
+        _seed(session, 4000)
+        assert services.common_share(session, "contacts", ["exa"]) > 0.9  # every email's "example"
+        assert 0.1 < services.common_share(session, "contacts", ["common1"]) < 0.5  # common1, common10...
+        assert services.common_share(session, "contacts", ["zyxw"]) == 0
+        # Each "person<n>" is rare, so the statistics do not know the prefix: looked up by id, and past
+        # SEARCH_ID_CAP matches (1,111 here), tested on the walk after all.
+        assert services.common_share(session, "contacts", ["person"]) == 0
+        for q in ("example", "common1 exam", "common17", "zyxw", "person12", "person123 common", "Common4 p"):
+            page = services.contacts.list(session, q=q, limit=500)
+            words = q.lower().split()
+            expected = session.execute(
+                text(
+                    "SELECT id FROM contacts WHERE "
+                    + " AND ".join(
+                        f"EXISTS (SELECT 1 FROM regexp_split_to_table(lower(first_name || ' ' || last_name "
+                        f"|| ' ' || replace(replace(email, '@', ' '), '.', ' ')), ' ') AS w "
+                        f"WHERE w LIKE :w{i} || '%')"
+                        for i in range(len(words))
+                    )
+                    + " ORDER BY sort_name, id LIMIT 500"
+                ),
+                {f"w{i}": word for i, word in enumerate(words)},
+            ).scalars()
+            assert [c.id for c in page.data] == list(expected), q
