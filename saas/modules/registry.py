@@ -25,6 +25,8 @@ from saas.errors import ValidationError
 class NavEntry:
     label: str
     endpoint: str
+    params: tuple[tuple[str, str], ...] = ()
+    """The URL's arguments (a saved report's query), as pairs so the entry stays hashable."""
 
 
 @dataclass(frozen=True)

@@ -96,6 +96,7 @@ def fill_every_table(fixture) -> None:
         _fill_marketing_tables(session, contact.id)
         _fill_service_tables(session, contact.id)
         _fill_saved_view_tables(session)
+        _fill_saved_report_tables(session)
 
 
 def _fill_custom_field_tables(session, contact_id: uuid.UUID) -> None:
@@ -278,5 +279,21 @@ def _fill_saved_view_tables(session) -> None:
                 shared=True,
             ),
             SavedView(entity="leads", name="Empty", query={}, owner_user_id=uuid.uuid4(), shared=False),
+        ]
+    )
+
+
+def _fill_saved_report_tables(session) -> None:
+    from saas.modules.core.models import SavedReport
+
+    session.add_all(
+        [
+            SavedReport(
+                name=AWKWARD[:100],
+                params={"entity": "contacts", "group_by": "title", "filters": {"cf_x": 'a,"b"\nc'}},
+                owner_user_id=uuid.uuid4(),
+                pinned=True,
+            ),
+            SavedReport(name="Plain", params={}, owner_user_id=uuid.uuid4(), pinned=False),
         ]
     )

@@ -1,13 +1,18 @@
-"""``/api/v1/reports``: count, sum or average of a record type grouped by one or two fields (JSON, CSV)."""
+"""``/api/v1/reports``: count, sum or average of a record type grouped by one or two fields (JSON, CSV), over
+the records ``f_<field>`` filters keep; ``/api/v1/saved-reports``: reports kept for the workspace."""
 
 from __future__ import annotations
 
-from flask import Response
-from marshmallow import RAISE, Schema, fields, validate
+import uuid
+
+from flask import Response, g
+from marshmallow import RAISE, Schema, fields, pre_load, validate
 
 from saas.api import token_auth
-from saas.modules.core import reports
+from saas.modules.core import reports, saved_reports
 from saas.modules.core.api import api
+from saas.modules.core.schemas import list_of
+from saas.modules.settings import ADMIN_ROLES
 from saas.tenants.routing import current_tenant_session
 
 
@@ -22,6 +27,17 @@ class ReportQuery(Schema):
     then_by = fields.String(load_default=None, validate=validate.Length(max=63))
     measure = fields.String(load_default="count", validate=validate.OneOf(reports.MEASURES))
     field = fields.String(load_default=None, validate=validate.Length(max=63))
+    filters = fields.Dict(
+        keys=fields.String(), values=fields.String(validate=validate.Length(max=200)), load_default=None,
+        metadata={"description": "Only records whose field equals a value, given as `f_<field>=<value>` "
+                  "parameters (`f_status=open`, `f_cf_region=north`)."},
+    )  # fmt: skip
+
+    @pre_load
+    def _filters(self, data, **kwargs):
+        filters = reports.filters_from(dict(data))
+        plain = {name: data[name] for name in data if not name.startswith(reports.FILTER_PREFIX)}
+        return {**plain, "filters": filters} if filters else plain
 
 
 class ReportRowOut(Schema):
@@ -53,6 +69,84 @@ def report_csv(query_data):
     return Response(
         body, mimetype="text/csv", headers={"Content-Disposition": "attachment; filename=report.csv"}
     )
+
+
+class SavedReportIn(Schema):
+    class Meta:
+        unknown = RAISE
+
+    name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    params = fields.Dict(
+        required=True,
+        metadata={
+            "description": "The report: entity, group_by, then_by, measure, field, filters (an object)."
+        },
+    )
+
+
+class SavedReportChange(Schema):
+    class Meta:
+        unknown = RAISE
+
+    name = fields.String(validate=validate.Length(min=1, max=100))
+    pinned = fields.Boolean(metadata={"description": "Shown on the workspace's dashboard (at most 6)."})
+
+
+class SavedReportOut(Schema):
+    id = fields.UUID()
+    name = fields.String()
+    params = fields.Dict()
+    pinned = fields.Boolean()
+    owner_user_id = fields.UUID()
+    created_at = fields.DateTime()
+
+
+@api.get("/saved-reports")
+@api.auth_required(token_auth)
+@api.output(list_of(SavedReportOut))
+@api.doc(summary="List the workspace's saved reports")
+def list_saved_reports():
+    return {"data": saved_reports.listed(current_tenant_session())}
+
+
+@api.post("/saved-reports")
+@api.auth_required(token_auth)
+@api.input(SavedReportIn)
+@api.output(SavedReportOut, status_code=201)
+@api.doc(
+    summary="Save a report for the workspace", description="Refused unless the report runs.", responses=[422]
+)
+def create_saved_report(json_data):
+    return saved_reports.create(
+        current_tenant_session(), g.membership.user_id, json_data["name"], json_data["params"]
+    )
+
+
+@api.patch("/saved-reports/<uuid:saved_report_id>")
+@api.auth_required(token_auth)
+@api.input(SavedReportChange)
+@api.output(SavedReportOut)
+@api.doc(summary="Rename, pin or unpin a saved report", description="Its author, or an owner/admin.",
+         responses=[403, 404, 422])  # fmt: skip
+def change_saved_report(saved_report_id: uuid.UUID, json_data):
+    return saved_reports.change(
+        current_tenant_session(), g.membership.user_id, saved_report_id, json_data,
+        is_admin=g.membership.role in ADMIN_ROLES,
+    )  # fmt: skip
+
+
+@api.delete("/saved-reports/<uuid:saved_report_id>")
+@api.auth_required(token_auth)
+@api.output({}, status_code=204)
+@api.doc(summary="Delete a saved report", description="Its author, or an owner/admin.", responses=[403, 404])
+def delete_saved_report(saved_report_id: uuid.UUID):
+    saved_reports.delete(
+        current_tenant_session(),
+        g.membership.user_id,
+        saved_report_id,
+        is_admin=g.membership.role in ADMIN_ROLES,
+    )
+    return ""
 
 
 def _json(value):

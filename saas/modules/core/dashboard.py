@@ -37,6 +37,9 @@ def week_labels(today: date) -> tuple[str, ...]:
 
 
 def dashboard(session: Session) -> list[DashboardCard]:
+    """New contacts per week, then the reports the workspace pinned."""
+    from saas.modules.core.saved_reports import pinned_cards
+
     today = datetime.now(UTC).date()
     contacts = session.scalar(select(func.count()).select_from(Contact)) or 0
     accounts = session.scalar(select(func.count()).select_from(Account)) or 0
@@ -50,5 +53,6 @@ def dashboard(session: Session) -> list[DashboardCard]:
             link=NavEntry("See the contacts", "core.list_contacts"),
             empty="No contacts yet: add one or import a CSV file.",
             order=50,
-        )
+        ),
+        *pinned_cards(session),
     ]

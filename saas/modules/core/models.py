@@ -192,3 +192,16 @@ class SavedView(Timestamps, TenantBase):
     """The list's visible columns, in order; empty: the list's own."""
     owner_user_id: Mapped[uuid.UUID]
     shared: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class SavedReport(Timestamps, TenantBase):
+    """A report kept by name for the whole workspace; a pinned one is a card on the dashboard."""
+
+    __tablename__ = "saved_reports"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    name: Mapped[str] = mapped_column(String(100))
+    params: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    """``run_report``'s arguments: entity, group_by, then_by, measure, field, filters."""
+    owner_user_id: Mapped[uuid.UUID]
+    pinned: Mapped[bool] = mapped_column(Boolean, default=False)

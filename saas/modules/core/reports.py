@@ -9,13 +9,13 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Boolean, Date, Integer, Numeric, String, func, literal_column, select, text
+from sqlalchemy import Boolean, Date, Integer, Numeric, String, Text, cast, func, literal_column, select, text
 from sqlalchemy.sql.elements import ColumnElement
 
 from saas.db import TenantSession, db
 from saas.errors import ValidationError
 from saas.modules.core import custom_fields
-from saas.modules.registry import registry
+from saas.modules.registry import Series, registry
 from saas.modules.switches import ModuleDisabled, enabled_module_keys
 
 MEASURES = ("count", "sum", "avg")
@@ -76,6 +76,46 @@ def _column(entity: str, name: str) -> ColumnElement:
     return literal_column(f'"{entity}"."{name}"')
 
 
+FILTER_PREFIX = "f_"
+"""Report filters travel as ``f_<field>=<value>`` parameters (``f_status=open``, ``f_cf_region=north``)."""
+MAX_FILTERS = 10
+
+
+def filters_from(arguments: dict[str, str]) -> dict[str, str]:
+    """The ``f_<field>`` parameters of a request as ``{field: value}`` (empty values mean "any")."""
+    return {
+        name.removeprefix(FILTER_PREFIX): value
+        for name, value in arguments.items()
+        if name.startswith(FILTER_PREFIX) and value != ""
+    }
+
+
+def _filter_conditions(
+    session: TenantSession, entity: str, groupable: dict[str, str], filters: dict[str, str]
+) -> list[ColumnElement]:
+    """Equality on groupable fields: a custom field by its type, a built-in one by its text form."""
+    errors = {
+        f"{FILTER_PREFIX}{name}": [f"Filter on one of: {', '.join(groupable)}."]
+        for name in filters
+        if name not in groupable
+    }
+    if len(filters) > MAX_FILTERS:
+        errors["filters"] = [f"At most {MAX_FILTERS} filters."]
+    if errors:
+        raise ValidationError("Please correct the report's filters.", errors)
+    custom = {
+        name.removeprefix(custom_fields.PREFIX): value
+        for name, value in filters.items()
+        if name.startswith(custom_fields.PREFIX)
+    }
+    conditions = custom_fields.filter_conditions(session, entity, custom)
+    for name, value in filters.items():
+        if not name.startswith(custom_fields.PREFIX):
+            # The column's text form (dates ISO, booleans true/false): one bound value, any column type.
+            conditions.append(cast(_column(entity, name), Text) == value)
+    return conditions
+
+
 def run_report(
     session: TenantSession,
     entity: str,
@@ -83,8 +123,10 @@ def run_report(
     measure: str = "count",
     field: str | None = None,
     then_by: str | None = None,
+    filters: dict[str, str] | None = None,
 ) -> list[ReportRow]:
-    """``measure`` (of ``field``) per value of ``group_by`` (and of ``then_by``), largest groups first."""
+    """``measure`` (of ``field``) per value of ``group_by`` (and of ``then_by``) over the records that
+    match ``filters``, largest groups first."""
     if entity not in custom_fields.entities():
         raise ValidationError(
             "Unknown record type.", {"entity": [f"Use one of: {', '.join(custom_fields.entities())}."]}
@@ -104,6 +146,7 @@ def run_report(
         errors["field"] = [f"Sum or average one of: {', '.join(summable) or 'no numeric field here'}."]
     if errors:
         raise ValidationError("Please correct the report.", errors)
+    conditions = _filter_conditions(session, entity, groupable, filters or {})
     groups = [_column(entity, group_by)] + ([_column(entity, then_by)] if then_by else [])
     if measure == "count":
         value = func.count()
@@ -112,6 +155,7 @@ def run_report(
     query = (
         select(*groups, value.label("value"))
         .select_from(text(f'"{entity}"'))
+        .where(*conditions)
         .group_by(*groups)
         .order_by(text("value DESC"), *groups)
         .limit(_MAX_GROUPS)
@@ -124,6 +168,27 @@ def run_report(
         )
         for row in session.execute(query)
     ]
+
+
+def chart_series(
+    rows: list[ReportRow], measure: str, then_by: str | None
+) -> tuple[tuple[str, ...], tuple[Series, ...]]:
+    """A report as a chart's labels and series: a bar group per group value, a series per second grouping."""
+
+    def shown(value: Any) -> str:
+        return str(value if value is not None else "—")
+
+    labels = tuple(dict.fromkeys(shown(r.group) for r in rows))
+    values = {(shown(r.group), shown(r.then)): r.value for r in rows}
+    thens = tuple(dict.fromkeys(shown(r.then) for r in rows)) if then_by else ("—",)
+    series = tuple(
+        Series(
+            name=then if then_by else measure,
+            values=tuple(float(values.get((label, then), 0)) for label in labels),
+        )
+        for then in thens
+    )
+    return labels, series
 
 
 def report_csv(rows: list[ReportRow], group_by: str, then_by: str | None, measure: str) -> str:

@@ -3,45 +3,50 @@ of the same figures, and download them as CSV."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
+from urllib.parse import parse_qsl
 
-from flask import Response, render_template, request
+from flask import Response, flash, g, redirect, render_template, request, url_for
+from werkzeug.datastructures import MultiDict
 
 from saas.errors import ValidationError
-from saas.modules.core import custom_fields, reports
+from saas.modules.core import custom_fields, reports, saved_reports
+from saas.modules.core.models import SavedReport
 from saas.modules.core.views import pages
-from saas.modules.registry import DashboardCard, Series
+from saas.modules.registry import DashboardCard
+from saas.modules.settings import ADMIN_ROLES
 from saas.tenants.routing import current_tenant_session
 
+FILTER_ROWS = 3
+"""Empty filter rows the form offers besides the report's own filters."""
 
-def _params() -> dict[str, Any]:
-    args = request.args
+
+def _params(args: MultiDict | None = None) -> dict[str, Any]:
+    """The report's arguments from the page's query string (or ``args``)."""
+    args = request.args if args is None else args
+    # Filters come as f_<field>=<value> (links, saved reports) or as the form's field/value pairs.
+    pairs = zip(args.getlist("filter_field"), args.getlist("filter_value"), strict=False)
+    filters = reports.filters_from(args.to_dict()) | {name: value for name, value in pairs if name and value}
     return {
         "entity": args.get("entity") or "contacts",
         "group_by": args.get("group_by") or "",
         "then_by": args.get("then_by") or None,
         "measure": args.get("measure") or "count",
         "field": args.get("field") or None,
+        "filters": filters,
     }
+
+
+def _arguments(params: dict[str, Any]) -> dict[str, str]:
+    """The report's URL arguments in their one canonical form (filters as f_<field>)."""
+    plain = {name: value for name, value in params.items() if name != "filters" and value}
+    return plain | {f"{reports.FILTER_PREFIX}{name}": value for name, value in params["filters"].items()}
 
 
 def _card(params: dict[str, Any], rows: list[reports.ReportRow]) -> DashboardCard:
-    """The report as a chart card: one bar group per group value, one series per second grouping."""
-    labels = tuple(dict.fromkeys(str(r.group if r.group is not None else "—") for r in rows))
-    thens = tuple(dict.fromkeys(str(r.then if r.then is not None else "—") for r in rows)) or ("",)
-    values = {
-        (str(r.group if r.group is not None else "—"), str(r.then if r.then is not None else "—")): r
-        for r in rows
-    }
-    series = tuple(
-        Series(
-            name=then or params["measure"],
-            values=tuple(
-                float(values[(label, then)].value) if (label, then) in values else 0.0 for label in labels
-            ),
-        )
-        for then in (thens if params["then_by"] else ("—",))
-    )
+    """The report as a chart card."""
+    labels, series = reports.chart_series(rows, params["measure"], params["then_by"])
     return DashboardCard(
         key="core.report", title=f"{params['measure']} of {params['entity']} by {params['group_by']}",
         labels=labels, series=series,
@@ -67,7 +72,55 @@ def reports_page():
         "core/reports.html", params=params, entities=custom_fields.entities(), groupable=groupable,
         summable=summable, measures=reports.MEASURES, rows=rows, card=card,
         geometry=chart(card) if card else None, palette=PALETTE, message=message, errors=errors,
+        arguments=_arguments(params), filter_rows=FILTER_ROWS, saved=saved_reports.listed(session),
+        saved_arguments=saved_reports.page_arguments, may_change=_may_change,
     ), status  # fmt: skip
+
+
+def _may_change(report: SavedReport) -> bool:
+    return report.owner_user_id == g.membership.user_id or g.membership.role in ADMIN_ROLES
+
+
+def _back(message: str):
+    flash(message)
+    return redirect(url_for("core.reports_page", **dict(parse_qsl(request.form.get("query", "")))), 303)
+
+
+@pages.post("/reports/saved")
+def save_report():
+    params = _params(MultiDict(parse_qsl(request.form.get("query", ""))))
+    try:
+        report = saved_reports.create(
+            current_tenant_session(), g.membership.user_id, request.form.get("name", ""), params
+        )
+    except ValidationError as error:
+        return _back(f"The report was not saved. {error.detail}")
+    flash(f"Report “{report.name}” saved.")
+    return redirect(url_for("core.reports_page", **saved_reports.page_arguments(report)), 303)
+
+
+@pages.post("/reports/saved/<uuid:saved_report_id>/pin")
+def pin_report(saved_report_id: uuid.UUID):
+    pinned = request.form.get("pinned") == "1"
+    try:
+        report = saved_reports.change(
+            current_tenant_session(), g.membership.user_id, saved_report_id, {"pinned": pinned},
+            is_admin=g.membership.role in ADMIN_ROLES,
+        )  # fmt: skip
+    except ValidationError as error:
+        return _back(error.detail)
+    return _back(f"“{report.name}” {'pinned to' if pinned else 'taken off'} the dashboard.")
+
+
+@pages.post("/reports/saved/<uuid:saved_report_id>/delete")
+def delete_report(saved_report_id: uuid.UUID):
+    report = saved_reports.delete(
+        current_tenant_session(),
+        g.membership.user_id,
+        saved_report_id,
+        is_admin=g.membership.role in ADMIN_ROLES,
+    )
+    return _back(f"Report “{report.name}” deleted.")
 
 
 @pages.get("/reports.csv")
