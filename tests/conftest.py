@@ -11,6 +11,7 @@ import re
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
 
@@ -113,6 +114,21 @@ def make_token(tenant: TenantFixture) -> str:
 
 def bearer(secret: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {secret}"}
+
+
+def walk_list(client: FlaskClient, headers: dict[str, str], path: str, **params) -> list[dict]:
+    """Every record of an API list, two per page, following ``next_cursor`` to the end."""
+    seen: list[dict] = []
+    cursor = None
+    while True:
+        query = {**params, "limit": 2, **({"cursor": cursor} if cursor else {})}
+        response = client.get(f"{path}?{urlencode(query)}", headers=headers)
+        assert response.status_code == 200, response.get_json()
+        body = response.get_json()
+        seen += body["data"]
+        cursor = body["next_cursor"]
+        if cursor is None:
+            return seen
 
 
 def csrf_token_from(html: str) -> str:

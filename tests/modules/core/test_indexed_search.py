@@ -12,7 +12,7 @@ from sqlalchemy import event, text
 from saas.db import db, tenant_session
 from saas.modules.core import services
 from saas.web.search import global_search
-from tests.conftest import bearer, login, make_token
+from tests.conftest import bearer, login, make_token, walk_list
 
 
 @pytest.fixture
@@ -34,20 +34,6 @@ def _search(client, headers, resource, q, **params):
 
 def _last_names(client, headers, q, **params):
     return [row["last_name"] for row in _search(client, headers, "contacts", q, **params)]
-
-
-def _walk(client, headers, path, **params):
-    """Every record of a list, two per page, following the cursors."""
-    seen, cursor = [], None
-    while True:
-        query = {**params, "limit": 2, **({"cursor": cursor} if cursor else {})}
-        response = client.get(f"{path}?{urlencode(query)}", headers=headers)
-        assert response.status_code == 200, response.get_json()
-        body = response.get_json()
-        seen += body["data"]
-        cursor = body["next_cursor"]
-        if cursor is None:
-            return seen
 
 
 @pytest.fixture
@@ -158,7 +144,7 @@ def test_search_combines_with_custom_field_filters_sort_and_cursors(client, head
               "email": f"{name.lower()}@example.org", "custom_fields": {"score": score}})  # fmt: skip
 
     def walk(**params: str) -> list[str]:
-        return [c["last_name"] for c in _walk(client, headers, "/api/v1/contacts", **params)]
+        return [c["last_name"] for c in walk_list(client, headers, "/api/v1/contacts", **params)]
 
     assert walk(q="team") == ["Ada", "Bo", "Cy", "Di", "Ed", "Fay", "Hal"]
     down = walk(q="team", sort="-cf_score")  # Ada and Hal tie: their order is by id

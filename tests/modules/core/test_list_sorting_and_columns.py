@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from tests.conftest import bearer, csrf_token_from, login, make_token
+from tests.conftest import bearer, csrf_token_from, login, make_token, walk_list
 
 
 @pytest.fixture
@@ -20,20 +20,6 @@ def _post(client, headers, path, body):
     response = client.post(path, json=body, headers=headers)
     assert response.status_code == 201, response.get_json()
     return response.get_json()
-
-
-def _walk(client, headers, path, **params):
-    """Every record of a list, page by page (two per page), as the API returns them."""
-    seen, cursor = [], None
-    while True:
-        query = {**params, "limit": 2, **({"cursor": cursor} if cursor else {})}
-        response = client.get(f"{path}?{urlencode(query)}", headers=headers)
-        assert response.status_code == 200, response.get_json()
-        body = response.get_json()
-        seen += body["data"]
-        cursor = body["next_cursor"]
-        if cursor is None:
-            return seen
 
 
 @pytest.fixture
@@ -53,29 +39,29 @@ def scored_contacts(client, headers):
 def test_a_custom_field_orders_the_api_list_both_ways_with_empty_values_last(
     client, headers, scored_contacts
 ):
-    up = _walk(client, headers, "/api/v1/contacts", sort="cf_score")
+    up = walk_list(client, headers, "/api/v1/contacts", sort="cf_score")
     assert [c["custom_fields"]["score"] for c in up] == ["5", "10", "20", "30", "30", None, None]
-    down = _walk(client, headers, "/api/v1/contacts", sort="-cf_score")
+    down = walk_list(client, headers, "/api/v1/contacts", sort="-cf_score")
     assert [c["custom_fields"]["score"] for c in down] == ["30", "30", "20", "10", "5", None, None]
     for walked in (up, down):  # every contact exactly once, whatever page boundaries fall on
         assert sorted(c["last_name"] for c in walked) == sorted(scored_contacts)
 
 
 def test_built_in_columns_sort_and_combine_with_filters(client, headers, scored_contacts):
-    by_title = _walk(client, headers, "/api/v1/contacts", sort="-title")
+    by_title = walk_list(client, headers, "/api/v1/contacts", sort="-title")
     assert [c["last_name"] for c in by_title][:5] == ["Gus", "Fay", "Ed", "Di", "Ada"]
     assert {c["last_name"] for c in by_title[5:]} == {"Bo", "Cy"}
-    filtered = _walk(client, headers, "/api/v1/contacts", sort="email", cf_score="30")
+    filtered = walk_list(client, headers, "/api/v1/contacts", sort="email", cf_score="30")
     assert [c["last_name"] for c in filtered] == ["Ada", "Di"]
     # Searches match words from their start (t0013): "ex" starts every contact's email domain.
-    searched = _walk(client, headers, "/api/v1/contacts", sort="-created_at", q="ex")
+    searched = walk_list(client, headers, "/api/v1/contacts", sort="-created_at", q="ex")
     assert [c["last_name"] for c in searched] == ["Gus", "Fay", "Ed", "Di", "Cy", "Bo", "Ada"]
 
 
 def test_deals_sort_by_amount(client, headers):
     for name, amount in (("Small", "10.00"), ("Big", "900.00"), ("Mid", "55.50")):
         _post(client, headers, "/api/v1/deals", {"name": name, "amount": amount, "currency": "EUR"})
-    names = [d["name"] for d in _walk(client, headers, "/api/v1/deals", sort="-amount")]
+    names = [d["name"] for d in walk_list(client, headers, "/api/v1/deals", sort="-amount")]
     assert names == ["Big", "Mid", "Small"]
 
 

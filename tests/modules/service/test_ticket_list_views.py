@@ -8,7 +8,6 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import UTC, datetime, timedelta
-from urllib.parse import urlencode
 
 import pytest
 
@@ -16,12 +15,14 @@ from saas.auth.services import find_user_by_email
 from saas.db import db, tenant_session
 from saas.modules.service.models import Ticket
 from saas.modules.switches import set_module_enabled
-from tests.conftest import bearer, csrf_token_from, login, make_token
+from tests.conftest import bearer, csrf_token_from, login, make_token, walk_list
 
 PRIORITIES = {"Alpha": "urgent", "Bravo": "low", "Charlie": "normal", "Delta": "high", "Echo": "normal",
               "Foxtrot": "low", "Golf": "normal"}  # fmt: skip
 PLANS = {"Alpha": "gold", "Bravo": None, "Charlie": "silver", "Delta": "bronze", "Echo": None,
          "Foxtrot": "gold", "Golf": "tin"}  # fmt: skip
+
+TICKETS = "/api/v1/tickets"
 
 
 @pytest.fixture
@@ -54,19 +55,6 @@ def ticket_ids(client, tenant_a, headers) -> dict[str, str]:
     return ids
 
 
-def _walk(client, headers, **params) -> list[dict]:
-    """Every ticket of the API list in the given order, two per page."""
-    seen, cursor = [], None
-    while True:
-        query = {**params, "limit": 2, **({"cursor": cursor} if cursor else {})}
-        response = client.get(f"/api/v1/tickets?{urlencode(query)}", headers=headers)
-        assert response.status_code == 200, response.get_json()
-        seen += response.get_json()["data"]
-        cursor = response.get_json()["next_cursor"]
-        if cursor is None:
-            return seen
-
-
 def _headers_of(html: str) -> list[str]:
     cells = re.findall(r"<th scope=\"col\"[^>]*>(.*?)</th>", html, re.S)
     return [re.sub(r"<[^>]+>", "", cell).strip() for cell in cells]
@@ -81,14 +69,15 @@ def _rows_of(html: str) -> list[list[str]]:
 
 
 def test_the_api_sorts_tickets_by_priority_severity_across_pages_and_ties(client, headers, ticket_ids):
-    up = _walk(client, headers, sort="priority")
+    up = walk_list(client, headers, TICKETS, sort="priority")
     assert [t["priority"] for t in up] == ["low", "low", "normal", "normal", "normal", "high", "urgent"]
-    down = _walk(client, headers, sort="-priority")
+    down = walk_list(client, headers, TICKETS, sort="-priority")
     assert [t["priority"] for t in down] == ["urgent", "high", "normal", "normal", "normal", "low", "low"]
     for walked in (up, down):  # ties broken by id: every ticket exactly once, whatever the page boundaries
         assert sorted(t["subject"] for t in walked) == sorted(PRIORITIES)
-    assert [t["subject"] for t in _walk(client, headers, sort="-subject")] == sorted(PRIORITIES, reverse=True)
-    only_normal = _walk(client, headers, sort="-priority", priority="normal", q="o")
+    by_subject = walk_list(client, headers, TICKETS, sort="-subject")
+    assert [t["subject"] for t in by_subject] == sorted(PRIORITIES, reverse=True)
+    only_normal = walk_list(client, headers, TICKETS, sort="-priority", priority="normal", q="o")
     assert sorted(t["subject"] for t in only_normal) == ["Echo", "Golf"]
 
 
@@ -99,13 +88,13 @@ def test_the_api_sorts_by_due_times_with_empty_ones_last(client, tenant_a, heade
     with tenant_session(tenant_a.ref) as session:
         for subject, when in due.items():
             session.get(Ticket, uuid.UUID(ticket_ids[subject])).first_response_due_at = when
-    up = [t["subject"] for t in _walk(client, headers, sort="first_response_due_at")]
+    up = [t["subject"] for t in walk_list(client, headers, TICKETS, sort="first_response_due_at")]
     assert up[:2] == sorted(["Alpha", "Charlie"], key=lambda s: ticket_ids[s]) and up[2:4] == [
         "Echo",
         "Bravo",
     ]
     assert sorted(up[4:]) == ["Delta", "Foxtrot", "Golf"]
-    down = [t["subject"] for t in _walk(client, headers, sort="-first_response_due_at")]
+    down = [t["subject"] for t in walk_list(client, headers, TICKETS, sort="-first_response_due_at")]
     assert down[:2] == ["Bravo", "Echo"] and sorted(down[2:4]) == ["Alpha", "Charlie"]
     assert sorted(down[4:]) == ["Delta", "Foxtrot", "Golf"]
     first = client.get("/api/v1/tickets?sort=priority&limit=2", headers=headers).get_json()
