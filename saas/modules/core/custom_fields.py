@@ -438,19 +438,25 @@ def read_values(
     session: TenantSession, entity: str, record_ids: list[uuid.UUID]
 ) -> dict[uuid.UUID, dict[str, Any]]:
     """Each record's custom values by key, JSON-ready; one query for a whole page."""
-    definitions = list_fields(session, entity)
     if not record_ids or entity not in entities():
         return {}
+    stored = _stored_values(session, entity, list_fields(session, entity), record_ids)
+    return {
+        record_id: {key_of(d): to_json(d, value) for d, value in pairs} for record_id, pairs in stored.items()
+    }
+
+
+def _stored_values(
+    session: Session, entity: str, definitions: list[CustomField], record_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, list[tuple[CustomField, Any]]]:
+    """Each record's (definition, stored value) of ``definitions``, in one query for all the records."""
     if not definitions:
-        return {record_id: {} for record_id in record_ids}
+        return {record_id: [] for record_id in record_ids}
     columns = ", ".join(_quoted(d.column_name) for d in definitions)
     rows = session.execute(
         text(f"SELECT id, {columns} FROM {_quoted(entity)} WHERE id = ANY(:ids)"), {"ids": list(record_ids)}
     )
-    return {
-        row[0]: {key_of(d): to_json(d, value) for d, value in zip(definitions, row[1:], strict=True)}
-        for row in rows
-    }
+    return {row[0]: list(zip(definitions, row[1:], strict=True)) for row in rows}
 
 
 def annotate(session: TenantSession, entity: str, records: list[Any]) -> None:
@@ -592,18 +598,11 @@ def reference_errors(
 def personal_values(session: Session, entity: str, record_ids: list[uuid.UUID]) -> dict[uuid.UUID, dict]:
     """Each record's custom values by label, for a person's copy of their data: deleted fields too, since
     their values are held until a purge."""
+    if not record_ids:
+        return {}
     definitions = list(session.scalars(select(CustomField).where(CustomField.entity == entity)))
-    if not definitions or not record_ids:
-        return {record_id: {} for record_id in record_ids}
-    columns = ", ".join(_quoted(d.column_name) for d in definitions)
-    rows = session.execute(
-        text(f"SELECT id, {columns} FROM {_quoted(entity)} WHERE id = ANY(:ids)"), {"ids": list(record_ids)}
-    )
+    stored = _stored_values(session, entity, definitions, record_ids)
     return {
-        row[0]: {
-            d.label: to_json(d, value)
-            for d, value in zip(definitions, row[1:], strict=True)
-            if value is not None
-        }
-        for row in rows
+        record_id: {d.label: to_json(d, value) for d, value in pairs if value is not None}
+        for record_id, pairs in stored.items()
     }

@@ -30,7 +30,7 @@ MAX_PARAMETERS = 30
 MAX_VALUE = 200
 
 
-def list_of(entity: str) -> tuple[marshmallow.Schema, RecordService]:
+def list_query_and_service(entity: str) -> tuple[marshmallow.Schema, RecordService]:
     """The API list query of ``entity`` (the parameters its list, API and page, accepts) and its service."""
     # Imported here: the sfa and service modules build on core, not the other way round.
     if entity == "leads":
@@ -103,7 +103,7 @@ def clean_query(session: TenantSession, entity: str, query: Any) -> dict[str, st
     query = {name: value.strip() for name, value in query.items() if value.strip() != ""}
     if len(query) > MAX_PARAMETERS:
         raise ValidationError("Too many parameters.", {"query": [f"At most {MAX_PARAMETERS}."]})
-    schema, service = list_of(entity)
+    schema, service = list_query_and_service(entity)
     accepted = set(schema.fields) - PAGING
     errors: dict[str, list[str]] = {}
     for name, value in query.items():
