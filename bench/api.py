@@ -21,7 +21,6 @@ import statistics
 import sys
 import time
 import uuid
-from collections.abc import Callable
 from pathlib import Path
 
 os.environ.setdefault(
@@ -29,10 +28,11 @@ os.environ.setdefault(
 )
 os.environ.setdefault("SAAS_ENV", "test")
 
+from figures import percentile, timed  # bench/ is on the path when a bench runs
 from load import (
     FIRST_NAMES,
     copy_contacts,
-)  # the load bench's seeding; bench/ is on the path when a bench runs
+)  # the load bench's seeding
 from sqlalchemy import event, func, select, text
 
 from saas import create_app
@@ -48,11 +48,6 @@ from saas.tenants.provisioning import provision_tenant, purge_tenant
 SLUG = "bench-api"
 ADMIN_EMAIL = "bench-api@example.com"
 ADMIN_PASSWORD = "bench-api-password-1"
-
-
-def percentile(values: list[float], pct: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))]
 
 
 def contact_count(tenant: Tenant) -> int:
@@ -118,17 +113,6 @@ def deep_cursor(tenant: Tenant, position: int) -> str:
             .limit(1)
         ).one()
     return encode_cursor([row.sort_name, row.id])
-
-
-def timed(call: Callable[[], object], repeat: int, warmup: int = 5) -> list[float]:
-    for _ in range(warmup):
-        call()
-    samples = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        call()
-        samples.append((time.perf_counter() - started) * 1000)
-    return samples
 
 
 class StatementCapture:

@@ -19,16 +19,13 @@ from pathlib import Path
 os.environ.setdefault("SAAS_INSTANCE_DIR", str(Path(__file__).resolve().parent.parent / "instance" / "bench"))
 os.environ.setdefault("SAAS_ENV", "test")
 
+from figures import percentile  # bench/ is on the path when a bench runs
+
 from saas import create_app
 from saas.db import TenantRef, db
 from saas.migrations import upgrade_platform
 from saas.tenants.migrations import migrate_tenant
 from saas.tenants.provisioning import create_tenant_tables, provision_tenant, purge_tenant
-
-
-def percentile(values: list[float], pct: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))]
 
 
 def new_schema_and_role(connection) -> TenantRef:

@@ -16,7 +16,6 @@ import os
 import statistics
 import sys
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -25,6 +24,7 @@ os.environ.setdefault(
 )
 os.environ.setdefault("SAAS_ENV", "test")
 
+from figures import percentile, timed  # bench/ is on the path when a bench runs
 from sqlalchemy import event, select
 
 from saas import create_app
@@ -45,22 +45,6 @@ ADMIN_EMAIL = "bench-service@example.com"
 ADMIN_PASSWORD = "bench-service-password-1"
 WORDS = ("printer", "invoice", "login", "password", "vpn", "refund", "shipping", "account", "export",
          "billing", "report", "sync")  # fmt: skip
-
-
-def percentile(values: list[float], pct: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))]
-
-
-def timed(call: Callable[[], object], repeat: int, warmup: int = 3) -> list[float]:
-    for _ in range(warmup):
-        call()
-    samples = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        call()
-        samples.append((time.perf_counter() - started) * 1000)
-    return samples
 
 
 def seed(tenant: Tenant, tickets: int, articles: int) -> None:
@@ -156,8 +140,8 @@ def main() -> None:
                 with raw.driver_connection.cursor() as cursor:
                     cursor.execute(statement, parameters).fetchall()
 
-            rows.append((label, len(response.get_json()["data"]), timed(through_app, args.repeat),
-                         "bare SQL", timed(bare_sql, args.repeat)))  # fmt: skip
+            rows.append((label, len(response.get_json()["data"]), timed(through_app, args.repeat, warmup=3),
+                         "bare SQL", timed(bare_sql, args.repeat, warmup=3)))  # fmt: skip
 
         search_url = "/api/v1/kb/articles?q=vpn+settings"
         found = client.get(search_url, headers=headers).get_json()["data"]
@@ -172,8 +156,8 @@ def main() -> None:
                 ).fetchall()
 
         rows.append(("kb full-text search (API)", len(found),
-                     timed(lambda: client.get(search_url, headers=headers), args.repeat),
-                     "ILIKE scan", timed(ilike_scan, args.repeat)))  # fmt: skip
+                     timed(lambda: client.get(search_url, headers=headers), args.repeat, warmup=3),
+                     "ILIKE scan", timed(ilike_scan, args.repeat, warmup=3)))  # fmt: skip
         raw.close()
 
         started = time.perf_counter()
@@ -187,9 +171,11 @@ def main() -> None:
 
     calendar = BusinessCalendar(timezone="Europe/Berlin", holidays=frozenset())
     start = datetime(2026, 11, 20, 15, 17, tzinfo=UTC)
-    add_us = statistics.median(timed(lambda: add_business_minutes(calendar, start, 4800), 2000)) * 1000
+    adding = timed(lambda: add_business_minutes(calendar, start, 4800), 2000, warmup=3)
+    add_us = statistics.median(adding) * 1000
     end = start + timedelta(days=30)
-    between_us = statistics.median(timed(lambda: business_minutes_between(calendar, start, end), 2000)) * 1000
+    between = timed(lambda: business_minutes_between(calendar, start, end), 2000, warmup=3)
+    between_us = statistics.median(between) * 1000
 
     print(f"service module, {args.tickets:,} tickets and {args.articles:,} articles in one tenant; "
           f"{args.repeat} requests per case (ms)")  # fmt: skip
