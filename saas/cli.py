@@ -90,7 +90,7 @@ def tenants_migrate(jobs: int, slugs: tuple[str, ...]) -> None:
     def echo(result) -> None:
         click.echo(json.dumps(result.as_dict()))
 
-    results = migrate_all_tenants(db.engine, tenants, jobs=jobs, on_result=echo)
+    results = migrate_all_tenants(tenants, jobs=jobs, on_result=echo)
     record_versions(db.session, results)
     counts = {
         status: sum(r.status == status for r in results) for status in ("upgraded", "current", "failed")
@@ -102,6 +102,20 @@ def tenants_migrate(jobs: int, slugs: tuple[str, ...]) -> None:
     click.echo(json.dumps({"summary": summary}))
     if failed or sum(counts.values()) != len(tenants):
         sys.exit(1)
+
+
+@tenants_group.command(
+    "rotate-db-secret", help="Give tenant roles a new database password (derived, never stored)."
+)
+@click.option("--slug", "slugs", multiple=True, help="Only these tenants (repeatable).")
+@click.option("--all", "every", is_flag=True, help="Every tenant (after TENANT_DB_SECRET_KEY changed).")
+def tenants_rotate_db_secret(slugs: tuple[str, ...], every: bool) -> None:
+    from saas.tenants.roles import rotate_tenant_login
+
+    if not slugs and not every:
+        raise click.UsageError("Name tenants with --slug, or pass --all.")
+    rotated = rotate_tenant_login(db.session, None if every else list(slugs), actor="cli")
+    click.echo(json.dumps({"rotated": rotated}))
 
 
 @click.group("modules", cls=AppGroup, help="Per-tenant module switches.")
@@ -257,7 +271,7 @@ def migrate_dev_tenants() -> list:
     from saas.tenants.models import Tenant
 
     tenants = [t.ref for t in db.session.scalars(select(Tenant).order_by(Tenant.slug))]
-    results = migrate_all_tenants(db.engine, tenants, jobs=1)
+    results = migrate_all_tenants(tenants, jobs=1)
     record_versions(db.session, results)
     db.session.commit()
     upgraded = [r.slug for r in results if r.status == "upgraded"]

@@ -5,6 +5,8 @@ Nothing here starts a service: :mod:`saas.embedded` does that when a URL is miss
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 import secrets
 from dataclasses import dataclass, field
@@ -56,6 +58,13 @@ TUNABLES = (
 """Feature settings read from the app config, with their defaults where they are used."""
 
 
+def tenant_login_key(settings: Settings) -> bytes:
+    """The key tenant roles' passwords are derived from: its own setting, else derived from SECRET_KEY."""
+    if settings.tenant_db_secret_key:
+        return settings.tenant_db_secret_key.encode()
+    return hmac.new(settings.secret_key.encode(), b"tenant database logins", hashlib.sha256).digest()
+
+
 @dataclass(frozen=True)
 class Settings:
     environment: str
@@ -85,6 +94,14 @@ class Settings:
     trusted_proxy_hops: int = 0
     # Host names the site answers to (others get 400), so a forged Host cannot aim mailed links elsewhere.
     allowed_hosts: tuple[str, ...] | None = None
+    # Tenant connections log in as the tenant's own role (saas/tenant_connections.py).
+    tenant_database_url: str | None = None
+    tenant_db_secret_key: str | None = None
+    tenant_pool_max_connections: int = 20
+    tenant_pool_size: int = 2
+    tenant_pool_idle_seconds: float = 300.0
+    tenant_pool_timeout: float = 10.0
+    tenant_db_prepared_statements: bool = True
     extra: dict[str, str] = field(default_factory=dict)
     """Tunables of single features (``TUNABLES``) set in the environment, copied into the app config."""
 
@@ -118,5 +135,12 @@ class Settings:
                 os.environ.get("TRUSTED_PROXY_HOPS") or os.environ.get("API_TRUSTED_PROXIES") or "0"
             ),
             allowed_hosts=_names("ALLOWED_HOSTS"),
+            tenant_database_url=os.environ.get("TENANT_DATABASE_URL") or None,
+            tenant_db_secret_key=os.environ.get("TENANT_DB_SECRET_KEY") or None,
+            tenant_pool_max_connections=int(os.environ.get("TENANT_POOL_MAX_CONNECTIONS", "20")),
+            tenant_pool_size=int(os.environ.get("TENANT_POOL_SIZE", "2")),
+            tenant_pool_idle_seconds=float(os.environ.get("TENANT_POOL_IDLE_SECONDS", "300")),
+            tenant_pool_timeout=float(os.environ.get("TENANT_POOL_TIMEOUT", "10")),
+            tenant_db_prepared_statements=_flag("TENANT_DB_PREPARED_STATEMENTS", True),
             extra={name: os.environ[name] for name in TUNABLES if os.environ.get(name)},
         )

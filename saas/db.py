@@ -2,7 +2,8 @@
 
 This is the one place that chooses a schema. Platform models live in schema ``platform``; tenant
 models are declared against the placeholder schema ``tenant`` and every :class:`TenantSession`
-maps it to the tenant's real schema and runs each transaction as the tenant's own role.
+maps it to the tenant's real schema, on a connection that logged in as the tenant's own role
+(:mod:`saas.tenant_connections`), so nothing a tenant transaction runs can leave the tenant.
 """
 
 from __future__ import annotations
@@ -12,10 +13,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from flask import current_app
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import MetaData, event
+from sqlalchemy import MetaData
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.orm import DeclarativeBase, Session, SessionTransaction
+from sqlalchemy.orm import DeclarativeBase, Session
+
+from saas.tenant_connections import TenantPools
 
 PLATFORM_SCHEMA = "platform"
 TENANT_SCHEMA_PLACEHOLDER = "tenant"
@@ -53,6 +57,8 @@ class TenantRef:
     slug: str
     schema_name: str
     role_name: str
+    login_version: int = 1
+    """Which of the role's derived passwords is current (``saas tenants rotate-db-secret`` moves it)."""
 
     def __post_init__(self) -> None:
         for name in (self.schema_name, self.role_name):
@@ -60,19 +66,25 @@ class TenantRef:
                 raise ValueError(f"unsafe tenant identifier {name!r}")
 
 
-def tenant_engine(engine: Engine, tenant: TenantRef) -> Engine:
-    """The engine with the placeholder schema mapped to the tenant's schema."""
-    return engine.execution_options(schema_translate_map={TENANT_SCHEMA_PLACEHOLDER: tenant.schema_name})
+def quote_identifier(name: str) -> str:
+    """``name`` as a PostgreSQL identifier, for the tenant names :class:`TenantRef` has checked."""
+    return '"' + name.replace('"', '""') + '"'
 
 
-def enter_tenant(connection: Connection, tenant: TenantRef) -> None:
-    """Make the current transaction act as the tenant: its role and its schema only.
+def tenant_pools() -> TenantPools:
+    """This app's per-tenant connection pools (created by the app factory)."""
+    return current_app.extensions["tenant_pools"]
 
-    ``SET LOCAL`` ends with the transaction, so a pooled connection (or PgBouncer in transaction
-    mode) never carries a tenant into the next use.
+
+def act_as_tenant(connection: Connection, tenant: TenantRef) -> None:
+    """Provisioning only: the open platform transaction acts as the new tenant's role and schema.
+
+    The platform user holds the role only inside the provisioning transaction (granted and revoked
+    there), because the role cannot log in before that transaction commits.
     """
     connection.exec_driver_sql(
-        f'SET LOCAL ROLE "{tenant.role_name}"; SET LOCAL search_path TO "{tenant.schema_name}"'
+        f"SET LOCAL ROLE {quote_identifier(tenant.role_name)}; "
+        f"SET LOCAL search_path TO {quote_identifier(tenant.schema_name)}"
     )
 
 
@@ -84,16 +96,9 @@ class TenantSession(Session):
     """
 
     def __init__(self, tenant: TenantRef, engine: Engine | None = None) -> None:
-        super().__init__(bind=tenant_engine(engine or db.engine, tenant), expire_on_commit=False)
+        # ``engine``: a tenant engine from elsewhere (a migration worker's own pools).
+        super().__init__(bind=engine or tenant_pools().engine_for(tenant), expire_on_commit=False)
         self.tenant = tenant
-
-
-@event.listens_for(TenantSession, "after_begin")
-def _bind_transaction_to_tenant(
-    session: TenantSession, transaction: SessionTransaction, connection: Connection
-) -> None:
-    # Runs at the start of every transaction, so the binding survives commits.
-    enter_tenant(connection, session.tenant)
 
 
 @contextmanager

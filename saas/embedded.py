@@ -7,6 +7,7 @@ are shared by every process (web, worker, CLI, tests) that points at the same fo
 from __future__ import annotations
 
 import os
+import secrets
 import threading
 from pathlib import Path
 from urllib.parse import quote
@@ -15,8 +16,26 @@ _lock = threading.Lock()
 _redis_servers: dict[Path, object] = {}
 
 
+APP_ROLE = "saas"
+APP_DATABASE = "saas"
+SUPERUSER_PASSWORD_FILE = "pg_superuser_password"  # noqa: S105 (a file name)
+_APP_PASSWORD_FILE = "pg_app_password"  # noqa: S105
+_PASSWORD_AUTH_MARKER = "saas_password_auth"  # noqa: S105
+_PG_HBA = """# Written by saas.embedded: SCRAM password authentication for everyone, as in production.
+local all all scram-sha-256
+host all all 127.0.0.1/32 scram-sha-256
+host all all ::1/128 scram-sha-256
+"""
+
+
 def embedded_database_url(instance_dir: Path) -> str:
-    """Start (or reuse) the embedded PostgreSQL and return its SQLAlchemy URL."""
+    """Start (or reuse) the embedded PostgreSQL and return its SQLAlchemy URL.
+
+    The app connects as ``saas``, a role with CREATEROLE that owns the ``saas`` database: not a
+    superuser, so it holds only what production's database user holds. Every role, tenants' included,
+    authenticates with SCRAM; the first start sets that up while the server still trusts local users.
+    """
+    import fasteners
     import pgserver
 
     pgdata = instance_dir / "pgdata"
@@ -25,7 +44,40 @@ def embedded_database_url(instance_dir: Path) -> str:
         # cleanup_mode=None: the server outlives this process so web, worker and CLI share it.
         server = pgserver.get_server(pgdata, cleanup_mode=None)
         socket_dir = server.get_uri().split("host=", 1)[1]
-    return f"postgresql+psycopg://postgres@/postgres?host={quote(socket_dir)}"
+        with fasteners.InterProcessLock(str(instance_dir / ".pg_setup.lock")):
+            if not (pgdata / _PASSWORD_AUTH_MARKER).exists():
+                _require_password_auth(pgdata, socket_dir, instance_dir)
+        password = (instance_dir / _APP_PASSWORD_FILE).read_text().strip()
+    return f"postgresql+psycopg://{APP_ROLE}:{quote(password)}@/{APP_DATABASE}?host={quote(socket_dir)}"
+
+
+def _secret_file(instance_dir: Path, name: str) -> str:
+    path = instance_dir / name
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(24))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def _require_password_auth(pgdata: Path, socket_dir: str, instance_dir: Path) -> None:
+    """Create the app's role and database, give the superuser a password, then trust nobody."""
+    import psycopg
+
+    app_password = _secret_file(instance_dir, _APP_PASSWORD_FILE)
+    superuser_password = _secret_file(instance_dir, SUPERUSER_PASSWORD_FILE)
+    with psycopg.connect(host=socket_dir, user="postgres", dbname="postgres", autocommit=True) as su:
+        encrypt = su.pgconn.encrypt_password
+        app_verifier = encrypt(app_password.encode(), APP_ROLE.encode(), b"scram-sha-256").decode()
+        su_verifier = encrypt(superuser_password.encode(), b"postgres", b"scram-sha-256").decode()
+        if su.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (APP_ROLE,)).fetchone() is None:
+            su.execute(f"CREATE ROLE {APP_ROLE} LOGIN CREATEROLE")
+        su.execute(f"ALTER ROLE {APP_ROLE} PASSWORD '{app_verifier}'")
+        if su.execute("SELECT 1 FROM pg_database WHERE datname = %s", (APP_DATABASE,)).fetchone() is None:
+            su.execute(f"CREATE DATABASE {APP_DATABASE} OWNER {APP_ROLE}")
+        su.execute(f"ALTER ROLE postgres PASSWORD '{su_verifier}'")
+        (pgdata / "pg_hba.conf").write_text(_PG_HBA)
+        su.execute("SELECT pg_reload_conf()")
+    (pgdata / _PASSWORD_AUTH_MARKER).write_text("scram-sha-256\n")
 
 
 def embedded_redis_url(instance_dir: Path) -> str:

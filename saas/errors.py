@@ -26,6 +26,13 @@ class ValidationError(SaasError):
         self.errors = errors or {}
 
 
+class TenantConnectionsExhausted(SaasError):
+    """Every tenant connection this process may hold is busy; the caller may retry shortly."""
+
+    status = 503
+    title = "Service unavailable"
+
+
 class NotFound(SaasError):
     status = 404
     title = "Not found"

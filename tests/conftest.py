@@ -28,6 +28,7 @@ from saas.db import db
 from saas.migrations import upgrade_platform
 from saas.tenants.models import Tenant
 from saas.tenants.provisioning import provision_tenant
+from saas.tenants.roles import drop_tenant_role
 
 PASSWORD = "correct-horse-battery"
 
@@ -46,9 +47,10 @@ def reset_database(engine) -> None:
         ).all()
     for schema, role in owners:
         with engine.begin() as connection:
-            connection.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
             if role == schema:
-                connection.exec_driver_sql(f'DROP OWNED BY "{role}" CASCADE; DROP ROLE "{role}"')
+                drop_tenant_role(connection, role)
+            else:
+                connection.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
     with engine.begin() as connection:
         connection.exec_driver_sql("DROP SCHEMA IF EXISTS platform CASCADE")
 

@@ -10,7 +10,7 @@ from redis import Redis
 from rq import Queue, Worker
 from werkzeug.utils import import_string
 
-from saas.db import db, tenant_session
+from saas.db import db, tenant_pools, tenant_session
 
 QUEUES = ("default",)
 
@@ -60,6 +60,7 @@ def _forget_inherited_connections() -> None:
         _inherited_sessions.append(db.session.registry())
         db.session.registry.clear()
         db.engine.dispose(close=False)
+        tenant_pools().dispose(close=False)
     except RuntimeError:  # forked outside an app context: nothing inherited to forget
         pass
 

@@ -1,7 +1,8 @@
 """Upgrading every tenant schema: in parallel processes, one transaction per tenant, all accounted for.
 
 Alembic's ``context``/``op`` proxies are process globals, so parallelism is by process, not thread.
-Each tenant's upgrade commits on its own; a failing tenant rolls back alone and the others go on.
+Each tenant's upgrade runs on a connection that logged in as the tenant's role and commits on its own;
+a failing tenant rolls back alone and the others go on.
 After the run every tenant's real schema version is read back, so a tenant that was silently skipped
 counts as a failure instead of vanishing from the report.
 """
@@ -11,15 +12,15 @@ from __future__ import annotations
 import multiprocessing
 import time
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
-from sqlalchemy import create_engine, select
-from sqlalchemy.engine import Engine
+from sqlalchemy import select
 
-from saas.db import TenantRef, enter_tenant
+from saas.db import TENANT_SCHEMA_PLACEHOLDER, TenantRef, tenant_pools
 from saas.migrations import current_revision, head_revision, migrate_connection
+from saas.tenant_connections import TenantConnectionSettings, TenantPools
 
-_process_engines: dict[str, Engine] = {}
+_process_pools: TenantPools | None = None
 
 
 @dataclass
@@ -36,13 +37,14 @@ class TenantMigrationResult:
         return asdict(self)
 
 
-def migrate_tenant(engine: Engine, tenant: TenantRef, target: str = "head") -> TenantMigrationResult:
+def migrate_tenant(
+    tenant: TenantRef, target: str = "head", pools: TenantPools | None = None
+) -> TenantMigrationResult:
     """Move one tenant schema to ``target`` (revision, ``head`` or an older one) in one transaction."""
     started = time.perf_counter()
     before: str | None = None
     try:
-        with engine.begin() as connection:
-            enter_tenant(connection, tenant)
+        with (pools or tenant_pools()).engine_for(tenant).begin() as connection:
             before = current_revision(connection, tenant.schema_name)
             wanted = head_revision("tenant") if target == "head" else target
             if before == wanted:
@@ -66,39 +68,47 @@ def migrate_tenant(engine: Engine, tenant: TenantRef, target: str = "head") -> T
         )
 
 
-def _migrate_in_worker(database_url: str, tenant: TenantRef, target: str) -> TenantMigrationResult:
-    engine = _process_engines.get(database_url)
-    if engine is None:
-        engine = _process_engines[database_url] = create_engine(database_url, pool_size=1)
-    return migrate_tenant(engine, tenant, target)
+def _migrate_in_worker(
+    settings: TenantConnectionSettings, tenant: TenantRef, target: str
+) -> TenantMigrationResult:
+    global _process_pools
+    if _process_pools is None:
+        # One connection at a time per worker process: older tenants' pools are evicted as it goes.
+        _process_pools = TenantPools(
+            replace(settings, max_connections=1, per_tenant=1), TENANT_SCHEMA_PLACEHOLDER
+        )
+    return migrate_tenant(tenant, target, _process_pools)
 
 
-def read_schema_versions(engine: Engine, tenants: list[TenantRef]) -> dict[str, str | None]:
+def read_schema_versions(tenants: list[TenantRef]) -> dict[str, str | None]:
     """Each tenant's version as its schema records it (the truth, not the registry's copy)."""
     versions: dict[str, str | None] = {}
     for tenant in tenants:
-        with engine.begin() as connection:
-            enter_tenant(connection, tenant)
+        with tenant_pools().engine_for(tenant).begin() as connection:
             versions[tenant.id] = current_revision(connection, tenant.schema_name)
     return versions
 
 
 def migrate_all_tenants(
-    engine: Engine, tenants: list[TenantRef], *, jobs: int = 4, target: str = "head", on_result=None
+    tenants: list[TenantRef], *, jobs: int = 4, target: str = "head", on_result=None
 ) -> list[TenantMigrationResult]:
     """Migrate ``tenants`` with ``jobs`` processes; returns one result per tenant, failures included."""
-    database_url = engine.url.render_as_string(hide_password=False)
+    from saas.tenants.roles import repair_tenant_logins
+
+    # Tenants made before tenants logged in as their own role get their login first.
+    repair_tenant_logins(tenants)
+    settings = tenant_pools().settings
     results: dict[str, TenantMigrationResult] = {}
     if jobs <= 1:
         for tenant in tenants:
-            results[tenant.id] = result = migrate_tenant(engine, tenant, target)
+            results[tenant.id] = result = migrate_tenant(tenant, target)
             if on_result:
                 on_result(result)
     else:
         context = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
             futures = {
-                pool.submit(_migrate_in_worker, database_url, tenant, target): tenant for tenant in tenants
+                pool.submit(_migrate_in_worker, settings, tenant, target): tenant for tenant in tenants
             }
             for future, tenant in futures.items():
                 try:
@@ -113,7 +123,7 @@ def migrate_all_tenants(
 
     # Verify against the schemas themselves: nobody is skipped while the report says all is well.
     wanted = head_revision("tenant") if target == "head" else target
-    actual = read_schema_versions(engine, tenants)
+    actual = read_schema_versions(tenants)
     for tenant in tenants:
         result = results[tenant.id]
         if result.status != "failed" and actual[tenant.id] != wanted:

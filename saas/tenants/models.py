@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, String, func
+from sqlalchemy import DateTime, Integer, String, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from saas.db import TenantRef, db
@@ -19,13 +19,21 @@ class Tenant(db.Model):
     schema_name: Mapped[str] = mapped_column(String(63), unique=True)
     role_name: Mapped[str] = mapped_column(String(63), unique=True)
     status: Mapped[str] = mapped_column(String(20), default="active")
+    # Which derived password the tenant's role logs in with; `saas tenants rotate-db-secret` moves it.
+    db_login_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     # The Alembic revision the tenant schema is at; the migrator keeps it in step.
     schema_version: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
     @property
     def ref(self) -> TenantRef:
-        return TenantRef(id=self.id, slug=self.slug, schema_name=self.schema_name, role_name=self.role_name)
+        return TenantRef(
+            id=self.id,
+            slug=self.slug,
+            schema_name=self.schema_name,
+            role_name=self.role_name,
+            login_version=self.db_login_version or 1,
+        )
 
     def as_dict(self) -> dict[str, object]:
         return {

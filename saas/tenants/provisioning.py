@@ -23,11 +23,12 @@ from saas.audit import record_audit
 from saas.auth.models import Membership, User
 from saas.auth.passwords import check_password_policy, hash_password, verify_password
 from saas.auth.services import find_user_by_email, normalise_email
-from saas.db import TENANT_SCHEMA_PLACEHOLDER, TenantBase, TenantRef, db, enter_tenant
+from saas.db import TENANT_SCHEMA_PLACEHOLDER, TenantBase, TenantRef, act_as_tenant, db, tenant_pools
 from saas.errors import ProvisioningError, ValidationError
 from saas.migrations import head_revision
 from saas.models import load_all_models
 from saas.tenants.models import Tenant
+from saas.tenants.roles import create_tenant_role, drop_tenant_role, release_tenant_role
 from saas.tenants.signals import tenant_provisioned
 
 SLUG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{1,38}[a-z0-9]$")
@@ -95,10 +96,9 @@ def tenant_schema_ddl() -> tuple[str, str]:
 def create_tenant_tables(connection: Connection, tenant: TenantRef) -> str:
     """Create every tenant table in the tenant's schema, as its role, and stamp the head revision."""
     ddl, head = tenant_schema_ddl()
-    enter_tenant(connection, tenant)
+    act_as_tenant(connection, tenant)
     connection.exec_driver_sql(ddl)
     _seed_modules(connection, tenant)
-    connection.exec_driver_sql("RESET ROLE; RESET search_path")
     return head
 
 
@@ -166,14 +166,12 @@ def provision_tenant(
     try:
         user = _admin_user(admin_email, admin_password)
         connection = session.connection()
-        connection.exec_driver_sql(
-            f'CREATE ROLE "{ref.role_name}" NOLOGIN; GRANT "{ref.role_name}" TO CURRENT_USER; '
-            f'CREATE SCHEMA "{ref.schema_name}" AUTHORIZATION "{ref.role_name}"'
-        )
+        create_tenant_role(connection, ref)
         if fill is None:
             version = create_tenant_tables(connection, ref)
         else:
             version = _build_and_fill(connection, ref, schema_version or head_revision("tenant"), fill)
+        release_tenant_role(connection, ref)
         tenant = Tenant(
             id=ref.id,
             slug=slug,
@@ -209,7 +207,7 @@ def _build_and_fill(connection: Connection, tenant: TenantRef, version: str, fil
     from saas.migrations import current_revision, migrate_connection
 
     head = head_revision("tenant")
-    enter_tenant(connection, tenant)
+    act_as_tenant(connection, tenant)
     if version == head:
         connection.exec_driver_sql(tenant_schema_ddl()[0])
     else:
@@ -226,12 +224,10 @@ def _build_and_fill(connection: Connection, tenant: TenantRef, version: str, fil
         if tables:
             connection.exec_driver_sql("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " CASCADE")
     fill(connection, tenant)
-    enter_tenant(connection, tenant)  # fill may have reset the role; the upgrade runs as the tenant
+    act_as_tenant(connection, tenant)  # fill may have reset the role; the upgrade runs as the tenant
     if version != head:
         migrate_connection("tenant", connection, "head", tenant_schema=tenant.schema_name)
-    reached = current_revision(connection, tenant.schema_name)
-    connection.exec_driver_sql("RESET ROLE; RESET search_path")
-    return reached
+    return current_revision(connection, tenant.schema_name)
 
 
 def purge_tenant(tenant_id: str, *, actor: str) -> None:
@@ -241,9 +237,9 @@ def purge_tenant(tenant_id: str, *, actor: str) -> None:
     if tenant is None:
         return
     ref = tenant.ref
-    connection = session.connection()
+    tenant_pools().forget_tenant(ref.id)
     # DROP OWNED removes the schema and everything in it, then the role can go.
-    connection.exec_driver_sql(f'DROP OWNED BY "{ref.role_name}" CASCADE; DROP ROLE "{ref.role_name}"')
+    drop_tenant_role(session.connection(), ref.role_name)
     session.delete(tenant)
     record_audit(session, "tenant.purged", actor=actor, tenant_id=ref.id, target=ref.slug)
     session.commit()

@@ -171,7 +171,7 @@ def test_archive_from_an_older_schema_loads_at_its_version_then_upgrades(make_te
         services.contacts.create(
             session, {"first_name": "Old", "last_name": "Timer", "email": "old@example.com"}
         )
-    assert migrate_tenant(db.engine, old.ref, target="t0002").status == "upgraded"
+    assert migrate_tenant(old.ref, target="t0002").status == "upgraded"
     manifest = _export(old, tmp_path / "old.zip")
     assert manifest["schema_version"] == "t0002" and "deals" not in manifest["tables"]
 

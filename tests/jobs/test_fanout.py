@@ -15,7 +15,7 @@ from sqlalchemy import delete, func, select, text
 from saas.billing.jobs import sample_contacts_stored
 from saas.billing.models import BillingAccount, Plan
 from saas.billing.services import open_account
-from saas.db import db, tenant_session
+from saas.db import db, tenant_pools, tenant_session
 from saas.exports import services as exports
 from saas.exports.models import Export
 from saas.jobs import make_worker
@@ -54,7 +54,7 @@ def leave_behind(app_ctx):
 
     def _leave_behind(fixture):
         older = script_directory("tenant").get_revision(head_revision("tenant")).down_revision
-        result = migrate_tenant(db.engine, fixture.ref, target=older)
+        result = migrate_tenant(fixture.ref, target=older)
         assert result.status == "upgraded" and result.to_version == older, result
         record_versions(db.session, [result])
         db.session.commit()
@@ -62,7 +62,7 @@ def leave_behind(app_ctx):
         return fixture
 
     yield _leave_behind
-    record_versions(db.session, [migrate_tenant(db.engine, ref) for ref in moved])
+    record_versions(db.session, [migrate_tenant(ref) for ref in moved])
     db.session.commit()
 
 
@@ -166,7 +166,7 @@ def test_report_accounts_for_done_module_off_not_migrated_status_and_failed_tena
     )
     assert SECRET_NAME not in caplog.text and "no_such_column" not in caplog.text
     # The skipped tenant really is behind: its own schema records an older revision than the head.
-    with db.engine.connect() as connection:
+    with tenant_pools().engine_for(behind.ref).connect() as connection:
         assert current_revision(connection, behind.ref.schema_name) != head_revision("tenant")
 
 

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select, text
 
 from saas.audit import AuditEntry
-from saas.db import db, tenant_session
+from saas.db import db, tenant_pools, tenant_session
 from saas.errors import ValidationError
 from saas.exports.format import tenant_tables
 from saas.jobs import make_worker
@@ -68,7 +68,7 @@ def _person_everywhere(fixture) -> tuple[uuid.UUID, uuid.UUID]:
 def _tables_holding(fixture, needle: str) -> list[str]:
     """Every tenant table whose rows, as text, contain ``needle`` (case-insensitive)."""
     schema = fixture.tenant.schema_name
-    with db.engine.connect() as connection:
+    with tenant_pools().engine_for(fixture.ref).connect() as connection:
         return [
             spec.name
             for spec in tenant_tables()

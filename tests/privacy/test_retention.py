@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from saas.audit import AuditEntry
-from saas.db import db, tenant_session
+from saas.db import db, tenant_pools, tenant_session
 from saas.jobs import make_worker
 from saas.jobs.schedules import PERIODIC_JOBS
 from saas.modules.core import services
@@ -17,7 +17,7 @@ from tests.conftest import csrf_token_from, login
 
 def _age(fixture, contact_ids, years: int = 3) -> None:
     """Make contacts look untouched for ``years``: the rows' own clock, set back in the database."""
-    with db.engine.begin() as connection:
+    with tenant_pools().engine_for(fixture.ref).begin() as connection:
         connection.exec_driver_sql(
             f'UPDATE "{fixture.tenant.schema_name}".contacts '
             "SET updated_at = now() - make_interval(years => %(years)s) WHERE id = ANY(%(ids)s)",

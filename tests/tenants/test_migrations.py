@@ -6,7 +6,7 @@ import json
 
 from sqlalchemy import select
 
-from saas.db import db
+from saas.db import db, tenant_pools
 from saas.migrations import alembic_config, head_revision
 from saas.tenants.migrations import migrate_tenant, read_schema_versions
 from saas.tenants.models import Tenant
@@ -16,7 +16,7 @@ PREVIOUS = "t0001"
 
 def _rewind(fixture) -> None:
     """Put a tenant back one revision, as if it had been created before the newest migration."""
-    result = migrate_tenant(db.engine, fixture.ref, target=PREVIOUS)
+    result = migrate_tenant(fixture.ref, target=PREVIOUS)
     assert result.status == "upgraded" and result.to_version == PREVIOUS, result.error
     db.session.get(Tenant, fixture.tenant.id).schema_version = PREVIOUS
     db.session.commit()
@@ -24,7 +24,7 @@ def _rewind(fixture) -> None:
 
 def _break(fixture) -> None:
     """Make the next revision fail for this tenant: an object already holds the name it creates."""
-    with db.engine.begin() as connection:
+    with tenant_pools().engine_for(fixture.ref).begin() as connection:
         connection.exec_driver_sql(
             f'CREATE INDEX ix_contacts_email_lower ON "{fixture.tenant.schema_name}".contacts (phone)'
         )
@@ -57,7 +57,7 @@ def test_migrate_upgrades_all_but_the_broken_tenant_and_exits_non_zero(app, make
         "tenants": 4, "upgraded": 3, "current": 0, "failed": 1, "failed_tenants": [broken.slug]
     }  # fmt: skip
 
-    versions = read_schema_versions(db.engine, [t.ref for t in tenants])
+    versions = read_schema_versions([t.ref for t in tenants])
     head = head_revision("tenant")
     assert versions == {t.tenant.id: (PREVIOUS if t is broken else head) for t in tenants}
     db.session.expire_all()
@@ -74,7 +74,7 @@ def test_migrate_is_resumable_after_the_broken_tenant_is_fixed(app, make_tenant)
     _break(broken)
     assert _run_migrate(app, [good.slug, broken.slug], jobs=1).exit_code == 1
 
-    with db.engine.begin() as connection:
+    with tenant_pools().engine_for(broken.ref).begin() as connection:
         connection.exec_driver_sql(f'DROP INDEX "{broken.tenant.schema_name}".ix_contacts_email_lower')
     rerun = _run_migrate(app, [good.slug, broken.slug], jobs=2)
 

@@ -10,12 +10,13 @@ from sqlalchemy import func, select, text
 
 from saas.audit import AuditEntry
 from saas.auth.models import Membership, User
-from saas.db import db
+from saas.db import db, tenant_pools
 from saas.errors import ValidationError
 from saas.migrations import head_revision
 from saas.tenants.migrations import migrate_tenant
 from saas.tenants.models import Tenant
 from saas.tenants.provisioning import provision_tenant
+from saas.tenants.roles import held_tenant_roles
 from tests.conftest import PASSWORD
 
 
@@ -47,14 +48,17 @@ def test_provisioning_creates_schema_role_tables_owner_and_audit(make_tenant):
     can_login = connection.scalar(
         text("SELECT rolcanlogin FROM pg_roles WHERE rolname = :r"), {"r": tenant.role_name}
     )
-    assert can_login is False
+    # The tenant's own connections log in as its role; the platform user keeps no way into it.
+    assert can_login is True
+    assert tenant.role_name not in held_tenant_roles(connection)
     tables = set(
         connection.scalars(
             text("SELECT tablename FROM pg_tables WHERE schemaname = :s"), {"s": tenant.schema_name}
         )
     )
     assert {"contacts", "accounts", "alembic_version"} <= tables
-    version = connection.scalar(text(f'SELECT version_num FROM "{tenant.schema_name}".alembic_version'))
+    with tenant_pools().engine_for(tenant.ref).connect() as own:
+        version = own.scalar(text(f'SELECT version_num FROM "{tenant.schema_name}".alembic_version'))
     assert version == head_revision("tenant") == tenant.schema_version
     membership = db.session.scalar(select(Membership).where(Membership.tenant_id == tenant.id))
     assert membership.role == "owner" and membership.user.email == fixture.email
@@ -96,8 +100,8 @@ def test_schema_from_metadata_matches_schema_from_replaying_history(make_tenant)
     provisioned = make_tenant("meta").tenant
     replayed = make_tenant("replay").tenant
     # Rebuild the second tenant's schema by replaying the whole Alembic history from base.
-    assert migrate_tenant(db.engine, replayed.ref, target="base").status == "upgraded"
-    result = migrate_tenant(db.engine, replayed.ref, target="head")
+    assert migrate_tenant(replayed.ref, target="base").status == "upgraded"
+    result = migrate_tenant(replayed.ref, target="head")
     assert result.status == "upgraded", result.error
     assert result.from_version is None and result.to_version == head_revision("tenant")
     assert _catalog(provisioned.schema_name) == _catalog(replayed.schema_name)

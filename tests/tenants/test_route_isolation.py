@@ -18,7 +18,7 @@ from werkzeug.routing import Rule
 from saas.api.credentials import create_client
 from saas.auth.members import invite
 from saas.auth.models import Membership
-from saas.db import db
+from saas.db import db, tenant_session
 from saas.exports.models import Export
 from tests.conftest import bearer, csrf_token_from, login, make_token
 from tests.exports.fixtures import fill_every_table
@@ -35,10 +35,10 @@ TABLE_OF_ARGUMENT = {
 WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 
 
-def _tables(schema: str, *with_columns: str) -> list[str]:
-    """The tables of ``schema`` that have all of ``with_columns``."""
+def _tables(schema: str, *with_columns: str, session=None) -> list[str]:
+    """The tables of ``schema`` that have all of ``with_columns`` (a tenant's: through its own session)."""
     return list(
-        db.session.scalars(
+        (session or db.session).scalars(
             text(
                 "SELECT table_name FROM information_schema.columns WHERE table_schema = :schema "
                 "GROUP BY table_name HAVING array_agg(column_name::text) @> CAST(:columns AS text[])"
@@ -58,8 +58,8 @@ def _table_for(rule: Rule, argument: str, tables: set[str]) -> str | None:
     return next((name for name in (f"{base}s", f"{base}es", base) if name in tables), None)
 
 
-def _md5(source: str, **params: str) -> str:
-    return db.session.scalar(
+def _md5(source: str, session=None, **params: str) -> str:
+    return (session or db.session).scalar(
         text(f"SELECT md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), '')) FROM {source}"), params
     )
 
@@ -67,7 +67,8 @@ def _md5(source: str, **params: str) -> str:
 def _fingerprint(tenant) -> dict[str, str]:
     """An md5 of every row of tenant A, in its schema and in the platform: any change shows here."""
     schema = tenant.schema_name
-    prints = {table: _md5(f'"{schema}"."{table}" t') for table in _tables(schema)}
+    with tenant_session(tenant.ref) as own:
+        prints = {table: _md5(f'"{schema}"."{table}" t', own) for table in _tables(schema, session=own)}
     for table in _tables("platform", "tenant_id"):
         if table != "audit_log":  # B's refused attempts may be audited, under B
             prints[f"platform.{table}"] = _md5(f'platform."{table}" t WHERE t.tenant_id = :id', id=tenant.id)
@@ -115,8 +116,9 @@ def a_ids(app_ctx, tenant_a):
         )
         if row is not None:
             ids[table] = str(row)
-    for table in _tables(tenant.schema_name, "id"):
-        ids[table] = str(db.session.scalar(text(f'SELECT id FROM "{tenant.schema_name}"."{table}" LIMIT 1')))
+    with tenant_session(tenant.ref) as own:
+        for table in _tables(tenant.schema_name, "id", session=own):
+            ids[table] = str(own.scalar(text(f'SELECT id FROM "{tenant.schema_name}"."{table}" LIMIT 1')))
     return ids
 
 

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from saas.auth.services import find_user_by_email
-from saas.db import db, tenant_session
+from saas.db import db, tenant_pools, tenant_session
 from saas.jobs import make_worker
 from saas.modules.core import services
 from saas.modules.core.models import Account, Contact
@@ -209,7 +209,7 @@ def test_a_crash_mid_import_resumes_after_the_last_committed_batch(app, client, 
 
     schema = tenant_a.tenant.schema_name
     # A real failure inside PostgreSQL at row 250, i.e. in the third batch of 100.
-    with db.engine.begin() as connection:
+    with tenant_pools().engine_for(tenant_a.ref).begin() as connection:
         connection.exec_driver_sql(
             f'CREATE FUNCTION "{schema}".refuse_row() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN '
             f"IF NEW.email = 'person250@example.org' THEN RAISE EXCEPTION 'disk on fire'; END IF; "
@@ -232,7 +232,7 @@ def test_a_crash_mid_import_resumes_after_the_last_committed_batch(app, client, 
         assert "Stopped after row 200" in failed.message
     assert _count(tenant_a, Contact) == 200
 
-    with db.engine.begin() as connection:
+    with tenant_pools().engine_for(tenant_a.ref).begin() as connection:
         connection.exec_driver_sql(f'DROP TRIGGER refuse_row ON "{schema}".contacts')
     resumed = client.post(f"/api/v1/imports/{job_id}", headers=headers)  # not a route: reads are GET
     assert resumed.status_code == 405

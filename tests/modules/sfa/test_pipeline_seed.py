@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from saas.db import db, tenant_session
+from saas.db import tenant_session
 from saas.modules.sfa.models import Pipeline, Stage
 from saas.tenants.migrations import migrate_tenant
 
@@ -33,6 +33,6 @@ def test_new_tenant_gets_the_default_pipeline(tenant_a):
 
 def test_tenant_migrated_from_before_sfa_gets_the_same_pipeline(make_tenant):
     fixture = make_tenant("old")
-    assert migrate_tenant(db.engine, fixture.ref, target="t0002").status == "upgraded"
-    assert migrate_tenant(db.engine, fixture.ref, target="head").status == "upgraded"
+    assert migrate_tenant(fixture.ref, target="t0002").status == "upgraded"
+    assert migrate_tenant(fixture.ref, target="head").status == "upgraded"
     assert _pipeline(fixture) == ([("Sales", True)], EXPECTED)

@@ -1,0 +1,203 @@
+"""Tenant connections: a tenant's work runs on a connection that logged in as the tenant's own role.
+
+Each tenant has a small pool of its own (an engine whose URL carries the tenant role and its secret).
+The pools sit in an LRU with a process-wide cap on open connections and an idle timeout, so 10,000
+tenants do not mean 10,000 open connections. The platform's credentials never reach these engines.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import re
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import URL, Connection, Engine, make_url
+
+from saas.errors import TenantConnectionsExhausted
+
+if TYPE_CHECKING:
+    from saas.db import TenantRef
+
+# What `encrypt_password` gives for scram-sha-256: the only text we put in an ALTER ROLE literal.
+_SCRAM_VERIFIER = re.compile(r"^SCRAM-SHA-256\$[0-9]+:[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+:[A-Za-z0-9+/=]+$")
+
+
+def tenant_login_secret(key: bytes, role_name: str, version: int) -> str:
+    """The password of ``role_name``: derived, never stored, different for every tenant and version."""
+    digest = hmac.new(key, f"tenant-login:{role_name}:{version}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
+def scram_verifier(connection: Connection, role_name: str, secret: str) -> str:
+    """The SCRAM-SHA-256 verifier of ``secret``, computed by libpq so the password never crosses the wire."""
+    pgconn = connection.connection.driver_connection.pgconn
+    verifier = pgconn.encrypt_password(secret.encode(), role_name.encode(), b"scram-sha-256").decode()
+    if not _SCRAM_VERIFIER.match(verifier):
+        raise RuntimeError("libpq gave an unexpected password verifier")
+    return verifier
+
+
+@dataclass(frozen=True)
+class TenantConnectionSettings:
+    """Where tenant connections go and how many a process may hold (see the README's table)."""
+
+    url: URL
+    """The server (or PgBouncer) and database; any user and password in it are dropped."""
+    secret_key: bytes
+    """Derives each tenant role's password (``tenant_login_secret``)."""
+    max_connections: int = 20
+    per_tenant: int = 2
+    idle_seconds: float = 300.0
+    timeout: float = 10.0
+    prepared_statements: bool = True
+    """Off behind PgBouncer in transaction mode before 1.21, which cannot carry them."""
+
+    @classmethod
+    def from_url(cls, url: str | URL, secret_key: bytes, **limits: object) -> TenantConnectionSettings:
+        plain = make_url(url).set(username=None, password=None)
+        return cls(url=plain, secret_key=secret_key, **limits)  # type: ignore[arg-type]
+
+    def login_url(self, tenant: TenantRef) -> URL:
+        secret = tenant_login_secret(self.secret_key, tenant.role_name, tenant.login_version)
+        return self.url.set(username=tenant.role_name, password=secret)
+
+
+@dataclass
+class _TenantPool:
+    key: tuple[str, int]
+    engine: Engine
+    translated: Engine
+    last_used: float = field(default_factory=time.monotonic)
+
+    def open_connections(self) -> int:
+        pool = self.engine.pool
+        return pool.size() + pool.overflow()  # type: ignore[attr-defined]
+
+    def busy(self) -> bool:
+        return self.engine.pool.checkedout() > 0  # type: ignore[attr-defined]
+
+
+class TenantPools:
+    """An LRU of per-tenant pools under one cap of open connections for the whole process."""
+
+    def __init__(self, settings: TenantConnectionSettings, schema_placeholder: str) -> None:
+        self.settings = settings
+        self._placeholder = schema_placeholder
+        self._pools: OrderedDict[tuple[str, int], _TenantPool] = OrderedDict()
+        self._changed = threading.Condition(threading.RLock())
+        self._last_sweep = time.monotonic()
+
+    # --- what callers use ---------------------------------------------------------------------------
+
+    def engine_for(self, tenant: TenantRef) -> Engine:
+        """The tenant's engine, its placeholder schema mapped to the tenant's schema."""
+        key = (tenant.id, tenant.login_version)
+        with self._changed:
+            self._sweep_idle()
+            entry = self._pools.get(key)
+            if entry is None:
+                entry = self._pools[key] = self._new_pool(key, tenant)
+            self._pools.move_to_end(key)
+            entry.last_used = time.monotonic()
+            return entry.translated
+
+    def open_connections(self) -> int:
+        with self._changed:
+            return sum(entry.open_connections() for entry in self._pools.values())
+
+    def tenants_held(self) -> int:
+        with self._changed:
+            return len(self._pools)
+
+    def forget_tenant(self, tenant_id: str) -> None:
+        """Close a tenant's idle connections (after its secret rotated or it was purged)."""
+        with self._changed:
+            for key in [key for key in self._pools if key[0] == tenant_id]:
+                self._pools.pop(key).engine.dispose()
+
+    def dispose(self, *, close: bool = True) -> None:
+        """Drop every pool; ``close=False`` in a forked child, whose sockets belong to the parent."""
+        with self._changed:
+            for entry in self._pools.values():
+                entry.engine.dispose(close=close)
+            self._pools.clear()
+
+    def __iter__(self) -> Iterator[tuple[str, int]]:
+        with self._changed:
+            return iter(list(self._pools))
+
+    # --- inside -------------------------------------------------------------------------------------
+
+    def _new_pool(self, key: tuple[str, int], tenant: TenantRef) -> _TenantPool:
+        settings = self.settings
+        connect_args: dict[str, object] = {"application_name": f"saas:{tenant.id}"}
+        if not settings.prepared_statements:
+            connect_args["prepare_threshold"] = None
+        engine = create_engine(
+            settings.login_url(tenant),
+            pool_size=settings.per_tenant,
+            # A busy tenant may borrow up to the process cap; the budget below keeps the total.
+            max_overflow=max(0, settings.max_connections - settings.per_tenant),
+            pool_timeout=settings.timeout,
+            pool_recycle=max(settings.idle_seconds, 60),
+            pool_pre_ping=True,
+            connect_args=connect_args,
+        )
+        entry = _TenantPool(
+            key=key,
+            engine=engine,
+            translated=engine.execution_options(schema_translate_map={self._placeholder: tenant.schema_name}),
+        )
+        event.listen(engine, "do_connect", lambda *args: self._admit(entry))
+        event.listen(engine.pool, "checkin", lambda *args: self._notify())
+        return entry
+
+    def _admit(self, entry: _TenantPool) -> None:
+        """Before a new connection opens: make room under the cap, by evicting or by waiting."""
+        deadline = time.monotonic() + self.settings.timeout
+        with self._changed:
+            # An engine handed out just before its eviction comes back into the count.
+            self._pools.setdefault(entry.key, entry)
+            # The pool counted the connection being opened already.
+            while self._count() > self.settings.max_connections:
+                if self._evict_one_idle(exclude=entry.key):
+                    continue
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or not self._changed.wait(remaining):
+                    raise TenantConnectionsExhausted(
+                        "Too many requests at once; try again in a moment.",
+                    )
+
+    def _notify(self) -> None:
+        with self._changed:
+            self._changed.notify_all()
+
+    def _count(self) -> int:
+        return sum(entry.open_connections() for entry in self._pools.values())
+
+    def _evict_one_idle(self, exclude: tuple[str, int]) -> bool:
+        for key, entry in self._pools.items():  # least recently used first
+            if key != exclude and not entry.busy() and entry.open_connections() > 0:
+                del self._pools[key]
+                entry.engine.dispose()
+                return True
+        return False
+
+    def _sweep_idle(self) -> None:
+        now = time.monotonic()
+        if now - self._last_sweep < 1.0:
+            return
+        self._last_sweep = now
+        cutoff = now - self.settings.idle_seconds
+        for key, entry in list(self._pools.items()):
+            if entry.last_used < cutoff and not entry.busy():
+                del self._pools[key]
+                entry.engine.dispose()
