@@ -193,7 +193,7 @@ class TenantPools:
 
     def _sweep_idle(self) -> None:
         now = time.monotonic()
-        if now - self._last_sweep < 1.0:
+        if now - self._last_sweep < min(1.0, self.settings.idle_seconds):
             return
         self._last_sweep = now
         cutoff = now - self.settings.idle_seconds
