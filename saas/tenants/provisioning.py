@@ -3,6 +3,7 @@
 A tenant is created in one PostgreSQL transaction: role, schema, tables (from the current
 metadata, not by replaying the migration history), version stamp, registry row, admin user,
 membership and audit entry. PostgreSQL DDL is transactional, so any failure leaves nothing behind.
+An import loads the archive on the new tenant's own login instead (see ``provision_tenant``).
 """
 
 from __future__ import annotations
@@ -23,7 +24,15 @@ from saas.audit import record_audit
 from saas.auth.models import Membership, User
 from saas.auth.passwords import check_password_policy, hash_password, verify_password
 from saas.auth.services import find_user_by_email, normalise_email
-from saas.db import TENANT_SCHEMA_PLACEHOLDER, TenantBase, TenantRef, act_as_tenant, db, tenant_pools
+from saas.db import (
+    TENANT_SCHEMA_PLACEHOLDER,
+    TenantBase,
+    TenantRef,
+    act_as_tenant,
+    db,
+    quote_identifier,
+    tenant_pools,
+)
 from saas.errors import ProvisioningError, ValidationError
 from saas.migrations import head_revision
 from saas.models import load_all_models
@@ -149,9 +158,11 @@ def provision_tenant(
 ) -> Tenant:
     """Create a tenant with its schema, role, tables and owner; all or nothing.
 
-    By default the tables are created at the newest revision and modules seed them. With ``fill``
-    (an import), the schema is built empty at ``schema_version``, ``fill`` loads it as the tenant's
-    role, and the schema is then migrated to the newest revision, all in the same transaction.
+    By default the tables are created at the newest revision and modules seed them, in one platform
+    transaction. With ``fill`` (an import), the role is committed first, then the schema is built empty
+    at ``schema_version``, ``fill`` loads it on the tenant's own login and the schema is migrated to the
+    newest revision, in one tenant transaction; the registry rows follow. A failure anywhere drops the
+    role and its schema again.
     """
     slug = validate_slug(slug)
     name = validate_tenant_name(name)
@@ -163,15 +174,17 @@ def provision_tenant(
     tenant_id = secrets.token_hex(6)
     ref = TenantRef(id=tenant_id, slug=slug, schema_name=f"t_{tenant_id}", role_name=f"t_{tenant_id}")
     session = db.session
+    imported = False
     try:
         user = _admin_user(admin_email, admin_password)
-        connection = session.connection()
-        create_tenant_role(connection, ref)
         if fill is None:
+            connection = session.connection()
+            create_tenant_role(connection, ref)
             version = create_tenant_tables(connection, ref)
+            release_tenant_role(connection, ref)
         else:
-            version = _build_and_fill(connection, ref, schema_version or head_revision("tenant"), fill)
-        release_tenant_role(connection, ref)
+            version = _import_as_new_role(ref, schema_version or head_revision("tenant"), fill)
+            imported = True
         tenant = Tenant(
             id=ref.id,
             slug=slug,
@@ -194,20 +207,47 @@ def provision_tenant(
         session.commit()
     except IntegrityError as error:
         session.rollback()
+        if imported:
+            _drop_imported_role(ref)
         raise ProvisioningError(f"Workspace '{slug}' could not be created: it already exists.") from error
     except BaseException:
         session.rollback()
+        if imported:
+            _drop_imported_role(ref)
         raise
     tenant_provisioned.send(ref, actor=actor)
     return tenant
 
 
+def _import_as_new_role(tenant: TenantRef, version: str, fill: SchemaFiller) -> str:
+    """An import: the role and its empty schema are committed first, so the archive is loaded by the
+    tenant's own login, never inside a transaction holding the platform's privileges. Any failure
+    drops the role and everything it owns again."""
+    with db.engine.begin() as connection:
+        create_tenant_role(connection, tenant)
+        release_tenant_role(connection, tenant)
+    try:
+        with tenant_pools().engine_for(tenant).begin() as connection:
+            return _build_and_fill(connection, tenant, version, fill)
+    except BaseException:
+        _drop_imported_role(tenant)
+        raise
+
+
+def _drop_imported_role(tenant: TenantRef) -> None:
+    tenant_pools().forget_tenant(tenant.id)
+    with db.engine.begin() as connection:
+        drop_tenant_role(connection, tenant.role_name)
+
+
 def _build_and_fill(connection: Connection, tenant: TenantRef, version: str, fill: SchemaFiller) -> str:
-    """Empty tables at ``version``, filled by ``fill``, then upgraded to the newest revision."""
+    """Empty tables at ``version``, filled by ``fill``, then upgraded to the newest revision.
+
+    ``connection`` is logged in as the tenant (its search path is its schema).
+    """
     from saas.migrations import current_revision, migrate_connection
 
     head = head_revision("tenant")
-    act_as_tenant(connection, tenant)
     if version == head:
         connection.exec_driver_sql(tenant_schema_ddl()[0])
     else:
@@ -222,9 +262,10 @@ def _build_and_fill(connection: Connection, tenant: TenantRef, version: str, fil
             .all()
         )
         if tables:
-            connection.exec_driver_sql("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " CASCADE")
+            connection.exec_driver_sql(
+                "TRUNCATE " + ", ".join(quote_identifier(t) for t in tables) + " CASCADE"
+            )
     fill(connection, tenant)
-    act_as_tenant(connection, tenant)  # fill may have reset the role; the upgrade runs as the tenant
     if version != head:
         migrate_connection("tenant", connection, "head", tenant_schema=tenant.schema_name)
     return current_revision(connection, tenant.schema_name)
