@@ -2,13 +2,14 @@
 bare SQL of the same page in the same run.
 
 The app path is what an API client gets: ``GET /api/v1/contacts`` through the Flask test client with a
-bearer token (token lookup, tenant binding, ``SET LOCAL ROLE``, the keyset query, serialisation). The
-baseline runs the very statements the app sent (captured from the engine; a search reads the column's
-statistics, then looks a rare word's matches up in the GIN index before the page) on a plain psycopg
-connection, already in the tenant's schema. Prints p50/p95 of both and their ratio per case, the scans
-each search's plans use, and the plan of the last case. A number custom field (``cf_score``, indexed) is
-filtered and sorted by too, and the likely-duplicate flags of a list page (a query for the page's keys,
-one per signal) are timed alone.
+bearer token (token lookup, tenant binding, a connection from the tenant's pool that logged in as the
+tenant's own role, the keyset query, serialisation). The baseline runs the very statements the app sent
+(captured from the tenant's engine; a search reads the column's statistics, then looks a rare word's
+matches up in the GIN index before the page) on a raw psycopg connection of the same tenant engine:
+logged in as the tenant's role, whose search_path is the tenant's schema. Prints p50/p95 of both and
+their ratio per case, the scans each search's plans use, and the plan of the last case. A number custom
+field (``cf_score``, indexed) is filtered and sorted by too, and the likely-duplicate flags of a list page
+(a query for the page's keys, one per signal) are timed alone.
 
     .venv/bin/python bench/api.py [--contacts 100000] [--repeat 200] [--search-repeat 30]
 """
@@ -31,13 +32,14 @@ os.environ.setdefault("SAAS_ENV", "test")
 from figures import percentile, timed  # bench/ is on the path when a bench runs
 from load import (
     FIRST_NAMES,
+    analyze,
     copy_contacts,
 )  # the load bench's seeding
 from sqlalchemy import event, func, select, text
 
 from saas import create_app
 from saas.auth.services import create_api_token
-from saas.db import db, tenant_session
+from saas.db import db, tenant_pools, tenant_session
 from saas.migrations import upgrade_platform
 from saas.modules.core.models import Contact
 from saas.modules.core.pagination import encode_cursor
@@ -59,17 +61,14 @@ def seeded_tenant(contacts: int) -> Tenant:
     """The tenant of an earlier run if it holds exactly ``contacts`` contacts; else a new one, seeded."""
     tenant = db.session.scalar(select(Tenant).where(Tenant.slug == SLUG))
     if tenant is not None and contact_count(tenant) == contacts:
-        migrate_tenant(db.engine, tenant.ref)  # a run of older code left it at an older revision
+        migrate_tenant(tenant.ref)  # a run of older code left it at an older revision
         return tenant
     if tenant is not None:
         purge_tenant(tenant.id, actor="bench")
     tenant = provision_tenant(SLUG, "Bench API", ADMIN_EMAIL, ADMIN_PASSWORD, actor="bench")
     started = time.perf_counter()
-    copy_contacts(tenant.schema_name, contacts)
-    with db.engine.connect() as connection:
-        connection.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(
-            f'ANALYZE "{tenant.schema_name}".contacts'
-        )
+    copy_contacts(tenant.ref, contacts)
+    analyze(tenant.ref, "contacts")
     print(f"seeded {contacts:,} contacts with COPY in {time.perf_counter() - started:.1f} s", file=sys.stderr)
     return tenant
 
@@ -84,10 +83,7 @@ def with_custom_field(tenant: Tenant) -> None:
             custom_fields.define_field(session, "contacts", field)
             session.execute(text("UPDATE contacts SET cf_score = abs(hashtext(id::text)) % 1000"))
     db.session.rollback()  # the definition's audit entry: not wanted for a bench
-    with db.engine.connect() as connection:
-        connection.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(
-            f'ANALYZE "{tenant.schema_name}".contacts'
-        )
+    analyze(tenant.ref, "contacts")
 
 
 def time_duplicate_flags(client, headers: dict[str, str], repeat: int) -> list[float]:
@@ -168,14 +164,13 @@ def main() -> None:
             ("custom field filter (cf_score=7)", "limit=50&cf_score=7"),
         ]
 
+        # The app's requests for the tenant run on this engine (one pool, logged in as the tenant's role).
+        engine = tenant_pools().engine_for(tenant.ref)
         capture = StatementCapture()
-        event.listen(db.engine, "before_cursor_execute", capture)
-        raw = db.engine.raw_connection()
+        event.listen(engine, "before_cursor_execute", capture)
+        # The baseline connects as the app does (the tenant's login, its schema), minus everything else.
+        raw = engine.raw_connection()
         raw.driver_connection.autocommit = True
-        # The baseline acts as the app does (the tenant's role, its schema), minus everything else.
-        raw.driver_connection.execute(
-            f'SET ROLE "{tenant.role_name}"; SET search_path TO "{tenant.schema_name}"'
-        )
         rows = []
         search_plans: list[tuple[str, list[str]]] = []
         for label, query in cases:
@@ -208,12 +203,13 @@ def main() -> None:
                             line.split("(cost")[0].strip(" ->") for (line,) in explained if "Scan" in line
                         ]
                 search_plans.append((label, scans))
-        event.remove(db.engine, "before_cursor_execute", capture)
+        event.remove(engine, "before_cursor_execute", capture)
         flags_ms = time_duplicate_flags(client, headers, args.repeat)
 
         with raw.driver_connection.cursor() as cursor:
             statement, parameters = capture.statement
             plan = cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + statement, parameters).fetchall()
+        raw.driver_connection.autocommit = False  # back into the pool as the app's sessions expect it
         raw.close()
 
     print(

@@ -28,11 +28,11 @@ os.environ.setdefault(
 os.environ.setdefault("SAAS_ENV", "test")
 
 from aiosmtpd.controller import Controller
-from load import copy_contacts, free_loopback_port  # bench/ is on the path when a bench runs
+from load import analyze, copy_contacts, free_loopback_port  # bench/ is on the path when a bench runs
 from sqlalchemy import func, select, text
 
 from saas import create_app
-from saas.db import db, tenant_session
+from saas.db import db, tenant_pools, tenant_session
 from saas.migrations import upgrade_platform
 from saas.modules.marketing import campaigns, segments
 from saas.modules.marketing.models import Campaign, CampaignRecipient
@@ -64,7 +64,7 @@ def seeded_tenant(contacts: int, send: int) -> Tenant:
         SLUG, "Bench campaign", "bench-campaign@example.com", "bench-password-1", actor="bench"
     )
     started = time.perf_counter()
-    copy_contacts(tenant.schema_name, contacts)
+    copy_contacts(tenant.ref, contacts)
     schema = tenant.schema_name
     with tenant_session(tenant.ref) as session:
         purpose, notice = session.execute(
@@ -72,7 +72,8 @@ def seeded_tenant(contacts: int, send: int) -> Tenant:
             .join(ConsentNotice, ConsentNotice.purpose_id == ConsentPurpose.id)
             .where(ConsentPurpose.key == "email_marketing")
         ).one()
-    with db.engine.begin() as connection:
+    # As the tenant's role: the platform user cannot reach a tenant schema.
+    with tenant_pools().engine_for(tenant.ref).begin() as connection:
         # Every contact was asked: the first ``send`` granted, the rest withdrew.
         connection.execute(
             text(
@@ -84,9 +85,7 @@ def seeded_tenant(contacts: int, send: int) -> Tenant:
             ),
             {"purpose": purpose, "notice": notice, "send": send},
         )
-    with db.engine.connect() as connection:
-        autocommit = connection.execution_options(isolation_level="AUTOCOMMIT")
-        autocommit.exec_driver_sql(f'ANALYZE "{schema}".contacts; ANALYZE "{schema}".consent_events')
+    analyze(tenant.ref, "contacts", "consent_events")
     print(
         f"seeded {contacts:,} contacts ({send:,} granted) in {time.perf_counter() - started:.1f} s",
         file=sys.stderr,

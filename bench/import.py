@@ -5,7 +5,8 @@ The import path is what a user gets: the upload check (decode, delimiter, header
 job body ``run_import`` (schema validation of every row, dedupe by email against the tenant and within
 the file, COPY of each 1,000-row batch with its progress committed). The baseline loads the same CSV with
 one ``COPY ... (FORMAT csv)`` into a scratch table created ``LIKE contacts INCLUDING ALL`` (same columns,
-generated sort key and indexes): no validation, no dedupe. Prints rows/s of both and their ratio.
+generated sort key and indexes): no validation, no dedupe; on a raw connection logged in as the tenant's
+role, as the import's own connections are. Prints rows/s of both and their ratio.
 
     .venv/bin/python bench/import.py [--rows 100000] [--duplicate-every 20] [--profile out.prof]
 
@@ -33,7 +34,7 @@ os.environ.setdefault("SAAS_ENV", "test")
 from sqlalchemy import func, select
 
 from saas import create_app
-from saas.db import db, tenant_session
+from saas.db import db, tenant_pools, tenant_session
 from saas.migrations import upgrade_platform
 from saas.modules.core.models import Contact
 from saas.modules.sfa import imports
@@ -61,14 +62,15 @@ def make_csv(rows: int, duplicate_every: int) -> tuple[bytes, int]:
 
 
 def copy_baseline(tenant, content: bytes) -> float:
-    """Seconds to COPY the same file into a scratch table shaped like the tenant's contacts."""
+    """Seconds to COPY the same file into a scratch table shaped like the tenant's contacts, as its role."""
     schema = tenant.schema_name
-    with db.engine.begin() as connection:
+    engine = tenant_pools().engine_for(tenant.ref)
+    with engine.begin() as connection:
         connection.exec_driver_sql(
             f'CREATE TABLE "{schema}".bench_copy (LIKE "{schema}".contacts INCLUDING ALL); '
             f'ALTER TABLE "{schema}".bench_copy ALTER COLUMN id SET DEFAULT gen_random_uuid()'
         )
-    raw = db.engine.raw_connection()
+    raw = engine.raw_connection()
     try:
         cursor = raw.driver_connection.cursor()
         started = time.perf_counter()

@@ -3,9 +3,10 @@
 Seeds N tenants x M contacts (tenants through ``provision_tenant``, tokens through
 ``create_api_token``, contacts with COPY), starts gunicorn with the repository's gunicorn.conf.py on
 127.0.0.1 only, and drives it with a bounded thread + http.client load (count and time). The same
-load then runs against a bare Flask app that does the same query in the same tenant binding (role
-and search_path, no auth, no ORM, no logging or metrics) under the same gunicorn settings: the
-ceiling. Prints rps, p50/p95/p99 and errors of both and their ratio.
+load then runs against a bare Flask app that does the same query on the same kind of connection (one
+that logged in as the tenant's own role, whose search_path is its schema, from the same per-tenant
+pools with the same limits; no auth, no ORM, no logging or metrics) under the same gunicorn settings:
+the ceiling. Prints rps, p50/p95/p99 and errors of both and their ratio.
 
     .venv/bin/python bench/load.py [--tenants 100] [--contacts 10000] [--seconds 20] [--fresh]
 """
@@ -33,13 +34,17 @@ os.environ.setdefault(
 os.environ.setdefault("SAAS_ENV", "test")
 
 from flask import Flask, jsonify, request
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import OperationalError
 
 from saas import create_app
 from saas.auth.services import create_api_token
-from saas.db import db
+from saas.config import Settings, tenant_login_key
+from saas.db import TENANT_SCHEMA_PLACEHOLDER, TenantRef, db, tenant_pools
+from saas.embedded import normalise_database_url
 from saas.migrations import upgrade_platform
 from saas.modules.core.models import Contact
+from saas.tenant_connections import TenantConnectionSettings, TenantPools
 from saas.tenants.models import Tenant
 from saas.tenants.provisioning import provision_tenant, purge_tenant
 
@@ -50,24 +55,43 @@ ADMIN_PASSWORD = "loadbench-password-1"
 PAGE_SIZE = 50
 FIRST_NAMES = ["Ada", "Grace", "Alan", "Edsger", "Barbara", "Donald", "Frances", "Ken", "Radia", "Tim"]
 LAST_NAMES = ["Lovelace", "Hopper", "Turing", "Dijkstra", "Liskov", "Knuth", "Allen", "Thompson", "Perlman"]
-_SCHEMA = re.compile(r"^t_[0-9a-f]{12}$")
+_BARE_BEARER = re.compile(r"^(t_([0-9a-f]{12})):([0-9]+)$")
+# Tenant roles' passwords derive from this key; the bench's process and both gunicorns must share it.
+BENCH_TENANT_DB_SECRET_KEY = "load-bench-tenant-logins"
 
 
 # --- the ceiling: bare Flask and the same query, served by gunicorn as `load:create_bare_app()` ---
 
 
 def create_bare_app() -> Flask:
-    """Flask plus one SQL query in the tenant's role and schema; the bearer token is the schema name."""
-    engine = create_engine(os.environ["BENCH_DATABASE_URL"], pool_size=int(os.environ["GUNICORN_THREADS"]))
+    """Flask plus one SQL query on a connection logged in as the tenant's role (its search_path is its
+    schema), from per-tenant pools built as the app builds them; the bearer is ``<schema>:<login version>``.
+    """
+    settings = Settings.from_environment()
+    pools = TenantPools(
+        TenantConnectionSettings.from_url(
+            normalise_database_url(settings.tenant_database_url or os.environ["DATABASE_URL"]),
+            tenant_login_key(settings),
+            max_connections=settings.tenant_pool_max_connections,
+            per_tenant=settings.tenant_pool_size,
+            idle_seconds=settings.tenant_pool_idle_seconds,
+            timeout=settings.tenant_pool_timeout,
+            prepared_statements=settings.tenant_db_prepared_statements,
+        ),
+        TENANT_SCHEMA_PLACEHOLDER,
+    )
     app = Flask("bare")
 
     @app.get("/api/v1/contacts")
     def contacts():
-        schema = request.headers.get("Authorization", "").removeprefix("Bearer ")
-        if not _SCHEMA.match(schema):
+        bearer = _BARE_BEARER.match(request.headers.get("Authorization", "").removeprefix("Bearer "))
+        if bearer is None:
             return {"error": "unknown tenant"}, 401
-        with engine.begin() as connection:
-            connection.exec_driver_sql(f'SET LOCAL ROLE "{schema}"; SET LOCAL search_path TO "{schema}"')
+        schema, tenant_id, version = bearer.groups()
+        tenant = TenantRef(
+            id=tenant_id, slug=schema, schema_name=schema, role_name=schema, login_version=int(version)
+        )
+        with pools.engine_for(tenant).begin() as connection:
             rows = connection.execute(
                 text(
                     "SELECT id, first_name, last_name, email, phone, title, account_id, notes, "
@@ -85,13 +109,16 @@ def create_bare_app() -> Flask:
 
 
 def seeded_tenants(contacts: int) -> list[Tenant] | None:
-    """The tenants of an earlier run when each still holds exactly ``contacts`` contacts."""
+    """The tenants of an earlier run when each still holds exactly ``contacts`` contacts (and its role
+    still logs in with this bench's key)."""
     tenants = list(db.session.scalars(select(Tenant).where(Tenant.slug.startswith(SLUG_PREFIX))))
-    with db.engine.connect() as connection:
-        for tenant in tenants:
-            translated = connection.execution_options(schema_translate_map={"tenant": tenant.schema_name})
-            if translated.execute(select(func.count()).select_from(Contact)).scalar_one() != contacts:
-                return None
+    for tenant in tenants:
+        try:
+            with tenant_pools().engine_for(tenant.ref).connect() as connection:
+                if connection.execute(select(func.count()).select_from(Contact)).scalar_one() != contacts:
+                    return None
+        except OperationalError:  # made under another key: its login fails
+            return None
     return tenants
 
 
@@ -103,22 +130,34 @@ def seed(count: int, contacts: int) -> list[Tenant]:
         tenant = provision_tenant(
             f"{SLUG_PREFIX}{index:04d}", f"Load {index}", ADMIN_EMAIL, ADMIN_PASSWORD, actor="bench"
         )
-        copy_contacts(tenant.schema_name, contacts)
+        copy_contacts(tenant.ref, contacts)
+        analyze(tenant.ref, "contacts")
         tenants.append(tenant)
         if (index + 1) % 10 == 0:
             print(f"  seeded {index + 1}/{count} tenants", file=sys.stderr, flush=True)
-    with db.engine.connect() as connection:
-        connection.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("ANALYZE")
+    with db.engine.connect() as connection:  # the platform's own tables (tenants, users, tokens, ...)
+        autocommit = connection.execution_options(isolation_level="AUTOCOMMIT")
+        tables = autocommit.exec_driver_sql(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'platform'"
+        ).scalars()
+        autocommit.exec_driver_sql("; ".join(f'ANALYZE platform."{table}"' for table in tables))
     return tenants
 
 
-def copy_contacts(schema: str, count: int) -> None:
-    """Bulk-load contacts with COPY: seeding is setup, not what the bench measures."""
-    raw = db.engine.raw_connection()
+def analyze(tenant: TenantRef, *tables: str) -> None:
+    """ANALYZE tables of a tenant schema, as the tenant's role (the platform user cannot reach them)."""
+    with tenant_pools().engine_for(tenant).connect() as connection:
+        autocommit = connection.execution_options(isolation_level="AUTOCOMMIT")
+        autocommit.exec_driver_sql("; ".join(f'ANALYZE "{tenant.schema_name}"."{t}"' for t in tables))
+
+
+def copy_contacts(tenant: TenantRef, count: int) -> None:
+    """Bulk-load contacts with COPY as the tenant's role: seeding is setup, not what the bench measures."""
+    raw = tenant_pools().engine_for(tenant).raw_connection()
     try:
         with raw.cursor() as cursor:
             columns = "id, first_name, last_name, email, title"
-            with cursor.copy(f'COPY "{schema}".contacts ({columns}) FROM STDIN') as copy:
+            with cursor.copy(f'COPY "{tenant.schema_name}".contacts ({columns}) FROM STDIN') as copy:
                 for i in range(count):
                     first, last = FIRST_NAMES[i % len(FIRST_NAMES)], LAST_NAMES[(i // 7) % len(LAST_NAMES)]
                     email = f"{first.lower()}.{last.lower()}.{i}@example.com"
@@ -263,6 +302,8 @@ def main() -> None:
     parser.add_argument("--fresh", action="store_true", help="re-seed even if an earlier run's data fits")
     args = parser.parse_args()
 
+    # Tenant roles' passwords derive from this key: this process and both gunicorns use the same one.
+    os.environ.setdefault("TENANT_DB_SECRET_KEY", BENCH_TENANT_DB_SECRET_KEY)
     app = create_app()
     with app.app_context():
         upgrade_platform(db.engine)
@@ -278,11 +319,12 @@ def main() -> None:
         for tenant in tenants:
             tokens.append(create_api_token(db.session, tenant.slug, ADMIN_EMAIL, "load bench")[1])
         db.session.commit()
-        schemas = [tenant.schema_name for tenant in tenants]
+        bare_bearers = [f"{tenant.schema_name}:{tenant.db_login_version}" for tenant in tenants]
         services = {
             "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
             "REDIS_URL": app.config["REDIS_URL"],
             "SECRET_KEY": "load-bench-secret",
+            "TENANT_DB_SECRET_KEY": os.environ["TENANT_DB_SECRET_KEY"],
             "SAAS_ENV": "production",
         }
 
@@ -292,9 +334,8 @@ def main() -> None:
         f"GET /api/v1/contacts?limit={PAGE_SIZE}"
     )
     app_result = measure("wsgi:app", services, tokens, args)
-    bare_result = measure(
-        "load:create_bare_app()", {"BENCH_DATABASE_URL": services["DATABASE_URL"]}, schemas, args
-    )
+    # The ceiling gets the app's environment too, so its tenant pools have the same URL, key and limits.
+    bare_result = measure("load:create_bare_app()", services, bare_bearers, args)
     app_rps = report("app (gunicorn wsgi:app)", app_result)
     bare_rps = report("ceiling (bare Flask+query)", bare_result)
     if bare_rps:
