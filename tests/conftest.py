@@ -15,7 +15,12 @@ from urllib.parse import urlencode
 
 import pytest
 
-os.environ.setdefault("SAAS_INSTANCE_DIR", str(Path(__file__).resolve().parent.parent / "instance" / "test"))
+# Under pytest-xdist each worker gets an embedded PostgreSQL and Redis of its own (instance/test-gw1...).
+os.environ.setdefault(
+    "SAAS_INSTANCE_DIR",
+    str(Path(__file__).resolve().parent.parent / "instance" / "test")
+    + os.environ.get("PYTEST_XDIST_WORKER", "gw0").replace("gw0", "").replace("gw", "-gw"),
+)
 os.environ.setdefault("SAAS_ENV", "test")
 os.environ.setdefault("LOGIN_RATE_LIMIT", "1000 per minute")
 

@@ -1,4 +1,4 @@
-"""Per-tenant connection pools: bounded by a process-wide cap, evicted least recently used, closed when idle."""
+"""Per-tenant connection pools: under a process-wide cap, least recently used evicted, idle ones closed."""
 
 from __future__ import annotations
 

@@ -3,16 +3,20 @@ so nothing it runs (as injected SQL would) reaches the platform or another tenan
 
 from __future__ import annotations
 
+import uuid
+
 import psycopg
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
 from saas.db import db, tenant_pools, tenant_session
 from saas.modules.core import services
 from saas.tenant_connections import tenant_login_secret
+from saas.tenants.models import Tenant
+from saas.tenants.provisioning import provision_tenant
 from saas.tenants.roles import held_tenant_roles, rotate_tenant_login
-from tests.conftest import bearer, make_token
+from tests.conftest import PASSWORD, bearer, make_token
 
 # Each probe is what injected SQL would try first to leave the tenant, then a read of the platform.
 ESCAPES = {
@@ -146,3 +150,36 @@ def test_requests_keep_working_after_a_rotation(client, tenant_a):
     assert (
         client.get("/api/v1/contacts", headers=bearer(token)).get_json()["data"][0]["first_name"] == "Grace"
     )
+
+
+def test_an_archive_is_loaded_on_the_new_tenants_own_login_and_a_failed_load_leaves_no_role(app_ctx):
+    seen: dict[str, object] = {}
+
+    def fill(connection, ref) -> None:
+        seen["users"] = tuple(connection.exec_driver_sql("SELECT current_user, session_user").one())
+        connection.exec_driver_sql("RESET ROLE")  # what an injected statement in an archive would try
+        seen["after reset"] = connection.exec_driver_sql("SELECT current_user").scalar()
+        seen["role"] = ref.role_name
+
+    suffix = uuid.uuid4().hex[:8]
+    tenant = provision_tenant(f"imp-{suffix}", "Imported", f"imp-{suffix}@example.com", PASSWORD, fill=fill)
+    assert seen == {
+        "users": (tenant.role_name, tenant.role_name),
+        "after reset": tenant.role_name,
+        "role": tenant.role_name,
+    }
+
+    def failing_fill(connection, ref) -> None:
+        seen["failed role"] = ref.role_name
+        raise RuntimeError("the archive is broken")
+
+    with pytest.raises(RuntimeError, match="broken"):
+        provision_tenant(
+            f"imp-{suffix}-2", "Broken", f"imp2-{suffix}@example.com", PASSWORD, fill=failing_fill
+        )
+    with db.engine.connect() as connection:
+        leftover = connection.execute(
+            text("SELECT count(*) FROM pg_roles WHERE rolname = :r"), {"r": seen["failed role"]}
+        ).scalar()
+    assert leftover == 0
+    assert db.session.scalar(select(Tenant).where(Tenant.slug == f"imp-{suffix}-2")) is None
