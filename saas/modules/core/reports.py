@@ -3,8 +3,6 @@ included), as rows for a table, a chart and a CSV download. Only whitelisted col
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -17,6 +15,7 @@ from saas.errors import ValidationError
 from saas.modules.core import custom_fields
 from saas.modules.registry import Series, registry
 from saas.modules.switches import ModuleDisabled, enabled_module_keys
+from saas.spreadsheet import csv_line
 
 MEASURES = ("count", "sum", "avg")
 GROUPABLE_CUSTOM = (
@@ -192,15 +191,12 @@ def chart_series(
 
 
 def report_csv(rows: list[ReportRow], group_by: str, then_by: str | None, measure: str) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow([group_by, *([then_by] if then_by else []), measure])
-    for row in rows:
-        writer.writerow([_cell(row.group), *([_cell(row.then)] if then_by else []), str(row.value)])
-    return out.getvalue()
+    """The report as CSV for a spreadsheet: group values are the records' own text, so formula-guarded."""
 
+    def shown(value: Any) -> str:
+        return "" if value is None else str(value)
 
-def _cell(value: Any) -> str:
-    text_value = "" if value is None else str(value)
-    # A spreadsheet runs a cell starting with = + - @ as a formula: keep it text.
-    return "'" + text_value if text_value[:1] in ("=", "+", "-", "@") else text_value
+    header = csv_line([group_by, *([then_by] if then_by else []), measure])
+    return header + "".join(
+        csv_line([shown(row.group), *([shown(row.then)] if then_by else []), str(row.value)]) for row in rows
+    )
