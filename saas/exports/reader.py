@@ -15,6 +15,7 @@ from sqlalchemy.engine import Connection
 
 from saas.errors import ValidationError
 from saas.exports.format import DATA_DIR, FILES_DIR, FORMAT_VERSION, MANIFEST, README
+from saas.sql import quote_identifier, quote_identifiers
 
 MAX_MANIFEST_BYTES = 20 * 1024 * 1024
 CHUNK = 1024 * 1024
@@ -176,8 +177,8 @@ def load_archive(connection: Connection, verified: VerifiedArchive) -> dict[str,
             columns = [
                 c["name"] for c in verified.manifest["tables"][table]["columns"] if "generated" not in c
             ]
-            column_list = ", ".join('"' + c.replace('"', '""') + '"' for c in columns)
-            query = f'COPY "{table}" ({column_list}) FROM STDIN WITH (FORMAT csv, HEADER)'
+            target = f"{quote_identifier(table)} ({quote_identifiers(columns)})"
+            query = f"COPY {target} FROM STDIN WITH (FORMAT csv, HEADER)"
             with cursor.copy(query) as copy:
                 for chunk in entry_chunks(archive, archive.getinfo(f"{DATA_DIR}/{table}.csv")):
                     copy.write(chunk)

@@ -19,6 +19,7 @@ from saas.audit import record_audit
 from saas.db import TenantRef, db, tenant_session
 from saas.errors import Conflict, NotFound, ValidationError
 from saas.exports import storage
+from saas.exports.definitions import check_definitions
 from saas.exports.format import tenant_tables
 from saas.exports.models import Export, ExportSchedule
 from saas.exports.reader import (
@@ -344,6 +345,7 @@ def import_tenant(
             "(was it made by a newer version?).",
             {"archive": ["unknown schema version"]},
         )
+    check_definitions(verified)
     rows: dict[str, int] = {}
 
     def fill(connection, tenant_ref) -> None:

@@ -37,6 +37,7 @@ from saas.modules.registry import registry
 from saas.modules.sfa.lead_schemas import LeadIn
 from saas.modules.sfa.models import ImportJob, ImportRowError, Lead
 from saas.spreadsheet import csv_line
+from saas.sql import quote_identifier, quote_identifiers
 
 MAX_FILE_BYTES = 8 * 1024 * 1024
 BATCH_SIZE = 1_000
@@ -670,9 +671,9 @@ def _insert(
         return
     names = [f.name for f in target.fields]
     constants = target.constants(job)
-    columns = ", ".join(["id", *names, *constants])
+    columns = quote_identifiers(["id", *names, *constants])
     # The tenant's schema by name: COPY is raw SQL, which schema_translate_map does not reach.
-    table = f'"{session.tenant.schema_name}"."{target.table.name}"'
+    table = f"{quote_identifier(session.tenant.schema_name)}.{quote_identifier(target.table.name)}"
     raw = session.connection().connection.driver_connection
     fixed = list(constants.values())
     with raw.cursor() as cursor, cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
