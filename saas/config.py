@@ -87,6 +87,13 @@ class Settings:
     s3_kms_key_id: str | None = None
     export_link_seconds: int = 900
     export_stale_seconds: int = 600
+    # Archive imports: refused from the ZIP's directory, before any entry is inflated (zip bombs).
+    import_max_bytes: int = 20 * 1024**3
+    """Largest total uncompressed size of an archive's entries."""
+    import_max_entries: int = 10_000
+    """Most entries (files) an archive may hold."""
+    import_max_ratio: int = 200
+    """Highest uncompressed/compressed ratio of an entry larger than 1 MiB (a zip bomb's is near 1000)."""
     # Outgoing mail (privacy-center links...); none configured means mail is disabled and logged as such.
     smtp_url: str | None = None
     mail_from: str = "no-reply@localhost"
@@ -125,6 +132,9 @@ class Settings:
             s3_kms_key_id=os.environ.get("S3_KMS_KEY_ID") or None,
             export_link_seconds=int(os.environ.get("EXPORT_LINK_SECONDS", "900")),
             export_stale_seconds=int(os.environ.get("EXPORT_STALE_SECONDS", "600")),
+            import_max_bytes=int(os.environ.get("IMPORT_MAX_BYTES", str(20 * 1024**3))),
+            import_max_entries=int(os.environ.get("IMPORT_MAX_ENTRIES", "10000")),
+            import_max_ratio=int(os.environ.get("IMPORT_MAX_RATIO", "200")),
             stripe_api_key=os.environ.get("STRIPE_API_KEY") or None,
             stripe_webhook_secret=os.environ.get("STRIPE_WEBHOOK_SECRET") or None,
             stripe_api_base=os.environ.get("STRIPE_API_BASE") or None,

@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import json
 import zipfile
+import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
@@ -13,11 +15,21 @@ from sqlalchemy.engine import Connection
 
 from saas.errors import ValidationError
 from saas.exports.format import DATA_DIR, FILES_DIR, FORMAT_VERSION, MANIFEST, README
+from saas.sql import quote_identifier, quote_identifiers
 
-# Refuse archives that would exhaust the disk or memory (CTFd does the same).
 MAX_MANIFEST_BYTES = 20 * 1024 * 1024
-MAX_ENTRY_BYTES = 50 * 1024 * 1024 * 1024
 CHUNK = 1024 * 1024
+RATIO_FLOOR = 1024 * 1024
+"""Entries up to this size are not held to the ratio limit: a small file of repeats is no bomb."""
+
+
+@dataclass(frozen=True)
+class ImportLimits:
+    """What an archive may declare in its ZIP directory (``IMPORT_MAX_*`` settings); checked first."""
+
+    max_bytes: int
+    max_entries: int
+    max_ratio: int
 
 
 class ArchiveRefused(ValidationError):
@@ -43,13 +55,18 @@ def _safe_member(name: str) -> bool:
     return not path.is_absolute() and ".." not in path.parts and "\\" not in name
 
 
-def verify_archive(path: str) -> VerifiedArchive:
-    """Check the archive completely (format, paths, sizes, every SHA-256) before anything is created."""
+def verify_archive(path: str, limits: ImportLimits) -> VerifiedArchive:
+    """Check the archive completely (limits, format, paths, sizes, every SHA-256) before anything is created.
+
+    The limits are checked on the ZIP's central directory alone, so a zip bomb is refused before a
+    single byte of it is inflated.
+    """
     try:
         archive = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError) as error:
         raise _refuse(f"Not a readable ZIP archive: {error}") from error
     with archive:
+        _check_limits(archive.infolist(), limits)
         names = {info.filename: info for info in archive.infolist()}
         unsafe = [name for name in names if not _safe_member(name)]
         if unsafe:
@@ -59,8 +76,8 @@ def verify_archive(path: str) -> VerifiedArchive:
         if names[MANIFEST].file_size > MAX_MANIFEST_BYTES:
             raise _refuse("manifest.json is too large.", MANIFEST)
         try:
-            manifest = json.loads(archive.read(MANIFEST))
-        except (ValueError, zipfile.BadZipFile) as error:
+            manifest = json.loads(b"".join(entry_chunks(archive, names[MANIFEST])))
+        except ValueError as error:
             raise _refuse(f"manifest.json is not valid JSON: {error}", MANIFEST) from error
         if manifest.get("format_version") != FORMAT_VERSION:
             raise _refuse(
@@ -80,6 +97,46 @@ def verify_archive(path: str) -> VerifiedArchive:
     return VerifiedArchive(path=path, manifest=manifest)
 
 
+def _check_limits(infos: list[zipfile.ZipInfo], limits: ImportLimits) -> None:
+    if len(infos) > limits.max_entries:
+        raise _refuse(
+            f"The archive holds {len(infos)} files; at most {limits.max_entries} are accepted "
+            "(IMPORT_MAX_ENTRIES)."
+        )
+    total = sum(info.file_size for info in infos)
+    if total > limits.max_bytes:
+        raise _refuse(
+            f"The archive would unpack to {total} bytes; at most {limits.max_bytes} are accepted "
+            "(IMPORT_MAX_BYTES)."
+        )
+    for info in infos:
+        ratio = info.file_size / max(info.compress_size, 1)
+        if info.file_size > RATIO_FLOOR and ratio > limits.max_ratio:
+            raise _refuse(
+                f"{info.filename} would unpack {ratio:.0f} times its compressed size; at most "
+                f"{limits.max_ratio} is accepted (IMPORT_MAX_RATIO).",
+                info.filename,
+            )
+
+
+def entry_chunks(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> Iterator[bytes]:
+    """An entry's inflated bytes in blocks, stopped as soon as they exceed the size the directory declares
+    (a forged directory entry must not let more through than the limits were checked against)."""
+    inflated = 0
+    try:
+        with archive.open(info) as entry:
+            while chunk := entry.read(CHUNK):
+                inflated += len(chunk)
+                if inflated > info.file_size:
+                    raise _refuse(
+                        f"{info.filename} unpacks to more than the {info.file_size} bytes it declares.",
+                        info.filename,
+                    )
+                yield chunk
+    except (zipfile.BadZipFile, EOFError, OSError, zlib.error) as error:  # truncated or corrupted data
+        raise _refuse(f"{info.filename} cannot be read: {error}", info.filename) from error
+
+
 def _check_entry(
     archive: zipfile.ZipFile, names: dict[str, zipfile.ZipInfo], name: str, expected: dict
 ) -> None:
@@ -88,15 +145,11 @@ def _check_entry(
     info = names.get(name)
     if info is None:
         raise _refuse(f"{name} is missing from the archive.", name)
-    if info.file_size != expected.get("bytes") or info.file_size > MAX_ENTRY_BYTES:
+    if info.file_size != expected.get("bytes"):
         raise _refuse(f"{name} has {info.file_size} bytes, the manifest says {expected.get('bytes')}.", name)
     digest = hashlib.sha256()
-    try:
-        with archive.open(info) as entry:
-            while chunk := entry.read(CHUNK):
-                digest.update(chunk)
-    except (zipfile.BadZipFile, EOFError, OSError) as error:  # truncated or corrupted data
-        raise _refuse(f"{name} cannot be read: {error}", name) from error
+    for chunk in entry_chunks(archive, info):
+        digest.update(chunk)
     if digest.hexdigest() != expected.get("sha256"):
         raise _refuse(f"{name} does not match its SHA-256 checksum.", name)
 
@@ -124,10 +177,10 @@ def load_archive(connection: Connection, verified: VerifiedArchive) -> dict[str,
             columns = [
                 c["name"] for c in verified.manifest["tables"][table]["columns"] if "generated" not in c
             ]
-            column_list = ", ".join('"' + c.replace('"', '""') + '"' for c in columns)
-            query = f'COPY "{table}" ({column_list}) FROM STDIN WITH (FORMAT csv, HEADER)'
-            with archive.open(f"{DATA_DIR}/{table}.csv") as source, cursor.copy(query) as copy:
-                while chunk := source.read(CHUNK):
+            target = f"{quote_identifier(table)} ({quote_identifiers(columns)})"
+            query = f"COPY {target} FROM STDIN WITH (FORMAT csv, HEADER)"
+            with cursor.copy(query) as copy:
+                for chunk in entry_chunks(archive, archive.getinfo(f"{DATA_DIR}/{table}.csv")):
                     copy.write(chunk)
             loaded[table] = cursor.rowcount
             expected = verified.manifest["tables"][table]["rows"]

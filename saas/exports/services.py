@@ -19,9 +19,11 @@ from saas.audit import record_audit
 from saas.db import TenantRef, db, tenant_session
 from saas.errors import Conflict, NotFound, ValidationError
 from saas.exports import storage
+from saas.exports.definitions import check_definitions
 from saas.exports.format import tenant_tables
 from saas.exports.models import Export, ExportSchedule
 from saas.exports.reader import (
+    ImportLimits,
     add_custom_columns,
     check_tables_match,
     load_archive,
@@ -330,7 +332,9 @@ def import_tenant(
     from saas.migrations import alembic_config
     from saas.tenants.provisioning import provision_tenant
 
-    verified = verify_archive(path)
+    settings = current_app.config["SAAS_SETTINGS"]
+    limits = ImportLimits(settings.import_max_bytes, settings.import_max_entries, settings.import_max_ratio)
+    verified = verify_archive(path, limits)
     try:
         known = ScriptDirectory.from_config(alembic_config("tenant")).get_revision(verified.schema_version)
     except CommandError:
@@ -341,6 +345,7 @@ def import_tenant(
             "(was it made by a newer version?).",
             {"archive": ["unknown schema version"]},
         )
+    check_definitions(verified)
     rows: dict[str, int] = {}
 
     def fill(connection, tenant_ref) -> None:

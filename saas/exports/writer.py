@@ -22,13 +22,10 @@ from saas.exports.format import (
     TableSpec,
     tenant_tables,
 )
+from saas.sql import quote_identifier, quote_identifiers
 
 Progress = Callable[[int, int], None]  # (tables done, rows written so far)
 Heartbeat = Callable[[], None]  # "still alive", called as data flows (a big table can take minutes)
-
-
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 BLOCK = 1024 * 1024
@@ -94,9 +91,9 @@ def prepare_export_transaction(connection: Connection) -> None:
 
 
 def _stream_csv(cursor, spec: TableSpec, out: _HashingWriter) -> int:
-    columns = ", ".join(_quote(c) for c in spec.columns)
-    order = ", ".join(_quote(c) for c in spec.primary_key)
-    select = f"SELECT {columns} FROM {_quote(spec.name)} ORDER BY {order}"
+    columns = quote_identifiers(spec.columns)
+    order = quote_identifiers(spec.primary_key)
+    select = f"SELECT {columns} FROM {quote_identifier(spec.name)} ORDER BY {order}"
     query = f"COPY ({select}) TO STDOUT WITH (FORMAT csv, HEADER)"
     with cursor.copy(query) as copy:
         for chunk in copy:
@@ -105,9 +102,10 @@ def _stream_csv(cursor, spec: TableSpec, out: _HashingWriter) -> int:
 
 
 def _stream_jsonl(cursor, spec: TableSpec, out: _HashingWriter) -> int:
-    columns = ", ".join(_quote(c) for c in spec.columns)
-    order = ", ".join(f"r.{_quote(c)}" for c in spec.primary_key)
-    select = f"SELECT row_to_json(r) FROM (SELECT {columns} FROM {_quote(spec.name)}) r ORDER BY {order}"
+    columns = quote_identifiers(spec.columns)
+    order = ", ".join(f"r.{quote_identifier(c)}" for c in spec.primary_key)
+    rows = f"SELECT {columns} FROM {quote_identifier(spec.name)}"
+    select = f"SELECT row_to_json(r) FROM ({rows}) r ORDER BY {order}"
     # CSV mode with quote and delimiter bytes that JSON text never contains raw: PostgreSQL then writes
     # each JSON document verbatim, one per line, and no row passes through Python.
     query = f"COPY ({select}) TO STDOUT WITH (FORMAT csv, QUOTE E'\\x01', DELIMITER E'\\x02')"

@@ -267,6 +267,7 @@ def _fill_marketing_tables(session, contact_id: uuid.UUID) -> None:
 
 
 def _fill_saved_view_tables(session) -> None:
+    # Valid views and reports (the import checks them as the API would), with awkward text in them.
     from saas.modules.core.models import SavedView
 
     session.add_all(
@@ -274,7 +275,8 @@ def _fill_saved_view_tables(session) -> None:
             SavedView(
                 entity="contacts",
                 name=AWKWARD[:100],
-                query={"q": AWKWARD[:200], "cf_x": 'a,"b"\nc'},
+                query={"q": AWKWARD[:200], "cf_tags": "a, b", "sort": "-cf_score"},
+                columns=["name", "cf_tags"],
                 owner_user_id=uuid.uuid4(),
                 shared=True,
             ),
@@ -290,10 +292,20 @@ def _fill_saved_report_tables(session) -> None:
         [
             SavedReport(
                 name=AWKWARD[:100],
-                params={"entity": "contacts", "group_by": "title", "filters": {"cf_x": 'a,"b"\nc'}},
+                params={
+                    "entity": "contacts",
+                    "group_by": "title",
+                    "measure": "count",
+                    "filters": {"title": 'a,"b"\nc'},
+                },
                 owner_user_id=uuid.uuid4(),
                 pinned=True,
             ),
-            SavedReport(name="Plain", params={}, owner_user_id=uuid.uuid4(), pinned=False),
+            SavedReport(
+                name="Plain",
+                params={"entity": "accounts", "group_by": "industry", "measure": "count"},
+                owner_user_id=uuid.uuid4(),
+                pinned=False,
+            ),
         ]
     )

@@ -20,7 +20,7 @@ from typing import Any
 
 import marshmallow
 from marshmallow import fields, validate
-from sqlalchemy import Connection, Select, bindparam, func, literal_column, select, text
+from sqlalchemy import Connection, Select, bindparam, func, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
@@ -32,6 +32,7 @@ from saas.errors import Conflict, NotFound, ValidationError
 from saas.modules.core.activities import acting_user_id
 from saas.modules.core.models import CustomField
 from saas.modules.registry import registry
+from saas.sql import qualified_column, quote_identifier, quote_identifiers
 
 PREFIX = "cf_"
 ENTITIES = ("contacts", "accounts", "leads", "deals", "tickets")
@@ -126,7 +127,14 @@ def list_fields(
     )
     if entity is not None:
         query = query.where(CustomField.entity == entity)
-    return list(session.scalars(query.order_by(CustomField.entity, CustomField.position, CustomField.label)))
+    ordered = session.scalars(query.order_by(CustomField.entity, CustomField.position, CustomField.label))
+    # A row no service could have written (an older import loaded archives unchecked) names nothing.
+    return [d for d in ordered if is_column_name(d.column_name)]
+
+
+def is_column_name(name: str) -> bool:
+    """Whether ``name`` is a custom field's column name: ``cf_`` and a key."""
+    return name.startswith(PREFIX) and bool(_KEY.match(name.removeprefix(PREFIX)))
 
 
 def get_field(session: TenantSession, field_id: uuid.UUID) -> CustomField:
@@ -138,11 +146,6 @@ def get_field(session: TenantSession, field_id: uuid.UUID) -> CustomField:
 
 def key_of(definition: CustomField) -> str:
     return definition.column_name.removeprefix(PREFIX)
-
-
-def _quoted(name: str) -> str:
-    # Names reach SQL only after _KEY or our own table list allowed them; quoting is belt and braces.
-    return '"' + name.replace('"', '""') + '"'
 
 
 def _audit(session: TenantSession, action: str, definition: CustomField, **details: Any) -> None:
@@ -178,20 +181,36 @@ def _check_default(definition: CustomField, value: Any) -> Any:
 def define_field(session: TenantSession, entity: str, data: dict[str, Any]) -> CustomField:
     """Add a field: its definition, its typed column and an index, in the caller's transaction."""
     _check_entity(entity)
+    definition = check_definition(entity, data)
+    taken = session.scalar(
+        select(CustomField).where(
+            CustomField.entity == entity, CustomField.column_name == definition.column_name
+        )
+    )
+    if taken is not None:
+        key = key_of(definition)
+        raise _refuse(
+            f"{key!r} is taken" + (" by a deleted field: purge it first." if taken.deleted_at else "."), "key"
+        )
+    session.add(definition)
+    session.flush()
+    for statement in _column_ddl(entity, definition.column_name, definition.field_type):
+        session.execute(text(statement))
+    _audit(session, "defined", definition, field_type=definition.field_type)
+    return definition
+
+
+def check_definition(entity: str, data: dict[str, Any]) -> CustomField:
+    """A new field's definition (not yet stored) from ``data``, or :class:`ValidationError`: the rules of
+    every definition, whether typed into the API or brought by an archive (``saas.exports.definitions``)."""
+    if entity not in entities():
+        raise _refuse(f"Custom fields go on one of: {', '.join(entities())}.", "entity")
     key = (data.get("key") or "").strip().lower()
     if not _KEY.match(key):
         raise _refuse("A key is 1 to 40 lowercase letters, digits or _, starting with a letter.", "key")
     table = _table(entity)
     if key in RESERVED_KEYS or key in table.columns or f"{PREFIX}{key}" in table.columns:
         raise _refuse(f"{key!r} is reserved: {entity} have a built-in field of that name.", "key")
-    column = f"{PREFIX}{key}"
-    taken = session.scalar(
-        select(CustomField).where(CustomField.entity == entity, CustomField.column_name == column)
-    )
-    if taken is not None:
-        raise _refuse(
-            f"{key!r} is taken" + (" by a deleted field: purge it first." if taken.deleted_at else "."), "key"
-        )
     field_type = data.get("field_type")
     if field_type not in TYPES:
         raise _refuse(f"Unknown type; use one of: {', '.join(TYPES)}.", "field_type")
@@ -202,17 +221,12 @@ def define_field(session: TenantSession, entity: str, data: dict[str, Any]) -> C
     if not label or len(label) > 100:
         raise _refuse("A label is 1 to 100 characters.", "label")
     definition = CustomField(
-        entity=entity, column_name=column, label=label, field_type=field_type,
+        entity=entity, column_name=f"{PREFIX}{key}", label=label, field_type=field_type,
         required=bool(data.get("required")), help_text=(data.get("help_text") or "").strip()[:300] or None,
         options=_check_options(field_type, data.get("options")), reference=reference,
         position=int(data.get("position") or 0),
     )  # fmt: skip
     definition.default_value = _check_default(definition, data.get("default_value"))
-    session.add(definition)
-    session.flush()
-    for statement in _column_ddl(entity, column, field_type):
-        session.execute(text(statement))
-    _audit(session, "defined", definition, field_type=field_type)
     return definition
 
 
@@ -220,22 +234,17 @@ def _column_ddl(entity: str, column: str, field_type: str) -> list[str]:
     """The column and its index (GIN for a multi select's array, so that "contains" uses it)."""
     method = "gin" if field_type == "multi_select" else "btree"
     return [
-        f"ALTER TABLE {_quoted(entity)} ADD COLUMN {_quoted(column)} {TYPES[field_type].sql}",
-        f"CREATE INDEX {_quoted(f'ix_{entity}_{column}')} ON {_quoted(entity)} "
-        f"USING {method} ({_quoted(column)})",
+        f"ALTER TABLE {quote_identifier(entity)} ADD COLUMN {quote_identifier(column)} "
+        f"{TYPES[field_type].sql}",
+        f"CREATE INDEX {quote_identifier(f'ix_{entity}_{column}')} ON {quote_identifier(entity)} "
+        f"USING {method} ({quote_identifier(column)})",
     ]
 
 
 def recreate_column(connection: Connection, entity: str, column: str, sql_type: str) -> bool:
     """An import's custom field column, when its table, name and type are those of a custom field."""
     field_type = next((t.key for t in TYPES.values() if t.sql == sql_type), None)
-    if (
-        entity not in entities()
-        or not _KEY.match(column.removeprefix(PREFIX))
-        or not column.startswith(PREFIX)
-    ):
-        return False
-    if field_type is None:
+    if entity not in entities() or not is_column_name(column) or field_type is None:
         return False
     for statement in _column_ddl(entity, column, field_type):
         connection.exec_driver_sql(statement)
@@ -291,7 +300,9 @@ def _values_in_use(session: TenantSession, definition: CustomField, values: set[
     else:
         condition = column.in_(list(values))
     return (
-        session.scalar(select(func.count()).select_from(text(_quoted(definition.entity))).where(condition))
+        session.scalar(
+            select(func.count()).select_from(text(quote_identifier(definition.entity))).where(condition)
+        )
         > 0
     )
 
@@ -304,10 +315,8 @@ def _change_type(session: TenantSession, definition: CustomField, new_type: str)
             f"Changing {definition.label!r} from {definition.field_type} to {new_type} could lose or "
             "reinterpret stored values; add a new field instead."
         )
-    column = _quoted(definition.column_name)
-    session.execute(
-        text(f"ALTER TABLE {_quoted(definition.entity)} ALTER COLUMN {column} TYPE {TYPES[new_type].sql}")
-    )
+    table, column = quote_identifier(definition.entity), quote_identifier(definition.column_name)
+    session.execute(text(f"ALTER TABLE {table} ALTER COLUMN {column} TYPE {TYPES[new_type].sql}"))
     definition.field_type = new_type
 
 
@@ -335,8 +344,8 @@ def purge_field(session: TenantSession, field_id: uuid.UUID) -> None:
         raise Conflict("Only a deleted field can be purged: delete it first.")
     session.execute(
         text(
-            f"ALTER TABLE {_quoted(definition.entity)} "
-            f"DROP COLUMN IF EXISTS {_quoted(definition.column_name)}"
+            f"ALTER TABLE {quote_identifier(definition.entity)} "
+            f"DROP COLUMN IF EXISTS {quote_identifier(definition.column_name)}"
         )
     )
     _audit(session, "purged", definition)
@@ -348,9 +357,8 @@ def purge_field(session: TenantSession, field_id: uuid.UUID) -> None:
 
 
 def _column(definition: CustomField) -> ColumnElement:
-    return literal_column(
-        f"{_quoted(definition.entity)}.{_quoted(definition.column_name)}",
-        type_=TYPES[definition.field_type].column_type,
+    return qualified_column(
+        definition.entity, definition.column_name, TYPES[definition.field_type].column_type
     )
 
 
@@ -388,7 +396,7 @@ def to_json(definition: CustomField, value: Any) -> Any:
 
 
 def _check_reference(session: TenantSession, definition: CustomField, value: uuid.UUID) -> None:
-    table = _quoted(definition.reference or "")
+    table = quote_identifier(definition.reference or "")
     found = session.execute(text(f"SELECT 1 FROM {table} WHERE id = :id"), {"id": value}).first()
     if found is None:
         raise _refuse(
@@ -422,10 +430,10 @@ def write_values(
     if not values:
         return
     assignments = ", ".join(
-        f"{_quoted(definitions[key].column_name)} = :v_{n}" for n, key in enumerate(values)
+        f"{quote_identifier(definitions[key].column_name)} = :v_{n}" for n, key in enumerate(values)
     )
     params = {f"v_{n}": value for n, value in enumerate(values.values())}
-    statement = text(f"UPDATE {_quoted(entity)} SET {assignments} WHERE id = :record_id").bindparams(
+    statement = text(f"UPDATE {quote_identifier(entity)} SET {assignments} WHERE id = :record_id").bindparams(
         *(
             bindparam(f"v_{n}", type_=TYPES[definitions[key].field_type].column_type)
             for n, key in enumerate(values)
@@ -452,9 +460,10 @@ def _stored_values(
     """Each record's (definition, stored value) of ``definitions``, in one query for all the records."""
     if not definitions:
         return {record_id: [] for record_id in record_ids}
-    columns = ", ".join(_quoted(d.column_name) for d in definitions)
+    columns = quote_identifiers([d.column_name for d in definitions])
     rows = session.execute(
-        text(f"SELECT id, {columns} FROM {_quoted(entity)} WHERE id = ANY(:ids)"), {"ids": list(record_ids)}
+        text(f"SELECT id, {columns} FROM {quote_identifier(entity)} WHERE id = ANY(:ids)"),
+        {"ids": list(record_ids)},
     )
     return {row[0]: list(zip(definitions, row[1:], strict=True)) for row in rows}
 
@@ -474,22 +483,34 @@ def filter_conditions(
     """SQL conditions of ``cf_<key>=<value>`` list filters: equality, or "contains" for a multi select."""
     if not filters:
         return []
-    definitions = {key_of(d): d for d in list_fields(session, entity)}
+    return conditions_of(checked_filters(list_fields(session, entity), filters))
+
+
+def conditions_of(checked: list[tuple[CustomField, Any]]) -> list[ColumnElement]:
+    """The SQL conditions of filters from :func:`checked_filters`."""
     conditions = []
-    for key, raw in filters.items():
-        definition = definitions.get(key)
-        if definition is None:
-            raise _refuse(f"Unknown custom field {key!r} in the filters.", f"{PREFIX}{key}")
+    for definition, value in checked:
         column = _column(definition)
         if definition.field_type == "multi_select":
-            value = load_value(definition, [raw], f"{PREFIX}{key}")
             conditions.append(column.op("@>")(bindparam(None, value, type_=ARRAY(String(100)))))
         else:
-            value = load_value(definition, raw, f"{PREFIX}{key}")
             conditions.append(
                 column.is_(None) if value is None else column == bindparam(None, value, type_=column.type)
             )
     return conditions
+
+
+def checked_filters(definitions: list[CustomField], filters: dict[str, str]) -> list[tuple[CustomField, Any]]:
+    """Each ``<key>: <text>`` filter as its field and typed value, or :class:`ValidationError`."""
+    by_key = {key_of(d): d for d in definitions}
+    checked = []
+    for key, raw in filters.items():
+        definition = by_key.get(key)
+        if definition is None:
+            raise _refuse(f"Unknown custom field {key!r} in the filters.", f"{PREFIX}{key}")
+        given: Any = [raw] if definition.field_type == "multi_select" else raw
+        checked.append((definition, load_value(definition, given, f"{PREFIX}{key}")))
+    return checked
 
 
 def filtered(query: Select, session: TenantSession, entity: str, filters: dict[str, str] | None) -> Select:
@@ -500,19 +521,16 @@ UNSORTABLE_TYPES = frozenset({"long_text", "multi_select"})
 """Types a list cannot be sorted by: long text has no useful order, a multi select's array none at all."""
 
 
-def sortable_names(session: TenantSession, entity: str) -> list[str]:
-    """The ``cf_<key>`` names a list of ``entity`` may be sorted by."""
-    if entity not in entities():
-        return []
-    return [
-        f"{PREFIX}{key_of(d)}" for d in list_fields(session, entity) if d.field_type not in UNSORTABLE_TYPES
-    ]
+def sortable_names(definitions: list[CustomField]) -> list[str]:
+    """The ``cf_<key>`` names of ``definitions`` (one record type's fields) a list may be sorted by."""
+    return [f"{PREFIX}{key_of(d)}" for d in definitions if d.field_type not in UNSORTABLE_TYPES]
 
 
-def sort_column(session: TenantSession, entity: str, name: str) -> ColumnElement:
-    """The column of the custom field ``cf_<key>`` to sort a list by, or :class:`ValidationError`."""
+def sort_column(definitions: list[CustomField], name: str) -> ColumnElement:
+    """The column of the custom field ``cf_<key>`` (among ``definitions``) to sort a list by, or
+    :class:`ValidationError`."""
     key = name.removeprefix(PREFIX)
-    definition = next((d for d in list_fields(session, entity) if key_of(d) == key), None)
+    definition = next((d for d in definitions if key_of(d) == key), None)
     if definition is None:
         raise _refuse(f"Unknown custom field {key!r} in the sort.", "sort")
     if definition.field_type in UNSORTABLE_TYPES:
@@ -583,7 +601,7 @@ def reference_errors(
             continue
         existing = set(
             session.scalars(
-                text(f"SELECT id FROM {_quoted(definition.reference or '')} WHERE id = ANY(:ids)"),
+                text(f"SELECT id FROM {quote_identifier(definition.reference or '')} WHERE id = ANY(:ids)"),
                 {"ids": list(wanted)},
             )
         )

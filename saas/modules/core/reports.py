@@ -3,20 +3,21 @@ included), as rows for a table, a chart and a CSV download. Only whitelisted col
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Boolean, Date, Integer, Numeric, String, Text, cast, func, literal_column, select, text
+from sqlalchemy import Boolean, Date, Integer, Numeric, String, Text, cast, func, select, text
 from sqlalchemy.sql.elements import ColumnElement
 
 from saas.db import TenantSession, db
 from saas.errors import ValidationError
 from saas.modules.core import custom_fields
+from saas.modules.core.models import CustomField
 from saas.modules.registry import Series, registry
 from saas.modules.switches import ModuleDisabled, enabled_module_keys
+from saas.spreadsheet import csv_line
+from saas.sql import qualified_column, quote_identifier
 
 MEASURES = ("count", "sum", "avg")
 GROUPABLE_CUSTOM = (
@@ -49,6 +50,11 @@ def _owner_module(entity: str) -> str:
 
 def fields_of(session: TenantSession, entity: str) -> tuple[dict[str, str], dict[str, str]]:
     """(groupable, summable) fields of a record type: name -> label, built-in then custom."""
+    return fields_among(entity, custom_fields.list_fields(session, entity))
+
+
+def fields_among(entity: str, definitions: list[CustomField]) -> tuple[dict[str, str], dict[str, str]]:
+    """:func:`fields_of` with the record type's custom field definitions given."""
     table = custom_fields._table(entity)
     groupable, summable = {}, {}
     for column in table.columns:
@@ -62,7 +68,7 @@ def fields_of(session: TenantSession, entity: str) -> tuple[dict[str, str], dict
             or column.name.endswith("_id")
         ):
             groupable[column.name] = column.name.replace("_", " ")
-    for definition in custom_fields.list_fields(session, entity):
+    for definition in definitions:
         name = definition.column_name
         if definition.field_type in GROUPABLE_CUSTOM:
             groupable[name] = definition.label
@@ -72,8 +78,9 @@ def fields_of(session: TenantSession, entity: str) -> tuple[dict[str, str], dict
 
 
 def _column(entity: str, name: str) -> ColumnElement:
-    # Only names from fields_of() get here: built-in columns and defined custom fields.
-    return literal_column(f'"{entity}"."{name}"')
+    # Only names from fields_of() get here (built-in columns and defined custom fields), and quoted even so:
+    # a custom field's name comes from a stored row, which an imported archive could have crafted.
+    return qualified_column(entity, name)
 
 
 FILTER_PREFIX = "f_"
@@ -90,10 +97,34 @@ def filters_from(arguments: dict[str, str]) -> dict[str, str]:
     }
 
 
-def _filter_conditions(
-    session: TenantSession, entity: str, groupable: dict[str, str], filters: dict[str, str]
-) -> list[ColumnElement]:
-    """Equality on groupable fields: a custom field by its type, a built-in one by its text form."""
+def check_report(
+    entity: str,
+    definitions: list[CustomField],
+    group_by: str,
+    measure: str = "count",
+    field: str | None = None,
+    then_by: str | None = None,
+    filters: dict[str, str] | None = None,
+) -> list[tuple[CustomField, Any]]:
+    """Refuse a report that names anything but ``entity``'s own fields (``definitions`` are its custom
+    ones), with :class:`ValidationError`; returns its custom field filters, typed."""
+    if entity not in custom_fields.entities():
+        raise ValidationError(
+            "Unknown record type.", {"entity": [f"Use one of: {', '.join(custom_fields.entities())}."]}
+        )
+    groupable, summable = fields_among(entity, definitions)
+    errors: dict[str, list[str]] = {}
+    if group_by not in groupable:
+        errors["group_by"] = [f"Group by one of: {', '.join(groupable)}."]
+    if then_by and then_by not in groupable:
+        errors["then_by"] = [f"Then by one of: {', '.join(groupable)}."]
+    if measure not in MEASURES:
+        errors["measure"] = [f"Use one of: {', '.join(MEASURES)}."]
+    elif measure != "count" and field not in summable:
+        errors["field"] = [f"Sum or average one of: {', '.join(summable) or 'no numeric field here'}."]
+    if errors:
+        raise ValidationError("Please correct the report.", errors)
+    filters = filters or {}
     errors = {
         f"{FILTER_PREFIX}{name}": [f"Filter on one of: {', '.join(groupable)}."]
         for name in filters
@@ -108,12 +139,7 @@ def _filter_conditions(
         for name, value in filters.items()
         if name.startswith(custom_fields.PREFIX)
     }
-    conditions = custom_fields.filter_conditions(session, entity, custom)
-    for name, value in filters.items():
-        if not name.startswith(custom_fields.PREFIX):
-            # The column's text form (dates ISO, booleans true/false): one bound value, any column type.
-            conditions.append(cast(_column(entity, name), Text) == value)
-    return conditions
+    return custom_fields.checked_filters(definitions, custom)
 
 
 def run_report(
@@ -127,26 +153,20 @@ def run_report(
 ) -> list[ReportRow]:
     """``measure`` (of ``field``) per value of ``group_by`` (and of ``then_by``) over the records that
     match ``filters``, largest groups first."""
-    if entity not in custom_fields.entities():
-        raise ValidationError(
-            "Unknown record type.", {"entity": [f"Use one of: {', '.join(custom_fields.entities())}."]}
-        )
-    module = _owner_module(entity)
-    if module not in enabled_module_keys(db.session, session.tenant.id):
-        raise ModuleDisabled(f"The {registry.get(module).title} module is switched off for this workspace.")
-    groupable, summable = fields_of(session, entity)
-    errors: dict[str, list[str]] = {}
-    if group_by not in groupable:
-        errors["group_by"] = [f"Group by one of: {', '.join(groupable)}."]
-    if then_by and then_by not in groupable:
-        errors["then_by"] = [f"Then by one of: {', '.join(groupable)}."]
-    if measure not in MEASURES:
-        errors["measure"] = [f"Use one of: {', '.join(MEASURES)}."]
-    elif measure != "count" and field not in summable:
-        errors["field"] = [f"Sum or average one of: {', '.join(summable) or 'no numeric field here'}."]
-    if errors:
-        raise ValidationError("Please correct the report.", errors)
-    conditions = _filter_conditions(session, entity, groupable, filters or {})
+    definitions: list[CustomField] = []
+    if entity in custom_fields.entities():
+        module = _owner_module(entity)
+        if module not in enabled_module_keys(db.session, session.tenant.id):
+            raise ModuleDisabled(
+                f"The {registry.get(module).title} module is switched off for this workspace."
+            )
+        definitions = custom_fields.list_fields(session, entity)
+    custom_filters = check_report(entity, definitions, group_by, measure, field, then_by, filters)
+    conditions = custom_fields.conditions_of(custom_filters)
+    for name, value in (filters or {}).items():
+        if not name.startswith(custom_fields.PREFIX):
+            # The column's text form (dates ISO, booleans true/false): one bound value, any column type.
+            conditions.append(cast(_column(entity, name), Text) == value)
     groups = [_column(entity, group_by)] + ([_column(entity, then_by)] if then_by else [])
     if measure == "count":
         value = func.count()
@@ -154,7 +174,7 @@ def run_report(
         value = (func.sum if measure == "sum" else func.avg)(_column(entity, field).cast(Numeric))
     query = (
         select(*groups, value.label("value"))
-        .select_from(text(f'"{entity}"'))
+        .select_from(text(quote_identifier(entity)))
         .where(*conditions)
         .group_by(*groups)
         .order_by(text("value DESC"), *groups)
@@ -192,15 +212,12 @@ def chart_series(
 
 
 def report_csv(rows: list[ReportRow], group_by: str, then_by: str | None, measure: str) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow([group_by, *([then_by] if then_by else []), measure])
-    for row in rows:
-        writer.writerow([_cell(row.group), *([_cell(row.then)] if then_by else []), str(row.value)])
-    return out.getvalue()
+    """The report as CSV for a spreadsheet: group values are the records' own text, so formula-guarded."""
 
+    def shown(value: Any) -> str:
+        return "" if value is None else str(value)
 
-def _cell(value: Any) -> str:
-    text_value = "" if value is None else str(value)
-    # A spreadsheet runs a cell starting with = + - @ as a formula: keep it text.
-    return "'" + text_value if text_value[:1] in ("=", "+", "-", "@") else text_value
+    header = csv_line([group_by, *([then_by] if then_by else []), measure])
+    return header + "".join(
+        csv_line([shown(row.group), *([shown(row.then)] if then_by else []), str(row.value)]) for row in rows
+    )

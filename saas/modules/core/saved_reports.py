@@ -7,6 +7,7 @@ away (a purged custom field, a module switched off); its card then says so inste
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import select
@@ -14,7 +15,7 @@ from sqlalchemy import select
 from saas.db import TenantSession
 from saas.errors import NotFound, PermissionDenied, SaasError, ValidationError
 from saas.modules.core import reports
-from saas.modules.core.models import SavedReport
+from saas.modules.core.models import CustomField, SavedReport
 from saas.modules.registry import DashboardCard, NavEntry
 
 MAX_PINNED = 6
@@ -24,6 +25,24 @@ PARAMS = ("entity", "group_by", "then_by", "measure", "field", "filters")
 
 def clean_params(session: TenantSession, params: dict[str, Any]) -> dict[str, Any]:
     """The report's arguments as kept, after running it once (a report that does not run is refused)."""
+    kept = _kept(params)
+    reports.run_report(session, **kept)
+    return kept
+
+
+def check_stored(params: Any, definitions_of: Callable[[str], list[CustomField]]) -> None:
+    """Refuse stored parameters (an archive's) that :func:`clean_params` would not have kept as they are,
+    or that name anything but their record type's fields (``definitions_of(entity)``: its custom ones)."""
+    if not isinstance(params, dict):
+        raise ValidationError("The report's parameters are not valid.", {"params": ["Not an object."]})
+    kept = _kept(params)
+    if kept != params:
+        message = "The report's parameters are not as a saved report keeps them."
+        raise ValidationError(message, {"params": [message]})
+    reports.check_report(definitions=definitions_of(kept["entity"]), **kept)
+
+
+def _kept(params: dict[str, Any]) -> dict[str, Any]:
     unknown = sorted(set(params) - set(PARAMS))
     filters = params.get("filters") or {}
     if (
@@ -41,7 +60,6 @@ def clean_params(session: TenantSession, params: dict[str, Any]) -> dict[str, An
         )
     kept = {name: params.get(name) for name in PARAMS if params.get(name) not in (None, "", {})}
     kept.setdefault("measure", "count")
-    reports.run_report(session, **kept)
     return kept
 
 

@@ -18,7 +18,7 @@ from sqlalchemy import or_, select
 from saas.db import TenantSession, db
 from saas.errors import NotFound, PermissionDenied, ValidationError
 from saas.modules.core import custom_fields
-from saas.modules.core.models import SavedView
+from saas.modules.core.models import CustomField, SavedView
 from saas.modules.core.services import RecordService
 from saas.modules.switches import ModuleDisabled, enabled_module_keys
 
@@ -62,8 +62,17 @@ def register_columns(entity: str, keys: tuple[str, ...]) -> None:
     _COLUMNS[entity] = keys
 
 
+def _custom_fields_of(session: TenantSession, entity: str) -> list[CustomField]:
+    return custom_fields.list_fields(session, entity) if entity in custom_fields.entities() else []
+
+
 def clean_columns(session: TenantSession, entity: str, columns: Any) -> list[str]:
     """``columns`` as a view keeps them (an empty list: the list's own), or :class:`ValidationError`."""
+    return columns_among(entity, columns, _custom_fields_of(session, entity))
+
+
+def columns_among(entity: str, columns: Any, definitions: list[CustomField]) -> list[str]:
+    """:func:`clean_columns` with the record type's custom field definitions given."""
     if not isinstance(columns, list) or not all(isinstance(c, str) for c in columns):
         raise ValidationError("Columns are a list of column names.", {"columns": ["Give a list of names."]})
     columns = list(dict.fromkeys(c.strip() for c in columns if c.strip()))
@@ -72,8 +81,7 @@ def clean_columns(session: TenantSession, entity: str, columns: Any) -> list[str
     if entity not in _COLUMNS:
         message = f"The {entity} list shows fixed columns."
         raise ValidationError(message, {"columns": [message]})
-    known = [*_COLUMNS[entity], *(f"{custom_fields.PREFIX}{custom_fields.key_of(d)}" for d in
-             custom_fields.list_fields(session, entity))]  # fmt: skip
+    known = [*_COLUMNS[entity], *(f"{custom_fields.PREFIX}{custom_fields.key_of(d)}" for d in definitions)]
     unknown = [c for c in columns if c not in known]
     if unknown or len(columns) > MAX_PARAMETERS:
         message = f"The {entity} list has the columns {', '.join(known)}."
@@ -90,6 +98,11 @@ def entities_on(session: TenantSession) -> tuple[str, ...]:
 
 def clean_query(session: TenantSession, entity: str, query: Any) -> dict[str, str]:
     """``query`` as a view keeps it, or :class:`ValidationError` naming each refused parameter."""
+    return query_among(entity, query, _custom_fields_of(session, entity))
+
+
+def query_among(entity: str, query: Any, definitions: list[CustomField]) -> dict[str, str]:
+    """:func:`clean_query` with the record type's custom field definitions given."""
     if entity not in ENTITIES:
         raise ValidationError(
             "Views can be saved on " + ", ".join(ENTITIES) + ".", {"entity": ["Unknown record type."]}
@@ -124,10 +137,18 @@ def clean_query(session: TenantSession, entity: str, query: Any) -> dict[str, st
         if name.startswith(custom_fields.PREFIX)
     }
     # Raises for an unknown custom field or a value its type cannot hold, or an unknown sort.
-    custom_fields.filter_conditions(session, entity, custom)
+    custom_fields.checked_filters(definitions, custom)
     if "sort" in query:
-        service.order(session, query["sort"])
+        service.order_among(definitions, query["sort"])
     return dict(sorted(query.items()))
+
+
+def check_stored(entity: str, query: Any, columns: Any, definitions: list[CustomField]) -> None:
+    """Refuse a stored view (an archive's) that :func:`create` would not have kept as it is."""
+    kept = query_among(entity, query, definitions), columns_among(entity, columns, definitions)
+    if kept != (query, columns):
+        message = "The view is not as a saved view is kept (parameters trimmed and sorted, no duplicates)."
+        raise ValidationError(message, {"query": [message]})
 
 
 def create(session: TenantSession, user_id: uuid.UUID, data: dict[str, Any]) -> SavedView:

@@ -185,21 +185,34 @@ class RecordService(Generic[Record]):
 
     def sort_names(self, session: TenantSession) -> list[str]:
         """What ``sort`` may name (each also with a leading ``-`` for descending order)."""
+        return self._sort_names(self._custom_fields(session))
+
+    def _sort_names(self, definitions: list[Any]) -> list[str]:
         from saas.modules.core import custom_fields  # custom fields build on this module
 
-        return [*self.sortable, *custom_fields.sortable_names(session, self.model.__tablename__)]
+        return [*self.sortable, *custom_fields.sortable_names(definitions)]
+
+    def _custom_fields(self, session: TenantSession) -> list[Any]:
+        from saas.modules.core import custom_fields
+
+        entity = self.model.__tablename__
+        return custom_fields.list_fields(session, entity) if entity in custom_fields.entities() else []
 
     def order(self, session: TenantSession, sort: str) -> ListOrder:
         """The order ``sort`` names: a built-in column or a custom field, ``-`` first for descending."""
+        return self.order_among(self._custom_fields(session), sort)
+
+    def order_among(self, definitions: list[Any], sort: str) -> ListOrder:
+        """:meth:`order` with the record type's custom fields given (an archive's, before it is loaded)."""
         from saas.modules.core import custom_fields
 
         name = sort.removeprefix("-")
         if name in self.sortable:
             column: Any = self.sortable[name]
         elif name.startswith(custom_fields.PREFIX):
-            column = custom_fields.sort_column(session, self.model.__tablename__, name)
+            column = custom_fields.sort_column(definitions, name)
         else:
-            choices = ", ".join(self.sort_names(session)) or "nothing but their own order"
+            choices = ", ".join(self._sort_names(definitions)) or "nothing but their own order"
             message = f"{self.noun.capitalize()} lists sort by {choices}; put - first for descending."
             raise ValidationError(f"Unknown sort {sort!r}.", {"sort": [message]})
         return ListOrder(sort, column, self.model.id, descending=sort.startswith("-"))

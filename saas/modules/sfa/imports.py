@@ -36,6 +36,8 @@ from saas.modules.core.schemas import AccountIn, ContactIn
 from saas.modules.registry import registry
 from saas.modules.sfa.lead_schemas import LeadIn
 from saas.modules.sfa.models import ImportJob, ImportRowError, Lead
+from saas.spreadsheet import csv_line
+from saas.sql import quote_identifier, quote_identifiers
 
 MAX_FILE_BYTES = 8 * 1024 * 1024
 BATCH_SIZE = 1_000
@@ -669,9 +671,9 @@ def _insert(
         return
     names = [f.name for f in target.fields]
     constants = target.constants(job)
-    columns = ", ".join(["id", *names, *constants])
+    columns = quote_identifiers(["id", *names, *constants])
     # The tenant's schema by name: COPY is raw SQL, which schema_translate_map does not reach.
-    table = f'"{session.tenant.schema_name}"."{target.table.name}"'
+    table = f"{quote_identifier(session.tenant.schema_name)}.{quote_identifier(target.table.name)}"
     raw = session.connection().connection.driver_connection
     fixed = list(constants.values())
     with raw.cursor() as cursor, cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
@@ -791,23 +793,11 @@ def error_report(session: TenantSession, job_id: uuid.UUID) -> tuple[str, Iterat
     headers: list[str] = job.mapping.get("headers", [])
     errors = session.scalars(row_errors_query(job.id)).all()
 
-    def line(values: list[Any]) -> str:
-        buffer = io.StringIO()
-        csv.writer(buffer).writerow([_spreadsheet_safe(value) for value in values])
-        return buffer.getvalue()
-
     def lines() -> Iterator[str]:
-        yield line(["row", "column", "reason", *headers])
+        yield csv_line(["row", "column", "reason", *headers])
         for error in errors:
-            yield line(
+            yield csv_line(
                 [error.row_number, error.column or "", error.reason, *(error.raw.get(h, "") for h in headers)]
             )
 
     return f"import-{job.id}-errors.csv", lines()
-
-
-def _spreadsheet_safe(value: Any) -> Any:
-    # A cell starting with = + - @ would run as a formula when the report is opened in a spreadsheet.
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
-        return "'" + value
-    return value
