@@ -36,8 +36,9 @@ from saas import create_app
 from saas.auth.models import Membership, User
 from saas.auth.passwords import hash_password
 from saas.auth.services import create_api_token
-from saas.db import TENANT_SCHEMA_PLACEHOLDER, TenantRef, db, quote_identifier
+from saas.db import TENANT_SCHEMA_PLACEHOLDER, TenantRef, db
 from saas.migrations import upgrade_platform
+from saas.sql import quote_identifier
 from saas.tenant_connections import TenantPools
 from saas.tenants.models import Tenant
 from saas.tenants.provisioning import create_tenant_tables

@@ -19,6 +19,7 @@ from sqlalchemy import MetaData
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import DeclarativeBase, Session
 
+from saas.sql import quote_identifier
 from saas.tenant_connections import TenantPools
 
 PLATFORM_SCHEMA = "platform"
@@ -64,11 +65,6 @@ class TenantRef:
         for name in (self.schema_name, self.role_name):
             if not _SAFE_IDENTIFIER.match(name):
                 raise ValueError(f"unsafe tenant identifier {name!r}")
-
-
-def quote_identifier(name: str) -> str:
-    """``name`` as a PostgreSQL identifier, for the tenant names :class:`TenantRef` has checked."""
-    return '"' + name.replace('"', '""') + '"'
 
 
 def tenant_pools() -> TenantPools:

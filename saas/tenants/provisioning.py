@@ -30,12 +30,12 @@ from saas.db import (
     TenantRef,
     act_as_tenant,
     db,
-    quote_identifier,
     tenant_pools,
 )
 from saas.errors import ProvisioningError, ValidationError
 from saas.migrations import head_revision
 from saas.models import load_all_models
+from saas.sql import quote_identifier
 from saas.tenants.models import Tenant
 from saas.tenants.roles import create_tenant_role, drop_tenant_role, release_tenant_role
 from saas.tenants.signals import tenant_provisioned

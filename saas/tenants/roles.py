@@ -12,7 +12,8 @@ from sqlalchemy import select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
-from saas.db import TenantRef, db, quote_identifier, tenant_pools
+from saas.db import TenantRef, db, tenant_pools
+from saas.sql import quote_identifier
 from saas.tenant_connections import scram_verifier, tenant_login_secret
 
 
