@@ -222,3 +222,163 @@ def test_secrets_manager_holds_the_app_secrets_under_our_key():
 def test_keys_rotate():
     key = resource(MODULES / "kms", "aws_kms_key")
     assert key["enable_key_rotation"] is True
+
+
+# --- PgBouncer sidecar of web and worker (docs/operations.md, "PgBouncer in transaction mode") ---
+
+ECS = MODULES / "ecs"
+LOOPBACK = "127.0.0.1"
+PGBOUNCER_PORT = 6432
+PGBOUNCER_AUTH_QUERY = "SELECT usename, passwd FROM pgbouncer.get_auth($1)"
+PGBOUNCER_TMP = [{"sourceVolume": "pgbouncer-tmp", "containerPath": "/tmp", "readOnly": False}]
+
+
+def heredoc(text: str) -> str:
+    """The body of a ``<<-EOT`` string as the parser gives it, without its markers and indentation."""
+    lines = text.splitlines()
+    assert lines[0].startswith("<<") and lines[-1].strip() == lines[0].lstrip("<-"), text[:80]
+    body = lines[1:-1]
+    indent = min(len(line) - len(line.lstrip()) for line in body if line.strip())
+    return "\n".join(line[indent:] for line in body)
+
+
+def pgbouncer_ini() -> dict[str, dict[str, str]]:
+    """pgbouncer.ini of the sidecar by section, key => value (Terraform references left as written)."""
+    sections: dict[str, dict[str, str]] = {}
+    section = ""
+    for line in heredoc(locals_of(ECS)["pgbouncer_ini"]).splitlines():
+        line = line.strip()
+        if line.startswith("[") and line.endswith("]"):
+            section = line[1:-1]
+            sections[section] = {}
+        elif "=" in line:
+            key, _, value = line.partition("=")
+            sections[section][key.strip()] = value.strip()
+    return sections
+
+
+def app_definition() -> str:
+    return resource(ECS, "aws_ecs_task_definition")["container_definitions"]
+
+
+def test_web_and_worker_tasks_run_a_pgbouncer_sidecar_on_the_task_loopback():
+    names = locals_of(ECS)
+    assert names["tasks"]["web"]["pgbouncer"] is True
+    assert names["tasks"]["worker"]["pgbouncer"] is True
+    # The task definition is the app container, then the init container and the sidecar for tasks
+    # with pgbouncer (slice of the three), and only the app container for the others.
+    definition = app_definition()
+    assert re.search(r"jsonencode\(slice\(\[merge\(\{name = each\.key,", definition)
+    assert definition.index("local.pgbouncer_init_container") < definition.index("local.pgbouncer_container")
+    assert "each.value.pgbouncer ? 3 : 1))" in definition
+    # The app starts once PgBouncer answers and stops before it.
+    waits = '{dependsOn = [{containerName = "pgbouncer", condition = "HEALTHY"}]}'
+    assert f"each.value.pgbouncer ? {waits} : {{}}" in definition
+    volumes = resource(ECS, "aws_ecs_task_definition")["dynamic"]
+    assert any(v["volume"]["for_each"] == '${each.value.pgbouncer ? ["pgbouncer-tmp"] : []}' for v in volumes)
+
+    assert names["pgbouncer_port"] == PGBOUNCER_PORT
+    ini = pgbouncer_ini()
+    settings = ini["pgbouncer"]
+    assert settings["listen_addr"] == LOOPBACK  # only the task's own containers reach it
+    assert settings["listen_port"] == "${local.pgbouncer_port}"
+    assert settings["unix_socket_dir"] == ""
+    assert settings["pool_mode"] == "transaction"
+    assert settings["auth_type"] == "scram-sha-256"
+    assert settings["auth_query"] == PGBOUNCER_AUTH_QUERY
+    assert settings["auth_file"].startswith("/tmp/")  # written at start: the root filesystem is read-only
+    assert settings["server_tls_sslmode"] == "verify-full"  # RDS forces TLS; check whom we talk to
+    (database,) = ini["databases"].items()
+    assert database[0] == "${var.database_name}"
+    assert "host=${var.database_host}" in database[1] and "port=${var.database_port}" in database[1]
+    assert "auth_user=pgbouncer_auth" in database[1]
+
+    sidecar = names["pgbouncer_container"]
+    assert sidecar["name"] == "pgbouncer"
+    assert sidecar["image"] == "${var.pgbouncer_image}"
+    assert sidecar["essential"] is True
+    assert sidecar["readonlyRootFilesystem"] is True and sidecar["privileged"] is False
+    assert sidecar["user"] == "${local.pgbouncer_user}"
+    assert not names["pgbouncer_user"].startswith(("0:", "root")) and names["pgbouncer_user"] != "0"
+    assert sidecar["portMappings"] == []  # nothing outside the task connects to it
+    assert sidecar["mountPoints"] == PGBOUNCER_TMP
+    assert sidecar["command"] == ["${local.pgbouncer_start}"]
+    assert sidecar["dependsOn"] == [{"containerName": "pgbouncer-init", "condition": "SUCCESS"}]
+    health = sidecar["healthCheck"]["command"]
+    assert "pg_isready" in health and LOOPBACK in health
+    start = heredoc(names["pgbouncer_start"])
+    assert "/tmp/pgbouncer.ini" in start and start.splitlines()[-1] == "exec pgbouncer /tmp/pgbouncer.ini"
+
+    # The one-shot init container only hands the scratch volume to the sidecar's uid.
+    init = names["pgbouncer_init_container"]
+    assert init["essential"] is False and init["readonlyRootFilesystem"] is True
+    assert init["secrets"] == [] and init["environment"] == []
+    assert init["mountPoints"] == PGBOUNCER_TMP
+
+    # A pinned PgBouncer 1.21+ (prepared statements in transaction mode), never a moving tag.
+    image = named(ECS, "variable")["pgbouncer_image"]["default"]
+    version = re.search(r":v?(\d+)\.(\d+)\.(\d+)", image)
+    assert version and (int(version[1]), int(version[2])) >= (1, 21), image
+    assert not image.endswith(":latest")
+
+
+def test_migrate_task_has_no_sidecar_and_goes_directly_to_postgres():
+    tasks = locals_of(ECS)["tasks"]
+    assert tasks["migrate"]["pgbouncer"] is False
+    assert "pgbouncer" not in tasks["migrate"]["environment"]
+    assert "TENANT_DATABASE_URL" not in locals_of(ECS)["base_environment"]
+
+
+def test_app_containers_send_tenant_connections_to_the_sidecar():
+    names = locals_of(ECS)
+    for task in ("web", "worker"):
+        assert "local.pgbouncer_environment" in names["tasks"][task]["environment"]
+    environment = names["pgbouncer_environment"]
+    url = environment["TENANT_DATABASE_URL"].replace("${local.pgbouncer_port}", str(names["pgbouncer_port"]))
+    assert url == f"postgresql://{LOOPBACK}:{PGBOUNCER_PORT}/${{var.database_name}}"  # no user, no password
+    # Prepared statements stay on with PgBouncer 1.21+ (max_prepared_statements in the ini); the one
+    # variable that turns them off in PgBouncer turns them off in the app.
+    assert "var.pgbouncer_max_prepared_statements > 0" in environment["TENANT_DB_PREPARED_STATEMENTS"]
+    assert named(ECS, "variable")["pgbouncer_max_prepared_statements"]["default"] > 0
+    assert "${local.pgbouncer_prepared_statements}" in heredoc(names["pgbouncer_ini"])
+    prepared = names["pgbouncer_prepared_statements"]
+    assert "max_prepared_statements = ${var.pgbouncer_max_prepared_statements}" in prepared
+
+
+def test_no_password_reaches_a_plain_environment_variable():
+    names = locals_of(ECS)
+    plain = {
+        **names["base_environment"],
+        **names["web_environment"],
+        **names["pgbouncer_environment"],
+        **names["pgbouncer_environment_values"],
+        **(named(ECS, "variable")["environment"].get("default") or {}),
+    }
+    for key, value in plain.items():
+        assert not re.search(r"PASSWORD|SECRET|TOKEN", key), key
+        assert not re.search(r"password|://[^/\s]*@", str(value), re.IGNORECASE), (key, value)
+    assert "password" not in heredoc(names["pgbouncer_ini"]).lower()
+    # The pgbouncer_auth password reaches the sidecar alone, as a Secrets Manager secret, and lands
+    # in an owner-only file in its /tmp; the app containers never get it.
+    sidecar = names["pgbouncer_container"]
+    secret = {"name": "PGBOUNCER_AUTH_PASSWORD", "valueFrom": "${var.pgbouncer_auth_secret_arn}"}
+    assert sidecar["secrets"] == [secret]
+    start = heredoc(names["pgbouncer_start"])
+    assert "umask 077" in start and "unset PGBOUNCER_AUTH_PASSWORD" in start
+    assert "PGBOUNCER_AUTH_PASSWORD" not in app_definition()
+    policy = str(resource(ECS, "aws_iam_role_policy", "execution_secrets")["policy"])
+    assert "var.pgbouncer_auth_secret_arn" in policy  # ECS may read it to start the sidecar
+    assert "PGBOUNCER_AUTH_PASSWORD" not in named(MODULES / "secrets", "variable")["names"]["default"]
+
+
+def test_staging_wires_the_sidecar_to_its_database_and_its_own_secret():
+    modules = {name: body for entry in parse(STAGING / "main.tf")["module"] for name, body in entry.items()}
+    ecs = modules["ecs"]
+    assert ecs["database_host"] == "${module.rds.address}"
+    assert ecs["database_port"] == "${module.rds.port}"
+    assert ecs["database_name"] == "${module.rds.database_name}"
+    assert ecs["secret_arns"] == "${module.secrets.arns}"
+    # A secrets module of its own, so the app containers (module.secrets.arns) never receive it.
+    secret = next(name for name, body in modules.items() if body.get("names") == ["PGBOUNCER_AUTH_PASSWORD"])
+    assert secret != "secrets"
+    assert ecs["pgbouncer_auth_secret_arn"] == f'${{module.{secret}.arns["PGBOUNCER_AUTH_PASSWORD"]}}'

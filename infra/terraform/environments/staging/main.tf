@@ -128,6 +128,23 @@ module "secrets" {
   tags = local.tags
 }
 
+# The password of pgbouncer_auth, the role PgBouncer runs auth_query as (docs/operations.md,
+# "PgBouncer in transaction mode"): generated here, created in PostgreSQL by an operator with this
+# value. A secret of its own, outside module.secrets, so only the PgBouncer sidecar receives it.
+resource "random_password" "pgbouncer_auth" {
+  length  = 64
+  special = false
+}
+
+module "pgbouncer_secret" {
+  source         = "../../modules/secrets"
+  prefix         = "saas/staging"
+  names          = ["PGBOUNCER_AUTH_PASSWORD"]
+  kms_key_arn    = module.kms_data.key_arn
+  initial_values = { PGBOUNCER_AUTH_PASSWORD = random_password.pgbouncer_auth.result }
+  tags           = local.tags
+}
+
 # --- application ---
 
 module "ecs" {
@@ -141,6 +158,12 @@ module "ecs" {
   private_subnet_ids         = module.network.private_subnet_ids
   certificate_arn            = var.certificate_arn
   secret_arns                = module.secrets.arns
+  pgbouncer_image            = var.pgbouncer_image
+  pgbouncer_auth_secret_arn  = module.pgbouncer_secret.arns["PGBOUNCER_AUTH_PASSWORD"]
+  database_host              = module.rds.address
+  database_port              = module.rds.port
+  database_name              = module.rds.database_name
+  database_ca_bundle         = var.database_ca_bundle
   data_kms_key_arn           = module.kms_data.key_arn
   logs_kms_key_arn           = module.kms_logs.key_arn
   log_group_names            = module.logs.names

@@ -42,3 +42,8 @@ output "ses_dkim_tokens" {
   description = "DKIM CNAMEs to publish for the mail domain."
   value       = module.ses.dkim_tokens
 }
+
+output "pgbouncer_auth_secret_arn" {
+  description = "Secret with the generated pgbouncer_auth password; create the role with it (docs/operations.md)."
+  value       = module.pgbouncer_secret.arns["PGBOUNCER_AUTH_PASSWORD"]
+}

@@ -34,3 +34,14 @@ variable "access_log_bucket_name" {
   description = "Globally unique name of the staging access-log bucket."
   type        = string
 }
+
+variable "pgbouncer_image" {
+  description = "PgBouncer 1.21+ image of the tasks' sidecar; pin it by digest (edoburu/pgbouncer:v1.24.1-p1@sha256:..., or its ECR mirror)."
+  type        = string
+  default     = "edoburu/pgbouncer:v1.24.1-p1"
+}
+
+variable "database_ca_bundle" {
+  description = "RDS CA certificates (PEM) the PgBouncer sidecar verifies PostgreSQL with: https://truststore.pki.rds.amazonaws.com/eu-central-1/eu-central-1-bundle.pem."
+  type        = string
+}

@@ -10,7 +10,7 @@ terraform {
       version = "~> 3.6"
     }
   }
-  # State holds the generated Redis AUTH token and SECRET_KEY: keep it in an encrypted, versioned,
+  # State holds the generated Redis AUTH token, SECRET_KEY and pgbouncer_auth password: keep it in an encrypted, versioned,
   # private bucket with locking. Configure with `terraform init -backend-config=backend.hcl`
   # (bucket, key, region, kms_key_id, dynamodb_table or use_lockfile).
   backend "s3" {

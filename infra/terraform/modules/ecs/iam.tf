@@ -32,7 +32,7 @@ resource "aws_iam_role_policy" "execution_secrets" {
       {
         Effect   = "Allow"
         Action   = ["secretsmanager:GetSecretValue"]
-        Resource = values(var.secret_arns)
+        Resource = concat(values(var.secret_arns), [var.pgbouncer_auth_secret_arn])
       },
       {
         Effect   = "Allow"

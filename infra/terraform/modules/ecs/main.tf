@@ -3,6 +3,8 @@
 #   worker  saas worker (RQ with its scheduler)
 #   migrate saas db upgrade && saas tenants migrate, run once per release (docs/operations.md)
 # All three share one container definition shape; only command, size and port differ.
+# web and worker also run PgBouncer as a sidecar (below): tenant connections go to it on the task's
+# loopback; migrate connects to PostgreSQL directly.
 
 data "aws_partition" "current" {}
 
@@ -34,13 +36,24 @@ locals {
     TRUSTED_PROXY_HOPS = "1"
   }
 
+  # Tenant connections of web and worker go through the task's own PgBouncer (docs/operations.md,
+  # "PgBouncer in transaction mode"). No user or password in the URL: each tenant logs in as its role.
+  # PgBouncer 1.21+ keeps protocol-level prepared statements working in transaction mode
+  # (max_prepared_statements), so they stay on; with an older pgbouncer_image set
+  # pgbouncer_max_prepared_statements = 0, which turns them off in the app too.
+  pgbouncer_environment = {
+    TENANT_DATABASE_URL           = "postgresql://127.0.0.1:${local.pgbouncer_port}/${var.database_name}"
+    TENANT_DB_PREPARED_STATEMENTS = var.pgbouncer_max_prepared_statements > 0 ? "1" : "0"
+  }
+
   tasks = {
     web = {
       command      = local.web_command
       cpu          = var.web.cpu
       memory       = var.web.memory
-      environment  = merge(local.base_environment, local.web_environment, var.environment)
+      environment  = merge(local.base_environment, local.web_environment, local.pgbouncer_environment, var.environment)
       port         = var.container_port
+      pgbouncer    = true
       stop_timeout = 30 # > gunicorn's graceful_timeout (25 s): requests in flight finish
       health_check = {
         command     = ["CMD", "python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:${var.container_port}/healthz', timeout=3)"]
@@ -54,8 +67,9 @@ locals {
       command      = local.worker_command
       cpu          = var.worker.cpu
       memory       = var.worker.memory
-      environment  = merge(local.base_environment, var.environment)
+      environment  = merge(local.base_environment, local.pgbouncer_environment, var.environment)
       port         = null
+      pgbouncer    = true
       stop_timeout = 120 # RQ's warm shutdown lets the running job finish
       health_check = null
     }
@@ -65,12 +79,110 @@ locals {
       memory       = var.migrate.memory
       environment  = merge(local.base_environment, var.environment)
       port         = null
+      pgbouncer    = false # migrations (long DDL) go directly to PostgreSQL
       stop_timeout = 120
       health_check = null
     }
   }
 
   secrets = [for name in sort(keys(var.secret_arns)) : { name = name, valueFrom = var.secret_arns[name] }]
+
+  # --- PgBouncer sidecar of web and worker ---
+  # Listens on the task's loopback (awsvpc: the containers of a task share it), so only the task's
+  # own app reaches it; the tasks' security group opens nothing new. Transaction pooling, a pool per
+  # (database, tenant role); PgBouncer learns each tenant role's SCRAM verifier with auth_query
+  # (logged in as pgbouncer_auth) and logs in to PostgreSQL with the client's SCRAM keys, so it never
+  # holds a tenant's password. The one-time SQL (schema pgbouncer, get_auth, role pgbouncer_auth) is
+  # in docs/operations.md. Server connections speak TLS (RDS forces it) and verify the host name.
+  pgbouncer_port = 6432
+  # Any non-root uid works (PgBouncer refuses root); 70 is the postgres user of Alpine-based images.
+  pgbouncer_user    = "70:70"
+  pgbouncer_ca_file = var.database_ca_bundle == "" ? "/etc/ssl/certs/ca-certificates.crt" : "/tmp/server-ca.pem"
+  # PgBouncer before 1.21 refuses to start on this setting: left out when it is 0.
+  pgbouncer_prepared_statements = var.pgbouncer_max_prepared_statements > 0 ? "max_prepared_statements = ${var.pgbouncer_max_prepared_statements}" : ""
+  # The whole configuration except the pgbouncer_auth password, which reaches the container as a
+  # secret and is written to /tmp/userlist.txt at start (local.pgbouncer_start).
+  pgbouncer_ini = <<-EOT
+    [databases]
+    ${var.database_name} = host=${var.database_host} port=${var.database_port} dbname=${var.database_name} auth_user=pgbouncer_auth
+
+    [pgbouncer]
+    listen_addr = 127.0.0.1
+    listen_port = ${local.pgbouncer_port}
+    unix_socket_dir =
+    pool_mode = transaction
+    auth_type = scram-sha-256
+    auth_file = /tmp/userlist.txt
+    auth_query = SELECT usename, passwd FROM pgbouncer.get_auth($1)
+    ${local.pgbouncer_prepared_statements}
+    default_pool_size = ${var.pgbouncer_default_pool_size}
+    max_db_connections = ${var.pgbouncer_max_db_connections}
+    max_client_conn = ${var.pgbouncer_max_client_conn}
+    server_idle_timeout = 300
+    server_tls_sslmode = verify-full
+    server_tls_ca_file = ${local.pgbouncer_ca_file}
+    logfile =
+    pidfile =
+  EOT
+  # The root filesystem is read-only: write the configuration into the sidecar's own /tmp volume
+  # (owner-only files), drop the password from the environment, then become PgBouncer.
+  pgbouncer_start = <<-EOT
+    set -eu
+    umask 077
+    printf '%s\n' "$PGBOUNCER_INI" > /tmp/pgbouncer.ini
+    printf '"pgbouncer_auth" "%s"\n' "$(printf '%s' "$PGBOUNCER_AUTH_PASSWORD" | sed 's/"/""/g')" > /tmp/userlist.txt
+    if [ -n "$${DATABASE_CA_BUNDLE:-}" ]; then printf '%s\n' "$DATABASE_CA_BUNDLE" > /tmp/server-ca.pem; fi
+    unset PGBOUNCER_AUTH_PASSWORD PGBOUNCER_INI DATABASE_CA_BUNDLE
+    exec pgbouncer /tmp/pgbouncer.ini
+  EOT
+  # Plain settings of the sidecar (no secrets; empty values are left out).
+  pgbouncer_environment_values = {
+    PGBOUNCER_INI      = local.pgbouncer_ini
+    DATABASE_CA_BUNDLE = var.database_ca_bundle
+  }
+
+  # Fargate creates a bind-mount volume owned by root, mode 0755; this one-shot container hands the
+  # sidecar's scratch volume to the sidecar's uid, then exits. It holds no secrets and opens nothing.
+  pgbouncer_init_container = {
+    name                   = "pgbouncer-init"
+    image                  = var.pgbouncer_image
+    essential              = false
+    entryPoint             = ["/bin/sh", "-c"]
+    command                = ["chmod 0700 /tmp && chown ${local.pgbouncer_user} /tmp"]
+    user                   = "0:0" # chown needs root; the long-running sidecar does not run as root
+    readonlyRootFilesystem = true
+    privileged             = false
+    environment            = []
+    secrets                = []
+    mountPoints            = [{ sourceVolume = "pgbouncer-tmp", containerPath = "/tmp", readOnly = false }]
+  }
+
+  pgbouncer_container = {
+    name                   = "pgbouncer"
+    image                  = var.pgbouncer_image
+    essential              = true # without it tenant requests fail: replace the task
+    entryPoint             = ["/bin/sh", "-c"]
+    command                = [local.pgbouncer_start]
+    user                   = local.pgbouncer_user
+    readonlyRootFilesystem = true
+    privileged             = false
+    environment            = [for key in sort(keys(local.pgbouncer_environment_values)) : { name = key, value = local.pgbouncer_environment_values[key] } if local.pgbouncer_environment_values[key] != ""]
+    secrets                = [{ name = "PGBOUNCER_AUTH_PASSWORD", valueFrom = var.pgbouncer_auth_secret_arn }]
+    mountPoints            = [{ sourceVolume = "pgbouncer-tmp", containerPath = "/tmp", readOnly = false }]
+    portMappings           = [] # loopback only: nothing outside the task connects to it
+    stopTimeout            = 30 # stops after the app container (dependsOn), which drains first
+    linuxParameters        = { initProcessEnabled = true, capabilities = { drop = ["ALL"] } }
+    dependsOn              = [{ containerName = "pgbouncer-init", condition = "SUCCESS" }]
+    # Answers without asking PostgreSQL (an unknown user of the admin console gets a refusal, which
+    # counts as up): a database outage must not make ECS replace every task.
+    healthCheck = {
+      command     = ["CMD", "pg_isready", "-q", "-h", "127.0.0.1", "-p", tostring(local.pgbouncer_port), "-d", "pgbouncer", "-U", "healthcheck"]
+      interval    = 15
+      timeout     = 5
+      retries     = 3
+      startPeriod = 10
+    }
+  }
 }
 
 resource "aws_ecs_cluster" "this" {
@@ -118,7 +230,15 @@ resource "aws_ecs_task_definition" "this" {
   volume {
     name = "tmp"
   }
-  container_definitions = jsonencode([
+  # The PgBouncer sidecar's own /tmp (its configuration and the pgbouncer_auth password file).
+  dynamic "volume" {
+    for_each = each.value.pgbouncer ? ["pgbouncer-tmp"] : []
+    content {
+      name = volume.value
+    }
+  }
+  # The app container, then (web and worker) the PgBouncer sidecar and its one-shot init container.
+  container_definitions = jsonencode(slice([
     merge(
       {
         name                   = each.key
@@ -144,8 +264,26 @@ resource "aws_ecs_task_definition" "this" {
         portMappings = each.value.port == null ? [] : [{ containerPort = each.value.port, protocol = "tcp" }]
       },
       each.value.health_check == null ? {} : { healthCheck = each.value.health_check },
-    )
-  ])
+      # Start once PgBouncer answers on loopback; stop before it (ECS stops dependents first).
+      each.value.pgbouncer ? { dependsOn = [{ containerName = "pgbouncer", condition = "HEALTHY" }] } : {},
+    ),
+    merge(local.pgbouncer_init_container, { logConfiguration = {
+      logDriver = "awslogs"
+      options = {
+        awslogs-group         = var.log_group_names[each.key == "web" ? "web" : "worker"]
+        awslogs-region        = var.region
+        awslogs-stream-prefix = "${each.key}-pgbouncer-init"
+      }
+    } }),
+    merge(local.pgbouncer_container, { logConfiguration = {
+      logDriver = "awslogs"
+      options = {
+        awslogs-group         = var.log_group_names[each.key == "web" ? "web" : "worker"]
+        awslogs-region        = var.region
+        awslogs-stream-prefix = "${each.key}-pgbouncer"
+      }
+    } }),
+  ], 0, each.value.pgbouncer ? 3 : 1))
   tags = var.tags
 }
 

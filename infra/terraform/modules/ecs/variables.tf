@@ -114,6 +114,64 @@ variable "secret_arns" {
   type        = map(string)
 }
 
+variable "pgbouncer_image" {
+  description = "PgBouncer 1.21+ image of the web and worker tasks' sidecar (needs /bin/sh and pg_isready). Pin it by digest in real environments (edoburu/pgbouncer:v1.24.1-p1@sha256:...), ideally mirrored into ECR."
+  type        = string
+  default     = "edoburu/pgbouncer:v1.24.1-p1" # PgBouncer 1.24.1 on Alpine, amd64 and arm64
+}
+
+variable "database_host" {
+  description = "PostgreSQL host the PgBouncer sidecar connects to (the RDS endpoint address, DATABASE_URL's host)."
+  type        = string
+}
+
+variable "database_port" {
+  description = "PostgreSQL port the PgBouncer sidecar connects to."
+  type        = number
+  default     = 5432
+}
+
+variable "database_name" {
+  description = "Database of the app (DATABASE_URL's path); also the database name the sidecar serves."
+  type        = string
+  default     = "saas"
+}
+
+variable "database_ca_bundle" {
+  description = "PEM certificates PgBouncer verifies PostgreSQL's TLS certificate with (for RDS the region's bundle from truststore.pki.rds.amazonaws.com); empty: the image's system bundle."
+  type        = string
+  default     = ""
+}
+
+variable "pgbouncer_auth_secret_arn" {
+  description = "Secrets Manager secret holding the password of the pgbouncer_auth role (auth_query's login); only the sidecar receives it."
+  type        = string
+}
+
+variable "pgbouncer_default_pool_size" {
+  description = "Server connections per tenant role per task (PgBouncer default_pool_size)."
+  type        = number
+  default     = 2
+}
+
+variable "pgbouncer_max_db_connections" {
+  description = "Server connections one task's PgBouncer opens in all; tasks x this must fit PostgreSQL's max_connections."
+  type        = number
+  default     = 20
+}
+
+variable "pgbouncer_max_client_conn" {
+  description = "Client connections one task's PgBouncer accepts (the app processes' tenant pools)."
+  type        = number
+  default     = 500
+}
+
+variable "pgbouncer_max_prepared_statements" {
+  description = "PgBouncer max_prepared_statements (1.21+); 0 turns prepared statements off in PgBouncer and in the app (TENANT_DB_PREPARED_STATEMENTS=0), as older images need."
+  type        = number
+  default     = 200
+}
+
 variable "data_kms_key_arn" {
   description = "KMS key of the secrets and the exports bucket."
   type        = string

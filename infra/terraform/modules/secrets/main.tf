@@ -5,7 +5,7 @@
 # operators are not overwritten.
 
 resource "aws_secretsmanager_secret" "this" {
-  # checkov:skip=CKV2_AWS_57:These are rotated by a runbook, not a Lambda: Stripe keys are rolled in Stripe's dashboard, SECRET_KEY rotation signs everyone out, DATABASE_URL follows a planned password change (docs/operations.md).
+  # checkov:skip=CKV2_AWS_57:These are rotated by a runbook, not a Lambda: Stripe keys are rolled in Stripe's dashboard, SECRET_KEY rotation signs everyone out, DATABASE_URL and PGBOUNCER_AUTH_PASSWORD follow a planned ALTER ROLE password change (docs/operations.md).
   for_each                = toset(var.names)
   name                    = "${var.prefix}/${each.value}"
   description             = "${each.value} for ${var.prefix}"
