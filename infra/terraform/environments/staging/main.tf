@@ -116,14 +116,22 @@ resource "random_password" "secret_key" {
   special = false
 }
 
+# The key tenant roles' database passwords are derived from (README, TENANT_DB_SECRET_KEY): its own
+# secret, so rotating SECRET_KEY does not lock every tenant out of the database.
+resource "random_password" "tenant_db_secret_key" {
+  length  = 64
+  special = false
+}
+
 module "secrets" {
   source      = "../../modules/secrets"
   prefix      = "saas/staging"
   kms_key_arn = module.kms_data.key_arn
   # DATABASE_URL and the Stripe keys are set by an operator (docs/operations.md, "First deploy").
   initial_values = {
-    SECRET_KEY = random_password.secret_key.result
-    REDIS_URL  = "rediss://:${random_password.redis_auth.result}@${module.elasticache.primary_endpoint}:${module.elasticache.port}/0"
+    SECRET_KEY           = random_password.secret_key.result
+    TENANT_DB_SECRET_KEY = random_password.tenant_db_secret_key.result
+    REDIS_URL            = "rediss://:${random_password.redis_auth.result}@${module.elasticache.primary_endpoint}:${module.elasticache.port}/0"
   }
   tags = local.tags
 }

@@ -6,7 +6,7 @@ variable "prefix" {
 variable "names" {
   description = "Environment variable names to keep as secrets."
   type        = list(string)
-  default     = ["SECRET_KEY", "DATABASE_URL", "REDIS_URL", "STRIPE_API_KEY", "STRIPE_WEBHOOK_SECRET"]
+  default     = ["SECRET_KEY", "TENANT_DB_SECRET_KEY", "DATABASE_URL", "REDIS_URL", "STRIPE_API_KEY", "STRIPE_WEBHOOK_SECRET"]
 }
 
 variable "initial_values" {
