@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 
-from saas.db import db
+from saas.db import db, tenant_session
 from tests.conftest import bearer, make_token
 
 
@@ -16,14 +16,16 @@ def headers(tenant_a):
 
 
 def _columns(fixture, table: str) -> dict[str, str]:
-    rows = db.session.execute(
-        text(
-            "SELECT column_name, data_type FROM information_schema.columns "
-            "WHERE table_schema = :schema AND table_name = :table AND column_name LIKE 'cf\\_%'"
-        ),
-        {"schema": fixture.ref.schema_name, "table": table},
-    )
-    return dict(rows.all())
+    # information_schema shows a role only its own columns: ask as the tenant.
+    with tenant_session(fixture.ref) as session:
+        rows = session.execute(
+            text(
+                "SELECT column_name, data_type FROM information_schema.columns "
+                "WHERE table_schema = :schema AND table_name = :table AND column_name LIKE 'cf\\_%'"
+            ),
+            {"schema": fixture.ref.schema_name, "table": table},
+        )
+        return dict(rows.all())
 
 
 def _define(client, headers, **body):

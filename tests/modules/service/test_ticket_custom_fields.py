@@ -53,10 +53,11 @@ def _counts(fixture) -> tuple[int, int]:
 
 def _stored(fixture, ticket_id, column: str):
     """The raw column, read past the API: what is really in the tenant's table."""
-    return db.session.execute(
-        text(f'SELECT "{column}" FROM "{fixture.ref.schema_name}".tickets WHERE id = :id'),
-        {"id": uuid.UUID(str(ticket_id))},
-    ).scalar_one()
+    with tenant_session(fixture.ref) as session:
+        return session.execute(
+            text(f'SELECT "{column}" FROM "{fixture.ref.schema_name}".tickets WHERE id = :id'),
+            {"id": uuid.UUID(str(ticket_id))},
+        ).scalar_one()
 
 
 def _switch(fixture, enabled: bool) -> None:
