@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 from apiflask import APIBlueprint, HTTPTokenAuth
 from flask import Flask, g, request
+from requests.utils import DEFAULT_CA_BUNDLE_PATH
 
 from saas.api.access import API_PREFIX, InsufficientScope, authenticate_bearer, required_scope
 from saas.auth.models import ApiToken
@@ -96,6 +97,8 @@ def _configure(app: Flask) -> None:
     app.config.setdefault("WEBHOOK_RETRY_BASE_SECONDS", int(env("WEBHOOK_RETRY_BASE_SECONDS", "30")))
     app.config.setdefault("WEBHOOK_MAX_RETRIES", int(env("WEBHOOK_MAX_RETRIES", "5")))
     app.config.setdefault("WEBHOOK_DISABLE_AFTER", int(env("WEBHOOK_DISABLE_AFTER", "5")))
+    # Receivers' certificates are checked against this bundle: the one requests trusts (certifi's).
+    app.config.setdefault("WEBHOOK_CA_BUNDLE", env("WEBHOOK_CA_BUNDLE", DEFAULT_CA_BUNDLE_PATH))
     app.config.setdefault("API_TOKEN_LIFETIME_SECONDS", int(env("API_TOKEN_LIFETIME_SECONDS", "900")))
     # Proxies in front of the app: TRUSTED_PROXY_HOPS (or API_TRUSTED_PROXIES), read by saas.config.
     app.config.setdefault("API_IDEMPOTENCY_SECONDS", int(env("API_IDEMPOTENCY_SECONDS", "86400")))
