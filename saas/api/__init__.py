@@ -102,6 +102,9 @@ def _configure(app: Flask) -> None:
     app.config.setdefault("API_TOKEN_LIFETIME_SECONDS", int(env("API_TOKEN_LIFETIME_SECONDS", "900")))
     # Proxies in front of the app: TRUSTED_PROXY_HOPS (or API_TRUSTED_PROXIES), read by saas.config.
     app.config.setdefault("API_IDEMPOTENCY_SECONDS", int(env("API_IDEMPOTENCY_SECONDS", "86400")))
+    # JSON bodies: the largest API input is a record with its custom fields, far below these.
+    app.config.setdefault("API_MAX_BODY_BYTES", int(env("API_MAX_BODY_BYTES", str(1024 * 1024))))
+    app.config.setdefault("API_MAX_JSON_DEPTH", int(env("API_MAX_JSON_DEPTH", "32")))
     # The whole test suite calls the API from one address: generous there, tests of limits set their own.
     app.config.setdefault(
         "API_RATE_LIMIT_PER_TOKEN",
@@ -131,7 +134,7 @@ def install_api_integration(app: Flask) -> None:
         app.spec_callback = lambda spec: document_oauth2(app, spec)
     init_oauth(app)
     app.before_request(ratelimit.limit_by_ip)
-    app.before_request(conventions.refuse_nul_characters)
+    app.before_request(conventions.check_api_body)
     # Registered after the tenant routing's hook, so these run before its commit (after_request is LIFO).
     app.after_request(conventions.add_etag)
     app.after_request(conventions.finish_idempotent_request)
