@@ -2,7 +2,8 @@
 
 Every API request passes one place, :func:`_verify_token`: the token (personal or OAuth2) is looked up,
 its scope checked against the URL's resource and method, its rate limit counted, the tenant bound, and
-the request's ``If-Match`` and ``Idempotency-Key`` handled. Resources only declare
+the view's declared member roles checked, then the request's ``If-Match`` and ``Idempotency-Key`` handled
+(in that order: nothing answers for a view before its own authorisation has passed). Resources only declare
 ``auth_required(token_auth)``; nothing else is needed for a new resource to be protected.
 """
 
@@ -13,10 +14,16 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from apiflask import APIBlueprint, HTTPTokenAuth
-from flask import Flask, g, request
+from flask import Flask, current_app, g, request
 from requests.utils import DEFAULT_CA_BUNDLE_PATH
 
-from saas.api.access import API_PREFIX, InsufficientScope, authenticate_bearer, required_scope
+from saas.api.access import (
+    API_PREFIX,
+    InsufficientScope,
+    authenticate_bearer,
+    enforce_declared_roles,
+    required_scope,
+)
 from saas.auth.models import ApiToken
 from saas.db import db
 from saas.tenants.routing import bind_request_to_tenant
@@ -50,8 +57,9 @@ def _verify_token(secret: str):
         _touch_token(principal.id)
     bind_request_to_tenant(principal.membership.tenant.ref, principal.membership)
     g.api_principal = principal
+    enforce_declared_roles(current_app.view_functions.get(request.endpoint))
     conventions.check_if_match()
-    conventions.begin_idempotent_request(principal.membership.tenant_id)
+    conventions.begin_idempotent_request(principal)
     return principal.user
 
 

@@ -6,8 +6,9 @@
 - JSON bodies larger than ``API_MAX_BODY_BYTES`` (413), malformed or nested deeper than
   ``API_MAX_JSON_DEPTH`` (400) are refused before any view runs, and so is text with NUL characters
   (422: PostgreSQL cannot store it).
-- ``Idempotency-Key`` on POST: the first answer (below 500, except 409/429) is kept 24 hours per tenant and
-  key; the same key with the same request replays it, with another request is refused with 422.
+- ``Idempotency-Key`` on POST: the first answer (below 500, except 409/429) is kept 24 hours per credential
+  (with its role), route and key; the same key with the same request replays it, with another request is
+  refused with 422. The replay comes after the authentication, scope and declared role checks.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import json
 from flask import Response, abort, current_app, g, request
 from werkzeug.exceptions import MethodNotAllowed, NotFound, PreconditionFailed
 
+from saas.api.access import ApiPrincipal
 from saas.errors import Conflict, SaasError, ValidationError
 from saas.jobs import redis_connection
 
@@ -144,8 +146,25 @@ def _fingerprint() -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def begin_idempotent_request(tenant_id: str) -> None:
-    """Replay a stored answer for a known key, refuse a reused key, or claim the key for this request."""
+def _idempotency_redis_key(principal: ApiPrincipal, key: str) -> str:
+    """Where a key's answer is kept: per credential, its member's role, and route (method and path).
+
+    Another credential (or the same one after its member's role changed) never reaches this answer: it
+    runs the view and gets its own authorisation's answer. The parts are hashed together, so no separator
+    inside a key can make two scopes collide.
+    """
+    membership = principal.membership
+    scope = (principal.kind, principal.id, membership.role, request.method, request.path, key)
+    digest = hashlib.sha256(json.dumps(scope).encode()).hexdigest()
+    return f"api:idempotency:{membership.tenant_id}:{digest}"
+
+
+def begin_idempotent_request(principal: ApiPrincipal) -> None:
+    """Replay a stored answer for a known key, refuse a reused key, or claim the key for this request.
+
+    Called once the caller is authenticated and its scope and the view's declared roles are checked:
+    a replay answers only someone the view itself would have let through.
+    """
     key = request.headers.get("Idempotency-Key")
     if request.method != "POST" or key is None:
         return
@@ -154,7 +173,7 @@ def begin_idempotent_request(tenant_id: str) -> None:
         raise ValidationError(
             "Invalid Idempotency-Key.", {"Idempotency-Key": [f"1-{MAX_KEY_LENGTH} printable characters."]}
         )
-    redis_key = f"api:idempotency:{tenant_id}:{hashlib.sha256(key.encode()).hexdigest()}"
+    redis_key = _idempotency_redis_key(principal, key)
     fingerprint = _fingerprint()
     connection = redis_connection()
     claim = json.dumps({"fingerprint": fingerprint, "state": "in_flight"})
