@@ -2,16 +2,16 @@
 
 A scope is ``<resource>:<read|write>`` where the resource is the first path segment after ``/api/v1/``
 and GET/HEAD/OPTIONS read while every other method writes. Scopes are derived from the URL map, so a
-new API resource is covered (and grantable) the moment its blueprint is registered. Views declare the
-member roles they need (:func:`requires_role`) so that they are checked before anything answers for
-the view.
+new API resource is covered (and grantable) the moment its blueprint is registered. A credential grants
+at most its own scopes (:func:`ensure_grantable`); views declare the member roles they need
+(:func:`requires_role`) so that they are checked before anything answers for the view.
 """
 
 from __future__ import annotations
 
 import functools
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -44,10 +44,17 @@ class ApiPrincipal:
     scopes: frozenset[str] | None  # None: full access (personal tokens made before scopes)
 
     def allows(self, scope: str | None) -> bool:
-        if scope is None or self.scopes is None:
-            return True
-        resource = scope.split(":", 1)[0]
-        return scope in self.scopes or f"{resource}:*" in self.scopes
+        return scope is None or holds(self.scopes, scope)
+
+
+def holds(scopes: frozenset[str] | None, scope: str) -> bool:
+    """Whether ``scopes`` (None: full access) include ``scope``; ``<resource>:*`` needs both actions."""
+    if scopes is None:
+        return True
+    resource, _, action = scope.partition(":")
+    if action == "*":
+        return scope in scopes or {f"{resource}:read", f"{resource}:write"} <= scopes
+    return scope in scopes or f"{resource}:*" in scopes
 
 
 class InsufficientScope(PermissionDenied):
@@ -55,6 +62,27 @@ class InsufficientScope(PermissionDenied):
 
     def __init__(self, scope: str) -> None:
         super().__init__(f"This token lacks the scope {scope}.", required_scope=scope)
+
+
+class ScopeEscalation(PermissionDenied):
+    title = "Scope beyond your own"
+
+    def __init__(self, what: str, missing: list[str]) -> None:
+        super().__init__(
+            f"A credential grants at most its own scopes: {what} needs {', '.join(missing)}, "
+            "which this token lacks.",
+            missing_scopes=missing,
+        )
+
+
+def ensure_grantable(own: frozenset[str] | None, wanted: Iterable[str], what: str) -> None:
+    """Refuse (403) handing out ``wanted`` scopes, or data they read, beyond the caller's ``own``.
+
+    ``own`` None is full access: a personal token without scopes, or a signed-in admin on the pages.
+    """
+    missing = sorted({scope for scope in wanted if not holds(own, scope)})
+    if missing:
+        raise ScopeEscalation(what, missing)
 
 
 ROLES_ATTRIBUTE = "api_required_roles"

@@ -75,7 +75,7 @@ def list_clients():
 def create_client(json_data: dict):
     client, secret = creds.create_client(
         db.session, g.tenant.id, g.membership.user_id, json_data["name"], json_data["scopes"],
-        api_scopes(current_app),
+        api_scopes(current_app), within=g.api_principal.scopes,
     )  # fmt: skip
     db.session.commit()
     return _client_body(client, secret)
@@ -172,12 +172,17 @@ def list_subscriptions(query_data: dict):
 @api.auth_required(token_auth)
 @api.input(SubscriptionIn)
 @api.output(NewSubscriptionOut, status_code=201)
-@api.doc(summary="Subscribe a URL to events", description="Private and loopback URLs are refused.")
+@api.doc(
+    summary="Subscribe a URL to events",
+    description="Private and loopback URLs are refused; the token needs the read scope of every event.",
+    responses=[403, 422],
+)
 @admins_only
 def create_subscription(json_data: dict):
     return webhooks.create_subscription(
-        current_tenant_session(), json_data["url"], json_data["events"], json_data.get("description")
-    )
+        current_tenant_session(), json_data["url"], json_data["events"], json_data.get("description"),
+        within=g.api_principal.scopes,
+    )  # fmt: skip
 
 
 @api.get("/webhooks/<uuid:subscription_id>")
@@ -196,7 +201,9 @@ def get_subscription(subscription_id: uuid.UUID):
 @api.doc(summary="Change a subscription; `is_active: true` re-enables it", responses=[403, 404, 412, 422])
 @admins_only
 def update_subscription(subscription_id: uuid.UUID, json_data: dict):
-    return webhooks.update_subscription(current_tenant_session(), subscription_id, json_data)
+    return webhooks.update_subscription(
+        current_tenant_session(), subscription_id, json_data, within=g.api_principal.scopes
+    )
 
 
 @api.delete("/webhooks/<uuid:subscription_id>")
