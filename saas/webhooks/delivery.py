@@ -71,9 +71,10 @@ def _connection_pool(target: WebhookTarget, address: Address) -> urllib3.HTTPCon
 def _post_to(target: WebhookTarget, address: Address, body: bytes, headers: dict[str, str]) -> int:
     pool = _connection_pool(target, address)
     try:
+        # The answer's body is never read: only its status counts, and a receiver must not make us download.
         response = pool.urlopen(
             "POST", target.request_target, body=body, headers={**headers, "Host": target.host_header},
-            redirect=False, assert_same_host=False,
+            redirect=False, assert_same_host=False, preload_content=False,
         )  # fmt: skip
         return response.status
     finally:
