@@ -94,3 +94,14 @@ def test_an_admin_demoted_to_member_is_refused_before_the_replay(client, tenant_
     assert_own_refusal(
         client.post("/api/v1/api-clients", json=CLIENT, headers={**bearer(secret), **key}), created
     )
+
+
+def test_declared_roles_are_checked_before_anything_answers_for_the_view(app, client, tenant_a):
+    assert getattr(app.view_functions["integration_api.create_client"], "api_required_roles", None) == (
+        "owner",
+        "admin",
+    )
+    _, member = member_token(tenant_a, "member")
+    # Refused for the role before the body is even validated: the bearer check enforces the declaration.
+    refused = client.post("/api/v1/api-clients", json={"scopes": "not a list"}, headers=bearer(member))
+    assert refused.status_code == 403 and refused.mimetype == "application/problem+json"
