@@ -2,7 +2,8 @@
 
 Every API request passes one place, :func:`_verify_token`: the token (personal or OAuth2) is looked up,
 its scope checked against the URL's resource and method, its rate limit counted, the tenant bound, and
-the request's ``If-Match`` and ``Idempotency-Key`` handled. Resources only declare
+the view's declared member roles checked, then the request's ``If-Match`` and ``Idempotency-Key`` handled
+(in that order: nothing answers for a view before its own authorisation has passed). Resources only declare
 ``auth_required(token_auth)``; nothing else is needed for a new resource to be protected.
 """
 
@@ -13,9 +14,16 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from apiflask import APIBlueprint, HTTPTokenAuth
-from flask import Flask, g, request
+from flask import Flask, current_app, g, request
+from requests.utils import DEFAULT_CA_BUNDLE_PATH
 
-from saas.api.access import API_PREFIX, InsufficientScope, authenticate_bearer, required_scope
+from saas.api.access import (
+    API_PREFIX,
+    InsufficientScope,
+    authenticate_bearer,
+    enforce_declared_roles,
+    required_scope,
+)
 from saas.auth.models import ApiToken
 from saas.db import db
 from saas.tenants.routing import bind_request_to_tenant
@@ -49,8 +57,9 @@ def _verify_token(secret: str):
         _touch_token(principal.id)
     bind_request_to_tenant(principal.membership.tenant.ref, principal.membership)
     g.api_principal = principal
+    enforce_declared_roles(current_app.view_functions.get(request.endpoint))
     conventions.check_if_match()
-    conventions.begin_idempotent_request(principal.membership.tenant_id)
+    conventions.begin_idempotent_request(principal)
     return principal.user
 
 
@@ -96,9 +105,14 @@ def _configure(app: Flask) -> None:
     app.config.setdefault("WEBHOOK_RETRY_BASE_SECONDS", int(env("WEBHOOK_RETRY_BASE_SECONDS", "30")))
     app.config.setdefault("WEBHOOK_MAX_RETRIES", int(env("WEBHOOK_MAX_RETRIES", "5")))
     app.config.setdefault("WEBHOOK_DISABLE_AFTER", int(env("WEBHOOK_DISABLE_AFTER", "5")))
+    # Receivers' certificates are checked against this bundle: the one requests trusts (certifi's).
+    app.config.setdefault("WEBHOOK_CA_BUNDLE", env("WEBHOOK_CA_BUNDLE", DEFAULT_CA_BUNDLE_PATH))
     app.config.setdefault("API_TOKEN_LIFETIME_SECONDS", int(env("API_TOKEN_LIFETIME_SECONDS", "900")))
     # Proxies in front of the app: TRUSTED_PROXY_HOPS (or API_TRUSTED_PROXIES), read by saas.config.
     app.config.setdefault("API_IDEMPOTENCY_SECONDS", int(env("API_IDEMPOTENCY_SECONDS", "86400")))
+    # JSON bodies: the largest API input is a record with its custom fields, far below these.
+    app.config.setdefault("API_MAX_BODY_BYTES", int(env("API_MAX_BODY_BYTES", str(1024 * 1024))))
+    app.config.setdefault("API_MAX_JSON_DEPTH", int(env("API_MAX_JSON_DEPTH", "32")))
     # The whole test suite calls the API from one address: generous there, tests of limits set their own.
     app.config.setdefault(
         "API_RATE_LIMIT_PER_TOKEN",
@@ -128,7 +142,7 @@ def install_api_integration(app: Flask) -> None:
         app.spec_callback = lambda spec: document_oauth2(app, spec)
     init_oauth(app)
     app.before_request(ratelimit.limit_by_ip)
-    app.before_request(conventions.refuse_nul_characters)
+    app.before_request(conventions.check_api_body)
     # Registered after the tenant routing's hook, so these run before its commit (after_request is LIFO).
     app.after_request(conventions.add_etag)
     app.after_request(conventions.finish_idempotent_request)

@@ -2,14 +2,19 @@
 
 A scope is ``<resource>:<read|write>`` where the resource is the first path segment after ``/api/v1/``
 and GET/HEAD/OPTIONS read while every other method writes. Scopes are derived from the URL map, so a
-new API resource is covered (and grantable) the moment its blueprint is registered.
+new API resource is covered (and grantable) the moment its blueprint is registered. A credential grants
+at most its own scopes (:func:`ensure_grantable`); views declare the member roles they need
+(:func:`requires_role`) so that they are checked before anything answers for the view.
 """
 
 from __future__ import annotations
 
+import functools
 import uuid
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from flask import Flask
 from sqlalchemy import select
@@ -19,6 +24,7 @@ from saas.api.models import ApiTokenScope, OAuthToken, digest
 from saas.auth.models import Membership, User
 from saas.auth.services import TOKEN_PREFIX, find_api_token
 from saas.errors import PermissionDenied
+from saas.tenants.routing import require_role
 
 API_PREFIX = "/api/v1"
 ACCESS_TOKEN_PREFIX = "crmat_"  # noqa: S105 - a public marker of OAuth2 access tokens, not a secret
@@ -38,10 +44,17 @@ class ApiPrincipal:
     scopes: frozenset[str] | None  # None: full access (personal tokens made before scopes)
 
     def allows(self, scope: str | None) -> bool:
-        if scope is None or self.scopes is None:
-            return True
-        resource = scope.split(":", 1)[0]
-        return scope in self.scopes or f"{resource}:*" in self.scopes
+        return scope is None or holds(self.scopes, scope)
+
+
+def holds(scopes: frozenset[str] | None, scope: str) -> bool:
+    """Whether ``scopes`` (None: full access) include ``scope``; ``<resource>:*`` needs both actions."""
+    if scopes is None:
+        return True
+    resource, _, action = scope.partition(":")
+    if action == "*":
+        return scope in scopes or {f"{resource}:read", f"{resource}:write"} <= scopes
+    return scope in scopes or f"{resource}:*" in scopes
 
 
 class InsufficientScope(PermissionDenied):
@@ -49,6 +62,56 @@ class InsufficientScope(PermissionDenied):
 
     def __init__(self, scope: str) -> None:
         super().__init__(f"This token lacks the scope {scope}.", required_scope=scope)
+
+
+class ScopeEscalation(PermissionDenied):
+    title = "Scope beyond your own"
+
+    def __init__(self, what: str, missing: list[str]) -> None:
+        super().__init__(
+            f"A credential grants at most its own scopes: {what} needs {', '.join(missing)}, "
+            "which this token lacks.",
+            missing_scopes=missing,
+        )
+
+
+def ensure_grantable(own: frozenset[str] | None, wanted: Iterable[str], what: str) -> None:
+    """Refuse (403) handing out ``wanted`` scopes, or data they read, beyond the caller's ``own``.
+
+    ``own`` None is full access: a personal token without scopes, or a signed-in admin on the pages.
+    """
+    missing = sorted({scope for scope in wanted if not holds(own, scope)})
+    if missing:
+        raise ScopeEscalation(what, missing)
+
+
+ROLES_ATTRIBUTE = "api_required_roles"
+
+
+def requires_role(*roles: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Declare the member roles an API view needs (place it right above ``def``).
+
+    The bearer-token check enforces the declaration before If-Match rendering or an idempotent replay
+    answers for the view; the view enforces it again, so it is safe however it is reached.
+    """
+
+    def declare(view: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(view)
+        def checked(*args: Any, **kwargs: Any) -> Any:
+            require_role(*roles)
+            return view(*args, **kwargs)
+
+        setattr(checked, ROLES_ATTRIBUTE, roles)
+        return checked
+
+    return declare
+
+
+def enforce_declared_roles(view: Callable[..., Any] | None) -> None:
+    """Refuse (403) unless the bound member has a role the view declared with :func:`requires_role`."""
+    roles = getattr(view, ROLES_ATTRIBUTE, None)
+    if roles:
+        require_role(*roles)
 
 
 def resource_of(rule: str) -> str | None:

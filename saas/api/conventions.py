@@ -3,9 +3,12 @@
 - ``ETag`` on every successful GET (a digest of the body), ``If-None-Match`` answered with 304.
 - ``If-Match`` on PATCH/PUT/DELETE: compared with the ETag a GET of the same URL gives now; 412 on mismatch.
   Optional: a request without it is not refused (no 428), so existing clients keep working.
-- Text with NUL characters (which PostgreSQL cannot store) is refused with 422 before any view runs.
-- ``Idempotency-Key`` on POST: the first answer (below 500, except 409/429) is kept 24 hours per tenant and
-  key; the same key with the same request replays it, with another request is refused with 422.
+- JSON bodies larger than ``API_MAX_BODY_BYTES`` (413), malformed or nested deeper than
+  ``API_MAX_JSON_DEPTH`` (400) are refused before any view runs, and so is text with NUL characters
+  (422: PostgreSQL cannot store it).
+- ``Idempotency-Key`` on POST: the first answer (below 500, except 409/429) is kept 24 hours per credential
+  (with its role), route and key; the same key with the same request replays it, with another request is
+  refused with 422. The replay comes after the authentication, scope and declared role checks.
 """
 
 from __future__ import annotations
@@ -17,7 +20,8 @@ import json
 from flask import Response, abort, current_app, g, request
 from werkzeug.exceptions import MethodNotAllowed, NotFound, PreconditionFailed
 
-from saas.errors import Conflict, ValidationError
+from saas.api.access import ApiPrincipal
+from saas.errors import Conflict, SaasError, ValidationError
 from saas.jobs import redis_connection
 
 RENDERING_CURRENT = "api_rendering_current_version"
@@ -35,24 +39,60 @@ def etag_of(body: bytes) -> str:
 # --- Input hygiene --------------------------------------------------------------------------------------
 
 
-def _has_nul(value: object) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_has_nul(item) for item in value)
-    return False
+class MalformedBody(SaasError):
+    status = 400
+    title = "Malformed request body"
 
 
-def refuse_nul_characters() -> None:
-    """``before_request``: PostgreSQL text cannot hold NUL; say so with a 422 instead of failing later."""
+class BodyTooLarge(SaasError):
+    status = 413
+    title = "Request body too large"
+
+
+def _refuse_nul_or_depth(value: object, max_depth: int) -> None:
+    """Walk a decoded JSON value without recursion: a hostile body must not exhaust the Python stack."""
+    pending: list[tuple[object, int]] = [(value, 0)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                raise ValidationError("Text must not contain NUL characters (U+0000).")
+        elif isinstance(item, dict | list):
+            if depth >= max_depth:
+                raise MalformedBody(f"The JSON body is nested deeper than {max_depth} levels.")
+            children = [*item.keys(), *item.values()] if isinstance(item, dict) else item
+            pending.extend((child, depth + 1) for child in children)
+
+
+def _json_body(max_bytes: int) -> object:
+    """The request's JSON body decoded, or a 413/400 problem instead of an exception from deep inside."""
+    too_large = BodyTooLarge(f"The API accepts JSON bodies of at most {max_bytes} bytes.")
+    if request.content_length is not None and request.content_length > max_bytes:
+        raise too_large
+    # A body without Content-Length (chunked) is read to one byte past the cap: Werkzeug stops quietly
+    # at the limit, so only that extra byte tells an oversized body from one that fits exactly.
+    request.max_content_length = max_bytes + 1
+    raw = request.get_data(cache=True)
+    if len(raw) > max_bytes:
+        raise too_large
+    if not raw:
+        return None
+    try:
+        return json.loads(raw)
+    except RecursionError as error:  # the decoder's own nesting limit, hit before ours could be
+        raise MalformedBody("The JSON body is nested too deeply.") from error
+    except ValueError as error:  # JSONDecodeError and UnicodeDecodeError
+        raise MalformedBody("The body is not valid JSON.") from error
+
+
+def check_api_body() -> None:
+    """``before_request``: refuse oversized, malformed, too deeply nested or NUL-carrying API input."""
     if not request.path.startswith("/api/"):
         return
-    query = [*request.args.keys(), *request.args.values()]
-    body = request.get_json(silent=True) if request.is_json else None
-    if _has_nul(query) or _has_nul(body):
-        raise ValidationError("Text must not contain NUL characters (U+0000).")
+    max_depth = int(current_app.config["API_MAX_JSON_DEPTH"])
+    _refuse_nul_or_depth([*request.args.keys(), *request.args.values()], max_depth)
+    if request.is_json:
+        _refuse_nul_or_depth(_json_body(int(current_app.config["API_MAX_BODY_BYTES"])), max_depth)
 
 
 # --- ETag / If-Match -------------------------------------------------------------------------------------
@@ -106,8 +146,25 @@ def _fingerprint() -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def begin_idempotent_request(tenant_id: str) -> None:
-    """Replay a stored answer for a known key, refuse a reused key, or claim the key for this request."""
+def _idempotency_redis_key(principal: ApiPrincipal, key: str) -> str:
+    """Where a key's answer is kept: per credential, its member's role, and route (method and path).
+
+    Another credential (or the same one after its member's role changed) never reaches this answer: it
+    runs the view and gets its own authorisation's answer. The parts are hashed together, so no separator
+    inside a key can make two scopes collide.
+    """
+    membership = principal.membership
+    scope = (principal.kind, principal.id, membership.role, request.method, request.path, key)
+    digest = hashlib.sha256(json.dumps(scope).encode()).hexdigest()
+    return f"api:idempotency:{membership.tenant_id}:{digest}"
+
+
+def begin_idempotent_request(principal: ApiPrincipal) -> None:
+    """Replay a stored answer for a known key, refuse a reused key, or claim the key for this request.
+
+    Called once the caller is authenticated and its scope and the view's declared roles are checked:
+    a replay answers only someone the view itself would have let through.
+    """
     key = request.headers.get("Idempotency-Key")
     if request.method != "POST" or key is None:
         return
@@ -116,7 +173,7 @@ def begin_idempotent_request(tenant_id: str) -> None:
         raise ValidationError(
             "Invalid Idempotency-Key.", {"Idempotency-Key": [f"1-{MAX_KEY_LENGTH} printable characters."]}
         )
-    redis_key = f"api:idempotency:{tenant_id}:{hashlib.sha256(key.encode()).hexdigest()}"
+    redis_key = _idempotency_redis_key(principal, key)
     fingerprint = _fingerprint()
     connection = redis_connection()
     claim = json.dumps({"fingerprint": fingerprint, "state": "in_flight"})

@@ -1,6 +1,7 @@
 """Issuing and revoking API credentials of a tenant: OAuth2 clients and scoped personal tokens.
 
-Shared by the admin page, the API and tests; every change is audited (identifiers only).
+Shared by the admin page, the API and tests; every change is audited (identifiers only). A credential
+is issued with at most the scopes of whoever issues it (``within``), so no token can mint a wider one.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from saas.api.access import ensure_grantable
 from saas.api.models import ApiTokenScope, OAuthClient, OAuthToken, digest
 from saas.audit import record_audit
 from saas.auth.models import ApiToken
@@ -22,8 +24,11 @@ from saas.errors import NotFound, ValidationError
 CLIENT_ID_PREFIX = "crmc_"
 
 
-def clean_scopes(scopes: Collection[str] | str, known: Collection[str]) -> str:
-    """Requested scopes as a sorted, space-separated string; unknown ones are refused."""
+def clean_scopes(
+    scopes: Collection[str] | str, known: Collection[str], *, within: frozenset[str] | None = None
+) -> str:
+    """Requested scopes as a sorted, space-separated string; unknown ones, and any beyond the issuer's
+    own ``within`` (None: full access), are refused."""
     names = scopes.split() if isinstance(scopes, str) else [str(s).strip() for s in scopes]
     names = sorted(set(filter(None, names)))
     if not names:
@@ -31,6 +36,7 @@ def clean_scopes(scopes: Collection[str] | str, known: Collection[str]) -> str:
     unknown = [name for name in names if name not in known and not _is_wildcard(name, known)]
     if unknown:
         raise ValidationError("Unknown scope.", {"scopes": [f"Unknown scope: {unknown[0][:100]}"]})
+    ensure_grantable(within, names, "this credential")
     return " ".join(names)
 
 
@@ -53,8 +59,13 @@ def create_client(
     name: str,
     scopes: Collection[str],
     known: Collection[str],
+    *,
+    within: frozenset[str] | None = None,
 ) -> tuple[OAuthClient, str]:
-    """A client-credentials client acting as ``user_id``; the secret is returned once, never stored."""
+    """A client-credentials client acting as ``user_id``; the secret is returned once, never stored.
+
+    ``within`` is the issuing credential's own scopes (None: full access, as a signed-in admin has).
+    """
     secret = secrets.token_urlsafe(32)
     client = OAuthClient(
         id=uuid.uuid4(),
@@ -63,7 +74,7 @@ def create_client(
         name=_clean_name(name),
         client_id=CLIENT_ID_PREFIX + secrets.token_hex(12),
         client_secret_hash=digest(secret),
-        scope=clean_scopes(scopes, known),
+        scope=clean_scopes(scopes, known, within=within),
     )
     session.add(client)
     session.flush()
@@ -105,10 +116,20 @@ def revoke_client(session: Session, tenant_id: str, client_pk: uuid.UUID, actor:
 
 
 def create_scoped_token(
-    session: Session, tenant_slug: str, email: str, name: str, scopes: Collection[str], known: Collection[str]
+    session: Session,
+    tenant_slug: str,
+    email: str,
+    name: str,
+    scopes: Collection[str],
+    known: Collection[str],
+    *,
+    within: frozenset[str] | None = None,
 ) -> tuple[ApiToken, str]:
-    """A personal API token limited to ``scopes`` (``create_api_token`` alone gives full access)."""
-    scope = clean_scopes(scopes, known)
+    """A personal API token limited to ``scopes`` (``create_api_token`` alone gives full access).
+
+    ``within``: the issuer's own scopes; None (the default) is the operator's CLI, which has full access.
+    """
+    scope = clean_scopes(scopes, known, within=within)
     token, secret = create_api_token(session, tenant_slug, email, name)
     session.add(ApiTokenScope(token_id=token.id, scope=scope))
     session.flush()

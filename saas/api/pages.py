@@ -71,7 +71,7 @@ def create_client():
     try:
         client, secret = creds.create_client(
             db.session, g.tenant.id, current_user.id, request.form.get("name", ""),
-            request.form.getlist("scopes"), api_scopes(current_app),
+            request.form.getlist("scopes"), api_scopes(current_app), within=None,  # an admin: full access
         )  # fmt: skip
     except SaasError as error:
         return _form_error(error)

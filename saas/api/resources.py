@@ -14,9 +14,9 @@ from flask import current_app, g
 
 from saas.api import api_blueprint, token_auth
 from saas.api import credentials as creds
-from saas.api.access import api_scopes
+from saas.api.access import api_scopes, requires_role
 from saas.db import db
-from saas.tenants.routing import current_tenant_session, require_role
+from saas.tenants.routing import current_tenant_session
 from saas.webhooks import services as webhooks
 from saas.webhooks.models import DELIVERY_STATUSES
 
@@ -24,9 +24,7 @@ api = api_blueprint("integration_api", __name__, tag="API clients and webhooks")
 
 ADMIN_ROLES = ("owner", "admin")
 
-
-def _admin() -> None:
-    require_role(*ADMIN_ROLES)
+admins_only = requires_role(*ADMIN_ROLES)
 
 
 class ClientIn(Schema):
@@ -63,8 +61,8 @@ def _client_body(client, secret: str | None = None) -> dict:
 @api.auth_required(token_auth)
 @api.output(ClientList)
 @api.doc(summary="List the workspace's OAuth2 clients", responses=[403])
+@admins_only
 def list_clients():
-    _admin()
     return {"data": [_client_body(c) for c in creds.list_clients(db.session, g.tenant.id)]}
 
 
@@ -73,11 +71,11 @@ def list_clients():
 @api.input(ClientIn)
 @api.output(NewClientOut, status_code=201)
 @api.doc(summary="Create an OAuth2 client-credentials client", responses=[403, 422])
+@admins_only
 def create_client(json_data: dict):
-    _admin()
     client, secret = creds.create_client(
         db.session, g.tenant.id, g.membership.user_id, json_data["name"], json_data["scopes"],
-        api_scopes(current_app),
+        api_scopes(current_app), within=g.api_principal.scopes,
     )  # fmt: skip
     db.session.commit()
     return _client_body(client, secret)
@@ -87,8 +85,8 @@ def create_client(json_data: dict):
 @api.auth_required(token_auth)
 @api.output({}, status_code=204)
 @api.doc(summary="Revoke a client and its tokens, at once", responses=[403, 404])
+@admins_only
 def revoke_client(client_id: uuid.UUID):
-    _admin()
     creds.revoke_client(db.session, g.tenant.id, client_id, actor=str(g.membership.user_id))
     db.session.commit()
     return ""
@@ -165,8 +163,8 @@ def _page(page) -> dict:
 @api.input(PageQuery, location="query")
 @api.output(SubscriptionPage)
 @api.doc(summary="List webhook subscriptions", responses=[403])
+@admins_only
 def list_subscriptions(query_data: dict):
-    _admin()
     return _page(webhooks.list_subscriptions(current_tenant_session(), **query_data))
 
 
@@ -174,20 +172,25 @@ def list_subscriptions(query_data: dict):
 @api.auth_required(token_auth)
 @api.input(SubscriptionIn)
 @api.output(NewSubscriptionOut, status_code=201)
-@api.doc(summary="Subscribe a URL to events", description="Private and loopback URLs are refused.")
+@api.doc(
+    summary="Subscribe a URL to events",
+    description="Private and loopback URLs are refused; the token needs the read scope of every event.",
+    responses=[403, 422],
+)
+@admins_only
 def create_subscription(json_data: dict):
-    _admin()
     return webhooks.create_subscription(
-        current_tenant_session(), json_data["url"], json_data["events"], json_data.get("description")
-    )
+        current_tenant_session(), json_data["url"], json_data["events"], json_data.get("description"),
+        within=g.api_principal.scopes,
+    )  # fmt: skip
 
 
 @api.get("/webhooks/<uuid:subscription_id>")
 @api.auth_required(token_auth)
 @api.output(SubscriptionOut)
 @api.doc(summary="Read a webhook subscription", responses=[403, 404])
+@admins_only
 def get_subscription(subscription_id: uuid.UUID):
-    _admin()
     return webhooks.get_subscription(current_tenant_session(), subscription_id)
 
 
@@ -196,17 +199,19 @@ def get_subscription(subscription_id: uuid.UUID):
 @api.input(SubscriptionPatch)
 @api.output(SubscriptionOut)
 @api.doc(summary="Change a subscription; `is_active: true` re-enables it", responses=[403, 404, 412, 422])
+@admins_only
 def update_subscription(subscription_id: uuid.UUID, json_data: dict):
-    _admin()
-    return webhooks.update_subscription(current_tenant_session(), subscription_id, json_data)
+    return webhooks.update_subscription(
+        current_tenant_session(), subscription_id, json_data, within=g.api_principal.scopes
+    )
 
 
 @api.delete("/webhooks/<uuid:subscription_id>")
 @api.auth_required(token_auth)
 @api.output({}, status_code=204)
 @api.doc(summary="Delete a subscription and its delivery log", responses=[403, 404, 412])
+@admins_only
 def delete_subscription(subscription_id: uuid.UUID):
-    _admin()
     webhooks.delete_subscription(current_tenant_session(), subscription_id)
     return ""
 
@@ -216,8 +221,8 @@ def delete_subscription(subscription_id: uuid.UUID):
 @api.input(DeliveryQuery, location="query")
 @api.output(DeliveryPage)
 @api.doc(summary="A subscription's delivery log, newest first", responses=[403, 404])
+@admins_only
 def list_deliveries(subscription_id: uuid.UUID, query_data: dict):
-    _admin()
     session = current_tenant_session()
     webhooks.get_subscription(session, subscription_id)
     return _page(webhooks.list_deliveries(session, subscription_id=subscription_id, **query_data))

@@ -11,16 +11,24 @@ import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
-import requests
+import urllib3
 from flask import current_app
 from rq import get_current_job
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
 from saas.db import db
 from saas.webhooks.models import WebhookDelivery, WebhookSubscription
 from saas.webhooks.signing import sign
-from saas.webhooks.ssrf import UnsafeWebhookURL, check_webhook_url
+from saas.webhooks.ssrf import (
+    Address,
+    Resolver,
+    UnsafeWebhookURL,
+    WebhookTarget,
+    resolve_addresses,
+    vet_webhook_url,
+)
 
 TIMEOUT_SECONDS = 10
 USER_AGENT = "CRM-Webhooks/1"
@@ -45,7 +53,48 @@ def delivery_body(delivery: WebhookDelivery) -> bytes:
     return json.dumps(envelope, separators=(",", ":"), sort_keys=True).encode()
 
 
-def _post(subscription: WebhookSubscription, delivery: WebhookDelivery) -> tuple[int | None, str | None]:
+def _connection_pool(target: WebhookTarget, address: Address) -> urllib3.HTTPConnectionPool:
+    """A pool that connects to ``address``, one the guard checked, never to a fresh DNS answer.
+
+    Over TLS the URL's host name is still what is sent as SNI and what the certificate must name.
+    """
+    timeout = urllib3.Timeout(connect=TIMEOUT_SECONDS, read=TIMEOUT_SECONDS)
+    if target.scheme == "https":
+        return urllib3.HTTPSConnectionPool(
+            str(address), target.port, timeout=timeout, retries=False, maxsize=1,
+            cert_reqs="CERT_REQUIRED", ca_certs=current_app.config["WEBHOOK_CA_BUNDLE"],
+            server_hostname=target.host,
+        )  # fmt: skip
+    return urllib3.HTTPConnectionPool(str(address), target.port, timeout=timeout, retries=False, maxsize=1)
+
+
+def _post_to(target: WebhookTarget, address: Address, body: bytes, headers: dict[str, str]) -> int:
+    pool = _connection_pool(target, address)
+    try:
+        # The answer's body is never read: only its status counts, and a receiver must not make us download.
+        response = pool.urlopen(
+            "POST", target.request_target, body=body, headers={**headers, "Host": target.host_header},
+            redirect=False, assert_same_host=False, preload_content=False,
+        )  # fmt: skip
+        return response.status
+    finally:
+        pool.close()
+
+
+def _send(target: WebhookTarget, body: bytes, headers: dict[str, str]) -> int:
+    """POST to the target's checked addresses in turn, the next only if connecting failed; the status."""
+    *fallbacks, last = target.addresses
+    for address in fallbacks:
+        try:
+            return _post_to(target, address, body, headers)
+        except (NewConnectionError, ConnectTimeoutError):
+            continue  # nothing was sent, so another checked address may answer
+    return _post_to(target, last, body, headers)
+
+
+def _post(
+    subscription: WebhookSubscription, delivery: WebhookDelivery, resolve: Resolver
+) -> tuple[int | None, str | None]:
     """(status code, error) of one attempt; error is None on a 2xx answer."""
     body = delivery_body(delivery)
     timestamp = int(time.time())
@@ -58,18 +107,17 @@ def _post(subscription: WebhookSubscription, delivery: WebhookDelivery) -> tuple
         "Webhook-Signature": sign(subscription.secret, timestamp, body),
     }
     try:
-        # Checked again at send time: the name may resolve elsewhere than when it was subscribed.
-        check_webhook_url(subscription.url, allow_loopback=loopback_allowed())
-        response = requests.post(
-            subscription.url, data=body, headers=headers, timeout=TIMEOUT_SECONDS, allow_redirects=False
-        )
+        # Checked again at send time (the name may resolve elsewhere than when it was subscribed), and
+        # the connection goes to the addresses of this very check.
+        target = vet_webhook_url(subscription.url, allow_loopback=loopback_allowed(), resolve=resolve)
+        status_code = _send(target, body, headers)
     except UnsafeWebhookURL as error:
         return None, error.reason
-    except requests.RequestException as error:
+    except (urllib3.exceptions.HTTPError, OSError) as error:
         return None, type(error).__name__
-    if 200 <= response.status_code < 300:
-        return response.status_code, None
-    return response.status_code, f"HTTP {response.status_code}"
+    if 200 <= status_code < 300:
+        return status_code, None
+    return status_code, f"HTTP {status_code}"
 
 
 def _retries_left() -> int:
@@ -77,8 +125,13 @@ def _retries_left() -> int:
     return int(job.retries_left or 0) if job is not None else 0
 
 
-def deliver(session: Session, delivery_id: str) -> dict[str, object]:
-    """Attempt one delivery; raises :class:`DeliveryFailed` while RQ has retries left."""
+def deliver(
+    session: Session, delivery_id: str, *, resolve: Resolver = resolve_addresses
+) -> dict[str, object]:
+    """Attempt one delivery; raises :class:`DeliveryFailed` while RQ has retries left.
+
+    ``resolve`` answers for the URL's host name (the system resolver; tests pass their own).
+    """
     # Locked: a delivery queued twice (the sweep) is attempted by one job at a time.
     delivery = session.get(WebhookDelivery, uuid.UUID(delivery_id), with_for_update=True)
     if delivery is None or delivery.status in ("succeeded", "failed", "skipped"):
@@ -88,7 +141,7 @@ def deliver(session: Session, delivery_id: str) -> dict[str, object]:
         delivery.status = "skipped"
         delivery.last_error = "subscription disabled"
         return {"status": delivery.status}
-    status_code, error = _post(subscription, delivery)
+    status_code, error = _post(subscription, delivery, resolve)
     now = datetime.now(UTC)
     delivery.attempts += 1
     delivery.last_attempt_at = now

@@ -10,6 +10,7 @@ import json
 import logging
 import re
 import uuid
+from collections.abc import Collection, Iterable
 from typing import Any
 
 from flask import current_app
@@ -43,8 +44,25 @@ KNOWN_EVENTS = (
     "ticket.updated",
     "campaign.sent",
 )
+# The API resource whose records an event carries, where it is not the plural of the event's noun.
+EVENT_RESOURCES = {"campaign": "marketing"}
 _PENDING = "webhook_deliveries_to_queue"
 DELIVER_JOB = "saas.webhooks.delivery.deliver"
+
+
+def read_scopes_needed(events: Iterable[str], known_scopes: Collection[str]) -> set[str]:
+    """The read scopes a subscriber must hold to be sent ``events``: a delivery carries the record.
+
+    ``*``, or an event of no API resource (a module may emit any ``<noun>.<verb>``), may carry anything,
+    so it needs every read scope of the API.
+    """
+    every_read = {scope for scope in known_scopes if scope.endswith(":read")}
+    needed: set[str] = set()
+    for name in events:
+        noun = name.split(".", 1)[0]
+        scope = f"{EVENT_RESOURCES.get(noun, noun + 's')}:read"
+        needed |= every_read if name == ALL_EVENTS or scope not in every_read else {scope}
+    return needed
 
 
 def record_payload(record: object) -> dict[str, Any]:

@@ -1,4 +1,8 @@
-"""Managing webhook subscriptions and reading the delivery log; shared by the admin page and the API."""
+"""Managing webhook subscriptions and reading the delivery log; shared by the admin page and the API.
+
+A subscription sends whole records, so whoever subscribes (``within``: their scopes, None for full access)
+must hold the read scope of every event it delivers.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +10,15 @@ import uuid
 from datetime import datetime
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from saas.api.access import api_scopes, ensure_grantable
 from saas.errors import NotFound, ValidationError
 from saas.modules.core.pagination import Page, SortKey, keyset_page
 from saas.webhooks.delivery import loopback_allowed
-from saas.webhooks.events import ALL_EVENTS, EVENT_NAME
+from saas.webhooks.events import ALL_EVENTS, EVENT_NAME, read_scopes_needed
 from saas.webhooks.models import WebhookDelivery, WebhookSubscription
 from saas.webhooks.signing import new_secret
 from saas.webhooks.ssrf import check_webhook_url
@@ -37,14 +43,27 @@ def _clean_description(description: Any) -> str | None:
     return text or None
 
 
+def _ensure_readable(events: list[str], within: frozenset[str] | None) -> list[str]:
+    """``events`` if the subscriber may read what they deliver; else 403 naming the missing scopes."""
+    needed = read_scopes_needed(events, api_scopes(current_app))
+    ensure_grantable(within, needed, f"a subscription to {', '.join(events)[:200]}")
+    return events
+
+
 def create_subscription(
-    session: Session, url: str, events: list[str], description: str | None = None
+    session: Session,
+    url: str,
+    events: list[str],
+    description: str | None = None,
+    *,
+    within: frozenset[str] | None = None,
 ) -> WebhookSubscription:
-    """Subscribe ``url`` to ``events``; refused (422) if the URL reaches a private or loopback address."""
+    """Subscribe ``url`` to ``events``; refused (422) if the URL reaches a private or loopback address,
+    and (403) if the subscriber's scopes ``within`` do not read every event's records."""
     subscription = WebhookSubscription(
         id=uuid.uuid4(),
         url=check_webhook_url((url or "").strip(), allow_loopback=loopback_allowed()),
-        events=_clean_events(events),
+        events=_ensure_readable(_clean_events(events), within),
         description=_clean_description(description),
         secret=new_secret(),
         is_active=True,
@@ -63,10 +82,20 @@ def get_subscription(session: Session, subscription_id: uuid.UUID) -> WebhookSub
 
 
 def update_subscription(
-    session: Session, subscription_id: uuid.UUID, changes: dict[str, Any]
+    session: Session,
+    subscription_id: uuid.UUID,
+    changes: dict[str, Any],
+    *,
+    within: frozenset[str] | None = None,
 ) -> WebhookSubscription:
-    """Change URL, events, description or the active switch (switching on clears the failure count)."""
+    """Change URL, events, description or the active switch (switching on clears the failure count).
+
+    Choosing the URL or the events needs the read scopes of the events it will then deliver (``within``):
+    pointing someone else's subscription at a new URL is receiving its records.
+    """
     subscription = get_subscription(session, subscription_id)
+    if "url" in changes or "events" in changes:
+        _ensure_readable(_clean_events(changes.get("events", subscription.events)), within)
     if "url" in changes:
         subscription.url = check_webhook_url(
             (changes["url"] or "").strip(), allow_loopback=loopback_allowed()

@@ -1,18 +1,41 @@
 """The SSRF guard: a webhook URL may only point at public internet addresses.
 
 Private, loopback, link-local (cloud metadata at 169.254.169.254), reserved and multicast addresses are
-refused, whatever name resolves to them; loopback only when ``WEBHOOKS_ALLOW_LOOPBACK`` is on (tests).
+refused, whatever name resolves to them, and so are IPv6 forms that carry an IPv4 address (NAT64, 6to4,
+Teredo, IPv4-mapped/compatible); loopback only when ``WEBHOOKS_ALLOW_LOOPBACK`` is on (tests). The name is
+resolved once per check: :class:`WebhookTarget` keeps the checked addresses, the only ones delivery
+connects to, so a DNS answer that changes afterwards (rebinding) is never used.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import socket
+from collections.abc import Callable
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from saas.errors import ValidationError
 
 MAX_URL_LENGTH = 2000
+
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+Resolver = Callable[[str, int], list[Address]]
+"""(host name, port) -> its addresses; raises UnsafeWebhookURL when the name cannot be resolved."""
+
+# IPv6 forms a gateway or the kernel turns into IPv4 traffic: what they reach is an IPv4 address this
+# guard never saw as such (NAT64 64:ff9b::a00:1 is 10.0.0.1), so they are refused whatever they embed.
+EMBEDDED_IPV4_NETWORKS = tuple(
+    ipaddress.IPv6Network(network)
+    for network in (
+        "64:ff9b::/96",  # NAT64, well-known prefix
+        "64:ff9b:1::/48",  # NAT64, local-use prefix
+        "2002::/16",  # 6to4
+        "2001::/32",  # Teredo
+        "::ffff:0:0/96",  # IPv4-mapped
+        "::/96",  # IPv4-compatible (deprecated); also holds :: and ::1, judged before this list
+    )
+)
 
 
 class UnsafeWebhookURL(ValidationError):
@@ -23,16 +46,34 @@ class UnsafeWebhookURL(ValidationError):
         self.reason = reason
 
 
-def _address_allowed(address: ipaddress.IPv4Address | ipaddress.IPv6Address, allow_loopback: bool) -> bool:
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
+@dataclass(frozen=True)
+class WebhookTarget:
+    """A checked webhook URL: the addresses to connect to, and the names the request must carry."""
+
+    url: str
+    scheme: str
+    host: str
+    """The URL's host name: what TLS sends as SNI and checks the certificate against."""
+    port: int
+    host_header: str
+    """``Host`` as the URL gives it (with an explicit port)."""
+    request_target: str
+    """Path and query of the request line."""
+    addresses: tuple[Address, ...]
+    """Every address the name resolved to, all of them allowed."""
+
+
+def _address_allowed(address: Address, allow_loopback: bool) -> bool:
     if address.is_loopback:
         return allow_loopback
+    if isinstance(address, ipaddress.IPv6Address) and any(address in net for net in EMBEDDED_IPV4_NETWORKS):
+        return False
     # is_global is False for private, link-local, shared (100.64/10), reserved, unspecified, documentation.
     return address.is_global and not address.is_multicast
 
 
-def resolve_addresses(host: str, port: int) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
+def resolve_addresses(host: str, port: int) -> list[Address]:
+    """The system resolver's answer for ``host`` (the default :data:`Resolver`)."""
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as error:
@@ -40,8 +81,13 @@ def resolve_addresses(host: str, port: int) -> list[ipaddress.IPv4Address | ipad
     return [ipaddress.ip_address(info[4][0].split("%", 1)[0]) for info in infos]
 
 
-def check_webhook_url(url: str, *, allow_loopback: bool) -> str:
-    """``url`` if it is http(s) and its host resolves only to allowed addresses; else UnsafeWebhookURL."""
+def vet_webhook_url(
+    url: str, *, allow_loopback: bool, resolve: Resolver = resolve_addresses
+) -> WebhookTarget:
+    """The target of ``url`` if it is http(s) and its host resolves only to allowed addresses.
+
+    ``resolve`` is asked once; raises UnsafeWebhookURL otherwise.
+    """
     if not isinstance(url, str) or not url or len(url) > MAX_URL_LENGTH:
         raise UnsafeWebhookURL(f"give an http or https URL of at most {MAX_URL_LENGTH} characters.")
     try:
@@ -53,7 +99,20 @@ def check_webhook_url(url: str, *, allow_loopback: bool) -> str:
         raise UnsafeWebhookURL("give an http or https URL with a host name.")
     if parts.username or parts.password:
         raise UnsafeWebhookURL("credentials in the URL are not allowed.")
-    addresses = resolve_addresses(parts.hostname, port)
+    addresses = tuple(dict.fromkeys(resolve(parts.hostname, port)))  # in the resolver's order, once each
     if not addresses or not all(_address_allowed(a, allow_loopback) for a in addresses):
         raise UnsafeWebhookURL("the host resolves to a private, loopback or link-local address.")
-    return url
+    return WebhookTarget(
+        url=url,
+        scheme=parts.scheme,
+        host=parts.hostname,
+        port=port,
+        host_header=parts.netloc,
+        request_target=(parts.path or "/") + (f"?{parts.query}" if parts.query else ""),
+        addresses=addresses,
+    )
+
+
+def check_webhook_url(url: str, *, allow_loopback: bool, resolve: Resolver = resolve_addresses) -> str:
+    """``url`` if :func:`vet_webhook_url` accepts it (when subscribing: nothing is connected to yet)."""
+    return vet_webhook_url(url, allow_loopback=allow_loopback, resolve=resolve).url

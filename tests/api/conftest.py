@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import ssl
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -28,8 +31,10 @@ class Receiver:
         return [r for r in self.received if 200 <= r.answered < 300]
 
 
-@pytest.fixture
-def receiver():
+@contextmanager
+def running_receiver(host: str = "127.0.0.1", tls: ssl.SSLContext | None = None) -> Iterator[Receiver]:
+    """A receiver listening on 127.0.0.1; its URL names ``host`` (a name tests resolve themselves), over
+    TLS when given a server context."""
     state: dict[str, Receiver] = {}
 
     class Handler(BaseHTTPRequestHandler):
@@ -46,12 +51,23 @@ def receiver():
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    state["receiver"] = Receiver(url=f"http://127.0.0.1:{server.server_address[1]}/hooks")
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
+    scheme = "https" if tls is not None else "http"
+    state["receiver"] = Receiver(url=f"{scheme}://{host}:{server.server_address[1]}/hooks")
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield state["receiver"]
-    server.shutdown()
-    server.server_close()
+    try:
+        yield state["receiver"]
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    with running_receiver() as started:
+        yield started
 
 
 @pytest.fixture(autouse=True)
