@@ -175,3 +175,22 @@ def test_ending_sessions_needs_the_forms_csrf_token(app, tenant_a):
 def test_account_pages_need_a_signed_in_user(client):
     response = client.get("/account/security")
     assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def test_a_member_deactivated_by_the_workspace_is_refused_its_pages_at_once(app, tenant_a):
+    from saas.auth.models import Membership
+    from saas.auth.services import add_member
+
+    add_member(db.session, tenant_a.tenant.id, "leaver@example.com", "leaver-password-1", "member", actor="t")
+    db.session.commit()
+    leaver = new_browser(app)
+    assert login(leaver, "leaver@example.com", "leaver-password-1").status_code == 302
+    assert leaver.get(f"/t/{tenant_a.slug}/").status_code == 200
+    owner = signed_in(app, tenant_a)
+    membership_id = db.session.scalar(
+        select(Membership.id).join(User).where(User.email == "leaver@example.com")
+    )
+    page = f"/t/{tenant_a.slug}/settings/members"
+    assert post_form(owner, page, f"{page}/{membership_id}/deactivate").status_code == 302
+    # The workspace checks the membership on every request; the person's other workspaces stay open.
+    assert leaver.get(f"/t/{tenant_a.slug}/").status_code == 404
