@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from werkzeug import Response
@@ -139,7 +139,7 @@ def password():
 
 
 def _recovery_codes_page(codes: list[str], target: str | None) -> Response:
-    response = Response(render_template("account/recovery_codes.html", codes=codes, target=target))
+    response = make_response(render_template("account/recovery_codes.html", codes=codes, target=target))
     # Shown once: no cache, no back button, may keep them.
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -177,7 +177,7 @@ def enable_two_factor():
         secret=two_factor.readable_secret(record),
         target=target,
     )
-    response = Response(page, status)
+    response = make_response(page, status)
     response.headers["Cache-Control"] = "no-store"  # the page shows the secret
     return response
 

@@ -50,12 +50,32 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _user_agent_summary() -> str | None:
-    if not has_request_context():
-        return None
-    agent = request.user_agent
-    summary = " on ".join(part for part in (agent.browser, agent.platform) if part)
-    return (summary or agent.string or "")[:200] or None
+# Werkzeug no longer parses user agents; these names are enough for a person to tell their devices
+# apart in the list of sessions. First match wins, so Edge and Opera come before Chrome, Chrome before Safari.
+_BROWSERS = (
+    ("Edg/", "Edge"),
+    ("OPR/", "Opera"),
+    ("Firefox/", "Firefox"),
+    ("Chrome/", "Chrome"),
+    ("Safari/", "Safari"),
+)
+_SYSTEMS = (
+    ("iPhone", "iPhone"),
+    ("iPad", "iPad"),
+    ("Android", "Android"),
+    ("Windows", "Windows"),
+    ("Mac OS X", "macOS"),
+    ("CrOS", "ChromeOS"),
+    ("Linux", "Linux"),
+)
+
+
+def user_agent_summary(agent: str) -> str | None:
+    """ "Firefox on Windows" from a User-Agent header; the header itself (cut) when neither is known."""
+    browser = next((name for token, name in _BROWSERS if token in agent), None)
+    system = next((name for token, name in _SYSTEMS if token in agent), None)
+    summary = " on ".join(part for part in (browser, system) if part) if browser else None
+    return (summary or agent.strip())[:200] or None
 
 
 # -- opening and checking ----------------------------------------------------------------------
@@ -73,7 +93,7 @@ def open_session(sender: Any, user: User, **extra: Any) -> None:
                 user_id=user.id,
                 token_hash=_hash_token(token),
                 ip=request.remote_addr if has_request_context() else None,
-                user_agent=_user_agent_summary(),
+                user_agent=user_agent_summary(request.user_agent.string) if has_request_context() else None,
             )
         )
     session[SESSION_KEY] = token

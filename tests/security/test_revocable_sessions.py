@@ -124,10 +124,17 @@ def test_a_wrong_current_password_changes_nothing_and_says_so(app, tenant_a):
     assert signed_in(app, tenant_a)
 
 
+FIREFOX_ON_WINDOWS = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0"
+
+
 def test_the_user_sees_their_sessions_and_revokes_one(app, tenant_a, tenant_b):
-    laptop, phone = signed_in(app, tenant_a), signed_in(app, tenant_a)
+    laptop = signed_in(app, tenant_a)
+    phone = new_browser(app)
+    phone.environ_base["HTTP_USER_AGENT"] = FIREFOX_ON_WINDOWS
+    assert login(phone, tenant_a.email, tenant_a.password).status_code == 302
     stranger = signed_in(app, tenant_b)
     page = laptop.get("/account/security")
+    assert "Firefox on Windows" in page.text
     owner = user(tenant_a)
     mine = db.session.scalars(select(UserSession).where(UserSession.user_id == owner.id)).all()
     assert len(mine) == 2 and all(f'data-session="{s.id}"' in page.text for s in mine)

@@ -50,7 +50,8 @@ def enroll(browser: Browser, next_path: str = "") -> tuple[str, list[str]]:
         data={"csrf_token": csrf_token_from(page.text), "code": pyotp.TOTP(secret).now()},
     )
     assert shown.status_code == 200, shown.text
-    assert shown.headers["Cache-Control"] == "no-store"
+    assert shown.mimetype == page.mimetype == "text/html"
+    assert shown.headers["Cache-Control"] == page.headers["Cache-Control"] == "no-store"
     return secret, re.findall(r"<li><code>([a-z0-9-]+)</code></li>", shown.text)
 
 
