@@ -15,7 +15,7 @@ from wtforms.validators import DataRequired, EqualTo, Length
 from saas.auth import sessions, two_factor
 from saas.auth.services import change_password
 from saas.auth.sso import password_barred_workspace
-from saas.auth.views import limit_code_guesses, safe_next
+from saas.auth.views import limit_code_guesses, safe_next, show_field_errors
 from saas.db import db
 from saas.errors import ValidationError
 
@@ -46,13 +46,6 @@ class DisableTwoFactorForm(FlaskForm):
 @login_required
 def _signed_in_only() -> None:
     """Every page here is about the signed-in person."""
-
-
-def _fill_errors(form: FlaskForm, error: ValidationError) -> None:
-    for name, messages in error.errors.items():
-        field = getattr(form, name, None)
-        if field is not None:
-            field.errors = list(messages)
 
 
 def _security_page(status: int = 200, **forms: FlaskForm) -> tuple[str, int]:
@@ -128,7 +121,7 @@ def password():
         )
     except ValidationError as error:
         db.session.rollback()
-        _fill_errors(form, error)
+        show_field_errors(form, error)
         return _security_page(422, password_form=form)
     db.session.commit()
     flash("Your password was changed, and every other browser was signed out.")
@@ -162,7 +155,7 @@ def enable_two_factor():
                 codes = two_factor.confirm_enrollment(db.session, user, form.code.data)
             except ValidationError as error:
                 db.session.rollback()
-                _fill_errors(form, error)
+                show_field_errors(form, error)
                 status = 422
             else:
                 db.session.commit()
@@ -192,7 +185,7 @@ def renew_recovery_codes():
         codes = two_factor.renew_recovery_codes(db.session, current_user, form.code.data)
     except ValidationError as error:
         db.session.rollback()
-        _fill_errors(form, error)
+        show_field_errors(form, error)
         return _security_page(422, renew_form=form)
     db.session.commit()
     return _recovery_codes_page(codes, None)
@@ -208,7 +201,7 @@ def disable_two_factor():
         two_factor.disable(db.session, current_user, form.proof.data)
     except ValidationError as error:
         db.session.rollback()
-        _fill_errors(form, error)
+        show_field_errors(form, error)
         return _security_page(422, disable_form=form)
     db.session.commit()
     flash("Two-factor sign-in is off.")

@@ -43,7 +43,7 @@ from saas.auth.sso import (
     save_sso_config,
     sso_required,
 )
-from saas.auth.views import LoginForm, NewPasswordForm, finish_password_sign_in
+from saas.auth.views import LoginForm, NewPasswordForm, finish_password_sign_in, show_field_errors
 from saas.billing.entitlements import allowed_when_read_only
 from saas.db import TenantRef, db
 from saas.errors import NotFound, SaasError, ValidationError
@@ -251,13 +251,6 @@ def _admins_only() -> None:
     require_role(*ADMIN_ROLES)
 
 
-def _field_errors(form: FlaskForm, error: ValidationError) -> None:
-    for name, messages in error.errors.items():
-        field = getattr(form, name, None)
-        if field is not None:
-            field.errors = list(messages)
-
-
 def _sso_page(form: SsoForm, status: int = 200, security_form: SignInSecurityForm | None = None):
     config = get_sso_config(db.session, g.tenant.id)
     if security_form is None:
@@ -316,7 +309,7 @@ def sso_settings():
                 )
             except ValidationError as error:
                 db.session.rollback()
-                _field_errors(form, error)
+                show_field_errors(form, error)
                 status = 422
             else:
                 db.session.commit()
@@ -386,7 +379,7 @@ def invite():
         invite, token = members.invite(db.session, g.membership, form.email.data, form.role.data)
     except ValidationError as error:
         db.session.rollback()
-        _field_errors(form, error)
+        show_field_errors(form, error)
         return _members_page(422, error.detail, form)
     except SaasError as error:
         db.session.rollback()

@@ -49,6 +49,14 @@ class TwoFactorCodeForm(FlaskForm):
     code = StringField("Code from your authenticator app, or a recovery code", validators=[Length(max=32)])
 
 
+def show_field_errors(form: FlaskForm, error: ValidationError) -> None:
+    """Put a service's :class:`ValidationError` messages on the form's fields of the same names."""
+    for name, messages in error.errors.items():
+        field = getattr(form, name, None)
+        if field is not None:
+            field.errors = list(messages)
+
+
 def load_user(user_id: str) -> User | None:
     """The session's user, while its server-side session record is live (see :mod:`saas.auth.sessions`)."""
     return signed_in_user(db.session, user_id)

@@ -15,10 +15,16 @@ from tests.conftest import TenantFixture, csrf_token_from, login
 NEW_PASSWORD = "another-long-passphrase"
 
 
-def signed_in(app: Flask, tenant: TenantFixture, password: str | None = None) -> Browser:
+def signed_in(app: Flask, email: str, password: str) -> Browser:
+    """A browser signed in with a password (for an account without two-factor)."""
     browser = new_browser(app)
-    assert login(browser, tenant.email, password or tenant.password).status_code == 302
+    assert login(browser, email, password).status_code == 302
     return browser
+
+
+def two_browsers(app: Flask, tenant: TenantFixture) -> tuple[Browser, Browser]:
+    """The owner signed in on a laptop and on a phone."""
+    return signed_in(app, tenant.email, tenant.password), signed_in(app, tenant.email, tenant.password)
 
 
 def opens_workspace(browser: Browser, tenant: TenantFixture) -> bool:
@@ -42,20 +48,21 @@ def post_form(browser: Browser, page: str, action: str, **data: str):
     return browser.post(action, data={"csrf_token": token, **data})
 
 
-def user(tenant: TenantFixture) -> User:
-    db.session.expire_all()
-    return find_user_by_email(db.session, tenant.email)
+def user_of(email: str) -> User:
+    db.session.expire_all()  # as the requests of the test's browsers left it
+    return find_user_by_email(db.session, email)
 
 
-def audit_actions(user_id: object) -> list[tuple[str, dict]]:
+def audit_of(target: object) -> list[tuple[str, dict]]:
+    """(action, details) of the audit entries about ``target``, oldest first."""
     entries = db.session.scalars(
-        select(AuditEntry).where(AuditEntry.target == str(user_id)).order_by(AuditEntry.id)
+        select(AuditEntry).where(AuditEntry.target == str(target)).order_by(AuditEntry.id)
     )
     return [(e.action, e.details) for e in entries]
 
 
 def test_a_cookie_captured_before_sign_out_is_refused_after_it(app, tenant_a):
-    browser = signed_in(app, tenant_a)
+    browser = signed_in(app, tenant_a.email, tenant_a.password)
     captured = browser.get_cookie("session").value
     assert opens_workspace(replay(app, captured), tenant_a)
     post_form(browser, f"/t/{tenant_a.slug}/", "/logout")
@@ -66,7 +73,7 @@ def test_a_cookie_captured_before_sign_out_is_refused_after_it(app, tenant_a):
 
 
 def test_sign_out_everywhere_ends_other_browsers_and_keeps_this_one(app, tenant_a):
-    laptop, phone = signed_in(app, tenant_a), signed_in(app, tenant_a)
+    laptop, phone = two_browsers(app, tenant_a)
     captured = laptop.get_cookie("session").value
     done = post_form(laptop, "/account/security", "/account/sessions/revoke-others")
     assert done.status_code == 302
@@ -74,23 +81,25 @@ def test_sign_out_everywhere_ends_other_browsers_and_keeps_this_one(app, tenant_
     assert opens_workspace(laptop, tenant_a) and opens_workspace(replay(app, captured), tenant_a)
     assert not opens_workspace(phone, tenant_a)
     revoked = ("sessions.revoked_all", {"reason": "signed_out_everywhere", "count": 1})
-    assert revoked in audit_actions(user(tenant_a).id)
+    assert revoked in audit_of(user_of(tenant_a.email).id)
 
 
 def test_a_deactivated_users_sessions_are_refused(app, tenant_a):
-    browser = signed_in(app, tenant_a)
+    browser = signed_in(app, tenant_a.email, tenant_a.password)
     captured = browser.get_cookie("session").value
-    set_user_active(db.session, user(tenant_a), False, actor="test")
+    set_user_active(db.session, user_of(tenant_a.email), False, actor="test")
     db.session.commit()
     assert not opens_workspace(browser, tenant_a) and not opens_workspace(replay(app, captured), tenant_a)
     assert login(new_browser(app), tenant_a.email, tenant_a.password).status_code == 400
     assert not db.session.scalars(
-        select(UserSession).where(UserSession.user_id == user(tenant_a).id, UserSession.revoked_at.is_(None))
+        select(UserSession).where(
+            UserSession.user_id == user_of(tenant_a.email).id, UserSession.revoked_at.is_(None)
+        )
     ).all()
 
 
 def test_a_password_change_ends_every_other_session(app, tenant_a):
-    laptop, phone = signed_in(app, tenant_a), signed_in(app, tenant_a)
+    laptop, phone = two_browsers(app, tenant_a)
     captured_phone = phone.get_cookie("session").value
     changed = post_form(
         laptop,
@@ -104,13 +113,13 @@ def test_a_password_change_ends_every_other_session(app, tenant_a):
     assert opens_workspace(laptop, tenant_a)
     assert not opens_workspace(phone, tenant_a) and not opens_workspace(replay(app, captured_phone), tenant_a)
     assert login(new_browser(app), tenant_a.email, tenant_a.password).status_code == 400
-    assert signed_in(app, tenant_a, NEW_PASSWORD)
-    actions = [action for action, _ in audit_actions(user(tenant_a).id)]
+    assert signed_in(app, tenant_a.email, NEW_PASSWORD)
+    actions = [action for action, _ in audit_of(user_of(tenant_a.email).id)]
     assert actions[-2:] == ["sessions.revoked_all", "user.password_changed"]
 
 
 def test_a_wrong_current_password_changes_nothing_and_says_so(app, tenant_a):
-    laptop, phone = signed_in(app, tenant_a), signed_in(app, tenant_a)
+    laptop, phone = two_browsers(app, tenant_a)
     refused = post_form(
         laptop,
         "/account/security",
@@ -121,21 +130,21 @@ def test_a_wrong_current_password_changes_nothing_and_says_so(app, tenant_a):
     )
     assert refused.status_code == 422 and "This is not your password." in refused.text
     assert opens_workspace(phone, tenant_a)
-    assert signed_in(app, tenant_a)
+    assert signed_in(app, tenant_a.email, tenant_a.password)
 
 
 FIREFOX_ON_WINDOWS = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0"
 
 
 def test_the_user_sees_their_sessions_and_revokes_one(app, tenant_a, tenant_b):
-    laptop = signed_in(app, tenant_a)
+    laptop = signed_in(app, tenant_a.email, tenant_a.password)
     phone = new_browser(app)
     phone.environ_base["HTTP_USER_AGENT"] = FIREFOX_ON_WINDOWS
     assert login(phone, tenant_a.email, tenant_a.password).status_code == 302
-    stranger = signed_in(app, tenant_b)
+    stranger = signed_in(app, tenant_b.email, tenant_b.password)
     page = laptop.get("/account/security")
     assert "Firefox on Windows" in page.text
-    owner = user(tenant_a)
+    owner = user_of(tenant_a.email)
     mine = db.session.scalars(select(UserSession).where(UserSession.user_id == owner.id)).all()
     assert len(mine) == 2 and all(f'data-session="{s.id}"' in page.text for s in mine)
     assert page.text.count("this browser") == 1
@@ -146,7 +155,7 @@ def test_the_user_sees_their_sessions_and_revokes_one(app, tenant_a, tenant_b):
     assert opens_workspace(phone, tenant_a)
     post_form(laptop, "/account/security", f"/account/sessions/{phone_session.id}/revoke")
     assert not opens_workspace(phone, tenant_a) and opens_workspace(laptop, tenant_a)
-    assert ("sessions.revoked", {}) in [(a, d) for a, d in _audit_by_target(str(phone_session.id))]
+    assert ("sessions.revoked", {}) in [(a, d) for a, d in audit_of(phone_session.id)]
 
 
 def _current(browser: Browser):
@@ -159,13 +168,8 @@ def _current(browser: Browser):
     return db.session.scalar(select(UserSession.id).where(UserSession.token_hash == _hash_token(token)))
 
 
-def _audit_by_target(target: str) -> list[tuple[str, dict]]:
-    entries = db.session.scalars(select(AuditEntry).where(AuditEntry.target == target))
-    return [(e.action, e.details) for e in entries]
-
-
 def test_the_cookie_holds_a_token_the_database_keeps_only_hashed(app, tenant_a):
-    browser = signed_in(app, tenant_a)
+    browser = signed_in(app, tenant_a.email, tenant_a.password)
     with browser.session_transaction() as session:
         token = session["_sid"]
     stored = db.session.scalars(select(UserSession.token_hash)).all()
@@ -173,7 +177,7 @@ def test_the_cookie_holds_a_token_the_database_keeps_only_hashed(app, tenant_a):
 
 
 def test_ending_sessions_needs_the_forms_csrf_token(app, tenant_a):
-    laptop, phone = signed_in(app, tenant_a), signed_in(app, tenant_a)
+    laptop, phone = two_browsers(app, tenant_a)
     assert laptop.post("/account/sessions/revoke-others").status_code == 400
     assert opens_workspace(phone, tenant_a)
     assert laptop.post("/logout").status_code == 400 and opens_workspace(laptop, tenant_a)
@@ -193,7 +197,7 @@ def test_a_member_deactivated_by_the_workspace_is_refused_its_pages_at_once(app,
     leaver = new_browser(app)
     assert login(leaver, "leaver@example.com", "leaver-password-1").status_code == 302
     assert leaver.get(f"/t/{tenant_a.slug}/").status_code == 200
-    owner = signed_in(app, tenant_a)
+    owner = signed_in(app, tenant_a.email, tenant_a.password)
     membership_id = db.session.scalar(
         select(Membership.id).join(User).where(User.email == "leaver@example.com")
     )

@@ -13,12 +13,13 @@ from sqlalchemy import select
 from saas.audit import AuditEntry
 from saas.auth.crypto import decrypt_secret
 from saas.auth.models import RecoveryCode, TwoFactor, User
-from saas.auth.services import add_member, find_user_by_email
+from saas.auth.services import add_member
 from saas.auth.two_factor import has_two_factor
 from saas.db import db
 from saas.extensions import limiter
 from tests.auth.conftest import Browser, configure_sso, fresh_idp, idp, new_browser, sso_sign_in  # noqa: F401
 from tests.conftest import TenantFixture, csrf_token_from, login
+from tests.security.test_revocable_sessions import audit_of, signed_in, user_of
 
 WRONG = "This code is not right (or was used already)."
 
@@ -27,17 +28,6 @@ WRONG = "This code is not right (or was used already)."
 def fresh_limits():
     yield
     limiter.reset()
-
-
-def user_of(email: str) -> User:
-    db.session.expire_all()
-    return find_user_by_email(db.session, email)
-
-
-def signed_in(app: Flask, email: str, password: str) -> Browser:
-    browser = new_browser(app)
-    assert login(browser, email, password).status_code == 302
-    return browser
 
 
 def enroll(browser: Browser, next_path: str = "") -> tuple[str, list[str]]:
@@ -84,10 +74,7 @@ def opens(browser: Browser, path: str) -> bool:
 
 
 def actions_of(user: User) -> list[str]:
-    entries = db.session.scalars(
-        select(AuditEntry.action).where(AuditEntry.target == str(user.id)).order_by(AuditEntry.id)
-    )
-    return list(entries)
+    return [action for action, _ in audit_of(user.id)]
 
 
 def test_enrolling_shows_a_qr_code_and_the_key_and_needs_a_current_code(app, tenant_a):
@@ -240,6 +227,6 @@ def test_single_sign_on_sessions_are_not_sent_to_enroll(app, tenant_a, fresh_idp
     owner = signed_in(app, tenant_a.email, tenant_a.password)
     assert require_two_factor(owner, tenant_a).status_code == 302
     browser = new_browser(app)
-    response = sso_sign_in(browser, fresh_idp, tenant_a.slug, "someone@sso.example")
+    response = sso_sign_in(browser, fresh_idp, tenant_a.slug, f"2fa-{tenant_a.slug}@sso.example")
     assert response.status_code == 302
     assert opens(browser, f"/t/{tenant_a.slug}/")
