@@ -1,4 +1,5 @@
-"""Encryption of stored secrets (a tenant's OIDC client secret) with Fernet (AES-128-CBC + HMAC-SHA256).
+"""Encryption of stored secrets (a tenant's OIDC client secret, a user's TOTP secret) with Fernet
+(AES-128-CBC + HMAC-SHA256).
 
 The key comes from ``SSO_ENCRYPTION_KEY`` when set (rotate by moving the old value to
 ``SSO_ENCRYPTION_KEY_OLD``), otherwise it is derived from ``SECRET_KEY`` with HKDF, so that a

@@ -1,5 +1,6 @@
 """Pages for identity: a workspace's own sign-in page with single sign-on, the provider's callback,
-invitation links, and the admin's SSO settings and members pages (/t/<slug>/settings/...)."""
+invitation links, and the admin's SSO and sign-in security settings and members pages
+(/t/<slug>/settings/...)."""
 
 from __future__ import annotations
 
@@ -24,10 +25,11 @@ from sqlalchemy import select
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
-from saas.auth import members
+from saas.auth import members, two_factor
+from saas.auth.account_views import account_pages
 from saas.auth.models import ROLES, Membership
 from saas.auth.services import authenticate, find_user_by_email, membership_for
-from saas.auth.sessions import remember_password_fingerprint
+from saas.auth.sessions import end_current_session, open_session
 from saas.auth.sso import (
     JIT_ROLES,
     PendingLogin,
@@ -41,7 +43,7 @@ from saas.auth.sso import (
     save_sso_config,
     sso_required,
 )
-from saas.auth.views import LoginForm, NewPasswordForm
+from saas.auth.views import LoginForm, NewPasswordForm, finish_password_sign_in, show_field_errors
 from saas.billing.entitlements import allowed_when_read_only
 from saas.db import TenantRef, db
 from saas.errors import NotFound, SaasError, ValidationError
@@ -78,6 +80,18 @@ def sso_session_guard(tenant: TenantRef, membership: Membership) -> None:
     if vouched_for is not None or sso_required(db.session, tenant.id):
         flash("Please sign in to this workspace.")
         abort(redirect(url_for("sso.tenant_login", slug=tenant.slug)))
+
+
+def two_factor_guard(tenant: TenantRef, membership: Membership) -> None:
+    """In a workspace that requires two-factor for password sign-ins, a member without it is sent to
+    enroll before any of its pages opens. A session its own identity provider opened is not concerned."""
+    if not request.path.startswith("/t/") or session.get(SSO_TENANT_KEY) == tenant.id:
+        return
+    if two_factor.two_factor_required(db.session, tenant.id) and not two_factor.has_two_factor(
+        db.session, membership.user_id
+    ):
+        flash("This workspace requires two-factor sign-in: set it up to continue.")
+        abort(redirect(url_for("account.enable_two_factor", next=request.full_path)))
 
 
 # -- a workspace's sign-in page ----------------------------------------------------------------
@@ -119,8 +133,7 @@ def tenant_login(slug: str):
         user = authenticate(db.session, form.email.data, form.password.data)
         if user is not None and membership_for(db.session, user.id, slug) is not None:
             db.session.commit()
-            login_user(user)
-            return redirect(url_for("core.dashboard", slug=slug))
+            return finish_password_sign_in(user, url_for("core.dashboard", slug=slug))
         db.session.rollback()
         form.password.errors = ["Email or password is not right."]
     return _login_page(tenant, form, 400)
@@ -229,16 +242,47 @@ class SsoForm(FlaskForm):
     sso_required = BooleanField("Require single sign-on (no passwords)")
 
 
+class SignInSecurityForm(FlaskForm):
+    require_two_factor = BooleanField("Require two-factor sign-in for password sign-ins")
+
+
 @identity_admin.before_request
 def _admins_only() -> None:
     require_role(*ADMIN_ROLES)
 
 
-def _field_errors(form: FlaskForm, error: ValidationError) -> None:
-    for name, messages in error.errors.items():
-        field = getattr(form, name, None)
-        if field is not None:
-            field.errors = list(messages)
+def _sso_page(form: SsoForm, status: int = 200, security_form: SignInSecurityForm | None = None):
+    config = get_sso_config(db.session, g.tenant.id)
+    if security_form is None:
+        required = two_factor.two_factor_required(db.session, g.tenant.id)
+        security_form = SignInSecurityForm(formdata=None, data={"require_two_factor": required})
+    return render_template(
+        "identity/sso_settings.html",
+        form=form,
+        security_form=security_form,
+        config=config,
+        callback_url=_callback_url(g.tenant.slug),
+        login_url=url_for("sso.tenant_login", slug=g.tenant.slug, _external=True),
+    ), status
+
+
+@identity_admin.route("/settings/security", methods=["POST"])
+@allowed_when_read_only
+def sign_in_security():
+    form = SignInSecurityForm()
+    if not form.validate_on_submit():
+        config = get_sso_config(db.session, g.tenant.id)
+        return _sso_page(SsoForm(formdata=None, data=_sso_form_data(config)), 400, form)
+    two_factor.set_two_factor_required(
+        db.session, g.tenant.id, form.require_two_factor.data, actor=str(current_user.id)
+    )
+    db.session.commit()
+    flash(
+        "Two-factor sign-in is now required for password sign-ins."
+        if form.require_two_factor.data
+        else "Two-factor sign-in is no longer required."
+    )
+    return redirect(url_for("identity.sso_settings"))
 
 
 @identity_admin.route("/settings/sso", methods=["GET", "POST"])
@@ -265,19 +309,13 @@ def sso_settings():
                 )
             except ValidationError as error:
                 db.session.rollback()
-                _field_errors(form, error)
+                show_field_errors(form, error)
                 status = 422
             else:
                 db.session.commit()
                 flash("Single sign-on settings saved.")
                 return redirect(url_for("identity.sso_settings"))
-    return render_template(
-        "identity/sso_settings.html",
-        form=form,
-        config=config,
-        callback_url=_callback_url(g.tenant.slug),
-        login_url=url_for("sso.tenant_login", slug=g.tenant.slug, _external=True),
-    ), status
+    return _sso_page(form, status)
 
 
 def _sso_form_data(config) -> dict:
@@ -341,7 +379,7 @@ def invite():
         invite, token = members.invite(db.session, g.membership, form.email.data, form.role.data)
     except ValidationError as error:
         db.session.rollback()
-        _field_errors(form, error)
+        show_field_errors(form, error)
         return _members_page(422, error.detail, form)
     except SaasError as error:
         db.session.rollback()
@@ -397,11 +435,14 @@ def revoke_invitation(invitation_id: uuid.UUID):
 
 
 def register_identity_pages(app: Flask) -> None:
-    """Blueprints, the session guard and the sign-in signal hooks of this package."""
+    """Blueprints, the session guards and the sign-in signal hooks of this package."""
     app.register_blueprint(sso_pages)
+    app.register_blueprint(account_pages)
     install_tenant_page_routing(identity_admin)
     app.register_blueprint(identity_admin, url_prefix="/t/<slug>")
     register_tenant_guard(sso_session_guard)
+    register_tenant_guard(two_factor_guard)
     user_logged_in.connect(_forget_sso_tenant)
-    user_logged_in.connect(remember_password_fingerprint)
+    user_logged_in.connect(open_session)
     user_logged_out.connect(_forget_sso_tenant)
+    user_logged_out.connect(end_current_session)

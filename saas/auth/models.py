@@ -1,4 +1,4 @@
-"""Identity in the platform schema: users, their memberships of tenants, API tokens."""
+"""Identity in the platform schema: users, memberships, API tokens, browser sessions, two-factor."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, DateTime, ForeignKey, String, Text, UniqueConstraint, func
+from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, String, Text, UniqueConstraint, func
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -112,3 +112,60 @@ class Invitation(db.Model):
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     tenant: Mapped[Tenant] = relationship()
+
+
+class UserSession(db.Model):
+    """A signed-in browser. The cookie carries a random token; only its SHA-256 is stored, so the
+    table cannot be replayed into cookies. Revoked rows stay for the list of recent sign-ins."""
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    ip: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(200))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    @property
+    def is_live(self) -> bool:
+        return self.revoked_at is None
+
+
+class TwoFactor(db.Model):
+    """A user's TOTP secret (Fernet-encrypted); ``enabled_at`` is empty while enrollment is unconfirmed."""
+
+    __tablename__ = "user_two_factor"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    secret_encrypted: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    enabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The last accepted TOTP time step: a code is good once, even within its window.
+    last_used_step: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class RecoveryCode(db.Model):
+    """A single-use recovery code, stored as an Argon2 hash."""
+
+    __tablename__ = "user_recovery_codes"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class WorkspaceSecurity(db.Model):
+    """A workspace's sign-in policy beyond single sign-on; no row means the defaults (nothing required)."""
+
+    __tablename__ = "workspace_security"
+
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True)
+    require_two_factor: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )

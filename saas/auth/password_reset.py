@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from saas.audit import record_audit
 from saas.auth.models import User
-from saas.auth.passwords import check_password_policy, hash_password
+from saas.auth.services import set_new_password
 from saas.auth.sessions import password_fingerprint
 from saas.auth.sso import password_barred_workspace
 from saas.db import db
@@ -127,12 +127,11 @@ def send_reset_link(user_id: str | None, site_url: str) -> str:
 
 
 def reset_password(session: Session, user: User, new_password: str) -> None:
-    """Set a new password through a reset link. Audited; the old password, every link made for it and
-    every browser session opened with it stop working (they carry its fingerprint)."""
+    """Set a new password through a reset link. Audited; the old password and every link made for it
+    stop working (links carry its fingerprint), and so does every browser session (revoked)."""
     if password_barred_workspace(session, user) is not None:
         raise SsoOnly(SSO_ONLY)
-    check_password_policy(new_password)
-    user.password_hash = hash_password(new_password)
+    set_new_password(session, user, new_password, reason="password_reset")
     record_audit(session, "user.password_reset", actor=str(user.id), target=str(user.id))
 
 

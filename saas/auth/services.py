@@ -13,7 +13,14 @@ from sqlalchemy.orm import Session
 
 from saas.audit import record_audit
 from saas.auth.models import ApiToken, Membership, User
-from saas.auth.passwords import DUMMY_HASH, hash_password, needs_rehash, verify_password
+from saas.auth.passwords import (
+    DUMMY_HASH,
+    check_password_policy,
+    hash_password,
+    needs_rehash,
+    verify_password,
+)
+from saas.auth.sessions import revoke_all_sessions
 from saas.errors import NotFound, ValidationError
 from saas.tenants.models import Tenant
 
@@ -46,6 +53,41 @@ def authenticate(session: Session, email: str, password: str) -> User | None:
         user.password_hash = hash_password(password)
     user.last_login_at = datetime.now(UTC)
     return user
+
+
+def set_new_password(
+    session: Session, user: User, new_password: str, *, reason: str, keep: uuid.UUID | None = None
+) -> None:
+    """Replace the user's password and end every browser session opened before, but ``keep`` (the
+    browser that made the change). The one way a password changes, so none forgets the sessions."""
+    check_password_policy(new_password)
+    user.password_hash = hash_password(new_password)
+    revoke_all_sessions(session, user, reason=reason, keep=keep)
+
+
+def change_password(
+    session: Session, user: User, current_password: str, new_password: str, *, keep: uuid.UUID | None
+) -> None:
+    """A signed-in user's own password change: the current password is asked again. Audited."""
+    if not verify_password(user.password_hash, current_password or ""):
+        raise ValidationError(
+            "The current password is not right.", {"current_password": ["This is not your password."]}
+        )
+    set_new_password(session, user, new_password, reason="password_changed", keep=keep)
+    record_audit(session, "user.password_changed", actor=str(user.id), target=str(user.id))
+
+
+def set_user_active(session: Session, user: User, active: bool, *, actor: str) -> None:
+    """Deactivate an account everywhere (it can no longer sign in, and every open session ends) or
+    reactivate it. Audited. A workspace's own deactivation of a member is :func:`members.set_active`."""
+    if user.is_active_flag == active:
+        return
+    user.is_active_flag = active
+    if not active:
+        revoke_all_sessions(session, user, reason="deactivated", actor=actor)
+    record_audit(
+        session, "user.reactivated" if active else "user.deactivated", actor=actor, target=str(user.id)
+    )
 
 
 def membership_for(session: Session, user_id: object, slug: str) -> Membership | None:
@@ -116,7 +158,6 @@ def add_member(
     Invitations by signed email link build on this (issue 10); tests and the CLI use it directly.
     """
     from saas.auth.models import ROLES
-    from saas.auth.passwords import check_password_policy
 
     if role not in ROLES:
         raise ValidationError("Unknown role.", {"role": [f"One of {', '.join(ROLES)}."]})

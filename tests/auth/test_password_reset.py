@@ -179,11 +179,11 @@ def test_a_reset_signs_out_every_other_browser(client, app, tenant_a):
     assert signed_out.status_code == 302 and "/login" in signed_out.headers["Location"]
 
 
-def test_a_session_without_the_password_stamp_is_not_believed(client, tenant_a):
+def test_a_session_without_its_server_side_record_is_not_believed(client, tenant_a):
     assert login(client, tenant_a.email, tenant_a.password).status_code == 302
     assert client.get(f"/t/{tenant_a.slug}/").status_code == 200
     with client.session_transaction() as session:
-        session.pop("_pw")
+        session.pop("_sid")
     assert client.get(f"/t/{tenant_a.slug}/").status_code == 302
 
 
@@ -197,10 +197,12 @@ def test_resets_are_audited_by_user_id_only(client, tenant_a, mail_sink):
     ).all()
     assert [(e.action, e.actor, e.tenant_id) for e in entries] == [
         ("password_reset.requested", user_id, None),
+        ("sessions.revoked_all", user_id, None),
         ("user.password_reset", user_id, None),
     ]
-    assert entries[0].details == {"outcome": "link_sent"} and entries[1].details == {}
-    assert entries[1].ip == "127.0.0.1"
+    assert entries[0].details == {"outcome": "link_sent"} and entries[2].details == {}
+    assert entries[1].details == {"reason": "password_reset", "count": 0}
+    assert entries[2].ip == "127.0.0.1"
     assert not any(tenant_a.email in repr(e.details) for e in entries)
 
 
