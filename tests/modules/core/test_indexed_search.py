@@ -230,7 +230,8 @@ def test_the_search_query_uses_the_gin_index(app_ctx, tenant_a):
 
     with tenant_session(tenant_a.ref) as session:
         _seed(session, 4000)
-        event.listen(db.engine, "before_cursor_execute", capture)
+        engine = session.get_bind()  # the tenant's own login
+        event.listen(engine, "before_cursor_execute", capture)
         try:
             found = {
                 table: service.list(session, q="zyxw", limit=50).data
@@ -242,7 +243,7 @@ def test_the_search_query_uses_the_gin_index(app_ctx, tenant_a):
                 )
             }
         finally:
-            event.remove(db.engine, "before_cursor_execute", capture)
+            event.remove(engine, "before_cursor_execute", capture)
         assert {table: len(rows) for table, rows in found.items()} == dict.fromkeys(found, 1)
         assert len(statements) == 4
         raw = session.connection().connection.driver_connection
