@@ -21,10 +21,14 @@ $(STAMP): pyproject.toml | $(BIN)/python
 dev: $(STAMP)
 	SAAS_ENV=$${SAAS_ENV:-development} $(BIN)/saas dev
 
+# One pytest worker per core (PYTEST_WORKERS to change it), whole files per worker so a file's
+# module fixtures start once; the slowest tests are printed at the end.
+PYTEST_WORKERS ?= auto
+
 test: $(STAMP) infra-check
 	$(BIN)/ruff check saas tests bench
 	$(BIN)/ruff format --check saas tests bench
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile --durations=25
 
 lint: $(STAMP)
 	$(BIN)/ruff check saas tests bench

@@ -39,9 +39,8 @@ from sqlalchemy.exc import OperationalError
 
 from saas import create_app
 from saas.auth.services import create_api_token
-from saas.config import Settings, tenant_login_key
+from saas.config import Settings
 from saas.db import TENANT_SCHEMA_PLACEHOLDER, TenantRef, db, tenant_pools
-from saas.embedded import normalise_database_url
 from saas.migrations import upgrade_platform
 from saas.modules.core.models import Contact
 from saas.tenant_connections import TenantConnectionSettings, TenantPools
@@ -69,15 +68,7 @@ def create_bare_app() -> Flask:
     """
     settings = Settings.from_environment()
     pools = TenantPools(
-        TenantConnectionSettings.from_url(
-            normalise_database_url(settings.tenant_database_url or os.environ["DATABASE_URL"]),
-            tenant_login_key(settings),
-            max_connections=settings.tenant_pool_max_connections,
-            per_tenant=settings.tenant_pool_size,
-            idle_seconds=settings.tenant_pool_idle_seconds,
-            timeout=settings.tenant_pool_timeout,
-            prepared_statements=settings.tenant_db_prepared_statements,
-        ),
+        TenantConnectionSettings.from_settings(settings, os.environ["DATABASE_URL"]),
         TENANT_SCHEMA_PLACEHOLDER,
     )
     app = Flask("bare")

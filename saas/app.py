@@ -8,7 +8,7 @@ from apiflask import APIFlask
 from flask import Flask
 
 from saas import billing, extensions, observability
-from saas.config import Settings, tenant_login_key
+from saas.config import Settings
 from saas.db import TENANT_SCHEMA_PLACEHOLDER, db
 from saas.embedded import embedded_database_url, embedded_redis_url, normalise_database_url
 from saas.tenant_connections import TenantConnectionSettings, TenantPools
@@ -57,19 +57,9 @@ def configure(app: Flask, settings: Settings) -> None:
         INFO={"description": "The CRM's REST API. Authenticate with `Authorization: Bearer <token>`."},
     )
     app.config.update(settings.extra)
+    # Tenant connections may go elsewhere (PgBouncer); by default to the platform's server.
     app.extensions["tenant_pools"] = TenantPools(
-        TenantConnectionSettings.from_url(
-            normalise_database_url(settings.tenant_database_url)
-            if settings.tenant_database_url
-            else database_url,
-            tenant_login_key(settings),
-            max_connections=settings.tenant_pool_max_connections,
-            per_tenant=settings.tenant_pool_size,
-            idle_seconds=settings.tenant_pool_idle_seconds,
-            timeout=settings.tenant_pool_timeout,
-            prepared_statements=settings.tenant_db_prepared_statements,
-        ),
-        TENANT_SCHEMA_PLACEHOLDER,
+        TenantConnectionSettings.from_settings(settings, database_url), TENANT_SCHEMA_PLACEHOLDER
     )
 
 

@@ -24,6 +24,7 @@ from sqlalchemy.engine import URL, Connection, Engine, make_url
 from saas.errors import TenantConnectionsExhausted
 
 if TYPE_CHECKING:
+    from saas.config import Settings
     from saas.db import TenantRef
 
 # What `encrypt_password` gives for scram-sha-256: the only text we put in an ALTER ROLE literal.
@@ -64,6 +65,22 @@ class TenantConnectionSettings:
     def from_url(cls, url: str | URL, secret_key: bytes, **limits: object) -> TenantConnectionSettings:
         plain = make_url(url).set(username=None, password=None)
         return cls(url=plain, secret_key=secret_key, **limits)  # type: ignore[arg-type]
+
+    @classmethod
+    def from_settings(cls, settings: Settings, database_url: str) -> TenantConnectionSettings:
+        """As the app builds them: ``TENANT_DATABASE_URL`` (else ``database_url``) and the pool settings."""
+        from saas.config import tenant_login_key
+        from saas.embedded import normalise_database_url
+
+        return cls.from_url(
+            normalise_database_url(settings.tenant_database_url or database_url),
+            tenant_login_key(settings),
+            max_connections=settings.tenant_pool_max_connections,
+            per_tenant=settings.tenant_pool_size,
+            idle_seconds=settings.tenant_pool_idle_seconds,
+            timeout=settings.tenant_pool_timeout,
+            prepared_statements=settings.tenant_db_prepared_statements,
+        )
 
     def login_url(self, tenant: TenantRef) -> URL:
         secret = tenant_login_secret(self.secret_key, tenant.role_name, tenant.login_version)

@@ -15,11 +15,11 @@ from urllib.parse import urlencode
 
 import pytest
 
-# Under pytest-xdist each worker gets an embedded PostgreSQL and Redis of its own (instance/test-gw1...).
-os.environ.setdefault(
-    "SAAS_INSTANCE_DIR",
-    str(Path(__file__).resolve().parent.parent / "instance" / "test")
-    + os.environ.get("PYTEST_XDIST_WORKER", "gw0").replace("gw0", "").replace("gw", "-gw"),
+# Under pytest-xdist each worker gets an embedded PostgreSQL and Redis of its own (instance/test-gw1...);
+# workers inherit the controller's environment, so the suffix is added to whatever it chose.
+os.environ.setdefault("SAAS_INSTANCE_DIR", str(Path(__file__).resolve().parent.parent / "instance" / "test"))
+os.environ["SAAS_INSTANCE_DIR"] += (
+    os.environ.get("PYTEST_XDIST_WORKER", "gw0").replace("gw0", "").replace("gw", "-gw")
 )
 os.environ.setdefault("SAAS_ENV", "test")
 os.environ.setdefault("LOGIN_RATE_LIMIT", "1000 per minute")
