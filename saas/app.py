@@ -47,6 +47,7 @@ def configure(app: Flask, settings: Settings) -> None:
         RATELIMIT_HEADERS_ENABLED=True,
         LOGIN_RATE_LIMIT=settings.login_rate_limit,
         SMTP_URL=settings.smtp_url,
+        SMTP_CA_FILE=settings.smtp_ca_file,
         MAIL_FROM=settings.mail_from,
         TRUSTED_PROXY_HOPS=settings.trusted_proxy_hops,
         ALLOWED_HOSTS=list(settings.allowed_hosts) if settings.allowed_hosts else None,

@@ -80,6 +80,8 @@ class Settings:
     export_stale_seconds: int = 600
     # Outgoing mail (privacy-center links...); none configured means mail is disabled and logged as such.
     smtp_url: str | None = None
+    # CA bundle that verifies the SMTP server's certificate (a private CA); none: the system's CAs.
+    smtp_ca_file: str | None = None
     mail_from: str = "no-reply@localhost"
     # Proxies in front of the app (an ALB: 1) whose X-Forwarded-For/-Proto/-Host entries are believed.
     trusted_proxy_hops: int = 0
@@ -112,6 +114,7 @@ class Settings:
             stripe_webhook_secret=os.environ.get("STRIPE_WEBHOOK_SECRET") or None,
             stripe_api_base=os.environ.get("STRIPE_API_BASE") or None,
             smtp_url=os.environ.get("SMTP_URL") or None,
+            smtp_ca_file=os.environ.get("SMTP_CA_FILE") or None,
             mail_from=os.environ.get("MAIL_FROM", "no-reply@localhost"),
             # API_TRUSTED_PROXIES is the setting's older name, from when only the API limiter used it.
             trusted_proxy_hops=int(
