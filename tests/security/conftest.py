@@ -1,0 +1,27 @@
+"""Security regression tests (issue 17) use the shared SMTP sink and the link doors' own helpers."""
+
+from __future__ import annotations
+
+import re
+
+from flask.testing import FlaskClient
+
+from tests.conftest import csrf_token_from
+from tests.mailsink import mail_sink  # noqa: F401  (the shared SMTP sink fixture)
+
+# The two public doors that mail a sign-in link to whoever asks by email: (path prefix, link job).
+LINK_DOORS = {
+    "privacy_center": ("/p/{slug}/", "saas.modules.privacy.links.send_center_link"),
+    "service_portal": ("/portal/{slug}/", "saas.modules.service.email.send_portal_link"),
+}
+
+
+def ask_for_link(client: FlaskClient, door: str, slug: str, email: str, **request_options):
+    path = LINK_DOORS[door][0].format(slug=slug)
+    token = csrf_token_from(client.get(path).text)
+    return client.post(path, data={"email": email, "csrf_token": token}, **request_options)
+
+
+def without_csrf_tokens(html: str) -> str:
+    """The page as a visitor compares it: the per-request CSRF token aside."""
+    return re.sub(r'name="csrf_token"[^>]*value="[^"]+"', "", html)
