@@ -122,6 +122,7 @@ def create_app(settings: Settings | None = None) -> APIFlask:
     )
     configure(app, settings)
     extensions.trust_proxies(app)
+    extensions.init_security_headers(app)
     logging.basicConfig(level=logging.INFO)
     observability.init_app(app)
 
