@@ -45,6 +45,7 @@ def _secret_key(environment: str, instance_dir: Path) -> str:
 
 TUNABLES = (
     "SIGNUP_RATE_LIMIT",
+    "SIGNUP_EMAIL_RATE_LIMIT",
     "PRIVACY_LINK_RATE_LIMIT",
     "PRIVACY_LINK_EMAIL_RATE_LIMIT",
     "PORTAL_LINK_EMAIL_RATE_LIMIT",
