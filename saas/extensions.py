@@ -66,6 +66,8 @@ def init_security_headers(app: Flask) -> None:
         frame_options="DENY",
         content_security_policy=CONTENT_SECURITY_POLICY,
         referrer_policy="strict-origin-when-cross-origin",
+        # The old XSS auditor header is gone from browsers and could itself leak; the CSP does its job.
+        x_xss_protection=False,
         # Talisman would otherwise force these cookie settings; the app's configuration decides them.
         session_cookie_secure=app.config["SESSION_COOKIE_SECURE"],
         session_cookie_http_only=True,
