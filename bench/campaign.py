@@ -199,7 +199,7 @@ def main() -> None:
         sink, port = CountingSink(), free_loopback_port()
         controller = Controller(sink, hostname="127.0.0.1", port=port)
         controller.start()
-        app.config["SMTP_URL"] = f"smtp://127.0.0.1:{port}"
+        app.config["SMTP_URL"] = f"smtp://127.0.0.1:{port}?tls=none"
         try:
             bench_evaluation(tenant, args.contacts)
             bench_send(tenant, args.send, sink, port)

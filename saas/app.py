@@ -48,6 +48,7 @@ def configure(app: Flask, settings: Settings) -> None:
         RATELIMIT_HEADERS_ENABLED=True,
         LOGIN_RATE_LIMIT=settings.login_rate_limit,
         SMTP_URL=settings.smtp_url,
+        SMTP_CA_FILE=settings.smtp_ca_file,
         MAIL_FROM=settings.mail_from,
         TRUSTED_PROXY_HOPS=settings.trusted_proxy_hops,
         ALLOWED_HOSTS=list(settings.allowed_hosts) if settings.allowed_hosts else None,
@@ -126,6 +127,7 @@ def create_app(settings: Settings | None = None) -> APIFlask:
     )
     configure(app, settings)
     extensions.trust_proxies(app)
+    extensions.init_security_headers(app)
     logging.basicConfig(level=logging.INFO)
     observability.init_app(app)
 

@@ -47,7 +47,10 @@ def _secret_key(environment: str, instance_dir: Path) -> str:
 
 TUNABLES = (
     "SIGNUP_RATE_LIMIT",
+    "SIGNUP_EMAIL_RATE_LIMIT",
     "PRIVACY_LINK_RATE_LIMIT",
+    "PRIVACY_LINK_EMAIL_RATE_LIMIT",
+    "PORTAL_LINK_EMAIL_RATE_LIMIT",
     "PASSWORD_RESET_RATE_LIMIT",
     "PASSWORD_RESET_EMAIL_RATE_LIMIT",
     "TWO_FACTOR_RATE_LIMIT",
@@ -97,6 +100,8 @@ class Settings:
     """Highest uncompressed/compressed ratio of an entry larger than 1 MiB (a zip bomb's is near 1000)."""
     # Outgoing mail (privacy-center links...); none configured means mail is disabled and logged as such.
     smtp_url: str | None = None
+    # CA bundle that verifies the SMTP server's certificate (a private CA); none: the system's CAs.
+    smtp_ca_file: str | None = None
     mail_from: str = "no-reply@localhost"
     # Proxies in front of the app (an ALB: 1) whose X-Forwarded-For/-Proto/-Host entries are believed.
     trusted_proxy_hops: int = 0
@@ -140,6 +145,7 @@ class Settings:
             stripe_webhook_secret=os.environ.get("STRIPE_WEBHOOK_SECRET") or None,
             stripe_api_base=os.environ.get("STRIPE_API_BASE") or None,
             smtp_url=os.environ.get("SMTP_URL") or None,
+            smtp_ca_file=os.environ.get("SMTP_CA_FILE") or None,
             mail_from=os.environ.get("MAIL_FROM", "no-reply@localhost"),
             # API_TRUSTED_PROXIES is the setting's older name, from when only the API limiter used it.
             trusted_proxy_hops=int(

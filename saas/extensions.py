@@ -9,6 +9,7 @@ from flask import Flask
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
+from flask_talisman import Talisman
 from flask_wtf import CSRFProtect
 from werkzeug.exceptions import SecurityError
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -22,6 +23,56 @@ csrf = CSRFProtect()
 
 # Behind trusted proxies the remote address is the client's: :class:`TrustedProxies` rewrote it.
 limiter = Limiter(key_func=get_remote_address)
+
+
+CONTENT_SECURITY_POLICY = {
+    "default-src": "'self'",
+    # Scripts only from our own static files: no inline script, no handler attribute, no eval.
+    "script-src": "'self'",
+    # Inline style *attributes* carry values chosen at run time (a workspace's brand colour, chart
+    # swatches, the billing banner's level): allowed for styles only, which cannot run code.
+    "style-src": "'self' 'unsafe-inline'",
+    # A privacy center's logo is an https URL its admins chose.
+    "img-src": "'self' data: https:",
+    "object-src": "'none'",
+    "base-uri": "'self'",
+    "frame-ancestors": "'none'",
+}
+EMBEDDABLE = {
+    "frame_options": None,
+    "content_security_policy": {**CONTENT_SECURITY_POLICY, "frame-ancestors": "*"},
+}
+"""Per-view options (``@security_headers(**EMBEDDABLE)``) of pages other sites may show in a frame."""
+
+
+class SecurityHeaders(Talisman):
+    """Flask-Talisman, except that a view which chose its own ``Referrer-Policy`` keeps it (the password
+    reset page, whose address holds a token, sends ``same-origin``)."""
+
+    def _set_referrer_policy_headers(self, headers: Any) -> None:
+        headers.setdefault("Referrer-Policy", self.referrer_policy)
+
+
+security_headers = SecurityHeaders()
+
+
+def init_security_headers(app: Flask) -> None:
+    """CSP, frame protection, nosniff, Referrer-Policy on every response; HSTS on those served over
+    HTTPS (as the trusted proxies report it). Plain HTTP is not redirected: the load balancer does
+    that, and the tests and ``make dev`` speak HTTP."""
+    security_headers.init_app(
+        app,
+        force_https=False,
+        frame_options="DENY",
+        content_security_policy=CONTENT_SECURITY_POLICY,
+        referrer_policy="strict-origin-when-cross-origin",
+        # The old XSS auditor header is gone from browsers and could itself leak; the CSP does its job.
+        x_xss_protection=False,
+        # Talisman would otherwise force these cookie settings; the app's configuration decides them.
+        session_cookie_secure=app.config["SESSION_COOKIE_SECURE"],
+        session_cookie_http_only=True,
+        session_cookie_samesite=app.config["SESSION_COOKIE_SAMESITE"],
+    )
 
 
 # The balancer's health checks and the metrics scraper name the task by its IP address: these answer

@@ -36,7 +36,8 @@ def start_sink(handler: MailSink) -> tuple[Controller, str]:
     port = free_port()
     controller = Controller(handler, hostname="127.0.0.1", port=port)
     controller.start()
-    return controller, f"smtp://127.0.0.1:{port}"
+    # The sink speaks no TLS: plaintext must be asked for explicitly (saas.mail refuses it otherwise).
+    return controller, f"smtp://127.0.0.1:{port}?tls=none"
 
 
 @pytest.fixture

@@ -1,4 +1,10 @@
-"""The public free-trial signup: a company gets its workspace and its owner account at once."""
+"""The public free-trial signup: the company's details first, then a mailed link on which the owner
+chooses a password, and the workspace and its owner account are created at once.
+
+The address proves itself before anything exists, and the page answers the same whether or not it
+already has an account: that owner is mailed a notice with a sign-in link instead, nothing is created,
+and no password is checked against theirs (signup is no account oracle and no password oracle).
+"""
 
 from __future__ import annotations
 
@@ -7,16 +13,30 @@ import unicodedata
 
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from flask_login import login_user
+from itsdangerous import BadData, URLSafeTimedSerializer
 from sqlalchemy import select
 
-from saas.auth.services import find_user_by_email
+from saas.audit import record_audit
+from saas.auth.services import find_user_by_email, normalise_email
 from saas.db import db
-from saas.errors import ValidationError
+from saas.errors import SaasError, ValidationError
 from saas.extensions import limiter
+from saas.jobs import queue
+from saas.mail import send_mail
+from saas.ratelimits import within_email_limit
 from saas.tenants.models import Tenant
-from saas.tenants.provisioning import RESERVED_SLUGS, provision_tenant
+from saas.tenants.provisioning import RESERVED_SLUGS, provision_tenant, validate_slug, validate_tenant_name
 
 signup_pages = Blueprint("signup", __name__)
+
+CONFIRM_SECONDS = 24 * 3600
+_SALT = "signup-confirmation"
+LINK_REFUSED = "This signup link is not valid any more: it expired (links last 24 hours). Sign up again."
+
+
+class SignupLinkRefused(SaasError):
+    status = 400
+    title = "Link not valid"
 
 
 def suggest_slug(company_name: str) -> str:
@@ -33,28 +53,111 @@ def suggest_slug(company_name: str) -> str:
     return candidate
 
 
+def _serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=_SALT)
+
+
+def _checked_email(email: str) -> str:
+    return normalise_email(email, field="admin_email")
+
+
+def _checked_request(values: dict[str, str], accepted_terms: bool) -> dict[str, str]:
+    """The signup's name, address (empty: derived when the link is used) and email, or a
+    :class:`ValidationError` for every field at fault. Nothing here depends on who has an account."""
+    errors: dict[str, list[str]] = {}
+    checked = dict(values)
+    checks = [
+        ("name", validate_tenant_name),
+        ("admin_email", lambda v: normalise_email(v, field="admin_email")),
+    ]
+    if values["slug"]:
+        checks.append(("slug", validate_slug))
+    for field, check in checks:
+        try:
+            checked[field] = check(values[field])
+        except ValidationError as error:
+            errors.update(error.errors)
+    slug = checked["slug"] if "slug" not in errors else ""
+    if slug and db.session.scalar(select(Tenant.id).where(Tenant.slug == slug)):
+        errors["slug"] = [f"'{slug}' is already taken."]
+    if not accepted_terms:
+        errors["accept_terms"] = ["Please accept the terms and the privacy notice."]
+    if errors:
+        raise ValidationError("Please correct the marked fields.", errors)
+    return checked
+
+
 @signup_pages.route("/signup", methods=["GET", "POST"])
 @limiter.limit(lambda: current_app.config.get("SIGNUP_RATE_LIMIT", "10 per hour"), methods=["POST"])
 def signup():
     values = {key: request.form.get(key, "").strip() for key in ("name", "slug", "admin_email")}
     if request.method == "GET":
         return render_template("signup.html", values=values, errors={})
-    errors: dict[str, list[str]] = {}
-    if request.form.get("accept_terms") != "1":
-        errors["accept_terms"] = ["Please accept the terms and the privacy notice."]
-    slug = values["slug"] or (suggest_slug(values["name"]) if values["name"] else "")
     try:
-        if errors:
-            raise ValidationError("Please correct the marked fields.", errors)
+        checked = _checked_request(values, request.form.get("accept_terms") == "1")
+    except ValidationError as error:
+        return render_template("signup.html", values=values, errors=error.errors), 422
+    email = checked["admin_email"]
+    if within_email_limit("SIGNUP_EMAIL_RATE_LIMIT", "3 per hour", email, scope="signup"):
+        # Both links are made and the job queued for every address: it alone looks the address up.
+        token = _serializer().dumps({"n": checked["name"], "s": checked["slug"], "e": email})
+        confirm_url = url_for("signup.confirm", token=token, _external=True)
+        queue().enqueue(send_signup_mail, email, confirm_url, url_for("auth.login", _external=True))
+    return render_template("signup_sent.html")
+
+
+def send_signup_mail(email: str, confirm_url: str, login_url: str) -> str:
+    """Job body: mail a new address its confirmation link; mail the owner of an existing account a
+    notice (with where to sign in) instead. Returns what it did (no address)."""
+    user = find_user_by_email(db.session, email)
+    if user is None:
+        body = (
+            "Welcome! Someone (we hope you) started a free trial of the CRM with this address.\n\n"
+            f"Choose your password and create the workspace here (the link works for 24 hours):\n"
+            f"{confirm_url}\n\nIf this was not you, ignore this message: nothing was created."
+        )
+        send_mail(email, "Confirm your new CRM workspace", body)
+        return "confirmation_sent"
+    body = (
+        "Someone just tried to create a new CRM workspace with your email address. This address "
+        "already has an account, so nothing was created.\n\n"
+        f"If it was you, sign in here instead:\n{login_url}\n\n"
+        "If it was not you, you need not do anything: your account and password are unchanged."
+    )
+    send_mail(user.email, "Someone tried to sign up with your address", body)
+    record_audit(db.session, "signup.existing_address", actor="signup", target=str(user.id))
+    db.session.commit()
+    return "owner_notified"
+
+
+def _read_token(token: str) -> dict[str, str]:
+    try:
+        data = _serializer().loads(token, max_age=CONFIRM_SECONDS)
+        return {"name": str(data["n"]), "slug": str(data["s"]), "admin_email": str(data["e"])}
+    except (BadData, KeyError, TypeError):
+        raise SignupLinkRefused(LINK_REFUSED) from None
+
+
+@signup_pages.route("/signup/confirm/<token>", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config.get("SIGNUP_RATE_LIMIT", "10 per hour"), methods=["POST"])
+def confirm(token: str):
+    """The mailed link: the owner chooses a password and the workspace is created. The link proved the
+    mailbox, so an address that has an account by now may be told so (a second use of the link too)."""
+    signup = _read_token(token)
+    if find_user_by_email(db.session, signup["admin_email"]) is not None:
+        return render_template("signup_confirm.html", signup=signup, errors={}, has_account=True), 409
+    if request.method == "GET":
+        return render_template("signup_confirm.html", signup=signup, errors={})
+    slug = signup["slug"] or suggest_slug(signup["name"])
+    try:
         tenant = provision_tenant(
             slug,
-            values["name"],
-            values["admin_email"],
+            signup["name"],
+            signup["admin_email"],
             request.form.get("admin_password", ""),
             actor="signup",
         )
     except ValidationError as error:
-        merged = {**errors, **error.errors}
-        return render_template("signup.html", values={**values, "slug": slug}, errors=merged), 422
-    login_user(find_user_by_email(db.session, values["admin_email"]))
+        return render_template("signup_confirm.html", signup=signup, errors=error.errors), 422
+    login_user(find_user_by_email(db.session, signup["admin_email"]))
     return redirect(url_for("core.dashboard", slug=tenant.slug, welcome=1))

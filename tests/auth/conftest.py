@@ -119,7 +119,7 @@ def mail_sink(app, monkeypatch):
     port = _free_port()
     controller = Controller(sink, hostname="127.0.0.1", port=port)
     controller.start()
-    monkeypatch.setitem(app.config, "SMTP_URL", f"smtp://127.0.0.1:{port}")
+    monkeypatch.setitem(app.config, "SMTP_URL", f"smtp://127.0.0.1:{port}?tls=none")
     yield sink
     controller.stop()
 

@@ -47,17 +47,12 @@ def test_a_user_signing_in_twice_a_day_is_one_active_user(client, tenant_a):
     assert [r.quantity for r in _rows(tenant_a, "active_users")] == [1]
 
 
-def test_signing_up_counts_the_owner_as_an_active_user(client, app_ctx):
+def test_signing_up_counts_the_owner_as_an_active_user(client, app_ctx, mail_sink):
     from saas.tenants.models import Tenant
-    from tests.conftest import PASSWORD, csrf_token_from
+    from tests.tenants.conftest import sign_up
 
     slug = f"signup-{os.urandom(3).hex()}"
-    page = client.get("/signup")
-    response = client.post(
-        "/signup",
-        data={"csrf_token": csrf_token_from(page.text), "name": "Signup Co", "slug": slug,
-              "admin_email": f"{slug}@example.com", "admin_password": PASSWORD, "accept_terms": "1"},
-    )  # fmt: skip
+    response = sign_up(client, mail_sink, name="Signup Co", slug=slug, admin_email=f"{slug}@example.com")
     assert response.status_code == 302
     tenant_id = db.session.scalar(select(Tenant.id).where(Tenant.slug == slug))
     rows = db.session.scalars(

@@ -13,6 +13,7 @@ from saas.modules.sfa.leads import leads
 from saas.modules.sfa.pipelines import default_pipeline
 from saas.modules.switches import set_module_enabled
 from tests.conftest import TenantFixture
+from tests.mailsink import mail_sink  # noqa: F401  (the shared SMTP sink fixture, for signups)
 
 
 def switch(fixture: TenantFixture, key: str, enabled: bool) -> None:

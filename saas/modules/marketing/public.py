@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from saas.db import TenantSession, db
 from saas.errors import ValidationError
-from saas.extensions import csrf, limiter
+from saas.extensions import EMBEDDABLE, csrf, limiter, security_headers
 from saas.modules.marketing import forms, tracking
 from saas.modules.marketing.blueprints import public
 from saas.modules.privacy.audit import commit_audit_with_response
@@ -105,12 +105,15 @@ def _form_page(form, *, errors=None, values=None, done=False, status=200):
     return page, status
 
 
+# Forms are made to be embedded in the workspace's own site (the iframe snippet on the form's page).
 @public.get("/f/<token>")
+@security_headers(**EMBEDDABLE)
 def show_form(token: str):
     return _form_page(forms.form_for_token(_session(), token))
 
 
 @public.post("/f/<token>")
+@security_headers(**EMBEDDABLE)  # the thanks page, or the form with its messages, inside that frame
 @csrf.exempt
 @limiter.limit(_rate_limit)
 def submit_form(token: str):

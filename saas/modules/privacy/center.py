@@ -21,7 +21,7 @@ from flask import (
     request,
     url_for,
 )
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from saas.db import TenantSession, db
 from saas.errors import Conflict
@@ -33,11 +33,13 @@ from saas.modules.privacy.links import (
     LinkRefused,
     LinkSession,
     consume_link,
+    contact_id_for_email,
     enqueue_center_link,
     read_confirmation_token,
     read_link_token,
 )
 from saas.modules.privacy.subject import collect_personal_data, personal_data_json
+from saas.ratelimits import within_email_limit
 from saas.tenants.models import Tenant
 
 privacy_center = Blueprint("privacy_center", __name__, template_folder="templates")
@@ -120,16 +122,13 @@ def request_link():
             "privacy/center_start.html", tenant=g.center_tenant, message="Enter a valid email address."
         )
         return page, 422
-    contact_id = _tenant_session().scalar(
-        select(Contact.id)
-        .where(func.lower(Contact.email) == email.lower())
-        .order_by(Contact.created_at)
-        .limit(1)
-    )
-    if contact_id is not None:
+    if within_email_limit("PRIVACY_LINK_EMAIL_RATE_LIMIT", "3 per hour", email, scope=g.center_ref.id):
+        # Queued for an unknown address too (the job then sends nothing): the same work either way.
+        contact_id = contact_id_for_email(_tenant_session(), email)
         enqueue_center_link(g.center_ref.id, contact_id, url_for("privacy_center.start", _external=True))
-        audit_privacy(_tenant_session(), "link.requested", actor=SUBJECT_ACTOR, target=str(contact_id))
-    # The same page whether or not the email is known: nobody learns who is a customer here.
+        target = str(contact_id) if contact_id else None  # an unknown address is written nowhere
+        audit_privacy(_tenant_session(), "link.requested", actor=SUBJECT_ACTOR, target=target)
+    # The same page whether the email is known or not, its limit spent or not: no customer is revealed.
     return render_template("privacy/center_sent.html", tenant=g.center_tenant)
 
 

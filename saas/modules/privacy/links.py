@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from flask import current_app
 from flask import session as browser_session
 from itsdangerous import BadData, TimestampSigner, URLSafeTimedSerializer
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 
 from saas.db import TenantSession, db
@@ -114,9 +115,20 @@ def consume_link(session: TenantSession, link: CenterLink) -> None:
         raise LinkRefused(REFUSED)
 
 
-def send_center_link(session: TenantSession, contact_id: str, center_url: str) -> bool:
-    """Job body: mail the contact a fresh link to ``center_url`` (the center's start page)."""
-    contact = session.get(Contact, uuid.UUID(contact_id))
+def contact_id_for_email(session: TenantSession, email: str) -> uuid.UUID | None:
+    """The oldest contact with ``email`` (any case), whom a link request for that address is about."""
+    return session.scalar(
+        select(Contact.id)
+        .where(func.lower(Contact.email) == email.lower())
+        .order_by(Contact.created_at)
+        .limit(1)
+    )
+
+
+def send_center_link(session: TenantSession, contact_id: str | None, center_url: str) -> bool:
+    """Job body: mail the contact a fresh link to ``center_url`` (the center's start page); for an
+    address that is no contact (``None``) nothing, so the request was the same work either way."""
+    contact = session.get(Contact, uuid.UUID(contact_id)) if contact_id else None
     if contact is None or not contact.email:
         return False
     token = make_link_token(session.tenant.id, contact.id)
@@ -131,8 +143,13 @@ def send_center_link(session: TenantSession, contact_id: str, center_url: str) -
     return sent
 
 
-def enqueue_center_link(tenant_id: str, contact_id: uuid.UUID, center_url: str) -> None:
-    enqueue_for_tenant(tenant_id, "saas.modules.privacy.links.send_center_link", str(contact_id), center_url)
+def enqueue_center_link(tenant_id: str, contact_id: uuid.UUID | None, center_url: str) -> None:
+    enqueue_for_tenant(
+        tenant_id,
+        "saas.modules.privacy.links.send_center_link",
+        str(contact_id) if contact_id else None,
+        center_url,
+    )
 
 
 def make_confirmation_token(tenant_id: str, event_id: int) -> str:

@@ -22,14 +22,14 @@ from flask import (
     request,
     url_for,
 )
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from saas.db import TenantSession, db
 from saas.errors import AuthenticationFailed, SaasError, ValidationError
 from saas.extensions import csrf, limiter
 from saas.jobs import enqueue_for_tenant
 from saas.modules.core.models import Contact
-from saas.modules.privacy.links import LinkSession, consume_link, read_link_token
+from saas.modules.privacy.links import LinkSession, consume_link, contact_id_for_email, read_link_token
 from saas.modules.service import email, kb
 from saas.modules.service.blueprints import portal
 from saas.modules.service.tickets import (
@@ -41,6 +41,7 @@ from saas.modules.service.tickets import (
     tickets,
 )
 from saas.modules.switches import ModuleDisabled, is_module_enabled
+from saas.ratelimits import within_email_limit
 from saas.tenants.models import Tenant
 
 PREFIX = "/portal/<slug>"
@@ -119,16 +120,12 @@ def request_link():
         address = validate_email(request.form.get("email", ""), check_deliverability=False).normalized
     except EmailNotValidError:
         return render_template("service/portal/start.html", message="Enter a valid email address."), 422
-    contact_id = _tenant_session().scalar(
-        select(Contact.id)
-        .where(func.lower(Contact.email) == address.lower())
-        .order_by(Contact.created_at)
-        .limit(1)
-    )
-    if contact_id is not None:
+    if within_email_limit("PORTAL_LINK_EMAIL_RATE_LIMIT", "3 per hour", address, scope=g.portal_ref.id):
+        # Queued for an unknown address too (the job then sends nothing): the same work either way.
+        contact_id = contact_id_for_email(_tenant_session(), address)
         start_url = url_for("service_portal.start", _external=True)
-        enqueue_for_tenant(g.portal_ref.id, SEND_LINK_JOB, str(contact_id), start_url)
-    # The same page whether or not the email is known: nobody learns who is a customer here.
+        enqueue_for_tenant(g.portal_ref.id, SEND_LINK_JOB, str(contact_id) if contact_id else None, start_url)
+    # The same page whether the email is known or not, its limit spent or not: no customer is revealed.
     return render_template("service/portal/sent.html")
 
 

@@ -233,7 +233,7 @@ def test_a_reply_the_mail_server_refuses_is_marked_failed_and_does_not_hold_up_o
     controller = Controller(sink, hostname="127.0.0.1", port=port)
     controller.start()
     try:
-        monkeypatch.setitem(app.config, "SMTP_URL", f"smtp://127.0.0.1:{port}")
+        monkeypatch.setitem(app.config, "SMTP_URL", f"smtp://127.0.0.1:{port}?tls=none")
         bad = add_contact(tenant_a, first_name="Bad", email="bounce@example.com")
         good = add_contact(tenant_a, first_name="Good", email="good@example.com")
         with tenant_session(tenant_a.ref) as session:

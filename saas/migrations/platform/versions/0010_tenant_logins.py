@@ -4,7 +4,7 @@ The roles themselves get their login on the next ``saas tenants migrate`` (``rep
 which needs the key the passwords are derived from.
 
 Revision ID: p0010
-Revises: p0007
+Revises: p0009
 Create Date: 2026-12-07
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "p0010"
-down_revision = "p0007"
+down_revision = "p0009"
 branch_labels = None
 depends_on = None
 
