@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import smtplib
 import ssl
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -71,6 +72,11 @@ def _smtp_url() -> str | None:
     return current_app.config.get("SMTP_URL")
 
 
+def _development() -> bool:
+    settings = current_app.config.get("SAAS_SETTINGS")
+    return settings is not None and settings.environment == "development"
+
+
 def mail_enabled() -> bool:
     return bool(_smtp_url())
 
@@ -83,6 +89,11 @@ def tls_context() -> ssl.SSLContext:
 def send_mail(to: str, subject: str, body: str, *, reply_to: str | None = None) -> bool:
     """Send a plain-text message; returns False (and logs that mail is off) without ``SMTP_URL``."""
     if not _smtp_url():
+        if _development():
+            # make dev has no mail server: show the whole message (signup and privacy links) on the
+            # console, so every mailed journey can be tried locally. Never outside development.
+            print(f"\n--- mail to {to}: {subject} ---\n{body}\n--- end of mail ---\n", file=sys.stderr)
+            return False
         log.warning("mail is disabled (no SMTP_URL); a message with subject %r was not sent", subject)
         return False
     message = EmailMessage()

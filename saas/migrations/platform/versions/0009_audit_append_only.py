@@ -12,7 +12,6 @@ Create Date: 2026-12-07
 from alembic import op
 
 revision = "p0009"
-# Other branches add p0007 and p0008; the chain is set right when they are merged.
 down_revision = "p0007"
 branch_labels = None
 depends_on = None
