@@ -34,6 +34,9 @@ from saas.migrations import upgrade_platform
 from saas.tenants.models import Tenant
 from saas.tenants.provisioning import provision_tenant
 from saas.tenants.roles import drop_tenant_role
+from tests.fake_stripe import fake_stripe  # the session's one fake Stripe, for billing and e2e
+
+__all__ = ["fake_stripe"]
 
 PASSWORD = "correct-horse-battery"
 

@@ -108,10 +108,11 @@ def test_tenant_a_invitation_does_not_open_tenant_b_through_b_provider(client, t
 def test_sign_in_started_at_tenant_a_cannot_finish_at_tenant_b(client, tenant_a, tenant_b, fresh_idp):
     configure_sso(fresh_idp, tenant_a)
     configure_sso(fresh_idp, tenant_b)
-    fresh_idp.user_email = "someone@sso.example"
+    # An address no other test signs in with, so "no account was made" holds in any test order.
+    fresh_idp.user_email = f"cross-{tenant_a.slug}@sso.example"
     callback = provider_answer(leave_for_provider(client, tenant_a.slug))
     response = client.get(callback.replace(f"/t/{tenant_a.slug}/", f"/t/{tenant_b.slug}/"))
-    assert response.status_code == 403 and find_user_by_email(db.session, "someone@sso.example") is None
+    assert response.status_code == 403 and find_user_by_email(db.session, fresh_idp.user_email) is None
 
 
 def test_tenant_b_audit_log_page_and_api_hold_nothing_of_tenant_a(client, tenant_a, tenant_b):

@@ -15,8 +15,9 @@ from sqlalchemy import delete, func, select, text
 from saas.billing.models import UsageRecord
 from saas.billing.usage import reconcile_usage, record_contacts_stored, record_usage, report_usage_to_stripe
 from saas.db import db
-from tests.billing.conftest import API_KEY, ROOT, WEBHOOK_SECRET, account_of
+from tests.billing.conftest import API_KEY, WEBHOOK_SECRET, account_of
 from tests.conftest import login
+from tests.fake_stripe import ROOT
 
 
 def _rows(tenant, meter: str | None = None) -> list[UsageRecord]:

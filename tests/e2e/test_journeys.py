@@ -18,9 +18,9 @@ from saas.billing.catalog import sync_catalog
 from saas.db import db, tenant_session
 from saas.modules.privacy import consent
 from saas.modules.registry import registry
-from tests.billing.conftest import API_KEY, WEBHOOK_SECRET, fake_stripe  # noqa: F401 - the real fake
 from tests.conftest import PASSWORD
 from tests.e2e.conftest import Browsers, add_rep, sign_in
+from tests.fake_stripe import API_KEY, WEBHOOK_SECRET
 from tests.mailsink import mail_sink  # noqa: F401 - the SMTP sink fixture
 from tests.privacy.conftest import add_contact
 
@@ -36,7 +36,7 @@ def forecast_weighted_this_month(page: Page) -> str:
 
 
 @pytest.fixture
-def billing_on(app, fake_stripe):  # noqa: F811 - the session's fake Stripe
+def billing_on(app, fake_stripe):
     keys = ("STRIPE_API_KEY", "STRIPE_WEBHOOK_SECRET", "STRIPE_API_BASE")
     saved = {key: app.config.get(key) for key in keys}
     app.config.update(

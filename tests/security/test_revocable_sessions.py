@@ -205,3 +205,10 @@ def test_a_member_deactivated_by_the_workspace_is_refused_its_pages_at_once(app,
     assert post_form(owner, page, f"{page}/{membership_id}/deactivate").status_code == 302
     # The workspace checks the membership on every request; the person's other workspaces stay open.
     assert leaver.get(f"/t/{tenant_a.slug}/").status_code == 404
+
+
+def test_every_signed_in_page_links_to_the_account_security_page(client, tenant_a):
+    login(client, tenant_a.email, tenant_a.password)
+    for path in (f"/t/{tenant_a.slug}/", "/workspaces"):
+        page = client.get(path)
+        assert page.status_code == 200 and 'href="/account/security"' in page.text, path
