@@ -7,74 +7,17 @@ import ipaddress
 import logging
 import smtplib
 import ssl
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from saas.mail import MailTransportInsecure, send_mail
+from tests.certificates import certificate, new_key, write_pem
 from tests.mailsink import MailSink, free_port
 
 RECIPIENT = "victim@example.com"
-
-
-def _name(common_name: str) -> x509.Name:
-    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-
-
-def _certificate(
-    subject: str,
-    key: ec.EllipticCurvePrivateKey,
-    *,
-    issuer: tuple[str, ec.EllipticCurvePrivateKey] | None = None,
-    names: list[x509.GeneralName] | None = None,
-    ca: bool = False,
-) -> x509.Certificate:
-    issuer_name, issuer_key = issuer or (subject, key)
-    now = datetime.now(UTC)
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(_name(subject))
-        .issuer_name(_name(issuer_name))
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(minutes=5))
-        .not_valid_after(now + timedelta(days=1))
-        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
-    )
-    if ca:
-        builder = builder.add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=True,
-                crl_sign=True,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-    if names:
-        builder = builder.add_extension(x509.SubjectAlternativeName(names), critical=False)
-    return builder.sign(issuer_key, hashes.SHA256())
-
-
-def _write(path: Path, cert: x509.Certificate, key: ec.EllipticCurvePrivateKey | None = None) -> Path:
-    pem = cert.public_bytes(serialization.Encoding.PEM)
-    if key is not None:
-        pem += key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
-    path.write_bytes(pem)
-    return path
 
 
 @pytest.fixture(scope="module")
@@ -82,22 +25,22 @@ def certificates(tmp_path_factory) -> dict[str, Path]:
     """A private CA and a server certificate it signed for 127.0.0.1/localhost; and a self-signed
     certificate for another name."""
     folder = tmp_path_factory.mktemp("smtp-tls")
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_cert = _certificate("Test mail CA", ca_key, ca=True)
-    server_key = ec.generate_private_key(ec.SECP256R1())
-    server_cert = _certificate(
+    ca_key = new_key()
+    ca_cert = certificate("Test mail CA", ca_key, ca=True)
+    server_key = new_key()
+    server_cert = certificate(
         "localhost",
         server_key,
         issuer=("Test mail CA", ca_key),
         names=[x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))],
     )
-    other_key = ec.generate_private_key(ec.SECP256R1())
-    other_cert = _certificate("mail.other.example", other_key, names=[x509.DNSName("mail.other.example")])
+    other_key = new_key()
+    other_cert = certificate("mail.other.example", other_key, names=[x509.DNSName("mail.other.example")])
     return {
-        "ca": _write(folder / "ca.pem", ca_cert),
-        "trusted": _write(folder / "server.pem", server_cert, server_key),
-        "other": _write(folder / "other.pem", other_cert, other_key),
-        "other_ca": _write(folder / "other-ca.pem", other_cert),
+        "ca": write_pem(folder / "ca.pem", ca_cert),
+        "trusted": write_pem(folder / "server.pem", server_cert, server_key),
+        "other": write_pem(folder / "other.pem", other_cert, other_key),
+        "other_ca": write_pem(folder / "other-ca.pem", other_cert),
     }
 
 

@@ -12,14 +12,9 @@ import ipaddress
 import ssl
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from saas.db import tenant_session
 from saas.webhooks.delivery import deliver
@@ -28,6 +23,7 @@ from saas.webhooks.models import WebhookDelivery, WebhookSubscription
 from saas.webhooks.signing import new_secret
 from saas.webhooks.ssrf import Address, UnsafeWebhookURL, check_webhook_url, vet_webhook_url
 from tests.api.conftest import Receiver, running_receiver
+from tests.certificates import certificate, new_key, write_pem
 
 NAME = "hooks.rebind.test"  # .test never resolves in real DNS: only the scripted resolver answers it
 
@@ -107,48 +103,18 @@ def test_the_next_checked_address_is_tried_when_one_refuses_connections(app_ctx,
 # --- TLS: connected by address, verified and introduced by name -----------------------------------------
 
 
-def _certificate(subject: str, key, issuer: x509.Name, signer, *, ca: bool) -> x509.Certificate:
-    now = datetime.now(UTC)
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
-        .issuer_name(issuer)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(minutes=5))
-        .not_valid_after(now + timedelta(hours=1))
-        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
-    )
-    if not ca:
-        builder = builder.add_extension(x509.SubjectAlternativeName([x509.DNSName(subject)]), critical=False)
-    return builder.sign(signer, hashes.SHA256())
-
-
-def _pem(path: Path, data: bytes) -> str:
-    path.write_bytes(data)
-    return str(path)
-
-
 @pytest.fixture
 def tls_receiver(app, tmp_path, monkeypatch) -> Iterator[tuple[Receiver, list[str]]]:
     """An HTTPS receiver on 127.0.0.1 whose certificate (from a CA the delivery is told to trust) names
     only ``NAME``; with the server names clients asked for (SNI)."""
-    ca_key, leaf_key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
-    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Webhook test CA")])
-    ca = _certificate("Webhook test CA", ca_key, ca_name, ca_key, ca=True)
-    leaf = _certificate(NAME, leaf_key, ca_name, ca_key, ca=False)
-    encoding = serialization.Encoding.PEM
+    ca_key, leaf_key = new_key(), new_key()
+    ca = certificate("Webhook test CA", ca_key, ca=True)
+    leaf = certificate(NAME, leaf_key, issuer=("Webhook test CA", ca_key), names=[x509.DNSName(NAME)])
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(
-        _pem(tmp_path / "leaf.pem", leaf.public_bytes(encoding)),
-        _pem(
-            tmp_path / "leaf.key",
-            leaf_key.private_bytes(encoding, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()),
-        ),
-    )
+    context.load_cert_chain(write_pem(tmp_path / "leaf.pem", leaf, leaf_key))
     server_names: list[str] = []
     context.sni_callback = lambda _socket, server_name, _context: server_names.append(server_name)
-    monkeypatch.setitem(app.config, "WEBHOOK_CA_BUNDLE", _pem(tmp_path / "ca.pem", ca.public_bytes(encoding)))
+    monkeypatch.setitem(app.config, "WEBHOOK_CA_BUNDLE", str(write_pem(tmp_path / "ca.pem", ca)))
     with running_receiver(host=NAME, tls=context) as started:
         yield started, server_names
 
