@@ -56,6 +56,8 @@ class TenantConnectionSettings:
     """Derives each tenant role's password (``tenant_login_secret``)."""
     max_connections: int = 20
     per_tenant: int = 2
+    max_tenants: int = 1000
+    """Tenants whose engine (not connections) is kept, least recently used first out."""
     idle_seconds: float = 300.0
     timeout: float = 10.0
     prepared_statements: bool = True
@@ -77,6 +79,7 @@ class TenantConnectionSettings:
             tenant_login_key(settings),
             max_connections=settings.tenant_pool_max_connections,
             per_tenant=settings.tenant_pool_size,
+            max_tenants=settings.tenant_pool_max_tenants,
             idle_seconds=settings.tenant_pool_idle_seconds,
             timeout=settings.tenant_pool_timeout,
             prepared_statements=settings.tenant_db_prepared_statements,
@@ -122,6 +125,7 @@ class TenantPools:
             entry = self._pools.get(key)
             if entry is None:
                 entry = self._pools[key] = self._new_pool(key, tenant)
+                self._trim()
             self._pools.move_to_end(key)
             entry.last_used = time.monotonic()
             return entry.translated
@@ -201,9 +205,10 @@ class TenantPools:
         return sum(entry.open_connections() for entry in self._pools.values())
 
     def _evict_one_idle(self, exclude: tuple[str, int]) -> bool:
+        """Close the connections of the least recently used idle tenant; its engine stays for its return
+        (no new engine, no first-connect queries then: only the login)."""
         for key, entry in self._pools.items():  # least recently used first
             if key != exclude and not entry.busy() and entry.open_connections() > 0:
-                del self._pools[key]
                 entry.engine.dispose()
                 return True
         return False
@@ -214,7 +219,16 @@ class TenantPools:
             return
         self._last_sweep = now
         cutoff = now - self.settings.idle_seconds
-        for key, entry in list(self._pools.items()):
-            if entry.last_used < cutoff and not entry.busy():
+        for entry in self._pools.values():
+            if entry.last_used < cutoff and not entry.busy() and entry.open_connections() > 0:
+                entry.engine.dispose()
+
+    def _trim(self) -> None:
+        """Forget the least recently used idle tenants past ``max_tenants`` (engines hold memory)."""
+        for key in list(self._pools):
+            if len(self._pools) <= self.settings.max_tenants:
+                return
+            entry = self._pools[key]
+            if not entry.busy():
                 del self._pools[key]
                 entry.engine.dispose()

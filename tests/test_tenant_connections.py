@@ -92,6 +92,22 @@ def test_idle_tenant_pools_are_closed(make_tenant):
         assert _server_connections([first]) == 1
         _whoami(pools, second)  # any use sweeps the pools idle past their time
         assert _server_connections([first]) == 0
-        assert pools.tenants_held() == 1
+        # The engine stays for the tenant's return; only its connection was closed.
+        assert pools.tenants_held() == 2
+        assert _whoami(pools, first) == first.ref.role_name
+    finally:
+        pools.dispose()
+
+
+def test_engines_of_the_least_recently_used_tenants_are_forgotten_past_max_tenants(make_tenant):
+    tenants = [make_tenant("lru") for _ in range(3)]
+    pools = _pools(max_connections=4, per_tenant=1, max_tenants=2)
+    try:
+        for fixture in tenants:
+            _whoami(pools, fixture)
+        assert pools.tenants_held() == 2
+        assert (tenants[0].ref.id, tenants[0].ref.login_version) not in set(pools)
+        assert _server_connections(tenants[:1]) == 0
+        assert _whoami(pools, tenants[0]) == tenants[0].ref.role_name
     finally:
         pools.dispose()
