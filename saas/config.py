@@ -113,6 +113,7 @@ class Settings:
     tenant_pool_max_connections: int = 20
     tenant_pool_size: int = 2
     tenant_pool_max_tenants: int = 1000
+    tenant_db_scram_iterations: int = 16
     tenant_pool_idle_seconds: float = 300.0
     tenant_pool_timeout: float = 10.0
     tenant_db_prepared_statements: bool = True
@@ -158,6 +159,7 @@ class Settings:
             tenant_pool_max_connections=int(os.environ.get("TENANT_POOL_MAX_CONNECTIONS", "20")),
             tenant_pool_size=int(os.environ.get("TENANT_POOL_SIZE", "2")),
             tenant_pool_max_tenants=int(os.environ.get("TENANT_POOL_MAX_TENANTS", "1000")),
+            tenant_db_scram_iterations=int(os.environ.get("TENANT_DB_SCRAM_ITERATIONS", "16")),
             tenant_pool_idle_seconds=float(os.environ.get("TENANT_POOL_IDLE_SECONDS", "300")),
             tenant_pool_timeout=float(os.environ.get("TENANT_POOL_TIMEOUT", "10")),
             tenant_db_prepared_statements=_flag("TENANT_DB_PREPARED_STATEMENTS", True),

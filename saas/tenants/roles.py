@@ -18,9 +18,10 @@ from saas.tenant_connections import scram_verifier, tenant_login_secret
 
 
 def _login_clause(connection: Connection, tenant: TenantRef) -> str:
-    secret = tenant_login_secret(tenant_pools().settings.secret_key, tenant.role_name, tenant.login_version)
+    settings = tenant_pools().settings
+    secret = tenant_login_secret(settings.secret_key, tenant.role_name, tenant.login_version)
     # A verifier, not the password: the secret never appears in SQL text or the server's logs.
-    verifier = scram_verifier(connection, tenant.role_name, secret)
+    verifier = scram_verifier(connection, tenant.role_name, secret, settings.scram_iterations)
     return f"LOGIN PASSWORD '{verifier}'"
 
 

@@ -17,6 +17,7 @@ from saas.tenants.models import Tenant
 from saas.tenants.provisioning import provision_tenant
 from saas.tenants.roles import held_tenant_roles, rotate_tenant_login
 from tests.conftest import PASSWORD, bearer, make_token
+from tests.security.conftest import superuser_connection
 
 # Each probe is what injected SQL would try first to leave the tenant, then a read of the platform.
 ESCAPES = {
@@ -183,3 +184,13 @@ def test_an_archive_is_loaded_on_the_new_tenants_own_login_and_a_failed_load_lea
         ).scalar()
     assert leftover == 0
     assert db.session.scalar(select(Tenant).where(Tenant.slug == f"imp-{suffix}-2")) is None
+
+
+def test_tenant_verifiers_use_the_configured_scram_iterations(tenant_a):
+    """Tenant secrets are random, so their verifiers skip PostgreSQL's costly default stretching."""
+    iterations = tenant_pools().settings.scram_iterations
+    with superuser_connection() as su:
+        verifier = su.execute(
+            "SELECT rolpassword FROM pg_authid WHERE rolname = %s", (tenant_a.ref.role_name,)
+        ).fetchone()[0]
+    assert verifier.startswith(f"SCRAM-SHA-256${iterations}:")

@@ -20,8 +20,8 @@ from sqlalchemy import make_url, text
 from saas import create_app
 from saas.config import Settings
 from saas.db import db
-from saas.embedded import SUPERUSER_PASSWORD_FILE
 from tests.conftest import bearer, make_token
+from tests.security.conftest import superuser_connection
 
 # What an operator runs once per database (docs/operations.md): a function only PgBouncer may call,
 # which hands out the verifiers of tenant roles and of no one else.
@@ -58,19 +58,13 @@ def pgbouncer(app):
         if os.environ.get("SAAS_REQUIRE_PGBOUNCER"):
             pytest.fail("pgbouncer is not installed (apt-get install pgbouncer)")
         pytest.skip("pgbouncer is not installed (apt-get install pgbouncer; CI installs it)")
+    auth_password = "pgbouncer-auth-test"
     with app.app_context():
         url = db.engine.url
-    if url.query.get("host") is None:
-        pytest.skip("needs the embedded PostgreSQL (its superuser sets up auth_query)")
+        with superuser_connection() as su:
+            su.execute(AUTH_QUERY_SETUP)
+            su.execute(f"ALTER ROLE pgbouncer_auth PASSWORD '{auth_password}'")
     socket_dir = url.query["host"]
-    instance = Path(os.environ["SAAS_INSTANCE_DIR"])
-    superuser_password = (instance / SUPERUSER_PASSWORD_FILE).read_text().strip()
-    auth_password = "pgbouncer-auth-test"
-    with psycopg.connect(
-        host=socket_dir, user="postgres", password=superuser_password, dbname=url.database, autocommit=True
-    ) as su:
-        su.execute(AUTH_QUERY_SETUP)
-        su.execute(f"ALTER ROLE pgbouncer_auth PASSWORD '{auth_password}'")
 
     # PgBouncer refuses to run as root; it then runs as the user that owns the embedded server.
     workdir = Path(tempfile.mkdtemp(prefix="pgbouncer-"))
