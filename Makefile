@@ -8,7 +8,7 @@ CHECKOV_VERSION := 3.3.30
 INFRA_VENV := .venv-infra
 INFRA_STAMP := $(INFRA_VENV)/.installed-$(CHECKOV_VERSION)
 
-.PHONY: dev test lint bench clean infra-check
+.PHONY: dev test stop lint bench clean infra-check
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,17 +18,26 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# `make dev PORT=5001` when 5000 is taken.
+PORT ?= 5000
+
 dev: $(STAMP)
-	SAAS_ENV=$${SAAS_ENV:-development} $(BIN)/saas dev
+	SAAS_ENV=$${SAAS_ENV:-development} $(BIN)/saas dev --port $(PORT)
+
+# Stops the embedded PostgreSQL and Redis of every instance folder (./instance and the folders in it).
+stop: $(STAMP)
+	$(BIN)/saas stop-embedded instance
 
 # One pytest worker per core (PYTEST_WORKERS to change it), whole files per worker so a file's
-# module fixtures start once; the slowest tests are printed at the end.
+# module fixtures start once; the slowest tests are printed at the end. The embedded PostgreSQL and
+# Redis the tests started (instance/test*) are stopped afterwards, pass or fail.
 PYTEST_WORKERS ?= auto
 
 test: $(STAMP) infra-check
 	$(BIN)/ruff check saas tests bench
 	$(BIN)/ruff format --check saas tests bench
-	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile --durations=25
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile --durations=25; status=$$?; \
+		$(BIN)/saas stop-embedded instance/test*; exit $$status
 
 lint: $(STAMP)
 	$(BIN)/ruff check saas tests bench

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
+from pathlib import Path
 
 import click
 from flask import Flask, current_app
-from flask.cli import AppGroup, FlaskGroup, with_appcontext
+from flask.cli import AppGroup, FlaskGroup, ScriptInfo, with_appcontext
 from sqlalchemy import select
 
 from saas.db import db
@@ -284,16 +286,35 @@ def migrate_dev_tenants() -> list:
 
 
 @click.command("dev", help="Migrate, seed the demo tenant, run a worker and the web app (development).")
-@click.option("--port", default=5000, show_default=True)
-@with_appcontext
+@click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
 def dev_command(port: int) -> None:
+    # Before the app exists: building it starts the embedded services, which a taken port would waste.
+    _require_free_port(port)
+    app: Flask = click.get_current_context().ensure_object(ScriptInfo).load_app()
+    with app.app_context():
+        _serve_development(app, port)
+
+
+def _require_free_port(port: int) -> None:
+    """Refuse a port something already listens on, in one line (werkzeug's own error is a traceback)."""
+    with socket.socket() as probe:
+        # As werkzeug binds: a port whose old connections linger in TIME_WAIT still counts as free.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            raise click.ClickException(
+                f"Port {port} is in use: run make dev PORT={port + 1} (or saas dev --port {port + 1})"
+            ) from None
+
+
+def _serve_development(app: Flask, port: int) -> None:
     from saas.migrations import upgrade_platform
 
     upgrade_platform(db.engine)
     # A dev instance from older code holds tenants at an older revision: bring every one to head first.
     migrate_dev_tenants()
     seed_demo_tenant()
-    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
     if not app.config["SAAS_SETTINGS"].s3_bucket:
         _start_embedded_s3(app)
     worker = subprocess.Popen([sys.executable, "-m", "saas.cli", "worker"], env=_service_env())
@@ -307,6 +328,22 @@ def dev_command(port: int) -> None:
     finally:
         worker.terminate()
         worker.wait(timeout=10)
+
+
+@click.command(
+    "stop-embedded",
+    help="Stop the embedded PostgreSQL and Redis of an instance folder and of every folder in it "
+    "(dev, test, test-gw1..., bench-*). Needs no configuration.",
+)
+@click.argument(
+    "roots", nargs=-1, type=click.Path(file_okay=False, path_type=Path), metavar="[INSTANCE_DIR]..."
+)
+def stop_embedded_command(roots: tuple[Path, ...]) -> None:
+    from saas.embedded import stop_embedded_services
+
+    for root in roots or (Path(os.environ.get("SAAS_INSTANCE_DIR", "instance")),):
+        for line in stop_embedded_services(root):
+            click.echo(line)
 
 
 def _start_embedded_s3(app: Flask) -> None:
@@ -326,31 +363,59 @@ def _start_embedded_s3(app: Flask) -> None:
     )
 
 
-def register_commands(app: Flask) -> None:
+def _commands() -> tuple[click.Command, ...]:
     from saas.billing.cli import billing_group
     from saas.exports.cli import export_command, import_command
 
-    for command in (export_command, import_command, scheduler_command, billing_group):
-        app.cli.add_command(command)
-    for command in (
+    return (
         db_group,
         tenants_group,
         modules_group,
         tokens_group,
         worker_command,
+        scheduler_command,
         seed_demo,
         dev_command,
-    ):
+        export_command,
+        import_command,
+        billing_group,
+        stop_embedded_command,
+    )
+
+
+def register_commands(app: Flask) -> None:
+    for command in _commands():
         app.cli.add_command(command)
 
 
 def _create_app() -> Flask:
     from saas.app import create_app
+    from saas.config import MissingSetting
 
-    return create_app()
+    try:
+        return create_app()
+    except MissingSetting as error:
+        raise click.ClickException(str(error)) from None
 
 
-cli = FlaskGroup(
+class SaasGroup(FlaskGroup):
+    """The ``saas`` command. Every command is registered on the group itself, not on the app, so
+    listing commands and ``--help`` never build the app (which needs configuration and starts the
+    embedded services); a command builds it when it runs."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        for command in _commands():
+            self.add_command(command)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return click.Group.list_commands(self, ctx)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        return click.Group.get_command(self, ctx, name)
+
+
+cli = SaasGroup(
     create_app=_create_app, add_version_option=False, load_dotenv=False, help="Open CRM administration."
 )
 

@@ -26,6 +26,10 @@ def _names(name: str) -> tuple[str, ...] | None:
     return names or None
 
 
+class MissingSetting(RuntimeError):
+    """A setting production requires is not set; its message tells the operator what to set, in one line."""
+
+
 def _instance_dir() -> Path:
     return Path(os.environ.get("SAAS_INSTANCE_DIR", "instance")).resolve()
 
@@ -35,7 +39,10 @@ def _secret_key(environment: str, instance_dir: Path) -> str:
     if key:
         return key
     if environment == "production":
-        raise RuntimeError("SECRET_KEY must be set in production")
+        raise MissingSetting(
+            "SECRET_KEY is not set: export SECRET_KEY=<a long random string> "
+            "(or SAAS_ENV=development for a local instance under ./instance)"
+        )
     # Development only: a random key kept in the instance folder so sessions survive restarts.
     path = instance_dir / "secret_key"
     if not path.exists():

