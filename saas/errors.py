@@ -8,6 +8,8 @@ class SaasError(Exception):
 
     status = 400
     title = "Bad request"
+    hint: str | None = None
+    """A line under the detail on error pages; ``None``: the usual line for the status."""
 
     def __init__(self, detail: str, **extra: object) -> None:
         super().__init__(detail)

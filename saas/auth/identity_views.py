@@ -136,7 +136,7 @@ def tenant_login(slug: str):
             return finish_password_sign_in(user, url_for("core.dashboard", slug=slug))
         db.session.rollback()
         form.password.errors = ["Email or password is not right."]
-    return _login_page(tenant, form, 400)
+    return _login_page(tenant, form)  # a 200 for every reason, as at /login
 
 
 # A POST with the CSRF token: a foreign page must not start a sign-in (login CSRF).

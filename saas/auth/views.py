@@ -95,7 +95,8 @@ def login():
             return finish_password_sign_in(user, safe_next(request.args.get("next")))
         else:
             form.password.errors = ["Email or password is not right."]
-    return render_template("auth/login.html", form=form), 200 if request.method == "GET" else 400
+    # The form again, with its message: a 200 whatever the reason, so the status tells no more than it.
+    return render_template("auth/login.html", form=form)
 
 
 # -- the second step of a password sign-in -----------------------------------------------------

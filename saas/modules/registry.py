@@ -75,6 +75,10 @@ class DashboardCard:
     """Cards are shown by ``order`` then ``key``."""
 
 
+RecordLabels = Callable[[Session, Collection[uuid.UUID]], dict[uuid.UUID, str]]
+"""The names a person reads for records of one type, by id (``session, ids``); unknown ids are left out."""
+
+
 @dataclass(frozen=True)
 class DataSubject:
     """The person a privacy hook works on: their contact id and, while known, their email.
@@ -121,6 +125,9 @@ class Module:
     """Moves the module's references from a merged-away record to its survivor (``session, kind, survivor_id,
     merged_id``; kind ``contact``, ``account`` or ``lead``), in the caller's transaction; returns counts per
     table it handled. Tables with a foreign key to the record that no hook names are moved generically."""
+    record_labels: tuple[tuple[str, RecordLabels], ...] = ()
+    """Per record type (its table: ``stages``, ``accounts``; ``users`` for the workspace's members), how
+    its records are named, so reports and filters show names where a field holds a record's id."""
 
 
 class ModuleRegistry:
@@ -162,6 +169,20 @@ class ModuleRegistry:
         reason = self.refused_people(session, [email]).get(email) if email else None
         if reason:
             raise ValidationError(reason, {"email": [reason]})
+
+    def labels_records(self, record_type: str) -> bool:
+        """Whether some module names the records of ``record_type``."""
+        return any(record_type == key for module in self for key, _ in module.record_labels)
+
+    def record_labels(
+        self, session: Session, record_type: str, ids: Collection[uuid.UUID]
+    ) -> dict[uuid.UUID, str]:
+        """The names of the ``record_type`` records with these ids, from the module that names them."""
+        for module in self:
+            resolve = dict(module.record_labels).get(record_type)
+            if resolve is not None and ids:
+                return resolve(session, ids)
+        return {}
 
     def module_for_path(self, dotted_path: str) -> Module | None:
         """The module that owns a dotted path such as ``saas.modules.sfa.services.x``."""

@@ -82,6 +82,7 @@ def set_module_enabled(session: Session, tenant_id: str, key: str, enabled: bool
 
 class ModuleDisabled(NotFound):
     title = "Module switched off"
+    hint = "The address is right and nothing was deleted: the page is back once the module is switched on."
 
 
 BLUEPRINT_MODULES = "saas_blueprint_modules"

@@ -145,6 +145,33 @@ def _admin_user(email: str, password: str) -> User:
 
 SchemaFiller = Callable[[Connection, TenantRef], None]
 
+FIELD_CHECKS: dict[str, Callable[[str], str | None]] = {
+    "slug": validate_slug,
+    "name": validate_tenant_name,
+    "admin_email": lambda value: normalise_email(value, field="admin_email"),
+    "admin_password": lambda value: check_password_policy(value, field="admin_password"),
+}
+"""How each field of a new tenant is checked: the cleaned value, ``None`` (kept as given) or a
+:class:`ValidationError`."""
+
+
+def check_tenant_fields(values: dict[str, str]) -> tuple[dict[str, str], dict[str, list[str]]]:
+    """Check every field present in ``values`` at once (and whether the slug is free): the cleaned
+    values and the messages of every field at fault, so a form can show them all in one answer."""
+    checked, errors = dict(values), {}
+    for field, value in values.items():
+        try:
+            cleaned = FIELD_CHECKS[field](value)
+        except ValidationError as error:
+            errors.update(error.errors or {field: [error.detail]})
+            continue
+        if cleaned is not None:
+            checked[field] = cleaned
+    slug = checked.get("slug") if "slug" not in errors else None
+    if slug and db.session.scalar(select(Tenant.id).where(Tenant.slug == slug)):
+        errors["slug"] = [f"'{slug}' is already taken."]
+    return checked, errors
+
 
 def provision_tenant(
     slug: str,
@@ -164,12 +191,12 @@ def provision_tenant(
     newest revision, in one tenant transaction; the registry rows follow. A failure anywhere drops the
     role and its schema again.
     """
-    slug = validate_slug(slug)
-    name = validate_tenant_name(name)
-    admin_email = normalise_email(admin_email, field="admin_email")
-    check_password_policy(admin_password, field="admin_password")
-    if db.session.scalar(select(Tenant.id).where(Tenant.slug == slug)):
-        raise ValidationError("Workspace address taken.", {"slug": [f"'{slug}' is already taken."]})
+    checked, errors = check_tenant_fields(
+        {"slug": slug, "name": name, "admin_email": admin_email, "admin_password": admin_password}
+    )
+    if errors:
+        raise ValidationError("Please correct the marked fields.", errors)
+    slug, name, admin_email = checked["slug"], checked["name"], checked["admin_email"]
 
     tenant_id = secrets.token_hex(6)
     ref = TenantRef(id=tenant_id, slug=slug, schema_name=f"t_{tenant_id}", role_name=f"t_{tenant_id}")

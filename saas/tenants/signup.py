@@ -25,7 +25,7 @@ from saas.jobs import queue
 from saas.mail import send_mail
 from saas.ratelimits import within_email_limit
 from saas.tenants.models import Tenant
-from saas.tenants.provisioning import RESERVED_SLUGS, provision_tenant, validate_slug, validate_tenant_name
+from saas.tenants.provisioning import RESERVED_SLUGS, check_tenant_fields, provision_tenant
 
 signup_pages = Blueprint("signup", __name__)
 
@@ -64,27 +64,13 @@ def _checked_email(email: str) -> str:
 def _checked_request(values: dict[str, str], accepted_terms: bool) -> dict[str, str]:
     """The signup's name, address (empty: derived when the link is used) and email, or a
     :class:`ValidationError` for every field at fault. Nothing here depends on who has an account."""
-    errors: dict[str, list[str]] = {}
-    checked = dict(values)
-    checks = [
-        ("name", validate_tenant_name),
-        ("admin_email", lambda v: normalise_email(v, field="admin_email")),
-    ]
-    if values["slug"]:
-        checks.append(("slug", validate_slug))
-    for field, check in checks:
-        try:
-            checked[field] = check(values[field])
-        except ValidationError as error:
-            errors.update(error.errors)
-    slug = checked["slug"] if "slug" not in errors else ""
-    if slug and db.session.scalar(select(Tenant.id).where(Tenant.slug == slug)):
-        errors["slug"] = [f"'{slug}' is already taken."]
+    present = {field: value for field, value in values.items() if field != "slug" or value}
+    checked, errors = check_tenant_fields(present)
     if not accepted_terms:
         errors["accept_terms"] = ["Please accept the terms and the privacy notice."]
     if errors:
         raise ValidationError("Please correct the marked fields.", errors)
-    return checked
+    return {**values, **checked}
 
 
 @signup_pages.route("/signup", methods=["GET", "POST"])

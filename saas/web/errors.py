@@ -28,10 +28,11 @@ def problem(status: int, title: str, detail: str, **extra: object) -> Response:
     return response
 
 
-def _page(status: int, title: str, detail: str) -> tuple[str, int]:
+def _page(status: int, title: str, detail: str, hint: str | None = None) -> tuple[str, int]:
     # A server error may come from a broken transaction: its page asks nothing more of the database.
     bare = status >= 500
-    return render_template("error.html", status=status, title=title, detail=detail, bare=bare), status
+    page = render_template("error.html", status=status, title=title, detail=detail, hint=hint, bare=bare)
+    return page, status
 
 
 def summarise_field_errors(errors: dict[str, list[str]]) -> str:
@@ -67,7 +68,7 @@ def register_error_handlers(app: APIFlask) -> None:
             if isinstance(error, ValidationError) and error.errors:
                 detail = f"{detail} {summarise_field_errors(error.errors)}"
             return problem(error.status, error.title, detail, **error.extra)
-        return _page(error.status, error.title, error.detail)
+        return _page(error.status, error.title, error.detail, error.hint)
 
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException):

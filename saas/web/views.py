@@ -1,4 +1,5 @@
-"""Public site pages (the landing page) and the signed-in user's list of workspaces."""
+"""Public site pages (the landing page, the default terms and privacy notice) and the signed-in
+user's list of workspaces."""
 
 from __future__ import annotations
 
@@ -28,6 +29,16 @@ def index():
         module_keys={module.key for module in registry},
         switchable=[module.title for module in registry if not module.always_on],
     )
+
+
+@site_pages.route("/terms")
+def terms():
+    return render_template("legal/terms.html")
+
+
+@site_pages.route("/privacy")
+def privacy_notice():
+    return render_template("legal/privacy.html")
 
 
 @site_pages.route("/workspaces")

@@ -40,6 +40,18 @@ def test_link_opens_the_center_once(client, tenant_a, mail_sink):
     assert again.status_code == 400 and "not valid" in again.text
 
 
+def test_used_link_answers_with_the_form_that_mails_a_new_one(client, tenant_a, mail_sink):
+    add_contact(tenant_a, first_name="Used", last_name="Twice", email="used@example.com")
+    request_link(client, tenant_a.slug, "used@example.com")
+    token = mailed_token(mail_sink, "used@example.com")
+    enter_center(client, tenant_a.slug, token)
+
+    again = enter_center(client, tenant_a.slug, token)
+    assert again.status_code == 400 and "used already or it expired" in again.text
+    assert f'action="/p/{tenant_a.slug}/"' in again.text and 'name="email"' in again.text
+    assert "Send me a link" in again.text
+
+
 def _forged_at(seconds_ago: int):
     class Earlier(TimestampSigner):
         def get_timestamp(self) -> int:

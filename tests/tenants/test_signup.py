@@ -9,6 +9,7 @@ from sqlalchemy import func, select, text
 from saas.auth.models import Membership
 from saas.db import db
 from saas.tenants.models import Tenant
+from saas.tenants.provisioning import provision_tenant
 from tests.conftest import PASSWORD, csrf_token_from
 from tests.tenants.conftest import ask_to_sign_up, choose_password, mailed_signup_path, sign_up
 
@@ -90,6 +91,28 @@ def test_a_short_password_on_the_mailed_link_page_shows_a_message_and_creates_no
     assert response.status_code == 422 and 'id="admin_password-error"' in response.text
     assert _tenants() == before
     assert choose_password(client, path, PASSWORD).status_code == 302
+
+
+def test_the_signup_form_reports_every_field_at_fault_in_one_answer(client, app_ctx, tenant_a):
+    response = ask_to_sign_up(client, name="", slug=tenant_a.slug, admin_email="nope", accept_terms=None)
+    assert response.status_code == 422
+    for field in ("name", "slug", "admin_email"):
+        assert f'id="{field}-error"' in response.text, field
+    assert "accept the terms" in response.text
+
+
+def test_the_mailed_link_page_reports_a_taken_address_and_a_short_password_at_once(
+    client, app_ctx, mail_sink
+):
+    slug, email = f"late-{uuid.uuid4().hex[:6]}", f"late-{uuid.uuid4().hex[:6]}@example.com"
+    assert ask_to_sign_up(client, name="Late Co", slug=slug, admin_email=email).status_code == 200
+    path = mailed_signup_path(mail_sink, email)
+    provision_tenant(slug, "Quicker Co", f"quick-{uuid.uuid4().hex[:6]}@example.com", PASSWORD)
+    db.session.commit()
+
+    response = choose_password(client, path, "short")
+    assert response.status_code == 422
+    assert 'id="admin_password-error"' in response.text and "is already taken" in response.text
 
 
 def test_a_used_or_tampered_signup_link_creates_nothing_more(client, app_ctx, mail_sink):

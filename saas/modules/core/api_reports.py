@@ -41,8 +41,12 @@ class ReportQuery(Schema):
 
 
 class ReportRowOut(Schema):
-    group = fields.Raw(allow_none=True)
+    group = fields.Raw(allow_none=True, metadata={"description": "The field's value (a record's id)"})
+    group_label = fields.String(
+        allow_none=True, metadata={"description": "What a person reads for it (the record's name)"}
+    )
     then = fields.Raw(allow_none=True)
+    then_label = fields.String(allow_none=True)
     value = fields.Decimal(as_string=True)
 
 
@@ -56,7 +60,18 @@ ReportOut = Schema.from_dict({"rows": fields.List(fields.Nested(ReportRowOut))},
 @api.doc(summary="Run a report", description="Largest groups first, at most 500.", responses=[404, 422])
 def run_report(query_data):
     rows = reports.run_report(current_tenant_session(), **query_data)
-    return {"rows": [{"group": _json(r.group), "then": _json(r.then), "value": r.value} for r in rows]}
+    return {
+        "rows": [
+            {
+                "group": _json(r.group),
+                "group_label": r.group_label,
+                "then": _json(r.then),
+                "then_label": r.then_label,
+                "value": r.value,
+            }
+            for r in rows
+        ]
+    }
 
 
 @api.get("/reports.csv")

@@ -1,6 +1,7 @@
 """Registration of the always-on core module."""
 
 from saas.modules.core import dashboard, privacy, search
+from saas.modules.core.labels import RECORD_LABELS
 from saas.modules.core.merge import merge_core_records
 from saas.modules.registry import Module, NavEntry
 
@@ -45,4 +46,5 @@ MODULE = Module(
     merge_records=merge_core_records,
     search=search.search,
     dashboard=dashboard.dashboard,
+    record_labels=RECORD_LABELS,
 )

@@ -3,6 +3,7 @@ included), as rows for a table, a chart and a CSV download. Only whitelisted col
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -40,6 +41,10 @@ class ReportRow:
     group: Any
     then: Any
     value: Decimal
+    group_label: str | None = None
+    """What a person reads for ``group``: a referenced record's name (a stage's, an owner's), else the
+    value as text; ``None`` for no value."""
+    then_label: str | None = None
 
 
 def _owner_module(entity: str) -> str:
@@ -57,8 +62,11 @@ def fields_among(entity: str, definitions: list[CustomField]) -> tuple[dict[str,
     """:func:`fields_of` with the record type's custom field definitions given."""
     table = custom_fields._table(entity)
     groupable, summable = {}, {}
+    members_named = registry.labels_records("users")
     for column in table.columns:
-        if column.computed is not None or column.name == "id" or column.name.endswith("_user_id"):
+        if column.computed is not None or column.name == "id":
+            continue
+        if column.name.endswith("_user_id") and not members_named:
             continue
         if isinstance(column.type, Numeric | Integer) and not column.primary_key:
             summable[column.name] = column.name.replace("_", " ")
@@ -67,7 +75,7 @@ def fields_among(entity: str, definitions: list[CustomField]) -> tuple[dict[str,
             or isinstance(column.type, Boolean | Date)
             or column.name.endswith("_id")
         ):
-            groupable[column.name] = column.name.replace("_", " ")
+            groupable[column.name] = _field_label(column.name)
     for definition in definitions:
         name = definition.column_name
         if definition.field_type in GROUPABLE_CUSTOM:
@@ -75,6 +83,54 @@ def fields_among(entity: str, definitions: list[CustomField]) -> tuple[dict[str,
         if definition.field_type in NUMERIC_CUSTOM:
             summable[name] = definition.label
     return groupable, summable
+
+
+def _field_label(name: str) -> str:
+    """``stage_id`` reads "stage", ``owner_user_id`` "owner": the field names a record, not an id."""
+    return name.removesuffix("_id").removesuffix("_user").replace("_", " ")
+
+
+def referenced_type(entity: str, name: str, definitions: list[CustomField]) -> str | None:
+    """The record type (table) whose ids the field ``name`` of ``entity`` holds, if a module names
+    that type's records: a reference custom field's target, a foreign key's table, members for
+    ``*_user_id``."""
+    definition = next((d for d in definitions if d.column_name == name), None)
+    if definition is not None:
+        target = definition.reference if definition.field_type == "reference" else None
+    elif name.endswith("_user_id"):
+        target = "users"
+    else:
+        column = custom_fields._table(entity).columns.get(name)
+        key = next(iter(column.foreign_keys), None) if column is not None else None
+        target = key.column.table.name if key is not None else None
+    return target if target and registry.labels_records(target) else None
+
+
+def value_labels(
+    session: TenantSession, entity: str, name: str, values: list[Any], definitions: list[CustomField]
+) -> dict[Any, str | None]:
+    """What a person reads for each of the field's ``values``: the referenced records' names (an id no
+    module names, a deleted record's, stays as it is), else the value as text."""
+    target = referenced_type(entity, name, definitions)
+    names = registry.record_labels(session, target, {v for v in values if v is not None}) if target else {}
+    return {value: None if value is None else names.get(value, str(value)) for value in values}
+
+
+def filter_labels(session: TenantSession, entity: str, filters: dict[str, str]) -> dict[str, str]:
+    """For each filter on a field that refers to records, the name of the record its value is the id
+    of, so the page shows "stage is Proposal" beside the id it keeps."""
+    definitions = custom_fields.list_fields(session, entity)
+    named = {}
+    for name, value in filters.items():
+        target = referenced_type(entity, name, definitions)
+        try:
+            record_id = uuid.UUID(value)
+        except ValueError:
+            continue
+        label = registry.record_labels(session, target, [record_id]).get(record_id) if target else None
+        if label is not None:
+            named[name] = label
+    return named
 
 
 def _column(entity: str, name: str) -> ColumnElement:
@@ -180,13 +236,20 @@ def run_report(
         .order_by(text("value DESC"), *groups)
         .limit(_MAX_GROUPS)
     )
+    found = session.execute(query).all()
+    groups_read = value_labels(session, entity, group_by, [row[0] for row in found], definitions)
+    thens_read = {}
+    if then_by:
+        thens_read = value_labels(session, entity, then_by, [row[1] for row in found], definitions)
     return [
         ReportRow(
             group=row[0],
             then=row[1] if then_by else None,
             value=Decimal(row[-1] or 0).quantize(Decimal("0.01")) if measure != "count" else Decimal(row[-1]),
+            group_label=groups_read[row[0]],
+            then_label=thens_read.get(row[1]) if then_by else None,
         )
-        for row in session.execute(query)
+        for row in found
     ]
 
 
@@ -195,12 +258,12 @@ def chart_series(
 ) -> tuple[tuple[str, ...], tuple[Series, ...]]:
     """A report as a chart's labels and series: a bar group per group value, a series per second grouping."""
 
-    def shown(value: Any) -> str:
-        return str(value if value is not None else "—")
+    def shown(label: str | None) -> str:
+        return label if label is not None else "—"
 
-    labels = tuple(dict.fromkeys(shown(r.group) for r in rows))
-    values = {(shown(r.group), shown(r.then)): r.value for r in rows}
-    thens = tuple(dict.fromkeys(shown(r.then) for r in rows)) if then_by else ("—",)
+    labels = tuple(dict.fromkeys(shown(r.group_label) for r in rows))
+    values = {(shown(r.group_label), shown(r.then_label)): r.value for r in rows}
+    thens = tuple(dict.fromkeys(shown(r.then_label) for r in rows)) if then_by else ("—",)
     series = tuple(
         Series(
             name=then if then_by else measure,
@@ -214,10 +277,11 @@ def chart_series(
 def report_csv(rows: list[ReportRow], group_by: str, then_by: str | None, measure: str) -> str:
     """The report as CSV for a spreadsheet: group values are the records' own text, so formula-guarded."""
 
-    def shown(value: Any) -> str:
-        return "" if value is None else str(value)
+    def shown(label: str | None) -> str:
+        return "" if label is None else label
 
     header = csv_line([group_by, *([then_by] if then_by else []), measure])
     return header + "".join(
-        csv_line([shown(row.group), *([shown(row.then)] if then_by else []), str(row.value)]) for row in rows
+        csv_line([shown(row.group_label), *([shown(row.then_label)] if then_by else []), str(row.value)])
+        for row in rows
     )

@@ -44,11 +44,12 @@ def _arguments(params: dict[str, Any]) -> dict[str, str]:
     return plain | {f"{reports.FILTER_PREFIX}{name}": value for name, value in params["filters"].items()}
 
 
-def _card(params: dict[str, Any], rows: list[reports.ReportRow]) -> DashboardCard:
-    """The report as a chart card."""
+def _card(params: dict[str, Any], rows: list[reports.ReportRow], groupable: dict[str, str]) -> DashboardCard:
+    """The report as a chart card, titled with the fields' labels."""
     labels, series = reports.chart_series(rows, params["measure"], params["then_by"])
+    group = groupable.get(params["group_by"], params["group_by"])
     return DashboardCard(
-        key="core.report", title=f"{params['measure']} of {params['entity']} by {params['group_by']}",
+        key="core.report", title=f"{params['measure']} of {params['entity']} by {group}",
         labels=labels, series=series,
     )  # fmt: skip
 
@@ -61,19 +62,21 @@ def reports_page():
     session = current_tenant_session()
     entity = params["entity"] if params["entity"] in custom_fields.entities() else "contacts"
     groupable, summable = reports.fields_of(session, entity)
-    rows, message, errors, status = None, None, {}, 200
+    rows, message, errors, status, named = None, None, {}, 200, {}
     if params["group_by"]:
         try:
             rows = reports.run_report(session, **params)
         except ValidationError as error:
             message, errors, status = error.detail, error.errors, 422
-    card = _card(params, rows) if rows else None
+        else:
+            named = reports.filter_labels(session, entity, params["filters"])
+    card = _card(params, rows, groupable) if rows else None
     return render_template(
         "core/reports.html", params=params, entities=custom_fields.entities(), groupable=groupable,
         summable=summable, measures=reports.MEASURES, rows=rows, card=card,
         geometry=chart(card) if card else None, palette=PALETTE, message=message, errors=errors,
         arguments=_arguments(params), filter_rows=FILTER_ROWS, saved=saved_reports.listed(session),
-        saved_arguments=saved_reports.page_arguments, may_change=_may_change,
+        saved_arguments=saved_reports.page_arguments, may_change=_may_change, filter_labels=named,
     ), status  # fmt: skip
 
 

@@ -105,6 +105,13 @@ def _context() -> consent.ConsentContext:
     )
 
 
+@privacy_center.errorhandler(LinkRefused)
+def _link_refused(error: LinkRefused):
+    """A used or expired link lands on the start page, whose form mails a new one."""
+    page = render_template("privacy/center_start.html", tenant=g.center_tenant, message=error.detail)
+    return page, error.status
+
+
 @privacy_center.get("/")
 def start():
     if _signed_in_contact() is not None:

@@ -38,7 +38,7 @@ class LinkRefused(SaasError):
     title = "Link not valid"
 
 
-REFUSED = "This link is not valid any more. Ask for a new one below."
+REFUSED = "This link is not valid any more: it was used already or it expired. Ask for a new one below."
 
 
 @dataclass(frozen=True)

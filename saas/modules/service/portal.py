@@ -29,7 +29,13 @@ from saas.errors import AuthenticationFailed, SaasError, ValidationError
 from saas.extensions import csrf, limiter
 from saas.jobs import enqueue_for_tenant
 from saas.modules.core.models import Contact
-from saas.modules.privacy.links import LinkSession, consume_link, contact_id_for_email, read_link_token
+from saas.modules.privacy.links import (
+    LinkRefused,
+    LinkSession,
+    consume_link,
+    contact_id_for_email,
+    read_link_token,
+)
 from saas.modules.service import email, kb
 from saas.modules.service.blueprints import portal
 from saas.modules.service.tickets import (
@@ -104,6 +110,12 @@ def _portal_context() -> dict:
 
 
 # --- signing in -----------------------------------------------------------------------------------
+
+
+@portal.errorhandler(LinkRefused)
+def _link_refused(error: LinkRefused):
+    """A used or expired sign-in link lands on the start page, whose form mails a new one."""
+    return render_template("service/portal/start.html", message=error.detail), error.status
 
 
 @portal.get(f"{PREFIX}/")

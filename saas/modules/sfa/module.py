@@ -6,6 +6,7 @@ from sqlalchemy.orm import Session
 
 from saas.modules.registry import Module, NavEntry
 from saas.modules.sfa import dashboard, privacy, search
+from saas.modules.sfa.labels import RECORD_LABELS
 from saas.modules.sfa.merge import merge_sfa_records
 
 # A new tenant's pipeline: (name, probability %, kind).
@@ -55,6 +56,7 @@ MODULE = Module(
     merge_records=merge_sfa_records,
     search=search.search,
     dashboard=dashboard.dashboard,
+    record_labels=RECORD_LABELS,
     pages=_pages,
     api=_api,
     # Each entry's endpoint must exist; add yours when your pages land.

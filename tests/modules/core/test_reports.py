@@ -99,3 +99,73 @@ def test_report_page_shows_a_chart_a_table_and_a_csv_link(client, tenant_a, tena
     csv_page = client.get(f"{base}.csv?entity=deals&group_by=currency")
     assert csv_page.status_code == 200 and "EUR,3" in csv_page.text
     assert client.get(f"/t/{tenant_b.slug}/reports?entity=deals&group_by=currency").status_code == 404
+
+
+@pytest.fixture
+def staged_deals(tenant_a):
+    """Two deals in Proposal and one in Won, owned by the workspace's owner, for Initech or nobody."""
+    from saas.auth.services import find_user_by_email
+    from saas.modules.core import services
+    from saas.modules.sfa.pipelines import default_pipeline
+
+    owner_id = find_user_by_email(db.session, tenant_a.email).id
+    with tenant_session(tenant_a.ref) as session:
+        stages = {stage.name: stage.id for stage in default_pipeline(session).stages}
+        account = services.accounts.create(session, {"name": "Initech"})
+        for name, stage, account_id in (
+            ("p1", "Proposal", account.id),
+            ("p2", "Proposal", None),
+            ("w", "Won", None),
+        ):
+            deals.create(
+                session,
+                {"name": name, "amount": Decimal("1"), "stage_id": stages[stage], "owner_user_id": owner_id,
+                 "account_id": account_id},
+            )  # fmt: skip
+    db.session.commit()
+    return {"stages": stages, "owner_id": owner_id, "account_id": account.id}
+
+
+def test_report_groups_show_stage_owner_and_account_names_and_the_api_keeps_the_ids(
+    client, tenant_a, staged_deals
+):
+    headers = bearer(make_token(tenant_a))
+    response = client.get(
+        "/api/v1/reports?entity=deals&group_by=stage_id&then_by=account_id", headers=headers
+    )
+    assert response.status_code == 200, response.get_json()
+    proposal, won = str(staged_deals["stages"]["Proposal"]), str(staged_deals["stages"]["Won"])
+    rows = {(r["group"], r["group_label"], r["then_label"], r["value"]) for r in response.get_json()["rows"]}
+    assert rows == {
+        (proposal, "Proposal", "Initech", "1"), (proposal, "Proposal", None, "1"), (won, "Won", None, "1"),
+    }  # fmt: skip
+    by_owner = client.get("/api/v1/reports?entity=deals&group_by=owner_user_id", headers=headers).get_json()
+    assert by_owner["rows"] == [
+        {"group": str(staged_deals["owner_id"]), "group_label": tenant_a.email, "then": None,
+         "then_label": None, "value": "3"}
+    ]  # fmt: skip
+
+    login(client, tenant_a.email, tenant_a.password)
+    page = client.get(f"/t/{tenant_a.slug}/reports?entity=deals&group_by=stage_id").text
+    assert "<td>Proposal</td>" in page and "<td>Won</td>" in page  # the report's table
+    assert '<th scope="row">Proposal</th>' in page  # the chart's own table
+    assert proposal not in page and won not in page
+    download = client.get(f"/t/{tenant_a.slug}/reports.csv?entity=deals&group_by=stage_id")
+    assert list(csv.reader(io.StringIO(download.text))) == [
+        ["stage_id", "count"],
+        ["Proposal", "2"],
+        ["Won", "1"],
+    ]
+
+
+def test_a_report_filter_on_a_stage_shows_the_stage_name_and_columns_read_as_fields(
+    client, tenant_a, staged_deals
+):
+    login(client, tenant_a.email, tenant_a.password)
+    proposal = staged_deals["stages"]["Proposal"]
+    page = client.get(f"/t/{tenant_a.slug}/reports?entity=deals&group_by=owner_user_id&f_stage_id={proposal}")
+    assert page.status_code == 200
+    assert f'value="{proposal}" maxlength="200" aria-describedby="r-fl-0"' in page.text
+    assert '<span class="muted" id="r-fl-0">Proposal</span>' in page.text
+    assert "count of deals by owner" in page.text and '<th scope="col">owner</th>' in page.text
+    assert f"<td>{tenant_a.email}</td>" in page.text

@@ -107,7 +107,8 @@ def test_a_link_opens_the_portal_once(client, tenant_a, mail_sink):
     again = client.post(
         f"/portal/{tenant_a.slug}/enter/{token}", data={"csrf_token": csrf_token_from(form.text)}
     )
-    assert again.status_code == 400
+    assert again.status_code == 400 and "used already or it expired" in again.text
+    assert "Mail me a link" in again.text  # the form that mails a new one is right there
 
 
 def test_unknown_addresses_get_the_same_answer_and_no_mail(client, tenant_a, mail_sink):

@@ -36,6 +36,9 @@ def test_switched_off_sales_hides_deals_and_keeps_them(client, tenant_a):
     for path in (*PAGES, f"/deals/{deal_id}"):
         page = client.get(f"{base}{path}")
         assert page.status_code == 404 and "switched off" in page.text, path
+        assert "nothing was deleted" in page.text and "mistyped" not in page.text, path
+    # Any other 404 keeps the usual line.
+    assert "mistyped" in client.get(f"{base}/no-such-page").text
     for url in (*API, f"/api/v1/deals/{deal_id}"):
         response = client.get(url, headers=headers)
         assert response.status_code == 404 and response.mimetype == "application/problem+json", url
