@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from apiflask import APIBlueprint
 from apiflask.views import MethodView
@@ -32,8 +33,7 @@ def register_record_resource(
     entity = service.model.__tablename__
 
     def _annotated(session, record):
-        custom_fields.annotate(session, entity, [record])
-        return annotate_duplicates(session, noun, record)
+        return whole_record(session, service, record)
 
     class Collection(MethodView):
         decorators = [blueprint.auth_required(token_auth)]
@@ -86,6 +86,12 @@ def register_record_resource(
 
     blueprint.add_url_rule(f"/{path}", view_func=Collection.as_view(f"{path}_collection"))
     blueprint.add_url_rule(f"/{path}/<uuid:record_id>", view_func=Item.as_view(f"{path}_item"))
+
+
+def whole_record(session, service: services.RecordService, record: Any) -> Any:
+    """``record`` as every API answer returns it: with its custom fields and duplicate flags."""
+    custom_fields.annotate(session, service.model.__tablename__, [record])
+    return annotate_duplicates(session, service.noun, record)
 
 
 def services_page(page: services.Page) -> dict:

@@ -388,3 +388,22 @@ def test_deal_amounts_are_exact_decimals(tenant_a):
 
         deal = deals.create(session, {"name": "Cents", "amount": Decimal("0.10") + Decimal("0.20")})
         assert deal.amount == Decimal("0.30")
+
+
+def test_a_move_answers_the_whole_deal_custom_fields_included(client, tenant_a, headers):
+    defined = client.post(
+        "/api/v1/custom-fields",
+        json={"entity": "deals", "key": "region", "label": "Region", "field_type": "text"},
+        headers=headers,
+    )
+    assert defined.status_code == 201, defined.get_json()
+    deal = create_deal(client, headers, name="Scanners", custom_fields={"region": "North"})
+    moved = client.post(
+        f"/api/v1/deals/{deal['id']}/move",
+        json={"stage_id": stage_ids(tenant_a)["Proposal"]},
+        headers=headers,
+    )
+    assert moved.status_code == 200, moved.get_json()
+    read = client.get(f"/api/v1/deals/{deal['id']}", headers=headers).get_json()
+    assert moved.get_json()["custom_fields"] == read["custom_fields"] == {"region": "North"}
+    assert moved.get_json() == read

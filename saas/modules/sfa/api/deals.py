@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 
 from saas.api import token_auth
-from saas.modules.core.api import register_record_resource
+from saas.modules.core.api import register_record_resource, whole_record
 from saas.modules.sfa.blueprints import api
 from saas.modules.sfa.deal_schemas import DealIn, DealListQuery, DealOut, DealPage, MoveIn, StageHistory
 from saas.modules.sfa.deals import deals
@@ -25,7 +25,9 @@ register_record_resource(api, "deals", deals, DealIn, DealOut, DealPage, list_qu
     responses=[404, 422],
 )
 def move_deal(deal_id: uuid.UUID, json_data: dict):
-    return deals.move(current_tenant_session(), deal_id, json_data["stage_id"], json_data.get("lost_reason"))
+    session = current_tenant_session()
+    moved = deals.move(session, deal_id, json_data["stage_id"], json_data.get("lost_reason"))
+    return whole_record(session, deals, moved)
 
 
 @api.get("/deals/<uuid:deal_id>/history")
