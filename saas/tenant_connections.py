@@ -141,7 +141,7 @@ class TenantPools:
 
     def open_connections(self) -> int:
         with self._changed:
-            return sum(entry.open_connections() for entry in self._pools.values())
+            return self._count()
 
     def tenants_held(self) -> int:
         with self._changed:

@@ -73,9 +73,9 @@ def _migrate_in_worker(
 ) -> TenantMigrationResult:
     global _process_pools
     if _process_pools is None:
-        # One connection at a time per worker process: older tenants' pools are evicted as it goes.
+        # One connection and one engine at a time per worker process: each tenant is visited once.
         _process_pools = TenantPools(
-            replace(settings, max_connections=1, per_tenant=1), TENANT_SCHEMA_PLACEHOLDER
+            replace(settings, max_connections=1, per_tenant=1, max_tenants=1), TENANT_SCHEMA_PLACEHOLDER
         )
     return migrate_tenant(tenant, target, _process_pools)
 

@@ -45,15 +45,16 @@ def release_tenant_role(connection: Connection, tenant: TenantRef) -> None:
     )
 
 
-def set_tenant_login(connection: Connection, tenant: TenantRef) -> None:
-    """(Re)set the role's password for ``tenant.login_version`` and its search path; drop any membership.
+def set_tenant_login(connection: Connection, tenant: TenantRef, held: set[str]) -> None:
+    """(Re)set the role's password for ``tenant.login_version`` and its search path; drop the membership
+    if the platform user is among ``held`` (``held_tenant_roles``, read once by the caller).
 
     Repairs roles made before tenants logged in (NOLOGIN, the platform user a member of them).
     """
     role, schema = quote_identifier(tenant.role_name), quote_identifier(tenant.schema_name)
     connection.exec_driver_sql(f"ALTER ROLE {role} {_login_clause(connection, tenant)}")
     connection.exec_driver_sql(f"ALTER ROLE {role} SET search_path TO {schema}")
-    if tenant.role_name in held_tenant_roles(connection):
+    if tenant.role_name in held:
         connection.exec_driver_sql(f"REVOKE {role} FROM CURRENT_USER")
 
 
@@ -75,9 +76,8 @@ def held_tenant_roles(connection: Connection) -> set[str]:
     return {row[0] for row in rows}
 
 
-def roles_needing_repair(connection: Connection, tenants: list[TenantRef]) -> list[TenantRef]:
-    """Tenants whose role cannot log in, or that the platform user still holds."""
-    held = held_tenant_roles(connection)
+def roles_needing_repair(connection: Connection, tenants: list[TenantRef], held: set[str]) -> list[TenantRef]:
+    """Tenants whose role cannot log in, or that the platform user still holds (``held``)."""
     no_login = {
         row[0]
         for row in connection.exec_driver_sql(
@@ -90,9 +90,10 @@ def roles_needing_repair(connection: Connection, tenants: list[TenantRef]) -> li
 def repair_tenant_logins(tenants: list[TenantRef]) -> list[str]:
     """Give every tenant in ``tenants`` that needs it a login (see ``set_tenant_login``); their slugs."""
     with db.engine.begin() as connection:
-        needing = roles_needing_repair(connection, tenants)
+        held = held_tenant_roles(connection)
+        needing = roles_needing_repair(connection, tenants, held)
         for tenant in needing:
-            set_tenant_login(connection, tenant)
+            set_tenant_login(connection, tenant, held)
     return [tenant.slug for tenant in needing]
 
 
@@ -105,15 +106,16 @@ def rotate_tenant_login(session: Session, slugs: list[str] | None, *, actor: str
     query = select(Tenant).order_by(Tenant.slug)
     if slugs is not None:
         query = query.where(Tenant.slug.in_(slugs))
-    rotated = []
+    held = held_tenant_roles(session.connection())
+    rotated: dict[str, str] = {}  # tenant id -> slug
     for tenant in session.scalars(query):
         tenant.db_login_version += 1
-        set_tenant_login(session.connection(), tenant.ref)
+        set_tenant_login(session.connection(), tenant.ref, held)
         record_audit(
             session, "tenant.db_secret_rotated", actor=actor, tenant_id=tenant.id, target=tenant.slug
         )
-        rotated.append(tenant.slug)
+        rotated[tenant.id] = tenant.slug
     session.commit()
-    for tenant in session.scalars(query):
-        tenant_pools().forget_tenant(tenant.id)
-    return rotated
+    for tenant_id in rotated:
+        tenant_pools().forget_tenant(tenant_id)
+    return list(rotated.values())

@@ -15,7 +15,7 @@ from saas.modules.core import services
 from saas.tenant_connections import tenant_login_secret
 from saas.tenants.models import Tenant
 from saas.tenants.provisioning import provision_tenant
-from saas.tenants.roles import held_tenant_roles, rotate_tenant_login
+from saas.tenants.roles import held_tenant_roles, repair_tenant_logins, rotate_tenant_login
 from tests.conftest import PASSWORD, bearer, make_token
 from tests.security.conftest import superuser_connection
 
@@ -194,3 +194,20 @@ def test_tenant_verifiers_use_the_configured_scram_iterations(tenant_a):
             "SELECT rolpassword FROM pg_authid WHERE rolname = %s", (tenant_a.ref.role_name,)
         ).fetchone()[0]
     assert verifier.startswith(f"SCRAM-SHA-256${iterations}:")
+
+
+def test_a_role_made_by_an_older_release_gets_its_login_and_loses_the_platform_user(tenant_a):
+    """Before tenant logins, roles were NOLOGIN and the platform user a member of each."""
+    role = f'"{tenant_a.ref.role_name}"'
+    with db.engine.begin() as connection:
+        connection.exec_driver_sql(f"ALTER ROLE {role} NOLOGIN; GRANT {role} TO CURRENT_USER")
+    tenant_pools().forget_tenant(tenant_a.ref.id)
+    with db.engine.connect() as connection:
+        assert tenant_a.ref.role_name in held_tenant_roles(connection)
+
+    assert repair_tenant_logins([tenant_a.ref]) == [tenant_a.slug]
+    assert repair_tenant_logins([tenant_a.ref]) == []  # nothing left to repair
+    with db.engine.connect() as connection:
+        assert tenant_a.ref.role_name not in held_tenant_roles(connection)
+    with tenant_session(tenant_a.ref) as session:
+        assert session.execute(text("SELECT current_user")).scalar() == tenant_a.ref.role_name
