@@ -74,5 +74,9 @@ def fake_stripe(tmp_path_factory) -> FakeStripe:
         yield FakeStripe(base=f"http://127.0.0.1:{int(line.split()[1])}")
     finally:
         process.terminate()
-        process.wait(timeout=10)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:  # a stalled request keeps it from shutting down gracefully
+            process.kill()
+            process.wait()
         log.close()

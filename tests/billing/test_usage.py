@@ -129,6 +129,17 @@ def _cli(app, fake_stripe, *args: str, application_name: str = "billing-tests") 
     )
 
 
+def _sessions_named(application_name: str) -> int:
+    # Each look in a transaction of its own: PostgreSQL keeps one pg_stat_activity snapshot per transaction.
+    try:
+        return db.session.scalar(
+            text("SELECT count(*) FROM pg_stat_activity WHERE application_name = :name"),
+            {"name": application_name},
+        )
+    finally:
+        db.session.rollback()
+
+
 def _wait_for(condition, what: str, limit: float = 120.0) -> None:
     # A safety net against hanging forever, not a timing assertion.
     deadline = time.monotonic() + limit
@@ -156,17 +167,10 @@ def test_reporting_killed_halfway_then_run_twice_in_parallel_sends_each_event_on
     killed.kill()
     killed.communicate()
     # The killed run's transaction (and its row locks) end with its database session.
-    _wait_for(
-        lambda: (
-            db.session.scalar(
-                text("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'billing-killed'")
-            )
-            == 0
-        ),
-        "the killed run's database session to end",
-    )
-    db.session.rollback()
-    fake_stripe.control("POST", "meter_events/release")
+    try:
+        _wait_for(lambda: _sessions_named("billing-killed") == 0, "the killed run's database session to end")
+    finally:
+        fake_stripe.control("POST", "meter_events/release")
     assert sum(r.reported_at is not None for r in _rows(tenant_a, "emails_sent")) == 500
 
     # Runs 2 and 3, at the same time.
