@@ -107,6 +107,10 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(privacy_center, url_prefix="/p/<slug>")
     register_identity_pages(app)  # SSO sign-in, invitations, members and SSO settings
     register_audit_pages(app)
+    if app.config["SAAS_SETTINGS"].environment == "development":
+        from saas.development.views import dev_inbox_pages
+
+        app.register_blueprint(dev_inbox_pages)
     for blueprint in app.blueprints.values():
         # apiflask documents APIBlueprints only; it needs plain page blueprints to say so.
         if not hasattr(blueprint, "enable_openapi"):

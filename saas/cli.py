@@ -7,6 +7,7 @@ import os
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import click
@@ -309,6 +310,8 @@ def _require_free_port(port: int) -> None:
 
 
 def _serve_development(app: Flask, port: int) -> None:
+    from werkzeug.serving import make_server
+
     from saas.migrations import upgrade_platform
 
     upgrade_platform(db.engine)
@@ -317,17 +320,51 @@ def _serve_development(app: Flask, port: int) -> None:
     seed_demo_tenant()
     if not app.config["SAAS_SETTINGS"].s3_bucket:
         _start_embedded_s3(app)
+    inbox_server = None if app.config.get("SMTP_URL") else _start_development_inbox(app)
+    # Bound before the banner: werkzeug's run_simple would print its own lines after ours.
+    server = make_server("127.0.0.1", port, app, threaded=True)
     worker = subprocess.Popen([sys.executable, "-m", "saas.cli", "worker"], env=_service_env())
+    _wait_for_worker(worker)
     click.echo(f"\n  Open CRM is running at http://127.0.0.1:{port}/")
-    click.echo(f"  Demo login: {DEMO['email']} / {DEMO['password']}  (workspace /t/{DEMO['slug']}/)\n")
+    click.echo(f"  Demo login: {DEMO['email']} / {DEMO['password']}  (workspace /t/{DEMO['slug']}/)")
+    if inbox_server is not None:
+        click.echo(f"  Mail the app sends: http://127.0.0.1:{port}/dev/inbox")
+    click.echo("  Stop with Ctrl+C; `make stop` also stops the embedded PostgreSQL and Redis.\n")
     try:
-        # Flask refuses app.run() inside its own CLI; the development server is werkzeug's anyway.
-        from werkzeug.serving import run_simple
-
-        run_simple("127.0.0.1", port, app, threaded=True)
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
     finally:
+        server.server_close()
         worker.terminate()
         worker.wait(timeout=10)
+        if inbox_server is not None:
+            inbox_server.stop()
+
+
+def _start_development_inbox(app: Flask):
+    """Every mail goes to an SMTP catcher kept in the instance folder; web app and worker alike."""
+    from saas.development.inbox import INBOX_FOLDER, DevInbox, start_inbox_server
+
+    controller, url = start_inbox_server(DevInbox(app.config["SAAS_SETTINGS"].instance_dir / INBOX_FOLDER))
+    os.environ["SMTP_URL"] = url  # the worker's environment (_service_env copies os.environ)
+    app.config["SMTP_URL"] = url
+    return controller
+
+
+def _wait_for_worker(worker: subprocess.Popen, limit: float = 60.0) -> None:
+    """Until this worker has registered with Redis (so the banner is the last thing printed); a worker a
+    killed run left registered does not count."""
+    from rq import Worker
+
+    from saas.jobs import redis_connection
+
+    connection = redis_connection()
+    deadline = time.monotonic() + limit
+    while worker.poll() is None and time.monotonic() < deadline:
+        if any(registered.pid == worker.pid for registered in Worker.all(connection=connection)):
+            return
+        time.sleep(0.1)
 
 
 @click.command(

@@ -105,13 +105,20 @@ def normalise_database_url(url: str) -> str:
     return url
 
 
+def free_loopback_port() -> int:
+    """A port nothing listens on right now, for a development server of ours to bind next."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 def embedded_s3() -> tuple[str, str] | None:
     """Start an S3-compatible server (moto, from the dev extras) on loopback; ``(endpoint, bucket)``.
 
     Development only: its objects live in memory and are gone when ``saas dev`` stops.
     """
-    import socket
-
     try:
         import boto3
         from moto.server import ThreadedMotoServer
@@ -119,9 +126,7 @@ def embedded_s3() -> tuple[str, str] | None:
         return None
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "development")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "development")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_loopback_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port)
     server.start()
     endpoint = f"http://127.0.0.1:{port}"

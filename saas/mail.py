@@ -1,4 +1,5 @@
-"""Sending mail over SMTP (``SMTP_URL``); without it mail is disabled and only that fact is logged.
+"""Sending mail over SMTP (``SMTP_URL``); without it mail is disabled and only that fact is logged
+(``saas dev`` sets it to its development inbox).
 
 Mail carries password-reset and privacy-center links, so it travels encrypted to a server whose
 certificate is verified, unless the operator explicitly says otherwise:
@@ -16,7 +17,6 @@ from __future__ import annotations
 import logging
 import smtplib
 import ssl
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -72,11 +72,6 @@ def _smtp_url() -> str | None:
     return current_app.config.get("SMTP_URL")
 
 
-def _development() -> bool:
-    settings = current_app.config.get("SAAS_SETTINGS")
-    return settings is not None and settings.environment == "development"
-
-
 def mail_enabled() -> bool:
     return bool(_smtp_url())
 
@@ -89,11 +84,7 @@ def tls_context() -> ssl.SSLContext:
 def send_mail(to: str, subject: str, body: str, *, reply_to: str | None = None) -> bool:
     """Send a plain-text message; returns False (and logs that mail is off) without ``SMTP_URL``."""
     if not _smtp_url():
-        if _development():
-            # make dev has no mail server: show the whole message (signup and privacy links) on the
-            # console, so every mailed journey can be tried locally. Never outside development.
-            print(f"\n--- mail to {to}: {subject} ---\n{body}\n--- end of mail ---\n", file=sys.stderr)
-            return False
+        # `saas dev` never gets here: it points SMTP_URL at its development inbox (saas.development).
         log.warning("mail is disabled (no SMTP_URL); a message with subject %r was not sent", subject)
         return False
     message = EmailMessage()

@@ -107,8 +107,24 @@ def json_log_handler() -> logging.StreamHandler:
     return handler
 
 
-def configure_logging() -> None:
-    """Route every logger through the JSON handler, replacing plain ``basicConfig`` stream handlers."""
+# Lines every job, every minute, writes (rq's "Job OK", the scheduler's enqueues, fan-out summaries,
+# alembic's plugin set-up, the development inbox's SMTP chatter): in development they would scroll the
+# URL and demo login of `saas dev` away.
+ROUTINE_LOGGERS = (
+    "rq.worker",
+    "rq.scheduler",
+    "rq.cron",
+    "saas.jobs.schedules",
+    "saas.jobs.fanout",
+    "alembic",
+    "mail.log",
+)
+
+
+def configure_logging(environment: str = "production") -> None:
+    """Route every logger through the JSON handler, replacing plain ``basicConfig`` stream handlers.
+
+    In development, routine job logs say nothing at INFO; their warnings and errors still show."""
     root = logging.getLogger()
     handler = json_log_handler()
     for existing in list(root.handlers):
@@ -119,6 +135,9 @@ def configure_logging() -> None:
         root.addHandler(handler)
     if root.level == logging.NOTSET or root.level > logging.INFO:
         root.setLevel(logging.INFO)
+    if environment == "development":
+        for name in ROUTINE_LOGGERS:
+            logging.getLogger(name).setLevel(logging.WARNING)
 
 
 class RequestMetrics:
@@ -256,7 +275,7 @@ def metrics():
 
 def init_app(app: Flask) -> None:
     """Install JSON logging, request ids, metrics and the health, readiness and metrics routes."""
-    configure_logging()
+    configure_logging(app.config["SAAS_SETTINGS"].environment)
     app.extensions["saas_metrics"] = RequestMetrics()
     app.before_request(_start_request)
     app.after_request(_finish_request)

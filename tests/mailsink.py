@@ -3,12 +3,13 @@ privacy and marketing tests (import ``mail_sink`` into a conftest to use the fix
 
 from __future__ import annotations
 
-import socket
 from email import message_from_bytes, policy
 from email.message import Message
 
 import pytest
 from aiosmtpd.controller import Controller
+
+from saas.embedded import free_loopback_port
 
 
 class MailSink:
@@ -25,15 +26,9 @@ class MailSink:
         return [m for m in self.messages if m["To"] == address]
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def start_sink(handler: MailSink) -> tuple[Controller, str]:
     """Run ``handler`` as an SMTP server on a free loopback port; returns it and its ``SMTP_URL``."""
-    port = free_port()
+    port = free_loopback_port()
     controller = Controller(handler, hostname="127.0.0.1", port=port)
     controller.start()
     # The sink speaks no TLS: plaintext must be asked for explicitly (saas.mail refuses it otherwise).

@@ -12,11 +12,11 @@ import pytest
 from sqlalchemy import func, select
 
 from saas.db import db, tenant_session
+from saas.embedded import free_loopback_port
 from saas.modules.service.email import inbound_secret, tenant_address, ticket_reference
 from saas.modules.service.models import Ticket, TicketMessage
 from saas.modules.service.smtpd import start_server
 from saas.modules.switches import set_module_enabled
-from tests.mailsink import free_port
 from tests.modules.service.conftest import raw_mail
 
 
@@ -109,7 +109,7 @@ def test_the_webhook_refuses_a_wrong_secret_bad_mail_and_a_switched_off_tenant(c
 
 @pytest.fixture
 def smtp_server(app):
-    port = free_port()
+    port = free_loopback_port()
     controller = start_server(app, "127.0.0.1", port)
     yield port
     controller.stop()

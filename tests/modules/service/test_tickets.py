@@ -10,12 +10,12 @@ from sqlalchemy import select
 
 from saas.auth.services import add_member
 from saas.db import db, tenant_session
+from saas.embedded import free_loopback_port
 from saas.jobs import make_worker
 from saas.modules.core.models import Activity
 from saas.modules.service.email import referenced_ticket_id, send_pending_replies, tenant_address
 from saas.modules.service.models import Ticket
 from tests.conftest import PASSWORD, bearer, make_token
-from tests.mailsink import free_port
 from tests.modules.service.conftest import add_contact
 
 
@@ -229,7 +229,7 @@ def test_a_reply_the_mail_server_refuses_is_marked_failed_and_does_not_hold_up_o
     from saas.modules.service.tickets import add_staff_message, tickets
 
     sink = RefusingSink()
-    port = free_port()
+    port = free_loopback_port()
     controller = Controller(sink, hostname="127.0.0.1", port=port)
     controller.start()
     try:

@@ -1,0 +1,1 @@
+"""Tools that exist only under ``SAAS_ENV=development`` (``saas dev``): the local mail inbox."""
