@@ -35,26 +35,58 @@ from saas.modules.core.normalise import company_key, phone_digits, web_domain
 # The query side (saas.modules.core.services.search_condition) folds the user's words the same way.
 # Not ``pg_trgm``: the embedded PostgreSQL of dev and CI does not ship it.
 SEARCH_CONFIG = "simple"
+# Letters keyboards produce interchangeably fold to one form, in the documents and in the searches:
+# accented Latin letters to plain ones; Cyrillic ё to е (Russians type «Петр» for «Пётр»); Arabic letter
+# forms to the Persian ones (ي/ى/ئ to ی, ك to ک, ۀ/ة to ه, alef and waw with hamza to the bare letters);
+# Arabic-Indic and Persian digits to 0-9.
 FOLD_FROM = (
     "ÀÁÂÃÄÅÇÈÉÊËÌÍÎÏÑÒÓÔÕÖØÙÚÛÜÝàáâãäåçèéêëìíîïñòóôõöøùúûüýÿĀāĂăĄąĆćĈĉĊċČčĎďĐđĒēĔĕĖėĘęĚěĜĝĞğĠġĢģĤĥĦħĨĩĪī"
     "ĬĭĮįİĴĵĶķĹĺĻļĽľŁłŃńŅņŇňŌōŎŏŐőŔŕŖŗŘřŚśŜŝŞşŠšŢţŤťŨũŪūŬŭŮůŰűŲųŴŵŶŷŸŹźŻżŽž"
+    "Ёё"
+    "يىئكۀةأإآٱؤ"
+    "٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹"
 )
 FOLD_TO = (
     "aaaaaaceeeeiiiinoooooouuuuyaaaaaaceeeeiiiinoooooouuuuyyaaaaaaccccccccddddeeeeeeeeeegggggggghhhhiiii"
     "iiiiijjkkllllllllnnnnnnoooooorrrrrrssssssssttttuuuuuuuuuuuuwwyyyzzzzzz"
+    "Ее"
+    "یییکههااااو"
+    "01234567890123456789"
 )
+# Marks that some type and others do not: Arabic short vowels and other harakat, the superscript alef,
+# the tatweel, and the zero-width (non-)joiners Persian writes inside words (می‌خواهم and میخواهم match).
+FOLD_DROP = "\u064b\u064c\u064d\u064e\u064f\u0650\u0651\u0652\u0670\u0640\u200c\u200d"
+_FOLD = str.maketrans(FOLD_FROM, FOLD_TO, FOLD_DROP)
 
 
-def search_document(*columns: str) -> str:
-    """The SQL of a generated ``search_vector`` over ``columns`` (the migrations build the same text)."""
-    joined = " || ' ' || ".join(f"coalesce({column}, '')" for column in columns)
-    folded = f"translate(regexp_replace({joined}, '[[:punct:]]', ' ', 'g'), '{FOLD_FROM}', '{FOLD_TO}')"
-    return f"to_tsvector('{SEARCH_CONFIG}'::regconfig, {folded})"
+def fold_search_text(text: str) -> str:
+    """``text`` folded as the search documents are (Python's side of ``search_document``'s translate)."""
+    return text.translate(_FOLD)
 
 
-def search_vector_column(*columns: str) -> Any:
+def search_document(*columns: str, names: tuple[str, str] | None = None) -> str:
+    """The SQL of a generated ``search_vector`` over ``columns`` (the migrations build the same text).
+
+    ``names`` (first, last) adds each order of the two written as one word: Chinese, Japanese and Korean
+    names are written whole, family name first and without a space (王小明 for 小明 王), and a search
+    typed that way, in either order, finds the person.
+    """
+    parts = [f"coalesce({column}, '')" for column in columns]
+    if names is not None:
+        first, last = (f"coalesce({column}, '')" for column in names)
+        parts += [f"{last} || {first}", f"{first} || {last}"]
+    joined = " || ' ' || ".join(parts)
+    # Folded before punctuation turns into spaces: PostgreSQL counts the zero-width non-joiner as punctuation.
+    folded = f"translate({joined}, '{FOLD_FROM}{FOLD_DROP}', '{FOLD_TO}')"
+    spaced = f"regexp_replace({folded}, '[[:punct:]]', ' ', 'g')"
+    return f"to_tsvector('{SEARCH_CONFIG}'::regconfig, {spaced})"
+
+
+def search_vector_column(*columns: str, names: tuple[str, str] | None = None) -> Any:
     """A table column the ORM does not load (records, their API and webhook payloads do not show it)."""
-    return unmapped_column(TSVECTOR, Computed(search_document(*columns), persisted=True), nullable=False)
+    return unmapped_column(
+        TSVECTOR, Computed(search_document(*columns, names=names), persisted=True), nullable=False
+    )
 
 
 class Timestamps:
@@ -98,7 +130,9 @@ class Contact(Timestamps, TenantBase):
         String(201),
         Computed("lower(coalesce(last_name, '') || ' ' || coalesce(first_name, ''))", persisted=True),
     )
-    search_vector: Unmapped[str] = search_vector_column("first_name", "last_name", "email")
+    search_vector: Unmapped[str] = search_vector_column(
+        "first_name", "last_name", "email", names=("first_name", "last_name")
+    )
 
     account: Mapped[Account | None] = relationship(back_populates="contacts")
 

@@ -16,7 +16,7 @@ from sqlalchemy.sql.elements import ColumnElement, False_
 
 from saas.db import TenantBase, TenantSession
 from saas.errors import NotFound, ValidationError
-from saas.modules.core.models import FOLD_FROM, FOLD_TO, SEARCH_CONFIG, Account, Contact
+from saas.modules.core.models import SEARCH_CONFIG, Account, Contact, fold_search_text
 from saas.modules.core.pagination import ListOrder, Page, SortKey, keyset_page, ordered_page
 from saas.modules.registry import registry
 from saas.webhooks.events import emit, record_payload
@@ -36,8 +36,9 @@ MAX_SEARCH_WORDS = 16
 
 
 def search_words(q: str) -> list[str]:
-    """The words of ``q`` as searched: letters and digits only, so none can be tsquery syntax."""
-    return _WORD.findall(unicodedata.normalize("NFC", q))[:MAX_SEARCH_WORDS]
+    """The words of ``q`` as searched, folded as the documents are: letters and digits only, so none can
+    be tsquery syntax."""
+    return _WORD.findall(fold_search_text(unicodedata.normalize("NFC", q)))[:MAX_SEARCH_WORDS]
 
 
 SEARCH_ID_CAP = 1000
@@ -46,7 +47,6 @@ COMMON_SHARE = 0.02
 """Words that, by the table's statistics, start words of at least this share of its rows are common: a
 walk in list order meets a match every 50 rows, so a page needs no id lookup first."""
 
-_FOLD = str.maketrans(FOLD_FROM, FOLD_TO)
 _WORD_SHARES = text(
     "SELECT m.word, m.share FROM pg_stats AS s, "
     "unnest(s.most_common_elems::text::text[], s.most_common_elem_freqs) AS m(word, share) "
@@ -61,7 +61,7 @@ def common_share(session: TenantSession, table: str, words: list[str]) -> float:
     shares = dict(session.execute(_WORD_SHARES, {"table": table}).tuples().all())
     estimate = 1.0
     for word in words:
-        prefix = word.lower().translate(_FOLD)
+        prefix = word.lower()
         estimate *= min(1.0, sum(share for common, share in shares.items() if common.startswith(prefix)))
     return estimate
 
@@ -72,14 +72,13 @@ def search_condition(vector: Column, q: str) -> ColumnElement[bool] | None:
 
     None when ``q`` holds no words at all (blank: no search); a ``q`` of punctuation only matches
     nothing. Each word is quoted in the tsquery and holds no quote, so user text is never tsquery syntax;
-    ``to_tsquery`` lower-cases the words and ``translate`` folds accents as the documents were folded.
+    ``to_tsquery`` lower-cases the words, folded already as the documents were (``search_words``).
     """
     words = search_words(q)
     if not words:
         return None if not q.strip() else false()
     tsquery = " & ".join(f"'{word}':*" for word in words)
-    folded = func.translate(tsquery, FOLD_FROM, FOLD_TO)
-    return vector.op("@@")(func.to_tsquery(literal_column(f"'{SEARCH_CONFIG}'::regconfig"), folded))
+    return vector.op("@@")(func.to_tsquery(literal_column(f"'{SEARCH_CONFIG}'::regconfig"), tsquery))
 
 
 def _default_sortable(model: Any) -> dict[str, InstrumentedAttribute]:

@@ -97,7 +97,9 @@ class Lead(Timestamps, TenantBase):
         Computed("lower(coalesce(last_name, '') || ' ' || coalesce(first_name, ''))", persisted=True),
     )
     # Searched by word (see saas.modules.core.models.search_document).
-    search_vector: Unmapped[str] = search_vector_column("first_name", "last_name", "email", "company")
+    search_vector: Unmapped[str] = search_vector_column(
+        "first_name", "last_name", "email", "company", names=("first_name", "last_name")
+    )
 
 
 class Deal(Timestamps, TenantBase):

@@ -78,6 +78,52 @@ def test_case_and_latin_accents_do_not_matter(client, headers, people):
         assert _last_names(client, headers, q) == ["Müller"], q
 
 
+@pytest.fixture
+def native_speakers(client, headers):
+    contacts = [
+        {"first_name": "Пётр", "last_name": "Ёлкин", "email": "petr@yolka.example"},
+        {"first_name": "Семен", "last_name": "Орлов", "email": "semen@orel.example"},
+        {"first_name": "علی", "last_name": "كريمي", "email": "ali@karimi.example"},  # Arabic ي and ك
+        {"first_name": "مریم", "last_name": "می‌نویسی", "email": "maryam@example.org"},  # a ZWNJ inside
+        {"first_name": "小明", "last_name": "王", "email": "wang@example.cn"},
+        {"first_name": "太郎", "last_name": "山田", "email": "yamada@example.jp"},
+    ]
+    for body in contacts:
+        _post(client, headers, "/api/v1/contacts", body)
+
+
+def test_cyrillic_yo_and_ye_find_each_other(client, headers, native_speakers):
+    for q in ("Петр", "пётр", "ПЕТР", "елкин", "Ёлкин", "петр елк"):
+        assert _last_names(client, headers, q) == ["Ёлкин"], q
+    for q in ("Семён", "семен", "семён орлов"):
+        assert _last_names(client, headers, q) == ["Орлов"], q
+
+
+def test_arabic_and_persian_letter_forms_diacritics_and_joiners_find_each_other(
+    client, headers, native_speakers
+):
+    # Typed on a Persian keyboard (ی, ک), the stored name has the Arabic forms (ي, ك), and the reverse.
+    for q in ("کریمی", "كريمي", "كریمی", "عَلی", "علي کریمی"):
+        assert _last_names(client, headers, q) == ["كريمي"], q
+    # With the zero-width non-joiner, without it, or with a tatweel: the same word.
+    for q in ("می‌نویسی", "مینویسی", "مینـویسی", "مریم"):
+        assert _last_names(client, headers, q) == ["می‌نویسی"], q
+
+
+def test_names_written_without_spaces_are_found_typed_whole_in_either_order(client, headers, native_speakers):
+    for q in ("王小明", "小明王", "王小", "小明", "王"):
+        assert _last_names(client, headers, q) == ["王"], q
+    for q in ("山田太郎", "太郎山田", "山田"):
+        assert _last_names(client, headers, q) == ["山田"], q
+    assert _last_names(client, headers, "王太郎") == []
+
+
+def test_leads_are_found_the_same_way(client, headers):
+    _post(client, headers, "/api/v1/leads", {"first_name": "小明", "last_name": "王", "company": "Ёлка"})
+    leads = _search(client, headers, "leads", "王小明 елка")
+    assert [row["last_name"] for row in leads] == ["王"]
+
+
 # What each q is searched as: its words (letters and digits), every one a word prefix; the rest is spacing.
 OPERATOR_QUERIES = {
     "a & b": ["Acmeson", "Berg"],  # a… and b…: Bob Acmeson, Anna Berg
