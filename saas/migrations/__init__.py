@@ -1,7 +1,7 @@
 """Alembic histories: ``platform/`` for the platform schema, ``tenant/`` for every tenant schema.
 
 No ``alembic.ini``: configurations are built here and always handed an open connection, so the
-caller decides the transaction (and, for tenants, the role and search_path inside it).
+caller decides the transaction (and, for tenants, logs in as the tenant's role).
 """
 
 from __future__ import annotations

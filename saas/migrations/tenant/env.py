@@ -1,7 +1,8 @@
 """Alembic environment for one tenant schema.
 
-The caller has already run ``SET LOCAL ROLE`` and ``SET LOCAL search_path`` in the open transaction
-(see :func:`saas.tenants.migrations.migrate_tenant`), so revisions name no schema at all.
+The caller's connection logged in as the tenant's own role (see
+:func:`saas.tenants.migrations.migrate_tenant`), whose schema has the role's name and so comes first on
+PostgreSQL's default ``search_path`` (``"$user", public``): revisions name no schema at all.
 """
 
 from alembic import context
