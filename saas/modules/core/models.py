@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
     Boolean,
+    CheckConstraint,
     Computed,
+    Date,
     DateTime,
     ForeignKey,
     Index,
     Integer,
+    Numeric,
     String,
     Text,
     UniqueConstraint,
@@ -239,3 +243,39 @@ class SavedReport(Timestamps, TenantBase):
     """``run_report``'s arguments: entity, group_by, then_by, measure, field, filters."""
     owner_user_id: Mapped[uuid.UUID]
     pinned: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class CurrencySettings(TenantBase):
+    """The workspace's base currency: pipeline, forecast and dashboard totals are shown in it. One row."""
+
+    __tablename__ = "currency_settings"
+    __table_args__ = (CheckConstraint("id = 1", name="one_row"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, default=1)
+    base_currency: Mapped[str] = mapped_column(String(3))
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
+
+
+class ExchangeRate(TenantBase):
+    """What one unit of ``currency`` is worth in ``base_currency`` from ``valid_on`` on, as an admin
+    entered it or a reference-rate file said. A rate belongs to the base it was given for: changing the
+    base currency leaves old rates in place but unused."""
+
+    __tablename__ = "exchange_rates"
+    __table_args__ = (
+        UniqueConstraint("base_currency", "currency", "valid_on"),
+        CheckConstraint("rate > 0", name="rate_positive"),
+        CheckConstraint("currency <> base_currency", name="not_the_base"),
+        Index("ix_exchange_rates_lookup", "base_currency", "currency", "valid_on"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    base_currency: Mapped[str] = mapped_column(String(3))
+    currency: Mapped[str] = mapped_column(String(3))
+    rate: Mapped[Decimal] = mapped_column(Numeric(20, 10))
+    valid_on: Mapped[date] = mapped_column(Date)
+    source: Mapped[str] = mapped_column(String(40))  # "manual" or the reference file's publisher
+    actor_user_id: Mapped[uuid.UUID | None] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

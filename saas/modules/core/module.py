@@ -8,6 +8,7 @@ from saas.modules.registry import Module, NavEntry
 
 def _pages():
     # Importing these attaches their routes to the core blueprint.
+    import saas.modules.core.views_currencies
     import saas.modules.core.views_custom_fields
     import saas.modules.core.views_merge
     import saas.modules.core.views_reports
@@ -19,6 +20,7 @@ def _pages():
 
 def _api():
     # Importing these attaches their resources to the core API blueprint.
+    import saas.modules.core.api_currencies
     import saas.modules.core.api_custom_fields
     import saas.modules.core.api_merge
     import saas.modules.core.api_reports

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from saas.errors import Conflict
+from saas.modules.core.currencies import converter
 from saas.modules.core.dashboard import created_per_week, week_labels
 from saas.modules.registry import DashboardCard, NavEntry, Series
 from saas.modules.sfa.forecast import forecast
@@ -45,6 +46,9 @@ def pipeline_card(session: Session) -> DashboardCard:
         count += deals
         totals[currency] = totals.get(currency, Decimal(0)) + amount
     worth = " and ".join(f"{_money(total)} {currency}" for currency, total in sorted(totals.items()))
+    rates = converter(session)
+    if set(totals) - {rates.base}:  # something to convert: say it in the base currency, with its rates
+        worth += f", in all {rates.describe(totals)}"
     return DashboardCard(
         key="sfa.pipeline",
         title=f"Pipeline by stage ({pipeline.name})",
@@ -78,6 +82,9 @@ def forecast_cards(session: Session) -> list[DashboardCard]:
             )
         ]
     cards = []
+    base = result["in_base_currency"]
+    if {row["currency"] for row in result["currencies"]} - {base["base_currency"]}:
+        cards.append(_base_currency_forecast_card(base, labels, link))
     for row in result["currencies"]:
         currency, totals = row["currency"], row["totals"]
         cards.append(
@@ -99,6 +106,29 @@ def forecast_cards(session: Session) -> list[DashboardCard]:
             )
         )
     return cards
+
+
+def _base_currency_forecast_card(base: dict, labels: tuple[str, ...], link: NavEntry) -> DashboardCard:
+    currency, totals = base["base_currency"], base["totals"]
+    rates = "; ".join(f"1 {r['currency']} = {r['rate'].normalize():f} {currency}" for r in base["rates_used"])
+    missing = f" No rate for {', '.join(base['not_converted'])}: left out." if base["not_converted"] else ""
+    return DashboardCard(
+        key="sfa.forecast.base",
+        title=f"Forecast, all currencies in {currency}",
+        labels=labels,
+        series=tuple(
+            Series(name, tuple(float(month[key]) for month in base["by_month"]))
+            for key, name in FORECAST_SERIES
+        ),
+        unit=currency,
+        summary=(
+            f"Next {FORECAST_MONTHS} months: {_money(totals['weighted'])} {currency} weighted"
+            + (f" (at {rates})." if rates else ".")
+            + missing
+        ),
+        link=link,
+        order=19,
+    )
 
 
 def new_leads_card(session: Session) -> DashboardCard:

@@ -354,6 +354,24 @@ class ForecastCurrency(Schema):
     cells = fields.List(fields.Nested(ForecastCell))
 
 
+class RateUsed(Schema):
+    currency = fields.String()
+    rate = fields.Decimal(as_string=True, metadata={"description": "One unit's worth in the base currency."})
+    valid_on = fields.String(metadata={"description": "The day the rate applies from."})
+    source = fields.String()
+
+
+class ForecastInBaseCurrency(Schema):
+    base_currency = fields.String()
+    rates_as_of = fields.String(metadata={"description": "The latest rate on or before this day is used."})
+    rates_used = fields.List(fields.Nested(RateUsed))
+    not_converted = fields.List(
+        fields.String(), metadata={"description": "Currencies without a rate: left out, never guessed."}
+    )
+    totals = fields.Nested(ForecastFigures)
+    by_month = fields.List(fields.Nested(ForecastMonth))
+
+
 class ForecastOut(Schema):
     months = fields.List(fields.String())
     undated_deals = fields.Integer(metadata={"description": "Open or won deals without a close date."})
@@ -361,3 +379,6 @@ class ForecastOut(Schema):
     pipeline_id = fields.UUID(allow_none=True)
     owner_user_id = fields.UUID(allow_none=True)
     currencies = fields.List(fields.Nested(ForecastCurrency))
+    in_base_currency = fields.Nested(
+        ForecastInBaseCurrency, metadata={"description": "Every currency's figures in the base currency."}
+    )

@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from saas.db import TenantSession
+from saas.modules.core.currencies import Converter, converter
 from saas.modules.sfa.models import Deal, Stage
 
 ZERO = Decimal("0")
@@ -122,6 +123,7 @@ def forecast(
             total.add(figures)
 
     undated = session.scalar(select(func.count()).select_from(Deal).where(*scope, Deal.close_date.is_(None)))
+    rates = converter(session)
     return {
         "months": window,
         "threshold": threshold,
@@ -131,7 +133,34 @@ def forecast(
         "currencies": [
             _report(currency, per_currency[currency], window) for currency in sorted(per_currency)
         ],
+        "in_base_currency": _in_base_currency(per_currency, window, rates),
     }
+
+
+def _in_base_currency(per_currency: dict[str, _CurrencyFigures], window: list[str], rates: Converter) -> dict:
+    """Every currency's figures in the base currency at its latest rate; currencies without a rate are
+    named in ``not_converted`` and left out, never guessed."""
+    totals, by_month = Figures(), {month: Figures() for month in window}
+    for currency, summary in per_currency.items():
+        for target, figures in (
+            (totals, summary.totals),
+            *((by_month[m], summary.by_month[m]) for m in window),
+        ):
+            converted = _converted(figures, currency, rates)
+            if converted is not None:
+                target.add(converted)
+    return {
+        **rates.report(),
+        "totals": totals.report(),
+        "by_month": [by_month[m].report(month=m) for m in window],
+    }
+
+
+def _converted(figures: Figures, currency: str, rates: Converter) -> Figures | None:
+    if rates.convert(Decimal(1), currency) is None:
+        return None
+    amounts = (figures.won, figures.weighted, figures.committed, figures.best_case)
+    return Figures(figures.deals, *(rates.convert(amount, currency) for amount in amounts))
 
 
 def _report(currency: str, summary: _CurrencyFigures, window: list[str]) -> dict[str, Any]:
