@@ -2,17 +2,30 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 
 from apiflask import APIFlask
 from apiflask.exceptions import HTTPError
 from flask import Response, jsonify, render_template, request
-from werkzeug.exceptions import HTTPException, InternalServerError
+from sqlalchemy import exc as sqlalchemy_errors
+from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 
 from saas.db import db
 from saas.errors import SaasError, ValidationError
 
 log = logging.getLogger(__name__)
+
+# The database went away (restarted, failed over, unreachable) or could not serve in time (pool exhausted,
+# a deadlock or a cancelled statement): the request's transaction was rolled back, so nothing was written,
+# and the same request may simply be sent again. SQLAlchemy has already dropped the broken connections
+# from their pools, so the next request gets fresh ones without a process restart.
+DATABASE_UNAVAILABLE = (
+    sqlalchemy_errors.OperationalError,
+    sqlalchemy_errors.InterfaceError,
+    sqlalchemy_errors.TimeoutError,
+)
+RETRY_AFTER_SECONDS = 5
 
 
 def wants_problem_json() -> bool:
@@ -84,9 +97,32 @@ def register_error_handlers(app: APIFlask) -> None:
     def _unexpected(error: Exception):
         if isinstance(error, HTTPException):
             return _http_error(error)
+        if isinstance(error, DATABASE_UNAVAILABLE):
+            return _database_unavailable(error)
         log.exception("unhandled error on %s %s", request.method, request.path)
         db.session.rollback()
         generic = InternalServerError()
         if wants_problem_json():
             return problem(500, generic.name, "An unexpected error occurred; it has been logged.")
         return _page(500, generic.name, "An unexpected error occurred; it has been logged.")
+
+
+def _database_unavailable(error: Exception) -> Response | tuple[str, int]:
+    # The class only: a driver's message can quote the statement, and statements can hold personal data.
+    log.warning(
+        "database unavailable on %s %s: %s",
+        request.method,
+        request.path,
+        type(error.__cause__ or error).__name__,
+    )
+    with contextlib.suppress(sqlalchemy_errors.SQLAlchemyError):  # gone already: reset at teardown
+        db.session.rollback()
+    unavailable = ServiceUnavailable()
+    detail = "The database is unavailable for a moment; nothing was saved. Try again in a few seconds."
+    if wants_problem_json():
+        response = problem(503, unavailable.name, detail)
+    else:
+        page, status = _page(503, unavailable.name, detail)
+        response = Response(page, status, mimetype="text/html")
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
