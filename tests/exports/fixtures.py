@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from saas.db import tenant_session
 from saas.exports.format import tenant_tables
-from saas.modules.core.models import Account, Activity, Contact
+from saas.modules.core.models import Account, Activity, Contact, CurrencySettings, ExchangeRate
 from saas.modules.privacy.models import (
     ConsentEvent,
     ConsentPurpose,
@@ -97,6 +97,20 @@ def fill_every_table(fixture) -> None:
         _fill_service_tables(session, contact.id)
         _fill_saved_view_tables(session)
         _fill_saved_report_tables(session)
+        _fill_currency_tables(session)
+
+
+def _fill_currency_tables(session) -> None:
+    """A base currency and rates with many decimal places (Numeric round trip)."""
+    session.add(CurrencySettings(id=1, base_currency="CHF"))
+    session.add_all(
+        [
+            ExchangeRate(base_currency="CHF", currency="EUR", rate=Decimal("0.9412345678"),
+                         valid_on=date(2026, 12, 1), source="manual", actor_user_id=uuid.uuid4()),
+            ExchangeRate(base_currency="CHF", currency="RUB", rate=Decimal("0.0095000001"),
+                         valid_on=date(2026, 12, 2), source="ECB reference rates", actor_user_id=None),
+        ]
+    )  # fmt: skip
 
 
 def _fill_custom_field_tables(session, contact_id: uuid.UUID) -> None:
