@@ -41,6 +41,18 @@ class SettingsPage:
 
 
 @dataclass(frozen=True)
+class RecordLink:
+    """A link a module adds to the detail page of a record it does not own (a contact's consents)."""
+
+    record_type: str
+    """The record's table (``contacts``)."""
+    label: str
+    endpoint: str
+    id_arg: str
+    """The endpoint's argument that takes the record's id."""
+
+
+@dataclass(frozen=True)
 class SearchHit:
     """One record found by the global search; the page links it with ``url_for(endpoint, **params)``."""
 
@@ -118,6 +130,8 @@ class Module:
     settings: tuple[SettingsPage, ...] = ()
     """The module's settings pages (owners and admins): the hub shows them as one group under the module's
     title while the module is on."""
+    record_links: tuple[RecordLink, ...] = ()
+    """Links on other modules' record pages, shown while this module is on."""
     seed: Callable[[Session], None] | None = None
     """Fills a new tenant's tables (e.g. a default pipeline); runs inside the provisioning transaction."""
     personal_data: Callable[[Session, DataSubject], dict] | None = None

@@ -244,3 +244,12 @@ def test_tenant_b_cannot_read_tenant_a_receipts_or_past_state(
             AuditEntry.action == "privacy.consent.receipt_viewed", AuditEntry.target == contact_id
         )
     )
+
+
+def test_the_contact_page_links_to_the_contacts_consents(client, tenant_a):
+    contact_id = add_contact(tenant_a, last_name="Linked", email="linked@example.com")
+    login(client, tenant_a.email, tenant_a.password)
+    page = client.get(f"/t/{tenant_a.slug}/contacts/{contact_id}")
+    assert (
+        f'href="/t/{tenant_a.slug}/privacy/contacts/{contact_id}/consents">Consents and receipts' in page.text
+    )

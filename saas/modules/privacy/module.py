@@ -4,7 +4,7 @@ from saas.jobs.schedules import PeriodicJob, register_periodic
 from saas.modules.privacy import subject
 from saas.modules.privacy.consent import seed_default_purposes
 from saas.modules.privacy.merge import merge_privacy_records
-from saas.modules.registry import Module, NavEntry, SettingsPage
+from saas.modules.registry import Module, NavEntry, RecordLink, SettingsPage
 
 
 def _pages():
@@ -33,6 +33,7 @@ MODULE = Module(
         ),
     ),
     nav=(NavEntry("Privacy", "privacy.request_queue"),),
+    record_links=(RecordLink("contacts", "Consents and receipts", "privacy.contact_consents", "contact_id"),),
     seed=seed_default_purposes,
     personal_data=subject.personal_data,
     erase_person=subject.erase_person,
