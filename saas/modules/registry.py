@@ -30,6 +30,29 @@ class NavEntry:
 
 
 @dataclass(frozen=True)
+class SettingsPage:
+    """A page of settings, linked from the settings hub (``/t/<slug>/settings``) in its module's group."""
+
+    label: str
+    endpoint: str
+    """A page of the workspace (``url_for(endpoint)`` needs no argument but the slug)."""
+    description: str = ""
+    """One line of what is set there, under the link."""
+
+
+@dataclass(frozen=True)
+class RecordLink:
+    """A link a module adds to the detail page of a record it does not own (a contact's consents)."""
+
+    record_type: str
+    """The record's table (``contacts``)."""
+    label: str
+    endpoint: str
+    id_arg: str
+    """The endpoint's argument that takes the record's id."""
+
+
+@dataclass(frozen=True)
 class SearchHit:
     """One record found by the global search; the page links it with ``url_for(endpoint, **params)``."""
 
@@ -104,6 +127,11 @@ class Module:
     public: Callable[[], Blueprint] | None = None
     """Builds a blueprint of public routes with their own prefix (a customer portal); it checks its switch."""
     nav: tuple[NavEntry, ...] = field(default_factory=tuple)
+    settings: tuple[SettingsPage, ...] = ()
+    """The module's settings pages (owners and admins): the hub shows them as one group under the module's
+    title while the module is on."""
+    record_links: tuple[RecordLink, ...] = ()
+    """Links on other modules' record pages, shown while this module is on."""
     seed: Callable[[Session], None] | None = None
     """Fills a new tenant's tables (e.g. a default pipeline); runs inside the provisioning transaction."""
     personal_data: Callable[[Session, DataSubject], dict] | None = None

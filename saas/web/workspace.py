@@ -1,6 +1,8 @@
-"""Workspace pages every module shares, under /t/<slug>/: the dashboard, global search, the checklist.
+"""Workspace pages every module shares, under /t/<slug>/: the dashboard, global search, the checklist, the
+settings hub.
 
-Thin: each asks one service (``saas.web.dashboard``, ``.search``, ``.onboarding``) and renders.
+Thin: each asks one service (``saas.web.dashboard``, ``.search``, ``.onboarding``, ``.settings_hub``) and
+renders.
 """
 
 from __future__ import annotations
@@ -10,10 +12,11 @@ from flask import Blueprint, g, redirect, render_template, request, session, url
 from saas.db import db
 from saas.errors import ValidationError
 from saas.modules.settings import ADMIN_ROLES
-from saas.tenants.routing import current_tenant_session
+from saas.tenants.routing import current_tenant_session, require_role
 from saas.web.dashboard import PALETTE, chart, dashboard_cards
 from saas.web.onboarding import onboarding_steps
 from saas.web.search import MAX_QUERY, global_search
+from saas.web.settings_hub import settings_groups
 
 workspace_pages = Blueprint("workspace", __name__)
 
@@ -67,3 +70,10 @@ def search():
     return render_template(
         "search.html", query=query, groups=groups, message=message, max_query=MAX_QUERY
     ), 422 if message else 200
+
+
+@workspace_pages.route("/settings")
+def settings():
+    """Every settings page, grouped (owners and admins; the pages themselves check the same)."""
+    require_role(*ADMIN_ROLES)
+    return render_template("settings.html", groups=settings_groups(db.session, g.tenant.id))

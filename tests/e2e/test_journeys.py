@@ -121,7 +121,8 @@ def module_off_journey(page: Page, fixture, key: str) -> None:
     expect(link).to_be_visible()
     module_url = link.get_attribute("href")
 
-    nav.get_by_role("link", name="Settings").click()
+    nav.get_by_role("link", name="Settings").click()  # the settings hub, then its Modules page
+    page.get_by_role("main").get_by_role("link", name="Modules", exact=True).click()
     page.get_by_role("button", name=f"Switch {module.title} off").click()
     expect(page.get_by_role("status")).to_contain_text(f"{module.title} switched off")
     for other in module.nav:

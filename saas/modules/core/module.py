@@ -3,7 +3,7 @@
 from saas.modules.core import dashboard, privacy, search
 from saas.modules.core.labels import RECORD_LABELS
 from saas.modules.core.merge import merge_core_records
-from saas.modules.registry import Module, NavEntry
+from saas.modules.registry import Module, NavEntry, SettingsPage
 
 
 def _pages():
@@ -37,6 +37,13 @@ MODULE = Module(
     always_on=True,
     pages=_pages,
     api=_api,
+    settings=(
+        SettingsPage(
+            "Custom fields",
+            "core.custom_field_settings",
+            "Your own fields on contacts, accounts, leads, deals and tickets.",
+        ),
+    ),
     nav=(
         NavEntry("Contacts", "core.list_contacts"),
         NavEntry("Accounts", "core.list_accounts"),

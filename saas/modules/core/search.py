@@ -9,22 +9,29 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from saas.modules.core import services
+from saas.modules.core.models import Contact
 from saas.modules.registry import SearchHit
+
+
+def contact_hit(contact: Contact) -> SearchHit:
+    """A contact as the search and pickers show it: the name, and the email telling equal names apart."""
+    return SearchHit(
+        "Contact",
+        contact.display_name or "(no name)",
+        "core.show_contacts",
+        {"record_id": str(contact.id)},
+        contact.email or "",
+    )
+
+
+def search_contacts(session: Session, query: str, limit: int) -> list[SearchHit]:
+    """Contacts matching ``query``, in name order; also what pages that pick a person offer (privacy)."""
+    return [contact_hit(contact) for contact in services.contacts.list(session, q=query, limit=limit).data]
 
 
 def search(session: Session, query: str, limit: int) -> list[SearchHit]:
     """Contacts, then accounts, matching ``query``; each list in its own (name) order."""
-    contacts = services.contacts.list(session, q=query, limit=limit).data
-    hits = [
-        SearchHit(
-            "Contact",
-            contact.display_name or "(no name)",
-            "core.show_contacts",
-            {"record_id": str(contact.id)},
-            contact.email or "",
-        )
-        for contact in contacts
-    ]
+    hits = search_contacts(session, query, limit)
     accounts = services.accounts.list(session, q=query, limit=limit).data
     hits += [
         SearchHit(

@@ -25,6 +25,8 @@ from saas.modules.core.views_columns import (
     prepare_rows,
     sort_link,
 )
+from saas.modules.registry import RecordLink, registry
+from saas.modules.switches import enabled_module_keys
 from saas.tenants.routing import current_tenant_session
 
 pages = Blueprint("core", __name__, template_folder="templates")
@@ -150,6 +152,7 @@ def render_detail(
 ):
     """The detail page, with the record's timeline and its "add activity" form when it has one."""
     extra = {**(pages_of.detail_context(record) if pages_of.detail_context else {}), **context}
+    extra["record_links"] = record_links(pages_of.service.model.__tablename__)
     if pages_of.timeline is not None:
         session = current_tenant_session()
         extra["timeline"] = activities.list(
@@ -252,6 +255,18 @@ def register_record_pages(blueprint: Blueprint, pages_of: RecordPages) -> None:
             lambda record_id: _log_activity(pages_of, record_id),
             methods=["POST"],
         )
+
+
+def record_links(record_type: str) -> list[RecordLink]:
+    """What the enabled modules link to from a record's page (its consents...), in registry order."""
+    enabled = enabled_module_keys(db.session, g.tenant.id)
+    return [
+        link
+        for module in registry
+        if module.key in enabled
+        for link in module.record_links
+        if link.record_type == record_type
+    ]
 
 
 def workspace_people() -> dict[uuid.UUID, str]:

@@ -4,7 +4,7 @@ Registered so that privacy (the delivery log copies people's records) and export
 and API are installed with the API (:func:`saas.api.install_api_integration`).
 """
 
-from saas.modules.registry import Module
+from saas.modules.registry import Module, SettingsPage
 from saas.webhooks import privacy
 
 MODULE = Module(
@@ -12,6 +12,13 @@ MODULE = Module(
     title="API and webhooks",
     models="saas.webhooks.models",
     always_on=True,
+    settings=(
+        SettingsPage(
+            "API access and webhooks",
+            "integrations.overview",
+            "Personal tokens, OAuth clients and webhook subscriptions.",
+        ),
+    ),
     personal_data=privacy.personal_data,
     erase_person=privacy.erase_person,
 )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from saas.jobs.schedules import PeriodicJob, register_periodic
 from saas.modules.marketing import privacy
-from saas.modules.registry import Module, NavEntry
+from saas.modules.registry import Module, NavEntry, SettingsPage
 
 
 def _pages():
@@ -35,6 +35,11 @@ MODULE = Module(
     pages=_pages,
     api=_api,
     public=_public,
+    settings=(
+        SettingsPage(
+            "Sender", "marketing.settings_page", "From name and address, reply-to, postal address, time zone."
+        ),
+    ),
     nav=(
         NavEntry("Campaigns", "marketing.list_campaigns"),
         NavEntry("Segments", "marketing.list_segments"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 from apiflask import Schema
 from apiflask.fields import UUID, DateTime, Dict, Integer, List, Nested, String
@@ -11,7 +12,7 @@ from flask import request, url_for
 
 from saas.api import api_blueprint, token_auth
 from saas.modules.privacy import consent, requests
-from saas.modules.privacy.audit import commit_audit_with_response
+from saas.modules.privacy.audit import audit_privacy, commit_audit_with_response
 from saas.modules.privacy.links import enqueue_consent_confirmation
 from saas.modules.privacy.models import CONSENT_STATUSES, LAWFUL_BASES, REQUEST_KINDS
 from saas.modules.privacy.subject import data_subject
@@ -49,11 +50,34 @@ class ConsentEventOut(Schema):
     notice_version = Integer(attribute="notice.version")
     occurred_at = DateTime()
     actor = String()
+    ip = String(allow_none=True, metadata={"description": "The address the event came from, when known."})
+    user_agent = String(allow_none=True, metadata={"description": "The browser it came from, when known."})
+
+
+class ConsentsQuery(Schema):
+    as_of = String(
+        load_default=None,
+        metadata={"description": "The state as of this moment: a date (`2024-05-31`, the end of that day "
+                  "in UTC) or a date-time (`2024-05-31T12:00:00Z`); now when left out."},
+    )  # fmt: skip
 
 
 class ConsentsOut(Schema):
+    as_of = DateTime(allow_none=True, metadata={"description": "The moment `state` is of; null: now."})
     state = Dict(keys=String(), values=String(allow_none=True))
     history = List(Nested(ConsentEventOut))
+
+
+class ReceiptEventOut(ConsentEventOut):
+    notice_text = String(attribute="notice.text", metadata={"description": "The notice text shown."})
+
+
+class ReceiptOut(Schema):
+    contact_id = UUID(attribute="contact.id")
+    purpose = String(attribute="purpose.key")
+    title = String(attribute="purpose.title")
+    status = String(allow_none=True, metadata={"description": "The state now; null: never asked."})
+    events = List(Nested(ReceiptEventOut), metadata={"description": "Oldest first."})
 
 
 class RequestIn(Schema):
@@ -82,10 +106,11 @@ class RequestList(Schema):
     data = List(Nested(RequestOut))
 
 
-def _consents(contact_id: uuid.UUID) -> dict:
+def _consents(contact_id: uuid.UUID, as_of: datetime | None = None) -> dict:
     session = current_tenant_session()
-    state = consent.consent_state(session, contact_id)
+    state = consent.consent_state(session, contact_id, at=as_of)
     return {
+        "as_of": as_of,
         "state": {key: (event.status if event else None) for key, event in state.items()},
         "history": consent.consent_history(session, contact_id),
     }
@@ -94,10 +119,31 @@ def _consents(contact_id: uuid.UUID) -> dict:
 @api.get("/contacts/<uuid:contact_id>/consents")
 @api.auth_required(token_auth)
 @api.output(ConsentsOut)
-@api.doc(summary="A contact's consents: current state per purpose and the full ledger", responses=[404])
-def list_consents(contact_id: uuid.UUID):
+@api.input(ConsentsQuery, location="query")
+@api.doc(
+    summary="A contact's consents: the state per purpose (now or `as_of`) and the full ledger",
+    responses=[404, 422],
+)
+def list_consents(contact_id: uuid.UUID, query_data: dict):
+    as_of = consent.parse_as_of(query_data["as_of"])
     data_subject(current_tenant_session(), contact_id)  # 404 for an unknown contact
-    return _consents(contact_id)
+    return _consents(contact_id, as_of)
+
+
+@api.get("/contacts/<uuid:contact_id>/consents/<string:purpose>/receipt")
+@api.auth_required(token_auth)
+@api.output(ReceiptOut)
+@api.doc(
+    summary="The receipt of a contact's consent for one purpose: every event with the notice text shown",
+    responses=[404],
+)
+def consent_receipt(contact_id: uuid.UUID, purpose: str):
+    receipt = consent.consent_receipt(current_tenant_session(), contact_id, purpose)
+    audit_privacy(
+        current_tenant_session(), "consent.receipt_viewed", actor=_actor(), target=str(contact_id),
+        details={"purpose": receipt.purpose.key},
+    )  # fmt: skip
+    return receipt
 
 
 @api.post("/contacts/<uuid:contact_id>/consents")

@@ -8,7 +8,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime, time
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -222,6 +222,57 @@ def consent_state(
         query = query.where(ConsentEvent.occurred_at <= at)
     latest = {event.purpose.key: event for event in session.scalars(query)}
     return {purpose.key: latest.get(purpose.key) for purpose in list_purposes(session)}
+
+
+def parse_as_of(text: str | None) -> datetime | None:
+    """The moment an "as of" input names: a date (``2024-05-31``) is the end of that day in UTC, so the
+    day's own events count; a date-time (``2024-05-31T12:00:00+02:00``) is that moment (UTC when it has
+    no offset). Empty: None, meaning now."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    try:
+        if len(text) == 10:
+            return datetime.combine(date.fromisoformat(text), time.max, UTC)
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        message = "Use a date such as 2024-05-31, or a date and time such as 2024-05-31T12:00:00Z."
+        raise ValidationError(f"'{text[:40]}' is not a date.", {"as_of": [message]}) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class ConsentReceipt:
+    """Proof of one contact's consent for one purpose: every event with the notice text then shown."""
+
+    contact: Contact
+    purpose: ConsentPurpose
+    events: list[ConsentEvent]
+    """Oldest first; each keeps its notice (``event.notice.text``), time, source, address, browser, actor."""
+
+    @property
+    def current(self) -> ConsentEvent | None:
+        return self.events[-1] if self.events else None
+
+    @property
+    def status(self) -> str | None:
+        """The state now; None: never asked."""
+        return self.current.status if self.current else None
+
+
+def consent_receipt(session: Session, contact_id: uuid.UUID, purpose_key: str) -> ConsentReceipt:
+    """The receipt of ``contact_id``'s consent for ``purpose_key``; NotFound for an unknown contact or
+    purpose (the receipt's address names both)."""
+    contact = session.get(Contact, contact_id)
+    purpose = session.scalar(select(ConsentPurpose).where(ConsentPurpose.key == purpose_key))
+    if contact is None or purpose is None:
+        raise NotFound("No such contact or purpose.")
+    events = session.scalars(
+        select(ConsentEvent)
+        .where(ConsentEvent.contact_id == contact_id, ConsentEvent.purpose_id == purpose.id)
+        .order_by(ConsentEvent.id)
+    )
+    return ConsentReceipt(contact=contact, purpose=purpose, events=list(events))
 
 
 def may_contact(session: Session, contact_id: uuid.UUID, purpose_key: str) -> bool:

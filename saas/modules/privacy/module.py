@@ -4,7 +4,7 @@ from saas.jobs.schedules import PeriodicJob, register_periodic
 from saas.modules.privacy import subject
 from saas.modules.privacy.consent import seed_default_purposes
 from saas.modules.privacy.merge import merge_privacy_records
-from saas.modules.registry import Module, NavEntry
+from saas.modules.registry import Module, NavEntry, RecordLink, SettingsPage
 
 
 def _pages():
@@ -26,7 +26,14 @@ MODULE = Module(
     always_on=True,
     pages=_pages,
     api=_api,
+    settings=(
+        SettingsPage("Retention", "privacy.retention_page", "How long untouched contacts are kept."),
+        SettingsPage(
+            "Privacy center branding", "privacy.branding_page", "Name, logo, colour and policy link."
+        ),
+    ),
     nav=(NavEntry("Privacy", "privacy.request_queue"),),
+    record_links=(RecordLink("contacts", "Consents and receipts", "privacy.contact_consents", "contact_id"),),
     seed=seed_default_purposes,
     personal_data=subject.personal_data,
     erase_person=subject.erase_person,

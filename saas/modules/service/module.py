@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from saas.jobs.schedules import PeriodicJob, register_periodic
-from saas.modules.registry import Module, NavEntry
+from saas.modules.registry import Module, NavEntry, SettingsPage
 from saas.modules.service import overview, privacy
 
 
@@ -51,6 +51,11 @@ MODULE = Module(
     pages=_pages,
     api=_api,
     public=_public,
+    settings=(
+        SettingsPage(
+            "Service", "service.settings", "SLA targets, business hours and holidays, queues, inbound mail."
+        ),
+    ),
     nav=(
         NavEntry("Tickets", "service.list_tickets"),
         NavEntry("Service", "service.dashboard"),

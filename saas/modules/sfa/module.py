@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from saas.modules.registry import Module, NavEntry
+from saas.modules.registry import Module, NavEntry, SettingsPage
 from saas.modules.sfa import dashboard, privacy, search
 from saas.modules.sfa.labels import RECORD_LABELS
 from saas.modules.sfa.merge import merge_sfa_records
@@ -60,6 +60,13 @@ MODULE = Module(
     pages=_pages,
     api=_api,
     # Each entry's endpoint must exist; add yours when your pages land.
+    settings=(
+        SettingsPage(
+            "Pipelines and stages",
+            "sfa.pipeline_settings",
+            "Sales pipelines, their stages and win probabilities.",
+        ),
+    ),
     nav=(
         NavEntry("Leads", "sfa.list_leads"),
         NavEntry("Imports", "sfa.list_imports"),
