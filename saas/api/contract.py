@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+from email.utils import format_datetime
 from typing import Any
 
 from apiflask import APIFlask, Schema
@@ -18,7 +20,7 @@ from apiflask.fields import Dict, Integer, List, String
 from apispec import APISpec, BasePlugin
 from apispec.ext.marshmallow import MarshmallowPlugin
 from apispec.ext.marshmallow.common import make_schema_key, resolve_schema_instance
-from flask import Flask
+from flask import Flask, Response, current_app, request
 from marshmallow import INCLUDE, fields
 
 from saas.modules.switches import BLUEPRINT_MODULES
@@ -88,6 +90,15 @@ HEADERS: dict[str, dict] = {
     },
 }
 
+HEADERS["Deprecation"] = {
+    "description": "This operation is deprecated (RFC 9745): `@<unix time>` of its deprecation.",
+    "schema": {"type": "string"},
+}
+HEADERS["Sunset"] = {
+    "description": "When this operation stops answering (RFC 8594, an HTTP date).",
+    "schema": {"type": "string"},
+}
+
 IF_MATCH = {
     "in": "header",
     "name": "If-Match",
@@ -146,6 +157,43 @@ class DocumentedApp(APIFlask):
             if name is not None:
                 return {"$ref": f"#/components/schemas/{name}"}
         return super()._register_schema_and_get_ref(spec, registered_schema_classes, schema_obj)
+
+
+# --- Deprecation -----------------------------------------------------------------------------------------
+
+SUNSET_ATTRIBUTE = "api_sunset"
+
+
+def deprecated(since: date, sunset: date) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Announce an operation's removal (docs/api.md, Versioning): its answers carry ``Deprecation`` and
+    ``Sunset`` headers, the document marks it ``deprecated`` with ``x-sunset``. Place it above ``def``."""
+
+    def mark(view: Callable[..., Any]) -> Callable[..., Any]:
+        setattr(view, SUNSET_ATTRIBUTE, (since, sunset))
+        return view
+
+    return mark
+
+
+def _midnight(day: date) -> datetime:
+    return datetime.combine(day, time(), tzinfo=UTC)
+
+
+def _deprecation_of(view: Callable[..., Any] | None, method: str) -> tuple[date, date] | None:
+    view_class = getattr(view, "view_class", None)
+    if view_class is not None:  # a class-based view: each method announces itself
+        view = getattr(view_class, method.lower(), None)
+    return getattr(view, SUNSET_ATTRIBUTE, None)
+
+
+def announce_deprecation(response: Response) -> Response:
+    """``after_request``: the ``Deprecation`` and ``Sunset`` headers of a deprecated operation's answers."""
+    marked = _deprecation_of(current_app.view_functions.get(request.endpoint or ""), request.method)
+    if marked is not None:
+        since, sunset = marked
+        response.headers["Deprecation"] = f"@{int(_midnight(since).timestamp())}"
+        response.headers["Sunset"] = format_datetime(_midnight(sunset), usegmt=True)
+    return response
 
 
 # --- Which view serves an operation ----------------------------------------------------------------------
@@ -218,6 +266,10 @@ def statuses(path: str, method: str, operation: dict, path_item: dict, route: Ro
 def _describe_operation(path: str, method: str, operation: dict, path_item: dict, route: Route | None):
     if route is not None and "operationId" not in operation:
         operation["operationId"] = operation_id(route, method)
+    marked = _deprecation_of(route.view if route is not None else None, method)
+    if marked is not None:
+        operation["deprecated"] = True
+        operation["x-sunset"] = marked[1].isoformat()
     if "requestBody" in operation:
         operation["requestBody"]["required"] = True
     parameters = operation.setdefault("parameters", [])
@@ -237,6 +289,8 @@ def _describe_operation(path: str, method: str, operation: dict, path_item: dict
             answer.setdefault("headers", {})["ETag"] = HEADERS["ETag"]
         if code.startswith("2") and secured and method == "post":
             answer.setdefault("headers", {})["Idempotent-Replayed"] = HEADERS["Idempotent-Replayed"]
+        for name in ("Deprecation", "Sunset") if marked is not None else ():
+            answer.setdefault("headers", {})[name] = HEADERS[name]
     for status in sorted(statuses(path, method, operation, path_item, route)):
         answer = responses.setdefault(str(status), {})
         if not answer.get("description") or answer["description"] in _GENERIC_DESCRIPTIONS:

@@ -16,12 +16,14 @@ import copy
 import json
 import os
 import warnings
+from datetime import date
 from pathlib import Path
 
 import pytest
+from apiflask import APIFlask
 from jsonschema import Draft202012Validator
 
-from saas.api.contract import PROBLEM_MEDIA_TYPE
+from saas.api.contract import PROBLEM_MEDIA_TYPE, announce_deprecation, deprecated, describe_contract
 from tests.api.contract_diff import breaking_changes
 from tests.conftest import bearer, make_token
 
@@ -196,3 +198,30 @@ def test_the_breaking_change_check_sees_each_kind_of_break(document):
     announced["components"]["schemas"]["ContactOut"]["properties"]["email"]["deprecated"] = True
     assert all(change.announced for change in breaking_changes(announced, removed))
     assert schemas["ContactOut"]["properties"]["email"].get("deprecated") is None  # the original is intact
+
+
+def test_a_deprecated_operation_announces_its_sunset_in_headers_and_document():
+    # A bare app: no operation of ours is deprecated today, and routes cannot join the suite's app.
+    app = APIFlask(__name__, title="t", version="1")
+    app.after_request(announce_deprecation)
+
+    @app.get("/old")
+    @app.doc(deprecated=True)
+    @deprecated(since=date(2026, 1, 1), sunset=date(2026, 7, 1))
+    def old():
+        return {"ok": True}
+
+    @app.get("/current")
+    def current():
+        return {"ok": True}
+
+    with app.test_client() as http:
+        answer, other = http.get("/old"), http.get("/current")
+        document = describe_contract(app, app.spec)
+    assert answer.headers["Deprecation"] == "@1767225600"
+    assert answer.headers["Sunset"] == "Wed, 01 Jul 2026 00:00:00 GMT"
+    assert "Deprecation" not in other.headers and "Sunset" not in other.headers
+    operation = document["paths"]["/old"]["get"]
+    assert operation["deprecated"] is True and operation["x-sunset"] == "2026-07-01"
+    assert {"Deprecation", "Sunset"} <= set(operation["responses"]["200"]["headers"])
+    assert "deprecated" not in document["paths"]["/current"]["get"]
