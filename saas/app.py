@@ -8,6 +8,7 @@ from apiflask import APIFlask
 from flask import Flask
 
 from saas import billing, extensions, observability
+from saas.api.contract import DocumentedApp
 from saas.config import Settings
 from saas.db import TENANT_SCHEMA_PLACEHOLDER, db
 from saas.embedded import embedded_database_url, embedded_redis_url, normalise_database_url
@@ -119,7 +120,7 @@ def register_blueprints(app: Flask) -> None:
 
 def create_app(settings: Settings | None = None) -> APIFlask:
     settings = settings or Settings.from_environment()
-    app = APIFlask(
+    app = DocumentedApp(  # APIFlask that adds each schema to the OpenAPI document once
         __name__,
         title="CRM API",
         version="v1",

@@ -130,6 +130,12 @@ def install_api_integration(app: Flask) -> None:
     app.extensions["api_integration"] = True
     from saas import extensions
     from saas.api import conventions, ratelimit
+    from saas.api.contract import (
+        ContractPlugin,
+        announce_deprecation,
+        configure_error_schemas,
+        describe_contract,
+    )
     from saas.api.oauth import init_oauth, oauth_endpoints
     from saas.api.openapi import ExactSchemasPlugin, document_oauth2
     from saas.api.pages import api_docs, integration_pages, workspace_api_document, workspace_api_pages
@@ -137,14 +143,16 @@ def install_api_integration(app: Flask) -> None:
     from saas.tenants.routing import install_tenant_page_routing
 
     _configure(app)
-    app.spec_plugins.append(ExactSchemasPlugin())
+    app.spec_plugins += [ExactSchemasPlugin(), ContractPlugin()]
+    configure_error_schemas(app)
     if app.spec_callback is None:
-        app.spec_callback = lambda spec: document_oauth2(app, spec)
+        app.spec_callback = lambda spec: describe_contract(app, document_oauth2(app, spec))
     init_oauth(app)
     app.before_request(ratelimit.limit_by_ip)
     app.before_request(conventions.check_api_body)
     # Registered after the tenant routing's hook, so these run before its commit (after_request is LIFO).
     app.after_request(conventions.add_etag)
+    app.after_request(announce_deprecation)
     app.after_request(conventions.finish_idempotent_request)
     app.teardown_request(conventions.release_idempotency_key)
     for blueprint in (oauth_endpoints, integration_api, workspace_api_document):

@@ -336,13 +336,9 @@ _SCALARS: dict[str, Callable[[CustomField], dict]] = {
 
 
 def _add_filters(operation: dict, definitions: list[CustomField]) -> None:
-    """One ``cf_<key>`` query parameter per field instead of the generic ``custom`` placeholder (which no
-    client can send), and the sortable fields on a ``sort`` parameter if the list has one."""
-    parameters = [
-        p
-        for p in operation.get("parameters", [])
-        if not (p.get("in") == "query" and p.get("name") == "custom")
-    ]
+    """One ``cf_<key>`` query parameter per field, and the sortable fields on a ``sort`` parameter if the
+    list has one."""
+    parameters = list(operation.get("parameters", []))
     for definition in definitions:
         parameters.append(
             {

@@ -39,6 +39,7 @@ class ExportList(Schema):
 
 def _with_link(export) -> dict:
     body = export.as_dict()
+    body["download_url"] = None  # sent on every answer (the document says so), a link once done
     if export.status == "done":
         body["download_url"] = services.download_link(
             g.tenant.id, export.id, actor=f"api:{g.membership.user_id}"

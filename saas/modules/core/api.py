@@ -31,6 +31,8 @@ def register_record_resource(
     """
     noun = service.noun
     entity = service.model.__tablename__
+    # Stable operation ids (generated clients name their functions after them): list_contacts, get_contact...
+    plural, singular = path.replace("-", "_"), noun.replace(" ", "_")
 
     def _annotated(session, record):
         return whole_record(session, service, record)
@@ -40,7 +42,12 @@ def register_record_resource(
 
         @blueprint.input(list_query, location="query")
         @blueprint.output(page_schema)
-        @blueprint.doc(summary=f"List {noun}s", description="Cursor-paginated; `q` searches.")
+        @blueprint.doc(
+            summary=f"List {noun}s",
+            description="Cursor-paginated; `q` searches; `cf_<key>=<value>` filters on a custom field "
+            "(typed in the workspace's own document).",
+            operation_id=f"list_{plural}",
+        )
         def get(self, query_data):
             session = current_tenant_session()
             where = custom_fields.filter_conditions(session, entity, query_data.pop("custom", None))
@@ -50,7 +57,7 @@ def register_record_resource(
 
         @blueprint.input(schema_in)
         @blueprint.output(schema_out, status_code=201)
-        @blueprint.doc(summary=f"Create a {noun}", responses=[422])
+        @blueprint.doc(summary=f"Create a {noun}", responses=[422], operation_id=f"create_{singular}")
         def post(self, json_data):
             session = current_tenant_session()
             values = json_data.pop("custom_fields", None)
@@ -62,14 +69,14 @@ def register_record_resource(
         decorators = [blueprint.auth_required(token_auth)]
 
         @blueprint.output(schema_out)
-        @blueprint.doc(summary=f"Read a {noun}", responses=[404])
+        @blueprint.doc(summary=f"Read a {noun}", responses=[404], operation_id=f"get_{singular}")
         def get(self, record_id: uuid.UUID):
             session = current_tenant_session()
             return _annotated(session, service.get(session, record_id))
 
         @blueprint.input(schema_in(partial=True))
         @blueprint.output(schema_out)
-        @blueprint.doc(summary=f"Update a {noun}", responses=[404, 422])
+        @blueprint.doc(summary=f"Update a {noun}", responses=[404, 422], operation_id=f"update_{singular}")
         def patch(self, record_id: uuid.UUID, json_data):
             session = current_tenant_session()
             values = json_data.pop("custom_fields", None)
@@ -79,7 +86,7 @@ def register_record_resource(
             return _annotated(session, record)
 
         @blueprint.output({}, status_code=204)
-        @blueprint.doc(summary=f"Delete a {noun}", responses=[404])
+        @blueprint.doc(summary=f"Delete a {noun}", responses=[404], operation_id=f"delete_{singular}")
         def delete(self, record_id: uuid.UUID):
             service.delete(current_tenant_session(), record_id)
             return ""

@@ -101,7 +101,7 @@ def _possible_duplicates() -> fields.List:
     return fields.List(
         fields.Nested(DuplicateOut),
         metadata={"description": "Likely duplicates (on a single record's answers, not in lists); "
-                  "merge one with `POST .../<id>/merge`."},
+                  "merge one with `POST .../<id>/merge`.", "sometimes_answered": True},
     )  # fmt: skip
 
 

@@ -42,7 +42,10 @@ class LeadOut(ContactOut):
     converted_deal_id = fields.UUID(allow_none=True)
     matching_records = fields.List(
         fields.Nested(MatchOut),
-        metadata={"description": "Contacts likely to be this lead's person (on a single lead's answers)."},
+        metadata={
+            "description": "Contacts likely to be this lead's person (on a single lead's answers).",
+            "sometimes_answered": True,
+        },
     )
 
 
