@@ -43,6 +43,11 @@ MODULE = Module(
             "core.custom_field_settings",
             "Your own fields on contacts, accounts, leads, deals and tickets.",
         ),
+        SettingsPage(
+            "Currencies",
+            "core.currency_settings",
+            "The base currency totals are shown in, and exchange rates by day.",
+        ),
     ),
     nav=(
         NavEntry("Contacts", "core.list_contacts"),
