@@ -73,6 +73,7 @@ ANSWERS: dict[int, str] = {
     413: "The JSON body is larger than `API_MAX_BODY_BYTES`.",
     422: "Validation failed (`errors` per field), text with NUL, or a reused `Idempotency-Key`.",
     429: "Rate limit exceeded: retry after `Retry-After` seconds.",
+    503: "The database is unavailable for a moment; nothing was saved: retry after `Retry-After` seconds.",
 }
 
 HEADERS: dict[str, dict] = {
@@ -241,9 +242,10 @@ def operation_id(route: Route, method: str) -> str:
 
 
 def statuses(path: str, method: str, operation: dict, path_item: dict, route: Route | None) -> set[int]:
-    """Every 4xx this operation can answer, from where the server refuses requests."""
+    """Every 4xx (and the 503) this operation can answer, from where the server refuses requests."""
     found = {int(code) for code in operation.get("responses", {}) if str(code)[0] == "4"}
     found |= {422, 429}  # every /api/ request: NUL in the query string, the per-address rate limit
+    found.add(503)  # every request may meet the database restarting (saas.web.errors)
     secured = bool(operation.get("security"))
     module = route.module if route is not None else None
     if secured:
@@ -296,7 +298,7 @@ def _describe_operation(path: str, method: str, operation: dict, path_item: dict
         if not answer.get("description") or answer["description"] in _GENERIC_DESCRIPTIONS:
             answer["description"] = ANSWERS.get(status, "Refused.")
         answer["content"] = {PROBLEM_MEDIA_TYPE: {"schema": dict(PROBLEM_REF)}}
-        if status == 429:
+        if status in (429, 503):
             answer["headers"] = {"Retry-After": HEADERS["Retry-After"]}
     operation["responses"] = dict(sorted(responses.items(), key=lambda item: str(item[0])))
 

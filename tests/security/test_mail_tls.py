@@ -13,9 +13,10 @@ import pytest
 from aiosmtpd.controller import Controller
 from cryptography import x509
 
+from saas.embedded import free_loopback_port
 from saas.mail import MailTransportInsecure, send_mail
 from tests.certificates import certificate, new_key, write_pem
-from tests.mailsink import MailSink, free_port
+from tests.mailsink import MailSink
 
 RECIPIENT = "victim@example.com"
 
@@ -58,7 +59,7 @@ def smtp_server(app_ctx, monkeypatch):
 
     def start(mode: str, chain: Path | None = None, query: str = "") -> MailSink:
         sink = MailSink()
-        port = free_port()
+        port = free_loopback_port()
         options: dict = {}
         if mode == "starttls":
             options = {"tls_context": _server_context(chain), "require_starttls": False}
