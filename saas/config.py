@@ -65,6 +65,7 @@ TUNABLES = (
     "MARKETING_BATCH_SIZE",
     "MARKETING_SNAPSHOT_BATCH",
     "MARKETING_RETRY_SECONDS",
+    "IMPORT_STALLED_SECONDS",
 )
 """Feature settings read from the app config, with their defaults where they are used."""
 

@@ -16,11 +16,12 @@ import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from itertools import islice
 from typing import Any
 
 import marshmallow
+from flask import current_app
 from sqlalchemy import Select, Table, Text, any_, bindparam, event, func, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import defer
@@ -50,6 +51,8 @@ TOO_LARGE = (
 )
 JOB_TIMEOUT_SECONDS = 3_600
 RUN_IMPORT = "saas.modules.sfa.imports.run_import"
+STALLED_SECONDS = 120
+"""An import queued or running with no committed batch for this long is resumed (IMPORT_STALLED_SECONDS)."""
 
 
 @dataclass(frozen=True)
@@ -437,9 +440,9 @@ def set_columns(session: TenantSession, job_id: uuid.UUID, columns: dict[str, An
 
 
 def start_import(session: TenantSession, job_id: uuid.UUID) -> ImportJob:
-    """Queue the import (or resume a failed one) once this transaction commits."""
+    """Queue the import (or resume a failed or stalled one) once this transaction commits."""
     job = get_import(session, job_id, for_update=True)
-    if job.status not in ("pending", "failed"):
+    if job.status not in ("pending", "failed") and not is_stalled(job):
         raise Conflict(f"This import is {job.status} already.")
     target = import_target(session, job.entity)
     missing = missing_required(target, job.mapping["columns"])
@@ -447,9 +450,52 @@ def start_import(session: TenantSession, job_id: uuid.UUID) -> ImportJob:
         raise missing_columns_error(target, missing, job.mapping["headers"])
     job.status = "queued"
     job.message = None
+    job.heartbeat_at = datetime.now(UTC)
     session.flush()
     _enqueue_after_commit(session, job.id)
     return job
+
+
+def is_stalled(job: ImportJob, stalled_after: float | None = None) -> bool:
+    """Queued or running with no sign of life for ``stalled_after`` seconds: its worker died or its
+    queue entry was lost with Redis. A live run beats at every batch, which takes seconds at most."""
+    if job.status not in ("queued", "running"):
+        return False
+    if stalled_after is None:
+        stalled_after = float(current_app.config.get("IMPORT_STALLED_SECONDS", STALLED_SECONDS))
+    last_sign = job.heartbeat_at or job.created_at
+    return last_sign < datetime.now(UTC) - timedelta(seconds=stalled_after)
+
+
+def resume_stalled_imports(session: TenantSession, stalled_after: float | None = None) -> list[uuid.UUID]:
+    """Queue every stalled import again; it resumes after its last committed batch (each row once).
+
+    Safe even if the old run is alive after all: runs of one import take turns batch by batch under a
+    lock and skip what another committed."""
+    candidates = session.scalars(
+        select(ImportJob).where(ImportJob.status.in_(("queued", "running"))).with_for_update(skip_locked=True)
+    ).all()
+    resumed = []
+    for job in candidates:
+        if is_stalled(job, stalled_after):
+            job.heartbeat_at = datetime.now(UTC)
+            resumed.append(job.id)
+            _enqueue_after_commit(session, job.id)
+    session.flush()
+    return resumed
+
+
+def resume_all_stalled_imports() -> dict[str, Any]:
+    """Periodic job: :func:`resume_stalled_imports` in every writable tenant with the sales module on."""
+    from saas.db import tenant_session
+    from saas.jobs.fanout import for_each_tenant
+
+    def resume(ref) -> list[str]:
+        with tenant_session(ref) as session:
+            return [str(job_id) for job_id in resume_stalled_imports(session)]
+
+    report = for_each_tenant("resume_all_stalled_imports", resume, module="sfa")
+    return {**report.as_dict(), "resumed": sum(len(ids) for ids in report.results.values())}
 
 
 def _enqueue_after_commit(session: TenantSession, job_id: uuid.UUID) -> None:
@@ -717,6 +763,7 @@ def run_import(session: TenantSession, job_id: str, batch_size: int = BATCH_SIZE
         if owner and not is_member(db.session, session.tenant.id, uuid.UUID(owner)):
             job.mapping = {**job.mapping, "owner_user_id": None}  # its uploader has left the workspace
     job.status = "running"
+    job.heartbeat_at = datetime.now(UTC)
     session.commit()
     rows = iter(_rows_of(job))
     position = 0  # data rows taken from ``rows``
@@ -765,6 +812,7 @@ def run_import(session: TenantSession, job_id: str, batch_size: int = BATCH_SIZE
                 job.imported_rows += len(batch.records)
                 job.duplicate_rows += batch.duplicates
                 job.error_rows += batch.error_rows
+                job.heartbeat_at = datetime.now(UTC)
                 session.commit()
     except Exception as error:
         session.rollback()

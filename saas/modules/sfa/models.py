@@ -199,6 +199,9 @@ class ImportJob(TenantBase):
     created_by_user_id: Mapped[uuid.UUID | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    """Set when queued and at every committed batch: a queued or running import whose heartbeat is old
+    lost its worker or its queue entry, and is resumed (saas.modules.sfa.imports.resume_stalled_imports)."""
 
 
 class ImportRowError(TenantBase):

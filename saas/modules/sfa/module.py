@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from saas.jobs.schedules import PeriodicJob, register_periodic
 from saas.modules.registry import Module, NavEntry, SettingsPage
 from saas.modules.sfa import dashboard, privacy, search
 from saas.modules.sfa.labels import RECORD_LABELS
@@ -76,3 +77,6 @@ MODULE = Module(
         NavEntry("Tasks", "sfa.list_tasks"),
     ),
 )
+
+# Imports whose worker died or whose queue entry was lost with Redis resume from their last batch.
+register_periodic(PeriodicJob("saas.modules.sfa.imports.resume_all_stalled_imports", interval=60))
