@@ -13,6 +13,7 @@ import time
 import uuid
 from pathlib import Path
 
+import psutil
 from sqlalchemy import func, select, text
 
 from saas.db import db, tenant_session
@@ -61,10 +62,7 @@ def _wait_for(condition, what: str, limit: float = 120.0) -> None:
 
 
 def _worker(app) -> subprocess.Popen:
-    """``saas worker`` in its own process group, as production runs it, against the test's services.
-
-    Killing the group kills the work horse RQ forks for the job too, as a container's end or a machine's
-    loss does (killing only the parent leaves the horse to finish the job)."""
+    """``saas worker`` in its own process, as production runs it, against the test's services."""
     env = {
         **os.environ,
         "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
@@ -72,8 +70,18 @@ def _worker(app) -> subprocess.Popen:
     }
     return subprocess.Popen(
         [sys.executable, "-m", "saas.cli", "worker", "--burst", "--no-scheduler"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
+
+
+def _kill_with_its_horse(worker: subprocess.Popen) -> None:
+    """SIGKILL the worker and the work horse RQ forked for the job (in a process group of its own), as a
+    container's end or a machine's loss does; killing only the parent would leave the horse to finish."""
+    processes = [psutil.Process(worker.pid), *psutil.Process(worker.pid).children(recursive=True)]
+    for process in processes:
+        process.send_signal(signal.SIGKILL)
+    psutil.wait_procs(processes, timeout=30)
+    worker.wait()
 
 
 def test_an_import_whose_worker_was_killed_resumes_and_imports_every_row_once(app, client, tenant_a):
@@ -87,8 +95,7 @@ def test_an_import_whose_worker_was_killed_resumes_and_imports_every_row_once(ap
         try:
             _wait_for(lambda: _job(tenant_a, job_id).status == "running", "the worker to start the import")
         finally:
-            os.killpg(worker.pid, signal.SIGKILL)
-            worker.wait()
+            _kill_with_its_horse(worker)
         holder.execute(text("SELECT pg_advisory_unlock(hashtext(:key))"), {"key": key})
         holder.commit()
 

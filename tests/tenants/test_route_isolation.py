@@ -31,6 +31,7 @@ TABLE_OF_ARGUMENT = {
     "client_id": "oauth_clients",
     "client_pk": "oauth_clients",
     "token_id": "api_tokens",
+    "rate_id": "exchange_rates",
 }
 WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 
