@@ -7,7 +7,7 @@ import logging
 from apiflask import APIFlask
 from flask import Flask
 
-from saas import billing, extensions, observability
+from saas import billing, extensions, i18n, observability
 from saas.config import Settings
 from saas.db import TENANT_SCHEMA_PLACEHOLDER, db
 from saas.embedded import embedded_database_url, embedded_redis_url, normalise_database_url
@@ -136,6 +136,7 @@ def create_app(settings: Settings | None = None) -> APIFlask:
     observability.init_app(app)
 
     db.init_app(app)
+    i18n.init_app(app)
     extensions.login_manager.init_app(app)
     extensions.csrf.init_app(app)
     extensions.limiter.init_app(app)

@@ -1,5 +1,6 @@
 """Registration of the always-on privacy module: consent ledger, data subject requests, erasure."""
 
+from saas.i18n import N_
 from saas.jobs.schedules import PeriodicJob, register_periodic
 from saas.modules.privacy import subject
 from saas.modules.privacy.consent import seed_default_purposes
@@ -26,7 +27,7 @@ MODULE = Module(
     always_on=True,
     pages=_pages,
     api=_api,
-    nav=(NavEntry("Privacy", "privacy.request_queue"),),
+    nav=(NavEntry(N_("Privacy"), "privacy.request_queue"),),
     seed=seed_default_purposes,
     personal_data=subject.personal_data,
     erase_person=subject.erase_person,

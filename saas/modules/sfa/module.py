@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from saas.i18n import N_
 from saas.modules.registry import Module, NavEntry
 from saas.modules.sfa import dashboard, privacy, search
 from saas.modules.sfa.labels import RECORD_LABELS
@@ -61,11 +62,11 @@ MODULE = Module(
     api=_api,
     # Each entry's endpoint must exist; add yours when your pages land.
     nav=(
-        NavEntry("Leads", "sfa.list_leads"),
-        NavEntry("Imports", "sfa.list_imports"),
-        NavEntry("Deals", "sfa.list_deals"),
-        NavEntry("Pipeline", "sfa.kanban"),
-        NavEntry("Forecast", "sfa.forecast_page"),
-        NavEntry("Tasks", "sfa.list_tasks"),
+        NavEntry(N_("Leads"), "sfa.list_leads"),
+        NavEntry(N_("Imports"), "sfa.list_imports"),
+        NavEntry(N_("Deals"), "sfa.list_deals"),
+        NavEntry(N_("Pipeline"), "sfa.kanban"),
+        NavEntry(N_("Forecast"), "sfa.forecast_page"),
+        NavEntry(N_("Tasks"), "sfa.list_tasks"),
     ),
 )
