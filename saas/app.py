@@ -74,6 +74,7 @@ def register_blueprints(app: Flask) -> None:
     from saas.modules.settings import settings_pages
     from saas.modules.switches import BLUEPRINT_MODULES, refuse_requests_to_disabled_modules
     from saas.tenants.audit_views import register_audit_pages
+    from saas.tenants.language_views import register_language_pages
     from saas.tenants.routing import install_tenant_page_routing, register_tenant_guard
     from saas.tenants.signup import signup_pages
     from saas.web.views import site_pages
@@ -107,6 +108,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(privacy_center, url_prefix="/p/<slug>")
     register_identity_pages(app)  # SSO sign-in, invitations, members and SSO settings
     register_audit_pages(app)
+    register_language_pages(app)
     if app.config["SAAS_SETTINGS"].environment == "development":
         from saas.development.views import dev_inbox_pages
 

@@ -111,8 +111,8 @@ def _user_locale() -> str | None:
 
 def select_locale() -> str:
     """Flask-Babel's locale selector: see the module docstring for the order."""
-    if not has_request_context():
-        return DEFAULT_LOCALE
+    if not has_request_context() or request.path.startswith("/api/"):
+        return DEFAULT_LOCALE  # the API speaks English to programs, whoever holds the token
     workspace = normalise_locale(_workspace_setting("locale"))
     audience = g.get("audience_locale")
     if audience is not None:
@@ -229,7 +229,9 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT_LOCALE)
     app.config.setdefault("LANGUAGES", dict(LANGUAGES))
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_time_zone)
-    app.jinja_env.filters.update(moment=format_moment, money=format_money, bdi=bidi_isolate)
+    app.jinja_env.filters.update(
+        moment=format_moment, money=format_money, bdi=bidi_isolate, translate=translate
+    )
     app.jinja_env.globals.update(
         html_lang=html_lang, text_direction=text_direction, current_locale=current_locale
     )
