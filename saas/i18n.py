@@ -218,6 +218,14 @@ def compile_catalogs(directory: Path = TRANSLATIONS_DIR) -> list[Path]:
     return written
 
 
+def _choose_afresh(endpoint: str | None, values: dict | None) -> None:
+    """Each request chooses its own language: Flask-Babel caches the choice on ``g``, which outlives a
+    request when an application context was already pushed (tests, CLI). Runs before the blueprints'
+    own preprocessors, which may name a public page's audience."""
+    g.pop("audience_locale", None)
+    refresh()
+
+
 def init_app(app: Flask) -> None:
     """Compile stale catalogs, install Flask-Babel with our selectors and the format filters."""
     try:
@@ -229,6 +237,7 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT_LOCALE)
     app.config.setdefault("LANGUAGES", dict(LANGUAGES))
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_time_zone)
+    app.url_value_preprocessor(_choose_afresh)
     app.jinja_env.filters.update(
         moment=format_moment, money=format_money, bdi=bidi_isolate, translate=translate
     )
