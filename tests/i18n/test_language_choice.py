@@ -17,7 +17,6 @@ from saas.modules.core import services
 from saas.modules.core.models import Contact
 from saas.tenants.models import Tenant
 from tests.conftest import PASSWORD, bearer, csrf_token_from, login, make_token
-from tests.mailsink import mail_sink  # noqa: F401  (the shared SMTP sink fixture)
 
 
 def html_tag(page) -> str:
@@ -195,7 +194,7 @@ def test_a_marketing_form_sets_the_new_contacts_language(client, tenant_a):
     path = form["public_url"].removeprefix("http://localhost")
     chinese = {"Accept-Language": "zh-CN"}
     page = client.get(path, headers=chinese)
-    assert "名字（必填）" in page.text
+    assert "名字（必填）" in page.text  # noqa: RUF001 - Chinese brackets, as written
     response = client.post(path, data={"first_name": "小明", "email": "xm@example.com"}, headers=chinese)
     assert response.status_code == 200
     with tenant_session(tenant_a.ref) as session:
