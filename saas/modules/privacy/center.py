@@ -56,7 +56,16 @@ CONSENT_STATES = {
     "pending": N_("awaiting your confirmation"),
 }
 # The headings and field names of "what we hold about you", in the person's language.
-HELD_DATA_LABELS = (N_("Contact"), N_("first name"), N_("last name"), N_("email"), N_("phone"), N_("title"))
+HELD_DATA_LABELS = (
+    N_("Contact"),
+    N_("first name"),
+    N_("last name"),
+    N_("email"),
+    N_("phone"),
+    N_("title"),
+    N_("created at"),
+    N_("updated at"),
+)
 
 
 @privacy_center.url_value_preprocessor
