@@ -12,9 +12,9 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from flask_babel import get_babel
 
+from saas.db import tenant_session
 from saas.i18n import LANGUAGES, TRANSLATIONS_DIR
 from saas.jobs import make_worker
-from saas.db import tenant_session
 from saas.modules.core import services
 from tests.conftest import csrf_token_from
 
