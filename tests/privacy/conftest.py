@@ -7,11 +7,11 @@ import re
 from flask.testing import FlaskClient
 
 from saas.db import tenant_session
+from saas.embedded import free_loopback_port as _free_port  # noqa: F401  (other conftests import it from here)
 from saas.jobs import make_worker
 from saas.modules.core import services
 from tests.conftest import TenantFixture, csrf_token_from
 from tests.mailsink import MailSink, mail_sink  # noqa: F401  (the shared SMTP sink fixture)
-from tests.mailsink import free_port as _free_port  # noqa: F401  (other conftests import it from here)
 
 
 def add_contact(fixture: TenantFixture, **data) -> str:

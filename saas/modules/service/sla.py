@@ -13,7 +13,8 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from flask_babel import gettext
+from babel.lists import format_list
+from flask_babel import get_locale, gettext
 from sqlalchemy import and_, insert, or_, select, update
 
 from saas.db import TenantRef, TenantSession, db, tenant_session
@@ -330,7 +331,8 @@ def _notify_breaches(session: TenantSession, flagged: dict[uuid.UUID, list[str]]
             continue
         reference = row.id.hex[:8].upper()
         with in_locale(recipient_locale(assignee.locale, session.tenant.id)):
-            targets = ", ".join(translate(SLA_TARGET_NAMES.get(kind, kind)) for kind in flagged[row.id])
+            names = [translate(SLA_TARGET_NAMES.get(kind, kind)) for kind in flagged[row.id]]
+            targets = format_list(names, locale=get_locale())  # "a and b", "a и b", "a和b"
             send_mail(
                 assignee.email,
                 gettext(
