@@ -17,6 +17,8 @@ WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY saas ./saas
 RUN pip install --upgrade pip==25.3 && pip install .
+# The message catalogs compiled here: at run time the app's code is read-only.
+RUN python -c "from saas.i18n import compile_catalogs; compile_catalogs()"
 
 # --- runtime: no compilers, no sources beyond what runs, an unprivileged user ---
 FROM ${PYTHON_IMAGE} AS runtime

@@ -8,7 +8,7 @@ CHECKOV_VERSION := 3.3.30
 INFRA_VENV := .venv-infra
 INFRA_STAMP := $(INFRA_VENV)/.installed-$(CHECKOV_VERSION)
 
-.PHONY: dev test stop lint bench clean infra-check
+.PHONY: dev test stop lint bench clean infra-check translations
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,16 @@ test: $(STAMP) infra-check
 lint: $(STAMP)
 	$(BIN)/ruff check saas tests bench
 	$(BIN)/ruff format --check saas tests bench
+
+# Extracts every marked string into saas/translations/messages.pot and merges it into each locale's
+# .po (new strings arrive empty: tests/i18n/test_catalogs.py fails until they are translated). The .mo
+# files are compiled by the app at start (saas.i18n.compile_catalogs) and never committed.
+translations: $(STAMP)
+	$(BIN)/pybabel --quiet extract -F babel.cfg -k _l -k lazy_gettext -k lazy_ngettext:1,2 -k N_ \
+		--no-location --sort-output --add-comments=Translators: --project="Open CRM" \
+		-o saas/translations/messages.pot .
+	$(BIN)/pybabel --quiet update -i saas/translations/messages.pot -d saas/translations \
+		--no-fuzzy-matching --ignore-obsolete
 
 bench: $(STAMP)
 	$(BIN)/python bench/provision.py

@@ -7,7 +7,7 @@ import logging
 from apiflask import APIFlask
 from flask import Flask
 
-from saas import billing, extensions, observability
+from saas import billing, extensions, i18n, observability
 from saas.api.contract import DocumentedApp
 from saas.config import Settings
 from saas.db import TENANT_SCHEMA_PLACEHOLDER, db
@@ -75,6 +75,7 @@ def register_blueprints(app: Flask) -> None:
     from saas.modules.settings import settings_pages
     from saas.modules.switches import BLUEPRINT_MODULES, refuse_requests_to_disabled_modules
     from saas.tenants.audit_views import register_audit_pages
+    from saas.tenants.language_views import register_language_pages
     from saas.tenants.routing import install_tenant_page_routing, register_tenant_guard
     from saas.tenants.signup import signup_pages
     from saas.web.views import site_pages
@@ -108,6 +109,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(privacy_center, url_prefix="/p/<slug>")
     register_identity_pages(app)  # SSO sign-in, invitations, members and SSO settings
     register_audit_pages(app)
+    register_language_pages(app)
     if app.config["SAAS_SETTINGS"].environment == "development":
         from saas.development.views import dev_inbox_pages
 
@@ -137,6 +139,7 @@ def create_app(settings: Settings | None = None) -> APIFlask:
     observability.init_app(app)
 
     db.init_app(app)
+    i18n.init_app(app)
     extensions.login_manager.init_app(app)
     extensions.csrf.init_app(app)
     extensions.limiter.init_app(app)

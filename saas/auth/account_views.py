@@ -6,6 +6,8 @@ from __future__ import annotations
 import uuid
 
 from flask import Blueprint, flash, make_response, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import refresh
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from werkzeug import Response
@@ -18,6 +20,8 @@ from saas.auth.sso import password_barred_workspace
 from saas.auth.views import limit_code_guesses, safe_next, show_field_errors
 from saas.db import db
 from saas.errors import ValidationError
+from saas.i18n import LANGUAGES
+from saas.tenants.language import set_user_language
 
 account_pages = Blueprint("account", __name__, url_prefix="/account", template_folder="templates")
 
@@ -61,6 +65,7 @@ def _security_page(status: int = 200, **forms: FlaskForm) -> tuple[str, int]:
         recovery_codes_left=two_factor.remaining_recovery_codes(db.session, user.id),
         disable_form=forms.get("disable_form") or DisableTwoFactorForm(formdata=None),
         renew_form=forms.get("renew_form") or ConfirmCodeForm(formdata=None),
+        languages=LANGUAGES,
     ), status
 
 
@@ -95,6 +100,27 @@ def sign_out_everywhere_else():
     )
     db.session.commit()
     flash(f"Signed out everywhere else ({count} other session{'s' if count != 1 else ''} ended).")
+    return redirect(url_for("account.security"))
+
+
+# -- language ----------------------------------------------------------------------------------
+
+
+@account_pages.route("/language", methods=["POST"])
+def language():
+    form = FlaskForm()
+    if not form.validate_on_submit():
+        flash(_(NOT_RIGHT_NOW), "error")
+        return redirect(url_for("account.security"))
+    try:
+        set_user_language(current_user._get_current_object(), request.form.get("locale", ""))
+    except ValidationError as error:
+        db.session.rollback()
+        flash(_(error.detail), "error")
+        return _security_page(422)
+    db.session.commit()
+    refresh()  # the confirmation speaks the language just chosen
+    flash(_("Your language is saved."))
     return redirect(url_for("account.security"))
 
 

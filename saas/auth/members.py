@@ -10,6 +10,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from flask import current_app
+from flask_babel import gettext, ngettext
 from itsdangerous import BadData, URLSafeTimedSerializer
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -19,7 +20,9 @@ from saas.auth.models import ROLES, Invitation, Membership, User
 from saas.auth.passwords import check_password_policy, hash_password
 from saas.auth.services import find_user_by_email, normalise_email
 from saas.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from saas.i18n import N_, in_locale, translate
 from saas.mail import send_mail
+from saas.tenants.language import recipient_locale
 
 INVITATION_DAYS = 7
 _INVITATION_SALT = "saas.auth.invitation"
@@ -252,10 +255,24 @@ def accept_invitation(
     return user
 
 
+ROLE_NAMES = {"owner": N_("owner"), "admin": N_("admin"), "member": N_("member")}
+
+
 def mail_invitation(invitation: Invitation, workspace_name: str, link: str) -> bool:
-    body = (
-        f"You are invited to join {workspace_name} on Open CRM as {invitation.role}.\n\n"
-        f"Accept the invitation (the link works once, for {INVITATION_DAYS} days):\n{link}\n\n"
-        "If you did not expect this, ignore this message."
-    )
-    return send_mail(invitation.email, f"Invitation to {workspace_name}", body)
+    """In the workspace's language: the invited person has no language of their own yet."""
+    with in_locale(recipient_locale(None, invitation.tenant_id)):
+        body = ngettext(
+            "You are invited to join %(workspace)s on Open CRM as %(role)s.\n\n"
+            "Accept the invitation (the link works once, for %(num)d day):\n%(link)s\n\n"
+            "If you did not expect this, ignore this message.",
+            "You are invited to join %(workspace)s on Open CRM as %(role)s.\n\n"
+            "Accept the invitation (the link works once, for %(num)d days):\n%(link)s\n\n"
+            "If you did not expect this, ignore this message.",
+            INVITATION_DAYS,
+            workspace=workspace_name,
+            role=translate(ROLE_NAMES.get(invitation.role, invitation.role)),
+            link=link,
+        )
+        return send_mail(
+            invitation.email, gettext("Invitation to %(workspace)s", workspace=workspace_name), body
+        )

@@ -26,6 +26,8 @@ class User(UserMixin, db.Model):
     is_active_flag: Mapped[bool] = mapped_column("is_active", Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The user's own language (saas.i18n); none: the workspace default, then the browser's.
+    locale: Mapped[str | None] = mapped_column(String(16))
 
     memberships: Mapped[list[Membership]] = relationship(back_populates="user")
 

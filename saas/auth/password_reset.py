@@ -13,6 +13,7 @@ import uuid
 from urllib.parse import urlsplit
 
 from flask import current_app
+from flask_babel import gettext
 from itsdangerous import BadData, TimestampSigner, URLSafeTimedSerializer
 from sqlalchemy.orm import Session
 
@@ -23,6 +24,7 @@ from saas.auth.sessions import password_fingerprint
 from saas.auth.sso import password_barred_workspace
 from saas.db import db
 from saas.errors import SaasError
+from saas.i18n import N_, current_locale, in_locale
 from saas.jobs import queue
 from saas.mail import send_mail
 
@@ -34,7 +36,7 @@ REFUSED = (
     "This password reset link is not valid any more: it was used, it expired (links last 30 minutes) "
     "or the password has changed since. Ask for a new one."
 )
-SSO_ONLY = "Your workspaces sign in with single sign-on only: a password would open none of them."
+SSO_ONLY = N_("Your workspaces sign in with single sign-on only: a password would open none of them.")
 
 
 class ResetRefused(SaasError):
@@ -76,7 +78,8 @@ def read_reset_token(session: Session, token: str) -> User:
 def request_password_reset(user: User | None, site_url: str) -> None:
     """Queue the reset mail; queued for an unknown address too (the job then does nothing), so the
     request costs the same either way. ``site_url`` is the site's root as the browser reached it."""
-    queue().enqueue(send_reset_link, str(user.id) if user is not None else None, site_url)
+    user_id = str(user.id) if user is not None else None
+    queue().enqueue(send_reset_link, user_id, site_url, current_locale())
 
 
 def _site_url_for(site_url: str, endpoint: str, **values: str) -> str:
@@ -88,30 +91,39 @@ def _site_url_for(site_url: str, endpoint: str, **values: str) -> str:
     return adapter.build(endpoint, values, force_external=True)
 
 
-def send_reset_link(user_id: str | None, site_url: str) -> str:
+def send_reset_link(user_id: str | None, site_url: str, locale: str | None = None) -> str:
     """Job body: mail an active user a reset link, or, if every workspace of theirs requires single
-    sign-on, where to sign in instead. Returns what it did (no address, no token)."""
+    sign-on, where to sign in instead, in their language (else ``locale``, the page's). Returns what it
+    did (no address, no token)."""
     user = db.session.get(User, uuid.UUID(user_id)) if user_id else None
     if user is None or not user.is_active:
         return "no_account"
+    with in_locale(user.locale or locale):
+        return _send_reset_link(user, site_url)
+
+
+def _send_reset_link(user: User, site_url: str) -> str:
     barred = password_barred_workspace(db.session, user)
     if barred is not None:
         login = _site_url_for(site_url, "sso.tenant_login", slug=barred)
-        body = (
+        body = gettext(
             "Someone (we hope you) asked to reset the password of your CRM account.\n\n"
-            f"{SSO_ONLY}\nSign in with your organisation's account here:\n{login}\n\n"
-            "If this was not you, ignore this message."
+            "%(sso_only)s\nSign in with your organisation's account here:\n%(link)s\n\n"
+            "If this was not you, ignore this message.",
+            sso_only=gettext(SSO_ONLY),
+            link=login,
         )
-        sent = send_mail(user.email, "How to sign in to the CRM", body)
+        sent = send_mail(user.email, gettext("How to sign in to the CRM"), body)
         outcome = "sso_only"
     else:
         link = _site_url_for(site_url, "auth.reset_password", token=make_reset_token(user))
-        body = (
+        body = gettext(
             "Someone (we hope you) asked to reset the password of your CRM account.\n\n"
-            f"Choose a new password here (the link works once, for 30 minutes):\n{link}\n\n"
-            "If this was not you, ignore this message: your password stays as it is."
+            "Choose a new password here (the link works once, for 30 minutes):\n%(link)s\n\n"
+            "If this was not you, ignore this message: your password stays as it is.",
+            link=link,
         )
-        sent = send_mail(user.email, "Reset your CRM password", body)
+        sent = send_mail(user.email, gettext("Reset your CRM password"), body)
         outcome = "link_sent"
     if not sent:
         outcome = "mail_disabled"
@@ -145,9 +157,11 @@ def send_password_changed_notice(user_id: str, site_url: str) -> bool:
     if user is None:
         return False
     forgot = _site_url_for(site_url, "auth.forgot_password")
-    body = (
-        "The password of your CRM account was just changed with a reset link, and every other "
-        "signed-in browser was signed out.\n\n"
-        f"If this was not you, reset it again now at {forgot} and tell your workspace administrator."
-    )
-    return send_mail(user.email, "Your CRM password was changed", body)
+    with in_locale(user.locale):
+        body = gettext(
+            "The password of your CRM account was just changed with a reset link, and every other "
+            "signed-in browser was signed out.\n\n"
+            "If this was not you, reset it again now at %(link)s and tell your workspace administrator.",
+            link=forgot,
+        )
+        return send_mail(user.email, gettext("Your CRM password was changed"), body)

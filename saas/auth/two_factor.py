@@ -25,6 +25,7 @@ from saas.auth.crypto import decrypt_secret, encrypt_secret
 from saas.auth.models import RecoveryCode, TwoFactor, User, WorkspaceSecurity
 from saas.auth.passwords import hash_password, verify_password
 from saas.errors import ValidationError
+from saas.i18n import N_
 
 ISSUER = "Open CRM"
 RECOVERY_CODE_COUNT = 10
@@ -32,7 +33,7 @@ RECOVERY_CODE_COUNT = 10
 VALID_WINDOW = 1
 _TOTP_CODE = re.compile(r"^\d{6}$")
 _RECOVERY_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i to misread
-WRONG_CODE = "This code is not right (or was used already). Try the next one from your app."
+WRONG_CODE = N_("This code is not right (or was used already). Try the next one from your app.")
 
 
 def _now() -> datetime:

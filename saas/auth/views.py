@@ -9,6 +9,8 @@ import uuid
 from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from werkzeug import Response
@@ -28,25 +30,28 @@ auth_pages = Blueprint("auth", __name__)
 
 
 class LoginForm(FlaskForm):
-    email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
-    password = PasswordField("Password", validators=[DataRequired(), Length(max=256)])
+    email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=254)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=256)])
 
 
 class NewPasswordForm(FlaskForm):
     """Choosing a password: accepting an invitation, resetting a forgotten one."""
 
-    password = PasswordField("Choose a password", validators=[DataRequired(), Length(max=256)])
+    password = PasswordField(_l("Choose a password"), validators=[DataRequired(), Length(max=256)])
     confirm = PasswordField(
-        "Repeat the password", validators=[DataRequired(), EqualTo("password", "The passwords differ.")]
+        _l("Repeat the password"),
+        validators=[DataRequired(), EqualTo("password", _l("The passwords differ."))],
     )
 
 
 class ForgotPasswordForm(FlaskForm):
-    email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
+    email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=254)])
 
 
 class TwoFactorCodeForm(FlaskForm):
-    code = StringField("Code from your authenticator app, or a recovery code", validators=[Length(max=32)])
+    code = StringField(
+        _l("Code from your authenticator app, or a recovery code"), validators=[Length(max=32)]
+    )
 
 
 def show_field_errors(form: FlaskForm, error: ValidationError) -> None:
@@ -89,12 +94,14 @@ def login():
         if barred is not None:
             db.session.rollback()
             sso_login = url_for("sso.tenant_login", slug=barred)
-            form.password.errors = [f"Your workspace signs in with single sign-on only: use {sso_login}"]
+            form.password.errors = [
+                _("Your workspace signs in with single sign-on only: use %(link)s", link=sso_login)
+            ]
         elif user is not None:
             db.session.commit()
             return finish_password_sign_in(user, safe_next(request.args.get("next")))
         else:
-            form.password.errors = ["Email or password is not right."]
+            form.password.errors = [_("Email or password is not right.")]
     # The form again, with its message: a 200 whatever the reason, so the status tells no more than it.
     return render_template("auth/login.html", form=form)
 
@@ -162,7 +169,7 @@ def two_factor_step():
     pending = _pending_user()
     if pending is None:
         session.pop(_PENDING_KEY, None)
-        flash("Please sign in again.")
+        flash(_("Please sign in again."))
         return redirect(url_for("auth.login"))
     user, target = pending
     form = TwoFactorCodeForm()
@@ -176,7 +183,7 @@ def two_factor_step():
                 login_user(user)
                 return redirect(target or home_for(user))
             db.session.commit()  # the refusal's audit entry
-            form.code.errors = [two_factor.WRONG_CODE]
+            form.code.errors = [_(two_factor.WRONG_CODE)]
     return render_template("account/two_factor_step.html", form=form), status
 
 
@@ -184,7 +191,7 @@ def two_factor_step():
 @login_required
 def logout():
     logout_user()
-    flash("You are signed out.")
+    flash(_("You are signed out."))
     return redirect(url_for("auth.login"))
 
 
@@ -238,7 +245,7 @@ def reset_password(token: str):
                 db.session.commit()
                 password_reset.notify_password_changed(user, request.url_root)
                 logout_user()  # this browser's session was revoked with the others: clear its cookie too
-                flash("Your password was changed, and every other browser was signed out. Sign in now.")
+                flash(_("Your password was changed, and every other browser was signed out. Sign in now."))
                 return redirect(url_for("auth.login"))
     response = current_app.make_response((render_template("auth/reset_password.html", form=form), status))
     # The token is in this page's address: hand it on to no other site. (Not "no-referrer": over HTTPS

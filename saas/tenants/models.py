@@ -23,6 +23,9 @@ class Tenant(db.Model):
     db_login_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     # The Alembic revision the tenant schema is at; the migrator keeps it in step.
     schema_version: Mapped[str | None] = mapped_column(String(64))
+    # The workspace's default language and time zone (saas.i18n); none: the browser's, UTC.
+    locale: Mapped[str | None] = mapped_column(String(16))
+    time_zone: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
     @property

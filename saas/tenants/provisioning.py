@@ -33,6 +33,7 @@ from saas.db import (
     tenant_pools,
 )
 from saas.errors import ProvisioningError, ValidationError
+from saas.i18n import N_
 from saas.migrations import head_revision
 from saas.models import load_all_models
 from saas.sql import quote_identifier
@@ -55,7 +56,7 @@ def validate_slug(slug: str) -> str:
     if not SLUG_PATTERN.match(slug) or "--" in slug:
         raise ValidationError(
             "Invalid workspace address.",
-            {"slug": ["Use 3-40 lowercase letters, digits and single hyphens, not at either end."]},
+            {"slug": [N_("Use 3-40 lowercase letters, digits and single hyphens, not at either end.")]},
         )
     if slug in RESERVED_SLUGS:
         raise ValidationError("Reserved workspace address.", {"slug": [f"'{slug}' is reserved."]})
@@ -65,7 +66,7 @@ def validate_slug(slug: str) -> str:
 def validate_tenant_name(name: str) -> str:
     name = (name or "").strip()
     if not name or len(name) > 200:
-        raise ValidationError("Invalid company name.", {"name": ["Enter a name of 1-200 characters."]})
+        raise ValidationError("Invalid company name.", {"name": [N_("Enter a name of 1-200 characters.")]})
     return name
 
 
@@ -138,7 +139,7 @@ def _admin_user(email: str, password: str) -> User:
     if not verify_password(user.password_hash, password):
         raise ValidationError(
             "This email already has an account.",
-            {"admin_email": ["Sign in with this email's password, or use another email."]},
+            {"admin_email": [N_("Sign in with this email's password, or use another email.")]},
         )
     return user
 

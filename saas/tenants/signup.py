@@ -12,6 +12,7 @@ import re
 import unicodedata
 
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask_babel import gettext
 from flask_login import login_user
 from itsdangerous import BadData, URLSafeTimedSerializer
 from sqlalchemy import select
@@ -21,6 +22,7 @@ from saas.auth.services import find_user_by_email, normalise_email
 from saas.db import db
 from saas.errors import SaasError, ValidationError
 from saas.extensions import limiter
+from saas.i18n import N_, current_locale, in_locale
 from saas.jobs import queue
 from saas.mail import send_mail
 from saas.ratelimits import within_email_limit
@@ -67,7 +69,7 @@ def _checked_request(values: dict[str, str], accepted_terms: bool) -> dict[str, 
     present = {field: value for field, value in values.items() if field != "slug" or value}
     checked, errors = check_tenant_fields(present)
     if not accepted_terms:
-        errors["accept_terms"] = ["Please accept the terms and the privacy notice."]
+        errors["accept_terms"] = [N_("Please accept the terms and the privacy notice.")]
     if errors:
         raise ValidationError("Please correct the marked fields.", errors)
     return {**values, **checked}
@@ -88,29 +90,35 @@ def signup():
         # Both links are made and the job queued for every address: it alone looks the address up.
         token = _serializer().dumps({"n": checked["name"], "s": checked["slug"], "e": email})
         confirm_url = url_for("signup.confirm", token=token, _external=True)
-        queue().enqueue(send_signup_mail, email, confirm_url, url_for("auth.login", _external=True))
+        login_url = url_for("auth.login", _external=True)
+        queue().enqueue(send_signup_mail, email, confirm_url, login_url, current_locale())
     return render_template("signup_sent.html")
 
 
-def send_signup_mail(email: str, confirm_url: str, login_url: str) -> str:
-    """Job body: mail a new address its confirmation link; mail the owner of an existing account a
-    notice (with where to sign in) instead. Returns what it did (no address)."""
+def send_signup_mail(email: str, confirm_url: str, login_url: str, locale: str | None = None) -> str:
+    """Job body: mail a new address its confirmation link, in ``locale`` (the signup page's); mail the
+    owner of an existing account a notice (with where to sign in) instead, in their own language.
+    Returns what it did (no address)."""
     user = find_user_by_email(db.session, email)
     if user is None:
-        body = (
-            "Welcome! Someone (we hope you) started a free trial of the CRM with this address.\n\n"
-            f"Choose your password and create the workspace here (the link works for 24 hours):\n"
-            f"{confirm_url}\n\nIf this was not you, ignore this message: nothing was created."
-        )
-        send_mail(email, "Confirm your new CRM workspace", body)
+        with in_locale(locale):
+            body = gettext(
+                "Welcome! Someone (we hope you) started a free trial of the CRM with this address.\n\n"
+                "Choose your password and create the workspace here (the link works for 24 hours):\n"
+                "%(link)s\n\nIf this was not you, ignore this message: nothing was created.",
+                link=confirm_url,
+            )
+            send_mail(email, gettext("Confirm your new CRM workspace"), body)
         return "confirmation_sent"
-    body = (
-        "Someone just tried to create a new CRM workspace with your email address. This address "
-        "already has an account, so nothing was created.\n\n"
-        f"If it was you, sign in here instead:\n{login_url}\n\n"
-        "If it was not you, you need not do anything: your account and password are unchanged."
-    )
-    send_mail(user.email, "Someone tried to sign up with your address", body)
+    with in_locale(user.locale or locale):
+        body = gettext(
+            "Someone just tried to create a new CRM workspace with your email address. This address "
+            "already has an account, so nothing was created.\n\n"
+            "If it was you, sign in here instead:\n%(link)s\n\n"
+            "If it was not you, you need not do anything: your account and password are unchanged.",
+            link=login_url,
+        )
+        send_mail(user.email, gettext("Someone tried to sign up with your address"), body)
     record_audit(db.session, "signup.existing_address", actor="signup", target=str(user.id))
     db.session.commit()
     return "owner_notified"

@@ -13,6 +13,34 @@ from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnava
 
 from saas.db import db
 from saas.errors import SaasError, ValidationError
+from saas.i18n import N_, translate
+
+# People read these on error pages, in their language; the API keeps the English problem titles.
+PAGE_TITLES = {
+    400: N_("Something in the request was not right"),
+    401: N_("Please sign in"),
+    402: N_("Payment required"),
+    403: N_("Not allowed"),
+    404: N_("Page not found"),
+    405: N_("This action is not available here"),
+    409: N_("That clashes with what is already there"),
+    413: N_("The file is too large"),
+    422: N_("Some of the input needs fixing"),
+    429: N_("Too many attempts"),
+    500: N_("Something went wrong on our side"),
+    503: N_("The service is busy"),
+}
+PAGE_DETAILS = {
+    400: N_("The page could not understand what was sent."),
+    401: N_("Sign in to see this page."),
+    403: N_("You do not have access to this page."),
+    404: N_("There is nothing at this address."),
+    405: N_("Go back and use the page's own buttons."),
+    413: N_("Send a smaller file."),
+    429: N_("Wait a moment, then try again."),
+    500: N_("An unexpected error occurred; it has been logged."),
+    503: N_("Please try again in a moment."),
+}
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +54,9 @@ DATABASE_UNAVAILABLE = (
     sqlalchemy_errors.TimeoutError,
 )
 RETRY_AFTER_SECONDS = 5
+DATABASE_UNAVAILABLE_DETAIL = N_(
+    "The database is unavailable for a moment; nothing was saved. Try again in a few seconds."
+)
 
 
 def wants_problem_json() -> bool:
@@ -41,9 +72,14 @@ def problem(status: int, title: str, detail: str, **extra: object) -> Response:
     return response
 
 
-def _page(status: int, title: str, detail: str, hint: str | None = None) -> tuple[str, int]:
+def _page(status: int, detail: str | None, hint: str | None = None) -> tuple[str, int]:
+    """The styled error page: a title for the status and the detail, both in the reader's language
+    (a detail that is not in the catalogs stays as written)."""
     # A server error may come from a broken transaction: its page asks nothing more of the database.
     bare = status >= 500
+    title = translate(PAGE_TITLES.get(status, PAGE_TITLES[500 if status >= 500 else 400]))
+    detail = translate(detail) if detail else translate(PAGE_DETAILS.get(status, ""))
+    hint = translate(hint) if hint else None
     page = render_template("error.html", status=status, title=title, detail=detail, hint=hint, bare=bare)
     return page, status
 
@@ -81,7 +117,7 @@ def register_error_handlers(app: APIFlask) -> None:
             if isinstance(error, ValidationError) and error.errors:
                 detail = f"{detail} {summarise_field_errors(error.errors)}"
             return problem(error.status, error.title, detail, **error.extra)
-        return _page(error.status, error.title, error.detail, error.hint)
+        return _page(error.status, error.detail, error.hint)
 
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException):
@@ -91,7 +127,9 @@ def register_error_handlers(app: APIFlask) -> None:
                 if key.lower() != "content-type":
                     response.headers[key] = value
             return response
-        return _page(error.code or 500, error.name, error.description or "")
+        # Werkzeug's own descriptions are English prose: the page says it in the reader's language.
+        custom = error.description if error.description != type(error).description else None
+        return _page(error.code or 500, custom)
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):
@@ -104,7 +142,7 @@ def register_error_handlers(app: APIFlask) -> None:
         generic = InternalServerError()
         if wants_problem_json():
             return problem(500, generic.name, "An unexpected error occurred; it has been logged.")
-        return _page(500, generic.name, "An unexpected error occurred; it has been logged.")
+        return _page(500, None)
 
 
 def _database_unavailable(error: Exception) -> Response | tuple[str, int]:
@@ -117,12 +155,10 @@ def _database_unavailable(error: Exception) -> Response | tuple[str, int]:
     )
     with contextlib.suppress(sqlalchemy_errors.SQLAlchemyError):  # gone already: reset at teardown
         db.session.rollback()
-    unavailable = ServiceUnavailable()
-    detail = "The database is unavailable for a moment; nothing was saved. Try again in a few seconds."
     if wants_problem_json():
-        response = problem(503, unavailable.name, detail)
+        response = problem(503, ServiceUnavailable().name, DATABASE_UNAVAILABLE_DETAIL)
     else:
-        page, status = _page(503, unavailable.name, detail)
+        page, status = _page(503, DATABASE_UNAVAILABLE_DETAIL)
         response = Response(page, status, mimetype="text/html")
     response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response

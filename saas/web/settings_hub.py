@@ -35,6 +35,11 @@ PLATFORM_GROUPS = (
                 "identity.sso_settings",
                 "Your identity provider; whether SSO or two-factor sign-in is required.",
             ),
+            SettingsPage(
+                "Language and time zone",
+                "workspace_language.language_settings",
+                "The workspace's default language and the time zone dates are shown in.",
+            ),
             SettingsPage("Modules", "module_settings.modules", "Switch the optional modules on and off."),
             SettingsPage("Audit log", "audit_log.log_page", "Who did what, when, from where."),
         ),

@@ -167,7 +167,7 @@ def test_download_includes_every_record_held_under_the_persons_email(client, ten
     )
     add_contact(tenant_a, last_name="Kept", email="TWICE@example.com", notes="second-record")
     sign_in_to_center(client, mail_sink, tenant_a.slug, "twice@example.com")
-    assert "1 more record(s)" in client.get(f"/p/{tenant_a.slug}/home").text
+    assert "1 more record with your email" in client.get(f"/p/{tenant_a.slug}/home").text
     data = client.get(f"/p/{tenant_a.slug}/download").json["data"]
     assert data["core"]["contact"]["notes"] == "first-record"
     assert [record["core"]["contact"]["notes"] for record in data["other_records"]] == ["second-record"]

@@ -82,7 +82,7 @@ def test_an_unexpected_error_gets_a_500_page_that_asks_nothing_more_of_the_datab
 
     response = other.test_client().get("/boom")
     assert response.status_code == 500
-    assert 'class="error-page"' in response.text and "Internal Server Error" in response.text
+    assert 'class="error-page"' in response.text and "Something went wrong on our side" in response.text
     assert "division by zero" not in response.text
 
 

@@ -130,6 +130,8 @@ class Contact(Timestamps, TenantBase):
         ForeignKey("accounts.id", ondelete="SET NULL"), index=True
     )
     notes: Mapped[str | None] = mapped_column(Text)
+    # The language the person uses with us (saas.i18n), set by the public page they used.
+    preferred_locale: Mapped[str | None] = mapped_column(String(16))
     sort_name: Mapped[str] = mapped_column(
         String(201),
         Computed("lower(coalesce(last_name, '') || ' ' || coalesce(first_name, ''))", persisted=True),

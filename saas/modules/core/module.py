@@ -1,5 +1,6 @@
 """Registration of the always-on core module."""
 
+from saas.i18n import N_
 from saas.modules.core import dashboard, privacy, search
 from saas.modules.core.labels import RECORD_LABELS
 from saas.modules.core.merge import merge_core_records
@@ -50,9 +51,9 @@ MODULE = Module(
         ),
     ),
     nav=(
-        NavEntry("Contacts", "core.list_contacts"),
-        NavEntry("Accounts", "core.list_accounts"),
-        NavEntry("Reports", "core.reports_page"),
+        NavEntry(N_("Contacts"), "core.list_contacts"),
+        NavEntry(N_("Accounts"), "core.list_accounts"),
+        NavEntry(N_("Reports"), "core.reports_page"),
     ),
     personal_data=privacy.personal_data,
     erase_person=privacy.erase_person,

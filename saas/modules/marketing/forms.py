@@ -12,12 +12,14 @@ from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
+from flask_babel import gettext, ngettext
 from itsdangerous import BadData, URLSafeSerializer
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from saas.db import TenantSession, db
 from saas.errors import NotFound, ValidationError
+from saas.i18n import N_
 from saas.modules.core.models import Contact
 from saas.modules.core.services import contacts
 from saas.modules.marketing.campaigns import enqueue_after_commit
@@ -27,13 +29,15 @@ from saas.modules.registry import registry
 from saas.modules.switches import is_module_enabled
 
 FORM_FIELDS = {
-    "first_name": ("First name", 100),
-    "last_name": ("Last name", 100),
-    "email": ("Email", 254),
-    "phone": ("Phone", 40),
-    "company": ("Company", 200),
-    "title": ("Job title", 100),
+    "first_name": (N_("First name"), 100),
+    "last_name": (N_("Last name"), 100),
+    "email": (N_("Email"), 254),
+    "phone": (N_("Phone"), 40),
+    "company": (N_("Company"), 200),
+    "title": (N_("Job title"), 100),
 }
+# What a visitor reads when a required field is empty, in the form's language.
+MISSING = {"first_name": N_("Enter your first name."), "email": N_("Enter your email address.")}
 REQUIRED_FIELDS = ("first_name", "email")
 HONEYPOT = "website"
 """A field hidden from people; bots fill it in."""
@@ -146,9 +150,11 @@ def submit_form(
     data: dict[str, str],
     context: consent.ConsentContext,
     center_url: str,
+    locale: str | None = None,
 ) -> FormSubmission | None:
     """Take one submission; None when nothing was created (a bot, or a person who asked to be erased:
-    they see the same thanks, so the form tells nobody who is on the suppression list)."""
+    they see the same thanks, so the form tells nobody who is on the suppression list). ``locale``, the
+    language the form spoke, becomes the contact's preferred one unless they already chose."""
     if data.get(HONEYPOT):
         return None
     values = _submitted_values(form, data)
@@ -168,6 +174,8 @@ def submit_form(
         contacts.update(
             session, contact.id, {k: v for k, v in person.items() if v and not getattr(contact, k)}
         )
+    if locale and not contact.preferred_locale:
+        contact.preferred_locale = locale
     ticked = [key for key in form.purposes if data.get(f"consent_{key}")]
     shown = {key: version for key, _, version, _ in form_consents(session, form)}
     for key in ticked:
@@ -187,18 +195,18 @@ def _submitted_values(form: MarketingForm, data: dict[str, str]) -> dict[str, st
     values: dict[str, str | None] = {}
     errors: dict[str, list[str]] = {}
     for name in form.fields:
-        label, limit = FORM_FIELDS[name]
+        _label, limit = FORM_FIELDS[name]
         value = (data.get(name) or "").strip()
         if name in REQUIRED_FIELDS and not value:
-            errors[name] = [f"Enter your {label.lower()}."]
+            errors[name] = [gettext(MISSING[name])]
         elif len(value) > limit:
-            errors[name] = [f"At most {limit} characters."]
+            errors[name] = [ngettext("At most %(num)d character.", "At most %(num)d characters.", limit)]
         values[name] = value or None
     if values.get("email") and "email" not in errors:
         try:
             values["email"] = validate_email(values["email"], check_deliverability=False).normalized
         except EmailNotValidError:
-            errors["email"] = ["Enter a valid email address."]
+            errors["email"] = [gettext("Enter a valid email address.")]
     if errors:
         raise ValidationError("Please correct the form.", errors)
     return values

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from saas.i18n import N_
 from saas.jobs.schedules import PeriodicJob, register_periodic
 from saas.modules.marketing import privacy
 from saas.modules.registry import Module, NavEntry, SettingsPage
@@ -41,9 +42,9 @@ MODULE = Module(
         ),
     ),
     nav=(
-        NavEntry("Campaigns", "marketing.list_campaigns"),
-        NavEntry("Segments", "marketing.list_segments"),
-        NavEntry("Forms", "marketing.list_forms"),
+        NavEntry(N_("Campaigns"), "marketing.list_campaigns"),
+        NavEntry(N_("Segments"), "marketing.list_segments"),
+        NavEntry(N_("Forms"), "marketing.list_forms"),
     ),
     personal_data=privacy.personal_data,
     erase_person=privacy.erase_person,

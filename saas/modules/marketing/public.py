@@ -16,6 +16,7 @@ from sqlalchemy import select
 from saas.db import TenantSession, db
 from saas.errors import ValidationError
 from saas.extensions import EMBEDDABLE, csrf, limiter, security_headers
+from saas.i18n import current_locale, use_audience_locale
 from saas.modules.marketing import forms, tracking
 from saas.modules.marketing.blueprints import public
 from saas.modules.privacy.audit import commit_audit_with_response
@@ -42,6 +43,7 @@ def _bind_to_tenant(endpoint: str | None, values: dict | None) -> None:
     if not is_module_enabled(db.session, tenant.id, "marketing"):
         raise ModuleDisabled("Not found.")
     g.public_tenant = tenant
+    use_audience_locale(tenant)
     # The app commits this session once the response is a success (one transaction per request).
     g.tenant_session = TenantSession(tenant.ref)
 
@@ -124,7 +126,7 @@ def submit_form(token: str):
     )
     center_url = url_for("privacy_center.start", slug=g.public_tenant.slug, _external=True)
     try:
-        forms.submit_form(session, form, request.form.to_dict(), context, center_url)
+        forms.submit_form(session, form, request.form.to_dict(), context, center_url, locale=current_locale())
     except ValidationError as error:
         return _form_page(form, errors=error.errors, values=request.form, status=422)
     return _form_page(form, done=True)

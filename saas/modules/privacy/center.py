@@ -26,6 +26,7 @@ from sqlalchemy import select
 from saas.db import TenantSession, db
 from saas.errors import Conflict
 from saas.extensions import limiter
+from saas.i18n import LANGUAGES, N_, current_locale, normalise_locale, translate, use_audience_locale
 from saas.modules.core.models import Contact
 from saas.modules.privacy import branding, consent, requests
 from saas.modules.privacy.audit import audit_privacy, commit_audit_with_response
@@ -49,6 +50,22 @@ SUBJECT_ACTOR = "data_subject"
 # What the person may ask for themselves; staff handle the rest (restriction, portability...).
 SELF_SERVICE_KINDS = ("rectification", "erasure", "objection")
 MARKETING_PURPOSES = ("email_marketing", "sms_marketing")
+CONSENT_STATES = {
+    "granted": N_("agreed"),
+    "withdrawn": N_("withdrawn"),
+    "pending": N_("awaiting your confirmation"),
+}
+# The headings and field names of "what we hold about you", in the person's language.
+HELD_DATA_LABELS = (
+    N_("Contact"),
+    N_("first name"),
+    N_("last name"),
+    N_("email"),
+    N_("phone"),
+    N_("title"),
+    N_("created at"),
+    N_("updated at"),
+)
 
 
 @privacy_center.url_value_preprocessor
@@ -59,6 +76,16 @@ def _bind_center_to_tenant(endpoint: str | None, values: dict | None) -> None:
         abort(404)
     g.center_tenant = tenant
     g.center_ref = tenant.ref
+    use_audience_locale(tenant)
+
+
+@privacy_center.before_request
+def _speak_the_visitors_language() -> None:
+    """Once the person is known, the center speaks the language their contact prefers."""
+    contact_id = _signed_in_contact()
+    contact = _tenant_session().get(Contact, contact_id) if contact_id else None
+    if contact is not None and contact.preferred_locale:
+        use_audience_locale(g.center_tenant, contact.preferred_locale)
 
 
 @privacy_center.url_defaults
@@ -126,7 +153,7 @@ def request_link():
         email = validate_email(request.form.get("email", ""), check_deliverability=False).normalized
     except EmailNotValidError:
         page = render_template(
-            "privacy/center_start.html", tenant=g.center_tenant, message="Enter a valid email address."
+            "privacy/center_start.html", tenant=g.center_tenant, message=N_("Enter a valid email address.")
         )
         return page, 422
     if within_email_limit("PRIVACY_LINK_EMAIL_RATE_LIMIT", "3 per hour", email, scope=g.center_ref.id):
@@ -151,6 +178,9 @@ def enter(token: str):
     link = read_link_token(token, g.center_ref.id)
     consume_link(_tenant_session(), link)
     CENTER_SESSION.start(link)
+    contact = _tenant_session().get(Contact, link.contact_id)
+    if contact is not None and not contact.preferred_locale:
+        contact.preferred_locale = current_locale()  # the language this page spoke to them in
     audit_privacy(_tenant_session(), "center.signed_in", actor=SUBJECT_ACTOR, target=str(link.contact_id))
     return redirect(url_for("privacy_center.home"))
 
@@ -189,6 +219,8 @@ def home():
         },
         kinds=SELF_SERVICE_KINDS,
         message=request.args.get("message"),
+        languages=LANGUAGES,
+        consent_states={status: translate(label) for status, label in CONSENT_STATES.items()},
     )
 
 
@@ -206,7 +238,7 @@ def change_consent():
         _context(),
         notice_version=request.form.get("notice_version", type=int),
     )
-    return redirect(url_for("privacy_center.home", message="Your choice was saved."))
+    return redirect(url_for("privacy_center.home", message=N_("Your choice was saved.")))
 
 
 @privacy_center.get("/download")
@@ -230,7 +262,7 @@ def open_request():
         return contact_id
     kind = request.form.get("kind", "")
     if kind not in SELF_SERVICE_KINDS:
-        return redirect(url_for("privacy_center.home", message="Choose what you are asking for."))
+        return redirect(url_for("privacy_center.home", message=N_("Choose what you are asking for.")))
     tenant_session = _tenant_session()
     requests.open_request(
         tenant_session,
@@ -245,8 +277,19 @@ def open_request():
         for purpose in MARKETING_PURPOSES:
             consent.record_consent(tenant_session, contact_id, purpose, "withdrawn", _context())
     return redirect(
-        url_for("privacy_center.home", message="We received your request and will answer within a month.")
+        url_for("privacy_center.home", message=N_("We received your request and will answer within a month."))
     )
+
+
+@privacy_center.post("/language")
+def choose_language():
+    """The person chooses the language of the center and of our mail to them."""
+    contact_id = _subject_or_redirect()
+    if isinstance(contact_id, Response):
+        return contact_id
+    contact = _tenant_session().get(Contact, contact_id)
+    contact.preferred_locale = normalise_locale(request.form.get("locale")) or contact.preferred_locale
+    return redirect(url_for("privacy_center.home"))
 
 
 @privacy_center.post("/sign-out")

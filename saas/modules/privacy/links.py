@@ -13,17 +13,20 @@ from datetime import UTC, datetime, timedelta
 
 from flask import current_app
 from flask import session as browser_session
+from flask_babel import gettext
 from itsdangerous import BadData, TimestampSigner, URLSafeTimedSerializer
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 
 from saas.db import TenantSession, db
 from saas.errors import SaasError
+from saas.i18n import in_locale
 from saas.jobs import enqueue_for_tenant
 from saas.mail import send_mail
 from saas.modules.core.models import Contact
 from saas.modules.privacy.audit import audit_privacy
 from saas.modules.privacy.models import ConsentEvent, PrivacyLinkUse
+from saas.tenants.language import recipient_locale
 
 LINK_SECONDS = 15 * 60
 CONFIRMATION_SECONDS = 7 * 24 * 3600
@@ -132,12 +135,14 @@ def send_center_link(session: TenantSession, contact_id: str | None, center_url:
     if contact is None or not contact.email:
         return False
     token = make_link_token(session.tenant.id, contact.id)
-    body = (
-        "Someone (we hope you) asked to see the personal data we hold about you.\n\n"
-        f"Open your privacy center (the link works once, for 15 minutes):\n{center_url}enter/{token}\n\n"
-        "If this was not you, ignore this message."
-    )
-    sent = send_mail(contact.email, "Your privacy center link", body)
+    with in_locale(recipient_locale(contact.preferred_locale, session.tenant.id)):
+        body = gettext(
+            "Someone (we hope you) asked to see the personal data we hold about you.\n\n"
+            "Open your privacy center (the link works once, for 15 minutes):\n%(link)s\n\n"
+            "If this was not you, ignore this message.",
+            link=f"{center_url}enter/{token}",
+        )
+        sent = send_mail(contact.email, gettext("Your privacy center link"), body)
     audit_privacy(session, "link.sent" if sent else "link.not_sent", actor="job", target=str(contact.id))
     db.session.commit()
     return sent
@@ -175,11 +180,16 @@ def send_consent_confirmation(session: TenantSession, event_id: int, center_url:
     if event is None or event.status != "pending" or contact is None or not contact.email:
         return False
     token = make_confirmation_token(session.tenant.id, event.id)
-    body = (
-        f"Please confirm that you agree to: {event.purpose.title}.\n\n{event.notice.text}\n\n"
-        f"Confirm here:\n{center_url}confirm/{token}\n\nIf you did not ask for this, ignore this message."
-    )
-    sent = send_mail(contact.email, "Please confirm your subscription", body)
+    # The purpose's title and notice text are the workspace's own words, sent as written.
+    with in_locale(recipient_locale(contact.preferred_locale, session.tenant.id)):
+        body = gettext(
+            "Please confirm that you agree to: %(purpose)s.\n\n%(notice)s\n\n"
+            "Confirm here:\n%(link)s\n\nIf you did not ask for this, ignore this message.",
+            purpose=event.purpose.title,
+            notice=event.notice.text,
+            link=f"{center_url}confirm/{token}",
+        )
+        sent = send_mail(contact.email, gettext("Please confirm your subscription"), body)
     action = "consent.confirmation_sent" if sent else "consent.confirmation_not_sent"
     audit_privacy(session, action, actor="job", target=str(contact.id), details={"event": event.id})
     db.session.commit()

@@ -1,5 +1,6 @@
 """Registration of the always-on privacy module: consent ledger, data subject requests, erasure."""
 
+from saas.i18n import N_
 from saas.jobs.schedules import PeriodicJob, register_periodic
 from saas.modules.privacy import subject
 from saas.modules.privacy.consent import seed_default_purposes
@@ -32,7 +33,7 @@ MODULE = Module(
             "Privacy center branding", "privacy.branding_page", "Name, logo, colour and policy link."
         ),
     ),
-    nav=(NavEntry("Privacy", "privacy.request_queue"),),
+    nav=(NavEntry(N_("Privacy"), "privacy.request_queue"),),
     record_links=(RecordLink("contacts", "Consents and receipts", "privacy.contact_consents", "contact_id"),),
     seed=seed_default_purposes,
     personal_data=subject.personal_data,

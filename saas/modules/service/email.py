@@ -24,14 +24,17 @@ from email.utils import parseaddr
 
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
+from flask_babel import gettext
 from sqlalchemy import select
 
 from saas.db import TenantRef, TenantSession, db, tenant_session
 from saas.errors import NotFound, ValidationError
+from saas.i18n import in_locale
 from saas.mail import send_mail
 from saas.modules.core.models import Contact
 from saas.modules.service.models import Ticket, TicketMessage
 from saas.modules.service.tickets import add_customer_message, contact_for_email, tickets
+from saas.tenants.language import recipient_locale
 
 log = logging.getLogger(__name__)
 
@@ -100,10 +103,13 @@ def send_pending_replies(session: TenantSession) -> int:
             message.mail_status = "skipped"
         else:
             address = tenant_address(session.tenant.slug)
-            body = (
-                f"{message.body}\n\n--\nTo answer, reply to this email (keep the reference in the subject) "
-                f"or write to {address}."
-            )
+            with in_locale(recipient_locale(contact.preferred_locale, session.tenant.id)):
+                footer = gettext(
+                    "To answer, reply to this email (keep the reference in the subject) or write to "
+                    "%(address)s.",
+                    address=address,
+                )
+            body = f"{message.body}\n\n--\n{footer}"
             subject = f"Re: {ticket.subject} {ticket_reference(session.tenant.id, ticket.id)}"
             try:
                 delivered = send_mail(contact.email, subject, body, reply_to=address)
@@ -126,12 +132,14 @@ def send_portal_link(session: TenantSession, contact_id: str | None, portal_url:
     if contact is None or not contact.email:
         return False
     token = make_link_token(session.tenant.id, contact.id, salt=PORTAL_LINK_SALT)
-    body = (
-        "Someone (we hope you) asked to sign in to our support portal.\n\n"
-        f"Open it here (the link works once, for 15 minutes):\n{portal_url}enter/{token}\n\n"
-        "If this was not you, ignore this message."
-    )
-    return send_mail(contact.email, "Your support portal link", body)
+    with in_locale(recipient_locale(contact.preferred_locale, session.tenant.id)):
+        body = gettext(
+            "Someone (we hope you) asked to sign in to our support portal.\n\n"
+            "Open it here (the link works once, for 15 minutes):\n%(link)s\n\n"
+            "If this was not you, ignore this message.",
+            link=f"{portal_url}enter/{token}",
+        )
+        return send_mail(contact.email, gettext("Your support portal link"), body)
 
 
 # --- inbound --------------------------------------------------------------------------------------

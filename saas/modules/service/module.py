@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from saas.i18n import N_
 from saas.jobs.schedules import PeriodicJob, register_periodic
 from saas.modules.registry import Module, NavEntry, SettingsPage
 from saas.modules.service import overview, privacy
@@ -57,9 +58,9 @@ MODULE = Module(
         ),
     ),
     nav=(
-        NavEntry("Tickets", "service.list_tickets"),
-        NavEntry("Service", "service.dashboard"),
-        NavEntry("Knowledge base", "service.list_articles"),
+        NavEntry(N_("Tickets"), "service.list_tickets"),
+        NavEntry(N_("Service"), "service.dashboard"),
+        NavEntry(N_("Knowledge base"), "service.list_articles"),
     ),
 )
 

@@ -27,6 +27,7 @@ from sqlalchemy import select
 from saas.db import TenantSession, db
 from saas.errors import AuthenticationFailed, SaasError, ValidationError
 from saas.extensions import csrf, limiter
+from saas.i18n import N_, use_audience_locale
 from saas.jobs import enqueue_for_tenant
 from saas.modules.core.models import Contact
 from saas.modules.privacy.links import (
@@ -52,6 +53,14 @@ from saas.tenants.models import Tenant
 
 PREFIX = "/portal/<slug>"
 PORTAL_SESSION = LinkSession("service_portal", timedelta(hours=1))
+# How a ticket's status reads to the customer, in their language.
+CUSTOMER_STATUS_NAMES = {
+    "new": N_("received"),
+    "open": N_("in progress"),
+    "pending_customer": N_("waiting for your answer"),
+    "solved": N_("solved"),
+    "closed": N_("closed"),
+}
 SEND_LINK_JOB = "saas.modules.service.email.send_portal_link"
 
 
@@ -72,6 +81,18 @@ def _bind_portal_to_tenant(endpoint: str | None, values: dict | None) -> None:
         raise ModuleDisabled("The Service module is switched off for this workspace. Its data is kept.")
     g.portal_tenant = tenant
     g.portal_ref = tenant.ref
+    use_audience_locale(tenant)
+
+
+@portal.before_request
+def _speak_the_customers_language() -> None:
+    """Once the customer is signed in, the portal speaks the language their contact prefers."""
+    if "portal_ref" not in g:
+        return
+    contact_id = _signed_in_contact()
+    contact = _tenant_session().get(Contact, contact_id) if contact_id else None
+    if contact is not None and contact.preferred_locale:
+        use_audience_locale(g.portal_tenant, contact.preferred_locale)
 
 
 @portal.url_defaults
@@ -106,7 +127,11 @@ def _customer() -> uuid.UUID:
 def _portal_context() -> dict:
     if "portal_tenant" not in g:
         return {}
-    return {"tenant": g.portal_tenant, "signed_in": _signed_in_contact() is not None}
+    return {
+        "tenant": g.portal_tenant,
+        "signed_in": _signed_in_contact() is not None,
+        "ticket_statuses": CUSTOMER_STATUS_NAMES,
+    }
 
 
 # --- signing in -----------------------------------------------------------------------------------
@@ -131,7 +156,7 @@ def request_link():
     try:
         address = validate_email(request.form.get("email", ""), check_deliverability=False).normalized
     except EmailNotValidError:
-        return render_template("service/portal/start.html", message="Enter a valid email address."), 422
+        return render_template("service/portal/start.html", message=N_("Enter a valid email address.")), 422
     if within_email_limit("PORTAL_LINK_EMAIL_RATE_LIMIT", "3 per hour", address, scope=g.portal_ref.id):
         # Queued for an unknown address too (the job then sends nothing): the same work either way.
         contact_id = contact_id_for_email(_tenant_session(), address)
@@ -184,9 +209,9 @@ def new_ticket():
     subject, description = values["subject"].strip(), values["description"].strip()
     errors = {}
     if not subject or len(subject) > 200:
-        errors["subject"] = ["A short summary, up to 200 characters."]
+        errors["subject"] = [N_("A short summary, up to 200 characters.")]
     if not description or len(description) > 100_000:
-        errors["description"] = ["Tell us what happened."]
+        errors["description"] = [N_("Tell us what happened.")]
     if errors:
         suggestions = kb.suggest_articles(session_, f"{subject} {description}")
         return render_template(
@@ -203,7 +228,7 @@ def new_ticket():
         actor="customer",
     )
     return redirect(
-        url_for("service_portal.show_ticket", ticket_id=ticket.id, message="We received your request.")
+        url_for("service_portal.show_ticket", ticket_id=ticket.id, message=N_("We received your request."))
     )
 
 
@@ -232,7 +257,7 @@ def reply(ticket_id: uuid.UUID):
     except (ValidationError, SaasError) as error:
         return redirect(url_for("service_portal.show_ticket", ticket_id=ticket.id, message=error.detail))
     return redirect(
-        url_for("service_portal.show_ticket", ticket_id=ticket.id, message="Your reply was sent.")
+        url_for("service_portal.show_ticket", ticket_id=ticket.id, message=N_("Your reply was sent."))
     )
 
 
@@ -248,7 +273,7 @@ def rate(ticket_id: uuid.UUID):
     except SaasError as error:
         return redirect(url_for("service_portal.show_ticket", ticket_id=ticket.id, message=error.detail))
     return redirect(
-        url_for("service_portal.show_ticket", ticket_id=ticket.id, message="Thank you for your rating.")
+        url_for("service_portal.show_ticket", ticket_id=ticket.id, message=N_("Thank you for your rating."))
     )
 
 

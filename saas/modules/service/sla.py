@@ -13,10 +13,13 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from babel.lists import format_list
+from flask_babel import get_locale, gettext
 from sqlalchemy import and_, insert, or_, select, update
 
 from saas.db import TenantRef, TenantSession, db, tenant_session
 from saas.errors import ValidationError
+from saas.i18n import N_, in_locale, translate
 from saas.mail import send_mail
 from saas.modules.service.business_hours import (
     BusinessCalendar,
@@ -32,10 +35,14 @@ from saas.modules.service.models import (
     Ticket,
     TicketEvent,
 )
+from saas.tenants.language import recipient_locale
 
 log = logging.getLogger(__name__)
 
 # Business minutes (first response, resolution) of a new tenant's policies.
+# How breach notices name the targets and priorities, in the assignee's language.
+SLA_TARGET_NAMES = {"first_response": N_("first response"), "resolution": N_("resolution")}
+PRIORITY_NAMES = {"urgent": N_("urgent"), "high": N_("high"), "normal": N_("normal"), "low": N_("low")}
 DEFAULT_TARGETS = {"urgent": (60, 240), "high": (240, 960), "normal": (480, 1920), "low": (960, 4800)}
 RUNNING = ("new", "open")
 """Statuses in which the clock runs: the team owes the customer an answer."""
@@ -312,23 +319,33 @@ def _notify_breaches(session: TenantSession, flagged: dict[uuid.UUID, list[str]]
             Ticket.id.in_(list(flagged)), Ticket.assignee_user_id.is_not(None)
         )
     ).all()
-    emails = dict(
-        db.session.execute(
-            select(User.id, User.email).where(User.id.in_({row.assignee_user_id for row in rows}))
+    assignees = {
+        user.id: user
+        for user in db.session.scalars(
+            select(User).where(User.id.in_({row.assignee_user_id for row in rows}))
         )
-        .tuples()
-        .all()
-    )
+    }
     for row in rows:
-        if row.assignee_user_id not in emails:
+        assignee = assignees.get(row.assignee_user_id)
+        if assignee is None:
             continue
         reference = row.id.hex[:8].upper()
-        targets = " and ".join(kind.replace("_", " ") for kind in flagged[row.id])
-        send_mail(
-            emails[row.assignee_user_id],
-            f"SLA breached: {row.subject} [{reference}]",
-            f"The {targets} target of ticket {reference} ({row.priority} priority) has passed.\n",
-        )
+        with in_locale(recipient_locale(assignee.locale, session.tenant.id)):
+            names = [translate(SLA_TARGET_NAMES.get(kind, kind)) for kind in flagged[row.id]]
+            targets = format_list(names, locale=get_locale())  # "a and b", "a и b", "a和b"
+            send_mail(
+                assignee.email,
+                gettext(
+                    "SLA breached: %(subject)s [%(reference)s]", subject=row.subject, reference=reference
+                ),
+                gettext(
+                    "Ticket %(reference)s (%(priority)s priority) has passed its target: %(targets)s.",
+                    reference=reference,
+                    priority=translate(PRIORITY_NAMES.get(row.priority, row.priority)),
+                    targets=targets,
+                )
+                + "\n",
+            )
 
 
 def mark_all_breaches() -> dict[str, Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from saas.i18n import N_
 from saas.jobs.schedules import PeriodicJob, register_periodic
 from saas.modules.registry import Module, NavEntry, SettingsPage
 from saas.modules.sfa import dashboard, privacy, search
@@ -69,12 +70,12 @@ MODULE = Module(
         ),
     ),
     nav=(
-        NavEntry("Leads", "sfa.list_leads"),
-        NavEntry("Imports", "sfa.list_imports"),
-        NavEntry("Deals", "sfa.list_deals"),
-        NavEntry("Pipeline", "sfa.kanban"),
-        NavEntry("Forecast", "sfa.forecast_page"),
-        NavEntry("Tasks", "sfa.list_tasks"),
+        NavEntry(N_("Leads"), "sfa.list_leads"),
+        NavEntry(N_("Imports"), "sfa.list_imports"),
+        NavEntry(N_("Deals"), "sfa.list_deals"),
+        NavEntry(N_("Pipeline"), "sfa.kanban"),
+        NavEntry(N_("Forecast"), "sfa.forecast_page"),
+        NavEntry(N_("Tasks"), "sfa.list_tasks"),
     ),
 )
 
