@@ -14,6 +14,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from saas.audit import record_audit
 from saas.db import TenantRef, db
 from saas.errors import NotFound, ValidationError
+from saas.i18n import N_
 from saas.modules.registry import Module, registry
 
 
@@ -81,8 +82,10 @@ def set_module_enabled(session: Session, tenant_id: str, key: str, enabled: bool
 
 
 class ModuleDisabled(NotFound):
-    title = "Module switched off"
-    hint = "The address is right and nothing was deleted: the page is back once the module is switched on."
+    title = N_("Module switched off")
+    hint = N_(
+        "The address is right and nothing was deleted: the page is back once the module is switched on."
+    )
 
 
 BLUEPRINT_MODULES = "saas_blueprint_modules"

@@ -72,12 +72,14 @@ def problem(status: int, title: str, detail: str, **extra: object) -> Response:
     return response
 
 
-def _page(status: int, detail: str | None, hint: str | None = None) -> tuple[str, int]:
-    """The styled error page: a title for the status and the detail, both in the reader's language
-    (a detail that is not in the catalogs stays as written)."""
+def _page(
+    status: int, detail: str | None, hint: str | None = None, title: str | None = None
+) -> tuple[str, int]:
+    """The styled error page: a title (the error's own, else the status's) and the detail, both in the
+    reader's language (a text that is not in the catalogs stays as written)."""
     # A server error may come from a broken transaction: its page asks nothing more of the database.
     bare = status >= 500
-    title = translate(PAGE_TITLES.get(status, PAGE_TITLES[500 if status >= 500 else 400]))
+    title = translate(title or PAGE_TITLES.get(status, PAGE_TITLES[500 if status >= 500 else 400]))
     detail = translate(detail) if detail else translate(PAGE_DETAILS.get(status, ""))
     hint = translate(hint) if hint else None
     page = render_template("error.html", status=status, title=title, detail=detail, hint=hint, bare=bare)
@@ -117,7 +119,7 @@ def register_error_handlers(app: APIFlask) -> None:
             if isinstance(error, ValidationError) and error.errors:
                 detail = f"{detail} {summarise_field_errors(error.errors)}"
             return problem(error.status, error.title, detail, **error.extra)
-        return _page(error.status, error.detail, error.hint)
+        return _page(error.status, error.detail, error.hint, title=_own_title(error))
 
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException):
@@ -143,6 +145,12 @@ def register_error_handlers(app: APIFlask) -> None:
         if wants_problem_json():
             return problem(500, generic.name, "An unexpected error occurred; it has been logged.")
         return _page(500, None)
+
+
+def _own_title(error: SaasError) -> str | None:
+    """The title an error class gave itself ("Module switched off"), not its status's generic one."""
+    generic = next(klass for klass in type(error).__mro__ if klass.__module__ == SaasError.__module__)
+    return error.title if error.title != generic.title else None
 
 
 def _database_unavailable(error: Exception) -> Response | tuple[str, int]:
