@@ -98,6 +98,9 @@ def _configure(app: Flask) -> None:
     app.config.setdefault("API_TOKEN_LIFETIME_SECONDS", int(env("API_TOKEN_LIFETIME_SECONDS", "900")))
     # Proxies in front of the app: TRUSTED_PROXY_HOPS (or API_TRUSTED_PROXIES), read by saas.config.
     app.config.setdefault("API_IDEMPOTENCY_SECONDS", int(env("API_IDEMPOTENCY_SECONDS", "86400")))
+    # Revocation reaches every process through Redis at once; the TTL bounds a change made outside the app.
+    app.config.setdefault("API_CREDENTIAL_CACHE_SECONDS", float(env("API_CREDENTIAL_CACHE_SECONDS", "5")))
+    app.config.setdefault("API_LAST_USED_SECONDS", float(env("API_LAST_USED_SECONDS", "60")))
     # JSON bodies: the largest API input is a record with its custom fields, far below these.
     app.config.setdefault("API_MAX_BODY_BYTES", int(env("API_MAX_BODY_BYTES", str(1024 * 1024))))
     app.config.setdefault("API_MAX_JSON_DEPTH", int(env("API_MAX_JSON_DEPTH", "32")))
