@@ -23,7 +23,7 @@ from flask import current_app, has_app_context
 from redis import Redis
 from redis.exceptions import RedisError
 from sqlalchemy import event, inspect
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import ORMExecuteState, Session
 
 KEY_PREFIX = "api:credentials:v:"
 GLOBAL_KEY = KEY_PREFIX + "all"
@@ -157,6 +157,21 @@ def _note_changes(session: Session, flush_context: object, instances: object) ->
         pending |= _keys_for(obj, deleted=False)
     for obj in session.deleted:
         pending |= _keys_for(obj, deleted=True)
+
+
+_WATCHED_TABLES = frozenset(
+    {"users", "memberships", "api_tokens", "api_token_scopes", "oauth_clients", "oauth_tokens", "tenants"}
+)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _note_bulk_changes(state: ORMExecuteState) -> None:
+    # A bulk UPDATE or DELETE (``update(Membership)…``, ``Membership.__table__.delete()``) names no row
+    # the flush could see: every cached credential is looked up again after its commit.
+    if state.is_update or state.is_delete:
+        table = getattr(state.statement, "table", None)
+        if getattr(table, "name", None) in _WATCHED_TABLES:
+            state.session.info.setdefault(PENDING, set()).add(GLOBAL_KEY)
 
 
 @event.listens_for(Session, "after_commit")
