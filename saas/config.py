@@ -63,7 +63,7 @@ TUNABLES = (
     "TWO_FACTOR_RATE_LIMIT",
     "MARKETING_PUBLIC_RATE_LIMIT",
     "MARKETING_BATCH_SIZE",
-    "MARKETING_SNAPSHOT_BATCH",
+    "MARKETING_SNAPSHOT_WORK_MEM_MB",
     "MARKETING_RETRY_SECONDS",
 )
 """Feature settings read from the app config, with their defaults where they are used."""

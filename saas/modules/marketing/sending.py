@@ -200,7 +200,6 @@ def audience_statement(session: TenantSession, campaign: Campaign) -> CompoundSe
             .order_by(ranked.c.created_at, ranked.c.id),
         )
         .on_conflict_do_nothing()
-        .returning(CampaignRecipient.id)
         .cte("inserted")
     )
     duplicates = select(func.count()).select_from(ranked).where(ranked.c.rank > 1).scalar_subquery()
