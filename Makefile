@@ -53,8 +53,12 @@ translations: $(STAMP)
 	$(BIN)/pybabel --quiet update -i saas/translations/messages.pot -d saas/translations \
 		--no-fuzzy-matching --ignore-obsolete
 
+# Every bench at sizes that fit ~15 minutes here, then one table (figure, goal, measured, baseline,
+# ratio); `make bench BENCH=provision,load` for some. django-tenants' side of the provisioning bench
+# runs when installed for the bench only (see bench/django_tenants_side.py).
+BENCH ?=
 bench: $(STAMP)
-	$(BIN)/python bench/provision.py
+	$(BIN)/python bench/all.py $(if $(BENCH),--only $(BENCH))
 
 $(INFRA_STAMP):
 	$(PYTHON) -m venv $(INFRA_VENV)

@@ -1,7 +1,8 @@
 """The contacts API at 100k contacts: list (first and a deep page) and search through the app, against the
 bare SQL of the same page in the same run.
 
-The app path is what an API client gets: ``GET /api/v1/contacts`` through the Flask test client with a
+Through the test client, in process (bench/load.py has the HTTP figures through gunicorn). The app path
+is what an API client gets: ``GET /api/v1/contacts`` through the Flask test client with a
 bearer token (token lookup, tenant binding, a connection from the tenant's pool that logged in as the
 tenant's own role, the keyset query, serialisation). The baseline runs the very statements the app sent
 (captured from the tenant's engine; a search reads the column's statistics, then looks a rare word's
@@ -29,7 +30,7 @@ os.environ.setdefault(
 )
 os.environ.setdefault("SAAS_ENV", "test")
 
-from figures import percentile, timed  # bench/ is on the path when a bench runs
+from figures import percentile, summary, timed  # bench/ is on the path when a bench runs
 from load import (
     FIRST_NAMES,
     analyze,
@@ -226,6 +227,7 @@ def main() -> None:
             + " ".join(f"{value:>9.2f}" for value in figures)
             + f" {app50 / sql50:>8.1f}x"
         )
+        summary(f"API (test client): {label} p50 (ms)", "vs bare SQL", app50, sql50, app50 / sql50)
     print(
         f"likely-duplicate flags of a 50-row list page: p50 {statistics.median(flags_ms):.2f} ms, "
         f"p95 {percentile(flags_ms, 95):.2f} ms"

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import sys
 import time
+from pathlib import Path
+
+# `python bench/x.py` puts bench/ first on the path, not the checkout: without this the editable
+# install's `saas` (possibly another worktree's) would be the one measured.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from collections.abc import Callable
 
 
@@ -21,3 +27,14 @@ def timed(call: Callable[[], object], repeat: int, warmup: int = 5) -> list[floa
         call()
         samples.append((time.perf_counter() - started) * 1000)
     return samples
+
+
+SUMMARY_MARK = "BENCH-SUMMARY "
+
+
+def summary(figure: str, goal: str, measured: float, baseline: float | None, ratio: float | None) -> None:
+    """One machine-readable line for ``make bench``'s table (bench/all.py reads the lines it prints)."""
+    import json
+
+    row = {"figure": figure, "goal": goal, "measured": measured, "baseline": baseline, "ratio": ratio}
+    print(SUMMARY_MARK + json.dumps(row), flush=True)

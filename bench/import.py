@@ -31,6 +31,7 @@ os.environ.setdefault(
 )
 os.environ.setdefault("SAAS_ENV", "test")
 
+from figures import summary  # bench/ is on the path when a bench runs
 from sqlalchemy import func, select
 
 from saas import create_app
@@ -150,6 +151,8 @@ def main() -> None:
     print(f"CPU time of this process during the import: {cpu_seconds:.2f} s (PostgreSQL's not counted)")
     print(f"COPY FROM of the same file into LIKE contacts: {copy_seconds:.2f} s  = {copy_rate:,.0f} rows/s")
     print(f"ratio import/COPY: {import_rate / copy_rate:.2f} (goal >= 0.25)")
+    summary("CSV import with dedupe rows/s vs COPY FROM", ">= 0.25x COPY", import_rate, copy_rate,
+            import_rate / copy_rate)  # fmt: skip
     # Both figures share the machine with whatever else runs; the load says how busy it was.
     print(f"load average (1, 5, 15 min) at the end: {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
 

@@ -11,22 +11,31 @@ replay commits the role first, then runs ``migrate_tenant`` on a connection that
 role (as ``saas tenants migrate`` does); that first login (a SCRAM handshake) is made before its clock
 restarts, so the figure is role + schema + replay, like the metadata one.
 
+With ``--against-django-tenants`` the same PostgreSQL then provisions as many tenants with
+django-tenants (``bench/django_tenants_side.py``, in a child process) when Django and django-tenants are
+importable there: nothing is installed by the bench; see that file for installing them for the bench
+only. The ratio printed is django-tenants' p50 over ours, for the full provisioning and the schema part.
+
     SAAS_INSTANCE_DIR=instance/bench .venv/bin/python bench/provision.py [--tenants 50]
+        [--against-django-tenants [--django-path instance/bench-django]]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import secrets
 import statistics
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 os.environ.setdefault("SAAS_INSTANCE_DIR", str(Path(__file__).resolve().parent.parent / "instance" / "bench"))
 os.environ.setdefault("SAAS_ENV", "test")
 
-from figures import percentile  # bench/ is on the path when a bench runs
+from figures import percentile, summary  # bench/ is on the path when a bench runs
 
 from saas import create_app
 from saas.db import TenantRef, db, tenant_pools
@@ -50,10 +59,41 @@ def drop(refs: list[TenantRef]) -> None:
             drop_tenant_role(connection, ref.role_name)
 
 
+BENCH = Path(__file__).resolve().parent
+
+
+def django_tenants_p50(database_url: str, tenants: int, django_path: Path) -> float | None:
+    """django-tenants' p50 (ms) on the same PostgreSQL, or None (said why) when it is not importable."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(django_path), str(BENCH)])}
+    probe = subprocess.run(
+        [sys.executable, "-c", "import django, django_tenants"], env=env, capture_output=True, check=False
+    )
+    if probe.returncode != 0:
+        print(f"django-tenants is not importable (looked in {django_path}): see bench/django_tenants_side.py")
+        return None
+    # The URL (with the platform password) goes by environment, not on a command line others can list.
+    done = subprocess.run(
+        [sys.executable, str(BENCH / "django_tenants_side.py"), str(tenants)],
+        env={**env, "BENCH_DATABASE_URL": database_url}, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    if done.returncode != 0:
+        raise SystemExit(f"django-tenants side failed:\n{done.stderr[-3000:]}")
+    timings = json.loads(done.stdout.strip().splitlines()[-1])["ms"]
+    return statistics.median(timings)
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser()
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--tenants", type=int, default=50)
+    parser.add_argument("--against-django-tenants", action="store_true")
+    parser.add_argument(
+        "--django-path", type=Path, default=BENCH.parent / "instance" / "bench-django",
+        help="where Django and django-tenants were installed for the bench (pip --target)",
+    )  # fmt: skip
     args = parser.parse_args()
+    print(f"load average before the run: {os.getloadavg()}")
     app = create_app()
     with app.app_context():
         upgrade_platform(db.engine)
@@ -99,6 +139,10 @@ def main() -> None:
         for tenant_id in created:
             purge_tenant(tenant_id, actor="bench")
         drop(scratch)
+        database_url = app.config["SQLALCHEMY_DATABASE_URI"]
+    django_p50 = None
+    if args.against_django_tenants:
+        django_p50 = django_tenants_p50(database_url, args.tenants, args.django_path)
 
     p50_full, p95_full = statistics.median(full), percentile(full, 95)
     p50_meta, p95_meta = statistics.median(from_metadata), percentile(from_metadata, 95)
@@ -109,6 +153,14 @@ def main() -> None:
     print(f"schema by replaying Alembic history from base:   p50 {p50_replay:.1f} ms")
     print(f"ratio replay/metadata (schema part): {p50_replay / p50_meta:.1f}x")
     print(f"ratio replay/full provision: {p50_replay / p50_full:.2f}x")
+    if django_p50 is not None:
+        print(f"django-tenants (schema + tenant apps' migrations, no role, no user): p50 {django_p50:.1f} ms")
+        full_ratio, schema_ratio = django_p50 / p50_full, django_p50 / p50_meta
+        print(f"ratio django-tenants/ours: full {full_ratio:.1f}x, schema part {schema_ratio:.1f}x")
+    summary("provisioning p50, full (ms)", "< 50 ms, >= 5x django-tenants", p50_full, django_p50,
+            django_p50 / p50_full if django_p50 else None)  # fmt: skip
+    summary("provisioning p50, schema part (ms)", "< 15 ms", p50_meta, django_p50,
+            django_p50 / p50_meta if django_p50 else None)  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -20,10 +20,13 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from saas.api.models import ApiTokenScope, OAuthToken, digest
-from saas.auth.models import Membership, User
-from saas.auth.services import TOKEN_PREFIX, find_api_token
+from saas.api.credential_cache import GLOBAL_KEY, credential_cache, tenant_key, user_key
+from saas.api.models import ApiTokenScope, OAuthClient, OAuthToken, digest
+from saas.auth.models import ApiToken, Membership, User
+from saas.auth.services import TOKEN_PREFIX
+from saas.db import TenantRef, db
 from saas.errors import PermissionDenied
+from saas.tenants.models import Tenant
 from saas.tenants.routing import require_role
 
 API_PREFIX = "/api/v1"
@@ -39,8 +42,8 @@ class ApiPrincipal:
 
     kind: str  # "token" (personal) or "client" (OAuth2 client credentials)
     id: str  # the token's or client's id: what per-token rate limits count
-    user: User
-    membership: Membership
+    user: ApiUser
+    membership: ApiMember
     scopes: frozenset[str] | None  # None: full access (personal tokens made before scopes)
 
     def allows(self, scope: str | None) -> bool:
@@ -143,42 +146,116 @@ def parse_scopes(scope: str | None) -> frozenset[str]:
     return frozenset((scope or "").split())
 
 
-def _active_membership(session: Session, user_id: uuid.UUID, tenant_id: str) -> Membership | None:
-    membership = session.scalar(
-        select(Membership).where(Membership.user_id == user_id, Membership.tenant_id == tenant_id)
-    )
-    # Deactivated members (sso's Membership.deactivated_at) lose their tokens and clients with them.
-    if membership is None or not getattr(membership, "is_active", True) or not membership.user.is_active:
+@dataclass(frozen=True)
+class ApiUser:
+    """The user a credential acts as: plain values, safe to keep across requests and threads."""
+
+    id: uuid.UUID
+    email: str
+    is_active: bool = True
+
+
+@dataclass(frozen=True)
+class ApiMember:
+    """The membership a credential acts through (active when resolved), with its tenant's reference."""
+
+    id: uuid.UUID
+    user_id: uuid.UUID
+    tenant_id: str
+    role: str
+    ref: TenantRef
+    is_active: bool = True
+
+    @property
+    def tenant(self) -> Tenant:
+        """The tenant's row, loaded on use (the workspace's OpenAPI document names it)."""
+        return db.session.get(Tenant, self.tenant_id)
+
+
+@dataclass(frozen=True)
+class _Resolved:
+    principal: ApiPrincipal
+    expires_at: datetime | None  # OAuth2 access tokens expire; personal tokens do not
+
+
+def _member_of(credential: type[ApiToken] | type[OAuthClient]) -> Any:
+    """The join to the membership a credential acts through: its user's, in its tenant."""
+    return (Membership.user_id == credential.user_id) & (Membership.tenant_id == credential.tenant_id)
+
+
+def _resolve_personal(session: Session, token_hash: str) -> _Resolved | None:
+    row = session.execute(
+        select(
+            ApiToken.id, User.id.label("user_id"), User.email, Membership.id.label("membership_id"),
+            Membership.role, Tenant, ApiTokenScope.scope,
+        )
+        .join(User, User.id == ApiToken.user_id)
+        .join(Membership, _member_of(ApiToken))
+        .join(Tenant, Tenant.id == ApiToken.tenant_id)
+        .outerjoin(ApiTokenScope, ApiTokenScope.token_id == ApiToken.id)
+        .where(
+            ApiToken.token_hash == token_hash, ApiToken.revoked_at.is_(None), User.is_active_flag.is_(True),
+            Membership.deactivated_at.is_(None),
+        )
+    ).one_or_none()  # fmt: skip
+    if row is None:
         return None
-    return membership
+    scopes = parse_scopes(row.scope) if row.scope is not None else None
+    return _Resolved(_principal("token", row.id, row, scopes), None)
+
+
+def _resolve_access_token(session: Session, token_hash: str) -> _Resolved | None:
+    row = session.execute(
+        select(
+            OAuthClient.id, User.id.label("user_id"), User.email, Membership.id.label("membership_id"),
+            Membership.role, Tenant, OAuthToken.scope, OAuthToken.expires_at,
+        )
+        .select_from(OAuthToken)
+        .join(OAuthClient, OAuthClient.id == OAuthToken.client_pk)
+        .join(User, User.id == OAuthClient.user_id)
+        .join(Membership, _member_of(OAuthClient))
+        .join(Tenant, Tenant.id == OAuthClient.tenant_id)
+        .where(
+            OAuthToken.token_hash == token_hash, OAuthToken.revoked_at.is_(None),
+            OAuthClient.revoked_at.is_(None), User.is_active_flag.is_(True),
+            Membership.deactivated_at.is_(None),
+        )
+    ).one_or_none()  # fmt: skip
+    if row is None:
+        return None
+    return _Resolved(_principal("client", row.id, row, parse_scopes(row.scope)), row.expires_at)
+
+
+def _principal(kind: str, credential_id: uuid.UUID, row: Any, scopes: frozenset[str] | None) -> ApiPrincipal:
+    tenant = row.Tenant
+    member = ApiMember(row.membership_id, row.user_id, tenant.id, row.role, tenant.ref)
+    return ApiPrincipal(kind, str(credential_id), ApiUser(row.user_id, row.email), member, scopes)
 
 
 def authenticate_bearer(session: Session, secret: str) -> ApiPrincipal | None:
     """The principal of a presented bearer secret, or None if it is unknown, expired or revoked.
 
-    Looked up on every request, never cached: a revoked token is refused at once.
+    One platform query when the credential is not in the cache (:mod:`saas.api.credential_cache`), none
+    when it is; a revoked credential or deactivated member is refused from the next request on.
     """
-    if not secret:
-        return None
     if secret.startswith(TOKEN_PREFIX):
-        token = find_api_token(session, secret)
-        if token is None:
+        resolve = _resolve_personal
+    elif secret.startswith(ACCESS_TOKEN_PREFIX):
+        resolve = _resolve_access_token
+    else:
+        return None
+    token_hash = digest(secret)
+    cache = credential_cache()
+    resolved: _Resolved | None = cache.get(token_hash)
+    if resolved is None:
+        resolved = resolve(session, token_hash)
+        if resolved is None:
             return None
-        membership = _active_membership(session, token.user_id, token.tenant_id)
-        if membership is None:
-            return None
-        row = session.get(ApiTokenScope, token.id)
-        scopes = parse_scopes(row.scope) if row is not None else None
-        return ApiPrincipal("token", str(token.id), token.user, membership, scopes)
-    if secret.startswith(ACCESS_TOKEN_PREFIX):
-        token = session.scalar(select(OAuthToken).where(OAuthToken.token_hash == digest(secret)))
-        if token is None or token.revoked_at is not None or token.expires_at <= datetime.now(UTC):
-            return None
-        client = token.client
-        if client.revoked_at is not None:
-            return None
-        membership = _active_membership(session, client.user_id, client.tenant_id)
-        if membership is None:
-            return None
-        return ApiPrincipal("client", str(client.id), client.user, membership, parse_scopes(token.scope))
-    return None
+        member = resolved.principal.membership
+        keys = (GLOBAL_KEY, tenant_key(member.tenant_id), user_key(member.user_id))
+        # Read right after the row: a change committed in the sub-millisecond between the two is the one
+        # case the counters miss, and the TTL bounds it.
+        cache.put(token_hash, resolved, keys, cache.versions(keys))
+    if resolved.expires_at is not None and resolved.expires_at <= datetime.now(UTC):
+        return None
+    return resolved.principal

@@ -10,7 +10,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from saas.db import TenantSession
@@ -281,15 +281,22 @@ def may_contact(session: Session, contact_id: uuid.UUID, purpose_key: str) -> bo
 
 
 def contactable(session: Session, contact_ids: Collection[uuid.UUID], purpose_key: str) -> set[uuid.UUID]:
-    """The gate of :func:`may_contact` for many contacts in one query (a campaign's audience): those of
-    ``contact_ids`` whose latest event for ``purpose`` is a grant."""
+    """The gate of :func:`may_contact` for many contacts in one query: those of ``contact_ids`` whose
+    latest event for ``purpose`` is a grant."""
     if not contact_ids:
         return set()
+    return set(session.scalars(granted_contacts(purpose_key, list(contact_ids))))
+
+
+def granted_contacts(purpose_key: str, contact_ids: Select | Collection[uuid.UUID]) -> Select:
+    """``SELECT contact_id`` of those of ``contact_ids`` (ids, or a query of them) whose latest event
+    for ``purpose`` is a grant: :func:`may_contact`'s gate as SQL, which a campaign's audience joins."""
     latest = (
         select(ConsentEvent.contact_id, ConsentEvent.status)
         .join(ConsentPurpose, ConsentPurpose.id == ConsentEvent.purpose_id)
-        .where(ConsentEvent.contact_id.in_(list(contact_ids)), ConsentPurpose.key == purpose_key)
+        .where(ConsentEvent.contact_id.in_(contact_ids), ConsentPurpose.key == purpose_key)
         .distinct(ConsentEvent.contact_id)
         .order_by(ConsentEvent.contact_id, ConsentEvent.id.desc())
+        .subquery()
     )
-    return {contact_id for contact_id, status in session.execute(latest) if status == "granted"}
+    return select(latest.c.contact_id).where(latest.c.status == "granted")

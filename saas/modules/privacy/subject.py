@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Collection
 from datetime import UTC, datetime
 
-from sqlalchemy import Select, String, any_, bindparam, func, select, update
+from sqlalchemy import ColumnElement, LargeBinary, Select, String, any_, bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.orm import Session
 
@@ -169,6 +169,30 @@ def _hash(salt: bytes, email: str) -> str:
 
 def email_hash(session: Session, email: str) -> str:
     return _hash(_salt(session), email)
+
+
+PLAIN_EMAIL = "^[!-~]+$"
+"""Emails of printable ASCII without whitespace: for them ``strip()`` changes nothing and ``lower()`` is
+ASCII's, so PostgreSQL computes the very hash :func:`_hash` does (see :func:`suppression_hash_sql`)."""
+_UPPER, _LOWER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz"
+
+
+def ascii_lower_sql(email: ColumnElement[str]) -> ColumnElement[str]:
+    """``lower()`` of ASCII letters only, whatever the database's locale (Turkish 'I' included)."""
+    return func.translate(email, _UPPER, _LOWER)
+
+
+def suppression_hash_sql(session: Session, email: ColumnElement[str]) -> ColumnElement[str]:
+    """The suppression list's HMAC-SHA256 of ``email`` computed in the database, from PostgreSQL's own
+    ``sha256`` (no extension needed): exact for emails matching :data:`PLAIN_EMAIL` only; others must
+    go through :func:`refused_people`. The salt stays out of the SQL text (bound parameters)."""
+    key = _salt(session)
+    key = (hashlib.sha256(key).digest() if len(key) > 64 else key).ljust(64, b"\0")  # RFC 2104
+    inner = bindparam("hmac_inner", bytes(b ^ 0x36 for b in key), type_=LargeBinary)
+    outer = bindparam("hmac_outer", bytes(b ^ 0x5C for b in key), type_=LargeBinary)
+    message = func.convert_to(ascii_lower_sql(email), "UTF8")
+    inner_hash = func.sha256(inner.op("||")(message), type_=LargeBinary)
+    return func.encode(func.sha256(outer.op("||")(inner_hash), type_=LargeBinary), "hex")
 
 
 def suppress_email(session: Session, email: str, request_id: uuid.UUID | None) -> None:
