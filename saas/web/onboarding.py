@@ -77,7 +77,10 @@ def onboarding_steps(platform: Session, session: TenantSession, tenant_id: str) 
             "modules",
             _("Choose your modules"),
             bool(chosen),
-            _("%(modules)s can each be switched on or off; a switched-off module keeps its data.", modules=switchable),
+            _(
+                "%(modules)s can each be switched on or off; a switched-off module keeps its data.",
+                modules=switchable,
+            ),
             "module_settings.modules",
         ),
         Step("users", _("Invite your team"), members > 1, invite_note, invite_page),

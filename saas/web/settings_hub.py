@@ -41,7 +41,9 @@ PLATFORM_GROUPS = (
                 "workspace_language.language_settings",
                 N_("The workspace's default language and the time zone dates are shown in."),
             ),
-            SettingsPage(N_("Modules"), "module_settings.modules", N_("Switch the optional modules on and off.")),
+            SettingsPage(
+                N_("Modules"), "module_settings.modules", N_("Switch the optional modules on and off.")
+            ),
             SettingsPage(N_("Audit log"), "audit_log.log_page", N_("Who did what, when, from where.")),
         ),
         "workspace",
@@ -49,7 +51,9 @@ PLATFORM_GROUPS = (
     SettingsGroup(
         N_("Billing and data"),
         (
-            SettingsPage(N_("Billing"), "billing_settings.billing", N_("Plan, usage, payment method and invoices.")),
+            SettingsPage(
+                N_("Billing"), "billing_settings.billing", N_("Plan, usage, payment method and invoices.")
+            ),
             SettingsPage(
                 N_("Export"), "exports.index", N_("The whole workspace as one archive, now or on a schedule.")
             ),

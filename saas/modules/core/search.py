@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from saas.i18n import N_
 from saas.modules.core import services
 from saas.modules.core.models import Contact
-from saas.i18n import N_
 from saas.modules.registry import SearchHit
 
 

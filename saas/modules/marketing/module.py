@@ -38,7 +38,9 @@ MODULE = Module(
     public=_public,
     settings=(
         SettingsPage(
-            N_("Sender"), "marketing.settings_page", N_("From name and address, reply-to, postal address, time zone.")
+            N_("Sender"),
+            "marketing.settings_page",
+            N_("From name and address, reply-to, postal address, time zone."),
         ),
     ),
     nav=(

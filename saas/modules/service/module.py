@@ -54,7 +54,9 @@ MODULE = Module(
     public=_public,
     settings=(
         SettingsPage(
-            N_("Service"), "service.settings", N_("SLA targets, business hours and holidays, queues, inbound mail.")
+            N_("Service"),
+            "service.settings",
+            N_("SLA targets, business hours and holidays, queues, inbound mail."),
         ),
     ),
     nav=(

@@ -64,8 +64,10 @@ def dashboard(session: Session) -> list[DashboardCard]:
             summary=gettext(
                 "First responses on time: %(first)s; resolved on time: %(resolved)s; "
                 "%(soon)d breaching within 4 hours.",
-                first=pct(first["percent"]), resolved=pct(resolution["percent"]), soon=figures["breaching_soon"],
-            ),  # fmt: skip
+                first=pct(first["percent"]),
+                resolved=pct(resolution["percent"]),
+                soon=figures["breaching_soon"],
+            ),
             link=NavEntry(gettext("See the service dashboard"), "service.dashboard"),
             empty=gettext("No tickets yet: they show here by day with their SLA figures."),
             order=30,

@@ -8,8 +8,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from babel.lists import format_list as _format_list
-from flask_babel import get_locale
-from flask_babel import format_decimal, gettext, ngettext
+from flask_babel import format_decimal, get_locale, gettext, ngettext
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -22,7 +21,11 @@ from saas.modules.sfa.forecast import forecast
 from saas.modules.sfa.models import Deal, Lead
 
 FORECAST_MONTHS = 6
-FORECAST_SERIES = (("weighted", N_("Weighted")), ("committed", N_("Committed")), ("best_case", N_("Best case")))
+FORECAST_SERIES = (
+    ("weighted", N_("Weighted")),
+    ("committed", N_("Committed")),
+    ("best_case", N_("Best case")),
+)
 
 
 def format_list(items: list[str]) -> str:
@@ -41,7 +44,11 @@ def pipeline_card(session: Session) -> DashboardCard:
         pipeline = default_pipeline(session)
     except Conflict:
         return DashboardCard(
-            "sfa.pipeline", gettext("Pipeline by stage"), (), (), empty=gettext("This workspace has no pipeline.")
+            "sfa.pipeline",
+            gettext("Pipeline by stage"),
+            (),
+            (),
+            empty=gettext("This workspace has no pipeline."),
         )
     stages = [stage for stage in pipeline.stages if stage.kind == "open"]
     rows = session.execute(
@@ -68,7 +75,12 @@ def pipeline_card(session: Session) -> DashboardCard:
             for currency in sorted(amounts)
         ),
         summary=(
-            ngettext("%(num)d open deal worth %(worth)s.", "%(num)d open deals worth %(worth)s.", count, worth=worth)
+            ngettext(
+                "%(num)d open deal worth %(worth)s.",
+                "%(num)d open deals worth %(worth)s.",
+                count,
+                worth=worth,
+            )
             if worth
             else ngettext("%(num)d open deal.", "%(num)d open deals.", count)
         ),
@@ -144,12 +156,15 @@ def _base_currency_forecast_card(base: dict, labels: tuple[str, ...], link: NavE
         summary=(
             gettext(
                 "Next %(months)d months: %(weighted)s weighted (at %(rates)s).",
-                months=FORECAST_MONTHS, weighted=f"{_money(totals['weighted'])} {currency}", rates=rates,
+                months=FORECAST_MONTHS,
+                weighted=f"{_money(totals['weighted'])} {currency}",
+                rates=rates,
             )
             if rates
             else gettext(
                 "Next %(months)d months: %(weighted)s weighted.",
-                months=FORECAST_MONTHS, weighted=f"{_money(totals['weighted'])} {currency}",
+                months=FORECAST_MONTHS,
+                weighted=f"{_money(totals['weighted'])} {currency}",
             )
         )
         + missing,
@@ -172,8 +187,10 @@ def new_leads_card(session: Session) -> DashboardCard:
         summary=ngettext(
             "%(num)d new in the last %(weeks)d weeks; %(open)d still open.",
             "%(num)d new in the last %(weeks)d weeks; %(open)d still open.",
-            sum(per_week), weeks=len(per_week), open=open_leads or 0,
-        ),  # fmt: skip
+            sum(per_week),
+            weeks=len(per_week),
+            open=open_leads or 0,
+        ),
         link=NavEntry(gettext("See the leads"), "sfa.list_leads"),
         empty=gettext("No leads in the last weeks: add one or import a CSV file."),
         order=30,
