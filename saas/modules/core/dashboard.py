@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
-from flask_babel import format_date, format_decimal, gettext, ngettext
+from flask_babel import format_date, gettext, ngettext
 from sqlalchemy import func, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
@@ -53,9 +53,9 @@ def dashboard(session: Session) -> list[DashboardCard]:
             title=gettext("New contacts per week"),
             labels=week_labels(today),
             series=(Series(gettext("New contacts"), created_per_week(session, Contact.created_at, today)),),
-            summary=ngettext("%(num)s contact", "%(num)s contacts", contacts, num=format_decimal(contacts))
+            summary=ngettext("%(num)s contact", "%(num)s contacts", contacts)
             + " · "
-            + ngettext("%(num)s account", "%(num)s accounts", accounts, num=format_decimal(accounts)),
+            + ngettext("%(num)s account", "%(num)s accounts", accounts),
             link=NavEntry(gettext("See the contacts"), "core.list_contacts"),
             empty=gettext("No contacts yet: add one or import a CSV file."),
             order=50,

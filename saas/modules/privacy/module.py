@@ -34,7 +34,9 @@ MODULE = Module(
         ),
     ),
     nav=(NavEntry(N_("Privacy"), "privacy.request_queue"),),
-    record_links=(RecordLink("contacts", "Consents and receipts", "privacy.contact_consents", "contact_id"),),
+    record_links=(
+        RecordLink("contacts", N_("Consents and receipts"), "privacy.contact_consents", "contact_id"),
+    ),
     seed=seed_default_purposes,
     personal_data=subject.personal_data,
     erase_person=subject.erase_person,
