@@ -63,6 +63,9 @@ class SearchHit:
     params: dict[str, str] = field(default_factory=dict)
     detail: str = ""
     """A second line that tells equal titles apart (an email, a company, an amount)."""
+    group: str = ""
+    """The search page's heading over such records (``Contacts``), marked with ``N_`` so it is translated
+    where shown; empty means the kind with an ``s``."""
 
 
 @dataclass(frozen=True)

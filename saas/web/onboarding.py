@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from babel.lists import format_list
 from flask import current_app
+from flask_babel import get_locale
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -16,6 +19,7 @@ from saas.auth.services import workspace_members
 from saas.billing.models import BillingAccount
 from saas.billing.stripe_client import billing_enabled
 from saas.db import TenantSession
+from saas.i18n import translate
 from saas.modules.core.models import Contact
 from saas.modules.registry import registry
 from saas.modules.switches import ModuleSwitch, enabled_module_keys
@@ -51,35 +55,40 @@ def onboarding_steps(platform: Session, session: TenantSession, tenant_id: str) 
         account = platform.get(BillingAccount, tenant_id)
         paid = bool(account and account.has_payment_method)
         billing_note = (
-            "A payment method is on file."
+            _("A payment method is on file.")
             if paid
-            else "Add a card before the trial ends; you pay only for what you use."
+            else _("Add a card before the trial ends; you pay only for what you use.")
         )
-        billing = Step("billing", "Connect billing", paid, billing_note, "billing_settings.billing")
+        billing = Step("billing", _("Connect billing"), paid, billing_note, "billing_settings.billing")
     else:
         billing = Step(
-            "billing", "Connect billing", True, "Billing is off on this server: nothing to pay.", None
+            "billing", _("Connect billing"), True, _("Billing is off on this server: nothing to pay."), None
         )
     invite_note = (
-        "Colleagues sign in with their own accounts and roles."
+        _("Colleagues sign in with their own accounts and roles.")
         if invite_page
-        else "Invitations arrive with the users page; until then an operator adds members."
+        else _("Invitations arrive with the users page; until then an operator adds members.")
     )
-    switchable = ", ".join(module.title for module in registry if not module.always_on)
+    # Built per request for the page, so every title and explanation is in the reader's language.
+    titles = [translate(module.title) for module in registry if not module.always_on]
+    switchable = format_list(titles, locale=get_locale())
     return [
         Step(
             "modules",
-            "Choose your modules",
+            _("Choose your modules"),
             bool(chosen),
-            f"{switchable} can each be switched on or off; a switched-off module keeps its data.",
+            _(
+                "%(modules)s can each be switched on or off; a switched-off module keeps its data.",
+                modules=switchable,
+            ),
             "module_settings.modules",
         ),
-        Step("users", "Invite your team", members > 1, invite_note, invite_page),
+        Step("users", _("Invite your team"), members > 1, invite_note, invite_page),
         Step(
             "contacts",
-            "Import your contacts",
+            _("Import your contacts"),
             (contacts or 0) > 0,
-            "Upload a CSV file from your old tool, or add contacts one by one.",
+            _("Upload a CSV file from your old tool, or add contacts one by one."),
             _page(import_page),
         ),
         billing,

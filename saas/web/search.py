@@ -1,9 +1,13 @@
-"""The global search: every enabled module's ``search`` hook, in registry order, on one tenant."""
+"""The global search: every enabled module's ``search`` hook, in registry order, on one tenant.
+
+Pages only (the privacy request page uses :func:`clean_query` too), so its messages are in the reader's
+language."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
 from saas.db import TenantSession
@@ -24,17 +28,24 @@ class SearchGroup:
     kind: str
     hits: list[SearchHit]
 
+    @property
+    def heading(self) -> str:
+        """What the results page calls this group (translated there: the hooks mark it with ``N_``)."""
+        return self.hits[0].group or f"{self.kind}s"
+
 
 def clean_query(query: str | None) -> str:
     """The query as searched; refuses one too short to be useful or too long to be a search."""
     query = " ".join((query or "").split())
     if len(query) < MIN_QUERY:
         raise ValidationError(
-            f"Type at least {MIN_QUERY} characters to search.", {"q": [f"At least {MIN_QUERY} characters."]}
+            _("Type at least %(count)d characters to search.", count=MIN_QUERY),
+            {"q": [_("At least %(count)d characters.", count=MIN_QUERY)]},
         )
     if len(query) > MAX_QUERY:
         raise ValidationError(
-            f"Searches are at most {MAX_QUERY} characters long.", {"q": [f"At most {MAX_QUERY} characters."]}
+            _("Searches are at most %(count)d characters long.", count=MAX_QUERY),
+            {"q": [_("At most %(count)d characters.", count=MAX_QUERY)]},
         )
     return query
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from flask import current_app
 from sqlalchemy.orm import Session
 
+from saas.i18n import N_
 from saas.modules.registry import SettingsPage, registry
 from saas.modules.switches import enabled_module_keys
 
@@ -25,32 +26,36 @@ class SettingsGroup:
 
 PLATFORM_GROUPS = (
     SettingsGroup(
-        "Workspace",
+        N_("Workspace"),
         (
             SettingsPage(
-                "Members and invitations", "identity.members_page", "Who works here, and their roles."
+                N_("Members and invitations"), "identity.members_page", N_("Who works here, and their roles.")
             ),
             SettingsPage(
-                "Single sign-on and sign-in rules",
+                N_("Single sign-on and sign-in rules"),
                 "identity.sso_settings",
-                "Your identity provider; whether SSO or two-factor sign-in is required.",
+                N_("Your identity provider; whether SSO or two-factor sign-in is required."),
             ),
             SettingsPage(
-                "Language and time zone",
+                N_("Language and time zone"),
                 "workspace_language.language_settings",
-                "The workspace's default language and the time zone dates are shown in.",
+                N_("The workspace's default language and the time zone dates are shown in."),
             ),
-            SettingsPage("Modules", "module_settings.modules", "Switch the optional modules on and off."),
-            SettingsPage("Audit log", "audit_log.log_page", "Who did what, when, from where."),
+            SettingsPage(
+                N_("Modules"), "module_settings.modules", N_("Switch the optional modules on and off.")
+            ),
+            SettingsPage(N_("Audit log"), "audit_log.log_page", N_("Who did what, when, from where.")),
         ),
         "workspace",
     ),
     SettingsGroup(
-        "Billing and data",
+        N_("Billing and data"),
         (
-            SettingsPage("Billing", "billing_settings.billing", "Plan, usage, payment method and invoices."),
             SettingsPage(
-                "Export", "exports.index", "The whole workspace as one archive, now or on a schedule."
+                N_("Billing"), "billing_settings.billing", N_("Plan, usage, payment method and invoices.")
+            ),
+            SettingsPage(
+                N_("Export"), "exports.index", N_("The whole workspace as one archive, now or on a schedule.")
             ),
         ),
         "billing-data",

@@ -15,6 +15,7 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from babel.numbers import is_currency
+from flask_babel import format_decimal, gettext
 from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
@@ -181,12 +182,19 @@ class Converter:
         """Amounts in several currencies as one base-currency figure, saying the rates it rests on."""
         total = self.total(amounts)
         used = [self.used[c] for c in sorted(amounts) if c in self.used]
+        # Shown on the dashboard page only, so in the reader's language and number format.
         rates = "; ".join(
-            f"1 {r.currency} = {r.rate.normalize():f} {self.base} of {r.valid_on}" for r in used
-        )
-        text = f"{total:,.2f} {self.base}" + (f" ({rates})" if rates else "")
+            gettext(
+                "1 %(currency)s = %(rate)s %(base)s of %(date)s",
+                currency=r.currency, rate=f"{r.rate.normalize():f}", base=self.base, date=r.valid_on,
+            )
+            for r in used
+        )  # fmt: skip
+        text = f"{format_decimal(total, '#,##0.00')} {self.base}" + (f" ({rates})" if rates else "")
         missing = sorted(c for c in amounts if c in self.missing)
-        return text + (f"; no rate for {', '.join(missing)}, left out" if missing else "")
+        if not missing:
+            return text
+        return text + gettext("; no rate for %(currencies)s, left out", currencies=", ".join(missing))
 
     def report(self) -> dict:
         """What a total in the base currency rests on: the rates used and the currencies left out."""

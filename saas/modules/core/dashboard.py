@@ -1,9 +1,12 @@
-"""The core module's card on the tenant dashboard: new contacts per week, with the record totals."""
+"""The core module's card on the tenant dashboard: new contacts per week, with the record totals.
+
+Cards are built per request for the dashboard page only, so their words are in the reader's language."""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
+from flask_babel import format_date, gettext, ngettext
 from sqlalchemy import func, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
@@ -33,7 +36,8 @@ def created_per_week(session: Session, created_at: InstrumentedAttribute, today:
 
 
 def week_labels(today: date) -> tuple[str, ...]:
-    return tuple(monday.strftime("%d %b") for monday in week_starts(today))
+    """Each week by its Monday, as the reader writes a short date (``07 Dec``, ``07.12.``)."""
+    return tuple(format_date(monday, "dd MMM") for monday in week_starts(today))
 
 
 def dashboard(session: Session) -> list[DashboardCard]:
@@ -46,12 +50,14 @@ def dashboard(session: Session) -> list[DashboardCard]:
     return [
         DashboardCard(
             key="core.new_contacts",
-            title="New contacts per week",
+            title=gettext("New contacts per week"),
             labels=week_labels(today),
-            series=(Series("New contacts", created_per_week(session, Contact.created_at, today)),),
-            summary=f"{contacts:,} contacts and {accounts:,} accounts in all.",
-            link=NavEntry("See the contacts", "core.list_contacts"),
-            empty="No contacts yet: add one or import a CSV file.",
+            series=(Series(gettext("New contacts"), created_per_week(session, Contact.created_at, today)),),
+            summary=ngettext("%(num)s contact", "%(num)s contacts", contacts)
+            + " · "
+            + ngettext("%(num)s account", "%(num)s accounts", accounts),
+            link=NavEntry(gettext("See the contacts"), "core.list_contacts"),
+            empty=gettext("No contacts yet: add one or import a CSV file."),
             order=50,
         ),
         *pinned_cards(session),

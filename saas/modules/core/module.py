@@ -33,21 +33,21 @@ def _api():
 
 MODULE = Module(
     key="core",
-    title="Contacts and accounts",
+    title=N_("Contacts and accounts"),
     models="saas.modules.core.models",
     always_on=True,
     pages=_pages,
     api=_api,
     settings=(
         SettingsPage(
-            "Custom fields",
+            N_("Custom fields"),
             "core.custom_field_settings",
-            "Your own fields on contacts, accounts, leads, deals and tickets.",
+            N_("Your own fields on contacts, accounts, leads, deals and tickets."),
         ),
         SettingsPage(
-            "Currencies",
+            N_("Currencies"),
             "core.currency_settings",
-            "The base currency totals are shown in, and exchange rates by day.",
+            N_("The base currency totals are shown in, and exchange rates by day."),
         ),
     ),
     nav=(

@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from flask_babel import gettext
 from sqlalchemy import select
 
 from saas.db import TenantSession
@@ -140,20 +141,20 @@ def page_arguments(report: SavedReport) -> dict[str, str]:
 
 def card(session: TenantSession, report: SavedReport) -> DashboardCard:
     """A pinned report as a dashboard card: its chart, or why it no longer runs."""
-    link = NavEntry("Open the report", "core.reports_page", tuple(page_arguments(report).items()))
+    link = NavEntry(gettext("Open the report"), "core.reports_page", tuple(page_arguments(report).items()))
     try:
         rows = reports.run_report(session, **report.params)
     except SaasError as error:
         return DashboardCard(
             key=f"core.report.{report.id}", title=report.name, labels=(), series=(), link=link,
-            empty=f"This report no longer runs: {error.detail}", order=60,
+            empty=gettext("This report no longer runs: %(reason)s", reason=error.detail), order=60,
         )  # fmt: skip
     labels, series = reports.chart_series(
         rows, report.params.get("measure", "count"), report.params.get("then_by")
     )
     return DashboardCard(
         key=f"core.report.{report.id}", title=report.name, labels=labels, series=series, link=link,
-        empty="No records match this report yet.", order=60,
+        empty=gettext("No records match this report yet."), order=60,
     )  # fmt: skip
 
 

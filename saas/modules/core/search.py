@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from saas.i18n import N_
 from saas.modules.core import services
 from saas.modules.core.models import Contact
 from saas.modules.registry import SearchHit
@@ -21,6 +22,7 @@ def contact_hit(contact: Contact) -> SearchHit:
         "core.show_contacts",
         {"record_id": str(contact.id)},
         contact.email or "",
+        N_("Contacts"),
     )
 
 
@@ -40,6 +42,7 @@ def search(session: Session, query: str, limit: int) -> list[SearchHit]:
             "core.show_accounts",
             {"record_id": str(account.id)},
             account.domain or "",
+            N_("Accounts"),
         )
         for account in accounts
     ]

@@ -10,10 +10,12 @@ from typing import Any
 
 import marshmallow
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext
 
 from saas.auth.services import workspace_members
 from saas.db import db
 from saas.errors import ValidationError
+from saas.i18n import N_
 from saas.modules.core import schemas, services
 from saas.modules.core.activities import LOGGED_KINDS, activities
 from saas.modules.core.saved_views import register_columns
@@ -30,6 +32,9 @@ from saas.modules.switches import enabled_module_keys
 from saas.tenants.routing import current_tenant_session
 
 pages = Blueprint("core", __name__, template_folder="templates")
+
+ACTIVITY_KIND_NAMES = (N_("Note"), N_("Call"), N_("Meeting"), N_("Email"), N_("System"))
+"""The timeline's kinds as its page shows them (``kind|capitalize|translate``), marked for extraction."""
 
 
 @dataclass(frozen=True)
@@ -64,6 +69,37 @@ class Timeline:
 
 
 @dataclass(frozen=True)
+class RecordWords:
+    """What the shared record pages call one record type, each a whole phrase (marked with ``N_`` and
+    translated where shown): a noun put into an English sentence does not decline in German or Russian."""
+
+    singular: str
+    plural: str
+    new: str
+    edit: str
+    delete: str
+    delete_question: str
+    search: str
+    none_yet: str
+    none_match: str
+    """With ``%(query)s``."""
+    saved: str
+    deleted: str
+    lookalike: str
+    """The "possible duplicate" badge's hint."""
+
+    @classmethod
+    def english(cls, singular: str, plural: str) -> RecordWords:
+        """Phrases made from the nouns, for a record type whose pages are not translated yet."""
+        return cls(
+            singular.capitalize(), plural.capitalize(), f"New {singular}", f"Edit {singular}",
+            f"Delete {singular}", f"Delete this {singular}?", f"Search {plural}", f"No {plural} yet.",
+            f"No {plural} match “%(query)s”.", f"{singular.capitalize()} saved.",
+            f"{singular.capitalize()} deleted.", f"Another {singular} looks like the same one",
+        )  # fmt: skip
+
+
+@dataclass(frozen=True)
 class RecordPages:
     """Everything the shared list/detail/form templates need to show one record type.
 
@@ -86,6 +122,12 @@ class RecordPages:
     detail_context: Callable[[Any], dict[str, Any]] | None = None
     """Extra template variables of the detail page (a deal's stage history...)."""
     timeline: Timeline | None = None
+    words: RecordWords | None = None
+    """The pages' phrases; ``None`` makes English ones from ``singular`` and ``plural``."""
+
+    def __post_init__(self) -> None:
+        if self.words is None:
+            object.__setattr__(self, "words", RecordWords.english(self.singular, self.plural))
 
     def endpoint(self, action: str) -> str:
         return f"{self.blueprint}.{action}_{self.plural}"
@@ -121,7 +163,7 @@ def _save(pages_of: RecordPages, record_id: uuid.UUID | None):
             "core/record_form.html", pages=pages_of, values=posted, errors=error.errors,
             message=error.detail, record_id=record_id,
         ), 422  # fmt: skip
-    flash(f"{pages_of.singular.capitalize()} saved.")
+    flash(gettext(pages_of.words.saved))
     return redirect(url_for(pages_of.endpoint("show"), record_id=record.id))
 
 
@@ -175,7 +217,7 @@ def _log_activity(pages_of: RecordPages, record_id: uuid.UUID):
     except ValidationError as error:
         form = {"values": data, "errors": error.errors, "message": error.detail}
         return render_detail(pages_of, record, activity_form=form, status=422)
-    flash("Added to the timeline.")
+    flash(gettext("Added to the timeline."))
     return redirect(url_for(pages_of.endpoint("show"), record_id=record_id, _anchor="timeline"))
 
 
@@ -236,7 +278,7 @@ def register_record_pages(blueprint: Blueprint, pages_of: RecordPages) -> None:
 
     def delete_view(record_id: uuid.UUID):
         pages_of.service.delete(current_tenant_session(), record_id)
-        flash(f"{pages_of.singular.capitalize()} deleted.")
+        flash(gettext(pages_of.words.deleted))
         return redirect(url_for(pages_of.endpoint("list")))
 
     blueprint.add_url_rule(f"/{plural}", f"list_{plural}", list_view)
@@ -280,15 +322,15 @@ def member_choices() -> list[tuple[Any, str]]:
     """Choices of an owner/assignee select: members, the signed-in one first (the default), or nobody."""
     me = g.membership.user_id
     members = [
-        (user_id, f"{email} (you)" if user_id == me else email)
+        (user_id, gettext("%(email)s (you)", email=email) if user_id == me else email)
         for user_id, email in workspace_people().items()
     ]
     members.sort(key=lambda choice: choice[0] != me)
-    return [*members, ("", "— nobody —")]
+    return [*members, ("", gettext("— nobody —"))]
 
 
 def _account_choices() -> list[tuple[Any, str]]:
-    return [("", "— none —"), *services.account_choices(current_tenant_session())]
+    return [("", gettext("— none —")), *services.account_choices(current_tenant_session())]
 
 
 CONTACT_PAGES = RecordPages(
@@ -297,23 +339,37 @@ CONTACT_PAGES = RecordPages(
     singular="contact",
     plural="contacts",
     fields=(
-        FormField("first_name", "First name"),
-        FormField("last_name", "Last name"),
-        FormField("email", "Email", "email"),
-        FormField("phone", "Phone", "tel"),
-        FormField("title", "Job title"),
-        FormField("account_id", "Account", "select", choices=_account_choices),
-        FormField("notes", "Notes", "textarea"),
+        FormField("first_name", N_("First name")),
+        FormField("last_name", N_("Last name")),
+        FormField("email", N_("Email"), "email"),
+        FormField("phone", N_("Phone"), "tel"),
+        FormField("title", N_("Job title")),
+        FormField("account_id", N_("Account"), "select", choices=_account_choices),
+        FormField("notes", N_("Notes"), "textarea"),
     ),
     columns=(
-        ListColumn("Name", lambda c: c.display_name, "name", sort="name"),
-        ListColumn("Email", lambda c: c.email, "email", sort="email"),
-        ListColumn("Account", lambda c: c.account.name if c.account else "", "account"),
-        ListColumn("Phone", lambda c: c.phone, "phone", shown=False),
-        ListColumn("Job title", lambda c: c.title, "title", sort="title", shown=False),
+        ListColumn(N_("Name"), lambda c: c.display_name, "name", sort="name"),
+        ListColumn(N_("Email"), lambda c: c.email, "email", sort="email"),
+        ListColumn(N_("Account"), lambda c: c.account.name if c.account else "", "account"),
+        ListColumn(N_("Phone"), lambda c: c.phone, "phone", shown=False),
+        ListColumn(N_("Job title"), lambda c: c.title, "title", sort="title", shown=False),
         *TIMESTAMP_COLUMNS,
     ),
     timeline=Timeline(entries=lambda c: {"contact_id": c.id}, links=lambda c: {"contact_id": c.id}),
+    words=RecordWords(
+        N_("Contact"),
+        N_("Contacts"),
+        N_("New contact"),
+        N_("Edit contact"),
+        N_("Delete contact"),
+        N_("Delete this contact?"),
+        N_("Search contacts"),
+        N_("No contacts yet."),
+        N_("No contacts match “%(query)s”."),
+        N_("Contact saved."),
+        N_("Contact deleted."),
+        N_("Another contact looks like the same one"),
+    ),
 )
 
 ACCOUNT_PAGES = RecordPages(
@@ -322,20 +378,34 @@ ACCOUNT_PAGES = RecordPages(
     singular="account",
     plural="accounts",
     fields=(
-        FormField("name", "Name", required=True),
-        FormField("domain", "Web domain"),
-        FormField("industry", "Industry"),
-        FormField("phone", "Phone", "tel"),
-        FormField("notes", "Notes", "textarea"),
+        FormField("name", N_("Name"), required=True),
+        FormField("domain", N_("Web domain")),
+        FormField("industry", N_("Industry")),
+        FormField("phone", N_("Phone"), "tel"),
+        FormField("notes", N_("Notes"), "textarea"),
     ),
     columns=(
-        ListColumn("Name", lambda a: a.name, "name", sort="name"),
-        ListColumn("Domain", lambda a: a.domain, "domain", sort="domain"),
-        ListColumn("Industry", lambda a: a.industry, "industry", sort="industry"),
-        ListColumn("Phone", lambda a: a.phone, "phone", shown=False),
+        ListColumn(N_("Name"), lambda a: a.name, "name", sort="name"),
+        ListColumn(N_("Domain"), lambda a: a.domain, "domain", sort="domain"),
+        ListColumn(N_("Industry"), lambda a: a.industry, "industry", sort="industry"),
+        ListColumn(N_("Phone"), lambda a: a.phone, "phone", shown=False),
         *TIMESTAMP_COLUMNS,
     ),
     timeline=Timeline(entries=lambda a: {"account_id": a.id}, links=lambda a: {"account_id": a.id}),
+    words=RecordWords(
+        N_("Account"),
+        N_("Accounts"),
+        N_("New account"),
+        N_("Edit account"),
+        N_("Delete account"),
+        N_("Delete this account?"),
+        N_("Search accounts"),
+        N_("No accounts yet."),
+        N_("No accounts match “%(query)s”."),
+        N_("Account saved."),
+        N_("Account deleted."),
+        N_("Another account looks like the same one"),
+    ),
 )
 
 register_record_pages(pages, CONTACT_PAGES)

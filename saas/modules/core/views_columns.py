@@ -14,7 +14,9 @@ from typing import Any, NamedTuple
 from urllib.parse import urlencode
 
 from flask import request, url_for
+from flask_babel import gettext
 
+from saas.i18n import N_
 from saas.modules.core import custom_fields, duplicates
 from saas.modules.core.merge import merge_kind
 from saas.modules.core.services import RecordService
@@ -57,8 +59,8 @@ def _day_of(attribute: str) -> Callable[[Any], str]:
 
 
 TIMESTAMP_COLUMNS = (
-    ListColumn("Created", _day_of("created_at"), "created_at", sort="created_at", shown=False),
-    ListColumn("Updated", _day_of("updated_at"), "updated_at", sort="updated_at", shown=False),
+    ListColumn(N_("Created"), _day_of("created_at"), "created_at", sort="created_at", shown=False),
+    ListColumn(N_("Updated"), _day_of("updated_at"), "updated_at", sort="updated_at", shown=False),
 )
 """When a record was created and last changed: optional columns of every record list."""
 
@@ -67,7 +69,7 @@ def _shown_value(value: Any) -> Any:
     if isinstance(value, list):
         return ", ".join(value)
     if isinstance(value, bool):
-        return "Yes" if value else "No"
+        return gettext("Yes") if value else gettext("No")
     return value
 
 

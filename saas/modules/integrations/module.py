@@ -4,19 +4,20 @@ Registered so that privacy (the delivery log copies people's records) and export
 and API are installed with the API (:func:`saas.api.install_api_integration`).
 """
 
+from saas.i18n import N_
 from saas.modules.registry import Module, SettingsPage
 from saas.webhooks import privacy
 
 MODULE = Module(
     key="integrations",
-    title="API and webhooks",
+    title=N_("API and webhooks"),
     models="saas.webhooks.models",
     always_on=True,
     settings=(
         SettingsPage(
-            "API access and webhooks",
+            N_("API access and webhooks"),
             "integrations.overview",
-            "Personal tokens, OAuth clients and webhook subscriptions.",
+            N_("Personal tokens, OAuth clients and webhook subscriptions."),
         ),
     ),
     personal_data=privacy.personal_data,

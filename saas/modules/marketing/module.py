@@ -31,14 +31,16 @@ def _public():
 
 MODULE = Module(
     key="marketing",
-    title="Marketing",
+    title=N_("Marketing"),
     models="saas.modules.marketing.models",
     pages=_pages,
     api=_api,
     public=_public,
     settings=(
         SettingsPage(
-            "Sender", "marketing.settings_page", "From name and address, reply-to, postal address, time zone."
+            N_("Sender"),
+            "marketing.settings_page",
+            N_("From name and address, reply-to, postal address, time zone."),
         ),
     ),
     nav=(

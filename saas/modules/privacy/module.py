@@ -22,19 +22,21 @@ def _api():
 
 MODULE = Module(
     key="privacy",
-    title="Privacy",
+    title=N_("Privacy"),
     models="saas.modules.privacy.models",
     always_on=True,
     pages=_pages,
     api=_api,
     settings=(
-        SettingsPage("Retention", "privacy.retention_page", "How long untouched contacts are kept."),
+        SettingsPage(N_("Retention"), "privacy.retention_page", N_("How long untouched contacts are kept.")),
         SettingsPage(
-            "Privacy center branding", "privacy.branding_page", "Name, logo, colour and policy link."
+            N_("Privacy center branding"), "privacy.branding_page", N_("Name, logo, colour and policy link.")
         ),
     ),
     nav=(NavEntry(N_("Privacy"), "privacy.request_queue"),),
-    record_links=(RecordLink("contacts", "Consents and receipts", "privacy.contact_consents", "contact_id"),),
+    record_links=(
+        RecordLink("contacts", N_("Consents and receipts"), "privacy.contact_consents", "contact_id"),
+    ),
     seed=seed_default_purposes,
     personal_data=subject.personal_data,
     erase_person=subject.erase_person,

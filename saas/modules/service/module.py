@@ -41,7 +41,7 @@ def _public():
 
 MODULE = Module(
     key="service",
-    title="Service",
+    title=N_("Service"),
     models="saas.modules.service.models",
     seed=seed_service,
     personal_data=privacy.personal_data,
@@ -54,7 +54,9 @@ MODULE = Module(
     public=_public,
     settings=(
         SettingsPage(
-            "Service", "service.settings", "SLA targets, business hours and holidays, queues, inbound mail."
+            N_("Service"),
+            "service.settings",
+            N_("SLA targets, business hours and holidays, queues, inbound mail."),
         ),
     ),
     nav=(

@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+from flask_babel import format_date, format_percent, gettext
 from sqlalchemy.orm import Session
 
+from saas.i18n import N_
 from saas.modules.registry import DashboardCard, NavEntry, SearchHit, Series
 
 
@@ -20,6 +22,7 @@ def search(session: Session, query: str, limit: int) -> list[SearchHit]:
             "service.show_ticket",
             {"ticket_id": str(ticket.id)},
             f"#{ticket.reference} · {ticket.status.replace('_', ' ')} · {ticket.priority}",
+            N_("Tickets"),
         )
         for ticket in tickets.list(session, q=query, limit=limit).data
     ]
@@ -30,6 +33,7 @@ def search(session: Session, query: str, limit: int) -> list[SearchHit]:
             "service.edit_article",
             {"kb_article_id": str(article.id)},
             article.status,
+            N_("Articles"),
         )
         for article in search_articles(session, query, published_only=False, limit=limit)
     ]
@@ -44,26 +48,28 @@ def dashboard(session: Session) -> list[DashboardCard]:
     first, resolution = figures["first_response"], figures["resolution"]
 
     def pct(value: float | None) -> str:
-        return f"{value:.0f}%" if value is not None else "no figures yet"
+        return format_percent(value / 100) if value is not None else gettext("no figures yet")
 
     return [
         DashboardCard(
             key="service.sla",
-            title="Tickets and SLA (14 days)",
-            labels=tuple(day.day.strftime("%m-%d") for day in days),
+            title=gettext("Tickets and SLA (14 days)"),
+            labels=tuple(format_date(day.day, "MM-dd") for day in days),
             series=(
-                Series("Created", tuple(float(day.created) for day in days)),
-                Series("Solved", tuple(float(day.solved) for day in days)),
-                Series("Solved late", tuple(float(day.breached) for day in days)),
+                Series(gettext("Created"), tuple(float(day.created) for day in days)),
+                Series(gettext("Solved"), tuple(float(day.solved) for day in days)),
+                Series(gettext("Solved late"), tuple(float(day.breached) for day in days)),
             ),
-            unit="tickets",
-            summary=(
-                f"First responses on time: {pct(first['percent'])}; "
-                f"resolved on time: {pct(resolution['percent'])}; "
-                f"{figures['breaching_soon']} breaching within 4 hours."
+            unit=gettext("tickets"),
+            summary=gettext(
+                "First responses on time: %(first)s; resolved on time: %(resolved)s; "
+                "%(soon)d breaching within 4 hours.",
+                first=pct(first["percent"]),
+                resolved=pct(resolution["percent"]),
+                soon=figures["breaching_soon"],
             ),
-            link=NavEntry("See the service dashboard", "service.dashboard"),
-            empty="No tickets yet: they show here by day with their SLA figures.",
+            link=NavEntry(gettext("See the service dashboard"), "service.dashboard"),
+            empty=gettext("No tickets yet: they show here by day with their SLA figures."),
             order=30,
         )
     ]

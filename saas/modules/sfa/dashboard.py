@@ -1,14 +1,19 @@
-"""The sales module's cards on the tenant dashboard: pipeline by stage, forecast, new leads per week."""
+"""The sales module's cards on the tenant dashboard: pipeline by stage, forecast, new leads per week.
+
+Built per request for the dashboard page only, so their words are in the reader's language."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
 
+from babel.lists import format_list as _format_list
+from flask_babel import format_decimal, get_locale, gettext, ngettext
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from saas.errors import Conflict
+from saas.i18n import N_
 from saas.modules.core.currencies import converter
 from saas.modules.core.dashboard import created_per_week, week_labels
 from saas.modules.registry import DashboardCard, NavEntry, Series
@@ -16,11 +21,19 @@ from saas.modules.sfa.forecast import forecast
 from saas.modules.sfa.models import Deal, Lead
 
 FORECAST_MONTHS = 6
-FORECAST_SERIES = (("weighted", "Weighted"), ("committed", "Committed"), ("best_case", "Best case"))
+FORECAST_SERIES = (
+    ("weighted", N_("Weighted")),
+    ("committed", N_("Committed")),
+    ("best_case", N_("Best case")),
+)
+
+
+def format_list(items: list[str]) -> str:
+    return _format_list(items, locale=get_locale())
 
 
 def _money(amount: Decimal) -> str:
-    return f"{amount:,.2f}"
+    return format_decimal(amount, "#,##0.00")
 
 
 def pipeline_card(session: Session) -> DashboardCard:
@@ -31,7 +44,11 @@ def pipeline_card(session: Session) -> DashboardCard:
         pipeline = default_pipeline(session)
     except Conflict:
         return DashboardCard(
-            "sfa.pipeline", "Pipeline by stage", (), (), empty="This workspace has no pipeline."
+            "sfa.pipeline",
+            gettext("Pipeline by stage"),
+            (),
+            (),
+            empty=gettext("This workspace has no pipeline."),
         )
     stages = [stage for stage in pipeline.stages if stage.kind == "open"]
     rows = session.execute(
@@ -45,21 +62,30 @@ def pipeline_card(session: Session) -> DashboardCard:
         amounts.setdefault(currency, {})[stage_id] = amount
         count += deals
         totals[currency] = totals.get(currency, Decimal(0)) + amount
-    worth = " and ".join(f"{_money(total)} {currency}" for currency, total in sorted(totals.items()))
+    worth = format_list([f"{_money(total)} {currency}" for currency, total in sorted(totals.items())])
     rates = converter(session)
     if set(totals) - {rates.base}:  # something to convert: say it in the base currency, with its rates
-        worth += f", in all {rates.describe(totals)}"
+        worth = gettext("%(amounts)s, in all %(total)s", amounts=worth, total=rates.describe(totals))
     return DashboardCard(
         key="sfa.pipeline",
-        title=f"Pipeline by stage ({pipeline.name})",
+        title=gettext("Pipeline by stage (%(pipeline)s)", pipeline=pipeline.name),
         labels=tuple(stage.name for stage in stages),
         series=tuple(
             Series(currency, tuple(float(amounts[currency].get(stage.id, 0)) for stage in stages))
             for currency in sorted(amounts)
         ),
-        summary=f"{count} open deal{'' if count == 1 else 's'}" + (f" worth {worth}." if worth else "."),
-        link=NavEntry("See the pipeline", "sfa.kanban"),
-        empty="No open deals yet: create one and it shows here by stage.",
+        summary=(
+            ngettext(
+                "%(num)d open deal worth %(worth)s.",
+                "%(num)d open deals worth %(worth)s.",
+                count,
+                worth=worth,
+            )
+            if worth
+            else ngettext("%(num)d open deal.", "%(num)d open deals.", count)
+        ),
+        link=NavEntry(gettext("See the pipeline"), "sfa.kanban"),
+        empty=gettext("No open deals yet: create one and it shows here by stage."),
         order=10,
     )
 
@@ -68,17 +94,17 @@ def forecast_cards(session: Session) -> list[DashboardCard]:
     """The next months' forecast, one card per currency (never adding different currencies)."""
     result = forecast(session, start=datetime.now(UTC).date(), months=FORECAST_MONTHS)
     labels = tuple(result["months"])
-    link = NavEntry("See the forecast", "sfa.forecast_page")
+    link = NavEntry(gettext("See the forecast"), "sfa.forecast_page")
     if not result["currencies"]:
         return [
             DashboardCard(
                 "sfa.forecast",
-                "Forecast",
+                gettext("Forecast"),
                 labels,
                 (),
                 link=link,
                 order=20,
-                empty="No deals close in the next months yet: give a deal a close date.",
+                empty=gettext("No deals close in the next months yet: give a deal a close date."),
             )
         ]
     cards = []
@@ -90,16 +116,18 @@ def forecast_cards(session: Session) -> list[DashboardCard]:
         cards.append(
             DashboardCard(
                 key=f"sfa.forecast.{currency.lower()}",
-                title=f"Forecast ({currency})",
+                title=gettext("Forecast (%(currency)s)", currency=currency),
                 labels=labels,
                 series=tuple(
-                    Series(name, tuple(float(month[key]) for month in row["by_month"]))
+                    Series(gettext(name), tuple(float(month[key]) for month in row["by_month"]))
                     for key, name in FORECAST_SERIES
                 ),
                 unit=currency,
-                summary=(
-                    f"Next {FORECAST_MONTHS} months: {_money(totals['weighted'])} {currency} weighted, "
-                    f"{_money(totals['best_case'])} {currency} best case."
+                summary=gettext(
+                    "Next %(months)d months: %(weighted)s weighted, %(best)s best case.",
+                    months=FORECAST_MONTHS,
+                    weighted=f"{_money(totals['weighted'])} {currency}",
+                    best=f"{_money(totals['best_case'])} {currency}",
                 ),
                 link=link,
                 order=20,
@@ -111,21 +139,35 @@ def forecast_cards(session: Session) -> list[DashboardCard]:
 def _base_currency_forecast_card(base: dict, labels: tuple[str, ...], link: NavEntry) -> DashboardCard:
     currency, totals = base["base_currency"], base["totals"]
     rates = "; ".join(f"1 {r['currency']} = {r['rate'].normalize():f} {currency}" for r in base["rates_used"])
-    missing = f" No rate for {', '.join(base['not_converted'])}: left out." if base["not_converted"] else ""
+    missing = (
+        " " + gettext("No rate for %(currencies)s: left out.", currencies=", ".join(base["not_converted"]))
+        if base["not_converted"]
+        else ""
+    )
     return DashboardCard(
         key="sfa.forecast.base",
-        title=f"Forecast, all currencies in {currency}",
+        title=gettext("Forecast, all currencies in %(currency)s", currency=currency),
         labels=labels,
         series=tuple(
-            Series(name, tuple(float(month[key]) for month in base["by_month"]))
+            Series(gettext(name), tuple(float(month[key]) for month in base["by_month"]))
             for key, name in FORECAST_SERIES
         ),
         unit=currency,
         summary=(
-            f"Next {FORECAST_MONTHS} months: {_money(totals['weighted'])} {currency} weighted"
-            + (f" (at {rates})." if rates else ".")
-            + missing
-        ),
+            gettext(
+                "Next %(months)d months: %(weighted)s weighted (at %(rates)s).",
+                months=FORECAST_MONTHS,
+                weighted=f"{_money(totals['weighted'])} {currency}",
+                rates=rates,
+            )
+            if rates
+            else gettext(
+                "Next %(months)d months: %(weighted)s weighted.",
+                months=FORECAST_MONTHS,
+                weighted=f"{_money(totals['weighted'])} {currency}",
+            )
+        )
+        + missing,
         link=link,
         order=19,
     )
@@ -139,12 +181,18 @@ def new_leads_card(session: Session) -> DashboardCard:
     )
     return DashboardCard(
         key="sfa.new_leads",
-        title="New leads per week",
+        title=gettext("New leads per week"),
         labels=week_labels(today),
-        series=(Series("New leads", per_week),),
-        summary=f"{sum(per_week)} new in the last {len(per_week)} weeks; {open_leads or 0} still open.",
-        link=NavEntry("See the leads", "sfa.list_leads"),
-        empty="No leads in the last weeks: add one or import a CSV file.",
+        series=(Series(gettext("New leads"), per_week),),
+        summary=ngettext(
+            "%(num)d new in the last %(weeks)d weeks; %(open)d still open.",
+            "%(num)d new in the last %(weeks)d weeks; %(open)d still open.",
+            sum(per_week),
+            weeks=len(per_week),
+            open=open_leads or 0,
+        ),
+        link=NavEntry(gettext("See the leads"), "sfa.list_leads"),
+        empty=gettext("No leads in the last weeks: add one or import a CSV file."),
         order=30,
     )
 

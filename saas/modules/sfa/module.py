@@ -49,7 +49,7 @@ def _api():
 
 MODULE = Module(
     key="sfa",
-    title="Sales",
+    title=N_("Sales"),
     models="saas.modules.sfa.models",
     seed=seed_default_pipeline,
     personal_data=privacy.personal_data,
@@ -64,9 +64,9 @@ MODULE = Module(
     # Each entry's endpoint must exist; add yours when your pages land.
     settings=(
         SettingsPage(
-            "Pipelines and stages",
+            N_("Pipelines and stages"),
             "sfa.pipeline_settings",
-            "Sales pipelines, their stages and win probabilities.",
+            N_("Sales pipelines, their stages and win probabilities."),
         ),
     ),
     nav=(

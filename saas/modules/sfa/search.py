@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from saas.i18n import N_
 from saas.modules.registry import SearchHit
 
 
@@ -21,6 +22,7 @@ def search(session: Session, query: str, limit: int) -> list[SearchHit]:
             "sfa.show_leads",
             {"record_id": str(lead.id)},
             " · ".join(part for part in (lead.company, lead.email, lead.status) if part),
+            N_("Leads"),
         )
         for lead in leads.list(session, q=query, limit=limit).data
     ]
@@ -31,6 +33,7 @@ def search(session: Session, query: str, limit: int) -> list[SearchHit]:
             "sfa.show_deals",
             {"record_id": str(deal.id)},
             f"{deal.currency} {deal.amount:,.2f} · {deal.status}",
+            N_("Deals"),
         )
         for deal in deals.list(session, q=query, limit=limit).data
     ]
