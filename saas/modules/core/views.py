@@ -22,7 +22,9 @@ from saas.modules.core.views_columns import (
     ListColumn,
     columns_of,
     list_arguments,
+    phone_column,
     prepare_rows,
+    shown_phone,
     sort_link,
 )
 from saas.modules.registry import RecordLink, registry
@@ -30,6 +32,7 @@ from saas.modules.switches import enabled_module_keys
 from saas.tenants.routing import current_tenant_session
 
 pages = Blueprint("core", __name__, template_folder="templates")
+pages.add_app_template_filter(shown_phone, "phone")  # ``{{ record.phone|phone }}`` on any page
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,10 @@ class FormField:
         if self.kind == "datetime-local" and isinstance(value, datetime):
             return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M")
         return value
+
+
+PHONE_FIELD = FormField("phone", "Phone", "tel", show=lambda record: shown_phone(record.phone))
+"""The phone of a contact, account or lead: typed in any format, shown in the reader's."""
 
 
 @dataclass(frozen=True)
@@ -300,7 +307,7 @@ CONTACT_PAGES = RecordPages(
         FormField("first_name", "First name"),
         FormField("last_name", "Last name"),
         FormField("email", "Email", "email"),
-        FormField("phone", "Phone", "tel"),
+        PHONE_FIELD,
         FormField("title", "Job title"),
         FormField("account_id", "Account", "select", choices=_account_choices),
         FormField("notes", "Notes", "textarea"),
@@ -309,7 +316,7 @@ CONTACT_PAGES = RecordPages(
         ListColumn("Name", lambda c: c.display_name, "name", sort="name"),
         ListColumn("Email", lambda c: c.email, "email", sort="email"),
         ListColumn("Account", lambda c: c.account.name if c.account else "", "account"),
-        ListColumn("Phone", lambda c: c.phone, "phone", shown=False),
+        phone_column(),
         ListColumn("Job title", lambda c: c.title, "title", sort="title", shown=False),
         *TIMESTAMP_COLUMNS,
     ),
@@ -325,14 +332,14 @@ ACCOUNT_PAGES = RecordPages(
         FormField("name", "Name", required=True),
         FormField("domain", "Web domain"),
         FormField("industry", "Industry"),
-        FormField("phone", "Phone", "tel"),
+        PHONE_FIELD,
         FormField("notes", "Notes", "textarea"),
     ),
     columns=(
         ListColumn("Name", lambda a: a.name, "name", sort="name"),
         ListColumn("Domain", lambda a: a.domain, "domain", sort="domain"),
         ListColumn("Industry", lambda a: a.industry, "industry", sort="industry"),
-        ListColumn("Phone", lambda a: a.phone, "phone", shown=False),
+        phone_column(),
         *TIMESTAMP_COLUMNS,
     ),
     timeline=Timeline(entries=lambda a: {"account_id": a.id}, links=lambda a: {"account_id": a.id}),
