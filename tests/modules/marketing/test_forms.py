@@ -91,8 +91,11 @@ def test_a_known_person_is_filled_in_never_overwritten(client, tenant_a):
     client.post(
         _path(form),
         data={
-            "first_name": "Mallory", "last_name": "X", "email": "ada@example.org", "phone": "+44 20 7946 0018",
-        },  # fmt: skip
+            "first_name": "Mallory",
+            "last_name": "X",
+            "email": "ada@example.org",
+            "phone": "+44 20 7946 0018",
+        },
     )
     with tenant_session(tenant_a.ref) as session:
         [contact] = session.scalars(select(Contact)).all()
