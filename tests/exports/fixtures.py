@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from saas.db import tenant_session
 from saas.exports.format import tenant_tables
-from saas.modules.core.models import Account, Activity, Contact, CurrencySettings, ExchangeRate
+from saas.modules.core.models import Account, Activity, Contact, CurrencySettings, ExchangeRate, PhoneSettings
 from saas.modules.privacy.models import (
     ConsentEvent,
     ConsentPurpose,
@@ -98,6 +98,7 @@ def fill_every_table(fixture) -> None:
         _fill_saved_view_tables(session)
         _fill_saved_report_tables(session)
         _fill_currency_tables(session)
+        session.add(PhoneSettings(id=1, region="DE"))
 
 
 def _fill_currency_tables(session) -> None:

@@ -96,7 +96,9 @@ def test_link_requests_are_rate_limited(app, tenant_a, mail_sink, monkeypatch):
 def test_self_service_download_holds_that_person_only(client, tenant_a, tenant_b, mail_sink):
     from saas.modules.sfa.models import Lead
 
-    add_contact(tenant_a, first_name="Ann", last_name="Lee", email="ann.lee@example.com", phone="+1 555 0101")
+    add_contact(
+        tenant_a, first_name="Ann", last_name="Lee", email="ann.lee@example.com", phone="+1 212 555 0101"
+    )
     add_contact(
         tenant_a, first_name="Anne", last_name="Lee", email="anne.lee@example.com", notes="anne-secret"
     )

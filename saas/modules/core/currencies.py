@@ -63,12 +63,14 @@ def set_base_currency(session: TenantSession, code: str) -> str:
     else:
         settings.base_currency = value
     session.flush()
-    _audit(session, "core.currency.base_changed", "currency_settings", {"from": before, "to": value})
+    details = {"from": before, "to": value}
+    audit_admin_change(session, "core.currency.base_changed", "currency_settings", details)
     return value
 
 
-def _audit(session: TenantSession, action: str, target: str, details: dict) -> None:
-    """An admin's change to money settings, in the platform's audit log (committed with the request)."""
+def audit_admin_change(session: TenantSession, action: str, target: str, details: dict) -> None:
+    """An admin's change to workspace settings (money, phones), in the platform's audit log (committed
+    with the request)."""
     user_id = acting_user_id(session)
     record_audit(
         db.session, action, actor=f"user:{user_id}" if user_id else "system",
@@ -94,7 +96,7 @@ def set_rate(
     values = _rate_row(base_currency(session), currency, rate, valid_on, "manual", actor_user_id)
     [rate_id] = _upsert(session, [values])
     stored = session.get(ExchangeRate, rate_id)
-    _audit(
+    audit_admin_change(
         session, "core.exchange_rate.set", f"exchange_rate:{rate_id}",
         {"currency": stored.currency, "rate": str(stored.rate), "valid_on": valid_on.isoformat()},
     )  # fmt: skip
@@ -139,7 +141,7 @@ def list_rates(session: Session, currency: str | None = None, limit: int = 200) 
 def delete_rate(session: TenantSession, rate_id: uuid.UUID) -> None:
     if not session.execute(delete(ExchangeRate).where(ExchangeRate.id == rate_id)).rowcount:
         raise NotFound("No such exchange rate.")
-    _audit(session, "core.exchange_rate.deleted", f"exchange_rate:{rate_id}", {})
+    audit_admin_change(session, "core.exchange_rate.deleted", f"exchange_rate:{rate_id}", {})
 
 
 @dataclass(frozen=True)
@@ -290,7 +292,7 @@ def import_reference_rates(
         _upsert(session, stored[start : start + UPSERT_BATCH])
     report.stored, report.days = len(stored), len({day for _, day in rows_by_key})
     details = {"source": REFERENCE_SOURCE, "stored": report.stored, "days": report.days}
-    _audit(
+    audit_admin_change(
         session, "core.exchange_rate.imported", "exchange_rates", {**details, "refused": len(report.refused)}
     )
     return report

@@ -260,6 +260,20 @@ class CurrencySettings(TenantBase):
     )
 
 
+class PhoneSettings(TenantBase):
+    """The workspace's default phone region (ISO 3166 alpha-2): numbers typed without a country code are
+    read as numbers of this country, and a reader there sees its numbers in national format. One row."""
+
+    __tablename__ = "phone_settings"
+    __table_args__ = (CheckConstraint("id = 1", name="one_row"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, default=1)
+    region: Mapped[str] = mapped_column(String(2))
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
+
+
 class ExchangeRate(TenantBase):
     """What one unit of ``currency`` is worth in ``base_currency`` from ``valid_on`` on, as an admin
     entered it or a reference-rate file said. A rate belongs to the base it was given for: changing the

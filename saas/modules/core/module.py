@@ -12,6 +12,7 @@ def _pages():
     import saas.modules.core.views_currencies
     import saas.modules.core.views_custom_fields
     import saas.modules.core.views_merge
+    import saas.modules.core.views_phones
     import saas.modules.core.views_reports
     import saas.modules.core.views_saved_views  # noqa: F401
     from saas.modules.core.views import pages
@@ -24,6 +25,7 @@ def _api():
     import saas.modules.core.api_currencies
     import saas.modules.core.api_custom_fields
     import saas.modules.core.api_merge
+    import saas.modules.core.api_phones
     import saas.modules.core.api_reports
     import saas.modules.core.api_saved_views  # noqa: F401
     from saas.modules.core.api import api
@@ -48,6 +50,11 @@ MODULE = Module(
             N_("Currencies"),
             "core.currency_settings",
             N_("The base currency totals are shown in, and exchange rates by day."),
+        ),
+        SettingsPage(
+            "Phone numbers",
+            "core.phone_settings",
+            "The region numbers typed without a country code belong to.",
         ),
     ),
     nav=(

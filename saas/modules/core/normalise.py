@@ -41,6 +41,9 @@ def email_domain(column: Any) -> ColumnElement:
 
 
 def phone_digits(column: Any) -> ColumnElement:
+    """Phones are stored in E.164 (``saas.modules.core.phones``), so their digits compare numbers however
+    they were typed; a value stored before that keeps its own digits (a national ``030...`` one matches
+    only the same national spelling)."""
     return func.regexp_replace(column, _NOT_DIGIT, _EMPTY, _GLOBAL)
 
 

@@ -222,8 +222,22 @@ class RecordService(Generic[Record]):
             raise NotFound(f"No {self.noun} with id {record_id}.")
         return record
 
-    def create(self, session: TenantSession, data: dict[str, Any]) -> Record:
-        record = self.model(**data)
+    def normalised(
+        self, session: TenantSession, values: dict[str, Any], record: Record | None = None
+    ) -> dict[str, Any]:
+        """``values`` as stored, whichever path writes them (page, API, form, conversion): a phone in
+        E.164, read in the workspace's region. ``record`` is the one being updated, if any."""
+        from saas.modules.core import phones  # phones audits via activities, which builds on this module
+
+        if phones.PHONE_FIELD not in values or phones.PHONE_FIELD not in self.model.__table__.c:
+            return values
+        stored = getattr(record, phones.PHONE_FIELD) if record is not None else None
+        return phones.normalise_phone_values(values, phones.phone_region(session), stored)
+
+    def create(self, session: TenantSession, data: dict[str, Any], *, copied: bool = False) -> Record:
+        """A new record; ``copied``: ``data`` comes from another stored record (a lead converted), so it is
+        written as stored there (a phone from before normalisation must not block the conversion)."""
+        record = self.model(**(data if copied else self.normalised(session, data)))
         self.check(session, record)
         session.add(record)
         session.flush()
@@ -233,6 +247,7 @@ class RecordService(Generic[Record]):
 
     def update(self, session: TenantSession, record_id: uuid.UUID, changes: dict[str, Any]) -> Record:
         record = self.get(session, record_id)
+        changes = self.normalised(session, changes, record)
         with session.no_autoflush:  # check the changed record before it reaches the database
             for name, value in changes.items():
                 setattr(record, name, value)

@@ -24,7 +24,9 @@ from saas.modules.core.views_columns import (
     ListColumn,
     columns_of,
     list_arguments,
+    phone_column,
     prepare_rows,
+    shown_phone,
     sort_link,
 )
 from saas.modules.registry import RecordLink, registry
@@ -32,6 +34,7 @@ from saas.modules.switches import enabled_module_keys
 from saas.tenants.routing import current_tenant_session
 
 pages = Blueprint("core", __name__, template_folder="templates")
+pages.add_app_template_filter(shown_phone, "phone")  # ``{{ record.phone|phone }}`` on any page
 
 ACTIVITY_KIND_NAMES = (N_("Note"), N_("Call"), N_("Meeting"), N_("Email"), N_("System"))
 """The timeline's kinds as its page shows them (``kind|capitalize|translate``), marked for extraction."""
@@ -56,6 +59,10 @@ class FormField:
         if self.kind == "datetime-local" and isinstance(value, datetime):
             return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M")
         return value
+
+
+PHONE_FIELD = FormField("phone", N_("Phone"), "tel", show=lambda record: shown_phone(record.phone))
+"""The phone of a contact, account or lead: typed in any format, shown in the reader's."""
 
 
 @dataclass(frozen=True)
@@ -342,7 +349,7 @@ CONTACT_PAGES = RecordPages(
         FormField("first_name", N_("First name")),
         FormField("last_name", N_("Last name")),
         FormField("email", N_("Email"), "email"),
-        FormField("phone", N_("Phone"), "tel"),
+        PHONE_FIELD,
         FormField("title", N_("Job title")),
         FormField("account_id", N_("Account"), "select", choices=_account_choices),
         FormField("notes", N_("Notes"), "textarea"),
@@ -351,7 +358,7 @@ CONTACT_PAGES = RecordPages(
         ListColumn(N_("Name"), lambda c: c.display_name, "name", sort="name"),
         ListColumn(N_("Email"), lambda c: c.email, "email", sort="email"),
         ListColumn(N_("Account"), lambda c: c.account.name if c.account else "", "account"),
-        ListColumn(N_("Phone"), lambda c: c.phone, "phone", shown=False),
+        phone_column(),
         ListColumn(N_("Job title"), lambda c: c.title, "title", sort="title", shown=False),
         *TIMESTAMP_COLUMNS,
     ),
@@ -381,14 +388,14 @@ ACCOUNT_PAGES = RecordPages(
         FormField("name", N_("Name"), required=True),
         FormField("domain", N_("Web domain")),
         FormField("industry", N_("Industry")),
-        FormField("phone", N_("Phone"), "tel"),
+        PHONE_FIELD,
         FormField("notes", N_("Notes"), "textarea"),
     ),
     columns=(
         ListColumn(N_("Name"), lambda a: a.name, "name", sort="name"),
         ListColumn(N_("Domain"), lambda a: a.domain, "domain", sort="domain"),
         ListColumn(N_("Industry"), lambda a: a.industry, "industry", sort="industry"),
-        ListColumn(N_("Phone"), lambda a: a.phone, "phone", shown=False),
+        phone_column(),
         *TIMESTAMP_COLUMNS,
     ),
     timeline=Timeline(entries=lambda a: {"account_id": a.id}, links=lambda a: {"account_id": a.id}),

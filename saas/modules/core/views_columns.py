@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 from urllib.parse import urlencode
 
-from flask import request, url_for
+from flask import g, request, url_for
 from flask_babel import gettext
 
 from saas.i18n import N_
-from saas.modules.core import custom_fields, duplicates
+from saas.modules.core import custom_fields, duplicates, phones
 from saas.modules.core.merge import merge_kind
 from saas.modules.core.services import RecordService
 from saas.tenants.routing import current_tenant_session
@@ -56,6 +56,21 @@ class RecordList:
 
 def _day_of(attribute: str) -> Callable[[Any], str]:
     return lambda record: f"{getattr(record, attribute):%Y-%m-%d}"
+
+
+def shown_phone(stored: str | None) -> str:
+    """A stored phone number in the reader's format: the reader is taken to be in the workspace's default
+    region (read once per request), until people have a region of their own. The ``phone`` filter."""
+    if not stored:
+        return ""
+    if "reader_phone_region" not in g:
+        g.reader_phone_region = phones.phone_region(current_tenant_session())
+    return phones.display_phone(stored, g.reader_phone_region)
+
+
+def phone_column(label: str = N_("Phone"), key: str = "phone") -> ListColumn:
+    """The optional phone column of a person or company list, in the reader's format."""
+    return ListColumn(label, lambda record: shown_phone(getattr(record, key)), key, shown=False)
 
 
 TIMESTAMP_COLUMNS = (

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from saas.db import TenantSession, db
 from saas.errors import NotFound, ValidationError
 from saas.i18n import N_
+from saas.modules.core import phones
 from saas.modules.core.models import Contact
 from saas.modules.core.services import contacts
 from saas.modules.marketing.campaigns import enqueue_after_commit
@@ -157,7 +158,7 @@ def submit_form(
     language the form spoke, becomes the contact's preferred one unless they already chose."""
     if data.get(HONEYPOT):
         return None
-    values = _submitted_values(form, data)
+    values = _submitted_values(form, data, phones.phone_region(session))
     email = values["email"]
     if registry.refused_people(session, [email]):
         return None
@@ -191,7 +192,9 @@ def submit_form(
     return submission
 
 
-def _submitted_values(form: MarketingForm, data: dict[str, str]) -> dict[str, str | None]:
+def _submitted_values(
+    form: MarketingForm, data: dict[str, str], phone_region: str | None
+) -> dict[str, str | None]:
     values: dict[str, str | None] = {}
     errors: dict[str, list[str]] = {}
     for name in form.fields:
@@ -207,6 +210,14 @@ def _submitted_values(form: MarketingForm, data: dict[str, str]) -> dict[str, st
             values["email"] = validate_email(values["email"], check_deliverability=False).normalized
         except EmailNotValidError:
             errors["email"] = [gettext("Enter a valid email address.")]
+    if values.get("phone") and "phone" not in errors:
+        try:  # in E.164 before it reaches the contact, so the visitor reads the reason in their language
+            values["phone"] = phones.normalise_phone(values["phone"], phone_region)
+        except ValidationError:
+            example = phones.example_number(phone_region)
+            errors["phone"] = [
+                gettext("Enter your phone number with its country code, e.g. %(example)s.", example=example)
+            ]
     if errors:
         raise ValidationError("Please correct the form.", errors)
     return values

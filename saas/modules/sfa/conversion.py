@@ -124,6 +124,7 @@ def _contact_for(session: TenantSession, lead: Lead, account: Account | None) ->
             "title": lead.title,
             "account_id": account.id if account else None,
         },
+        copied=True,
     )
     return contact, True
 

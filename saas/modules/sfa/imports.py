@@ -30,7 +30,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from saas.auth.services import is_member
 from saas.db import TenantSession, db
 from saas.errors import Conflict, NotFound, ValidationError
-from saas.modules.core import custom_fields
+from saas.modules.core import custom_fields, phones
 from saas.modules.core.activities import acting_user_id
 from saas.modules.core.models import Account, Contact, CustomField
 from saas.modules.core.schemas import AccountIn, ContactIn
@@ -88,6 +88,8 @@ class ImportTarget:
     """A service rule a validated row must also meet; returns errors by field."""
     custom: tuple[CustomField, ...] = ()
     """The workspace's custom fields of the record type; ``fields`` lists them too, by column name."""
+    phone_region: str | None = None
+    """The workspace's default phone region: a row's phone is stored in E.164, read in it."""
 
 
 def _any_of(values: set[str]) -> ColumnElement[Any]:
@@ -209,6 +211,7 @@ def import_target(session: TenantSession, entity: str) -> ImportTarget:
     if target is None:
         raise ValidationError("Choose what to import.", {"entity": [f"One of {', '.join(TARGETS)}."]})
     definitions = tuple(custom_fields.list_fields(session, entity))
+    target = replace(target, phone_region=phones.phone_region(session))
     if not definitions:
         return target
     return replace(
@@ -576,9 +579,11 @@ def _validate_row(
     plain = {name: value for name, value in mapped.items() if not name.startswith(custom_fields.PREFIX)}
     custom, errors = load_custom(mapped)
     try:
-        record = schema.load(plain)
+        record = phones.normalise_phone_values(schema.load(plain), target.phone_region)
     except marshmallow.ValidationError as error:
         return mapped, None, error.normalized_messages() | errors
+    except ValidationError as error:  # a phone that is no number: this row's error, not the import's
+        return mapped, None, error.errors | errors
     if errors:
         return mapped, None, errors
     record |= custom

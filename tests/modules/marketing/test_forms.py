@@ -90,11 +90,16 @@ def test_a_known_person_is_filled_in_never_overwritten(client, tenant_a):
     form = _form(client, tenant_a, fields=["last_name", "phone"])
     client.post(
         _path(form),
-        data={"first_name": "Mallory", "last_name": "X", "email": "ada@example.org", "phone": "+44 1"},
+        data={
+            "first_name": "Mallory",
+            "last_name": "X",
+            "email": "ada@example.org",
+            "phone": "+44 20 7946 0018",
+        },
     )
     with tenant_session(tenant_a.ref) as session:
         [contact] = session.scalars(select(Contact)).all()
-    assert (contact.first_name, contact.last_name, contact.phone) == ("Augusta", "King", "+44 1")
+    assert (contact.first_name, contact.last_name, contact.phone) == ("Augusta", "King", "+442079460018")
 
 
 def test_bad_input_gets_the_form_back_with_messages_and_writes_nothing(client, tenant_a):

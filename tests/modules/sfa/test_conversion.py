@@ -33,7 +33,7 @@ def _counts(fixture) -> dict[str, int]:
 
 
 def test_converting_a_qualified_lead_makes_contact_account_and_timeline_entry(client, tenant_a, headers):
-    lead_id = _lead(client, headers, email="pat@initech.example", company="Initech", phone="+1 555 0100")
+    lead_id = _lead(client, headers, email="pat@initech.example", company="Initech", phone="+1 212 555 0100")
     response = client.post(f"/api/v1/leads/{lead_id}/convert", json={}, headers=headers)
     assert response.status_code == 200, response.get_json()
     result = response.get_json()
@@ -45,7 +45,7 @@ def test_converting_a_qualified_lead_makes_contact_account_and_timeline_entry(cl
     )  # fmt: skip
     contact = client.get(f"/api/v1/contacts/{result['contact_id']}", headers=headers).get_json()
     assert (contact["email"], contact["phone"], contact["account_id"]) == (
-        "pat@initech.example", "+1 555 0100", result["account_id"],
+        "pat@initech.example", "+12125550100", result["account_id"],
     )  # fmt: skip
     account = client.get(f"/api/v1/accounts/{result['account_id']}", headers=headers).get_json()
     assert (account["name"], account["domain"]) == ("Initech", "initech.example")

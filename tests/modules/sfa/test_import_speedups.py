@@ -15,7 +15,8 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import select
 
 from saas.db import tenant_session
-from saas.modules.core import custom_fields
+from saas.errors import ValidationError
+from saas.modules.core import custom_fields, phones
 from saas.modules.core.emails import check_email
 from saas.modules.core.schemas import ContactIn
 from saas.modules.sfa import imports
@@ -216,11 +217,11 @@ def test_a_batch_is_judged_as_the_schema_judges_each_row_alone(client, tenant_a,
     assert response.status_code == 201, response.get_json()
     header = ["First name", "Last name", "Email", "Phone", "Score"]
     rows = [
-        ["Ann", "A", "ann@example.org", "+49 1", "1.5"],
+        ["Ann", "A", "ann@example.org", "+49 30 1234567", "1.5"],
         ["", "", "nobody@example.org", "", ""],
         ["Bob", "B" * 101, "bob@example.org", "", "x"],
         ["Cy", "C", "cy@@example.org", "1" * 41, "2"],
-        ["Di", "D", " DI@Example.ORG ", "", ""],
+        ["Di", "D", " DI@Example.ORG ", "not a phone", ""],
         ["Ed", "E", "", "", ""],
         ["Fay", "F", "fay@example.test", "", "1e400"],
     ]
@@ -237,10 +238,12 @@ def test_a_batch_is_judged_as_the_schema_judges_each_row_alone(client, tenant_a,
         plain = {k: v for k, v in cells.items() if not k.startswith(custom_fields.PREFIX)}
         custom, custom_errors = custom_fields.load_text_values(definitions, cells)
         try:
-            alone = ContactIn().load(plain) | custom
+            alone = phones.normalise_phone_values(ContactIn().load(plain), target.phone_region) | custom
             alone_errors = custom_errors
         except marshmallow.ValidationError as error:
             alone, alone_errors = None, error.normalized_messages() | custom_errors
+        except ValidationError as error:  # a phone that is no number, as the API refuses it
+            alone, alone_errors = None, error.errors | custom_errors
         if alone is not None and alone_errors:
             alone = None
         if alone is not None and not alone.get("email"):

@@ -11,8 +11,8 @@ from saas.auth.services import workspace_members
 from saas.db import db
 from saas.errors import SaasError, ValidationError
 from saas.modules.core.models import Account, Contact
-from saas.modules.core.views import FormField, RecordPages, load_form, register_record_pages
-from saas.modules.core.views_columns import TIMESTAMP_COLUMNS, ListColumn
+from saas.modules.core.views import PHONE_FIELD, FormField, RecordPages, load_form, register_record_pages
+from saas.modules.core.views_columns import TIMESTAMP_COLUMNS, ListColumn, phone_column
 from saas.modules.sfa import conversion
 from saas.modules.sfa.blueprints import pages
 from saas.modules.sfa.lead_schemas import ConvertIn, LeadFilters, LeadIn
@@ -83,7 +83,7 @@ LEAD_PAGES = RecordPages(
         FormField("first_name", "First name"),
         FormField("last_name", "Last name"),
         FormField("email", "Email", "email"),
-        FormField("phone", "Phone", "tel"),
+        PHONE_FIELD,
         FormField("company", "Company"),
         FormField("title", "Job title"),
         FormField(
@@ -100,7 +100,7 @@ LEAD_PAGES = RecordPages(
         ListColumn("Email", lambda lead: lead.email, "email", "email"),
         ListColumn("Status", lambda lead: lead.status.capitalize(), "status", "status"),
         ListColumn("Source", lambda lead: lead.source, "source", "source"),
-        ListColumn("Phone", lambda lead: lead.phone, "phone", shown=False),
+        phone_column(),
         ListColumn("Owner", _owner_email, "owner", shown=False),
         *TIMESTAMP_COLUMNS,
     ),
