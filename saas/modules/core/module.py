@@ -52,9 +52,9 @@ MODULE = Module(
             N_("The base currency totals are shown in, and exchange rates by day."),
         ),
         SettingsPage(
-            "Phone numbers",
+            N_("Phone numbers"),
             "core.phone_settings",
-            "The region numbers typed without a country code belong to.",
+            N_("The region numbers typed without a country code belong to."),
         ),
     ),
     nav=(
