@@ -20,11 +20,10 @@ from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from saas.audit import record_audit
-from saas.db import TenantSession, db
+from saas.db import TenantSession
 from saas.errors import NotFound, ValidationError
-from saas.modules.core.activities import acting_user_id
 from saas.modules.core.models import CurrencySettings, ExchangeRate
+from saas.modules.core.workspace_settings import audit_admin_change, change_setting, setting
 
 DEFAULT_BASE_CURRENCY = "EUR"
 CENT = Decimal("0.01")
@@ -49,32 +48,15 @@ def normalise_currency(code: str | None, field_name: str = "currency") -> str:
 
 
 def base_currency(session: Session) -> str:
-    settings = session.get(CurrencySettings, 1)
-    return settings.base_currency if settings is not None else DEFAULT_BASE_CURRENCY
+    return setting(session, CurrencySettings, "base_currency", DEFAULT_BASE_CURRENCY)
 
 
 def set_base_currency(session: TenantSession, code: str) -> str:
     """Change the base currency; rates entered for another base stay on file but are not used."""
     value = normalise_currency(code, "base_currency")
-    before = base_currency(session)
-    settings = session.get(CurrencySettings, 1)
-    if settings is None:
-        session.add(CurrencySettings(id=1, base_currency=value))
-    else:
-        settings.base_currency = value
-    session.flush()
-    details = {"from": before, "to": value}
-    audit_admin_change(session, "core.currency.base_changed", "currency_settings", details)
-    return value
-
-
-def audit_admin_change(session: TenantSession, action: str, target: str, details: dict) -> None:
-    """An admin's change to workspace settings (money, phones), in the platform's audit log (committed
-    with the request)."""
-    user_id = acting_user_id(session)
-    record_audit(
-        db.session, action, actor=f"user:{user_id}" if user_id else "system",
-        tenant_id=session.tenant.id, target=target, details=details,
+    return change_setting(
+        session, CurrencySettings, "base_currency", value,
+        action="core.currency.base_changed", default=DEFAULT_BASE_CURRENCY,
     )  # fmt: skip
 
 

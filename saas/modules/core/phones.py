@@ -15,8 +15,8 @@ from phonenumbers import NumberParseException, PhoneNumberFormat, ValidationResu
 
 from saas.db import TenantSession
 from saas.errors import ValidationError
-from saas.modules.core.currencies import audit_admin_change
 from saas.modules.core.models import PhoneSettings
+from saas.modules.core.workspace_settings import change_setting, setting
 
 PHONE_FIELD = "phone"
 """The column every record type with a phone number (contacts, accounts, leads) names it by."""
@@ -39,22 +39,15 @@ def normalise_region(code: str | None, field_name: str = "region") -> str:
 def phone_region(session: TenantSession) -> str | None:
     """The workspace's default region; None until an admin sets one (numbers then need their country code:
     guessing a country from the workspace's language would misread Austrian numbers in a German one)."""
-    settings = session.get(PhoneSettings, 1)
-    return settings.region if settings is not None else None
+    return setting(session, PhoneSettings, "region")
 
 
 def set_phone_region(session: TenantSession, code: str) -> str:
     """Change the default region; numbers stored already keep their country, being E.164."""
     value = normalise_region(code)
-    before = phone_region(session)
-    settings = session.get(PhoneSettings, 1)
-    if settings is None:
-        session.add(PhoneSettings(id=1, region=value))
-    else:
-        settings.region = value
-    session.flush()
-    audit_admin_change(session, "core.phone_region.changed", "phone_settings", {"from": before, "to": value})
-    return value
+    return change_setting(
+        session, PhoneSettings, "region", value, action="core.phone_region.changed", default=None
+    )
 
 
 def example_number(region: str | None) -> str:

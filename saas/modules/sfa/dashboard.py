@@ -118,10 +118,7 @@ def forecast_cards(session: Session) -> list[DashboardCard]:
                 key=f"sfa.forecast.{currency.lower()}",
                 title=gettext("Forecast (%(currency)s)", currency=currency),
                 labels=labels,
-                series=tuple(
-                    Series(gettext(name), tuple(float(month[key]) for month in row["by_month"]))
-                    for key, name in FORECAST_SERIES
-                ),
+                series=_forecast_series(row["by_month"]),
                 unit=currency,
                 summary=gettext(
                     "Next %(months)d months: %(weighted)s weighted, %(best)s best case.",
@@ -136,6 +133,13 @@ def forecast_cards(session: Session) -> list[DashboardCard]:
     return cards
 
 
+def _forecast_series(by_month: list[dict]) -> tuple[Series, ...]:
+    """Weighted, committed and best case by month, as the forecast cards draw them."""
+    return tuple(
+        Series(gettext(name), tuple(float(month[key]) for month in by_month)) for key, name in FORECAST_SERIES
+    )
+
+
 def _base_currency_forecast_card(base: dict, labels: tuple[str, ...], link: NavEntry) -> DashboardCard:
     currency, totals = base["base_currency"], base["totals"]
     rates = "; ".join(f"1 {r['currency']} = {r['rate'].normalize():f} {currency}" for r in base["rates_used"])
@@ -148,10 +152,7 @@ def _base_currency_forecast_card(base: dict, labels: tuple[str, ...], link: NavE
         key="sfa.forecast.base",
         title=gettext("Forecast, all currencies in %(currency)s", currency=currency),
         labels=labels,
-        series=tuple(
-            Series(gettext(name), tuple(float(month[key]) for month in base["by_month"]))
-            for key, name in FORECAST_SERIES
-        ),
+        series=_forecast_series(base["by_month"]),
         unit=currency,
         summary=(
             gettext(
