@@ -10,10 +10,11 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import IO, Any
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import case, select, update
 
 from saas.audit import record_audit
 from saas.db import TenantRef, db, tenant_session
@@ -39,6 +40,13 @@ log = logging.getLogger(__name__)
 MANUAL_KEEP_DAYS = 30
 HEARTBEAT_SECONDS = 15
 FREQUENCIES = {"daily": timedelta(days=1), "weekly": timedelta(days=7)}
+ACTIVE_STATUSES = ("queued", "running")
+PARTIAL_SUFFIX = ".zip.partial"
+NEVER_STARTED = (
+    "The export was queued but never started (its queue entry was lost, e.g. Redis restarted); "
+    "start a new export."
+)
+WORKER_STOPPED = "The export worker stopped while writing the archive; start a new export."
 
 
 def _now() -> datetime:
@@ -74,8 +82,9 @@ def start_export(tenant_id: str, *, requested_by: str, kind: str = "manual") -> 
 
     storage.s3_client()  # refuse early when no bucket is configured
     reap_stale_exports(tenant_id)
+    remove_leftover_partials(tenant_id)
     busy = db.session.scalar(
-        select(Export).where(Export.tenant_id == tenant_id, Export.status.in_(("queued", "running")))
+        select(Export).where(Export.tenant_id == tenant_id, Export.status.in_(ACTIVE_STATUSES))
     )
     if busy is not None:
         raise Conflict("An export of this workspace is already under way.", export_id=str(busy.id))
@@ -125,9 +134,10 @@ def run_export(tenant_id: str, export_id: str) -> str:
             last_beat[0] = time.monotonic()
             _update_export(export.id, heartbeat_at=_now())
 
-    scratch = current_app.config["SAAS_SETTINGS"].instance_dir / "exports"
+    scratch = _scratch_dir()
     scratch.mkdir(parents=True, exist_ok=True)
-    handle, path = tempfile.mkstemp(prefix=f"{export.id}-", suffix=".zip.partial", dir=scratch)
+    # Named after the export, so that the reaper can tell whose leftover it is once the worker is gone.
+    handle, path = tempfile.mkstemp(prefix=f"{export.id}-", suffix=PARTIAL_SUFFIX, dir=scratch)
     try:
         with os.fdopen(handle, "wb") as target:
             manifest = export_tenant_to_file(tenant, target, progress, heartbeat)
@@ -158,13 +168,17 @@ def run_export(tenant_id: str, export_id: str) -> str:
     except Exception as error:
         db.session.rollback()
         log.exception("export %s of tenant %s failed", export_id, tenant_id)
-        _update_export(export.id, status="failed", finished_at=_now(), error=type(error).__name__)
+        # Only while still running: an export the reaper declared failed keeps the reaper's reason.
+        db.session.execute(
+            update(Export)
+            .where(Export.id == export.id, Export.status == "running")
+            .values(status="failed", finished_at=_now(), error=type(error).__name__)
+        )
         record_audit(db.session, "export.failed", actor="job", tenant_id=tenant_id, target=export_id)
         db.session.commit()
         return "failed"
     finally:
-        if os.path.exists(path):
-            os.unlink(path)
+        Path(path).unlink(missing_ok=True)  # the reaper may have removed it already
 
 
 def _file_sha256(path: str) -> tuple[str, int]:
@@ -185,21 +199,84 @@ def _keep_days(tenant_id: str, kind: str) -> int:
     return MANUAL_KEEP_DAYS
 
 
+def _scratch_dir() -> Path:
+    return current_app.config["SAAS_SETTINGS"].instance_dir / "exports"
+
+
 def reap_stale_exports(tenant_id: str | None = None) -> int:
-    """Mark exports whose worker stopped (no heartbeat for a while) as failed; returns how many."""
+    """Mark exports whose worker stopped (no heartbeat for a while) as failed, and remove what they left
+    half written; returns how many. The periodic run (all tenants) also sweeps older leftovers.
+
+    The reason tells the two cases apart: a queued export that no worker ever took (its queue entry
+    was lost) from one whose worker stopped while writing.
+    """
     stale_after = current_app.config["SAAS_SETTINGS"].export_stale_seconds
     cutoff = _now() - timedelta(seconds=stale_after)
     query = (
         update(Export)
-        .where(Export.status.in_(("queued", "running")))
+        .where(Export.status.in_(ACTIVE_STATUSES))
         .where(db.func.coalesce(Export.heartbeat_at, Export.created_at) < cutoff)
-        .values(status="failed", finished_at=_now(), error="The export worker stopped; start a new export.")
+        .values(
+            status="failed",
+            finished_at=_now(),
+            # PostgreSQL evaluates SET against the row as it was: "queued" means never started.
+            error=case((Export.status == "queued", NEVER_STARTED), else_=WORKER_STOPPED),
+        )
     )
     if tenant_id is not None:
         query = query.where(Export.tenant_id == tenant_id)
     reaped = db.session.execute(query).rowcount
     db.session.commit()
+    if reaped or tenant_id is None:
+        remove_leftover_partials(tenant_id)
     return reaped
+
+
+def remove_leftover_partials(tenant_id: str | None = None) -> int:
+    """Delete half-written archives of exports that are no longer queued or running: scratch files in
+    this instance's directory and unfinished S3 multipart uploads. Returns how many were removed.
+
+    A partial whose export is queued or running is never touched. With ``tenant_id``, only that
+    tenant's exports are considered; without, also partials whose export no longer exists (its tenant
+    was deleted).
+    """
+    files: dict[uuid.UUID, list[Path]] = {}
+    for path in _scratch_dir().glob(f"*{PARTIAL_SUFFIX}"):
+        if (export_id := _uuid_or_none(path.name[:36])) is not None:
+            files.setdefault(export_id, []).append(path)
+    uploads: dict[uuid.UUID, list[tuple[str, str]]] = {}
+    if storage.storage_configured():
+        for key, upload_id in storage.unfinished_uploads(storage.archive_prefix(tenant_id)):
+            if (export_id := _uuid_or_none(Path(key).name.removesuffix(".zip"))) is not None:
+                uploads.setdefault(export_id, []).append((key, upload_id))
+    candidates = files.keys() | uploads.keys()
+    if not candidates:
+        return 0
+    rows = dict(db.session.execute(select(Export.id, Export).where(Export.id.in_(candidates))).all())
+
+    def leftover(export_id: uuid.UUID) -> bool:
+        export = rows.get(export_id)
+        if export is None:
+            return tenant_id is None
+        return export.status not in ACTIVE_STATUSES and tenant_id in (None, export.tenant_id)
+
+    removed = 0
+    for export_id in filter(leftover, candidates):
+        for path in files.get(export_id, []):
+            path.unlink(missing_ok=True)
+            removed += 1
+        for key, upload_id in uploads.get(export_id, []):
+            storage.abort_upload(key, upload_id)
+            removed += 1
+        log.info("removed the partial archive(s) of export %s", export_id)
+    return removed
+
+
+def _uuid_or_none(text: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(text)
+    except ValueError:
+        return None
 
 
 def list_exports(tenant_id: str, limit: int = 50) -> list[Export]:

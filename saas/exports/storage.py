@@ -43,8 +43,31 @@ def s3_client() -> Any:
     )
 
 
+def archive_prefix(tenant_id: str | None = None) -> str:
+    """Where one tenant's archives live (every tenant's when ``tenant_id`` is None)."""
+    return f"exports/{tenant_id}/" if tenant_id else "exports/"
+
+
 def archive_key(tenant_id: str, export_id: str) -> str:
-    return f"exports/{tenant_id}/{export_id}.zip"
+    return f"{archive_prefix(tenant_id)}{export_id}.zip"
+
+
+def unfinished_uploads(prefix: str) -> list[tuple[str, str]]:
+    """(key, upload id) of multipart uploads begun under ``prefix`` and never completed or aborted.
+
+    A worker killed while uploading a large archive leaves one: invisible under its key, but its parts
+    are stored (and billed) until aborted.
+    """
+    pages = (
+        s3_client()
+        .get_paginator("list_multipart_uploads")
+        .paginate(Bucket=_settings().s3_bucket, Prefix=prefix)
+    )
+    return [(upload["Key"], upload["UploadId"]) for page in pages for upload in page.get("Uploads", [])]
+
+
+def abort_upload(key: str, upload_id: str) -> None:
+    s3_client().abort_multipart_upload(Bucket=_settings().s3_bucket, Key=key, UploadId=upload_id)
 
 
 def upload_archive(path: str, key: str) -> None:
