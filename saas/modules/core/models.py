@@ -68,17 +68,25 @@ def fold_search_text(text: str) -> str:
     return text.translate(_FOLD)
 
 
+# Scripts whose names are written without a space between family and given name: Han, kana, Hangul.
+NO_SPACE_SCRIPTS = "[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af]"
+
+
 def search_document(*columns: str, names: tuple[str, str] | None = None) -> str:
     """The SQL of a generated ``search_vector`` over ``columns`` (the migrations build the same text).
 
-    ``names`` (first, last) adds each order of the two written as one word: Chinese, Japanese and Korean
-    names are written whole, family name first and without a space (王小明 for 小明 王), and a search
-    typed that way, in either order, finds the person.
+    ``names`` (first, last) adds each order of the two written as one word when the name is in a script
+    written without spaces: Chinese, Japanese and Korean names are written whole, family name first (王小明
+    for 小明 王), and a search typed that way, in either order, finds the person. Other names do not need
+    it, and two unique words per person would only grow the index.
     """
     parts = [f"coalesce({column}, '')" for column in columns]
     if names is not None:
         first, last = (f"coalesce({column}, '')" for column in names)
-        parts += [f"{last} || {first}", f"{first} || {last}"]
+        parts.append(
+            f"CASE WHEN ({first} || {last}) ~ '{NO_SPACE_SCRIPTS}' "
+            f"THEN {last} || {first} || ' ' || {first} || {last} ELSE '' END"
+        )
     joined = " || ' ' || ".join(parts)
     # Folded before punctuation turns into spaces: PostgreSQL counts the zero-width non-joiner as punctuation.
     folded = f"translate({joined}, '{FOLD_FROM}{FOLD_DROP}', '{FOLD_TO}')"

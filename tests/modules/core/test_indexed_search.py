@@ -118,6 +118,16 @@ def test_names_written_without_spaces_are_found_typed_whole_in_either_order(clie
     assert _last_names(client, headers, "王太郎") == []
 
 
+def test_only_names_in_scripts_written_without_spaces_add_their_joined_words(
+    client, headers, native_speakers
+):
+    # Two unique index words per person are worth it only where names are typed whole.
+    _post(client, headers, "/api/v1/contacts", {"first_name": "Ada", "last_name": "Lovelace"})
+    assert _last_names(client, headers, "lovelaceada") == []
+    assert _last_names(client, headers, "ada lovelace") == ["Lovelace"]
+    assert _last_names(client, headers, "王小明") == ["王"]
+
+
 def test_leads_are_found_the_same_way(client, headers):
     _post(client, headers, "/api/v1/leads", {"first_name": "小明", "last_name": "王", "company": "Ёлка"})
     leads = _search(client, headers, "leads", "王小明 елка")
