@@ -26,12 +26,13 @@ def catalog_problems(template: Catalog, catalog: Catalog) -> list[str]:
     """What keeps ``catalog`` from being complete for ``template``: missing, empty or fuzzy entries,
     placeholders that differ from the English, and entries no longer extracted."""
     problems = []
-    wanted = {message.id for message in template if message.id}
+    # A message is its id and its context (``pgettext``: the same English word, two meanings).
+    wanted = {(message.id, message.context) for message in template if message.id}
     for message in template:
         if not message.id:
             continue
         key = message.id if isinstance(message.id, str) else message.id[0]
-        found = catalog.get(message.id)
+        found = catalog.get(message.id, message.context)
         if found is None:
             problems.append(f"missing: {key!r}")
             continue
@@ -46,7 +47,7 @@ def catalog_problems(template: Catalog, catalog: Catalog) -> list[str]:
                 problems.append(f"placeholder not in the English: {key!r}")
             if form and not found.pluralizable and set(PLACEHOLDER.findall(form)) != names:
                 problems.append(f"placeholders differ: {key!r}")
-    problems += [f"obsolete: {m.id!r}" for m in catalog if m.id and m.id not in wanted]
+    problems += [f"obsolete: {m.id!r}" for m in catalog if m.id and (m.id, m.context) not in wanted]
     return problems
 
 

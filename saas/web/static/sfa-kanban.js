@@ -13,6 +13,11 @@
     status.textContent = text;
   }
 
+  // The page's language: phrases come translated in the board's data attributes, "{deal}" filled here.
+  function phrase(name, deal) {
+    return board.dataset[name].split("{deal}").join(deal);
+  }
+
   function clearTargets() {
     board.querySelectorAll(".drop-target").forEach(function (column) {
       column.classList.remove("drop-target");
@@ -62,13 +67,13 @@
     body.append("csrf_token", board.dataset.csrf);
     body.append("stage_id", column.dataset.stageId);
     if (column.dataset.stageKind === "lost") {
-      var reason = window.prompt("Why was " + card.dataset.dealName + " lost?");
+      var reason = window.prompt(phrase("sayWhyLost", card.dataset.dealName));
       if (reason === null) {
         return;
       }
       body.append("lost_reason", reason);
     }
-    say("Moving " + card.dataset.dealName + "…");
+    say(phrase("sayMoving", card.dataset.dealName));
     fetch(card.dataset.moveUrl, {
       method: "POST",
       body: body,
@@ -84,11 +89,11 @@
         if (result.ok) {
           window.location.reload(); // the totals of both columns change with the card
         } else {
-          say(card.dataset.dealName + " was not moved: " + result.data.detail);
+          say(phrase("sayNotMoved", card.dataset.dealName) + " " + result.data.detail);
         }
       })
       .catch(function () {
-        say("The move did not go through; use the card's Move form instead.");
+        say(board.dataset.sayFailed);
       });
   });
 })();

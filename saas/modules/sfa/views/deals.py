@@ -7,13 +7,16 @@ import uuid
 from typing import Any
 
 from flask import flash, jsonify, redirect, request, url_for
+from flask_babel import gettext
 from sqlalchemy import select
 
 from saas.errors import ValidationError
+from saas.i18n import N_
 from saas.modules.core.models import Account, Contact
 from saas.modules.core.views import (
     FormField,
     RecordPages,
+    RecordWords,
     Timeline,
     load_form,
     member_choices,
@@ -26,7 +29,8 @@ from saas.modules.sfa import pipelines
 from saas.modules.sfa.blueprints import pages
 from saas.modules.sfa.deal_schemas import DealFilters, DealIn, MoveIn
 from saas.modules.sfa.deals import DEAL_SUBJECT, deals
-from saas.modules.sfa.models import DEAL_STATUSES, Deal, Pipeline, Stage
+from saas.modules.sfa.models import Deal, Pipeline, Stage
+from saas.modules.sfa.statuses import deal_status_labels
 from saas.modules.sfa.tasks import tasks
 from saas.tenants.routing import current_tenant_session
 
@@ -46,11 +50,15 @@ def stage_choices() -> list[tuple[Any, str]]:
     ]
 
 
-def record_choices(model: type, label: str, *, blank: str | None = "— none —") -> list[tuple[Any, str]]:
-    """``(id, label)`` of records to link to, in name order, after a "none" choice unless ``blank=None``."""
+def record_choices(model: type, label: str, *, blank: bool = True) -> list[tuple[Any, str]]:
+    """``(id, label)`` of records to link to, in name order, after a "none" choice unless ``blank=False``."""
     query = select(model).order_by(model.sort_name, model.id).limit(CHOICE_LIMIT)
     choices = [(row.id, getattr(row, label)) for row in current_tenant_session().scalars(query)]
-    return choices if blank is None else [("", blank), *choices]
+    return [("", gettext("— none —")), *choices] if blank else choices
+
+
+def deal_status_label(deal: Deal) -> str:
+    return deal_status_labels().get(deal.status, deal.status)
 
 
 def _contact_names(deal: Deal) -> str:
@@ -84,43 +92,45 @@ DEAL_PAGES = RecordPages(
     singular="deal",
     plural="deals",
     fields=(
-        FormField("name", "Name", required=True),
-        FormField("amount", "Amount", "number", step="0.01", show=money),
-        FormField("currency", "Currency (ISO code, e.g. EUR)"),
-        FormField("close_date", "Expected close date", "date"),
+        FormField("name", N_("Name"), required=True),
+        FormField("amount", N_("Amount"), "number", step="0.01", show=money),
+        FormField("currency", N_("Currency (ISO code, e.g. EUR)")),
+        FormField("close_date", N_("Expected close date"), "date"),
         FormField(
             "stage_id",
-            "Stage",
+            N_("Stage"),
             "select",
             choices=stage_choices,
             show=lambda deal: stage_label(deal.pipeline, deal.stage),
         ),
-        FormField("lost_reason", "Lost reason (needed for a lost stage)"),
+        FormField("lost_reason", N_("Lost reason (needed for a lost stage)")),
         FormField(
             "owner_user_id",
-            "Owner",
+            N_("Owner"),
             "select",
             choices=member_choices,
             show=lambda deal: workspace_people().get(deal.owner_user_id),
         ),
-        FormField("account_id", "Account", "select", choices=lambda: record_choices(Account, "name")),
+        FormField("account_id", N_("Account"), "select", choices=lambda: record_choices(Account, "name")),
         FormField(
             "contact_ids",
-            "Contacts",
+            N_("Contacts"),
             "select",
-            choices=lambda: record_choices(Contact, "display_name", blank=None),
+            choices=lambda: record_choices(Contact, "display_name", blank=False),
             multiple=True,
             show=_contact_names,
         ),
-        FormField("notes", "Notes", "textarea"),
+        FormField("notes", N_("Notes"), "textarea"),
     ),
     columns=(
-        ListColumn("Name", lambda deal: deal.name, "name", "name"),
-        ListColumn("Amount", money, "amount", "amount"),
-        ListColumn("Stage", lambda deal: deal.stage.name, "stage"),
-        ListColumn("Close date", lambda deal: deal.close_date, "close_date", "close_date"),
-        ListColumn("Status", lambda deal: deal.status.capitalize(), "status", "status"),
-        ListColumn("Owner", lambda deal: workspace_people().get(deal.owner_user_id), "owner", shown=False),
+        ListColumn(N_("Name"), lambda deal: deal.name, "name", "name"),
+        ListColumn(N_("Amount"), money, "amount", "amount"),
+        ListColumn(N_("Stage"), lambda deal: deal.stage.name, "stage"),
+        ListColumn(N_("Close date"), lambda deal: deal.close_date, "close_date", "close_date"),
+        ListColumn(N_("Status"), deal_status_label, "status", "status"),
+        ListColumn(
+            N_("Owner"), lambda deal: workspace_people().get(deal.owner_user_id), "owner", shown=False
+        ),
         *TIMESTAMP_COLUMNS,
     ),
     blueprint="sfa",
@@ -136,6 +146,20 @@ DEAL_PAGES = RecordPages(
             "account_id": deal.account_id,
         },
     ),
+    words=RecordWords(
+        N_("Deal"),
+        N_("Deals"),
+        N_("New deal"),
+        N_("Edit deal"),
+        N_("Delete deal"),
+        N_("Delete this deal?"),
+        N_("Search deals"),
+        N_("No deals yet."),
+        N_("No deals match “%(query)s”."),
+        N_("Deal saved."),
+        N_("Deal deleted."),
+        N_("Another deal looks like the same one"),
+    ),
 )
 
 register_record_pages(pages, DEAL_PAGES)
@@ -147,13 +171,13 @@ def _filter_choices() -> dict[str, list[tuple[Any, str]]]:
         "pipeline_id": [(pipeline.id, pipeline.name) for pipeline in all_pipelines],
         "stage_id": stage_choices(),
         "owner_user_id": [choice for choice in member_choices() if choice[0] != ""],
-        "status": [(status, status.capitalize()) for status in DEAL_STATUSES],
+        "status": list(deal_status_labels().items()),
     }
 
 
 @pages.context_processor
 def _deal_filter_choices() -> dict[str, Any]:
-    return {"deal_filter_choices": _filter_choices}
+    return {"deal_filter_choices": _filter_choices, "deal_status_labels": deal_status_labels}
 
 
 def _wants_json() -> bool:
@@ -175,7 +199,7 @@ def move_deal(record_id: uuid.UUID):
     deal = deals.get(session, record_id)  # an unknown deal is a 404 before any validation
     data = {name: request.form.get(name, "") for name in ("stage_id", "lost_reason")}
     try:
-        move = load_form(MoveIn(), data, "Please choose a stage.")
+        move = load_form(MoveIn(), data, gettext("Please choose a stage."))
         deal = deals.move(session, deal.id, move["stage_id"], move.get("lost_reason"))
     except ValidationError as error:
         if _wants_json():
@@ -184,5 +208,5 @@ def move_deal(record_id: uuid.UUID):
         return render_detail(DEAL_PAGES, deal, status=422, move_error=error)
     if _wants_json():
         return jsonify(id=str(deal.id), stage_id=str(deal.stage_id), status=deal.status)
-    flash(f"{deal.name} is now in {deal.stage.name}.")
+    flash(gettext("%(deal)s is now in %(stage)s.", deal=deal.name, stage=deal.stage.name))
     return redirect(_back_to(record_id), 303)

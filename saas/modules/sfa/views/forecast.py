@@ -7,8 +7,10 @@ from decimal import Decimal
 from typing import Any
 
 from flask import render_template, request
+from flask_babel import gettext
 
 from saas.errors import ValidationError
+from saas.i18n import N_
 from saas.modules.core.views import load_form, member_choices, workspace_people
 from saas.modules.sfa import pipelines
 from saas.modules.sfa.api.forecast import first_of_month
@@ -17,7 +19,7 @@ from saas.modules.sfa.deal_schemas import ForecastQuery
 from saas.modules.sfa.forecast import forecast
 from saas.tenants.routing import current_tenant_session
 
-SERIES = (("weighted", "Weighted"), ("committed", "Committed"), ("best_case", "Best case"))
+SERIES = (("weighted", N_("Weighted")), ("committed", N_("Committed")), ("best_case", N_("Best case")))
 CHART_HEIGHT = 200
 BAR_WIDTH = 14
 GROUP_GAP = 18
@@ -60,7 +62,7 @@ def forecast_page():
     given = {name: value for name, value in request.args.items() if name in fields and value != ""}
     message, errors = None, {}
     try:
-        query = load_form(ForecastQuery(), given, "Please correct the forecast's settings.")
+        query = load_form(ForecastQuery(), given, gettext("Please correct the forecast's settings."))
     except ValidationError as error:
         message, errors = error.detail, error.errors
         query = ForecastQuery().load({})
@@ -71,6 +73,7 @@ def forecast_page():
         result=result,
         charts={row["currency"]: bar_chart(row["by_month"]) for row in result["currencies"]},
         series=SERIES,
+        series_labels=dict(SERIES),
         args=request.args,
         pipelines=pipelines.list_pipelines(session),
         owners=[choice for choice in member_choices() if choice[0] != ""],

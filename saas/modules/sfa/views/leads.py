@@ -6,43 +6,54 @@ import uuid
 from typing import Any
 
 from flask import flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext
 
 from saas.auth.services import workspace_members
 from saas.db import db
 from saas.errors import SaasError, ValidationError
+from saas.i18n import N_
 from saas.modules.core.models import Account, Contact
-from saas.modules.core.views import PHONE_FIELD, FormField, RecordPages, load_form, register_record_pages
+from saas.modules.core.views import (
+    PHONE_FIELD,
+    FormField,
+    RecordPages,
+    RecordWords,
+    load_form,
+    register_record_pages,
+)
 from saas.modules.core.views_columns import TIMESTAMP_COLUMNS, ListColumn, phone_column
 from saas.modules.sfa import conversion
 from saas.modules.sfa.blueprints import pages
 from saas.modules.sfa.lead_schemas import ConvertIn, LeadFilters, LeadIn
 from saas.modules.sfa.leads import leads
-from saas.modules.sfa.models import LEAD_STATUSES, Deal, Lead
+from saas.modules.sfa.models import Deal, Lead
+from saas.modules.sfa.statuses import lead_status_labels
 from saas.tenants.routing import current_tenant_session
 
-STATUS_LABELS = {status: status.capitalize() for status in LEAD_STATUSES} | {
-    "converted": "Converted (by converting only)"
-}
+
+def lead_status_label(lead: Lead) -> str:
+    return lead_status_labels().get(lead.status, lead.status)
 
 
 def _status_choices() -> list[tuple[str, str]]:
-    return list(STATUS_LABELS.items())
+    only_by_converting = {"converted": gettext("Converted (by converting only)")}
+    return list((lead_status_labels() | only_by_converting).items())
 
 
 @pages.context_processor
 def _lead_status_choices() -> dict[str, Any]:
-    return {"lead_status_choices": [(status, status.capitalize()) for status in LEAD_STATUSES]}
+    return {"lead_status_choices": lambda: list(lead_status_labels().items())}
 
 
 def _owner_choices() -> list[tuple[Any, str]]:
     me = g.membership.user_id
     members = [
-        (user_id, f"{email} (you)" if user_id == me else email)
+        (user_id, gettext("%(email)s (you)", email=email) if user_id == me else email)
         for user_id, email in workspace_members(db.session, g.tenant.id)
     ]
     # The signed-in member comes first, so a new lead's owner defaults to its creator.
     members.sort(key=lambda choice: choice[0] != me)
-    return [*members, ("", "— unassigned —")]
+    return [*members, ("", gettext("— unassigned —"))]
 
 
 def _owner_email(lead: Lead) -> str | None:
@@ -80,28 +91,26 @@ LEAD_PAGES = RecordPages(
     singular="lead",
     plural="leads",
     fields=(
-        FormField("first_name", "First name"),
-        FormField("last_name", "Last name"),
-        FormField("email", "Email", "email"),
+        FormField("first_name", N_("First name")),
+        FormField("last_name", N_("Last name")),
+        FormField("email", N_("Email"), "email"),
         PHONE_FIELD,
-        FormField("company", "Company"),
-        FormField("title", "Job title"),
-        FormField(
-            "status", "Status", "select", choices=_status_choices, show=lambda lead: lead.status.capitalize()
-        ),
-        FormField("source", "Source"),
-        FormField("owner_user_id", "Owner", "select", choices=_owner_choices, show=_owner_email),
-        FormField("disqualified_reason", "Reason if disqualified"),
-        FormField("notes", "Notes", "textarea"),
+        FormField("company", N_("Company")),
+        FormField("title", N_("Job title")),
+        FormField("status", N_("Status"), "select", choices=_status_choices, show=lead_status_label),
+        FormField("source", N_("Source")),
+        FormField("owner_user_id", N_("Owner"), "select", choices=_owner_choices, show=_owner_email),
+        FormField("disqualified_reason", N_("Reason if disqualified")),
+        FormField("notes", N_("Notes"), "textarea"),
     ),
     columns=(
-        ListColumn("Name", _lead_name, "name", "name"),
-        ListColumn("Company", lambda lead: lead.company, "company", "company"),
-        ListColumn("Email", lambda lead: lead.email, "email", "email"),
-        ListColumn("Status", lambda lead: lead.status.capitalize(), "status", "status"),
-        ListColumn("Source", lambda lead: lead.source, "source", "source"),
+        ListColumn(N_("Name"), _lead_name, "name", "name"),
+        ListColumn(N_("Company"), lambda lead: lead.company, "company", "company"),
+        ListColumn(N_("Email"), lambda lead: lead.email, "email", "email"),
+        ListColumn(N_("Status"), lead_status_label, "status", "status"),
+        ListColumn(N_("Source"), lambda lead: lead.source, "source", "source"),
         phone_column(),
-        ListColumn("Owner", _owner_email, "owner", shown=False),
+        ListColumn(N_("Owner"), _owner_email, "owner", shown=False),
         *TIMESTAMP_COLUMNS,
     ),
     blueprint="sfa",
@@ -109,6 +118,20 @@ LEAD_PAGES = RecordPages(
     list_template="sfa/leads_list.html",
     detail_template="sfa/lead_detail.html",
     detail_context=_conversion_links,
+    words=RecordWords(
+        N_("Lead"),
+        N_("Leads"),
+        N_("New lead"),
+        N_("Edit lead"),
+        N_("Delete lead"),
+        N_("Delete this lead?"),
+        N_("Search leads"),
+        N_("No leads yet."),
+        N_("No leads match “%(query)s”."),
+        N_("Lead saved."),
+        N_("Lead deleted."),
+        N_("Another lead looks like the same one"),
+    ),
 )
 
 register_record_pages(pages, LEAD_PAGES)
@@ -142,7 +165,7 @@ def convert_lead(record_id: uuid.UUID):
     session = current_tenant_session()
     lead = leads.get(session, record_id)
     try:
-        data = load_form(ConvertIn(), _convert_form(), "Please correct the deal's fields.")
+        data = load_form(ConvertIn(), _convert_form(), gettext("Please correct the deal's fields."))
         result = conversion.convert_lead(session, record_id, deal=data["deal"])
     except SaasError as error:  # not qualified, converted already, a bad deal amount...
         session.rollback()  # nothing of a half-done conversion may show on the page
@@ -151,10 +174,20 @@ def convert_lead(record_id: uuid.UUID):
             LEAD_PAGES.detail_template, pages=LEAD_PAGES, record=lead, message=error.detail, errors=errors,
             form=request.form, **_conversion_links(lead),
         ), error.status  # fmt: skip
-    flash(
-        f"Lead converted: contact {'created' if result.contact_created else 'linked to an existing one'}"
-        + (f", account {result.account.name}" if result.account else "")
-        + (f", deal {result.deal.name}" if result.deal else "")
-        + "."
-    )
+    flash(_converted_message(result))
     return redirect(url_for("core.show_contacts", record_id=result.contact.id))
+
+
+def _converted_message(result: conversion.Conversion) -> str:
+    """One whole sentence per outcome: pieces glued together do not translate."""
+    contact = (
+        gettext("Lead converted: contact created.")
+        if result.contact_created
+        else gettext("Lead converted: contact linked to an existing one.")
+    )
+    parts = [contact]
+    if result.account:
+        parts.append(gettext("Account: %(name)s.", name=result.account.name))
+    if result.deal:
+        parts.append(gettext("Deal: %(name)s.", name=result.deal.name))
+    return " ".join(parts)

@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Callable
 
 from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext
 
 from saas.errors import Conflict, ValidationError
 from saas.modules.core.views import load_form
@@ -56,8 +57,9 @@ def pipeline_settings():
         return _page()
 
     def create() -> str:
-        data = load_form(PipelineIn(), _form("name"), "Please name the pipeline.")
-        return f"Pipeline {pipelines.create_pipeline(current_tenant_session(), data).name} created."
+        data = load_form(PipelineIn(), _form("name"), gettext("Please name the pipeline."))
+        created = pipelines.create_pipeline(current_tenant_session(), data)
+        return gettext("Pipeline %(name)s created.", name=created.name)
 
     return _change(create, "new-pipeline")
 
@@ -65,9 +67,12 @@ def pipeline_settings():
 @pages.route("/settings/pipelines/<uuid:pipeline_id>", methods=["POST"])
 def change_pipeline(pipeline_id: uuid.UUID):
     def change() -> str:
-        data = load_form(PipelineChangeIn(), _form("name", "is_default"), "Please correct the pipeline.")
-        return (
-            f"Pipeline {pipelines.update_pipeline(current_tenant_session(), pipeline_id, data).name} saved."
+        data = load_form(
+            PipelineChangeIn(), _form("name", "is_default"), gettext("Please correct the pipeline.")
+        )
+        return gettext(
+            "Pipeline %(name)s saved.",
+            name=pipelines.update_pipeline(current_tenant_session(), pipeline_id, data).name,
         )
 
     return _change(change, f"pipeline-{pipeline_id}")
@@ -77,7 +82,7 @@ def change_pipeline(pipeline_id: uuid.UUID):
 def delete_pipeline(pipeline_id: uuid.UUID):
     def delete() -> str:
         pipelines.delete_pipeline(current_tenant_session(), pipeline_id)
-        return "Pipeline deleted."
+        return gettext("Pipeline deleted.")
 
     return _change(delete, f"pipeline-{pipeline_id}")
 
@@ -85,8 +90,11 @@ def delete_pipeline(pipeline_id: uuid.UUID):
 @pages.route("/settings/pipelines/<uuid:pipeline_id>/stages", methods=["POST"])
 def add_stage(pipeline_id: uuid.UUID):
     def add() -> str:
-        data = load_form(NewStageIn(), _form("name", "probability", "kind"), "Please correct the new stage.")
-        return f"Stage {pipelines.add_stage(current_tenant_session(), pipeline_id, data).name} added."
+        data = load_form(
+            NewStageIn(), _form("name", "probability", "kind"), gettext("Please correct the new stage.")
+        )
+        added = pipelines.add_stage(current_tenant_session(), pipeline_id, data)
+        return gettext("Stage %(name)s added.", name=added.name)
 
     return _change(add, f"new-stage-{pipeline_id}")
 
@@ -94,8 +102,11 @@ def add_stage(pipeline_id: uuid.UUID):
 @pages.route("/settings/stages/<uuid:stage_id>", methods=["POST"])
 def change_stage(stage_id: uuid.UUID):
     def change() -> str:
-        data = load_form(StageIn(), _form("name", "probability", "kind"), "Please correct the stage.")
-        return f"Stage {pipelines.update_stage(current_tenant_session(), stage_id, data).name} saved."
+        data = load_form(
+            StageIn(), _form("name", "probability", "kind"), gettext("Please correct the stage.")
+        )
+        saved = pipelines.update_stage(current_tenant_session(), stage_id, data)
+        return gettext("Stage %(name)s saved.", name=saved.name)
 
     return _change(change, f"stage-{stage_id}")
 
@@ -105,9 +116,11 @@ def move_stage(stage_id: uuid.UUID):
     def move() -> str:
         offset = {"up": -1, "down": 1}.get(request.form.get("direction", ""))
         if offset is None:
-            raise ValidationError("Move a stage up or down.", {"direction": ["Choose up or down."]})
+            raise ValidationError(
+                gettext("Move a stage up or down."), {"direction": [gettext("Choose up or down.")]}
+            )
         pipelines.move_stage(current_tenant_session(), stage_id, offset)
-        return "Stages reordered."
+        return gettext("Stages reordered.")
 
     return _change(move, f"stage-{stage_id}")
 
@@ -116,6 +129,6 @@ def move_stage(stage_id: uuid.UUID):
 def delete_stage(stage_id: uuid.UUID):
     def delete() -> str:
         pipelines.delete_stage(current_tenant_session(), stage_id)
-        return "Stage deleted."
+        return gettext("Stage deleted.")
 
     return _change(delete, f"stage-{stage_id}")

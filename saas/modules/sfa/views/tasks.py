@@ -5,10 +5,14 @@ from __future__ import annotations
 from functools import partial
 from typing import Any
 
+from flask_babel import pgettext
+
+from saas.i18n import N_
 from saas.modules.core.models import Account, Contact
 from saas.modules.core.views import (
     FormField,
     RecordPages,
+    RecordWords,
     member_choices,
     register_record_pages,
     workspace_people,
@@ -35,6 +39,16 @@ def link_field(name: str, label: str, model: type, label_attribute: str) -> Form
     )
 
 
+def task_status_choices() -> list[tuple[str, str]]:
+    """Each task status as the reader's language says it (a status alone, hence the context)."""
+    labels = {"open": pgettext("task status", "Open"), "done": pgettext("task status", "Done")}
+    return [(status, labels[status]) for status in TASK_STATUSES]
+
+
+def _status_label(task: Task) -> str:
+    return dict(task_status_choices()).get(task.status, task.status)
+
+
 def _due(task: Task) -> str:
     return task.due_at.strftime("%Y-%m-%d %H:%M UTC") if task.due_at else ""
 
@@ -45,36 +59,51 @@ TASK_PAGES = RecordPages(
     singular="task",
     plural="tasks",
     fields=(
-        FormField("title", "Title", required=True),
-        FormField("due_at", "Due (UTC)", "datetime-local", show=_due),
+        FormField("title", N_("Title"), required=True),
+        FormField("due_at", N_("Due (UTC)"), "datetime-local", show=_due),
         FormField(
             "assignee_user_id",
-            "Assignee",
+            N_("Assignee"),
             "select",
             choices=member_choices,
             show=lambda task: workspace_people().get(task.assignee_user_id),
         ),
         FormField(
             "status",
-            "Status",
+            N_("Status"),
             "select",
-            choices=lambda: [(status, status.capitalize()) for status in TASK_STATUSES],
+            choices=task_status_choices,
+            show=_status_label,
         ),
-        link_field("contact_id", "Contact", Contact, "display_name"),
-        link_field("account_id", "Account", Account, "name"),
-        link_field("deal_id", "Deal", Deal, "name"),
-        FormField("notes", "Notes", "textarea"),
+        link_field("contact_id", N_("Contact"), Contact, "display_name"),
+        link_field("account_id", N_("Account"), Account, "name"),
+        link_field("deal_id", N_("Deal"), Deal, "name"),
+        FormField("notes", N_("Notes"), "textarea"),
     ),
     columns=(
-        ListColumn("Title", lambda task: task.title, "title", "title"),
-        ListColumn("Due", _due, "due_at", "due_at"),
-        ListColumn("Assignee", lambda task: workspace_people().get(task.assignee_user_id), "assignee"),
-        ListColumn("Status", lambda task: task.status.capitalize(), "status", "status"),
+        ListColumn(N_("Title"), lambda task: task.title, "title", "title"),
+        ListColumn(N_("Due"), _due, "due_at", "due_at"),
+        ListColumn(N_("Assignee"), lambda task: workspace_people().get(task.assignee_user_id), "assignee"),
+        ListColumn(N_("Status"), _status_label, "status", "status"),
         *TIMESTAMP_COLUMNS,
     ),
     blueprint="sfa",
     filters=TaskFilters,
     list_template="sfa/task_list.html",
+    words=RecordWords(
+        N_("Task"),
+        N_("Tasks"),
+        N_("New task"),
+        N_("Edit task"),
+        N_("Delete task"),
+        N_("Delete this task?"),
+        N_("Search tasks"),
+        N_("No tasks yet."),
+        N_("No tasks match “%(query)s”."),
+        N_("Task saved."),
+        N_("Task deleted."),
+        N_("Another task looks like the same one"),
+    ),
 )
 
 register_record_pages(pages, TASK_PAGES)
@@ -84,7 +113,7 @@ register_record_pages(pages, TASK_PAGES)
 def _task_filter_choices() -> dict[str, Any]:
     return {
         "task_filter_choices": lambda: {
-            "status": [(status, status.capitalize()) for status in TASK_STATUSES],
+            "status": task_status_choices(),
             "assignee_user_id": [choice for choice in member_choices() if choice[0] != ""],
         }
     }
