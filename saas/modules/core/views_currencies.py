@@ -7,12 +7,12 @@ import uuid
 from collections.abc import Callable
 from datetime import date
 
-from flask import flash, g, redirect, render_template, request, url_for
+from flask import g, render_template, request
 
-from saas.errors import NotFound, ValidationError
+from saas.errors import ValidationError
 from saas.modules.core import currencies
 from saas.modules.core.views import pages
-from saas.modules.core.views_merge import commit_audit_on_success
+from saas.modules.core.views_merge import run_admin_change
 from saas.modules.settings import ADMIN_ROLES
 from saas.tenants.routing import current_tenant_session, require_role
 
@@ -26,15 +26,10 @@ def _page(message: str | None = None, errors: dict | None = None, values: dict |
 
 
 def _change(action: Callable[[], str]):
-    """One admin change: flash its outcome, or re-render the page with the reason (nothing written)."""
-    require_role(*ADMIN_ROLES)
-    try:
-        outcome = action()
-    except (ValidationError, NotFound) as error:
+    def rerender(error):
         return _page(error.detail, getattr(error, "errors", {}), request.form.to_dict(), error.status)
-    commit_audit_on_success()
-    flash(outcome)
-    return redirect(url_for("core.currency_settings"))
+
+    return run_admin_change(action, rerender, "core.currency_settings")
 
 
 @pages.get("/settings/currencies")

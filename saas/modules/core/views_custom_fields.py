@@ -10,14 +10,13 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, render_template, request
 from werkzeug.datastructures import MultiDict
 
-from saas.errors import Conflict, NotFound, ValidationError
 from saas.modules.core import custom_fields
 from saas.modules.core.models import CustomField
 from saas.modules.core.views import pages
-from saas.modules.core.views_merge import commit_audit_on_success
+from saas.modules.core.views_merge import run_admin_change
 from saas.modules.settings import ADMIN_ROLES
 from saas.tenants.routing import current_tenant_session, require_role
 
@@ -132,15 +131,10 @@ def _page(
 
 
 def _change(action: Callable[[], str], values: dict | None = None):
-    """Run one admin change: flash its outcome, or re-render the page with the reason (nothing written)."""
-    require_role(*ADMIN_ROLES)
-    try:
-        outcome = action()
-    except (ValidationError, Conflict, NotFound) as error:
+    def rerender(error):
         return _page(error.detail, getattr(error, "errors", {}), values, error.status)
-    commit_audit_on_success()
-    flash(outcome)
-    return redirect(url_for("core.custom_field_settings"))
+
+    return run_admin_change(action, rerender, "core.custom_field_settings")
 
 
 @pages.get("/settings/custom-fields")

@@ -6,12 +6,13 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, Response, after_this_request, flash, redirect, render_template, request, url_for
 
 from saas.db import db
-from saas.errors import Conflict, NotFound, ValidationError
+from saas.errors import Conflict, NotFound, SaasError, ValidationError
 from saas.modules.core import custom_fields
 from saas.modules.core.merge import (
     ACCOUNT_KIND,
@@ -21,7 +22,8 @@ from saas.modules.core.merge import (
     merge_records,
 )
 from saas.modules.core.views import ACCOUNT_PAGES, CONTACT_PAGES, RecordPages, pages
-from saas.tenants.routing import current_tenant_session
+from saas.modules.settings import ADMIN_ROLES
+from saas.tenants.routing import current_tenant_session, require_role
 
 
 def commit_audit_on_success() -> None:
@@ -35,6 +37,21 @@ def commit_audit_on_success() -> None:
         return response
 
     after_this_request(commit)
+
+
+def run_admin_change(
+    action: Callable[[], str], rerender: Callable[[SaasError], Any], done_endpoint: str
+) -> Any:
+    """One owner's or admin's change on a settings page: flash its outcome and go back to the page, or
+    re-render the page with the reason (its transaction rolled back, so nothing is written)."""
+    require_role(*ADMIN_ROLES)
+    try:
+        outcome = action()
+    except (ValidationError, Conflict, NotFound) as error:
+        return rerender(error)
+    commit_audit_on_success()
+    flash(outcome)
+    return redirect(url_for(done_endpoint))
 
 
 def possible_duplicates(noun: str, record: Any) -> list | None:

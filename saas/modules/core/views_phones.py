@@ -3,12 +3,11 @@ read in (and shown in national format to readers there)."""
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import render_template, request
 
-from saas.errors import ValidationError
 from saas.modules.core import phones
 from saas.modules.core.views import pages
-from saas.modules.core.views_merge import commit_audit_on_success
+from saas.modules.core.views_merge import run_admin_change
 from saas.modules.settings import ADMIN_ROLES
 from saas.tenants.routing import current_tenant_session, require_role
 
@@ -29,12 +28,13 @@ def phone_settings():
 
 @pages.post("/settings/phones")
 def change_phone_region():
-    require_role(*ADMIN_ROLES)
     value = request.form.get("region", "")
-    try:
+
+    def change() -> str:
         region = phones.set_phone_region(current_tenant_session(), value)
-    except ValidationError as error:
-        return _page(error.errors, value, error.status)
-    commit_audit_on_success()
-    flash(f"Phone numbers without a country code are read as numbers of {region}.")
-    return redirect(url_for("core.phone_settings"))
+        return f"Phone numbers without a country code are read as numbers of {region}."
+
+    def rerender(error):
+        return _page(getattr(error, "errors", {}), value, error.status)
+
+    return run_admin_change(change, rerender, "core.phone_settings")

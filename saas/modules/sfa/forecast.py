@@ -157,10 +157,11 @@ def _in_base_currency(per_currency: dict[str, _CurrencyFigures], window: list[st
 
 
 def _converted(figures: Figures, currency: str, rates: Converter) -> Figures | None:
-    if rates.convert(Decimal(1), currency) is None:
-        return None
-    amounts = (figures.won, figures.weighted, figures.committed, figures.best_case)
-    return Figures(figures.deals, *(rates.convert(amount, currency) for amount in amounts))
+    converted = [
+        rates.convert(a, currency)
+        for a in (figures.won, figures.weighted, figures.committed, figures.best_case)
+    ]
+    return None if converted[0] is None else Figures(figures.deals, *converted)
 
 
 def _report(currency: str, summary: _CurrencyFigures, window: list[str]) -> dict[str, Any]:
