@@ -10,8 +10,9 @@ import importlib
 import pkgutil
 import uuid
 from collections.abc import Callable, Collection, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import Any
 
 from flask import Blueprint
 from sqlalchemy import Select
@@ -50,6 +51,51 @@ class RecordLink:
     endpoint: str
     id_arg: str
     """The endpoint's argument that takes the record's id."""
+
+
+@dataclass(frozen=True)
+class RecordType:
+    """A kind of record people create, list and open: a built-in one (contacts, deals) or a workspace's own
+    custom object. Files, saved views, reports and automation reach records through these, never by a
+    module's name."""
+
+    table: str
+    """The record's table in the tenant schema (``deals``, ``co_vehicle``); also its key in URLs and rows
+    that point at a record of any type (``record_type``)."""
+    singular: str
+    """Marked with ``N_`` for built-in types (translated where shown); a custom object's own name."""
+    plural: str
+    endpoint: str
+    """The record's detail page; ``url_for(endpoint, **record_type.detail_arguments(id))``."""
+    id_arg: str = "record_id"
+    endpoint_args: tuple[tuple[str, str], ...] = ()
+    service: Callable[[], Any] | None = None
+    """The record type's ``RecordService`` (imported lazily: modules build on core)."""
+    list_query: Callable[[], Any] | None = None
+    """The marshmallow schema of its list's query parameters (API and page), for saved views."""
+    module: str = ""
+    """The module that owns it; filled in by the registry."""
+
+    def detail_arguments(self, record_id: uuid.UUID) -> dict[str, Any]:
+        """The arguments of ``url_for(self.endpoint, ...)`` for one record."""
+        return {**dict(self.endpoint_args), self.id_arg: record_id}
+
+
+RecordTypes = Callable[[Session], list[RecordType]]
+"""A module's record types that exist only in some workspaces (custom objects), read from the session."""
+
+
+@dataclass(frozen=True)
+class RecordPanel:
+    """A section a module adds to the detail page of records (files, related records), shown while the
+    module is on. Its template gets ``panel`` (what ``context`` returned) and ``record``."""
+
+    template: str
+    context: Callable[[Session, RecordType, Any], dict[str, Any]]
+    """``session, record type, record`` -> the template's ``panel``; None-valued means "nothing to show"."""
+    record_types: tuple[str, ...] = ()
+    """Tables it shows on; empty means every record type."""
+    order: int = 100
 
 
 @dataclass(frozen=True)
@@ -135,6 +181,12 @@ class Module:
     title while the module is on."""
     record_links: tuple[RecordLink, ...] = ()
     """Links on other modules' record pages, shown while this module is on."""
+    record_types: tuple[RecordType, ...] = ()
+    """The module's kinds of records (contacts, deals, tickets)."""
+    workspace_record_types: RecordTypes | None = None
+    """Record types a workspace defines itself (custom objects): core's, read per session."""
+    record_panels: tuple[RecordPanel, ...] = ()
+    """Sections on record detail pages (any module's records), shown while this module is on."""
     seed: Callable[[Session], None] | None = None
     """Fills a new tenant's tables (e.g. a default pipeline); runs inside the provisioning transaction."""
     personal_data: Callable[[Session, DataSubject], dict] | None = None
@@ -214,6 +266,36 @@ class ModuleRegistry:
             if resolve is not None and ids:
                 return resolve(session, ids)
         return {}
+
+    def record_types(self, session: Session, enabled: Collection[str] | None = None) -> list[RecordType]:
+        """Every record type of the workspace ``session`` is bound to: built-in ones, then its own; only of
+        the ``enabled`` modules when given."""
+        found = []
+        for module in self:
+            if enabled is not None and module.key not in enabled:
+                continue
+            declared = list(module.record_types)
+            if module.workspace_record_types is not None:
+                declared += module.workspace_record_types(session)
+            found += [replace(record_type, module=module.key) for record_type in declared]
+        return found
+
+    def record_type(
+        self, session: Session, table: str, enabled: Collection[str] | None = None
+    ) -> RecordType | None:
+        """The record type stored in ``table``, or None when the workspace has none such."""
+        return next((t for t in self.record_types(session, enabled) if t.table == table), None)
+
+    def record_panels(self, record_type: RecordType, enabled: Collection[str]) -> list[RecordPanel]:
+        """The panels of the ``enabled`` modules shown on a ``record_type`` record's page, in order."""
+        panels = [
+            panel
+            for module in self
+            if module.key in enabled
+            for panel in module.record_panels
+            if not panel.record_types or record_type.table in panel.record_types
+        ]
+        return sorted(panels, key=lambda panel: panel.order)
 
     def module_for_path(self, dotted_path: str) -> Module | None:
         """The module that owns a dotted path such as ``saas.modules.sfa.services.x``."""

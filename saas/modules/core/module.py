@@ -1,10 +1,10 @@
 """Registration of the always-on core module."""
 
 from saas.i18n import N_
-from saas.modules.core import dashboard, privacy, search
+from saas.modules.core import dashboard, privacy, schemas, search, services
 from saas.modules.core.labels import RECORD_LABELS
 from saas.modules.core.merge import merge_core_records
-from saas.modules.registry import Module, NavEntry, SettingsPage
+from saas.modules.registry import Module, NavEntry, RecordType, SettingsPage
 
 
 def _pages():
@@ -69,4 +69,22 @@ MODULE = Module(
     search=search.search,
     dashboard=dashboard.dashboard,
     record_labels=RECORD_LABELS,
+    record_types=(
+        RecordType(
+            "contacts",
+            N_("Contact"),
+            N_("Contacts"),
+            "core.show_contacts",
+            service=lambda: services.contacts,
+            list_query=lambda: schemas.ListQuery(),
+        ),
+        RecordType(
+            "accounts",
+            N_("Account"),
+            N_("Accounts"),
+            "core.show_accounts",
+            service=lambda: services.accounts,
+            list_query=lambda: schemas.ListQuery(),
+        ),
+    ),
 )

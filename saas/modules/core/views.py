@@ -202,6 +202,7 @@ def render_detail(
     """The detail page, with the record's timeline and its "add activity" form when it has one."""
     extra = {**(pages_of.detail_context(record) if pages_of.detail_context else {}), **context}
     extra["record_links"] = record_links(pages_of.service.model.__tablename__)
+    extra["record_panels"] = record_panels(pages_of.service.model.__tablename__, record)
     if pages_of.timeline is not None:
         session = current_tenant_session()
         extra["timeline"] = activities.list(
@@ -316,6 +317,21 @@ def record_links(record_type: str) -> list[RecordLink]:
         for link in module.record_links
         if link.record_type == record_type
     ]
+
+
+def record_panels(table: str, record: Any) -> list[tuple[str, dict[str, Any]]]:
+    """The sections enabled modules add to a record's page (its files...): (template, its ``panel``)."""
+    session = current_tenant_session()
+    enabled = enabled_module_keys(db.session, g.tenant.id)
+    record_type = registry.record_type(session, table, enabled)
+    if record_type is None:
+        return []
+    shown = []
+    for panel in registry.record_panels(record_type, enabled):
+        context = panel.context(session, record_type, record)
+        if context is not None:
+            shown.append((panel.template, context))
+    return shown
 
 
 def workspace_people() -> dict[uuid.UUID, str]:

@@ -6,7 +6,7 @@ from sqlalchemy.orm import Session
 
 from saas.i18n import N_
 from saas.jobs.schedules import PeriodicJob, register_periodic
-from saas.modules.registry import Module, NavEntry, SettingsPage
+from saas.modules.registry import Module, NavEntry, RecordType, SettingsPage
 from saas.modules.service import overview, privacy
 
 
@@ -16,6 +16,13 @@ def seed_service(session: Session) -> None:
 
     seed_sla(session)
     seed_queue(session)
+
+
+def _ticket_parts():
+    from saas.modules.service.schemas import TicketListQuery
+    from saas.modules.service.tickets import tickets
+
+    return tickets, TicketListQuery
 
 
 def _pages():
@@ -48,6 +55,17 @@ MODULE = Module(
     erase_person=privacy.erase_person,
     retention_keep=privacy.retention_keep,
     search=overview.search,
+    record_types=(
+        RecordType(
+            "tickets",
+            N_("Ticket"),
+            N_("Tickets"),
+            "service.show_ticket",
+            id_arg="ticket_id",
+            service=lambda: _ticket_parts()[0],
+            list_query=lambda: _ticket_parts()[1](),
+        ),
+    ),
     dashboard=overview.dashboard,
     pages=_pages,
     api=_api,

@@ -6,7 +6,7 @@ from sqlalchemy.orm import Session
 
 from saas.i18n import N_
 from saas.jobs.schedules import PeriodicJob, register_periodic
-from saas.modules.registry import Module, NavEntry, SettingsPage
+from saas.modules.registry import Module, NavEntry, RecordType, SettingsPage
 from saas.modules.sfa import dashboard, privacy, search
 from saas.modules.sfa.labels import RECORD_LABELS
 from saas.modules.sfa.merge import merge_sfa_records
@@ -31,6 +31,20 @@ def seed_default_pipeline(session: Session) -> None:
         for position, (name, probability, kind) in enumerate(DEFAULT_STAGES)
     ]
     session.add(pipeline)
+
+
+def _lead_parts():
+    from saas.modules.sfa.lead_schemas import LeadListQuery
+    from saas.modules.sfa.leads import leads
+
+    return leads, LeadListQuery
+
+
+def _deal_parts():
+    from saas.modules.sfa.deal_schemas import DealListQuery
+    from saas.modules.sfa.deals import deals
+
+    return deals, DealListQuery
 
 
 def _pages():
@@ -59,6 +73,24 @@ MODULE = Module(
     search=search.search,
     dashboard=dashboard.dashboard,
     record_labels=RECORD_LABELS,
+    record_types=(
+        RecordType(
+            "leads",
+            N_("Lead"),
+            N_("Leads"),
+            "sfa.show_leads",
+            service=lambda: _lead_parts()[0],
+            list_query=lambda: _lead_parts()[1](),
+        ),
+        RecordType(
+            "deals",
+            N_("Deal"),
+            N_("Deals"),
+            "sfa.show_deals",
+            service=lambda: _deal_parts()[0],
+            list_query=lambda: _deal_parts()[1](),
+        ),
+    ),
     pages=_pages,
     api=_api,
     # Each entry's endpoint must exist; add yours when your pages land.
