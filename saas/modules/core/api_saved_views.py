@@ -6,6 +6,7 @@ import uuid
 
 from flask import g
 from marshmallow import RAISE, Schema, fields, validate
+from marshmallow import ValidationError as MarshmallowError
 
 from saas.api import token_auth
 from saas.modules.core import saved_views
@@ -15,13 +16,19 @@ from saas.modules.settings import ADMIN_ROLES
 from saas.tenants.routing import current_tenant_session
 
 
+def _record_type(entity: str) -> None:
+    if not saved_views.is_view_entity(entity):
+        raise MarshmallowError("Unknown record type: use a record type's table (contacts, co_<key>...).")
+
+
 class SavedViewIn(Schema):
     class Meta:
         unknown = RAISE
 
     entity = fields.String(
-        required=True, validate=validate.OneOf(saved_views.ENTITIES),
-        metadata={"description": "contacts, accounts, leads, deals or tickets"},
+        required=True, validate=_record_type,
+        metadata={"description": "The record type's table: contacts, accounts, leads, deals, tickets or a "
+                  "custom object's `co_<key>`."},
     )  # fmt: skip
     name = fields.String(required=True, validate=validate.Length(min=1, max=100))
     query = fields.Dict(
@@ -54,7 +61,7 @@ class SavedViewQuery(Schema):
     class Meta:
         unknown = RAISE
 
-    entity = fields.String(load_default=None, validate=validate.OneOf(saved_views.ENTITIES))
+    entity = fields.String(load_default=None, validate=_record_type)
 
 
 SavedViewList = list_of(SavedViewOut)

@@ -9,6 +9,7 @@ until an explicit purge drops the column.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import uuid
 from collections.abc import Callable
@@ -29,14 +30,13 @@ from sqlalchemy.types import Boolean, Date, Numeric, String, Uuid
 from saas.audit import record_audit
 from saas.db import TenantBase, TenantSession, db
 from saas.errors import Conflict, NotFound, ValidationError
+from saas.modules.core import objects
 from saas.modules.core.activities import acting_user_id
 from saas.modules.core.models import CustomField
 from saas.modules.registry import registry
 from saas.sql import qualified_column, quote_identifier, quote_identifiers
 
 PREFIX = "cf_"
-ENTITIES = ("contacts", "accounts", "leads", "deals", "tickets")
-"""Record types that take custom fields (by table); a module's table counts once its module is installed."""
 _KEY = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 RESERVED_KEYS = frozenset({"custom_fields", "possible_duplicates", "id", "created_at", "updated_at"})
 
@@ -97,12 +97,19 @@ SAFE_TYPE_CHANGES = {
 
 
 def entities() -> list[str]:
-    """The record types that take custom fields in this installation."""
-    registry.load_models()
-    return [name for name in ENTITIES if f"tenant.{name}" in TenantBase.metadata.tables]
+    """The built-in record types (by table) that take custom fields in this installation; every custom
+    object's table takes them too (:func:`takes_fields`)."""
+    return [record_type.table for module in registry for record_type in module.record_types]
+
+
+def takes_fields(entity: str) -> bool:
+    """Whether records of ``entity`` may have custom fields: a built-in type or a custom object's table."""
+    return entity in entities() or objects.is_object_table(entity)
 
 
 def _table(entity: str) -> Any:
+    if objects.is_object_table(entity):
+        return objects.record_model(entity).__table__
     registry.load_models()
     return TenantBase.metadata.tables[f"tenant.{entity}"]
 
@@ -111,10 +118,16 @@ def _refuse(message: str, field: str) -> ValidationError:
     return ValidationError(message, {field: [message]})
 
 
-def _check_entity(entity: str) -> None:
-    if entity not in entities():
+def _exists(session: TenantSession, entity: str) -> bool:
+    """Whether the workspace has the record type ``entity`` (a custom object only while it is live)."""
+    return entity in entities() or objects.object_for_table(session, entity) is not None
+
+
+def _check_entity(session: TenantSession, entity: str) -> None:
+    if not _exists(session, entity):
         raise NotFound(
-            f"Records of type {entity!r} take no custom fields; use one of: {', '.join(entities())}."
+            f"Records of type {entity!r} take no custom fields; use one of: {', '.join(entities())} "
+            "or a custom object's table."
         )
 
 
@@ -180,8 +193,10 @@ def _check_default(definition: CustomField, value: Any) -> Any:
 
 def define_field(session: TenantSession, entity: str, data: dict[str, Any]) -> CustomField:
     """Add a field: its definition, its typed column and an index, in the caller's transaction."""
-    _check_entity(entity)
+    _check_entity(session, entity)
     definition = check_definition(entity, data)
+    if definition.reference is not None and not _exists(session, definition.reference):
+        raise _refuse(f"This workspace has no record type {definition.reference!r}.", "reference")
     taken = session.scalar(
         select(CustomField).where(
             CustomField.entity == entity, CustomField.column_name == definition.column_name
@@ -203,8 +218,8 @@ def define_field(session: TenantSession, entity: str, data: dict[str, Any]) -> C
 def check_definition(entity: str, data: dict[str, Any]) -> CustomField:
     """A new field's definition (not yet stored) from ``data``, or :class:`ValidationError`: the rules of
     every definition, whether typed into the API or brought by an archive (``saas.exports.definitions``)."""
-    if entity not in entities():
-        raise _refuse(f"Custom fields go on one of: {', '.join(entities())}.", "entity")
+    if not takes_fields(entity):
+        raise _refuse(f"Custom fields go on one of: {', '.join(entities())} or a custom object.", "entity")
     key = (data.get("key") or "").strip().lower()
     if not _KEY.match(key):
         raise _refuse("A key is 1 to 40 lowercase letters, digits or _, starting with a letter.", "key")
@@ -215,8 +230,10 @@ def check_definition(entity: str, data: dict[str, Any]) -> CustomField:
     if field_type not in TYPES:
         raise _refuse(f"Unknown type; use one of: {', '.join(TYPES)}.", "field_type")
     reference = data.get("reference") if field_type == "reference" else None
-    if field_type == "reference" and reference not in entities():
-        raise _refuse(f"A reference points to one of: {', '.join(entities())}.", "reference")
+    if field_type == "reference" and not takes_fields(reference or ""):
+        raise _refuse(
+            f"A reference points to one of: {', '.join(entities())} or a custom object.", "reference"
+        )
     label = (data.get("label") or "").strip()
     if not label or len(label) > 100:
         raise _refuse("A label is 1 to 100 characters.", "label")
@@ -236,15 +253,24 @@ def _column_ddl(entity: str, column: str, field_type: str) -> list[str]:
     return [
         f"ALTER TABLE {quote_identifier(entity)} ADD COLUMN {quote_identifier(column)} "
         f"{TYPES[field_type].sql}",
-        f"CREATE INDEX {quote_identifier(f'ix_{entity}_{column}')} ON {quote_identifier(entity)} "
+        f"CREATE INDEX {quote_identifier(index_name(entity, column))} ON {quote_identifier(entity)} "
         f"USING {method} ({quote_identifier(column)})",
     ]
+
+
+def index_name(entity: str, column: str) -> str:
+    """``ix_<table>_<column>``; a name past PostgreSQL's 63 bytes (a long object key and field key) is
+    cut and made unique by a digest of the whole, since PostgreSQL would cut it silently."""
+    name = f"ix_{entity}_{column}"
+    if len(name) <= 63:
+        return name
+    return f"{name[:52]}_{hashlib.sha256(name.encode()).hexdigest()[:10]}"
 
 
 def recreate_column(connection: Connection, entity: str, column: str, sql_type: str) -> bool:
     """An import's custom field column, when its table, name and type are those of a custom field."""
     field_type = next((t.key for t in TYPES.values() if t.sql == sql_type), None)
-    if entity not in entities() or not is_column_name(column) or field_type is None:
+    if not takes_fields(entity) or not is_column_name(column) or field_type is None:
         return False
     for statement in _column_ddl(entity, column, field_type):
         connection.exec_driver_sql(statement)
@@ -446,7 +472,7 @@ def read_values(
     session: TenantSession, entity: str, record_ids: list[uuid.UUID]
 ) -> dict[uuid.UUID, dict[str, Any]]:
     """Each record's custom values by key, JSON-ready; one query for a whole page."""
-    if not record_ids or entity not in entities():
+    if not record_ids or not takes_fields(entity):
         return {}
     stored = _stored_values(session, entity, list_fields(session, entity), record_ids)
     return {
@@ -470,7 +496,7 @@ def _stored_values(
 
 def annotate(session: TenantSession, entity: str, records: list[Any]) -> None:
     """Give each record its ``custom_fields`` (for the API's output and the pages)."""
-    if entity not in entities():
+    if not takes_fields(entity):
         return
     values = read_values(session, entity, [record.id for record in records])
     for record in records:

@@ -188,7 +188,7 @@ class Activity(TenantBase):
     occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     contact_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
     account_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
-    subject_type: Mapped[str | None] = mapped_column(String(20))
+    subject_type: Mapped[str | None] = mapped_column(String(63))
     subject_id: Mapped[uuid.UUID | None] = mapped_column()
     # A platform user id; no foreign key, since a tenant's role cannot see the platform schema.
     actor_user_id: Mapped[uuid.UUID | None] = mapped_column()
@@ -211,7 +211,7 @@ class CustomField(Timestamps, TenantBase):
     __table_args__ = (UniqueConstraint("entity", "column_name"),)
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
-    entity: Mapped[str] = mapped_column(String(20))  # contacts, accounts, leads, deals, tickets
+    entity: Mapped[str] = mapped_column(String(63))  # contacts, deals... or a custom object's co_<key>
     column_name: Mapped[str] = mapped_column(String(63))
     label: Mapped[str] = mapped_column(String(100))
     field_type: Mapped[str] = mapped_column(String(20))
@@ -220,10 +220,32 @@ class CustomField(Timestamps, TenantBase):
     help_text: Mapped[str | None] = mapped_column(String(300))
     options: Mapped[list[str]] = mapped_column(JSONB, default=list)
     """The choices of a single or multi select."""
-    reference: Mapped[str | None] = mapped_column(String(20))
-    """The record type a reference field points to (contacts, accounts...)."""
+    reference: Mapped[str | None] = mapped_column(String(63))
+    """The record type a reference field points to (contacts, accounts, a custom object's co_<key>...)."""
     position: Mapped[int] = mapped_column(Integer, default=0)
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class CustomObject(Timestamps, TenantBase):
+    """A kind of record a workspace defines itself (a Vehicle): its records live in the real table
+    ``co_<key>`` of the tenant's schema, with a name column (its primary display field, labelled
+    ``name_label``) and custom fields as typed columns. Deleting hides it; a purge drops the table."""
+
+    __tablename__ = "custom_objects"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    key: Mapped[str] = mapped_column(String(30), unique=True)
+    singular: Mapped[str] = mapped_column(String(60))
+    plural: Mapped[str] = mapped_column(String(60))
+    icon: Mapped[str] = mapped_column(String(30), default="box")
+    name_label: Mapped[str] = mapped_column(String(100), default="Name")
+    """The label of the primary display field (``Plate number``)."""
+    description: Mapped[str | None] = mapped_column(String(300))
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    @property
+    def table_name(self) -> str:
+        return f"co_{self.key}"
 
 
 class SavedView(Timestamps, TenantBase):
@@ -233,7 +255,7 @@ class SavedView(Timestamps, TenantBase):
     __table_args__ = (Index("ix_saved_views_entity_owner", "entity", "owner_user_id"),)
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
-    entity: Mapped[str] = mapped_column(String(20))
+    entity: Mapped[str] = mapped_column(String(63))
     name: Mapped[str] = mapped_column(String(100))
     query: Mapped[dict[str, str]] = mapped_column(JSONB, default=dict)
     columns: Mapped[list[str]] = mapped_column(JSONB, default=list, server_default=text("'[]'::jsonb"))

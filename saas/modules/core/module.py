@@ -1,7 +1,7 @@
 """Registration of the always-on core module."""
 
 from saas.i18n import N_
-from saas.modules.core import dashboard, privacy, schemas, search, services
+from saas.modules.core import dashboard, objects, privacy, schemas, search, services
 from saas.modules.core.labels import RECORD_LABELS
 from saas.modules.core.merge import merge_core_records
 from saas.modules.registry import Module, NavEntry, RecordType, SettingsPage
@@ -25,6 +25,7 @@ def _api():
     import saas.modules.core.api_currencies
     import saas.modules.core.api_custom_fields
     import saas.modules.core.api_merge
+    import saas.modules.core.api_objects
     import saas.modules.core.api_phones
     import saas.modules.core.api_reports
     import saas.modules.core.api_saved_views  # noqa: F401
@@ -69,6 +70,7 @@ MODULE = Module(
     search=search.search,
     dashboard=dashboard.dashboard,
     record_labels=RECORD_LABELS,
+    workspace_record_types=objects.record_types,
     record_types=(
         RecordType(
             "contacts",

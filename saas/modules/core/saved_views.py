@@ -17,41 +17,36 @@ from sqlalchemy import or_, select
 
 from saas.db import TenantSession, db
 from saas.errors import NotFound, PermissionDenied, ValidationError
-from saas.modules.core import custom_fields
+from saas.modules.core import custom_fields, objects
 from saas.modules.core.models import CustomField, SavedView
+from saas.modules.core.schemas import ListQuery
 from saas.modules.core.services import RecordService
+from saas.modules.registry import RecordType, registry
 from saas.modules.switches import ModuleDisabled, enabled_module_keys
 
-ENTITIES = ("contacts", "accounts", "leads", "deals", "tickets")
-MODULE_OF = {"leads": "sfa", "deals": "sfa", "tickets": "service"}
-"""Record types of switchable modules: their views are hidden (and kept) while the module is off."""
 PAGING = frozenset({"cursor", "limit", "custom"})
 MAX_PARAMETERS = 30
 MAX_VALUE = 200
 
 
+def _declared(entity: str) -> RecordType | None:
+    """The record type a module declares for ``entity``; a custom object's is read from the workspace."""
+    return next((t for m in registry for t in m.record_types if t.table == entity), None)
+
+
+def is_view_entity(entity: Any) -> bool:
+    """Whether views may be kept of ``entity``: a built-in record type, or a custom object's table (whether
+    the workspace has it is checked where a session is at hand)."""
+    return isinstance(entity, str) and (_declared(entity) is not None or objects.is_object_table(entity))
+
+
 def list_query_and_service(entity: str) -> tuple[marshmallow.Schema, RecordService]:
     """The API list query of ``entity`` (the parameters its list, API and page, accepts) and its service."""
-    # Imported here: the sfa and service modules build on core, not the other way round.
-    if entity == "leads":
-        from saas.modules.sfa.lead_schemas import LeadListQuery
-        from saas.modules.sfa.leads import leads
-
-        return LeadListQuery(), leads
-    if entity == "deals":
-        from saas.modules.sfa.deal_schemas import DealListQuery
-        from saas.modules.sfa.deals import deals
-
-        return DealListQuery(), deals
-    if entity == "tickets":
-        from saas.modules.service.schemas import TicketListQuery
-        from saas.modules.service.tickets import tickets
-
-        return TicketListQuery(), tickets
-    from saas.modules.core.schemas import ListQuery
-    from saas.modules.core.services import accounts, contacts
-
-    return ListQuery(), contacts if entity == "contacts" else accounts
+    declared = _declared(entity)
+    if declared is not None and declared.list_query is not None and declared.service is not None:
+        return declared.list_query(), declared.service()
+    # A custom object's records: the generic list query; sorting by name and time stamps, as any object.
+    return ListQuery(), RecordService(objects.record_model(entity), "record", search=())
 
 
 _COLUMNS: dict[str, tuple[str, ...]] = {}
@@ -63,7 +58,7 @@ def register_columns(entity: str, keys: tuple[str, ...]) -> None:
 
 
 def _custom_fields_of(session: TenantSession, entity: str) -> list[CustomField]:
-    return custom_fields.list_fields(session, entity) if entity in custom_fields.entities() else []
+    return custom_fields.list_fields(session, entity) if custom_fields.takes_fields(entity) else []
 
 
 def clean_columns(session: TenantSession, entity: str, columns: Any) -> list[str]:
@@ -91,9 +86,9 @@ def columns_among(entity: str, columns: Any, definitions: list[CustomField]) -> 
 
 
 def entities_on(session: TenantSession) -> tuple[str, ...]:
-    """The record types whose module is on for the session's tenant."""
+    """The record types of the modules on for the session's tenant (its custom objects included)."""
     keys = enabled_module_keys(db.session, session.tenant.id)
-    return tuple(entity for entity in ENTITIES if MODULE_OF.get(entity, "core") in keys)
+    return tuple(record_type.table for record_type in registry.record_types(session, keys))
 
 
 def clean_query(session: TenantSession, entity: str, query: Any) -> dict[str, str]:
@@ -103,9 +98,10 @@ def clean_query(session: TenantSession, entity: str, query: Any) -> dict[str, st
 
 def query_among(entity: str, query: Any, definitions: list[CustomField]) -> dict[str, str]:
     """:func:`clean_query` with the record type's custom field definitions given."""
-    if entity not in ENTITIES:
+    if not is_view_entity(entity):
         raise ValidationError(
-            "Views can be saved on " + ", ".join(ENTITIES) + ".", {"entity": ["Unknown record type."]}
+            "Views can be saved on " + ", ".join(custom_fields.entities()) + " and custom objects.",
+            {"entity": ["Unknown record type."]},
         )
     if not isinstance(query, dict) or not all(
         isinstance(k, str) and isinstance(v, str) for k, v in query.items()

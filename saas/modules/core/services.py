@@ -195,7 +195,7 @@ class RecordService(Generic[Record]):
         from saas.modules.core import custom_fields
 
         entity = self.model.__tablename__
-        return custom_fields.list_fields(session, entity) if entity in custom_fields.entities() else []
+        return custom_fields.list_fields(session, entity) if custom_fields.takes_fields(entity) else []
 
     def order(self, session: TenantSession, sort: str) -> ListOrder:
         """The order ``sort`` names: a built-in column or a custom field, ``-`` first for descending."""

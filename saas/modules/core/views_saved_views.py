@@ -31,7 +31,7 @@ def saved_views_of(pages_of: Any) -> list[SavedView] | None:
     ``pages_of`` is the list's ``RecordPages`` or, for a list page of its own (tickets), its ``RecordList``.
     """
     entity = pages_of.service.model.__tablename__
-    if entity not in saved_views.ENTITIES or g.get("membership") is None:
+    if not saved_views.is_view_entity(entity) or g.get("membership") is None:
         return None
     return saved_views.visible(current_tenant_session(), g.membership.user_id, entity)
 

@@ -1,0 +1,309 @@
+"""Custom objects: kinds of records a workspace defines itself (a Vehicle, a Property, a Subscription).
+
+Each object's records live in a real table ``co_<key>`` of the tenant's own schema, created by DDL as the
+tenant's role inside the request's transaction, like custom fields' columns. Every table has the same
+built-in columns (id, the name that is the primary display field, the generated sort and search columns,
+time stamps), so one mapped class per table name serves every workspace; everything else is custom
+fields (``cf_<key>`` columns) and relations are reference fields, to any record type. The records go
+through the same :class:`RecordService` as contacts: lists, search, sort, filters, pages, API, webhooks.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import UTC, datetime
+from functools import cache
+from typing import Any
+
+from sqlalchemy import Computed, DateTime, Index, MetaData, String, Uuid, delete, func, select, text
+from sqlalchemy.orm import DeclarativeBase, mapped_column
+
+from saas.audit import record_audit
+from saas.db import NAMING_CONVENTION, TENANT_SCHEMA_PLACEHOLDER, TenantSession, db
+from saas.errors import Conflict, NotFound, ValidationError
+from saas.modules.core.activities import acting_user_id
+from saas.modules.core.models import Activity, CustomField, CustomObject, SavedView, search_vector_column
+from saas.modules.core.services import RecordService
+from saas.modules.registry import RecordType
+from saas.sql import quote_identifier
+
+TABLE_PREFIX = "co_"
+_KEY = re.compile(r"^[a-z][a-z_]{0,29}$")
+"""Letters and ``_``: the key names the table (``co_vehicle``) and webhook events (``co_vehicle.created``)."""
+_TABLE = re.compile(r"^co_[a-z][a-z_]{0,29}$")
+ICONS = (
+    "box", "car", "truck", "building", "home", "briefcase", "cart", "package", "document", "calendar",
+    "flag", "key", "star", "tag", "tool", "user",
+)  # fmt: skip
+"""The icons an object may take (CSS classes of the page's icon set; no uploaded images)."""
+_CACHE = "custom_objects"
+SORTABLE = {"name": "sort_name", "created_at": "created_at", "updated_at": "updated_at"}
+"""What an object's list may be sorted by, besides its custom fields."""
+
+
+class ObjectRecordBase(DeclarativeBase):
+    """Base of the mapped classes of custom objects' tables: a metadata of its own, so migrations,
+    exports and checks that walk the built-in tables do not meet a workspace's tables."""
+
+    metadata = MetaData(schema=TENANT_SCHEMA_PLACEHOLDER, naming_convention=NAMING_CONVENTION)
+
+
+def is_object_table(name: str) -> bool:
+    """Whether ``name`` has the shape of a custom object's table (``co_<key>``), defined or not."""
+    return bool(_TABLE.match(name or ""))
+
+
+@cache
+def record_model(table: str) -> type:
+    """The mapped class of the records in ``table`` (the same built-in columns in every workspace)."""
+    if not is_object_table(table):
+        raise ValueError(f"not a custom object's table: {table!r}")
+    columns: dict[str, Any] = {
+        "__tablename__": table,
+        "__table_args__": (
+            # Lists page through (sort_name, id), like contacts: a page costs the same at any depth.
+            Index(f"ix_{table}_sort", "sort_name", "id"),
+            Index(f"ix_{table}_search", "search_vector", postgresql_using="gin"),
+        ),
+        "id": mapped_column(Uuid, primary_key=True, default=uuid.uuid4),
+        "name": mapped_column(String(255), nullable=False),
+        "sort_name": mapped_column(String(255), Computed("lower(name)", persisted=True)),
+        "search_vector": search_vector_column("name"),
+        "owner_user_id": mapped_column(Uuid, nullable=True),
+        "created_at": mapped_column(DateTime(timezone=True), server_default=func.now()),
+        "updated_at": mapped_column(DateTime(timezone=True), server_default=func.now(), onupdate=func.now()),
+    }
+    class_name = "".join(part.capitalize() for part in table.split("_")) + "Record"
+    return type(class_name, (ObjectRecordBase,), columns)
+
+
+class ObjectRecordService(RecordService):
+    """The records of one custom object; changes announce ``co_<key>.created|updated|deleted``."""
+
+    def __init__(self, definition: CustomObject) -> None:
+        model: Any = record_model(definition.table_name)
+        super().__init__(
+            model,
+            definition.singular.lower(),
+            search=(model.name,),
+            announce=True,
+            sortable={name: getattr(model, column) for name, column in SORTABLE.items()},
+        )
+        self.definition = definition
+
+    def emit(self, session: TenantSession, verb: str, record: Any) -> None:
+        from saas.webhooks.events import emit, record_payload
+
+        emit(session, f"{self.definition.table_name}.{verb}", record_payload(record))
+
+    def check(self, session: TenantSession, record: Any) -> None:
+        name = (record.name or "").strip()
+        if not name:
+            label = self.definition.name_label
+            raise ValidationError(f"{label} is required.", {"name": [f"Enter the {label.lower()}."]})
+        record.name = name
+
+
+# Definitions ------------------------------------------------------------------------------------------------
+
+
+def live_objects(session: TenantSession) -> list[CustomObject]:
+    """The workspace's objects that are not deleted, by plural name; read once per unit of work."""
+    if _CACHE not in session.info:
+        rows = session.scalars(
+            select(CustomObject).where(CustomObject.deleted_at.is_(None)).order_by(CustomObject.plural)
+        )
+        session.info[_CACHE] = list(rows)
+    return session.info[_CACHE]
+
+
+def _forget(session: TenantSession) -> None:
+    session.info.pop(_CACHE, None)
+
+
+def list_objects(session: TenantSession, *, deleted: bool = False) -> list[CustomObject]:
+    """Defined objects; ``deleted`` lists the ones awaiting a purge instead."""
+    if not deleted:
+        return live_objects(session)
+    return list(
+        session.scalars(
+            select(CustomObject).where(CustomObject.deleted_at.is_not(None)).order_by(CustomObject.plural)
+        )
+    )
+
+
+def get_object(session: TenantSession, object_id: uuid.UUID) -> CustomObject:
+    definition = session.get(CustomObject, object_id)
+    if definition is None:
+        raise NotFound(f"No custom object with id {object_id}.")
+    return definition
+
+
+def object_by_key(session: TenantSession, key: str) -> CustomObject:
+    """A live object by its key (URLs and the API name objects by key), or :class:`NotFound`."""
+    found = next((o for o in live_objects(session) if o.key == key), None)
+    if found is None:
+        raise NotFound(f"This workspace has no custom object {key!r}.")
+    return found
+
+
+def object_for_table(session: TenantSession, table: str) -> CustomObject | None:
+    return next((o for o in live_objects(session) if o.table_name == table), None)
+
+
+def service_for(session: TenantSession, key: str) -> ObjectRecordService:
+    """The record service of a live object, by key."""
+    return ObjectRecordService(object_by_key(session, key))
+
+
+def record_types(session: TenantSession) -> list[RecordType]:
+    """The workspace's objects as record types (the registry's ``workspace_record_types`` of core)."""
+    return [record_type_of(definition) for definition in live_objects(session)]
+
+
+def record_type_of(definition: CustomObject) -> RecordType:
+    return RecordType(
+        definition.table_name,
+        definition.singular,
+        definition.plural,
+        "core.show_object_records",
+        endpoint_args=(("object_key", definition.key),),
+        service=lambda: ObjectRecordService(definition),
+        list_query=_list_query,
+    )
+
+
+def _list_query() -> Any:
+    from saas.modules.core.schemas import ListQuery
+
+    return ListQuery()
+
+
+def _refuse(message: str, field: str) -> ValidationError:
+    return ValidationError(message, {field: [message]})
+
+
+def _text(data: dict[str, Any], name: str, limit: int, *, required: bool = True) -> str | None:
+    value = str(data.get(name) or "").strip()
+    if required and not value:
+        raise _refuse(f"Give the object a {name.replace('_', ' ')}.", name)
+    if len(value) > limit:
+        raise _refuse(f"At most {limit} characters.", name)
+    return value or None
+
+
+def check_object(data: dict[str, Any]) -> CustomObject:
+    """A new object's definition (not yet stored) from ``data``, or :class:`ValidationError`: the rules of
+    every definition, typed into a page or the API, or brought by an archive."""
+    key = str(data.get("key") or "").strip().lower()
+    if not _KEY.match(key):
+        raise _refuse("A key is 1 to 30 lowercase letters or _, starting with a letter.", "key")
+    definition = CustomObject(key=key)
+    _apply(definition, {"icon": "box", "name_label": "Name", **data})
+    return definition
+
+
+def _apply(definition: CustomObject, data: dict[str, Any]) -> None:
+    if "singular" in data or definition.singular is None:
+        definition.singular = _text(data, "singular", 60)
+    if "plural" in data or definition.plural is None:
+        definition.plural = _text(data, "plural", 60)
+    if "name_label" in data:
+        definition.name_label = _text(data, "name_label", 100)
+    if "description" in data:
+        definition.description = _text(data, "description", 300, required=False)
+    if "icon" in data:
+        icon = str(data.get("icon") or "box")
+        if icon not in ICONS:
+            raise _refuse(f"Choose one of the icons: {', '.join(ICONS)}.", "icon")
+        definition.icon = icon
+
+
+def _audit(session: TenantSession, action: str, definition: CustomObject, **details: Any) -> None:
+    user_id = acting_user_id(session)
+    record_audit(
+        db.session,
+        f"core.custom_object.{action}",
+        actor=f"user:{user_id}" if user_id else "system",
+        tenant_id=session.tenant.id,
+        target=f"custom_object:{definition.id}",
+        details={"table": definition.table_name, **details},
+    )
+
+
+def define_object(session: TenantSession, data: dict[str, Any]) -> CustomObject:
+    """Add an object: its definition and its table with indexes, in the caller's transaction."""
+    definition = check_object(data)
+    taken = session.scalar(select(CustomObject).where(CustomObject.key == definition.key))
+    if taken is not None:
+        hint = " by a deleted object: purge it first." if taken.deleted_at else "."
+        raise _refuse(f"{definition.key!r} is taken{hint}", "key")
+    session.add(definition)
+    session.flush()
+    create_table(session.connection(), definition.table_name)
+    _forget(session)
+    _audit(session, "defined", definition)
+    return definition
+
+
+def create_table(connection: Any, table: str) -> None:
+    """The records' table with its indexes, as the tenant's role (an archive's import uses it too)."""
+    record_model(table).__table__.create(connection)
+
+
+def update_object(session: TenantSession, object_id: uuid.UUID, changes: dict[str, Any]) -> CustomObject:
+    """Rename, re-describe or re-icon an object; its key (and table) never change."""
+    definition = get_object(session, object_id)
+    unknown = set(changes) - {"singular", "plural", "name_label", "description", "icon"}
+    if unknown:
+        raise _refuse(f"These cannot be changed: {', '.join(sorted(unknown))}.", sorted(unknown)[0])
+    _apply(definition, changes)
+    session.flush()
+    _forget(session)
+    _audit(session, "updated", definition, changed=sorted(changes))
+    return definition
+
+
+def delete_object(session: TenantSession, object_id: uuid.UUID) -> CustomObject:
+    """Hide the object: its pages, API and list go; its table and records stay until :func:`purge_object`."""
+    definition = get_object(session, object_id)
+    if definition.deleted_at is None:
+        definition.deleted_at = datetime.now(UTC)
+        _forget(session)
+        _audit(session, "deleted", definition)
+    return definition
+
+
+def restore_object(session: TenantSession, object_id: uuid.UUID) -> CustomObject:
+    definition = get_object(session, object_id)
+    if definition.deleted_at is not None:
+        definition.deleted_at = None
+        _forget(session)
+        _audit(session, "restored", definition)
+    return definition
+
+
+def purge_object(session: TenantSession, object_id: uuid.UUID) -> None:
+    """Drop a deleted object's table and every record in it, its fields, views and timeline entries: the
+    one irreversible step. Refused while another record type's live field still points at it."""
+    definition = get_object(session, object_id)
+    if definition.deleted_at is None:
+        raise Conflict("Only a deleted object can be purged: delete it first.")
+    table = definition.table_name
+    pointing = session.scalars(
+        select(CustomField).where(
+            CustomField.reference == table, CustomField.entity != table, CustomField.deleted_at.is_(None)
+        )
+    ).all()
+    if pointing:
+        names = ", ".join(f"{field.label} ({field.entity})" for field in pointing)
+        raise Conflict(f"These fields still point at {definition.plural}: {names}. Delete them first.")
+    session.execute(text(f"DROP TABLE IF EXISTS {quote_identifier(table)}"))
+    session.execute(delete(CustomField).where(CustomField.entity == table))
+    session.execute(delete(SavedView).where(SavedView.entity == table))
+    session.execute(delete(Activity).where(Activity.subject_type == table))
+    _audit(session, "purged", definition)
+    session.delete(definition)
+    session.flush()
+    _forget(session)
