@@ -176,6 +176,8 @@ class Module:
     public: Callable[[], Blueprint] | None = None
     """Builds a blueprint of public routes with their own prefix (a customer portal); it checks its switch."""
     nav: tuple[NavEntry, ...] = field(default_factory=tuple)
+    workspace_nav: Callable[[Session], list[NavEntry]] | None = None
+    """Entries that depend on the workspace (its custom objects' lists), after ``nav``."""
     settings: tuple[SettingsPage, ...] = ()
     """The module's settings pages (owners and admins): the hub shows them as one group under the module's
     title while the module is on."""

@@ -56,8 +56,13 @@ def _navigation():
         from flask import g
 
         from saas.modules.switches import enabled_module_keys
+        from saas.tenants.routing import current_tenant_session
 
         enabled = enabled_module_keys(db.session, g.tenant.id)
-        return [entry for module in registry if module.key in enabled for entry in module.nav]
+        entries = [entry for module in registry if module.key in enabled for entry in module.nav]
+        for module in registry:
+            if module.key in enabled and module.workspace_nav is not None:
+                entries += module.workspace_nav(current_tenant_session())
+        return entries
 
     return {"tenant_nav": tenant_nav}

@@ -639,6 +639,27 @@ def reference_errors(
     return found
 
 
+def pointing_at(session: TenantSession, table: str) -> list[CustomField]:
+    """The live reference fields, of any record type, whose records point at records of ``table``."""
+    fields_ = session.scalars(
+        select(CustomField).where(
+            CustomField.reference == table,
+            CustomField.field_type == "reference",
+            CustomField.deleted_at.is_(None),
+        )
+    )
+    return [d for d in fields_ if is_column_name(d.column_name) and _exists(session, d.entity)]
+
+
+def ids_pointing_at(
+    session: TenantSession, definition: CustomField, record_id: uuid.UUID, limit: int
+) -> list[uuid.UUID]:
+    """Up to ``limit`` ids of ``definition``'s records whose reference holds ``record_id`` (its index)."""
+    table, column = quote_identifier(definition.entity), quote_identifier(definition.column_name)
+    statement = text(f"SELECT id FROM {table} WHERE {column} = :record_id ORDER BY id LIMIT :n")
+    return list(session.scalars(statement, {"record_id": record_id, "n": limit}))
+
+
 def personal_values(session: Session, entity: str, record_ids: list[uuid.UUID]) -> dict[uuid.UUID, dict]:
     """Each record's custom values by label, for a person's copy of their data: deleted fields too, since
     their values are held until a purge."""

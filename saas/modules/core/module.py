@@ -4,7 +4,13 @@ from saas.i18n import N_
 from saas.modules.core import dashboard, objects, privacy, schemas, search, services
 from saas.modules.core.labels import RECORD_LABELS
 from saas.modules.core.merge import merge_core_records
-from saas.modules.registry import Module, NavEntry, RecordType, SettingsPage
+from saas.modules.registry import Module, NavEntry, RecordPanel, RecordType, SettingsPage
+
+
+def _objects_pages():
+    from saas.modules.core import views_objects
+
+    return views_objects
 
 
 def _pages():
@@ -12,6 +18,7 @@ def _pages():
     import saas.modules.core.views_currencies
     import saas.modules.core.views_custom_fields
     import saas.modules.core.views_merge
+    import saas.modules.core.views_objects
     import saas.modules.core.views_phones
     import saas.modules.core.views_reports
     import saas.modules.core.views_saved_views  # noqa: F401
@@ -48,6 +55,11 @@ MODULE = Module(
             N_("Your own fields on contacts, accounts, leads, deals and tickets."),
         ),
         SettingsPage(
+            N_("Custom objects"),
+            "core.object_settings",
+            N_("Your own kinds of records (vehicles, properties...) with their fields and relations."),
+        ),
+        SettingsPage(
             N_("Currencies"),
             "core.currency_settings",
             N_("The base currency totals are shown in, and exchange rates by day."),
@@ -71,6 +83,12 @@ MODULE = Module(
     dashboard=dashboard.dashboard,
     record_labels=RECORD_LABELS,
     workspace_record_types=objects.record_types,
+    workspace_nav=lambda session: _objects_pages().workspace_nav(session),
+    record_panels=(
+        RecordPanel(
+            "core/_related_records.html", lambda *args: _objects_pages().related_records(*args), order=50
+        ),
+    ),
     record_types=(
         RecordType(
             "contacts",

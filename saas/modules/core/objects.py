@@ -190,6 +190,8 @@ def _text(data: dict[str, Any], name: str, limit: int, *, required: bool = True)
         raise _refuse(f"Give the object a {name.replace('_', ' ')}.", name)
     if len(value) > limit:
         raise _refuse(f"At most {limit} characters.", name)
+    if "%" in value:  # the pages' phrases are format strings ("No vehicles match “%(query)s”.")
+        raise _refuse("Names cannot hold %.", name)
     return value or None
 
 

@@ -229,82 +229,97 @@ def _log_activity(pages_of: RecordPages, record_id: uuid.UUID):
     return redirect(url_for(pages_of.endpoint("show"), record_id=record_id, _anchor="timeline"))
 
 
+def list_page(pages_of: RecordPages):
+    """A record type's list: search, filters, sort, columns, saved views, keyset pages."""
+    from saas.modules.core.views_custom_fields import list_conditions
+
+    q = (request.args.get("q") or "").strip()[:200] or None
+    page, message, errors = services.Page([], None), None, {}
+    available, shown = columns_of(pages_of)
+    try:
+        filters = _list_filters(pages_of)
+        page = pages_of.service.list(
+            current_tenant_session(), q=q, cursor=request.args.get("cursor"),
+            where=list_conditions(pages_of), sort=request.args.get("sort") or None, **filters,
+        )  # fmt: skip
+    except ValidationError as error:  # a bad filter, sort or cursor: say so above an empty list
+        message, errors = error.detail, error.errors
+    next_url = page.next_cursor and url_for(
+        pages_of.endpoint("list"), **{**list_arguments(), "cursor": page.next_cursor}
+    )
+    return render_template(
+        pages_of.list_template, pages=pages_of, page=page, q=q or "", args=request.args,
+        next_url=next_url, message=message, errors=errors, available_columns=available,
+        columns=shown, flagged=prepare_rows(pages_of, page.data, shown), sort_link=sort_link,
+        list_arguments=list_arguments,
+    ), 422 if message else 200  # fmt: skip
+
+
+def new_page(pages_of: RecordPages):
+    if request.method == "POST":
+        return _save(pages_of, None)
+    from saas.modules.core.views_custom_fields import default_form_values
+
+    # Custom fields' defaults show in the form; links may prefill a new record ("new task" on a deal
+    # page passes deal_id).
+    values = default_form_values(pages_of)
+    values |= {f.name: request.args[f.name] for f in pages_of.fields if f.name in request.args}
+    return render_template("core/record_form.html", pages=pages_of, values=values, errors={}, record_id=None)
+
+
+def show_page(pages_of: RecordPages, record_id: uuid.UUID):
+    return render_detail(pages_of, pages_of.service.get(current_tenant_session(), record_id))
+
+
+def edit_page(pages_of: RecordPages, record_id: uuid.UUID):
+    from saas.modules.core.views_custom_fields import form_values
+
+    if request.method == "POST":
+        return _save(pages_of, record_id)
+    record = pages_of.service.get(current_tenant_session(), record_id)
+    values = {f.name: f.form_value(record) for f in pages_of.fields} | form_values(pages_of, record_id)
+    return render_template(
+        "core/record_form.html", pages=pages_of, values=values, errors={}, record_id=record_id
+    )
+
+
+def delete_page(pages_of: RecordPages, record_id: uuid.UUID):
+    pages_of.service.delete(current_tenant_session(), record_id)
+    flash(gettext(pages_of.words.deleted))
+    return redirect(url_for(pages_of.endpoint("list")))
+
+
+RECORD_PAGE_RULES = (
+    ("", "list", list_page, ["GET"]),
+    ("/new", "new", new_page, ["GET", "POST"]),
+    ("/<uuid:record_id>", "show", show_page, ["GET"]),
+    ("/<uuid:record_id>/edit", "edit", edit_page, ["GET", "POST"]),
+    ("/<uuid:record_id>/delete", "delete", delete_page, ["POST"]),
+    ("/<uuid:record_id>/activities", "log_activity", _log_activity, ["POST"]),
+)
+"""The pages of a record type under its URL prefix: (path, action, view of ``pages_of``, methods)."""
+
+
 def register_record_pages(blueprint: Blueprint, pages_of: RecordPages) -> None:
-    plural = pages_of.plural
+    """The list, form, detail, delete and timeline pages of one built-in record type at ``/<plural>``."""
     register_columns(pages_of.service.model.__tablename__, tuple(column.key for column in pages_of.columns))
-
-    def list_view():
-        from saas.modules.core.views_custom_fields import list_conditions
-
-        q = (request.args.get("q") or "").strip()[:200] or None
-        page, message, errors = services.Page([], None), None, {}
-        available, shown = columns_of(pages_of)
-        try:
-            filters = _list_filters(pages_of)
-            page = pages_of.service.list(
-                current_tenant_session(), q=q, cursor=request.args.get("cursor"),
-                where=list_conditions(pages_of), sort=request.args.get("sort") or None, **filters,
-            )  # fmt: skip
-        except ValidationError as error:  # a bad filter, sort or cursor: say so above an empty list
-            message, errors = error.detail, error.errors
-        next_url = page.next_cursor and url_for(
-            pages_of.endpoint("list"), **{**list_arguments(), "cursor": page.next_cursor}
-        )
-        return render_template(
-            pages_of.list_template, pages=pages_of, page=page, q=q or "", args=request.args,
-            next_url=next_url, message=message, errors=errors, available_columns=available,
-            columns=shown, flagged=prepare_rows(pages_of, page.data, shown), sort_link=sort_link,
-            list_arguments=list_arguments,
-        ), 422 if message else 200  # fmt: skip
-
-    def new_view():
-        if request.method == "POST":
-            return _save(pages_of, None)
-        from saas.modules.core.views_custom_fields import default_form_values
-
-        # Custom fields' defaults show in the form; links may prefill a new record ("new task" on a deal
-        # page passes deal_id).
-        values = default_form_values(pages_of)
-        values |= {f.name: request.args[f.name] for f in pages_of.fields if f.name in request.args}
-        return render_template(
-            "core/record_form.html", pages=pages_of, values=values, errors={}, record_id=None
-        )
-
-    def show_view(record_id: uuid.UUID):
-        return render_detail(pages_of, pages_of.service.get(current_tenant_session(), record_id))
-
-    def edit_view(record_id: uuid.UUID):
-        from saas.modules.core.views_custom_fields import form_values
-
-        if request.method == "POST":
-            return _save(pages_of, record_id)
-        record = pages_of.service.get(current_tenant_session(), record_id)
-        values = {f.name: f.form_value(record) for f in pages_of.fields} | form_values(pages_of, record_id)
-        return render_template(
-            "core/record_form.html", pages=pages_of, values=values, errors={}, record_id=record_id
-        )
-
-    def delete_view(record_id: uuid.UUID):
-        pages_of.service.delete(current_tenant_session(), record_id)
-        flash(gettext(pages_of.words.deleted))
-        return redirect(url_for(pages_of.endpoint("list")))
-
-    blueprint.add_url_rule(f"/{plural}", f"list_{plural}", list_view)
-    blueprint.add_url_rule(f"/{plural}/new", f"new_{plural}", new_view, methods=["GET", "POST"])
-    blueprint.add_url_rule(f"/{plural}/<uuid:record_id>", f"show_{plural}", show_view)
-    blueprint.add_url_rule(
-        f"/{plural}/<uuid:record_id>/edit", f"edit_{plural}", edit_view, methods=["GET", "POST"]
-    )
-    blueprint.add_url_rule(
-        f"/{plural}/<uuid:record_id>/delete", f"delete_{plural}", delete_view, methods=["POST"]
-    )
-    if pages_of.timeline is not None:
+    for path, action, view, methods in RECORD_PAGE_RULES:
+        if action == "log_activity" and pages_of.timeline is None:
+            continue
+        name = pages_of.endpoint(action).split(".", 1)[1]
         blueprint.add_url_rule(
-            f"/{plural}/<uuid:record_id>/activities",
-            f"log_activity_{plural}",
-            lambda record_id: _log_activity(pages_of, record_id),
-            methods=["POST"],
+            f"/{pages_of.plural}{path}", name, bound_view(view, name, pages_of), methods=methods
         )
+
+
+def bound_view(view: Callable[..., Any], name: str, *bound: Any) -> Callable[..., Any]:
+    """``view`` with its first arguments given, named ``name`` (extensions such as CSRF read the name)."""
+
+    def serve(**arguments: Any) -> Any:
+        return view(*bound, **arguments)
+
+    serve.__name__ = serve.__qualname__ = name
+    return serve
 
 
 def record_links(record_type: str) -> list[RecordLink]:

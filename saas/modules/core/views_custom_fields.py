@@ -11,19 +11,21 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, render_template, request
+from flask_babel import gettext
 from werkzeug.datastructures import MultiDict
 
 from saas.modules.core import custom_fields
 from saas.modules.core.models import CustomField
 from saas.modules.core.views import pages
 from saas.modules.core.views_merge import run_admin_change
+from saas.modules.registry import registry
 from saas.modules.settings import ADMIN_ROLES
 from saas.tenants.routing import current_tenant_session, require_role
 
 INPUT_KINDS = {
     "text": "text", "long_text": "textarea", "number": "number", "currency": "number", "date": "date",
     "boolean": "boolean", "single_select": "select", "multi_select": "multiple", "url": "url",
-    "email": "email", "phone": "tel", "reference": "text",
+    "email": "email", "phone": "tel", "reference": "reference",
 }  # fmt: skip
 
 
@@ -101,7 +103,11 @@ def _custom_values(pages_of: Any, record: Any) -> list[tuple[str, Any]]:
     shown = []
     for definition in definitions:
         value = stored.get(custom_fields.key_of(definition))
-        if isinstance(value, list):
+        if definition.field_type == "reference" and value:
+            from saas.modules.core.views_objects import reference_link  # it builds on this module
+
+            value = reference_link(definition.reference or "", uuid.UUID(value))
+        elif isinstance(value, list):
             value = ", ".join(value)
         elif isinstance(value, bool):
             value = "Yes" if value else "No"
@@ -123,9 +129,11 @@ def _page(
     message: str | None = None, errors: dict | None = None, values: dict | None = None, status: int = 200
 ):
     session = current_tenant_session()
+    # Every record type that takes fields, a custom object's included, by its table: its name on the page.
+    names = {t.table: gettext(t.plural) for t in registry.record_types(session)}
     return render_template(
         "core/custom_fields.html", fields=custom_fields.list_fields(session),
-        deleted=custom_fields.list_fields(session, deleted=True), entities=custom_fields.entities(),
+        deleted=custom_fields.list_fields(session, deleted=True), entities=list(names), entity_names=names,
         types=custom_fields.TYPES, message=message, errors=errors or {}, values=values or {},
     ), status  # fmt: skip
 
