@@ -19,7 +19,7 @@ from typing import Any
 from saas.errors import ValidationError
 from saas.exports.format import DATA_DIR
 from saas.exports.reader import ArchiveRefused, VerifiedArchive, entry_chunks
-from saas.modules.core import custom_fields, saved_reports, saved_views
+from saas.modules.core import custom_fields, objects, saved_reports, saved_views
 from saas.modules.core.models import CustomField
 
 _TRUE = frozenset({"t", "true", "y", "yes", "on", "1"})
@@ -35,6 +35,7 @@ def check_definitions(verified: VerifiedArchive) -> None:
     errors: Errors = {}
     with zipfile.ZipFile(verified.path) as archive:
         rows = _TableRows(archive, verified.manifest, errors)
+        _check_custom_objects(rows, verified.manifest, errors)
         live = _check_custom_fields(rows, verified.manifest, errors)
         for number, row in rows("saved_views"):
             # Older schema versions have no columns yet: their views show the list's own.
@@ -51,6 +52,23 @@ def check_definitions(verified: VerifiedArchive) -> None:
         raise ArchiveRefused(
             f"The archive holds definitions the application would refuse; {where}: {messages[0]}", errors
         )
+
+
+def _check_custom_objects(rows: _TableRows, manifest: dict[str, Any], errors: Errors) -> None:
+    """Check each custom object as the API defines one, and that every object table of the archive is
+    one of them: an archive cannot make the import create any other table."""
+    defined: set[str] = set()
+    for number, row in rows("custom_objects"):
+        where = rows.where("custom_objects", number)
+        data = {
+            name: row.get(name) for name in ("key", "singular", "plural", "name_label", "icon", "description")
+        }
+        definition = _check(errors, where, partial(objects.check_object, data))
+        if definition is not None:
+            defined.add(definition.table_name)
+    for table in manifest["tables"]:
+        if objects.is_object_table(table) and table not in defined:
+            errors[f"{DATA_DIR}/{table}.csv"] = [f"{table} is no custom object's table in the archive."]
 
 
 def _check_custom_fields(rows: _TableRows, manifest: dict[str, Any], errors: Errors) -> Definitions:

@@ -426,6 +426,9 @@ def import_tenant(
     rows: dict[str, int] = {}
 
     def fill(connection, tenant_ref) -> None:
+        from saas.modules.core.objects import recreate_tables
+
+        recreate_tables(connection, verified.manifest["tables"])
         add_custom_columns(connection, verified)
         check_tables_match(verified, stored_columns_in_schema(connection))
         rows.update(load_archive(connection, verified))

@@ -132,14 +132,20 @@ def _finish(pgconn: pq.abc.PGconn) -> None:
 def tables_in_schema(connection: Connection) -> list[TableSpec]:
     """The registry's tables as they exist in the bound schema, which may be at an older revision."""
     from saas.exports.reader import stored_column_types, stored_columns_in_schema
+    from saas.modules.core import objects
 
     present = stored_columns_in_schema(connection)
     types = stored_column_types(connection)
+    # Custom objects' tables after the registry's: they hold references by id only, no foreign keys.
+    workspace_tables = [
+        TableSpec("core", objects.record_model(name).__table__)
+        for name in objects.tables_in_schema(connection)
+    ]
     return [
         spec
         if spec.columns == present[spec.name]
         else spec.at_columns(present[spec.name], types.get(spec.name))
-        for spec in tenant_tables()
+        for spec in [*tenant_tables(), *workspace_tables]
         if spec.name in present
     ]
 

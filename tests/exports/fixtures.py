@@ -93,6 +93,7 @@ def fill_every_table(fixture) -> None:
         _fill_privacy_tables(session, contact.id)
         _fill_webhook_tables(session)
         _fill_custom_field_tables(session, contact.id)
+        _fill_custom_object_tables(session, account.id)
         _fill_marketing_tables(session, contact.id)
         _fill_service_tables(session, contact.id)
         _fill_saved_view_tables(session)
@@ -126,6 +127,31 @@ def _fill_custom_field_tables(session, contact_id: uuid.UUID) -> None:
     values = {"tags": ["a, b", 'q"q'], "score": "-12.50", "old": AWKWARD}
     custom_fields.write_values(session, "contacts", contact_id, values, creating=False)
     custom_fields.delete_field(session, gone.id)
+
+
+def _fill_custom_object_tables(session, account_id: uuid.UUID) -> None:
+    # A live object with a relation to an account and a custom field, records and a view; a deleted one
+    # whose records the export keeps until a purge.
+    from saas.modules.core import custom_fields, objects
+    from saas.modules.core.models import SavedView
+
+    objects.define_object(
+        session, {"key": "vehicle", "singular": "Vehicle", "plural": "Vehicles", "name_label": "Plate"}
+    )
+    reference = {"key": "owner", "label": "Owner", "field_type": "reference", "reference": "accounts"}
+    custom_fields.define_field(session, "co_vehicle", reference)
+    custom_fields.define_field(session, "co_vehicle", {"key": "km", "label": "Km", "field_type": "number"})
+    service = objects.service_for(session, "vehicle")
+    record = service.create(session, {"name": AWKWARD[:255]})
+    values = {"owner": str(account_id), "km": "12.5"}
+    custom_fields.write_values(session, "co_vehicle", record.id, values, creating=True)
+    service.create(session, {"name": "B-XY 1"})  # no values: NULLs in the custom columns
+    gone = objects.define_object(session, {"key": "old_thing", "singular": "Old", "plural": "Olds"})
+    objects.service_for(session, "old_thing").create(session, {"name": "kept"})
+    objects.delete_object(session, gone.id)
+    session.add(
+        SavedView(entity="co_vehicle", name="By km", query={"sort": "-cf_km"}, owner_user_id=uuid.uuid4())
+    )
 
 
 def _fill_privacy_tables(session, contact_id: uuid.UUID) -> None:

@@ -12,11 +12,24 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Computed, DateTime, Index, MetaData, String, Uuid, delete, func, select, text
+from sqlalchemy import (
+    Computed,
+    Connection,
+    DateTime,
+    Index,
+    MetaData,
+    String,
+    Uuid,
+    delete,
+    func,
+    select,
+    text,
+)
 from sqlalchemy.orm import DeclarativeBase, mapped_column
 
 from saas.audit import record_audit
@@ -249,9 +262,37 @@ def define_object(session: TenantSession, data: dict[str, Any]) -> CustomObject:
     return definition
 
 
-def create_table(connection: Any, table: str) -> None:
-    """The records' table with its indexes, as the tenant's role (an archive's import uses it too)."""
+def create_table(connection: Connection, table: str) -> None:
+    """The records' table with its indexes, as the tenant's role (an archive's import uses it too: its
+    connection chooses the schema by search path rather than by the tenant sessions' schema map)."""
+    if TENANT_SCHEMA_PLACEHOLDER not in (
+        connection.get_execution_options().get("schema_translate_map") or {}
+    ):
+        connection = connection.execution_options(schema_translate_map={TENANT_SCHEMA_PLACEHOLDER: None})
     record_model(table).__table__.create(connection)
+
+
+def recreate_tables(connection: Connection, tables: Iterable[str]) -> None:
+    """An archive's object tables not in the schema yet, before its custom field columns and rows."""
+    present = set(
+        connection.exec_driver_sql(
+            "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()"
+        ).scalars()
+    )
+    for table in tables:
+        if is_object_table(table) and table not in present:
+            create_table(connection, table)
+
+
+def tables_in_schema(connection: Connection) -> list[str]:
+    """The object tables the bound schema holds (a deleted object's too, until its purge), by name."""
+    rows = connection.execute(
+        text(
+            "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() "
+            "AND tablename LIKE 'co\\_%' ORDER BY tablename"
+        )
+    )
+    return [name for name in rows.scalars() if is_object_table(name)]
 
 
 def update_object(session: TenantSession, object_id: uuid.UUID, changes: dict[str, Any]) -> CustomObject:
