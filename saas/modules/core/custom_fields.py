@@ -660,6 +660,14 @@ def ids_pointing_at(
     return list(session.scalars(statement, {"record_id": record_id, "n": limit}))
 
 
+def clear_references(session: Session, definition: CustomField, record_id: uuid.UUID) -> int:
+    """Empty ``definition``'s reference wherever it points at ``record_id`` (an erased person); returns how
+    many records pointed there."""
+    table, column = quote_identifier(definition.entity), quote_identifier(definition.column_name)
+    statement = text(f"UPDATE {table} SET {column} = NULL WHERE {column} = :record_id")
+    return session.execute(statement, {"record_id": record_id}).rowcount
+
+
 def personal_values(session: Session, entity: str, record_ids: list[uuid.UUID]) -> dict[uuid.UUID, dict]:
     """Each record's custom values by label, for a person's copy of their data: deleted fields too, since
     their values are held until a purge."""

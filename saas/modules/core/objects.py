@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any
@@ -38,7 +38,7 @@ from saas.errors import Conflict, NotFound, ValidationError
 from saas.modules.core.activities import acting_user_id
 from saas.modules.core.models import Activity, CustomField, CustomObject, SavedView, search_vector_column
 from saas.modules.core.services import RecordService
-from saas.modules.registry import RecordType
+from saas.modules.registry import RecordType, registry
 from saas.sql import quote_identifier
 
 TABLE_PREFIX = "co_"
@@ -350,3 +350,19 @@ def purge_object(session: TenantSession, object_id: uuid.UUID) -> None:
     session.delete(definition)
     session.flush()
     _forget(session)
+
+
+def record_names(session: TenantSession, table: str, ids: Collection[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """The names people read for records of ``table`` by id: an object record's name, or the name a
+    module gives its records (``registry.record_labels``)."""
+    if not ids:
+        return {}
+    if is_object_table(table):
+        model: Any = record_model(table)
+        return dict(session.execute(select(model.id, model.name).where(model.id.in_(ids))).tuples().all())
+    return registry.record_labels(session, table, ids)
+
+
+def names_records(table: str | None) -> bool:
+    """Whether :func:`record_names` can name the records of ``table``."""
+    return bool(table) and (is_object_table(table) or registry.labels_records(table))

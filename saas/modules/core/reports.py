@@ -13,7 +13,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from saas.db import TenantSession, db
 from saas.errors import ValidationError
-from saas.modules.core import custom_fields
+from saas.modules.core import custom_fields, objects
 from saas.modules.core.models import CustomField
 from saas.modules.registry import Series, registry
 from saas.modules.switches import ModuleDisabled, enabled_module_keys
@@ -45,12 +45,6 @@ class ReportRow:
     """What a person reads for ``group``: a referenced record's name (a stage's, an owner's), else the
     value as text; ``None`` for no value."""
     then_label: str | None = None
-
-
-def _owner_module(entity: str) -> str:
-    from saas.exports.format import tenant_tables
-
-    return next((spec.module for spec in tenant_tables() if spec.name == entity), "core")
 
 
 def fields_of(session: TenantSession, entity: str) -> tuple[dict[str, str], dict[str, str]]:
@@ -103,7 +97,7 @@ def referenced_type(entity: str, name: str, definitions: list[CustomField]) -> s
         column = custom_fields._table(entity).columns.get(name)
         key = next(iter(column.foreign_keys), None) if column is not None else None
         target = key.column.table.name if key is not None else None
-    return target if target and registry.labels_records(target) else None
+    return target if objects.names_records(target) else None
 
 
 def value_labels(
@@ -112,7 +106,7 @@ def value_labels(
     """What a person reads for each of the field's ``values``: the referenced records' names (an id no
     module names, a deleted record's, stays as it is), else the value as text."""
     target = referenced_type(entity, name, definitions)
-    names = registry.record_labels(session, target, {v for v in values if v is not None}) if target else {}
+    names = objects.record_names(session, target, {v for v in values if v is not None}) if target else {}
     return {value: None if value is None else names.get(value, str(value)) for value in values}
 
 
@@ -127,7 +121,7 @@ def filter_labels(session: TenantSession, entity: str, filters: dict[str, str]) 
             record_id = uuid.UUID(value)
         except ValueError:
             continue
-        label = registry.record_labels(session, target, [record_id]).get(record_id) if target else None
+        label = objects.record_names(session, target, [record_id]).get(record_id) if target else None
         if label is not None:
             named[name] = label
     return named
@@ -164,9 +158,10 @@ def check_report(
 ) -> list[tuple[CustomField, Any]]:
     """Refuse a report that names anything but ``entity``'s own fields (``definitions`` are its custom
     ones), with :class:`ValidationError`; returns its custom field filters, typed."""
-    if entity not in custom_fields.entities():
+    if not custom_fields.takes_fields(entity):
         raise ValidationError(
-            "Unknown record type.", {"entity": [f"Use one of: {', '.join(custom_fields.entities())}."]}
+            "Unknown record type.",
+            {"entity": [f"Use one of: {', '.join(custom_fields.entities())} or a custom object's table."]},
         )
     groupable, summable = fields_among(entity, definitions)
     errors: dict[str, list[str]] = {}
@@ -210,13 +205,15 @@ def run_report(
     """``measure`` (of ``field``) per value of ``group_by`` (and of ``then_by``) over the records that
     match ``filters``, largest groups first."""
     definitions: list[CustomField] = []
-    if entity in custom_fields.entities():
-        module = _owner_module(entity)
-        if module not in enabled_module_keys(db.session, session.tenant.id):
+    record_type = registry.record_type(session, entity)
+    if record_type is not None:
+        if record_type.module not in enabled_module_keys(db.session, session.tenant.id):
             raise ModuleDisabled(
-                f"The {registry.get(module).title} module is switched off for this workspace."
+                f"The {registry.get(record_type.module).title} module is switched off for this workspace."
             )
         definitions = custom_fields.list_fields(session, entity)
+    elif custom_fields.takes_fields(entity):  # a custom object deleted since, or never defined here
+        raise ValidationError("Unknown record type.", {"entity": ["This workspace has no such object."]})
     custom_filters = check_report(entity, definitions, group_by, measure, field, then_by, filters)
     conditions = custom_fields.conditions_of(custom_filters)
     for name, value in (filters or {}).items():

@@ -13,7 +13,6 @@ from flask import current_app, render_template, request, url_for
 from flask_babel import gettext
 from markupsafe import Markup
 from marshmallow import fields, validate
-from sqlalchemy import select
 
 from saas.modules.core import custom_fields, objects, schemas
 from saas.modules.core.models import CustomObject
@@ -122,7 +121,7 @@ def related_records(session: Any, record_type: RecordType, record: Any) -> dict[
         if source is None:
             continue
         ids = custom_fields.ids_pointing_at(session, definition, record.id, RELATED_LIMIT + 1)
-        names = record_names(session, source.table, ids[:RELATED_LIMIT])
+        names = objects.record_names(session, source.table, ids[:RELATED_LIMIT])
         groups.append(
             {
                 "title": f"{gettext(source.plural)} ({definition.label})",
@@ -137,14 +136,6 @@ def related_records(session: Any, record_type: RecordType, record: Any) -> dict[
     return {"groups": groups} if groups else None
 
 
-def record_names(session: Any, table: str, ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
-    """The names people read for records of ``table`` by id: an object's name, or the registry's labels."""
-    if objects.is_object_table(table):
-        model: Any = objects.record_model(table)
-        return dict(session.execute(select(model.id, model.name).where(model.id.in_(ids))).tuples().all())
-    return registry.record_labels(session, table, ids)
-
-
 REFERENCE_CHOICES = 200
 """Records a relation's select offers (by name); more are typed in by id in the API or an import."""
 
@@ -157,7 +148,7 @@ def reference_choices(table: str) -> list[tuple[uuid.UUID, str]]:
     if record_type is None or record_type.service is None:
         return []
     page = record_type.service().list(session, limit=REFERENCE_CHOICES)
-    names = record_names(session, table, [record.id for record in page.data])
+    names = objects.record_names(session, table, [record.id for record in page.data])
     return [(record.id, names.get(record.id, str(record.id))) for record in page.data]
 
 
@@ -165,7 +156,7 @@ def reference_link(table: str, record_id: uuid.UUID) -> Markup | str:
     """A reference's value on a detail page: the record's name linking to it (its id if unnamed)."""
     session = current_tenant_session()
     record_type = registry.record_type(session, table)
-    name = record_names(session, table, [record_id]).get(record_id)
+    name = objects.record_names(session, table, [record_id]).get(record_id)
     if record_type is None or name is None:
         return str(record_id)
     url = url_for(record_type.endpoint, **record_type.detail_arguments(record_id))

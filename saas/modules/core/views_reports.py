@@ -8,14 +8,17 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from flask import Response, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext
 from werkzeug.datastructures import MultiDict
 
+from saas.db import db
 from saas.errors import ValidationError
-from saas.modules.core import custom_fields, reports, saved_reports
+from saas.modules.core import reports, saved_reports
 from saas.modules.core.models import SavedReport
 from saas.modules.core.views import pages
-from saas.modules.registry import DashboardCard
+from saas.modules.registry import DashboardCard, registry
 from saas.modules.settings import ADMIN_ROLES
+from saas.modules.switches import enabled_module_keys
 from saas.tenants.routing import current_tenant_session
 
 FILTER_ROWS = 3
@@ -60,7 +63,10 @@ def reports_page():
 
     params = _params()
     session = current_tenant_session()
-    entity = params["entity"] if params["entity"] in custom_fields.entities() else "contacts"
+    # Every record type of the workspace's enabled modules, its custom objects included, by table.
+    enabled = enabled_module_keys(db.session, g.tenant.id)
+    entities = {t.table: gettext(t.plural) for t in registry.record_types(session, enabled)}
+    entity = params["entity"] if params["entity"] in entities else "contacts"
     groupable, summable = reports.fields_of(session, entity)
     rows, message, errors, status, named = None, None, {}, 200, {}
     if params["group_by"]:
@@ -72,7 +78,7 @@ def reports_page():
             named = reports.filter_labels(session, entity, params["filters"])
     card = _card(params, rows, groupable) if rows else None
     return render_template(
-        "core/reports.html", params=params, entities=custom_fields.entities(), groupable=groupable,
+        "core/reports.html", params=params, entities=entities, groupable=groupable,
         summable=summable, measures=reports.MEASURES, rows=rows, card=card,
         geometry=chart(card) if card else None, palette=PALETTE, message=message, errors=errors,
         arguments=_arguments(params), filter_rows=FILTER_ROWS, saved=saved_reports.listed(session),

@@ -4,6 +4,8 @@ never visible to another workspace."""
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 from sqlalchemy import text
 
@@ -178,3 +180,73 @@ def test_a_relation_may_point_at_another_custom_object(client, tenant_a, headers
         headers=headers,
     )  # fmt: skip
     assert unknown.status_code == 422
+
+
+def test_reports_group_an_objects_records_and_name_the_records_a_relation_points_at(
+    client, tenant_a, tenant_b, headers
+):
+    define_vehicle(client, headers)
+    acme = _post(client, headers, "/accounts", {"name": "Acme"})
+    for name, fuel in (("A-1", "diesel"), ("A-2", "diesel"), ("A-3", "petrol")):
+        _post(
+            client,
+            headers,
+            "/objects/vehicle/records",
+            {"name": name, "custom_fields": {"fuel": fuel, "owner": acme["id"]}},
+        )
+    by_fuel = client.get("/api/v1/reports?entity=co_vehicle&group_by=cf_fuel", headers=headers)
+    assert by_fuel.status_code == 200, by_fuel.get_json()
+    assert [(r["group"], r["value"]) for r in by_fuel.get_json()["rows"]] == [
+        ("diesel", "2"),
+        ("petrol", "1"),
+    ]
+    by_owner = client.get("/api/v1/reports?entity=co_vehicle&group_by=cf_owner", headers=headers).get_json()
+    assert [r["group_label"] for r in by_owner["rows"]] == ["Acme"]
+    # Another workspace has no such object: a clear 4xx, nothing of A's counted.
+    other = client.get(
+        "/api/v1/reports?entity=co_vehicle&group_by=cf_fuel", headers=bearer(make_token(tenant_b))
+    )
+    assert other.status_code == 422 and other.content_type == "application/problem+json"
+
+
+def test_a_persons_copy_holds_the_records_related_to_them_and_erasure_clears_the_relation(
+    client, tenant_a, headers
+):
+    from saas.modules.privacy.subject import collect_personal_data, data_subject, erase_subject
+
+    define_vehicle(client, headers)
+    _post(
+        client, headers, "/custom-fields",
+        {"entity": "co_vehicle", "key": "driver", "label": "Driver", "field_type": "reference",
+         "reference": "contacts"},
+    )  # fmt: skip
+    zoe = _post(
+        client, headers, "/contacts", {"first_name": "Zoë", "last_name": "Lee", "email": "zoe@example.com"}
+    )
+    other = _post(client, headers, "/contacts", {"last_name": "Other"})
+    hers = _post(
+        client,
+        headers,
+        "/objects/vehicle/records",
+        {"name": "Z-OE 1", "custom_fields": {"driver": zoe["id"]}},
+    )
+    _post(
+        client,
+        headers,
+        "/objects/vehicle/records",
+        {"name": "O-TH 2", "custom_fields": {"driver": other["id"]}},
+    )
+    with tenant_session(tenant_a.ref) as session:
+        copy = collect_personal_data(session, uuid.UUID(zoe["id"]))
+    related = copy["core"]["related_records"]["co_vehicle"]
+    assert [(r["name"], r["relation"]) for r in related] == [("Z-OE 1", "Driver")]
+    with tenant_session(tenant_a.ref) as session:
+        report = erase_subject(session, data_subject(session, uuid.UUID(zoe["id"])))
+    assert report["relations_cleared"] == 1
+    kept = client.get(f"/api/v1/objects/vehicle/records/{hers['id']}", headers=headers).get_json()
+    assert kept["custom_fields"]["driver"] is None  # the vehicle stays, no longer linked to her
+    names = {
+        r["name"]: r["custom_fields"]["driver"]
+        for r in client.get("/api/v1/objects/vehicle/records", headers=headers).get_json()["data"]
+    }
+    assert names["O-TH 2"] == other["id"]
