@@ -14,8 +14,9 @@ from flask import Flask
 from marshmallow import fields
 
 from saas.db import TenantSession, db
+from saas.modules.core import objects
 from saas.modules.core.custom_fields import TYPES, entities, key_of, list_fields
-from saas.modules.core.models import CustomField
+from saas.modules.core.models import CustomField, CustomObject
 from saas.modules.registry import registry
 from saas.modules.switches import BLUEPRINT_MODULES, enabled_module_keys
 from saas.tenants.models import Tenant
@@ -219,6 +220,10 @@ def workspace_document(app: Flask, session: TenantSession, tenant: Tenant) -> di
         defined.setdefault(definition.entity, []).append(definition)
     for record_type in generic.record_types:
         _type_record(document, record_type, defined.get(record_type.entity, []))
+    for definition in objects.live_objects(session):
+        record_type = _object_paths(document, definition)
+        if record_type is not None:
+            _type_record(document, record_type, defined.get(definition.table_name, []))
     enabled = enabled_module_keys(db.session, tenant.id)
     for path, module in generic.path_modules.items():
         if module not in enabled and path in document.get("paths", {}):
@@ -231,6 +236,52 @@ def workspace_document(app: Flask, session: TenantSession, tenant: Tenant) -> di
     ).strip()
     info["x-workspace"] = {"slug": tenant.slug, "name": tenant.name}
     return document
+
+
+OBJECT_RECORDS = "objects/{object_key}/records"
+"""The generic paths of any custom object's records, below the API prefix."""
+
+
+def _object_paths(document: dict, definition: CustomObject) -> RecordType | None:
+    """A custom object's own copy of the generic object record paths (``/objects/vehicle/records``), with
+    its schemas inlined so that its fields type them alone, and operation ids of its own."""
+    from saas.api.access import API_PREFIX
+
+    paths = document.get("paths", {})
+    generic = f"{API_PREFIX}/{OBJECT_RECORDS}"
+    own = generic.replace("{object_key}", definition.key)
+    for path in [p for p in list(paths) if p == generic or p.startswith(generic + "/")]:
+        operations = _inlined(document, copy.deepcopy(paths[path]))
+        for method, operation in operations.items():
+            if method not in _METHODS:
+                continue
+            operation["parameters"] = [
+                parameter
+                for parameter in operation.get("parameters", [])
+                if parameter.get("name") != "object_key"
+            ]
+            if "operationId" in operation:
+                operation["operationId"] = operation["operationId"].replace("object", definition.key, 1)
+            summary = operation.get("summary", "")
+            summary = summary.replace("a custom object's records", definition.plural.lower())
+            operation["summary"] = summary.replace(
+                "a custom object's record", f"a {definition.singular.lower()}"
+            )
+        operations.pop("parameters", None)
+        paths[own + path.removeprefix(generic)] = operations
+    return _record_type(document, own.removeprefix(API_PREFIX + "/"))
+
+
+def _inlined(document: dict, node: Any) -> Any:
+    """``node`` with every ``$ref`` into the document replaced by a copy of what it points at."""
+    if isinstance(node, list):
+        return [_inlined(document, item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    reference = node.get("$ref")
+    if isinstance(reference, str) and reference.startswith("#/"):
+        return _inlined(document, copy.deepcopy(_resolve(document, tuple(reference[2:].split("/")))))
+    return {key: _inlined(document, value) for key, value in node.items()}
 
 
 def _type_record(document: dict, record_type: RecordType, definitions: list[CustomField]) -> None:

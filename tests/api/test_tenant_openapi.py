@@ -356,3 +356,36 @@ def test_a_sort_parameter_offers_the_sortable_custom_fields():
     assert (
         "enum" not in free["parameters"][0]["schema"] and "`cf_size`" in free["parameters"][0]["description"]
     )
+
+
+def test_each_custom_object_has_its_own_typed_paths_the_api_answers_to(client, headers_a, tenant_b):
+    client.post(
+        "/api/v1/custom-objects", json={"key": "vehicle", "singular": "Vehicle", "plural": "Vehicles"},
+        headers=headers_a,
+    )  # fmt: skip
+    _define(client, headers_a, "co_vehicle", key="fuel", label="Fuel", field_type="single_select",
+            options=["petrol", "diesel"], required=True)  # fmt: skip
+    document = _document(client, headers_a)
+    validate_openapi(document)
+    collection = document["paths"]["/api/v1/objects/vehicle/records"]
+    assert collection["post"]["operationId"] == "create_vehicle_record"
+    assert {p["name"] for p in collection["get"]["parameters"]} >= {"q", "cf_fuel"}
+    request_schema = collection["post"]["requestBody"]["content"]["application/json"]["schema"]
+    good = {"name": "B-XY 1", "custom_fields": {"fuel": "diesel"}}
+    validator = _validator(document, request_schema)
+    validator.validate(good)
+    for refused in (
+        {"name": "B-XY 2", "custom_fields": {"fuel": "coal"}},
+        {"name": "B-XY 3", "custom_fields": {}},
+    ):
+        assert not validator.is_valid(refused)
+        assert (
+            client.post("/api/v1/objects/vehicle/records", json=refused, headers=headers_a).status_code == 422
+        )
+    created = client.post("/api/v1/objects/vehicle/records", json=good, headers=headers_a)
+    assert created.status_code == 201
+    answer = collection["post"]["responses"]["201"]["content"]["application/json"]["schema"]
+    _validator(document, answer).validate(created.get_json())
+    # Another workspace's document has no vehicles.
+    other = _document(client, bearer(make_token(tenant_b)))
+    assert "/api/v1/objects/vehicle/records" not in other["paths"]
