@@ -20,6 +20,7 @@ from saas.auth.members import invite
 from saas.auth.models import Membership
 from saas.db import db, tenant_session
 from saas.exports.models import Export
+from saas.modules.core import objects
 from tests.conftest import bearer, csrf_token_from, login, make_token
 from tests.exports.fixtures import fill_every_table
 
@@ -34,6 +35,9 @@ TABLE_OF_ARGUMENT = {
     "rate_id": "exchange_rates",
 }
 WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
+OBJECT_KEY, OBJECT_TABLE = "vehicle", "co_vehicle"
+"""The custom object the export fixture gives A; B defines one of the same key, so that B's lookups of A's
+record ids run in B's own table of that name."""
 
 
 def _tables(schema: str, *with_columns: str, session=None) -> list[str]:
@@ -52,6 +56,8 @@ def _tables(schema: str, *with_columns: str, session=None) -> list[str]:
 def _table_for(rule: Rule, argument: str, tables: set[str]) -> str | None:
     if argument in TABLE_OF_ARGUMENT:
         return TABLE_OF_ARGUMENT[argument]
+    if argument == "record_id" and "<object_key>" in rule.rule:
+        return OBJECT_TABLE if OBJECT_TABLE in tables else None
     if argument == "record_id":
         before = rule.rule.split(f"<uuid:{argument}>")[0].rstrip("/").rsplit("/", 1)[-1]
         return before if before in tables else None
@@ -89,10 +95,12 @@ def _converters(rule: Rule) -> list[str]:
 
 
 @pytest.fixture
-def a_ids(app_ctx, tenant_a):
+def a_ids(app_ctx, tenant_a, tenant_b):
     """One id of every table of A: its tenant tables (rows in all of them) and its platform rows
     (membership, API token and client, invitation, export)."""
     fill_every_table(tenant_a)
+    with tenant_session(tenant_b.ref) as session:
+        objects.define_object(session, {"key": OBJECT_KEY, "singular": "Vehicle", "plural": "Vehicles"})
     tenant = tenant_a.tenant
     owner = db.session.scalar(select(Membership).where(Membership.tenant_id == tenant.id))
     make_token(tenant_a)
@@ -140,6 +148,8 @@ def _urls(
                 values[argument] = a_ids[table]
             elif argument == "slug":
                 values[argument] = slug
+            elif argument == "object_key":
+                values[argument] = OBJECT_KEY
             else:
                 values[argument] = "x"  # a token or file name: any value reaches the lookup
         else:
