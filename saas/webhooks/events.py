@@ -46,8 +46,17 @@ KNOWN_EVENTS = (
 )
 # The API resource whose records an event carries, where it is not the plural of the event's noun.
 EVENT_RESOURCES = {"campaign": "marketing"}
+OBJECT_EVENT_PREFIX = "co_"
+"""Custom objects' events are ``co_<key>.created|updated|deleted`` (saas.modules.core.objects)."""
 _PENDING = "webhook_deliveries_to_queue"
 DELIVER_JOB = "saas.webhooks.delivery.deliver"
+
+
+def _event_resource(noun: str) -> str:
+    """The API resource of an event's records: a custom object's (``co_vehicle``) are ``objects``."""
+    if noun.startswith(OBJECT_EVENT_PREFIX):
+        return "objects"
+    return EVENT_RESOURCES.get(noun, noun + "s")
 
 
 def read_scopes_needed(events: Iterable[str], known_scopes: Collection[str]) -> set[str]:
@@ -60,7 +69,7 @@ def read_scopes_needed(events: Iterable[str], known_scopes: Collection[str]) -> 
     needed: set[str] = set()
     for name in events:
         noun = name.split(".", 1)[0]
-        scope = f"{EVENT_RESOURCES.get(noun, noun + 's')}:read"
+        scope = f"{_event_resource(noun)}:read"
         needed |= every_read if name == ALL_EVENTS or scope not in every_read else {scope}
     return needed
 
