@@ -9,19 +9,23 @@ from urllib.parse import parse_qsl
 from flask import current_app, flash, g, redirect, request, url_for
 
 from saas.errors import ValidationError
-from saas.modules.core import saved_views
+from saas.modules.core import objects, saved_views
 from saas.modules.core.models import SavedView
 from saas.modules.core.views import pages
 from saas.modules.settings import ADMIN_ROLES
 from saas.tenants.routing import current_tenant_session
 
 
-def _list_endpoint(entity: str) -> str:
-    """The list page to go back to: the form names it, but only a real list of ``entity`` is taken."""
+def _list_url(entity: str, **arguments: Any) -> str:
+    """The list page to go back to: the form names it, but only a real list of ``entity`` is taken; a
+    custom object's list is its own page of the shared object lists."""
+    if objects.is_object_table(entity):
+        key = entity.removeprefix(objects.TABLE_PREFIX)
+        return url_for("core.list_object_records", object_key=key, **arguments)
     endpoint = request.form.get("list_endpoint", "")
-    if endpoint.endswith(f".list_{entity}") and endpoint in current_app.view_functions:
-        return endpoint
-    return "core.list_contacts"
+    if not (endpoint.endswith(f".list_{entity}") and endpoint in current_app.view_functions):
+        endpoint = "core.list_contacts"
+    return url_for(endpoint, **arguments)
 
 
 @pages.app_template_global()
@@ -56,7 +60,6 @@ def create_saved_view():
         "columns": columns,
         "shared": request.form.get("shared") == "on",
     }
-    endpoint = _list_endpoint(entity)
     try:
         view = saved_views.create(current_tenant_session(), g.membership.user_id, data)
     except ValidationError as error:
@@ -66,10 +69,10 @@ def create_saved_view():
         )
         flash(f"The view was not saved. {error.detail} {problems}".strip())
         return redirect(
-            url_for(endpoint, **query, **({"columns": ",".join(columns)} if columns else {})), 303
+            _list_url(entity, **query, **({"columns": ",".join(columns)} if columns else {})), 303
         )
     flash(f"View “{view.name}” saved.")
-    return redirect(url_for(endpoint, **saved_views.page_arguments(view)), 303)
+    return redirect(_list_url(entity, **saved_views.page_arguments(view)), 303)
 
 
 @pages.post("/saved-views/<uuid:saved_view_id>/delete")
@@ -79,4 +82,4 @@ def delete_saved_view(saved_view_id: uuid.UUID):
         is_admin=g.membership.role in ADMIN_ROLES,
     )  # fmt: skip
     flash(f"View “{view.name}” deleted.")
-    return redirect(url_for(_list_endpoint(view.entity)), 303)
+    return redirect(_list_url(view.entity), 303)
