@@ -31,18 +31,21 @@ def _define_vehicle(page: Page, slug: str) -> None:
     page.get_by_role("button", name="Define object").click()
     expect(page.get_by_role("status")).to_contain_text("Vehicles defined")
     page.get_by_role("link", name="Fields and relations").click()
-    page.get_by_label("On", exact=True).select_option("co_vehicle")
-    page.get_by_label("Label", exact=True).fill("Owner")
-    page.get_by_label("Key (lowercase letters, digits and _; never changes)").fill("owner")
-    page.get_by_label("Type").select_option("reference")
-    page.get_by_label("A reference points to").select_option("accounts")
-    page.get_by_role("button", name="Add field").click()
-    page.get_by_label("On", exact=True).select_option("co_vehicle")
-    page.get_by_label("Label", exact=True).fill("Fuel")
-    page.get_by_label("Key (lowercase letters, digits and _; never changes)").fill("fuel")
-    page.get_by_label("Type").select_option("single_select")
-    page.get_by_label("Choices of a select (one per line)").fill("petrol\ndiesel\nelectric")
-    page.get_by_role("button", name="Add field").click()
+    for label, key, kind, extra in (
+        ("Company", "company", "reference", ("A reference points to", "accounts")),
+        ("Fuel", "fuel", "single_select", None),
+    ):
+        form = page.get_by_role("region", name="Add a field")
+        form.get_by_label("On", exact=True).select_option("co_vehicle")
+        form.get_by_label("Label", exact=True).fill(label)
+        form.get_by_label("Key (lowercase letters, digits and _; never changes)").fill(key)
+        form.get_by_label("Type").select_option(kind)
+        if extra:
+            form.get_by_label(extra[0]).select_option(extra[1])
+        else:
+            form.get_by_label("Choices of a select (one per line)").fill("petrol\ndiesel\nelectric")
+        form.get_by_role("button", name="Add field").click()
+        expect(page.get_by_role("status")).to_contain_text(f"Field {label} added")
     expect(page.locator("#cf-co_vehicle")).to_have_text("Vehicles")
 
 
@@ -53,7 +56,7 @@ def _new_vehicle(page: Page, plate: str, fuel: str, owner: str | None) -> None:
     page.get_by_label("Plate number").fill(plate)
     page.get_by_label("Fuel").select_option(fuel)
     if owner:
-        page.get_by_label("Owner", exact=True).select_option(label=owner)
+        page.get_by_label("Company", exact=True).select_option(label=owner)
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_role("status")).to_contain_text("Vehicle saved")
 
@@ -76,8 +79,9 @@ def test_an_admin_defines_vehicles_a_member_fills_and_filters_them_and_they_surv
 
     # The list filters by a field and is saved as a view; the account's page lists its vehicles.
     member.get_by_role("navigation", name="Main").get_by_role("link", name="Vehicles").click()
-    member.get_by_label("Fuel").select_option("electric")
-    member.get_by_role("button", name="Search").click()
+    search = member.locator("main").get_by_role("search")
+    search.get_by_label("Fuel").select_option("electric")
+    search.get_by_role("button", name="Search").click()
     rows = member.locator("table tbody tr")
     expect(rows).to_have_count(1)
     expect(rows.first).to_contain_text("M-EV 42")

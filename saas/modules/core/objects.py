@@ -77,6 +77,7 @@ def record_model(table: str) -> type:
         "__table_args__": (
             # Lists page through (sort_name, id), like contacts: a page costs the same at any depth.
             Index(f"ix_{table}_sort", "sort_name", "id"),
+            Index(f"ix_{table}_created_at_id", "created_at", "id"),  # newest first, as contacts
             Index(f"ix_{table}_search", "search_vector", postgresql_using="gin"),
         ),
         "id": mapped_column(Uuid, primary_key=True, default=uuid.uuid4),
