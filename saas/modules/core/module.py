@@ -8,35 +8,21 @@ from saas.modules.registry import Module, NavEntry, RecordPanel, RecordType, Set
 
 
 def _objects_pages():
-    from saas.modules.core import views_objects
+    from saas.modules.core.views import objects as object_pages
 
-    return views_objects
+    return object_pages
 
 
 def _pages():
-    # Importing these attaches their routes to the core blueprint.
-    import saas.modules.core.views_currencies
-    import saas.modules.core.views_custom_fields
-    import saas.modules.core.views_merge
-    import saas.modules.core.views_objects
-    import saas.modules.core.views_phones
-    import saas.modules.core.views_reports
-    import saas.modules.core.views_saved_views  # noqa: F401
-    from saas.modules.core.views import pages
+    import saas.modules.core.views  # noqa: F401  (attaches the routes)
+    from saas.modules.core.blueprints import pages
 
     return pages
 
 
 def _api():
-    # Importing these attaches their resources to the core API blueprint.
-    import saas.modules.core.api_currencies
-    import saas.modules.core.api_custom_fields
-    import saas.modules.core.api_merge
-    import saas.modules.core.api_objects
-    import saas.modules.core.api_phones
-    import saas.modules.core.api_reports
-    import saas.modules.core.api_saved_views  # noqa: F401
-    from saas.modules.core.api import api
+    import saas.modules.core.api  # noqa: F401  (attaches the routes)
+    from saas.modules.core.blueprints import api
 
     return api
 

@@ -10,7 +10,7 @@ from flask import g
 
 from saas.api import token_auth
 from saas.modules.core import custom_fields
-from saas.modules.core.api import services_page
+from saas.modules.core.api.records import services_page
 from saas.modules.service import admin, kb, queues, sla
 from saas.modules.service import schemas as s
 from saas.modules.service.blueprints import api

@@ -14,8 +14,7 @@ from saas.modules.core import custom_fields
 from saas.modules.core.models import Contact
 from saas.modules.core.pagination import Page
 from saas.modules.core.saved_views import register_columns
-from saas.modules.core.views import load_form, member_choices, workspace_people
-from saas.modules.core.views_columns import (
+from saas.modules.core.views.columns import (
     TIMESTAMP_COLUMNS,
     ListColumn,
     RecordList,
@@ -24,12 +23,13 @@ from saas.modules.core.views_columns import (
     prepare_rows,
     sort_link,
 )
-from saas.modules.core.views_custom_fields import (
+from saas.modules.core.views.custom_fields import (
     default_form_values,
     form_values,
     list_conditions,
     split_custom_form,
 )
+from saas.modules.core.views.records import load_form, member_choices, workspace_people
 from saas.modules.service import admin, email, kb, queues, sla
 from saas.modules.service import schemas as s
 from saas.modules.service.blueprints import pages

@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from saas.modules.core.api import register_record_resource
+from saas.modules.core.api.records import register_record_resource
 from saas.modules.sfa.blueprints import api
 from saas.modules.sfa.deal_schemas import (
     DealActivityIn,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 
 from saas.api import token_auth
-from saas.modules.core.api import register_record_resource, whole_record
+from saas.modules.core.api.records import register_record_resource, whole_record
 from saas.modules.sfa.blueprints import api
 from saas.modules.sfa.deal_schemas import DealIn, DealListQuery, DealOut, DealPage, MoveIn, StageHistory
 from saas.modules.sfa.deals import deals

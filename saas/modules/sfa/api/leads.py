@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 
 from saas.api import token_auth
-from saas.modules.core.api import register_record_resource
+from saas.modules.core.api.records import register_record_resource
 from saas.modules.sfa import conversion
 from saas.modules.sfa.blueprints import api
 from saas.modules.sfa.lead_schemas import ConversionOut, ConvertIn, LeadIn, LeadListQuery, LeadOut, LeadPage

@@ -13,7 +13,8 @@ from sqlalchemy import select
 from saas.errors import ValidationError
 from saas.i18n import N_
 from saas.modules.core.models import Account, Contact
-from saas.modules.core.views import (
+from saas.modules.core.views.columns import TIMESTAMP_COLUMNS, ListColumn
+from saas.modules.core.views.records import (
     FormField,
     RecordPages,
     RecordWords,
@@ -24,7 +25,6 @@ from saas.modules.core.views import (
     render_detail,
     workspace_people,
 )
-from saas.modules.core.views_columns import TIMESTAMP_COLUMNS, ListColumn
 from saas.modules.sfa import pipelines
 from saas.modules.sfa.blueprints import pages
 from saas.modules.sfa.deal_schemas import DealFilters, DealIn, MoveIn

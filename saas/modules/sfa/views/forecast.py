@@ -11,7 +11,7 @@ from flask_babel import gettext
 
 from saas.errors import ValidationError
 from saas.i18n import N_
-from saas.modules.core.views import load_form, member_choices, workspace_people
+from saas.modules.core.views.records import load_form, member_choices, workspace_people
 from saas.modules.sfa import pipelines
 from saas.modules.sfa.api.forecast import first_of_month
 from saas.modules.sfa.blueprints import pages

@@ -9,7 +9,7 @@ from __future__ import annotations
 from flask import g, render_template, request
 
 from saas.errors import NotFound
-from saas.modules.core.views import workspace_people
+from saas.modules.core.views.records import workspace_people
 from saas.modules.settings import ADMIN_ROLES
 from saas.modules.sfa import pipelines
 from saas.modules.sfa.blueprints import pages

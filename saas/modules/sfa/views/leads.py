@@ -13,7 +13,8 @@ from saas.db import db
 from saas.errors import SaasError, ValidationError
 from saas.i18n import N_
 from saas.modules.core.models import Account, Contact
-from saas.modules.core.views import (
+from saas.modules.core.views.columns import TIMESTAMP_COLUMNS, ListColumn, phone_column
+from saas.modules.core.views.records import (
     PHONE_FIELD,
     FormField,
     RecordPages,
@@ -21,7 +22,6 @@ from saas.modules.core.views import (
     load_form,
     register_record_pages,
 )
-from saas.modules.core.views_columns import TIMESTAMP_COLUMNS, ListColumn, phone_column
 from saas.modules.sfa import conversion
 from saas.modules.sfa.blueprints import pages
 from saas.modules.sfa.lead_schemas import ConvertIn, LeadFilters, LeadIn

@@ -13,7 +13,7 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext
 
 from saas.errors import Conflict, ValidationError
-from saas.modules.core.views import load_form
+from saas.modules.core.views.records import load_form
 from saas.modules.settings import ADMIN_ROLES
 from saas.modules.sfa import pipelines
 from saas.modules.sfa.blueprints import pages

@@ -9,7 +9,8 @@ from flask_babel import pgettext
 
 from saas.i18n import N_
 from saas.modules.core.models import Account, Contact
-from saas.modules.core.views import (
+from saas.modules.core.views.columns import TIMESTAMP_COLUMNS, ListColumn
+from saas.modules.core.views.records import (
     FormField,
     RecordPages,
     RecordWords,
@@ -17,7 +18,6 @@ from saas.modules.core.views import (
     register_record_pages,
     workspace_people,
 )
-from saas.modules.core.views_columns import TIMESTAMP_COLUMNS, ListColumn
 from saas.modules.sfa.blueprints import pages
 from saas.modules.sfa.deal_schemas import TASK_STATUSES, TaskFilters, TaskIn
 from saas.modules.sfa.models import Deal, Task

@@ -21,7 +21,7 @@ from saas.modules.core.merge import (
     merge_kind,
     merge_records,
 )
-from saas.modules.core.views import ACCOUNT_PAGES, CONTACT_PAGES, RecordPages, pages
+from saas.modules.core.views.records import ACCOUNT_PAGES, CONTACT_PAGES, RecordPages, pages
 from saas.modules.settings import ADMIN_ROLES
 from saas.tenants.routing import current_tenant_session, require_role
 

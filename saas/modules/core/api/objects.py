@@ -11,9 +11,9 @@ from marshmallow import RAISE, Schema, fields, validate
 
 from saas.api import token_auth
 from saas.modules.core import custom_fields, objects, schemas
-from saas.modules.core.api import api, services_page
+from saas.modules.core.api.records import api, services_page
 from saas.modules.core.schemas import list_of, page_of
-from saas.modules.core.views_merge import commit_audit_on_success
+from saas.modules.core.views.merge import commit_audit_on_success
 from saas.modules.settings import ADMIN_ROLES
 from saas.tenants.routing import current_tenant_session, require_role
 

@@ -17,7 +17,9 @@ from marshmallow import fields, validate
 from saas.modules.core import custom_fields, objects, schemas
 from saas.modules.core.models import CustomObject
 from saas.modules.core.saved_views import register_columns
-from saas.modules.core.views import (
+from saas.modules.core.views.columns import TIMESTAMP_COLUMNS, ListColumn
+from saas.modules.core.views.merge import run_admin_change
+from saas.modules.core.views.records import (
     RECORD_PAGE_RULES,
     FormField,
     RecordPages,
@@ -26,8 +28,6 @@ from saas.modules.core.views import (
     member_choices,
     pages,
 )
-from saas.modules.core.views_columns import TIMESTAMP_COLUMNS, ListColumn
-from saas.modules.core.views_merge import run_admin_change
 from saas.modules.registry import NavEntry, RecordType, registry
 from saas.modules.settings import ADMIN_ROLES
 from saas.tenants.routing import current_tenant_session, require_role

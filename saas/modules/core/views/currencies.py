@@ -11,8 +11,8 @@ from flask import g, render_template, request
 
 from saas.errors import ValidationError
 from saas.modules.core import currencies
-from saas.modules.core.views import pages
-from saas.modules.core.views_merge import run_admin_change
+from saas.modules.core.blueprints import pages
+from saas.modules.core.views.merge import run_admin_change
 from saas.modules.settings import ADMIN_ROLES
 from saas.tenants.routing import current_tenant_session, require_role
 

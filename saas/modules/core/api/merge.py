@@ -9,7 +9,7 @@ from marshmallow import RAISE, Schema, fields, validate
 
 from saas.api import token_auth
 from saas.modules.core import custom_fields, schemas
-from saas.modules.core.api import api
+from saas.modules.core.blueprints import api
 from saas.modules.core.merge import (
     ACCOUNT_KIND,
     CONTACT_KIND,
@@ -18,7 +18,7 @@ from saas.modules.core.merge import (
     annotate_duplicates,
     merge_records,
 )
-from saas.modules.core.views_merge import commit_audit_on_success
+from saas.modules.core.views.merge import commit_audit_on_success
 from saas.tenants.routing import current_tenant_session
 
 

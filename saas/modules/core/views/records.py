@@ -1,4 +1,5 @@
-"""Pages of the core module under /t/<slug>/: dashboard, contacts, accounts."""
+"""The shared record pages (list, form, detail with timeline and panels, delete) of every record type, and
+those of contacts and accounts; the dashboard."""
 
 from __future__ import annotations
 
@@ -18,8 +19,9 @@ from saas.errors import ValidationError
 from saas.i18n import N_
 from saas.modules.core import schemas, services
 from saas.modules.core.activities import LOGGED_KINDS, activities
+from saas.modules.core.blueprints import pages
 from saas.modules.core.saved_views import register_columns
-from saas.modules.core.views_columns import (
+from saas.modules.core.views.columns import (
     TIMESTAMP_COLUMNS,
     ListColumn,
     columns_of,
@@ -33,7 +35,6 @@ from saas.modules.registry import RecordLink, registry
 from saas.modules.switches import enabled_module_keys
 from saas.tenants.routing import current_tenant_session
 
-pages = Blueprint("core", __name__, template_folder="templates")
 pages.add_app_template_filter(shown_phone, "phone")  # ``{{ record.phone|phone }}`` on any page
 
 ACTIVITY_KIND_NAMES = (N_("Note"), N_("Call"), N_("Meeting"), N_("Email"), N_("System"))
@@ -150,7 +151,7 @@ def _form_data(pages_of: RecordPages) -> dict[str, Any]:
 
 def _save(pages_of: RecordPages, record_id: uuid.UUID | None):
     """Validate the posted form and create or update; re-render the form with messages on error."""
-    from saas.modules.core.views_custom_fields import save_custom_values, split_custom_form
+    from saas.modules.core.views.custom_fields import save_custom_values, split_custom_form
 
     data = _form_data(pages_of)
     session = current_tenant_session()
@@ -231,7 +232,7 @@ def _log_activity(pages_of: RecordPages, record_id: uuid.UUID):
 
 def list_page(pages_of: RecordPages):
     """A record type's list: search, filters, sort, columns, saved views, keyset pages."""
-    from saas.modules.core.views_custom_fields import list_conditions
+    from saas.modules.core.views.custom_fields import list_conditions
 
     q = (request.args.get("q") or "").strip()[:200] or None
     page, message, errors = services.Page([], None), None, {}
@@ -258,7 +259,7 @@ def list_page(pages_of: RecordPages):
 def new_page(pages_of: RecordPages):
     if request.method == "POST":
         return _save(pages_of, None)
-    from saas.modules.core.views_custom_fields import default_form_values
+    from saas.modules.core.views.custom_fields import default_form_values
 
     # Custom fields' defaults show in the form; links may prefill a new record ("new task" on a deal
     # page passes deal_id).
@@ -272,7 +273,7 @@ def show_page(pages_of: RecordPages, record_id: uuid.UUID):
 
 
 def edit_page(pages_of: RecordPages, record_id: uuid.UUID):
-    from saas.modules.core.views_custom_fields import form_values
+    from saas.modules.core.views.custom_fields import form_values
 
     if request.method == "POST":
         return _save(pages_of, record_id)

@@ -8,7 +8,7 @@ from marshmallow import RAISE, Schema, fields, validate
 from saas.api import token_auth
 from saas.api.resources import admins_only
 from saas.modules.core import phones
-from saas.modules.core.api import api
+from saas.modules.core.blueprints import api
 from saas.tenants.routing import current_tenant_session
 
 

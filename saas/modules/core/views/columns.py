@@ -1,8 +1,8 @@
 """The columns of a list page: which ones show (``?columns=``), the custom field ones, sorting by a header,
 and the likely-duplicate flag beside a record's name.
 
-The helpers take the list as its :class:`~saas.modules.core.views.RecordPages` or, for a list page of its own
-(tickets), as a :class:`RecordList`: both give the list's ``service``, its own ``columns`` and
+The helpers take the list as its :class:`~saas.modules.core.views.records.RecordPages` or, for a list page
+of its own (tickets), as a :class:`RecordList`: both give the list's ``service``, its own ``columns`` and
 ``endpoint("list")``. The saved views section (``core/_saved_views.html``) reads the same three.
 """
 

@@ -14,8 +14,8 @@ from werkzeug.datastructures import MultiDict
 from saas.db import db
 from saas.errors import ValidationError
 from saas.modules.core import reports, saved_reports
+from saas.modules.core.blueprints import pages
 from saas.modules.core.models import SavedReport
-from saas.modules.core.views import pages
 from saas.modules.registry import DashboardCard, registry
 from saas.modules.settings import ADMIN_ROLES
 from saas.modules.switches import enabled_module_keys

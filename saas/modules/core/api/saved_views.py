@@ -10,7 +10,7 @@ from marshmallow import ValidationError as MarshmallowError
 
 from saas.api import token_auth
 from saas.modules.core import saved_views
-from saas.modules.core.api import api
+from saas.modules.core.blueprints import api
 from saas.modules.core.schemas import list_of
 from saas.modules.settings import ADMIN_ROLES
 from saas.tenants.routing import current_tenant_session

@@ -15,9 +15,9 @@ from flask_babel import gettext
 from werkzeug.datastructures import MultiDict
 
 from saas.modules.core import custom_fields
+from saas.modules.core.blueprints import pages
 from saas.modules.core.models import CustomField
-from saas.modules.core.views import pages
-from saas.modules.core.views_merge import run_admin_change
+from saas.modules.core.views.merge import run_admin_change
 from saas.modules.registry import registry
 from saas.modules.settings import ADMIN_ROLES
 from saas.tenants.routing import current_tenant_session, require_role
@@ -104,7 +104,7 @@ def _custom_values(pages_of: Any, record: Any) -> list[tuple[str, Any]]:
     for definition in definitions:
         value = stored.get(custom_fields.key_of(definition))
         if definition.field_type == "reference" and value:
-            from saas.modules.core.views_objects import reference_link  # it builds on this module
+            from saas.modules.core.views.objects import reference_link  # it builds on this module
 
             value = reference_link(definition.reference or "", uuid.UUID(value))
         elif isinstance(value, list):

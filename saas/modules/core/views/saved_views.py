@@ -10,8 +10,8 @@ from flask import current_app, flash, g, redirect, request, url_for
 
 from saas.errors import ValidationError
 from saas.modules.core import objects, saved_views
+from saas.modules.core.blueprints import pages
 from saas.modules.core.models import SavedView
-from saas.modules.core.views import pages
 from saas.modules.settings import ADMIN_ROLES
 from saas.tenants.routing import current_tenant_session
 

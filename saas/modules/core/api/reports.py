@@ -10,7 +10,7 @@ from marshmallow import RAISE, Schema, fields, pre_load, validate
 
 from saas.api import token_auth
 from saas.modules.core import reports, saved_reports
-from saas.modules.core.api import api
+from saas.modules.core.blueprints import api
 from saas.modules.core.schemas import list_of
 from saas.modules.settings import ADMIN_ROLES
 from saas.tenants.routing import current_tenant_session

@@ -8,12 +8,11 @@ from typing import Any
 from apiflask import APIBlueprint
 from apiflask.views import MethodView
 
-from saas.api import api_blueprint, token_auth
+from saas.api import token_auth
 from saas.modules.core import custom_fields, schemas, services
+from saas.modules.core.blueprints import api
 from saas.modules.core.merge import annotate_duplicates
 from saas.tenants.routing import current_tenant_session
-
-api = api_blueprint("core_api", __name__, tag="Contacts and accounts")
 
 
 def register_record_resource(

@@ -6,8 +6,8 @@ from __future__ import annotations
 from flask import render_template, request
 
 from saas.modules.core import phones
-from saas.modules.core.views import pages
-from saas.modules.core.views_merge import run_admin_change
+from saas.modules.core.blueprints import pages
+from saas.modules.core.views.merge import run_admin_change
 from saas.modules.settings import ADMIN_ROLES
 from saas.tenants.routing import current_tenant_session, require_role
 

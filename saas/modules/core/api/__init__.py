@@ -1,0 +1,10 @@
+"""Core API resources under /api/v1/: importing each file attaches its routes to ``blueprints.api``."""
+
+import saas.modules.core.api.currencies
+import saas.modules.core.api.custom_fields
+import saas.modules.core.api.merge
+import saas.modules.core.api.objects
+import saas.modules.core.api.phones
+import saas.modules.core.api.records  # first: contacts, accounts and the record resource others reuse
+import saas.modules.core.api.reports
+import saas.modules.core.api.saved_views  # noqa: F401

@@ -1,0 +1,10 @@
+"""Core pages under /t/<slug>/: importing each file attaches its routes to ``blueprints.pages``."""
+
+import saas.modules.core.views.currencies
+import saas.modules.core.views.custom_fields
+import saas.modules.core.views.merge
+import saas.modules.core.views.objects
+import saas.modules.core.views.phones
+import saas.modules.core.views.records  # first: the shared record pages the others build on
+import saas.modules.core.views.reports
+import saas.modules.core.views.saved_views  # noqa: F401
