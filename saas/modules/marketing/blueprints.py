@@ -1,5 +1,5 @@
 """The marketing module's blueprints: staff pages, API resources, and the public routes of its mail
-(tracking, unsubscribe) and forms; ``views.py``, ``api.py`` and ``public.py`` add their routes."""
+(tracking, unsubscribe) and forms; ``views/``, ``api/`` and ``public.py`` add their routes."""
 
 from flask import Blueprint
 

@@ -1,0 +1,168 @@
+"""Campaign pages: list, edit, schedule, test, cancel, delete and the report."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from flask import flash, redirect, render_template, request, url_for
+
+from saas.errors import SaasError, ValidationError
+from saas.modules.marketing import campaigns, segments
+from saas.modules.marketing.audit import audit_marketing
+from saas.modules.marketing.blueprints import pages
+from saas.modules.marketing.charts import report_chart
+from saas.modules.marketing.models import Segment
+from saas.tenants.routing import current_tenant_session
+
+
+def _segment_choices() -> list[Segment]:
+    return segments.list_segments(current_tenant_session())
+
+
+@pages.get("/marketing/")
+def list_campaigns():
+    session = current_tenant_session()
+    return render_template(
+        "marketing/campaigns.html",
+        campaigns=campaigns.list_campaigns(session),
+        settings=campaigns.get_settings(session),
+    )
+
+
+def _campaign_form() -> dict[str, Any]:
+    data = {k: request.form.get(k, "") for k in ("name", "subject", "html_body", "text_body")}
+    data["segment_id"] = uuid_or_none(request.form.get("segment_id"))
+    return data
+
+
+def uuid_or_none(value: str | None) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(value) if value else None
+    except ValueError:
+        raise ValidationError("Unknown segment.", {"segment_id": ["Choose a segment."]}) from None
+
+
+def _render_campaign(campaign, *, errors=None, message=None, form=None, status=200):
+    session = current_tenant_session()
+    report = campaigns.campaign_report(session, campaign.id) if campaign and campaign.id else None
+    zone = campaigns.tenant_zone(session)
+    return render_template(
+        "marketing/campaign.html",
+        campaign=campaign,
+        segments=_segment_choices(),
+        errors=errors or {},
+        message=message,
+        form=form,
+        report=report,
+        zone=zone,
+        merge_fields=campaigns_merge_fields(),
+    ), status
+
+
+def campaigns_merge_fields() -> tuple[str, ...]:
+    from saas.modules.marketing.content import MERGE_FIELDS
+
+    return MERGE_FIELDS
+
+
+@pages.get("/marketing/campaigns/new")
+def new_campaign():
+    return _render_campaign(None)
+
+
+@pages.post("/marketing/campaigns/new")
+def create_campaign():
+    session = current_tenant_session()
+    try:
+        campaign = campaigns.create_campaign(session, _campaign_form())
+    except ValidationError as error:
+        return _render_campaign(
+            None, errors=error.errors, message=error.detail, form=request.form, status=422
+        )
+    flash("Campaign saved as a draft.")
+    return redirect(url_for("marketing.show_campaign", campaign_id=campaign.id))
+
+
+@pages.get("/marketing/campaigns/<uuid:campaign_id>")
+def show_campaign(campaign_id: uuid.UUID):
+    return _render_campaign(campaigns.get_campaign(current_tenant_session(), campaign_id))
+
+
+def _campaign_action(campaign_id: uuid.UUID, action, done: str):
+    session = current_tenant_session()
+    campaign = campaigns.get_campaign(session, campaign_id)
+    try:
+        action(session, campaign)
+    except SaasError as error:
+        session.rollback()
+        errors = error.errors if isinstance(error, ValidationError) else {}
+        campaign = campaigns.get_campaign(session, campaign_id)
+        return _render_campaign(
+            campaign, errors=errors, message=error.detail, form=request.form, status=error.status
+        )
+    flash(done)
+    return redirect(url_for("marketing.show_campaign", campaign_id=campaign_id))
+
+
+@pages.post("/marketing/campaigns/<uuid:campaign_id>")
+def update_campaign(campaign_id: uuid.UUID):
+    return _campaign_action(
+        campaign_id, lambda s, c: campaigns.update_campaign(s, c.id, _campaign_form()), "Campaign saved."
+    )
+
+
+def _send_at() -> datetime | None:
+    if request.form.get("when") != "later":
+        return None
+    try:
+        return datetime.fromisoformat(request.form.get("send_at", ""))
+    except ValueError:
+        raise ValidationError("Choose when to send.", {"send_at": ["Choose a date and time."]}) from None
+
+
+@pages.post("/marketing/campaigns/<uuid:campaign_id>/schedule")
+def schedule_campaign(campaign_id: uuid.UUID):
+    def schedule(session, campaign):
+        scheduled = campaigns.schedule_campaign(session, campaign.id, _send_at(), request.host_url)
+        audit_marketing(session, "campaign.scheduled", scheduled)
+
+    return _campaign_action(campaign_id, schedule, "Campaign scheduled.")
+
+
+@pages.post("/marketing/campaigns/<uuid:campaign_id>/cancel")
+def cancel_campaign(campaign_id: uuid.UUID):
+    def cancel(session, campaign):
+        audit_marketing(session, "campaign.cancelled", campaigns.cancel_campaign(session, campaign.id))
+
+    return _campaign_action(campaign_id, cancel, "Campaign cancelled.")
+
+
+@pages.post("/marketing/campaigns/<uuid:campaign_id>/test")
+def test_campaign(campaign_id: uuid.UUID):
+    return _campaign_action(
+        campaign_id,
+        lambda s, c: campaigns.request_test_send(s, c.id, request.form.get("to")),
+        "Test message queued.",
+    )
+
+
+@pages.post("/marketing/campaigns/<uuid:campaign_id>/delete")
+def delete_campaign(campaign_id: uuid.UUID):
+    result = _campaign_action(
+        campaign_id, lambda s, c: campaigns.delete_campaign(s, c.id), "Campaign deleted."
+    )
+    if isinstance(result, tuple):
+        return result
+    return redirect(url_for("marketing.list_campaigns"))
+
+
+@pages.get("/marketing/campaigns/<uuid:campaign_id>/report")
+def campaign_report(campaign_id: uuid.UUID):
+    session = current_tenant_session()
+    campaign = campaigns.get_campaign(session, campaign_id)
+    report = campaigns.campaign_report(session, campaign.id)
+    return render_template(
+        "marketing/report.html", campaign=campaign, report=report, chart=report_chart(report.timeline)
+    )
