@@ -1,4 +1,5 @@
-"""The core module's part of the global search: contacts and accounts by name, email or domain.
+"""The core module's part of the global search: contacts and accounts by name, email or domain, and the
+records of the workspace's custom objects by name.
 
 Through the lists' own search (``RecordService.list``), so the global search and a list's ``q`` find the
 same records by the same rule (every word starts a word of the record) through the same GIN index.
@@ -9,7 +10,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from saas.i18n import N_
-from saas.modules.core import services
+from saas.modules.core import objects, services
 from saas.modules.core.models import Contact
 from saas.modules.registry import SearchHit
 
@@ -46,4 +47,23 @@ def search(session: Session, query: str, limit: int) -> list[SearchHit]:
         )
         for account in accounts
     ]
+    return hits + search_objects(session, query, limit)
+
+
+def search_objects(session: Session, query: str, limit: int) -> list[SearchHit]:
+    """Each live custom object's records matching ``query`` by name (one indexed search per object)."""
+    hits = []
+    for definition in objects.live_objects(session):
+        found = objects.ObjectRecordService(definition).list(session, q=query, limit=limit).data
+        hits += [
+            SearchHit(
+                definition.singular,
+                record.name,
+                "core.show_object_records",
+                {"object_key": definition.key, "record_id": str(record.id)},
+                "",
+                definition.plural,
+            )
+            for record in found
+        ]
     return hits

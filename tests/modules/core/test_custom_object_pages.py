@@ -62,6 +62,8 @@ def test_an_admin_defines_an_object_and_members_work_with_its_records_like_conta
     listed = client.get(f"{base}/o/vehicle?cf_fuel=petrol").text
     assert "M-AB 9" in listed and "B-XY 123" not in listed
     assert "B-XY 123" in client.get(f"{base}/o/vehicle?q=xy").text
+    found = client.get(f"{base}/search?q=xy").text  # the global search box finds records of objects too
+    assert "Vehicles" in found and "B-XY 123" in found and detail_url.split(base, 1)[1] in found
     # The timeline takes notes like a contact's.
     logged = client.post(
         f"{detail_url}/activities", data={"csrf_token": token, "kind": "note", "subject": "Tyres changed"}
