@@ -10,7 +10,7 @@ from typing import Any
 from flask import flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from saas.errors import ValidationError
+from saas.errors import Conflict, ValidationError
 from saas.i18n import translate
 from saas.modules.core import custom_fields
 from saas.modules.core.models import Contact
@@ -280,10 +280,11 @@ def apply_macro(ticket_id: uuid.UUID):
     macro = macros.get_macro(session, macro_id)
     try:
         macros.apply_macro(session, ticket_id, macro.id, channel="web_form")
-    except ValidationError as error:
+    except (ValidationError, Conflict) as error:
         session.rollback()  # the page shows the ticket as it was: nothing of the macro was applied
-        detail = " ".join([translate(error.detail), *(m for ms in error.errors.values() for m in ms)])
-        return _render_ticket(ticket_id, status=422, macro_message=detail)
+        found = error.errors.values() if isinstance(error, ValidationError) else ()
+        detail = " ".join([translate(error.detail), *(message for messages in found for message in messages)])
+        return _render_ticket(ticket_id, status=error.status, macro_message=detail)
     flash(_("Macro %(name)s applied.", name=macro.name))
     return redirect(url_for("service.show_ticket", ticket_id=ticket_id))
 
