@@ -375,3 +375,35 @@ def test_tenant_b_cannot_read_apply_or_change_tenant_a_macros(client, tenant_a, 
         assert session.scalars(select(Macro.name)).all() == ["Alpha words"]
     with tenant_session(tenant_b.ref) as session:
         assert session.scalars(select(TicketMessage)).all() == []
+
+
+def test_editing_a_macro_on_its_page(client, tenant_a, owner, member):
+    shared = _macro(client, owner, name="Greeting", reply="Hello", scope="shared")
+    login(client, tenant_a.email, tenant_a.password)
+    page = client.get(f"/t/{tenant_a.slug}/macros/{shared['id']}")
+    assert page.status_code == 200 and 'value="Greeting"' in page.text
+    assert "{{ contact.first_name }}" in page.text and '<option value="urgent">' in page.text  # the choices
+    form = {
+        "csrf_token": csrf_token_from(page.text),
+        "name": "Greeting",
+        "scope": "shared",
+        "reply_kind": "public",
+    }
+    bad = client.post(
+        f"/t/{tenant_a.slug}/macros/{shared['id']}", data={**form, "reply": "{{ ticket.nope }}"}
+    )
+    assert bad.status_code == 422 and "Unknown merge field: ticket.nope" in bad.text
+    saved = client.post(f"/t/{tenant_a.slug}/macros/{shared['id']}", data={**form, "priority": "low"})
+    assert saved.status_code == 302
+    with tenant_session(tenant_a.ref) as session:
+        macro = session.get(Macro, uuid.UUID(shared["id"]))
+        assert (macro.reply, macro.priority) == (None, "low")  # a blank field clears it
+
+
+def test_a_member_sees_a_shared_macro_without_a_form_to_change_it(client, tenant_a, owner, member):
+    shared = _macro(client, owner, name="Greeting", reply="Hello", scope="shared")
+    login(client, MEMBER, PASSWORD)
+    shown = client.get(f"/t/{tenant_a.slug}/macros/{shared['id']}").text
+    assert "only owners and admins change it" in shown and "Save macro" not in shown
+    new_form = client.get(f"/t/{tenant_a.slug}/macros").text
+    assert 'name="scope" value="personal"' in new_form and "Who may use it" not in new_form
