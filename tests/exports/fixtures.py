@@ -211,6 +211,7 @@ def _fill_service_tables(session, contact_id: uuid.UUID) -> None:
     from saas.modules.service.models import (
         Article,
         ArticleCategory,
+        Macro,
         QueueMember,
         ServiceHoliday,
         Ticket,
@@ -245,6 +246,13 @@ def _fill_service_tables(session, contact_id: uuid.UUID) -> None:
     session.flush()
     session.add(Article(title=AWKWARD[:200], body=LARGE, status="published", category_id=category.id,
                         published_at=opened))  # fmt: skip
+    session.add_all([
+        Macro(name=AWKWARD[:100], scope="shared", reply="Hi {{ contact.first_name }},\n" + AWKWARD,
+              reply_kind="public", status="pending_customer", priority="high", queue_id=queue.id,
+              assignee_user_id=uuid.uuid4(), tags=["vip", "ünï, \"x\""]),
+        Macro(name="", scope="personal", owner_user_id=uuid.uuid4(), reply=None, reply_kind="note",
+              status=None, priority=None, queue_id=None, assignee_user_id=None, tags=[]),
+    ])  # fmt: skip
 
 
 def _fill_marketing_tables(session, contact_id: uuid.UUID) -> None:

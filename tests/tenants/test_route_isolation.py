@@ -33,6 +33,7 @@ TABLE_OF_ARGUMENT = {
     "client_pk": "oauth_clients",
     "token_id": "api_tokens",
     "rate_id": "exchange_rates",
+    "macro_id": "service_macros",
 }
 WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 OBJECT_KEY, OBJECT_TABLE = "vehicle", "co_vehicle"

@@ -16,7 +16,8 @@ from saas.modules.settings import ADMIN_ROLES
 from saas.tenants.routing import require_role
 
 
-def _audit(session: TenantSession, action: str, target: str, details: dict[str, Any] | None = None) -> None:
+def audit(session: TenantSession, action: str, target: str, details: dict[str, Any] | None = None) -> None:
+    """Refused (403) unless an owner or admin acts; else an audit entry committed with the change."""
     require_role(*ADMIN_ROLES)
     record_audit(
         db.session,
@@ -29,35 +30,35 @@ def _audit(session: TenantSession, action: str, target: str, details: dict[str, 
 
 
 def set_policy(session: TenantSession, priority: str, first_response: int, resolution: int) -> SlaPolicy:
-    _audit(session, "sla_policy.set", priority, {"first_response": first_response, "resolution": resolution})
+    audit(session, "sla_policy.set", priority, {"first_response": first_response, "resolution": resolution})
     return sla.set_policy(session, priority, first_response, resolution)
 
 
 def update_calendar(session: TenantSession, data: dict[str, Any]) -> ServiceCalendar:
-    _audit(session, "calendar.updated", "calendar", dict(data))
+    audit(session, "calendar.updated", "calendar", dict(data))
     return sla.update_calendar(session, data)
 
 
 def add_holiday(session: TenantSession, day: date, name: str) -> ServiceHoliday:
-    _audit(session, "holiday.added", day.isoformat())
+    audit(session, "holiday.added", day.isoformat())
     return sla.add_holiday(session, day, name)
 
 
 def remove_holiday(session: TenantSession, day: date) -> None:
-    _audit(session, "holiday.removed", day.isoformat())
+    audit(session, "holiday.removed", day.isoformat())
     sla.remove_holiday(session, day)
 
 
 def create_queue(session: TenantSession, data: dict[str, Any]) -> Queue:
-    _audit(session, "queue.created", data.get("name", ""), {"strategy": data.get("strategy")})
+    audit(session, "queue.created", data.get("name", ""), {"strategy": data.get("strategy")})
     return queues.create_queue(session, data)
 
 
 def update_queue(session: TenantSession, queue_id: uuid.UUID, data: dict[str, Any]) -> Queue:
-    _audit(session, "queue.updated", str(queue_id), {"fields": sorted(data)})
+    audit(session, "queue.updated", str(queue_id), {"fields": sorted(data)})
     return queues.update_queue(session, queue_id, data)
 
 
 def delete_queue(session: TenantSession, queue_id: uuid.UUID) -> None:
-    _audit(session, "queue.deleted", str(queue_id))
+    audit(session, "queue.deleted", str(queue_id))
     queues.delete_queue(session, queue_id)

@@ -37,6 +37,8 @@ PRIORITY_RANK = (
 CHANNELS = ("email", "portal", "web_form", "phone", "api")
 STRATEGIES = ("manual", "round_robin", "least_loaded")
 ARTICLE_STATUSES = ("draft", "published")
+MACRO_SCOPES = ("shared", "personal")
+MESSAGE_KINDS = ("public", "note")
 
 
 def _one_of(column: str, values: tuple[str, ...]) -> str:
@@ -196,6 +198,35 @@ class TicketEvent(TenantBase):
     actor_user_id: Mapped[uuid.UUID | None] = mapped_column()
     actor: Mapped[str] = mapped_column(String(20), default="system")  # user, customer, system
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Macro(Timestamps, TenantBase):
+    """A canned reply and/or set of ticket changes an agent applies in one step. Shared macros belong to
+    the workspace (admins keep them); personal ones to their owner alone. Empty fields change nothing."""
+
+    __tablename__ = "service_macros"
+    __table_args__ = (
+        CheckConstraint(_one_of("scope", MACRO_SCOPES), name="scope"),
+        CheckConstraint("scope = 'shared' OR owner_user_id IS NOT NULL", name="personal_owner"),
+        CheckConstraint(_one_of("reply_kind", MESSAGE_KINDS), name="reply_kind"),
+        CheckConstraint("status IS NULL OR " + _one_of("status", STATUSES), name="status"),
+        CheckConstraint("priority IS NULL OR " + _one_of("priority", PRIORITIES), name="priority"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    name: Mapped[str] = mapped_column(String(100))
+    scope: Mapped[str] = mapped_column(String(10), default="personal")
+    # The member a personal macro belongs to (a platform user id, no foreign key: see QueueMember).
+    owner_user_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
+    # Text with merge fields ({{ ticket.subject }}), checked when the macro is saved.
+    reply: Mapped[str | None] = mapped_column(Text)
+    reply_kind: Mapped[str] = mapped_column(String(10), default="public")
+    status: Mapped[str | None] = mapped_column(String(20))
+    priority: Mapped[str | None] = mapped_column(String(10))
+    queue_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("service_queues.id", ondelete="SET NULL"))
+    assignee_user_id: Mapped[uuid.UUID | None] = mapped_column()
+    # Added to the ticket's tags (the ticket keeps its others).
+    tags: Mapped[list[str]] = mapped_column(JSONB, default=list)
 
 
 class ArticleCategory(Timestamps, TenantBase):

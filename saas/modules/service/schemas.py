@@ -5,7 +5,15 @@ from __future__ import annotations
 from marshmallow import RAISE, Schema, fields, validate
 
 from saas.modules.core.schemas import CleanInput, ListQuery, list_of, page_of
-from saas.modules.service.models import ARTICLE_STATUSES, CHANNELS, PRIORITIES, STATUSES, STRATEGIES
+from saas.modules.service.models import (
+    ARTICLE_STATUSES,
+    CHANNELS,
+    MACRO_SCOPES,
+    MESSAGE_KINDS,
+    PRIORITIES,
+    STATUSES,
+    STRATEGIES,
+)
 from saas.modules.service.tickets import VIEWS
 
 _tags = fields.List(fields.String(validate=validate.Length(min=1, max=50)), validate=validate.Length(max=20))
@@ -229,3 +237,49 @@ class CategoryOut(Schema):
 
 
 CategoryList = list_of(CategoryOut)
+
+
+class MacroIn(CleanInput):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    scope = fields.String(
+        validate=validate.OneOf(MACRO_SCOPES),
+        metadata={"description": "personal (yours alone; the default) or shared (owners and admins)."},
+    )
+    reply = fields.String(
+        allow_none=True,
+        validate=validate.Length(max=100_000),
+        metadata={"description": "Reply text with merge fields, e.g. {{ ticket.subject }}."},
+    )
+    reply_kind = fields.String(validate=validate.OneOf(MESSAGE_KINDS))
+    status = fields.String(allow_none=True, validate=validate.OneOf(STATUSES))
+    priority = fields.String(allow_none=True, validate=validate.OneOf(PRIORITIES))
+    queue_id = fields.UUID(allow_none=True)
+    assignee_user_id = fields.UUID(allow_none=True)
+    tags = fields.List(
+        fields.String(validate=validate.Length(min=1, max=50)),
+        validate=validate.Length(max=20),
+        metadata={"description": "Added to the ticket's tags."},
+    )
+
+
+class MacroOut(Schema):
+    id = fields.UUID()
+    name = fields.String()
+    scope = fields.String()
+    owner_user_id = fields.UUID(allow_none=True)
+    reply = fields.String(allow_none=True)
+    reply_kind = fields.String()
+    status = fields.String(allow_none=True)
+    priority = fields.String(allow_none=True)
+    queue_id = fields.UUID(allow_none=True)
+    assignee_user_id = fields.UUID(allow_none=True)
+    tags = fields.List(fields.String())
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+
+
+MacroList = list_of(MacroOut)
+
+
+class ApplyMacroIn(CleanInput):
+    macro_id = fields.UUID(required=True)

@@ -183,11 +183,11 @@ def _fill_defaults(session: TenantSession, ticket: Ticket) -> None:
                 logger.warning("ticket custom field %s: stale default left out", key)
 
 
-def _announce_created(session: TenantSession, ticket: Ticket) -> None:
-    """``ticket.created`` to the tenant's webhook subscribers (sent only if this transaction commits)."""
+def _announce(session: TenantSession, event: str, ticket: Ticket, **extra: Any) -> None:
+    """``ticket.<verb>`` to the tenant's webhook subscribers (sent only if this transaction commits)."""
     emit(
         session,
-        "ticket.created",
+        event,
         {
             "id": ticket.id,
             "subject": ticket.subject,
@@ -199,7 +199,9 @@ def _announce_created(session: TenantSession, ticket: Ticket) -> None:
             "queue_id": ticket.queue_id,
             "tags": ticket.tags,
             "created_at": ticket.created_at,
+            "updated_at": ticket.updated_at,
             "custom_fields": _custom_values(session, ticket),
+            **extra,
         },
     )
 
@@ -278,7 +280,7 @@ class TicketService(RecordService[Ticket]):
             actor=actor,
         )
         _timeline(session, ticket, f"Ticket opened: {ticket.subject}", ticket.description)
-        _announce_created(session, ticket)
+        _announce(session, "ticket.created", ticket)
         return ticket
 
     def update(
@@ -332,6 +334,7 @@ class TicketService(RecordService[Ticket]):
             )
             _timeline(session, ticket, f"Ticket updated: {ticket.subject}", details)
         session.flush()
+        _announce(session, "ticket.updated", ticket, changed=sorted(changed))
         return ticket
 
     @staticmethod

@@ -8,8 +8,10 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from flask import flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 
-from saas.errors import ValidationError
+from saas.errors import Conflict, ValidationError
+from saas.i18n import translate
 from saas.modules.core import custom_fields
 from saas.modules.core.models import Contact
 from saas.modules.core.pagination import Page
@@ -30,11 +32,17 @@ from saas.modules.core.views.custom_fields import (
     split_custom_form,
 )
 from saas.modules.core.views.records import load_form, member_choices, workspace_people
-from saas.modules.service import admin, email, kb, queues, sla
+from saas.modules.service import admin, email, kb, macros, queues, sla
 from saas.modules.service import schemas as s
 from saas.modules.service.blueprints import pages
 from saas.modules.service.figures import service_figures
-from saas.modules.service.models import CHANNELS, PRIORITIES, STATUSES, STRATEGIES
+from saas.modules.service.models import (
+    CHANNELS,
+    MACRO_SCOPES,
+    PRIORITIES,
+    STATUSES,
+    STRATEGIES,
+)
 from saas.modules.service.tickets import (
     ENTITY,
     VIEWS,
@@ -216,6 +224,7 @@ def _render_ticket(ticket_id: uuid.UUID, *, status: int = 200, **form: Any):
         requester=requester,
         messages=list_messages(session, ticket_id),
         history=list_history(session, ticket_id),
+        macros=macros.list_macros(session),
         form=form,
         now=datetime.now(UTC),
         **_ticket_context(),
@@ -258,6 +267,105 @@ def reply_to_ticket(ticket_id: uuid.UUID):
         return _render_ticket(ticket_id, status=422, reply_errors=error.errors, reply_values=data)
     flash("Reply sent." if loaded["kind"] == "public" else "Note added.")
     return redirect(url_for("service.show_ticket", ticket_id=ticket_id))
+
+
+@pages.post("/tickets/<uuid:ticket_id>/apply-macro")
+def apply_macro(ticket_id: uuid.UUID):
+    session = current_tenant_session()
+    tickets.get(session, ticket_id)
+    try:
+        macro_id = uuid.UUID(request.form.get("macro_id", ""))
+    except ValueError:
+        return _render_ticket(ticket_id, status=422, macro_message=_("Choose a macro."))
+    macro = macros.get_macro(session, macro_id)
+    try:
+        macros.apply_macro(session, ticket_id, macro.id, channel="web_form")
+    except (ValidationError, Conflict) as error:
+        session.rollback()  # the page shows the ticket as it was: nothing of the macro was applied
+        found = error.errors.values() if isinstance(error, ValidationError) else ()
+        detail = " ".join([translate(error.detail), *(message for messages in found for message in messages)])
+        return _render_ticket(ticket_id, status=error.status, macro_message=detail)
+    flash(_("Macro %(name)s applied.", name=macro.name))
+    return redirect(url_for("service.show_ticket", ticket_id=ticket_id))
+
+
+# --- macros ---------------------------------------------------------------------------------------
+
+
+def _macro_form() -> dict[str, Any]:
+    """The posted macro: every field, so that a field left blank clears it."""
+    data: dict[str, Any] = {name: request.form.get(name, "") for name in macros.FIELDS if name != "tags"}
+    data["tags"] = [tag for tag in request.form.get("tags", "").replace(";", ",").split(",") if tag.strip()]
+    if g.membership.role not in ADMIN_ROLES:
+        data["scope"] = data["scope"] or "personal"
+    return data
+
+
+def _macro_context() -> dict[str, Any]:
+    return {
+        **_ticket_context(),
+        "scope_options": [(scope, _(scope.capitalize())) for scope in MACRO_SCOPES],
+        "kind_options": [("public", _("Public reply")), ("note", _("Internal note"))],
+        "may_share": g.membership.role in ADMIN_ROLES,
+        "merge_fields": list(macros.MERGE_FIELDS),
+    }
+
+
+def _render_macros(status: int = 200, **form: Any):
+    return render_template(
+        "service/macros.html",
+        macros=macros.list_macros(current_tenant_session()),
+        form=form,
+        **_macro_context(),
+    ), status
+
+
+@pages.get("/macros")
+def list_macros():
+    return _render_macros()
+
+
+@pages.post("/macros")
+def create_macro():
+    data = _macro_form()
+    try:
+        loaded = load_form(s.MacroIn(), data, "Please correct the macro.")
+        macro = macros.create_macro(current_tenant_session(), loaded)
+    except ValidationError as error:
+        return _render_macros(422, values=request.form, errors=error.errors, message=translate(error.detail))
+    flash(_("Macro %(name)s saved.", name=macro.name))
+    return redirect(url_for("service.list_macros"))
+
+
+@pages.route("/macros/<uuid:macro_id>", methods=["GET", "POST"])
+def edit_macro(macro_id: uuid.UUID):
+    session = current_tenant_session()
+    macro = macros.get_macro(session, macro_id)
+    values: Any = {name: getattr(macro, name) or "" for name in macros.FIELDS}
+    values["tags"] = ", ".join(macro.tags)
+    errors: dict[str, Any] = {}
+    message = None
+    if request.method == "POST":
+        values = request.form
+        try:
+            loaded = load_form(s.MacroIn(), _macro_form(), "Please correct the macro.")
+            macros.update_macro(session, macro_id, loaded)
+        except ValidationError as error:
+            errors, message = error.errors, translate(error.detail)
+        else:
+            flash(_("Macro %(name)s saved.", name=macro.name))
+            return redirect(url_for("service.list_macros"))
+    return render_template(
+        "service/macro_form.html", macro=macro, values=values, errors=errors, message=message,
+        **_macro_context(),
+    ), (422 if message else 200)  # fmt: skip
+
+
+@pages.post("/macros/<uuid:macro_id>/delete")
+def delete_macro(macro_id: uuid.UUID):
+    macros.delete_macro(current_tenant_session(), macro_id)
+    flash(_("Macro deleted."))
+    return redirect(url_for("service.list_macros"))
 
 
 def bar_chart(days: list) -> dict[str, Any]:
