@@ -1,4 +1,5 @@
-"""Registration of the service module: tickets with SLAs, queues, knowledge base, customer portal."""
+"""Registration of the service module: tickets with SLAs, queues, knowledge base, and the customer hub's
+tickets and help articles."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from saas.i18n import N_
 from saas.jobs.schedules import PeriodicJob, register_periodic
-from saas.modules.registry import Module, NavEntry, SettingsPage
+from saas.modules.registry import HubSection, Module, NavEntry, SettingsPage
 from saas.modules.service import overview, privacy
 
 
@@ -32,6 +33,18 @@ def _api():
     return api
 
 
+def _hub_tickets(session: Session, contact_id):
+    from saas.modules.service.portal import tickets_section
+
+    return tickets_section(session, contact_id)
+
+
+def _hub_knowledge_base(session: Session, contact_id):
+    from saas.modules.service.portal import knowledge_base_section
+
+    return knowledge_base_section(session, contact_id)
+
+
 def _public():
     from saas.modules.service import portal as routes  # noqa: F401  (attaches the routes)
     from saas.modules.service.blueprints import portal
@@ -52,6 +65,17 @@ MODULE = Module(
     pages=_pages,
     api=_api,
     public=_public,
+    hub_sections=(
+        HubSection("tickets", N_("My tickets"), "service/portal/hub_tickets.html", _hub_tickets, order=10),
+        HubSection(
+            "kb",
+            N_("Help articles"),
+            "service/portal/hub_kb.html",
+            _hub_knowledge_base,
+            signed_out=True,
+            order=20,
+        ),
+    ),
     settings=(
         SettingsPage(
             N_("Service"),
