@@ -180,7 +180,7 @@ class Module:
     merged_id``; kind ``contact``, ``account`` or ``lead``), in the caller's transaction; returns counts per
     table it handled. Tables with a foreign key to the record that no hook names are moved generically."""
     hub_sections: tuple[HubSection, ...] = ()
-    """The module's parts of the customer hub (a customer's tickets, consents, chats), shown while it is on."""
+    """The module's parts of the customer hub (a customer's tickets, consents, chats), shown while it's on."""
     record_labels: tuple[tuple[str, RecordLabels], ...] = ()
     """Per record type (its table: ``stages``, ``accounts``; ``users`` for the workspace's members), how
     its records are named, so reports and filters show names where a field holds a record's id."""

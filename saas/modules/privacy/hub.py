@@ -250,6 +250,7 @@ def home():
     contact_id = require_hub_contact()
     return render_template(
         "privacy/hub_home.html",
+        contact=hub_session().get(Contact, contact_id),
         sections=_loaded_sections(contact_id),
         message=request.args.get("message"),
         languages=LANGUAGES,
