@@ -6,19 +6,14 @@ The hub signs its links as the center did, so an old ``enter`` or ``confirm`` li
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, redirect, request, url_for
+from flask import Blueprint, abort, redirect
 from sqlalchemy import select
 
 from saas.db import db
+from saas.modules.privacy.hub import hub_address
 from saas.tenants.models import Tenant
 
 privacy_center = Blueprint("privacy_center", __name__)
-
-
-def hub_address(slug: str, rest: str) -> str:
-    """The hub's address of the old ``rest`` (with the request's query string) in workspace ``slug``."""
-    query = request.query_string.decode()
-    return url_for("customer_hub.start", slug=slug) + rest + (f"?{query}" if query else "")
 
 
 @privacy_center.route("/", defaults={"rest": ""}, methods=["GET", "POST"])

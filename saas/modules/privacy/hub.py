@@ -159,6 +159,13 @@ def visible_sections(signed_in: bool) -> list[HubSection]:
     return sorted(found, key=lambda section: (section.order, section.key))
 
 
+def hub_address(slug: str, path: str) -> str:
+    """``path`` under workspace ``slug``'s hub, with the request's query string: where an old address of
+    the same path (the privacy center's, the portal's) now leads."""
+    query = request.query_string.decode()
+    return url_for("customer_hub.start", slug=slug) + path + (f"?{query}" if query else "")
+
+
 def _loaded_sections(contact_id: uuid.UUID | None) -> list[tuple[HubSection, dict]]:
     return [
         (section, section.load(hub_session(), contact_id))

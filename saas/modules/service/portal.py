@@ -24,7 +24,13 @@ from saas.db import TenantSession
 from saas.errors import AuthenticationFailed, SaasError, ValidationError
 from saas.extensions import csrf, limiter
 from saas.i18n import N_
-from saas.modules.privacy.hub import HUB_PREFIX, hub_session, require_hub_contact, serve_hub_pages
+from saas.modules.privacy.hub import (
+    HUB_PREFIX,
+    hub_address,
+    hub_session,
+    require_hub_contact,
+    serve_hub_pages,
+)
 from saas.modules.privacy.links import carry_link_over
 from saas.modules.service import email, kb
 from saas.modules.service.blueprints import portal
@@ -82,8 +88,7 @@ def knowledge_base_section(session: TenantSession, contact_id: uuid.UUID | None)
 def old_portal_address(rest: str):
     """The same path in the hub (``tickets`` there leads to the hub's tickets section); 308 keeps a
     form's POST a POST, so a page opened before the move still submits."""
-    query = request.query_string.decode()
-    return redirect(url_for("customer_hub.start") + rest + (f"?{query}" if query else ""), 308)
+    return redirect(hub_address(g.hub_tenant.slug, rest), 308)
 
 
 @portal.route(f"{PORTAL_PREFIX}/enter/<token>", methods=["GET", "POST"])
