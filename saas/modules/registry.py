@@ -151,7 +151,8 @@ class Module:
     api: Callable[[], Blueprint] | None = None
     """Builds the blueprint of API resources served under ``/api/v1/``."""
     public: Callable[[], Blueprint] | None = None
-    """Builds a blueprint of public routes with their own prefix (a customer portal); it checks its switch."""
+    """Builds a blueprint of public routes with their own prefix (the customer hub, a module's pages in it:
+    ``saas.modules.privacy.hub.serve_hub_pages``); it checks its switch."""
     nav: tuple[NavEntry, ...] = field(default_factory=tuple)
     settings: tuple[SettingsPage, ...] = ()
     """The module's settings pages (owners and admins): the hub shows them as one group under the module's

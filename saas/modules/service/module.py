@@ -3,6 +3,8 @@ tickets and help articles."""
 
 from __future__ import annotations
 
+import uuid
+
 from sqlalchemy.orm import Session
 
 from saas.i18n import N_
@@ -33,13 +35,13 @@ def _api():
     return api
 
 
-def _hub_tickets(session: Session, contact_id):
+def _hub_tickets(session: Session, contact_id: uuid.UUID | None) -> dict:
     from saas.modules.service.portal import tickets_section
 
     return tickets_section(session, contact_id)
 
 
-def _hub_knowledge_base(session: Session, contact_id):
+def _hub_knowledge_base(session: Session, contact_id: uuid.UUID | None) -> dict:
     from saas.modules.service.portal import knowledge_base_section
 
     return knowledge_base_section(session, contact_id)
