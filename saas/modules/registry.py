@@ -147,6 +147,29 @@ class DashboardCard:
     """Cards are shown by ``order`` then ``key``."""
 
 
+@dataclass(frozen=True)
+class HubSection:
+    """A part of the customer hub's page (``/hub/<slug>/``), the one place a workspace's end customers
+    sign in to: the hub shows it, under ``title`` in ``<section id="hub-<key>">``, while its module is on.
+
+    The hub renders ``template`` with ``section`` (this declaration) and ``data`` (what ``load`` returned).
+    """
+
+    key: str
+    """Unique and stable (``tickets``, ``consents``, ``chats``): the section's anchor ``hub-<key>``."""
+    title: str
+    """The section's heading, marked with ``N_`` so it is translated where shown."""
+    template: str
+    """A template of the section's body (its heading is the hub's), rendered in the hub's page."""
+    load: Callable[[Session, uuid.UUID | None], dict]
+    """What the template shows (``session, contact_id``): the signed-in contact's own records only;
+    ``contact_id`` is ``None`` on the start page, before sign-in."""
+    signed_out: bool = False
+    """Shown on the start page too, to anyone (the published knowledge base)."""
+    order: int = 100
+    """Sections are shown by ``order`` then ``key``."""
+
+
 RecordLabels = Callable[[Session, Collection[uuid.UUID]], dict[uuid.UUID, str]]
 """The names a person reads for records of one type, by id (``session, ids``); unknown ids are left out."""
 
@@ -174,7 +197,8 @@ class Module:
     api: Callable[[], Blueprint] | None = None
     """Builds the blueprint of API resources served under ``/api/v1/``."""
     public: Callable[[], Blueprint] | None = None
-    """Builds a blueprint of public routes with their own prefix (a customer portal); it checks its switch."""
+    """Builds a blueprint of public routes with their own prefix (the customer hub, a module's pages in it:
+    ``saas.modules.privacy.hub.serve_hub_pages``); it checks its switch."""
     nav: tuple[NavEntry, ...] = field(default_factory=tuple)
     workspace_nav: Callable[[Session], list[NavEntry]] | None = None
     """Entries that depend on the workspace (its custom objects' lists), after ``nav``."""
@@ -210,6 +234,8 @@ class Module:
     """Moves the module's references from a merged-away record to its survivor (``session, kind, survivor_id,
     merged_id``; kind ``contact``, ``account`` or ``lead``), in the caller's transaction; returns counts per
     table it handled. Tables with a foreign key to the record that no hook names are moved generically."""
+    hub_sections: tuple[HubSection, ...] = ()
+    """The module's parts of the customer hub (a customer's tickets, consents, chats), shown while it's on."""
     record_labels: tuple[tuple[str, RecordLabels], ...] = ()
     """Per record type (its table: ``stages``, ``accounts``; ``users`` for the workspace's members), how
     its records are named, so reports and filters show names where a field holds a record's id."""

@@ -187,20 +187,23 @@ def test_3_a_rep_creates_a_deal_drags_it_to_another_stage_and_the_forecast_chang
 # 4 ------------------------------------------------------------------------------------------------
 
 
-def test_4_an_end_customer_opens_the_privacy_center_from_an_email_link(
+def test_4_an_end_customer_opens_the_customer_hub_from_an_email_link(
     browsers: Browsers,
     tenant_a,
     mail_sink,  # noqa: F811
 ):
     from saas.jobs import make_worker
+    from saas.modules.service.tickets import tickets
 
     contact_id = add_contact(tenant_a, first_name="Mara", last_name="Quinn", email="mara@quinn.example")
     with tenant_session(tenant_a.ref) as session:
         staff = consent.ConsentContext(source="staff", actor="e2e")
         consent.record_consent(session, uuid.UUID(contact_id), "email_marketing", "granted", staff)
+        tickets.create(session, {"subject": "Invoice twice", "requester_contact_id": contact_id})
 
     page = browsers.new_page()
-    page.goto(f"/p/{tenant_a.slug}/")
+    page.goto(f"/p/{tenant_a.slug}/")  # the privacy center's old address leads to the hub
+    expect(page).to_have_url(re.compile(rf"/hub/{tenant_a.slug}/$"))
     page.get_by_label("Email").fill("mara@quinn.example")
     page.get_by_role("button", name="Send me a link").click()
     make_worker().work(burst=True)  # the mail goes out from a job
@@ -211,10 +214,13 @@ def test_4_an_end_customer_opens_the_privacy_center_from_an_email_link(
     page.goto(link.group(0))
     page.get_by_role("button", name="Continue").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Hello Mara")
-    row = page.locator("tr", has_text="Email marketing")
+    # One sign-in: her ticket and her consents on the one page, each in its own section.
+    expect(page.locator("#hub-tickets")).to_contain_text("Invoice twice")
+    expect(page.locator("#hub-consents").get_by_role("heading", level=2)).to_have_text("Your consents")
+    row = page.locator("#hub-consents tr", has_text="Email marketing")
     expect(row).to_contain_text("agreed")  # the privacy center words a grant for the person
     row.get_by_role("button", name="Withdraw").click()
-    expect(page.locator("tr", has_text="Email marketing")).to_contain_text("withdrawn")
+    expect(page.locator("#hub-consents tr", has_text="Email marketing")).to_contain_text("withdrawn")
 
     with page.expect_download() as download:
         page.get_by_role("link", name="Download everything (JSON)").click()

@@ -108,9 +108,8 @@ def test_public_and_sign_in_pages_show_no_text_outside_the_translation_layer(
         "forgot password": "/password/forgot",
         "sign up": "/signup",
         "error 404": "/nowhere",
-        "privacy center start": f"/p/{slug}/",
-        "portal start": f"/portal/{slug}/",
-        "portal help articles": f"/portal/{slug}/kb",
+        "customer hub start": f"/hub/{slug}/",
+        "customer hub help articles": f"/hub/{slug}/kb",
     }
     leaks = {}
     for name, path in surfaces.items():
@@ -118,25 +117,27 @@ def test_public_and_sign_in_pages_show_no_text_outside_the_translation_layer(
         assert page.status_code in (200, 404), (name, page.status_code)
         leaks[name] = page_leaks(page.text, data)
 
-    start = client.get(f"/p/{slug}/", headers=HEADERS)
+    start = client.get(f"/hub/{slug}/", headers=HEADERS)
     sent = client.post(
-        f"/p/{slug}/", data={"email": "pseudo@example.com", "csrf_token": csrf_token_from(start.text)},
+        f"/hub/{slug}/", data={"email": "pseudo@example.com", "csrf_token": csrf_token_from(start.text)},
         headers=HEADERS,
     )  # fmt: skip
-    leaks["privacy center sent"] = page_leaks(sent.text, data)
+    leaks["customer hub sent"] = page_leaks(sent.text, data)
     make_worker().work(burst=True)
     [mail] = mail_sink.to("pseudo@example.com")
     token = re.search(r"/enter/([^\s⟧]+)", mail.get_content()).group(1)
     link = re.search(r"http\S+?(?=⟧|\s)", mail.get_content()).group(0)
-    leaks["privacy link mail"] = untranslated(f"{mail['Subject']} {mail.get_content()}", data | {link})
-    enter = client.get(f"/p/{slug}/enter/{token}", headers=HEADERS)
-    leaks["privacy center enter"] = page_leaks(enter.text, data)
-    client.post(f"/p/{slug}/enter/{token}", data={"csrf_token": csrf_token_from(enter.text)}, headers=HEADERS)
-    home = client.get(f"/p/{slug}/home", headers=HEADERS)
+    leaks["customer hub link mail"] = untranslated(f"{mail['Subject']} {mail.get_content()}", data | {link})
+    enter = client.get(f"/hub/{slug}/enter/{token}", headers=HEADERS)
+    leaks["customer hub enter"] = page_leaks(enter.text, data)
+    client.post(
+        f"/hub/{slug}/enter/{token}", data={"csrf_token": csrf_token_from(enter.text)}, headers=HEADERS
+    )
+    home = client.get(f"/hub/{slug}/home", headers=HEADERS)
     # The workspace's own words (purposes and notices) are shown as the workspace wrote them.
     purposes = set(re.findall(r"<strong>(.*?)</strong><br><small>(.*?)</small>", home.text))
     written = {text for pair in purposes for text in pair}
-    leaks["privacy center home"] = page_leaks(home.text, data | written | {"JSON"})
+    leaks["customer hub home"] = page_leaks(home.text, data | written | {"JSON"})
 
     assert {name: found for name, found in leaks.items() if found} == {}, {
         n: f for n, f in leaks.items() if f

@@ -20,8 +20,8 @@ def add_contact(fixture: TenantFixture, **data) -> str:
 
 
 def request_link(client: FlaskClient, slug: str, email: str):
-    page = client.get(f"/p/{slug}/")
-    return client.post(f"/p/{slug}/", data={"email": email, "csrf_token": csrf_token_from(page.text)})
+    page = client.get(f"/hub/{slug}/")
+    return client.post(f"/hub/{slug}/", data={"email": email, "csrf_token": csrf_token_from(page.text)})
 
 
 def mailed_token(sink: MailSink, email: str) -> str:
@@ -33,13 +33,13 @@ def mailed_token(sink: MailSink, email: str) -> str:
 
 
 def enter_center(client: FlaskClient, slug: str, token: str):
-    page = client.get(f"/p/{slug}/enter/{token}")
+    page = client.get(f"/hub/{slug}/enter/{token}")
     if page.status_code != 200:
         return page
-    return client.post(f"/p/{slug}/enter/{token}", data={"csrf_token": csrf_token_from(page.text)})
+    return client.post(f"/hub/{slug}/enter/{token}", data={"csrf_token": csrf_token_from(page.text)})
 
 
 def sign_in_to_center(client: FlaskClient, sink: MailSink, slug: str, email: str) -> None:
     request_link(client, slug, email)
     response = enter_center(client, slug, mailed_token(sink, email))
-    assert response.status_code == 302 and response.headers["Location"].endswith(f"/p/{slug}/home")
+    assert response.status_code == 302 and response.headers["Location"].endswith(f"/hub/{slug}/home")

@@ -20,9 +20,9 @@ def test_admin_brands_the_privacy_center_of_their_tenant_only(client, tenant_a, 
     )
     assert saved.status_code == 302
 
-    center = client.get(f"/p/{tenant_a.slug}/").text
+    center = client.get(f"/hub/{tenant_a.slug}/").text
     assert all(value in center for value in BRAND.values())
-    other = client.get(f"/p/{tenant_b.slug}/").text
+    other = client.get(f"/hub/{tenant_b.slug}/").text
     assert "Acme Privacy" not in other and tenant_b.tenant.name in other
 
 
@@ -35,4 +35,4 @@ def test_unsafe_branding_is_refused_with_form_messages(client, tenant_a):
     )
     assert bad.status_code == 422
     assert "Enter an https:// address." in bad.text and "Enter a colour as #rrggbb." in bad.text
-    assert "javascript:alert(1)" not in client.get(f"/p/{tenant_a.slug}/").text
+    assert "javascript:alert(1)" not in client.get(f"/hub/{tenant_a.slug}/").text

@@ -33,7 +33,7 @@ def test_link_opens_the_center_once(client, tenant_a, mail_sink):
     token = mailed_token(mail_sink, "once@example.com")
 
     assert enter_center(client, tenant_a.slug, token).status_code == 302
-    home = client.get(f"/p/{tenant_a.slug}/home")
+    home = client.get(f"/hub/{tenant_a.slug}/home")
     assert home.status_code == 200 and "Once" in home.text
 
     again = enter_center(client, tenant_a.slug, token)
@@ -48,7 +48,7 @@ def test_used_link_answers_with_the_form_that_mails_a_new_one(client, tenant_a, 
 
     again = enter_center(client, tenant_a.slug, token)
     assert again.status_code == 400 and "used already or it expired" in again.text
-    assert f'action="/p/{tenant_a.slug}/"' in again.text and 'name="email"' in again.text
+    assert f'action="/hub/{tenant_a.slug}/"' in again.text and 'name="email"' in again.text
     assert "Send me a link" in again.text
 
 
@@ -71,7 +71,7 @@ def test_expired_tampered_and_other_tenant_links_are_refused(client, app_ctx, te
         assert enter_center(client, tenant_a.slug, token).status_code == 400
     # Tenant A's genuine link does not open tenant B's center, not even with a contact id B might hold.
     assert enter_center(client, tenant_b.slug, fresh).status_code == 400
-    assert client.post(f"/p/{tenant_b.slug}/enter/{fresh}", data={}).status_code == 400
+    assert client.post(f"/hub/{tenant_b.slug}/enter/{fresh}", data={}).status_code == 400
     # The same genuine link still works where it belongs: the refusals were about the link, not the person.
     assert enter_center(client, tenant_a.slug, fresh).status_code == 302
 
@@ -80,8 +80,9 @@ def test_center_session_of_tenant_a_does_not_open_tenant_b(client, tenant_a, ten
     add_contact(tenant_a, first_name="Cross", last_name="Over", email="cross@example.com")
     add_contact(tenant_b, first_name="Cross", last_name="Over", email="cross@example.com")
     sign_in_to_center(client, mail_sink, tenant_a.slug, "cross@example.com")
-    assert client.get(f"/p/{tenant_b.slug}/home").status_code == 302
-    assert client.get(f"/p/{tenant_b.slug}/download").status_code == 302
+    assert client.get(f"/hub/{tenant_b.slug}/home").status_code == 302
+    assert client.get(f"/hub/{tenant_b.slug}/download").status_code == 302
+    assert client.get("/hub/no-such-workspace/").status_code == 404
     assert client.get("/p/no-such-workspace/").status_code == 404
 
 
@@ -110,7 +111,7 @@ def test_self_service_download_holds_that_person_only(client, tenant_a, tenant_b
         session.add(Lead(last_name="Lee", email="anne.lee@example.com", notes="anne-lead-note"))
     sign_in_to_center(client, mail_sink, tenant_a.slug, "ann.lee@example.com")
 
-    response = client.get(f"/p/{tenant_a.slug}/download")
+    response = client.get(f"/hub/{tenant_a.slug}/download")
     assert response.status_code == 200 and response.mimetype == "application/json"
     text = response.text
     data = json.loads(text)["data"]
@@ -124,10 +125,12 @@ def test_self_service_download_holds_that_person_only(client, tenant_a, tenant_b
 def test_consent_change_in_the_center_is_a_ledger_event(client, tenant_a, mail_sink):
     contact_id = add_contact(tenant_a, first_name="Opt", last_name="In", email="optin@example.com")
     sign_in_to_center(client, mail_sink, tenant_a.slug, "optin@example.com")
-    home = client.get(f"/p/{tenant_a.slug}/home")
+    home = client.get(f"/hub/{tenant_a.slug}/home")
     form = {"purpose": "email_marketing", "notice_version": "1", "csrf_token": csrf_token_from(home.text)}
-    assert client.post(f"/p/{tenant_a.slug}/consents", data={**form, "choice": "grant"}).status_code == 302
-    assert client.post(f"/p/{tenant_a.slug}/consents", data={**form, "choice": "withdraw"}).status_code == 302
+    assert client.post(f"/hub/{tenant_a.slug}/consents", data={**form, "choice": "grant"}).status_code == 302
+    assert (
+        client.post(f"/hub/{tenant_a.slug}/consents", data={**form, "choice": "withdraw"}).status_code == 302
+    )
 
     with tenant_session(tenant_a.ref) as session:
         events = session.scalars(select(ConsentEvent).order_by(ConsentEvent.id)).all()
@@ -147,10 +150,10 @@ def test_requests_from_the_center_are_verified_by_the_link_and_objection_stops_m
 ):
     contact_id = add_contact(tenant_a, first_name="Ob", last_name="Jector", email="object@example.com")
     sign_in_to_center(client, mail_sink, tenant_a.slug, "object@example.com")
-    token = csrf_token_from(client.get(f"/p/{tenant_a.slug}/home").text)
+    token = csrf_token_from(client.get(f"/hub/{tenant_a.slug}/home").text)
     for kind in ("erasure", "objection", "access"):  # access is staff-only here: refused, nothing stored
         client.post(
-            f"/p/{tenant_a.slug}/requests", data={"kind": kind, "details": "please", "csrf_token": token}
+            f"/hub/{tenant_a.slug}/requests", data={"kind": kind, "details": "please", "csrf_token": token}
         )
 
     with tenant_session(tenant_a.ref) as session:
@@ -169,7 +172,7 @@ def test_download_includes_every_record_held_under_the_persons_email(client, ten
     )
     add_contact(tenant_a, last_name="Kept", email="TWICE@example.com", notes="second-record")
     sign_in_to_center(client, mail_sink, tenant_a.slug, "twice@example.com")
-    assert "1 more record with your email" in client.get(f"/p/{tenant_a.slug}/home").text
-    data = client.get(f"/p/{tenant_a.slug}/download").json["data"]
+    assert "1 more record with your email" in client.get(f"/hub/{tenant_a.slug}/home").text
+    data = client.get(f"/hub/{tenant_a.slug}/download").json["data"]
     assert data["core"]["contact"]["notes"] == "first-record"
     assert [record["core"]["contact"]["notes"] for record in data["other_records"]] == ["second-record"]

@@ -55,7 +55,7 @@ def test_the_download_holds_custom_values_of_every_record_of_the_person(
                                           "custom_fields": {"secret_b": "b-value"}}, headers=b)  # fmt: skip
 
     sign_in_to_center(client, mail_sink, tenant_a.slug, "held@example.com")
-    data = client.get(f"/p/{tenant_a.slug}/download").json["data"]
+    data = client.get(f"/hub/{tenant_a.slug}/download").json["data"]
     assert data["core"]["contact"]["custom_fields"] == {"Shoe size": "44", "Hobby": "chess"}
     assert [lead["custom_fields"] for lead in data["sfa"]["leads"]] == [{"Budget note": "tight"}]
     assert [t["custom_fields"] for t in data["service"]["tickets"]] == [{"Device": "phone"}]

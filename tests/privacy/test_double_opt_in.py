@@ -19,10 +19,10 @@ def _confirmation_token(sink, email: str) -> str:
 
 
 def _confirm(client, slug: str, token: str):
-    page = client.get(f"/p/{slug}/confirm/{token}")
+    page = client.get(f"/hub/{slug}/confirm/{token}")
     if page.status_code != 200:
         return page
-    return client.post(f"/p/{slug}/confirm/{token}", data={"csrf_token": csrf_token_from(page.text)})
+    return client.post(f"/hub/{slug}/confirm/{token}", data={"csrf_token": csrf_token_from(page.text)})
 
 
 def test_form_grant_is_pending_until_the_mailed_link_is_confirmed_once(client, tenant_a, tenant_b, mail_sink):

@@ -27,10 +27,10 @@ def own_signup_bucket(app, monkeypatch):
     monkeypatch.setitem(app.config, "SIGNUP_RATE_LIMIT", "500 per hour")
 
 
-# The two public doors that mail a sign-in link to whoever asks by email: (path prefix, link job).
+# The public doors that mail a sign-in link to whoever asks by email: (path prefix, link job). The customer
+# hub is the one door since it replaced the privacy center's and the portal's.
 LINK_DOORS = {
-    "privacy_center": ("/p/{slug}/", "saas.modules.privacy.links.send_center_link"),
-    "service_portal": ("/portal/{slug}/", "saas.modules.service.email.send_portal_link"),
+    "customer_hub": ("/hub/{slug}/", "saas.modules.privacy.links.send_hub_link"),
 }
 
 

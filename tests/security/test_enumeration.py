@@ -1,5 +1,5 @@
 """Public endpoints answer alike, and do the same work, whether or not an email address is known
-(finding h): the privacy center's and the portal's link requests, and signup."""
+(finding h): the customer hub's link requests, and signup."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""Privacy-center and portal sign-in links are limited per email address asked for, not only per
-client address: one victim's inbox cannot be flooded from many client addresses (finding i)."""
+"""Customer-hub sign-in links (once the privacy center's and the portal's) are limited per email address
+asked for, not only per client address: one victim's inbox cannot be flooded from many client addresses
+(finding i)."""
 
 from __future__ import annotations
 
@@ -9,10 +10,7 @@ from saas.jobs import make_worker
 from tests.privacy.conftest import add_contact
 from tests.security.conftest import LINK_DOORS, ask_for_link, without_csrf_tokens
 
-LIMIT_SETTINGS = {
-    "privacy_center": "PRIVACY_LINK_EMAIL_RATE_LIMIT",
-    "service_portal": "PORTAL_LINK_EMAIL_RATE_LIMIT",
-}
+LIMIT_SETTINGS = {"customer_hub": "PRIVACY_LINK_EMAIL_RATE_LIMIT"}
 CLIENTS = ("198.51.100.1", "198.51.100.2", "198.51.100.3", "198.51.100.4")
 
 
@@ -50,7 +48,7 @@ def test_the_email_limit_is_per_address_and_per_workspace(
     app, client, tenant_a, tenant_b, mail_sink, monkeypatch, door
 ):
     monkeypatch.setitem(app.config, LIMIT_SETTINGS[door], "1 per hour")
-    monkeypatch.setitem(app.config, "PORTAL_LINK_RATE_LIMIT", "1000 per minute")  # one client asks 6 times
+    monkeypatch.setitem(app.config, "PRIVACY_LINK_RATE_LIMIT", "1000 per minute")  # one client asks 6 times
     for tenant in (tenant_a, tenant_b):
         add_contact(tenant, first_name="Vic", email="victim@example.com")
         add_contact(tenant, first_name="Oli", email="other@example.com")

@@ -40,7 +40,7 @@ def _form_path(client, tenant) -> str:
 
 
 def test_pages_send_a_strict_content_security_policy(client, signed_in, tenant_a):
-    for path in ("/signup", "/pricing", f"/t/{tenant_a.slug}/", f"/p/{tenant_a.slug}/"):
+    for path in ("/signup", "/pricing", f"/t/{tenant_a.slug}/", f"/hub/{tenant_a.slug}/"):
         response = client.get(path)
         assert response.status_code == 200, path
         directives = _directives(response)

@@ -124,7 +124,7 @@ def submit_form(token: str):
     context = ConsentContext(
         source="form", actor="data_subject", ip=request.remote_addr, user_agent=request.user_agent.string
     )
-    center_url = url_for("privacy_center.start", slug=g.public_tenant.slug, _external=True)
+    center_url = url_for("customer_hub.start", slug=g.public_tenant.slug, _external=True)
     try:
         forms.submit_form(session, form, request.form.to_dict(), context, center_url, locale=current_locale())
     except ValidationError as error:

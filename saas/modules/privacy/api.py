@@ -170,7 +170,7 @@ def record_consent(contact_id: uuid.UUID, json_data: dict):
     )
     if consent.needs_confirmation(json_data["purpose"], json_data["status"], context.source):
         session.commit()  # the mailing job must find the pending event
-        center_url = url_for("privacy_center.start", slug=session.tenant.slug, _external=True)
+        center_url = url_for("customer_hub.start", slug=session.tenant.slug, _external=True)
         enqueue_consent_confirmation(session.tenant.id, event.id, center_url)
     return event
 

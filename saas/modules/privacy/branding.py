@@ -1,4 +1,4 @@
-"""The privacy center's branding, set by the tenant's admins: name, logo, colour, privacy policy link."""
+"""The customer hub's branding, set by the tenant's admins: name, logo, colour, privacy policy link."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
-"""Signed, single-use, 15-minute sign-in links to the privacy center.
+"""Signed, single-use, 15-minute sign-in links to the customer hub (and the double opt-in links).
 
-The link names its tenant and contact inside the signature, so it opens only that tenant's center;
+The link names its tenant and contact inside the signature, so it opens only that tenant's hub;
 its random id is recorded on use, so it opens it once.
 """
 
@@ -25,11 +25,14 @@ from saas.jobs import enqueue_for_tenant
 from saas.mail import send_mail
 from saas.modules.core.models import Contact
 from saas.modules.privacy.audit import audit_privacy
+from saas.modules.privacy.branding import branding
 from saas.modules.privacy.models import ConsentEvent, PrivacyLinkUse
 from saas.tenants.language import recipient_locale
+from saas.tenants.models import Tenant
 
 LINK_SECONDS = 15 * 60
 CONFIRMATION_SECONDS = 7 * 24 * 3600
+# The hub's links are signed as the privacy center's were, so that links mailed before the hub open it.
 _SALT = "privacy-center-link"
 CONFIRMATION_SALT = "consent-confirmation"
 
@@ -63,10 +66,23 @@ def make_link_token(tenant_id: str, contact_id: uuid.UUID, salt: str = _SALT) ->
     )
 
 
+def carry_link_over(token: str, tenant_id: str, from_salt: str) -> str:
+    """A genuine link of an older door (``from_salt``: the service portal's), signed again as a hub link
+    with the same id and signing time: it still opens once, and expires when it would have."""
+    link, signed_at = _read_link(token, tenant_id, from_salt)
+
+    class AtFirstSigning(TimestampSigner):
+        def get_timestamp(self) -> int:
+            return int(signed_at.timestamp())
+
+    data = {"t": link.tenant_id, "c": str(link.contact_id), "l": link.link_id}
+    return link_serializer(signer=AtFirstSigning).dumps(data)
+
+
 @dataclass(frozen=True)
 class LinkSession:
     """A browser's proof, by a consumed sign-in link, of being one contact of one tenant, kept in the
-    signed cookie session for ``lifetime`` (the privacy center and the service portal each hold one)."""
+    signed cookie session for ``lifetime`` (the customer hub holds one)."""
 
     key: str
     lifetime: timedelta
@@ -95,15 +111,19 @@ class LinkSession:
 def read_link_token(token: str, tenant_id: str, salt: str = _SALT) -> CenterLink:
     """The link's content if it is genuine, unexpired and for ``tenant_id``; else :class:`LinkRefused`.
 
-    ``salt`` names the door (the privacy center, the service portal): a link opens only its own."""
+    ``salt`` names the door: a link opens only its own."""
+    return _read_link(token, tenant_id, salt)[0]
+
+
+def _read_link(token: str, tenant_id: str, salt: str) -> tuple[CenterLink, datetime]:
     try:
-        data = link_serializer(salt=salt).loads(token, max_age=LINK_SECONDS)
+        data, signed_at = link_serializer(salt=salt).loads(token, max_age=LINK_SECONDS, return_timestamp=True)
         link = CenterLink(tenant_id=data["t"], contact_id=uuid.UUID(data["c"]), link_id=str(data["l"]))
     except (BadData, KeyError, TypeError, ValueError):
         raise LinkRefused(REFUSED) from None
     if link.tenant_id != tenant_id:
         raise LinkRefused(REFUSED)
-    return link
+    return link, signed_at
 
 
 def consume_link(session: TenantSession, link: CenterLink) -> None:
@@ -128,32 +148,39 @@ def contact_id_for_email(session: TenantSession, email: str) -> uuid.UUID | None
     )
 
 
-def send_center_link(session: TenantSession, contact_id: str | None, center_url: str) -> bool:
-    """Job body: mail the contact a fresh link to ``center_url`` (the center's start page); for an
-    address that is no contact (``None``) nothing, so the request was the same work either way."""
+def send_hub_link(session: TenantSession, contact_id: str | None, hub_url: str) -> bool:
+    """Job body: mail the contact a fresh link to ``hub_url`` (the hub's start page); for an address
+    that is no contact (``None``) nothing, so the request was the same work either way."""
     contact = session.get(Contact, uuid.UUID(contact_id)) if contact_id else None
     if contact is None or not contact.email:
         return False
     token = make_link_token(session.tenant.id, contact.id)
+    name = branding(session, db.session.get(Tenant, session.tenant.id).name).name
     with in_locale(recipient_locale(contact.preferred_locale, session.tenant.id)):
         body = gettext(
-            "Someone (we hope you) asked to see the personal data we hold about you.\n\n"
-            "Open your privacy center (the link works once, for 15 minutes):\n%(link)s\n\n"
+            "Someone (we hope you) asked for a link to your page at %(name)s: your requests to us, "
+            "your consents and the data we hold about you.\n\n"
+            "Open it here (the link works once, for 15 minutes):\n%(link)s\n\n"
             "If this was not you, ignore this message.",
-            link=f"{center_url}enter/{token}",
+            name=name,
+            link=f"{hub_url}enter/{token}",
         )
-        sent = send_mail(contact.email, gettext("Your privacy center link"), body)
+        sent = send_mail(contact.email, gettext("Your sign-in link for %(name)s", name=name), body)
     audit_privacy(session, "link.sent" if sent else "link.not_sent", actor="job", target=str(contact.id))
     db.session.commit()
     return sent
 
 
-def enqueue_center_link(tenant_id: str, contact_id: uuid.UUID | None, center_url: str) -> None:
+# Jobs queued before the hub name the privacy center's job: they now mail hub links too.
+send_center_link = send_hub_link
+
+
+def enqueue_hub_link(tenant_id: str, contact_id: uuid.UUID | None, hub_url: str) -> None:
     enqueue_for_tenant(
         tenant_id,
-        "saas.modules.privacy.links.send_center_link",
+        "saas.modules.privacy.links.send_hub_link",
         str(contact_id) if contact_id else None,
-        center_url,
+        hub_url,
     )
 
 

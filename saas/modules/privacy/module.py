@@ -1,8 +1,9 @@
-"""Registration of the always-on privacy module: consent ledger, data subject requests, erasure."""
+"""Registration of the always-on privacy module: consent ledger, data subject requests, erasure, and the
+customer hub other modules add their sections to."""
 
 from saas.i18n import N_
 from saas.jobs.schedules import PeriodicJob, register_periodic
-from saas.modules.privacy import subject
+from saas.modules.privacy import hub_sections, subject
 from saas.modules.privacy.consent import seed_default_purposes
 from saas.modules.privacy.merge import merge_privacy_records
 from saas.modules.registry import Module, NavEntry, RecordLink, SettingsPage
@@ -12,6 +13,12 @@ def _pages():
     from saas.modules.privacy.views import pages
 
     return pages
+
+
+def _hub():
+    from saas.modules.privacy.hub import customer_hub
+
+    return customer_hub
 
 
 def _api():
@@ -27,6 +34,8 @@ MODULE = Module(
     always_on=True,
     pages=_pages,
     api=_api,
+    public=_hub,
+    hub_sections=hub_sections.SECTIONS,
     settings=(
         SettingsPage(N_("Retention"), "privacy.retention_page", N_("How long untouched contacts are kept.")),
         SettingsPage(

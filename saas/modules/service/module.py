@@ -1,12 +1,15 @@
-"""Registration of the service module: tickets with SLAs, queues, knowledge base, customer portal."""
+"""Registration of the service module: tickets with SLAs, queues, knowledge base, and the customer hub's
+tickets and help articles."""
 
 from __future__ import annotations
+
+import uuid
 
 from sqlalchemy.orm import Session
 
 from saas.i18n import N_
 from saas.jobs.schedules import PeriodicJob, register_periodic
-from saas.modules.registry import Module, NavEntry, RecordType, SettingsPage
+from saas.modules.registry import HubSection, Module, NavEntry, RecordType, SettingsPage
 from saas.modules.service import overview, privacy
 
 
@@ -37,6 +40,18 @@ def _api():
     from saas.modules.service.blueprints import api
 
     return api
+
+
+def _hub_tickets(session: Session, contact_id: uuid.UUID | None) -> dict:
+    from saas.modules.service.portal import tickets_section
+
+    return tickets_section(session, contact_id)
+
+
+def _hub_knowledge_base(session: Session, contact_id: uuid.UUID | None) -> dict:
+    from saas.modules.service.portal import knowledge_base_section
+
+    return knowledge_base_section(session, contact_id)
 
 
 def _public():
@@ -70,6 +85,17 @@ MODULE = Module(
     pages=_pages,
     api=_api,
     public=_public,
+    hub_sections=(
+        HubSection("tickets", N_("My tickets"), "service/portal/hub_tickets.html", _hub_tickets, order=10),
+        HubSection(
+            "kb",
+            N_("Help articles"),
+            "service/portal/hub_kb.html",
+            _hub_knowledge_base,
+            signed_out=True,
+            order=20,
+        ),
+    ),
     settings=(
         SettingsPage(
             N_("Service"),

@@ -1,19 +1,16 @@
-"""The customer portal at /portal/<slug>/ and the inbound-mail webhook of a tenant.
+"""The service module's part of the customer hub, the old portal's addresses, and the inbound-mail hook.
 
-Public (no staff account). The end customer proves who they are with the privacy center's kind of
-signed, single-use link (its own salt, so a privacy link does not open the portal); the portal's
-session then holds that tenant and contact. A customer reaches only tickets they requested: any
-other id is a 404. The knowledge base's published articles are readable without signing in.
+A customer's tickets and the knowledge base are pages of the hub under /hub/<slug>/ (its sign-in, session,
+language and branding: ``serve_hub_pages``) and sections of the hub's own page. A customer reaches only
+tickets they requested: any other id is a 404. Published articles are readable without signing in. The
+portal's old addresses /portal/<slug>/... redirect to the hub's, its mailed sign-in links included.
 """
 
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
 
-from email_validator import EmailNotValidError, validate_email
 from flask import (
-    abort,
     current_app,
     g,
     jsonify,
@@ -22,21 +19,19 @@ from flask import (
     request,
     url_for,
 )
-from sqlalchemy import select
 
-from saas.db import TenantSession, db
+from saas.db import TenantSession
 from saas.errors import AuthenticationFailed, SaasError, ValidationError
 from saas.extensions import csrf, limiter
-from saas.i18n import N_, use_audience_locale
-from saas.jobs import enqueue_for_tenant
-from saas.modules.core.models import Contact
-from saas.modules.privacy.links import (
-    LinkRefused,
-    LinkSession,
-    consume_link,
-    contact_id_for_email,
-    read_link_token,
+from saas.i18n import N_
+from saas.modules.privacy.hub import (
+    HUB_PREFIX,
+    hub_address,
+    hub_session,
+    require_hub_contact,
+    serve_hub_pages,
 )
+from saas.modules.privacy.links import carry_link_over
 from saas.modules.service import email, kb
 from saas.modules.service.blueprints import portal
 from saas.modules.service.tickets import (
@@ -47,12 +42,8 @@ from saas.modules.service.tickets import (
     rate_ticket,
     tickets,
 )
-from saas.modules.switches import ModuleDisabled, is_module_enabled
-from saas.ratelimits import within_email_limit
-from saas.tenants.models import Tenant
 
-PREFIX = "/portal/<slug>"
-PORTAL_SESSION = LinkSession("service_portal", timedelta(hours=1))
+PORTAL_PREFIX = "/portal/<slug>"
 # How a ticket's status reads to the customer, in their language.
 CUSTOMER_STATUS_NAMES = {
     "new": N_("received"),
@@ -61,7 +52,9 @@ CUSTOMER_STATUS_NAMES = {
     "solved": N_("solved"),
     "closed": N_("closed"),
 }
-SEND_LINK_JOB = "saas.modules.service.email.send_portal_link"
+KB_SECTION_ARTICLES = 5
+
+serve_hub_pages(portal, module_key="service")
 
 
 def _limit(name: str, default: str, methods: list[str] | None = None):
@@ -69,143 +62,60 @@ def _limit(name: str, default: str, methods: list[str] | None = None):
     return limiter.limit(lambda: current_app.config.get(name, default), methods=methods)
 
 
-@portal.url_value_preprocessor
-def _bind_portal_to_tenant(endpoint: str | None, values: dict | None) -> None:
-    if endpoint == "service_portal.static":
-        return
-    slug = (values or {}).pop("slug", None)
-    tenant = db.session.scalar(select(Tenant).where(Tenant.slug == slug)) if slug else None
-    if tenant is None:
-        abort(404)
-    if not is_module_enabled(db.session, tenant.id, "service"):
-        raise ModuleDisabled("The Service module is switched off for this workspace. Its data is kept.")
-    g.portal_tenant = tenant
-    g.portal_ref = tenant.ref
-    use_audience_locale(tenant)
-
-
-@portal.before_request
-def _speak_the_customers_language() -> None:
-    """Once the customer is signed in, the portal speaks the language their contact prefers."""
-    if "portal_ref" not in g:
-        return
-    contact_id = _signed_in_contact()
-    contact = _tenant_session().get(Contact, contact_id) if contact_id else None
-    if contact is not None and contact.preferred_locale:
-        use_audience_locale(g.portal_tenant, contact.preferred_locale)
-
-
-@portal.url_defaults
-def _add_slug(endpoint: str, values: dict) -> None:
-    if "portal_tenant" in g and "slug" not in values:
-        values["slug"] = g.portal_tenant.slug
-
-
-def _tenant_session() -> TenantSession:
-    """The request's session for the portal's tenant; the app commits it once at the end."""
-    if g.get("tenant_session") is None:
-        g.tenant_session = TenantSession(g.portal_ref)
-    return g.tenant_session
-
-
-def _signed_in_contact() -> uuid.UUID | None:
-    contact_id = PORTAL_SESSION.contact(g.portal_ref.id)
-    if contact_id is not None and _tenant_session().get(Contact, contact_id) is None:  # erased since
-        PORTAL_SESSION.end()
-        return None
-    return contact_id
-
-
-def _customer() -> uuid.UUID:
-    contact_id = _signed_in_contact()
-    if contact_id is None:
-        abort(redirect(url_for("service_portal.start")))
-    return contact_id
-
-
 @portal.context_processor
-def _portal_context() -> dict:
-    if "portal_tenant" not in g:
-        return {}
-    return {
-        "tenant": g.portal_tenant,
-        "signed_in": _signed_in_contact() is not None,
-        "ticket_statuses": CUSTOMER_STATUS_NAMES,
-    }
+def _ticket_statuses() -> dict:
+    return {"ticket_statuses": CUSTOMER_STATUS_NAMES}
 
 
-# --- signing in -----------------------------------------------------------------------------------
+# --- the hub's sections ---------------------------------------------------------------------------
 
 
-@portal.errorhandler(LinkRefused)
-def _link_refused(error: LinkRefused):
-    """A used or expired sign-in link lands on the start page, whose form mails a new one."""
-    return render_template("service/portal/start.html", message=error.detail), error.status
+def tickets_section(session: TenantSession, contact_id: uuid.UUID | None) -> dict:
+    """The signed-in customer's tickets, newest first."""
+    return {"tickets": customer_tickets(session, contact_id), "statuses": CUSTOMER_STATUS_NAMES}
 
 
-@portal.get(f"{PREFIX}/")
-def start():
-    if _signed_in_contact() is not None:
-        return redirect(url_for("service_portal.my_tickets"))
-    return render_template("service/portal/start.html")
+def knowledge_base_section(session: TenantSession, contact_id: uuid.UUID | None) -> dict:
+    """A few published articles and the search, for anyone."""
+    return {"articles": kb.list_articles(session, published_only=True, limit=KB_SECTION_ARTICLES)}
 
 
-@portal.post(f"{PREFIX}/")
-@_limit("PORTAL_LINK_RATE_LIMIT", "5 per minute;20 per hour")
-def request_link():
-    try:
-        address = validate_email(request.form.get("email", ""), check_deliverability=False).normalized
-    except EmailNotValidError:
-        return render_template("service/portal/start.html", message=N_("Enter a valid email address.")), 422
-    if within_email_limit("PORTAL_LINK_EMAIL_RATE_LIMIT", "3 per hour", address, scope=g.portal_ref.id):
-        # Queued for an unknown address too (the job then sends nothing): the same work either way.
-        contact_id = contact_id_for_email(_tenant_session(), address)
-        start_url = url_for("service_portal.start", _external=True)
-        enqueue_for_tenant(g.portal_ref.id, SEND_LINK_JOB, str(contact_id) if contact_id else None, start_url)
-    # The same page whether the email is known or not, its limit spent or not: no customer is revealed.
-    return render_template("service/portal/sent.html")
+# --- the portal's old addresses -------------------------------------------------------------------
 
 
-@portal.get(f"{PREFIX}/enter/<token>")
-def enter_form(token: str):
-    # Mail scanners follow links: opening shows a button, and only pressing it uses the link.
-    read_link_token(token, g.portal_ref.id, salt=email.PORTAL_LINK_SALT)
-    return render_template("service/portal/enter.html", token=token)
+@portal.route(f"{PORTAL_PREFIX}/", defaults={"rest": ""}, methods=["GET", "POST"])
+@portal.route(f"{PORTAL_PREFIX}/<path:rest>", methods=["GET", "POST"])
+def old_portal_address(rest: str):
+    """The same path in the hub (``tickets`` there leads to the hub's tickets section); 308 keeps a
+    form's POST a POST, so a page opened before the move still submits."""
+    return redirect(hub_address(g.hub_tenant.slug, rest), 308)
 
 
-@portal.post(f"{PREFIX}/enter/<token>")
-def enter(token: str):
-    link = read_link_token(token, g.portal_ref.id, salt=email.PORTAL_LINK_SALT)
-    consume_link(_tenant_session(), link)
-    PORTAL_SESSION.start(link)
-    return redirect(url_for("service_portal.my_tickets"))
-
-
-@portal.post(f"{PREFIX}/sign-out")
-def sign_out():
-    PORTAL_SESSION.end()
-    return redirect(url_for("service_portal.start"))
+@portal.route(f"{PORTAL_PREFIX}/enter/<token>", methods=["GET", "POST"])
+def old_portal_link(token: str):
+    """A sign-in link the portal mailed: signed again as a hub link (same id, same expiry), then the
+    hub's own door, where it is used once like any other."""
+    hub_token = carry_link_over(token, g.hub_ref.id, from_salt=email.PORTAL_LINK_SALT)
+    return redirect(url_for("customer_hub.enter_form", token=hub_token), 303)
 
 
 # --- tickets --------------------------------------------------------------------------------------
 
 
-@portal.get(f"{PREFIX}/tickets")
+@portal.get(f"{HUB_PREFIX}/tickets")
 def my_tickets():
-    contact_id = _customer()
-    return render_template(
-        "service/portal/tickets.html", tickets=customer_tickets(_tenant_session(), contact_id)
-    )
+    require_hub_contact()
+    return redirect(url_for("customer_hub.home", _anchor="hub-tickets"))
 
 
-@portal.route(f"{PREFIX}/tickets/new", methods=["GET", "POST"])
+@portal.route(f"{HUB_PREFIX}/tickets/new", methods=["GET", "POST"])
 @_limit("PORTAL_WRITE_RATE_LIMIT", "10 per minute;100 per day", methods=["POST"])
 def new_ticket():
-    contact_id = _customer()
+    contact_id = require_hub_contact()
     values = {"subject": request.form.get("subject", ""), "description": request.form.get("description", "")}
     if request.method == "GET":
         return render_template("service/portal/new.html", values=values, errors={}, suggestions=[])
-    session_ = _tenant_session()
+    session_ = hub_session()
     subject, description = values["subject"].strip(), values["description"].strip()
     errors = {}
     if not subject or len(subject) > 200:
@@ -232,10 +142,10 @@ def new_ticket():
     )
 
 
-@portal.get(f"{PREFIX}/tickets/<uuid:ticket_id>")
+@portal.get(f"{HUB_PREFIX}/tickets/<uuid:ticket_id>")
 def show_ticket(ticket_id: uuid.UUID):
-    contact_id = _customer()
-    session_ = _tenant_session()
+    contact_id = require_hub_contact()
+    session_ = hub_session()
     ticket = customer_ticket(session_, contact_id, ticket_id)
     return render_template(
         "service/portal/ticket.html",
@@ -246,11 +156,11 @@ def show_ticket(ticket_id: uuid.UUID):
     )
 
 
-@portal.post(f"{PREFIX}/tickets/<uuid:ticket_id>/reply")
+@portal.post(f"{HUB_PREFIX}/tickets/<uuid:ticket_id>/reply")
 @_limit("PORTAL_WRITE_RATE_LIMIT", "10 per minute;100 per day")
 def reply(ticket_id: uuid.UUID):
-    contact_id = _customer()
-    session_ = _tenant_session()
+    contact_id = require_hub_contact()
+    session_ = hub_session()
     ticket = customer_ticket(session_, contact_id, ticket_id)
     try:
         add_customer_message(session_, ticket, contact_id, request.form.get("body", ""), channel="portal")
@@ -261,11 +171,11 @@ def reply(ticket_id: uuid.UUID):
     )
 
 
-@portal.post(f"{PREFIX}/tickets/<uuid:ticket_id>/rate")
+@portal.post(f"{HUB_PREFIX}/tickets/<uuid:ticket_id>/rate")
 @_limit("PORTAL_WRITE_RATE_LIMIT", "10 per minute;100 per day")
 def rate(ticket_id: uuid.UUID):
-    contact_id = _customer()
-    session_ = _tenant_session()
+    contact_id = require_hub_contact()
+    session_ = hub_session()
     ticket = customer_ticket(session_, contact_id, ticket_id)
     rating = request.form.get("rating", "")
     try:
@@ -280,29 +190,29 @@ def rate(ticket_id: uuid.UUID):
 # --- knowledge base -------------------------------------------------------------------------------
 
 
-@portal.get(f"{PREFIX}/kb")
+@portal.get(f"{HUB_PREFIX}/kb")
 @_limit("PORTAL_READ_RATE_LIMIT", "120 per minute")
 def knowledge_base():
-    session_ = _tenant_session()
+    session_ = hub_session()
     q = (request.args.get("q") or "").strip()[:500]
     articles = kb.search_articles(session_, q) if q else kb.list_articles(session_, published_only=True)
     return render_template("service/portal/kb.html", articles=articles, q=q)
 
 
-@portal.get(f"{PREFIX}/kb/<uuid:article_id>")
+@portal.get(f"{HUB_PREFIX}/kb/<uuid:article_id>")
 @_limit("PORTAL_READ_RATE_LIMIT", "120 per minute")
 def article(article_id: uuid.UUID):
-    found = kb.get_article(_tenant_session(), article_id, published_only=True)
+    found = kb.get_article(hub_session(), article_id, published_only=True)
     return render_template("service/portal/article.html", article=found)
 
 
-@portal.get(f"{PREFIX}/kb/suggest")
+@portal.get(f"{HUB_PREFIX}/kb/suggest")
 @_limit("PORTAL_READ_RATE_LIMIT", "120 per minute")
 def suggest():
     """Articles for what the customer has typed so far (the new-ticket page asks as they write)."""
     text = (request.args.get("q") or "")[:1000]
     return render_template(
-        "service/portal/suggestions.html", suggestions=kb.suggest_articles(_tenant_session(), text)
+        "service/portal/suggestions.html", suggestions=kb.suggest_articles(hub_session(), text)
     )
 
 
@@ -316,12 +226,12 @@ def inbound_mail():
     """A raw RFC 822 message (``Content-Type: message/rfc822``) from a mail provider's inbound hook,
     authenticated by the tenant's inbound secret as a bearer token."""
     given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
-    if not given or not _same(given, email.inbound_secret(g.portal_ref.id)):
+    if not given or not _same(given, email.inbound_secret(g.hub_ref.id)):
         raise AuthenticationFailed("A valid `Authorization: Bearer <inbound secret>` header is required.")
     raw = request.get_data(cache=False)
     if not raw:
         raise ValidationError("The body must be a raw RFC 822 message.", {"body": ["Required."]})
-    delivered = email.receive_mail(_tenant_session(), raw)
+    delivered = email.receive_mail(hub_session(), raw)
     status = 201 if delivered.created else 200
     return jsonify(
         ticket_id=str(delivered.ticket_id), created=delivered.created, duplicate=delivered.duplicate

@@ -77,7 +77,7 @@ def test_a_valid_submission_creates_a_lead_and_pending_consent_that_the_mailed_l
 
     run_jobs()
     [mail] = mail_sink.to("ada@example.org")
-    confirm = re.search(r"http://localhost(/p/\S+/confirm/\S+)", mail.get_content()).group(1)
+    confirm = re.search(r"http://localhost(/hub/\S+/confirm/\S+)", mail.get_content()).group(1)
     page = client.get(confirm)
     client.post(confirm, data={"csrf_token": csrf_token_from(page.text)})
     with tenant_session(tenant_a.ref) as session:

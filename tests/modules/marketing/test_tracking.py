@@ -145,7 +145,7 @@ def test_one_click_unsubscribe_withdraws_consent_on_the_timeline_and_in_the_priv
     center = app.test_client()
     mail_sink.messages.clear()  # the center's sign-in link is the only mail to this person now
     sign_in_to_center(center, mail_sink, tenant_a.slug, email)
-    home = center.get(f"/p/{tenant_a.slug}/home").text
+    home = center.get(f"/hub/{tenant_a.slug}/home").text
     row = re.search(r"Email marketing.*?</tr>", home, re.S).group(0)
     assert "withdrawn" in row
 

@@ -1,5 +1,5 @@
 """Service fixtures: the real SMTP sink (shared with the privacy tests), people and tickets made through
-the services, the portal's sign-in by mailed link, and raw RFC 822 messages."""
+the services, the customer hub's sign-in by mailed link, and raw RFC 822 messages."""
 
 from __future__ import annotations
 
@@ -47,17 +47,19 @@ def raw_mail(sender: str, to: str, subject: str, body: str, message_id: str | No
 
 
 def portal_link(sink, email: str) -> str:
+    """The token of the newest sign-in link mailed to ``email`` (the hub's; the portal's before it)."""
     make_worker().work(burst=True)
-    messages = [m for m in sink.messages if m["To"] == email and "portal" in m["Subject"]]
+    messages = [m for m in sink.messages if m["To"] == email and "/enter/" in m.get_content()]
     match = re.search(r"/enter/(\S+)", messages[-1].get_content())
     assert match, "the mail holds no link"
     return match.group(1)
 
 
 def sign_in_to_portal(client: FlaskClient, sink, slug: str, email: str) -> None:
-    page = client.get(f"/portal/{slug}/")
-    client.post(f"/portal/{slug}/", data={"email": email, "csrf_token": csrf_token_from(page.text)})
+    """Signs in to the customer hub, where the portal's tickets now are."""
+    page = client.get(f"/hub/{slug}/")
+    client.post(f"/hub/{slug}/", data={"email": email, "csrf_token": csrf_token_from(page.text)})
     token = portal_link(sink, email)
-    page = client.get(f"/portal/{slug}/enter/{token}")
-    response = client.post(f"/portal/{slug}/enter/{token}", data={"csrf_token": csrf_token_from(page.text)})
-    assert response.status_code == 302 and response.headers["Location"].endswith(f"/portal/{slug}/tickets")
+    page = client.get(f"/hub/{slug}/enter/{token}")
+    response = client.post(f"/hub/{slug}/enter/{token}", data={"csrf_token": csrf_token_from(page.text)})
+    assert response.status_code == 302 and response.headers["Location"].endswith(f"/hub/{slug}/home")

@@ -1,4 +1,5 @@
-"""The customer portal /portal/<slug>/: sign-in by a mailed single-use link, own tickets only (another
+"""The customer hub's tickets and help articles (once the portal /portal/<slug>/): sign-in by a mailed
+single-use link, own tickets only (another
 contact's ticket or another tenant's is a 404), replies, new tickets with article suggestions, the
 public knowledge base (published articles only), CSAT on solved tickets, and rate limits."""
 
@@ -29,9 +30,9 @@ def test_a_customer_sees_replies_to_and_opens_only_their_own_tickets(client, ten
     own = add_ticket(tenant_a, subject="Ann's printer", requester_contact_id=ann)
     other = add_ticket(tenant_a, subject="Ben's secret", requester_contact_id=ben)
     sign_in_to_portal(client, mail_sink, tenant_a.slug, "ann@example.com")
-    base = f"/portal/{tenant_a.slug}"
+    base = f"/hub/{tenant_a.slug}"
 
-    listing = client.get(f"{base}/tickets").text
+    listing = client.get(f"{base}/home").text
     assert "Ann&#39;s printer" in listing and "Ben" not in listing
     assert client.get(f"{base}/tickets/{own}").status_code == 200
     for path in (f"/tickets/{other}", f"/tickets/{uuid.uuid4()}"):
@@ -69,55 +70,59 @@ def test_internal_notes_never_reach_the_portal(client, tenant_a, mail_sink):
         add_staff_message(session, uuid.UUID(own), "between us: refund denied", kind="note")
         add_staff_message(session, uuid.UUID(own), "We are on it")
     sign_in_to_portal(client, mail_sink, tenant_a.slug, "ann@example.com")
-    page = client.get(f"/portal/{tenant_a.slug}/tickets/{own}").text
+    page = client.get(f"/hub/{tenant_a.slug}/tickets/{own}").text
     assert "We are on it" in page and "refund denied" not in page
 
 
-def test_another_tenants_session_and_links_do_not_open_this_portal(client, tenant_a, tenant_b, mail_sink):
+def test_another_tenants_session_and_links_do_not_open_this_hub(client, tenant_a, tenant_b, mail_sink):
     add_contact(tenant_a, first_name="Ann", email="ann@example.com")
     b_contact = add_contact(tenant_b, first_name="Bea", email="bea@example.com")
     a_contact = add_contact(tenant_a, first_name="Bea", email="bea@example.com")  # same person, both tenants
     a_ticket = add_ticket(tenant_a, subject="A's ticket", requester_contact_id=a_contact)
     sign_in_to_portal(client, mail_sink, tenant_b.slug, "bea@example.com")
-    # Signed in to B's portal: A's portal does not know this browser, and B's portal has no such ticket.
-    assert client.get(f"/portal/{tenant_a.slug}/tickets").status_code == 302
-    assert client.get(f"/portal/{tenant_a.slug}/tickets/{a_ticket}").status_code == 302
-    assert client.get(f"/portal/{tenant_b.slug}/tickets/{a_ticket}").status_code == 404
-    # B's link, or a privacy-center link of A, does not open A's portal.
+    # Signed in to B's hub: A's hub does not know this browser, and B's hub has no such ticket.
+    assert client.get(f"/hub/{tenant_a.slug}/tickets").status_code == 302
+    assert client.get(f"/hub/{tenant_a.slug}/tickets/{a_ticket}").status_code == 302
+    assert client.get(f"/hub/{tenant_b.slug}/tickets/{a_ticket}").status_code == 404
+    # B's links (the hub's kind, the old portal's kind) and links for another purpose do not open A's hub.
     with client.application.test_request_context():
-        b_token = make_link_token(tenant_b.tenant.id, uuid.UUID(b_contact), salt="service-portal-link")
-        privacy_token = make_link_token(tenant_a.tenant.id, uuid.UUID(a_contact))
-    for token in (b_token, privacy_token):
+        b_token = make_link_token(tenant_b.tenant.id, uuid.UUID(b_contact))
+        b_portal_token = make_link_token(tenant_b.tenant.id, uuid.UUID(b_contact), salt="service-portal-link")
+        confirmation_token = make_link_token(
+            tenant_a.tenant.id, uuid.UUID(a_contact), salt="consent-confirmation"
+        )
+    for token in (b_token, b_portal_token, confirmation_token):
+        assert client.get(f"/hub/{tenant_a.slug}/enter/{token}").status_code == 400
         assert client.get(f"/portal/{tenant_a.slug}/enter/{token}").status_code == 400
 
 
-def test_a_link_opens_the_portal_once(client, tenant_a, mail_sink):
+def test_a_link_opens_the_hub_once(client, tenant_a, mail_sink):
     add_contact(tenant_a, first_name="Ann", email="ann@example.com")
-    page = client.get(f"/portal/{tenant_a.slug}/")
+    page = client.get(f"/hub/{tenant_a.slug}/")
     client.post(
-        f"/portal/{tenant_a.slug}/",
+        f"/hub/{tenant_a.slug}/",
         data={"email": "ann@example.com", "csrf_token": csrf_token_from(page.text)},
     )
     token = portal_link(mail_sink, "ann@example.com")
-    form = client.get(f"/portal/{tenant_a.slug}/enter/{token}")
+    form = client.get(f"/hub/{tenant_a.slug}/enter/{token}")
     first = client.post(
-        f"/portal/{tenant_a.slug}/enter/{token}", data={"csrf_token": csrf_token_from(form.text)}
+        f"/hub/{tenant_a.slug}/enter/{token}", data={"csrf_token": csrf_token_from(form.text)}
     )
     assert first.status_code == 302
     again = client.post(
-        f"/portal/{tenant_a.slug}/enter/{token}", data={"csrf_token": csrf_token_from(form.text)}
+        f"/hub/{tenant_a.slug}/enter/{token}", data={"csrf_token": csrf_token_from(form.text)}
     )
     assert again.status_code == 400 and "used already or it expired" in again.text
-    assert "Mail me a link" in again.text  # the form that mails a new one is right there
+    assert "Send me a link" in again.text  # the form that mails a new one is right there
 
 
 def test_unknown_addresses_get_the_same_answer_and_no_mail(client, tenant_a, mail_sink):
-    page = client.get(f"/portal/{tenant_a.slug}/")
+    page = client.get(f"/hub/{tenant_a.slug}/")
     answer = client.post(
-        f"/portal/{tenant_a.slug}/",
+        f"/hub/{tenant_a.slug}/",
         data={"email": "ghost@example.com", "csrf_token": csrf_token_from(page.text)},
     )
-    assert answer.status_code == 200 and "If we know this address" in answer.text
+    assert answer.status_code == 200 and "If this address is known" in answer.text
     make_worker().work(burst=True)
     assert mail_sink.to("ghost@example.com") == []
 
@@ -128,7 +133,7 @@ def test_the_public_knowledge_base_shows_published_articles_and_suggests_them(
     published = _article(tenant_a, "Reset your password", "Click 'forgot password' on the sign-in page.")
     draft = _article(tenant_a, "Unreleased password vault", "Secret roadmap", status="draft")
     b_article = _article(tenant_b, "Password tips of B", "B's password article")
-    base = f"/portal/{tenant_a.slug}/kb"
+    base = f"/hub/{tenant_a.slug}/kb"
     listing = client.get(base).text
     assert "Reset your password" in listing and "Unreleased" not in listing and "of B" not in listing
     found = client.get(f"{base}?q=password").text
@@ -144,7 +149,7 @@ def test_a_solved_ticket_can_be_rated_and_an_open_one_cannot(client, tenant_a, m
     ann = add_contact(tenant_a, first_name="Ann", email="ann@example.com")
     ticket_id = add_ticket(tenant_a, subject="Rate me", requester_contact_id=ann)
     sign_in_to_portal(client, mail_sink, tenant_a.slug, "ann@example.com")
-    base = f"/portal/{tenant_a.slug}/tickets/{ticket_id}"
+    base = f"/hub/{tenant_a.slug}/tickets/{ticket_id}"
     token = csrf_token_from(client.get(base).text)
     client.post(f"{base}/rate", data={"csrf_token": token, "rating": "5"})
     with tenant_session(tenant_a.ref) as session:
@@ -159,8 +164,8 @@ def test_a_solved_ticket_can_be_rated_and_an_open_one_cannot(client, tenant_a, m
 
 
 def test_link_requests_are_rate_limited(app, client, tenant_a, monkeypatch):
-    monkeypatch.setitem(app.config, "PORTAL_LINK_RATE_LIMIT", "2 per minute")
-    page = client.get(f"/portal/{tenant_a.slug}/")
+    monkeypatch.setitem(app.config, "PRIVACY_LINK_RATE_LIMIT", "2 per minute")
+    page = client.get(f"/hub/{tenant_a.slug}/")
     data = {"email": "x@example.com", "csrf_token": csrf_token_from(page.text)}
-    codes = [client.post(f"/portal/{tenant_a.slug}/", data=data).status_code for _ in range(3)]
+    codes = [client.post(f"/hub/{tenant_a.slug}/", data=data).status_code for _ in range(3)]
     assert codes == [200, 200, 429]

@@ -190,7 +190,7 @@ def test_tickets_from_inbound_mail_and_the_portal_get_defaults_despite_a_require
         services.contacts.delete(session, uuid.UUID(gone))
     add_contact(tenant_a, first_name="Ann", email="ann@example.com")
     sign_in_to_portal(client, mail_sink, tenant_a.slug, "ann@example.com")
-    base = f"/portal/{tenant_a.slug}"
+    base = f"/hub/{tenant_a.slug}"
     form = client.get(f"{base}/tickets/new")
     assert "cf_seats" not in form.text  # the team's fields are not the customer's
     created = client.post(
