@@ -1,6 +1,7 @@
 """Registration of the always-on core module."""
 
 from saas.i18n import N_
+from saas.jobs.schedules import PeriodicJob, register_periodic
 from saas.modules.core import dashboard, objects, privacy, schemas, search, services
 from saas.modules.core.labels import RECORD_LABELS
 from saas.modules.core.merge import merge_core_records
@@ -13,10 +14,17 @@ def _objects_pages():
     return views_objects
 
 
+def _imports():
+    from saas.modules.core import imports
+
+    return imports
+
+
 def _pages():
     # Importing these attaches their routes to the core blueprint.
     import saas.modules.core.views_currencies
     import saas.modules.core.views_custom_fields
+    import saas.modules.core.views_imports
     import saas.modules.core.views_merge
     import saas.modules.core.views_objects
     import saas.modules.core.views_phones
@@ -31,6 +39,7 @@ def _api():
     # Importing these attaches their resources to the core API blueprint.
     import saas.modules.core.api_currencies
     import saas.modules.core.api_custom_fields
+    import saas.modules.core.api_imports
     import saas.modules.core.api_merge
     import saas.modules.core.api_objects
     import saas.modules.core.api_phones
@@ -73,6 +82,7 @@ MODULE = Module(
     nav=(
         NavEntry(N_("Contacts"), "core.list_contacts"),
         NavEntry(N_("Accounts"), "core.list_accounts"),
+        NavEntry(N_("Imports"), "core.list_imports"),
         NavEntry(N_("Reports"), "core.reports_page"),
     ),
     personal_data=privacy.personal_data,
@@ -97,6 +107,7 @@ MODULE = Module(
             "core.show_contacts",
             service=lambda: services.contacts,
             list_query=lambda: schemas.ListQuery(),
+            import_target=lambda: _imports().CONTACTS,
         ),
         RecordType(
             "accounts",
@@ -105,6 +116,10 @@ MODULE = Module(
             "core.show_accounts",
             service=lambda: services.accounts,
             list_query=lambda: schemas.ListQuery(),
+            import_target=lambda: _imports().ACCOUNTS,
         ),
     ),
 )
+
+# Imports whose worker died or whose queue entry was lost with Redis resume from their last batch.
+register_periodic(PeriodicJob("saas.modules.core.imports.resume_all_stalled_imports", interval=60))

@@ -8,9 +8,10 @@ import pytest
 
 from saas.db import db, tenant_session
 from saas.jobs import make_worker
-from saas.modules.sfa import imports
+from saas.modules.core import imports
+from saas.modules.core.models import ImportJob
 from saas.modules.sfa.leads import leads
-from saas.modules.sfa.models import ImportJob, Lead
+from saas.modules.sfa.models import Lead
 from saas.modules.switches import set_module_enabled
 from tests.conftest import bearer, csrf_token_from, login, make_token
 
