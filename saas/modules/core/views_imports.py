@@ -8,10 +8,12 @@ from flask import Response, flash, jsonify, redirect, render_template, request, 
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from saas.errors import SaasError, ValidationError
+from saas.i18n import translate
 from saas.modules.core import imports
 from saas.modules.core.models import ImportJob
 from saas.modules.core.views import pages
 from saas.tenants.routing import current_tenant_session
+from saas.web.errors import PAGE_DETAILS, PAGE_TITLES
 
 ERRORS_SHOWN = 50
 
@@ -26,14 +28,17 @@ def _upload_form(message: str | None = None, errors: dict | None = None, status:
     entity = request.values.get("entity") or request.args.get("entity", "contacts")
     return render_template(
         "core/import_upload.html", targets=imports.importable(current_tenant_session()), entity=entity,
-        message=message,
-        errors=errors or {}, max_mb=imports.MAX_FILE_BYTES // 1_048_576,
+        message=message, errors=errors or {}, max_mb=imports.MAX_FILE_BYTES // 1_048_576,
     ), status  # fmt: skip
 
 
 @pages.errorhandler(RequestEntityTooLarge)
 def _too_large(error: RequestEntityTooLarge):
-    # Raised while the form is read for its CSRF token, before any view: the only uploads here are imports.
+    # Raised while the form is read for its CSRF token, before any view. Core's pages take other files
+    # too (exchange rates): only the import's page names the import's limit.
+    if request.endpoint != "core.new_import":
+        title, detail = translate(PAGE_TITLES[413]), translate(PAGE_DETAILS[413])
+        return render_template("error.html", status=413, title=title, detail=detail), 413
     return render_template("error.html", status=413, title="File too large", detail=imports.TOO_LARGE), 413
 
 

@@ -174,6 +174,26 @@ def test_too_large_file_is_refused_with_the_limit_on_the_api_and_the_page(client
     assert _count(tenant_a, ImportJob) == 0
 
 
+def test_other_files_too_large_for_core_do_not_get_the_imports_message(client, tenant_a, headers):
+    # Core's pages and API take the exchange rates' reference file too: its 413 is the general one.
+    huge = b"x" * (11 * 1024 * 1024)
+    response = client.post(
+        "/api/v1/exchange-rates/reference-file",
+        data={"file": (io.BytesIO(huge), "eurofxref.csv")},
+        headers=headers,
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 413 and response.mimetype == "application/problem+json"
+    assert "import" not in response.get_json()["detail"]
+    login(client, tenant_a.email, tenant_a.password)
+    page = client.post(
+        f"/t/{tenant_a.slug}/settings/currencies/reference-file",
+        data={"file": (io.BytesIO(huge), "eurofxref.csv")},
+        content_type="multipart/form-data",
+    )
+    assert page.status_code == 413 and "Send a smaller file." in page.text and "import takes" not in page.text
+
+
 @pytest.mark.parametrize(
     ("form", "field"),
     [
