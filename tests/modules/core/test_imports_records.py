@@ -181,3 +181,15 @@ def test_contacts_import_while_the_sales_module_is_off_and_leads_are_refused_cle
     assert page.status_code == 422 and "Sales module is switched off" in page.text
     with tenant_session(tenant_a.ref) as session:
         assert session.scalar(select(func.count()).select_from(ImportJob)) == 1  # the contacts' only
+
+
+def test_an_object_whose_key_is_too_long_for_the_import_log_is_refused_clearly(client, tenant_a):
+    # import_jobs.entity holds 20 characters: co_ and a key of up to 17.
+    with tenant_session(tenant_a.ref) as session:
+        objects.define_object(session, {"key": "very_long_vehicles", "singular": "Car", "plural": "Cars"})
+        session.commit()
+    started = _upload(
+        client, bearer(make_token(tenant_a)), _csv(["Name"], [["A"]]), entity="co_very_long_vehicles"
+    )
+    assert started.status_code == 422 and started.mimetype == "application/problem+json"
+    assert "key is too long" in started.get_json()["errors"]["entity"][0]
