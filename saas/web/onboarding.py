@@ -25,7 +25,6 @@ from saas.modules.registry import registry
 from saas.modules.switches import ModuleSwitch
 
 INVITE_ENDPOINT = "identity.members_page"
-IMPORT_ENDPOINT = "core.new_import"
 """The admins' members page (identity issue); the step links to it whenever the app serves it."""
 
 
@@ -88,7 +87,7 @@ def onboarding_steps(platform: Session, session: TenantSession, tenant_id: str) 
             _("Import your contacts"),
             (contacts or 0) > 0,
             _("Upload a CSV file from your old tool, or add contacts one by one."),
-            _page(IMPORT_ENDPOINT),
+            _page("core.new_import"),
         ),
         billing,
     ]
