@@ -37,9 +37,8 @@ from sqlalchemy import func, select
 from saas import create_app
 from saas.db import db, tenant_pools, tenant_session
 from saas.migrations import upgrade_platform
-from saas.modules.core.models import Contact
-from saas.modules.sfa import imports
-from saas.modules.sfa.models import ImportJob
+from saas.modules.core import imports
+from saas.modules.core.models import Contact, ImportJob
 from saas.tenants.provisioning import provision_tenant, purge_tenant
 
 TITLES = ("Engineer", "Buyer", "CFO", "Head of Sales", "Office Manager", "")

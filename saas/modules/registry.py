@@ -73,6 +73,9 @@ class RecordType:
     """The record type's ``RecordService`` (imported lazily: modules build on core)."""
     list_query: Callable[[], Any] | None = None
     """The marshmallow schema of its list's query parameters (API and page), for saved views."""
+    import_target: Callable[[], Any] | None = None
+    """Its CSV import: a ``core.imports.ImportTarget`` (fields, schema, dedupe rule), imported lazily like
+    ``service``; None: not importable. Custom objects are importable without one (core builds theirs)."""
     module: str = ""
     """The module that owns it; filled in by the registry."""
 

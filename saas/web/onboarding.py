@@ -22,7 +22,7 @@ from saas.db import TenantSession
 from saas.i18n import translate
 from saas.modules.core.models import Contact
 from saas.modules.registry import registry
-from saas.modules.switches import ModuleSwitch, enabled_module_keys
+from saas.modules.switches import ModuleSwitch
 
 INVITE_ENDPOINT = "identity.members_page"
 """The admins' members page (identity issue); the step links to it whenever the app serves it."""
@@ -48,8 +48,6 @@ def onboarding_steps(platform: Session, session: TenantSession, tenant_id: str) 
     )
     members = len(workspace_members(platform, tenant_id))
     contacts = session.scalar(select(func.count()).select_from(Contact))
-    sales_on = "sfa" in enabled_module_keys(platform, tenant_id)
-    import_page = "sfa.new_import" if sales_on else "core.new_contacts"
     invite_page = _page(INVITE_ENDPOINT)
     if billing_enabled():
         account = platform.get(BillingAccount, tenant_id)
@@ -89,7 +87,7 @@ def onboarding_steps(platform: Session, session: TenantSession, tenant_id: str) 
             _("Import your contacts"),
             (contacts or 0) > 0,
             _("Upload a CSV file from your old tool, or add contacts one by one."),
-            _page(import_page),
+            _page("core.new_import"),
         ),
         billing,
     ]

@@ -10,7 +10,16 @@ from sqlalchemy import func, select
 
 from saas.db import tenant_session
 from saas.exports.format import tenant_tables
-from saas.modules.core.models import Account, Activity, Contact, CurrencySettings, ExchangeRate, PhoneSettings
+from saas.modules.core.models import (
+    Account,
+    Activity,
+    Contact,
+    CurrencySettings,
+    ExchangeRate,
+    ImportJob,
+    ImportRowError,
+    PhoneSettings,
+)
 from saas.modules.privacy.models import (
     ConsentEvent,
     ConsentPurpose,
@@ -25,8 +34,6 @@ from saas.modules.sfa.models import (
     Deal,
     DealContact,
     DealStageChange,
-    ImportJob,
-    ImportRowError,
     Lead,
     Pipeline,
     Stage,

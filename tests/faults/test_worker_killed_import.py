@@ -18,9 +18,8 @@ from sqlalchemy import func, select, text
 
 from saas.db import db, tenant_session
 from saas.jobs import make_worker, queue
-from saas.modules.core.models import Contact
-from saas.modules.sfa import imports
-from saas.modules.sfa.models import ImportJob
+from saas.modules.core import imports
+from saas.modules.core.models import Contact, ImportJob
 from tests.conftest import bearer, make_token
 
 ROOT = Path(__file__).resolve().parents[2]

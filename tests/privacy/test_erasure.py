@@ -13,11 +13,11 @@ from saas.errors import ValidationError
 from saas.exports.format import tenant_tables
 from saas.jobs import make_worker
 from saas.modules.core import services
-from saas.modules.core.models import Activity, Contact
+from saas.modules.core.models import Activity, Contact, ImportJob, ImportRowError
 from saas.modules.privacy import erasure, requests
 from saas.modules.privacy.consent import ConsentContext, record_consent
 from saas.modules.privacy.models import PrivacyRequest
-from saas.modules.sfa.models import Deal, DealContact, ImportJob, ImportRowError, Lead, Pipeline, Task
+from saas.modules.sfa.models import Deal, DealContact, Lead, Pipeline, Task
 from tests.conftest import bearer, csrf_token_from, login, make_token
 
 EMAIL, NAME, PHONE = "evangelina.targetova@example.com", "Targetova", "+44 20 7946 0958"

@@ -60,11 +60,11 @@ def test_a_fresh_signup_lands_on_the_checklist_and_each_step_follows_the_state(
     assert steps(full.text) == {"modules": "done", "users": "done", "contacts": "done", "billing": "done"}
 
 
-def test_without_sales_the_import_step_links_to_new_contacts(client, tenant_a):
+def test_without_sales_the_import_step_still_links_to_the_csv_import(client, tenant_a):
     login(client, tenant_a.email, tenant_a.password)
     switch(tenant_a, "sfa", False)
     page = client.get(f"/t/{tenant_a.slug}/").text
-    assert f'href="/t/{tenant_a.slug}/contacts/new">Import your contacts' in page
+    assert f'href="/t/{tenant_a.slug}/imports/new">Import your contacts' in page
     assert steps(page)["modules"] == "done"
 
 

@@ -4,7 +4,7 @@
 ``validate_email`` spends most of its time on the part after the @-sign (a per-character IDNA/UTS-46 check),
 and a file of 100,000 contacts has a few hundred domains. So ``check_email`` runs the same steps in the same
 order with the library's own functions, but remembers the domain step's outcome (result or message) per
-domain; ``tests/modules/sfa/test_import_speedups.py`` compares both on awkward addresses.
+domain; ``tests/modules/core/test_import_speedups.py`` compares both on awkward addresses.
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """Registration of the always-on core module."""
 
 from saas.i18n import N_
+from saas.jobs.schedules import PeriodicJob, register_periodic
 from saas.modules.core import dashboard, objects, privacy, schemas, search, services
 from saas.modules.core.labels import RECORD_LABELS
 from saas.modules.core.merge import merge_core_records
@@ -11,6 +12,12 @@ def _objects_pages():
     from saas.modules.core.views import objects as object_pages
 
     return object_pages
+
+
+def _imports():
+    from saas.modules.core import imports
+
+    return imports
 
 
 def _pages():
@@ -59,6 +66,7 @@ MODULE = Module(
     nav=(
         NavEntry(N_("Contacts"), "core.list_contacts"),
         NavEntry(N_("Accounts"), "core.list_accounts"),
+        NavEntry(N_("Imports"), "core.list_imports"),
         NavEntry(N_("Reports"), "core.reports_page"),
     ),
     personal_data=privacy.personal_data,
@@ -83,6 +91,7 @@ MODULE = Module(
             "core.show_contacts",
             service=lambda: services.contacts,
             list_query=lambda: schemas.ListQuery(),
+            import_target=lambda: _imports().CONTACTS,
         ),
         RecordType(
             "accounts",
@@ -91,6 +100,10 @@ MODULE = Module(
             "core.show_accounts",
             service=lambda: services.accounts,
             list_query=lambda: schemas.ListQuery(),
+            import_target=lambda: _imports().ACCOUNTS,
         ),
     ),
 )
+
+# Imports whose worker died or whose queue entry was lost with Redis resume from their last batch.
+register_periodic(PeriodicJob("saas.modules.core.imports.resume_all_stalled_imports", interval=60))

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import Select, delete, select
 from sqlalchemy.orm import Session
 
-from saas.modules.core import custom_fields, objects
+from saas.modules.core import custom_fields, imports, objects
 from saas.modules.core.models import Activity, Contact, CustomField
 from saas.modules.registry import DataSubject
 
@@ -79,7 +79,12 @@ def erase_person(session: Session, subject: DataSubject) -> dict[str, int]:
         custom_fields.clear_references(session, definition, subject.contact_id)
         for definition in _references_to_contacts(session)
     )
-    return {"activities": activities, "contacts": contacts, "relations_cleared": cleared}
+    return {
+        "activities": activities,
+        "contacts": contacts,
+        "relations_cleared": cleared,
+        **imports.erase_from_imports(session, subject),
+    }
 
 
 def retention_keep(cutoff: datetime) -> list[Select]:

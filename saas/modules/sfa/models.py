@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
 
 from sqlalchemy import (
     Boolean,
@@ -16,13 +15,11 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
-    LargeBinary,
     Numeric,
     String,
     Text,
     func,
 )
-from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, Unmapped, mapped_column, relationship
 
 from saas.db import TenantBase
@@ -177,42 +174,6 @@ class Task(Timestamps, TenantBase):
     account_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
     deal_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("deals.id", ondelete="CASCADE"))
     lead_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"))
-
-
-class ImportJob(TenantBase):
-    """A CSV import of leads, contacts or accounts: the uploaded file, its mapping and its progress."""
-
-    __tablename__ = "import_jobs"
-
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
-    entity: Mapped[str] = mapped_column(String(20))  # leads, contacts, accounts
-    filename: Mapped[str] = mapped_column(String(255))
-    content: Mapped[bytes] = mapped_column(LargeBinary)
-    mapping: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
-    status: Mapped[str] = mapped_column(String(20), default="pending")  # pending, running, done, failed
-    total_rows: Mapped[int] = mapped_column(Integer, default=0)
-    processed_rows: Mapped[int] = mapped_column(Integer, default=0)
-    imported_rows: Mapped[int] = mapped_column(Integer, default=0)
-    duplicate_rows: Mapped[int] = mapped_column(Integer, default=0)
-    error_rows: Mapped[int] = mapped_column(Integer, default=0)
-    message: Mapped[str | None] = mapped_column(Text)
-    created_by_user_id: Mapped[uuid.UUID | None] = mapped_column()
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
-    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    """Set when queued and at every committed batch: a queued or running import whose heartbeat is old
-    lost its worker or its queue entry, and is resumed (saas.modules.sfa.imports.resume_stalled_imports)."""
-
-
-class ImportRowError(TenantBase):
-    __tablename__ = "import_row_errors"
-
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
-    job_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("import_jobs.id", ondelete="CASCADE"), index=True)
-    row_number: Mapped[int] = mapped_column(Integer)
-    column: Mapped[str | None] = mapped_column(String(100))
-    reason: Mapped[str] = mapped_column(String(500))
-    raw: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
 
 
 Index("ix_leads_sort_name_id", Lead.sort_name, Lead.id)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from saas.i18n import N_
-from saas.jobs.schedules import PeriodicJob, register_periodic
 from saas.modules.registry import Module, NavEntry, RecordType, SettingsPage
 from saas.modules.sfa import dashboard, privacy, search
 from saas.modules.sfa.labels import RECORD_LABELS
@@ -38,6 +37,12 @@ def _lead_parts():
     from saas.modules.sfa.leads import leads
 
     return leads, LeadListQuery
+
+
+def _lead_import():
+    from saas.modules.sfa.imports import LEADS
+
+    return LEADS
 
 
 def _deal_parts():
@@ -81,6 +86,7 @@ MODULE = Module(
             "sfa.show_leads",
             service=lambda: _lead_parts()[0],
             list_query=lambda: _lead_parts()[1](),
+            import_target=_lead_import,
         ),
         RecordType(
             "deals",
@@ -103,13 +109,9 @@ MODULE = Module(
     ),
     nav=(
         NavEntry(N_("Leads"), "sfa.list_leads"),
-        NavEntry(N_("Imports"), "sfa.list_imports"),
         NavEntry(N_("Deals"), "sfa.list_deals"),
         NavEntry(N_("Pipeline"), "sfa.kanban"),
         NavEntry(N_("Forecast"), "sfa.forecast_page"),
         NavEntry(N_("Tasks"), "sfa.list_tasks"),
     ),
 )
-
-# Imports whose worker died or whose queue entry was lost with Redis resume from their last batch.
-register_periodic(PeriodicJob("saas.modules.sfa.imports.resume_all_stalled_imports", interval=60))

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Select, Text, cast, delete, func, or_, select
+from sqlalchemy import Select, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from saas.modules.core import custom_fields
 from saas.modules.registry import DataSubject
-from saas.modules.sfa.models import Deal, DealContact, ImportJob, ImportRowError, Lead, Task
+from saas.modules.sfa.models import Deal, DealContact, Lead, Task
 
 LEAD_FIELDS = ("first_name", "last_name", "email", "phone", "company", "title", "status", "source", "notes")
 TASK_FIELDS = ("title", "notes", "due_at", "status")
@@ -56,29 +56,7 @@ def erase_person(session: Session, subject: DataSubject) -> dict[str, int]:
     tasks = session.execute(delete(Task).where(_their_tasks(subject))).rowcount
     links = session.execute(delete(DealContact).where(DealContact.contact_id == subject.contact_id)).rowcount
     leads = session.execute(delete(Lead).where(_their_leads(subject))).rowcount
-    return {"tasks": tasks, "deal_contacts": links, "leads": leads, **_erase_from_imports(session, subject)}
-
-
-def _erase_from_imports(session: Session, subject: DataSubject) -> dict[str, int]:
-    """Uploaded files keep their other rows: only the lines holding the person's email go, with the
-    row errors reported about them."""
-    if not subject.email:
-        return {"import_lines": 0, "import_row_errors": 0}
-    needle = f"%{subject.email.lower()}%"
-    errors = session.execute(
-        delete(ImportRowError).where(func.lower(cast(ImportRowError.raw, Text)).like(needle))
-    ).rowcount
-    email = subject.email.lower().encode()
-    lines = 0
-    # 'escape' keeps ASCII as is, so the database finds the files that mention the email.
-    for job in session.scalars(
-        select(ImportJob).where(func.encode(ImportJob.content, "escape").ilike(needle))
-    ):
-        kept = [line for line in job.content.split(b"\n") if email not in line.lower()]
-        lines += job.content.count(b"\n") + 1 - len(kept)
-        job.content = b"\n".join(kept)
-    session.flush()
-    return {"import_lines": lines, "import_row_errors": errors}
+    return {"tasks": tasks, "deal_contacts": links, "leads": leads}
 
 
 def retention_keep(cutoff: datetime) -> list[Select]:

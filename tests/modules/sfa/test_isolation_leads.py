@@ -8,9 +8,10 @@ import pytest
 
 from saas.db import db, tenant_session
 from saas.jobs import make_worker
-from saas.modules.sfa import imports
+from saas.modules.core import imports
+from saas.modules.core.models import ImportJob
 from saas.modules.sfa.leads import leads
-from saas.modules.sfa.models import ImportJob, Lead
+from saas.modules.sfa.models import Lead
 from saas.modules.switches import set_module_enabled
 from tests.conftest import bearer, csrf_token_from, login, make_token
 
@@ -89,32 +90,39 @@ def test_tenant_b_user_gets_404_for_every_lead_and_import_page_on_tenant_a_ids(
     assert _lead_of_a_unchanged(tenant_a, a_records["lead"])
 
 
-def test_switched_off_sales_module_hides_leads_and_imports_and_keeps_their_data(client, tenant_a, a_records):
+def test_switched_off_sales_module_hides_leads_keeps_their_data_and_refuses_leads_imports(
+    client, tenant_a, a_records
+):
     headers = bearer(make_token(tenant_a))
+    # A leads import queued before the switch: it must not write leads while the module is off.
+    with tenant_session(tenant_a.ref) as session:
+        job = imports.create_import(session, entity="leads", filename="late.csv", content=CSV)
+        imports.start_import(session, job.id)
+        late = job.id
     set_module_enabled(db.session, tenant_a.tenant.id, "sfa", False, actor="test")
     db.session.commit()
-    for url in ("/api/v1/leads", f"/api/v1/leads/{a_records['lead']}", "/api/v1/imports"):
+    for url in ("/api/v1/leads", f"/api/v1/leads/{a_records['lead']}"):
         response = client.get(url, headers=headers)
         assert response.status_code == 404 and response.mimetype == "application/problem+json"
         assert "switched off" in response.get_json()["detail"]
+    # Imports are core's: they stay, leads among them, but no new leads come in.
+    assert client.get(f"/api/v1/imports/{a_records['job']}", headers=headers).status_code == 200
     upload = client.post(
-        "/api/v1/imports", data={"entity": "contacts", "file": (io.BytesIO(CSV), "x.csv")}, headers=headers
+        "/api/v1/imports", data={"entity": "leads", "file": (io.BytesIO(CSV), "x.csv")}, headers=headers
     )
-    assert upload.status_code == 404
+    assert upload.status_code == 422 and upload.mimetype == "application/problem+json"
+    assert "switched off" in upload.get_json()["errors"]["entity"][0]
     login(client, tenant_a.email, tenant_a.password)
-    for path in ("/leads", f"/leads/{a_records['lead']}", "/imports", "/imports/new"):
+    for path in ("/leads", f"/leads/{a_records['lead']}"):
         page = client.get(f"/t/{tenant_a.slug}{path}")
         assert page.status_code == 404 and "switched off" in page.text, path
     dashboard = client.get(f"/t/{tenant_a.slug}/").text
-    assert ">Leads<" not in dashboard and ">Imports<" not in dashboard
-    # A job queued before the switch does not run while the module is off.
-    with tenant_session(tenant_a.ref) as session:
-        job = imports.create_import(session, entity="contacts", filename="late.csv", content=CSV)
-        imports.start_import(session, job.id)
-        late = job.id
+    assert ">Leads<" not in dashboard and ">Imports<" in dashboard
     make_worker().work(burst=True)
     with tenant_session(tenant_a.ref) as session:
-        assert session.get(ImportJob, late).status == "queued"
+        stopped = session.get(ImportJob, late)
+        assert stopped.status == "failed" and "switched off" in stopped.message
+        assert stopped.processed_rows == 0  # not a row read
 
     set_module_enabled(db.session, tenant_a.tenant.id, "sfa", True, actor="test")
     db.session.commit()

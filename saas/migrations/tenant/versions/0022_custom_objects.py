@@ -1,5 +1,5 @@
 """Custom objects: a workspace's own kinds of records, each a real table ``co_<key>``; record-type names
-in custom fields, saved views and timeline links grow to fit ``co_<key>``.
+in custom fields, saved views, imports and timeline links grow to fit ``co_<key>``.
 
 Revision ID: t0022
 Revises: t0021
@@ -19,6 +19,7 @@ WIDENED = (
     ("custom_fields", "reference", True),
     ("saved_views", "entity", False),
     ("activities", "subject_type", True),
+    ("import_jobs", "entity", False),
 )
 
 

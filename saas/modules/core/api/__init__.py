@@ -2,9 +2,10 @@
 
 import saas.modules.core.api.currencies
 import saas.modules.core.api.custom_fields
+import saas.modules.core.api.imports
 import saas.modules.core.api.merge
 import saas.modules.core.api.objects
 import saas.modules.core.api.phones
-import saas.modules.core.api.records  # first: contacts, accounts and the record resource others reuse
+import saas.modules.core.api.records
 import saas.modules.core.api.reports
 import saas.modules.core.api.saved_views  # noqa: F401

@@ -2,9 +2,10 @@
 
 import saas.modules.core.views.currencies
 import saas.modules.core.views.custom_fields
+import saas.modules.core.views.imports
 import saas.modules.core.views.merge
 import saas.modules.core.views.objects
 import saas.modules.core.views.phones
-import saas.modules.core.views.records  # first: the shared record pages the others build on
+import saas.modules.core.views.records
 import saas.modules.core.views.reports
 import saas.modules.core.views.saved_views  # noqa: F401

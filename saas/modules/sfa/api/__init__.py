@@ -3,7 +3,6 @@
 import saas.modules.sfa.api.activities
 import saas.modules.sfa.api.deals
 import saas.modules.sfa.api.forecast
-import saas.modules.sfa.api.imports
 import saas.modules.sfa.api.leads
 import saas.modules.sfa.api.merge
 import saas.modules.sfa.api.pipelines

@@ -2,7 +2,6 @@
 
 import saas.modules.sfa.views.deals
 import saas.modules.sfa.views.forecast
-import saas.modules.sfa.views.imports
 import saas.modules.sfa.views.kanban
 import saas.modules.sfa.views.leads
 import saas.modules.sfa.views.merge

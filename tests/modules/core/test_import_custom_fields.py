@@ -10,7 +10,7 @@ import io
 import pytest
 
 from tests.conftest import bearer, make_token
-from tests.modules.sfa.test_imports import _csv, _import, _upload
+from tests.modules.core.test_imports import _csv, _import, _upload
 
 
 @pytest.fixture

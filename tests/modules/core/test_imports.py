@@ -13,8 +13,8 @@ from saas.auth.services import find_user_by_email
 from saas.db import db, tenant_pools, tenant_session
 from saas.jobs import make_worker
 from saas.modules.core import services
-from saas.modules.core.models import Account, Contact
-from saas.modules.sfa.models import ImportJob, Lead
+from saas.modules.core.models import Account, Contact, ImportJob
+from saas.modules.sfa.models import Lead
 from tests.conftest import bearer, csrf_token_from, login, make_token
 
 
@@ -155,7 +155,7 @@ def test_malformed_file_gets_a_clear_422_and_nothing_is_written(client, tenant_a
 
 
 def test_too_large_file_is_refused_with_the_limit_on_the_api_and_the_page(client, tenant_a, headers):
-    from saas.modules.sfa.imports import MAX_FILE_BYTES
+    from saas.modules.core.imports import MAX_FILE_BYTES
 
     # Over the import's limit, and over the limit of any request (read before the view runs).
     for content, status in ((b"email\n" + b"x" * MAX_FILE_BYTES, 422), (b"x" * (11 * 1024 * 1024), 413)):
@@ -172,6 +172,26 @@ def test_too_large_file_is_refused_with_the_limit_on_the_api_and_the_page(client
     )  # fmt: skip
     assert page.status_code == 413 and "larger than the 8 MB an import takes" in page.text
     assert _count(tenant_a, ImportJob) == 0
+
+
+def test_other_files_too_large_for_core_do_not_get_the_imports_message(client, tenant_a, headers):
+    # Core's pages and API take the exchange rates' reference file too: its 413 is the general one.
+    huge = b"x" * (11 * 1024 * 1024)
+    response = client.post(
+        "/api/v1/exchange-rates/reference-file",
+        data={"file": (io.BytesIO(huge), "eurofxref.csv")},
+        headers=headers,
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 413 and response.mimetype == "application/problem+json"
+    assert "import" not in response.get_json()["detail"]
+    login(client, tenant_a.email, tenant_a.password)
+    page = client.post(
+        f"/t/{tenant_a.slug}/settings/currencies/reference-file",
+        data={"file": (io.BytesIO(huge), "eurofxref.csv")},
+        content_type="multipart/form-data",
+    )
+    assert page.status_code == 413 and "Send a smaller file." in page.text and "import takes" not in page.text
 
 
 @pytest.mark.parametrize(
@@ -205,7 +225,7 @@ def test_explicit_mapping_by_header_or_index_is_used(client, tenant_a, headers):
 
 
 def test_a_crash_mid_import_resumes_after_the_last_committed_batch(app, client, tenant_a, headers):
-    from saas.modules.sfa import imports
+    from saas.modules.core import imports
 
     schema = tenant_a.tenant.schema_name
     # A real failure inside PostgreSQL at row 250, i.e. in the third batch of 100.

@@ -8,10 +8,12 @@ from flask import Response, flash, jsonify, redirect, render_template, request, 
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from saas.errors import SaasError, ValidationError
-from saas.modules.sfa import imports
-from saas.modules.sfa.blueprints import pages
-from saas.modules.sfa.models import ImportJob
+from saas.i18n import translate
+from saas.modules.core import imports
+from saas.modules.core.blueprints import pages
+from saas.modules.core.models import ImportJob
 from saas.tenants.routing import current_tenant_session
+from saas.web.errors import PAGE_DETAILS, PAGE_TITLES
 
 ERRORS_SHOWN = 50
 
@@ -19,20 +21,24 @@ ERRORS_SHOWN = 50
 @pages.route("/imports")
 def list_imports():
     jobs = imports.list_imports(current_tenant_session())
-    return render_template("sfa/imports_list.html", jobs=jobs)
+    return render_template("core/imports_list.html", jobs=jobs)
 
 
 def _upload_form(message: str | None = None, errors: dict | None = None, status: int = 200):
     entity = request.values.get("entity") or request.args.get("entity", "contacts")
     return render_template(
-        "sfa/import_upload.html", targets=imports.TARGETS, entity=entity, message=message,
-        errors=errors or {}, max_mb=imports.MAX_FILE_BYTES // 1_048_576,
+        "core/import_upload.html", targets=imports.importable(current_tenant_session()), entity=entity,
+        message=message, errors=errors or {}, max_mb=imports.MAX_FILE_BYTES // 1_048_576,
     ), status  # fmt: skip
 
 
 @pages.errorhandler(RequestEntityTooLarge)
 def _too_large(error: RequestEntityTooLarge):
-    # Raised while the form is read for its CSRF token, before any view: the only uploads here are imports.
+    # Raised while the form is read for its CSRF token, before any view. Core's pages take other files
+    # too (exchange rates): only the import's page names the import's limit.
+    if request.endpoint != "core.new_import":
+        title, detail = translate(PAGE_TITLES[413]), translate(PAGE_DETAILS[413])
+        return render_template("error.html", status=413, title=title, detail=detail), 413
     return render_template("error.html", status=413, title="File too large", detail=imports.TOO_LARGE), 413
 
 
@@ -52,13 +58,13 @@ def new_import():
         )  # fmt: skip
     except ValidationError as error:
         return _upload_form(error.detail, error.errors, status=422)
-    return redirect(url_for("sfa.map_import", job_id=job.id))
+    return redirect(url_for("core.map_import", job_id=job.id))
 
 
 def _mapping_form(job: ImportJob, columns: dict[str, int], error: ValidationError | None, status: int = 200):
     target = imports.import_target(current_tenant_session(), job.entity)
     return render_template(
-        "sfa/import_mapping.html", job=job, target=target, columns=columns,
+        "core/import_mapping.html", job=job, target=target, columns=columns,
         message=error.detail if error else None, errors=error.errors if error else {},
     ), status  # fmt: skip
 
@@ -76,7 +82,7 @@ def map_import(job_id: uuid.UUID):
     except ValidationError as error:
         chosen = {name: int(value) for name, value in columns.items() if value.isdigit()}
         return _mapping_form(job, chosen, error, status=422)
-    return redirect(url_for("sfa.preview_import", job_id=job_id))
+    return redirect(url_for("core.preview_import", job_id=job_id))
 
 
 @pages.route("/imports/<uuid:job_id>/preview")
@@ -86,7 +92,7 @@ def preview_import(job_id: uuid.UUID):
     preview = imports.preview_import(session, job_id)
     target = imports.import_target(session, job.entity)
     return render_template(
-        "sfa/import_preview.html", job=job, target=target, preview=preview,
+        "core/import_preview.html", job=job, target=target, preview=preview,
         dry_run_limit=imports.DRY_RUN_ROWS,
     )  # fmt: skip
 
@@ -99,9 +105,9 @@ def start_import(job_id: uuid.UUID):
         imports.start_import(session, job_id)
     except SaasError as error:
         flash(error.detail)
-        return redirect(url_for("sfa.show_import", job_id=job_id))
+        return redirect(url_for("core.show_import", job_id=job_id))
     flash("Import started; this page follows its progress.")
-    return redirect(url_for("sfa.show_import", job_id=job_id))
+    return redirect(url_for("core.show_import", job_id=job_id))
 
 
 @pages.route("/imports/<uuid:job_id>")
@@ -109,7 +115,7 @@ def show_import(job_id: uuid.UUID):
     session = current_tenant_session()
     job = imports.get_import(session, job_id)
     errors = session.scalars(imports.row_errors_query(job.id).limit(ERRORS_SHOWN)).all()
-    return render_template("sfa/import_status.html", job=job, errors=errors, errors_shown=ERRORS_SHOWN)
+    return render_template("core/import_status.html", job=job, errors=errors, errors_shown=ERRORS_SHOWN)
 
 
 @pages.route("/imports/<uuid:job_id>/progress")

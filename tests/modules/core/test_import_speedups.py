@@ -16,13 +16,12 @@ from sqlalchemy import select
 
 from saas.db import tenant_session
 from saas.errors import ValidationError
-from saas.modules.core import custom_fields, phones
+from saas.modules.core import custom_fields, imports, phones
 from saas.modules.core.emails import check_email
+from saas.modules.core.models import ImportRowError
 from saas.modules.core.schemas import ContactIn
-from saas.modules.sfa import imports
-from saas.modules.sfa.models import ImportRowError
 from tests.conftest import bearer, make_token
-from tests.modules.sfa.test_imports import _csv
+from tests.modules.core.test_imports import _csv
 
 ADDRESSES = [
     # plain, upper and mixed case, tags
