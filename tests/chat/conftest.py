@@ -25,7 +25,8 @@ def generous_rate_limits(app, monkeypatch):
 def always_open(fixture: TenantFixture) -> None:
     with tenant_session(fixture.ref) as session:
         sla.update_calendar(
-            session, {"timezone": "UTC", "work_days": [1, 2, 3, 4, 5, 6, 7], "start_minute": 0, "end_minute": 1440}
+            session,
+            {"timezone": "UTC", "work_days": [1, 2, 3, 4, 5, 6, 7], "start_minute": 0, "end_minute": 1440},
         )
 
 

@@ -8,11 +8,10 @@ import uuid
 
 from sqlalchemy import func, select
 
-from saas.db import tenant_session
+from saas.db import db, tenant_session
 from saas.modules.chat.models import Chat, ChatMessage
 from saas.modules.service.models import Ticket
 from saas.modules.switches import set_module_enabled
-from saas.db import db
 from tests.chat.conftest import always_open, closed_for_now, start_chat, token_header
 
 ORIGIN = "https://shop.customer.example"
@@ -28,10 +27,20 @@ def test_a_visitor_starts_a_chat_writes_and_reads_it_back_with_their_token(clien
     base = f"/chat/{tenant_a.slug}"
     status = client.get(f"{base}/status").get_json()
     assert status["online"] is True and status["texts"]["start"]
-    chat = start_chat(client, tenant_a.slug, "Do you ship to Iceland?", name="Ann", email="Ann@Example.com",
-                      page_url="https://shop.customer.example/cart")  # fmt: skip
-    assert chat["status"] == "waiting" and [m["body"] for m in chat["messages"]] == ["Do you ship to Iceland?"]
-    written = client.post(f"{base}/chats/{chat['id']}/messages", json={"body": "Quickly?"}, headers=token_header(chat))
+    chat = start_chat(
+        client,
+        tenant_a.slug,
+        "Do you ship to Iceland?",
+        name="Ann",
+        email="Ann@Example.com",
+        page_url="https://shop.customer.example/cart",
+    )
+    assert chat["status"] == "waiting" and [m["body"] for m in chat["messages"]] == [
+        "Do you ship to Iceland?"
+    ]
+    written = client.post(
+        f"{base}/chats/{chat['id']}/messages", json={"body": "Quickly?"}, headers=token_header(chat)
+    )
     assert written.status_code == 201
     shown = client.get(f"{base}/chats/{chat['id']}", headers=token_header(chat)).get_json()
     assert [(m["author"], m["body"]) for m in shown["messages"]] == [
@@ -75,9 +84,12 @@ def test_the_widget_routes_answer_other_origins_and_other_pages_do_not(client, t
     assert script.status_code == 200 and "javascript" in script.mimetype
     preflight = client.options(
         f"/chat/{tenant_a.slug}/chats",
-        headers={"Origin": ORIGIN, "Access-Control-Request-Method": "POST",
-                 "Access-Control-Request-Headers": "content-type, x-chat-token"},
-    )  # fmt: skip
+        headers={
+            "Origin": ORIGIN,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "content-type, x-chat-token",
+        },
+    )
     assert preflight.headers["Access-Control-Allow-Origin"] == "*"
     assert "x-chat-token" in preflight.headers["Access-Control-Allow-Headers"].lower()
     assert "Access-Control-Allow-Credentials" not in preflight.headers
@@ -109,8 +121,10 @@ def test_off_hours_the_widget_takes_a_request_that_becomes_a_ticket(client, tena
     refused = client.post(f"{base}/chats", json={"body": "Anyone there?"})
     assert refused.status_code == 409 and _count(tenant_a, Chat) == 0
     assert client.post(f"{base}/requests", json={"body": "Call me back"}).status_code == 422  # email needed
-    left = client.post(f"{base}/requests", json={"body": "Call me back\nabout my order", "email": "bo@example.com",
-                                                 "name": "Bo"})  # fmt: skip
+    left = client.post(
+        f"{base}/requests",
+        json={"body": "Call me back\nabout my order", "email": "bo@example.com", "name": "Bo"},
+    )
     assert left.status_code == 201 and left.get_json() == {"received": True}
     with tenant_session(tenant_a.ref) as session:
         [ticket] = session.scalars(select(Ticket)).all()
@@ -140,7 +154,9 @@ def test_writing_is_limited_per_address(app, client, tenant_a, monkeypatch):
     chat = start_chat(client, tenant_a.slug)
     monkeypatch.setitem(app.config, "CHAT_WRITE_RATE_LIMIT", "2 per minute")
     path = f"/chat/{tenant_a.slug}/chats/{chat['id']}/messages"
-    codes = [client.post(path, json={"body": "spam"}, headers=token_header(chat)).status_code for _ in range(3)]
+    codes = [
+        client.post(path, json={"body": "spam"}, headers=token_header(chat)).status_code for _ in range(3)
+    ]
     assert codes == [201, 201, 429]
 
 

@@ -6,7 +6,11 @@ from flask_cors import CORS
 
 pages = Blueprint("chat", __name__, template_folder="templates")
 widget = Blueprint(
-    "chat_widget", __name__, template_folder="templates", static_folder="static", static_url_path="/chat-static"
+    "chat_widget",
+    __name__,
+    template_folder="templates",
+    static_folder="static",
+    static_url_path="/chat-static",
 )
 
 # The widget runs on the workspace's own website: its routes answer any origin, without cookies (the

@@ -264,8 +264,9 @@ def _add_message(
     session: TenantSession, chat: Chat, author: str, body: str, *, author_user_id: uuid.UUID | None = None
 ) -> ChatMessage:
     # Python's clock: the messages of one request keep their order.
-    message = ChatMessage(chat_id=chat.id, author=author, author_user_id=author_user_id, body=body,
-                          created_at=_now())  # fmt: skip
+    message = ChatMessage(
+        chat_id=chat.id, author=author, author_user_id=author_user_id, body=body, created_at=_now()
+    )
     session.add(message)
     chat.updated_at = message.created_at
     session.flush()

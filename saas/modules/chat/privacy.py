@@ -30,7 +30,11 @@ def personal_data(session: Session, subject: DataSubject) -> dict:
             {name: getattr(chat, name) for name in CHAT_FIELDS}
             | {
                 "messages": [
-                    {"from": "you" if m.author == "visitor" else "support", "body": m.body, "at": m.created_at}
+                    {
+                        "from": "you" if m.author == "visitor" else "support",
+                        "body": m.body,
+                        "at": m.created_at,
+                    }
                     for m in chat.messages
                 ]
             }

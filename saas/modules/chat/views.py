@@ -8,6 +8,7 @@ import uuid
 from flask import flash, g, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext
 
+from saas.db import db
 from saas.errors import ValidationError
 from saas.modules.chat import chats
 from saas.modules.chat.blueprints import pages
@@ -15,7 +16,6 @@ from saas.modules.chat.events import chat_events, inbox_channel
 from saas.modules.core.views import workspace_people
 from saas.modules.settings import ADMIN_ROLES
 from saas.modules.switches import ModuleDisabled, is_module_enabled
-from saas.db import db
 from saas.tenants.routing import current_tenant_session, require_role
 
 

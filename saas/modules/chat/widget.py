@@ -175,5 +175,7 @@ def leave_request():
     """Off hours: the message becomes a ticket (answered by mail); says nothing of the ticket itself."""
     data = _form()
     _within_email_limit(data.get("email"))
-    chats.leave_request(_session(), data.get("body") or "", email=data.get("email") or "", name=data.get("name"))
+    chats.leave_request(
+        _session(), data.get("body") or "", email=data.get("email") or "", name=data.get("name")
+    )
     return jsonify(received=True), 201
