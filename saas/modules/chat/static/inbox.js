@@ -37,6 +37,12 @@
       });
   }
 
+  // A form that leaves the page (ending the chat) must not be cut short by a reload of the old page.
+  var leaving = false;
+  document.addEventListener("submit", function (event) {
+    if (!event.defaultPrevented) leaving = true;
+  });
+
   var events = new EventSource(root.dataset.events);
   var opened = false;
   events.addEventListener("open", function () {
@@ -51,7 +57,7 @@
   events.addEventListener("chat", function (event) {
     var chat = JSON.parse(event.data);
     if (chat.chat_id === current && chat.status === "closed") {
-      window.location.reload();
+      if (!leaving) window.location.reload(); // ended elsewhere: show it as ended
       return;
     }
     refreshList();
