@@ -12,8 +12,11 @@ from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import Browser, expect
+from sqlalchemy import select
 
-from tests.chat.conftest import always_open
+from saas.db import tenant_session
+from saas.modules.service.models import Ticket
+from tests.chat.conftest import always_open, closed_for_now
 from tests.e2e.conftest import Browsers, LiveServer, sign_in
 
 WEBSITE = """<!doctype html>
@@ -105,3 +108,27 @@ def test_a_website_visitor_chats_with_an_agent_live_and_the_chat_becomes_a_ticke
     finally:
         context.close()
     assert foreign == []
+
+
+def test_off_hours_the_widget_takes_a_message_that_becomes_a_ticket(
+    browser: Browser, live_server: LiveServer, website: str, tenant_a
+):
+    closed_for_now(tenant_a)
+    foreign: list[str] = []
+    context, visitor = _visitor_page(browser, website, live_server, foreign)
+    try:
+        visitor.goto(website)
+        visitor.get_by_role("button", name="Chat with us").click()
+        expect(visitor.get_by_role("heading", name="Leave us a message")).to_be_visible()
+        visitor.get_by_label("Your message").fill("Please call me about the kettle.")
+        visitor.get_by_role("button", name="Send message").click()
+        expect(visitor.get_by_role("alert")).to_contain_text("email")  # an address is needed to answer
+        visitor.get_by_label("Your email").fill("otto@customer.example")
+        visitor.get_by_role("button", name="Send message").click()
+        expect(visitor.get_by_text("Thank you! We will answer by email.")).to_be_visible()
+    finally:
+        context.close()
+    assert foreign == []
+    with tenant_session(tenant_a.ref) as session:
+        [ticket] = session.scalars(select(Ticket)).all()
+        assert ticket.description == "Please call me about the kettle." and ticket.tags == ["chat"]

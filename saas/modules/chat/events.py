@@ -8,6 +8,7 @@ events its listener may see: who may open which stream is checked by the views b
 from __future__ import annotations
 
 import json
+import logging
 import time
 import uuid
 from collections.abc import Iterator
@@ -17,6 +18,7 @@ from flask import Response, current_app
 from flask_sse import Message, ServerSentEventsBlueprint
 from redis import Redis
 from redis.client import PubSub
+from redis.exceptions import RedisError
 from sqlalchemy import event
 
 from saas.db import TenantSession
@@ -27,6 +29,8 @@ HEARTBEAT_SECONDS = 15
 STREAM_SECONDS = 300
 """A stream ends after this; EventSource reconnects by itself, so server threads are recycled."""
 RETRY_MILLISECONDS = 2000
+
+logger = logging.getLogger(__name__)
 
 
 def inbox_channel(tenant_id: str) -> str:
@@ -93,7 +97,12 @@ def announce(session: TenantSession, channels: tuple[str, ...], kind: str, paylo
 @event.listens_for(TenantSession, "after_commit")
 def _publish_pending(session: TenantSession) -> None:
     for channel, kind, data in session.info.pop(PENDING, []):
-        chat_events.publish(data, type=kind, channel=channel)
+        try:
+            chat_events.publish(data, type=kind, channel=channel)
+        except RedisError:
+            # The change is committed: a lost live event must not turn it into an error. Pages show
+            # the stored state when (re)loaded, and streams refetch when they reconnect.
+            logger.warning("chat event %s on %s not published", kind, channel, exc_info=True)
 
 
 @event.listens_for(TenantSession, "after_rollback")

@@ -59,11 +59,9 @@ def show_chat(chat_id: uuid.UUID):
 
 @pages.post("/chat/<uuid:chat_id>/messages")
 def answer_chat(chat_id: uuid.UUID):
-    session = current_tenant_session()
-    chats.get_chat(session, chat_id)
     body = request.form.get("body", "")
     try:
-        message = chats.add_agent_message(session, chat_id, body)
+        message = chats.add_agent_message(current_tenant_session(), chat_id, body)
     except ValidationError as error:
         if _wants_json():
             return jsonify(errors=error.errors), 422

@@ -74,7 +74,8 @@
   var style = el("style");
   style.textContent = STYLE;
   var panel = el("section", { class: "panel", hidden: "", "aria-label": "Chat" });
-  var launcher = el("button", { class: "launcher", type: "button", "aria-expanded": "false" });
+  // Hidden until the workspace answers: a switched-off chat shows nothing at all.
+  var launcher = el("button", { class: "launcher", type: "button", "aria-expanded": "false", hidden: "" });
   box.appendChild(panel);
   box.appendChild(launcher);
   root.appendChild(style);
@@ -85,7 +86,16 @@
     form.appendChild(el("label", { for: id }, label));
     var input = el(kind === "textarea" ? "textarea" : "input", { id: id, name: name });
     if (kind === "email") input.setAttribute("type", "email");
-    if (kind === "textarea") input.setAttribute("rows", "3");
+    if (kind === "textarea") {
+      input.setAttribute("rows", "3");
+      input.addEventListener("keydown", function (event) {
+        // Enter sends, as in any chat; Shift+Enter starts a new line.
+        if (event.key === "Enter" && !event.shiftKey && form.requestSubmit) {
+          event.preventDefault();
+          form.requestSubmit();
+        }
+      });
+    }
     if (required) input.setAttribute("required", "");
     form.appendChild(input);
     return input;
@@ -218,6 +228,7 @@
     texts = status.texts;
     online = status.online;
     launcher.textContent = texts.open;
+    launcher.removeAttribute("hidden");
     panel.setAttribute("aria-label", texts.title);
     launcher.addEventListener("click", toggle);
   });
