@@ -10,7 +10,7 @@ import uuid
 from sqlalchemy import select
 
 from saas.db import db, tenant_session
-from saas.modules.chat import chats
+from saas.modules.chat import chats, events
 from saas.modules.chat.models import Chat
 from saas.modules.service.models import Ticket, TicketMessage
 from saas.modules.service.tickets import tickets
@@ -170,11 +170,26 @@ def test_the_settings_page_shows_the_snippet_to_admins(client, tenant_a):
     assert f"/chat/{tenant_a.slug}/widget.js&#34; async&gt;&lt;/script&gt;" in page.text
 
 
-def test_the_inbox_needs_the_service_module(client, tenant_a):
+def test_the_inbox_is_gone_while_chat_or_the_service_module_is_off(client, tenant_a):
     login(client, tenant_a.email, tenant_a.password)
-    set_module_enabled(db.session, tenant_a.tenant.id, "service", False, actor="test")
-    db.session.commit()
-    assert client.get(f"/t/{tenant_a.slug}/chat").status_code == 404
+    for module in ("chat", "service"):
+        set_module_enabled(db.session, tenant_a.tenant.id, module, False, actor="test")
+        db.session.commit()
+        for path in ("/chat", "/chat/events", "/chat/settings"):
+            assert client.get(f"/t/{tenant_a.slug}{path}").status_code == 404, (module, path)
+        set_module_enabled(db.session, tenant_a.tenant.id, module, True, actor="test")
+        db.session.commit()
+    assert client.get(f"/t/{tenant_a.slug}/chat").status_code == 200
+
+
+def test_a_stream_ends_by_itself_and_lets_go_of_its_subscription(client, tenant_a, monkeypatch):
+    """Browsers reconnect, so a server thread is never held by a stream for longer than it allows."""
+    monkeypatch.setattr(events, "STREAM_SECONDS", 0)
+    login(client, tenant_a.email, tenant_a.password)
+    response = client.get(f"/t/{tenant_a.slug}/chat/events", buffered=False)
+    assert list(response.response) == [b"retry: 2000\n\n"]
+    channel = events.inbox_channel(tenant_a.tenant.id)
+    assert events.chat_events.redis.pubsub_numsub(channel) == [(channel.encode(), 0)]
 
 
 def test_chats_of_contact_lists_a_persons_chats_newest_first(client, tenant_a):
