@@ -8,12 +8,12 @@ import uuid
 from flask import flash, g, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext
 
+from saas.auth.services import workspace_members
 from saas.db import db
 from saas.errors import ValidationError
 from saas.modules.chat import chats
 from saas.modules.chat.blueprints import pages
 from saas.modules.chat.events import chat_events, inbox_channel
-from saas.modules.core.views import workspace_people
 from saas.modules.settings import ADMIN_ROLES
 from saas.modules.switches import ModuleDisabled, is_module_enabled
 from saas.tenants.routing import current_tenant_session, require_role
@@ -41,7 +41,8 @@ def _render_inbox(chat_id: uuid.UUID | None = None, *, status: int = 200, errors
         closed_chats=chats.recent_closed_chats(session),
         chat=chat,
         online=chats.is_online(session),
-        people=workspace_people(),
+        # The members by user id (their email), to name who answered.
+        people=dict(workspace_members(db.session, g.tenant.id)),
         errors=errors or {},
         body=body,
     ), status
