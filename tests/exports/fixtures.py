@@ -103,6 +103,7 @@ def fill_every_table(fixture) -> None:
         _fill_custom_object_tables(session, account.id)
         _fill_marketing_tables(session, contact.id)
         _fill_service_tables(session, contact.id)
+        _fill_chat_tables(session, contact.id)
         _fill_saved_view_tables(session)
         _fill_saved_report_tables(session)
         _fill_currency_tables(session)
@@ -259,6 +260,28 @@ def _fill_service_tables(session, contact_id: uuid.UUID) -> None:
               assignee_user_id=uuid.uuid4(), tags=["vip", "ünï, \"x\""]),
         Macro(name="", scope="personal", owner_user_id=uuid.uuid4(), reply=None, reply_kind="note",
               status=None, priority=None, queue_id=None, assignee_user_id=None, tags=[]),
+    ])  # fmt: skip
+
+
+def _fill_chat_tables(session, contact_id: uuid.UUID) -> None:
+    """A chat filed as the service fixture's ticket, with both authors; an anonymous one still waiting."""
+    from saas.modules.chat.models import Chat, ChatMessage
+    from saas.modules.service.models import Ticket
+
+    at = datetime(2026, 11, 3, 10, 0, 5, 123456, tzinfo=UTC)
+    filed = Chat(
+        status="closed", visitor_name=AWKWARD[:100], visitor_email="zoe@zoe.example", contact_id=contact_id,
+        token_hash="a" * 64, page_url="https://zoe.example/ünï?a=1&b=\"2\"", assignee_user_id=uuid.uuid4(),
+        ticket_id=session.scalar(select(Ticket.id).limit(1)), closed_at=at,
+    )  # fmt: skip
+    anonymous = Chat(status="waiting", token_hash="b" * 64)
+    session.add_all([filed, anonymous])
+    session.flush()
+    session.add_all([
+        ChatMessage(chat_id=filed.id, author="visitor", body=AWKWARD, created_at=at),
+        ChatMessage(chat_id=filed.id, author="agent", author_user_id=uuid.uuid4(), body=LARGE[:5000],
+                    created_at=at),
+        ChatMessage(chat_id=anonymous.id, author="visitor", body="", created_at=at),
     ])  # fmt: skip
 
 
