@@ -5,6 +5,7 @@ host but the site and the CRM for anything."""
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -15,9 +16,11 @@ from playwright.sync_api import Browser, expect
 from sqlalchemy import select
 
 from saas.db import tenant_session
+from saas.jobs import make_worker
 from saas.modules.service.models import Ticket
 from tests.chat.conftest import always_open, closed_for_now
 from tests.e2e.conftest import Browsers, LiveServer, sign_in
+from tests.mailsink import mail_sink  # noqa: F401 - the SMTP sink fixture
 
 WEBSITE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Shop</title></head>
@@ -68,7 +71,12 @@ def _visitor_page(browser: Browser, website: str, live_server: LiveServer, forei
 
 
 def test_a_website_visitor_chats_with_an_agent_live_and_the_chat_becomes_a_ticket(
-    browsers: Browsers, browser: Browser, live_server: LiveServer, website: str, tenant_a
+    browsers: Browsers,
+    browser: Browser,
+    live_server: LiveServer,
+    website: str,
+    tenant_a,
+    mail_sink,  # noqa: F811
 ):
     always_open(tenant_a)
     agent = browsers.new_page()
@@ -105,6 +113,22 @@ def test_a_website_visitor_chats_with_an_agent_live_and_the_chat_becomes_a_ticke
                      "Vera Visitor: Great, I'll order one."):  # fmt: skip
             expect(description).to_contain_text(line)
         expect(visitor.get_by_text("This chat has ended. Thank you!")).to_be_visible()
+
+        # Later she signs in to the workspace's customer hub: the chat, its ticket and her consents.
+        hub = browsers.new_page()
+        hub.goto(f"/hub/{tenant_a.slug}/")
+        hub.get_by_label("Email").fill("vera@customer.example")
+        hub.get_by_role("button", name="Send me a link").click()
+        make_worker().work(burst=True)  # the mail goes out from a job
+        [message] = mail_sink.to("vera@customer.example")
+        hub.goto(re.search(r"https?://\S+/enter/\S+", message.get_content()).group(0))
+        hub.get_by_role("button", name="Continue").click()
+        chats = hub.locator("#hub-chats")
+        expect(chats).to_contain_text("ended")
+        chats.locator("summary").click()
+        expect(chats).to_contain_text("Great, I'll order one.")
+        expect(hub.locator("#hub-tickets")).to_contain_text("Chat: Is the blue kettle in stock?")
+        expect(hub.locator("#hub-consents")).to_be_visible()  # next to her consents, one sign-in
     finally:
         context.close()
     assert foreign == []

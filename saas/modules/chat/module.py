@@ -2,9 +2,23 @@
 
 from __future__ import annotations
 
+import uuid
+
+from sqlalchemy.orm import Session
+
 from saas.i18n import N_
 from saas.modules.chat import privacy
-from saas.modules.registry import Module, NavEntry, SettingsPage
+from saas.modules.registry import HubSection, Module, NavEntry, SettingsPage
+
+# How a chat's state reads to the customer, in their language.
+CUSTOMER_STATUS_NAMES = {"waiting": N_("waiting for us"), "active": N_("open"), "closed": N_("ended")}
+
+
+def _hub_chats(session: Session, contact_id: uuid.UUID | None) -> dict:
+    from saas.modules.chat.chats import chats_of_contact
+
+    chats = chats_of_contact(session, contact_id) if contact_id else []
+    return {"chats": chats, "status_names": CUSTOMER_STATUS_NAMES}
 
 
 def _pages():
@@ -38,4 +52,5 @@ MODULE = Module(
         ),
     ),
     nav=(NavEntry(N_("Chat"), "chat.inbox"),),
+    hub_sections=(HubSection("chats", N_("My chats"), "chat/hub_chats.html", _hub_chats, order=15),),
 )

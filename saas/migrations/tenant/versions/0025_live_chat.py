@@ -1,7 +1,7 @@
 """Live chat: the website widget's chats and their messages.
 
 Revision ID: t0025
-Revises: t0021
+Revises: t0024
 Create Date: 2026-12-07
 """
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "t0025"
-down_revision = "t0021"
+down_revision = "t0024"
 branch_labels = None
 depends_on = None
 
