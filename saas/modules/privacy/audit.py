@@ -39,3 +39,17 @@ def commit_audit_with_response(response: Response) -> Response:
     else:
         db.session.rollback()
     return response
+
+
+def staff_actor() -> str:
+    """The signed-in member acting on a page, as audit entries name them."""
+    from flask_login import current_user
+
+    return f"user:{current_user.id}"
+
+
+def api_actor() -> str:
+    """The API credential's user acting, as audit entries name them."""
+    from saas.api import token_auth
+
+    return f"user:{token_auth.current_user.id}"

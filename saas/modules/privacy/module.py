@@ -10,7 +10,8 @@ from saas.modules.registry import Module, NavEntry, RecordLink, SettingsPage
 
 
 def _pages():
-    from saas.modules.privacy.views import pages
+    import saas.modules.privacy.views  # noqa: F401  (attaches the routes)
+    from saas.modules.privacy.blueprints import pages
 
     return pages
 
@@ -22,7 +23,8 @@ def _hub():
 
 
 def _api():
-    from saas.modules.privacy.api import api
+    import saas.modules.privacy.api  # noqa: F401  (attaches the routes)
+    from saas.modules.privacy.blueprints import api
 
     return api
 

@@ -1,5 +1,5 @@
-"""The agents' pages under /t/<slug>/chat: the chat inbox (waiting chats first, live over server-sent
-events), answering a chat, ending it as a ticket, and the settings page with the widget's snippet."""
+"""The agents' chat inbox under /t/<slug>/chat: waiting chats first, live over server-sent events;
+answering a chat and ending it as a ticket."""
 
 from __future__ import annotations
 
@@ -14,9 +14,8 @@ from saas.errors import ValidationError
 from saas.modules.chat import chats
 from saas.modules.chat.blueprints import pages
 from saas.modules.chat.events import chat_events, inbox_channel
-from saas.modules.settings import ADMIN_ROLES
 from saas.modules.switches import ModuleDisabled, is_module_enabled
-from saas.tenants.routing import current_tenant_session, require_role
+from saas.tenants.routing import current_tenant_session
 
 
 @pages.before_request
@@ -83,14 +82,3 @@ def close_chat(chat_id: uuid.UUID):
 def inbox_events():
     """Every chat event of the workspace, for its members' inbox pages."""
     return chat_events.stream_of(inbox_channel(g.tenant.id))
-
-
-@pages.get("/chat/settings")
-def settings():
-    require_role(*ADMIN_ROLES)
-    script = url_for("chat_widget.script", slug=g.tenant.slug, _external=True)
-    return render_template(
-        "chat/settings.html",
-        snippet=f'<script src="{script}" async></script>',
-        online=chats.is_online(current_tenant_session()),
-    )

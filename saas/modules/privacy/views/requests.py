@@ -1,44 +1,22 @@
-"""Staff pages under /t/<slug>/privacy/: the request queue (owners and admins) and contact consents."""
+"""The privacy request queue (owners and admins): open, verify, act on and hand over requests."""
 
 from __future__ import annotations
 
 import uuid
 
-from flask import Blueprint, Response, flash, g, redirect, render_template, request, url_for
+from flask import Response, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from saas.auth.services import workspace_members
-from saas.db import db
 from saas.errors import Conflict, NotFound, SaasError, ValidationError
 from saas.modules.core.models import Contact
 from saas.modules.core.search import contact_hit, search_contacts
-from saas.modules.privacy import branding, consent, erasure, requests, retention, subject
-from saas.modules.privacy.audit import audit_privacy, commit_audit_with_response
-from saas.modules.privacy.models import LAWFUL_BASES, REQUEST_KINDS
+from saas.modules.privacy import erasure, requests, subject
+from saas.modules.privacy.audit import audit_privacy, staff_actor
+from saas.modules.privacy.blueprints import pages
+from saas.modules.privacy.models import REQUEST_KINDS
 from saas.modules.registry import SearchHit
-from saas.tenants.routing import current_tenant_session, require_role
+from saas.tenants.routing import current_tenant_session
 from saas.web.search import clean_query
-
-pages = Blueprint("privacy", __name__, template_folder="templates")
-
-PRIVACY_ROLES = ("owner", "admin")
-CONSENT_ENDPOINTS = ("privacy.contact_consents", "privacy.record_contact_consent", "privacy.consent_receipt")
-"""Open to every member: consents are everyday CRM work."""
-
-
-def staff_actor() -> str:
-    return f"user:{current_user.id}"
-
-
-@pages.before_request
-def _privacy_staff_only() -> None:
-    # Recording a consent is everyday CRM work; requests are for the workspace's privacy staff.
-    if request.endpoint not in CONSENT_ENDPOINTS:
-        require_role(*PRIVACY_ROLES)
-
-
-pages.after_request(commit_audit_with_response)
-
 
 CONTACT_CHOICES = 10
 """Contacts offered per search when staff pick the person a request is for."""
@@ -187,126 +165,3 @@ def act_on_request(request_id: uuid.UUID):
             raise
         flash(error.detail)
     return redirect(url_for("privacy.show_request", request_id=request_id))
-
-
-@pages.get("/privacy/retention")
-def retention_page():
-    """The policy and its dry run: who would be deleted if it ran now."""
-    session = current_tenant_session()
-    policy = retention.get_policy(session)
-    months = request.args.get("months", type=int) or (policy.months if policy else 24)
-    count, sample = retention.preview(session, months) if 1 <= months <= 240 else (0, [])
-    return render_template("privacy/retention.html", policy=policy, months=months, count=count, sample=sample)
-
-
-@pages.post("/privacy/retention")
-def save_retention():
-    retention.set_policy(
-        current_tenant_session(),
-        months=request.form.get("months", type=int) or 0,
-        enabled=request.form.get("enabled") == "1",
-        actor=staff_actor(),
-    )
-    flash("Retention policy saved.")
-    return redirect(url_for("privacy.retention_page"))
-
-
-@pages.post("/privacy/retention/run")
-def run_retention():
-    retention.enqueue_retention(g.tenant.id)
-    flash("Retention runs now in the background.")
-    return redirect(url_for("privacy.retention_page"))
-
-
-@pages.post("/privacy/suppression/lift")
-def lift_suppression():
-    """Override: an erased person may be recorded again when staff state a lawful reason."""
-    lifted = subject.lift_suppression(
-        current_tenant_session(),
-        request.form.get("email", ""),
-        request.form.get("lawful_reason", ""),
-        staff_actor(),
-    )
-    flash("This person may be recorded again." if lifted else "This email was not on the erasure list.")
-    return redirect(url_for("privacy.request_queue"))
-
-
-@pages.get("/privacy/branding")
-def branding_page():
-    current = branding.branding(current_tenant_session(), g.tenant.slug)
-    return render_template("privacy/branding.html", values=current.__dict__, errors={})
-
-
-@pages.post("/privacy/branding")
-def save_branding():
-    try:
-        branding.set_branding(current_tenant_session(), request.form, staff_actor())
-    except ValidationError as error:
-        page = render_template(
-            "privacy/branding.html", values=request.form, errors=error.errors, message=error.detail
-        )
-        return page, 422
-    flash("Privacy center branding saved.")
-    return redirect(url_for("privacy.branding_page"))
-
-
-def _actor_names() -> dict[str, str]:
-    """Ledger actors as a person reads them: ``user:<id>`` becomes the member's email."""
-    return {f"user:{user_id}": email for user_id, email in workspace_members(db.session, g.tenant.id)}
-
-
-@pages.get("/privacy/contacts/<uuid:contact_id>/consents")
-def contact_consents(contact_id: uuid.UUID):
-    """The contact's consents now, or as of the date asked (``?as_of=``), and the whole ledger."""
-    session = current_tenant_session()
-    contact = session.get(Contact, contact_id)
-    if contact is None:
-        raise NotFound(f"No contact with id {contact_id}.")
-    as_of_text = request.args.get("as_of", "")
-    message, status = None, 200
-    try:
-        as_of = consent.parse_as_of(as_of_text)
-    except ValidationError as error:
-        as_of, message, status = None, error.detail + " " + error.errors["as_of"][0], 422
-    return render_template(
-        "privacy/contact_consents.html",
-        contact=contact,
-        purposes=consent.list_purposes(session),
-        state=consent.consent_state(session, contact_id, at=as_of),
-        as_of=as_of,
-        as_of_text=as_of_text,
-        message=message,
-        history=consent.consent_history(session, contact_id),
-        actors=_actor_names(),
-        bases=LAWFUL_BASES,
-    ), status
-
-
-@pages.get("/privacy/contacts/<uuid:contact_id>/consents/<string:purpose>/receipt")
-def consent_receipt(contact_id: uuid.UUID, purpose: str):
-    """A printable receipt: each event of one purpose with the notice text shown, where and by whom."""
-    session = current_tenant_session()
-    receipt = consent.consent_receipt(session, contact_id, purpose)
-    # The receipt hands out a person's address and browser: logged like a data export (identifiers only).
-    audit_privacy(
-        session, "consent.receipt_viewed", actor=staff_actor(), target=str(contact_id),
-        details={"purpose": receipt.purpose.key},
-    )  # fmt: skip
-    return render_template("privacy/consent_receipt.html", receipt=receipt, actors=_actor_names())
-
-
-@pages.post("/privacy/contacts/<uuid:contact_id>/consents")
-def record_contact_consent(contact_id: uuid.UUID):
-    session = current_tenant_session()
-    consent.record_consent(
-        session,
-        contact_id,
-        request.form.get("purpose", ""),
-        request.form.get("status", ""),
-        consent.ConsentContext(
-            source="staff", actor=staff_actor(), ip=request.remote_addr, user_agent=request.user_agent.string
-        ),
-        lawful_basis=request.form.get("lawful_basis", "consent"),
-    )
-    flash("Consent recorded.")
-    return redirect(url_for("privacy.contact_consents", contact_id=contact_id))
