@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from flask import current_app
-from sqlalchemy import case, select, update
+from sqlalchemy import case, func, select, update
 
 from saas.audit import record_audit
 from saas.db import TenantRef, db, tenant_session
@@ -124,7 +124,15 @@ def run_export(tenant_id: str, export_id: str) -> str:
     _update_export(export.id, status="running", started_at=_now(), heartbeat_at=_now())
 
     def progress(tables_done: int, rows_written: int) -> None:
-        _update_export(export.id, tables_done=tables_done, rows_written=rows_written, heartbeat_at=_now())
+        # The total was estimated from the registry's tables; a workspace's custom objects add theirs.
+        total = func.greatest(Export.tables_total, tables_done)
+        _update_export(
+            export.id,
+            tables_done=tables_done,
+            tables_total=total,
+            rows_written=rows_written,
+            heartbeat_at=_now(),
+        )
 
     last_beat = [time.monotonic()]
 
@@ -155,6 +163,7 @@ def run_export(tenant_id: str, export_id: str) -> str:
                 sha256=digest,
                 size_bytes=size,
                 schema_version=manifest["schema_version"],
+                tables_total=len(manifest["tables"]),
                 expires_at=_now() + timedelta(days=keep_days),
             )
         ).rowcount
