@@ -58,3 +58,27 @@ def test_deal_stage_change_and_lead_conversion_are_announced(client, tenant_a, r
     assert received["deal.stage_changed"]["from_stage_id"] == deal["stage_id"]
     assert received["lead.converted"]["lead_id"] == lead["id"]
     assert received["lead.converted"]["contact_id"]
+
+
+def test_a_merge_announces_the_merged_away_record_deleted_and_the_survivor_updated(
+    client, tenant_a, receiver
+):
+    with tenant_session(tenant_a.ref) as session:
+        services.create_subscription(session, receiver.url, ["contact.updated", "contact.deleted"])
+    headers = bearer(make_token(tenant_a))
+    keep = client.post(
+        "/api/v1/contacts", json={"last_name": "Lee", "email": "ann@x.example"}, headers=headers
+    ).json
+    gone = client.post(
+        "/api/v1/contacts", json={"first_name": "Ann", "last_name": "Lee"}, headers=headers
+    ).json
+    merged = client.post(
+        f"/api/v1/contacts/{keep['id']}/merge", json={"merge_id": gone["id"]}, headers=headers
+    )
+    assert merged.status_code == 200, merged.json
+    make_worker().work(burst=True)
+    received = events_received(receiver)
+    assert [(name, data["id"]) for name, data in received] == [
+        ("contact.deleted", gone["id"]),
+        ("contact.updated", keep["id"]),
+    ]

@@ -208,6 +208,7 @@ def merge_records(
     try:
         with session.begin_nested():
             moved = move_references(session, kind.key, model.__table__, survivor_id, other_id)
+            kind.service.emit(session, "deleted", other)  # as before deletion, like a delete's
             session.execute(delete(model).where(model.id == other_id))
             session.expunge(other)
             session.expire_all()
@@ -231,6 +232,7 @@ def merge_records(
             f"({error.orig.diag.table_name if error.orig is not None else 'unknown table'})."
         ) from error
     session.refresh(survivor)
+    kind.service.emit(session, "updated", survivor)
     user_id = acting_user_id(session)
     record_audit(
         db.session,

@@ -1,1 +1,1 @@
-"""Sales force automation: leads and conversion, pipelines and deals, tasks, forecast, CSV import."""
+"""Sales force automation: leads and conversion, pipelines and deals, tasks, forecast."""
