@@ -14,7 +14,7 @@ from saas.modules.core import custom_fields
 from saas.modules.core.models import Contact
 from saas.modules.core.pagination import Page
 from saas.modules.core.saved_views import register_columns
-from saas.modules.core.views import load_form, member_choices, workspace_people
+from saas.modules.core.views import load_form, member_choices, record_panels, workspace_people
 from saas.modules.core.views_columns import (
     TIMESTAMP_COLUMNS,
     ListColumn,
@@ -216,6 +216,7 @@ def _render_ticket(ticket_id: uuid.UUID, *, status: int = 200, **form: Any):
         requester=requester,
         messages=list_messages(session, ticket_id),
         history=list_history(session, ticket_id),
+        record_panels=record_panels("tickets", ticket),
         form=form,
         now=datetime.now(UTC),
         **_ticket_context(),
