@@ -10,6 +10,7 @@ from __future__ import annotations
 from saas.i18n import N_
 from saas.jobs.schedules import PeriodicJob, register_periodic
 from saas.modules.files import privacy
+from saas.modules.files.merge import merge_files
 from saas.modules.registry import Module, RecordPanel
 
 
@@ -42,6 +43,7 @@ MODULE = Module(
     api=_api,
     personal_data=privacy.personal_data,
     erase_person=privacy.erase_person,
+    merge_records=merge_files,
     record_panels=(RecordPanel("files/_panel.html", _panel, order=50),),
 )
 
