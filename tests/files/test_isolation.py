@@ -40,7 +40,7 @@ def test_tenant_b_cannot_list_read_link_download_or_delete_a_files(client, tenan
 
 
 def test_a_link_of_tenant_a_never_serves_through_tenant_b_pages(client, tenant_a, tenant_b):
-    _, contact, file_id, link = _a_file(client, tenant_a)
+    _, _, file_id, link = _a_file(client, tenant_a)
     token = urlparse(link).path.rsplit("/", 1)[-1]
     assert login(client, tenant_b.email, tenant_b.password).status_code == 302
 
@@ -60,7 +60,7 @@ def test_a_link_of_tenant_a_never_serves_through_tenant_b_pages(client, tenant_a
 
 def test_a_signed_link_is_bound_to_its_file(client, tenant_a):
     """A link's signature covers the workspace, the file and the expiry: an edited one is refused."""
-    api, _, file_id, link = _a_file(client, tenant_a)
+    api, _, _, link = _a_file(client, tenant_a)
     token = urlparse(link).path.rsplit("/", 1)[-1]
     payload, signature = token.rsplit(".", 1)
     forged = f"{payload[:-2]}AA.{signature}"

@@ -16,8 +16,8 @@ from saas.modules.service.email import inbound_secret, tenant_address, ticket_re
 from saas.modules.service.models import Ticket, TicketMessage
 from tests.conftest import csrf_token_from
 from tests.files.conftest import PDF, stored_keys
-from tests.modules.service.conftest import add_contact, add_ticket, sign_in_to_portal
 from tests.mailsink import mail_sink  # noqa: F401 - the SMTP sink the portal's sign-in link goes to
+from tests.modules.service.conftest import add_contact, add_ticket, sign_in_to_portal
 
 
 @pytest.fixture(autouse=True)
@@ -56,10 +56,11 @@ def _files(fixture) -> list[StoredFile]:
 def test_inbound_mail_keeps_its_attachments_and_names_the_ones_it_refused(client, tenant_a, storage):
     to = tenant_address(tenant_a.slug)
     program = b"MZ\x90\x00" + b"\x00" * 200
-    opened = _deliver(
-        client, tenant_a,
-        _mail(to, "Invoice", [(PDF, "application/pdf", "invoice.pdf"), (program, "application/octet-stream", "setup.exe")]),
-    )  # fmt: skip
+    attachments = [
+        (PDF, "application/pdf", "invoice.pdf"),
+        (program, "application/octet-stream", "setup.exe"),
+    ]
+    opened = _deliver(client, tenant_a, _mail(to, "Invoice", attachments))
     assert opened.status_code == 201
     ticket_id = uuid.UUID(opened.get_json()["ticket_id"])
 

@@ -112,7 +112,7 @@ def get_file(file_id: uuid.UUID):
     description="The link lasts `FILES_LINK_SECONDS` and serves only to this workspace's credentials.",
     responses=[404],
 )
-def file_link(file_id: uuid.UUID):
+def get_file_link(file_id: uuid.UUID):
     token, expires_at = services.download_token(current_tenant_session(), file_id)
     return {"url": url_for("files_api.download_file", token=token, _external=True), "expires_at": expires_at}
 
