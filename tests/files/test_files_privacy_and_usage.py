@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from saas.billing.models import UsageRecord
 from saas.db import db, tenant_session
+from saas.modules.core import services
 from saas.modules.core.merge import CONTACT_KIND, merge_records
 from saas.modules.files.models import StoredFile
 from saas.modules.files.services import attach_file
@@ -73,6 +74,28 @@ def test_merged_contacts_keep_every_file(tenant_a):
         ("on-merged.pdf", survivor, "None"),
         ("sent.pdf", survivor, survivor),
     ]
+
+
+def test_files_of_a_deleted_record_are_dropped_before_storage_is_metered(tenant_a, storage):
+    kept, deleted = add_contact(tenant_a, "k@example.com"), add_contact(tenant_a, "d@example.com")
+    with tenant_session(tenant_a.ref) as session:
+        _attach(session, "contacts", kept, content=b"k" * 100, name="kept.txt")
+        _attach(session, "contacts", deleted, content=b"d" * 100, name="gone.txt")
+        # A row an old archive brought for a table this workspace does not have.
+        session.add(
+            StoredFile(
+                record_type="co_purged", record_id=uuid.uuid4(), name="x", content_type="text/plain",
+                size_bytes=5, sha256="0" * 64, object_name=uuid.uuid4().hex,
+            )
+        )  # fmt: skip
+        services.contacts.delete(session, uuid.UUID(deleted))
+
+    assert record_storage_used(tenant_a.ref) == 100
+
+    with tenant_session(tenant_a.ref) as session:
+        [left] = session.scalars(select(StoredFile)).all()
+    assert left.name == "kept.txt"
+    assert stored_keys(storage, tenant_a.tenant.id) == [f"files/{tenant_a.tenant.id}/{left.object_name}"]
 
 
 def test_a_gb_month_is_a_gigabyte_kept_for_every_day_of_a_month():

@@ -250,6 +250,28 @@ def drop_files(session: TenantSession, files: list[StoredFile]) -> int:
     return len(files)
 
 
+def remove_orphaned_files(session: TenantSession) -> int:
+    """Drop the files whose record is gone (a deleted contact, a purged custom object's table): nobody can
+    reach them any more, and they would still count against the workspace's room and its bill."""
+    removed = 0
+    for record_type in session.scalars(select(StoredFile.record_type).distinct()).all():
+        table_exists = session.scalar(
+            text(
+                "SELECT EXISTS (SELECT 1 FROM information_schema.tables "
+                "WHERE table_schema = current_schema() AND table_name = :name)"
+            ),
+            {"name": record_type},
+        )
+        orphans = select(StoredFile).where(StoredFile.record_type == record_type)
+        if table_exists:
+            gone = (
+                f"NOT EXISTS (SELECT 1 FROM {quote_identifier(record_type)} r WHERE r.id = files.record_id)"
+            )
+            orphans = orphans.where(text(gone))
+        removed += drop_files(session, list(session.scalars(orphans)))
+    return removed
+
+
 # --- reading --------------------------------------------------------------------------------------
 
 

@@ -21,7 +21,7 @@ from saas.billing.stripe_client import billing_enabled
 from saas.billing.usage import record_usage
 from saas.db import TenantRef, db, tenant_session
 from saas.jobs.fanout import for_each_tenant
-from saas.modules.files.services import stored_bytes
+from saas.modules.files.services import remove_orphaned_files, stored_bytes
 
 METER = "storage_gb_months"
 UNITS_PER_GB_MONTH = 1_000_000
@@ -34,9 +34,11 @@ def day_quantity(size_bytes: int, day: datetime) -> int:
 
 
 def record_storage_used(tenant: TenantRef, at: datetime | None = None) -> int:
-    """Sample the tenant's stored bytes into the gauge; returns the bytes."""
+    """Sample the tenant's stored bytes into the gauge, after dropping files whose record is gone (so a
+    deleted record's files are not billed); returns the bytes."""
     at = at or datetime.now(UTC)
     with tenant_session(tenant) as session:
+        remove_orphaned_files(session)
         size = stored_bytes(session)
     record_usage(tenant.id, METER, "files", day_quantity(size, at), at)
     return size
