@@ -4,6 +4,7 @@ opening through a fresh signed link, previews, deleting, and refusals shown as a
 from __future__ import annotations
 
 import io
+import uuid
 
 from saas.db import tenant_session
 from saas.modules.service.tickets import tickets
@@ -13,8 +14,9 @@ from tests.files.conftest import PDF, add_contact
 PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000") + b"\x00" * 64
 
 
-def _upload(client, slug: str, record_type: str, record_id: str, content: bytes, name: str, page):
+def _upload(client, slug: str, record_type: str, record_id: str, content: bytes, name: str, page, **more):
     data = {
+        **more,
         "csrf_token": csrf_token_from(page.text),
         "record_type": record_type,
         "record_id": record_id,
@@ -73,14 +75,26 @@ def test_a_refused_upload_says_why_on_the_record_page(client, tenant_a, settings
     assert "No files yet." in client.get(f"/t/{tenant_a.slug}/contacts/{contact}").text
 
 
-def test_the_ticket_page_shows_its_files_panel(client, tenant_a):
+def test_the_ticket_page_attaches_files_to_the_ticket_or_one_of_its_replies(client, tenant_a):
+    from saas.modules.files.models import StoredFile
+    from saas.modules.service.tickets import add_staff_message
+
     with tenant_session(tenant_a.ref) as session:
         ticket_id = str(tickets.create(session, {"subject": "Broken"}).id)
+        reply_id = add_staff_message(session, uuid.UUID(ticket_id), body="Try this").id
     login(client, tenant_a.email, tenant_a.password)
     page = client.get(f"/t/{tenant_a.slug}/tickets/{ticket_id}")
-    assert 'data-panel="files"' in page.text
+    assert 'data-panel="files"' in page.text and f'<option value="{reply_id}">Try this</option>' in page.text
 
     uploaded = _upload(client, tenant_a.slug, "tickets", ticket_id, PDF, "log.pdf", page)
+    on_reply = _upload(
+        client, tenant_a.slug, "tickets", ticket_id, PDF, "patch.pdf", page, message_id=str(reply_id)
+    )
 
-    assert uploaded.location.endswith(f"/tickets/{ticket_id}")
+    assert uploaded.location.endswith(f"/tickets/{ticket_id}") == on_reply.location.endswith(
+        f"/tickets/{ticket_id}"
+    )
     assert "log.pdf" in client.get(uploaded.location).text
+    with tenant_session(tenant_a.ref) as session:
+        files = {f.name: f.message_id for f in session.query(StoredFile)}
+    assert files == {"log.pdf": None, "patch.pdf": reply_id}

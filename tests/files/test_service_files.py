@@ -113,3 +113,31 @@ def test_a_customer_attaches_a_file_to_their_own_ticket_in_the_portal(client, te
     assert (stored.record_id, stored.uploaded_by_contact_id, stored.name) == (
         uuid.UUID(own), uuid.UUID(ann), "photo of error.pdf",
     )  # fmt: skip
+
+
+def test_an_agent_attaches_a_file_to_a_reply_of_the_ticket_and_to_no_other(client, tenant_a):
+    from saas.modules.service.tickets import add_staff_message
+    from tests.files.conftest import Api
+
+    ticket, other = add_ticket(tenant_a), add_ticket(tenant_a)
+    with tenant_session(tenant_a.ref) as session:
+        reply = add_staff_message(session, uuid.UUID(ticket), body="Here is the fix", kind="public")
+        foreign = add_staff_message(session, uuid.UUID(other), body="Elsewhere", kind="note")
+    api = Api(client, tenant_a)
+
+    def upload(record_type, record_id, message_id):
+        data = {"record_type": record_type, "record_id": record_id, "message_id": str(message_id),
+                "file": (io.BytesIO(PDF), "fix.pdf")}  # fmt: skip
+        return client.post(
+            "/api/v1/files", data=data, headers=api.headers, content_type="multipart/form-data"
+        )
+
+    attached = upload("tickets", ticket, reply.id)
+    assert attached.status_code == 201 and attached.get_json()["message_id"] == str(reply.id)
+    for record_type, record_id, message_id in (
+        ("tickets", ticket, foreign.id),  # another ticket's reply
+        ("contacts", add_contact(tenant_a, first_name="Di"), reply.id),  # a record type without replies
+    ):
+        refused = upload(record_type, record_id, message_id)
+        assert refused.status_code == 422 and refused.mimetype == "application/problem+json"
+    assert [f.name for f in _files(tenant_a)] == ["fix.pdf"]

@@ -27,6 +27,10 @@ class FileUploadIn(Schema):
                   "tickets, or a custom object's (co_<key>)."},
     )  # fmt: skip
     record_id = fields.UUID(required=True)
+    message_id = fields.UUID(
+        load_default=None,
+        metadata={"description": "One of the record's messages the file comes with (a ticket reply)."},
+    )
     file = File(required=True, metadata={"description": "The file; its kind is read from its content."})
 
 
@@ -83,6 +87,7 @@ def upload_file(form_and_files_data: dict):
         upload.stream,
         upload.filename,
         user_id=acting_user_id(session),
+        message_id=form_and_files_data["message_id"],
     )
 
 

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from saas.modules.files.content_types import PREVIEWABLE
 from saas.modules.files.models import StoredFile
+from saas.modules.files.services import record_messages
 from saas.modules.registry import RecordType
 
 
@@ -22,6 +23,7 @@ def files_panel(session, record_type: RecordType, record: Any) -> dict[str, Any]
         "files": files,
         "record_type": record_type.table,
         "record_id": record.id,
+        "messages": record_messages(session, record_type.table, record.id),
         "previewable": PREVIEWABLE,
         "max_bytes": current_app.config["SAAS_SETTINGS"].files_max_bytes,
     }

@@ -87,6 +87,47 @@ def require_record(session: TenantSession, table: str, record_id: uuid.UUID) -> 
     return record_type
 
 
+RECORD_MESSAGES = {"tickets": ("ticket_messages", "ticket_id")}
+"""Record types whose records have a thread of messages (replies) a file may come with: the messages'
+table and its column naming the record."""
+
+
+def require_message(
+    session: TenantSession, record_type: str, record_id: uuid.UUID, message_id: uuid.UUID
+) -> None:
+    """Refuse (422) a message that is not one of this record's."""
+    table, record_column = RECORD_MESSAGES.get(record_type, (None, None))
+    found = (
+        table is not None
+        and session.execute(
+            text(
+                f"SELECT 1 FROM {quote_identifier(table)} "
+                f"WHERE id = :message AND {quote_identifier(record_column)} = :record"
+            ),
+            {"message": message_id, "record": record_id},
+        ).first()
+    )
+    if not found:
+        raise ValidationError("No such message on this record.", {"message_id": ["A reply of this record."]})
+
+
+def record_messages(
+    session: TenantSession, record_type: str, record_id: uuid.UUID
+) -> list[tuple[uuid.UUID, str]]:
+    """The record's messages a file may be attached to (newest first), as (id, start of its text)."""
+    table, record_column = RECORD_MESSAGES.get(record_type, (None, None))
+    if table is None:
+        return []
+    rows = session.execute(
+        text(
+            f"SELECT id, left(body, 60) FROM {quote_identifier(table)} "
+            f"WHERE {quote_identifier(record_column)} = :record ORDER BY created_at DESC LIMIT 50"
+        ),
+        {"record": record_id},
+    )
+    return [(message_id, excerpt) for message_id, excerpt in rows]
+
+
 # --- storing --------------------------------------------------------------------------------------
 
 
@@ -156,6 +197,8 @@ def attach_file(
     """Store a file on a record. ``stream`` must be seekable (Werkzeug's spooled upload, a temporary
     file, BytesIO): it is measured and sniffed first, then streamed to storage in parts."""
     require_record(session, record_type, record_id)
+    if message_id is not None:
+        require_message(session, record_type, record_id, message_id)
     if not storage.storage_configured():
         raise storage.StorageNotConfigured("No S3 bucket is configured (S3_BUCKET): files cannot be stored.")
     name = clean_name(filename)

@@ -8,7 +8,7 @@ import uuid
 from flask import flash, redirect, request, url_for
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from saas.errors import NotFound, SaasError
+from saas.errors import NotFound, SaasError, ValidationError
 from saas.i18n import N_
 from saas.modules.core.activities import acting_user_id
 from saas.modules.files import services
@@ -27,6 +27,13 @@ def _record_id(value: str | None) -> uuid.UUID:
         return uuid.UUID(value or "")
     except ValueError:
         raise NotFound("No such record.") from None
+
+
+def _message_id(value: str | None) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(value) if value else None
+    except ValueError:
+        raise ValidationError("No such message on this record.") from None
 
 
 @pages.errorhandler(RequestEntityTooLarge)
@@ -48,12 +55,13 @@ def upload_file():
     services.require_record(session, record_type.table, record_id)
     upload = request.files.get("file")
     try:
+        message_id = _message_id(request.form.get("message_id"))
         if upload is None or not upload.filename:
             flash(N_("Choose a file to upload."), "error")
         else:
             stored = services.attach_file(
                 session, record_type.table, record_id, upload.stream, upload.filename,
-                user_id=acting_user_id(session),
+                user_id=acting_user_id(session), message_id=message_id,
             )  # fmt: skip
             flash(N_("File attached: %(name)s") % {"name": stored.name})
     except SaasError as error:
