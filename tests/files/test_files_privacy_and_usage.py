@@ -15,7 +15,7 @@ from saas.modules.core import services
 from saas.modules.core.merge import CONTACT_KIND, merge_records
 from saas.modules.files.models import StoredFile
 from saas.modules.files.services import attach_file
-from saas.modules.files.usage import day_quantity, record_storage_used
+from saas.modules.files.usage import day_quantity, record_storage_used, sample_storage_used
 from saas.modules.privacy.subject import collect_personal_data, data_subject, erase_subject
 from saas.modules.service.tickets import tickets
 from tests.files.conftest import PDF, add_contact, stored_keys
@@ -96,6 +96,20 @@ def test_files_of_a_deleted_record_are_dropped_before_storage_is_metered(tenant_
         [left] = session.scalars(select(StoredFile)).all()
     assert left.name == "kept.txt"
     assert stored_keys(storage, tenant_a.tenant.id) == [f"files/{tenant_a.tenant.id}/{left.object_name}"]
+
+
+def test_the_hourly_job_tidies_every_workspace_even_with_billing_off(tenant_a, storage):
+    gone = add_contact(tenant_a, "g@example.com")
+    with tenant_session(tenant_a.ref) as session:
+        _attach(session, "contacts", gone)
+        services.contacts.delete(session, uuid.UUID(gone))
+
+    report = sample_storage_used()
+
+    assert report["failed"] == {} and report["done"] >= 1
+    assert stored_keys(storage, tenant_a.tenant.id) == []
+    recorded = select(UsageRecord).where(UsageRecord.tenant_id == tenant_a.tenant.id)
+    assert db.session.scalars(recorded).all() == []  # billing is off: nothing metered
 
 
 def test_a_gb_month_is_a_gigabyte_kept_for_every_day_of_a_month():

@@ -33,23 +33,25 @@ def day_quantity(size_bytes: int, day: datetime) -> int:
     return math.ceil(size_bytes * UNITS_PER_GB_MONTH / (1_000_000_000 * days_in_month))
 
 
-def record_storage_used(tenant: TenantRef, at: datetime | None = None) -> int:
-    """Sample the tenant's stored bytes into the gauge, after dropping files whose record is gone (so a
-    deleted record's files are not billed); returns the bytes."""
+def record_storage_used(tenant: TenantRef, at: datetime | None = None, *, billed: bool = True) -> int:
+    """Drop the tenant's files whose record is gone (so a deleted record's files are neither kept nor
+    billed), then sample its stored bytes into the gauge when it is ``billed``; returns the bytes."""
     at = at or datetime.now(UTC)
     with tenant_session(tenant) as session:
         remove_orphaned_files(session)
         size = stored_bytes(session)
-    record_usage(tenant.id, METER, "files", day_quantity(size, at), at)
+    if billed:
+        record_usage(tenant.id, METER, "files", day_quantity(size, at), at)
     return size
 
 
 def sample_storage_used() -> dict[str, Any]:
-    """Periodic job: every billed tenant's stored bytes (read-only tenants' files are stored too)."""
-    if not billing_enabled():
-        return {"tenants": 0}
-    billed = list(db.session.scalars(select(BillingAccount.tenant_id)))
-    report = for_each_tenant(
-        "sample_storage_used", record_storage_used, when_read_only=True, tenant_ids=billed
-    )
+    """Periodic job over every tenant (read-only ones too: their files are still stored); billed tenants'
+    bytes go to the ledger (nothing is recorded while billing is off)."""
+    billed = set(db.session.scalars(select(BillingAccount.tenant_id))) if billing_enabled() else set()
+
+    def tidy_and_sample(ref: TenantRef) -> int:
+        return record_storage_used(ref, billed=ref.id in billed)
+
+    report = for_each_tenant("sample_storage_used", tidy_and_sample, when_read_only=True)
     return {"bytes": sum(report.results.values()), **report.as_dict()}
