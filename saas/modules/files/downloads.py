@@ -29,8 +29,7 @@ def file_response(session: TenantSession, stored: StoredFile, preview: bool = Fa
     response.headers["Content-Disposition"] = content_disposition(
         "inline" if inline else "attachment", stored.name
     )
+    # The app's CSP (Talisman, on every answer) applies too; what is served inline never runs script.
     response.headers["X-Content-Type-Options"] = "nosniff"
-    # A preview still runs nothing: no scripts, no plugins, not even when opened as a page.
-    response.headers["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; sandbox"
     response.headers["Cache-Control"] = "private, no-store"
     return response
