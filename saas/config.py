@@ -106,6 +106,13 @@ class Settings:
     """Most entries (files) an archive may hold."""
     import_max_ratio: int = 200
     """Highest uncompressed/compressed ratio of an entry larger than 1 MiB (a zip bomb's is near 1000)."""
+    # Files on records (saas/modules/files): stored in the same bucket, under files/<tenant id>/.
+    files_max_bytes: int = 25 * 1024**2
+    """Largest single file an upload or an inbound mail may store."""
+    files_workspace_max_bytes: int = 10 * 1024**3
+    """Most bytes of files one workspace may hold in all."""
+    files_link_seconds: int = 300
+    """Lifetime of a signed download link."""
     # Outgoing mail (privacy-center links...); none configured means mail is disabled and logged as such.
     smtp_url: str | None = None
     # CA bundle that verifies the SMTP server's certificate (a private CA); none: the system's CAs.
@@ -151,6 +158,9 @@ class Settings:
             import_max_bytes=int(os.environ.get("IMPORT_MAX_BYTES", str(20 * 1024**3))),
             import_max_entries=int(os.environ.get("IMPORT_MAX_ENTRIES", "10000")),
             import_max_ratio=int(os.environ.get("IMPORT_MAX_RATIO", "200")),
+            files_max_bytes=int(os.environ.get("FILES_MAX_BYTES", str(25 * 1024**2))),
+            files_workspace_max_bytes=int(os.environ.get("FILES_WORKSPACE_MAX_BYTES", str(10 * 1024**3))),
+            files_link_seconds=int(os.environ.get("FILES_LINK_SECONDS", "300")),
             stripe_api_key=os.environ.get("STRIPE_API_KEY") or None,
             stripe_webhook_secret=os.environ.get("STRIPE_WEBHOOK_SECRET") or None,
             stripe_api_base=os.environ.get("STRIPE_API_BASE") or None,

@@ -6,6 +6,7 @@ the tables it references; the import loads them in that order.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from sqlalchemy import Table
@@ -18,6 +19,10 @@ MANIFEST = "manifest.json"
 README = "README.md"
 DATA_DIR = "data"
 FILES_DIR = "files"
+STORED_OBJECTS = "stored_objects"
+"""A table's ``info`` key naming its column of stored object names (files on records): each such object
+travels in the archive as ``files/<name>`` and is put back into the new tenant's storage on import."""
+SAFE_OBJECT_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 @dataclass(frozen=True)
@@ -47,6 +52,11 @@ class TableSpec:
         if name in self.table.columns:
             return _describe_column(self.table.columns[name])
         return {"name": name, "type": dict(self.undeclared_types)[name], "nullable": True}
+
+    @property
+    def object_column(self) -> str | None:
+        """The column naming this table's stored objects, if its rows own any."""
+        return self.table.info.get(STORED_OBJECTS)
 
     @property
     def primary_key(self) -> list[str]:
@@ -114,8 +124,8 @@ system (or a new workspace of ours, with `saas import`) can read it.
   text, binary columns are hex (`\\x…`), JSON columns are JSON text.
 - `data/<table>.jsonl` — the same rows as JSON Lines: one JSON object per line, keys are column
   names, values as in PostgreSQL's `row_to_json` (NULL is `null`).
-- `files/` — uploaded files and attachments, by the path the data refers to (empty while no module
-  stores files).
+- `files/<name>` — the content of uploaded files and attachments, one per row of a table that stores
+  files (`files`: its `object_name` column names the entry; its `sha256` and `size_bytes` describe it).
 
 Rows are ordered by primary key. Generated columns (listed with `generated` in the manifest, e.g.
 `sort_name`) are not in the data files: they are derived from the others.

@@ -14,7 +14,15 @@ from typing import Any
 from sqlalchemy.engine import Connection
 
 from saas.errors import ValidationError
-from saas.exports.format import DATA_DIR, FILES_DIR, FORMAT_VERSION, MANIFEST, README
+from saas.exports.format import (
+    DATA_DIR,
+    FILES_DIR,
+    FORMAT_VERSION,
+    MANIFEST,
+    README,
+    SAFE_OBJECT_NAME,
+    tenant_tables,
+)
 from saas.sql import quote_identifier, quote_identifiers
 
 MAX_MANIFEST_BYTES = 20 * 1024 * 1024
@@ -142,6 +150,10 @@ def _check_entry(
 ) -> None:
     if not (name == README or name.startswith(f"{DATA_DIR}/") or name.startswith(f"{FILES_DIR}/")):
         raise _refuse(f"Unexpected file {name}.", name)
+    if name.startswith(f"{FILES_DIR}/") and not SAFE_OBJECT_NAME.fullmatch(
+        name.removeprefix(f"{FILES_DIR}/")
+    ):
+        raise _refuse(f"Unsafe path in archive: {name}", name)
     info = names.get(name)
     if info is None:
         raise _refuse(f"{name} is missing from the archive.", name)
@@ -188,6 +200,31 @@ def load_archive(connection: Connection, verified: VerifiedArchive) -> dict[str,
                 raise _refuse(f"{table}: loaded {loaded[table]} rows, the manifest says {expected}.", table)
     cursor.close()
     return loaded
+
+
+def restore_stored_objects(connection: Connection, verified: VerifiedArchive, tenant_id: str) -> int:
+    """Put every object the loaded rows name back into the new tenant's storage, streamed from the
+    archive (whose checksums ``verify_archive`` checked); returns how many. Refuses a row whose object
+    name is unsafe or whose object the archive lacks."""
+    from saas.exports import storage
+
+    declared = verified.manifest.get("files") or {}
+    restored = 0
+    with zipfile.ZipFile(verified.path) as archive:
+        for spec in tenant_tables():
+            if spec.object_column is None or spec.name not in verified.manifest["tables"]:
+                continue
+            query = f"SELECT {quote_identifier(spec.object_column)} FROM {quote_identifier(spec.name)}"
+            for (name,) in connection.exec_driver_sql(query).all():
+                path = f"{FILES_DIR}/{name}"
+                if not SAFE_OBJECT_NAME.fullmatch(name or "") or path not in declared:
+                    raise _refuse(f"{spec.name}: the archive has no stored object {name!r}.", spec.name)
+                with archive.open(path) as entry:
+                    storage.upload_stream(
+                        entry, storage.tenant_object_key(tenant_id, name), "application/octet-stream"
+                    )
+                restored += 1
+    return restored
 
 
 def stored_column_types(connection: Connection) -> dict[str, dict[str, str]]:

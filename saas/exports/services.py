@@ -28,6 +28,7 @@ from saas.exports.reader import (
     add_custom_columns,
     check_tables_match,
     load_archive,
+    restore_stored_objects,
     stored_columns_in_schema,
     verify_archive,
 )
@@ -441,6 +442,8 @@ def import_tenant(
         add_custom_columns(connection, verified)
         check_tables_match(verified, stored_columns_in_schema(connection))
         rows.update(load_archive(connection, verified))
+        # Last, so that a refused archive stored nothing; objects of a rolled-back import stay unnamed.
+        restore_stored_objects(connection, verified, tenant_ref.id)
 
     tenant = provision_tenant(
         slug,

@@ -1,4 +1,5 @@
-"""Export archives in S3: server-side encrypted uploads and short-lived presigned download links.
+"""Tenant objects in S3 (export archives, files on records): server-side encrypted uploads streamed from a
+file object, streamed reads, and short-lived presigned download links.
 
 An object becomes visible only when its upload completes (S3 PUT and multipart completion are
 atomic), so a crashed export never leaves a half archive behind under its key.
@@ -6,9 +7,11 @@ atomic), so a crashed export never leaves a half archive behind under its key.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterator
+from typing import IO, Any
 
 import boto3
+from boto3.s3.transfer import TransferConfig
 from botocore.config import Config as BotoConfig
 from flask import current_app
 
@@ -18,7 +21,7 @@ from saas.errors import SaasError
 
 class StorageNotConfigured(SaasError):
     status = 503
-    title = "Export storage not configured"
+    title = "Storage not configured"
 
 
 def _settings() -> Settings:
@@ -70,12 +73,45 @@ def abort_upload(key: str, upload_id: str) -> None:
     s3_client().abort_multipart_upload(Bucket=_settings().s3_bucket, Key=key, UploadId=upload_id)
 
 
-def upload_archive(path: str, key: str) -> None:
+STREAM_PART_BYTES = 8 * 1024 * 1024
+"""Streamed uploads go up in parts of this size (S3's multipart upload): memory stays at a few parts."""
+
+
+def _encryption(content_type: str) -> dict[str, str]:
     settings = _settings()
-    extra: dict[str, str] = {"ServerSideEncryption": settings.s3_sse, "ContentType": "application/zip"}
+    extra: dict[str, str] = {"ServerSideEncryption": settings.s3_sse, "ContentType": content_type}
     if settings.s3_sse == "aws:kms" and settings.s3_kms_key_id:
         extra["SSEKMSKeyId"] = settings.s3_kms_key_id
-    s3_client().upload_file(path, settings.s3_bucket, key, ExtraArgs=extra)
+    return extra
+
+
+def upload_archive(path: str, key: str) -> None:
+    s3_client().upload_file(path, _settings().s3_bucket, key, ExtraArgs=_encryption("application/zip"))
+
+
+def upload_stream(stream: IO[bytes], key: str, content_type: str) -> None:
+    """Store what ``stream`` reads under ``key``, a part at a time (multipart above one part), so a large
+    object never sits whole in memory; it appears under its key only once complete."""
+    config = TransferConfig(
+        multipart_threshold=STREAM_PART_BYTES, multipart_chunksize=STREAM_PART_BYTES, max_concurrency=2
+    )
+    s3_client().upload_fileobj(
+        stream, _settings().s3_bucket, key, ExtraArgs=_encryption(content_type), Config=config
+    )
+
+
+def object_chunks(key: str, chunk_size: int = 1024 * 1024) -> Iterator[bytes]:
+    """The object's bytes in blocks, read from S3 as they are consumed."""
+    body = s3_client().get_object(Bucket=_settings().s3_bucket, Key=key)["Body"]
+    try:
+        yield from body.iter_chunks(chunk_size)
+    finally:
+        body.close()
+
+
+def tenant_object_key(tenant_id: str, name: str) -> str:
+    """Where one tenant's stored object ``name`` (a file on a record) lives."""
+    return f"files/{tenant_id}/{name}"
 
 
 def presigned_download_url(key: str, filename: str, expires_in: int | None = None) -> str:
@@ -91,8 +127,12 @@ def presigned_download_url(key: str, filename: str, expires_in: int | None = Non
     )
 
 
-def delete_archive(key: str) -> None:
+def delete_object(key: str) -> None:
+    """Remove ``key``; removing a key that is not there is no error (S3 answers alike)."""
     s3_client().delete_object(Bucket=_settings().s3_bucket, Key=key)
+
+
+delete_archive = delete_object
 
 
 def archive_exists(key: str) -> bool:

@@ -17,8 +17,10 @@ from psycopg import pq
 from sqlalchemy.engine import Connection
 
 from saas.db import TenantRef
+from saas.exports import storage
 from saas.exports.format import (
     DATA_DIR,
+    FILES_DIR,
     FORMAT_VERSION,
     MANIFEST,
     README,
@@ -177,6 +179,32 @@ def _jsonl_query(spec: TableSpec) -> str:
     return f"COPY ({select}) TO STDOUT WITH (FORMAT csv, QUOTE E'\\x01', DELIMITER E'\\x02')"
 
 
+def _write_stored_objects(
+    connection: Connection,
+    spec: TableSpec,
+    tenant: TenantRef,
+    archive: zipfile.ZipFile,
+    worker: ThreadPoolExecutor,
+    files: dict[str, dict[str, Any]],
+    heartbeat: Heartbeat | None,
+) -> None:
+    """Copy the objects a table's rows name from the tenant's storage into ``files/``, streamed."""
+    column = quote_identifier(spec.object_column)
+    query = (
+        f"SELECT {column} FROM {quote_identifier(spec.name)} ORDER BY {quote_identifiers(spec.primary_key)}"
+    )
+    for (name,) in connection.exec_driver_sql(query).all():
+        path = f"{FILES_DIR}/{name}"
+        with archive.open(path, "w", force_zip64=True) as entry:
+            writer = _HashingWriter(entry, worker, heartbeat)
+            try:
+                for chunk in storage.object_chunks(storage.tenant_object_key(tenant.id, name)):
+                    writer.write(chunk)
+            finally:
+                writer.flush()
+        files[path] = {"sha256": writer.digest.hexdigest(), "bytes": writer.size}
+
+
 def write_archive(
     connection: Connection,
     tenant: TenantRef,
@@ -219,6 +247,9 @@ def write_archive(
                     rows_written += count
             if progress:
                 progress(done, rows_written)
+        for spec in specs:
+            if spec.object_column is not None:
+                _write_stored_objects(connection, spec, tenant, archive, worker, files, heartbeat)
         readme = README_TEXT.encode()
         archive.writestr(README, readme)
         files[README] = {"sha256": hashlib.sha256(readme).hexdigest(), "bytes": len(readme)}

@@ -41,6 +41,8 @@ from saas.modules.sfa.models import (
 )
 
 AWKWARD = 'Zoë "Zed" O\'Brien, Jr.\nsecond line\r\nthird, with comma; 日本語 🚀 \\ backslash'
+FILE_BLOB = bytes(range(256)) * 4096 + "日本語 🚀".encode()
+"""A file's content for round trips: every byte value, over a megabyte (several archive blocks)."""
 LARGE = ('Lorem ipsum dolor sit amet, ünïcödé, "quoted"\n' * 25_000)[:1_000_000]
 
 
@@ -108,6 +110,32 @@ def fill_every_table(fixture) -> None:
         _fill_saved_report_tables(session)
         _fill_currency_tables(session)
         session.add(PhoneSettings(id=1, region="DE"))
+        _fill_file_tables(session, contact.id)
+
+
+def _fill_file_tables(session, contact_id: uuid.UUID) -> None:
+    """A file on the contact: stored through the files service when S3 is configured (the round trips),
+    else its row alone (tests that never read its bytes)."""
+    import hashlib
+    import io
+
+    from saas.exports.storage import storage_configured
+    from saas.modules.files.models import StoredFile
+    from saas.modules.files.services import attach_file
+
+    name = 'Zoë "blob", 日本.bin'
+    if storage_configured():
+        attach_file(session, "contacts", contact_id, io.BytesIO(FILE_BLOB), name, contact_id=contact_id)
+        return
+    file_id = uuid.uuid4()
+    session.add(
+        StoredFile(
+            id=file_id, record_type="contacts", record_id=contact_id, name=name,
+            content_type="application/octet-stream", size_bytes=len(FILE_BLOB),
+            sha256=hashlib.sha256(FILE_BLOB).hexdigest(), object_name=file_id.hex,
+            uploaded_by_contact_id=contact_id,
+        )
+    )  # fmt: skip
 
 
 def _fill_currency_tables(session) -> None:

@@ -16,7 +16,10 @@ from saas.exports.services import export_tenant_to_file, import_tenant
 from saas.migrations import head_revision
 from saas.tenants.migrations import migrate_tenant
 from tests.conftest import PASSWORD
-from tests.exports.fixtures import LARGE, empty_tables, fill_every_table
+from tests.exports.fixtures import FILE_BLOB, LARGE, empty_tables, fill_every_table
+
+# Files on records travel with their content: every round trip reads and writes their objects in S3.
+pytestmark = pytest.mark.usefixtures("s3")
 
 
 def _export(fixture_or_tenant, path) -> dict:
@@ -61,6 +64,17 @@ def test_round_trip_gives_identical_data_files(tenant_a, tmp_path):
         k: v for k, v in second.items() if k not in identifying
     }
     assert second["tenant"]["id"] == result.tenant.id != tenant_a.tenant.id
+    assert _stored_files(result.tenant) == [FILE_BLOB]
+
+
+def _stored_files(tenant) -> list[bytes]:
+    """The content of every file the tenant holds, read back from its own storage prefix."""
+    from saas.db import tenant_session
+    from saas.modules.files.models import StoredFile
+    from saas.modules.files.services import file_chunks
+
+    with tenant_session(tenant.ref) as session:
+        return [b"".join(file_chunks(session, f)) for f in session.query(StoredFile).order_by(StoredFile.id)]
 
 
 def test_archive_documents_itself(tenant_a, tmp_path):

@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 
 REFERENCE = re.compile(r"\[#([0-9a-f]{32})\.([0-9a-f]{16})\]")
 MAX_BODY = 100_000
+MAX_ATTACHMENTS = 20
 
 
 def _signature(tenant_id: str, ticket_id: uuid.UUID) -> str:
@@ -152,6 +153,8 @@ class Inbound:
     subject: str
     body: str
     message_id: str | None
+    attachments: tuple[tuple[str | None, bytes], ...] = ()
+    """(file name, content) of each attached file, kept as files on the ticket or the reply."""
 
 
 @dataclass(frozen=True)
@@ -181,13 +184,43 @@ def parse_message(raw: bytes) -> Inbound:
         if part.get_content_type() == "text/html":
             text = html.unescape(re.sub(r"<[^>]+>", " ", text))
     message_id = str(message.get("Message-ID", "")).strip()[:255] or None
+    attachments = tuple(
+        (part.get_filename(), part.get_payload(decode=True) or b"")
+        for part in list(message.iter_attachments())[:MAX_ATTACHMENTS]
+    )
     return Inbound(
         sender=sender,
         name=name.strip()[:100] or None,
         subject=" ".join(str(message.get("Subject", "")).split())[:500],
         body=text.strip()[:MAX_BODY] or "(no text)",
         message_id=message_id,
+        attachments=attachments,
     )
+
+
+def _keep_attachments(
+    session: TenantSession,
+    mail: Inbound,
+    ticket: Ticket,
+    contact_id: uuid.UUID,
+    message: TicketMessage | None,
+) -> None:
+    """The mail's attachments become files on the ticket (on its reply when it is one); any not kept is
+    named, with the reason, at the end of the text it came with."""
+    if not mail.attachments:
+        return
+    from saas.modules.files.services import keep_attachments
+
+    refused = keep_attachments(
+        session, "tickets", ticket.id, list(mail.attachments),
+        contact_id=contact_id, message_id=message.id if message else None,
+    )  # fmt: skip
+    if refused:
+        note = "\n\n" + "\n".join(refused)
+        if message is not None:
+            message.body += note
+        else:
+            ticket.description = (ticket.description or "") + note
 
 
 def receive_mail(session: TenantSession, raw: bytes) -> Delivered:
@@ -204,9 +237,10 @@ def receive_mail(session: TenantSession, raw: bytes) -> Delivered:
     ticket_id = referenced_ticket_id(session.tenant.id, mail.subject)
     ticket = session.get(Ticket, ticket_id) if ticket_id else None
     if ticket is not None and ticket.requester_contact_id == contact.id and ticket.status != "closed":
-        add_customer_message(
+        message = add_customer_message(
             session, ticket, contact.id, mail.body, channel="email", email_message_id=mail.message_id
         )
+        _keep_attachments(session, mail, ticket, contact.id, message)
         return Delivered(ticket.id, created=False)
     subject = REFERENCE.sub("", mail.subject).strip() or "(no subject)"
     created = tickets.create(
@@ -220,6 +254,7 @@ def receive_mail(session: TenantSession, raw: bytes) -> Delivered:
         },
         actor="customer",
     )
+    _keep_attachments(session, mail, created, contact.id, None)
     return Delivered(created.id, created=True)
 
 

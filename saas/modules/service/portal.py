@@ -171,6 +171,29 @@ def reply(ticket_id: uuid.UUID):
     )
 
 
+@portal.post(f"{HUB_PREFIX}/tickets/<uuid:ticket_id>/files")
+@_limit("PORTAL_WRITE_RATE_LIMIT", "10 per minute;100 per day")
+def attach_file(ticket_id: uuid.UUID):
+    """The customer attaches a file to their ticket (the files module stores and checks it)."""
+    from saas.modules.files import services as files
+
+    contact_id = require_hub_contact()
+    session_ = hub_session()
+    ticket = customer_ticket(session_, contact_id, ticket_id)
+    try:
+        upload = request.files.get("file")
+        if upload is None or not upload.filename:
+            raise ValidationError(N_("Choose a file to attach."))
+        files.attach_file(
+            session_, "tickets", ticket.id, upload.stream, upload.filename, contact_id=contact_id
+        )
+    except SaasError as error:
+        return redirect(url_for("service_portal.show_ticket", ticket_id=ticket.id, message=error.detail))
+    return redirect(
+        url_for("service_portal.show_ticket", ticket_id=ticket.id, message=N_("Your file was attached."))
+    )
+
+
 @portal.post(f"{HUB_PREFIX}/tickets/<uuid:ticket_id>/rate")
 @_limit("PORTAL_WRITE_RATE_LIMIT", "10 per minute;100 per day")
 def rate(ticket_id: uuid.UUID):

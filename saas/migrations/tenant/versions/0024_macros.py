@@ -2,7 +2,7 @@
 workspace or personal to one member.
 
 Revision ID: t0024
-Revises: t0022
+Revises: t0023
 Create Date: 2026-12-07
 """
 
@@ -11,7 +11,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "t0024"
-down_revision = "t0022"
+down_revision = "t0023"
 branch_labels = None
 depends_on = None
 

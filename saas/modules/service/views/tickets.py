@@ -31,7 +31,7 @@ from saas.modules.core.views.custom_fields import (
     list_conditions,
     split_custom_form,
 )
-from saas.modules.core.views.records import load_form, member_choices, workspace_people
+from saas.modules.core.views.records import load_form, member_choices, record_panels, workspace_people
 from saas.modules.service import macros, queues, sla
 from saas.modules.service import schemas as s
 from saas.modules.service.blueprints import pages
@@ -218,6 +218,7 @@ def _render_ticket(ticket_id: uuid.UUID, *, status: int = 200, **form: Any):
         messages=list_messages(session, ticket_id),
         history=list_history(session, ticket_id),
         macros=macros.list_macros(session),
+        record_panels=record_panels("tickets", ticket),
         form=form,
         now=datetime.now(UTC),
         **_ticket_context(),

@@ -1,0 +1,1 @@
+"""Files attached to any record (built-in or a workspace's own), to tickets and to their replies."""

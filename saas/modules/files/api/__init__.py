@@ -1,0 +1,3 @@
+"""Files API resources under /api/v1/: importing each file attaches its routes to ``blueprints.api``."""
+
+import saas.modules.files.api.files  # noqa: F401
