@@ -4,6 +4,8 @@ a list view filters them and is saved, and the export -> import round trip bring
 
 from __future__ import annotations
 
+import base64
+import re
 import uuid
 import zipfile
 
@@ -14,11 +16,22 @@ from saas.exports.services import export_tenant_to_file, import_tenant
 from saas.modules.core import services
 from tests.conftest import PASSWORD
 from tests.e2e.conftest import Browsers, add_rep, sign_in
+from tests.exports.conftest import s3, s3_server  # noqa: F401 - moto S3 on loopback
+
+# A real 1x1 PNG: the upload's type is sniffed from its content.
+PHOTO = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+)
 
 
 def _data_files(path) -> dict[str, bytes]:
     with zipfile.ZipFile(path) as archive:
         return {name: archive.read(name) for name in archive.namelist() if name.startswith("data/")}
+
+
+def _file_contents(path) -> list[bytes]:
+    with zipfile.ZipFile(path) as archive:
+        return sorted(archive.read(name) for name in archive.namelist() if name.startswith("files/"))
 
 
 def _define_vehicle(page: Page, slug: str) -> None:
@@ -62,7 +75,10 @@ def _new_vehicle(page: Page, plate: str, fuel: str, owner: str | None) -> None:
 
 
 def test_an_admin_defines_vehicles_a_member_fills_and_filters_them_and_they_survive_the_round_trip(
-    browsers: Browsers, tenant_a, tmp_path
+    browsers: Browsers,
+    tenant_a,
+    tmp_path,
+    s3,  # noqa: F811 - files are stored in S3 (moto on loopback)
 ):
     with tenant_session(tenant_a.ref) as session:
         services.accounts.create(session, {"name": "Acme Logistics"})
@@ -74,6 +90,12 @@ def test_an_admin_defines_vehicles_a_member_fills_and_filters_them_and_they_surv
     sign_in(member, add_rep(tenant_a))
     _new_vehicle(member, "B-XY 123", "diesel", "Acme Logistics")
     expect(member.locator("dl.record")).to_contain_text("Acme Logistics")
+    # A photo of it, attached on its page.
+    member.get_by_label(re.compile("^Attach a file")).set_input_files(
+        {"name": "b-xy-123.png", "mimeType": "image/png", "buffer": PHOTO}
+    )
+    member.get_by_role("button", name="Upload").click()
+    expect(member.locator("[data-panel=files]")).to_contain_text("b-xy-123.png")
     _new_vehicle(member, "M-EV 42", "electric", None)
     _new_vehicle(member, "K-PT 7", "petrol", "Acme Logistics")
 
@@ -113,6 +135,7 @@ def test_an_admin_defines_vehicles_a_member_fills_and_filters_them_and_they_surv
     files = _data_files(first)
     assert b"M-EV 42" in files["data/co_vehicle.csv"]
     assert files == _data_files(second)
+    assert _file_contents(first) == _file_contents(second) == [PHOTO]  # the photo too, byte for byte
     db.session.commit()
     again = browsers.new_page()
     sign_in(again, owner)

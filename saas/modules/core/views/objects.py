@@ -14,6 +14,7 @@ from flask_babel import gettext
 from markupsafe import Markup
 from marshmallow import fields, validate
 
+from saas.i18n import N_
 from saas.modules.core import custom_fields, objects, schemas
 from saas.modules.core.models import CustomObject
 from saas.modules.core.saved_views import register_columns
@@ -27,6 +28,7 @@ from saas.modules.core.views.records import (
     Timeline,
     member_choices,
     pages,
+    workspace_people,
 )
 from saas.modules.registry import NavEntry, RecordType, registry
 from saas.modules.settings import ADMIN_ROLES
@@ -58,7 +60,13 @@ def object_pages(definition: CustomObject) -> RecordPages:
         plural="object_records",  # the endpoints' names: one set of rules serves every object
         fields=(
             FormField("name", definition.name_label, required=True),
-            FormField("owner_user_id", "Owner", "select", choices=member_choices),
+            FormField(
+                "owner_user_id",
+                N_("Owner"),
+                "select",
+                choices=member_choices,
+                show=lambda record: workspace_people().get(record.owner_user_id, ""),
+            ),
         ),
         columns=(
             ListColumn(definition.name_label, lambda record: record.name, "name", sort="name"),
