@@ -32,6 +32,7 @@ from sqlalchemy import (
     false,
     func,
     literal,
+    null,
     select,
     text,
     update,
@@ -47,7 +48,7 @@ from saas.modules.core.models import Contact
 from saas.modules.marketing import tracking
 from saas.modules.marketing.campaigns import SEND_JOB, SEND_JOB_TIMEOUT, campaign_report, get_settings
 from saas.modules.marketing.content import Sender, TrackedUrls, build_message, merge_values
-from saas.modules.marketing.models import Campaign, CampaignRecipient, Segment
+from saas.modules.marketing.models import Campaign, CampaignRecipient, CampaignVariant, Segment
 from saas.modules.marketing.segments import audience_query
 from saas.modules.privacy.consent import granted_contacts
 from saas.modules.privacy.models import SuppressedEmail
@@ -138,7 +139,9 @@ def audience_statement(session: TenantSession, campaign: Campaign) -> CompoundSe
     segment = session.get(Segment, campaign.segment_id)
     # The segment's own query with the columns added (not ``id IN (…)``: with a consent rule PostgreSQL
     # misjudged that as 3 rows and compared every contact with every member, 4 s for 500 of 110k).
-    members = audience_query(segment).add_columns(Contact.email, Contact.created_at).cte("members")
+    members = (
+        audience_query(segment).add_columns(Contact.email, Contact.created_at, Contact.preferred_locale)
+    ).cte("members")
     # The rare emails outside printable ASCII: Python's strip()/lower() decide their suppression hash
     # and duplicate key, exactly as before; the database does the rest (see subject.PLAIN_EMAIL).
     odd = session.execute(
@@ -172,7 +175,8 @@ def audience_statement(session: TenantSession, campaign: Campaign) -> CompoundSe
     )
     classified = (
         select(
-            members.c.id, members.c.email, members.c.created_at, verdict.label("verdict"),
+            members.c.id, members.c.email, members.c.created_at, members.c.preferred_locale,
+            verdict.label("verdict"),
             case((plain, ascii_lower_sql(members.c.email)), else_=odd_rows.c.key).label("key"),
         )
         .select_from(members)
@@ -183,7 +187,7 @@ def audience_statement(session: TenantSession, campaign: Campaign) -> CompoundSe
     # Among the allowed, the first of each address in the old loop's order (created_at, id) is kept.
     ranked = (
         select(
-            classified.c.id, classified.c.email, classified.c.created_at,
+            classified.c.id, classified.c.email, classified.c.created_at, classified.c.preferred_locale,
             func.row_number()
             .over(partition_by=classified.c.key, order_by=(classified.c.created_at, classified.c.id))
             .label("rank"),
@@ -191,11 +195,14 @@ def audience_statement(session: TenantSession, campaign: Campaign) -> CompoundSe
         .where(classified.c.verdict == "ok")
         .cte("ranked")
     )  # fmt: skip
+    # Each recipient's variant, fixed with the audience: their language if the campaign has it.
+    locales = [variant.locale for variant in campaign.variants]
+    variant = case((ranked.c.preferred_locale.in_(locales), ranked.c.preferred_locale)) if locales else null()
     inserted = (
         insert(CampaignRecipient)
         .from_select(
-            ["campaign_id", "contact_id", "email"],
-            select(literal(campaign.id, UUID), ranked.c.id, ranked.c.email)
+            ["campaign_id", "contact_id", "email", "locale"],
+            select(literal(campaign.id, UUID), ranked.c.id, ranked.c.email, variant)
             .where(ranked.c.rank == 1)
             .order_by(ranked.c.created_at, ranked.c.id),
         )
@@ -261,17 +268,23 @@ def _urls(campaign: Campaign, tenant: TenantRef, recipient_id: int) -> TrackedUr
     )
 
 
+def variant_for(campaign: Campaign, locale: str | None) -> Campaign | CampaignVariant:
+    """The content a recipient gets: the variant in their language, else the campaign's own."""
+    return next((v for v in campaign.variants if v.locale == locale), campaign) if locale else campaign
+
+
 def recipient_message(
     tenant: TenantRef, campaign: Campaign, recipient: CampaignRecipient, contact: Contact, sender: Sender
 ) -> Message:
     urls = _urls(campaign, tenant, recipient.id)
     domain = sender.email.rsplit("@", 1)[-1]
+    content = variant_for(campaign, recipient.locale)
     return build_message(
         sender=sender,
         to=recipient.email,
-        subject=campaign.subject,
-        html_body=campaign.html_body,
-        text_body=campaign.text_body,
+        subject=content.subject,
+        html_body=content.html_body,
+        text_body=content.text_body,
         values=merge_values(contact),
         urls=urls,
         message_id=f"<c{campaign.id.hex}.r{recipient.id}@{domain}>",
