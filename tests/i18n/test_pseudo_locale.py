@@ -252,10 +252,11 @@ def test_marketing_staff_pages_show_no_text_outside_the_translation_layer(client
             session, {"name": "Pseudo", "rules": [{"field": "last_name", "op": "equals", "value": "Person"}]}
         )
         static = segments.create_segment(session, {"name": "Pseudo list", "kind": "static"})
+        german = {"locale": "de", "subject": "Pseudo", "text_body": "Pseudo"}
         campaign = campaigns.create_campaign(
             session,
             {"name": "Pseudo", "subject": "Pseudo", "html_body": "<p>Pseudo</p>", "text_body": "Pseudo",
-             "segment_id": rules.id, "variants": [{"locale": "de", "subject": "Pseudo", "text_body": "Pseudo"}]},
+             "segment_id": rules.id, "variants": [german]},
         )  # fmt: skip
         form = forms.create_form(session, {"name": "Pseudo", "purposes": ["email_marketing"]})
         purposes = {p.key for p in list_purposes(session)} | {p.title for p in list_purposes(session)}

@@ -13,7 +13,13 @@ from saas.modules.core.models import Contact
 from saas.modules.marketing import campaigns
 from saas.modules.marketing.models import Campaign, CampaignRecipient, CampaignVariant
 from tests.conftest import bearer, csrf_token_from, login, make_token
-from tests.modules.marketing.conftest import add_people, make_campaign, run_jobs, schedule_now, sender_settings
+from tests.modules.marketing.conftest import (
+    add_people,
+    make_campaign,
+    run_jobs,
+    schedule_now,
+    sender_settings,
+)
 
 GERMAN = {
     "locale": "de",
@@ -108,9 +114,10 @@ def test_the_api_writes_reads_and_replaces_variants(client, tenant_a):
         f"{API}/{body['id']}", headers=headers, json={"variants": [{"locale": "fa", "subject": "سلام"}]}
     )
     assert [v["locale"] for v in replaced.get_json()["variants"]] == ["fa"]
-    assert client.patch(f"{API}/{body['id']}", headers=headers, json={"variants": []}).get_json()[
-        "variants"
-    ] == []
+    assert (
+        client.patch(f"{API}/{body['id']}", headers=headers, json={"variants": []}).get_json()["variants"]
+        == []
+    )
     assert _variants(tenant_a, body["id"]) == []
 
 
@@ -128,9 +135,10 @@ def test_unknown_or_duplicate_language_or_empty_subject_is_refused_by_the_api_an
         "unknown merge field": ([{**GERMAN, "subject": "Hallo {{ frist_name }}"}], "variants.0"),
     }
     for case, (variants, field) in bad.items():
+        new, changed = {"name": "New", "subject": "Hi"}, {"name": "Lost"}
         for answer in (
-            client.post(API, headers=headers, json={"name": "New", "subject": "Hi", "variants": variants}),
-            client.patch(f"{API}/{campaign_id}", headers=headers, json={"name": "Lost", "variants": variants}),
+            client.post(API, headers=headers, json={**new, "variants": variants}),
+            client.patch(f"{API}/{campaign_id}", headers=headers, json={**changed, "variants": variants}),
         ):
             assert answer.status_code == 422, case
             assert answer.mimetype == "application/problem+json", case
