@@ -47,12 +47,20 @@ from saas.mail import mail_enabled, smtp_connection
 from saas.modules.core.models import Contact
 from saas.modules.marketing import tracking
 from saas.modules.marketing.campaigns import SEND_JOB, SEND_JOB_TIMEOUT, campaign_report, get_settings
-from saas.modules.marketing.content import Sender, TrackedUrls, build_message, merge_values
+from saas.modules.marketing.content import (
+    FooterText,
+    Sender,
+    TrackedUrls,
+    build_message,
+    footer_text,
+    merge_values,
+)
 from saas.modules.marketing.models import Campaign, CampaignRecipient, CampaignVariant, Segment
 from saas.modules.marketing.segments import audience_query
 from saas.modules.privacy.consent import granted_contacts
 from saas.modules.privacy.models import SuppressedEmail
 from saas.modules.privacy.subject import PLAIN_EMAIL, ascii_lower_sql, refused_people, suppression_hash_sql
+from saas.tenants.language import recipient_locale
 
 log = logging.getLogger(__name__)
 
@@ -274,7 +282,12 @@ def variant_for(campaign: Campaign, locale: str | None) -> Campaign | CampaignVa
 
 
 def recipient_message(
-    tenant: TenantRef, campaign: Campaign, recipient: CampaignRecipient, contact: Contact, sender: Sender
+    tenant: TenantRef,
+    campaign: Campaign,
+    recipient: CampaignRecipient,
+    contact: Contact,
+    sender: Sender,
+    footer: FooterText = FooterText(),
 ) -> Message:
     urls = _urls(campaign, tenant, recipient.id)
     domain = sender.email.rsplit("@", 1)[-1]
@@ -288,6 +301,7 @@ def recipient_message(
         values=merge_values(contact),
         urls=urls,
         message_id=f"<c{campaign.id.hex}.r{recipient.id}@{domain}>",
+        footer=footer,
     )
 
 
@@ -295,6 +309,9 @@ def _send_queued(session: TenantSession, campaign: Campaign) -> dict[str, Any]:
     sender = _sender(session)
     sent = failed = bounced = retried = 0
     batch_size = _config("MARKETING_BATCH_SIZE", 200)
+    # The footer speaks the variant's language; the default variant is taken to be the workspace's.
+    workspace_locale = recipient_locale(None, session.tenant.id)
+    footers: dict[str | None, FooterText] = {}
     with _Connection() as connection:
         while batch := _claim_batch(session, campaign, batch_size):
             contacts = {
@@ -306,8 +323,15 @@ def _send_queued(session: TenantSession, campaign: Campaign) -> dict[str, Any]:
                 )
             }
             for recipient in batch:
+                if recipient.locale not in footers:
+                    footers[recipient.locale] = footer_text(recipient.locale or workspace_locale)
                 message = recipient_message(
-                    session.tenant, campaign, recipient, contacts[recipient.contact_id], sender
+                    session.tenant,
+                    campaign,
+                    recipient,
+                    contacts[recipient.contact_id],
+                    sender,
+                    footers[recipient.locale],
                 )
                 outcome = _deliver(session, connection, campaign, recipient, message)
                 sent += outcome == "sent"
@@ -439,6 +463,7 @@ def send_test_message(session: TenantSession, campaign_id: str, to: str) -> bool
         text_body=campaign.text_body,
         values=values,
         urls=None,
+        footer=footer_text(recipient_locale(None, session.tenant.id)),
     )
     with smtp_connection() as smtp:
         smtp.send_message(message)

@@ -70,11 +70,14 @@ def test_a_contact_preferring_german_gets_the_german_variant_and_everyone_else_t
     assert text.startswith("Hallo Granted0!") and "Hallo Granted0!" in html
     # The variant's own link is tracked like the default's (a signed click redirect, not the raw URL).
     assert "https://acme.example/de/angebot" not in text and "/c/" in text
+    # The footer speaks the variant's language too.
+    assert "\n--\nAbmelden: http" in text and "von Acme News zu hören" in html
     for other, name in ((russian, "Granted1"), (unknown, "Granted2")):
         [message] = mail_sink.to(other)
         text, html = _parts(message)
         assert message["Subject"] == f"News for {name}"
         assert text.startswith(f"Hello {name}!") and "Hallo" not in text + html
+        assert "\n--\nUnsubscribe: http" in text and "Abmelden" not in html
     with tenant_session(tenant_a.ref) as session:
         chosen = dict(
             session.execute(
