@@ -10,6 +10,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from email_validator import EmailNotValidError, validate_email
+from flask_babel import gettext
 from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
@@ -158,7 +159,8 @@ def _clean(session: Session, data: dict[str, Any], partial: bool) -> dict[str, A
 def clean_variants(variants: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The language variants as they will be stored: a supported locale each, at most one per locale,
     a subject, sanitised HTML and merge fields the contacts have. Every bad variant is named at once
-    (``variants.<n>``, counted from 0) so a page can put the message next to it."""
+    (``variants.<n>``, counted from 0) so a page can put the message next to it; the messages are in
+    the page's language (the API's is always English)."""
     shipped = {code.lower(): code for code in LANGUAGES}
     errors: dict[str, list[str]] = {}
     clean: list[dict[str, Any]] = []
@@ -169,12 +171,12 @@ def clean_variants(variants: list[dict[str, Any]]) -> list[dict[str, Any]]:
         # Exactly a shipped language (zh-Hans counts): a contact's preferred_locale is one of them.
         locale = shipped.get(written.replace("-", "_").lower())
         if locale is None:
-            problems.append(f"Choose one of the languages: {', '.join(LANGUAGES)}.")
+            problems.append(gettext("Choose one of the languages: %(codes)s.", codes=", ".join(LANGUAGES)))
         elif locale in seen:
-            problems.append("This language has a variant already.")
+            problems.append(gettext("This language has a variant already."))
         subject = (variant.get("subject") or "").strip()
         if not subject or len(subject) > 200:
-            problems.append("Give the subject (at most 200 characters).")
+            problems.append(gettext("Give the subject (at most 200 characters)."))
         html_body = sanitise_html(variant.get("html_body") or "")
         text_body = (variant.get("text_body") or "").replace("\r\n", "\n")
         try:
@@ -187,7 +189,7 @@ def clean_variants(variants: list[dict[str, Any]]) -> list[dict[str, Any]]:
         seen.add(locale)
         clean.append({"locale": locale, "subject": subject, "html_body": html_body, "text_body": text_body})
     if errors:
-        raise ValidationError("Please correct the language variants.", errors)
+        raise ValidationError(gettext("Please correct the language variants."), errors)
     return clean
 
 

@@ -12,6 +12,7 @@ from saas.db import tenant_session
 from saas.modules.core.models import Contact
 from saas.modules.marketing import campaigns
 from saas.modules.marketing.models import Campaign, CampaignRecipient, CampaignVariant
+from saas.modules.privacy.subject import collect_personal_data
 from tests.conftest import bearer, csrf_token_from, login, make_token
 from tests.modules.marketing.conftest import (
     add_people,
@@ -87,6 +88,10 @@ def test_a_contact_preferring_german_gets_the_german_variant_and_everyone_else_t
             ).all()
         )
         report = campaigns.campaign_report(session, uuid.UUID(campaign_id))
+        # The person's data names the subject they were really sent, and its language.
+        german_id = session.scalar(select(Contact.id).where(Contact.email == german))
+        [delivery] = collect_personal_data(session, german_id)["marketing"]["emails"]
+    assert (delivery["subject"], delivery["language"]) == (GERMAN["subject"], "de")
     assert chosen == {german: "de", russian: None, unknown: None}
     assert report.sent_by_language == {"default": 2, "de": 1}
 
@@ -146,6 +151,12 @@ def test_unknown_or_duplicate_language_or_empty_subject_is_refused_by_the_api_an
             assert answer.status_code == 422, case
             assert answer.mimetype == "application/problem+json", case
             assert field in answer.get_json()["errors"], (case, answer.get_json())
+    # The API speaks English to programs, whatever the client's Accept-Language.
+    german_client = client.post(
+        API, headers={**headers, "Accept-Language": "de"},
+        json={"name": "N", "subject": "S", "variants": [GERMAN, GERMAN]},
+    )  # fmt: skip
+    assert german_client.get_json()["errors"]["variants.1"] == ["This language has a variant already."]
     missing_locale = client.post(API, headers=headers, json={"name": "N", "subject": "S", "variants": [{}]})
     assert missing_locale.status_code == 422 and missing_locale.mimetype == "application/problem+json"
     listed = client.get(API, headers=headers).get_json()["data"]
@@ -179,6 +190,11 @@ def test_staff_add_and_remove_variants_on_the_campaign_page_and_a_bad_one_loses_
         assert typed in refused.text, typed
     assert _variants(tenant_a, campaign_id) == []
     assert client.post(url, data=_variant_form(token, {**russian, "subject": ""})).status_code == 422
+    # The message speaks the page's language (the API's stays English).
+    in_german = client.post(
+        url, data=_variant_form(token, russian, duplicate), headers={"Accept-Language": "de"}
+    )
+    assert "Für diese Sprache gibt es schon eine Variante." in in_german.text
 
     saved = client.post(url, data=_variant_form(token, russian, {"locale": "", "subject": ""}))
     assert saved.status_code == 302
