@@ -53,7 +53,8 @@ VARIANT_FIELDS = ("locale", "subject", "html_body", "text_body")
 def _campaign_form() -> dict[str, Any]:
     data = {k: request.form.get(k, "") for k in ("name", "subject", "html_body", "text_body")}
     data["segment_id"] = uuid_or_none(request.form.get("segment_id"))
-    data["variants"] = _variants_form()
+    if "variant_rows" in request.form:  # a form without the rows (an older page) keeps the variants
+        data["variants"] = _variants_form()
     return data
 
 
