@@ -309,15 +309,23 @@ def cancel_campaign(session: Session, campaign_id: uuid.UUID) -> Campaign:
     return campaign
 
 
-def request_test_send(session: TenantSession, campaign_id: uuid.UUID, to: Any) -> str:
-    """Mail the campaign to one address (staff checking it), merged with a sample contact's values."""
+def request_test_send(
+    session: TenantSession, campaign_id: uuid.UUID, to: Any, locale: str | None = None
+) -> str:
+    """Mail the campaign to one address (staff checking it), merged with a sample contact's values;
+    ``locale`` names the language variant to check (None: the campaign's own content)."""
     campaign = get_campaign(session, campaign_id)
     address = _email(to, "to", required=True)
+    if locale and locale not in {variant.locale for variant in campaign.variants}:
+        raise ValidationError(
+            gettext("This campaign has no variant in that language."),
+            {"locale": [gettext("Choose one of the campaign's languages.")]},
+        )
     if get_settings(session) is None:
         raise ValidationError("No sender yet.", {"to": ["Set the sender under Marketing > Settings first."]})
     if not mail_enabled():
         raise ValidationError("Mail is off.", {"to": ["Outgoing mail is not configured (SMTP_URL)."]})
-    enqueue_after_commit(session, TEST_JOB, str(campaign.id), address)
+    enqueue_after_commit(session, TEST_JOB, str(campaign.id), address, locale or None)
     return address
 
 

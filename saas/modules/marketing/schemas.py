@@ -134,6 +134,11 @@ class ScheduleIn(Schema):
 
 class TestSendIn(Schema):
     to = Email(required=True)
+    locale = String(
+        allow_none=True,
+        load_default=None,
+        metadata={"description": "The language variant to send (one of the campaign's); omit for its own."},
+    )
 
 
 class TestSendOut(Schema):

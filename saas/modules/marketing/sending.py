@@ -442,8 +442,9 @@ def _finish_if_done(session: TenantSession, campaign: Campaign) -> None:
         session.commit()
 
 
-def send_test_message(session: TenantSession, campaign_id: str, to: str) -> bool:
-    """Job body: one untracked copy to a staff address, merged with the segment's first contact."""
+def send_test_message(session: TenantSession, campaign_id: str, to: str, locale: str | None = None) -> bool:
+    """Job body: one untracked copy to a staff address, merged with the segment's first contact, of the
+    ``locale`` variant (None: the campaign's own content)."""
     campaign = session.get(Campaign, uuid.UUID(campaign_id))
     if campaign is None or get_settings(session) is None:
         return False
@@ -455,15 +456,16 @@ def send_test_message(session: TenantSession, campaign_id: str, to: str) -> bool
             .limit(1)
         )
     values = merge_values(sample) if sample else {"first_name": "Ada", "last_name": "Lovelace"}
+    content = variant_for(campaign, locale)
     message = build_message(
         sender=_sender(session),
         to=to,
-        subject=f"[Test] {campaign.subject}",
-        html_body=campaign.html_body,
-        text_body=campaign.text_body,
+        subject=f"[Test] {content.subject}",
+        html_body=content.html_body,
+        text_body=content.text_body,
         values=values,
         urls=None,
-        footer=footer_text(recipient_locale(None, session.tenant.id)),
+        footer=footer_text(recipient_locale(locale, session.tenant.id)),
     )
     with smtp_connection() as smtp:
         smtp.send_message(message)

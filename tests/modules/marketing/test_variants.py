@@ -227,3 +227,33 @@ def test_tenant_b_cannot_read_or_change_tenant_a_variants_by_api_or_page(client,
         campaign = session.get(Campaign, uuid.UUID(campaign_id))
         assert campaign.name == "Secret launch"
     assert _variants(tenant_a, campaign_id) == [("de", GERMAN["subject"])]
+
+
+def test_a_test_send_checks_one_language_variant_and_refuses_a_language_the_campaign_lacks(
+    client, tenant_a, mail_sink
+):
+    add_people(tenant_a, {"granted": 1})
+    sender_settings(tenant_a)
+    campaign_id = make_campaign(tenant_a)
+    with tenant_session(tenant_a.ref) as session:
+        campaigns.update_campaign(session, uuid.UUID(campaign_id), {"variants": [GERMAN]})
+    headers = bearer(make_token(tenant_a))
+    test = f"{API}/{campaign_id}/test"
+    refused = client.post(test, headers=headers, json={"to": "qa@acme.example", "locale": "ru"})
+    assert refused.status_code == 422 and "locale" in refused.get_json()["errors"]
+    assert (
+        client.post(test, headers=headers, json={"to": "qa@acme.example", "locale": "de"}).status_code == 202
+    )
+
+    login(client, tenant_a.email, tenant_a.password)
+    url = f"/t/{tenant_a.slug}/marketing/campaigns/{campaign_id}"
+    token = csrf_token_from(client.get(url).text)
+    assert (
+        client.post(f"{url}/test", data={"csrf_token": token, "to": "staff@acme.example"}).status_code == 302
+    )
+    run_jobs()
+    [german] = mail_sink.to("qa@acme.example")
+    [default] = mail_sink.to("staff@acme.example")
+    assert german["Subject"] == "[Test] Neuigkeiten für Granted0"
+    assert "Testnachricht" in _parts(german)[0]
+    assert default["Subject"] == "[Test] News for Granted0"

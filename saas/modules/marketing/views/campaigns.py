@@ -197,7 +197,7 @@ def cancel_campaign(campaign_id: uuid.UUID):
 def test_campaign(campaign_id: uuid.UUID):
     return _campaign_action(
         campaign_id,
-        lambda s, c: campaigns.request_test_send(s, c.id, request.form.get("to")),
+        lambda s, c: campaigns.request_test_send(s, c.id, request.form.get("to"), request.form.get("locale")),
         gettext("Test message queued."),
     )
 
