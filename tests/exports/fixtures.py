@@ -319,6 +319,7 @@ def _fill_marketing_tables(session, contact_id: uuid.UUID) -> None:
         CampaignEvent,
         CampaignLink,
         CampaignRecipient,
+        CampaignVariant,
         FormSubmission,
         MarketingForm,
         MarketingSettings,
@@ -347,11 +348,15 @@ def _fill_marketing_tables(session, contact_id: uuid.UUID) -> None:
         audience={"queued": 1, "no_consent": 0}, scheduled_at=datetime(2026, 11, 1, 9, tzinfo=UTC),
     )  # fmt: skip
     campaign.links = [CampaignLink(url="https://zoe.example/ünï?a=1&b=2", position=0)]
+    campaign.variants = [
+        CampaignVariant(locale="fa", subject="سلام {{ first_name }}", html_body=f"<p>{AWKWARD}</p>",
+                        text_body="‏متن\r\nساده"),
+    ]  # fmt: skip
     session.add(campaign)
     session.flush()
     recipient = CampaignRecipient(
-        campaign_id=campaign.id, contact_id=contact_id, email="zoe@zoe.example", status="sent", attempts=2,
-        last_error="SMTP 451", sent_at=datetime(2026, 11, 1, 9, 1, tzinfo=UTC),
+        campaign_id=campaign.id, contact_id=contact_id, email="zoe@zoe.example", locale="fa", status="sent",
+        attempts=2, last_error="SMTP 451", sent_at=datetime(2026, 11, 1, 9, 1, tzinfo=UTC),
     )  # fmt: skip
     session.add(recipient)
     session.flush()

@@ -233,3 +233,71 @@ def test_staff_workspace_pages_show_no_text_outside_the_translation_layer(client
     assert {name: found for name, found in leaks.items() if found} == {}, {
         n: f for n, f in leaks.items() if f
     }
+
+
+def test_marketing_staff_pages_show_no_text_outside_the_translation_layer(client, tenant_a, pseudo_locale):
+    """Campaigns (with a language variant), its report, segments (rules and a static list), forms and
+    the sender settings, as the owner sees them; the workspace's own words (names, purposes) are data."""
+    from saas.modules.marketing import campaigns, forms, segments
+    from saas.modules.privacy.consent import list_purposes
+    from tests.conftest import login
+
+    with tenant_session(tenant_a.ref) as session:
+        services.contacts.create(
+            session, {"first_name": "Pseudo", "last_name": "Person", "email": "pseudo@example.com"}
+        )
+        campaigns.save_settings(
+            session, {"from_name": "Pseudo News", "from_email": "news@pseudo.example", "time_zone": "UTC"}
+        )
+        rules = segments.create_segment(
+            session, {"name": "Pseudo", "rules": [{"field": "last_name", "op": "equals", "value": "Person"}]}
+        )
+        static = segments.create_segment(session, {"name": "Pseudo list", "kind": "static"})
+        german = {"locale": "de", "subject": "Pseudo", "text_body": "Pseudo"}
+        campaign = campaigns.create_campaign(
+            session,
+            {"name": "Pseudo", "subject": "Pseudo", "html_body": "<p>Pseudo</p>", "text_body": "Pseudo",
+             "segment_id": rules.id, "variants": [german]},
+        )  # fmt: skip
+        form = forms.create_form(session, {"name": "Pseudo", "purposes": ["email_marketing"]})
+        purposes = {p.key for p in list_purposes(session)} | {p.title for p in list_purposes(session)}
+        ids = {"campaign": campaign.id, "rules": rules.id, "static": static.id, "form": form.id}
+    login(client, tenant_a.email, tenant_a.password)
+    data = {
+        tenant_a.tenant.name, tenant_a.slug, tenant_a.email, "Pseudo", "Person", "pseudo@example.com",
+        "Pseudo list", "Pseudo News", "news@pseudo.example", "Europe/Berlin", "HTML", "<p>Pseudo</p>",
+        *purposes,
+        # The merge fields are code, written as the mail's author types them.
+        "first_name", "last_name", "full_name", "email", "company", "there",
+    }  # fmt: skip
+    base = f"/t/{tenant_a.slug}/marketing"
+    surfaces = {
+        "campaigns": f"{base}/",
+        "new campaign": f"{base}/campaigns/new",
+        "campaign with a variant": f"{base}/campaigns/{ids['campaign']}",
+        "campaign report": f"{base}/campaigns/{ids['campaign']}/report",
+        "segments": f"{base}/segments",
+        "new segment": f"{base}/segments/new",
+        "rules segment": f"{base}/segments/{ids['rules']}",
+        "static list": f"{base}/segments/{ids['static']}",
+        "segment count now": f"{base}/segments/preview?name=X&rule_0_field=last_name&rule_0_op=equals&rule_0_value=Person",  # noqa: E501
+        "forms": f"{base}/forms",
+        "new form": f"{base}/forms/new",
+        "form": f"{base}/forms/{ids['form']}",
+        "sender settings": f"{base}/settings",
+    }
+    leaks = {}
+    for name, path in surfaces.items():
+        page = client.get(path, headers=HEADERS)
+        assert page.status_code == 200, (name, page.status_code)
+        assert 'lang="eo"' in page.text, name
+        # The form's public link and the embed snippet that carries it are code to copy.
+        links = set(re.findall(r'href="(http[^"]+)"', page.text))
+        snippets = {
+            f'<iframe src="{link}" title="Pseudo" style="width:100%;min-height:480px;border:0"></iframe>'
+            for link in links
+        }
+        leaks[name] = page_leaks(page.text, data | links | snippets)
+    assert {name: found for name, found in leaks.items() if found} == {}, {
+        n: f for n, f in leaks.items() if f
+    }

@@ -10,11 +10,13 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from email_validator import EmailNotValidError, validate_email
+from flask_babel import gettext
 from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
 from saas.db import TenantSession
 from saas.errors import Conflict, NotFound, ValidationError
+from saas.i18n import LANGUAGES
 from saas.jobs import enqueue_for_tenant
 from saas.mail import mail_enabled
 from saas.modules.marketing.content import check_merge_fields, extract_links, sanitise_html
@@ -23,6 +25,7 @@ from saas.modules.marketing.models import (
     CampaignEvent,
     CampaignLink,
     CampaignRecipient,
+    CampaignVariant,
     MarketingSettings,
     Segment,
 )
@@ -148,11 +151,70 @@ def _clean(session: Session, data: dict[str, Any], partial: bool) -> dict[str, A
             raise ValidationError("Unknown segment.", {"segment_id": ["No segment with this id."]})
         clean["segment_id"] = segment_id or None
     check_merge_fields(**{k: v for k, v in clean.items() if k in ("subject", "html_body", "text_body")})
+    if "variants" in data:
+        clean["variants"] = clean_variants(data.get("variants") or [])
     return clean
 
 
+def clean_variants(variants: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The language variants as they will be stored: a supported locale each, at most one per locale,
+    a subject, sanitised HTML and merge fields the contacts have. Every bad variant is named at once
+    (``variants.<n>``, counted from 0) so a page can put the message next to it; the messages are in
+    the page's language (the API's is always English)."""
+    shipped = {code.lower(): code for code in LANGUAGES}
+    errors: dict[str, list[str]] = {}
+    clean: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for index, variant in enumerate(variants):
+        key, problems = f"variants.{index}", []
+        written = str(variant.get("locale") or "").strip()
+        # Exactly a shipped language (zh-Hans counts): a contact's preferred_locale is one of them.
+        locale = shipped.get(written.replace("-", "_").lower())
+        if locale is None:
+            problems.append(gettext("Choose one of the languages: %(codes)s.", codes=", ".join(LANGUAGES)))
+        elif locale in seen:
+            problems.append(gettext("This language has a variant already."))
+        subject = (variant.get("subject") or "").strip()
+        if not subject or len(subject) > 200:
+            problems.append(gettext("Give the subject (at most 200 characters)."))
+        html_body = sanitise_html(variant.get("html_body") or "")
+        text_body = (variant.get("text_body") or "").replace("\r\n", "\n")
+        try:
+            check_merge_fields(subject=subject, html_body=html_body, text_body=text_body)
+        except ValidationError as error:
+            problems += [m for messages in error.errors.values() for m in messages] or [error.detail]
+        if problems:
+            errors[key] = problems
+            continue
+        seen.add(locale)
+        clean.append({"locale": locale, "subject": subject, "html_body": html_body, "text_body": text_body})
+    if errors:
+        raise ValidationError(gettext("Please correct the language variants."), errors)
+    return clean
+
+
+def _apply(campaign: Campaign, clean: dict[str, Any]) -> None:
+    """Set the cleaned fields; variants replace the campaign's set, keeping rows of unchanged locales."""
+    variants = clean.pop("variants", None)
+    for name, value in clean.items():
+        setattr(campaign, name, value)
+    if variants is not None:
+        existing = {variant.locale: variant for variant in campaign.variants}
+        campaign.variants = [
+            _updated(existing.get(v["locale"]) or CampaignVariant(locale=v["locale"]), v) for v in variants
+        ]
+
+
+def _updated(variant: CampaignVariant, values: dict[str, Any]) -> CampaignVariant:
+    for name, value in values.items():
+        setattr(variant, name, value)
+    return variant
+
+
 def create_campaign(session: Session, data: dict[str, Any]) -> Campaign:
-    campaign = Campaign(**_clean(session, data, partial=False))
+    clean = _clean(session, data, partial=False)
+    campaign = Campaign(variants=[])
+    _apply(campaign, clean)
     session.add(campaign)
     session.flush()
     return campaign
@@ -169,8 +231,7 @@ def _editable(session: Session, campaign_id: uuid.UUID) -> Campaign:
 
 def update_campaign(session: Session, campaign_id: uuid.UUID, data: dict[str, Any]) -> Campaign:
     campaign = _editable(session, campaign_id)
-    for name, value in _clean(session, data, partial=True).items():
-        setattr(campaign, name, value)
+    _apply(campaign, _clean(session, data, partial=True))
     session.flush()
     return campaign
 
@@ -231,7 +292,10 @@ def schedule_campaign(
 def _store_links(session: Session, campaign: Campaign) -> None:
     """The link table click redirects may go to; links already used keep their ids."""
     known = {link.url: link for link in campaign.links}
-    for position, url in enumerate(extract_links(campaign.html_body, campaign.text_body)):
+    bodies = [(v.html_body, v.text_body) for v in campaign.variants]
+    html = "\n".join([campaign.html_body, *(h for h, _ in bodies)])
+    text_bodies = "\n".join([campaign.text_body, *(t for _, t in bodies)])
+    for position, url in enumerate(extract_links(html, text_bodies)):
         if url in known:
             known[url].position = position
         else:
@@ -245,15 +309,23 @@ def cancel_campaign(session: Session, campaign_id: uuid.UUID) -> Campaign:
     return campaign
 
 
-def request_test_send(session: TenantSession, campaign_id: uuid.UUID, to: Any) -> str:
-    """Mail the campaign to one address (staff checking it), merged with a sample contact's values."""
+def request_test_send(
+    session: TenantSession, campaign_id: uuid.UUID, to: Any, locale: str | None = None
+) -> str:
+    """Mail the campaign to one address (staff checking it), merged with a sample contact's values;
+    ``locale`` names the language variant to check (None: the campaign's own content)."""
     campaign = get_campaign(session, campaign_id)
     address = _email(to, "to", required=True)
+    if locale and locale not in {variant.locale for variant in campaign.variants}:
+        raise ValidationError(
+            gettext("This campaign has no variant in that language."),
+            {"locale": [gettext("Choose one of the campaign's languages.")]},
+        )
     if get_settings(session) is None:
         raise ValidationError("No sender yet.", {"to": ["Set the sender under Marketing > Settings first."]})
     if not mail_enabled():
         raise ValidationError("Mail is off.", {"to": ["Outgoing mail is not configured (SMTP_URL)."]})
-    enqueue_after_commit(session, TEST_JOB, str(campaign.id), address)
+    enqueue_after_commit(session, TEST_JOB, str(campaign.id), address, locale or None)
     return address
 
 
@@ -273,6 +345,8 @@ class CampaignReport:
     unsubscribed: int
     timeline: list[dict[str, Any]]
     """Per hour since sending began: sent, opened, clicked, unsubscribed (the chart)."""
+    sent_by_language: dict[str, int]
+    """Messages sent per variant: its locale, ``default`` for the campaign's own content."""
 
     def as_dict(self) -> dict[str, Any]:
         return self.__dict__ | {"timeline": self.timeline}
@@ -307,7 +381,23 @@ def campaign_report(session: Session, campaign_id: uuid.UUID) -> CampaignReport:
         clicked=clicked,
         unsubscribed=unsubscribed,
         timeline=_timeline(session, campaign.id),
+        sent_by_language=_sent_by_language(session, campaign.id),
     )
+
+
+def _sent_by_language(session: Session, campaign_id: uuid.UUID) -> dict[str, int]:
+    return {
+        locale or "default": count
+        for locale, count in session.execute(
+            select(CampaignRecipient.locale, func.count())
+            .where(
+                CampaignRecipient.campaign_id == campaign_id,
+                CampaignRecipient.status.in_(("sent", "bounced")),
+            )
+            .group_by(CampaignRecipient.locale)
+            .order_by(CampaignRecipient.locale.nulls_first())
+        )
+    }
 
 
 def _timeline(session: Session, campaign_id: uuid.UUID) -> list[dict[str, Any]]:

@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import UTC
 from typing import Any
 
-SERIES = (("sent", "Sent"), ("opened", "Opened"), ("clicked", "Clicked"), ("unsubscribed", "Unsubscribed"))
+from babel.dates import format_datetime
+from flask_babel import get_locale
+
+from saas.i18n import N_
+
+# Labels translated where shown (``{{ _(label) }}``).
+SERIES = (
+    ("sent", N_("Sent")),
+    ("opened", N_("Opened")),
+    ("clicked", N_("Clicked")),
+    ("unsubscribed", N_("Unsubscribed")),
+)
 HEIGHT = 160
 BAR = 10
 GROUP = BAR * len(SERIES) + 14
@@ -29,7 +41,9 @@ def report_chart(timeline: list[dict[str, Any]]) -> dict[str, Any]:
                     "height": height,
                 }
             )
-        groups.append({"label": row["hour"].strftime("%d %b %H:00"), "x": x, "bars": bars})
+        # The reader's month names; UTC like the table under the chart.
+        label = format_datetime(row["hour"], "d MMM HH:mm", tzinfo=UTC, locale=get_locale() or "en")
+        groups.append({"label": label, "x": x, "bars": bars})
     return {
         "groups": groups,
         "width": max(len(timeline) * GROUP + 8, 200),

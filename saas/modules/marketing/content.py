@@ -123,6 +123,29 @@ class Sender:
 
 
 @dataclass(frozen=True)
+class FooterText:
+    """The words every campaign mail adds, in the recipient's language (see :func:`footer_text`)."""
+
+    reason: str = "You receive this email because you agreed to hear from %(sender)s."
+    unsubscribe: str = "Unsubscribe"
+    test: str = "Test message: no links are tracked."
+
+
+def footer_text(locale: str | None) -> FooterText:
+    """The footer in ``locale`` (else the default language); sending asks once per language, not per mail."""
+    from flask_babel import gettext
+
+    from saas.i18n import in_locale
+
+    with in_locale(locale):
+        return FooterText(
+            gettext("You receive this email because you agreed to hear from %(sender)s."),
+            gettext("Unsubscribe"),
+            gettext("Test message: no links are tracked."),
+        )
+
+
+@dataclass(frozen=True)
 class TrackedUrls:
     """One recipient's signed URLs; ``click`` maps a campaign link's URL to its redirect."""
 
@@ -153,6 +176,7 @@ def build_message(
     values: dict[str, str | None],
     urls: TrackedUrls | None,
     message_id: str | None = None,
+    footer: FooterText = FooterText(),
 ) -> MIMEMultipart:
     """The MIME message for one recipient: merged, links tracked, an unsubscribe footer and the
     RFC 8058 one-click headers. Without ``urls`` (a test send) links stay as written."""
@@ -162,17 +186,16 @@ def build_message(
     if urls is not None:
         html = _rewrite_html(html, urls.click)
         text = _rewrite_text(text, urls.click)
+        reason = escape(footer.reason) % {"sender": escape(sender.name)}
         html += (
-            '<p style="color: #666666; font-size: 12px;">You receive this email because you agreed to hear '
-            f'from {escape(sender.name)}. <a href="{escape(urls.unsubscribe)}">Unsubscribe</a>{address}</p>'
+            f'<p style="color: #666666; font-size: 12px;">{reason} '
+            f'<a href="{escape(urls.unsubscribe)}">{escape(footer.unsubscribe)}</a>{address}</p>'
             f'<img src="{escape(urls.open_pixel)}" width="1" height="1" alt="">'
         )
-        text += f"\n\n--\nUnsubscribe: {urls.unsubscribe}\n"
+        text += f"\n\n--\n{footer.unsubscribe}: {urls.unsubscribe}\n"
     else:
-        html += (
-            f'<p style="color: #666666; font-size: 12px;">Test message: no links are tracked.{address}</p>'
-        )
-        text += "\n\n--\nTest message: no links are tracked.\n"
+        html += f'<p style="color: #666666; font-size: 12px;">{escape(footer.test)}{address}</p>'
+        text += f"\n\n--\n{footer.test}\n"
     # email.mime with the compat32 policy: several times faster to build than EmailMessage's header
     # objects, which counts at thousands of messages a minute.
     message = MIMEMultipart("alternative")

@@ -106,9 +106,29 @@ class Campaign(Timestamps, TenantBase):
     links: Mapped[list[CampaignLink]] = relationship(
         order_by="CampaignLink.position", cascade="all, delete-orphan"
     )
+    variants: Mapped[list[CampaignVariant]] = relationship(
+        order_by="CampaignVariant.locale", cascade="all, delete-orphan"
+    )
 
 
 Index("ix_campaigns_status_scheduled_at", Campaign.status, Campaign.scheduled_at)
+
+
+class CampaignVariant(TenantBase):
+    """The campaign in one more language: recipients whose contact prefers ``locale`` get this subject
+    and body instead of the campaign's own (the default variant)."""
+
+    __tablename__ = "campaign_variants"
+    __table_args__ = (UniqueConstraint("campaign_id", "locale"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    campaign_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    locale: Mapped[str] = mapped_column(String(16))
+    """A supported locale code (``saas.i18n.LANGUAGES``), as contacts' ``preferred_locale`` holds it."""
+    subject: Mapped[str] = mapped_column(String(200))
+    html_body: Mapped[str] = mapped_column(Text, default="")
+    """Sanitised (nh3) when saved, like the campaign's own."""
+    text_body: Mapped[str] = mapped_column(Text, default="")
 
 
 class CampaignLink(TenantBase):
@@ -136,6 +156,8 @@ class CampaignRecipient(TenantBase):
     campaign_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
     contact_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), index=True)
     email: Mapped[str] = mapped_column(String(254))
+    locale: Mapped[str | None] = mapped_column(String(16))
+    """The variant chosen at the snapshot (the contact's preferred language); None: the default."""
     status: Mapped[str] = mapped_column(String(10), default="queued")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

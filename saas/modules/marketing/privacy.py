@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Select, delete, select
+from sqlalchemy import Select, delete, func, select
 from sqlalchemy.orm import Session
 
 from saas.modules.marketing.models import (
     Campaign,
     CampaignEvent,
     CampaignRecipient,
+    CampaignVariant,
     FormSubmission,
     MarketingForm,
     Segment,
@@ -22,8 +23,14 @@ from saas.modules.registry import DataSubject
 
 def personal_data(session: Session, subject: DataSubject) -> dict:
     deliveries = session.execute(
-        select(CampaignRecipient, Campaign.name, Campaign.subject)
+        # The subject they were sent: their language's variant's, else the campaign's own.
+        select(CampaignRecipient, Campaign.name, func.coalesce(CampaignVariant.subject, Campaign.subject))
         .join(Campaign, Campaign.id == CampaignRecipient.campaign_id)
+        .outerjoin(
+            CampaignVariant,
+            (CampaignVariant.campaign_id == Campaign.id)
+            & (CampaignVariant.locale == CampaignRecipient.locale),
+        )
         .where(CampaignRecipient.contact_id == subject.contact_id)
         .order_by(CampaignRecipient.id)
     ).all()
@@ -54,6 +61,7 @@ def personal_data(session: Session, subject: DataSubject) -> dict:
                 "campaign": name,
                 "subject": subject_line,
                 "email": r.email,
+                "language": r.locale,
                 "status": r.status,
                 "sent_at": r.sent_at,
                 "opened_at": r.opened_at,

@@ -68,6 +68,22 @@ class MembersOut(Schema):
     changed = Integer()
 
 
+class VariantIn(Schema):
+    locale = String(
+        required=True, metadata={"description": "One of en, de, ru, zh_Hans, fa; one variant per language."}
+    )
+    subject = String(required=True)
+    html_body = String(load_default="")
+    text_body = String(load_default="")
+
+
+class VariantOut(Schema):
+    locale = String()
+    subject = String()
+    html_body = String()
+    text_body = String()
+
+
 class CampaignIn(Schema):
     name = String(required=True, validate=Length(1, 200))
     subject = String(required=True, validate=Length(1, 200))
@@ -77,6 +93,13 @@ class CampaignIn(Schema):
     )
     text_body = String(load_default="")
     segment_id = UUID(allow_none=True, load_default=None)
+    variants = List(
+        Nested(VariantIn),
+        metadata={
+            "description": "The campaign in more languages: a contact whose preferred_locale has a variant "
+            "gets it, everyone else the campaign's own subject and bodies. Given, it replaces the set."
+        },
+    )
 
 
 class CampaignOut(Schema):
@@ -92,6 +115,7 @@ class CampaignOut(Schema):
     finished_at = DateTime(allow_none=True)
     audience = Dict()
     created_at = DateTime()
+    variants = List(Nested(VariantOut))
 
 
 class CampaignList(Schema):
@@ -110,6 +134,11 @@ class ScheduleIn(Schema):
 
 class TestSendIn(Schema):
     to = Email(required=True)
+    locale = String(
+        allow_none=True,
+        load_default=None,
+        metadata={"description": "The language variant to send (one of the campaign's); omit for its own."},
+    )
 
 
 class TestSendOut(Schema):
@@ -127,6 +156,9 @@ class ReportOut(Schema):
     clicked = Integer()
     unsubscribed = Integer()
     timeline = List(Dict())
+    sent_by_language = Dict(
+        keys=String(), values=Integer(), metadata={"description": "Sent per variant locale or 'default'."}
+    )
 
 
 class SettingsIn(Schema):

@@ -32,6 +32,7 @@ from sqlalchemy import (
     false,
     func,
     literal,
+    null,
     select,
     text,
     update,
@@ -46,12 +47,20 @@ from saas.mail import mail_enabled, smtp_connection
 from saas.modules.core.models import Contact
 from saas.modules.marketing import tracking
 from saas.modules.marketing.campaigns import SEND_JOB, SEND_JOB_TIMEOUT, campaign_report, get_settings
-from saas.modules.marketing.content import Sender, TrackedUrls, build_message, merge_values
-from saas.modules.marketing.models import Campaign, CampaignRecipient, Segment
+from saas.modules.marketing.content import (
+    FooterText,
+    Sender,
+    TrackedUrls,
+    build_message,
+    footer_text,
+    merge_values,
+)
+from saas.modules.marketing.models import Campaign, CampaignRecipient, CampaignVariant, Segment
 from saas.modules.marketing.segments import audience_query
 from saas.modules.privacy.consent import granted_contacts
 from saas.modules.privacy.models import SuppressedEmail
 from saas.modules.privacy.subject import PLAIN_EMAIL, ascii_lower_sql, refused_people, suppression_hash_sql
+from saas.tenants.language import recipient_locale
 
 log = logging.getLogger(__name__)
 
@@ -138,7 +147,9 @@ def audience_statement(session: TenantSession, campaign: Campaign) -> CompoundSe
     segment = session.get(Segment, campaign.segment_id)
     # The segment's own query with the columns added (not ``id IN (…)``: with a consent rule PostgreSQL
     # misjudged that as 3 rows and compared every contact with every member, 4 s for 500 of 110k).
-    members = audience_query(segment).add_columns(Contact.email, Contact.created_at).cte("members")
+    members = (
+        audience_query(segment).add_columns(Contact.email, Contact.created_at, Contact.preferred_locale)
+    ).cte("members")
     # The rare emails outside printable ASCII: Python's strip()/lower() decide their suppression hash
     # and duplicate key, exactly as before; the database does the rest (see subject.PLAIN_EMAIL).
     odd = session.execute(
@@ -172,7 +183,8 @@ def audience_statement(session: TenantSession, campaign: Campaign) -> CompoundSe
     )
     classified = (
         select(
-            members.c.id, members.c.email, members.c.created_at, verdict.label("verdict"),
+            members.c.id, members.c.email, members.c.created_at, members.c.preferred_locale,
+            verdict.label("verdict"),
             case((plain, ascii_lower_sql(members.c.email)), else_=odd_rows.c.key).label("key"),
         )
         .select_from(members)
@@ -183,7 +195,7 @@ def audience_statement(session: TenantSession, campaign: Campaign) -> CompoundSe
     # Among the allowed, the first of each address in the old loop's order (created_at, id) is kept.
     ranked = (
         select(
-            classified.c.id, classified.c.email, classified.c.created_at,
+            classified.c.id, classified.c.email, classified.c.created_at, classified.c.preferred_locale,
             func.row_number()
             .over(partition_by=classified.c.key, order_by=(classified.c.created_at, classified.c.id))
             .label("rank"),
@@ -191,11 +203,14 @@ def audience_statement(session: TenantSession, campaign: Campaign) -> CompoundSe
         .where(classified.c.verdict == "ok")
         .cte("ranked")
     )  # fmt: skip
+    # Each recipient's variant, fixed with the audience: their language if the campaign has it.
+    locales = [variant.locale for variant in campaign.variants]
+    variant = case((ranked.c.preferred_locale.in_(locales), ranked.c.preferred_locale)) if locales else null()
     inserted = (
         insert(CampaignRecipient)
         .from_select(
-            ["campaign_id", "contact_id", "email"],
-            select(literal(campaign.id, UUID), ranked.c.id, ranked.c.email)
+            ["campaign_id", "contact_id", "email", "locale"],
+            select(literal(campaign.id, UUID), ranked.c.id, ranked.c.email, variant)
             .where(ranked.c.rank == 1)
             .order_by(ranked.c.created_at, ranked.c.id),
         )
@@ -261,20 +276,32 @@ def _urls(campaign: Campaign, tenant: TenantRef, recipient_id: int) -> TrackedUr
     )
 
 
+def variant_for(campaign: Campaign, locale: str | None) -> Campaign | CampaignVariant:
+    """The content a recipient gets: the variant in their language, else the campaign's own."""
+    return next((v for v in campaign.variants if v.locale == locale), campaign) if locale else campaign
+
+
 def recipient_message(
-    tenant: TenantRef, campaign: Campaign, recipient: CampaignRecipient, contact: Contact, sender: Sender
+    tenant: TenantRef,
+    campaign: Campaign,
+    recipient: CampaignRecipient,
+    contact: Contact,
+    sender: Sender,
+    footer: FooterText = FooterText(),
 ) -> Message:
     urls = _urls(campaign, tenant, recipient.id)
     domain = sender.email.rsplit("@", 1)[-1]
+    content = variant_for(campaign, recipient.locale)
     return build_message(
         sender=sender,
         to=recipient.email,
-        subject=campaign.subject,
-        html_body=campaign.html_body,
-        text_body=campaign.text_body,
+        subject=content.subject,
+        html_body=content.html_body,
+        text_body=content.text_body,
         values=merge_values(contact),
         urls=urls,
         message_id=f"<c{campaign.id.hex}.r{recipient.id}@{domain}>",
+        footer=footer,
     )
 
 
@@ -282,6 +309,9 @@ def _send_queued(session: TenantSession, campaign: Campaign) -> dict[str, Any]:
     sender = _sender(session)
     sent = failed = bounced = retried = 0
     batch_size = _config("MARKETING_BATCH_SIZE", 200)
+    # The footer speaks the variant's language; the default variant is taken to be the workspace's.
+    workspace_locale = recipient_locale(None, session.tenant.id)
+    footers: dict[str | None, FooterText] = {}
     with _Connection() as connection:
         while batch := _claim_batch(session, campaign, batch_size):
             contacts = {
@@ -293,8 +323,15 @@ def _send_queued(session: TenantSession, campaign: Campaign) -> dict[str, Any]:
                 )
             }
             for recipient in batch:
+                if recipient.locale not in footers:
+                    footers[recipient.locale] = footer_text(recipient.locale or workspace_locale)
                 message = recipient_message(
-                    session.tenant, campaign, recipient, contacts[recipient.contact_id], sender
+                    session.tenant,
+                    campaign,
+                    recipient,
+                    contacts[recipient.contact_id],
+                    sender,
+                    footers[recipient.locale],
                 )
                 outcome = _deliver(session, connection, campaign, recipient, message)
                 sent += outcome == "sent"
@@ -405,8 +442,9 @@ def _finish_if_done(session: TenantSession, campaign: Campaign) -> None:
         session.commit()
 
 
-def send_test_message(session: TenantSession, campaign_id: str, to: str) -> bool:
-    """Job body: one untracked copy to a staff address, merged with the segment's first contact."""
+def send_test_message(session: TenantSession, campaign_id: str, to: str, locale: str | None = None) -> bool:
+    """Job body: one untracked copy to a staff address, merged with the segment's first contact, of the
+    ``locale`` variant (None: the campaign's own content)."""
     campaign = session.get(Campaign, uuid.UUID(campaign_id))
     if campaign is None or get_settings(session) is None:
         return False
@@ -418,14 +456,16 @@ def send_test_message(session: TenantSession, campaign_id: str, to: str) -> bool
             .limit(1)
         )
     values = merge_values(sample) if sample else {"first_name": "Ada", "last_name": "Lovelace"}
+    content = variant_for(campaign, locale)
     message = build_message(
         sender=_sender(session),
         to=to,
-        subject=f"[Test] {campaign.subject}",
-        html_body=campaign.html_body,
-        text_body=campaign.text_body,
+        subject=f"[Test] {content.subject}",
+        html_body=content.html_body,
+        text_body=content.text_body,
         values=values,
         urls=None,
+        footer=footer_text(recipient_locale(locale, session.tenant.id)),
     )
     with smtp_connection() as smtp:
         smtp.send_message(message)

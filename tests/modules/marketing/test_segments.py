@@ -141,7 +141,7 @@ def test_static_list_members_by_api_and_page(client, tenant_a):
         f"{page_url}/members", data={"csrf_token": token, "emails": people["granted"][1], "action": "add"}
     )
     page = client.get(page_url)
-    assert "2 contact(s) now" in page.text and "Granted1" in page.text
+    assert "2 contacts now" in page.text and "Granted1" in page.text
 
 
 def test_segment_page_counts_unsaved_rules_live_and_saves_them(client, tenant_a):
@@ -150,10 +150,10 @@ def test_segment_page_counts_unsaved_rules_live_and_saves_them(client, tenant_a)
     base = f"/t/{tenant_a.slug}/marketing/segments"
     rule = {"rule_0_field": "consent_email_marketing", "rule_0_op": "equals", "rule_0_value": "granted"}
     preview = client.get(f"{base}/preview", query_string={"name": "G", "match": "all", **rule})
-    assert preview.status_code == 200 and "2 contact(s) now" in preview.text
+    assert preview.status_code == 200 and "2 contacts now" in preview.text
     bad = client.get(f"{base}/preview", query_string={"rule_0_field": "activity", "rule_0_op": "within_days"})
     assert bad.status_code == 422 and "whole number of days" in bad.text
     token = csrf_token_from(client.get(f"{base}/new").text)
     saved = client.post(f"{base}/new", data={"csrf_token": token, "name": "Granted", "kind": "rules", **rule})
     assert saved.status_code == 302
-    assert "2 contact(s) now" in client.get(saved.headers["Location"]).text
+    assert "2 contacts now" in client.get(saved.headers["Location"]).text

@@ -96,7 +96,10 @@ def cancel_campaign(campaign_id: uuid.UUID):
 @api.output(TestSendOut, status_code=202)
 @api.doc(summary="Mail an untracked test copy to one address", responses=[404, 422])
 def test_send(campaign_id: uuid.UUID, json_data: dict):
-    return {"queued_to": campaigns.request_test_send(current_tenant_session(), campaign_id, json_data["to"])}
+    queued = campaigns.request_test_send(
+        current_tenant_session(), campaign_id, json_data["to"], json_data.get("locale")
+    )
+    return {"queued_to": queued}
 
 
 @api.get(f"{P}/campaigns/<uuid:campaign_id>/report")

@@ -7,14 +7,30 @@ from datetime import datetime
 from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext
 
 from saas.errors import SaasError, ValidationError
+from saas.i18n import LANGUAGES, N_
 from saas.modules.marketing import campaigns, segments
 from saas.modules.marketing.audit import audit_marketing
 from saas.modules.marketing.blueprints import pages
 from saas.modules.marketing.charts import report_chart
 from saas.modules.marketing.models import Segment
 from saas.tenants.routing import current_tenant_session
+
+STATUS_LABELS = {
+    "draft": N_("Draft"),
+    "scheduled": N_("Scheduled"),
+    "sending": N_("Sending"),
+    "sent": N_("Sent"),
+    "cancelled": N_("Cancelled"),
+}
+"""A campaign's status as staff read it; translated where shown (``{{ _(status_labels[...]) }}``)."""
+
+
+@pages.context_processor
+def _campaign_labels() -> dict[str, Any]:
+    return {"status_labels": STATUS_LABELS, "languages": LANGUAGES}
 
 
 def _segment_choices() -> list[Segment]:
@@ -31,17 +47,50 @@ def list_campaigns():
     )
 
 
+VARIANT_FIELDS = ("locale", "subject", "html_body", "text_body")
+
+
 def _campaign_form() -> dict[str, Any]:
     data = {k: request.form.get(k, "") for k in ("name", "subject", "html_body", "text_body")}
     data["segment_id"] = uuid_or_none(request.form.get("segment_id"))
+    if "variant_rows" in request.form:  # a form without the rows (an older page) keeps the variants
+        data["variants"] = _variants_form()
     return data
+
+
+def _variants_form() -> list[dict[str, str]]:
+    """The language variants as typed: the page's rows, minus blank ones and those marked for removal."""
+    rows = request.form.get("variant_rows", "0")
+    variants = []
+    for index in range(min(int(rows) if rows.isdigit() else 0, len(LANGUAGES) + 1)):
+        row = {name: request.form.get(f"variant_{index}_{name}", "") for name in VARIANT_FIELDS}
+        if request.form.get(f"variant_{index}_remove") or not any(value.strip() for value in row.values()):
+            continue
+        variants.append(row)
+    return variants
 
 
 def uuid_or_none(value: str | None) -> uuid.UUID | None:
     try:
         return uuid.UUID(value) if value else None
     except ValueError:
-        raise ValidationError("Unknown segment.", {"segment_id": ["Choose a segment."]}) from None
+        raise ValidationError(
+            gettext("Unknown segment."), {"segment_id": [gettext("Choose a segment.")]}
+        ) from None
+
+
+def _variant_rows(campaign, form) -> list[dict[str, str]]:
+    """The variants the page shows: as typed when the form comes back, else as stored; one blank row
+    to add a language while one is left."""
+    if form is not None and "variant_rows" in form:
+        rows = _variants_form()
+    else:
+        rows = (
+            [{name: getattr(v, name) for name in VARIANT_FIELDS} for v in campaign.variants]
+            if campaign
+            else []
+        )
+    return rows + ([{}] if len(rows) < len(LANGUAGES) else [])
 
 
 def _render_campaign(campaign, *, errors=None, message=None, form=None, status=200):
@@ -58,6 +107,7 @@ def _render_campaign(campaign, *, errors=None, message=None, form=None, status=2
         report=report,
         zone=zone,
         merge_fields=campaigns_merge_fields(),
+        variants=_variant_rows(campaign, form),
     ), status
 
 
@@ -81,7 +131,7 @@ def create_campaign():
         return _render_campaign(
             None, errors=error.errors, message=error.detail, form=request.form, status=422
         )
-    flash("Campaign saved as a draft.")
+    flash(gettext("Campaign saved as a draft."))
     return redirect(url_for("marketing.show_campaign", campaign_id=campaign.id))
 
 
@@ -109,7 +159,9 @@ def _campaign_action(campaign_id: uuid.UUID, action, done: str):
 @pages.post("/marketing/campaigns/<uuid:campaign_id>")
 def update_campaign(campaign_id: uuid.UUID):
     return _campaign_action(
-        campaign_id, lambda s, c: campaigns.update_campaign(s, c.id, _campaign_form()), "Campaign saved."
+        campaign_id,
+        lambda s, c: campaigns.update_campaign(s, c.id, _campaign_form()),
+        gettext("Campaign saved."),
     )
 
 
@@ -119,7 +171,9 @@ def _send_at() -> datetime | None:
     try:
         return datetime.fromisoformat(request.form.get("send_at", ""))
     except ValueError:
-        raise ValidationError("Choose when to send.", {"send_at": ["Choose a date and time."]}) from None
+        raise ValidationError(
+            gettext("Choose when to send."), {"send_at": [gettext("Choose a date and time.")]}
+        ) from None
 
 
 @pages.post("/marketing/campaigns/<uuid:campaign_id>/schedule")
@@ -128,7 +182,7 @@ def schedule_campaign(campaign_id: uuid.UUID):
         scheduled = campaigns.schedule_campaign(session, campaign.id, _send_at(), request.host_url)
         audit_marketing(session, "campaign.scheduled", scheduled)
 
-    return _campaign_action(campaign_id, schedule, "Campaign scheduled.")
+    return _campaign_action(campaign_id, schedule, gettext("Campaign scheduled."))
 
 
 @pages.post("/marketing/campaigns/<uuid:campaign_id>/cancel")
@@ -136,22 +190,22 @@ def cancel_campaign(campaign_id: uuid.UUID):
     def cancel(session, campaign):
         audit_marketing(session, "campaign.cancelled", campaigns.cancel_campaign(session, campaign.id))
 
-    return _campaign_action(campaign_id, cancel, "Campaign cancelled.")
+    return _campaign_action(campaign_id, cancel, gettext("Campaign cancelled."))
 
 
 @pages.post("/marketing/campaigns/<uuid:campaign_id>/test")
 def test_campaign(campaign_id: uuid.UUID):
     return _campaign_action(
         campaign_id,
-        lambda s, c: campaigns.request_test_send(s, c.id, request.form.get("to")),
-        "Test message queued.",
+        lambda s, c: campaigns.request_test_send(s, c.id, request.form.get("to"), request.form.get("locale")),
+        gettext("Test message queued."),
     )
 
 
 @pages.post("/marketing/campaigns/<uuid:campaign_id>/delete")
 def delete_campaign(campaign_id: uuid.UUID):
     result = _campaign_action(
-        campaign_id, lambda s, c: campaigns.delete_campaign(s, c.id), "Campaign deleted."
+        campaign_id, lambda s, c: campaigns.delete_campaign(s, c.id), gettext("Campaign deleted.")
     )
     if isinstance(result, tuple):
         return result

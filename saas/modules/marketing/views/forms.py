@@ -6,6 +6,7 @@ import uuid
 from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext
 
 from saas.errors import ValidationError
 from saas.modules.marketing import forms
@@ -51,7 +52,9 @@ def _render_form(form, *, errors=None, message=None, data=None, status=200):
 
 @pages.get("/marketing/forms")
 def list_forms():
-    return render_template("marketing/forms.html", forms=forms.list_forms(current_tenant_session()))
+    return render_template(
+        "marketing/forms.html", forms=forms.list_forms(current_tenant_session()), all_fields=forms.FORM_FIELDS
+    )
 
 
 @pages.get("/marketing/forms/new")
@@ -65,7 +68,7 @@ def create_form():
         form = forms.create_form(current_tenant_session(), _form_data())
     except ValidationError as error:
         return _render_form(None, errors=error.errors, message=error.detail, data=_form_data(), status=422)
-    flash("Form saved.")
+    flash(gettext("Form saved."))
     return redirect(url_for("marketing.show_form", marketing_form_id=form.id))
 
 
@@ -89,5 +92,5 @@ def update_form(marketing_form_id: uuid.UUID):
             data=_form_data(),
             status=422,
         )
-    flash("Form saved.")
+    flash(gettext("Form saved."))
     return redirect(url_for("marketing.show_form", marketing_form_id=form.id))

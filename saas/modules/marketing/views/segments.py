@@ -6,9 +6,11 @@ import uuid
 from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext, ngettext
 from sqlalchemy import func, select
 
 from saas.errors import ValidationError
+from saas.i18n import N_
 from saas.modules.core.models import Contact
 from saas.modules.marketing import segments
 from saas.modules.marketing.blueprints import pages
@@ -18,16 +20,33 @@ from saas.tenants.routing import current_tenant_session
 
 RULE_ROWS = 6
 
+# Labels translated where shown (``{{ _(label) }}``): the page's language is known only then.
 OP_LABELS = {
-    "equals": "is",
-    "not_equals": "is not",
-    "contains": "contains",
-    "starts_with": "starts with",
-    "is_set": "is set",
-    "is_not_set": "is empty",
-    "within_days": "within the last (days)",
-    "not_within_days": "not within the last (days)",
+    "equals": N_("is"),
+    "not_equals": N_("is not"),
+    "contains": N_("contains"),
+    "starts_with": N_("starts with"),
+    "is_set": N_("is set"),
+    "is_not_set": N_("is empty"),
+    "within_days": N_("within the last (days)"),
+    "not_within_days": N_("not within the last (days)"),
 }
+FIELD_LABELS = {
+    "first_name": N_("First name"),
+    "last_name": N_("Last name"),
+    "email": N_("Email"),
+    "title": N_("Job title"),
+    "phone": N_("Phone"),
+    "account_name": N_("Account name"),
+    "account_industry": N_("Account industry"),
+    "account_domain": N_("Account domain"),
+    "created": N_("Created"),
+    "activity": N_("Last activity"),
+    "deal_stage": N_("Deal stage"),
+    "lifecycle_stage": N_("Lifecycle stage"),
+    "consent_email_marketing": N_("Email marketing consent"),
+}
+"""A rule's field as staff read it; every field of ``segments.FIELDS`` has one."""
 
 
 @pages.get("/marketing/segments")
@@ -72,6 +91,7 @@ def _render_segment(segment, *, form=None, errors=None, message=None, count=None
         rule_rows=RULE_ROWS,
         fields=segments.FIELDS,
         op_labels=OP_LABELS,
+        field_labels=FIELD_LABELS,
         errors=errors or {},
         message=message,
         count=count,
@@ -111,7 +131,7 @@ def create_segment():
         return _render_segment(
             None, form=_segment_form(), errors=error.errors, message=error.detail, status=422
         )
-    flash("Segment saved.")
+    flash(gettext("Segment saved."))
     return redirect(url_for("marketing.show_segment", segment_id=segment.id))
 
 
@@ -132,7 +152,7 @@ def update_segment(segment_id: uuid.UUID):
         return _render_segment(
             segment, form=_segment_form(), errors=error.errors, message=error.detail, status=422
         )
-    flash("Segment saved.")
+    flash(gettext("Segment saved."))
     return redirect(url_for("marketing.show_segment", segment_id=segment.id))
 
 
@@ -154,7 +174,12 @@ def change_members(segment_id: uuid.UUID):
         return _render_segment(
             segments.get_segment(session, segment_id), errors=error.errors, message=error.detail, status=422
         )
-    flash(f"{changed} contact(s) changed; {len(emails) - len(ids)} address(es) matched no contact.")
+    unmatched = len(emails) - len(ids)
+    flash(
+        ngettext("%(num)d contact changed.", "%(num)d contacts changed.", changed)
+        + " "
+        + ngettext("%(num)d address matched no contact.", "%(num)d addresses matched no contact.", unmatched)
+    )
     return redirect(url_for("marketing.show_segment", segment_id=segment.id))
 
 
@@ -166,5 +191,5 @@ def delete_segment(segment_id: uuid.UUID):
     except ValidationError as error:
         session.rollback()
         return _render_segment(segments.get_segment(session, segment_id), message=error.detail, status=422)
-    flash("Segment deleted.")
+    flash(gettext("Segment deleted."))
     return redirect(url_for("marketing.list_segments"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext
 
 from saas.errors import ValidationError
 from saas.modules.marketing import campaigns
@@ -38,5 +39,5 @@ def save_settings():
         )
         return page, 422
     audit_marketing(session, "settings.changed", None, {"time_zone": settings.time_zone})
-    flash("Sender settings saved.")
+    flash(gettext("Sender settings saved."))
     return redirect(url_for("marketing.settings_page"))
