@@ -2,7 +2,7 @@
 each recipient was given at the snapshot (None: the campaign's own, the default).
 
 Revision ID: t0026
-Revises: t0022
+Revises: t0025
 Create Date: 2026-12-07
 """
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "t0026"
-down_revision = "t0022"
+down_revision = "t0025"
 branch_labels = None
 depends_on = None
 
