@@ -189,4 +189,4 @@ def test_an_object_with_the_longest_key_is_imported(client, tenant_a):
         objects.define_object(session, {"key": "v" * 30, "singular": "Car", "plural": "Cars"})
         session.commit()
     started = _upload(client, bearer(make_token(tenant_a)), _csv(["Name"], [["A"]]), entity="co_" + "v" * 30)
-    assert started.status_code == 201, started.get_json()
+    assert started.status_code == 202, started.get_json()

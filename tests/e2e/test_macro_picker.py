@@ -8,19 +8,12 @@ from sqlalchemy import select
 
 from saas.db import tenant_session
 from saas.modules.service.models import Macro, Ticket
-from tests.e2e.conftest import (  # noqa: F401  (the browser fixtures)
-    Browsers,
-    browser,
-    browsers,
-    live_server,
-    playwright_driver,
-    sign_in,
-)
+from tests.e2e.conftest import Browsers, sign_in
 from tests.modules.service.conftest import add_ticket
 
 
 def test_the_m_key_opens_the_picker_and_enter_applies_the_filtered_macro(
-    browsers: Browsers,  # noqa: F811  (the fixture imported above)
+    browsers: Browsers,
     tenant_a,
 ):
     ticket = add_ticket(tenant_a, subject="Broken hinge")
