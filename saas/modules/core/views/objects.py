@@ -14,6 +14,7 @@ from flask_babel import gettext
 from markupsafe import Markup
 from marshmallow import fields, validate
 
+from saas.i18n import N_
 from saas.modules.core import custom_fields, objects, schemas
 from saas.modules.core.models import CustomObject
 from saas.modules.core.saved_views import register_columns
@@ -40,8 +41,29 @@ class ObjectRecordForm(schemas.CleanInput):
     owner_user_id = fields.UUID(allow_none=True)
 
 
+ICON_NAMES = {
+    "box": N_("box"), "car": N_("car"), "truck": N_("truck"), "building": N_("building"), "home": N_("home"),
+    "briefcase": N_("briefcase"), "cart": N_("cart"), "package": N_("package"), "document": N_("document"),
+    "calendar": N_("calendar"), "flag": N_("flag"), "key": N_("key"), "star": N_("star"), "tag": N_("tag"),
+    "tool": N_("tool"), "user": N_("user"),
+}  # fmt: skip
+"""What the icon picker calls each of ``objects.ICONS``."""
+assert set(ICON_NAMES) == set(objects.ICONS)
+
+
 def _words(definition: CustomObject) -> RecordWords:
-    return RecordWords.english(definition.singular.lower(), definition.plural.lower())
+    """The record pages' phrases in the reader's language with the object's names as the workspace wrote
+    them (as CRMs do: "New Vehicle"); built per request, so the template's own ``_()`` leaves them be."""
+    names = {"singular": definition.singular, "plural": definition.plural}
+    return RecordWords(
+        definition.singular, definition.plural,
+        gettext("New %(singular)s", **names), gettext("Edit %(singular)s", **names),
+        gettext("Delete %(singular)s", **names), gettext("Delete this %(singular)s?", **names),
+        gettext("Search %(plural)s", **names), gettext("No %(plural)s yet.", **names),
+        gettext("No %(plural)s match “%%(query)s”.", **names), gettext("%(singular)s saved.", **names),
+        gettext("%(singular)s deleted.", **names),
+        gettext("Another %(singular)s looks like the same one", **names),
+    )  # fmt: skip
 
 
 def object_pages(definition: CustomObject) -> RecordPages:
@@ -183,7 +205,7 @@ def _page(message: str | None = None, errors: dict | None = None, values: dict |
     session = current_tenant_session()
     return render_template(
         "core/objects.html", live=objects.list_objects(session),
-        deleted=objects.list_objects(session, deleted=True), icons=objects.ICONS,
+        deleted=objects.list_objects(session, deleted=True), icons=ICON_NAMES,
         message=message, errors=errors or {}, values=values or {},
     ), status  # fmt: skip
 
