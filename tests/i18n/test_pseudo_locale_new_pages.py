@@ -72,3 +72,22 @@ def test_new_staff_pages_show_no_text_outside_the_translation_layer(
         snippets = {html.unescape(snippet) for snippet in shown}
         leaks[name] = page_leaks(page.text, data | snippets)
     assert {name: found for name, found in leaks.items() if found} == {}
+
+
+def test_an_objects_names_are_text_in_the_translated_phrases(client, tenant_a):
+    """Jinja's _() marks what it returns safe: an object's names put into a phrase are escaped first."""
+    login(client, tenant_a.email, tenant_a.password)
+    base = f"/t/{tenant_a.slug}"
+    token = csrf_token_from(client.get(f"{base}/settings/objects").text)
+    names = {"singular": "<i>Car</i>", "plural": "<i>Cars</i>"}
+    made = client.post(
+        f"{base}/settings/objects",
+        data={"csrf_token": token, "key": "car", **names, "name_label": "Name", "icon": "car"},
+    )
+    assert made.status_code == 302
+    saved = client.post(f"{base}/o/car/new", data={"csrf_token": token, "name": "X1"})
+    assert saved.status_code == 302
+    page = client.get(f"{base}/o/car?q=zz").text  # the flash, the navigation, the title and the phrases
+    assert "<i>" not in page
+    assert "New &lt;i&gt;Car&lt;/i&gt;" in page and "&lt;i&gt;Car&lt;/i&gt; saved." in page
+    assert "No &lt;i&gt;Cars&lt;/i&gt; match “zz”." in page

@@ -11,7 +11,7 @@ from typing import Any
 
 from flask import current_app, render_template, request, url_for
 from flask_babel import gettext
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from marshmallow import fields, validate
 
 from saas.i18n import N_
@@ -54,15 +54,20 @@ assert set(ICON_NAMES) == set(objects.ICONS)
 def _words(definition: CustomObject) -> RecordWords:
     """The record pages' phrases in the reader's language with the object's names as the workspace wrote
     them (as CRMs do: "New Vehicle"); built per request, so the template's own ``_()`` leaves them be."""
-    names = {"singular": definition.singular, "plural": definition.plural}
+    names = {"singular": escape(definition.singular), "plural": escape(definition.plural)}
+
+    def phrase(translated: str) -> Markup:
+        # Jinja's _() marks what it returns safe: the catalog's phrase is ours, the names (data) are escaped.
+        return Markup(translated) % names  # noqa: S704
+
     return RecordWords(
-        definition.singular, definition.plural,
-        gettext("New %(singular)s", **names), gettext("Edit %(singular)s", **names),
-        gettext("Delete %(singular)s", **names), gettext("Delete this %(singular)s?", **names),
-        gettext("Search %(plural)s", **names), gettext("No %(plural)s yet.", **names),
-        gettext("No %(plural)s match “%%(query)s”.", **names), gettext("%(singular)s saved.", **names),
-        gettext("%(singular)s deleted.", **names),
-        gettext("Another %(singular)s looks like the same one", **names),
+        names["singular"], names["plural"],
+        phrase(gettext("New %(singular)s")), phrase(gettext("Edit %(singular)s")),
+        phrase(gettext("Delete %(singular)s")), phrase(gettext("Delete this %(singular)s?")),
+        phrase(gettext("Search %(plural)s")), phrase(gettext("No %(plural)s yet.")),
+        phrase(gettext("No %(plural)s match “%%(query)s”.")), phrase(gettext("%(singular)s saved.")),
+        phrase(gettext("%(singular)s deleted.")),
+        phrase(gettext("Another %(singular)s looks like the same one")),
     )  # fmt: skip
 
 
@@ -123,7 +128,7 @@ def _keep_object_key(endpoint: str, values: dict[str, Any]) -> None:
 def workspace_nav(session: Any) -> list[NavEntry]:
     """Each live object's list in the workspace's navigation (core's ``workspace_nav``)."""
     return [
-        NavEntry(o.plural, "core.list_object_records", ((OBJECT_ARGUMENT, o.key),))
+        NavEntry(escape(o.plural), "core.list_object_records", ((OBJECT_ARGUMENT, o.key),))
         for o in objects.live_objects(session)
     ]
 
