@@ -30,6 +30,7 @@ from sqlalchemy.types import Boolean, Date, Numeric, String, Uuid
 from saas.audit import record_audit
 from saas.db import TenantBase, TenantSession, db
 from saas.errors import Conflict, NotFound, ValidationError
+from saas.i18n import N_
 from saas.modules.core import objects
 from saas.modules.core.activities import acting_user_id
 from saas.modules.core.models import CustomField
@@ -74,18 +75,18 @@ _VALUE_FIELDS = {
 TYPES = {
     t.key: t
     for t in (
-        FieldType("text", "Text", "character varying(255)", String(255)),
-        FieldType("long_text", "Long text", "text", String()),
-        FieldType("number", "Number", "numeric", Numeric()),
-        FieldType("currency", "Currency amount", "numeric(14,2)", Numeric(14, 2)),
-        FieldType("date", "Date", "date", Date()),
-        FieldType("boolean", "Yes/no", "boolean", Boolean()),
-        FieldType("single_select", "Single select", "character varying(100)", String(100)),
-        FieldType("multi_select", "Multi select", "character varying(100)[]", ARRAY(String(100))),
-        FieldType("url", "URL", "character varying(2000)", String(2000)),
-        FieldType("email", "Email", "character varying(254)", String(254)),
-        FieldType("phone", "Phone", "character varying(40)", String(40)),
-        FieldType("reference", "Reference to a record", "uuid", Uuid()),
+        FieldType("text", N_("Text"), "character varying(255)", String(255)),
+        FieldType("long_text", N_("Long text"), "text", String()),
+        FieldType("number", N_("Number"), "numeric", Numeric()),
+        FieldType("currency", N_("Currency amount"), "numeric(14,2)", Numeric(14, 2)),
+        FieldType("date", N_("Date"), "date", Date()),
+        FieldType("boolean", N_("Yes/no"), "boolean", Boolean()),
+        FieldType("single_select", N_("Single select"), "character varying(100)", String(100)),
+        FieldType("multi_select", N_("Multi select"), "character varying(100)[]", ARRAY(String(100))),
+        FieldType("url", N_("URL"), "character varying(2000)", String(2000)),
+        FieldType("email", N_("Email"), "character varying(254)", String(254)),
+        FieldType("phone", N_("Phone"), "character varying(40)", String(40)),
+        FieldType("reference", N_("Reference to a record"), "uuid", Uuid()),
     )
 }
 SAFE_TYPE_CHANGES = {

@@ -169,7 +169,7 @@ def add_custom_field():
 
     def add() -> str:
         definition = custom_fields.define_field(current_tenant_session(), entity, data)
-        return f"Field {definition.label} added to {entity}."
+        return gettext("Field %(field)s added.", field=definition.label)
 
     return _change(add, {**request.form.to_dict(), "entity": entity})
 
@@ -186,7 +186,7 @@ def change_custom_field(custom_field_id: uuid.UUID):
 
     def change() -> str:
         definition = custom_fields.update_field(current_tenant_session(), custom_field_id, changes)
-        return f"Field {definition.label} saved."
+        return gettext("Field %(field)s saved.", field=definition.label)
 
     return _change(change)
 
@@ -194,9 +194,9 @@ def change_custom_field(custom_field_id: uuid.UUID):
 @pages.post("/settings/custom-fields/<uuid:custom_field_id>/delete")
 def delete_custom_field(custom_field_id: uuid.UUID):
     return _change(
-        lambda: (
-            f"Field {custom_fields.delete_field(current_tenant_session(), custom_field_id).label} deleted; "
-            "its data stays until you purge it."
+        lambda: gettext(
+            "Field %(field)s deleted; its data stays until you purge it.",
+            field=custom_fields.delete_field(current_tenant_session(), custom_field_id).label,
         )
     )
 
@@ -204,8 +204,9 @@ def delete_custom_field(custom_field_id: uuid.UUID):
 @pages.post("/settings/custom-fields/<uuid:custom_field_id>/restore")
 def restore_custom_field(custom_field_id: uuid.UUID):
     return _change(
-        lambda: (
-            f"Field {custom_fields.restore_field(current_tenant_session(), custom_field_id).label} restored."
+        lambda: gettext(
+            "Field %(field)s restored.",
+            field=custom_fields.restore_field(current_tenant_session(), custom_field_id).label,
         )
     )
 
@@ -216,7 +217,7 @@ def purge_custom_field(custom_field_id: uuid.UUID):
         session = current_tenant_session()
         label = custom_fields.get_field(session, custom_field_id).label
         custom_fields.purge_field(session, custom_field_id)
-        return f"Field {label} and its data purged."
+        return gettext("Field %(field)s and its data purged.", field=label)
 
     return _change(purge)
 

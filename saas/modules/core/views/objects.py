@@ -11,7 +11,7 @@ from typing import Any
 
 from flask import current_app, render_template, request, url_for
 from flask_babel import gettext
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from marshmallow import fields, validate
 
 from saas.i18n import N_
@@ -42,8 +42,34 @@ class ObjectRecordForm(schemas.CleanInput):
     owner_user_id = fields.UUID(allow_none=True)
 
 
+ICON_NAMES = {
+    "box": N_("box"), "car": N_("car"), "truck": N_("truck"), "building": N_("building"), "home": N_("home"),
+    "briefcase": N_("briefcase"), "cart": N_("cart"), "package": N_("package"), "document": N_("document"),
+    "calendar": N_("calendar"), "flag": N_("flag"), "key": N_("key"), "star": N_("star"), "tag": N_("tag"),
+    "tool": N_("tool"), "user": N_("user"),
+}  # fmt: skip
+"""What the icon picker calls each of ``objects.ICONS``."""
+assert set(ICON_NAMES) == set(objects.ICONS)
+
+
 def _words(definition: CustomObject) -> RecordWords:
-    return RecordWords.english(definition.singular.lower(), definition.plural.lower())
+    """The record pages' phrases in the reader's language with the object's names as the workspace wrote
+    them (as CRMs do: "New Vehicle"); built per request, so the template's own ``_()`` leaves them be."""
+    names = {"singular": escape(definition.singular), "plural": escape(definition.plural)}
+
+    def phrase(translated: str) -> Markup:
+        # Jinja's _() marks what it returns safe: the catalog's phrase is ours, the names (data) are escaped.
+        return Markup(translated) % names  # noqa: S704
+
+    return RecordWords(
+        names["singular"], names["plural"],
+        phrase(gettext("New %(singular)s")), phrase(gettext("Edit %(singular)s")),
+        phrase(gettext("Delete %(singular)s")), phrase(gettext("Delete this %(singular)s?")),
+        phrase(gettext("Search %(plural)s")), phrase(gettext("No %(plural)s yet.")),
+        phrase(gettext("No %(plural)s match “%%(query)s”.")), phrase(gettext("%(singular)s saved.")),
+        phrase(gettext("%(singular)s deleted.")),
+        phrase(gettext("Another %(singular)s looks like the same one")),
+    )  # fmt: skip
 
 
 def object_pages(definition: CustomObject) -> RecordPages:
@@ -109,7 +135,7 @@ def _keep_object_key(endpoint: str, values: dict[str, Any]) -> None:
 def workspace_nav(session: Any) -> list[NavEntry]:
     """Each live object's list in the workspace's navigation (core's ``workspace_nav``)."""
     return [
-        NavEntry(o.plural, "core.list_object_records", ((OBJECT_ARGUMENT, o.key),))
+        NavEntry(escape(o.plural), "core.list_object_records", ((OBJECT_ARGUMENT, o.key),))
         for o in objects.live_objects(session)
     ]
 
@@ -191,7 +217,7 @@ def _page(message: str | None = None, errors: dict | None = None, values: dict |
     session = current_tenant_session()
     return render_template(
         "core/objects.html", live=objects.list_objects(session),
-        deleted=objects.list_objects(session, deleted=True), icons=objects.ICONS,
+        deleted=objects.list_objects(session, deleted=True), icons=ICON_NAMES,
         message=message, errors=errors or {}, values=values or {},
     ), status  # fmt: skip
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from flask import flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import pgettext
 
 from saas.errors import Conflict, ValidationError
 from saas.i18n import translate
@@ -52,16 +53,39 @@ from saas.modules.service.tickets import (
 from saas.tenants.routing import current_tenant_session
 
 
+def _status_names() -> dict[str, str]:
+    """The ticket statuses as staff read them (the stored values are English keys)."""
+    return {
+        "new": pgettext("ticket status", "New"),
+        "open": pgettext("ticket status", "Open"),
+        "pending_customer": pgettext("ticket status", "Pending customer"),
+        "solved": pgettext("ticket status", "Solved"),
+        "closed": pgettext("ticket status", "Closed"),
+    }
+
+
+def _priority_names() -> dict[str, str]:
+    return {
+        "low": pgettext("ticket priority", "Low"),
+        "normal": pgettext("ticket priority", "Normal"),
+        "high": pgettext("ticket priority", "High"),
+        "urgent": pgettext("ticket priority", "Urgent"),
+    }
+
+
 def _ticket_context() -> dict[str, Any]:
     session = current_tenant_session()
+    status_names, priority_names = _status_names(), _priority_names()
     return {
         "statuses": STATUSES,
         "priorities": PRIORITIES,
         "channels": CHANNELS,
         "queues": queues.list_queues(session),
-        "priority_options": [(p, p.capitalize()) for p in PRIORITIES],
+        "priority_options": [(p, priority_names[p]) for p in PRIORITIES],
+        "priority_names": priority_names,
         "channel_options": [(c, c.replace("_", " ").capitalize()) for c in CHANNELS],
-        "status_options": [(st, st.replace("_", " ").capitalize()) for st in STATUSES],
+        "status_options": [(st, status_names[st]) for st in STATUSES],
+        "status_names": status_names,
         "queue_options": [(q.id, q.name) for q in queues.list_queues(session)],
         "members": [choice for choice in member_choices() if choice[0] != ""],
         "people": workspace_people(),
