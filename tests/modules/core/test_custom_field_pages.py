@@ -118,3 +118,17 @@ def test_a_new_record_form_shows_the_fields_defaults(client, tenant_a):
     form = client.get(f"{base}/accounts/new").text
     assert re.search(r'<option value="silver" selected>', form)
     assert re.search(r'name="cf_city"[^>]*value="Lyon"|value="Lyon"[^>]*name="cf_city"', form)
+
+
+def test_a_field_label_written_as_markup_is_shown_as_text_in_list_headers_and_the_import(client, tenant_a):
+    login(client, tenant_a.email, tenant_a.password)
+    base = f"/t/{tenant_a.slug}"
+    token = _token(client, f"{base}/settings/custom-fields")
+    label = "<i>Tier</i>"
+    added = client.post(
+        f"{base}/settings/custom-fields",
+        data={"csrf_token": token, "entity": "contacts", "key": "tier", "label": label, "field_type": "text"},
+    )
+    assert added.status_code == 302
+    listed = client.get(f"{base}/contacts?columns=name,cf_tier").text
+    assert "&lt;i&gt;Tier&lt;/i&gt;" in listed and label not in listed
