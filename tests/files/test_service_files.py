@@ -88,13 +88,13 @@ def test_inbound_mail_keeps_its_attachments_and_names_the_ones_it_refused(client
     assert len(stored_keys(storage, tenant_a.tenant.id)) == 2
 
 
-def test_a_customer_attaches_a_file_to_their_own_ticket_in_the_portal(client, tenant_a, mail_sink):  # noqa: F811
+def test_a_customer_attaches_a_file_to_their_own_ticket_in_the_hub(client, tenant_a, mail_sink):  # noqa: F811
     ann = add_contact(tenant_a, first_name="Ann", email="ann@example.com")
     ben = add_contact(tenant_a, first_name="Ben", email="ben@example.com")
     own = add_ticket(tenant_a, requester_contact_id=ann)
     other = add_ticket(tenant_a, requester_contact_id=ben)
     sign_in_to_portal(client, mail_sink, tenant_a.slug, "ann@example.com")
-    base = f"/portal/{tenant_a.slug}/tickets"
+    base = f"/hub/{tenant_a.slug}/tickets"  # the customer hub's ticket pages
     page = client.get(f"{base}/{own}")
     assert 'name="file"' in page.text
     token = csrf_token_from(page.text)
