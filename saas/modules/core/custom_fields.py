@@ -136,6 +136,9 @@ def list_fields(
     session: TenantSession, entity: str | None = None, *, deleted: bool = False
 ) -> list[CustomField]:
     """Defined fields in display order; ``deleted`` lists the ones awaiting a purge instead."""
+    cached = session.info.get(objects.FIELDS_CACHE, {})
+    if not deleted and entity in cached:
+        return [d for d in cached[entity] if is_column_name(d.column_name)]
     query = select(CustomField).where(
         CustomField.deleted_at.is_not(None) if deleted else CustomField.deleted_at.is_(None)
     )
@@ -144,6 +147,11 @@ def list_fields(
     ordered = session.scalars(query.order_by(CustomField.entity, CustomField.position, CustomField.label))
     # A row no service could have written (an older import loaded archives unchecked) names nothing.
     return [d for d in ordered if is_column_name(d.column_name)]
+
+
+def forget_fields(session: TenantSession) -> None:
+    """Drop the unit of work's read of the fields (``objects.live_objects``) after a change of them."""
+    session.info.pop(objects.FIELDS_CACHE, None)
 
 
 def is_column_name(name: str) -> bool:
@@ -213,6 +221,7 @@ def define_field(session: TenantSession, entity: str, data: dict[str, Any]) -> C
     for statement in _column_ddl(entity, definition.column_name, definition.field_type):
         session.execute(text(statement))
     _audit(session, "defined", definition, field_type=definition.field_type)
+    forget_fields(session)
     return definition
 
 
@@ -317,6 +326,7 @@ def update_field(session: TenantSession, field_id: uuid.UUID, changes: dict[str,
         definition.default_value = _check_default(definition, changes["default_value"])
     session.flush()
     _audit(session, "updated", definition, changed=sorted(changes))
+    forget_fields(session)
     return definition
 
 
@@ -353,6 +363,7 @@ def delete_field(session: TenantSession, field_id: uuid.UUID) -> CustomField:
     if definition.deleted_at is None:
         definition.deleted_at = datetime.now(UTC)
         _audit(session, "deleted", definition)
+    forget_fields(session)
     return definition
 
 
@@ -361,6 +372,7 @@ def restore_field(session: TenantSession, field_id: uuid.UUID) -> CustomField:
     if definition.deleted_at is not None:
         definition.deleted_at = None
         _audit(session, "restored", definition)
+    forget_fields(session)
     return definition
 
 
@@ -378,6 +390,7 @@ def purge_field(session: TenantSession, field_id: uuid.UUID) -> None:
     _audit(session, "purged", definition)
     session.delete(definition)
     session.flush()
+    forget_fields(session)
 
 
 # Values -------------------------------------------------------------------------------------------------

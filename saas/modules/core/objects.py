@@ -25,6 +25,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Uuid,
+    and_,
     delete,
     func,
     select,
@@ -123,17 +124,37 @@ class ObjectRecordService(RecordService):
 
 
 def live_objects(session: TenantSession) -> list[CustomObject]:
-    """The workspace's objects that are not deleted, by plural name; read once per unit of work."""
+    """The workspace's objects that are not deleted, by plural name; read once per unit of work, with their
+    live custom fields in the same query (a request on an object's records then reads its definition and
+    fields in one round trip, as a contact's request reads its fields)."""
     if _CACHE not in session.info:
-        rows = session.scalars(
-            select(CustomObject).where(CustomObject.deleted_at.is_(None)).order_by(CustomObject.plural)
-        )
-        session.info[_CACHE] = list(rows)
+        fields = and_(CustomField.entity == TABLE_PREFIX + CustomObject.key, CustomField.deleted_at.is_(None))
+        rows = session.execute(
+            select(CustomObject, CustomField)
+            .outerjoin(CustomField, fields)
+            .where(CustomObject.deleted_at.is_(None))
+            .order_by(CustomObject.plural, CustomObject.id, CustomField.position, CustomField.label)
+        ).all()
+        found: dict[uuid.UUID, CustomObject] = {}
+        fields_of: dict[str, list[CustomField]] = {}
+        for definition, field in rows:
+            found.setdefault(definition.id, definition)
+            table_fields = fields_of.setdefault(definition.table_name, [])
+            if field is not None:
+                table_fields.append(field)
+        session.info[_CACHE] = list(found.values())
+        session.info.setdefault(FIELDS_CACHE, {}).update(fields_of)
     return session.info[_CACHE]
+
+
+FIELDS_CACHE = "custom_field_definitions"
+"""Live custom fields by record type, read for this unit of work (``custom_fields.list_fields`` uses
+them; every change of a field or an object forgets them)."""
 
 
 def _forget(session: TenantSession) -> None:
     session.info.pop(_CACHE, None)
+    session.info.pop(FIELDS_CACHE, None)
 
 
 def list_objects(session: TenantSession, *, deleted: bool = False) -> list[CustomObject]:
