@@ -5,6 +5,9 @@ Language, first match wins. Staff pages: the signed-in user's own choice, the wo
 browser's ``Accept-Language``. Public pages (privacy center, portal, marketing forms): the contact's
 preferred language once the page knows the contact (``use_audience_locale``), else ``Accept-Language``,
 else the workspace default. Mail goes out in the recipient's language (``in_locale``).
+
+Time zone: staff pages the signed-in user's own, else the workspace's, else UTC; public pages the
+workspace's, else UTC.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from flask_babel import (
     format_date,
     format_datetime,
     get_locale,
+    get_timezone,
     gettext,
     refresh,
 )
@@ -121,11 +125,26 @@ def select_locale() -> str:
     return _user_locale() or workspace or browser_locale() or DEFAULT_LOCALE
 
 
+def _user_time_zone() -> str | None:
+    if not current_user or not current_user.is_authenticated:
+        return None
+    return getattr(current_user, "time_zone", None)
+
+
 def select_time_zone() -> str:
-    """The workspace's time zone (a per-user one comes later), else UTC."""
+    """Flask-Babel's time zone selector. Staff pages: the signed-in user's own zone, the workspace's,
+    UTC. Public pages: the workspace's (the end customer is not the signed-in user), else UTC."""
     if not has_request_context():
         return DEFAULT_TIME_ZONE
-    return _workspace_setting("time_zone") or DEFAULT_TIME_ZONE
+    own = _user_time_zone() if g.get("audience_locale") is None else None
+    return own or _workspace_setting("time_zone") or DEFAULT_TIME_ZONE
+
+
+def reading_time_zone() -> str:
+    """The IANA name of the zone this page shows times in (``Asia/Tehran``, ``UTC``): printed next to
+    times formatted with a fixed pattern, so the reader knows which clock they are."""
+    zone = get_timezone()
+    return str(zone) if zone is not None else DEFAULT_TIME_ZONE
 
 
 @dataclass(frozen=True)
@@ -172,7 +191,8 @@ def in_locale(code: str | None) -> Iterator[str]:
 
 
 def format_moment(value: datetime | date | None, format: str = "medium") -> str:
-    """A date or timestamp in the reader's locale (and, for timestamps, the workspace's time zone)."""
+    """A date or timestamp in the reader's locale (and, for timestamps, the reader's time zone:
+    :func:`select_time_zone`)."""
     if value is None:
         return ""
     if isinstance(value, datetime):
@@ -242,5 +262,8 @@ def init_app(app: Flask) -> None:
         moment=format_moment, money=format_money, bdi=bidi_isolate, translate=translate
     )
     app.jinja_env.globals.update(
-        html_lang=html_lang, text_direction=text_direction, current_locale=current_locale
+        html_lang=html_lang,
+        text_direction=text_direction,
+        current_locale=current_locale,
+        reading_time_zone=reading_time_zone,
     )

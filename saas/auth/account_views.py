@@ -15,13 +15,13 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from saas.auth import sessions, two_factor
-from saas.auth.services import change_password
+from saas.auth.services import change_password, set_user_time_zone
 from saas.auth.sso import password_barred_workspace
 from saas.auth.views import limit_code_guesses, safe_next, show_field_errors
 from saas.db import db
 from saas.errors import ValidationError
 from saas.i18n import LANGUAGES
-from saas.tenants.language import set_user_language
+from saas.tenants.language import set_user_language, time_zone_names
 
 account_pages = Blueprint("account", __name__, url_prefix="/account", template_folder="templates")
 
@@ -66,6 +66,7 @@ def _security_page(status: int = 200, **forms: FlaskForm) -> tuple[str, int]:
         disable_form=forms.get("disable_form") or DisableTwoFactorForm(formdata=None),
         renew_form=forms.get("renew_form") or ConfirmCodeForm(formdata=None),
         languages=LANGUAGES,
+        time_zones=time_zone_names(),
     ), status
 
 
@@ -121,6 +122,24 @@ def language():
     db.session.commit()
     refresh()  # the confirmation speaks the language just chosen
     flash(_("Your language is saved."))
+    return redirect(url_for("account.security"))
+
+
+@account_pages.route("/time-zone", methods=["POST"])
+def time_zone():
+    form = FlaskForm()
+    if not form.validate_on_submit():
+        flash(_(NOT_RIGHT_NOW), "error")
+        return redirect(url_for("account.security"))
+    try:
+        set_user_time_zone(current_user._get_current_object(), request.form.get("time_zone", ""))
+    except ValidationError as error:
+        db.session.rollback()
+        flash(_(error.detail), "error")
+        return _security_page(422)
+    db.session.commit()
+    refresh()  # the next page formats times in the zone just chosen
+    flash(_("Your time zone is saved."))
     return redirect(url_for("account.security"))
 
 

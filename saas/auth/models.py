@@ -28,6 +28,8 @@ class User(UserMixin, db.Model):
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # The user's own language (saas.i18n); none: the workspace default, then the browser's.
     locale: Mapped[str | None] = mapped_column(String(16))
+    # The user's own IANA time zone (saas.i18n); none: the workspace's, then UTC.
+    time_zone: Mapped[str | None] = mapped_column(String(64))
 
     memberships: Mapped[list[Membership]] = relationship(back_populates="user")
 

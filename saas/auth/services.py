@@ -22,6 +22,8 @@ from saas.auth.passwords import (
 )
 from saas.auth.sessions import revoke_all_sessions
 from saas.errors import NotFound, ValidationError
+from saas.i18n import N_
+from saas.tenants.language import time_zone_names
 from saas.tenants.models import Tenant
 
 TOKEN_PREFIX = "crm_"  # noqa: S105 - a public marker, not a secret
@@ -88,6 +90,15 @@ def set_user_active(session: Session, user: User, active: bool, *, actor: str) -
     record_audit(
         session, "user.reactivated" if active else "user.deactivated", actor=actor, target=str(user.id)
     )
+
+
+def set_user_time_zone(user: User, time_zone: str | None) -> None:
+    """A person's own time zone for every workspace they belong to (empty: each workspace's zone).
+    Only the zones a workspace may choose are accepted, so every page can format with it."""
+    time_zone = (time_zone or "").strip() or None
+    if time_zone is not None and time_zone not in time_zone_names():
+        raise ValidationError(N_("Choose a time zone from the list."), {"time_zone": ["Unknown time zone."]})
+    user.time_zone = time_zone
 
 
 def membership_for(session: Session, user_id: object, slug: str) -> Membership | None:
