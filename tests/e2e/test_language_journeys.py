@@ -167,11 +167,22 @@ def test_a_company_and_its_customer_use_the_product_in_their_language(
     # A deal in US dollars; the workspace counts in euros, at the rate an admin entered.
     rate_day = (datetime.now(UTC).date() - timedelta(days=1)).isoformat()
     page.goto(f"/t/{slug}/settings/currencies")
-    page.locator("#currency").fill("USD")
-    page.locator("#rate").fill("0.9")
-    page.locator("#valid_on").fill(rate_day)
-    page.locator("#rate").press("Enter")
-    expect(page.locator("#rates-heading + .table-scroll tr", has_text="USD")).to_contain_text("0.9")
+    expect(page.get_by_role("heading", level=1)).to_have_text(t("Currencies"))
+    expect(page.get_by_label(t("Base currency (ISO code)"))).to_have_value("EUR")
+    page.get_by_label(t("Currency"), exact=True).fill("USD")
+    page.get_by_label(t("1 unit is worth (%(base)s)", base="EUR")).fill("0.9")
+    page.get_by_label(t("Valid from")).fill(rate_day)
+    page.get_by_role("button", name=t("Save rate")).click()
+    saved = t(
+        "1 %(currency)s = %(rate)s %(base)s from %(day)s.",
+        currency="USD",
+        rate="0.9",
+        base="EUR",
+        day=rate_day,
+    )
+    expect(page.get_by_role("status")).to_contain_text(saved)
+    rates = page.locator("section", has=page.get_by_role("heading", name=t("Rates in %(base)s", base="EUR")))
+    expect(rates.locator("tr", has_text="USD")).to_contain_text("0.9")
 
     page.goto(f"/t/{slug}/deals/new")
     page.get_by_label(t("Name")).fill("Samovars for Tehran, Moscow and Shanghai")
