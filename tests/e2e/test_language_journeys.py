@@ -166,6 +166,10 @@ def test_a_company_and_its_customer_use_the_product_in_their_language(
 
     # A deal in US dollars; the workspace counts in euros, at the rate an admin entered.
     rate_day = (datetime.now(UTC).date() - timedelta(days=1)).isoformat()
+    # On a right-to-left page the rate is one left-to-right unit (isolated), else it reads "USD = 0.9 EUR 1".
+    usd_in_eur = "1 USD = 0.9 EUR"
+    if journey.direction == "rtl":
+        usd_in_eur = f"\u2066{usd_in_eur}\u2069"
     page.goto(f"/t/{slug}/settings/currencies")
     expect(page.get_by_role("heading", level=1)).to_have_text(t("Currencies"))
     expect(page.get_by_label(t("Base currency (ISO code)"))).to_have_value("EUR")
@@ -173,13 +177,7 @@ def test_a_company_and_its_customer_use_the_product_in_their_language(
     page.get_by_label(t("1 unit is worth (%(base)s)", base="EUR")).fill("0.9")
     page.get_by_label(t("Valid from")).fill(rate_day)
     page.get_by_role("button", name=t("Save rate")).click()
-    saved = t(
-        "1 %(currency)s = %(rate)s %(base)s from %(day)s.",
-        currency="USD",
-        rate="0.9",
-        base="EUR",
-        day=rate_day,
-    )
+    saved = t("%(equation)s from %(day)s.", equation=usd_in_eur, day=rate_day)
     expect(page.get_by_role("status")).to_contain_text(saved)
     rates = page.locator("section", has=page.get_by_role("heading", name=t("Rates in %(base)s", base="EUR")))
     expect(rates.locator("tr", has_text="USD")).to_contain_text("0.9")
@@ -194,18 +192,12 @@ def test_a_company_and_its_customer_use_the_product_in_their_language(
 
     nav.get_by_role("link", name=t("Dashboard"), exact=True).click()
     pipeline = page.locator('[data-card="sfa.pipeline"]')
-    used = t(
-        "1 %(currency)s = %(rate)s %(base)s of %(date)s",
-        currency="USD",
-        rate="0.9",
-        base="EUR",
-        date=rate_day,
-    )
+    used = t("%(equation)s of %(date)s", equation=usd_in_eur, date=rate_day)
     in_euros = format_decimal(Decimal("900"), "#,##0.00", locale=journey.locale)
     expect(pipeline).to_contain_text(f"{in_euros} EUR ({used})")
     forecast = page.locator('[data-card="sfa.forecast.base"]')
     expect(forecast).to_contain_text(t("Forecast, all currencies in %(currency)s", currency="EUR"))
-    expect(forecast).to_contain_text("1 USD = 0.9 EUR")
+    expect(forecast).to_contain_text(usd_in_eur)
 
     # Her customer: the contact reads this language, and so does the hub she signs in to by mail.
     with tenant_session(tenant.ref) as session:

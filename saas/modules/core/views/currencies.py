@@ -65,11 +65,8 @@ def add_exchange_rate():
             current_tenant_session(), form.get("currency", ""), form.get("rate", ""), valid_on,
             actor_user_id=g.membership.user_id,
         )  # fmt: skip
-        worth = f"{rate.rate.normalize():f}"
-        return gettext(
-            "1 %(currency)s = %(rate)s %(base)s from %(day)s.",
-            currency=rate.currency, rate=worth, base=rate.base_currency, day=rate.valid_on,
-        )  # fmt: skip
+        equation = currencies.rate_equation(rate.currency, rate.rate, rate.base_currency)
+        return gettext("%(equation)s from %(day)s.", equation=equation, day=rate.valid_on)
 
     return _change(add)
 
