@@ -223,6 +223,7 @@ def test_staff_workspace_pages_show_no_text_outside_the_translation_layer(client
         "task": f"{base}/tasks/{task_id}",
         "new task": f"{base}/tasks/new",
         "pipeline settings": f"{base}/settings/pipelines",
+        "currency settings": f"{base}/settings/currencies",
     }
     leaks = {}
     for name, path in surfaces.items():

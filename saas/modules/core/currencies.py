@@ -22,10 +22,12 @@ from sqlalchemy.orm import Session
 
 from saas.db import TenantSession
 from saas.errors import NotFound, ValidationError
+from saas.i18n import text_direction
 from saas.modules.core.models import CurrencySettings, ExchangeRate
 from saas.modules.core.workspace_settings import audit_admin_change, change_setting, setting
 
 DEFAULT_BASE_CURRENCY = "EUR"
+LEFT_TO_RIGHT_ISOLATE, POP_DIRECTIONAL_ISOLATE = "\u2066", "\u2069"
 CENT = Decimal("0.01")
 RATE_PLACES = Decimal("0.0000000001")
 MAX_RATE = Decimal("1e9")
@@ -126,6 +128,15 @@ def delete_rate(session: TenantSession, rate_id: uuid.UUID) -> None:
     audit_admin_change(session, "core.exchange_rate.deleted", f"exchange_rate:{rate_id}", {})
 
 
+def rate_equation(currency: str, rate: Decimal, base: str) -> str:
+    """``1 USD = 0.92 EUR``: on a right-to-left page isolated as one left-to-right unit, else the bidi
+    algorithm detaches the leading ``1`` and a Persian reader sees ``USD = 0.92 EUR 1``."""
+    equation = f"1 {currency} = {rate.normalize():f} {base}"
+    if text_direction() != "rtl":
+        return equation
+    return f"{LEFT_TO_RIGHT_ISOLATE}{equation}{POP_DIRECTIONAL_ISOLATE}"
+
+
 @dataclass(frozen=True)
 class RateUsed:
     currency: str
@@ -168,12 +179,14 @@ class Converter:
         used = [self.used[c] for c in sorted(amounts) if c in self.used]
         # Shown on the dashboard page only, so in the reader's language and number format.
         rates = "; ".join(
+            # Translators: an exchange rate ("1 USD = 0.92 EUR") and the day it applies from.
             gettext(
-                "1 %(currency)s = %(rate)s %(base)s of %(date)s",
-                currency=r.currency, rate=f"{r.rate.normalize():f}", base=self.base, date=r.valid_on,
+                "%(equation)s of %(date)s",
+                equation=rate_equation(r.currency, r.rate, self.base),
+                date=r.valid_on,
             )
             for r in used
-        )  # fmt: skip
+        )
         text = f"{format_decimal(total, '#,##0.00')} {self.base}" + (f" ({rates})" if rates else "")
         missing = sorted(c for c in amounts if c in self.missing)
         if not missing:

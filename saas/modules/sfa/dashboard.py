@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from saas.errors import Conflict
 from saas.i18n import N_
-from saas.modules.core.currencies import converter
+from saas.modules.core.currencies import converter, rate_equation
 from saas.modules.core.dashboard import created_per_week, week_labels
 from saas.modules.registry import DashboardCard, NavEntry, Series
 from saas.modules.sfa.forecast import forecast
@@ -142,7 +142,7 @@ def _forecast_series(by_month: list[dict]) -> tuple[Series, ...]:
 
 def _base_currency_forecast_card(base: dict, labels: tuple[str, ...], link: NavEntry) -> DashboardCard:
     currency, totals = base["base_currency"], base["totals"]
-    rates = "; ".join(f"1 {r['currency']} = {r['rate'].normalize():f} {currency}" for r in base["rates_used"])
+    rates = "; ".join(rate_equation(r["currency"], r["rate"], currency) for r in base["rates_used"])
     missing = (
         " " + gettext("No rate for %(currencies)s: left out.", currencies=", ".join(base["not_converted"]))
         if base["not_converted"]

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from datetime import date
 
 from flask import g, render_template, request
+from flask_babel import gettext
 
 from saas.errors import ValidationError
 from saas.modules.core import currencies
@@ -42,7 +43,7 @@ def currency_settings():
 def change_base_currency():
     def change() -> str:
         code = currencies.set_base_currency(current_tenant_session(), request.form.get("base_currency", ""))
-        return f"The base currency is {code}."
+        return gettext("The base currency is %(code)s.", code=code)
 
     return _change(change)
 
@@ -64,7 +65,8 @@ def add_exchange_rate():
             current_tenant_session(), form.get("currency", ""), form.get("rate", ""), valid_on,
             actor_user_id=g.membership.user_id,
         )  # fmt: skip
-        return f"1 {rate.currency} = {rate.rate.normalize():f} {rate.base_currency} from {rate.valid_on}."
+        equation = currencies.rate_equation(rate.currency, rate.rate, rate.base_currency)
+        return gettext("%(equation)s from %(day)s.", equation=equation, day=rate.valid_on)
 
     return _change(add)
 
@@ -73,7 +75,7 @@ def add_exchange_rate():
 def delete_exchange_rate(rate_id: uuid.UUID):
     def remove() -> str:
         currencies.delete_rate(current_tenant_session(), rate_id)
-        return "Rate deleted."
+        return gettext("Rate deleted.")
 
     return _change(remove)
 
