@@ -12,7 +12,7 @@ from saas.jobs import make_worker
 from saas.modules.core.models import Contact
 from saas.modules.privacy import erasure
 from saas.modules.privacy.models import PrivacyRequest, SuppressedEmail
-from tests.faults.test_worker_killed_import import _kill_with_its_horse, _wait_for, _worker
+from tests.faults.processes import kill_with_its_horse, start_worker, wait_for
 from tests.privacy.test_erasure import EMAIL, NAME, PHONE, _person_everywhere, _tables_holding
 
 
@@ -62,11 +62,11 @@ def test_an_erasure_killed_halfway_leaves_the_person_whole_and_completes_when_qu
     before = sorted(_tables_holding(tenant_a, EMAIL))
     _queue_erasure(tenant_a, request_id)
     held = _ContactHeld(tenant_a, _contact_of(tenant_a, request_id))
-    worker = _worker(app)
+    worker = start_worker(app)
     try:
-        _wait_for(lambda: held.waiters() > 0, "the erasure to reach the person's contact row")
+        wait_for(lambda: held.waiters() > 0, "the erasure to reach the person's contact row")
     finally:
-        _kill_with_its_horse(worker)
+        kill_with_its_horse(worker)
         held.release()
 
     # The killed job's transaction is rolled back with its connection: the person is all there, no
@@ -74,7 +74,7 @@ def test_an_erasure_killed_halfway_leaves_the_person_whole_and_completes_when_qu
     def rolled_back() -> bool:
         return sorted(_tables_holding(tenant_a, EMAIL)) == before
 
-    _wait_for(rolled_back, "the killed erasure's transaction to roll back")
+    wait_for(rolled_back, "the killed erasure's transaction to roll back")
     assert _tables_holding(tenant_a, PHONE) != []
     assert _suppressed(tenant_a) == 0
     status, trail, report = _request(tenant_a, request_id)
@@ -101,9 +101,9 @@ def test_an_erasure_queued_twice_runs_once_even_when_both_jobs_run_at_the_same_t
     # Two workers, one job each: the first stops at the held contact row, the second must wait for it
     # (not erase beside it from the same stale "in progress" request).
     held = _ContactHeld(tenant_a, _contact_of(tenant_a, request_id))
-    workers = [_worker(app), _worker(app)]
+    workers = [start_worker(app), start_worker(app)]
     try:
-        _wait_for(lambda: held.waiters() >= 2, "both erasure jobs to be under way")
+        wait_for(lambda: held.waiters() >= 2, "both erasure jobs to be under way")
     finally:
         held.release()
         for worker in workers:
