@@ -22,9 +22,10 @@ def wait_for(condition: Callable[[], bool], what: str, limit: float = 120.0) -> 
         time.sleep(0.05)
 
 
-def start_worker(app, **env: str) -> subprocess.Popen:
+def start_worker(app, *, burst: bool = True, **env: str) -> subprocess.Popen:
     """``saas worker`` in its own process, as production runs it, against the test's services (``env``:
-    further settings for it)."""
+    further settings for it). ``burst``: it stops once the queues are empty, and runs no scheduler;
+    otherwise it runs as deployed, with its ``saas scheduler`` process beside it."""
     environment = {
         **os.environ,
         "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
@@ -32,7 +33,7 @@ def start_worker(app, **env: str) -> subprocess.Popen:
         **env,
     }
     return subprocess.Popen(
-        [sys.executable, "-m", "saas.cli", "worker", "--burst", "--no-scheduler"],
+        [sys.executable, "-m", "saas.cli", "worker", *(["--burst", "--no-scheduler"] if burst else [])],
         cwd=ROOT, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
 
