@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 import urllib3
 from flask import current_app
 from rq import get_current_job
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
@@ -169,19 +169,33 @@ STALLED_AFTER = timedelta(minutes=30)
 
 
 def requeue_stalled(session: Session) -> int:
-    """Queue again the deliveries never attempted (their job was lost, e.g. Redis was down at commit);
-    purge finished log entries past their keeping time."""
-    from saas.webhooks.events import queue_delivery
+    """Queue again the deliveries whose job was lost; purge finished log entries past their keeping time.
+
+    Lost: never attempted (Redis was down at commit), or left ``retrying`` longer than the longest
+    backoff allows (its worker was killed during the last attempt RQ had, so RQ filed the job as failed
+    and nothing would ever try again). The receiver may then get the event twice, under the same
+    ``Webhook-Id``: delivery is at least once.
+    """
+    from saas.webhooks.events import intervals, queue_delivery
     from saas.webhooks.privacy import purge_old_deliveries
 
     purge_old_deliveries(session)
 
-    cutoff = datetime.now(UTC) - STALLED_AFTER
+    now = datetime.now(UTC)
+    longest_backoff = timedelta(seconds=max(intervals(), default=0))
     stalled = session.scalars(
         select(WebhookDelivery.id).where(
-            WebhookDelivery.status == "pending",
-            WebhookDelivery.attempts == 0,
-            WebhookDelivery.created_at < cutoff,
+            or_(
+                and_(
+                    WebhookDelivery.status == "pending",
+                    WebhookDelivery.attempts == 0,
+                    WebhookDelivery.created_at < now - STALLED_AFTER,
+                ),
+                and_(
+                    WebhookDelivery.status == "retrying",
+                    WebhookDelivery.last_attempt_at < now - longest_backoff - STALLED_AFTER,
+                ),
+            )
         )
     ).all()
     for delivery_id in stalled:

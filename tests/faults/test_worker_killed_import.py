@@ -5,15 +5,8 @@ from __future__ import annotations
 
 import csv
 import io
-import os
-import signal
-import subprocess
-import sys
-import time
 import uuid
-from pathlib import Path
 
-import psutil
 from sqlalchemy import func, select, text
 
 from saas.db import db, tenant_session
@@ -21,8 +14,8 @@ from saas.jobs import make_worker, queue
 from saas.modules.core import imports
 from saas.modules.core.models import Contact, ImportJob
 from tests.conftest import bearer, make_token
+from tests.faults.processes import kill_with_its_horse, start_worker, wait_for
 
-ROOT = Path(__file__).resolve().parents[2]
 ROWS = 2_500
 
 
@@ -53,36 +46,6 @@ def _contacts(tenant) -> tuple[int, int]:
         return session.execute(select(func.count(), func.count(func.distinct(Contact.email)))).one()
 
 
-def _wait_for(condition, what: str, limit: float = 120.0) -> None:
-    deadline = time.monotonic() + limit  # a safety net, not a timing assertion
-    while not condition():
-        assert time.monotonic() < deadline, f"gave up waiting for {what}"
-        time.sleep(0.05)
-
-
-def _worker(app) -> subprocess.Popen:
-    """``saas worker`` in its own process, as production runs it, against the test's services."""
-    env = {
-        **os.environ,
-        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
-        "REDIS_URL": app.config["REDIS_URL"],
-    }
-    return subprocess.Popen(
-        [sys.executable, "-m", "saas.cli", "worker", "--burst", "--no-scheduler"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-
-
-def _kill_with_its_horse(worker: subprocess.Popen) -> None:
-    """SIGKILL the worker and the work horse RQ forked for the job (in a process group of its own), as a
-    container's end or a machine's loss does; killing only the parent would leave the horse to finish."""
-    processes = [psutil.Process(worker.pid), *psutil.Process(worker.pid).children(recursive=True)]
-    for process in processes:
-        process.send_signal(signal.SIGKILL)
-    psutil.wait_procs(processes, timeout=30)
-    worker.wait()
-
-
 def test_an_import_whose_worker_was_killed_resumes_and_imports_every_row_once(app, client, tenant_a):
     job_id = _queued_import(tenant_a)
     # The kill point: the test holds the lock each batch takes, so the worker stops right after it has
@@ -90,11 +53,11 @@ def test_an_import_whose_worker_was_killed_resumes_and_imports_every_row_once(ap
     with db.engine.connect() as holder:
         key = f"{tenant_a.tenant.id}:import:contacts"
         holder.execute(text("SELECT pg_advisory_lock(hashtext(:key))"), {"key": key})
-        worker = _worker(app)
+        worker = start_worker(app)
         try:
-            _wait_for(lambda: _job(tenant_a, job_id).status == "running", "the worker to start the import")
+            wait_for(lambda: _job(tenant_a, job_id).status == "running", "the worker to start the import")
         finally:
-            _kill_with_its_horse(worker)
+            kill_with_its_horse(worker)
         holder.execute(text("SELECT pg_advisory_unlock(hashtext(:key))"), {"key": key})
         holder.commit()
 
@@ -112,7 +75,7 @@ def test_an_import_whose_worker_was_killed_resumes_and_imports_every_row_once(ap
         with tenant_session(tenant_a.ref) as session:
             return imports.resume_stalled_imports(session, stalled_after=0) == [job_id]
 
-    _wait_for(resumed, "the stalled import to be resumed")
+    wait_for(resumed, "the stalled import to be resumed")
     make_worker().work(burst=True)
 
     done = _job(tenant_a, job_id)

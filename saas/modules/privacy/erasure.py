@@ -1,8 +1,9 @@
 """Erasure of a person across every module, as a background job.
 
 The job runs in one tenant transaction, so a crash leaves nothing half-erased and a retry starts
-over; a completed request is never erased twice. Every contact sharing the person's email goes
-with them, and the email's salted hash lands on the suppression list.
+over; a completed request is never erased twice, nor by two jobs at once (the request row is
+locked). Every contact sharing the person's email goes with them, and the email's salted hash
+lands on the suppression list.
 """
 
 from __future__ import annotations
@@ -43,7 +44,11 @@ def enqueue_erasure(tenant_id: str, request_id: uuid.UUID) -> None:
 
 def run_erasure(session: TenantSession, request_id: str) -> dict:
     """The job body: erase, suppress, complete the request; returns the report (counts only)."""
-    request = get_request(session, uuid.UUID(request_id))
+    # Locked for the whole run: a second job for the same request (queued again while the first looked
+    # stuck) waits here and then finds it completed, instead of erasing beside it from a stale read.
+    request = session.get(PrivacyRequest, uuid.UUID(request_id), with_for_update=True, populate_existing=True)
+    if request is None:
+        return {"skipped": "request is gone"}
     if request.status == "completed":
         return request.report  # idempotent: done already
     if request.kind != "erasure" or request.status != "in_progress":

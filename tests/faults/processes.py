@@ -1,0 +1,48 @@
+"""The fault suite's real processes: ``saas worker`` as a subprocess, killed as a machine's loss kills it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import psutil
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def wait_for(condition: Callable[[], bool], what: str, limit: float = 120.0) -> None:
+    deadline = time.monotonic() + limit  # a safety net, not a timing assertion
+    while not condition():
+        assert time.monotonic() < deadline, f"gave up waiting for {what}"
+        time.sleep(0.05)
+
+
+def start_worker(app, *, burst: bool = True, **env: str) -> subprocess.Popen:
+    """``saas worker`` in its own process, as production runs it, against the test's services (``env``:
+    further settings for it). ``burst``: it stops once the queues are empty, and runs no scheduler;
+    otherwise it runs as deployed, with its ``saas scheduler`` process beside it."""
+    environment = {
+        **os.environ,
+        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+        "REDIS_URL": app.config["REDIS_URL"],
+        **env,
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "saas.cli", "worker", *(["--burst", "--no-scheduler"] if burst else [])],
+        cwd=ROOT, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+
+
+def kill_with_its_horse(worker: subprocess.Popen) -> None:
+    """SIGKILL the worker and the work horse RQ forked for the job (in a process group of its own), as a
+    container's end or a machine's loss does; killing only the parent would leave the horse to finish."""
+    processes = [psutil.Process(worker.pid), *psutil.Process(worker.pid).children(recursive=True)]
+    for process in processes:
+        process.send_signal(signal.SIGKILL)
+    psutil.wait_procs(processes, timeout=30)
+    worker.wait()
