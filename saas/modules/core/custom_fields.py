@@ -27,13 +27,12 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import Boolean, Date, Numeric, String, Uuid
 
-from saas.audit import record_audit
-from saas.db import TenantBase, TenantSession, db
+from saas.db import TenantBase, TenantSession
 from saas.errors import Conflict, NotFound, ValidationError
 from saas.i18n import N_
 from saas.modules.core import objects
-from saas.modules.core.activities import acting_user_id
 from saas.modules.core.models import CustomField
+from saas.modules.core.workspace_settings import audit_admin_change
 from saas.modules.registry import registry
 from saas.sql import qualified_column, quote_identifier, quote_identifiers
 
@@ -171,15 +170,8 @@ def key_of(definition: CustomField) -> str:
 
 
 def _audit(session: TenantSession, action: str, definition: CustomField, **details: Any) -> None:
-    user_id = acting_user_id(session)
-    record_audit(
-        db.session,
-        f"core.custom_field.{action}",
-        actor=f"user:{user_id}" if user_id else "system",
-        tenant_id=session.tenant.id,
-        target=f"custom_field:{definition.id}",
-        details={"entity": definition.entity, "column": definition.column_name, **details},
-    )
+    facts = {"entity": definition.entity, "column": definition.column_name, **details}
+    audit_admin_change(session, f"core.custom_field.{action}", f"custom_field:{definition.id}", facts)
 
 
 def _check_options(field_type: str, options: list[str] | None) -> list[str]:

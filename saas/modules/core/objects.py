@@ -33,12 +33,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, mapped_column
 
-from saas.audit import record_audit
-from saas.db import NAMING_CONVENTION, TENANT_SCHEMA_PLACEHOLDER, TenantSession, db
+from saas.db import NAMING_CONVENTION, TENANT_SCHEMA_PLACEHOLDER, TenantSession
 from saas.errors import Conflict, NotFound, ValidationError
-from saas.modules.core.activities import acting_user_id
 from saas.modules.core.models import Activity, CustomField, CustomObject, SavedView, search_vector_column
 from saas.modules.core.services import RecordService
+from saas.modules.core.workspace_settings import audit_admin_change
 from saas.modules.registry import RecordType, registry
 from saas.sql import quote_identifier
 
@@ -53,6 +52,8 @@ ICONS = (
 """The icons an object may take (CSS classes of the page's icon set; no uploaded images)."""
 _CACHE = "custom_objects"
 SORTABLE = {"name": "sort_name", "created_at": "created_at", "updated_at": "updated_at"}
+LIST_COLUMNS = ("name", "created_at", "updated_at")
+"""The keys of an object list page's own columns (views/objects.py), which saved views may choose."""
 """What an object's list may be sorted by, besides its custom fields."""
 
 
@@ -269,15 +270,8 @@ def _apply(definition: CustomObject, data: dict[str, Any]) -> None:
 
 
 def _audit(session: TenantSession, action: str, definition: CustomObject, **details: Any) -> None:
-    user_id = acting_user_id(session)
-    record_audit(
-        db.session,
-        f"core.custom_object.{action}",
-        actor=f"user:{user_id}" if user_id else "system",
-        tenant_id=session.tenant.id,
-        target=f"custom_object:{definition.id}",
-        details={"table": definition.table_name, **details},
-    )
+    target, facts = f"custom_object:{definition.id}", {"table": definition.table_name, **details}
+    audit_admin_change(session, f"core.custom_object.{action}", target, facts)
 
 
 def define_object(session: TenantSession, data: dict[str, Any]) -> CustomObject:

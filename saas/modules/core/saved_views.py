@@ -73,10 +73,11 @@ def columns_among(entity: str, columns: Any, definitions: list[CustomField]) -> 
     columns = list(dict.fromkeys(c.strip() for c in columns if c.strip()))
     if not columns:
         return []
-    if entity not in _COLUMNS:
+    own = _COLUMNS.get(entity) or (objects.LIST_COLUMNS if objects.is_object_table(entity) else None)
+    if own is None:
         message = f"The {entity} list shows fixed columns."
         raise ValidationError(message, {"columns": [message]})
-    known = [*_COLUMNS[entity], *(f"{custom_fields.PREFIX}{custom_fields.key_of(d)}" for d in definitions)]
+    known = [*own, *(f"{custom_fields.PREFIX}{custom_fields.key_of(d)}" for d in definitions)]
     unknown = [c for c in columns if c not in known]
     if unknown or len(columns) > MAX_PARAMETERS:
         message = f"The {entity} list has the columns {', '.join(known)}."

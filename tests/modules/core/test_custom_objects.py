@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import text
 
 from saas.db import tenant_session
+from saas.errors import ValidationError
 from tests.conftest import bearer, make_token
 
 
@@ -250,3 +251,19 @@ def test_a_persons_copy_holds_the_records_related_to_them_and_erasure_clears_the
         for r in client.get("/api/v1/objects/vehicle/records", headers=headers).get_json()["data"]
     }
     assert names["O-TH 2"] == other["id"]
+
+
+def test_a_view_of_an_objects_list_keeps_its_columns_before_any_page_of_it_was_opened(tenant_a):
+    # An archive's saved views are checked in a process that may never have served the object's pages.
+    from saas.modules.core import objects, saved_views
+
+    with tenant_session(tenant_a.ref) as session:
+        objects.define_object(session, {"key": "never_opened", "singular": "Thing", "plural": "Things"})
+        view = saved_views.create(
+            session,
+            uuid.uuid4(),
+            {"entity": "co_never_opened", "name": "Newest", "columns": ["name", "created_at"]},
+        )
+        assert view.columns == ["name", "created_at"]
+        with pytest.raises(ValidationError):
+            saved_views.clean_columns(session, "co_never_opened", ["name", "plate"])

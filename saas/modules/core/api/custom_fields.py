@@ -10,9 +10,8 @@ from saas.api import token_auth
 from saas.modules.core import custom_fields
 from saas.modules.core.blueprints import api
 from saas.modules.core.schemas import list_of
-from saas.modules.core.views.merge import commit_audit_on_success
-from saas.modules.settings import ADMIN_ROLES
-from saas.tenants.routing import current_tenant_session, require_role
+from saas.modules.core.views.merge import admin_change_session
+from saas.tenants.routing import current_tenant_session
 
 
 class CustomFieldChange(Schema):
@@ -72,12 +71,6 @@ class CustomFieldQuery(Schema):
 CustomFieldList = list_of(CustomFieldOut)
 
 
-def _admin_change():
-    require_role(*ADMIN_ROLES)
-    commit_audit_on_success()
-    return current_tenant_session()
-
-
 @api.get("/custom-fields")
 @api.auth_required(token_auth)
 @api.input(CustomFieldQuery, location="query")
@@ -98,7 +91,7 @@ def list_custom_fields(query_data):
     responses=[403, 404, 422],
 )
 def create_custom_field(json_data):
-    session = _admin_change()
+    session = admin_change_session()
     return custom_fields.define_field(session, json_data.pop("entity"), json_data)
 
 
@@ -121,7 +114,7 @@ def read_custom_field(custom_field_id: uuid.UUID):
     responses=[403, 404, 409, 422],
 )
 def update_custom_field(custom_field_id: uuid.UUID, json_data):
-    return custom_fields.update_field(_admin_change(), custom_field_id, json_data)
+    return custom_fields.update_field(admin_change_session(), custom_field_id, json_data)
 
 
 @api.delete("/custom-fields/<uuid:custom_field_id>")
@@ -133,7 +126,7 @@ def update_custom_field(custom_field_id: uuid.UUID, json_data):
     responses=[403, 404],
 )
 def delete_custom_field(custom_field_id: uuid.UUID):
-    return custom_fields.delete_field(_admin_change(), custom_field_id)
+    return custom_fields.delete_field(admin_change_session(), custom_field_id)
 
 
 @api.post("/custom-fields/<uuid:custom_field_id>/restore")
@@ -141,7 +134,7 @@ def delete_custom_field(custom_field_id: uuid.UUID):
 @api.output(CustomFieldOut)
 @api.doc(summary="Restore a deleted custom field", responses=[403, 404])
 def restore_custom_field(custom_field_id: uuid.UUID):
-    return custom_fields.restore_field(_admin_change(), custom_field_id)
+    return custom_fields.restore_field(admin_change_session(), custom_field_id)
 
 
 @api.post("/custom-fields/<uuid:custom_field_id>/purge")
@@ -153,5 +146,5 @@ def restore_custom_field(custom_field_id: uuid.UUID):
     responses=[403, 404, 409],
 )
 def purge_custom_field(custom_field_id: uuid.UUID):
-    custom_fields.purge_field(_admin_change(), custom_field_id)
+    custom_fields.purge_field(admin_change_session(), custom_field_id)
     return ""

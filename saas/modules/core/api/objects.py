@@ -13,9 +13,8 @@ from saas.api import token_auth
 from saas.modules.core import custom_fields, objects, schemas
 from saas.modules.core.api.records import api, services_page
 from saas.modules.core.schemas import list_of, page_of
-from saas.modules.core.views.merge import commit_audit_on_success
-from saas.modules.settings import ADMIN_ROLES
-from saas.tenants.routing import current_tenant_session, require_role
+from saas.modules.core.views.merge import admin_change_session
+from saas.tenants.routing import current_tenant_session
 
 
 class CustomObjectChange(Schema):
@@ -65,12 +64,6 @@ class CustomObjectQuery(Schema):
     )
 
 
-def _admin_change():
-    require_role(*ADMIN_ROLES)
-    commit_audit_on_success()
-    return current_tenant_session()
-
-
 @api.get("/custom-objects")
 @api.auth_required(token_auth)
 @api.input(CustomObjectQuery, location="query")
@@ -91,7 +84,7 @@ def list_custom_objects(query_data):
     responses=[403, 422],
 )
 def create_custom_object(json_data):
-    return objects.define_object(_admin_change(), json_data)
+    return objects.define_object(admin_change_session(), json_data)
 
 
 @api.get("/custom-objects/<uuid:custom_object_id>")
@@ -108,7 +101,7 @@ def read_custom_object(custom_object_id: uuid.UUID):
 @api.output(CustomObjectOut)
 @api.doc(summary="Change a custom object", description="Names, description, icon.", responses=[403, 404, 422])
 def update_custom_object(custom_object_id: uuid.UUID, json_data):
-    return objects.update_object(_admin_change(), custom_object_id, json_data)
+    return objects.update_object(admin_change_session(), custom_object_id, json_data)
 
 
 @api.delete("/custom-objects/<uuid:custom_object_id>")
@@ -120,7 +113,7 @@ def update_custom_object(custom_object_id: uuid.UUID, json_data):
     responses=[403, 404],
 )
 def delete_custom_object(custom_object_id: uuid.UUID):
-    return objects.delete_object(_admin_change(), custom_object_id)
+    return objects.delete_object(admin_change_session(), custom_object_id)
 
 
 @api.post("/custom-objects/<uuid:custom_object_id>/restore")
@@ -128,7 +121,7 @@ def delete_custom_object(custom_object_id: uuid.UUID):
 @api.output(CustomObjectOut)
 @api.doc(summary="Restore a deleted custom object", responses=[403, 404])
 def restore_custom_object(custom_object_id: uuid.UUID):
-    return objects.restore_object(_admin_change(), custom_object_id)
+    return objects.restore_object(admin_change_session(), custom_object_id)
 
 
 @api.post("/custom-objects/<uuid:custom_object_id>/purge")
@@ -140,7 +133,7 @@ def restore_custom_object(custom_object_id: uuid.UUID):
     responses=[403, 404, 409],
 )
 def purge_custom_object(custom_object_id: uuid.UUID):
-    objects.purge_object(_admin_change(), custom_object_id)
+    objects.purge_object(admin_change_session(), custom_object_id)
     return ""
 
 

@@ -39,6 +39,14 @@ def commit_audit_on_success() -> None:
     after_this_request(commit)
 
 
+def admin_change_session():
+    """The session of an owner's or admin's change through the API (definitions of fields and objects),
+    whose audit entries commit only with a successful answer."""
+    require_role(*ADMIN_ROLES)
+    commit_audit_on_success()
+    return current_tenant_session()
+
+
 def run_admin_change(
     action: Callable[[], str], rerender: Callable[[SaasError], Any], done_endpoint: str
 ) -> Any:

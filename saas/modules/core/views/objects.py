@@ -17,7 +17,6 @@ from marshmallow import fields, validate
 from saas.i18n import N_
 from saas.modules.core import custom_fields, objects, schemas
 from saas.modules.core.models import CustomObject
-from saas.modules.core.saved_views import register_columns
 from saas.modules.core.views.columns import TIMESTAMP_COLUMNS, ListColumn
 from saas.modules.core.views.merge import run_admin_change
 from saas.modules.core.views.records import (
@@ -104,9 +103,7 @@ def object_pages(definition: CustomObject) -> RecordPages:
 
 
 def _pages_of(object_key: str) -> RecordPages:
-    pages_of = object_pages(objects.object_by_key(current_tenant_session(), object_key))
-    register_columns(pages_of.service.definition.table_name, tuple(c.key for c in pages_of.columns))
-    return pages_of
+    return object_pages(objects.object_by_key(current_tenant_session(), object_key))
 
 
 def _object_view(view: Callable[..., Any]) -> Callable[..., Any]:

@@ -323,9 +323,16 @@ def bound_view(view: Callable[..., Any], name: str, *bound: Any) -> Callable[...
     return serve
 
 
+def _enabled_modules() -> set[str]:
+    """The modules on for the request's workspace, read once per request (links and panels both ask)."""
+    if "enabled_modules" not in g:
+        g.enabled_modules = enabled_module_keys(db.session, g.tenant.id)
+    return g.enabled_modules
+
+
 def record_links(record_type: str) -> list[RecordLink]:
     """What the enabled modules link to from a record's page (its consents...), in registry order."""
-    enabled = enabled_module_keys(db.session, g.tenant.id)
+    enabled = _enabled_modules()
     return [
         link
         for module in registry
@@ -338,7 +345,7 @@ def record_links(record_type: str) -> list[RecordLink]:
 def record_panels(table: str, record: Any) -> list[tuple[str, dict[str, Any]]]:
     """The sections enabled modules add to a record's page (its files...): (template, its ``panel``)."""
     session = current_tenant_session()
-    enabled = enabled_module_keys(db.session, g.tenant.id)
+    enabled = _enabled_modules()
     record_type = registry.record_type(session, table, enabled)
     if record_type is None:
         return []
