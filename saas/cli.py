@@ -204,13 +204,13 @@ def tokens_create(slug: str, email: str, name: str, scopes: tuple[str, ...]) -> 
 @click.option("--no-scheduler", is_flag=True, help="Do not start `saas scheduler` beside the worker.")
 @with_appcontext
 def worker_command(burst: bool, no_scheduler: bool) -> None:
-    from saas.jobs import make_worker
+    from saas.jobs import work
 
     scheduler = None
     if not (burst or no_scheduler):
         scheduler = subprocess.Popen([sys.executable, "-m", "saas.cli", "scheduler"], env=_service_env())
     try:
-        make_worker().work(burst=burst, with_scheduler=True)
+        work(burst=burst)
     finally:
         if scheduler is not None:
             scheduler.terminate()

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import time
 from typing import Any
 
 from flask import current_app
 from redis import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
 from rq import Queue, Worker
 from werkzeug.utils import import_string
 
 from saas.db import db, tenant_pools, tenant_session
+
+log = logging.getLogger(__name__)
 
 QUEUES = ("default",)
 
@@ -76,3 +81,22 @@ def make_worker(queues: tuple[str, ...] = QUEUES) -> Worker:
         _fork_hook_installed = True
     connection = redis_connection()
     return Worker([Queue(name, connection=connection) for name in queues], connection=connection)
+
+
+def work(*, burst: bool) -> None:
+    """Run the worker until it is told to stop (or, in burst mode, until the queues are empty).
+
+    RQ's worker quits when Redis goes away under it (its heartbeat fails), which would leave the
+    process running nothing until something restarts it. Instead a fresh worker starts once Redis
+    answers again: the periodic sweeps that find jobs lost with Redis's memory need a live worker.
+    """
+    while True:
+        worker = None
+        try:
+            worker = make_worker()
+            worker.work(burst=burst, with_scheduler=True)
+        except RedisConnectionError:
+            log.warning("Redis is unreachable; the worker starts again when it answers")
+        if burst or (worker is not None and worker._stop_requested):  # RQ's flag for SIGTERM/SIGINT
+            return
+        time.sleep(1)
