@@ -2,6 +2,21 @@
 
 from __future__ import annotations
 
+import errno
+
+# The file system refused to grow a file: the disk (or the volume's quota) is full, or the process may
+# write no bigger file (RLIMIT_FSIZE). Each is temporary and the same to the person who sent the data.
+OUT_OF_SPACE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+
+
+def is_out_of_space(error: BaseException) -> bool:
+    """Whether ``error`` (or what caused it) is the file system having no room."""
+    while error is not None:
+        if isinstance(error, OSError) and error.errno in OUT_OF_SPACE_ERRNOS:
+            return True
+        error = error.__cause__ or error.__context__
+    return False
+
 
 class SaasError(Exception):
     """Base of every error the product raises on purpose."""

@@ -18,7 +18,7 @@ from sqlalchemy import case, func, select, update
 
 from saas.audit import record_audit
 from saas.db import TenantRef, db, tenant_session
-from saas.errors import Conflict, NotFound, ValidationError
+from saas.errors import Conflict, NotFound, ValidationError, is_out_of_space
 from saas.exports import storage
 from saas.exports.definitions import check_definitions
 from saas.exports.format import tenant_tables
@@ -182,13 +182,25 @@ def run_export(tenant_id: str, export_id: str) -> str:
         db.session.execute(
             update(Export)
             .where(Export.id == export.id, Export.status == "running")
-            .values(status="failed", finished_at=_now(), error=type(error).__name__)
+            .values(status="failed", finished_at=_now(), error=_failure_reason(error))
         )
         record_audit(db.session, "export.failed", actor="job", tenant_id=tenant_id, target=export_id)
         db.session.commit()
         return "failed"
     finally:
         Path(path).unlink(missing_ok=True)  # the reaper may have removed it already
+
+
+OUT_OF_SPACE_REASON = (
+    "The server ran out of disk space while writing the archive; nothing was published. "
+    "Start a new export once space is freed."
+)
+
+
+def _failure_reason(error: Exception) -> str:
+    """What the exports page says about a failed export: in words where we know them, else the error's
+    class (never its message: drivers quote statements, and statements can hold personal data)."""
+    return OUT_OF_SPACE_REASON if is_out_of_space(error) else type(error).__name__
 
 
 def _file_sha256(path: str) -> tuple[str, int]:

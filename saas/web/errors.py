@@ -12,7 +12,7 @@ from sqlalchemy import exc as sqlalchemy_errors
 from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 
 from saas.db import db
-from saas.errors import SaasError, ValidationError
+from saas.errors import SaasError, ValidationError, is_out_of_space
 from saas.i18n import N_, translate
 
 # People read these on error pages, in their language; the API keeps the English problem titles.
@@ -56,6 +56,12 @@ DATABASE_UNAVAILABLE = (
 RETRY_AFTER_SECONDS = 5
 DATABASE_UNAVAILABLE_DETAIL = N_(
     "The database is unavailable for a moment; nothing was saved. Try again in a few seconds."
+)
+# The disk an upload is spooled to is full: nothing of the request was kept, and it may be sent again once
+# space is freed (an operator's job, hence the longer wait).
+OUT_OF_SPACE_RETRY_AFTER_SECONDS = 60
+OUT_OF_SPACE_DETAIL = N_(
+    "The server has no room to store this right now; nothing was saved. Try again in a few minutes."
 )
 
 
@@ -139,6 +145,8 @@ def register_error_handlers(app: APIFlask) -> None:
             return _http_error(error)
         if isinstance(error, DATABASE_UNAVAILABLE):
             return _database_unavailable(error)
+        if is_out_of_space(error):
+            return _out_of_space()
         log.exception("unhandled error on %s %s", request.method, request.path)
         db.session.rollback()
         generic = InternalServerError()
@@ -153,6 +161,23 @@ def _own_title(error: SaasError) -> str | None:
     return error.title if error.title != generic.title else None
 
 
+def _unavailable(detail: str, retry_after: int) -> Response:
+    """A 503 with ``Retry-After``: problem+json under ``/api/``, the styled page elsewhere."""
+    if wants_problem_json():
+        response = problem(503, ServiceUnavailable().name, detail)
+    else:
+        page, status = _page(503, detail)
+        response = Response(page, status, mimetype="text/html")
+    response.headers["Retry-After"] = str(retry_after)
+    return response
+
+
+def _out_of_space() -> Response:
+    log.error("out of disk space on %s %s", request.method, request.path)
+    db.session.rollback()
+    return _unavailable(OUT_OF_SPACE_DETAIL, OUT_OF_SPACE_RETRY_AFTER_SECONDS)
+
+
 def _database_unavailable(error: Exception) -> Response | tuple[str, int]:
     # The class only: a driver's message can quote the statement, and statements can hold personal data.
     log.warning(
@@ -163,10 +188,4 @@ def _database_unavailable(error: Exception) -> Response | tuple[str, int]:
     )
     with contextlib.suppress(sqlalchemy_errors.SQLAlchemyError):  # gone already: reset at teardown
         db.session.rollback()
-    if wants_problem_json():
-        response = problem(503, ServiceUnavailable().name, DATABASE_UNAVAILABLE_DETAIL)
-    else:
-        page, status = _page(503, DATABASE_UNAVAILABLE_DETAIL)
-        response = Response(page, status, mimetype="text/html")
-    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
-    return response
+    return _unavailable(DATABASE_UNAVAILABLE_DETAIL, RETRY_AFTER_SECONDS)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import resource
 import signal
 import subprocess
 import sys
@@ -22,19 +23,29 @@ def wait_for(condition: Callable[[], bool], what: str, limit: float = 120.0) -> 
         time.sleep(0.05)
 
 
-def start_worker(app, *, burst: bool = True, **env: str) -> subprocess.Popen:
+def start_worker(
+    app, *, burst: bool = True, file_size_limit: int | None = None, **env: str
+) -> subprocess.Popen:
     """``saas worker`` in its own process, as production runs it, against the test's services (``env``:
     further settings for it). ``burst``: it stops once the queues are empty, and runs no scheduler;
-    otherwise it runs as deployed, with its ``saas scheduler`` process beside it."""
+    otherwise it runs as deployed, with its ``saas scheduler`` process beside it. ``file_size_limit``:
+    no file it writes may grow past that many bytes (``RLIMIT_FSIZE``; writes then fail with ``EFBIG``,
+    as they fail with ``ENOSPC`` on a full disk: Python ignores the ``SIGXFSZ`` signal)."""
     environment = {
         **os.environ,
         "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
         "REDIS_URL": app.config["REDIS_URL"],
         **env,
     }
+
+    def limit_file_size() -> None:
+        if file_size_limit is not None:
+            resource.setrlimit(resource.RLIMIT_FSIZE, (file_size_limit, resource.RLIM_INFINITY))
+
     return subprocess.Popen(
         [sys.executable, "-m", "saas.cli", "worker", *(["--burst", "--no-scheduler"] if burst else [])],
         cwd=ROOT, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        preexec_fn=limit_file_size,
     )  # fmt: skip
 
 

@@ -124,13 +124,15 @@ class KillingSink(MailSink):
     own) while message ``kill_at`` is handed over; that message is never accepted, as in a crash before
     the server's reply."""
 
-    def __init__(self, kill_at: int) -> None:
+    def __init__(self, kill_at: int, *, after_accepting: bool = False) -> None:
         super().__init__()
-        self.kill_at = kill_at
+        self.kill_at, self.after_accepting = kill_at, after_accepting
         self.worker_pid: int | None = None
 
     async def handle_DATA(self, server, session, envelope) -> str:
         if self.worker_pid is not None and len(self.messages) == self.kill_at - 1:
+            if self.after_accepting:  # the server has the message; the sender dies before it hears "250"
+                await super().handle_DATA(server, session, envelope)
             worker = psutil.Process(self.worker_pid)
             for process in [*worker.children(recursive=True), worker]:
                 process.kill()
@@ -179,6 +181,46 @@ def test_worker_killed_mid_send_resumes_and_nobody_gets_a_second_mail(app, tenan
     received = Counter(m["To"] for m in sink.messages)
     assert len(sink.messages) == 550
     assert set(received) == set(people["granted"]) and set(received.values()) == {1}
+    assert _campaign(tenant_a, campaign_id).status == "sent"
+
+
+def test_a_sender_killed_after_the_server_took_a_mail_resends_only_that_one_with_its_message_id(
+    app, tenant_a, monkeypatch
+):
+    """The floor: SMTP has no idempotency, so a sender that dies between the server taking a message and
+    its own commit cannot learn whether it was taken. Its row is still ``sending``; the resumed send mails
+    it again, under the same Message-ID (receiving systems and mail clients collapse such copies). Only
+    that one recipient, never more than one per killed sender: each row is committed ``sent`` right after
+    its own "250"."""
+    people = add_people(tenant_a, {"granted": 30})
+    sender_settings(tenant_a)
+    sink = KillingSink(kill_at=12, after_accepting=True)
+    controller, url = start_sink(sink)
+    monkeypatch.setitem(app.config, "SMTP_URL", url)
+    try:
+        campaign_id = make_campaign(tenant_a)
+        schedule_now(tenant_a, campaign_id)
+        worker = subprocess.Popen(
+            [sys.executable, "-c", WORKER], env=_subprocess_env(app, url), start_new_session=True,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        sink.worker_pid = worker.pid
+        assert worker.wait(timeout=120) == -signal.SIGKILL
+        assert len(sink.messages) == 12
+        statuses = _statuses(tenant_a, campaign_id)
+        assert statuses["sent"] == 11 and statuses["sending"] >= 1
+
+        _wait_for_sender_to_go()
+        assert dispatch_due_campaigns()["queued"] >= 1
+        run_jobs()
+    finally:
+        controller.stop()
+
+    received = Counter(m["To"] for m in sink.messages)
+    assert set(received) == set(people["granted"])
+    [(twice, copies)] = [(to, n) for to, n in received.items() if n > 1]
+    assert copies == 2
+    assert len({m["Message-ID"] for m in sink.messages if m["To"] == twice}) == 1
     assert _campaign(tenant_a, campaign_id).status == "sent"
 
 
