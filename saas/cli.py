@@ -84,6 +84,7 @@ def tenants_migrate(jobs: int, slugs: tuple[str, ...]) -> None:
     from saas.audit import record_audit
     from saas.tenants.migrations import migrate_all_tenants, record_versions
     from saas.tenants.models import Tenant
+    from saas.tenants.pool import ready_schema_refs, record_ready_versions
 
     query = select(Tenant).order_by(Tenant.slug)
     if slugs:
@@ -93,7 +94,11 @@ def tenants_migrate(jobs: int, slugs: tuple[str, ...]) -> None:
     def echo(result) -> None:
         click.echo(json.dumps(result.as_dict()))
 
-    results = migrate_all_tenants(tenants, jobs=jobs, on_result=echo)
+    ready = ready_schema_refs()  # the pool (a few schemas) stays at head with the tenants
+    results = migrate_all_tenants(tenants + ready, jobs=jobs, on_result=echo)
+    ready_ids = {ref.id for ref in ready}
+    record_ready_versions({r.tenant_id: r.to_version for r in results if r.tenant_id in ready_ids})
+    results = [r for r in results if r.tenant_id not in ready_ids]  # a failed one is rebuilt, not reported
     record_versions(db.session, results)
     counts = {
         status: sum(r.status == status for r in results) for status in ("upgraded", "current", "failed")
@@ -105,6 +110,18 @@ def tenants_migrate(jobs: int, slugs: tuple[str, ...]) -> None:
     click.echo(json.dumps({"summary": summary}))
     if failed or sum(counts.values()) != len(tenants):
         sys.exit(1)
+
+
+@tenants_group.command("pool", help="Ready tenant schemas for fast signups: show, fill or drain the pool.")
+@click.argument("action", type=click.Choice(["status", "fill", "drain"]), default="status")
+def tenants_pool(action: str) -> None:
+    from saas.tenants import pool
+
+    if action == "fill":
+        click.echo(json.dumps(pool.refill_pool()))
+    elif action == "drain":
+        click.echo(json.dumps({"dropped": pool.drain_pool()}))
+    click.echo(json.dumps({"size": pool.pool_size(), "ready": len(pool.ready_schema_refs())}))
 
 
 @tenants_group.command(

@@ -99,6 +99,8 @@ class Settings:
     s3_kms_key_id: str | None = None
     export_link_seconds: int = 900
     export_stale_seconds: int = 600
+    # Tenant schemas built ahead of signups (saas/tenants/pool.py); 0: every signup builds its own.
+    ready_schema_pool_size: int = 0
     # Archive imports: refused from the ZIP's directory, before any entry is inflated (zip bombs).
     import_max_bytes: int = 20 * 1024**3
     """Largest total uncompressed size of an archive's entries."""
@@ -155,6 +157,10 @@ class Settings:
             s3_kms_key_id=os.environ.get("S3_KMS_KEY_ID") or None,
             export_link_seconds=int(os.environ.get("EXPORT_LINK_SECONDS", "900")),
             export_stale_seconds=int(os.environ.get("EXPORT_STALE_SECONDS", "600")),
+            # Off in tests by default, so a test's tenants are built the way its test expects.
+            ready_schema_pool_size=int(
+                os.environ.get("READY_SCHEMA_POOL_SIZE", "0" if environment == "test" else "3")
+            ),
             import_max_bytes=int(os.environ.get("IMPORT_MAX_BYTES", str(20 * 1024**3))),
             import_max_entries=int(os.environ.get("IMPORT_MAX_ENTRIES", "10000")),
             import_max_ratio=int(os.environ.get("IMPORT_MAX_RATIO", "200")),

@@ -48,3 +48,27 @@ class Tenant(db.Model):
             "schema_version": self.schema_version,
             "created_at": self.created_at.isoformat() if self.created_at else None,
         }
+
+
+class ReadySchema(db.Model):
+    """A tenant schema and role built ahead of any signup (``saas.tenants.pool``): a signup claims one
+    instead of building its tables while the person waits. Its id becomes the tenant's id."""
+
+    __tablename__ = "ready_schemas"
+
+    id: Mapped[str] = mapped_column(String(12), primary_key=True)
+    schema_version: Mapped[str] = mapped_column(String(64))
+    # Which tenant-login key the role's password was derived from (a fingerprint, never the key): a role
+    # built before the key changed could not log in, so it is never handed out.
+    login_key: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    @property
+    def ref(self) -> TenantRef:
+        return ready_schema_ref(self.id)
+
+
+def ready_schema_ref(ready_id: str) -> TenantRef:
+    """A ready schema's schema and role are named as the tenant that claims it will be (``t_<id>``)."""
+    name = f"t_{ready_id}"
+    return TenantRef(id=ready_id, slug=f"ready-{ready_id}", schema_name=name, role_name=name)

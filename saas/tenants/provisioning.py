@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import secrets
 from collections.abc import Callable
+from dataclasses import replace
 from functools import cache
 
 from sqlalchemy import select
@@ -38,6 +39,7 @@ from saas.migrations import head_revision
 from saas.models import load_all_models
 from saas.sql import quote_identifier
 from saas.tenants.models import Tenant
+from saas.tenants.pool import claim_ready_schema, refill_soon
 from saas.tenants.roles import create_tenant_role, drop_tenant_role, release_tenant_role
 from saas.tenants.signals import tenant_provisioned
 
@@ -205,7 +207,11 @@ def provision_tenant(
     imported = False
     try:
         user = _admin_user(admin_email, admin_password)
-        if fill is None:
+        ready = claim_ready_schema() if fill is None else None
+        if ready is not None:  # built ahead, exactly as below; its id becomes the tenant's
+            ready_ref, version = ready
+            ref = replace(ready_ref, slug=slug)
+        elif fill is None:
             connection = session.connection()
             create_tenant_role(connection, ref)
             version = create_tenant_tables(connection, ref)
@@ -243,6 +249,8 @@ def provision_tenant(
         if imported:
             _drop_imported_role(ref)
         raise
+    if ready is not None:
+        refill_soon()
     tenant_provisioned.send(ref, actor=actor)
     return tenant
 
