@@ -76,6 +76,9 @@ class RecordType:
     import_target: Callable[[], Any] | None = None
     """Its CSV import: a ``core.imports.ImportTarget`` (fields, schema, dedupe rule), imported lazily like
     ``service``; None: not importable. Custom objects are importable without one (core builds theirs)."""
+    money_fields: tuple[tuple[str, str], ...] = ()
+    """``(amount column, currency column)`` pairs: reports sum and average these in the workspace's base
+    currency, converting each record's amount at its currency's latest rate."""
     module: str = ""
     """The module that owns it; filled in by the registry."""
 

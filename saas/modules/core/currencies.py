@@ -176,8 +176,20 @@ class Converter:
     def describe(self, amounts: dict[str, Decimal]) -> str:
         """Amounts in several currencies as one base-currency figure, saying the rates it rests on."""
         total = self.total(amounts)
-        used = [self.used[c] for c in sorted(amounts) if c in self.used]
-        # Shown on the dashboard page only, so in the reader's language and number format.
+        return f"{format_decimal(total, '#,##0.00')} {self.base}" + self._basis(sorted(amounts))
+
+    def explain(self) -> str:
+        """What figures converted so far rest on (a report's sums): the base currency, the rates used and
+        the currencies left out, in the reader's language."""
+        # Translators: the currency a report's sums are in ("EUR"), then the rates it used, if any.
+        return gettext("Amounts in %(currency)s", currency=self.base) + self._basis(
+            sorted(set(self.used) | self.missing)
+        )
+
+    def _basis(self, currencies: list[str]) -> str:
+        """`` (1 USD = 0.92 EUR of …); no rate for GBP, left out`` for the ``currencies`` concerned."""
+        used = [self.used[c] for c in currencies if c in self.used]
+        # Shown on pages only, so in the reader's language and number format.
         rates = "; ".join(
             # Translators: an exchange rate ("1 USD = 0.92 EUR") and the day it applies from.
             gettext(
@@ -187,8 +199,8 @@ class Converter:
             )
             for r in used
         )
-        text = f"{format_decimal(total, '#,##0.00')} {self.base}" + (f" ({rates})" if rates else "")
-        missing = sorted(c for c in amounts if c in self.missing)
+        text = f" ({rates})" if rates else ""
+        missing = [c for c in currencies if c in self.missing]
         if not missing:
             return text
         return text + gettext("; no rate for %(currencies)s, left out", currencies=", ".join(missing))

@@ -8,12 +8,28 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Boolean, Date, Integer, Numeric, String, Text, cast, func, select, text
+from sqlalchemy import (
+    Boolean,
+    Date,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    case,
+    cast,
+    distinct,
+    func,
+    literal,
+    select,
+    text,
+)
 from sqlalchemy.sql.elements import ColumnElement
 
 from saas.db import TenantSession, db
 from saas.errors import ValidationError
-from saas.modules.core import custom_fields, objects
+from saas.i18n import N_
+from saas.modules.core import currencies, custom_fields, objects
+from saas.modules.core.currencies import Converter
 from saas.modules.core.models import CustomField
 from saas.modules.registry import Series, registry
 from saas.modules.switches import ModuleDisabled, enabled_module_keys
@@ -21,6 +37,7 @@ from saas.spreadsheet import csv_line
 from saas.sql import qualified_column, quote_identifier
 
 MEASURES = ("count", "sum", "avg")
+MEASURE_LABELS = {"count": N_("Count"), "sum": N_("Sum"), "avg": N_("Average")}
 GROUPABLE_CUSTOM = (
     "text",
     "single_select",
@@ -193,6 +210,41 @@ def check_report(
     return custom_fields.checked_filters(definitions, custom)
 
 
+def money_currency_column(session: TenantSession, entity: str, field: str | None) -> str | None:
+    """The currency column of ``field`` when it is an amount of money (a deal's amount), else None."""
+    record_type = registry.record_type(session, entity)
+    return dict(record_type.money_fields).get(field or "") if record_type is not None else None
+
+
+def money_converter(session: TenantSession, entity: str, measure: str, field: str | None) -> Converter | None:
+    """A converter to pass to :func:`run_report` when the report sums or averages money, so the caller can
+    say what the figures rest on (``explain``, ``report``); None for any other report."""
+    if measure == "count" or money_currency_column(session, entity, field) is None:
+        return None
+    return currencies.converter(session)
+
+
+def _in_base_currency(
+    session: TenantSession,
+    entity: str,
+    field: str,
+    currency_name: str,
+    conditions: list,
+    converter: Converter,
+) -> ColumnElement:
+    """``field`` converted into the base currency, row by row; records in a currency without a rate are
+    left out (``conditions`` gains the filter) and noted in ``converter.missing``."""
+    currency = _column(entity, currency_name)
+    present = session.scalars(
+        select(distinct(currency)).select_from(text(quote_identifier(entity))).where(*conditions)
+    ).all()
+    rates = {code: converter.convert(Decimal(1), code) for code in present if code}
+    rates = {code: rate for code, rate in rates.items() if rate is not None}
+    conditions.append(currency.in_(list(rates)))
+    rate = case({code: literal(value, Numeric) for code, value in rates.items()}, value=currency)
+    return _column(entity, field).cast(Numeric) * rate
+
+
 def run_report(
     session: TenantSession,
     entity: str,
@@ -201,9 +253,14 @@ def run_report(
     field: str | None = None,
     then_by: str | None = None,
     filters: dict[str, str] | None = None,
+    converter: Converter | None = None,
 ) -> list[ReportRow]:
     """``measure`` (of ``field``) per value of ``group_by`` (and of ``then_by``) over the records that
-    match ``filters``, largest groups first."""
+    match ``filters``, largest groups first.
+
+    Sums and averages of money (``RecordType.money_fields``) are in the base currency: pass ``converter``
+    (:func:`~saas.modules.core.currencies.converter`) to learn the rates used and the currencies left
+    out for want of one."""
     definitions: list[CustomField] = []
     record_type = registry.record_type(session, entity)
     if record_type is not None:
@@ -224,7 +281,12 @@ def run_report(
     if measure == "count":
         value = func.count()
     else:
-        value = (func.sum if measure == "sum" else func.avg)(_column(entity, field).cast(Numeric))
+        measured = _column(entity, field).cast(Numeric)
+        currency_name = money_currency_column(session, entity, field)
+        if currency_name is not None:
+            converter = converter or currencies.converter(session)
+            measured = _in_base_currency(session, entity, field, currency_name, conditions, converter)
+        value = (func.sum if measure == "sum" else func.avg)(measured)
     query = (
         select(*groups, value.label("value"))
         .select_from(text(quote_identifier(entity)))

@@ -95,6 +95,7 @@ MODULE = Module(
             "sfa.show_deals",
             service=lambda: _deal_parts()[0],
             list_query=lambda: _deal_parts()[1](),
+            money_fields=(("amount", "currency"),),
         ),
     ),
     pages=_pages,

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import date
 from decimal import Decimal
 
 import pytest
 
 from saas.db import db, tenant_session
-from saas.modules.core import custom_fields
+from saas.modules.core import currencies, custom_fields
 from saas.modules.sfa.deals import deals
 from saas.modules.switches import set_module_enabled
 from tests.conftest import bearer, login, make_token
@@ -22,6 +23,7 @@ DEALS = [  # name, amount, currency, tier (custom)
     ("d", "1000.00", "USD", "gold"),
     ("e", "0.00", "USD", None),
 ]
+USD_IN_EUR = Decimal("0.9")  # the workspace's rate: sums of amounts are in its base currency, EUR
 
 
 @pytest.fixture
@@ -29,6 +31,7 @@ def fixture_deals(tenant_a):
     with tenant_session(tenant_a.ref) as session:
         tier = {"key": "tier", "label": "Tier", "field_type": "single_select", "options": ["gold", "silver"]}
         custom_fields.define_field(session, "deals", tier)
+        currencies.set_rate(session, "USD", USD_IN_EUR, date(2026, 1, 1), actor_user_id=None)
         for name, amount, currency, level in DEALS:
             deal = deals.create(session, {"name": name, "amount": Decimal(amount), "currency": currency})
             custom_fields.write_values(session, "deals", deal.id, {"tier": level}, creating=False)
@@ -47,22 +50,54 @@ def test_report_arithmetic_on_a_known_fixture(client, tenant_a, fixture_deals):
         ("EUR", None, "3"),
         ("USD", None, "2"),
     ]
+    # Amounts in EUR, the base currency: 1000 USD is 900 EUR at the workspace's rate.
     assert _rows(client, headers, "entity=deals&group_by=currency&measure=sum&field=amount") == [
-        ("USD", None, "1000.00"), ("EUR", None, "400.00")
+        ("USD", None, "900.00"), ("EUR", None, "400.00")
     ]  # fmt: skip
     assert _rows(client, headers, "entity=deals&group_by=currency&measure=avg&field=amount") == [
-        ("USD", None, "500.00"), ("EUR", None, "133.33")
+        ("USD", None, "450.00"), ("EUR", None, "133.33")
     ]  # fmt: skip
     by_tier = "entity=deals&group_by=cf_tier&then_by=currency&measure=sum&field=amount"
     assert _rows(client, headers, by_tier) == [
-        ("gold", "USD", "1000.00"), ("gold", "EUR", "350.50"), ("silver", "EUR", "49.50"),
+        ("gold", "USD", "900.00"), ("gold", "EUR", "350.50"), ("silver", "EUR", "49.50"),
         (None, "USD", "0.00"),
+    ]  # fmt: skip
+    assert _rows(client, headers, "entity=deals&group_by=cf_tier&measure=sum&field=amount") == [
+        ("gold", None, "1250.50"), ("silver", None, "49.50"), (None, None, "0.00")
     ]  # fmt: skip
     download = client.get("/api/v1/reports.csv?entity=deals&group_by=cf_tier&measure=count", headers=headers)
     assert download.status_code == 200 and download.mimetype == "text/csv"
     assert list(csv.reader(io.StringIO(download.text))) == [
         ["cf_tier", "count"], ["gold", "3"], ["silver", "1"], ["", "1"]
     ]  # fmt: skip
+
+
+def test_money_in_a_currency_without_a_rate_is_left_out_and_the_report_says_so(
+    client, tenant_a, fixture_deals
+):
+    with tenant_session(tenant_a.ref) as session:
+        deals.create(session, {"name": "f", "amount": Decimal("70.00"), "currency": "GBP"})
+    headers = bearer(make_token(tenant_a))
+
+    response = client.get(
+        "/api/v1/reports?entity=deals&group_by=cf_tier&measure=sum&field=amount", headers=headers
+    )
+
+    body = response.get_json()
+    assert [(r["group"], r["value"]) for r in body["rows"]] == [
+        ("gold", "1250.50"),
+        ("silver", "49.50"),
+        (None, "0.00"),
+    ]
+    conversion = body["conversion"]
+    assert conversion["base_currency"] == "EUR" and conversion["not_converted"] == ["GBP"]
+    assert [(r["currency"], r["rate"]) for r in conversion["rates_used"]] == [("USD", "0.9000000000")]
+    count = client.get("/api/v1/reports?entity=deals&group_by=currency", headers=headers).get_json()
+    assert "conversion" not in count and ("GBP", "1") in [(r["group"], r["value"]) for r in count["rows"]]
+
+    login(client, tenant_a.email, tenant_a.password)
+    page = client.get(f"/t/{tenant_a.slug}/reports?entity=deals&group_by=cf_tier&measure=sum&field=amount")
+    assert "no rate for GBP, left out" in page.text
 
 
 def test_bad_reports_get_422_and_other_tenants_see_only_their_records(
@@ -94,7 +129,8 @@ def test_report_page_shows_a_chart_a_table_and_a_csv_link(client, tenant_a, tena
     base = f"/t/{tenant_a.slug}/reports"
     page = client.get(f"{base}?entity=deals&group_by=currency&measure=sum&field=amount")
     assert page.status_code == 200
-    assert "<svg" in page.text and "1000.00" in page.text and "reports.csv?" in page.text
+    assert "<svg" in page.text and "900.00" in page.text and "reports.csv?" in page.text
+    assert "Amounts in EUR (1 USD = 0.9 EUR of" in page.text
     assert client.get(f"{base}?entity=deals&group_by=nope").status_code == 422
     csv_page = client.get(f"{base}.csv?entity=deals&group_by=currency")
     assert csv_page.status_code == 200 and "EUR,3" in csv_page.text

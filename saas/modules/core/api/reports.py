@@ -50,7 +50,35 @@ class ReportRowOut(Schema):
     value = fields.Decimal(as_string=True)
 
 
-ReportOut = Schema.from_dict({"rows": fields.List(fields.Nested(ReportRowOut))}, name="Report")
+class RateUsedOut(Schema):
+    currency = fields.String()
+    rate = fields.Decimal(as_string=True, metadata={"description": "One unit's worth in the base currency"})
+    valid_on = fields.String(metadata={"description": "The day the rate applies from (ISO date)"})
+    source = fields.String()
+
+
+class ConversionOut(Schema):
+    base_currency = fields.String(metadata={"description": "The currency every value is in"})
+    rates_as_of = fields.String(metadata={"description": "Each currency's latest rate on or before this day"})
+    rates_used = fields.List(fields.Nested(RateUsedOut))
+    not_converted = fields.List(
+        fields.String(), metadata={"description": "Currencies without a rate: their records are left out"}
+    )
+
+
+ReportOut = Schema.from_dict(
+    {
+        "rows": fields.List(fields.Nested(ReportRowOut)),
+        "conversion": fields.Nested(
+            ConversionOut,
+            metadata={
+                "description": "Present when the report sums or averages money (a deal's amount): values "
+                "are in the workspace's base currency, each record converted at its currency's rate."
+            },
+        ),
+    },
+    name="Report",
+)
 
 
 @api.get("/reports")
@@ -59,8 +87,12 @@ ReportOut = Schema.from_dict({"rows": fields.List(fields.Nested(ReportRowOut))},
 @api.output(ReportOut)
 @api.doc(summary="Run a report", description="Largest groups first, at most 500.", responses=[404, 422])
 def run_report(query_data):
-    rows = reports.run_report(current_tenant_session(), **query_data)
-    return {
+    session = current_tenant_session()
+    query = query_data
+    converter = reports.money_converter(session, query["entity"], query["measure"], query["field"])
+    rows = reports.run_report(session, **query_data, converter=converter)
+    conversion = {"conversion": converter.report()} if converter is not None else {}
+    return conversion | {
         "rows": [
             {
                 "group": _json(r.group),

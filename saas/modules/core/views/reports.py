@@ -13,6 +13,7 @@ from werkzeug.datastructures import MultiDict
 
 from saas.db import db
 from saas.errors import ValidationError
+from saas.i18n import translate
 from saas.modules.core import reports, saved_reports
 from saas.modules.core.blueprints import pages
 from saas.modules.core.models import SavedReport
@@ -69,9 +70,10 @@ def reports_page():
     entity = params["entity"] if params["entity"] in entities else "contacts"
     groupable, summable = reports.fields_of(session, entity)
     rows, message, errors, status, named = None, None, {}, 200, {}
+    converter = reports.money_converter(session, entity, params["measure"], params["field"])
     if params["group_by"]:
         try:
-            rows = reports.run_report(session, **params)
+            rows = reports.run_report(session, **params, converter=converter)
         except ValidationError as error:
             message, errors, status = error.detail, error.errors, 422
         else:
@@ -79,10 +81,12 @@ def reports_page():
     card = _card(params, rows, groupable) if rows else None
     return render_template(
         "core/reports.html", params=params, entities=entities, groupable=groupable,
-        summable=summable, measures=reports.MEASURES, rows=rows, card=card,
+        summable=summable, measures=reports.MEASURES, measure_labels=reports.MEASURE_LABELS, rows=rows,
+        card=card,
         geometry=chart(card) if card else None, palette=PALETTE, message=message, errors=errors,
         arguments=_arguments(params), filter_rows=FILTER_ROWS, saved=saved_reports.listed(session),
         saved_arguments=saved_reports.page_arguments, may_change=_may_change, filter_labels=named,
+        conversion=converter.explain() if converter is not None and rows else None,
     ), status  # fmt: skip
 
 
@@ -103,8 +107,8 @@ def save_report():
             current_tenant_session(), g.membership.user_id, request.form.get("name", ""), params
         )
     except ValidationError as error:
-        return _back(f"The report was not saved. {error.detail}")
-    flash(f"Report “{report.name}” saved.")
+        return _back(gettext("The report was not saved. %(reason)s", reason=translate(error.detail)))
+    flash(gettext("Report “%(name)s” saved.", name=report.name))
     return redirect(url_for("core.reports_page", **saved_reports.page_arguments(report)), 303)
 
 
@@ -117,8 +121,10 @@ def pin_report(saved_report_id: uuid.UUID):
             is_admin=g.membership.role in ADMIN_ROLES,
         )  # fmt: skip
     except ValidationError as error:
-        return _back(error.detail)
-    return _back(f"“{report.name}” {'pinned to' if pinned else 'taken off'} the dashboard.")
+        return _back(translate(error.detail))
+    if pinned:
+        return _back(gettext("“%(name)s” pinned to the dashboard.", name=report.name))
+    return _back(gettext("“%(name)s” taken off the dashboard.", name=report.name))
 
 
 @pages.post("/reports/saved/<uuid:saved_report_id>/delete")
@@ -129,7 +135,7 @@ def delete_report(saved_report_id: uuid.UUID):
         saved_report_id,
         is_admin=g.membership.role in ADMIN_ROLES,
     )
-    return _back(f"Report “{report.name}” deleted.")
+    return _back(gettext("Report “%(name)s” deleted.", name=report.name))
 
 
 @pages.get("/reports.csv")
