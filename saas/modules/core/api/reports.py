@@ -57,7 +57,7 @@ class RateUsedOut(Schema):
     source = fields.String()
 
 
-class ConversionOut(Schema):
+class CurrencyConversionOut(Schema):
     base_currency = fields.String(metadata={"description": "The currency every value is in"})
     rates_as_of = fields.String(metadata={"description": "Each currency's latest rate on or before this day"})
     rates_used = fields.List(fields.Nested(RateUsedOut))
@@ -70,7 +70,7 @@ ReportOut = Schema.from_dict(
     {
         "rows": fields.List(fields.Nested(ReportRowOut)),
         "conversion": fields.Nested(
-            ConversionOut,
+            CurrencyConversionOut,
             metadata={
                 "description": "Present when the report sums or averages money (a deal's amount): values "
                 "are in the workspace's base currency, each record converted at its currency's rate."
