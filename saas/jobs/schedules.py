@@ -37,6 +37,7 @@ PERIODIC_JOBS: list[PeriodicJob] = [
     PeriodicJob("saas.exports.services.run_due_schedules", interval=300),
     PeriodicJob("saas.exports.services.reap_stale_exports", interval=300),
     PeriodicJob("saas.exports.services.expire_old_exports", cron="17 3 * * *"),
+    PeriodicJob("saas.exports.destinations.retry_due_deliveries", interval=300),
 ]
 
 
