@@ -78,7 +78,7 @@ def get_export(export_id: uuid.UUID):
     return _with_link(services.get_export(g.tenant.id, export_id))
 
 
-class DestinationIn(Schema):
+class ExportDestinationIn(Schema):
     kind = String(required=True, validate=OneOf(destinations.KINDS))
     bucket = String(required=True, validate=Length(max=63))
     prefix = String(load_default="", validate=Length(max=400))
@@ -100,7 +100,7 @@ class DestinationIn(Schema):
     enabled = Boolean(load_default=True)
 
 
-class DestinationOut(Schema):
+class ExportDestinationOut(Schema):
     external_id = String(
         metadata={"description": "The ExternalId your AWS role's trust policy must require."}
     )
@@ -121,7 +121,7 @@ class DestinationOut(Schema):
     last_failure_reason = String()
 
 
-class ScheduleIn(Schema):
+class ExportScheduleIn(Schema):
     frequency = String(required=True, validate=OneOf(tuple(services.FREQUENCIES)))
     hour = Integer(load_default=None, allow_none=True, validate=Range(0, 23))
     weekday = Integer(load_default=None, allow_none=True, validate=Range(0, 6))
@@ -129,7 +129,7 @@ class ScheduleIn(Schema):
     enabled = Boolean(load_default=True)
 
 
-class ScheduleOut(Schema):
+class ExportScheduleOut(Schema):
     frequency = String()
     hour = Integer(allow_none=True)
     weekday = Integer(allow_none=True)
@@ -144,19 +144,19 @@ def _actor() -> str:
 
 @api.get("/exports/destination")
 @api.auth_required(token_auth)
-@api.output(DestinationOut)
+@api.output(ExportDestinationOut)
 @api.doc(summary="The workspace's own bucket for scheduled exports (owners)", responses=[403])
-def get_destination():
+def get_export_destination():
     require_role("owner")
     return destinations.destination_summary(destinations.get_destination(g.tenant.id))
 
 
 @api.put("/exports/destination")
 @api.auth_required(token_auth)
-@api.input(DestinationIn)
-@api.output(DestinationOut)
+@api.input(ExportDestinationIn)
+@api.output(ExportDestinationOut)
 @api.doc(summary="Set the workspace's own bucket and test write access (owners)", responses=[403, 422])
-def put_destination(json_data):
+def put_export_destination(json_data):
     require_role("owner")
     return destinations.destination_summary(
         destinations.save_destination(g.tenant.id, json_data, actor=_actor())
@@ -165,9 +165,9 @@ def put_destination(json_data):
 
 @api.post("/exports/destination/probe")
 @api.auth_required(token_auth)
-@api.output(DestinationOut)
+@api.output(ExportDestinationOut)
 @api.doc(summary="Test write access to the workspace's bucket again (owners)", responses=[403, 404])
-def probe_destination():
+def probe_export_destination():
     require_role("owner")
     destinations.probe_destination(g.tenant.id, actor=_actor())
     return destinations.destination_summary(destinations.get_destination(g.tenant.id))
@@ -177,7 +177,7 @@ def probe_destination():
 @api.auth_required(token_auth)
 @api.output({}, status_code=204)
 @api.doc(summary="Forget the workspace's bucket and its keys (owners)", responses=[403])
-def delete_destination():
+def delete_export_destination():
     require_role("owner")
     destinations.remove_destination(g.tenant.id, actor=_actor())
     return ""
@@ -185,14 +185,14 @@ def delete_destination():
 
 @api.put("/exports/schedule")
 @api.auth_required(token_auth)
-@api.input(ScheduleIn)
-@api.output(ScheduleOut)
+@api.input(ExportScheduleIn)
+@api.output(ExportScheduleOut)
 @api.doc(
-    summary="Set the export schedule: daily or weekly at an hour of the workspace's time zone (owners)",
+    summary="Set the export schedule: daily or weekly at a local hour (owners and admins)",
     responses=[403, 422],
 )
-def put_schedule(json_data):
-    require_role("owner")
+def put_export_schedule(json_data):
+    require_role(*ADMIN_ROLES)
     return services.set_schedule(g.tenant.id, actor=_actor(), **json_data)
 
 
@@ -200,10 +200,10 @@ for view in (
     start_export,
     list_exports,
     get_export,
-    get_destination,
-    put_destination,
-    probe_destination,
-    delete_destination,
-    put_schedule,
+    get_export_destination,
+    put_export_destination,
+    probe_export_destination,
+    delete_export_destination,
+    put_export_schedule,
 ):
     view.allowed_when_read_only = True

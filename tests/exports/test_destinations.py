@@ -509,3 +509,51 @@ def test_next_run_keeps_its_local_hour_across_daylight_saving_and_weekdays():
     run = services.next_scheduled_run(weekly, "Asia/Tokyo", before_spring)
     assert run.astimezone(ZoneInfo("Asia/Tokyo")).strftime("%A %H:%M") == "Sunday 23:00"
     assert services.next_scheduled_run(weekly, "Asia/Tokyo", run) - run == timedelta(days=7)
+
+
+def test_admins_set_the_schedule_through_the_api_for_their_own_workspace_only(
+    client, tenant_a, tenant_b, schedules
+):
+    schedules(tenant_b.tenant.id)  # B's own schedule, which A's call must leave alone
+    before_b = db.session.get(ExportSchedule, tenant_b.tenant.id).next_run_at
+    schedules(tenant_a.tenant.id)  # switched off after the test
+    headers = bearer(make_token(tenant_a))
+    saved = client.put(
+        "/api/v1/exports/schedule",
+        headers=headers,
+        json={"frequency": "weekly", "hour": 4, "weekday": 2, "keep_days": 7},
+    )
+    assert saved.status_code == 200, saved.text
+    body = saved.get_json()
+    assert (body["frequency"], body["hour"], body["weekday"], body["keep_days"]) == ("weekly", 4, 2, 7)
+    run = datetime.fromisoformat(body["next_run_at"]).astimezone(ZoneInfo("UTC"))
+    assert (run.weekday(), run.hour) == (2, 4)  # the workspace has no time zone: UTC
+    db.session.expire_all()
+    b = db.session.get(ExportSchedule, tenant_b.tenant.id)
+    assert (b.frequency, b.hour, b.next_run_at) == ("daily", None, before_b)
+    refused = client.put("/api/v1/exports/schedule", headers=headers, json={"frequency": "daily", "hour": 25})
+    assert refused.status_code == 422 and refused.mimetype == "application/problem+json"
+
+    email = f"member-{uuid.uuid4().hex[:6]}@example.com"
+    add_member(db.session, tenant_a.tenant.id, email, PASSWORD, "member", actor="test")
+    _, secret = create_api_token(db.session, tenant_a.slug, email, "member token")
+    db.session.commit()
+    denied = client.put("/api/v1/exports/schedule", headers=bearer(secret), json={"frequency": "daily"})
+    assert denied.status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("language", "title"),
+    [
+        ("de", "Exporte in Ihren eigenen Bucket"),
+        ("ru", "Экспорт в собственный бакет"),
+        ("zh-Hans", "导出到您自己的存储桶"),
+        ("fa", "برون‌بری به باکت خودتان"),
+    ],
+)
+def test_destination_page_speaks_the_readers_language(client, tenant_a, language, title):
+    login(client, tenant_a.email, tenant_a.password)
+    page = client.get(
+        f"/t/{tenant_a.slug}/settings/export/destination", headers={"Accept-Language": language}
+    )
+    assert page.status_code == 200 and title in page.text
