@@ -99,6 +99,8 @@ class Settings:
     s3_kms_key_id: str | None = None
     export_link_seconds: int = 900
     export_stale_seconds: int = 600
+    export_role_principal: str | None = None
+    """Our task role's ARN, which a customer's role for exports to their own bucket must trust."""
     # Archive imports: refused from the ZIP's directory, before any entry is inflated (zip bombs).
     import_max_bytes: int = 20 * 1024**3
     """Largest total uncompressed size of an archive's entries."""
@@ -155,6 +157,7 @@ class Settings:
             s3_kms_key_id=os.environ.get("S3_KMS_KEY_ID") or None,
             export_link_seconds=int(os.environ.get("EXPORT_LINK_SECONDS", "900")),
             export_stale_seconds=int(os.environ.get("EXPORT_STALE_SECONDS", "600")),
+            export_role_principal=os.environ.get("EXPORT_ROLE_PRINCIPAL") or None,
             import_max_bytes=int(os.environ.get("IMPORT_MAX_BYTES", str(20 * 1024**3))),
             import_max_entries=int(os.environ.get("IMPORT_MAX_ENTRIES", "10000")),
             import_max_ratio=int(os.environ.get("IMPORT_MAX_RATIO", "200")),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 
-from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_login import current_user
 
@@ -88,6 +88,7 @@ def _destination_page(form: dict | None = None, errors: dict | None = None, stat
             form=form or {name: summary[name] or "" for name in DESTINATION_FIELDS},
             errors=errors or {},
             schedule=services.get_schedule(g.tenant.id),
+            our_principal=current_app.config["SAAS_SETTINGS"].export_role_principal,
         ),
         status,
     )

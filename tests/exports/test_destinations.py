@@ -5,6 +5,7 @@ never shown back nor archived."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import os
@@ -171,9 +172,14 @@ def test_nightly_schedule_delivers_the_archive_to_the_customers_bucket_through_a
     assert {"export.destination_changed", "export.destination_probed", "export.delivered"} <= set(audited)
 
 
-def test_probe_says_in_words_that_the_bucket_is_missing(client, s3, s3_server, tenant_a):
+def test_probe_says_in_words_that_the_bucket_is_missing(app, client, s3, s3_server, tenant_a, monkeypatch):
+    principal = "arn:aws:iam::999988887777:role/opencrm-task"
+    settings = dataclasses.replace(app.config["SAAS_SETTINGS"], export_role_principal=principal)
+    monkeypatch.setitem(app.config, "SAAS_SETTINGS", settings)
     login(client, tenant_a.email, tenant_a.password)
     page = client.get(f"/t/{tenant_a.slug}/settings/export/destination")
+    external_id = db.session.get(ExportDestination, tenant_a.tenant.id).external_id
+    assert principal in page.text and external_id in page.text  # what the customer's trust policy needs
     saved = client.post(
         f"/t/{tenant_a.slug}/settings/export/destination",
         data={
