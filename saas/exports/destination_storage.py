@@ -51,13 +51,14 @@ class DestinationFailure(Exception):
         self.reason = reason
 
 
-def _config() -> BotoConfig:
-    # Short timeouts: the probe runs inside a page request; bounded retries inside one attempt.
+def _config(attempts: int) -> BotoConfig:
+    # Short connect timeout: the probe runs inside a page request (one attempt); a delivery retries a
+    # little within an attempt, and later with backoff across attempts.
     return BotoConfig(
         signature_version="s3v4",
         connect_timeout=5,
         read_timeout=60,
-        retries={"max_attempts": 3, "mode": "standard"},
+        retries={"max_attempts": attempts, "mode": "standard"},
     )
 
 
@@ -79,10 +80,10 @@ def failure_from(error: Exception) -> DestinationFailure:
     return error if isinstance(error, DestinationFailure) else DestinationFailure(_reason_of(error))
 
 
-def customer_client(destination: ExportDestination, *, session_name: str) -> Any:
+def customer_client(destination: ExportDestination, *, session_name: str, attempts: int = 3) -> Any:
     """An S3 client acting as the customer: through their role, or with their stored keys."""
     if destination.kind == "aws_role":
-        sts = boto3.client("sts", region_name=destination.region, config=_config())
+        sts = boto3.client("sts", region_name=destination.region, config=_config(attempts))
         try:
             credentials = sts.assume_role(
                 RoleArn=destination.role_arn,
@@ -99,7 +100,7 @@ def customer_client(destination: ExportDestination, *, session_name: str) -> Any
             aws_access_key_id=credentials["AccessKeyId"],
             aws_secret_access_key=credentials["SecretAccessKey"],
             aws_session_token=credentials["SessionToken"],
-            config=_config(),
+            config=_config(attempts),
         )
     if destination.kind == "s3_keys":
         if not (destination.access_key_encrypted and destination.secret_key_encrypted):
@@ -110,7 +111,7 @@ def customer_client(destination: ExportDestination, *, session_name: str) -> Any
             region_name=destination.region or "us-east-1",
             aws_access_key_id=decrypt_secret(destination.access_key_encrypted),
             aws_secret_access_key=decrypt_secret(destination.secret_key_encrypted),
-            config=_config(),
+            config=_config(attempts),
         )
     raise DestinationFailure("not_configured")
 

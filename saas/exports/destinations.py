@@ -59,9 +59,11 @@ REASONS = {
     "unreachable": _l("The storage service could not be reached."),
     "checksum_mismatch": _l("The uploaded archive did not match its checksum and was removed."),
     "archive_gone": _l("The archive expired before it could be delivered."),
+    "archive_unreadable": _l("The archive could not be read from our own storage (on our side, not yours)."),
     "secret_unreadable": _l("The stored keys can no longer be decrypted: enter them again."),
     "no_credentials": _l("No access key is stored: enter the access key and secret."),
     "not_configured": _l("No bucket is set up."),
+    "endpoint_refused": _l("The endpoint resolves to a private or loopback address, which is not allowed."),
     "storage_error": _l("The storage service refused the upload."),
 }
 
@@ -127,10 +129,17 @@ def _checked(values: dict[str, Any], destination: ExportDestination) -> dict[str
     elif kind == "s3_keys":
         role_arn = None
         endpoint_url = _checked_endpoint(endpoint_url, errors)
-        stored = destination.kind == "s3_keys" and destination.secret_key_encrypted
-        # Write-only fields: left blank, the stored keys stay; both are needed the first time.
+        # Write-only fields: left blank, the stored keys stay; both are needed the first time, and for a
+        # new endpoint (the stored keys are never sent to a service they were not entered for).
+        stored = (
+            destination.kind == "s3_keys"
+            and destination.secret_key_encrypted
+            and destination.endpoint_url == endpoint_url
+        )
         if not stored and not (values.get("access_key_id") and values.get("secret_access_key")):
-            errors["secret_access_key"] = [gettext("Enter the access key and its secret.")]
+            errors["secret_access_key"] = [
+                gettext("Enter the access key and its secret (again, for a new endpoint).")
+            ]
     if errors:
         raise ValidationError(gettext("The export destination was not saved."), errors)
     return {
@@ -204,6 +213,19 @@ def _session_name(tenant_id: str) -> str:
     return f"opencrm-export-{tenant_id}"
 
 
+def _client_for(destination: ExportDestination, *, attempts: int) -> Any:
+    """The customer's S3 client; an endpoint is checked again first, as its name may point elsewhere
+    since it was saved."""
+    if destination.kind == "s3_keys":
+        try:
+            vet_webhook_url(destination.endpoint_url or "", allow_loopback=loopback_allowed())
+        except UnsafeWebhookURL as error:
+            raise destination_storage.DestinationFailure("endpoint_refused") from error
+    return destination_storage.customer_client(
+        destination, session_name=_session_name(destination.tenant_id), attempts=attempts
+    )
+
+
 def probe_destination(tenant_id: str, *, actor: str) -> str:
     """Write and delete a probe object; the result (a reason code, ``ok`` when it worked) is kept for
     the page and audited."""
@@ -211,7 +233,7 @@ def probe_destination(tenant_id: str, *, actor: str) -> str:
     if not destination.configured:
         raise NotFound("No export destination is set up.")
     try:
-        client = destination_storage.customer_client(destination, session_name=_session_name(tenant_id))
+        client = _client_for(destination, attempts=1)
         destination_storage.probe_write_access(client, destination.bucket, destination.prefix)
         reason = "ok"
     except Exception as error:  # every failure is the customer's to fix: say which, keep no trace
@@ -287,7 +309,7 @@ def attempt_delivery(delivery_id: uuid.UUID, now: datetime) -> str:
     export = db.session.get(Export, delivery.export_id)
     tenant = db.session.get(Tenant, delivery.tenant_id)
     try:
-        if destination is None or not destination.configured:
+        if destination is None or not destination.configured or not destination.enabled:
             raise destination_storage.DestinationFailure("not_configured")
         if export is None or export.status != "done" or not export.storage_key:
             raise destination_storage.DestinationFailure("archive_gone")
@@ -326,28 +348,34 @@ def _copy_archive(destination: ExportDestination, export: Export, key: str) -> N
     scratch.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile(dir=scratch, prefix="delivery-", suffix=".zip") as target:
         digest = hashlib.sha256()
-        for chunk in storage.object_chunks(export.storage_key):
-            digest.update(chunk)
-            target.write(chunk)
-        target.flush()
+        try:
+            for chunk in storage.object_chunks(export.storage_key):
+                digest.update(chunk)
+                target.write(chunk)
+            target.flush()
+        except Exception as error:  # ours, not the customer's bucket: say so
+            log.exception("export %s could not be read back for its delivery", export.id)
+            raise destination_storage.DestinationFailure("archive_unreadable") from error
         if digest.hexdigest() != export.sha256:
             raise destination_storage.DestinationFailure("checksum_mismatch")
-        client = destination_storage.customer_client(
-            destination, session_name=_session_name(export.tenant_id)
-        )
+        client = _client_for(destination, attempts=3)
         destination_storage.upload_verified(client, destination.bucket, key, target.name, export.sha256)
+
+
+FINAL_REASONS = frozenset({"not_configured", "archive_gone"})
+"""Failures no retry can mend: the delivery gives up at once."""
 
 
 def _record_failure(delivery_id: uuid.UUID, attempt: int, reason: str, now: datetime) -> str:
     delivery = db.session.get(ExportDelivery, delivery_id)
-    given_up = attempt >= MAX_ATTEMPTS
+    given_up = attempt >= MAX_ATTEMPTS or reason in FINAL_REASONS
     delivery.reason = reason
     if given_up:
         delivery.status, delivery.finished_at = "failed", _now()
     else:
         delivery.next_attempt_at = now + RETRY_DELAYS[attempt - 1]
     destination = db.session.get(ExportDestination, delivery.tenant_id)
-    if destination is not None:
+    if destination is not None and reason != "not_configured":
         destination.last_failure_at, destination.last_failure_reason = _now(), reason
     record_audit(
         db.session,
@@ -359,7 +387,8 @@ def _record_failure(delivery_id: uuid.UUID, attempt: int, reason: str, now: date
     )
     db.session.commit()
     if given_up:
-        _mail_owners(delivery, destination, reason)
+        if reason != "not_configured":  # an owner removed or switched off the bucket: nothing to say
+            _mail_owners(delivery, destination, reason)
         return "failed"
     return "retry"
 

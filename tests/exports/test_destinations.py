@@ -563,3 +563,44 @@ def test_destination_page_speaks_the_readers_language(client, tenant_a, language
         f"/t/{tenant_a.slug}/settings/export/destination", headers={"Accept-Language": language}
     )
     assert page.status_code == 200 and title in page.text
+
+
+def test_a_bucket_removed_while_a_copy_waits_ends_it_without_retries_or_mail(
+    app_ctx,
+    s3,
+    s3_server,
+    customer_bucket,
+    schedules,
+    tenant_a,
+    mail_sink,  # noqa: F811 - the fixture imported above
+):
+    bucket = customer_bucket()
+    _keys_destination(tenant_a.tenant.id, bucket, s3_server)
+    s3.delete_bucket(Bucket=bucket)
+    schedules(tenant_a.tenant.id)
+    export = _fire_schedule(tenant_a.tenant.id)
+    waiting = _delivery(export)
+    assert waiting.status == "pending"
+    destinations.remove_destination(tenant_a.tenant.id, actor="test")
+    assert destinations.retry_due_deliveries(waiting.next_attempt_at) == {"failed": 1}
+    db.session.expire_all()
+    ended = _delivery(export)
+    assert (ended.status, ended.attempts, ended.reason) == ("failed", 2, "not_configured")
+    assert mail_sink.to(tenant_a.email) == []
+
+
+def test_stored_keys_are_never_sent_to_a_new_endpoint(app_ctx, s3, s3_server, customer_bucket, tenant_a):
+    from saas.errors import ValidationError
+
+    bucket = customer_bucket()
+    _keys_destination(tenant_a.tenant.id, bucket, s3_server)
+    other_endpoint = s3_server.replace("127.0.0.1", "localhost")
+    values = {"kind": "s3_keys", "bucket": bucket, "endpoint_url": other_endpoint}
+    with pytest.raises(ValidationError) as refused:
+        destinations.save_destination(tenant_a.tenant.id, values, actor="test")
+    assert "secret_access_key" in refused.value.errors
+    db.session.rollback()
+    assert db.session.get(ExportDestination, tenant_a.tenant.id).endpoint_url == s3_server
+    # Keys entered again for it: accepted.
+    moved = destinations.save_destination(tenant_a.tenant.id, values | _keys(), actor="test")
+    assert (moved.endpoint_url, moved.probe_reason) == (other_endpoint, "ok")
