@@ -377,6 +377,7 @@ def set_schedule(
         errors["weekday"] = ["A weekday from 0 (Monday) to 6 (Sunday)."]
     if errors:
         raise ValidationError(next(iter(errors.values()))[0], errors)
+    time_zone = _tenant(tenant_id).time_zone  # read first: no half-made schedule is flushed by the query
     schedule = db.session.get(ExportSchedule, tenant_id)
     if schedule is None:
         schedule = ExportSchedule(tenant_id=tenant_id)
@@ -384,7 +385,7 @@ def set_schedule(
     timing = (frequency, hour, weekday if frequency == "weekly" else None)
     if timing != (schedule.frequency, schedule.hour, schedule.weekday) or schedule.next_run_at is None:
         schedule.frequency, schedule.hour, schedule.weekday = timing
-        schedule.next_run_at = next_scheduled_run(schedule, _tenant(tenant_id).time_zone, _now())
+        schedule.next_run_at = next_scheduled_run(schedule, time_zone, _now())
     schedule.keep_days, schedule.enabled, schedule.updated_by = keep_days, enabled, actor
     record_audit(
         db.session,

@@ -86,6 +86,7 @@ def schedules(app_ctx):
             tenant_id, frequency="daily", keep_days=30, enabled=True, actor="test", **timing
         )
 
+    _schedule.track = made.append  # for a schedule made through the API
     yield _schedule
     for tenant_id in made:
         schedule = db.session.get(ExportSchedule, tenant_id)
@@ -522,8 +523,10 @@ def test_admins_set_the_schedule_through_the_api_for_their_own_workspace_only(
 ):
     schedules(tenant_b.tenant.id)  # B's own schedule, which A's call must leave alone
     before_b = db.session.get(ExportSchedule, tenant_b.tenant.id).next_run_at
-    schedules(tenant_a.tenant.id)  # switched off after the test
+    schedules.track(tenant_a.tenant.id)  # switched off after the test
     headers = bearer(make_token(tenant_a))
+    first = client.put("/api/v1/exports/schedule", headers=headers, json={"frequency": "daily"})
+    assert first.status_code == 200 and first.get_json()["hour"] is None  # a first schedule, made here
     saved = client.put(
         "/api/v1/exports/schedule",
         headers=headers,
