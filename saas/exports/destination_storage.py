@@ -117,11 +117,15 @@ def customer_client(destination: ExportDestination, *, session_name: str, attemp
 
 
 def probe_write_access(client: Any, bucket: str, prefix: str) -> None:
-    """Put a small object under the prefix, then delete it; raises DestinationFailure if either fails."""
+    """Put a small object under the prefix, read its metadata back (the upload's check does), then
+    delete it; raises DestinationFailure if any step fails."""
     key = f"{prefix}.write-probe-{secrets.token_hex(8)}"
     try:
         client.put_object(Bucket=bucket, Key=key, Body=b"write access probe; deleted right away\n")
-        client.delete_object(Bucket=bucket, Key=key)
+        try:
+            client.head_object(Bucket=bucket, Key=key)
+        finally:
+            client.delete_object(Bucket=bucket, Key=key)
     except (ClientError, BotoCoreError) as error:
         raise failure_from(error) from error
 

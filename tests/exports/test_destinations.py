@@ -202,11 +202,12 @@ def test_probe_says_in_words_that_the_bucket_is_missing(app, client, s3, s3_serv
 @pytest.fixture(scope="module")
 def moto_with_auth():
     """A moto server of its own that checks signatures (moto's INITIAL_NO_AUTH_ACTION_COUNT): the
-    first four requests set up an IAM user with a key allowed to write, and a bucket."""
+    first seven requests set up a bucket and two IAM users with keys: one may use S3 fully, the other
+    may only put and delete objects."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    env = {**os.environ, "INITIAL_NO_AUTH_ACTION_COUNT": "4"}
+    env = {**os.environ, "INITIAL_NO_AUTH_ACTION_COUNT": "7"}
     server = subprocess.Popen(
         [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
         env=env,
@@ -229,18 +230,33 @@ def moto_with_auth():
             PolicyName="write",
             PolicyDocument='{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}',
         )
+        iam.create_user(UserName="crm-put-only")
+        narrow = iam.create_access_key(UserName="crm-put-only")["AccessKey"]
+        iam.put_user_policy(
+            UserName="crm-put-only",
+            PolicyName="put-only",
+            PolicyDocument='{"Version":"2012-10-17","Statement":[{"Effect":"Allow",'
+            '"Action":["s3:PutObject","s3:DeleteObject"],"Resource":"*"}]}',
+        )
         boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1").create_bucket(Bucket="guarded")
-        yield endpoint, key["AccessKeyId"], key["SecretAccessKey"]
+        yield endpoint, key["AccessKeyId"], key["SecretAccessKey"], narrow
     finally:
         server.terminate()
         server.wait(timeout=10)
 
 
-def test_probe_tells_wrong_secret_and_unknown_key_from_working_keys(app_ctx, s3, moto_with_auth, tenant_a):
-    endpoint, key_id, secret = moto_with_auth
+def test_probe_tells_wrong_secret_unknown_key_and_missing_rights_from_working_keys(
+    app_ctx, s3, moto_with_auth, tenant_a
+):
+    endpoint, key_id, secret, narrow = moto_with_auth
     tenant_id = tenant_a.tenant.id
     cases = [
         ({"access_key_id": key_id, "secret_access_key": secret}, "ok"),
+        # May write but not read back what it wrote: the upload's check would fail, so the probe does.
+        (
+            {"access_key_id": narrow["AccessKeyId"], "secret_access_key": narrow["SecretAccessKey"]},
+            "access_denied",
+        ),
         ({"access_key_id": key_id, "secret_access_key": secret + "x"}, "wrong_secret"),
         ({"access_key_id": "AKIANOBODYKNOWSTHIS", "secret_access_key": secret}, "unknown_access_key"),
     ]
