@@ -267,20 +267,36 @@ def deliver_export(delivery_id: str) -> str:
     return attempt_delivery(uuid.UUID(delivery_id), _now())
 
 
-def retry_due_deliveries(now: datetime | None = None) -> dict[str, int]:
-    """Periodic job: attempt every pending delivery whose retry is due (or whose queue entry was lost)."""
+def retry_due_deliveries(now: datetime | None = None) -> dict[str, Any]:
+    """Periodic job: attempt every pending delivery whose retry is due (or whose queue entry was lost),
+    tenant by tenant through the fan-out (lapsed workspaces included: leaving must keep working)."""
+    from saas.jobs.fanout import for_each_tenant
+
     now = now or _now()
-    due = db.session.scalars(
-        select(ExportDelivery.id)
+    due = (
+        select(ExportDelivery.tenant_id, ExportDelivery.id)
         .where(ExportDelivery.status == "pending", ExportDelivery.next_attempt_at <= now)
         .order_by(ExportDelivery.next_attempt_at)
-    ).all()
-    db.session.commit()
+    )
+    by_tenant: dict[str, list[uuid.UUID]] = {}
+    for tenant_id, delivery_id in db.session.execute(due):
+        by_tenant.setdefault(tenant_id, []).append(delivery_id)
+
+    def attempt_tenants_deliveries(ref) -> list[str]:
+        return [attempt_delivery(delivery_id, now) for delivery_id in by_tenant[ref.id]]
+
+    report = for_each_tenant(
+        "retry_due_deliveries",
+        attempt_tenants_deliveries,
+        when_read_only=True,
+        needs_schema=False,
+        tenant_ids=list(by_tenant),
+    )
     outcomes: dict[str, int] = {}
-    for delivery_id in due:
-        outcome = attempt_delivery(delivery_id, now)
-        outcomes[outcome] = outcomes.get(outcome, 0) + 1
-    return outcomes
+    for results in report.results.values():
+        for outcome in results:
+            outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    return {"outcomes": outcomes, **report.as_dict()}
 
 
 def _dated_key(destination: ExportDestination, tenant: Tenant, export: Export) -> str:

@@ -277,11 +277,11 @@ def test_failed_copy_is_retried_with_backoff_and_succeeds_once_the_bucket_exists
     assert (delivery.status, delivery.attempts, delivery.reason) == ("pending", 1, "no_such_bucket")
     first_retry = delivery.next_attempt_at
     # Not before its time: the sweep a minute early leaves it alone.
-    assert destinations.retry_due_deliveries(first_retry - timedelta(minutes=1)) == {}
+    assert destinations.retry_due_deliveries(first_retry - timedelta(minutes=1))["outcomes"] == {}
 
     s3.create_bucket(Bucket=bucket)
     try:
-        assert destinations.retry_due_deliveries(first_retry) == {"done": 1}
+        assert destinations.retry_due_deliveries(first_retry)["outcomes"] == {"done": 1}
         db.session.expire_all()
         delivery = _delivery(export)
         assert (delivery.status, delivery.attempts) == ("done", 2)
@@ -324,7 +324,7 @@ def test_a_copy_that_keeps_failing_gives_up_after_its_retries_and_mails_the_owne
     body = mail.get_content()
     assert bucket in body and "The bucket does not exist." in body
     # Given up: a later sweep does not try again.
-    assert destinations.retry_due_deliveries(waits[-1] + timedelta(days=1)) == {}
+    assert destinations.retry_due_deliveries(waits[-1] + timedelta(days=1))["outcomes"] == {}
 
     login(client, tenant_a.email, tenant_a.password)
     page = client.get(f"/t/{tenant_a.slug}/settings/export/destination").text
@@ -601,7 +601,7 @@ def test_a_bucket_removed_while_a_copy_waits_ends_it_without_retries_or_mail(
     waiting = _delivery(export)
     assert waiting.status == "pending"
     destinations.remove_destination(tenant_a.tenant.id, actor="test")
-    assert destinations.retry_due_deliveries(waiting.next_attempt_at) == {"failed": 1}
+    assert destinations.retry_due_deliveries(waiting.next_attempt_at)["outcomes"] == {"failed": 1}
     db.session.expire_all()
     ended = _delivery(export)
     assert (ended.status, ended.attempts, ended.reason) == ("failed", 2, "not_configured")
