@@ -130,6 +130,15 @@ def _objects(s3, bucket: str) -> dict[str, bytes]:
     }
 
 
+def _assumed_sessions(tenant_id: str) -> list[tuple[str, str]]:
+    """(role ARN, external id) of every STS session moto handed out for this workspace's exports; moto's
+    server runs in this process, so its record of AssumeRole calls can be read."""
+    from moto.sts.models import sts_backends
+
+    roles = sts_backends["111122223333"]["aws"].assumed_roles
+    return [(r.role_arn, r.external_id) for r in roles if r.session_name == f"opencrm-export-{tenant_id}"]
+
+
 def test_nightly_schedule_delivers_the_archive_to_the_customers_bucket_through_an_assumed_role(
     app_ctx, aws, customer_bucket, schedules, tenant_a
 ):
@@ -171,6 +180,8 @@ def test_nightly_schedule_delivers_the_archive_to_the_customers_bucket_through_a
         select(AuditEntry.action).where(AuditEntry.tenant_id == tenant_a.tenant.id)
     ).all()
     assert {"export.destination_changed", "export.destination_probed", "export.delivered"} <= set(audited)
+    # The probe and the delivery each assumed the role, always with this workspace's external id.
+    assert _assumed_sessions(tenant_a.tenant.id) == [(ROLE_ARN, destination.external_id)] * 2
 
 
 def test_probe_says_in_words_that_the_bucket_is_missing(app, client, s3, s3_server, tenant_a, monkeypatch):
@@ -404,6 +415,8 @@ def test_another_tenants_settings_never_reach_this_bucket(
     assert hashlib.sha256(body_a).hexdigest() == export_a.sha256
     assert hashlib.sha256(body_b).hexdigest() == export_b.sha256
     assert export_a.sha256 != export_b.sha256
+    assert set(_assumed_sessions(tenant_a.tenant.id)) == {(ROLE_ARN, a.external_id)}
+    assert set(_assumed_sessions(tenant_b.tenant.id)) == {(ROLE_ARN, b.external_id)}
 
 
 def test_destination_pages_and_api_are_owners_only_and_never_cross_tenants(
@@ -623,3 +636,12 @@ def test_stored_keys_are_never_sent_to_a_new_endpoint(app_ctx, s3, s3_server, cu
     # Keys entered again for it: accepted.
     moved = destinations.save_destination(tenant_a.tenant.id, values | _keys(), actor="test")
     assert (moved.endpoint_url, moved.probe_reason) == (other_endpoint, "ok")
+
+
+def test_probe_says_when_the_endpoint_cannot_be_reached(app_ctx, s3, tenant_a):
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed = sock.getsockname()[1]  # nothing listens here once the socket is closed
+    destination = _keys_destination(tenant_a.tenant.id, "some-bucket", f"http://127.0.0.1:{closed}")
+    assert destination.probe_reason == "unreachable"
+    assert destinations.reason_text("unreachable") == "The storage service could not be reached."
