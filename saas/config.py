@@ -101,6 +101,8 @@ class Settings:
     export_stale_seconds: int = 600
     # Tenant schemas built ahead of signups (saas/tenants/pool.py); 0: every signup builds its own.
     ready_schema_pool_size: int = 0
+    export_role_principal: str | None = None
+    """Our task role's ARN, which a customer's role for exports to their own bucket must trust."""
     # Archive imports: refused from the ZIP's directory, before any entry is inflated (zip bombs).
     import_max_bytes: int = 20 * 1024**3
     """Largest total uncompressed size of an archive's entries."""
@@ -161,6 +163,7 @@ class Settings:
             ready_schema_pool_size=int(
                 os.environ.get("READY_SCHEMA_POOL_SIZE", "0" if environment == "test" else "3")
             ),
+            export_role_principal=os.environ.get("EXPORT_ROLE_PRINCIPAL") or None,
             import_max_bytes=int(os.environ.get("IMPORT_MAX_BYTES", str(20 * 1024**3))),
             import_max_entries=int(os.environ.get("IMPORT_MAX_ENTRIES", "10000")),
             import_max_ratio=int(os.environ.get("IMPORT_MAX_RATIO", "200")),

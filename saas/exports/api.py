@@ -1,15 +1,17 @@
-"""API: /api/v1/exports — start, list and fetch exports (owners and admins)."""
+"""API: /api/v1/exports — start, list and fetch exports (owners and admins); the workspace's own bucket
+and the export schedule (owners)."""
 
 from __future__ import annotations
 
 import uuid
 
 from apiflask import Schema
-from apiflask.fields import DateTime, Integer, List, Nested, String
+from apiflask.fields import Boolean, DateTime, Integer, List, Nested, String
+from apiflask.validators import Length, OneOf, Range
 from flask import g
 
 from saas.api import api_blueprint, token_auth
-from saas.exports import services
+from saas.exports import destinations, services
 from saas.tenants.routing import require_role
 
 api = api_blueprint("exports_api", __name__, tag="Exports")
@@ -76,5 +78,132 @@ def get_export(export_id: uuid.UUID):
     return _with_link(services.get_export(g.tenant.id, export_id))
 
 
-for view in (start_export, list_exports, get_export):
+class ExportDestinationIn(Schema):
+    kind = String(required=True, validate=OneOf(destinations.KINDS))
+    bucket = String(required=True, validate=Length(max=63))
+    prefix = String(load_default="", validate=Length(max=400))
+    region = String(load_default=None, allow_none=True, validate=Length(max=40))
+    endpoint_url = String(
+        load_default=None,
+        allow_none=True,
+        validate=Length(max=2000),
+        metadata={"description": "s3_keys only."},
+    )
+    role_arn = String(load_default=None, allow_none=True, validate=Length(max=2048))
+    access_key_id = String(
+        load_only=True,
+        load_default=None,
+        validate=Length(max=256),
+        metadata={"description": "Write-only, stored encrypted; omit both keys to keep the stored ones."},
+    )
+    secret_access_key = String(load_only=True, load_default=None, validate=Length(max=256))
+    enabled = Boolean(load_default=True)
+
+
+class ExportDestinationOut(Schema):
+    external_id = String(
+        metadata={"description": "The ExternalId your AWS role's trust policy must require."}
+    )
+    kind = String(allow_none=True)
+    bucket = String(allow_none=True)
+    prefix = String()
+    region = String(allow_none=True)
+    endpoint_url = String(allow_none=True)
+    role_arn = String(allow_none=True)
+    keys_stored = Boolean(metadata={"description": "Whether keys are stored; they are never sent back."})
+    enabled = Boolean()
+    probe_at = DateTime(allow_none=True)
+    probe_ok = Boolean(allow_none=True)
+    probe_message = String()
+    last_success_at = DateTime(allow_none=True)
+    last_success_key = String(allow_none=True)
+    last_failure_at = DateTime(allow_none=True)
+    last_failure_reason = String()
+
+
+class ExportScheduleIn(Schema):
+    frequency = String(required=True, validate=OneOf(tuple(services.FREQUENCIES)))
+    hour = Integer(load_default=None, allow_none=True, validate=Range(0, 23))
+    weekday = Integer(load_default=None, allow_none=True, validate=Range(0, 6))
+    keep_days = Integer(load_default=30, validate=Range(1, 365))
+    enabled = Boolean(load_default=True)
+
+
+class ExportScheduleOut(Schema):
+    frequency = String()
+    hour = Integer(allow_none=True)
+    weekday = Integer(allow_none=True)
+    keep_days = Integer()
+    enabled = Boolean()
+    next_run_at = DateTime()
+
+
+def _actor() -> str:
+    return f"api:{g.membership.user_id}"
+
+
+@api.get("/exports/destination")
+@api.auth_required(token_auth)
+@api.output(ExportDestinationOut)
+@api.doc(summary="The workspace's own bucket for scheduled exports (owners)", responses=[403])
+def get_export_destination():
+    require_role("owner")
+    return destinations.destination_summary(destinations.get_destination(g.tenant.id))
+
+
+@api.put("/exports/destination")
+@api.auth_required(token_auth)
+@api.input(ExportDestinationIn)
+@api.output(ExportDestinationOut)
+@api.doc(summary="Set the workspace's own bucket and test write access (owners)", responses=[403, 422])
+def put_export_destination(json_data):
+    require_role("owner")
+    return destinations.destination_summary(
+        destinations.save_destination(g.tenant.id, json_data, actor=_actor())
+    )
+
+
+@api.post("/exports/destination/probe")
+@api.auth_required(token_auth)
+@api.output(ExportDestinationOut)
+@api.doc(summary="Test write access to the workspace's bucket again (owners)", responses=[403, 404])
+def probe_export_destination():
+    require_role("owner")
+    destinations.probe_destination(g.tenant.id, actor=_actor())
+    return destinations.destination_summary(destinations.get_destination(g.tenant.id))
+
+
+@api.delete("/exports/destination")
+@api.auth_required(token_auth)
+@api.output({}, status_code=204)
+@api.doc(summary="Forget the workspace's bucket and its keys (owners)", responses=[403])
+def delete_export_destination():
+    require_role("owner")
+    destinations.remove_destination(g.tenant.id, actor=_actor())
+    return ""
+
+
+@api.put("/exports/schedule")
+@api.auth_required(token_auth)
+@api.input(ExportScheduleIn)
+@api.output(ExportScheduleOut)
+@api.doc(
+    summary="Set the export schedule: daily or weekly at a local hour (owners and admins)",
+    responses=[403, 422],
+)
+def put_export_schedule(json_data):
+    require_role(*ADMIN_ROLES)
+    return services.set_schedule(g.tenant.id, actor=_actor(), **json_data)
+
+
+for view in (
+    start_export,
+    list_exports,
+    get_export,
+    get_export_destination,
+    put_export_destination,
+    probe_export_destination,
+    delete_export_destination,
+    put_export_schedule,
+):
     view.allowed_when_read_only = True

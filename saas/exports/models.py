@@ -5,7 +5,19 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Integer, String, Text, func
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+    Text,
+    func,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from saas.db import db
@@ -62,3 +74,67 @@ class ExportSchedule(db.Model):
     keep_days: Mapped[int] = mapped_column(Integer, default=30)
     next_run_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_by: Mapped[str] = mapped_column(String(100))
+    # The local hour (workspace time zone) a run starts at, and a weekly run's day (0 = Monday); none:
+    # a schedule saved before hours could be chosen runs a whole period after the previous run.
+    hour: Mapped[int | None] = mapped_column(SmallInteger)
+    weekday: Mapped[int | None] = mapped_column(SmallInteger)
+
+
+class ExportDestination(db.Model):
+    """The workspace's own S3 bucket that scheduled exports are copied to (one per workspace).
+
+    The row exists from the first visit of its page on, holding the external id we generated for the
+    workspace's AWS role; it is a destination once ``bucket`` is set. Keys are stored Fernet-encrypted
+    and never read back to a page or the API.
+    """
+
+    __tablename__ = "export_destinations"
+
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True)
+    external_id: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str | None] = mapped_column(String(20))  # aws_role, s3_keys
+    bucket: Mapped[str | None] = mapped_column(String(63))
+    prefix: Mapped[str] = mapped_column(String(500), default="")
+    region: Mapped[str | None] = mapped_column(String(40))
+    endpoint_url: Mapped[str | None] = mapped_column(String(2000))
+    role_arn: Mapped[str | None] = mapped_column(String(2048))
+    access_key_encrypted: Mapped[str | None] = mapped_column(Text)
+    secret_key_encrypted: Mapped[str | None] = mapped_column(Text)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_by: Mapped[str | None] = mapped_column(String(100))
+    updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    probe_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    probe_reason: Mapped[str | None] = mapped_column(String(40))
+    """``ok`` or why the probe object could not be written (a code; the page says it in words)."""
+    last_success_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_success_key: Mapped[str | None] = mapped_column(String(1100))
+    last_failure_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_failure_reason: Mapped[str | None] = mapped_column(String(40))
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.bucket and self.kind)
+
+
+DELIVERY_STATUSES = ("pending", "done", "failed")
+
+
+class ExportDelivery(db.Model):
+    """One archive's copy to the workspace's bucket: retried with backoff until done or given up."""
+
+    __tablename__ = "export_deliveries"
+    # The retry sweep's question: which pending deliveries are due.
+    __table_args__ = (
+        Index("ix_export_deliveries_due", "next_attempt_at", postgresql_where=text("status = 'pending'")),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    export_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("exports.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    key: Mapped[str | None] = mapped_column(String(1100))
+    reason: Mapped[str | None] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
+from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import case, func, select, update
@@ -174,6 +175,8 @@ def run_export(tenant_id: str, export_id: str) -> str:
             return "failed"
         record_audit(db.session, "export.completed", actor="job", tenant_id=tenant_id, target=export_id)
         db.session.commit()
+        if export.kind == "scheduled":
+            _queue_delivery(export)
         return "done"
     except Exception as error:
         db.session.rollback()
@@ -201,6 +204,18 @@ def _failure_reason(error: Exception) -> str:
     """What the exports page says about a failed export: in words where we know them, else the error's
     class (never its message: drivers quote statements, and statements can hold personal data)."""
     return OUT_OF_SPACE_REASON if is_out_of_space(error) else type(error).__name__
+
+
+def _queue_delivery(export: Export) -> None:
+    """A copy to the workspace's own bucket, if it has one; the export is done whatever happens here."""
+    from saas.exports.destinations import queue_delivery
+
+    try:
+        db.session.refresh(export)
+        queue_delivery(export)
+    except Exception:
+        db.session.rollback()
+        log.exception("the delivery of export %s could not be queued", export.id)
 
 
 def _file_sha256(path: str) -> tuple[str, int]:
@@ -333,31 +348,69 @@ def download_link(tenant_id: str, export_id: uuid.UUID, *, actor: str, expires_i
     return url
 
 
+def next_scheduled_run(schedule: ExportSchedule, time_zone: str | None, after: datetime) -> datetime:
+    """The first run after ``after``: at the schedule's hour in the workspace's time zone (and, weekly,
+    on its weekday); a schedule without an hour runs one whole period after ``after``.
+
+    Local wall-clock arithmetic, so a nightly run stays at its hour across daylight-saving changes.
+    """
+    if schedule.hour is None:
+        return after + FREQUENCIES[schedule.frequency]
+    zone = ZoneInfo(time_zone or "UTC")
+    local = after.astimezone(zone)
+    run = local.replace(hour=schedule.hour, minute=0, second=0, microsecond=0)
+    if schedule.frequency == "weekly":
+        run += timedelta(days=((schedule.weekday or 0) - run.weekday()) % 7)
+    step = timedelta(days=7 if schedule.frequency == "weekly" else 1)
+    while run <= local:
+        run += step
+    return run.astimezone(UTC)
+
+
 def set_schedule(
-    tenant_id: str, *, frequency: str, keep_days: int, enabled: bool, actor: str
+    tenant_id: str,
+    *,
+    frequency: str,
+    keep_days: int,
+    enabled: bool,
+    actor: str,
+    hour: int | None = None,
+    weekday: int | None = None,
 ) -> ExportSchedule:
+    """Save the schedule (audited): off, daily at ``hour`` (workspace time), or weekly on ``weekday``."""
+    errors: dict[str, list[str]] = {}
     if frequency not in FREQUENCIES:
-        raise ValidationError("Unknown frequency.", {"frequency": ["Choose daily or weekly."]})
+        errors["frequency"] = ["Choose daily or weekly."]
     if not 1 <= keep_days <= 365:
-        raise ValidationError("Keep exports 1 to 365 days.", {"keep_days": ["Between 1 and 365."]})
+        errors["keep_days"] = ["Between 1 and 365."]
+    if hour is not None and not 0 <= hour <= 23:
+        errors["hour"] = ["An hour from 0 to 23."]
+    if weekday is not None and not 0 <= weekday <= 6:
+        errors["weekday"] = ["A weekday from 0 (Monday) to 6 (Sunday)."]
+    if errors:
+        raise ValidationError(next(iter(errors.values()))[0], errors)
+    time_zone = _tenant(tenant_id).time_zone  # read first: no half-made schedule is flushed by the query
     schedule = db.session.get(ExportSchedule, tenant_id)
     if schedule is None:
-        schedule = ExportSchedule(tenant_id=tenant_id, next_run_at=_now() + FREQUENCIES[frequency])
+        schedule = ExportSchedule(tenant_id=tenant_id)
         db.session.add(schedule)
-    elif schedule.frequency != frequency:
-        schedule.next_run_at = _now() + FREQUENCIES[frequency]
-    schedule.frequency, schedule.keep_days, schedule.enabled, schedule.updated_by = (
-        frequency,
-        keep_days,
-        enabled,
-        actor,
-    )
+    timing = (frequency, hour, weekday if frequency == "weekly" else None)
+    if timing != (schedule.frequency, schedule.hour, schedule.weekday) or schedule.next_run_at is None:
+        schedule.frequency, schedule.hour, schedule.weekday = timing
+        schedule.next_run_at = next_scheduled_run(schedule, time_zone, _now())
+    schedule.keep_days, schedule.enabled, schedule.updated_by = keep_days, enabled, actor
     record_audit(
         db.session,
         "export.schedule_changed",
         actor=actor,
         tenant_id=tenant_id,
-        details={"frequency": frequency, "keep_days": keep_days, "enabled": enabled},
+        details={
+            "frequency": frequency,
+            "keep_days": keep_days,
+            "enabled": enabled,
+            "hour": hour,
+            "weekday": schedule.weekday,
+        },
     )
     db.session.commit()
     return schedule
@@ -383,7 +436,9 @@ def run_due_schedules(now: datetime | None = None) -> dict[str, Any]:
         schedule = db.session.get(ExportSchedule, ref.id)
         if schedule is None or not schedule.enabled or schedule.next_run_at > now:
             return "not_due"  # changed since it was selected
-        schedule.next_run_at = max(schedule.next_run_at, now) + FREQUENCIES[schedule.frequency]
+        schedule.next_run_at = next_scheduled_run(
+            schedule, _tenant(ref.id).time_zone, max(schedule.next_run_at, now)
+        )
         db.session.commit()
         try:
             start_export(ref.id, requested_by="schedule", kind="scheduled")

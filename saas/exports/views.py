@@ -1,13 +1,16 @@
-"""The admin's export page: /t/<slug>/settings/export (owners and admins)."""
+"""The admin's export page: /t/<slug>/settings/export (owners and admins), and the owners' page for
+the workspace's own bucket: /t/<slug>/settings/export/destination."""
 
 from __future__ import annotations
 
 import uuid
 
-from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext
 from flask_login import current_user
 
-from saas.exports import services, storage
+from saas.errors import ValidationError
+from saas.exports import destinations, services, storage
 from saas.tenants.routing import require_role
 
 export_pages = Blueprint("exports", __name__, template_folder="templates")
@@ -56,11 +59,89 @@ def schedule():
         keep_days=keep_days,
         enabled=request.form.get("enabled") == "1",
         actor=str(current_user.id),
+        hour=_optional_int(request.form.get("hour")),
+        weekday=_optional_int(request.form.get("weekday")),
     )
     flash("Export schedule saved.")
     return redirect(url_for("exports.index"))
 
 
+def _optional_int(text: str | None) -> int | None:
+    if not text:
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        return -1  # refused by the service with its message
+
+
+DESTINATION_FIELDS = ("kind", "bucket", "prefix", "region", "endpoint_url", "role_arn")
+
+
+def _destination_page(form: dict | None = None, errors: dict | None = None, status: int = 200):
+    destination = destinations.get_destination(g.tenant.id)
+    summary = destinations.destination_summary(destination)
+    return (
+        render_template(
+            "exports/destination.html",
+            destination=summary,
+            form=form or {name: summary[name] or "" for name in DESTINATION_FIELDS},
+            errors=errors or {},
+            schedule=services.get_schedule(g.tenant.id),
+            our_principal=current_app.config["SAAS_SETTINGS"].export_role_principal,
+        ),
+        status,
+    )
+
+
+@export_pages.route("/settings/export/destination")
+def destination():
+    require_role("owner")
+    return _destination_page()
+
+
+@export_pages.route("/settings/export/destination", methods=["POST"])
+def save_destination():
+    require_role("owner")
+    values = {name: request.form.get(name, "") for name in DESTINATION_FIELDS}
+    secrets = {name: request.form.get(name, "") for name in ("access_key_id", "secret_access_key")}
+    try:
+        destinations.save_destination(
+            g.tenant.id,
+            {**values, **secrets, "enabled": request.form.get("enabled") == "1"},
+            actor=str(current_user.id),
+        )
+    except ValidationError as error:
+        # The form comes back without the secrets: they are never written into a page.
+        return _destination_page(values, error.errors, 422)
+    flash(gettext("Export destination saved."))
+    return redirect(url_for("exports.destination"))
+
+
+@export_pages.route("/settings/export/destination/probe", methods=["POST"])
+def probe_destination():
+    require_role("owner")
+    destinations.probe_destination(g.tenant.id, actor=str(current_user.id))
+    return redirect(url_for("exports.destination"))
+
+
+@export_pages.route("/settings/export/destination/remove", methods=["POST"])
+def remove_destination():
+    require_role("owner")
+    destinations.remove_destination(g.tenant.id, actor=str(current_user.id))
+    flash(gettext("Export destination removed."))
+    return redirect(url_for("exports.destination"))
+
+
 # Leaving must stay possible when the subscription has lapsed: billing's read-only guard lets these through.
-for view in (index, start, download, schedule):
+for view in (
+    index,
+    start,
+    download,
+    schedule,
+    destination,
+    save_destination,
+    probe_destination,
+    remove_destination,
+):
     view.allowed_when_read_only = True

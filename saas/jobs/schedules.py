@@ -38,6 +38,7 @@ PERIODIC_JOBS: list[PeriodicJob] = [
     PeriodicJob("saas.exports.services.reap_stale_exports", interval=300),
     PeriodicJob("saas.exports.services.expire_old_exports", cron="17 3 * * *"),
     PeriodicJob("saas.tenants.pool.refill_pool", interval=60),
+    PeriodicJob("saas.exports.destinations.retry_due_deliveries", interval=300),
 ]
 
 

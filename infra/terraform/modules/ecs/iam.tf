@@ -75,6 +75,14 @@ resource "aws_iam_role_policy" "task" {
         Resource = [var.data_kms_key_arn]
       },
       {
+        # Copies of scheduled exports to customers' own buckets: each customer's role trusts this one
+        # and requires the external id we generated for their workspace (saas/exports/destinations.py).
+        Sid      = "CustomerExportRoles"
+        Effect   = "Allow"
+        Action   = ["sts:AssumeRole"]
+        Resource = ["arn:aws:iam::*:role/*"]
+      },
+      {
         Sid      = "SendMail"
         Effect   = "Allow"
         Action   = ["ses:SendEmail", "ses:SendRawEmail"]

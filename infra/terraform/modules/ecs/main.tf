@@ -20,6 +20,7 @@ locals {
     DB_POOL_SIZE             = tostring(var.db_pool_size)
     S3_BUCKET                = var.exports_bucket_name # archives go under exports/ (the app's fixed prefix)
     S3_SSE                   = "aws:kms"
+    EXPORT_ROLE_PRINCIPAL    = aws_iam_role.task.arn # what customers' export roles trust
     SES_CONFIGURATION_SET    = var.ses_configuration_set_name
     AWS_REGION               = var.region
     AWS_DEFAULT_REGION       = var.region

@@ -1,7 +1,7 @@
 """Ready tenant schemas: built ahead of signups, claimed by one in a single short transaction.
 
 Revision ID: p0017
-Revises: p0013
+Revises: p0016
 Create Date: 2026-12-07
 """
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "p0017"
-down_revision = "p0013"
+down_revision = "p0016"
 branch_labels = None
 depends_on = None
 
