@@ -1,0 +1,349 @@
+"""Keeping mail: which messages concern the workspace's customers, storing them once as threads with
+their attachments, and the threads' entries on the contacts', accounts' and deals' timelines.
+
+Others in the workspace see a thread's messages whole only when its mailbox shares them (``full``);
+else subject and metadata. The owner always sees their own mail.
+"""
+
+from __future__ import annotations
+
+import io
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from flask import current_app
+from sqlalchemy import delete, func, select, text
+from sqlalchemy.orm import Session
+
+from saas.db import TenantSession
+from saas.errors import NotFound, SaasError
+from saas.exports import storage
+from saas.modules.core.models import Account, Activity, Contact
+from saas.modules.core.normalise import web_domain
+from saas.modules.files.content_types import SNIFF_BYTES, classify
+from saas.modules.files.services import clean_name, drop_object, store_object
+from saas.modules.mailbox.models import MailAttachment, Mailbox, MailMessage, MailThread, MailThreadEntry
+from saas.modules.mailbox.parsing import ParsedMail
+from saas.modules.registry import registry
+
+EXCERPT_CHARS = 2000
+NO_SUBJECT = "(no subject)"
+
+
+@dataclass
+class KnownPeople:
+    """The workspace's contacts and accounts a message's addresses match."""
+
+    contacts: list[Contact] = field(default_factory=list)
+    accounts: list[Account] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.contacts or self.accounts)
+
+
+def domain_of(address: str) -> str:
+    return address.rsplit("@", 1)[-1].lower()
+
+
+def is_excluded(mailbox: Mailbox, addresses: list[str]) -> bool:
+    """Whether any address is one the owner never syncs, itself or by its domain."""
+    never = {entry.lower() for entry in mailbox.excluded or ()}
+    return any(address in never or domain_of(address) in never for address in addresses)
+
+
+def known_people(session: Session, mailbox: Mailbox, addresses: list[str]) -> KnownPeople:
+    """Contacts with one of these emails, and accounts with one of their domains (the owner's own
+    address aside: it is on every message)."""
+    others = [a for a in addresses if a != mailbox.email_address.lower()]
+    if not others:
+        return KnownPeople()
+    contacts = list(
+        session.scalars(select(Contact).where(func.lower(Contact.email).in_(others)).order_by(Contact.id))
+    )
+    domains = sorted({domain_of(a) for a in others})
+    accounts = list(
+        session.scalars(select(Account).where(web_domain(Account.domain).in_(domains)).order_by(Account.id))
+    )
+    return KnownPeople(contacts, accounts)
+
+
+def _open_deal_of(
+    session: Session, contact_id: uuid.UUID | None, account_id: uuid.UUID | None
+) -> uuid.UUID | None:
+    """The contact's (else the account's) most recently changed open deal, while deals exist here."""
+    if registry.record_type(session, "deals") is None:
+        return None
+    if contact_id is not None:
+        query = (
+            "SELECT d.id FROM deals d JOIN deal_contacts dc ON dc.deal_id = d.id "
+            "WHERE dc.contact_id = :id AND d.status = 'open' ORDER BY d.updated_at DESC, d.id LIMIT 1"
+        )
+        found = session.execute(text(query), {"id": contact_id}).scalar()
+        if found is not None:
+            return found
+    if account_id is not None:
+        query = (
+            "SELECT id FROM deals WHERE account_id = :id AND status = 'open' "
+            "ORDER BY updated_at DESC, id LIMIT 1"
+        )
+        return session.execute(text(query), {"id": account_id}).scalar()
+    return None
+
+
+# --- storing --------------------------------------------------------------------------------------
+
+
+def find_stored(session: Session, mailbox: Mailbox, parsed: ParsedMail) -> MailMessage | None:
+    if parsed.message_id is None:
+        return None
+    return session.scalar(
+        select(MailMessage).where(
+            MailMessage.mailbox_id == mailbox.id, MailMessage.message_id_header == parsed.message_id
+        )
+    )
+
+
+def _thread_for(session: Session, mailbox: Mailbox, parsed: ParsedMail) -> MailThread:
+    keys = parsed.thread_keys
+    if keys:
+        thread_id = session.scalar(
+            select(MailMessage.thread_id)
+            .where(MailMessage.mailbox_id == mailbox.id, MailMessage.message_id_header.in_(keys))
+            .limit(1)
+        )
+        if thread_id is not None:
+            return session.get(MailThread, thread_id)
+    thread = MailThread(
+        id=uuid.uuid4(),
+        mailbox_id=mailbox.id,
+        subject=parsed.subject or NO_SUBJECT,
+        last_message_at=parsed.sent_at,
+    )
+    session.add(thread)
+    session.flush()  # its messages reference it, with no relationship to order the inserts by
+    return thread
+
+
+def _keep_attachments(session: TenantSession, message: MailMessage, parsed: ParsedMail) -> list[str]:
+    """Store the attachments (their bytes in object storage); lines naming those not kept, and why."""
+    notes = []
+    limit = current_app.config["SAAS_SETTINGS"].files_max_bytes
+    for filename, _, content in parsed.attachments:
+        name = clean_name(filename)
+        if not storage.storage_configured():
+            notes.append(f"[Attachment {name} not kept: no file storage is configured]")
+            continue
+        if not content or len(content) > limit:
+            notes.append(f"[Attachment {name} not kept: empty or larger than the file limit]")
+            continue
+        try:
+            content_type = classify(content[:SNIFF_BYTES], name)
+        except SaasError as error:
+            notes.append(f"[Attachment {name} not kept: {error.detail}]")
+            continue
+        row = MailAttachment(id=uuid.uuid4(), name=name, content_type=content_type)
+        row.object_name = row.id.hex
+        row.size_bytes, row.sha256 = store_object(session, row.object_name, io.BytesIO(content), content_type)
+        message.attachments.append(row)
+    return notes
+
+
+def store_message(
+    session: TenantSession,
+    mailbox: Mailbox,
+    parsed: ParsedMail,
+    people: KnownPeople,
+    *,
+    direction: str,
+    folder: str | None = None,
+    uidvalidity: int | None = None,
+    uid: int | None = None,
+    row_id: uuid.UUID | None = None,
+) -> MailMessage:
+    """Store a kept message in its thread and put the thread on its people's timelines; ``row_id`` is
+    the id links in the message already name (its tracking links)."""
+    thread = _thread_for(session, mailbox, parsed)
+    message = MailMessage(
+        id=row_id or uuid.uuid4(),
+        mailbox_id=mailbox.id,
+        thread_id=thread.id,
+        folder=folder,
+        uidvalidity=uidvalidity,
+        uid=uid,
+        message_id_header=parsed.message_id,
+        in_reply_to=parsed.in_reply_to,
+        references=" ".join(parsed.references) or None,
+        direction=direction,
+        subject=parsed.subject or NO_SUBJECT,
+        from_address=parsed.from_address[:254],
+        from_name=parsed.from_name,
+        to_addresses=parsed.to,
+        cc_addresses=parsed.cc,
+        participants=parsed.participants,
+        sent_at=parsed.sent_at,
+        body_text=parsed.body_text,
+    )
+    notes = _keep_attachments(session, message, parsed)
+    if notes:
+        message.body_text = "\n".join([message.body_text.rstrip(), "", *notes])
+    session.add(message)
+    thread.last_message_at = max(thread.last_message_at, parsed.sent_at)
+    session.flush()
+    place_on_timelines(session, mailbox, thread, people)
+    return message
+
+
+# --- timelines ------------------------------------------------------------------------------------
+
+
+def _entry_body(mailbox: Mailbox, latest: MailMessage, count: int) -> str:
+    recipients = ", ".join(latest.to_addresses[:5])
+    head = f"{latest.from_address} → {recipients}"
+    if count > 1:
+        head += f" · {count} messages"
+    if mailbox.sharing != "full":
+        return head
+    return f"{head}\n\n{latest.body_text[:EXCERPT_CHARS]}"
+
+
+def place_on_timelines(session: Session, mailbox: Mailbox, thread: MailThread, people: KnownPeople) -> None:
+    """One ``email`` entry per matched contact (with their account and open deal), and one per matched
+    account no matched contact belongs to; existing entries of the thread are brought up to date."""
+    entries = list(
+        session.scalars(
+            select(Activity)
+            .join(MailThreadEntry, MailThreadEntry.activity_id == Activity.id)
+            .where(MailThreadEntry.thread_id == thread.id)
+        )
+    )
+    have_contacts = {entry.contact_id for entry in entries if entry.contact_id}
+    have_accounts = {entry.account_id for entry in entries if entry.account_id}
+    wanted: list[tuple[uuid.UUID | None, uuid.UUID | None]] = []
+    for contact in people.contacts:
+        if contact.id not in have_contacts:
+            wanted.append((contact.id, contact.account_id))
+            have_accounts.add(contact.account_id)
+    for account in people.accounts:
+        if account.id not in have_accounts:
+            wanted.append((None, account.id))
+            have_accounts.add(account.id)
+    for contact_id, account_id in wanted:
+        deal_id = _open_deal_of(session, contact_id, account_id)
+        entry = Activity(
+            id=uuid.uuid4(),
+            kind="email",
+            subject=thread.subject[:200],
+            contact_id=contact_id,
+            account_id=account_id,
+            subject_type="deals" if deal_id else None,
+            subject_id=deal_id,
+            actor_user_id=mailbox.owner_user_id,
+            occurred_at=thread.last_message_at,
+        )
+        session.add(entry)
+        session.flush()
+        session.add(MailThreadEntry(thread_id=thread.id, activity_id=entry.id))
+        entries.append(entry)
+    refresh_entries(session, mailbox, thread, entries)
+
+
+def refresh_entries(
+    session: Session, mailbox: Mailbox, thread: MailThread, entries: list[Activity] | None = None
+) -> None:
+    """Bring the thread's timeline entries to its latest message and its mailbox's sharing level."""
+    if entries is None:
+        entries = list(
+            session.scalars(
+                select(Activity)
+                .join(MailThreadEntry, MailThreadEntry.activity_id == Activity.id)
+                .where(MailThreadEntry.thread_id == thread.id)
+            )
+        )
+    latest = session.scalar(
+        select(MailMessage)
+        .where(MailMessage.thread_id == thread.id)
+        .order_by(MailMessage.sent_at.desc(), MailMessage.id)
+        .limit(1)
+    )
+    if latest is None:
+        return
+    count = session.scalar(select(func.count()).where(MailMessage.thread_id == thread.id))
+    for entry in entries:
+        entry.body = _entry_body(mailbox, latest, count)
+        entry.occurred_at = thread.last_message_at
+
+
+def drop_threads(session: TenantSession, thread_ids: list[uuid.UUID]) -> int:
+    """Delete threads with their messages, attachments' objects and timeline entries; returns messages."""
+    if not thread_ids:
+        return 0
+    for (object_name,) in session.execute(
+        select(MailAttachment.object_name)
+        .join(MailMessage, MailMessage.id == MailAttachment.message_id)
+        .where(MailMessage.thread_id.in_(thread_ids))
+    ):
+        drop_object(session, object_name)
+    entry_ids = select(MailThreadEntry.activity_id).where(MailThreadEntry.thread_id.in_(thread_ids))
+    session.execute(delete(Activity).where(Activity.id.in_(entry_ids)))
+    count = session.scalar(select(func.count()).where(MailMessage.thread_id.in_(thread_ids)))
+    session.execute(delete(MailThread).where(MailThread.id.in_(thread_ids)))
+    session.expire_all()
+    return count or 0
+
+
+# --- reading --------------------------------------------------------------------------------------
+
+
+@dataclass
+class ThreadView:
+    """A thread as one member may see it: ``whole`` False means subject and metadata only."""
+
+    thread: MailThread
+    mailbox: Mailbox
+    messages: list[MailMessage]
+    whole: bool
+    is_owner: bool
+
+
+def can_read_whole(mailbox: Mailbox, user_id: uuid.UUID | None) -> bool:
+    return mailbox.sharing == "full" or mailbox.owner_user_id == user_id
+
+
+def view_thread(session: Session, thread_id: uuid.UUID, user_id: uuid.UUID | None) -> ThreadView:
+    thread = session.get(MailThread, thread_id)
+    if thread is None:
+        raise NotFound("No such email thread.")
+    mailbox = session.get(Mailbox, thread.mailbox_id)
+    messages = list(
+        session.scalars(
+            select(MailMessage)
+            .where(MailMessage.thread_id == thread.id)
+            .order_by(MailMessage.sent_at, MailMessage.id)
+        )
+    )
+    return ThreadView(
+        thread, mailbox, messages, can_read_whole(mailbox, user_id), mailbox.owner_user_id == user_id
+    )
+
+
+def threads_of_record(
+    session: Session, record_type: str, record_id: uuid.UUID, limit: int = 20
+) -> list[tuple[MailThread, datetime]]:
+    """The threads on a contact's, account's or deal's timeline, newest first."""
+    column = {"contacts": Activity.contact_id, "accounts": Activity.account_id}.get(record_type)
+    condition = (
+        column == record_id
+        if column is not None
+        else ((Activity.subject_type == record_type) & (Activity.subject_id == record_id))
+    )
+    rows = session.execute(
+        select(MailThread, MailThread.last_message_at)
+        .join(MailThreadEntry, MailThreadEntry.thread_id == MailThread.id)
+        .join(Activity, Activity.id == MailThreadEntry.activity_id)
+        .where(condition)
+        .group_by(MailThread.id)
+        .order_by(MailThread.last_message_at.desc())
+        .limit(limit)
+    )
+    return [(thread, at) for thread, at in rows]
