@@ -173,7 +173,6 @@ def start_dovecot() -> Dovecot:
     The folder is under the system's temporary directory, not a test's own (pytest's are private to
     their user, and Dovecot may run as another)."""
     root = Path(tempfile.mkdtemp(prefix="saas-dovecot-"))
-    os.chmod(root, 0o755)
     server = Dovecot(root=root, port=free_loopback_port())
     server.start()
     return server
