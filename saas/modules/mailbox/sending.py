@@ -80,8 +80,10 @@ def send_mail(
     body: str,
     reply_to: uuid.UUID | None = None,
     track: bool = False,
+    base_url: str = "",
 ) -> MailMessage:
-    """Send to a contact (or someone at a known account) and keep the message on their timeline."""
+    """Send to a contact (or someone at a known account) and keep the message on their timeline;
+    ``track`` counts opens and clicks through this app at ``base_url``."""
     if mailbox.status != "connected":
         raise Conflict("This mailbox is disconnected: connect it again to send.")
     address = _recipient(to)
@@ -106,8 +108,8 @@ def send_mail(
         )
     message = build_message(mailbox, address, subject, body, parent)
     message_row_id = uuid.uuid4()
-    if track:
-        open_url, click_url = tracking.links(session.tenant.id, message_row_id)
+    if track and base_url:
+        open_url, click_url = tracking.links(session.tenant.id, message_row_id, base_url)
         message.add_alternative(_tracked_html(body, open_url, click_url), subtype="html")
     raw = message.as_bytes()
     smtp = open_smtp(mailbox)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 
-from flask import current_app, url_for
+from flask import current_app
 from itsdangerous import BadData, URLSafeSerializer
 from sqlalchemy import update
 
@@ -22,21 +22,18 @@ def _serializer() -> URLSafeSerializer:
     return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=SALT)
 
 
-def links(tenant_id: str, message_id: uuid.UUID) -> tuple[str, Callable[[str], str]]:
-    """The open pixel's URL, and a function giving a link's tracked URL, for one message."""
+def links(tenant_id: str, message_id: uuid.UUID, base_url: str) -> tuple[str, Callable[[str], str]]:
+    """The open pixel's URL, and a function giving a link's tracked URL, for one message; ``base_url``
+    is the app's address as the sender reached it (like a campaign's)."""
     from saas.db import db
     from saas.tenants.models import Tenant
 
-    slug = db.session.get(Tenant, tenant_id).slug
+    base = f"{base_url.rstrip('/')}/mt/{db.session.get(Tenant, tenant_id).slug}"
     serializer = _serializer()
-    opened = url_for(
-        "mailbox_public.open_pixel", slug=slug, token=serializer.dumps({"t": tenant_id, "m": message_id.hex}),
-        _external=True,
-    )  # fmt: skip
+    opened = f"{base}/o/{serializer.dumps({'t': tenant_id, 'm': message_id.hex})}.gif"
 
     def clicked(link: str) -> str:
-        token = serializer.dumps({"t": tenant_id, "m": message_id.hex, "u": link})
-        return url_for("mailbox_public.click", slug=slug, token=token, _external=True)
+        return f"{base}/c/{serializer.dumps({'t': tenant_id, 'm': message_id.hex, 'u': link})}"
 
     return opened, clicked
 

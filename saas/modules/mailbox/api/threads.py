@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 
+from flask import request
 from marshmallow import Schema, fields, validate
 
 from saas.api import token_auth
@@ -120,6 +121,6 @@ def send_message(json_data: dict):
     mailbox = mailboxes.require_own_mailbox(session, acting_user_id(session))
     sent = sending.send_mail(
         session, mailbox, to=json_data["to"], subject=json_data["subject"], body=json_data["body"],
-        reply_to=json_data["reply_to"], track=json_data["track"],
+        reply_to=json_data["reply_to"], track=json_data["track"], base_url=request.host_url,
     )  # fmt: skip
     return _message(sent, True)

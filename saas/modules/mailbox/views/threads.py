@@ -46,7 +46,7 @@ def reply(thread_id: uuid.UUID):
     try:
         sending.send_mail(
             session, view.mailbox, to=data["to"], subject=view.thread.subject, body=data["body"],
-            reply_to=parent.id, track=bool(data["track"]),
+            reply_to=parent.id, track=bool(data["track"]), base_url=request.host_url,
         )  # fmt: skip
     except ValidationError as error:
         return _render_thread(thread_id, errors=error.errors, message=error.detail, values=data, status=422)
@@ -96,6 +96,7 @@ def send():
             subject=data["subject"],
             body=data["body"],
             track=bool(data["track"]),
+            base_url=request.host_url,
         )
     except ValidationError as error:
         return _render_compose(contact, errors=error.errors, message=error.detail, values=data, status=422)
