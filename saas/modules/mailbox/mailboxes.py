@@ -57,9 +57,8 @@ def parse_exclusions(value: str | list[str] | None) -> list[str]:
         else:
             wrong.append(item)
     if wrong:
-        raise ValidationError(
-            "Some entries are neither an address nor a domain.", {"excluded": [", ".join(wrong[:5])]}
-        )
+        reason = "Some entries are neither an address nor a domain:"
+        raise ValidationError(reason, {"excluded": [f"{reason} {', '.join(wrong[:5])}"]})
     return sorted(set(found))
 
 
