@@ -16,14 +16,14 @@ from saas.modules.mailbox.blueprints import api
 from saas.tenants.routing import current_tenant_session
 
 
-class AttachmentOut(Schema):
+class MailAttachmentOut(Schema):
     id = fields.UUID()
     name = fields.String()
     content_type = fields.String()
     size_bytes = fields.Integer()
 
 
-class MessageOut(Schema):
+class MailMessageOut(Schema):
     id = fields.UUID()
     thread_id = fields.UUID()
     direction = fields.String(metadata={"description": "`in` or `out`."})
@@ -35,31 +35,31 @@ class MessageOut(Schema):
     body_text = fields.String(
         allow_none=True, metadata={"description": "None when its owner shares subject and metadata only."}
     )
-    attachments = fields.List(fields.Nested(AttachmentOut))
+    attachments = fields.List(fields.Nested(MailAttachmentOut))
     opens = fields.Integer()
     clicks = fields.Integer()
 
 
-class ThreadOut(Schema):
+class MailThreadOut(Schema):
     id = fields.UUID()
     subject = fields.String()
     mailbox_address = fields.String()
     whole = fields.Boolean(metadata={"description": "Whether bodies and attachments are shown."})
-    messages = fields.List(fields.Nested(MessageOut))
+    messages = fields.List(fields.Nested(MailMessageOut))
 
 
-class ThreadSummaryOut(Schema):
+class MailThreadSummaryOut(Schema):
     id = fields.UUID()
     subject = fields.String()
     last_message_at = fields.DateTime()
 
 
-class ThreadListQuery(Schema):
+class MailThreadListQuery(Schema):
     record_type = fields.String(required=True, validate=validate.OneOf(["contacts", "accounts", "deals"]))
     record_id = fields.UUID(required=True)
 
 
-class SendIn(Schema):
+class MailSendIn(Schema):
     to = fields.String(required=True, validate=validate.Length(max=254))
     subject = fields.String(required=True, validate=validate.Length(min=1, max=998))
     body = fields.String(required=True, validate=validate.Length(min=1, max=sending.MAX_BODY_CHARS))
@@ -68,7 +68,7 @@ class SendIn(Schema):
 
 
 def _message(message, whole: bool) -> dict:
-    shown = {name: getattr(message, name) for name in MessageOut._declared_fields}
+    shown = {name: getattr(message, name) for name in MailMessageOut._declared_fields}
     if not whole:
         shown["body_text"], shown["attachments"] = None, []
     return shown
@@ -76,8 +76,8 @@ def _message(message, whole: bool) -> dict:
 
 @api.get("/mailbox/threads")
 @api.auth_required(token_auth)
-@api.input(ThreadListQuery, location="query")
-@api.output(list_of(ThreadSummaryOut))
+@api.input(MailThreadListQuery, location="query")
+@api.output(list_of(MailThreadSummaryOut))
 @api.doc(summary="List a contact's, account's or deal's email threads", responses=[422])
 def list_threads(query_data: dict):
     session = current_tenant_session()
@@ -87,7 +87,7 @@ def list_threads(query_data: dict):
 
 @api.get("/mailbox/threads/<uuid:thread_id>")
 @api.auth_required(token_auth)
-@api.output(ThreadOut)
+@api.output(MailThreadOut)
 @api.doc(
     summary="Get an email thread",
     description="Bodies and attachments only when the mailbox's owner shares whole messages, "
@@ -108,8 +108,8 @@ def get_thread(thread_id: uuid.UUID):
 
 @api.post("/mailbox/messages")
 @api.auth_required(token_auth)
-@api.input(SendIn)
-@api.output(MessageOut, status_code=201)
+@api.input(MailSendIn)
+@api.output(MailMessageOut, status_code=201)
 @api.doc(
     summary="Send an email from your own mailbox",
     description="Through your mailbox's SMTP server, to a contact or someone at a known account; filed in "
