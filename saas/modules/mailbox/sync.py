@@ -23,7 +23,7 @@ from saas.db import TenantRef, TenantSession, tenant_session
 from saas.modules.mailbox.connections import logout_quietly, open_imap
 from saas.modules.mailbox.models import Mailbox, MailFolder, MailMessage
 from saas.modules.mailbox.parsing import parse_message
-from saas.modules.mailbox.threads import find_stored, is_excluded, known_people, store_message
+from saas.modules.mailbox.threads import index_people, is_excluded, store_message, stored_by_message_id
 
 log = logging.getLogger(__name__)
 
@@ -71,28 +71,36 @@ def _folder_row(mailbox: Mailbox, name: str, role: str) -> MailFolder:
     return folder
 
 
-def _keep(
-    session: TenantSession, mailbox: Mailbox, folder: MailFolder, uid: int, raw: bytes
-) -> MailMessage | None:
-    """Store one fetched message if it concerns a known customer and is not excluded."""
-    parsed = parse_message(raw)
-    stored = find_stored(session, mailbox, parsed)
-    if stored is not None:
-        if stored.uid is None:  # sent from the CRM; now its place in the folder is known
-            stored.folder, stored.uidvalidity, stored.uid = folder.name, folder.uidvalidity, uid
-        return None
+def _keep_batch(
+    session: TenantSession, mailbox: Mailbox, folder: MailFolder, fetched: list[tuple[int, bytes]]
+) -> int:
+    """Store the fetched messages that concern a known customer and are not excluded; how many. The
+    people and the Message-IDs already kept are looked up once for the whole batch."""
+    parsed = [(uid, parse_message(raw)) for uid, raw in fetched]
+    stored = stored_by_message_id(session, mailbox, [p.message_id for _, p in parsed if p.message_id])
+    people = index_people(session, mailbox, [a for _, p in parsed for a in p.participants])
     own = mailbox.email_address.lower()
-    others = [address for address in parsed.participants if address != own]
-    if is_excluded(mailbox, others):
-        return None
-    people = known_people(session, mailbox, parsed.participants)
-    if not people:
-        return None
-    direction = "out" if folder.role == "sent" or parsed.from_address == own else "in"
-    return store_message(
-        session, mailbox, parsed, people,
-        direction=direction, folder=folder.name, uidvalidity=folder.uidvalidity, uid=uid,
-    )  # fmt: skip
+    kept = 0
+    for uid, mail in parsed:
+        earlier = stored.get(mail.message_id) if mail.message_id else None
+        if earlier is not None:
+            if earlier.uid is None:  # sent from the CRM; now its place in the folder is known
+                earlier.folder, earlier.uidvalidity, earlier.uid = folder.name, folder.uidvalidity, uid
+            continue
+        if is_excluded(mailbox, [a for a in mail.participants if a != own]):
+            continue
+        known = people.people_of(mail.participants)
+        if not known:
+            continue
+        direction = "out" if folder.role == "sent" or mail.from_address == own else "in"
+        message = store_message(
+            session, mailbox, mail, known,
+            direction=direction, folder=folder.name, uidvalidity=folder.uidvalidity, uid=uid,
+        )  # fmt: skip
+        if mail.message_id:
+            stored[mail.message_id] = message
+        kept += 1
+    return kept
 
 
 def _sync_folder(
@@ -137,10 +145,12 @@ def _sync_folder(
             )
         )
         fetched = client.fetch(batch, [b"BODY.PEEK[]"])
-        for uid in batch:
-            raw = fetched.get(uid, {}).get(b"BODY[]")
-            if raw is not None and uid not in done and _keep(session, mailbox, folder, uid, raw):
-                kept += 1
+        new = [
+            (uid, fetched[uid][b"BODY[]"])
+            for uid in batch
+            if uid not in done and b"BODY[]" in fetched.get(uid, {})
+        ]
+        kept += _keep_batch(session, mailbox, folder, new)
         folder.last_uid = max(folder.last_uid, batch[-1])
         session.commit()  # the batch's messages and the folder's position, together
         read[0] += len(batch)

@@ -52,27 +52,60 @@ def is_excluded(mailbox: Mailbox, addresses: list[str]) -> bool:
     return any(address in never or domain_of(address) in never for address in addresses)
 
 
-def known_people(session: Session, mailbox: Mailbox, addresses: list[str]) -> KnownPeople:
+@dataclass
+class PeopleIndex:
+    """The contacts (by email) and accounts (by domain) some addresses match, looked up once for a
+    whole batch of messages."""
+
+    own: str
+    contacts: dict[str, list[Contact]]
+    accounts: dict[str, list[Account]]
+
+    def people_of(self, addresses: list[str]) -> KnownPeople:
+        others = [a for a in addresses if a != self.own]
+        contacts = {c.id: c for a in others for c in self.contacts.get(a, ())}
+        accounts = {x.id: x for a in others for x in self.accounts.get(domain_of(a), ())}
+        return KnownPeople(
+            sorted(contacts.values(), key=lambda c: c.id), sorted(accounts.values(), key=lambda x: x.id)
+        )
+
+
+def index_people(session: Session, mailbox: Mailbox, addresses: list[str]) -> PeopleIndex:
     """Contacts with one of these emails, and accounts with one of their domains (the owner's own
     address aside: it is on every message)."""
-    others = [a for a in addresses if a != mailbox.email_address.lower()]
+    own = mailbox.email_address.lower()
+    index = PeopleIndex(own, {}, {})
+    others = sorted({a for a in addresses if a != own})
     if not others:
-        return KnownPeople()
-    contacts = list(
-        session.scalars(select(Contact).where(func.lower(Contact.email).in_(others)).order_by(Contact.id))
-    )
+        return index
+    for contact in session.scalars(select(Contact).where(func.lower(Contact.email).in_(others))):
+        index.contacts.setdefault((contact.email or "").lower(), []).append(contact)
     domains = sorted({domain_of(a) for a in others})
-    accounts = list(
-        session.scalars(select(Account).where(web_domain(Account.domain).in_(domains)).order_by(Account.id))
+    found = session.execute(
+        select(Account, web_domain(Account.domain)).where(web_domain(Account.domain).in_(domains))
     )
-    return KnownPeople(contacts, accounts)
+    for account, domain in found:
+        index.accounts.setdefault(domain, []).append(account)
+    return index
+
+
+def known_people(session: Session, mailbox: Mailbox, addresses: list[str]) -> KnownPeople:
+    """The contacts and accounts of these addresses (see ``index_people``)."""
+    return index_people(session, mailbox, addresses).people_of(addresses)
+
+
+def _deals_here(session: Session) -> bool:
+    """Whether the workspace has deals (the sales module on); asked once per session."""
+    if "mailbox_deals_here" not in session.info:
+        session.info["mailbox_deals_here"] = registry.record_type(session, "deals") is not None
+    return session.info["mailbox_deals_here"]
 
 
 def _open_deal_of(
     session: Session, contact_id: uuid.UUID | None, account_id: uuid.UUID | None
 ) -> uuid.UUID | None:
     """The contact's (else the account's) most recently changed open deal, while deals exist here."""
-    if registry.record_type(session, "deals") is None:
+    if not _deals_here(session):
         return None
     if contact_id is not None:
         query = (
@@ -94,17 +127,22 @@ def _open_deal_of(
 # --- storing --------------------------------------------------------------------------------------
 
 
-def find_stored(session: Session, mailbox: Mailbox, parsed: ParsedMail) -> MailMessage | None:
-    if parsed.message_id is None:
-        return None
-    return session.scalar(
+def stored_by_message_id(
+    session: Session, mailbox: Mailbox, message_ids: list[str]
+) -> dict[str, MailMessage]:
+    """The mailbox's kept messages with these Message-IDs."""
+    if not message_ids:
+        return {}
+    found = session.scalars(
         select(MailMessage).where(
-            MailMessage.mailbox_id == mailbox.id, MailMessage.message_id_header == parsed.message_id
+            MailMessage.mailbox_id == mailbox.id, MailMessage.message_id_header.in_(message_ids)
         )
     )
+    return {message.message_id_header: message for message in found}
 
 
-def _thread_for(session: Session, mailbox: Mailbox, parsed: ParsedMail) -> MailThread:
+def _thread_for(session: Session, mailbox: Mailbox, parsed: ParsedMail) -> tuple[MailThread, bool]:
+    """The thread the message answers, or a new one; and whether it is new."""
     keys = parsed.thread_keys
     if keys:
         thread_id = session.scalar(
@@ -113,7 +151,7 @@ def _thread_for(session: Session, mailbox: Mailbox, parsed: ParsedMail) -> MailT
             .limit(1)
         )
         if thread_id is not None:
-            return session.get(MailThread, thread_id)
+            return session.get(MailThread, thread_id), False
     thread = MailThread(
         id=uuid.uuid4(),
         mailbox_id=mailbox.id,
@@ -122,7 +160,7 @@ def _thread_for(session: Session, mailbox: Mailbox, parsed: ParsedMail) -> MailT
     )
     session.add(thread)
     session.flush()  # its messages reference it, with no relationship to order the inserts by
-    return thread
+    return thread, True
 
 
 def _keep_attachments(session: TenantSession, message: MailMessage, parsed: ParsedMail) -> list[str]:
@@ -163,7 +201,7 @@ def store_message(
 ) -> MailMessage:
     """Store a kept message in its thread and put the thread on its people's timelines; ``row_id`` is
     the id links in the message already name (its tracking links)."""
-    thread = _thread_for(session, mailbox, parsed)
+    thread, new_thread = _thread_for(session, mailbox, parsed)
     message = MailMessage(
         id=row_id or uuid.uuid4(),
         mailbox_id=mailbox.id,
@@ -190,7 +228,7 @@ def store_message(
     session.add(message)
     thread.last_message_at = max(thread.last_message_at, parsed.sent_at)
     session.flush()
-    place_on_timelines(session, mailbox, thread, people)
+    place_on_timelines(session, mailbox, thread, people, first=message if new_thread else None)
     return message
 
 
@@ -207,14 +245,25 @@ def _entry_body(mailbox: Mailbox, latest: MailMessage, count: int) -> str:
     return f"{head}\n\n{latest.body_text[:EXCERPT_CHARS]}"
 
 
-def place_on_timelines(session: Session, mailbox: Mailbox, thread: MailThread, people: KnownPeople) -> None:
+def place_on_timelines(
+    session: Session,
+    mailbox: Mailbox,
+    thread: MailThread,
+    people: KnownPeople,
+    first: MailMessage | None = None,
+) -> None:
     """One ``email`` entry per matched contact (with their account and open deal), and one per matched
-    account no matched contact belongs to; existing entries of the thread are brought up to date."""
-    entries = list(
-        session.scalars(
-            select(Activity)
-            .join(MailThreadEntry, MailThreadEntry.activity_id == Activity.id)
-            .where(MailThreadEntry.thread_id == thread.id)
+    account no matched contact belongs to; existing entries of the thread are brought up to date.
+    ``first``: the thread is new and this is its only message (nothing to look up)."""
+    entries = (
+        []
+        if first is not None
+        else list(
+            session.scalars(
+                select(Activity)
+                .join(MailThreadEntry, MailThreadEntry.activity_id == Activity.id)
+                .where(MailThreadEntry.thread_id == thread.id)
+            )
         )
     )
     have_contacts = {entry.contact_id for entry in entries if entry.contact_id}
@@ -245,6 +294,10 @@ def place_on_timelines(session: Session, mailbox: Mailbox, thread: MailThread, p
         session.flush()
         session.add(MailThreadEntry(thread_id=thread.id, activity_id=entry.id))
         entries.append(entry)
+    if first is not None:
+        for entry in entries:
+            entry.body = _entry_body(mailbox, first, 1)
+        return
     refresh_entries(session, mailbox, thread, entries)
 
 
