@@ -18,6 +18,7 @@ from saas.exports import storage
 from saas.modules.core.models import Activity
 from saas.modules.mailbox.models import Mailbox, MailFolder, MailMessage, MailThread
 from saas.modules.mailbox.sync import sync_mailbox
+from tests.conftest import bearer, make_token
 from tests.mailbox.conftest import SALES, add_account, add_contact, connect, deliver, mail, stored
 
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
@@ -178,3 +179,25 @@ def test_sync_of_a_disconnected_mailbox_does_nothing(tenant_a, dovecot, sink_por
     with tenant_session(tenant_a.ref) as session:
         assert session.get(Mailbox, connected.mailbox_id).secret_encrypted is None
         assert session.scalar(select(MailMessage.id)) is None
+
+
+def test_kept_mail_lands_on_the_contacts_account_and_open_deal_timelines(
+    client, tenant_a, dovecot, sink_port
+):
+    account = add_account(tenant_a, "Cust Ltd", "cust.ru")
+    ivan = add_contact(tenant_a, "ivan@cust.ru", account_id=account)
+    headers = bearer(make_token(tenant_a))
+    deal = client.post("/api/v1/deals", json={"name": "Desks", "contact_ids": [str(ivan)]}, headers=headers)
+    deal_id = deal.get_json()["id"]
+    connected = connect(tenant_a, dovecot, sink_port)
+    deliver(dovecot, mail("ivan@cust.ru", SALES, "About the desks", "Twelve, please."))
+
+    sync(connected)
+
+    for path in (
+        f"/api/v1/activities?contact_id={ivan}",
+        f"/api/v1/activities?account_id={account}",
+        f"/api/v1/activities?subject_type=deals&subject_id={deal_id}",
+    ):
+        listed = client.get(path, headers=headers).get_json()["data"]
+        assert [e["subject"] for e in listed if e["kind"] == "email"] == ["About the desks"], path

@@ -22,7 +22,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from saas.db import TenantBase
-from saas.modules.core.models import Timestamps
+from saas.modules.core.models import Activity, Timestamps
 
 SECURITIES = ("ssl", "starttls", "none")
 """How a connection is protected: TLS from the first byte, STARTTLS, or none (loopback only)."""
@@ -136,6 +136,7 @@ class MailMessage(TenantBase):
     clicks: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
+    thread: Mapped[MailThread] = relationship()
     attachments: Mapped[list[MailAttachment]] = relationship(
         cascade="all, delete-orphan", lazy="selectin", order_by="MailAttachment.name"
     )
@@ -170,3 +171,7 @@ class MailThreadEntry(TenantBase):
     activity_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("activities.id", ondelete="CASCADE"), primary_key=True, index=True
     )
+
+    # Only to order a batch's inserts (a thread and its entry's activity before the entry).
+    thread: Mapped[MailThread] = relationship()
+    activity: Mapped[Activity] = relationship()

@@ -122,6 +122,7 @@ def send_mail(
         session, mailbox, parse_message(raw), people,
         direction="out", folder=folder, uidvalidity=uidvalidity, uid=uid, row_id=message_row_id,
     )  # fmt: skip
+    session.flush()
     return stored
 
 

@@ -9,7 +9,7 @@ batch's kept messages and the folder's new last UID commit in one transaction: a
 
 from __future__ import annotations
 
-import logging
+import contextlib
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -17,6 +17,7 @@ from typing import Any
 
 from imapclient import IMAPClient
 from imapclient.imapclient import SENT
+from redis.exceptions import LockError
 from sqlalchemy import select
 
 from saas.db import TenantRef, TenantSession, tenant_session
@@ -24,8 +25,6 @@ from saas.modules.mailbox.connections import logout_quietly, open_imap
 from saas.modules.mailbox.models import Mailbox, MailFolder, MailMessage
 from saas.modules.mailbox.parsing import parse_message
 from saas.modules.mailbox.threads import index_people, is_excluded, store_message, stored_by_message_id
-
-log = logging.getLogger(__name__)
 
 SYNC_JOB = "saas.modules.mailbox.sync.sync_mailbox"
 SYNC_JOB_TIMEOUT = 1800
@@ -195,7 +194,8 @@ def sync_mailbox(
             session.commit()
         raise
     finally:
-        lock.release()
+        with contextlib.suppress(LockError):  # held past its timeout: another sync may own it now
+            lock.release()
     return {"read": read[0], "kept": kept}
 
 

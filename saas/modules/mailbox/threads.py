@@ -37,9 +37,15 @@ class KnownPeople:
 
     contacts: list[Contact] = field(default_factory=list)
     accounts: list[Account] = field(default_factory=list)
+    open_deals: dict[tuple[str, uuid.UUID], uuid.UUID] = field(default_factory=dict)
+    """(``contact`` or ``account``, its id) -> its most recently changed open deal."""
 
     def __bool__(self) -> bool:
         return bool(self.contacts or self.accounts)
+
+    def open_deal(self, contact_id: uuid.UUID | None, account_id: uuid.UUID | None) -> uuid.UUID | None:
+        """The contact's open deal, else the account's."""
+        return self.open_deals.get(("contact", contact_id)) or self.open_deals.get(("account", account_id))
 
 
 def domain_of(address: str) -> str:
@@ -60,13 +66,16 @@ class PeopleIndex:
     own: str
     contacts: dict[str, list[Contact]]
     accounts: dict[str, list[Account]]
+    open_deals: dict[tuple[str, uuid.UUID], uuid.UUID] = field(default_factory=dict)
 
     def people_of(self, addresses: list[str]) -> KnownPeople:
         others = [a for a in addresses if a != self.own]
         contacts = {c.id: c for a in others for c in self.contacts.get(a, ())}
         accounts = {x.id: x for a in others for x in self.accounts.get(domain_of(a), ())}
         return KnownPeople(
-            sorted(contacts.values(), key=lambda c: c.id), sorted(accounts.values(), key=lambda x: x.id)
+            sorted(contacts.values(), key=lambda c: c.id),
+            sorted(accounts.values(), key=lambda x: x.id),
+            self.open_deals,
         )
 
 
@@ -86,6 +95,7 @@ def index_people(session: Session, mailbox: Mailbox, addresses: list[str]) -> Pe
     )
     for account, domain in found:
         index.accounts.setdefault(domain, []).append(account)
+    index.open_deals = _open_deals(session, index)
     return index
 
 
@@ -101,27 +111,34 @@ def _deals_here(session: Session) -> bool:
     return session.info["mailbox_deals_here"]
 
 
-def _open_deal_of(
-    session: Session, contact_id: uuid.UUID | None, account_id: uuid.UUID | None
-) -> uuid.UUID | None:
-    """The contact's (else the account's) most recently changed open deal, while deals exist here."""
+CONTACT_DEALS = text(
+    "SELECT DISTINCT ON (dc.contact_id) dc.contact_id, d.id FROM deals d "
+    "JOIN deal_contacts dc ON dc.deal_id = d.id WHERE dc.contact_id = ANY(:ids) AND d.status = 'open' "
+    "ORDER BY dc.contact_id, d.updated_at DESC, d.id"
+)
+ACCOUNT_DEALS = text(
+    "SELECT DISTINCT ON (account_id) account_id, id FROM deals WHERE account_id = ANY(:ids) "
+    "AND status = 'open' ORDER BY account_id, updated_at DESC, id"
+)
+
+
+def _open_deals(session: Session, index: PeopleIndex) -> dict[tuple[str, uuid.UUID], uuid.UUID]:
+    """The most recently changed open deal of each indexed contact and account (contacts' accounts too),
+    while the workspace has deals: two queries for a whole batch."""
     if not _deals_here(session):
-        return None
-    if contact_id is not None:
-        query = (
-            "SELECT d.id FROM deals d JOIN deal_contacts dc ON dc.deal_id = d.id "
-            "WHERE dc.contact_id = :id AND d.status = 'open' ORDER BY d.updated_at DESC, d.id LIMIT 1"
-        )
-        found = session.execute(text(query), {"id": contact_id}).scalar()
-        if found is not None:
-            return found
-    if account_id is not None:
-        query = (
-            "SELECT id FROM deals WHERE account_id = :id AND status = 'open' "
-            "ORDER BY updated_at DESC, id LIMIT 1"
-        )
-        return session.execute(text(query), {"id": account_id}).scalar()
-    return None
+        return {}
+    contacts = [c for found in index.contacts.values() for c in found]
+    accounts = {x.id for found in index.accounts.values() for x in found} | {
+        c.account_id for c in contacts if c.account_id
+    }
+    deals = {}
+    if contacts:
+        for contact_id, deal_id in session.execute(CONTACT_DEALS, {"ids": [c.id for c in contacts]}):
+            deals[("contact", contact_id)] = deal_id
+    if accounts:
+        for account_id, deal_id in session.execute(ACCOUNT_DEALS, {"ids": sorted(accounts)}):
+            deals[("account", account_id)] = deal_id
+    return deals
 
 
 # --- storing --------------------------------------------------------------------------------------
@@ -159,7 +176,6 @@ def _thread_for(session: Session, mailbox: Mailbox, parsed: ParsedMail) -> tuple
         last_message_at=parsed.sent_at,
     )
     session.add(thread)
-    session.flush()  # its messages reference it, with no relationship to order the inserts by
     return thread, True
 
 
@@ -206,6 +222,7 @@ def store_message(
         id=row_id or uuid.uuid4(),
         mailbox_id=mailbox.id,
         thread_id=thread.id,
+        thread=thread,
         folder=folder,
         uidvalidity=uidvalidity,
         uid=uid,
@@ -227,7 +244,7 @@ def store_message(
         message.body_text = "\n".join([message.body_text.rstrip(), "", *notes])
     session.add(message)
     thread.last_message_at = max(thread.last_message_at, parsed.sent_at)
-    session.flush()
+    # No flush here: a batch's rows are inserted together when the sync commits it.
     place_on_timelines(session, mailbox, thread, people, first=message if new_thread else None)
     return message
 
@@ -278,7 +295,7 @@ def place_on_timelines(
             wanted.append((None, account.id))
             have_accounts.add(account.id)
     for contact_id, account_id in wanted:
-        deal_id = _open_deal_of(session, contact_id, account_id)
+        deal_id = people.open_deal(contact_id, account_id)
         entry = Activity(
             id=uuid.uuid4(),
             kind="email",
@@ -290,9 +307,7 @@ def place_on_timelines(
             actor_user_id=mailbox.owner_user_id,
             occurred_at=thread.last_message_at,
         )
-        session.add(entry)
-        session.flush()
-        session.add(MailThreadEntry(thread_id=thread.id, activity_id=entry.id))
+        session.add(MailThreadEntry(thread=thread, activity=entry))
         entries.append(entry)
     if first is not None:
         for entry in entries:
