@@ -51,7 +51,13 @@ def _header(message: EmailMessage, name: str) -> str:
 
 def _addresses(message: EmailMessage, name: str) -> list[tuple[str, str]]:
     found = []
-    for display, address in getaddresses([_header(message, name)]):
+    try:
+        header = message.get(name)
+        # The parsed header's own addresses: parsing its text again would double the cost.
+        pairs = [(a.display_name, a.addr_spec) for a in header.addresses] if header is not None else []
+    except (ValueError, TypeError, IndexError, AttributeError):  # undecodable: read it as plain text
+        pairs = getaddresses([str(value) for value in message.get_all(name, [])])
+    for display, address in pairs:
         address = address.strip().lower()
         if "@" in address and len(address) <= 254:
             found.append((display.strip(), address))
