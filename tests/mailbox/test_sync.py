@@ -201,3 +201,27 @@ def test_kept_mail_lands_on_the_contacts_account_and_open_deal_timelines(
     ):
         listed = client.get(path, headers=headers).get_json()["data"]
         assert [e["subject"] for e in listed if e["kind"] == "email"] == ["About the desks"], path
+
+
+def test_the_periodic_job_queues_syncs_only_where_the_module_is_on(tenant_a, tenant_b, dovecot, sink_port):
+    from saas.db import db
+    from saas.jobs import make_worker
+    from saas.modules.mailbox.sync import sync_all_mailboxes
+    from saas.modules.switches import set_module_enabled
+
+    add_contact(tenant_a, "ivan@cust.ru")
+    add_contact(tenant_b, "ivan@cust.ru")
+    connected = connect(tenant_a, dovecot, sink_port)
+    connect(tenant_b, dovecot, sink_port)
+    set_module_enabled(db.session, tenant_b.tenant.id, "mailbox", False, actor="test")
+    db.session.commit()
+    deliver(dovecot, mail("ivan@cust.ru", SALES, "Periodic", "x"))
+
+    report = sync_all_mailboxes()
+    make_worker().work(burst=True)
+
+    assert report["skipped"][tenant_b.tenant.id] == "module_off"
+    assert [m.subject for m in stored(tenant_a)] == ["Periodic"]
+    assert stored(tenant_b) == []
+    with tenant_session(tenant_a.ref) as session:
+        assert session.get(Mailbox, connected.mailbox_id).last_synced_at is not None
