@@ -28,6 +28,7 @@ PLAN: list[tuple[str, list[str]]] = [
     ("load", ["--tenants", "10", "--contacts", "2000", "--seconds", "15"]),
     ("export", ["--rows", "300000"]),
     ("campaign", ["--consented", "100000", "--withdrawn", "10000", "--send", "500"]),
+    ("mail_sync", ["--messages", "1000", "--unknown", "100"]),
     ("import", ["--rows", "50000"]),
     ("tenants_migrate", ["--tenants", "200", "--jobs", "2"]),
     ("service", ["--tickets", "20000", "--articles", "5000", "--repeat", "30"]),

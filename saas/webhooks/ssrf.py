@@ -63,7 +63,8 @@ class WebhookTarget:
     """Every address the name resolved to, all of them allowed."""
 
 
-def _address_allowed(address: Address, allow_loopback: bool) -> bool:
+def address_allowed(address: Address, allow_loopback: bool) -> bool:
+    """Whether the product may connect to ``address`` (webhooks, users' mail servers)."""
     if address.is_loopback:
         return allow_loopback
     if isinstance(address, ipaddress.IPv6Address) and any(address in net for net in EMBEDDED_IPV4_NETWORKS):
@@ -100,7 +101,7 @@ def vet_webhook_url(
     if parts.username or parts.password:
         raise UnsafeWebhookURL("credentials in the URL are not allowed.")
     addresses = tuple(dict.fromkeys(resolve(parts.hostname, port)))  # in the resolver's order, once each
-    if not addresses or not all(_address_allowed(a, allow_loopback) for a in addresses):
+    if not addresses or not all(address_allowed(a, allow_loopback) for a in addresses):
         raise UnsafeWebhookURL("the host resolves to a private, loopback or link-local address.")
     return WebhookTarget(
         url=url,

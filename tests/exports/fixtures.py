@@ -111,6 +111,7 @@ def fill_every_table(fixture) -> None:
         _fill_currency_tables(session)
         session.add(PhoneSettings(id=1, region="DE"))
         _fill_file_tables(session, contact.id)
+        _fill_mailbox_tables(session, contact.id)
 
 
 def _fill_file_tables(session, contact_id: uuid.UUID) -> None:
@@ -136,6 +137,80 @@ def _fill_file_tables(session, contact_id: uuid.UUID) -> None:
             uploaded_by_contact_id=contact_id,
         )
     )  # fmt: skip
+
+
+def _fill_mailbox_tables(session, contact_id: uuid.UUID) -> None:
+    """A connected mailbox with its folders, a thread of two messages (one with an attachment, stored
+    when S3 is configured) on the contact's timeline, and a disconnected mailbox without a secret."""
+    import hashlib
+    import io
+
+    from saas.auth.crypto import encrypt_secret
+    from saas.exports.storage import storage_configured
+    from saas.modules.files.services import store_object
+    from saas.modules.mailbox import models as mail
+
+    at = datetime(2026, 12, 3, 9, 30, tzinfo=UTC)
+    mailbox = mail.Mailbox(
+        owner_user_id=uuid.uuid4(), email_address="sales@zoe-seller.example", imap_host="imap.example.com",
+        imap_port=993, imap_security="ssl", smtp_host="smtp.example.com", smtp_port=465, smtp_security="ssl",
+        username="sales@zoe-seller.example", secret_encrypted=encrypt_secret(AWKWARD), sent_folder="Sent",
+        sharing="full", first_sync_days=30, excluded=["ceo@zoe.example", "private.example"],
+        status="connected", last_synced_at=at, last_error=AWKWARD[:500],
+    )  # fmt: skip
+    gone = mail.Mailbox(
+        owner_user_id=uuid.uuid4(), email_address="old@zoe-seller.example", imap_host="127.0.0.1",
+        imap_port=143, imap_security="none", smtp_host="127.0.0.1", smtp_port=25, smtp_security="starttls",
+        username="old", secret_encrypted=None, sharing="metadata", first_sync_days=1, excluded=[],
+        status="disconnected",
+    )  # fmt: skip
+    session.add_all([mailbox, gone])
+    session.flush()
+    session.add_all([
+        mail.MailFolder(mailbox_id=mailbox.id, name="INBOX", role="inbox", uidvalidity=4294967295, last_uid=7,
+                   highest_modseq=9007199254740993),
+        mail.MailFolder(mailbox_id=mailbox.id, name="Gesendete Objekte", role="sent", last_uid=0),
+    ])  # fmt: skip
+    thread = mail.MailThread(mailbox_id=mailbox.id, subject=AWKWARD, last_message_at=at)
+    session.add(thread)
+    session.flush()
+    first = mail.MailMessage(
+        mailbox_id=mailbox.id, thread_id=thread.id, folder="INBOX", uidvalidity=4294967295, uid=7,
+        message_id_header="<a.1@zoe.example>", in_reply_to=None, references=None, direction="in",
+        subject=AWKWARD, from_address="zoe@zoe.example", from_name="Zoë",
+        to_addresses=["sales@zoe-seller.example"],
+        cc_addresses=[], participants=["sales@zoe-seller.example", "zoe@zoe.example"], sent_at=at,
+        body_text=LARGE[:20000], opens=0, clicks=0,
+    )  # fmt: skip
+    reply = mail.MailMessage(
+        mailbox_id=mailbox.id, thread_id=thread.id, folder=None, uidvalidity=None, uid=None,
+        message_id_header=None, in_reply_to="<a.1@zoe.example>", references="<a.1@zoe.example>",
+        direction="out",
+        subject="Re: x", from_address="sales@zoe-seller.example", from_name=None,
+        to_addresses=["zoe@zoe.example"],
+        cc_addresses=["a@b.example", "c@d.example"], participants=["zoe@zoe.example"], sent_at=at,
+        body_text="", opens=3, clicks=1,
+    )  # fmt: skip
+    session.add_all([first, reply])
+    session.flush()
+    attachment = mail.MailAttachment(
+        message_id=first.id, name='Zoë "blob", 日本.bin', content_type="application/pdf"
+    )
+    attachment.id = uuid.uuid4()
+    attachment.object_name = attachment.id.hex
+    if storage_configured():
+        attachment.size_bytes, attachment.sha256 = store_object(
+            session, attachment.object_name, io.BytesIO(FILE_BLOB), "application/pdf"
+        )
+    else:
+        attachment.size_bytes, attachment.sha256 = len(FILE_BLOB), hashlib.sha256(FILE_BLOB).hexdigest()
+    session.add(attachment)
+    entry = Activity(
+        kind="email", subject=AWKWARD[:200], body="zoe@zoe.example → sales", contact_id=contact_id
+    )
+    session.add(entry)
+    session.flush()
+    session.add(mail.MailThreadEntry(thread_id=thread.id, activity_id=entry.id))
 
 
 def _fill_currency_tables(session) -> None:

@@ -34,6 +34,8 @@ TABLE_OF_ARGUMENT = {
     "token_id": "api_tokens",
     "rate_id": "exchange_rates",
     "macro_id": "service_macros",
+    "thread_id": "mail_threads",
+    "attachment_id": "mail_attachments",
 }
 WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 OBJECT_KEY, OBJECT_TABLE = "vehicle", "co_vehicle"

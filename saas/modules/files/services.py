@@ -217,11 +217,7 @@ def attach_file(
         uploaded_by_contact_id=contact_id,
     )
     row.object_name = row.id.hex
-    key = storage.tenant_object_key(session.tenant.id, row.object_name)
-    reader = _HashingReader(stream)
-    _objects(session)["written"].append(key)
-    storage.upload_stream(reader, key, content_type)
-    row.size_bytes, row.sha256 = reader.size, reader.digest.hexdigest()
+    row.size_bytes, row.sha256 = store_object(session, row.object_name, stream, content_type)
     session.add(row)
     session.flush()
     return row
@@ -283,11 +279,27 @@ def _after_rollback(session: Session) -> None:
     _remove(written)
 
 
+def store_object(
+    session: TenantSession, object_name: str, stream: IO[bytes], content_type: str
+) -> tuple[int, str]:
+    """Stream bytes to the tenant's storage as ``object_name``, removed again if ``session`` rolls back;
+    returns their size and SHA-256. Other modules' rows that own objects (mail attachments) use it too."""
+    key = storage.tenant_object_key(session.tenant.id, object_name)
+    reader = _HashingReader(stream)
+    _objects(session)["written"].append(key)
+    storage.upload_stream(reader, key, content_type)
+    return reader.size, reader.digest.hexdigest()
+
+
+def drop_object(session: TenantSession, object_name: str) -> None:
+    """Remove a stored object once ``session`` commits (its row's deletion is then final)."""
+    _objects(session)["dropped"].append(storage.tenant_object_key(session.tenant.id, object_name))
+
+
 def drop_files(session: TenantSession, files: list[StoredFile]) -> int:
     """Delete these rows now and their objects when the transaction commits; returns how many."""
-    keys = _objects(session)["dropped"]
     for stored in files:
-        keys.append(storage.tenant_object_key(session.tenant.id, stored.object_name))
+        drop_object(session, stored.object_name)
         session.delete(stored)
     session.flush()
     return len(files)

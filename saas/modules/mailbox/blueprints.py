@@ -1,0 +1,10 @@
+"""The mailbox module's blueprints: staff pages under /t/<slug>/, API resources under /api/v1/, and the
+public open/click tracking routes under /mt/<slug>/."""
+
+from flask import Blueprint
+
+from saas.api import api_blueprint
+
+pages = Blueprint("mailbox", __name__, template_folder="templates")
+api = api_blueprint("mailbox_api", __name__, tag="Mailbox")
+public = Blueprint("mailbox_public", __name__, url_prefix="/mt/<slug>")
