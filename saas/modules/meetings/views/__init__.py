@@ -1,0 +1,4 @@
+"""Meetings pages under /t/<slug>/: importing each file attaches its routes to ``blueprints.pages``."""
+
+import saas.modules.meetings.views.meetings
+import saas.modules.meetings.views.settings  # noqa: F401
