@@ -84,17 +84,24 @@ def _add_link(endpoint: str, values: dict) -> None:
 
 
 def visitor_zone() -> tuple[str, bool]:
-    """The visitor's time zone and whether they (or their browser's script) chose it: ``?tz=``, else a
-    guess from the country of their browser's language (``de-AT``), else the link's own zone."""
+    """The visitor's time zone and whether they (or their browser's script) chose it: ``?tz=``, else the
+    zone of the country of their browser's language where that country keeps one clock (``de-DE``),
+    else the link's own zone."""
     chosen = request.values.get("tz")
     if booking.is_time_zone(chosen):
         return chosen, True
-    zones = get_global("territory_zones")
     for value, _quality in request.accept_languages:
-        territory = value.replace("_", "-").split("-")[-1].upper() if "-" in value or "_" in value else ""
-        if zones.get(territory):
-            return zones[territory][0], False
+        zone = _country_zone(value.replace("_", "-").rpartition("-")[2].upper() if "-" in value else "")
+        if zone:
+            return zone, False
     return g.booking_settings.time_zone, False
+
+
+def _country_zone(territory: str) -> str | None:
+    """The zone of a country whose zones all keep the same clock (one CLDR metazone); None elsewhere."""
+    zones = get_global("territory_zones").get(territory) or []
+    meta = get_global("meta_zones")
+    return zones[0] if zones and len({meta.get(zone) for zone in zones}) == 1 else None
 
 
 def _host_email() -> str:
