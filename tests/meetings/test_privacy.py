@@ -33,7 +33,8 @@ def _book(fixture, contact_id, email: str) -> None:
         session.add(
             Booking(
                 user_id=user_id_of(fixture), starts_at=start, ends_at=start + timedelta(hours=1),
-                visitor_name="Kim", visitor_email=email, visitor_time_zone="UTC", note="my address", contact_id=contact_id,
+                visitor_name="Kim", visitor_email=email, visitor_time_zone="UTC", note="my address",
+                contact_id=contact_id,
             )
         )  # fmt: skip
 
