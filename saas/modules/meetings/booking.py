@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 
 from saas.db import TenantSession
 from saas.errors import Conflict, SaasError, ValidationError
+from saas.i18n import N_
 from saas.jobs import enqueue_after_commit
 from saas.modules.core.services import contacts
 from saas.modules.meetings import caldav_access
@@ -68,9 +69,9 @@ def save_settings(session: TenantSession, user_id: uuid.UUID, data: dict[str, An
     errors: dict[str, list[str]] = {}
     handle = (data.get("handle") or "").strip().lower()
     if not HANDLE.match(handle):
-        errors["handle"] = ["2 to 40 lower-case letters, digits and dashes."]
+        errors["handle"] = [N_("2 to 40 lower-case letters, digits and dashes.")]
     if not is_time_zone(data.get("time_zone")):
-        errors["time_zone"] = ["Choose a time zone."]
+        errors["time_zone"] = [N_("Choose a time zone.")]
     numbers = {}
     for name, (low, high) in SETTING_RANGES.items():
         try:
@@ -80,19 +81,19 @@ def save_settings(session: TenantSession, user_id: uuid.UUID, data: dict[str, An
         if numbers[name] is None or not low <= numbers[name] <= high:
             errors[name] = [f"{low} to {high}."]
     if not errors and numbers["start_minute"] >= numbers["end_minute"]:
-        errors["end_minute"] = ["Working hours end after they start."]
+        errors["end_minute"] = [N_("Working hours end after they start.")]
     days = "".join(sorted({d for d in str(data.get("work_days") or "") if d in "1234567"}))
     if not days:
-        errors["work_days"] = ["Choose at least one day."]
+        errors["work_days"] = [N_("Choose at least one day.")]
     taken = session.scalar(
         select(BookingSettings.user_id).where(
             BookingSettings.handle == handle, BookingSettings.user_id != user_id
         )
     )
     if taken is not None:
-        errors["handle"] = ["This name is taken in the workspace."]
+        errors["handle"] = [N_("This name is taken in the workspace.")]
     if errors:
-        raise ValidationError("Check the booking link's settings.", errors)
+        raise ValidationError(N_("Check the booking link's settings."), errors)
     settings = session.get(BookingSettings, user_id) or BookingSettings(user_id=user_id)
     settings.handle, settings.time_zone, settings.work_days = handle, data["time_zone"], days
     settings.title = ((data.get("title") or "").strip() or "Meeting")[:200]

@@ -20,6 +20,7 @@ from caldav.lib import error as dav_error
 from flask import current_app
 
 from saas.errors import ValidationError
+from saas.i18n import N_
 from saas.modules.meetings import ical
 from saas.webhooks.ssrf import UnsafeWebhookURL, vet_webhook_url
 
@@ -47,10 +48,15 @@ class Change:
     data: str | None
 
 
+def loopback_allowed() -> bool:
+    """``CALDAV_ALLOW_LOOPBACK`` (``1``, ``true``; the tests' Radicale listens on loopback)."""
+    return str(current_app.config.get("CALDAV_ALLOW_LOOPBACK", "")).lower() in ("1", "true", "yes", "on")
+
+
 def check_address(url: str) -> str:
     """``url`` if it is an http(s) address of a public host; a ValidationError on ``url`` otherwise."""
     try:
-        return vet_webhook_url(url, allow_loopback=bool(current_app.config.get("CALDAV_ALLOW_LOOPBACK"))).url
+        return vet_webhook_url(url, allow_loopback=loopback_allowed()).url
     except UnsafeWebhookURL as error:
         raise ValidationError(f"Calendar address refused: {error.reason}", {"url": [error.reason]}) from None
 
@@ -83,16 +89,19 @@ def find_calendar(credentials: Credentials) -> str:
             calendars = client.principal().get_calendars()
     except dav_error.AuthorizationError:
         raise ValidationError(
-            "The calendar server refused this user name and password.",
-            {"password": ["Refused by the server."]},
+            N_("The calendar server refused this user name and password."),
+            {"password": [N_("Refused by the server.")]},
         ) from None
     except CalendarUnreachable as error:
         log.info("CalDAV discovery failed: %s", type(error).__name__)
         raise ValidationError(
-            "No CalDAV calendar answered at this address.", {"url": ["No CalDAV server answered here."]}
+            N_("No CalDAV calendar answered at this address."),
+            {"url": [N_("No CalDAV server answered here.")]},
         ) from None
     if not calendars:
-        raise ValidationError("This account has no calendar.", {"url": ["The account has no calendar."]})
+        raise ValidationError(
+            N_("This account has no calendar."), {"url": [N_("The account has no calendar.")]}
+        )
     wanted = credentials.url.rstrip("/")
     chosen = next((c for c in calendars if str(c.url).rstrip("/") == wanted), calendars[0])
     return str(chosen.url)

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from saas.auth.crypto import decrypt_secret, encrypt_secret
 from saas.db import TenantSession
 from saas.errors import ValidationError
+from saas.i18n import N_
 from saas.jobs import enqueue_after_commit
 from saas.modules.meetings.caldav_access import Credentials, check_address, find_calendar
 from saas.modules.meetings.models import CalendarConnection
@@ -36,9 +37,9 @@ def connect_calendar(
     url, username = (url or "").strip(), (username or "").strip()
     if not url or not username or not password:
         raise ValidationError(
-            "Give the calendar's address, user name and password.",
+            N_("Give the calendar's address, user name and password."),
             {
-                name: ["Required."]
+                name: [N_("Required.")]
                 for name, value in (("url", url), ("username", username), ("password", password))
                 if not value
             },

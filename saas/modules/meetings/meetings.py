@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 
 from saas.db import TenantSession, db
 from saas.errors import NotFound, ValidationError
+from saas.i18n import N_
 from saas.jobs import enqueue_after_commit
 from saas.modules.core.activities import activities
 from saas.modules.core.models import Activity, Contact
@@ -97,7 +98,9 @@ def _minutes(value: Any) -> int:
     except (TypeError, ValueError):
         minutes = 0
     if not 5 <= minutes <= MAX_MINUTES:
-        raise ValidationError("A meeting lasts 5 minutes to a day.", {"minutes": ["5 to 1440 minutes."]})
+        raise ValidationError(
+            N_("A meeting lasts 5 minutes to a day."), {"minutes": [N_("5 to 1440 minutes.")]}
+        )
     return minutes
 
 
@@ -108,17 +111,19 @@ def schedule_meeting(session: TenantSession, user_id: uuid.UUID, data: dict[str,
         raise ValidationError("Meetings are a user's: use a token of a user, not of a client.")
     contact = session.get(Contact, data.get("contact_id")) if data.get("contact_id") else None
     if contact is None:
-        raise ValidationError("Unknown contact.", {"contact_id": ["No contact with this id."]})
+        raise ValidationError(N_("Unknown contact."), {"contact_id": ["No contact with this id."]})
     title = (data.get("title") or "").strip()
     if not title:
-        raise ValidationError("Give the meeting a title.", {"title": ["Required."]})
+        raise ValidationError(N_("Give the meeting a title."), {"title": ["Required."]})
     starts_at = data.get("starts_at")
     if not isinstance(starts_at, datetime) or starts_at.tzinfo is None:
-        raise ValidationError("Give the meeting's start with its time zone.", {"starts_at": ["Required."]})
+        raise ValidationError(
+            N_("Give the meeting's start with its time zone."), {"starts_at": ["Required."]}
+        )
     invite = bool(data.get("invite"))
     if invite and not contact.email:
         raise ValidationError(
-            "This contact has no email to invite.", {"invite": ["The contact has no email."]}
+            N_("This contact has no email to invite."), {"invite": ["The contact has no email."]}
         )
     meeting = Meeting(
         uid=new_uid(),

@@ -10,7 +10,7 @@ from flask import flash, g, redirect, request, url_for
 from flask_babel import gettext
 
 from saas.errors import NotFound, ValidationError
-from saas.i18n import select_time_zone
+from saas.i18n import select_time_zone, translate
 from saas.modules.core.models import Contact
 from saas.modules.meetings.blueprints import pages
 from saas.modules.meetings.meetings import schedule_meeting
@@ -47,7 +47,7 @@ def schedule(contact_id: uuid.UUID):
             },
         )
     except ValidationError as error:
-        flash(error.detail, "error")
+        flash(translate(error.detail), "error")
         return redirect(back)
     flash(gettext("Meeting scheduled; it goes to your calendar in a moment."))
     return redirect(back)
