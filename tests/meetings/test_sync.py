@@ -11,11 +11,12 @@ import pytest
 from icalendar import Calendar
 from sqlalchemy import func, select
 
-from saas.db import tenant_session
+from saas.db import db, tenant_session
 from saas.errors import ValidationError
 from saas.modules.core.models import Activity
 from saas.modules.meetings import connections, sync
 from saas.modules.meetings.models import CalendarConnection, Meeting, MeetingContact
+from saas.modules.switches import set_module_enabled
 from tests.conftest import csrf_token_from
 from tests.meetings.conftest import connect, make_contact, run_jobs, user_id_of
 from tests.meetings.radicale import USERS
@@ -154,4 +155,36 @@ def test_calendar_events_with_contacts_land_on_timelines_once_and_follow_changes
         session.scalar(select(CalendarConnection)).sync_token = None
     with tenant_session(tenant_a.ref) as session:
         sync.sync_calendar(session, connection_id)
+    assert len(timeline(tenant_a, contact_id)) == 1
+
+
+def test_the_periodic_job_queues_one_sync_per_connected_calendar_of_tenants_with_the_module_on(
+    tenant_a, tenant_b, radicale
+):
+    connect(tenant_a, radicale)
+    connect(tenant_b, radicale, "bob")
+    run_jobs()
+    set_module_enabled(db.session, tenant_b.tenant.id, "meetings", False, actor=tenant_b.email)
+    db.session.commit()
+    report = sync.sync_all_calendars()
+    assert report["skipped"][tenant_b.tenant.id] == "module_off"
+    assert tenant_a.tenant.id not in report["skipped"] and report["queued"] >= 1
+    run_jobs()
+    with tenant_session(tenant_a.ref) as session:
+        assert session.scalar(select(CalendarConnection)).last_synced_at is not None
+
+
+def test_disconnecting_forgets_the_credentials_and_keeps_the_timeline(owner_client, tenant_a, radicale):
+    calendar_url = connect(tenant_a, radicale)
+    contact_id = make_contact(tenant_a, "ann@example.com")
+    start = datetime(2031, 4, 1, 9, tzinfo=UTC)
+    radicale.put("alice", calendar_url, event_ics("kept@tests", start, "ann@example.com"))
+    run_jobs()
+    page = owner_client.get(f"/t/{tenant_a.slug}/calendar")
+    answer = owner_client.post(
+        f"/t/{tenant_a.slug}/calendar/connection/delete", data={"csrf_token": csrf_token_from(page.text)}
+    )
+    assert answer.status_code == 302
+    with tenant_session(tenant_a.ref) as session:
+        assert session.scalar(select(func.count()).select_from(CalendarConnection)) == 0
     assert len(timeline(tenant_a, contact_id)) == 1

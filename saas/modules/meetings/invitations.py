@@ -19,7 +19,7 @@ from flask_babel import gettext
 from saas.db import TenantSession
 from saas.i18n import DEFAULT_TIME_ZONE, current_locale, in_locale
 from saas.mail import mail_enabled, smtp_connection
-from saas.modules.meetings.meetings import attendees, event_document, organizer
+from saas.modules.meetings.meetings import attendees, event_document, organizer, platform_user
 from saas.modules.meetings.models import Booking, BookingSettings, Meeting
 
 log = logging.getLogger(__name__)
@@ -88,13 +88,11 @@ def send_invitations(session: TenantSession, meeting: Meeting) -> int:
 
 
 def _user_zone(session: TenantSession, user_id: uuid.UUID) -> str:
-    from saas.auth.models import User
-    from saas.db import db
-
+    """The zone the user reads meeting times in: their booking link's, their own, else UTC."""
     settings = session.get(BookingSettings, user_id)
     if settings is not None:
         return settings.time_zone
-    user = db.session.get(User, user_id)
+    user = platform_user(user_id)
     return (user.time_zone if user is not None else None) or DEFAULT_TIME_ZONE
 
 
@@ -110,7 +108,8 @@ def send_booking_confirmations(session: TenantSession, booking_id: str) -> dict[
         session, meeting, booking.visitor_email, booking.locale, booking.visitor_time_zone, host.email
     )
     document = event_document(session, meeting, method="REQUEST")
-    with in_locale(None):
+    user = platform_user(booking.user_id)
+    with in_locale(user.locale if user is not None else None):
         to_user = calendar_message(
             host.email,
             gettext("New booking: %(name)s", name=booking.visitor_name),

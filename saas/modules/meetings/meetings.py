@@ -30,11 +30,16 @@ def new_uid() -> str:
     return f"{uuid.uuid4()}@saas-crm"
 
 
-def organizer(user_id: uuid.UUID) -> ical.Person:
-    """The user a meeting belongs to, as its organiser (platform users: read with the platform session)."""
+def platform_user(user_id: uuid.UUID):
+    """The platform ``User`` a meeting or link belongs to (read with the platform session), or None."""
     from saas.auth.models import User
 
-    user = db.session.get(User, user_id)
+    return db.session.get(User, user_id)
+
+
+def organizer(user_id: uuid.UUID) -> ical.Person:
+    """The user a meeting belongs to, as its organiser."""
+    user = platform_user(user_id)
     if user is None:
         raise NotFound("No such user.")
     return ical.Person(user.email)

@@ -23,6 +23,7 @@ from saas.extensions import limiter
 from saas.i18n import current_locale, use_audience_locale
 from saas.modules.meetings import booking
 from saas.modules.meetings.blueprints import booking as pages
+from saas.modules.meetings.meetings import platform_user
 from saas.modules.meetings.models import BookingSettings
 from saas.modules.meetings.slots import group_by_day
 from saas.modules.switches import is_module_enabled
@@ -105,9 +106,7 @@ def _country_zone(territory: str) -> str | None:
 
 
 def _host_email() -> str:
-    from saas.auth.models import User
-
-    user = db.session.get(User, g.booking_settings.user_id)
+    user = platform_user(g.booking_settings.user_id)
     return user.email if user is not None else ""
 
 

@@ -60,7 +60,9 @@ def _apply(
     session: TenantSession, connection: CalendarConnection, change: caldav_access.Change, own: set[str]
 ) -> int:
     if change.data is None:  # deleted in the calendar: the meeting stays on timelines, as cancelled
-        meeting = session.scalar(select(Meeting).where(Meeting.event_href == change.href))
+        meeting = session.scalar(
+            select(Meeting).where(Meeting.event_href == change.href, Meeting.user_id == connection.user_id)
+        )
         if meeting is None or meeting.cancelled:
             return 0
         meeting.cancelled = True
