@@ -9,6 +9,7 @@ booking that could not reach the calendar is not made; confirmations are mailed 
 
 from __future__ import annotations
 
+import functools
 import re
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -33,6 +34,7 @@ from saas.modules.meetings.slots import Availability, free_slots
 from saas.modules.meetings.sync import write_to_calendar
 
 CONFIRMATION_JOB = "saas.modules.meetings.invitations.send_booking_confirmations"
+UNREACHABLE = N_("The calendar cannot be reached right now. Please try again later.")
 HANDLE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$")
 SETTING_RANGES = {
     "slot_minutes": (5, 480),
@@ -51,13 +53,20 @@ class CalendarUnavailable(SaasError):
     title = "Service unavailable"
 
 
+@functools.cache
+def sorted_time_zones() -> tuple[str, ...]:
+    """Every IANA zone name a visitor or user may choose, in order (read from the system's tz database
+    once: listing it walks the files)."""
+    return tuple(sorted(zone for zone in available_timezones() if "/" in zone or zone == "UTC"))
+
+
 def is_time_zone(name: str | None) -> bool:
-    return bool(name) and name in available_timezones()
+    return bool(name) and name in _zone_names()
 
 
-def sorted_time_zones() -> list[str]:
-    """Every IANA zone name a visitor or user may choose, in order."""
-    return sorted(zone for zone in available_timezones() if "/" in zone or zone == "UTC")
+@functools.cache
+def _zone_names() -> frozenset[str]:
+    return frozenset(sorted_time_zones())
 
 
 def settings_of(session: TenantSession, user_id: uuid.UUID) -> BookingSettings | None:
@@ -133,8 +142,12 @@ def busy_times(
     busy = [tuple(row) for row in held]
     connection = connection_of(session, settings.user_id)
     if connection is not None:
-        with caldav_access.open_calendar(credentials(connection), connection.calendar_url) as calendar:
-            busy += caldav_access.busy_between(calendar, start, end)
+        try:
+            with caldav_access.open_calendar(credentials(connection), connection.calendar_url) as calendar:
+                busy += caldav_access.busy_between(calendar, start, end)
+        except caldav_access.CalendarUnreachable:
+            # Without the calendar no slot is known to be free: offer none rather than guess.
+            raise CalendarUnavailable(gettext(UNREACHABLE)) from None
     return busy
 
 
@@ -232,8 +245,6 @@ def book_slot(
     try:
         write_to_calendar(session, meeting)
     except caldav_access.CalendarUnreachable:
-        raise CalendarUnavailable(
-            gettext("The calendar cannot be reached right now. Please try again later.")
-        ) from None
+        raise CalendarUnavailable(gettext(UNREACHABLE)) from None
     enqueue_after_commit(session, CONFIRMATION_JOB, str(booking.id))
     return booking

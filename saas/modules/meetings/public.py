@@ -113,6 +113,10 @@ def _host_email() -> str:
 def _slots_page(message: str | None = None, status: int = 200):
     settings = g.booking_settings
     zone, chosen = visitor_zone()
+    try:
+        free = booking.offered_slots(g.tenant_session, settings)
+    except booking.CalendarUnavailable as error:
+        free, message, status = [], error.detail, error.status
     locale = current_locale()
     days = [
         (
@@ -122,7 +126,7 @@ def _slots_page(message: str | None = None, status: int = 200):
                 for start in starts
             ],
         )
-        for day, starts in group_by_day(booking.offered_slots(g.tenant_session, settings), zone)
+        for day, starts in group_by_day(free, zone)
     ]
     return render_template(
         "meetings/booking.html",
