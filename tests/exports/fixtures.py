@@ -320,6 +320,8 @@ def _fill_meeting_tables(session, contact_id: uuid.UUID) -> None:
     from saas.modules.meetings.models import (
         Booking,
         BookingSettings,
+        BookingTeam,
+        BookingTeamMember,
         CalendarConnection,
         Meeting,
         MeetingContact,
@@ -350,6 +352,10 @@ def _fill_meeting_tables(session, contact_id: uuid.UUID) -> None:
     session.add_all([entry, booked, orphan])
     session.flush()
     session.add(MeetingContact(meeting_id=booked.id, contact_id=contact_id, activity_id=entry.id))
+    team = BookingTeam(handle="sales-team", title=AWKWARD[:200], enabled=False)
+    session.add(team)
+    session.flush()
+    session.add(BookingTeamMember(team_id=team.id, user_id=user_id))
     session.add(Booking(
         user_id=user_id, starts_at=at, ends_at=booked.ends_at, visitor_name=AWKWARD[:200],
         visitor_email="zoe@zoe.example", visitor_time_zone="Asia/Tehran", locale="fa", note=AWKWARD,

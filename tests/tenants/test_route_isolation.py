@@ -34,6 +34,7 @@ TABLE_OF_ARGUMENT = {
     "token_id": "api_tokens",
     "rate_id": "exchange_rates",
     "macro_id": "service_macros",
+    "team_id": "booking_teams",
 }
 WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 OBJECT_KEY, OBJECT_TABLE = "vehicle", "co_vehicle"

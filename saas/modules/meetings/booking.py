@@ -29,7 +29,7 @@ from saas.modules.core.services import contacts
 from saas.modules.meetings import caldav_access
 from saas.modules.meetings.connections import connection_of, credentials
 from saas.modules.meetings.meetings import attend, contacts_by_email, new_uid
-from saas.modules.meetings.models import Booking, BookingSettings, Meeting
+from saas.modules.meetings.models import Booking, BookingSettings, BookingTeam, Meeting
 from saas.modules.meetings.slots import Availability, free_slots
 from saas.modules.meetings.sync import write_to_calendar
 
@@ -98,7 +98,7 @@ def save_settings(session: TenantSession, user_id: uuid.UUID, data: dict[str, An
         select(BookingSettings.user_id).where(
             BookingSettings.handle == handle, BookingSettings.user_id != user_id
         )
-    )
+    ) or session.scalar(select(BookingTeam.id).where(BookingTeam.handle == handle))
     if taken is not None:
         errors["handle"] = [N_("This name is taken in the workspace.")]
     if errors:

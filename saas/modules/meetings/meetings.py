@@ -8,6 +8,7 @@ user's calendar and mails the invitations once the transaction commits.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -35,6 +36,25 @@ def platform_user(user_id: uuid.UUID):
     from saas.auth.models import User
 
     return db.session.get(User, user_id)
+
+
+def active_members(tenant_id: str, user_ids: Collection[uuid.UUID]) -> set[uuid.UUID]:
+    """Of these users, those still active members of the workspace: a booking link of someone who left
+    offers nothing."""
+    from saas.auth.models import Membership, User
+
+    return set(
+        db.session.scalars(
+            select(Membership.user_id)
+            .join(User)
+            .where(
+                Membership.tenant_id == tenant_id,
+                Membership.user_id.in_(list(user_ids)),
+                Membership.deactivated_at.is_(None),
+                User.is_active_flag,
+            )
+        )
+    )
 
 
 def organizer(user_id: uuid.UUID) -> ical.Person:

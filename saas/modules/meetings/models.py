@@ -81,6 +81,33 @@ class BookingSettings(Timestamps, TenantBase):
     horizon_days: Mapped[int] = mapped_column(Integer, default=14)
 
 
+class BookingTeam(Timestamps, TenantBase):
+    """A team's booking link ``/b/<workspace>/<handle>``: the free slots of any of its members, each
+    booking given to a member free then (the one with the fewest bookings to come)."""
+
+    __tablename__ = "booking_teams"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    handle: Mapped[str] = mapped_column(String(40), unique=True)
+    """Shares its namespace with the users' handles (checked on saving either)."""
+    title: Mapped[str] = mapped_column(String(200))
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    members: Mapped[list[BookingTeamMember]] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class BookingTeamMember(TenantBase):
+    __tablename__ = "booking_team_members"
+
+    team_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("booking_teams.id", ondelete="CASCADE"), primary_key=True
+    )
+    # A platform user id; no foreign key, since a tenant's role cannot see the platform schema.
+    user_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+
+
 class Meeting(Timestamps, TenantBase):
     """A meeting of a user with one or more contacts, the same event as in the user's calendar (``uid``)."""
 

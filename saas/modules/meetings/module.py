@@ -7,7 +7,7 @@ from __future__ import annotations
 from saas.i18n import N_
 from saas.jobs.schedules import PeriodicJob, register_periodic
 from saas.modules.meetings import privacy
-from saas.modules.registry import Module, NavEntry, RecordPanel
+from saas.modules.registry import Module, NavEntry, RecordPanel, SettingsPage
 
 
 def _pages():
@@ -45,6 +45,13 @@ MODULE = Module(
     api=_api,
     public=_public,
     nav=(NavEntry(N_("Calendar"), "meetings.settings"),),
+    settings=(
+        SettingsPage(
+            N_("Team booking links"),
+            "meetings.team_links",
+            N_("One booking link for several members: each booking goes to one who is free."),
+        ),
+    ),
     personal_data=privacy.personal_data,
     erase_person=privacy.erase_person,
     retention_keep=privacy.retention_keep,

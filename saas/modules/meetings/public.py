@@ -9,6 +9,7 @@ per client address, and bookings per visitor email too.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -21,10 +22,10 @@ from saas.db import TenantSession, db
 from saas.errors import Conflict, SaasError, ValidationError
 from saas.extensions import limiter
 from saas.i18n import current_locale, use_audience_locale
-from saas.modules.meetings import booking
+from saas.modules.meetings import booking, teams
 from saas.modules.meetings.blueprints import booking as pages
-from saas.modules.meetings.meetings import platform_user
-from saas.modules.meetings.models import BookingSettings
+from saas.modules.meetings.meetings import active_members, platform_user
+from saas.modules.meetings.models import Booking, BookingSettings, BookingTeam
 from saas.modules.meetings.slots import group_by_day
 from saas.modules.switches import is_module_enabled
 from saas.ratelimits import within_email_limit
@@ -54,34 +55,46 @@ def _bind_to_link(endpoint: str | None, values: dict | None) -> None:
     # The app commits this session once the response is a success (one transaction per request).
     session = g.tenant_session = TenantSession(tenant.ref)
     settings = booking.link_for_handle(session, handle or "")
-    if settings is None or not _is_member(tenant.id, settings):
-        abort(404)
-    g.booking_tenant, g.booking_settings = tenant, settings
-
-
-def _is_member(tenant_id: str, settings: BookingSettings) -> bool:
-    from saas.auth.models import Membership, User
-
-    return (
-        db.session.scalar(
-            select(Membership.id)
-            .join(User)
-            .where(
-                Membership.tenant_id == tenant_id,
-                Membership.user_id == settings.user_id,
-                Membership.deactivated_at.is_(None),
-                User.is_active_flag,
-            )
+    if settings is not None and active_members(tenant.id, [settings.user_id]):
+        user = platform_user(settings.user_id)
+        g.booking_link = PublicLink(
+            settings.handle, settings.title, user.email, settings.slot_minutes, settings
         )
-        is not None
-    )
+    elif (team := teams.team_for_handle(session, handle or "")) is not None:
+        g.booking_link = PublicLink(team.handle, team.title, team.title, None, team)
+    else:
+        abort(404)
+    g.booking_tenant = tenant
+
+
+@dataclass(frozen=True)
+class PublicLink:
+    """What a booking page offers: one user's link, or a team's."""
+
+    handle: str
+    title: str
+    host: str
+    """Whom the visitor meets: the user's email, or the team's title."""
+    minutes: int | None
+    """The meeting's length; a team's members may each have their own."""
+    owner: BookingSettings | BookingTeam
+
+    def free(self) -> list[datetime]:
+        if isinstance(self.owner, BookingTeam):
+            return list(teams.team_slots(g.tenant_session, self.owner))
+        return booking.offered_slots(g.tenant_session, self.owner)
+
+    def book(self, start: datetime, values: dict, locale: str | None) -> Booking:
+        if isinstance(self.owner, BookingTeam):
+            return teams.book_team_slot(g.tenant_session, self.owner, start, values, locale=locale)
+        return booking.book_slot(g.tenant_session, self.owner, start, values, locale=locale)
 
 
 @pages.url_defaults
 def _add_link(endpoint: str, values: dict) -> None:
-    if "booking_settings" in g and endpoint != "booking.static":
+    if "booking_link" in g and endpoint != "booking.static":
         values.setdefault("slug", g.booking_tenant.slug)
-        values.setdefault("handle", g.booking_settings.handle)
+        values.setdefault("handle", g.booking_link.handle)
 
 
 def visitor_zone() -> tuple[str, bool]:
@@ -95,7 +108,8 @@ def visitor_zone() -> tuple[str, bool]:
         zone = _country_zone(value.replace("_", "-").rpartition("-")[2].upper() if "-" in value else "")
         if zone:
             return zone, False
-    return g.booking_settings.time_zone, False
+    owner = g.booking_link.owner
+    return (owner.time_zone if isinstance(owner, BookingSettings) else "UTC"), False
 
 
 def _country_zone(territory: str) -> str | None:
@@ -105,16 +119,10 @@ def _country_zone(territory: str) -> str | None:
     return zones[0] if zones and len({meta.get(zone) for zone in zones}) == 1 else None
 
 
-def _host_email() -> str:
-    user = platform_user(g.booking_settings.user_id)
-    return user.email if user is not None else ""
-
-
 def _slots_page(message: str | None = None, status: int = 200):
-    settings = g.booking_settings
     zone, chosen = visitor_zone()
     try:
-        free = booking.offered_slots(g.tenant_session, settings)
+        free = g.booking_link.free()
     except booking.CalendarUnavailable as error:
         free, message, status = [], error.detail, error.status
     locale = current_locale()
@@ -131,8 +139,7 @@ def _slots_page(message: str | None = None, status: int = 200):
     return render_template(
         "meetings/booking.html",
         tenant=g.booking_tenant,
-        settings=settings,
-        host=_host_email(),
+        link=g.booking_link,
         days=days,
         zone=zone,
         zone_chosen=chosen,
@@ -163,8 +170,7 @@ def _form_page(start: datetime, errors: dict | None = None, values: dict | None 
     return render_template(
         "meetings/book.html",
         tenant=g.booking_tenant,
-        settings=g.booking_settings,
-        host=_host_email(),
+        link=g.booking_link,
         start=start.isoformat(),
         when=_when(start, zone),
         zone=zone,
@@ -196,7 +202,7 @@ def book():
     ):
         abort(429)
     try:
-        made = booking.book_slot(g.tenant_session, g.booking_settings, start, values, locale=current_locale())
+        made = g.booking_link.book(start, values, current_locale())
     except ValidationError as error:
         return _form_page(start, error.errors, values, 422)
     except Conflict as error:
@@ -206,8 +212,7 @@ def book():
     return render_template(
         "meetings/booked.html",
         tenant=g.booking_tenant,
-        settings=g.booking_settings,
-        host=_host_email(),
+        link=g.booking_link,
         when=_when(made.starts_at, made.visitor_time_zone),
         email=made.visitor_email,
     ), 201

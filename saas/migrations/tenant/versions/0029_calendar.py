@@ -1,5 +1,5 @@
-"""Meetings: calendar connections (CalDAV), booking links' settings, meetings with their contacts, and
-booked slots (unique per user and start: the double-booking guard).
+"""Meetings: calendar connections (CalDAV), booking links' settings (users' and teams'), meetings with
+their contacts, and booked slots (unique per user and start: the double-booking guard).
 
 Revision ID: t0029
 Revises: t0026
@@ -67,6 +67,28 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("user_id", name=op.f("pk_booking_settings")),
         sa.UniqueConstraint("handle", name=op.f("uq_booking_settings_handle")),
+    )
+    op.create_table(
+        "booking_teams",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("handle", sa.String(length=40), nullable=False),
+        sa.Column("title", sa.String(length=200), nullable=False),
+        sa.Column("enabled", sa.Boolean(), nullable=False),
+        *_timestamps(),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_booking_teams")),
+        sa.UniqueConstraint("handle", name=op.f("uq_booking_teams_handle")),
+    )
+    op.create_table(
+        "booking_team_members",
+        sa.Column("team_id", sa.Uuid(), nullable=False),
+        sa.Column("user_id", sa.Uuid(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["team_id"],
+            ["booking_teams.id"],
+            name=op.f("fk_booking_team_members_team_id_booking_teams"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("team_id", "user_id", name=op.f("pk_booking_team_members")),
     )
     op.create_table(
         "meetings",
@@ -151,5 +173,7 @@ def downgrade() -> None:
     op.drop_table("bookings")
     op.drop_table("meeting_contacts")
     op.drop_table("meetings")
+    op.drop_table("booking_team_members")
+    op.drop_table("booking_teams")
     op.drop_table("booking_settings")
     op.drop_table("calendar_connections")
