@@ -66,6 +66,10 @@ TUNABLES = (
     "MARKETING_SNAPSHOT_WORK_MEM_MB",
     "MARKETING_RETRY_SECONDS",
     "IMPORT_STALLED_SECONDS",
+    "BOOKING_PAGE_RATE_LIMIT",
+    "BOOKING_RATE_LIMIT",
+    "BOOKING_EMAIL_RATE_LIMIT",
+    "CALDAV_ALLOW_LOOPBACK",
 )
 """Feature settings read from the app config, with their defaults where they are used."""
 

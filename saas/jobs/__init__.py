@@ -100,3 +100,20 @@ def work(*, burst: bool) -> None:
         if burst or (worker is not None and worker._stop_requested):  # RQ's flag for SIGTERM/SIGINT
             return
         time.sleep(1)
+
+
+def enqueue_after_commit(session: Any, function: str, *args: Any, **kwargs: Any) -> None:
+    """Queue a tenant job (as :func:`enqueue_for_tenant`) once ``session`` (a ``TenantSession``) commits,
+    so the worker finds what this transaction wrote; nothing is queued if it rolls back."""
+    from sqlalchemy import event
+
+    pending = session.info.setdefault("jobs_after_commit", [])
+    if not pending:
+
+        def _flush(committed: Any) -> None:
+            for job_function, job_args, job_kwargs in committed.info.pop("jobs_after_commit", []):
+                enqueue_for_tenant(committed.tenant.id, job_function, *job_args, **job_kwargs)
+
+        event.listen(session, "after_commit", _flush, once=True)
+        event.listen(session, "after_rollback", lambda s: s.info.pop("jobs_after_commit", None), once=True)
+    pending.append((function, args, kwargs))

@@ -106,6 +106,7 @@ def fill_every_table(fixture) -> None:
         _fill_marketing_tables(session, contact.id)
         _fill_service_tables(session, contact.id)
         _fill_chat_tables(session, contact.id)
+        _fill_meeting_tables(session, contact.id)
         _fill_saved_view_tables(session)
         _fill_saved_report_tables(session)
         _fill_currency_tables(session)
@@ -386,6 +387,55 @@ def _fill_chat_tables(session, contact_id: uuid.UUID) -> None:
                     created_at=at),
         ChatMessage(chat_id=anonymous.id, author="visitor", body="", created_at=at),
     ])  # fmt: skip
+
+
+def _fill_meeting_tables(session, contact_id: uuid.UUID) -> None:
+    """A calendar connection, a booking link, a booked meeting on the contact's timeline, and a meeting
+    found in the calendar that nobody attends any more."""
+    from saas.modules.meetings.models import (
+        Booking,
+        BookingSettings,
+        BookingTeam,
+        BookingTeamMember,
+        CalendarConnection,
+        Meeting,
+        MeetingContact,
+    )
+
+    user_id = uuid.uuid4()
+    at, end = datetime(2026, 11, 4, 9, 30, tzinfo=UTC), datetime(2026, 11, 4, 10, 15, tzinfo=UTC)
+    session.add(CalendarConnection(
+        user_id=user_id, url="https://dav.zoe.example/ünï/", calendar_url="https://dav.zoe.example/ünï/work/",
+        username=AWKWARD[:254], password_encrypted="gAAAA-not-a-real-token", sync_token="http://x/sync/1",
+        last_synced_at=at, last_error=None,
+    ))  # fmt: skip
+    session.add(BookingSettings(
+        user_id=user_id, handle="zoe-o-brien", enabled=True, title=AWKWARD[:200], time_zone="Asia/Tehran",
+        work_days="13567", start_minute=510, end_minute=1020, slot_minutes=45, buffer_minutes=10,
+        notice_minutes=0, horizon_days=90,
+    ))  # fmt: skip
+    entry = Activity(kind="meeting", subject="Booked", occurred_at=at, contact_id=contact_id)
+    booked = Meeting(
+        uid="ünï-1@zoe.example", user_id=user_id, title=AWKWARD[:200], description=LARGE[:3000],
+        location="Room \"7\"", starts_at=at, ends_at=end, source="booking",
+        sequence=2, event_href="https://dav.zoe.example/ünï/work/1.ics", etag='"abc"', pushed_at=at,
+    )  # fmt: skip
+    orphan = Meeting(
+        uid="orphan@zoe.example", user_id=user_id, title="", starts_at=at, ends_at=end,
+        source="calendar", cancelled=True,
+    )  # fmt: skip
+    session.add_all([entry, booked, orphan])
+    session.flush()
+    session.add(MeetingContact(meeting_id=booked.id, contact_id=contact_id, activity_id=entry.id))
+    team = BookingTeam(handle="sales-team", title=AWKWARD[:200], enabled=False)
+    session.add(team)
+    session.flush()
+    session.add(BookingTeamMember(team_id=team.id, user_id=user_id))
+    session.add(Booking(
+        user_id=user_id, starts_at=at, ends_at=booked.ends_at, visitor_name=AWKWARD[:200],
+        visitor_email="zoe@zoe.example", visitor_time_zone="Asia/Tehran", locale="fa", note=AWKWARD,
+        contact_id=contact_id, meeting_id=booked.id,
+    ))  # fmt: skip
 
 
 def _fill_marketing_tables(session, contact_id: uuid.UUID) -> None:

@@ -36,6 +36,7 @@ TABLE_OF_ARGUMENT = {
     "macro_id": "service_macros",
     "thread_id": "mail_threads",
     "attachment_id": "mail_attachments",
+    "team_id": "booking_teams",
 }
 WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 OBJECT_KEY, OBJECT_TABLE = "vehicle", "co_vehicle"
