@@ -32,6 +32,14 @@ def seed_default_pipeline(session: Session) -> None:
     session.add(pipeline)
 
 
+def seed_sales(session: Session) -> None:
+    """A new workspace's sales pipeline and default price book."""
+    from saas.modules.sfa.products import seed_price_book
+
+    seed_default_pipeline(session)
+    seed_price_book(session)
+
+
 def _lead_parts():
     from saas.modules.sfa.lead_schemas import LeadListQuery
     from saas.modules.sfa.leads import leads
@@ -70,7 +78,7 @@ MODULE = Module(
     key="sfa",
     title=N_("Sales"),
     models="saas.modules.sfa.models",
-    seed=seed_default_pipeline,
+    seed=seed_sales,
     personal_data=privacy.personal_data,
     erase_person=privacy.erase_person,
     retention_keep=privacy.retention_keep,
