@@ -256,9 +256,7 @@ class Quote(Timestamps, TenantBase):
     __tablename__ = "quotes"
     __table_args__ = (
         UniqueConstraint("number", "version"),
-        CheckConstraint(
-            "status IN ('draft', 'sent', 'accepted', 'declined', 'superseded')", name="status"
-        ),
+        CheckConstraint("status IN ('draft', 'sent', 'accepted', 'declined', 'superseded')", name="status"),
         CheckConstraint("discount_percent >= 0 AND discount_percent <= 100", name="discount_range"),
     )
 

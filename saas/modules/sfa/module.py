@@ -67,6 +67,13 @@ def _pages():
     return pages
 
 
+def _public():
+    import saas.modules.sfa.public  # noqa: F401  (attaches the routes)
+    from saas.modules.sfa.blueprints import public
+
+    return public
+
+
 def _api():
     import saas.modules.sfa.api  # noqa: F401  (attaches the routes)
     from saas.modules.sfa.blueprints import api
@@ -107,6 +114,7 @@ MODULE = Module(
     ),
     pages=_pages,
     api=_api,
+    public=_public,
     # Each entry's endpoint must exist; add yours when your pages land.
     settings=(
         SettingsPage(
@@ -114,6 +122,7 @@ MODULE = Module(
             "sfa.pipeline_settings",
             N_("Sales pipelines, their stages and win probabilities."),
         ),
+        SettingsPage(N_("Quotes"), "sfa.quote_settings", N_("Whether an accepted quote wins its deal.")),
     ),
     nav=(
         NavEntry(N_("Leads"), "sfa.list_leads"),
@@ -121,5 +130,6 @@ MODULE = Module(
         NavEntry(N_("Pipeline"), "sfa.kanban"),
         NavEntry(N_("Forecast"), "sfa.forecast_page"),
         NavEntry(N_("Tasks"), "sfa.list_tasks"),
+        NavEntry(N_("Products"), "sfa.list_products"),
     ),
 )

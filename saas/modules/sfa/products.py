@@ -75,14 +75,18 @@ def set_prices(session: TenantSession, product: Product, prices: list[dict[str, 
         row = session.get(ProductPrice, (product.id, book_id, price["currency"]))
         if row is None:
             product.prices.append(
-                ProductPrice(price_book_id=book_id, currency=price["currency"], unit_price=price["unit_price"])
+                ProductPrice(
+                    price_book_id=book_id, currency=price["currency"], unit_price=price["unit_price"]
+                )
             )
         else:
             row.unit_price = price["unit_price"]
     session.flush()
 
 
-def unit_price(session: TenantSession, product_id: uuid.UUID, price_book_id: uuid.UUID, currency: str) -> Decimal | None:
+def unit_price(
+    session: TenantSession, product_id: uuid.UUID, price_book_id: uuid.UUID, currency: str
+) -> Decimal | None:
     return session.scalar(
         select(ProductPrice.unit_price).where(
             ProductPrice.product_id == product_id,

@@ -120,7 +120,9 @@ class QuoteLineIn(CleanInput):
         metadata={"description": "The product's price in the quote's price book and currency when left out."},
     )
     discount_percent = percent(load_default=Decimal("0"))
-    tax_rate = percent(load_default=None, allow_none=True, metadata={"description": "The product's when left out."})
+    tax_rate = percent(
+        load_default=None, allow_none=True, metadata={"description": "The product's when left out."}
+    )
 
 
 class QuoteIn(CleanInput):
@@ -172,4 +174,6 @@ QuoteList = list_of(QuoteOut)
 
 
 class QuoteLinkOut(Schema):
-    url = fields.String(metadata={"description": "The customer's signed link: view, download, accept, decline."})
+    url = fields.String(
+        metadata={"description": "The customer's signed link: view, download, accept, decline."}
+    )

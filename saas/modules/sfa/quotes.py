@@ -27,10 +27,19 @@ from saas.db import TenantSession, db
 from saas.errors import Conflict, NotFound, ValidationError
 from saas.modules.core.activities import acting_user_id, record_event
 from saas.modules.core.models import Contact
+from saas.modules.core.workspace_settings import change_setting, setting
 from saas.modules.sfa import products
 from saas.modules.sfa.deals import DEAL_SUBJECT, deals
-from saas.modules.sfa.models import Deal, PriceBook, Product, Quote, QuoteCounter, QuoteLine, QuoteSettings, Stage
-from saas.modules.core.workspace_settings import change_setting, setting
+from saas.modules.sfa.models import (
+    Deal,
+    PriceBook,
+    Product,
+    Quote,
+    QuoteCounter,
+    QuoteLine,
+    QuoteSettings,
+    Stage,
+)
 from saas.webhooks.events import emit, record_payload
 
 CENT = Decimal("0.01")
@@ -142,9 +151,7 @@ def new_version(session: TenantSession, quote_id: uuid.UUID, data: dict[str, Any
     """The next version of a quote: the same number, the given changes (else a copy), and every earlier
     version that was still open superseded (its link can no longer accept it)."""
     previous = get_quote(session, quote_id)
-    versions = list(
-        session.scalars(select(Quote).where(Quote.number == previous.number).with_for_update())
-    )
+    versions = list(session.scalars(select(Quote).where(Quote.number == previous.number).with_for_update()))
     if any(version.status == "accepted" for version in versions):
         raise Conflict("This quote was accepted: start a new quote instead.")
     if data is None:
@@ -341,4 +348,3 @@ def set_acceptance_wins_deal(session: TenantSession, value: bool) -> bool:
     return change_setting(
         session, QuoteSettings, "acceptance_wins_deal", value, action="quotes.settings_changed", default=True
     )
-

@@ -24,7 +24,14 @@ def _deal(session, **extra):
     session.add(contact)
     session.flush()
     return deals.create(
-        session, {"name": "Licences", "amount": Decimal("10"), "currency": "EUR", "contact_ids": [contact.id], **extra}
+        session,
+        {
+            "name": "Licences",
+            "amount": Decimal("10"),
+            "currency": "EUR",
+            "contact_ids": [contact.id],
+            **extra,
+        },
     )
 
 
@@ -100,7 +107,7 @@ def test_quote_numbers_have_no_gaps_or_duplicates_under_concurrency(app, tenant_
                             raise RuntimeError("rolled back after taking a number")
                 except RuntimeError:
                     pass
-                except BaseException as error:  # noqa: BLE001  (reported below)
+                except BaseException as error:
                     failures.append(error)
 
     threads = [threading.Thread(target=work, args=(i,)) for i in range(workers)]
@@ -119,14 +126,18 @@ def test_quote_numbers_have_no_gaps_or_duplicates_under_concurrency(app, tenant_
 def test_a_new_version_keeps_the_number_and_supersedes_the_open_one(tenant_a):
     with tenant_session(tenant_a.ref) as session:
         deal = _deal(session)
-        first = quotes.create_quote(session, deal.id, {"lines": [{"description": "A", "unit_price": Decimal("5")}]})
+        first = quotes.create_quote(
+            session, deal.id, {"lines": [{"description": "A", "unit_price": Decimal("5")}]}
+        )
         second = quotes.new_version(session, first.id)
         assert (second.number, second.version) == (first.number, 2)
         assert second.reference == f"Q-{first.number:05d}-v2"
         assert first.status == "superseded" and second.total == first.total
         with pytest.raises(Conflict):
             quotes.respond(session, first.id, Response(True, "Olga Petrova", "192.0.2.1"))
-        other = quotes.create_quote(session, deal.id, {"lines": [{"description": "B", "unit_price": Decimal("1")}]})
+        other = quotes.create_quote(
+            session, deal.id, {"lines": [{"description": "B", "unit_price": Decimal("1")}]}
+        )
         assert other.number == first.number + 1
 
 
@@ -134,7 +145,9 @@ def test_acceptance_wins_the_deal_and_sets_its_amount(tenant_a):
     with tenant_session(tenant_a.ref) as session:
         deal = _deal(session)
         product = _product(session)
-        quote = quotes.create_quote(session, deal.id, {"lines": [{"product_id": product.id, "quantity": Decimal("2")}]})
+        quote = quotes.create_quote(
+            session, deal.id, {"lines": [{"product_id": product.id, "quantity": Decimal("2")}]}
+        )
         quotes.respond(session, quote.id, Response(True, "  Olga Petrova ", "192.0.2.1"))
         assert quote.status == "accepted"
         assert (quote.responder_name, quote.responder_ip) == ("Olga Petrova", "192.0.2.1")
@@ -152,7 +165,9 @@ def test_acceptance_leaves_the_deal_open_and_its_amount_when_told_so(tenant_a):
     with tenant_session(tenant_a.ref) as session:
         deal = _deal(session, amount_follows_quote=False)
         quotes.set_acceptance_wins_deal(session, False)
-        quote = quotes.create_quote(session, deal.id, {"lines": [{"description": "A", "unit_price": Decimal("5")}]})
+        quote = quotes.create_quote(
+            session, deal.id, {"lines": [{"description": "A", "unit_price": Decimal("5")}]}
+        )
         quotes.respond(session, quote.id, Response(True, "Olga", None))
         session.refresh(deal)
         assert (deal.status, deal.amount) == ("open", Decimal("10.00"))
@@ -163,7 +178,9 @@ def test_an_expired_quote_cannot_be_accepted_but_a_declined_one_records_why(tena
     with tenant_session(tenant_a.ref) as session:
         deal = _deal(session)
         lines = [{"description": "A", "unit_price": Decimal("5")}]
-        expired = quotes.create_quote(session, deal.id, {"expires_on": today - timedelta(days=1), "lines": lines})
+        expired = quotes.create_quote(
+            session, deal.id, {"expires_on": today - timedelta(days=1), "lines": lines}
+        )
         with pytest.raises(Conflict):
             quotes.respond(session, expired.id, Response(True, "Olga", None))
         open_one = quotes.create_quote(session, deal.id, {"expires_on": today, "lines": lines})

@@ -45,7 +45,9 @@ def upgrade() -> None:
         sa.Column("unit", sa.String(length=30), nullable=True),
         sa.Column("tax_rate", sa.Numeric(6, 3), nullable=False),
         sa.Column("active", sa.Boolean(), nullable=False),
-        sa.Column("sort_name", sa.String(length=200), sa.Computed("lower(name)", persisted=True), nullable=False),
+        sa.Column(
+            "sort_name", sa.String(length=200), sa.Computed("lower(name)", persisted=True), nullable=False
+        ),
         *_timestamps(),
         sa.CheckConstraint("tax_rate >= 0 AND tax_rate <= 100", name=op.f("ck_products_tax_rate_range")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_products")),
@@ -60,7 +62,10 @@ def upgrade() -> None:
         sa.Column("unit_price", sa.Numeric(16, 4), nullable=False),
         sa.CheckConstraint("unit_price >= 0", name=op.f("ck_product_prices_unit_price_not_negative")),
         sa.ForeignKeyConstraint(
-            ["product_id"], ["products.id"], name=op.f("fk_product_prices_product_id_products"), ondelete="CASCADE"
+            ["product_id"],
+            ["products.id"],
+            name=op.f("fk_product_prices_product_id_products"),
+            ondelete="CASCADE",
         ),
         sa.ForeignKeyConstraint(
             ["price_book_id"],
@@ -114,7 +119,9 @@ def upgrade() -> None:
         sa.CheckConstraint(
             "discount_percent >= 0 AND discount_percent <= 100", name=op.f("ck_quotes_discount_range")
         ),
-        sa.ForeignKeyConstraint(["deal_id"], ["deals.id"], name=op.f("fk_quotes_deal_id_deals"), ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["deal_id"], ["deals.id"], name=op.f("fk_quotes_deal_id_deals"), ondelete="CASCADE"
+        ),
         sa.ForeignKeyConstraint(
             ["contact_id"], ["contacts.id"], name=op.f("fk_quotes_contact_id_contacts"), ondelete="SET NULL"
         ),
@@ -152,15 +159,16 @@ def upgrade() -> None:
             ["quote_id"], ["quotes.id"], name=op.f("fk_quote_lines_quote_id_quotes"), ondelete="CASCADE"
         ),
         sa.ForeignKeyConstraint(
-            ["product_id"], ["products.id"], name=op.f("fk_quote_lines_product_id_products"), ondelete="SET NULL"
+            ["product_id"],
+            ["products.id"],
+            name=op.f("fk_quote_lines_product_id_products"),
+            ondelete="SET NULL",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_quote_lines")),
     )
     op.create_index("ix_quote_lines_quote_id", "quote_lines", ["quote_id"])
     # Every workspace has its default price book, as new ones get it from the seed.
-    op.execute(
-        "INSERT INTO price_books (id, name, is_default) VALUES (gen_random_uuid(), 'Standard', true)"
-    )
+    op.execute("INSERT INTO price_books (id, name, is_default) VALUES (gen_random_uuid(), 'Standard', true)")
 
 
 def downgrade() -> None:
