@@ -191,3 +191,25 @@ def test_an_expired_quote_cannot_be_accepted_but_a_declined_one_records_why(tena
         session.refresh(deal)
         assert deal.status == "open"
     assert quotes.is_expired(expired, today) and not quotes.is_expired(open_one, date.min)
+
+
+def test_the_persons_download_has_their_quotes_and_erasure_removes_their_answer(tenant_a):
+    from saas.modules.registry import DataSubject
+    from saas.modules.sfa import privacy
+
+    with tenant_session(tenant_a.ref) as session:
+        deal = _deal(session)
+        contact_id = deal.contact_ids[0]
+        quote = quotes.create_quote(
+            session, deal.id, {"lines": [{"description": "A", "unit_price": Decimal("5")}]}
+        )
+        quotes.respond(session, quote.id, Response(False, "Olga Petrova", "192.0.2.1", reason="Later"))
+        subject = DataSubject(contact_id, "olga@example.ru")
+        held = privacy.personal_data(session, subject)["quotes"]
+        assert [(q["reference"], q["responder_name"], q["responder_ip"]) for q in held] == [
+            (quote.reference, "Olga Petrova", "192.0.2.1")
+        ]
+        assert privacy.erase_person(session, subject)["quotes"] == 1
+        session.refresh(quote)
+        assert (quote.responder_name, quote.responder_ip, quote.decline_reason) == (None, None, None)
+        assert quote.status == "declined" and quote.number == 1

@@ -78,14 +78,14 @@ def upgrade() -> None:
     op.create_index("ix_product_prices_price_book_id", "product_prices", ["price_book_id"])
     op.create_table(
         "quote_counters",
-        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("id", sa.Integer(), autoincrement=False, nullable=False),
         sa.Column("next_number", sa.Integer(), nullable=False),
         sa.CheckConstraint("id = 1", name=op.f("ck_quote_counters_one_row")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_quote_counters")),
     )
     op.create_table(
         "quote_settings",
-        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("id", sa.Integer(), autoincrement=False, nullable=False),
         sa.Column("acceptance_wins_deal", sa.Boolean(), nullable=False),
         sa.CheckConstraint("id = 1", name=op.f("ck_quote_settings_one_row")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_quote_settings")),
