@@ -290,3 +290,11 @@ def test_an_expired_quote_cannot_be_accepted_through_its_link(client, tenant_a):
         url + "/accept", data={"csrf_token": csrf_token_from(open_page.text), "name": "Anna"}
     )
     assert refused.status_code == 409
+
+
+def test_the_customer_link_is_rate_limited(app, client, tenant_a, monkeypatch):
+    monkeypatch.setitem(app.config, "QUOTE_LINK_RATE_LIMIT", "2 per minute")
+    _, _, token = _link_quote(tenant_a)
+    address = {"REMOTE_ADDR": "203.0.113.77"}
+    answers = [client.get(f"/q/{tenant_a.slug}/{token}", environ_base=address).status_code for _ in range(3)]
+    assert answers == [200, 200, 429]

@@ -213,3 +213,29 @@ def test_the_persons_download_has_their_quotes_and_erasure_removes_their_answer(
         session.refresh(quote)
         assert (quote.responder_name, quote.responder_ip, quote.decline_reason) == (None, None, None)
         assert quote.status == "declined" and quote.number == 1
+
+
+def test_acceptance_sends_the_quote_accepted_webhook(tenant_a):
+    from saas.webhooks.models import WebhookDelivery, WebhookSubscription
+
+    with tenant_session(tenant_a.ref) as session:
+        session.add(
+            WebhookSubscription(
+                url="https://hooks.example.com/q", events=["quote.accepted"], secret="whsec_" + "x" * 40,
+                is_active=True, consecutive_failures=0,
+            )
+        )  # fmt: skip
+        deal = _deal(session)
+        quote = quotes.create_quote(
+            session, deal.id, {"lines": [{"description": "A", "unit_price": Decimal("5")}]}
+        )
+        quotes.respond(session, quote.id, Response(False, "", None))
+        assert session.scalars(select(WebhookDelivery)).all() == []  # a refusal is no acceptance
+        other = quotes.create_quote(
+            session, deal.id, {"lines": [{"description": "B", "unit_price": Decimal("7")}]}
+        )
+        quotes.respond(session, other.id, Response(True, "Olga", None))
+        sent = session.scalars(select(WebhookDelivery)).all()
+        assert [(d.event, d.payload["id"], d.payload["total"]) for d in sent] == [
+            ("quote.accepted", str(other.id), "7.00")
+        ]
