@@ -239,3 +239,19 @@ def test_acceptance_sends_the_quote_accepted_webhook(tenant_a):
         assert [(d.event, d.payload["id"], d.payload["total"]) for d in sent] == [
             ("quote.accepted", str(other.id), "7.00")
         ]
+
+
+def test_the_forecast_counts_the_deal_at_its_accepted_quote(tenant_a):
+    from saas.modules.sfa.forecast import forecast
+
+    close = date(2030, 3, 15)
+    with tenant_session(tenant_a.ref) as session:
+        deal = _deal(session, close_date=close, currency="USD")
+        quote = quotes.create_quote(
+            session,
+            deal.id,
+            {"currency": "EUR", "lines": [{"description": "A", "unit_price": Decimal("99.95")}]},
+        )
+        quotes.respond(session, quote.id, Response(True, "Olga", None))
+        report = forecast(session, start=close, months=1)
+    assert [(c["currency"], c["totals"]["won"]) for c in report["currencies"]] == [("EUR", Decimal("99.95"))]
