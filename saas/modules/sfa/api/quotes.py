@@ -88,8 +88,8 @@ def quote_link(quote_id: uuid.UUID):
 @api.auth_required(token_auth)
 @api.doc(
     summary="A quote as PDF",
-    description="In the customer's language.",
-    responses={200: {"description": "The PDF", "content": {"application/pdf": {}}}, 404: "Not found"},
+    description="In the customer's language (their contact's, else the workspace's).",
+    responses={200: "The quote as `application/pdf`.", 404: "Not Found"},
 )
 def quote_pdf(quote_id: uuid.UUID):
     session = current_tenant_session()
