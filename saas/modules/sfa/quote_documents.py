@@ -11,7 +11,6 @@ from typing import Any
 from babel import numbers
 from flask import render_template
 from flask_babel import format_decimal, get_locale
-from weasyprint import HTML
 
 from saas.db import TenantSession, db
 from saas.i18n import format_money, in_locale
@@ -67,6 +66,9 @@ def _refuse_fetch(url: str, *args: Any, **kwargs: Any) -> dict:
 
 def render_pdf(session: TenantSession, quote: Quote) -> bytes:
     """The quote's PDF in the customer's language."""
+    # Imported here: WeasyPrint loads Pango on import, and only PDFs need it (not every process).
+    from weasyprint import HTML
+
     with in_locale(document_locale(session, quote)):
         page = render_template("sfa/quote_document.html", **document_context(session, quote))
     return HTML(string=page, url_fetcher=_refuse_fetch).write_pdf()
