@@ -148,14 +148,14 @@ def create_quote(session: TenantSession, deal_id: uuid.UUID, data: dict[str, Any
 
 
 def new_version(session: TenantSession, quote_id: uuid.UUID, data: dict[str, Any] | None = None) -> Quote:
-    """The next version of a quote: the same number, the given changes (else a copy), and every earlier
-    version that was still open superseded (its link can no longer accept it)."""
+    """The next version of a quote: the same number, the given changes over a copy of it, and every
+    earlier version that was still open superseded (its link can no longer accept it)."""
     previous = get_quote(session, quote_id)
     versions = list(session.scalars(select(Quote).where(Quote.number == previous.number).with_for_update()))
     if any(version.status == "accepted" for version in versions):
         raise Conflict("This quote was accepted: start a new quote instead.")
-    if data is None:
-        data = _as_input(previous)
+    # What the changes leave out is kept from the version before (its currency, terms, lines...).
+    data = {**_as_input(previous), **(data or {})}
     deal = deals.get(session, previous.deal_id)
     quote = _priced_quote(session, deal, data)
     quote.number = previous.number

@@ -298,3 +298,16 @@ def test_the_customer_link_is_rate_limited(app, client, tenant_a, monkeypatch):
     address = {"REMOTE_ADDR": "203.0.113.77"}
     answers = [client.get(f"/q/{tenant_a.slug}/{token}", environ_base=address).status_code for _ in range(3)]
     assert answers == [200, 200, 429]
+
+
+def test_the_customer_link_answers_404_while_sales_is_switched_off(client, tenant_a):
+    from saas.modules.switches import set_module_enabled
+
+    _, _, token = _link_quote(tenant_a)
+    set_module_enabled(db.session, tenant_a.tenant.id, "sfa", False, actor="test")
+    db.session.commit()
+    assert client.get(f"/q/{tenant_a.slug}/{token}").status_code == 404
+    assert client.get(f"/q/{tenant_a.slug}/{token}/pdf").status_code == 404
+    set_module_enabled(db.session, tenant_a.tenant.id, "sfa", True, actor="test")
+    db.session.commit()
+    assert client.get(f"/q/{tenant_a.slug}/{token}").status_code == 200

@@ -255,3 +255,24 @@ def test_the_forecast_counts_the_deal_at_its_accepted_quote(tenant_a):
         quotes.respond(session, quote.id, Response(True, "Olga", None))
         report = forecast(session, start=close, months=1)
     assert [(c["currency"], c["totals"]["won"]) for c in report["currencies"]] == [("EUR", Decimal("99.95"))]
+
+
+def test_a_new_version_keeps_what_its_changes_leave_out(tenant_a):
+    with tenant_session(tenant_a.ref) as session:
+        deal = _deal(session)
+        first = quotes.create_quote(
+            session,
+            deal.id,
+            {
+                "currency": "USD",
+                "terms": "Net 30",
+                "lines": [{"description": "A", "unit_price": Decimal("5")}],
+            },
+        )
+        second = quotes.new_version(
+            session,
+            first.id,
+            {"lines": [{"description": "A", "quantity": Decimal("3"), "unit_price": Decimal("5")}]},
+        )
+        assert (second.currency, second.terms, second.total) == ("USD", "Net 30", Decimal("15.00"))
+        assert quotes.new_version(session, second.id).version == 3

@@ -58,12 +58,12 @@ def get_quote(quote_id: uuid.UUID):
 @api.output(QuoteOut, status_code=201)
 @api.doc(
     summary="Make a new version of a quote",
-    description="Same number, next version; earlier open versions are superseded. Without `lines`, a copy.",
+    description="Same number, next version; earlier open versions are superseded. What the body leaves "
+    "out is kept from the quote (without `lines`, its lines).",
     responses=[404, 409, 422],
 )
 def new_quote_version(quote_id: uuid.UUID, json_data: dict):
-    session = current_tenant_session()
-    return quotes.new_version(session, quote_id, json_data if json_data.get("lines") else None)
+    return quotes.new_version(current_tenant_session(), quote_id, json_data)
 
 
 @api.post("/quotes/<uuid:quote_id>/send")
