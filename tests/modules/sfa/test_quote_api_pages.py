@@ -311,3 +311,28 @@ def test_the_customer_link_answers_404_while_sales_is_switched_off(client, tenan
     set_module_enabled(db.session, tenant_a.tenant.id, "sfa", True, actor="test")
     db.session.commit()
     assert client.get(f"/q/{tenant_a.slug}/{token}").status_code == 200
+
+
+def test_an_admin_turns_off_winning_deals_on_acceptance_and_a_deal_stops_following_its_quote(
+    client, tenant_a
+):
+    login(client, tenant_a.email, tenant_a.password)
+    base = f"/t/{tenant_a.slug}"
+    page = client.get(f"{base}/settings/quotes")
+    assert page.status_code == 200 and "checked" in page.text
+    saved = client.post(f"{base}/settings/quotes", data={"csrf_token": csrf_token_from(page.text)})
+    assert saved.status_code == 303 and "checked" not in client.get(f"{base}/settings/quotes").text
+    entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "quotes.settings_changed"))
+    assert entry.tenant_id == tenant_a.tenant.id and entry.details == {"from": True, "to": False}
+    deal_id, quote_id, token = _link_quote(tenant_a)
+    form = client.get(f"{base}/deals/{deal_id}")
+    client.post(
+        f"{base}/deals/{deal_id}/amount-follows-quote", data={"csrf_token": csrf_token_from(form.text)}
+    )
+    client.post(
+        f"/q/{tenant_a.slug}/{token}/accept", data={"csrf_token": csrf_token_from(form.text), "name": "Anna"}
+    )
+    with tenant_session(tenant_a.ref) as session:
+        assert session.get(Quote, quote_id).status == "accepted"
+        deal = deals.get(session, deal_id)
+        assert (deal.status, deal.amount, deal.amount_follows_quote) == ("open", Decimal("0.00"), False)
