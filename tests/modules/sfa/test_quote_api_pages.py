@@ -170,10 +170,13 @@ def test_staff_pages_create_a_product_and_a_quote_and_open_its_pdf(client, tenan
     assert refused.status_code == 422 and 'id="form-error"' in refused.text
     made = client.post(
         f"{base}/products",
-        data={"csrf_token": token, "sku": "W-1", "name": "Widget", "tax_rate": "19", "price": "50",
+        data={"csrf_token": token, "sku": "W-1", "name": "Widget", "tax_rate": "20", "price": "50",
               "currency": "EUR"},
     )  # fmt: skip
     assert made.status_code == 303
+    product_page = client.get(made.location).text
+    assert 'name="tax_rate" inputmode="decimal" value="20"' in product_page  # not 2E+1
+    assert "<td>20</td>" in client.get(f"{base}/products").text
     deal_id = _deal_with_contact(tenant_a)
     form = client.get(f"{base}/deals/{deal_id}/quotes/new")
     product_id = re.search(r'<option value="([0-9a-f-]{36})">W-1', form.text).group(1)
@@ -193,7 +196,7 @@ def test_staff_pages_create_a_product_and_a_quote_and_open_its_pdf(client, tenan
     )
     assert made.status_code == 303
     quote_page = client.get(made.location)
-    assert "119,00" in quote_page.text or "119.00" in quote_page.text  # 2 x 50 + 19 %
+    assert "120.00" in quote_page.text  # 2 x 50 + 20 %
     pdf = client.get(made.location + "/pdf")
     assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
     deal_page = client.get(f"{base}/deals/{deal_id}")
