@@ -29,6 +29,10 @@ ENV PATH=/opt/venv/bin:$PATH \
     SAAS_INSTANCE_DIR=/tmp/instance \
     PORT=8000 \
     PROMETHEUS_MULTIPROC_DIR=/tmp/prometheus
+# Quote PDFs (WeasyPrint): Pango lays the text out, the Noto fonts cover Latin, Cyrillic, CJK and Arabic.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 fonts-noto-core fonts-noto-cjk \
+    && rm -rf /var/lib/apt/lists/*
 RUN groupadd --system --gid 10001 saas \
     && useradd --system --uid 10001 --gid saas --no-create-home --home-dir /nonexistent \
        --shell /usr/sbin/nologin saas

@@ -46,6 +46,7 @@ KNOWN_EVENTS = (
     "ticket.created",
     "ticket.updated",
     "campaign.sent",
+    "quote.accepted",
 )
 # The API resource whose records an event carries, where it is not the plural of the event's noun.
 EVENT_RESOURCES = {"campaign": "marketing"}

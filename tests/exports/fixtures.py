@@ -113,6 +113,33 @@ def fill_every_table(fixture) -> None:
         session.add(PhoneSettings(id=1, region="DE"))
         _fill_file_tables(session, contact.id)
         _fill_mailbox_tables(session, contact.id)
+        _fill_quote_tables(session, deal.id, contact.id)
+
+
+def _fill_quote_tables(session, deal_id: uuid.UUID, contact_id: uuid.UUID) -> None:
+    """A product with prices in two books, a quote in two versions (one line from the product, one of free
+    text), the counter and the quote settings."""
+    from saas.modules.sfa import products, quotes
+    from saas.modules.sfa.models import QuoteSettings
+
+    book = products.create_price_book(session, {"name": 'Großhandel, "wholesale"', "is_default": False})
+    product = products.products.create(
+        session,
+        {"sku": "ZÖ-1;\"x\"", "name": AWKWARD[:200], "description": LARGE[:5000], "unit": "Stück",
+         "tax_rate": Decimal("19.5"),
+         "prices": [{"currency": "EUR", "unit_price": Decimal("0.0001")},
+                    {"currency": "JPY", "unit_price": Decimal("12345.6789"), "price_book_id": book.id}]},
+    )  # fmt: skip
+    first = quotes.create_quote(
+        session,
+        deal_id,
+        {"contact_id": contact_id, "discount_percent": Decimal("2.5"), "expires_on": date(2027, 2, 28),
+         "terms": AWKWARD,
+         "lines": [{"product_id": product.id, "quantity": Decimal("3.125")},
+                   {"description": AWKWARD[:500], "unit_price": Decimal("9.99"), "tax_rate": None}]},
+    )  # fmt: skip
+    quotes.new_version(session, first.id)
+    session.add(QuoteSettings(id=1, acceptance_wins_deal=False))
 
 
 def _fill_file_tables(session, contact_id: uuid.UUID) -> None:

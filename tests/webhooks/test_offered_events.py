@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -20,7 +21,7 @@ from saas.jobs import make_worker
 from saas.webhooks import services
 from saas.webhooks.events import KNOWN_EVENTS
 from saas.webhooks.signing import verify_signature
-from tests.conftest import TenantFixture, bearer, login, make_token
+from tests.conftest import TenantFixture, bearer, csrf_token_from, login, make_token
 from tests.modules.marketing.conftest import add_people, make_campaign, schedule_now, sender_settings
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "api.md"
@@ -98,6 +99,20 @@ def _campaign_sent(scene: Scene) -> dict:
     return {"id": campaign_id, "name": "Autumn", "sent": 2, "failed": 0}
 
 
+def _quote_accepted(scene: Scene) -> dict:
+    deal = scene.call("POST", "deals", {"name": "Quoted"})
+    lines = [{"description": "Setup", "unit_price": "120"}]
+    quote = scene.call("POST", f"deals/{deal['id']}/quotes", {"lines": lines})
+    link = urlsplit(scene.call("GET", f"quotes/{quote['id']}/link")["url"]).path
+    page = scene.client.get(link)
+    accepted = scene.client.post(
+        f"{link}/accept", data={"csrf_token": csrf_token_from(page.text), "name": "Ann"}
+    )
+    assert accepted.status_code == 303
+    return {"id": quote["id"], "deal_id": deal["id"], "status": "accepted", "total": "120.00",
+            "responder_name": "Ann"}  # fmt: skip
+
+
 SCENARIOS: dict[str, Scenario] = {
     **_record_events(
         "contact", "contacts", {"first_name": "Ann", "last_name": "Hook"}, {"first_name": "Anna"}
@@ -110,6 +125,7 @@ SCENARIOS: dict[str, Scenario] = {
     "ticket.created": _ticket_created,
     "ticket.updated": _ticket_updated,
     "campaign.sent": _campaign_sent,
+    "quote.accepted": _quote_accepted,
 }
 
 

@@ -165,6 +165,9 @@ class DealIn(CleanInput):
     account_id = fields.UUID(allow_none=True)
     contact_ids = fields.List(fields.UUID(), validate=validate.Length(max=50))
     notes = _text(10_000)
+    amount_follows_quote = fields.Boolean(
+        metadata={"description": "Accepting one of the deal's quotes sets its amount and currency (default)."}
+    )
 
 
 class DealOut(Schema):
@@ -186,6 +189,7 @@ class DealOut(Schema):
     account_id = fields.UUID(allow_none=True)
     contact_ids = fields.List(fields.UUID())
     notes = fields.String(allow_none=True)
+    amount_follows_quote = fields.Boolean()
     created_at = fields.DateTime()
     updated_at = fields.DateTime()
 

@@ -32,6 +32,14 @@ def seed_default_pipeline(session: Session) -> None:
     session.add(pipeline)
 
 
+def seed_sales(session: Session) -> None:
+    """A new workspace's sales pipeline and default price book."""
+    from saas.modules.sfa.products import seed_price_book
+
+    seed_default_pipeline(session)
+    seed_price_book(session)
+
+
 def _lead_parts():
     from saas.modules.sfa.lead_schemas import LeadListQuery
     from saas.modules.sfa.leads import leads
@@ -59,6 +67,13 @@ def _pages():
     return pages
 
 
+def _public():
+    import saas.modules.sfa.public  # noqa: F401  (attaches the routes)
+    from saas.modules.sfa.blueprints import public
+
+    return public
+
+
 def _api():
     import saas.modules.sfa.api  # noqa: F401  (attaches the routes)
     from saas.modules.sfa.blueprints import api
@@ -70,7 +85,7 @@ MODULE = Module(
     key="sfa",
     title=N_("Sales"),
     models="saas.modules.sfa.models",
-    seed=seed_default_pipeline,
+    seed=seed_sales,
     personal_data=privacy.personal_data,
     erase_person=privacy.erase_person,
     retention_keep=privacy.retention_keep,
@@ -100,6 +115,7 @@ MODULE = Module(
     ),
     pages=_pages,
     api=_api,
+    public=_public,
     # Each entry's endpoint must exist; add yours when your pages land.
     settings=(
         SettingsPage(
@@ -107,6 +123,7 @@ MODULE = Module(
             "sfa.pipeline_settings",
             N_("Sales pipelines, their stages and win probabilities."),
         ),
+        SettingsPage(N_("Quotes"), "sfa.quote_settings", N_("Whether an accepted quote wins its deal.")),
     ),
     nav=(
         NavEntry(N_("Leads"), "sfa.list_leads"),
@@ -114,5 +131,6 @@ MODULE = Module(
         NavEntry(N_("Pipeline"), "sfa.kanban"),
         NavEntry(N_("Forecast"), "sfa.forecast_page"),
         NavEntry(N_("Tasks"), "sfa.list_tasks"),
+        NavEntry(N_("Products"), "sfa.list_products"),
     ),
 )

@@ -1,22 +1,26 @@
 """What the sales module holds on a person, and how it erases them (privacy registry hooks).
 
 A lead is the person's when it was converted into their contact or carries their email; deals belong
-to the customer company, so only the person's link to them goes.
+to the customer company, so only the person's link to them goes. Quotes addressed to the person stay
+(the company's offer, numbered without gaps) but lose what the person typed and sent: their name and
+network address of an answer.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Select, delete, func, or_, select
+from sqlalchemy import Select, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from saas.modules.core import custom_fields
 from saas.modules.registry import DataSubject
-from saas.modules.sfa.models import Deal, DealContact, Lead, Task
+from saas.modules.sfa.models import Deal, DealContact, Lead, Quote, Task
 
 LEAD_FIELDS = ("first_name", "last_name", "email", "phone", "company", "title", "status", "source", "notes")
 TASK_FIELDS = ("title", "notes", "due_at", "status")
+QUOTE_FIELDS = ("reference", "status", "currency", "total", "expires_on", "responded_at", "responder_name",
+                "responder_ip", "decline_reason")  # fmt: skip
 
 
 def _their_leads(subject: DataSubject):
@@ -42,7 +46,11 @@ def personal_data(session: Session, subject: DataSubject) -> dict:
         .where(DealContact.contact_id == subject.contact_id)
         .order_by(Deal.created_at)
     )
+    quotes = session.scalars(
+        select(Quote).where(Quote.contact_id == subject.contact_id).order_by(Quote.number, Quote.version)
+    )
     return {
+        "quotes": [{name: getattr(quote, name) for name in QUOTE_FIELDS} for quote in quotes],
         "leads": [
             {name: getattr(lead, name) for name in LEAD_FIELDS} | {"custom_fields": custom.get(lead.id, {})}
             for lead in leads
@@ -56,7 +64,12 @@ def erase_person(session: Session, subject: DataSubject) -> dict[str, int]:
     tasks = session.execute(delete(Task).where(_their_tasks(subject))).rowcount
     links = session.execute(delete(DealContact).where(DealContact.contact_id == subject.contact_id)).rowcount
     leads = session.execute(delete(Lead).where(_their_leads(subject))).rowcount
-    return {"tasks": tasks, "deal_contacts": links, "leads": leads}
+    quotes = session.execute(
+        update(Quote)
+        .where(Quote.contact_id == subject.contact_id)
+        .values(responder_name=None, responder_ip=None, decline_reason=None)
+    ).rowcount
+    return {"tasks": tasks, "deal_contacts": links, "leads": leads, "quotes": quotes}
 
 
 def retention_keep(cutoff: datetime) -> list[Select]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask_babel import pgettext
 
-from saas.modules.sfa.models import DEAL_STATUSES, LEAD_STATUSES
+from saas.modules.sfa.models import DEAL_STATUSES, LEAD_STATUSES, QUOTE_STATUSES
 
 
 def lead_status_labels() -> dict[str, str]:
@@ -26,3 +26,14 @@ def deal_status_labels() -> dict[str, str]:
         "lost": pgettext("deal status", "Lost"),
     }
     return {status: labels[status] for status in DEAL_STATUSES}
+
+
+def quote_status_labels() -> dict[str, str]:
+    labels = {
+        "draft": pgettext("quote status", "Draft"),
+        "sent": pgettext("quote status", "Sent"),
+        "accepted": pgettext("quote status", "Accepted"),
+        "declined": pgettext("quote status", "Declined"),
+        "superseded": pgettext("quote status", "Superseded"),
+    }
+    return {status: labels[status] for status in QUOTE_STATUSES}

@@ -6,4 +6,6 @@ import saas.modules.sfa.api.forecast
 import saas.modules.sfa.api.leads
 import saas.modules.sfa.api.merge
 import saas.modules.sfa.api.pipelines
+import saas.modules.sfa.api.products
+import saas.modules.sfa.api.quotes
 import saas.modules.sfa.api.tasks  # noqa: F401

@@ -6,4 +6,6 @@ import saas.modules.sfa.views.kanban
 import saas.modules.sfa.views.leads
 import saas.modules.sfa.views.merge
 import saas.modules.sfa.views.pipelines
+import saas.modules.sfa.views.products
+import saas.modules.sfa.views.quotes
 import saas.modules.sfa.views.tasks  # noqa: F401

@@ -30,7 +30,8 @@ from saas.modules.sfa.blueprints import pages
 from saas.modules.sfa.deal_schemas import DealFilters, DealIn, MoveIn
 from saas.modules.sfa.deals import DEAL_SUBJECT, deals
 from saas.modules.sfa.models import Deal, Pipeline, Stage
-from saas.modules.sfa.statuses import deal_status_labels
+from saas.modules.sfa.quotes import deal_quotes
+from saas.modules.sfa.statuses import deal_status_labels, quote_status_labels
 from saas.modules.sfa.tasks import tasks
 from saas.tenants.routing import current_tenant_session
 
@@ -79,6 +80,7 @@ def _detail_context(deal: Deal) -> dict[str, Any]:
         "stages": deal.pipeline.stages,
         "open_tasks": tasks.list(session, deal_id=deal.id, status="open").data,
         "people": workspace_people(),
+        "quotes": deal_quotes(session, deal.id),
     }
 
 
@@ -177,7 +179,11 @@ def _filter_choices() -> dict[str, list[tuple[Any, str]]]:
 
 @pages.context_processor
 def _deal_filter_choices() -> dict[str, Any]:
-    return {"deal_filter_choices": _filter_choices, "deal_status_labels": deal_status_labels}
+    return {
+        "deal_filter_choices": _filter_choices,
+        "deal_status_labels": deal_status_labels,
+        "quote_status_labels": quote_status_labels,
+    }
 
 
 def _wants_json() -> bool:
