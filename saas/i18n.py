@@ -259,7 +259,7 @@ def init_app(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_time_zone)
     app.url_value_preprocessor(_choose_afresh)
     app.jinja_env.filters.update(
-        moment=format_moment, money=format_money, bdi=bidi_isolate, translate=translate
+        moment=format_moment, local_money=format_money, bdi=bidi_isolate, translate=translate
     )
     app.jinja_env.globals.update(
         html_lang=html_lang,

@@ -42,7 +42,8 @@ def unit_money(amount: Decimal, currency: str) -> str:
 
 
 MONEY_FORMATS = {"local_money": format_money, "unit_money": unit_money}
-"""Templates' money in the reader's locale (the app-wide ``money`` filter is billing's minor units)."""
+"""Templates' money in the reader's locale (``local_money`` is also an app-wide filter; the ``money``
+filter is billing's, in minor units)."""
 
 
 def document_context(session: TenantSession, quote: Quote) -> dict[str, Any]:
