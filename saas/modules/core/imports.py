@@ -731,7 +731,7 @@ def classify_rows(
     return batch
 
 
-def _chunks(rows: Iterator[tuple[int, list[str]]], size: int) -> Iterator[list[tuple[int, list[str]]]]:
+def chunks(rows: Iterator[tuple[int, list[str]]], size: int) -> Iterator[list[tuple[int, list[str]]]]:
     while chunk := list(islice(rows, size)):
         yield chunk
 
@@ -751,7 +751,7 @@ def preview_import(session: TenantSession, job_id: uuid.UUID) -> Preview:
     target = import_target(session, job.entity)
     seen: set[str] = set()
     preview = Preview([], 0, 0, 0, 0)
-    for chunk in _chunks(islice(iter(_rows_of(job)), DRY_RUN_ROWS), BATCH_SIZE):
+    for chunk in chunks(islice(iter(_rows_of(job)), DRY_RUN_ROWS), BATCH_SIZE):
         keep = PREVIEW_ROWS - len(preview.rows)
         batch = classify_rows(session, target, job, chunk, seen, keep_outcomes=keep)
         preview.rows += batch.outcomes
@@ -765,22 +765,26 @@ def preview_import(session: TenantSession, job_id: uuid.UUID) -> Preview:
 # --- the job ------------------------------------------------------------------------------------------
 
 
-def _insert(
+def insert_records(
     session: TenantSession, target: ImportTarget, job: ImportJob, records: list[dict[str, Any]]
-) -> None:
-    """Bulk-insert validated records with COPY, in the session's transaction (tenant role and schema)."""
+) -> list[uuid.UUID]:
+    """Bulk-insert validated records with COPY, in the session's transaction (tenant role and schema);
+    returns their new ids in order (a vendor import remembers which record each of its rows became)."""
     if not records:
-        return
+        return []
     names = [f.name for f in target.fields]
-    constants = _owner_of(job) if target.owned else {}
+    # The uploader owns the records, unless the target carries each row's owner (a vendor's export).
+    constants = _owner_of(job) if target.owned and OWNER not in names else {}
     columns = quote_identifiers(["id", *names, *constants])
     # The tenant's schema by name: COPY is raw SQL, which schema_translate_map does not reach.
     table = f"{quote_identifier(session.tenant.schema_name)}.{quote_identifier(target.table.name)}"
     raw = session.connection().connection.driver_connection
     fixed = list(constants.values())
+    ids = _new_ids(len(records))
     with raw.cursor() as cursor, cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-        for new_id, record in zip(_new_ids(len(records)), records, strict=True):
+        for new_id, record in zip(ids, records, strict=True):
             copy.write_row([new_id, *[record.get(name) for name in names], *fixed])
+    return ids
 
 
 def _owner_of(job: ImportJob) -> dict[str, Any]:
@@ -869,7 +873,7 @@ def run_import(session: TenantSession, job_id: str, batch_size: int = BATCH_SIZE
                 )
                 position += len(following)
                 batch = classify_rows(session, target, job, chunk, set(), validated=validated)
-                _insert(session, target, job, batch.records)
+                insert_records(session, target, job, batch.records)
                 if batch.errors:
                     session.execute(
                         ImportRowError.__table__.insert(), [e | {"job_id": job.id} for e in batch.errors]

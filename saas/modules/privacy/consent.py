@@ -25,6 +25,7 @@ from saas.modules.privacy.models import (
     ConsentNotice,
     ConsentPurpose,
 )
+from saas.modules.registry import ImportedConsent
 
 _WITHDRAW = "You can withdraw at any time."
 DEFAULT_PURPOSES = (
@@ -170,6 +171,36 @@ def record_consent(
         details={"purpose": purpose.key, "status": status, "source": context.source, "event": event.id},
     )  # fmt: skip
     return event
+
+
+def import_consents(session: Session, choices: list[ImportedConsent], actor: str) -> int:
+    """Consent choices brought from another CRM (the registry's ``import_consents`` hook): one ledger event
+    each, source ``import``, at the time the file gives (else now), on the purpose's current notice.
+
+    An imported grant of a double opt-in purpose stays pending like any imported grant. Choices for
+    purposes this workspace does not have are skipped. One audit entry sums them up, not one per person."""
+    purposes = {purpose.key: purpose for purpose in list_purposes(session)}
+    notices: dict[str, uuid.UUID] = {}
+    events = []
+    for choice in choices:
+        purpose = purposes.get(choice.purpose)
+        if purpose is None or choice.status not in CONSENT_STATUSES:
+            continue
+        if purpose.key not in notices:
+            notices[purpose.key] = current_notice(session, purpose).id
+        status = "pending" if needs_confirmation(purpose.key, choice.status, "import") else choice.status
+        event = ConsentEvent(
+            contact_id=choice.contact_id, purpose_id=purpose.id, notice_id=notices[purpose.key],
+            status=status, lawful_basis="consent", source="import", actor=actor,
+        )  # fmt: skip
+        if choice.occurred_at is not None:
+            event.occurred_at = choice.occurred_at
+        events.append(event)
+    session.add_all(events)
+    session.flush()
+    if events:
+        audit_privacy(session, "consent.imported", actor=actor, details={"events": len(events)})
+    return len(events)
 
 
 def confirm_consent(session: TenantSession, event_id: int, context: ConsentContext) -> ConsentEvent:

@@ -45,6 +45,12 @@ def _lead_import():
     return LEADS
 
 
+def _deal_names():
+    from saas.modules.sfa.imports import deal_names
+
+    return deal_names
+
+
 def _deal_parts():
     from saas.modules.sfa.deal_schemas import DealListQuery
     from saas.modules.sfa.deals import deals
@@ -95,6 +101,8 @@ MODULE = Module(
             "sfa.show_deals",
             service=lambda: _deal_parts()[0],
             list_query=lambda: _deal_parts()[1](),
+            import_names=lambda session, data: _deal_names()(session, data),
+            timeline_subject="deal",
         ),
     ),
     pages=_pages,
