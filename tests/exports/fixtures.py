@@ -63,8 +63,8 @@ def _fill_vendor_import_tables(session, contact_id) -> None:
                 outcome="refused", reason=AWKWARD[:500], raw={"Email": "not-an-email", "Name": AWKWARD[:50]},
             ),
             ExternalRecord(
-                vendor="salesforce", object="Contact", external_id="0035g00000AbCdEAAX", record_type="contacts",
-                record_id=contact_id, import_id=vendor_import.id,
+                vendor="salesforce", object="Contact", external_id="0035g00000AbCdEAAX",
+                record_type="contacts", record_id=contact_id, import_id=vendor_import.id,
             ),
         ]
     )  # fmt: skip
