@@ -373,3 +373,50 @@ def test_the_import_page_uploads_shows_the_dry_run_and_starts(client, tenant_a):
     assert started.status_code == 302
     make_worker().work(burst=True)
     assert _count(tenant_a, Contact, Contact.account_id.is_not(None)) == 5
+
+
+def _unpacked(content: bytes) -> bytes:
+    import zipfile
+
+    with zipfile.ZipFile(io.BytesIO(content)) as archive:
+        return b"".join(archive.read(name) for name in archive.namelist())
+
+
+def test_an_erased_person_leaves_the_stored_export_and_the_report_and_a_rerun_does_not_bring_them_back(
+    client, tenant_a, headers
+):
+    from saas.modules.privacy.subject import data_subject, erase_subject
+
+    files = vendor_files.hubspot_export("", contacts=12, companies=2, deals=0, tickets=0, notes=0)
+    content = vendor_files.zipped(files)
+    done = _run(client, headers, _upload(client, headers, "hubspot", content).get_json()["id"])
+    assert done["imported_rows"] == 14
+    with tenant_session(tenant_a.ref) as session:
+        contact_id = session.scalar(select(Contact.id).where(Contact.email == "contact4@customer4.example"))
+        report = erase_subject(session, data_subject(session, contact_id))
+        session.commit()
+        assert report["vendor_import_lines"] == 1
+        stored = _unpacked(session.scalar(select(VendorImport.content)))
+        assert b"contact4@customer4.example" not in stored and b"contact5@customer5.example" in stored
+    # The old export once more: the erased person's vendor id is known, so they are not imported again.
+    again = _run(client, headers, _upload(client, headers, "hubspot", content).get_json()["id"])
+    assert again["imported_rows"] == 0 and again["skipped_rows"] == 14, again
+    assert _count(tenant_a, Contact, Contact.email == "contact4@customer4.example") == 0
+
+
+def test_a_stalled_import_can_be_started_again_and_runs_once(client, tenant_a, headers):
+    from datetime import UTC, datetime, timedelta
+
+    files = vendor_files.hubspot_export("", contacts=6, companies=2, deals=0, tickets=0, notes=0)
+    job = _upload(client, headers, "hubspot", vendor_files.zipped(files)).get_json()
+    base = f"/api/v1/vendor-imports/{job['id']}"
+    assert client.post(f"{base}/start", headers=headers).status_code == 202
+    assert _problem(client.post(f"{base}/start", headers=headers), 409)  # queued and alive
+    with tenant_session(tenant_a.ref) as session:  # its worker died long ago
+        session.get(VendorImport, uuid.UUID(job["id"])).heartbeat_at = datetime.now(UTC) - timedelta(hours=1)
+        session.commit()
+    assert client.post(f"{base}/start", headers=headers).status_code == 202
+    make_worker().work(burst=True)
+    done = client.get(base, headers=headers).get_json()
+    assert done["status"] == "done" and done["imported_rows"] == 8, done
+    assert _count(tenant_a, Contact) == 6 and _count(tenant_a, ExternalRecord) == 8

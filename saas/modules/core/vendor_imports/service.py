@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from itertools import islice
 from typing import Any
 
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import Text, cast, delete, func, select, text
 from sqlalchemy.orm import defer
 
 from saas.auth.services import workspace_members
@@ -39,7 +39,7 @@ from saas.modules.core.vendor_imports.formats import (
     is_true,
     parse_datetime,
 )
-from saas.modules.registry import ImportedConsent, RecordType, registry
+from saas.modules.registry import DataSubject, ImportedConsent, RecordType, registry
 from saas.modules.switches import enabled_module_keys
 from saas.spreadsheet import csv_line
 
@@ -603,9 +603,10 @@ def set_choices(session: TenantSession, import_id: uuid.UUID, choices: dict[str,
 
 
 def start_vendor_import(session: TenantSession, import_id: uuid.UUID) -> VendorImport:
-    """Queue the import (or resume a failed one) once this transaction commits."""
+    """Queue the import (or resume a failed or stalled one: its worker died) once this transaction commits.
+    A resumed run skips every row the first one imported, by its external id."""
     job = get_vendor_import(session, import_id, for_update=True)
-    if job.status not in ("pending", "failed"):
+    if job.status not in ("pending", "failed") and not imports.is_stalled(job):  # type: ignore[arg-type]
         raise Conflict(f"This import is {job.status} already.")
     job.status, job.message, job.heartbeat_at = "queued", None, datetime.now(UTC)
     session.flush()
@@ -993,3 +994,43 @@ def report_rows(session: TenantSession, import_id: uuid.UUID, limit: int = 50) -
     return list(
         session.scalars(query.order_by(VendorImportRow.object, VendorImportRow.row_number).limit(limit))
     )
+
+
+# --- privacy ------------------------------------------------------------------------------------------------
+
+
+def erase_from_vendor_imports(session: TenantSession, subject: DataSubject) -> dict[str, int]:
+    """A person's erasure in other CRMs' exports (core's privacy hook): each stored export is rewritten
+    without the lines holding the person's email, and the report rows about them go. The vendor ids that
+    point at the erased record stay (no personal data): a rerun of an old export skips the person."""
+    if not subject.email:
+        return {"vendor_import_lines": 0, "vendor_import_rows": 0}
+    needle = subject.email.lower()
+    rows = session.execute(
+        delete(VendorImportRow).where(func.lower(cast(VendorImportRow.raw, Text)).contains(needle))
+    ).rowcount
+    lines = 0
+    for job in session.scalars(select(VendorImport)):
+        rewritten, removed = _without_lines(job.content, needle.encode())
+        if removed:
+            job.content, lines = rewritten, lines + removed
+    session.flush()
+    return {"vendor_import_lines": lines, "vendor_import_rows": rows}
+
+
+def _without_lines(content: bytes, needle: bytes) -> tuple[bytes, int]:
+    """The ZIP with every CSV line that mentions ``needle`` (case-insensitively) left out."""
+    removed = 0
+    buffer = io.BytesIO()
+    with (
+        zipfile.ZipFile(io.BytesIO(content)) as source,
+        zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as out,
+    ):
+        for entry in source.infolist():
+            data = source.read(entry)
+            if needle in data.lower():
+                kept = [line for line in data.split(b"\n") if needle not in line.lower()]
+                removed += data.count(b"\n") + 1 - len(kept)
+                data = b"\n".join(kept)
+            out.writestr(entry, data)
+    return (buffer.getvalue(), removed) if removed else (content, 0)
