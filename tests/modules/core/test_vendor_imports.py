@@ -420,3 +420,26 @@ def test_a_stalled_import_can_be_started_again_and_runs_once(client, tenant_a, h
     done = client.get(base, headers=headers).get_json()
     assert done["status"] == "done" and done["imported_rows"] == 8, done
     assert _count(tenant_a, Contact) == 6 and _count(tenant_a, ExternalRecord) == 8
+
+
+def test_imported_consent_choices_keep_the_files_time_and_an_imported_grant_waits_for_confirmation(tenant_a):
+    from datetime import UTC, datetime
+
+    from saas.modules.registry import ImportedConsent, registry
+
+    when = datetime(2023, 4, 5, 6, 7, 8, tzinfo=UTC)
+    with tenant_session(tenant_a.ref) as session:
+        contact = services.contacts.create(session, {"email": "ann@example.org", "first_name": "Ann"})
+        choices = [
+            ImportedConsent(contact.id, "email_marketing", "withdrawn", when),
+            ImportedConsent(contact.id, "email_marketing", "granted", None),
+            ImportedConsent(contact.id, "no_such_purpose", "withdrawn", when),
+        ]
+        assert registry.import_consents(session, choices, "import:hubspot") == 2
+        session.commit()
+        events = session.scalars(select(ConsentEvent).order_by(ConsentEvent.id)).all()
+        assert [(e.status, e.source, e.actor) for e in events] == [
+            ("withdrawn", "import", "import:hubspot"),
+            ("pending", "import", "import:hubspot"),
+        ]
+        assert events[0].occurred_at == when and events[1].occurred_at > when

@@ -15,6 +15,7 @@ import re
 import uuid
 import zipfile
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from itertools import islice
@@ -665,6 +666,7 @@ def run_vendor_import(session: TenantSession, import_id: str) -> dict[str, Any]:
     members = _members_by_email(session)
     try:
         _define_custom_fields(session, bundle, job.choices)
+        db.session.commit()  # the audit entries of the new fields, just before the fields themselves
         session.commit()
         for file in bundle.files:
             _run_file(session, job_uuid, bundle, file, members)
@@ -707,55 +709,94 @@ def _run_file(
 ) -> None:
     unavailable = _unavailable(session, file.spec.kind)
     custom = _custom_columns(bundle, file, get_vendor_import(session, job_uuid).choices)
+    bulk = _bulk_target(session, file) if file.spec.kind in BULK_KINDS and not unavailable else None
     seen: dict[str, uuid.UUID] = {}  # dedupe key → record, for duplicates within the file
-    for chunk in imports.chunks(iter(file.rows), BATCH_SIZE):
-        # Runs of imports of one vendor take turns per batch: neither maps the same vendor id twice.
+    batches = (
+        [map_row(bundle, file, number, values, custom) for number, values in chunk]
+        for chunk in imports.chunks(iter(file.rows), BATCH_SIZE)
+    )
+    # As in the CSV import, the next batch is validated in a thread while this one meets the database;
+    # validation needs no relation (they are filled in after it), so it may run ahead. Leaving the block
+    # waits for it: the session is never rolled back under it.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="vendor-import-validation") as validator:
+        ahead = _validate_ahead(validator, bulk, next(batches, None))
+        while ahead is not None:
+            rows, validating = ahead
+            ahead = _validate_ahead(validator, bulk, next(batches, None))
+            # Runs of imports of one vendor take turns per batch: neither maps the same vendor id twice.
+            session.execute(
+                text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
+                {"key": f"{session.tenant.id}:vendor-import:{bundle.vendor.key}"},
+            )
+            job = get_vendor_import(session, job_uuid, for_update=True)
+            if job.status != "running":
+                return
+            done = known_records(
+                session, bundle.vendor.key, {r.external_id for r in rows}, {file.spec.object}
+            )
+            is_fresh = [bool(r.external_id) and (file.spec.object, r.external_id) not in done for r in rows]
+            fresh = [r for r, keep in zip(rows, is_fresh, strict=True) if keep]
+            written = _Written()
+            written.refused += [
+                (r, "refused", f"No {file.spec.id_column}.") for r in rows if not r.external_id
+            ]
+            if unavailable:
+                written.refused += [(r, "refused", unavailable) for r in fresh]
+            elif bulk is not None and validating is not None:
+                validated = [v for v, keep in zip(validating.result(), is_fresh, strict=True) if keep]
+                _write_bulk(session, bundle, file, bulk, fresh, validated, members, job, seen, written)
+            else:
+                _write_each(session, bundle, file, fresh, members, written)
+            _record_batch(session, bundle, file, job, written)
+            job.processed_rows += len(rows)
+            job.skipped_rows += len(rows) - len(fresh) - sum(1 for r in rows if not r.external_id)
+            job.imported_rows += written.imported
+            job.duplicate_rows += written.duplicates
+            job.error_rows += sum(1 for _, outcome, _ in written.refused if outcome == "refused")
+            job.heartbeat_at = datetime.now(UTC)
+            db.session.commit()  # the consent ledger's audit entry of the batch, just before the batch
+            session.commit()
+
+
+def _validate_ahead(
+    validator: ThreadPoolExecutor, target: imports.ImportTarget | None, rows: list[MappedRow] | None
+) -> tuple[list[MappedRow], Future[list[imports.Validated]] | None] | None:
+    """A batch with its validation under way (for the CSV import's kinds), or None after the last one."""
+    if rows is None:
+        return None
+    if target is None:
+        return rows, None
+    names = [f.name for f in target.fields]
+    columns = {name: i for i, name in enumerate(names)}
+    listed = [(row.row_number, _as_values(target, row, {})) for row in rows]
+    return rows, validator.submit(imports.validate_rows, target, names, columns, listed)
+
+
+def _record_batch(
+    session: TenantSession, bundle: Bundle, file: ObjectFile, job: VendorImport, written: _Written
+) -> None:
+    """What a batch leaves besides its records: vendor ids, consent events, rows for the report."""
+    if written.mapped:
         session.execute(
-            text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
-            {"key": f"{session.tenant.id}:vendor-import:{bundle.vendor.key}"},
-        )
-        job = get_vendor_import(session, job_uuid, for_update=True)
-        if job.status != "running":
-            return
-        rows = [map_row(bundle, file, number, values, custom) for number, values in chunk]
-        done = known_records(session, bundle.vendor.key, {r.external_id for r in rows}, {file.spec.object})
-        fresh = [r for r in rows if r.external_id and (file.spec.object, r.external_id) not in done]
-        written = _Written()
-        written.refused += [(r, "refused", f"No {file.spec.id_column}.") for r in rows if not r.external_id]
-        if unavailable:
-            written.refused += [(r, "refused", unavailable) for r in fresh]
-        elif file.spec.kind in BULK_KINDS:
-            _write_bulk(session, bundle, file, fresh, members, job, seen, written)
-        else:
-            _write_each(session, bundle, file, fresh, members, written)
-        if written.mapped:
-            session.execute(
-                ExternalRecord.__table__.insert(),
-                [
-                    {"vendor": bundle.vendor.key, "object": file.spec.object, "external_id": ext,
-                     "record_type": known.record_type, "record_id": known.record_id, "import_id": job.id}
-                    for ext, known in dict(written.mapped).items()
-                ],
-            )  # fmt: skip
-        if written.consents:
-            registry.import_consents(session, written.consents, f"import:{bundle.vendor.key}")
-        if written.refused:
-            session.execute(
-                VendorImportRow.__table__.insert(),
-                [
-                    {"import_id": job.id, "object": file.spec.object, "row_number": r.row_number,
-                     "external_id": r.external_id[:100] or None, "outcome": outcome, "reason": reason[:500],
-                     "raw": r.raw}
-                    for r, outcome, reason in written.refused
-                ],
-            )  # fmt: skip
-        job.processed_rows += len(rows)
-        job.skipped_rows += len(rows) - len(fresh) - sum(1 for r in rows if not r.external_id)
-        job.imported_rows += written.imported
-        job.duplicate_rows += written.duplicates
-        job.error_rows += sum(1 for _, outcome, _ in written.refused if outcome == "refused")
-        job.heartbeat_at = datetime.now(UTC)
-        session.commit()
+            ExternalRecord.__table__.insert(),
+            [
+                {"vendor": bundle.vendor.key, "object": file.spec.object, "external_id": ext,
+                 "record_type": known.record_type, "record_id": known.record_id, "import_id": job.id}
+                for ext, known in dict(written.mapped).items()
+            ],
+        )  # fmt: skip
+    if written.consents:
+        registry.import_consents(session, written.consents, f"import:{bundle.vendor.key}")
+    if written.refused:
+        session.execute(
+            VendorImportRow.__table__.insert(),
+            [
+                {"import_id": job.id, "object": file.spec.object, "row_number": r.row_number,
+                 "external_id": r.external_id[:100] or None, "outcome": outcome, "reason": reason[:500],
+                 "raw": r.raw}
+                for r, outcome, reason in written.refused
+            ],
+        )  # fmt: skip
 
 
 def _owner_id(row: MappedRow, members: dict[str, uuid.UUID]) -> uuid.UUID | None:
@@ -766,28 +807,34 @@ def _write_bulk(
     session: TenantSession,
     bundle: Bundle,
     file: ObjectFile,
+    target: imports.ImportTarget,
     rows: list[MappedRow],
+    validated: list[imports.Validated],
     members: dict[str, uuid.UUID],
     job: VendorImport,
     seen: dict[str, uuid.UUID],
     written: _Written,
 ) -> None:
-    """Accounts, contacts, leads: the CSV import's validation, deduplication and COPY."""
-    target = _bulk_target(session, file)
+    """Accounts, contacts, leads: the CSV import's validation (done ahead), deduplication and COPY; the
+    relations and owners, ids of ours, are filled into the validated records."""
     pseudo = _pseudo_job(target, job.created_by_user_id)
+    fields = {f.name for f in target.fields}
     links = _resolve_links(session, bundle, file, rows)
-    listed = []
+    resolved: dict[int, dict[str, uuid.UUID]] = {}
     for row, found in zip(rows, links, strict=True):
-        resolved: dict[str, Any] = {
-            name: str(records[0].record_id) for name, records in found.items() if records
-        }
+        ours = {name: records[0].record_id for name, records in found.items() if records and name in fields}
         owner = _owner_id(row, members)
-        if owner and imports.OWNER in {f.name for f in target.fields}:
-            resolved[imports.OWNER] = str(owner)
-        listed.append((row.row_number, _as_values(target, row, resolved)))
-    batch = imports.classify_rows(session, target, pseudo, listed, set(seen), keep_outcomes=len(listed))
+        if owner and imports.OWNER in fields:
+            ours[imports.OWNER] = owner
+        resolved[row.row_number] = ours
+    listed = [(row.row_number, _as_values(target, row, {})) for row in rows]
+    batch = imports.classify_rows(
+        session, target, pseudo, listed, set(seen), keep_outcomes=len(listed), validated=validated
+    )
     by_number = {row.row_number: row for row in rows}
-    new_rows = [by_number[n] for n, o in ((o.row_number, o) for o in batch.outcomes) if o.outcome == "import"]
+    new_rows = [by_number[o.row_number] for o in batch.outcomes if o.outcome == "import"]
+    for row, record in zip(new_rows, batch.records, strict=True):
+        record.update(resolved[row.row_number])
     ids = imports.insert_records(session, target, pseudo, batch.records)
     for row, record, record_id in zip(new_rows, batch.records, ids, strict=True):
         written.mapped.append((row.external_id, Known(target.entity, record_id)))
