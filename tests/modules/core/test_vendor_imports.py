@@ -25,7 +25,7 @@ from saas.modules.core.models import (
 )
 from saas.modules.privacy.models import ConsentEvent
 from saas.modules.service.models import Ticket
-from saas.modules.sfa.models import Deal, DealContact, Pipeline, Stage
+from saas.modules.sfa.models import Deal, DealContact, Lead, Pipeline, Stage
 from tests.conftest import PASSWORD, bearer, csrf_token_from, login, make_token
 from tests.modules.core import vendor_files
 from tests.modules.core.vendor_files import SalesforceSizes
@@ -443,3 +443,21 @@ def test_imported_consent_choices_keep_the_files_time_and_an_imported_grant_wait
             ("pending", "import", "import:hubspot"),
         ]
         assert events[0].occurred_at == when and events[1].occurred_at > when
+
+
+def test_with_the_sales_module_off_opportunities_are_refused_and_reported_and_the_rest_imports(
+    client, tenant_a, headers
+):
+    from saas.modules.switches import set_module_enabled
+
+    set_module_enabled(db.session, tenant_a.tenant.id, "sfa", False, actor="test")
+    db.session.commit()
+    sizes = SalesforceSizes(accounts=4, contacts=6, leads=2, opportunities=3, cases=0, tasks=0, notes=0)
+    job = _upload(client, headers, "salesforce", vendor_files.salesforce_export((), sizes)).get_json()
+    dry = _objects(job["dry_run"])
+    assert dry["Opportunity"]["refused"] == 3 and "switched off" in dry["Opportunity"]["samples"][0]["reason"]
+    assert dry["Lead"]["refused"] == 2 and dry["Contact"]["new"] == 6
+    done = _run(client, headers, job["id"])
+    assert (done["status"], done["imported_rows"], done["error_rows"]) == ("done", 10, 5), done
+    assert _count(tenant_a, Deal) == 0 and _count(tenant_a, Lead) == 0
+    assert _count(tenant_a, VendorImportRow, VendorImportRow.object == "Opportunity") == 3

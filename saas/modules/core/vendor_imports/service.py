@@ -378,7 +378,7 @@ def known_records(
     if not external_ids:
         return {}
     query = select(ExternalRecord).where(
-        ExternalRecord.vendor == vendor, ExternalRecord.external_id.in_(sorted(external_ids))
+        ExternalRecord.vendor == vendor, ExternalRecord.external_id == imports.any_of(external_ids)
     )
     if objects is not None:
         query = query.where(ExternalRecord.object.in_(sorted(objects)))
@@ -777,13 +777,11 @@ def _record_batch(
 ) -> None:
     """What a batch leaves besides its records: vendor ids, consent events, rows for the report."""
     if written.mapped:
-        session.execute(
-            ExternalRecord.__table__.insert(),
-            [
-                {"vendor": bundle.vendor.key, "object": file.spec.object, "external_id": ext,
-                 "record_type": known.record_type, "record_id": known.record_id, "import_id": job.id}
-                for ext, known in dict(written.mapped).items()
-            ],
+        imports.copy_rows(
+            session, ExternalRecord.__tablename__,
+            ["vendor", "object", "external_id", "record_type", "record_id", "import_id"],
+            ([bundle.vendor.key, file.spec.object, ext, known.record_type, known.record_id, job.id]
+             for ext, known in dict(written.mapped).items()),
         )  # fmt: skip
     if written.consents:
         registry.import_consents(session, written.consents, f"import:{bundle.vendor.key}")
