@@ -209,7 +209,17 @@ class MappedRow:
     links: dict[str, list[str]]
     owner_email: str | None
     consents: list[tuple[str, str, datetime | None]]
-    raw: dict[str, str]
+    values: list[str]
+    headers: list[str]
+
+    @property
+    def raw(self) -> dict[str, str]:
+        """The row as the vendor wrote it, by header (for the report: built only for rows it lists)."""
+        return {
+            h: (self.values[i] if i < len(self.values) else "")[:1_000]
+            for i, h in enumerate(self.headers)
+            if h
+        }
 
 
 def map_row(
@@ -226,8 +236,11 @@ def map_row(
             data[name] = mapped.get(value.lower(), value) if mapped else value
     links: dict[str, list[str]] = {}
     for link in spec.links:
-        ids = [part.strip() for part in re.split(r"[;,]", file.value(values, link.column)) if part.strip()]
-        links.setdefault(link.field, []).extend(ids)
+        cell = file.value(values, link.column)
+        if cell:  # ids separated by ; (HubSpot's associations) or ,
+            links.setdefault(link.field, []).extend(
+                p.strip() for p in cell.replace(",", ";").split(";") if p.strip()
+            )
     consents = []
     for flag in spec.consents:
         if is_true(file.value(values, flag.column)):
@@ -243,7 +256,8 @@ def map_row(
         links=links,
         owner_email=_owner_email(bundle, file.value(values, spec.owner)),
         consents=consents,
-        raw={h: (values[i] if i < len(values) else "")[:1_000] for i, h in enumerate(file.headers) if h},
+        values=values,
+        headers=file.headers,
     )
 
 
@@ -357,9 +371,12 @@ def _pseudo_job(target: imports.ImportTarget, owner: uuid.UUID | None) -> Import
     return ImportJob(entity=target.entity, mapping=mapping | {imports.OWNER: str(owner) if owner else None})
 
 
-def _as_values(target: imports.ImportTarget, row: MappedRow, resolved: dict[str, Any]) -> list[str]:
-    data = row.data | {f"{custom_fields.PREFIX}{k}": v for k, v in row.custom.items()} | resolved
-    return [str(data.get(f.name) or "") for f in target.fields]
+def _as_values(target: imports.ImportTarget, row: MappedRow) -> list[str]:
+    """The row's values in the target's field order (relations and owners are filled in after validation)."""
+    data = row.data
+    if row.custom:
+        data = data | {f"{custom_fields.PREFIX}{k}": v for k, v in row.custom.items()}
+    return [data.get(f.name) or "" for f in target.fields]
 
 
 # --- relations ------------------------------------------------------------------------------------------
@@ -496,7 +513,7 @@ def _dry_outcomes(
         target = _bulk_target(session, file)
         names = [f.name for f in target.fields]
         job = _pseudo_job(target, None)
-        values = [_as_values(target, row, {}) for row in rows]
+        values = [_as_values(target, row) for row in rows]
         # Relations are not resolved in a dry run (nothing is written): they are checked below.
         for row_values in values:
             for j, name in enumerate(names):
@@ -721,7 +738,7 @@ def _run_file(
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="vendor-import-validation") as validator:
         ahead = _validate_ahead(validator, bulk, next(batches, None))
         while ahead is not None:
-            rows, validating = ahead
+            rows, listed, validating = ahead
             ahead = _validate_ahead(validator, bulk, next(batches, None))
             # Runs of imports of one vendor take turns per batch: neither maps the same vendor id twice.
             session.execute(
@@ -743,8 +760,9 @@ def _run_file(
             if unavailable:
                 written.refused += [(r, "refused", unavailable) for r in fresh]
             elif bulk is not None and validating is not None:
-                validated = [v for v, keep in zip(validating.result(), is_fresh, strict=True) if keep]
-                _write_bulk(session, bundle, file, bulk, fresh, validated, members, job, seen, written)
+                checked = zip(listed, validating.result(), is_fresh, strict=True)
+                kept = [(values, validated) for values, validated, keep in checked if keep]
+                _write_bulk(session, bundle, file, bulk, fresh, kept, members, job, seen, written)
             else:
                 _write_each(session, bundle, file, fresh, members, written)
             _record_batch(session, bundle, file, job, written)
@@ -760,16 +778,16 @@ def _run_file(
 
 def _validate_ahead(
     validator: ThreadPoolExecutor, target: imports.ImportTarget | None, rows: list[MappedRow] | None
-) -> tuple[list[MappedRow], Future[list[imports.Validated]] | None] | None:
+) -> tuple[list[MappedRow], list[tuple[int, list[str]]], Future[list[imports.Validated]] | None] | None:
     """A batch with its validation under way (for the CSV import's kinds), or None after the last one."""
     if rows is None:
         return None
     if target is None:
-        return rows, None
+        return rows, [], None
     names = [f.name for f in target.fields]
     columns = {name: i for i, name in enumerate(names)}
-    listed = [(row.row_number, _as_values(target, row, {})) for row in rows]
-    return rows, validator.submit(imports.validate_rows, target, names, columns, listed)
+    listed = [(row.row_number, _as_values(target, row)) for row in rows]
+    return rows, listed, validator.submit(imports.validate_rows, target, names, columns, listed)
 
 
 def _record_batch(
@@ -807,7 +825,7 @@ def _write_bulk(
     file: ObjectFile,
     target: imports.ImportTarget,
     rows: list[MappedRow],
-    validated: list[imports.Validated],
+    checked: list[tuple[tuple[int, list[str]], imports.Validated]],
     members: dict[str, uuid.UUID],
     job: VendorImport,
     seen: dict[str, uuid.UUID],
@@ -825,7 +843,8 @@ def _write_bulk(
         if owner and imports.OWNER in fields:
             ours[imports.OWNER] = owner
         resolved[row.row_number] = ours
-    listed = [(row.row_number, _as_values(target, row, {})) for row in rows]
+    listed = [values for values, _ in checked]
+    validated = [result for _, result in checked]
     batch = imports.classify_rows(
         session, target, pseudo, listed, set(seen), keep_outcomes=len(listed), validated=validated
     )
