@@ -511,14 +511,9 @@ def _dry_outcomes(
             outcomes[i] = ("refused", f"No {file.spec.id_column}.")
     if file.spec.kind in BULK_KINDS:
         target = _bulk_target(session, file)
-        names = [f.name for f in target.fields]
         job = _pseudo_job(target, None)
+        # Without relations (nothing is written yet to point at), as the job validates them too.
         values = [_as_values(target, row) for row in rows]
-        # Relations are not resolved in a dry run (nothing is written): they are checked below.
-        for row_values in values:
-            for j, name in enumerate(names):
-                if name in {link.field for link in file.spec.links} or name == imports.OWNER:
-                    row_values[j] = ""
         batch = imports.classify_rows(
             session, target, job, [(r.row_number, v) for r, v in zip(rows, values, strict=True)], seen,
             keep_outcomes=len(rows),
