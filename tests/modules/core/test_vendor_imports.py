@@ -461,3 +461,16 @@ def test_with_the_sales_module_off_opportunities_are_refused_and_reported_and_th
     assert (done["status"], done["imported_rows"], done["error_rows"]) == ("done", 10, 5), done
     assert _count(tenant_a, Deal) == 0 and _count(tenant_a, Lead) == 0
     assert _count(tenant_a, VendorImportRow, VendorImportRow.object == "Opportunity") == 3
+
+
+def test_files_are_recognised_by_each_vendors_naming():
+    from saas.modules.core.vendor_imports.formats import ESPOCRM, HUBSPOT, SALESFORCE, TWENTY
+
+    assert SALESFORCE.object_for_file("Contact.csv").object == "Contact"
+    assert SALESFORCE.object_for_file("WE_00D/OpportunityContactRole.csv") is None  # another object
+    assert SALESFORCE.is_users_file("User.csv") and not SALESFORCE.is_users_file("UserRole.csv")
+    assert HUBSPOT.object_for_file("hubspot-crm-exports-all-deals-2024-06-01.csv").object == "deals"
+    assert HUBSPOT.object_for_file("hubspot-crm-exports-all-companies-2024-06-01.csv").kind == "accounts"
+    assert TWENTY.object_for_file("people.csv").kind == "contacts"
+    assert ESPOCRM.object_for_file("Case.csv").kind == "tickets"
+    assert vendor_files.salesforce_id("003", 1) == "0035g0000000001AAA"  # 18 characters, case-safe suffix
