@@ -30,6 +30,7 @@ PLAN: list[tuple[str, list[str]]] = [
     ("campaign", ["--consented", "100000", "--withdrawn", "10000", "--send", "500"]),
     ("mail_sync", ["--messages", "1000", "--unknown", "100"]),
     ("import", ["--rows", "50000"]),
+    ("vendor_import", ["--rows", "50000"]),
     ("tenants_migrate", ["--tenants", "200", "--jobs", "2"]),
     ("service", ["--tickets", "20000", "--articles", "5000", "--repeat", "30"]),
     ("api", ["--contacts", "20000", "--repeat", "50", "--search-repeat", "10"]),

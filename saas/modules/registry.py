@@ -79,6 +79,11 @@ class RecordType:
     money_fields: tuple[tuple[str, str], ...] = ()
     """``(amount column, currency column)`` pairs: reports sum and average these in the workspace's base
     currency, converting each record's amount at its currency's latest rate."""
+    import_names: Callable[[Session, dict[str, Any]], dict[str, Any]] | None = None
+    """Turns the names a record brought from another CRM carries into ours (a deal's ``pipeline`` and
+    ``stage`` names into ids, creating what is missing), before its service creates it."""
+    timeline_subject: str | None = None
+    """The ``subject_type`` of timeline entries about a record of this type (``deal``); None: none."""
     module: str = ""
     """The module that owns it; filled in by the registry."""
 
@@ -192,6 +197,19 @@ class DataSubject:
 
 
 @dataclass(frozen=True)
+class ImportedConsent:
+    """A consent choice a file from another CRM carries for one of our contacts (an unsubscribe flag)."""
+
+    contact_id: uuid.UUID
+    purpose: str
+    """The purpose's key (``email_marketing``)."""
+    status: str
+    """``granted`` or ``withdrawn``."""
+    occurred_at: datetime | None
+    """When the person chose, if the file says; None: unknown (the import's time is recorded)."""
+
+
+@dataclass(frozen=True)
 class Module:
     key: str
     title: str
@@ -231,6 +249,9 @@ class Module:
     refused_people: Callable[[Session, Collection[str]], dict[str, str]] | None = None
     """Of these emails, those a person may not be (re)created with, each with the reason (an erased
     person's). Takes many at once, so that an import checks a batch in one query."""
+    import_consents: Callable[[Session, list[ImportedConsent], str], int] | None = None
+    """Records consent choices brought by an import (``session, choices, actor``) in the module's ledger,
+    with source ``import``; returns how many it recorded."""
     search: Callable[[Session, str, int], list[SearchHit]] | None = None
     """The module's records matching a query (``session, query, limit``), at most ``limit`` of each kind
     (contacts, accounts...): the global search box of every page lists them for the enabled modules."""
@@ -286,6 +307,14 @@ class ModuleRegistry:
         reason = self.refused_people(session, [email]).get(email) if email else None
         if reason:
             raise ValidationError(reason, {"email": [reason]})
+
+    def import_consents(self, session: Session, choices: list[ImportedConsent], actor: str) -> int:
+        """Hand imported consent choices to the module that keeps the ledger; 0 when none is installed."""
+        return sum(
+            module.import_consents(session, choices, actor)
+            for module in self
+            if module.import_consents is not None and choices
+        )
 
     def labels_records(self, record_type: str) -> bool:
         """Whether some module names the records of ``record_type``."""

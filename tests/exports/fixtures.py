@@ -16,9 +16,12 @@ from saas.modules.core.models import (
     Contact,
     CurrencySettings,
     ExchangeRate,
+    ExternalRecord,
     ImportJob,
     ImportRowError,
     PhoneSettings,
+    VendorImport,
+    VendorImportRow,
 )
 from saas.modules.privacy.models import (
     ConsentEvent,
@@ -44,6 +47,27 @@ AWKWARD = 'Zoë "Zed" O\'Brien, Jr.\nsecond line\r\nthird, with comma; 日本語
 FILE_BLOB = bytes(range(256)) * 4096 + "日本語 🚀".encode()
 """A file's content for round trips: every byte value, over a megabyte (several archive blocks)."""
 LARGE = ('Lorem ipsum dolor sit amet, ünïcödé, "quoted"\n' * 25_000)[:1_000_000]
+
+
+def _fill_vendor_import_tables(session, contact_id) -> None:
+    vendor_import = VendorImport(
+        vendor="salesforce", filename="Export-ünï.zip", content=bytes(range(256)),
+        choices={"Contact": {"Tier__c": "custom"}}, dry_run={"objects": [{"object": "Contact", "new": 1}]},
+    )  # fmt: skip
+    session.add(vendor_import)
+    session.flush()
+    session.add_all(
+        [
+            VendorImportRow(
+                import_id=vendor_import.id, object="Contact", row_number=3, external_id="0035g00000AbCdEAAX",
+                outcome="refused", reason=AWKWARD[:500], raw={"Email": "not-an-email", "Name": AWKWARD[:50]},
+            ),
+            ExternalRecord(
+                vendor="salesforce", object="Contact", external_id="0035g00000AbCdEAAX",
+                record_type="contacts", record_id=contact_id, import_id=vendor_import.id,
+            ),
+        ]
+    )  # fmt: skip
 
 
 def fill_every_table(fixture) -> None:
@@ -99,6 +123,7 @@ def fill_every_table(fixture) -> None:
         session.add(
             ImportRowError(job_id=job.id, row_number=7, column="email", reason=AWKWARD, raw={"x": [1, None]})
         )
+        _fill_vendor_import_tables(session, contact.id)
         _fill_privacy_tables(session, contact.id)
         _fill_webhook_tables(session)
         _fill_custom_field_tables(session, contact.id)

@@ -27,6 +27,7 @@ from tests.exports.fixtures import fill_every_table
 # Id arguments whose table is not their own name.
 TABLE_OF_ARGUMENT = {
     "job_id": "import_jobs",
+    "import_id": "vendor_imports",
     "request_id": "privacy_requests",
     "subscription_id": "webhook_subscriptions",
     "client_id": "oauth_clients",

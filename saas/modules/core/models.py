@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     CheckConstraint,
     Computed,
@@ -364,3 +365,65 @@ class ImportRowError(TenantBase):
     column: Mapped[str | None] = mapped_column(String(100))
     reason: Mapped[str] = mapped_column(String(500))
     raw: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+
+
+class VendorImport(TenantBase):
+    """A migration in from another CRM: the vendor's export (a ZIP of its CSV files), the admin's choices
+    for the columns we do not know, the dry run's findings and the job's progress."""
+
+    __tablename__ = "vendor_imports"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    vendor: Mapped[str] = mapped_column(String(20))  # hubspot, salesforce, twenty, espocrm
+    filename: Mapped[str] = mapped_column(String(255))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    choices: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    """Per object file, per unknown column: ``custom`` (a custom field) or ``ignore``."""
+    dry_run: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    status: Mapped[str] = mapped_column(
+        String(20), default="pending"
+    )  # pending, queued, running, done, failed
+    total_rows: Mapped[int] = mapped_column(Integer, default=0)
+    processed_rows: Mapped[int] = mapped_column(Integer, default=0)
+    imported_rows: Mapped[int] = mapped_column(Integer, default=0)
+    duplicate_rows: Mapped[int] = mapped_column(Integer, default=0)
+    skipped_rows: Mapped[int] = mapped_column(Integer, default=0)
+    """Rows imported by an earlier run of the same vendor's export (their external id is known)."""
+    error_rows: Mapped[int] = mapped_column(Integer, default=0)
+    message: Mapped[str | None] = mapped_column(Text)
+    created_by_user_id: Mapped[uuid.UUID | None] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class VendorImportRow(TenantBase):
+    """A row of a vendor's file that was not imported (refused or a duplicate), for the report."""
+
+    __tablename__ = "vendor_import_rows"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    import_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("vendor_imports.id", ondelete="CASCADE"), index=True
+    )
+    object: Mapped[str] = mapped_column(String(63))
+    """The vendor's object (``Contact``, ``deals``), as its file is named."""
+    row_number: Mapped[int] = mapped_column(Integer)
+    external_id: Mapped[str | None] = mapped_column(String(100))
+    outcome: Mapped[str] = mapped_column(String(20))  # refused, duplicate
+    reason: Mapped[str] = mapped_column(String(500))
+    raw: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+
+
+class ExternalRecord(TenantBase):
+    """Which of our records a vendor's record became: a second run of the same export finds its rows here
+    and creates nothing twice; relations between the vendor's records are resolved through it."""
+
+    __tablename__ = "external_records"
+
+    vendor: Mapped[str] = mapped_column(String(20), primary_key=True)
+    object: Mapped[str] = mapped_column(String(63), primary_key=True)
+    external_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    record_type: Mapped[str] = mapped_column(String(63))
+    record_id: Mapped[uuid.UUID] = mapped_column()
+    import_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("vendor_imports.id", ondelete="SET NULL"))

@@ -62,6 +62,11 @@ MODULE = Module(
             "core.phone_settings",
             N_("The region numbers typed without a country code belong to."),
         ),
+        SettingsPage(
+            N_("Import from another CRM"),
+            "core.new_vendor_import",
+            N_("Bring in HubSpot, Salesforce, Twenty or EspoCRM exports, after a dry run."),
+        ),
     ),
     nav=(
         NavEntry(N_("Contacts"), "core.list_contacts"),

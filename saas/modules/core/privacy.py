@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from saas.modules.core import custom_fields, imports, objects
 from saas.modules.core.models import Activity, Contact, CustomField
+from saas.modules.core.vendor_imports.service import erase_from_vendor_imports
 from saas.modules.registry import DataSubject
 
 CONTACT_FIELDS = (
@@ -84,6 +85,7 @@ def erase_person(session: Session, subject: DataSubject) -> dict[str, int]:
         "contacts": contacts,
         "relations_cleared": cleared,
         **imports.erase_from_imports(session, subject),
+        **erase_from_vendor_imports(session, subject),
     }
 
 

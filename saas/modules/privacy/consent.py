@@ -10,7 +10,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, insert, select
 from sqlalchemy.orm import Session
 
 from saas.db import TenantSession
@@ -25,6 +25,7 @@ from saas.modules.privacy.models import (
     ConsentNotice,
     ConsentPurpose,
 )
+from saas.modules.registry import ImportedConsent
 
 _WITHDRAW = "You can withdraw at any time."
 DEFAULT_PURPOSES = (
@@ -170,6 +171,35 @@ def record_consent(
         details={"purpose": purpose.key, "status": status, "source": context.source, "event": event.id},
     )  # fmt: skip
     return event
+
+
+def import_consents(session: Session, choices: list[ImportedConsent], actor: str) -> int:
+    """Consent choices brought from another CRM (the registry's ``import_consents`` hook): one ledger event
+    each, source ``import``, at the time the file gives (else now), on the purpose's current notice.
+
+    An imported grant of a double opt-in purpose stays pending like any imported grant. Choices for
+    purposes this workspace does not have are skipped. Written in one statement (an import brings
+    thousands); one audit entry sums them up, not one per person."""
+    purposes = {purpose.key: purpose for purpose in list_purposes(session)}
+    notices: dict[str, uuid.UUID] = {}
+    now = datetime.now(UTC)
+    events = []
+    for choice in choices:
+        purpose = purposes.get(choice.purpose)
+        if purpose is None or choice.status not in CONSENT_STATUSES:
+            continue
+        if purpose.key not in notices:
+            notices[purpose.key] = current_notice(session, purpose).id
+        status = "pending" if needs_confirmation(purpose.key, choice.status, "import") else choice.status
+        events.append(
+            {"contact_id": choice.contact_id, "purpose_id": purpose.id, "notice_id": notices[purpose.key],
+             "status": status, "lawful_basis": "consent", "source": "import", "actor": actor,
+             "occurred_at": choice.occurred_at or now}
+        )  # fmt: skip
+    if events:
+        session.execute(insert(ConsentEvent), events)
+        audit_privacy(session, "consent.imported", actor=actor, details={"events": len(events)})
+    return len(events)
 
 
 def confirm_consent(session: TenantSession, event_id: int, context: ConsentContext) -> ConsentEvent:

@@ -4,7 +4,7 @@ customer hub other modules add their sections to."""
 from saas.i18n import N_
 from saas.jobs.schedules import PeriodicJob, register_periodic
 from saas.modules.privacy import hub_sections, subject
-from saas.modules.privacy.consent import seed_default_purposes
+from saas.modules.privacy.consent import import_consents, seed_default_purposes
 from saas.modules.privacy.merge import merge_privacy_records
 from saas.modules.registry import Module, NavEntry, RecordLink, SettingsPage
 
@@ -54,6 +54,7 @@ MODULE = Module(
     retention_keep=subject.retention_keep,
     merge_records=merge_privacy_records,
     refused_people=subject.refused_people,
+    import_consents=import_consents,
 )
 
 register_periodic(PeriodicJob("saas.modules.privacy.retention.apply_all_retention", cron="43 2 * * *"))

@@ -53,6 +53,12 @@ def _lead_import():
     return LEADS
 
 
+def _deal_names():
+    from saas.modules.sfa.imports import deal_names
+
+    return deal_names
+
+
 def _deal_parts():
     from saas.modules.sfa.deal_schemas import DealListQuery
     from saas.modules.sfa.deals import deals
@@ -111,6 +117,8 @@ MODULE = Module(
             service=lambda: _deal_parts()[0],
             list_query=lambda: _deal_parts()[1](),
             money_fields=(("amount", "currency"),),
+            import_names=lambda session, data: _deal_names()(session, data),
+            timeline_subject="deal",
         ),
     ),
     pages=_pages,

@@ -8,4 +8,5 @@ import saas.modules.core.api.objects
 import saas.modules.core.api.phones
 import saas.modules.core.api.records
 import saas.modules.core.api.reports
-import saas.modules.core.api.saved_views  # noqa: F401
+import saas.modules.core.api.saved_views
+import saas.modules.core.api.vendor_imports  # noqa: F401

@@ -8,4 +8,5 @@ import saas.modules.core.views.objects
 import saas.modules.core.views.phones
 import saas.modules.core.views.records
 import saas.modules.core.views.reports
-import saas.modules.core.views.saved_views  # noqa: F401
+import saas.modules.core.views.saved_views
+import saas.modules.core.views.vendor_imports  # noqa: F401

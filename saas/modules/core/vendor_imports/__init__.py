@@ -1,0 +1,1 @@
+"""Migration in from other CRMs: their export formats (``formats``) and the import (``service``)."""
