@@ -69,16 +69,22 @@ class TableSpec:
             "columns": [self._describe_stored(name) for name in self.columns]
             + [_describe_column(c) for c in self.table.columns if c.computed is not None],
             "primary_key": self.primary_key,
-            "foreign_keys": [
-                {
-                    "columns": [c.name for c in fk.columns],
-                    "references": fk.referred_table.name,
-                    "referenced_columns": [e.column.name for e in fk.elements],
-                    "on_delete": fk.ondelete,
-                }
-                for fk in self.table.foreign_key_constraints
-            ],
+            "foreign_keys": self._describe_foreign_keys(),
         }
+
+    def _describe_foreign_keys(self) -> list[dict[str, object]]:
+        """In a stable order: SQLAlchemy keeps a table's constraints in a set, whose order changes from one
+        process to the next (string hashing), and two exports of the same data must be the same bytes."""
+        described = [
+            {
+                "columns": [c.name for c in fk.columns],
+                "references": fk.referred_table.name,
+                "referenced_columns": [e.column.name for e in fk.elements],
+                "on_delete": fk.ondelete,
+            }
+            for fk in self.table.foreign_key_constraints
+        ]
+        return sorted(described, key=lambda fk: (fk["columns"], fk["references"], fk["referenced_columns"]))
 
 
 def _describe_column(column) -> dict[str, object]:
