@@ -7,6 +7,7 @@ the tables it references; the import loads them in that order.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import Table
@@ -14,7 +15,9 @@ from sqlalchemy import Table
 from saas.db import TenantBase
 from saas.modules.registry import registry
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+READABLE_VERSIONS = (1, 2)
+"""Version 1 archives (data only, webhook secrets in the clear) still import; their secrets are replaced."""
 MANIFEST = "manifest.json"
 README = "README.md"
 DATA_DIR = "data"
@@ -22,6 +25,12 @@ FILES_DIR = "files"
 STORED_OBJECTS = "stored_objects"
 """A table's ``info`` key naming its column of stored object names (files on records): each such object
 travels in the archive as ``files/<name>`` and is put back into the new tenant's storage on import."""
+CONFIG_DIR = "config"
+CONFIGURATION = f"{CONFIG_DIR}/workspace.json"
+AUDIT_LOG = f"{CONFIG_DIR}/audit_log.jsonl"
+WITHHELD_SECRETS = "withheld_secrets"
+"""A table's ``info`` key mapping each column that holds a secret to the function making a fresh one: the
+archive writes an empty text in its place and an import fills in a new secret (secrets never travel)."""
 SAFE_OBJECT_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
@@ -48,9 +57,15 @@ class TableSpec:
     def at_columns(self, columns: list[str], undeclared_types: dict[str, str] | None = None) -> TableSpec:
         return TableSpec(self.module, self.table, tuple(columns), tuple((undeclared_types or {}).items()))
 
+    @property
+    def withheld(self) -> dict[str, Callable[[], str]]:
+        """Columns whose secret the archive leaves out, with what makes a fresh one on import."""
+        return self.table.info.get(WITHHELD_SECRETS, {})
+
     def _describe_stored(self, name: str) -> dict[str, object]:
         if name in self.table.columns:
-            return _describe_column(self.table.columns[name])
+            described = _describe_column(self.table.columns[name])
+            return {**described, "withheld": True} if name in self.withheld else described
         return {"name": name, "type": dict(self.undeclared_types)[name], "nullable": True}
 
     @property

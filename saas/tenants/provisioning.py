@@ -183,6 +183,8 @@ def provision_tenant(
     actor: str = "signup",
     schema_version: str | None = None,
     fill: SchemaFiller | None = None,
+    owner: User | None = None,
+    configure: Callable[[Tenant, Membership], None] | None = None,
 ) -> Tenant:
     """Create a tenant with its schema, role, tables and owner; all or nothing.
 
@@ -191,20 +193,25 @@ def provision_tenant(
     at ``schema_version``, ``fill`` loads it on the tenant's own login and the schema is migrated to the
     newest revision, in one tenant transaction; the registry rows follow. A failure anywhere drops the
     role and its schema again.
+
+    ``owner`` is an account that already proved itself (a signed-in person importing an archive): no
+    password is asked. ``configure`` adds platform rows (an archive's configuration) in the same
+    transaction as the tenant and its owner's membership.
     """
-    checked, errors = check_tenant_fields(
-        {"slug": slug, "name": name, "admin_email": admin_email, "admin_password": admin_password}
-    )
+    fields = {"slug": slug, "name": name}
+    if owner is None:
+        fields.update(admin_email=admin_email, admin_password=admin_password)
+    checked, errors = check_tenant_fields(fields)
     if errors:
         raise ValidationError("Please correct the marked fields.", errors)
-    slug, name, admin_email = checked["slug"], checked["name"], checked["admin_email"]
+    slug, name = checked["slug"], checked["name"]
 
     tenant_id = secrets.token_hex(6)
     ref = TenantRef(id=tenant_id, slug=slug, schema_name=f"t_{tenant_id}", role_name=f"t_{tenant_id}")
     session = db.session
     imported = False
     try:
-        user = _admin_user(admin_email, admin_password)
+        user = owner or _admin_user(checked["admin_email"], admin_password)
         if fill is None:
             connection = session.connection()
             create_tenant_role(connection, ref)
@@ -224,7 +231,11 @@ def provision_tenant(
         )
         session.add(tenant)
         session.flush()
-        session.add(Membership(user_id=user.id, tenant_id=tenant.id, role="owner"))
+        membership = Membership(user_id=user.id, tenant_id=tenant.id, role="owner")
+        session.add(membership)
+        session.flush()
+        if configure is not None:
+            configure(tenant, membership)
         record_audit(
             session,
             "tenant.imported" if fill else "tenant.provisioned",
