@@ -58,9 +58,9 @@ def _members(session: Session, tenant_id: str) -> list[dict[str, Any]]:
     """Active members, then people invited and not yet joined: email and role, nothing to sign in with."""
     people: dict[str, dict[str, Any]] = {}
     joined = session.execute(
-        select(User.email, Membership.role).join(Membership, Membership.user_id == User.id).where(
-            Membership.tenant_id == tenant_id, Membership.deactivated_at.is_(None)
-        )
+        select(User.email, Membership.role)
+        .join(Membership, Membership.user_id == User.id)
+        .where(Membership.tenant_id == tenant_id, Membership.deactivated_at.is_(None))
     )
     for email, role in joined:
         people[email] = {"email": email, "role": role, "status": "member"}
@@ -262,9 +262,9 @@ def _invite_members(session: Session, owner: Membership, members: list[dict[str,
     owner_email = session.get(User, owner.user_id).email
     already = set(
         session.scalars(
-            select(User.email).join(Membership, Membership.user_id == User.id).where(
-                Membership.tenant_id == owner.tenant_id
-            )
+            select(User.email)
+            .join(Membership, Membership.user_id == User.id)
+            .where(Membership.tenant_id == owner.tenant_id)
         )
     )
     expires = datetime.now(UTC) + timedelta(days=INVITATION_DAYS)
@@ -347,5 +347,3 @@ def new_invitation_ids(session: Session, tenant_id: str) -> list[uuid.UUID]:
             )
         )
     )
-
-
