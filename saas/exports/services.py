@@ -471,7 +471,7 @@ def check_archive(path: str) -> CheckedArchive:
     return CheckedArchive(verified, configuration, audit_log)
 
 
-def _filler(checked: CheckedArchive, rows: dict[str, int], progress: LoadProgress | None = None):
+def archive_filler(checked: CheckedArchive, rows: dict[str, int], progress: LoadProgress | None = None):
     """The schema filler of an import: the archive's tables, then its stored objects (last)."""
 
     def fill(connection, tenant_ref: TenantRef) -> None:
@@ -506,12 +506,12 @@ def _configurer(checked: CheckedArchive, actor: str, found: list[dict[str, Any]]
                     actor=actor,
                 )
             )
-        found.extend(_renewed_webhooks(checked))
+        found.extend(renewed_webhook_secrets(checked))
 
     return configure
 
 
-def _renewed_webhooks(checked: CheckedArchive) -> list[dict[str, Any]]:
+def renewed_webhook_secrets(checked: CheckedArchive) -> list[dict[str, Any]]:
     rows = checked.verified.manifest["tables"].get("webhook_subscriptions", {}).get("rows", 0)
     return [{"kind": "webhook_secrets", "name": str(rows)}] if rows else []
 
@@ -544,7 +544,7 @@ def import_tenant(
         admin_password,
         actor=actor,
         schema_version=checked.verified.schema_version,
-        fill=_filler(checked, rows, progress),
+        fill=archive_filler(checked, rows, progress),
         owner=owner,
         configure=_configurer(checked, actor, to_reenter),
     )

@@ -273,6 +273,37 @@ def _import_as_new_role(tenant: TenantRef, version: str, fill: SchemaFiller) -> 
         raise
 
 
+def refill_tenant_schema(
+    tenant: TenantRef,
+    version: str,
+    fill: SchemaFiller,
+    *,
+    before: Callable[[Connection], None] | None = None,
+) -> str:
+    """Replace every table of an existing tenant with ``fill``'s at ``version`` (then migrated to the
+    newest revision), in one transaction on the tenant's own login: a failure leaves it as it was.
+
+    Its tables are locked first and ``before`` may then refuse (a restore checks the workspace is still
+    empty), so no write slips in between the check and the replacement.
+    """
+    with tenant_pools().engine_for(tenant).begin() as connection:
+        tables = (
+            connection.exec_driver_sql(
+                "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() ORDER BY tablename"
+            )
+            .scalars()
+            .all()
+        )
+        listed = ", ".join(quote_identifier(t) for t in tables)
+        if tables:
+            connection.exec_driver_sql(f"LOCK TABLE {listed} IN ACCESS EXCLUSIVE MODE")
+        if before is not None:
+            before(connection)
+        if tables:
+            connection.exec_driver_sql(f"DROP TABLE {listed} CASCADE")
+        return _build_and_fill(connection, tenant, version, fill)
+
+
 def _drop_imported_role(tenant: TenantRef) -> None:
     tenant_pools().forget_tenant(tenant.id)
     with db.engine.begin() as connection:

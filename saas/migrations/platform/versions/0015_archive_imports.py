@@ -41,10 +41,16 @@ def upgrade() -> None:
         sa.Column("secrets_to_reenter", postgresql.JSONB(), nullable=False),
         sa.Column("error", sa.Text(), nullable=True),
         sa.ForeignKeyConstraint(
-            ["tenant_id"], [f"{S}.tenants.id"], name="fk_archive_imports_tenant_id_tenants", ondelete="CASCADE"
+            ["tenant_id"],
+            [f"{S}.tenants.id"],
+            name="fk_archive_imports_tenant_id_tenants",
+            ondelete="CASCADE",
         ),
         sa.ForeignKeyConstraint(
-            ["requested_by"], [f"{S}.users.id"], name="fk_archive_imports_requested_by_users", ondelete="CASCADE"
+            ["requested_by"],
+            [f"{S}.users.id"],
+            name="fk_archive_imports_requested_by_users",
+            ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name="pk_archive_imports"),
         schema=S,
