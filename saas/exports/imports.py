@@ -155,9 +155,10 @@ def tables_with_records(connection: Connection) -> list[str]:
 
 
 def get_tenant_import(tenant_id: str, import_id: uuid.UUID) -> ArchiveImport:
-    """A restore of this workspace (another workspace's is not found, whatever its id)."""
+    """An import into this workspace: a restore, or the signup import that made it (another workspace's
+    is not found, whatever its id)."""
     record = db.session.get(ArchiveImport, import_id)
-    if record is None or record.kind != "restore" or record.tenant_id != tenant_id:
+    if record is None or record.tenant_id != tenant_id:
         raise NotFound(f"No restore {import_id} in this workspace.")
     return record
 
