@@ -182,6 +182,17 @@ def list_tenant_imports(tenant_id: str, limit: int = 20) -> list[ArchiveImport]:
     )
 
 
+def progress(record: ArchiveImport) -> dict[str, Any]:
+    """What a status page polls: the figures that change while the job runs."""
+    return {
+        "status": record.status,
+        "stage": record.stage,
+        "tables_done": record.tables_done,
+        "tables_total": record.tables_total,
+        "rows_loaded": record.rows_loaded,
+    }
+
+
 # -- the job ----------------------------------------------------------------------------------
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 
-from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -117,9 +117,16 @@ def restore_status(import_id: uuid.UUID):
     return render_template(
         "exports/restore_status.html",
         record=record,
-        active=record.status in imports.ACTIVE,
+        progress_url=url_for("exports.restore_progress", import_id=record.id),
         open_invitations=len(list_open_invitations(db.session, g.tenant.id)),
     )
+
+
+@export_pages.route("/settings/restore/<uuid:import_id>/progress")
+def restore_progress(import_id: uuid.UUID):
+    """What the status page polls while the restore runs."""
+    require_role("owner")
+    return jsonify(imports.progress(imports.get_tenant_import(g.tenant.id, import_id)))
 
 
 @export_pages.route("/settings/restore/<uuid:import_id>/invitations", methods=["POST"])

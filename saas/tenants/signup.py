@@ -12,7 +12,7 @@ import re
 import unicodedata
 import uuid
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_login import current_user, login_required, login_user
 from itsdangerous import BadData, URLSafeTimedSerializer
@@ -196,7 +196,16 @@ def import_status(import_id: uuid.UUID):
     if record.status == "done":
         tenant = db.session.get(Tenant, record.tenant_id)
         return redirect(url_for("exports.restore_status", slug=tenant.slug, import_id=record.id))
-    return render_template("signup_import.html", record=record, active=record.status in imports.ACTIVE)
+    progress_url = url_for("signup.import_progress", import_id=record.id)
+    return render_template("signup_import.html", record=record, progress_url=progress_url)
+
+
+@signup_pages.route("/signup/imports/<uuid:import_id>/progress")
+@login_required
+def import_progress(import_id: uuid.UUID):
+    from saas.exports import imports
+
+    return jsonify(imports.progress(imports.get_own_signup_import(current_user.id, import_id)))
 
 
 @signup_pages.route("/signup/imports/<uuid:import_id>", methods=["POST"])

@@ -112,6 +112,14 @@ def test_owner_restores_on_the_page_and_sees_what_to_reenter(
     assert posted.status_code == 302
     status_url = posted.headers["Location"]
     assert 'data-import-status="queued"' in client.get(status_url).text
+    live = client.get(f"{status_url}/progress").get_json()  # what the page polls while the job runs
+    assert live == {
+        "status": "queued",
+        "stage": "Waiting for a worker",
+        "tables_done": 0,
+        "tables_total": 0,
+        "rows_loaded": 0,
+    }
 
     run_jobs()
     done = client.get(status_url).text
@@ -169,6 +177,7 @@ def test_a_company_signs_up_with_an_archive_and_its_team_is_invited(
     assert posted.status_code == 302, posted.get_data(as_text=True)[:500]
     status_url = posted.headers["Location"]
     assert "/signup/imports/" in status_url
+    assert client.get(f"{status_url}/progress").get_json()["status"] == "queued"
     run_jobs()
     finished = client.get(status_url)
     assert finished.status_code == 302 and f"/t/{slug}/settings/restore/" in finished.headers["Location"]
@@ -189,3 +198,4 @@ def test_a_company_signs_up_with_an_archive_and_its_team_is_invited(
     client = _fresh_client(app)
     assert login(client, other.email, other.password).status_code == 302
     assert client.get(status_url).status_code == 404
+    assert client.get(f"{status_url}/progress").status_code == 404
