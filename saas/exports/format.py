@@ -147,6 +147,16 @@ system (or a new workspace of ours, with `saas import`) can read it.
   names, values as in PostgreSQL's `row_to_json` (NULL is `null`).
 - `files/<name>` — the content of uploaded files and attachments, one per row of a table that stores
   files (`files`: its `object_name` column names the entry; its `sha256` and `size_bytes` describe it).
+- `config/workspace.json` — the workspace's configuration: members (email, role, joined or invited),
+  single sign-on (without its client secret), API clients (name and scope, without secrets), module
+  switches and the two-factor rule.
+- `config/audit_log.jsonl` — the workspace's audit log, oldest first, one JSON object per line.
+
+## Secrets
+
+No password, password hash, two-factor secret, session, token or client secret is in this archive.
+Columns that hold a secret (`withheld` in the manifest, listed under `withheld_secrets`) are written
+as an empty text; an import makes new ones, and the secrets to enter again are listed after it.
 
 Rows are ordered by primary key. Generated columns (listed with `generated` in the manifest, e.g.
 `sort_name`) are not in the data files: they are derived from the others.
@@ -154,7 +164,7 @@ Rows are ordered by primary key. Generated columns (listed with `generated` in t
 ## Identifiers
 
 Record ids are UUIDs and are kept on import, so relations survive. Columns ending in `_user_id`
-refer to people in the workspace's user directory, which is not part of a workspace export.
+refer to people in the workspace's user directory; `config/workspace.json` lists its members by email.
 
 ## Checking an archive
 
