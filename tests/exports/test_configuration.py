@@ -16,7 +16,9 @@ from saas.auth.crypto import decrypt_secret, encrypt_secret
 from saas.auth.models import ApiToken, Invitation, Membership, RecoveryCode, SsoConfig, TwoFactor, User
 from saas.auth.passwords import hash_password
 from saas.auth.services import create_api_token
+from saas.auth.sso import save_sso_config
 from saas.db import db, tenant_session
+from saas.errors import ValidationError
 from saas.exports.services import export_tenant_to_file, import_tenant
 from saas.modules.switches import ModuleSwitch, set_module_enabled
 from saas.webhooks.models import WebhookSubscription
@@ -170,6 +172,13 @@ def test_configuration_is_carried_and_applied_with_members_invited(tenant_a, tmp
     assert (sso.issuer, sso.client_id, sso.enabled, sso.client_secret_encrypted) == (
         "https://idp.example.com", "crm-at-idp", False, ""
     )  # fmt: skip
+    with pytest.raises(ValidationError) as missing:  # switching it on asks for the secret first
+        save_sso_config(
+            db.session, new_id, issuer="http://127.0.0.1:9", client_id=sso.client_id, client_secret="",
+            allowed_domains="example.com", default_role="member", sso_required=False, enabled=True, actor="t",
+        )  # fmt: skip
+    assert set(missing.value.errors) == {"client_secret"}
+    db.session.rollback()
     assert db.session.get(ModuleSwitch, (new_id, "service")).enabled is False
     assert {entry["kind"] for entry in result.secrets_to_reenter} == {
         "sso_client_secret", "api_client", "webhook_secrets"
