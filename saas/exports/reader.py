@@ -95,7 +95,8 @@ def verify_archive(path: str, limits: ImportLimits) -> VerifiedArchive:
                 f"this version reads {', '.join(map(str, READABLE_VERSIONS))}.",
                 MANIFEST,
             )
-        _check_manifest_shape(manifest)
+        if not isinstance(manifest, dict) or not _is_file_map(manifest.get("files")):
+            raise _refuse("manifest.json does not map file names to their checksum and size.", MANIFEST)
         declared = manifest["files"]
         # Every file is checked and each one at fault named: the person uploading sees all reasons at once.
         errors: dict[str, list[str]] = {}
@@ -107,9 +108,12 @@ def verify_archive(path: str, limits: ImportLimits) -> VerifiedArchive:
                 _check_entry(archive, names, name, expected)
             except ArchiveRefused as refused:
                 errors.update(refused.errors)
-        for table in manifest["table_order"]:
-            if f"{DATA_DIR}/{table}.csv" not in declared:
-                errors.setdefault(table, []).append(f"Table {table} has no CSV file.")
+        if problems := _manifest_problems(manifest):
+            errors.setdefault(MANIFEST, []).append(f"manifest.json is not valid: {'; '.join(problems)}.")
+        else:
+            for table in manifest["table_order"]:
+                if f"{DATA_DIR}/{table}.csv" not in declared:
+                    errors.setdefault(table, []).append(f"Table {table} has no CSV file.")
         if errors:
             first = next(iter(errors.values()))[0]
             more = f" ({len(errors) - 1} more files refused)" if len(errors) > 1 else ""
@@ -117,27 +121,30 @@ def verify_archive(path: str, limits: ImportLimits) -> VerifiedArchive:
     return VerifiedArchive(path=path, manifest=manifest)
 
 
-def _check_manifest_shape(manifest: Any) -> None:
-    """The manifest's own structure, before anything trusts it (an edited one is refused, not a crash)."""
+def _is_file_map(files: Any) -> bool:
+    return isinstance(files, dict) and all(isinstance(v, dict) for v in files.values())
+
+
+def _manifest_problems(manifest: dict[str, Any]) -> list[str]:
+    """What is wrong with the manifest's own structure, before anything trusts it (an edited one is
+    refused with its reasons, not a crash)."""
     problems = []
-    if not isinstance(manifest, dict):
-        raise _refuse("manifest.json is not a JSON object.", MANIFEST)
-    if not isinstance(manifest.get("files"), dict) or not all(
-        isinstance(v, dict) for v in manifest["files"].values()
-    ):
-        problems.append("its files are not a map of file names to their checksum and size")
-    if not isinstance(manifest.get("tables"), dict) or not all(
+    tables = manifest.get("tables")
+    if not isinstance(tables, dict) or not all(
         isinstance(v, dict) and isinstance(v.get("columns"), list) and isinstance(v.get("rows"), int)
-        for v in manifest["tables"].values()
+        for v in tables.values()
     ):
         problems.append("its tables are not a map of table names to their columns and row count")
     order = manifest.get("table_order")
-    if not isinstance(order, list) or set(order) != set(manifest.get("tables") or {}):
+    if (
+        not isinstance(order, list)
+        or not all(isinstance(name, str) for name in order)
+        or set(order) != set(tables if isinstance(tables, dict) else ())
+    ):
         problems.append("its table order does not list exactly its tables")
     if not isinstance(manifest.get("schema_version"), str):
         problems.append("it names no schema version")
-    if problems:
-        raise _refuse(f"manifest.json is not valid: {'; '.join(problems)}.", MANIFEST)
+    return problems
 
 
 def _check_limits(infos: list[zipfile.ZipInfo], limits: ImportLimits) -> None:
