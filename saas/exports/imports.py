@@ -10,13 +10,14 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
+import time
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.engine import Connection
 
 from saas.audit import record_audit
@@ -27,7 +28,7 @@ from saas.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from saas.exports import storage
 from saas.exports.models import ArchiveImport
 from saas.exports.reader import ArchiveRefused
-from saas.exports.services import CheckedArchive, check_archive, import_tenant
+from saas.exports.services import HEARTBEAT_SECONDS, CheckedArchive, check_archive, import_tenant
 from saas.sql import quote_identifier
 from saas.tenants.models import Tenant
 
@@ -35,6 +36,10 @@ log = logging.getLogger(__name__)
 
 ACTIVE = ("queued", "verifying", "loading", "configuring")
 FINISHED = ("done", "refused", "failed")
+WORKER_STOPPED = (
+    "The import's worker stopped before it finished (it was restarted, or its queue entry was lost); "
+    "nothing was written. Start the import again."
+)
 NOT_EMPTY = (
     "This workspace already holds records ({tables}). An archive is restored only into an empty "
     "workspace, so that nothing is overwritten: export this one first if you need it, then restore into "
@@ -74,6 +79,7 @@ def start_restore(tenant_id: str, membership: Membership, upload: IO[bytes]) -> 
     _refuse_read_only(tenant_id)
     tenant = db.session.get(Tenant, tenant_id)
     _refuse_unless_empty(tenant.ref)
+    reap_stalled_imports()
     busy = db.session.scalar(
         select(ArchiveImport.id).where(ArchiveImport.tenant_id == tenant_id, ArchiveImport.status.in_(ACTIVE))
     )
@@ -160,7 +166,7 @@ def get_tenant_import(tenant_id: str, import_id: uuid.UUID) -> ArchiveImport:
     record = db.session.get(ArchiveImport, import_id)
     if record is None or record.tenant_id != tenant_id:
         raise NotFound(f"No restore {import_id} in this workspace.")
-    return record
+    return _current(record)
 
 
 def get_own_signup_import(user_id: uuid.UUID, import_id: uuid.UUID) -> ArchiveImport:
@@ -168,10 +174,37 @@ def get_own_signup_import(user_id: uuid.UUID, import_id: uuid.UUID) -> ArchiveIm
     record = db.session.get(ArchiveImport, import_id)
     if record is None or record.kind != "signup" or record.requested_by != user_id:
         raise NotFound(f"No import {import_id}.")
+    return _current(record)
+
+
+def _stale_cutoff() -> datetime:
+    return _now() - timedelta(seconds=current_app.config["SAAS_SETTINGS"].export_stale_seconds)
+
+
+def _current(record: ArchiveImport) -> ArchiveImport:
+    """The import as shown: one whose job stopped giving signs of life is failed first."""
+    if record.status in ACTIVE and (record.heartbeat_at or record.created_at) < _stale_cutoff():
+        reap_stalled_imports()
+        db.session.refresh(record)
     return record
 
 
+def reap_stalled_imports() -> int:
+    """Mark imports whose job gave no sign of life for ``EXPORT_STALE_SECONDS`` as failed (the loading
+    transaction died with the worker, so nothing was written); returns how many."""
+    cutoff = _stale_cutoff()
+    reaped = db.session.execute(
+        update(ArchiveImport)
+        .where(ArchiveImport.status.in_(ACTIVE))
+        .where(func.coalesce(ArchiveImport.heartbeat_at, ArchiveImport.created_at) < cutoff)
+        .values(status="failed", stage=None, finished_at=_now(), error=WORKER_STOPPED)
+    ).rowcount
+    db.session.commit()
+    return reaped
+
+
 def list_tenant_imports(tenant_id: str, limit: int = 20) -> list[ArchiveImport]:
+    reap_stalled_imports()
     return list(
         db.session.scalars(
             select(ArchiveImport)
@@ -270,6 +303,18 @@ def _progress(record: ArchiveImport):
     return progress
 
 
+def _heartbeat(record: ArchiveImport):
+    """Proves the job alive inside a long table, at most every HEARTBEAT_SECONDS."""
+    last = [time.monotonic()]
+
+    def heartbeat() -> None:
+        if time.monotonic() - last[0] >= HEARTBEAT_SECONDS:
+            last[0] = time.monotonic()
+            _update(record.id)
+
+    return heartbeat
+
+
 def _create(record: ArchiveImport, checked: CheckedArchive) -> str:
     owner = db.session.get(User, record.requested_by)
     result = import_tenant(
@@ -280,6 +325,7 @@ def _create(record: ArchiveImport, checked: CheckedArchive) -> str:
         owner=owner,
         checked=checked,
         progress=_progress(record),
+        heartbeat=_heartbeat(record),
     )
     return _finish_done(record, result.tenant.id, result.secrets_to_reenter)
 
@@ -309,7 +355,7 @@ def _restore(record: ArchiveImport, checked: CheckedArchive) -> str:
     version = refill_tenant_schema(
         tenant.ref,
         checked.verified.schema_version,
-        archive_filler(checked, rows, _progress(record)),
+        archive_filler(checked, rows, _progress(record), _heartbeat(record)),
         before=still_empty,
     )
     _update(record.id, status="configuring", stage="Applying the configuration")

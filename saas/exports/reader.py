@@ -222,6 +222,7 @@ def load_archive(
     connection: Connection,
     verified: VerifiedArchive,
     progress: Callable[[str, int, int], None] | None = None,
+    heartbeat: Callable[[], None] | None = None,
 ) -> dict[str, int]:
     """COPY every table in from the archive (streamed); returns rows loaded per table.
 
@@ -240,6 +241,8 @@ def load_archive(
             with cursor.copy(query) as copy:
                 for chunk in entry_chunks(archive, archive.getinfo(f"{DATA_DIR}/{table}.csv")):
                     copy.write(chunk)
+                    if heartbeat:
+                        heartbeat()
             loaded[table] = cursor.rowcount
             expected = verified.manifest["tables"][table]["rows"]
             if loaded[table] != expected:

@@ -471,7 +471,12 @@ def check_archive(path: str) -> CheckedArchive:
     return CheckedArchive(verified, configuration, audit_log)
 
 
-def archive_filler(checked: CheckedArchive, rows: dict[str, int], progress: LoadProgress | None = None):
+def archive_filler(
+    checked: CheckedArchive,
+    rows: dict[str, int],
+    progress: LoadProgress | None = None,
+    heartbeat: Callable[[], None] | None = None,
+):
     """The schema filler of an import: the archive's tables, then its stored objects (last)."""
 
     def fill(connection, tenant_ref: TenantRef) -> None:
@@ -481,7 +486,7 @@ def archive_filler(checked: CheckedArchive, rows: dict[str, int], progress: Load
         recreate_tables(connection, verified.manifest["tables"])
         add_custom_columns(connection, verified)
         check_tables_match(verified, stored_columns_in_schema(connection))
-        rows.update(load_archive(connection, verified, progress))
+        rows.update(load_archive(connection, verified, progress, heartbeat))
         renew_withheld_secrets(connection, verified)
         # Last, so that a refused archive stored nothing; objects of a rolled-back import stay unnamed.
         restore_stored_objects(connection, verified, tenant_ref.id)
@@ -527,6 +532,7 @@ def import_tenant(
     owner=None,
     checked: CheckedArchive | None = None,
     progress: LoadProgress | None = None,
+    heartbeat: Callable[[], None] | None = None,
 ) -> ImportResult:
     """Create a new tenant from an archive: verify everything first, then load in one transaction.
 
@@ -544,7 +550,7 @@ def import_tenant(
         admin_password,
         actor=actor,
         schema_version=checked.verified.schema_version,
-        fill=archive_filler(checked, rows, progress),
+        fill=archive_filler(checked, rows, progress, heartbeat),
         owner=owner,
         configure=_configurer(checked, actor, to_reenter),
     )

@@ -306,3 +306,20 @@ def test_another_person_or_workspace_cannot_see_an_import(tenant_a, tenant_b, tm
     assert record not in imports.list_tenant_imports(tenant_a.tenant.id)
     run_jobs()
     db.session.execute(text("SELECT 1"))
+
+
+def test_a_restore_whose_worker_stopped_is_failed_and_blocks_no_new_one(tenant_a, tenant_b, tmp_path):
+    from datetime import timedelta
+
+    path = exported(tenant_a, tmp_path / "a.zip")
+    stuck = ArchiveImport(
+        kind="restore", tenant_id=tenant_b.tenant.id, requested_by=owner_membership(tenant_b).user_id,
+        status="loading", errors={}, secrets_to_reenter=[], tables_total=9, tables_done=3, rows_loaded=7,
+        size_bytes=1, heartbeat_at=datetime.now(UTC) - timedelta(hours=1),
+    )  # fmt: skip
+    db.session.add(stuck)
+    db.session.commit()
+
+    shown = imports.get_tenant_import(tenant_b.tenant.id, stuck.id)
+    assert (shown.status, shown.error) == ("failed", imports.WORKER_STOPPED)
+    assert finished(restore(tenant_b, path)).status == "done"  # not refused as "already under way"
