@@ -21,6 +21,7 @@ from saas.db import db, tenant_session
 from saas.errors import ValidationError
 from saas.exports.services import export_tenant_to_file, import_tenant
 from saas.modules.switches import ModuleSwitch, set_module_enabled
+from saas.tenants.audit_log import list_audit_entries
 from saas.webhooks.models import WebhookSubscription
 from saas.webhooks.signing import new_secret
 from tests.conftest import PASSWORD
@@ -187,6 +188,8 @@ def test_configuration_is_carried_and_applied_with_members_invited(tenant_a, tmp
         select(AuditEntry).where(AuditEntry.tenant_id == new_id, AuditEntry.action == "test.configured")
     ).all()
     assert [(e.details, e.imported_from) for e in history] == [({"n": 1}, tenant_a.tenant.id)]
+    shown, _ = list_audit_entries(db.session, new_id, action="test.configured")  # the audit page's rows
+    assert [(v.action, v.imported_from) for v in shown] == [("test.configured", tenant_a.tenant.id)]
     with tenant_session(result.tenant.ref) as session:
         renewed = [s.secret for s in session.scalars(select(WebhookSubscription))]
     assert renewed and all(s.startswith("whsec_") and len(s) > 30 for s in renewed)
