@@ -27,6 +27,8 @@ class AuditEntry(db.Model):
     target: Mapped[str | None] = mapped_column(String(200))
     details: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
     ip: Mapped[str | None] = mapped_column(String(64))
+    # Set on entries that came in with an archive: the workspace they were written in (their history).
+    imported_from: Mapped[str | None] = mapped_column(String(100))
 
 
 def record_audit(

@@ -176,7 +176,8 @@ def save_sso_config(
     domains = parse_domains(allowed_domains)
     issuer = check_issuer_url(issuer)
     config = get_sso_config(session, tenant_id)
-    if config is None and not client_secret:
+    # An imported provider has no secret yet (archives carry none): it must be entered, not kept.
+    if (config is None or not config.client_secret_encrypted) and not client_secret:
         raise ValidationError("Client secret is required.", {"client_secret": ["Enter the client secret."]})
     if sso_required and not enabled:
         raise ValidationError(

@@ -7,6 +7,7 @@ the tables it references; the import loads them in that order.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import Table
@@ -14,7 +15,9 @@ from sqlalchemy import Table
 from saas.db import TenantBase
 from saas.modules.registry import registry
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+READABLE_VERSIONS = (1, 2)
+"""Version 1 archives (data only, webhook secrets in the clear) still import; their secrets are replaced."""
 MANIFEST = "manifest.json"
 README = "README.md"
 DATA_DIR = "data"
@@ -22,6 +25,12 @@ FILES_DIR = "files"
 STORED_OBJECTS = "stored_objects"
 """A table's ``info`` key naming its column of stored object names (files on records): each such object
 travels in the archive as ``files/<name>`` and is put back into the new tenant's storage on import."""
+CONFIG_DIR = "config"
+CONFIGURATION = f"{CONFIG_DIR}/workspace.json"
+AUDIT_LOG = f"{CONFIG_DIR}/audit_log.jsonl"
+WITHHELD_SECRETS = "withheld_secrets"
+"""A table's ``info`` key mapping each column that holds a secret to the function making a fresh one: the
+archive writes an empty text in its place and an import fills in a new secret (secrets never travel)."""
 SAFE_OBJECT_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
@@ -48,9 +57,15 @@ class TableSpec:
     def at_columns(self, columns: list[str], undeclared_types: dict[str, str] | None = None) -> TableSpec:
         return TableSpec(self.module, self.table, tuple(columns), tuple((undeclared_types or {}).items()))
 
+    @property
+    def withheld(self) -> dict[str, Callable[[], str]]:
+        """Columns whose secret the archive leaves out, with what makes a fresh one on import."""
+        return self.table.info.get(WITHHELD_SECRETS, {})
+
     def _describe_stored(self, name: str) -> dict[str, object]:
         if name in self.table.columns:
-            return _describe_column(self.table.columns[name])
+            described = _describe_column(self.table.columns[name])
+            return {**described, "withheld": True} if name in self.withheld else described
         return {"name": name, "type": dict(self.undeclared_types)[name], "nullable": True}
 
     @property
@@ -69,16 +84,22 @@ class TableSpec:
             "columns": [self._describe_stored(name) for name in self.columns]
             + [_describe_column(c) for c in self.table.columns if c.computed is not None],
             "primary_key": self.primary_key,
-            "foreign_keys": [
-                {
-                    "columns": [c.name for c in fk.columns],
-                    "references": fk.referred_table.name,
-                    "referenced_columns": [e.column.name for e in fk.elements],
-                    "on_delete": fk.ondelete,
-                }
-                for fk in self.table.foreign_key_constraints
-            ],
+            "foreign_keys": self._describe_foreign_keys(),
         }
+
+    def _describe_foreign_keys(self) -> list[dict[str, object]]:
+        """In a stable order: SQLAlchemy keeps a table's constraints in a set, whose order changes from one
+        process to the next (string hashing), and two exports of the same data must be the same bytes."""
+        described = [
+            {
+                "columns": [c.name for c in fk.columns],
+                "references": fk.referred_table.name,
+                "referenced_columns": [e.column.name for e in fk.elements],
+                "on_delete": fk.ondelete,
+            }
+            for fk in self.table.foreign_key_constraints
+        ]
+        return sorted(described, key=lambda fk: (fk["columns"], fk["references"], fk["referenced_columns"]))
 
 
 def _describe_column(column) -> dict[str, object]:
@@ -126,6 +147,16 @@ system (or a new workspace of ours, with `saas import`) can read it.
   names, values as in PostgreSQL's `row_to_json` (NULL is `null`).
 - `files/<name>` — the content of uploaded files and attachments, one per row of a table that stores
   files (`files`: its `object_name` column names the entry; its `sha256` and `size_bytes` describe it).
+- `config/workspace.json` — the workspace's configuration: members (email, role, joined or invited),
+  single sign-on (without its client secret), API clients (name and scope, without secrets), module
+  switches and the two-factor rule.
+- `config/audit_log.jsonl` — the workspace's audit log, oldest first, one JSON object per line.
+
+## Secrets
+
+No password, password hash, two-factor secret, session, token or client secret is in this archive.
+Columns that hold a secret (`withheld` in the manifest, listed under `withheld_secrets`) are written
+as an empty text; an import makes new ones, and the secrets to enter again are listed after it.
 
 Rows are ordered by primary key. Generated columns (listed with `generated` in the manifest, e.g.
 `sort_name`) are not in the data files: they are derived from the others.
@@ -133,7 +164,7 @@ Rows are ordered by primary key. Generated columns (listed with `generated` in t
 ## Identifiers
 
 Record ids are UUIDs and are kept on import, so relations survive. Columns ending in `_user_id`
-refer to people in the workspace's user directory, which is not part of a workspace export.
+refer to people in the workspace's user directory; `config/workspace.json` lists its members by email.
 
 ## Checking an archive
 

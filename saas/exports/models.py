@@ -18,6 +18,7 @@ from sqlalchemy import (
     func,
     text,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from saas.db import db
@@ -138,3 +139,56 @@ class ExportDelivery(db.Model):
     reason: Mapped[str | None] = mapped_column(String(40))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+IMPORT_STATUSES = ("queued", "verifying", "loading", "configuring", "done", "refused", "failed")
+IMPORT_KINDS = ("signup", "restore")
+
+
+class ArchiveImport(db.Model):
+    """A self-serve import of an archive: a new workspace at signup, or a restore into an empty one.
+
+    The uploaded archive waits in the bucket (``storage_key``) until the job has verified and loaded it.
+    A signup's import has no tenant until the job created it; only the person who uploaded it sees it.
+    """
+
+    __tablename__ = "archive_imports"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    kind: Mapped[str] = mapped_column(String(10))
+    tenant_id: Mapped[str | None] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    requested_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    # A signup's workspace, created by the job: its address and name.
+    slug: Mapped[str | None] = mapped_column(String(40))
+    name: Mapped[str | None] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(20), default="queued")
+    stage: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    tables_total: Mapped[int] = mapped_column(Integer, default=0)
+    tables_done: Mapped[int] = mapped_column(Integer, default=0)
+    rows_loaded: Mapped[int] = mapped_column(BigInteger, default=0)
+    size_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    storage_key: Mapped[str | None] = mapped_column(String(300))
+    # {file: [reason, ...]}: why the archive was refused, per file (nothing was written).
+    errors: Mapped[dict[str, list[str]]] = mapped_column(JSONB, default=dict)
+    # What to re-enter after import: [{"kind": ..., "name": ...}, ...].
+    secrets_to_reenter: Mapped[list[dict[str, str]]] = mapped_column(JSONB, default=list)
+    error: Mapped[str | None] = mapped_column(Text)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "id": str(self.id),
+            "kind": self.kind,
+            "status": self.status,
+            "stage": self.stage,
+            "created_at": self.created_at,
+            "finished_at": self.finished_at,
+            "tables_total": self.tables_total,
+            "tables_done": self.tables_done,
+            "rows_loaded": self.rows_loaded,
+            "errors": self.errors or {},
+            "secrets_to_reenter": self.secrets_to_reenter or [],
+            "error": self.error,
+        }

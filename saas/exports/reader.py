@@ -6,7 +6,7 @@ import hashlib
 import json
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
@@ -15,10 +15,12 @@ from sqlalchemy.engine import Connection
 
 from saas.errors import ValidationError
 from saas.exports.format import (
+    AUDIT_LOG,
+    CONFIGURATION,
     DATA_DIR,
     FILES_DIR,
-    FORMAT_VERSION,
     MANIFEST,
+    READABLE_VERSIONS,
     README,
     SAFE_OBJECT_NAME,
     tenant_tables,
@@ -87,22 +89,62 @@ def verify_archive(path: str, limits: ImportLimits) -> VerifiedArchive:
             manifest = json.loads(b"".join(entry_chunks(archive, names[MANIFEST])))
         except ValueError as error:
             raise _refuse(f"manifest.json is not valid JSON: {error}", MANIFEST) from error
-        if manifest.get("format_version") != FORMAT_VERSION:
+        if manifest.get("format_version") not in READABLE_VERSIONS:
             raise _refuse(
                 f"Unsupported format version {manifest.get('format_version')!r}; "
-                f"this version reads {FORMAT_VERSION}.",
+                f"this version reads {', '.join(map(str, READABLE_VERSIONS))}.",
                 MANIFEST,
             )
-        declared = manifest.get("files") or {}
+        if not isinstance(manifest, dict) or not _is_file_map(manifest.get("files")):
+            raise _refuse("manifest.json does not map file names to their checksum and size.", MANIFEST)
+        declared = manifest["files"]
+        # Every file is checked and each one at fault named: the person uploading sees all reasons at once.
+        errors: dict[str, list[str]] = {}
         for name in names:
             if name != MANIFEST and name not in declared:
-                raise _refuse(f"{name} is not listed in the manifest.", name)
-        for name, expected in declared.items():
-            _check_entry(archive, names, name, expected)
-        for table in manifest.get("table_order", []):
-            if f"{DATA_DIR}/{table}.csv" not in declared:
-                raise _refuse(f"Table {table} has no CSV file.", table)
+                errors[name] = [f"{name} is not listed in the manifest."]
+        for name, expected in sorted(declared.items()):
+            try:
+                _check_entry(archive, names, name, expected)
+            except ArchiveRefused as refused:
+                errors.update(refused.errors)
+        if problems := _manifest_problems(manifest):
+            errors.setdefault(MANIFEST, []).append(f"manifest.json is not valid: {'; '.join(problems)}.")
+        else:
+            for table in manifest["table_order"]:
+                if f"{DATA_DIR}/{table}.csv" not in declared:
+                    errors.setdefault(table, []).append(f"Table {table} has no CSV file.")
+        if errors:
+            first = next(iter(errors.values()))[0]
+            more = f" ({len(errors) - 1} more files refused)" if len(errors) > 1 else ""
+            raise ArchiveRefused(first + more, errors)
     return VerifiedArchive(path=path, manifest=manifest)
+
+
+def _is_file_map(files: Any) -> bool:
+    return isinstance(files, dict) and all(isinstance(v, dict) for v in files.values())
+
+
+def _manifest_problems(manifest: dict[str, Any]) -> list[str]:
+    """What is wrong with the manifest's own structure, before anything trusts it (an edited one is
+    refused with its reasons, not a crash)."""
+    problems = []
+    tables = manifest.get("tables")
+    if not isinstance(tables, dict) or not all(
+        isinstance(v, dict) and isinstance(v.get("columns"), list) and isinstance(v.get("rows"), int)
+        for v in tables.values()
+    ):
+        problems.append("its tables are not a map of table names to their columns and row count")
+    order = manifest.get("table_order")
+    if (
+        not isinstance(order, list)
+        or not all(isinstance(name, str) for name in order)
+        or set(order) != set(tables if isinstance(tables, dict) else ())
+    ):
+        problems.append("its table order does not list exactly its tables")
+    if not isinstance(manifest.get("schema_version"), str):
+        problems.append("it names no schema version")
+    return problems
 
 
 def _check_limits(infos: list[zipfile.ZipInfo], limits: ImportLimits) -> None:
@@ -148,7 +190,7 @@ def entry_chunks(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> Iterator[by
 def _check_entry(
     archive: zipfile.ZipFile, names: dict[str, zipfile.ZipInfo], name: str, expected: dict
 ) -> None:
-    if not (name == README or name.startswith(f"{DATA_DIR}/") or name.startswith(f"{FILES_DIR}/")):
+    if not (name in (README, CONFIGURATION, AUDIT_LOG) or name.startswith((f"{DATA_DIR}/", f"{FILES_DIR}/"))):
         raise _refuse(f"Unexpected file {name}.", name)
     if name.startswith(f"{FILES_DIR}/") and not SAFE_OBJECT_NAME.fullmatch(
         name.removeprefix(f"{FILES_DIR}/")
@@ -176,7 +218,12 @@ def check_tables_match(verified: VerifiedArchive, current_columns: dict[str, lis
             raise _refuse(f"Columns of {table} do not match schema version {verified.schema_version}.", table)
 
 
-def load_archive(connection: Connection, verified: VerifiedArchive) -> dict[str, int]:
+def load_archive(
+    connection: Connection,
+    verified: VerifiedArchive,
+    progress: Callable[[str, int, int], None] | None = None,
+    heartbeat: Callable[[], None] | None = None,
+) -> dict[str, int]:
     """COPY every table in from the archive (streamed); returns rows loaded per table.
 
     ``connection`` is in the provisioning transaction, bound to the new tenant's role and schema, whose
@@ -194,10 +241,14 @@ def load_archive(connection: Connection, verified: VerifiedArchive) -> dict[str,
             with cursor.copy(query) as copy:
                 for chunk in entry_chunks(archive, archive.getinfo(f"{DATA_DIR}/{table}.csv")):
                     copy.write(chunk)
+                    if heartbeat:
+                        heartbeat()
             loaded[table] = cursor.rowcount
             expected = verified.manifest["tables"][table]["rows"]
             if loaded[table] != expected:
                 raise _refuse(f"{table}: loaded {loaded[table]} rows, the manifest says {expected}.", table)
+            if progress:
+                progress(table, len(loaded), sum(loaded.values()))
     cursor.close()
     return loaded
 
@@ -264,3 +315,48 @@ def stored_columns_in_schema(connection: Connection) -> dict[str, list[str]]:
     for table, column in rows:
         columns.setdefault(table, []).append(column)
     return columns
+
+
+def read_configuration_files(verified: VerifiedArchive) -> tuple[dict[str, Any] | None, list[Any]]:
+    """The archive's configuration and audit log (format 2), checked by checksum already; a format 1
+    archive has neither. Refuses JSON that does not parse, naming the file and line."""
+    declared = verified.manifest.get("files") or {}
+    if CONFIGURATION not in declared:
+        return None, []
+    with zipfile.ZipFile(verified.path) as archive:
+        try:
+            configuration = json.loads(b"".join(entry_chunks(archive, archive.getinfo(CONFIGURATION))))
+        except ValueError as error:
+            raise _refuse(f"{CONFIGURATION} is not valid JSON: {error}", CONFIGURATION) from error
+        audit_log: list[Any] = []
+        if AUDIT_LOG in declared:
+            text = b"".join(entry_chunks(archive, archive.getinfo(AUDIT_LOG))).decode("utf-8", "replace")
+            for number, line in enumerate(text.splitlines(), start=1):
+                try:
+                    audit_log.append(json.loads(line))
+                except ValueError as error:
+                    where = f"{AUDIT_LOG} line {number}"
+                    raise _refuse(f"{where} is not valid JSON: {error}", where) from error
+    return configuration, audit_log
+
+
+def renew_withheld_secrets(connection: Connection, verified: VerifiedArchive) -> int:
+    """Give every row whose secret the archive left out a new one (a format 1 archive's secrets are
+    replaced too: a secret that travelled is no secret any more). Returns how many were made."""
+    present = stored_columns_in_schema(connection)
+    renewed = 0
+    for spec in tenant_tables():
+        if spec.name not in verified.manifest["tables"]:
+            continue
+        for column, fresh in spec.withheld.items():
+            if column not in present.get(spec.name, []):
+                continue
+            (key_column,) = spec.primary_key  # tables holding secrets have one id column
+            key = quote_identifier(key_column)
+            table = quote_identifier(spec.name)
+            for (value,) in connection.exec_driver_sql(f"SELECT {key} FROM {table}").all():
+                connection.exec_driver_sql(
+                    f"UPDATE {table} SET {quote_identifier(column)} = %s WHERE {key} = %s", (fresh(), value)
+                )
+                renewed += 1
+    return renewed

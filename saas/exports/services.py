@@ -8,7 +8,8 @@ import os
 import tempfile
 import time
 import uuid
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
@@ -22,13 +23,17 @@ from saas.db import TenantRef, db, tenant_session
 from saas.errors import Conflict, NotFound, ValidationError, is_out_of_space
 from saas.exports import storage
 from saas.exports.definitions import check_definitions
-from saas.exports.format import tenant_tables
+from saas.exports.format import MANIFEST, tenant_tables
 from saas.exports.models import Export, ExportSchedule
 from saas.exports.reader import (
+    ArchiveRefused,
     ImportLimits,
+    VerifiedArchive,
     add_custom_columns,
     check_tables_match,
     load_archive,
+    read_configuration_files,
+    renew_withheld_secrets,
     restore_stored_objects,
     stored_columns_in_schema,
     verify_archive,
@@ -57,6 +62,9 @@ def _now() -> datetime:
 
 def export_tenant_to_file(tenant: Tenant, target: IO[bytes], progress=None, heartbeat=None) -> dict[str, Any]:
     """Stream the tenant into ``target`` from one consistent snapshot; returns the manifest."""
+    from saas.exports.configuration import audit_entries, read_configuration
+
+    configuration = read_configuration(db.session, tenant)
     with tenant_session(tenant.ref) as session:
         connection = session.connection()
         prepare_export_transaction(connection)
@@ -66,6 +74,8 @@ def export_tenant_to_file(tenant: Tenant, target: IO[bytes], progress=None, hear
             target,
             tenant_name=tenant.name,
             schema_version=current_revision(connection, tenant.schema_name),
+            configuration=configuration,
+            audit_entries=audit_entries(db.session, tenant.id),
             progress=progress,
             heartbeat=heartbeat,
         )
@@ -474,51 +484,146 @@ class ImportResult:
     tenant: Tenant
     rows: dict[str, int]
     schema_version_in_archive: str
+    secrets_to_reenter: list[dict[str, Any]] = field(default_factory=list)
 
 
-def import_tenant(
-    path: str, *, slug: str, name: str, admin_email: str, admin_password: str, actor: str
-) -> ImportResult:
-    """Create a new tenant from an archive: verify everything first, then load in one transaction."""
+@dataclass(frozen=True)
+class CheckedArchive:
+    """An archive that passed every check: its files, its definitions and its configuration."""
+
+    verified: VerifiedArchive
+    configuration: dict[str, Any] | None
+    audit_log: list[dict[str, Any]]
+
+    @property
+    def source_tenant_id(self) -> str | None:
+        tenant = self.verified.manifest.get("tenant")
+        return str(tenant.get("id"))[:100] if isinstance(tenant, dict) and tenant.get("id") else None
+
+
+LoadProgress = Callable[[str, int, int], None]  # (table, tables done, rows loaded so far)
+
+
+def import_limits() -> ImportLimits:
+    settings = current_app.config["SAAS_SETTINGS"]
+    return ImportLimits(settings.import_max_bytes, settings.import_max_entries, settings.import_max_ratio)
+
+
+def check_archive(path: str) -> CheckedArchive:
+    """Everything the CLI and the self-serve import check before a row is written; an
+    :class:`ArchiveRefused` names each file at fault."""
     from alembic.script import ScriptDirectory
     from alembic.util import CommandError
 
+    from saas.exports.configuration import check_configuration
     from saas.migrations import alembic_config
-    from saas.tenants.provisioning import provision_tenant
 
-    settings = current_app.config["SAAS_SETTINGS"]
-    limits = ImportLimits(settings.import_max_bytes, settings.import_max_entries, settings.import_max_ratio)
-    verified = verify_archive(path, limits)
+    verified = verify_archive(path, import_limits())
     try:
         known = ScriptDirectory.from_config(alembic_config("tenant")).get_revision(verified.schema_version)
     except CommandError:
         known = None
     if known is None:
-        raise ValidationError(
+        raise ArchiveRefused(
             f"The archive's schema version {verified.schema_version} is unknown here "
             "(was it made by a newer version?).",
-            {"archive": ["unknown schema version"]},
+            {MANIFEST: ["unknown schema version"]},
         )
     check_definitions(verified)
-    rows: dict[str, int] = {}
+    configuration, audit_log = read_configuration_files(verified)
+    if configuration is not None:
+        errors = check_configuration(configuration, audit_log)
+        if errors:
+            raise ArchiveRefused("The archive's configuration cannot be applied.", errors)
+    return CheckedArchive(verified, configuration, audit_log)
 
-    def fill(connection, tenant_ref) -> None:
+
+def archive_filler(
+    checked: CheckedArchive,
+    rows: dict[str, int],
+    progress: LoadProgress | None = None,
+    heartbeat: Callable[[], None] | None = None,
+):
+    """The schema filler of an import: the archive's tables, then its stored objects (last)."""
+
+    def fill(connection, tenant_ref: TenantRef) -> None:
         from saas.modules.core.objects import recreate_tables
 
+        verified = checked.verified
         recreate_tables(connection, verified.manifest["tables"])
         add_custom_columns(connection, verified)
         check_tables_match(verified, stored_columns_in_schema(connection))
-        rows.update(load_archive(connection, verified))
+        rows.update(load_archive(connection, verified, progress, heartbeat))
+        renew_withheld_secrets(connection, verified)
         # Last, so that a refused archive stored nothing; objects of a rolled-back import stay unnamed.
         restore_stored_objects(connection, verified, tenant_ref.id)
 
+    return fill
+
+
+def _configurer(checked: CheckedArchive, actor: str, found: list[dict[str, Any]]):
+    """Applies the archive's configuration beside the new owner's membership; collects what to re-enter."""
+    from saas.exports.configuration import apply_configuration
+
+    def configure(tenant: Tenant, owner) -> None:
+        if checked.configuration is not None:
+            found.extend(
+                apply_configuration(
+                    db.session,
+                    tenant,
+                    owner,
+                    checked.configuration,
+                    checked.audit_log,
+                    source_tenant_id=checked.source_tenant_id,
+                    actor=actor,
+                )
+            )
+        found.extend(renewed_webhook_secrets(checked))
+
+    return configure
+
+
+def renewed_webhook_secrets(checked: CheckedArchive) -> list[dict[str, Any]]:
+    rows = checked.verified.manifest["tables"].get("webhook_subscriptions", {}).get("rows", 0)
+    return [{"kind": "webhook_secrets", "name": str(rows)}] if rows else []
+
+
+def import_tenant(
+    path: str,
+    *,
+    slug: str,
+    name: str,
+    admin_email: str = "",
+    admin_password: str = "",
+    actor: str,
+    owner=None,
+    checked: CheckedArchive | None = None,
+    progress: LoadProgress | None = None,
+    heartbeat: Callable[[], None] | None = None,
+) -> ImportResult:
+    """Create a new tenant from an archive: verify everything first, then load in one transaction.
+
+    ``owner`` is a signed-in account (self-serve import), else the admin email and password make one.
+    """
+    from saas.tenants.provisioning import provision_tenant
+
+    checked = checked or check_archive(path)
+    rows: dict[str, int] = {}
+    to_reenter: list[dict[str, Any]] = []
     tenant = provision_tenant(
         slug,
         name,
         admin_email,
         admin_password,
         actor=actor,
-        schema_version=verified.schema_version,
-        fill=fill,
+        schema_version=checked.verified.schema_version,
+        fill=archive_filler(checked, rows, progress, heartbeat),
+        owner=owner,
+        configure=_configurer(checked, actor, to_reenter),
     )
-    return ImportResult(tenant=tenant, rows=rows, schema_version_in_archive=verified.schema_version)
+    return ImportResult(
+        tenant=tenant,
+        rows=rows,
+        schema_version_in_archive=checked.verified.schema_version,
+        secrets_to_reenter=to_reenter,
+    )

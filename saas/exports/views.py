@@ -1,17 +1,22 @@
-"""The admin's export page: /t/<slug>/settings/export (owners and admins), and the owners' page for
-the workspace's own bucket: /t/<slug>/settings/export/destination."""
+"""The admin's export page: /t/<slug>/settings/export (owners and admins), the owners' page for the
+workspace's own bucket: /t/<slug>/settings/export/destination, and the owner's restore of an archive into
+an empty workspace: /t/<slug>/settings/restore."""
 
 from __future__ import annotations
 
 import uuid
 
-from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_login import current_user
 
-from saas.errors import ValidationError
-from saas.exports import destinations, services, storage
-from saas.tenants.routing import require_role
+from saas.auth.members import list_open_invitations
+from saas.billing.entitlements import entitlements_for
+from saas.db import db
+from saas.errors import SaasError, ValidationError
+from saas.exports import destinations, imports, services, storage
+from saas.tenants.routing import current_tenant_session, require_role
+
 
 export_pages = Blueprint("exports", __name__, template_folder="templates")
 
@@ -145,3 +150,79 @@ for view in (
     remove_destination,
 ):
     view.allowed_when_read_only = True
+
+
+# -- restoring an archive into this (empty) workspace: owners ------------------------------------
+
+
+def _upload():
+    """The uploaded archive, allowed up to the import limit (the app's request limit is far lower)."""
+    request.max_content_length = current_app.config["SAAS_SETTINGS"].import_max_bytes
+    return request.files.get("archive")
+
+
+@export_pages.route("/settings/restore")
+def restore_page():
+    require_role("owner")
+    entitlements = entitlements_for(db.session, g.tenant.id)
+    holding = imports.tables_with_records(current_tenant_session().connection())
+    return render_template(
+        "exports/restore.html",
+        imports=imports.list_tenant_imports(g.tenant.id),
+        holding=holding,
+        read_only_reason=None if entitlements.can_write else entitlements.read_only_reason,
+        storage_ready=storage.storage_configured(),
+    )
+
+
+@export_pages.route("/settings/restore", methods=["POST"])
+def start_restore():
+    require_role("owner")
+    upload = _upload()
+    if upload is None or not upload.filename:
+        flash(gettext("Choose an archive (.zip) to restore."))
+        return redirect(url_for("exports.restore_page"))
+    try:
+        record = imports.start_restore(g.tenant.id, g.membership, upload.stream)
+    except SaasError as error:
+        flash(error.detail)
+        return redirect(url_for("exports.restore_page"))
+    return redirect(url_for("exports.restore_status", restore_id=record.id))
+
+
+@export_pages.route("/settings/restore/<uuid:restore_id>")
+def restore_status(restore_id: uuid.UUID):
+    require_role("owner")
+    record = imports.get_tenant_import(g.tenant.id, restore_id)
+    return render_template(
+        "exports/restore_status.html",
+        record=record,
+        progress_url=url_for("exports.restore_progress", restore_id=record.id),
+        open_invitations=len(list_open_invitations(db.session, g.tenant.id)),
+    )
+
+
+@export_pages.route("/settings/restore/<uuid:restore_id>/progress")
+def restore_progress(restore_id: uuid.UUID):
+    """What the status page polls while the restore runs."""
+    require_role("owner")
+    return jsonify(imports.progress(imports.get_tenant_import(g.tenant.id, restore_id)))
+
+
+@export_pages.route("/settings/restore/<uuid:restore_id>/invitations", methods=["POST"])
+def send_invitations(restore_id: uuid.UUID):
+    require_role("owner")
+    imports.get_tenant_import(g.tenant.id, restore_id)
+    mailed, not_mailed = imports.send_invitations(
+        g.tenant.id, g.membership, lambda token: url_for("sso.invitation", token=token, _external=True)
+    )
+    if not_mailed:
+        flash(
+            gettext(
+                "Mail is not configured on this server: %(count)s invitations were saved but not sent.",
+                count=not_mailed,
+            )
+        )
+    else:
+        flash(gettext("%(count)s invitations sent.", count=mailed))
+    return redirect(url_for("exports.restore_status", restore_id=restore_id))

@@ -7,7 +7,7 @@ import json
 import select
 import zipfile
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import IO, Any
@@ -19,6 +19,8 @@ from sqlalchemy.engine import Connection
 from saas.db import TenantRef
 from saas.exports import storage
 from saas.exports.format import (
+    AUDIT_LOG,
+    CONFIGURATION,
     DATA_DIR,
     FILES_DIR,
     FORMAT_VERSION,
@@ -162,15 +164,23 @@ def prepare_export_transaction(connection: Connection) -> None:
     )
 
 
+def _select_list(spec: TableSpec) -> str:
+    """The stored columns, with an empty text in place of each secret the archive leaves out."""
+    return ", ".join(
+        f"''::text AS {quote_identifier(c)}" if c in spec.withheld else quote_identifier(c)
+        for c in spec.columns
+    )
+
+
 def _csv_query(spec: TableSpec) -> str:
-    columns = quote_identifiers(spec.columns)
+    columns = _select_list(spec)
     order = quote_identifiers(spec.primary_key)
     select = f"SELECT {columns} FROM {quote_identifier(spec.name)} ORDER BY {order}"
     return f"COPY ({select}) TO STDOUT WITH (FORMAT csv, HEADER)"
 
 
 def _jsonl_query(spec: TableSpec) -> str:
-    columns = quote_identifiers(spec.columns)
+    columns = _select_list(spec)
     order = ", ".join(f"r.{quote_identifier(c)}" for c in spec.primary_key)
     rows = f"SELECT {columns} FROM {quote_identifier(spec.name)}"
     select = f"SELECT row_to_json(r) FROM ({rows}) r ORDER BY {order}"
@@ -212,6 +222,8 @@ def write_archive(
     *,
     tenant_name: str,
     schema_version: str,
+    configuration: dict[str, Any] | None = None,
+    audit_entries: Iterable[dict[str, Any]] = (),
     progress: Progress | None = None,
     heartbeat: Heartbeat | None = None,
     # Deflate level 1: on bench/export.py's rows it keeps 92% of level 6's ratio (CSV 4.7 vs 5.1, JSON
@@ -250,9 +262,11 @@ def write_archive(
         for spec in specs:
             if spec.object_column is not None:
                 _write_stored_objects(connection, spec, tenant, archive, worker, files, heartbeat)
-        readme = README_TEXT.encode()
-        archive.writestr(README, readme)
-        files[README] = {"sha256": hashlib.sha256(readme).hexdigest(), "bytes": len(readme)}
+        if configuration is not None:
+            _write_small(archive, files, CONFIGURATION, _canonical_json(configuration, indent=2))
+            lines = b"".join(_canonical_json(entry) + b"\n" for entry in audit_entries)
+            _write_small(archive, files, AUDIT_LOG, lines)
+        _write_small(archive, files, README, README_TEXT.encode())
         manifest = {
             "format": "saas-crm-tenant-export",
             "format_version": FORMAT_VERSION,
@@ -261,9 +275,28 @@ def write_archive(
             "tenant": {"id": tenant.id, "slug": tenant.slug, "name": tenant_name},
             # Fields that name the source workspace; everything else is the same after a round trip.
             "tenant_identifying_fields": ["created_at", "tenant.id", "tenant.slug", "tenant.name"],
+            "withheld_secrets": withheld_secrets(specs),
             "table_order": [spec.name for spec in specs],
             "tables": tables,
             "files": files,
         }
         archive.writestr(MANIFEST, json.dumps(manifest, indent=2, sort_keys=True))
     return manifest
+
+
+def _canonical_json(value: Any, indent: int | None = None) -> bytes:
+    """One spelling per value (sorted keys, UTF-8), so the same configuration is the same bytes."""
+    return json.dumps(value, indent=indent, sort_keys=True, ensure_ascii=False, default=str).encode()
+
+
+def _write_small(archive: zipfile.ZipFile, files: dict[str, dict[str, Any]], path: str, data: bytes) -> None:
+    archive.writestr(path, data)
+    files[path] = {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
+
+
+def withheld_secrets(specs: list[TableSpec]) -> list[str]:
+    """Every secret the archive leaves out: the tables' secret columns and the configuration's."""
+    from saas.exports.configuration import WITHHELD_CONFIGURATION_SECRETS
+
+    columns = [f"{spec.name}.{column}" for spec in specs for column in spec.withheld]
+    return sorted(columns + list(WITHHELD_CONFIGURATION_SECRETS))

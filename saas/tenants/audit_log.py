@@ -29,6 +29,8 @@ class AuditView:
     target: str | None
     ip: str | None
     details: dict[str, Any]
+    imported_from: str | None = None
+    """Set on history that came in with an archive: the workspace it was written in."""
 
     def as_dict(self) -> dict[str, Any]:
         return {**self.__dict__, "at": self.at.isoformat()}
@@ -94,6 +96,7 @@ def list_audit_entries(
             target=e.target,
             ip=e.ip,
             details=e.details or {},
+            imported_from=e.imported_from,
         )
         for e in page
     ]

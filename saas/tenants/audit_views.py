@@ -60,6 +60,10 @@ class AuditEntryOut(Schema):
     target = String(allow_none=True)
     ip = String(allow_none=True)
     details = Dict()
+    imported_from = String(
+        allow_none=True,
+        metadata={"description": "Set on history imported with an archive: the workspace it was written in."},
+    )
 
 
 class AuditPage(Schema):

@@ -185,6 +185,8 @@ def provision_tenant(
     actor: str = "signup",
     schema_version: str | None = None,
     fill: SchemaFiller | None = None,
+    owner: User | None = None,
+    configure: Callable[[Tenant, Membership], None] | None = None,
 ) -> Tenant:
     """Create a tenant with its schema, role, tables and owner; all or nothing.
 
@@ -193,20 +195,25 @@ def provision_tenant(
     at ``schema_version``, ``fill`` loads it on the tenant's own login and the schema is migrated to the
     newest revision, in one tenant transaction; the registry rows follow. A failure anywhere drops the
     role and its schema again.
+
+    ``owner`` is an account that already proved itself (a signed-in person importing an archive): no
+    password is asked. ``configure`` adds platform rows (an archive's configuration) in the same
+    transaction as the tenant and its owner's membership.
     """
-    checked, errors = check_tenant_fields(
-        {"slug": slug, "name": name, "admin_email": admin_email, "admin_password": admin_password}
-    )
+    fields = {"slug": slug, "name": name}
+    if owner is None:
+        fields.update(admin_email=admin_email, admin_password=admin_password)
+    checked, errors = check_tenant_fields(fields)
     if errors:
         raise ValidationError("Please correct the marked fields.", errors)
-    slug, name, admin_email = checked["slug"], checked["name"], checked["admin_email"]
+    slug, name = checked["slug"], checked["name"]
 
     tenant_id = secrets.token_hex(6)
     ref = TenantRef(id=tenant_id, slug=slug, schema_name=f"t_{tenant_id}", role_name=f"t_{tenant_id}")
     session = db.session
     imported = False
     try:
-        user = _admin_user(admin_email, admin_password)
+        user = owner or _admin_user(checked["admin_email"], admin_password)
         ready = claim_ready_schema() if fill is None else None
         if ready is not None:  # built ahead, exactly as below; its id becomes the tenant's
             ready_ref, version = ready
@@ -230,7 +237,11 @@ def provision_tenant(
         )
         session.add(tenant)
         session.flush()
-        session.add(Membership(user_id=user.id, tenant_id=tenant.id, role="owner"))
+        membership = Membership(user_id=user.id, tenant_id=tenant.id, role="owner")
+        session.add(membership)
+        session.flush()
+        if configure is not None:
+            configure(tenant, membership)
         record_audit(
             session,
             "tenant.imported" if fill else "tenant.provisioned",
@@ -268,6 +279,37 @@ def _import_as_new_role(tenant: TenantRef, version: str, fill: SchemaFiller) -> 
     except BaseException:
         _drop_imported_role(tenant)
         raise
+
+
+def refill_tenant_schema(
+    tenant: TenantRef,
+    version: str,
+    fill: SchemaFiller,
+    *,
+    before: Callable[[Connection], None] | None = None,
+) -> str:
+    """Replace every table of an existing tenant with ``fill``'s at ``version`` (then migrated to the
+    newest revision), in one transaction on the tenant's own login: a failure leaves it as it was.
+
+    Its tables are locked first and ``before`` may then refuse (a restore checks the workspace is still
+    empty), so no write slips in between the check and the replacement.
+    """
+    with tenant_pools().engine_for(tenant).begin() as connection:
+        tables = (
+            connection.exec_driver_sql(
+                "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() ORDER BY tablename"
+            )
+            .scalars()
+            .all()
+        )
+        listed = ", ".join(quote_identifier(t) for t in tables)
+        if tables:
+            connection.exec_driver_sql(f"LOCK TABLE {listed} IN ACCESS EXCLUSIVE MODE")
+        if before is not None:
+            before(connection)
+        if tables:
+            connection.exec_driver_sql(f"DROP TABLE {listed} CASCADE")
+        return _build_and_fill(connection, tenant, version, fill)
 
 
 def _drop_imported_role(tenant: TenantRef) -> None:

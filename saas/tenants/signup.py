@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import re
 import unicodedata
+import uuid
 
-from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext
-from flask_login import login_user
+from flask_login import current_user, login_required, login_user
 from itsdangerous import BadData, URLSafeTimedSerializer
 from sqlalchemy import select
 
 from saas.audit import record_audit
+from saas.auth.models import User
+from saas.auth.passwords import hash_password
 from saas.auth.services import find_user_by_email, normalise_email
 from saas.db import db
 from saas.errors import SaasError, ValidationError
@@ -143,6 +146,10 @@ def confirm(token: str):
     if request.method == "GET":
         return render_template("signup_confirm.html", signup=signup, errors={})
     slug = signup["slug"] or suggest_slug(signup["name"])
+    request.max_content_length = current_app.config["SAAS_SETTINGS"].import_max_bytes
+    archive = request.files.get("archive")
+    if archive is not None and archive.filename:
+        return _start_from_archive(signup, slug, archive)
     try:
         tenant = provision_tenant(
             slug,
@@ -155,3 +162,69 @@ def confirm(token: str):
         return render_template("signup_confirm.html", signup=signup, errors=error.errors), 422
     login_user(find_user_by_email(db.session, signup["admin_email"]))
     return redirect(url_for("core.dashboard", slug=tenant.slug, welcome=1))
+
+
+def _start_from_archive(signup: dict[str, str], slug: str, archive):
+    """The workspace is made from an uploaded archive, by a job: the owner's account is created now (the
+    link proved the mailbox) and signed in, so that they follow the import's progress."""
+    from saas.exports import imports
+    from saas.tenants.provisioning import check_tenant_fields
+
+    password = request.form.get("admin_password", "")
+    _, errors = check_tenant_fields({"slug": slug, "name": signup["name"], "admin_password": password})
+    if errors:
+        return render_template("signup_confirm.html", signup=signup, errors=errors), 422
+    owner = User(email=signup["admin_email"], password_hash=hash_password(password), is_active_flag=True)
+    db.session.add(owner)
+    db.session.flush()
+    try:
+        record = imports.start_signup_import(owner, slug=slug, name=signup["name"], upload=archive.stream)
+    except SaasError as error:
+        db.session.rollback()
+        return render_template("signup_confirm.html", signup=signup, errors={"archive": [error.detail]}), 422
+    login_user(owner)
+    return redirect(url_for("signup.import_status", import_id=record.id))
+
+
+@signup_pages.route("/signup/imports/<uuid:import_id>")
+@login_required
+def import_status(import_id: uuid.UUID):
+    """The signup import's progress, for the person who started it; once done, their new workspace."""
+    from saas.exports import imports
+
+    record = imports.get_own_signup_import(current_user.id, import_id)
+    if record.status == "done":
+        tenant = db.session.get(Tenant, record.tenant_id)
+        return redirect(url_for("exports.restore_status", slug=tenant.slug, import_id=record.id))
+    progress_url = url_for("signup.import_progress", import_id=record.id)
+    return render_template("signup_import.html", record=record, progress_url=progress_url)
+
+
+@signup_pages.route("/signup/imports/<uuid:import_id>/progress")
+@login_required
+def import_progress(import_id: uuid.UUID):
+    from saas.exports import imports
+
+    return jsonify(imports.progress(imports.get_own_signup_import(current_user.id, import_id)))
+
+
+@signup_pages.route("/signup/imports/<uuid:import_id>", methods=["POST"])
+@login_required
+def retry_import(import_id: uuid.UUID):
+    """Another archive for a signup import that was refused: the same workspace name and address."""
+    from saas.exports import imports
+
+    record = imports.get_own_signup_import(current_user.id, import_id)
+    request.max_content_length = current_app.config["SAAS_SETTINGS"].import_max_bytes
+    archive = request.files.get("archive")
+    if record.status not in ("refused", "failed") or archive is None or not archive.filename:
+        return redirect(url_for("signup.import_status", import_id=record.id))
+    try:
+        retry = imports.start_signup_import(
+            current_user, slug=record.slug, name=record.name, upload=archive.stream
+        )
+    except SaasError as error:
+        db.session.rollback()
+        flash(error.detail)
+        return redirect(url_for("signup.import_status", import_id=record.id))
+    return redirect(url_for("signup.import_status", import_id=retry.id))

@@ -57,6 +57,11 @@ PLATFORM_GROUPS = (
             SettingsPage(
                 N_("Export"), "exports.index", N_("The whole workspace as one archive, now or on a schedule.")
             ),
+            SettingsPage(
+                N_("Restore from an archive"),
+                "exports.restore_page",
+                N_("Fill this empty workspace from an archive exported from another one."),
+            ),
         ),
         "billing-data",
     ),

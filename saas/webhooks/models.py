@@ -11,6 +11,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from saas.db import TenantBase
+from saas.webhooks.signing import new_secret
 
 DELIVERY_STATUSES = ("pending", "succeeded", "retrying", "failed", "skipped")
 
@@ -19,6 +20,8 @@ class WebhookSubscription(TenantBase):
     """A URL that receives the events it names, signed with its own secret."""
 
     __tablename__ = "webhook_subscriptions"
+    # An archive leaves the secret out and an import makes a new one (saas.exports.format.WITHHELD_SECRETS).
+    __table_args__ = {"info": {"withheld_secrets": {"secret": new_secret}}}
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     url: Mapped[str] = mapped_column(String(2000))

@@ -19,7 +19,7 @@ from saas.api.credentials import create_client
 from saas.auth.members import invite
 from saas.auth.models import Membership
 from saas.db import db, tenant_session
-from saas.exports.models import Export
+from saas.exports.models import ArchiveImport, Export
 from saas.modules.core import objects
 from tests.conftest import bearer, csrf_token_from, login, make_token
 from tests.exports.fixtures import fill_every_table
@@ -38,6 +38,7 @@ TABLE_OF_ARGUMENT = {
     "thread_id": "mail_threads",
     "attachment_id": "mail_attachments",
     "team_id": "booking_teams",
+    "restore_id": "archive_imports",
 }
 WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 OBJECT_KEY, OBJECT_TABLE = "vehicle", "co_vehicle"
@@ -102,7 +103,7 @@ def _converters(rule: Rule) -> list[str]:
 @pytest.fixture
 def a_ids(app_ctx, tenant_a, tenant_b):
     """One id of every table of A: its tenant tables (rows in all of them) and its platform rows
-    (membership, API token and client, invitation, export)."""
+    (membership, API token and client, invitation, export, archive import)."""
     fill_every_table(tenant_a)
     with tenant_session(tenant_b.ref) as session:
         objects.define_object(session, {"key": OBJECT_KEY, "singular": "Vehicle", "plural": "Vehicles"})
@@ -122,6 +123,12 @@ def a_ids(app_ctx, tenant_a, tenant_b):
             rows_written=1,
         )
     )
+    db.session.add(
+        ArchiveImport(
+            kind="restore", tenant_id=tenant.id, requested_by=owner.user_id, status="done", errors={},
+            secrets_to_reenter=[], tables_total=1, tables_done=1, rows_loaded=1, size_bytes=1,
+        )
+    )  # fmt: skip
     db.session.commit()
     ids: dict[str, str] = {}
     for table in _tables("platform", "id", "tenant_id"):
