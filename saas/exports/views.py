@@ -17,7 +17,6 @@ from saas.errors import SaasError, ValidationError
 from saas.exports import destinations, imports, services, storage
 from saas.tenants.routing import current_tenant_session, require_role
 
-
 export_pages = Blueprint("exports", __name__, template_folder="templates")
 
 ADMIN_ROLES = ("owner", "admin")
