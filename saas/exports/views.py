@@ -15,11 +15,21 @@ from saas.billing.entitlements import entitlements_for
 from saas.db import db
 from saas.errors import SaasError, ValidationError
 from saas.exports import destinations, imports, services, storage
+from saas.i18n import N_
 from saas.tenants.routing import current_tenant_session, require_role
 
 export_pages = Blueprint("exports", __name__, template_folder="templates")
 
 ADMIN_ROLES = ("owner", "admin")
+
+
+# The words the export page shows for the stored codes.
+STATUS_LABELS = {
+    "queued": N_("queued"), "running": N_("running"), "done": N_("done"), "failed": N_("failed"),
+    "expired": N_("expired"),
+}  # fmt: skip
+KIND_LABELS = {"manual": N_("manual"), "scheduled": N_("scheduled")}
+FREQUENCY_LABELS = {"daily": N_("daily"), "weekly": N_("weekly")}
 
 
 @export_pages.before_request
@@ -36,13 +46,16 @@ def index():
         schedule=services.get_schedule(g.tenant.id),
         storage_ready=storage.storage_configured(),
         busy=any(e.status in ("queued", "running") for e in exports),
+        status_labels=STATUS_LABELS,
+        kind_labels=KIND_LABELS,
+        frequency_labels=FREQUENCY_LABELS,
     )
 
 
 @export_pages.route("/settings/export", methods=["POST"])
 def start():
     services.start_export(g.tenant.id, requested_by=str(current_user.id))
-    flash("Export started. This page updates while it runs.")
+    flash(gettext("Export started. This page updates while it runs."))
     return redirect(url_for("exports.index"))
 
 
@@ -66,7 +79,7 @@ def schedule():
         hour=_optional_int(request.form.get("hour")),
         weekday=_optional_int(request.form.get("weekday")),
     )
-    flash("Export schedule saved.")
+    flash(gettext("Export schedule saved."))
     return redirect(url_for("exports.index"))
 
 
