@@ -195,7 +195,7 @@ def import_status(import_id: uuid.UUID):
     record = imports.get_own_signup_import(current_user.id, import_id)
     if record.status == "done":
         tenant = db.session.get(Tenant, record.tenant_id)
-        return redirect(url_for("exports.restore_status", slug=tenant.slug, import_id=record.id))
+        return redirect(url_for("exports.restore_status", slug=tenant.slug, restore_id=record.id))
     progress_url = url_for("signup.import_progress", import_id=record.id)
     return render_template("signup_import.html", record=record, progress_url=progress_url)
 

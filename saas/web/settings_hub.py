@@ -58,6 +58,11 @@ PLATFORM_GROUPS = (
                 N_("Export"), "exports.index", N_("The whole workspace as one archive, now or on a schedule.")
             ),
             SettingsPage(
+                N_("Exports to your own bucket"),
+                "exports.destination",
+                N_("Copy each scheduled export to an S3 bucket of your own (owners)."),
+            ),
+            SettingsPage(
                 N_("Restore from an archive"),
                 "exports.restore_page",
                 N_("Fill this empty workspace from an archive exported from another one."),

@@ -43,6 +43,8 @@ class Mailbox(Timestamps, TenantBase):
         CheckConstraint("status IN ('connected', 'disconnected')", name="status"),
         CheckConstraint("first_sync_days BETWEEN 1 AND 3650", name="first_sync_days"),
         UniqueConstraint("owner_user_id", "email_address"),
+        # An archive leaves the password out; an imported mailbox waits for its owner to enter it again.
+        {"info": {"withheld_secrets": {"secret_encrypted": lambda: None}}},
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)

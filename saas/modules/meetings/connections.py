@@ -26,6 +26,11 @@ def connection_of(
 
 
 def credentials(connection: CalendarConnection) -> Credentials:
+    if not connection.password_encrypted:  # came with an archive, which carries no password
+        raise ValidationError(
+            "Enter the calendar's password again.",
+            {"password": [N_("Enter the calendar's password again: it did not come with the archive.")]},
+        )
     return Credentials(connection.url, connection.username, decrypt_secret(connection.password_encrypted))
 
 

@@ -33,6 +33,8 @@ class CalendarConnection(Timestamps, TenantBase):
     """
 
     __tablename__ = "calendar_connections"
+    # An archive leaves the password out; an imported calendar waits for its owner to enter it again.
+    __table_args__ = {"info": {"withheld_secrets": {"password_encrypted": lambda: ""}}}
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     # A platform user id; no foreign key, since a tenant's role cannot see the platform schema.
