@@ -8,6 +8,7 @@ import logging
 from apiflask import APIFlask
 from apiflask.exceptions import HTTPError
 from flask import Response, jsonify, render_template, request
+from redis import exceptions as redis_errors
 from sqlalchemy import exc as sqlalchemy_errors
 from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 
@@ -53,6 +54,10 @@ DATABASE_UNAVAILABLE = (
     sqlalchemy_errors.InterfaceError,
     sqlalchemy_errors.TimeoutError,
 )
+# Redis went away (restarted, failed over): rate limits, idempotency keys and job queues live there. The
+# client may retry; whether a write was saved is not known here (a job is queued after its commit), so
+# the answer claims nothing about it. redis-py reconnects on the next call, without a process restart.
+REDIS_UNAVAILABLE = (redis_errors.ConnectionError, redis_errors.TimeoutError)
 RETRY_AFTER_SECONDS = 5
 DATABASE_UNAVAILABLE_DETAIL = N_(
     "The database is unavailable for a moment; nothing was saved. Try again in a few seconds."
@@ -139,6 +144,8 @@ def register_error_handlers(app: APIFlask) -> None:
             return _http_error(error)
         if isinstance(error, DATABASE_UNAVAILABLE):
             return _database_unavailable(error)
+        if isinstance(error, REDIS_UNAVAILABLE):
+            return _redis_unavailable(error)
         log.exception("unhandled error on %s %s", request.method, request.path)
         db.session.rollback()
         generic = InternalServerError()
@@ -151,6 +158,19 @@ def _own_title(error: SaasError) -> str | None:
     """The title an error class gave itself ("Module switched off"), not its status's generic one."""
     generic = next(klass for klass in type(error).__mro__ if klass.__module__ == SaasError.__module__)
     return error.title if error.title != generic.title else None
+
+
+def _redis_unavailable(error: Exception) -> Response:
+    log.warning("redis unavailable on %s %s: %s", request.method, request.path, type(error).__name__)
+    with contextlib.suppress(sqlalchemy_errors.SQLAlchemyError):
+        db.session.rollback()
+    if wants_problem_json():
+        response = problem(503, ServiceUnavailable().name, PAGE_DETAILS[503])
+    else:
+        page, status = _page(503, None)
+        response = Response(page, status, mimetype="text/html")
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
 
 
 def _database_unavailable(error: Exception) -> Response | tuple[str, int]:
