@@ -9,6 +9,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import IO
 
 import psutil
 
@@ -22,10 +23,11 @@ def wait_for(condition: Callable[[], bool], what: str, limit: float = 120.0) -> 
         time.sleep(0.05)
 
 
-def start_worker(app, *, burst: bool = True, **env: str) -> subprocess.Popen:
+def start_worker(app, *, burst: bool = True, log: IO[bytes] | None = None, **env: str) -> subprocess.Popen:
     """``saas worker`` in its own process, as production runs it, against the test's services (``env``:
     further settings for it). ``burst``: it stops once the queues are empty, and runs no scheduler;
-    otherwise it runs as deployed, with its ``saas scheduler`` process beside it."""
+    otherwise it runs as deployed, with its ``saas scheduler`` process beside it. ``log``: where its
+    output goes (none by default)."""
     environment = {
         **os.environ,
         "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
@@ -34,7 +36,7 @@ def start_worker(app, *, burst: bool = True, **env: str) -> subprocess.Popen:
     }
     return subprocess.Popen(
         [sys.executable, "-m", "saas.cli", "worker", *(["--burst", "--no-scheduler"] if burst else [])],
-        cwd=ROOT, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd=ROOT, env=environment, stdout=log or subprocess.DEVNULL, stderr=log or subprocess.DEVNULL,
     )  # fmt: skip
 
 
