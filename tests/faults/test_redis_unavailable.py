@@ -8,6 +8,8 @@ The app here has a Redis of its own (in a fresh instance folder), so killing it 
 from __future__ import annotations
 
 import dataclasses
+import io
+import uuid
 from collections.abc import Iterator
 
 import psutil
@@ -18,7 +20,7 @@ from sqlalchemy import func, select
 from saas import create_app, embedded
 from saas.db import tenant_session
 from saas.extensions import limiter
-from saas.modules.core.models import Contact
+from saas.modules.core.models import Contact, ImportJob
 from tests.conftest import bearer, make_token
 
 
@@ -101,3 +103,28 @@ def test_a_create_committed_before_redis_went_away_answers_201_and_is_stored_onc
     )
     assert answer.status_code == 201, answer.text[:300]
     assert _contacts_named(tenant_a, "Committed") == 1
+
+
+def test_an_import_started_as_redis_goes_away_answers_202_and_stays_queued_for_the_sweep(
+    app, own_redis_app, tenant_a, tmp_path
+):
+    headers = {**bearer(make_token(tenant_a)), "Idempotency-Key": "soak-found-2"}
+
+    @own_redis_app.after_request
+    def redis_goes_away(response):
+        # Before the commit, whose after-commit hook queues the import's job.
+        if request.headers.get("Idempotency-Key") == "soak-found-2":
+            _kill_redis(tmp_path)
+        return response
+
+    content = b"First name,Last name,Email\nAda,Queued,ada.queued@example.com\n"
+    answer = own_redis_app.test_client().post(
+        "/api/v1/imports",
+        data={"entity": "contacts", "file": (io.BytesIO(content), "people.csv")},
+        headers=headers,
+    )
+    assert answer.status_code == 202, answer.text[:300]
+    with tenant_session(tenant_a.ref) as session:
+        job = session.get(ImportJob, uuid.UUID(answer.get_json()["id"]))
+        # Committed as queued: resume_stalled_imports queues it again once it is found stalled.
+        assert job.status == "queued"
