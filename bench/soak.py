@@ -394,6 +394,8 @@ class Featured:
     export_ids: list[str] = field(default_factory=list)
     export_verified: str = "not started"
     export_failures: list[str] = field(default_factory=list)
+    since: float = field(default_factory=time.time)
+    """When the run began (its setup): rows older than this are earlier runs'."""
 
 
 def api(client: Client, token: str, method: str, path: str, body: dict | None = None, **headers) -> Answer:
@@ -564,13 +566,15 @@ def tenant_rows(tenant: Tenant, sql: str, **params) -> list:
 
 
 def settled(
-    tenants: dict[str, Tenant], ledger: Ledger, featured: Featured, webhook_slugs: list[str]
+    tenants: dict[str, Tenant], run: str, ledger: Ledger, featured: Featured, webhook_slugs: list[str]
 ) -> list[str]:
-    """What is still under way: imports not finished, the campaign not sent, webhooks not delivered."""
+    """What of this run is still under way: imports, the campaign, the export, webhook deliveries."""
     waiting = []
     for slug in {i["slug"] for i in ledger.imports if i["acked"]}:
         rows = tenant_rows(
-            tenants[slug], "SELECT count(*) FROM import_jobs WHERE status IN ('queued', 'running')"
+            tenants[slug],
+            "SELECT count(*) FROM import_jobs WHERE status IN ('queued', 'running') AND filename LIKE :like",
+            like=f"imp.{run}.%",
         )
         if rows[0][0]:
             waiting.append(f"{rows[0][0]} imports in {slug}")
@@ -584,7 +588,10 @@ def settled(
         waiting.append("export")
     for slug in webhook_slugs:
         rows = tenant_rows(
-            tenants[slug], "SELECT count(*) FROM webhook_deliveries WHERE status IN ('pending', 'retrying')"
+            tenants[slug],
+            "SELECT count(*) FROM webhook_deliveries WHERE status IN ('pending', 'retrying') "
+            "AND created_at >= to_timestamp(:since)",
+            since=featured.since,
         )
         if rows[0][0]:
             waiting.append(f"{rows[0][0]} webhook deliveries in {slug}")
@@ -781,7 +788,8 @@ def count_back(
         deliveries += tenant_rows(
             tenants[slug],
             "SELECT id::text, status, attempts, extract(epoch FROM created_at), payload->>'id' "
-            "FROM webhook_deliveries WHERE event = 'contact.created'",
+            "FROM webhook_deliveries WHERE event = 'contact.created' AND created_at >= to_timestamp(:since)",
+            since=featured.since,
         )
     announced = {d[4] for d in deliveries}
     unannounced = [c for c in acked if c["slug"] in webhook_slugs and c["id"] not in announced]
@@ -997,10 +1005,10 @@ def main() -> None:
             traffic_seconds = time.time() - timeline.started
             timeline.note(f"traffic stopped: {ledger.requests} requests")
             drain_until = time.monotonic() + args.drain
-            waiting = settled(by_slug, ledger, featured, webhook_slugs)
+            waiting = settled(by_slug, run, ledger, featured, webhook_slugs)
             while waiting and time.monotonic() < drain_until:
                 time.sleep(3)
-                waiting = settled(by_slug, ledger, featured, webhook_slugs)
+                waiting = settled(by_slug, run, ledger, featured, webhook_slugs)
             timeline.note(f"drained; still under way: {waiting or 'nothing'}")
             samples.append(memory(gunicorn, workers, instance_dir, redis_url))
             schedulerless = workers.without_scheduler()
