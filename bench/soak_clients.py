@@ -80,14 +80,21 @@ class Client:
         headers = {"Authorization": f"Bearer {token}", **headers}
         if body is not None:
             headers.setdefault("Content-Type", "application/json")
-        try:
-            self.connection.request(method, path, body=body, headers=headers)
-            response = self.connection.getresponse()
-            answer = Answer(response.status, response.read(), dict(response.getheaders()))
-        except (OSError, http.client.HTTPException) as error:
-            self.connection.close()
-            self.connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
-            answer = Answer(None, error=repr(error))
+        answer = Answer(None)
+        for fresh in (False, True):
+            try:
+                self.connection.request(method, path, body=body, headers=headers)
+                response = self.connection.getresponse()
+                answer = Answer(response.status, response.read(), dict(response.getheaders()))
+                break
+            except (OSError, http.client.HTTPException) as error:
+                self.connection.close()
+                self.connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+                answer = Answer(None, error=repr(error))
+                # A kept-alive connection the server closed while idle (gunicorn's keepalive, 75 s) fails
+                # before anything is sent: once, on a fresh connection, it is the client's own artefact.
+                if fresh or not isinstance(error, BrokenPipeError | http.client.RemoteDisconnected):
+                    break
         status = "no answer" if answer.status is None else str(answer.status)
         if answer.status == 409 and IN_FLIGHT in answer.body.decode(errors="replace"):
             status = IN_FLIGHT_STATUS  # documented: the key's first attempt is still being answered
