@@ -175,8 +175,9 @@ def free_loopback_port() -> int:
 
 
 def start_gunicorn(
-    target: str, env: dict[str, str], workers: int, threads: int
+    target: str, env: dict[str, str], workers: int, threads: int, log: Path | None = None
 ) -> tuple[subprocess.Popen, int]:
+    """gunicorn serving ``target`` on a free loopback port, once it listens; its output goes to ``log``."""
     port = free_loopback_port()
     env = {
         **os.environ,
@@ -189,9 +190,8 @@ def start_gunicorn(
     }
     command = [sys.executable, "-m", "gunicorn", target, "-c", str(REPO / "gunicorn.conf.py")]
     command += ["--pythonpath", str(REPO / "bench")]
-    process = subprocess.Popen(
-        command, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
+    output = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115 (the child keeps it)
+    process = subprocess.Popen(command, cwd=REPO, env=env, stdout=output, stderr=output)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:

@@ -16,13 +16,18 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import logging
 
 from flask import Response, abort, current_app, g, request
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from werkzeug.exceptions import MethodNotAllowed, NotFound, PreconditionFailed
 
 from saas.api.access import ApiPrincipal
 from saas.errors import Conflict, SaasError, ValidationError
 from saas.jobs import redis_connection
+
+log = logging.getLogger(__name__)
 
 RENDERING_CURRENT = "api_rendering_current_version"
 PRECONDITION_METHODS = frozenset({"PATCH", "PUT", "DELETE"})
@@ -202,14 +207,14 @@ def finish_idempotent_request(response: Response) -> Response:
         return response
     connection = redis_connection()
     if response.status_code >= 500 or response.status_code in _NOT_KEPT:
-        connection.delete(redis_key)
+        _forget(redis_key)
         return response
     session = g.get("tenant_session")
     try:
         if session is not None and response.status_code < 400:
             session.commit()  # the stored answer must describe committed work
     except Exception:
-        connection.delete(redis_key)
+        _forget(redis_key)
         raise
     stored = {
         "fingerprint": g.pop("idempotency_fingerprint"),
@@ -218,7 +223,12 @@ def finish_idempotent_request(response: Response) -> Response:
         "headers": {name: response.headers[name] for name in _REPLAYED_HEADERS if name in response.headers},
         "body": base64.b64encode(response.get_data()).decode(),
     }
-    connection.set(redis_key, json.dumps(stored), ex=int(current_app.config["API_IDEMPOTENCY_SECONDS"]))
+    try:
+        connection.set(redis_key, json.dumps(stored), ex=int(current_app.config["API_IDEMPOTENCY_SECONDS"]))
+    except (RedisConnectionError, RedisTimeoutError):
+        # The work is committed: its answer goes out, though a replay of the key cannot find it (Redis
+        # went away after the claim). A 503 here would tell the client to send the write again.
+        log.warning("idempotency answer not kept: Redis unavailable on %s %s", request.method, request.path)
     return response
 
 
@@ -227,4 +237,12 @@ def release_idempotency_key(exc: BaseException | None = None) -> None:
     g.pop("api_principal", None)
     redis_key = g.pop("idempotency_key", None)
     if redis_key is not None:
+        _forget(redis_key)
+
+
+def _forget(redis_key: str) -> None:
+    """Free a key's claim so that the client may retry; with Redis gone the claim went with it."""
+    try:
         redis_connection().delete(redis_key)
+    except (RedisConnectionError, RedisTimeoutError):
+        log.warning("idempotency claim not freed: Redis unavailable (it expires by itself)")

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from redis import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
 from rq.cron import CronScheduler
 from werkzeug.utils import import_string
 
@@ -81,10 +82,16 @@ def run_scheduler(connection: Redis, *, stop_after: float | None = None) -> None
     scheduler = build_cron_scheduler(connection)
     started = time.monotonic()
     while stop_after is None or time.monotonic() - started < stop_after:
-        if _hold_lease(connection, scheduler.name):
-            for job in scheduler.enqueue_jobs():
-                log.info("periodic job enqueued: %s", job.name)
-            sleep = min(scheduler.calculate_sleep_interval(), MAX_SLEEP_SECONDS)
-        else:
-            sleep = MAX_SLEEP_SECONDS
+        try:
+            if _hold_lease(connection, scheduler.name):
+                for job in scheduler.enqueue_jobs():
+                    log.info("periodic job enqueued: %s", job.name)
+                sleep = min(scheduler.calculate_sleep_interval(), MAX_SLEEP_SECONDS)
+            else:
+                sleep = MAX_SLEEP_SECONDS
+        except RedisConnectionError:
+            # Redis restarted or failed over: wait for it. Exiting would leave the worker beside it
+            # without periodic jobs, the sweeps that find jobs lost with Redis's memory among them.
+            log.warning("Redis is unreachable; the scheduler goes on when it answers")
+            sleep = 1.0
         time.sleep(max(sleep, 0.2) if stop_after is None else 0.2)

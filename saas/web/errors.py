@@ -8,6 +8,7 @@ import logging
 from apiflask import APIFlask
 from apiflask.exceptions import HTTPError
 from flask import Response, jsonify, render_template, request
+from redis import exceptions as redis_errors
 from sqlalchemy import exc as sqlalchemy_errors
 from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 
@@ -53,6 +54,10 @@ DATABASE_UNAVAILABLE = (
     sqlalchemy_errors.InterfaceError,
     sqlalchemy_errors.TimeoutError,
 )
+# Redis went away (restarted, failed over): rate limits, idempotency keys and job queues live there. The
+# client may retry; whether a write was saved is not known here (a job is queued after its commit), so
+# the answer claims nothing about it. redis-py reconnects on the next call, without a process restart.
+REDIS_UNAVAILABLE = (redis_errors.ConnectionError, redis_errors.TimeoutError)
 RETRY_AFTER_SECONDS = 5
 DATABASE_UNAVAILABLE_DETAIL = N_(
     "The database is unavailable for a moment; nothing was saved. Try again in a few seconds."
@@ -147,6 +152,8 @@ def register_error_handlers(app: APIFlask) -> None:
             return _database_unavailable(error)
         if is_out_of_space(error):
             return _out_of_space()
+        if isinstance(error, REDIS_UNAVAILABLE):
+            return _redis_unavailable(error)
         log.exception("unhandled error on %s %s", request.method, request.path)
         db.session.rollback()
         generic = InternalServerError()
@@ -176,6 +183,13 @@ def _out_of_space() -> Response:
     log.error("out of disk space on %s %s", request.method, request.path)
     db.session.rollback()
     return _unavailable(OUT_OF_SPACE_DETAIL, OUT_OF_SPACE_RETRY_AFTER_SECONDS)
+
+
+def _redis_unavailable(error: Exception) -> Response:
+    log.warning("redis unavailable on %s %s: %s", request.method, request.path, type(error).__name__)
+    with contextlib.suppress(sqlalchemy_errors.SQLAlchemyError):
+        db.session.rollback()
+    return _unavailable(PAGE_DETAILS[503], RETRY_AFTER_SECONDS)
 
 
 def _database_unavailable(error: Exception) -> Response | tuple[str, int]:

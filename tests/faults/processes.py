@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import IO
 
 import psutil
 
@@ -24,13 +25,19 @@ def wait_for(condition: Callable[[], bool], what: str, limit: float = 120.0) -> 
 
 
 def start_worker(
-    app, *, burst: bool = True, file_size_limit: int | None = None, **env: str
+    app,
+    *,
+    burst: bool = True,
+    file_size_limit: int | None = None,
+    log: IO[bytes] | None = None,
+    **env: str,
 ) -> subprocess.Popen:
     """``saas worker`` in its own process, as production runs it, against the test's services (``env``:
     further settings for it). ``burst``: it stops once the queues are empty, and runs no scheduler;
     otherwise it runs as deployed, with its ``saas scheduler`` process beside it. ``file_size_limit``:
     no file it writes may grow past that many bytes (``RLIMIT_FSIZE``; writes then fail with ``EFBIG``,
-    as they fail with ``ENOSPC`` on a full disk: Python ignores the ``SIGXFSZ`` signal)."""
+    as they fail with ``ENOSPC`` on a full disk: Python ignores the ``SIGXFSZ`` signal). ``log``: where
+    its output goes (none by default)."""
     environment = {
         **os.environ,
         "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
@@ -44,7 +51,7 @@ def start_worker(
 
     return subprocess.Popen(
         [sys.executable, "-m", "saas.cli", "worker", *(["--burst", "--no-scheduler"] if burst else [])],
-        cwd=ROOT, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd=ROOT, env=environment, stdout=log or subprocess.DEVNULL, stderr=log or subprocess.DEVNULL,
         preexec_fn=limit_file_size,
     )  # fmt: skip
 

