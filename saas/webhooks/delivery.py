@@ -166,6 +166,9 @@ def deliver(
 
 
 STALLED_AFTER = timedelta(minutes=30)
+# A delivery is attempted seconds after its event commits; one never attempted after this long lost its
+# queue entry (Redis was down at commit, or restarted empty).
+NEVER_ATTEMPTED_AFTER = timedelta(minutes=5)
 
 
 def requeue_stalled(session: Session) -> int:
@@ -189,7 +192,7 @@ def requeue_stalled(session: Session) -> int:
                 and_(
                     WebhookDelivery.status == "pending",
                     WebhookDelivery.attempts == 0,
-                    WebhookDelivery.created_at < now - STALLED_AFTER,
+                    WebhookDelivery.created_at < now - NEVER_ATTEMPTED_AFTER,
                 ),
                 and_(
                     WebhookDelivery.status == "retrying",

@@ -152,4 +152,4 @@ def _forget_after_rollback(session: Session) -> None:
     session.info.pop(_PENDING, None)
 
 
-register_periodic(PeriodicJob("saas.webhooks.delivery.requeue_all_stalled", cron="17 * * * *"))
+register_periodic(PeriodicJob("saas.webhooks.delivery.requeue_all_stalled", interval=300))

@@ -19,7 +19,7 @@ from rq.registry import FailedJobRegistry, StartedJobRegistry
 from saas.db import tenant_session
 from saas.jobs import make_worker, queue
 from saas.webhooks import services
-from saas.webhooks.delivery import requeue_stalled
+from saas.webhooks.delivery import NEVER_ATTEMPTED_AFTER, requeue_stalled
 from saas.webhooks.events import emit
 from saas.webhooks.models import WebhookDelivery
 from tests.faults.processes import kill_with_its_horse, start_worker, wait_for
@@ -162,3 +162,26 @@ def test_a_delivery_killed_on_its_last_retry_is_found_by_the_sweep_and_delivered
     assert [webhook_id for webhook_id, _ in receiver.received] == [str(delivery_id)] * 3
     with tenant_session(tenant_a.ref) as session:
         assert requeue_stalled(session) == 0
+
+
+def test_a_delivery_whose_queue_entry_was_lost_is_queued_again_after_five_minutes(
+    app, tenant_a, receiver, monkeypatch
+):
+    """Redis restarted empty between the event's commit and its first attempt: the sweep (every five
+    minutes) finds the delivery never attempted and queues it again."""
+    monkeypatch.setitem(app.config, "WEBHOOKS_ALLOW_LOOPBACK", True)
+    delivery_id = _emit_one(tenant_a, receiver.url)
+    queue().empty()  # what a Redis restart without persistence leaves
+    with tenant_session(tenant_a.ref) as session:
+        assert requeue_stalled(session) == 0  # a fresh delivery may simply be waiting its turn
+        session.execute(
+            WebhookDelivery.__table__.update()
+            .where(WebhookDelivery.id == delivery_id)
+            .values(created_at=datetime.now(UTC) - NEVER_ATTEMPTED_AFTER - timedelta(seconds=1))
+        )
+    with tenant_session(tenant_a.ref) as session:
+        assert requeue_stalled(session) == 1
+    make_worker().work(burst=True)
+
+    assert _delivery(tenant_a, delivery_id) == ("succeeded", 1)
+    assert [webhook_id for webhook_id, _ in receiver.received] == [str(delivery_id)]
