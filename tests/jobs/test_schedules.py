@@ -13,7 +13,7 @@ from redis import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from rq import Queue
 
-from saas.jobs import make_worker, redis_connection
+from saas.jobs import redis_connection
 from saas.jobs.schedules import LEASE_KEY, PERIODIC_JOBS, run_scheduler
 from tests.faults.processes import wait_for
 
@@ -43,9 +43,11 @@ def test_scheduler_holding_the_lease_enqueues_every_periodic_job_once(app_ctx):
 
     connection.delete(LEASE_KEY)
     run_scheduler(connection, stop_after=0.5)
-    jobs = queue.get_jobs()
-    make_worker().work(burst=True)
-    assert all(job.get_status(refresh=True) == "finished" for job in jobs)
+    # Each periodic job runs; the per-tenant jobs they queue (one for every tenant this test process has
+    # made) are dropped: their own tests run them.
+    for job in queue.get_jobs():
+        job.perform()
+    queue.empty()
 
 
 def test_scheduler_outlives_a_redis_restart_and_takes_the_lease_again(tmp_path):
