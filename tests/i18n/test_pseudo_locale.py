@@ -56,14 +56,14 @@ class VisibleText(HTMLParser):
         self._skip = 0
 
     def handle_starttag(self, tag, attrs):
-        if tag in ("script", "style"):
+        if tag in ("script", "style", "kbd"):  # a <kbd> names a key to press, not a word
             self._skip += 1
         for name, value in attrs:
             if name in ("placeholder", "title", "aria-label", "alt") and value:
                 self.parts.append(value)
 
     def handle_endtag(self, tag):
-        if tag in ("script", "style"):
+        if tag in ("script", "style", "kbd"):
             self._skip -= 1
 
     def handle_data(self, data):
