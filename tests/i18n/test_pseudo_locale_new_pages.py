@@ -169,4 +169,85 @@ def test_service_staff_pages_show_no_text_outside_the_translation_layer(
         assert 'lang="eo"' in page.text, name
         shown[name] = page.text
     leaks = {name: page_leaks(text, data) for name, text in shown.items()}
-    assert {name: found for name, found in leaks.items() if found} == {}, leaks
+    assert {name: found for name, found in leaks.items() if found} == {}, {
+        n: f for n, f in leaks.items() if f
+    }
+
+
+def test_privacy_staff_pages_show_no_text_outside_the_translation_layer(
+    client,
+    tenant_a,
+    pseudo_locale,  # noqa: F811
+):
+    """A contact's consents (with a recorded consent and a bad "as of" date) and its receipt, the request
+    queue, a request through its steps, retention and branding, each after the form that leads to it."""
+    from saas.modules.core import services
+    from saas.modules.privacy.consent import current_notice, list_purposes
+
+    with tenant_session(tenant_a.ref) as session:
+        contact = services.contacts.create(
+            session, {"first_name": "Pseudo", "last_name": "Person", "email": "pseudo@example.com"}
+        )
+        contact_id = contact.id
+        purposes = {p.key for p in list_purposes(session)} | {p.title for p in list_purposes(session)}
+        # The notice text a person was shown stays as it was shown: the receipt's evidence.
+        notices = {current_notice(session, p).text for p in list_purposes(session)}
+    login(client, tenant_a.email, tenant_a.password)
+    base = f"/t/{tenant_a.slug}"
+    consents = f"{base}/privacy/contacts/{contact_id}/consents"
+    token = csrf_token_from(client.get(consents, headers=HEADERS).text)
+    shown = {}
+
+    def post(path: str, form: dict, name: str) -> str:
+        made = client.post(path, data={"csrf_token": token, **form}, headers=HEADERS)
+        assert made.status_code in (302, 422), (path, made.status_code)
+        location = made.headers.get("Location")
+        page = client.get(location, headers=HEADERS) if location else made
+        assert 'lang="eo"' in page.text, name
+        shown[name] = page.text
+        return location or path
+
+    post(consents, {"purpose": "email_marketing", "status": "granted", "lawful_basis": "consent"},
+         "consents, recorded")  # fmt: skip
+    request_url = post(f"{base}/privacy/requests", {"contact_id": str(contact_id), "kind": "erasure",
+                       "verification_method": "", "details": "Pseudo"}, "request, opened")  # fmt: skip
+    post(request_url, {"action": "verify", "verification_method": "email_reply"}, "request, verified")
+    post(request_url, {"action": "assign"}, "request, assigned")
+    post(request_url, {"action": "in_progress", "note": "Pseudo"}, "request, in progress")
+    post(request_url, {"action": "nonsense"}, "request, a refused step")
+    post(f"{base}/privacy/requests", {"contact_id": "", "kind": "access"}, "queue, nobody chosen")
+    post(f"{base}/privacy/retention", {"months": "12", "enabled": "1"}, "retention, saved")
+    post(f"{base}/privacy/branding", {"name": "Pseudo", "color": "red"}, "branding, bad colour")
+    post(f"{base}/privacy/branding", {"name": "Pseudo"}, "branding, saved")
+    lift = {"email": "nobody@example.com", "lawful_reason": "Pseudo reason"}
+    post(f"{base}/privacy/suppression/lift", lift, "queue, nothing to lift")
+    surfaces = {
+        "consents": consents,
+        "consents as of a date": f"{consents}?as_of=2030-01-31",
+        "consents, bad date": f"{consents}?as_of=yesterday",
+        "consent receipt": f"{consents}/email_marketing/receipt",
+        "requests": f"{base}/privacy/requests",
+        "all requests": f"{base}/privacy/requests?all=1",
+        "requests, person found": f"{base}/privacy/requests?contact_q=Pseudo",
+        "requests, nobody found": f"{base}/privacy/requests?contact_q=Nobody",
+        "retention": f"{base}/privacy/retention",
+        "branding": f"{base}/privacy/branding",
+    }
+    for name, path in surfaces.items():
+        page = client.get(path, headers=HEADERS)
+        assert page.status_code in (200, 422), (name, page.status_code)
+        assert 'lang="eo"' in page.text, name
+        shown[name] = page.text
+    eo = Locale.parse("eo")
+    data = {
+        tenant_a.tenant.name, tenant_a.slug, tenant_a.email, "Pseudo", "Person", "pseudo@example.com",
+        "Pseudo reason", "yesterday", "red", "contacts", "PDF", "JSON", *purposes, *notices, str(contact_id),
+        *eo.months["format"]["abbreviated"].values(), *eo.months["format"]["wide"].values(),
+        *eo.days["format"]["abbreviated"].values(),
+        "Werkzeug",  # the test client's browser name, recorded with the consent
+        f"http://localhost/hub/{tenant_a.slug}/",
+    }  # fmt: skip
+    leaks = {name: page_leaks(text, data) for name, text in shown.items()}
+    assert {name: found for name, found in leaks.items() if found} == {}, {
+        n: f for n, f in leaks.items() if f
+    }
