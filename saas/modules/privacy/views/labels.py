@@ -35,7 +35,7 @@ REQUEST_STEPS = {
     "erased": N_("erased"),
 }
 """A request's trail: its statuses and the other steps it records."""
-CHANNELS = {"staff": N_("staff"), "privacy_center": N_("customer hub"), "email": N_("email")}
+CHANNELS = {"staff": N_("staff"), "privacy_center": N_("privacy center"), "email": N_("email")}
 VERIFICATION_METHODS = {
     "email_link": N_("email link"),
     "email_reply": N_("email reply"),
@@ -54,7 +54,7 @@ LAWFUL_BASES = {
 }
 CONSENT_SOURCES = {
     "form": N_("form"),
-    "privacy_center": N_("customer hub"),
+    "privacy_center": N_("privacy center"),
     "import": N_("import"),
     "staff": N_("staff"),
     "api": N_("API"),
