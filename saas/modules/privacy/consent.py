@@ -28,13 +28,15 @@ from saas.modules.privacy.models import (
 )
 
 _WITHDRAW = "You can withdraw at any time."
+# The titles are marked for extraction and shown through ``translate`` (a renamed purpose keeps its own
+# title); the notice texts stay as stored: a consent records the very text the person was shown.
 DEFAULT_PURPOSES = (
-    ("email_marketing", "Email marketing", f"We may send you news and offers by email. {_WITHDRAW}"),
-    ("sms_marketing", "SMS marketing", f"We may send you news and offers by text message. {_WITHDRAW}"),
-    ("profiling", "Profiling", "We may analyse your interactions with us to tailor what we show you."),
+    ("email_marketing", N_("Email marketing"), f"We may send you news and offers by email. {_WITHDRAW}"),
+    ("sms_marketing", N_("SMS marketing"), f"We may send you news and offers by text message. {_WITHDRAW}"),
+    ("profiling", N_("Profiling"), "We may analyse your interactions with us to tailor what we show you."),
     (
         "third_party_sharing",
-        "Sharing with partners",
+        N_("Sharing with partners"),
         "We may share your contact details with selected partners.",
     ),
 )
