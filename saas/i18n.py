@@ -63,6 +63,25 @@ def N_(message: str) -> str:
     return message
 
 
+SCHEMA_MESSAGES = (
+    N_("Field may not be null."),
+    N_("Missing data for required field."),
+    N_("Unknown field."),
+    N_("Invalid value."),
+    N_("Not a valid string."),
+    N_("Not a valid integer."),
+    N_("Not a valid number."),
+    N_("Not a valid boolean."),
+    N_("Not a valid date."),
+    N_("Not a valid UUID."),
+    N_("Not a valid email address."),
+    N_("Not a valid URL."),
+    N_("Not a valid list."),
+)
+"""marshmallow's own field messages, marked for extraction: a page shows a field's messages through
+``translate``, so these read in the reader's language while the API keeps them English."""
+
+
 def translate(message: str) -> str:
     """``message`` in the current language if the catalogs have it (a string marked with ``N_``),
     else as written: for text chosen at run time (error details, navigation labels)."""

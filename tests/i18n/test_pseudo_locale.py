@@ -8,6 +8,7 @@ import re
 from html.parser import HTMLParser
 
 import pytest
+from babel import Locale
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from flask_babel import get_babel
@@ -56,14 +57,14 @@ class VisibleText(HTMLParser):
         self._skip = 0
 
     def handle_starttag(self, tag, attrs):
-        if tag in ("script", "style"):
+        if tag in ("script", "style", "kbd"):  # a <kbd> names a key to press, not a word
             self._skip += 1
         for name, value in attrs:
             if name in ("placeholder", "title", "aria-label", "alt") and value:
                 self.parts.append(value)
 
     def handle_endtag(self, tag):
-        if tag in ("script", "style"):
+        if tag in ("script", "style", "kbd"):
             self._skip -= 1
 
     def handle_data(self, data):
@@ -137,7 +138,9 @@ def test_public_and_sign_in_pages_show_no_text_outside_the_translation_layer(
     # The workspace's own words (purposes and notices) are shown as the workspace wrote them.
     purposes = set(re.findall(r"<strong>(.*?)</strong><br><small>(.*?)</small>", home.text))
     written = {text for pair in purposes for text in pair}
-    leaks["customer hub home"] = page_leaks(home.text, data | written | {"JSON"})
+    # Times of what we hold are formatted by Babel in the locale's own month names (its data, not ours).
+    months = set(Locale.parse(PSEUDO).months["format"]["abbreviated"].values())
+    leaks["customer hub home"] = page_leaks(home.text, data | written | months | {"JSON"})
 
     assert {name: found for name, found in leaks.items() if found} == {}, {
         n: f for n, f in leaks.items() if f

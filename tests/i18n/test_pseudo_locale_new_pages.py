@@ -6,6 +6,8 @@ from __future__ import annotations
 import html
 import re
 
+from babel import Locale
+
 from saas.db import tenant_session
 from saas.modules.service.macros import MERGE_FIELDS
 from tests.conftest import csrf_token_from, login
@@ -91,3 +93,161 @@ def test_an_objects_names_are_text_in_the_translated_phrases(client, tenant_a):
     assert "<i>" not in page
     assert "New &lt;i&gt;Car&lt;/i&gt;" in page and "&lt;i&gt;Car&lt;/i&gt; saved." in page
     assert "No &lt;i&gt;Cars&lt;/i&gt; match “zz”." in page
+
+
+def test_service_staff_pages_show_no_text_outside_the_translation_layer(
+    client,
+    tenant_a,
+    pseudo_locale,  # noqa: F811
+):
+    """Tickets (with a reply, a note, an edit and its history), the dashboard, the knowledge base and
+    the service settings, each after the form that leads to it, so its flash message is checked too."""
+    login(client, tenant_a.email, tenant_a.password)
+    base = f"/t/{tenant_a.slug}"
+    token = csrf_token_from(client.get(f"{base}/tickets", headers=HEADERS).text)
+    shown = {}
+
+    def post(path: str, form: dict, name: str) -> str:
+        made = client.post(f"{base}{path}", data={"csrf_token": token, **form}, headers=HEADERS)
+        assert made.status_code in (302, 422), (path, made.status_code)
+        location = made.headers.get("Location")
+        page = client.get(location, headers=HEADERS) if location else made
+        assert 'lang="eo"' in page.text, name
+        shown[name] = page.text
+        return location or path
+
+    eo = Locale.parse("eo")  # Babel's names of months and days (dates are formatted, not translated)
+    data = {
+        tenant_a.tenant.name, tenant_a.slug, tenant_a.email, "Printer jam", "Paper stuck", "req@example.com",
+        "req",  # the requester's name, taken from the address
+        "Billing", "billing", "Reset a password", "Open settings", "Support", "SLA", "HH:MM", "YYYY-MM-DD",
+        *eo.months["format"]["abbreviated"].values(), *eo.days["format"]["abbreviated"].values(),
+        f"http://localhost/hub/{tenant_a.slug}/",  # the customer hub's address, shown to be copied
+    }  # fmt: skip
+    ticket = {"subject": "Printer jam", "description": "Paper stuck", "requester_email": "req@example.com",
+              "priority": "high", "channel": "email"}  # fmt: skip
+    ticket_url = post("/tickets/new", ticket, "new ticket, opened")
+    reference = re.search(r"#(\w+)</span>", client.get(ticket_url, headers=HEADERS).text).group(1)
+    data.add(reference)
+    ticket_path = ticket_url.removeprefix(base).removeprefix("http://localhost")
+    post(f"{ticket_path}/messages", {"body": "Paper stuck", "kind": "public", "status": "pending_customer"},
+         "ticket after a reply")  # fmt: skip
+    post(f"{ticket_path}/messages", {"body": "Paper stuck", "kind": "note"}, "ticket after a note")
+    post(f"{ticket_path}/edit", {"subject": "Printer jam", "status": "open", "priority": "urgent",
+                                  "tags": "Billing"}, "ticket after an edit")  # fmt: skip
+    post(f"{ticket_path}/messages", {"body": "", "kind": "public"}, "ticket, empty reply")
+    post("/tickets/new", {"subject": "", "priority": "high", "channel": "email"}, "new ticket, no subject")
+    post("/kb/categories", {"name": "Billing"}, "knowledge base, category added")
+    post("/kb/categories", {"name": "Billing"}, "knowledge base, category exists")
+    article = {"title": "Reset a password", "body": "Open settings", "status": "published"}
+    post("/kb/new", article, "article saved")
+    post("/kb/new", {"title": "", "body": ""}, "article, missing fields")
+    post("/settings/service/holidays", {"day": "2031-12-25"}, "service settings, unnamed holiday")
+    post("/settings/service/calendar", {"timezone": "Mars/Base", "start": "9", "end": "17:00",
+                                         "work_days": "1"}, "service settings, bad hours")  # fmt: skip
+    post(
+        "/settings/service/queues",
+        {"name": "Support", "strategy": "manual"},
+        "service settings, queue exists",
+    )
+    surfaces = {
+        "tickets": f"{base}/tickets",
+        "tickets, every column": f"{base}/tickets?columns=subject,reference,requester,status,priority,"
+        "assignee,sla,next_due,channel,first_response_due_at,resolution_due_at,created_at,updated_at",
+        "tickets breaching": f"{base}/tickets?view=breaching",
+        "tickets, bad filter": f"{base}/tickets?status=nonsense",
+        "new ticket": f"{base}/tickets/new",
+        "service dashboard": f"{base}/service",
+        "knowledge base": f"{base}/kb",
+        "knowledge base, no match": f"{base}/kb?q=Nobody",
+        "new article": f"{base}/kb/new",
+        "service settings": f"{base}/settings/service",
+    }
+    for name, path in surfaces.items():
+        page = client.get(path, headers=HEADERS)
+        assert page.status_code in (200, 422), (name, page.status_code)
+        assert 'lang="eo"' in page.text, name
+        shown[name] = page.text
+    leaks = {name: page_leaks(text, data) for name, text in shown.items()}
+    assert {name: found for name, found in leaks.items() if found} == {}, {
+        n: f for n, f in leaks.items() if f
+    }
+
+
+def test_privacy_staff_pages_show_no_text_outside_the_translation_layer(
+    client,
+    tenant_a,
+    pseudo_locale,  # noqa: F811
+):
+    """A contact's consents (with a recorded consent and a bad "as of" date) and its receipt, the request
+    queue, a request through its steps, retention and branding, each after the form that leads to it."""
+    from saas.modules.core import services
+    from saas.modules.privacy.consent import current_notice, list_purposes
+
+    with tenant_session(tenant_a.ref) as session:
+        contact = services.contacts.create(
+            session, {"first_name": "Pseudo", "last_name": "Person", "email": "pseudo@example.com"}
+        )
+        contact_id = contact.id
+        purposes = {p.key for p in list_purposes(session)} | {p.title for p in list_purposes(session)}
+        # The notice text a person was shown stays as it was shown: the receipt's evidence.
+        notices = {current_notice(session, p).text for p in list_purposes(session)}
+    login(client, tenant_a.email, tenant_a.password)
+    base = f"/t/{tenant_a.slug}"
+    consents = f"{base}/privacy/contacts/{contact_id}/consents"
+    token = csrf_token_from(client.get(consents, headers=HEADERS).text)
+    shown = {}
+
+    def post(path: str, form: dict, name: str) -> str:
+        made = client.post(path, data={"csrf_token": token, **form}, headers=HEADERS)
+        assert made.status_code in (302, 422), (path, made.status_code)
+        location = made.headers.get("Location")
+        page = client.get(location, headers=HEADERS) if location else made
+        assert 'lang="eo"' in page.text, name
+        shown[name] = page.text
+        return location or path
+
+    post(consents, {"purpose": "email_marketing", "status": "granted", "lawful_basis": "consent"},
+         "consents, recorded")  # fmt: skip
+    request_url = post(f"{base}/privacy/requests", {"contact_id": str(contact_id), "kind": "erasure",
+                       "verification_method": "", "details": "Pseudo"}, "request, opened")  # fmt: skip
+    post(request_url, {"action": "verify", "verification_method": "email_reply"}, "request, verified")
+    post(request_url, {"action": "assign"}, "request, assigned")
+    post(request_url, {"action": "in_progress", "note": "Pseudo"}, "request, in progress")
+    post(request_url, {"action": "nonsense"}, "request, a refused step")
+    post(f"{base}/privacy/requests", {"contact_id": "", "kind": "access"}, "queue, nobody chosen")
+    post(f"{base}/privacy/retention", {"months": "12", "enabled": "1"}, "retention, saved")
+    post(f"{base}/privacy/branding", {"name": "Pseudo", "color": "red"}, "branding, bad colour")
+    post(f"{base}/privacy/branding", {"name": "Pseudo"}, "branding, saved")
+    lift = {"email": "nobody@example.com", "lawful_reason": "Pseudo reason"}
+    post(f"{base}/privacy/suppression/lift", lift, "queue, nothing to lift")
+    surfaces = {
+        "consents": consents,
+        "consents as of a date": f"{consents}?as_of=2030-01-31",
+        "consents, bad date": f"{consents}?as_of=yesterday",
+        "consent receipt": f"{consents}/email_marketing/receipt",
+        "requests": f"{base}/privacy/requests",
+        "all requests": f"{base}/privacy/requests?all=1",
+        "requests, person found": f"{base}/privacy/requests?contact_q=Pseudo",
+        "requests, nobody found": f"{base}/privacy/requests?contact_q=Nobody",
+        "retention": f"{base}/privacy/retention",
+        "branding": f"{base}/privacy/branding",
+    }
+    for name, path in surfaces.items():
+        page = client.get(path, headers=HEADERS)
+        assert page.status_code in (200, 422), (name, page.status_code)
+        assert 'lang="eo"' in page.text, name
+        shown[name] = page.text
+    eo = Locale.parse("eo")
+    data = {
+        tenant_a.tenant.name, tenant_a.slug, tenant_a.email, "Pseudo", "Person", "pseudo@example.com",
+        "Pseudo reason", "yesterday", "red", "contacts", "PDF", "JSON", *purposes, *notices, str(contact_id),
+        *eo.months["format"]["abbreviated"].values(), *eo.months["format"]["wide"].values(),
+        *eo.days["format"]["abbreviated"].values(),
+        "Werkzeug",  # the test client's browser name, recorded with the consent
+        f"http://localhost/hub/{tenant_a.slug}/",
+    }  # fmt: skip
+    leaks = {name: page_leaks(text, data) for name, text in shown.items()}
+    assert {name: found for name, found in leaks.items() if found} == {}, {
+        n: f for n, f in leaks.items() if f
+    }

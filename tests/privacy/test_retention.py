@@ -55,7 +55,7 @@ def test_preview_and_run_delete_only_contacts_no_module_needs(client, tenant_a, 
     _people(tenant_b)
     login(client, tenant_a.email, tenant_a.password)
     page = client.get(f"/t/{tenant_a.slug}/privacy/retention?months=24")
-    assert page.status_code == 200 and "1 contact(s) would be deleted" in page.text
+    assert page.status_code == 200 and "1 contact would be deleted" in page.text
     assert "Forgotten" in page.text and "Dealmaker" not in page.text and "Fresh" not in page.text
 
     token = csrf_token_from(page.text)

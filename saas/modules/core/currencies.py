@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from saas.db import TenantSession
 from saas.errors import NotFound, ValidationError
-from saas.i18n import text_direction
+from saas.i18n import N_, text_direction
 from saas.modules.core.models import CurrencySettings, ExchangeRate
 from saas.modules.core.workspace_settings import audit_admin_change, change_setting, setting
 
@@ -44,7 +44,7 @@ def normalise_currency(code: str | None, field_name: str = "currency") -> str:
     """An ISO 4217 code in capitals, or a ValidationError naming the field."""
     value = (code or "").strip().upper()
     if not is_currency(value):
-        message = "Use a three-letter ISO 4217 currency code such as EUR, USD, RUB, CNY or IRR."
+        message = N_("Use a three-letter ISO 4217 currency code such as EUR, USD, RUB, CNY or IRR.")
         raise ValidationError(message, {field_name: [message]})
     return value
 
@@ -68,7 +68,9 @@ def _rate(value: object, field_name: str = "rate") -> Decimal:
     except (InvalidOperation, ValueError):
         rate = Decimal(0)
     if not rate.is_finite() or rate <= 0 or rate > MAX_RATE:
-        message = "A rate is a positive number: what one unit of the currency is worth in the base currency."
+        message = N_(
+            "A rate is a positive number: what one unit of the currency is worth in the base currency."
+        )
         raise ValidationError(message, {field_name: [message]})
     return rate.quantize(RATE_PLACES, rounding=ROUND_HALF_UP)
 
@@ -262,7 +264,7 @@ def import_reference_rates(
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise ValidationError(
-            "The file is not UTF-8 text.", {"file": ["The file is not UTF-8 text."]}
+            N_("The file is not UTF-8 text."), {"file": [N_("The file is not UTF-8 text.")]}
         ) from None
     rows = list(csv.reader(io.StringIO(text)))
     header = [cell.strip() for cell in rows[0]] if rows else []

@@ -15,6 +15,7 @@ from phonenumbers import NumberParseException, PhoneNumberFormat, ValidationResu
 
 from saas.db import TenantSession
 from saas.errors import ValidationError
+from saas.i18n import N_
 from saas.modules.core.models import PhoneSettings
 from saas.modules.core.workspace_settings import change_setting, setting
 
@@ -31,7 +32,7 @@ def normalise_region(code: str | None, field_name: str = "region") -> str:
     """An ISO 3166 alpha-2 code in capitals with a numbering plan, or a ValidationError naming the field."""
     value = (code or "").strip().upper()
     if value not in REGIONS:
-        message = "Use a two-letter ISO 3166 country code such as DE, RU, CN, IR or US."
+        message = N_("Use a two-letter ISO 3166 country code such as DE, RU, CN, IR or US.")
         raise ValidationError(message, {field_name: [message]})
     return value
 

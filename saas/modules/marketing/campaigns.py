@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from saas.db import TenantSession
 from saas.errors import Conflict, NotFound, ValidationError
-from saas.i18n import LANGUAGES
+from saas.i18n import LANGUAGES, N_
 from saas.jobs import enqueue_for_tenant
 from saas.mail import mail_enabled
 from saas.modules.marketing.content import check_merge_fields, extract_links, sanitise_html
@@ -51,7 +51,7 @@ def _email(value: Any, name: str, *, required: bool) -> str | None:
         return validate_email(str(value or ""), check_deliverability=False).normalized
     except EmailNotValidError:
         raise ValidationError(
-            "Enter a valid email address.", {name: ["Enter a valid email address."]}
+            N_("Enter a valid email address."), {name: ["Enter a valid email address."]}
         ) from None
 
 
@@ -62,7 +62,7 @@ def check_time_zone(name: str) -> ZoneInfo:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
         raise ValidationError(
-            "Unknown time zone.", {"time_zone": ["Use an IANA name such as Europe/Berlin."]}
+            N_("Unknown time zone."), {"time_zone": [N_("Use an IANA name such as Europe/Berlin.")]}
         ) from None
 
 
@@ -82,7 +82,7 @@ def save_settings(session: Session, data: dict[str, Any]) -> MarketingSettings:
         except ValidationError as error:
             errors |= error.errors
     if errors:
-        raise ValidationError("Please correct the sender settings.", errors)
+        raise ValidationError(N_("Please correct the sender settings."), errors)
     settings = get_settings(session) or MarketingSettings(id=1)
     for name, value in clean.items():
         setattr(settings, name, value)
@@ -96,7 +96,7 @@ def _sender_name(value: Any) -> str:
     name = (value or "").strip()
     if not name or len(name) > 100:
         raise ValidationError(
-            "Give the sender's name.", {"from_name": ["Give a name (at most 100 characters)."]}
+            N_("Give the sender's name."), {"from_name": [N_("Give a name (at most 100 characters).")]}
         )
     return name
 
@@ -148,7 +148,7 @@ def _clean(session: Session, data: dict[str, Any], partial: bool) -> dict[str, A
     if "segment_id" in data or not partial:
         segment_id = data.get("segment_id")
         if segment_id and session.get(Segment, segment_id) is None:
-            raise ValidationError("Unknown segment.", {"segment_id": ["No segment with this id."]})
+            raise ValidationError(N_("Unknown segment."), {"segment_id": [N_("No segment with this id.")]})
         clean["segment_id"] = segment_id or None
     check_merge_fields(**{k: v for k, v in clean.items() if k in ("subject", "html_body", "text_body")})
     if "variants" in data:
@@ -239,7 +239,7 @@ def update_campaign(session: Session, campaign_id: uuid.UUID, data: dict[str, An
 def delete_campaign(session: Session, campaign_id: uuid.UUID) -> None:
     campaign = get_campaign(session, campaign_id)
     if campaign.status in ("sending", "sent"):
-        raise Conflict("A campaign that was sent stays, with its report.")
+        raise Conflict(N_("A campaign that was sent stays, with its report."))
     session.delete(campaign)
     session.flush()
 
@@ -276,7 +276,7 @@ def schedule_campaign(
     if not mail_enabled():
         problems["mail"] = ["Outgoing mail is not configured for this installation (SMTP_URL)."]
     if problems:
-        raise ValidationError("This campaign cannot be sent yet.", problems)
+        raise ValidationError(N_("This campaign cannot be sent yet."), problems)
     now = datetime.now(UTC)
     when = local_to_utc(session, send_at) if send_at else now
     campaign.status = "scheduled"
@@ -322,9 +322,11 @@ def request_test_send(
             {"locale": [gettext("Choose one of the campaign's languages.")]},
         )
     if get_settings(session) is None:
-        raise ValidationError("No sender yet.", {"to": ["Set the sender under Marketing > Settings first."]})
+        raise ValidationError(
+            N_("No sender yet."), {"to": [N_("Set the sender under Marketing > Settings first.")]}
+        )
     if not mail_enabled():
-        raise ValidationError("Mail is off.", {"to": ["Outgoing mail is not configured (SMTP_URL)."]})
+        raise ValidationError(N_("Mail is off."), {"to": [N_("Outgoing mail is not configured (SMTP_URL).")]})
     enqueue_after_commit(session, TEST_JOB, str(campaign.id), address, locale or None)
     return address
 

@@ -20,6 +20,7 @@ from typing import Any
 import nh3
 
 from saas.errors import ValidationError
+from saas.i18n import N_
 
 MERGE_FIELDS = ("first_name", "last_name", "full_name", "email", "company")
 # {{ first_name }} or {{ first_name | "there" }} (a fallback when the contact has no value).
@@ -86,7 +87,7 @@ def check_merge_fields(**bodies: str) -> None:
         if unknown:
             errors[name] = [f"Unknown merge field {unknown[0]!r}; use: {', '.join(MERGE_FIELDS)}."]
     if errors:
-        raise ValidationError("The content names unknown merge fields.", errors)
+        raise ValidationError(N_("The content names unknown merge fields."), errors)
 
 
 def extract_links(html: str, text: str) -> list[str]:

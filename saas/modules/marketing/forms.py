@@ -86,15 +86,19 @@ def get_form(session: Session, form_id: uuid.UUID) -> MarketingForm:
 def _clean(session: Session, data: dict[str, Any]) -> dict[str, Any]:
     name = (data.get("name") or "").strip()
     if not name or len(name) > 200:
-        raise ValidationError("A form needs a name.", {"name": ["Give a name (at most 200 characters)."]})
+        raise ValidationError(
+            N_("A form needs a name."), {"name": [N_("Give a name (at most 200 characters).")]}
+        )
     fields = list(dict.fromkeys([*REQUIRED_FIELDS, *(data.get("fields") or [])]))
     unknown = [f for f in fields if f not in FORM_FIELDS]
     if unknown:
-        raise ValidationError("Unknown field.", {"fields": [f"Use any of: {', '.join(FORM_FIELDS)}."]})
+        raise ValidationError(N_("Unknown field."), {"fields": [f"Use any of: {', '.join(FORM_FIELDS)}."]})
     purposes = list(dict.fromkeys(data.get("purposes") or []))
     known = {p.key for p in consent.list_purposes(session)}
     if any(p not in known for p in purposes):
-        raise ValidationError("Unknown purpose.", {"purposes": [f"Use any of: {', '.join(sorted(known))}."]})
+        raise ValidationError(
+            N_("Unknown purpose."), {"purposes": [f"Use any of: {', '.join(sorted(known))}."]}
+        )
     thank_you = (data.get("thank_you") or "Thank you!").strip()[:500]
     return {
         "name": name,
@@ -219,7 +223,7 @@ def _submitted_values(
                 gettext("Enter your phone number with its country code, e.g. %(example)s.", example=example)
             ]
     if errors:
-        raise ValidationError("Please correct the form.", errors)
+        raise ValidationError(N_("Please correct the form."), errors)
     return values
 
 

@@ -16,6 +16,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from saas.errors import NotFound, ValidationError
+from saas.i18n import N_
 from saas.modules.core.models import Account, Activity, Contact
 from saas.modules.marketing.models import SEGMENT_KINDS, Segment, SegmentMember
 from saas.modules.privacy.models import ConsentEvent, ConsentPurpose
@@ -147,12 +148,12 @@ def _rule_errors(rule: Any) -> list[str]:
 def clean_rules(rules: Any) -> list[dict[str, Any]]:
     """The rules as stored, or a ValidationError naming each bad rule (``rules.0``...)."""
     if not isinstance(rules, list):
-        raise ValidationError("Rules must be a list.", {"rules": ["Give a list of rules."]})
+        raise ValidationError(N_("Rules must be a list."), {"rules": [N_("Give a list of rules.")]})
     if len(rules) > MAX_RULES:
-        raise ValidationError("Too many rules.", {"rules": [f"At most {MAX_RULES}."]})
+        raise ValidationError(N_("Too many rules."), {"rules": [f"At most {MAX_RULES}."]})
     errors = {f"rules.{i}": messages for i, rule in enumerate(rules) if (messages := _rule_errors(rule))}
     if errors:
-        raise ValidationError("Some rules are not valid.", errors)
+        raise ValidationError(N_("Some rules are not valid."), errors)
     return [{"field": r["field"], "op": r["op"], "value": r.get("value")} for r in rules]
 
 
@@ -204,16 +205,16 @@ def _clean(data: dict[str, Any], partial: bool) -> dict[str, Any]:
         name = (data.get("name") or "").strip()
         if not name or len(name) > 200:
             raise ValidationError(
-                "A segment needs a name.", {"name": ["Give a name (at most 200 characters)."]}
+                N_("A segment needs a name."), {"name": [N_("Give a name (at most 200 characters).")]}
             )
         clean["name"] = name
     if "kind" in data or not partial:
         if data.get("kind", "rules") not in SEGMENT_KINDS:
-            raise ValidationError("Invalid kind.", {"kind": [f"Use one of: {', '.join(SEGMENT_KINDS)}."]})
+            raise ValidationError(N_("Invalid kind."), {"kind": [f"Use one of: {', '.join(SEGMENT_KINDS)}."]})
         clean["kind"] = data.get("kind", "rules")
     if "match" in data or not partial:
         if data.get("match", "all") not in ("all", "any"):
-            raise ValidationError("Invalid match.", {"match": ["Use all or any."]})
+            raise ValidationError(N_("Invalid match."), {"match": [N_("Use all or any.")]})
         clean["match"] = data.get("match", "all")
     if "rules" in data or not partial:
         clean["rules"] = clean_rules(data.get("rules", []))
@@ -241,7 +242,7 @@ def delete_segment(session: Session, segment_id: uuid.UUID) -> None:
     segment = get_segment(session, segment_id)
     if session.scalar(select(Campaign.id).where(Campaign.segment_id == segment.id).limit(1)):
         raise ValidationError(
-            "Campaigns use this segment.", {"segment": ["Delete or change its campaigns first."]}
+            N_("Campaigns use this segment."), {"segment": [N_("Delete or change its campaigns first.")]}
         )
     session.delete(segment)
     session.flush()
@@ -251,7 +252,9 @@ def set_members(session: Session, segment_id: uuid.UUID, contact_ids: list[uuid.
     """Add contacts to (or remove them from) a static list; returns how many rows changed."""
     segment = get_segment(session, segment_id)
     if segment.kind != "static":
-        raise ValidationError("Only a static list has members.", {"kind": ["This segment is rule-based."]})
+        raise ValidationError(
+            N_("Only a static list has members."), {"kind": [N_("This segment is rule-based.")]}
+        )
     ids = list(dict.fromkeys(contact_ids))
     if not add:
         return session.execute(
@@ -262,7 +265,7 @@ def set_members(session: Session, segment_id: uuid.UUID, contact_ids: list[uuid.
     known = set(session.scalars(select(Contact.id).where(Contact.id.in_(ids))))
     unknown = [str(i) for i in ids if i not in known]
     if unknown:
-        raise ValidationError("Unknown contacts.", {"contact_ids": [f"No contact with id {unknown[0]}."]})
+        raise ValidationError(N_("Unknown contacts."), {"contact_ids": [f"No contact with id {unknown[0]}."]})
     if not ids:
         return 0
     inserted = session.execute(

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from saas.db import TenantSession
 from saas.errors import ValidationError
+from saas.i18n import N_
 from saas.modules.privacy.audit import audit_privacy
 from saas.modules.privacy.subject import privacy_settings
 
@@ -39,14 +40,14 @@ def set_branding(session: TenantSession, form: dict[str, str], actor: str) -> No
     }
     errors: dict[str, list[str]] = {}
     if values["name"] and len(values["name"]) > 200:
-        errors["name"] = ["Use at most 200 characters."]
+        errors["name"] = [N_("Use at most 200 characters.")]
     for key in ("logo_url", "policy_url"):
         if values[key] and not _URL.match(values[key]):
-            errors[key] = ["Enter an https:// address."]
+            errors[key] = [N_("Enter an https:// address.")]
     if values["color"] and not _COLOR.match(values["color"]):
-        errors["color"] = ["Enter a colour as #rrggbb."]
+        errors["color"] = [N_("Enter a colour as #rrggbb.")]
     if errors:
-        raise ValidationError("Please correct the marked fields.", errors)
+        raise ValidationError(N_("Please correct the marked fields."), errors)
     settings = privacy_settings(session)
     settings.brand_name, settings.brand_logo_url = values["name"], values["logo_url"]
     settings.brand_color, settings.policy_url = values["color"], values["policy_url"]

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from saas.db import TenantSession
 from saas.errors import Conflict, NotFound, ValidationError
+from saas.i18n import N_
 from saas.modules.core.models import Contact
 from saas.modules.privacy.audit import audit_privacy
 from saas.modules.privacy.models import (
@@ -28,13 +29,15 @@ from saas.modules.privacy.models import (
 from saas.modules.registry import ImportedConsent
 
 _WITHDRAW = "You can withdraw at any time."
+# The titles are marked for extraction and shown through ``translate`` (a renamed purpose keeps its own
+# title); the notice texts stay as stored: a consent records the very text the person was shown.
 DEFAULT_PURPOSES = (
-    ("email_marketing", "Email marketing", f"We may send you news and offers by email. {_WITHDRAW}"),
-    ("sms_marketing", "SMS marketing", f"We may send you news and offers by text message. {_WITHDRAW}"),
-    ("profiling", "Profiling", "We may analyse your interactions with us to tailor what we show you."),
+    ("email_marketing", N_("Email marketing"), f"We may send you news and offers by email. {_WITHDRAW}"),
+    ("sms_marketing", N_("SMS marketing"), f"We may send you news and offers by text message. {_WITHDRAW}"),
+    ("profiling", N_("Profiling"), "We may analyse your interactions with us to tailor what we show you."),
     (
         "third_party_sharing",
-        "Sharing with partners",
+        N_("Sharing with partners"),
         "We may share your contact details with selected partners.",
     ),
 )
@@ -71,7 +74,7 @@ def current_notice(session: Session, purpose: ConsentPurpose) -> ConsentNotice:
 def add_purpose(session: Session, key: str, title: str, notice_text: str) -> ConsentPurpose:
     """A tenant's own purpose, with notice version 1."""
     if session.scalar(select(ConsentPurpose.id).where(ConsentPurpose.key == key)):
-        raise ValidationError("This purpose exists already.", {"key": ["Choose another key."]})
+        raise ValidationError(N_("This purpose exists already."), {"key": [N_("Choose another key.")]})
     purpose = ConsentPurpose(key=key, title=title)
     purpose.notices = [ConsentNotice(version=1, text=notice_text)]
     session.add(purpose)
@@ -151,7 +154,7 @@ def record_consent(
             )
         )
         if notice is None:
-            raise ValidationError("Unknown notice version.", {"notice_version": ["No such version."]})
+            raise ValidationError(N_("Unknown notice version."), {"notice_version": [N_("No such version.")]})
     event = ConsentEvent(
         contact_id=contact_id,
         purpose_id=purpose.id,
@@ -214,7 +217,7 @@ def confirm_consent(session: TenantSession, event_id: int, context: ConsentConte
         )
     )
     if pending is None or pending.status != "pending" or latest_id != pending.id:
-        raise Conflict("There is nothing left to confirm: this consent was confirmed or changed since.")
+        raise Conflict(N_("There is nothing left to confirm: this consent was confirmed or changed since."))
     return record_consent(
         session,
         pending.contact_id,
@@ -266,7 +269,7 @@ def parse_as_of(text: str | None) -> datetime | None:
             return datetime.combine(date.fromisoformat(text), time.max, UTC)
         moment = datetime.fromisoformat(text)
     except ValueError:
-        message = "Use a date such as 2024-05-31, or a date and time such as 2024-05-31T12:00:00Z."
+        message = N_("Use a date such as 2024-05-31, or a date and time such as 2024-05-31T12:00:00Z.")
         raise ValidationError(f"'{text[:40]}' is not a date.", {"as_of": [message]}) from None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 
 from saas.db import TenantSession, db
 from saas.errors import Conflict
+from saas.i18n import N_
 from saas.jobs import enqueue_for_tenant
 from saas.modules.privacy.audit import audit_privacy
 from saas.modules.privacy.models import PrivacyRequest, PrivacyRequestStep
@@ -26,7 +27,7 @@ def start_erasure(session: TenantSession, request_id: uuid.UUID, actor: str) -> 
     """Queue the erasure of a verified erasure request's person (after this request commits)."""
     request = get_request(session, request_id)
     if request.kind != "erasure":
-        raise Conflict("Only an erasure request erases the person.")
+        raise Conflict(N_("Only an erasure request erases the person."))
     if request.status not in ("verified", "in_progress"):
         raise Conflict(
             f"A {request.status.replace('_', ' ')} request cannot start an erasure; verify it first."

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from saas.db import TenantSession
 from saas.errors import Conflict, NotFound, ValidationError
+from saas.i18n import N_
 from saas.modules.core.models import Contact
 from saas.modules.privacy.audit import audit_privacy
 from saas.modules.privacy.models import REQUEST_KINDS, PrivacyRequest, PrivacyRequestStep
@@ -52,10 +53,12 @@ def open_request(
 ) -> PrivacyRequest:
     """A new request; verified at once when the opener names how the person proved their identity."""
     if kind not in REQUEST_KINDS:
-        raise ValidationError("Invalid request type.", {"kind": [f"Use one of: {', '.join(REQUEST_KINDS)}."]})
+        raise ValidationError(
+            N_("Invalid request type."), {"kind": [f"Use one of: {', '.join(REQUEST_KINDS)}."]}
+        )
     if verification_method is not None and verification_method not in VERIFICATION_METHODS:
         raise ValidationError(
-            "Invalid verification method.",
+            N_("Invalid verification method."),
             {"verification_method": [f"Use one of: {', '.join(VERIFICATION_METHODS)}."]},
         )
     if session.get(Contact, contact_id) is None:
@@ -109,11 +112,11 @@ def verify_request(session: TenantSession, request_id: uuid.UUID, method: str, a
     request = get_request(session, request_id)
     if method not in VERIFICATION_METHODS:
         raise ValidationError(
-            "Invalid verification method.",
+            N_("Invalid verification method."),
             {"verification_method": [f"Use one of: {', '.join(VERIFICATION_METHODS)}."]},
         )
     if request.status != "received":
-        raise Conflict("Only a request that was just received needs verifying.")
+        raise Conflict(N_("Only a request that was just received needs verifying."))
     request.verification_method = method
     request.status = "verified"
     _step(session, request, "verified", actor, method)
@@ -137,13 +140,15 @@ def set_request_status(
     """Move a request on (in progress, completed, rejected); acting needs a verified identity."""
     request = get_request(session, request_id)
     if status not in STAFF_STATUSES:
-        raise ValidationError("Invalid status.", {"status": [f"Use one of: {', '.join(STAFF_STATUSES)}."]})
+        raise ValidationError(
+            N_("Invalid status."), {"status": [f"Use one of: {', '.join(STAFF_STATUSES)}."]}
+        )
     if request.status not in STAFF_STATUSES[status]:
         raise Conflict(
             f"A {request.status.replace('_', ' ')} request cannot become {status.replace('_', ' ')}."
         )
     if status != "rejected" and request.verification_method is None:
-        raise Conflict("Verify the person's identity first.")
+        raise Conflict(N_("Verify the person's identity first."))
     request.status = status
     if status in ("completed", "rejected"):
         request.completed_at = datetime.now(UTC)

@@ -11,6 +11,7 @@ from sqlalchemy import func, select, union
 
 from saas.db import TenantRef, TenantSession, db
 from saas.errors import ValidationError
+from saas.i18n import N_
 from saas.jobs import enqueue_for_tenant
 from saas.modules.core.models import Contact
 from saas.modules.privacy.audit import audit_privacy
@@ -36,7 +37,7 @@ def get_policy(session: TenantSession) -> RetentionPolicy | None:
 
 def set_policy(session: TenantSession, *, months: int, enabled: bool, actor: str) -> RetentionPolicy:
     if not 1 <= months <= 240:
-        raise ValidationError("Invalid retention period.", {"months": ["Enter 1 to 240 months."]})
+        raise ValidationError(N_("Invalid retention period."), {"months": [N_("Enter 1 to 240 months.")]})
     policy = get_policy(session) or RetentionPolicy(id=1)
     policy.months, policy.enabled, policy.updated_at = months, enabled, datetime.now(UTC)
     session.add(policy)

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from saas.db import TenantSession
 from saas.errors import NotFound, ValidationError
+from saas.i18n import N_
 from saas.modules.core.models import Contact
 from saas.modules.privacy.audit import audit_privacy
 from saas.modules.privacy.models import ConsentEvent, PrivacyRequest, PrivacySettings, SuppressedEmail
@@ -227,8 +228,8 @@ def lift_suppression(session: TenantSession, email: str, lawful_reason: str, act
     reason = (lawful_reason or "").strip()
     if len(reason) < 10:
         raise ValidationError(
-            "State the lawful reason for recording this person again.",
-            {"lawful_reason": ["Give the lawful reason (at least 10 characters)."]},
+            N_("State the lawful reason for recording this person again."),
+            {"lawful_reason": [N_("Give the lawful reason (at least 10 characters).")]},
         )
     entry = session.get(SuppressedEmail, email_hash(session, email))
     if entry is None:

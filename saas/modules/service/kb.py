@@ -11,6 +11,7 @@ from sqlalchemy import func, literal_column, select
 
 from saas.db import TenantSession
 from saas.errors import Conflict, NotFound, ValidationError
+from saas.i18n import N_
 from saas.modules.core.activities import acting_user_id
 from saas.modules.service.models import (
     ARTICLE_DOCUMENT,
@@ -32,9 +33,9 @@ def list_categories(session: TenantSession) -> list[ArticleCategory]:
 def create_category(session: TenantSession, name: str) -> ArticleCategory:
     name = (name or "").strip()
     if not name or len(name) > 100:
-        raise ValidationError("A category needs a name.", {"name": ["1 to 100 characters."]})
+        raise ValidationError(N_("A category needs a name."), {"name": [N_("1 to 100 characters.")]})
     if session.scalar(select(ArticleCategory.id).where(func.lower(ArticleCategory.name) == name.lower())):
-        raise ValidationError("This category exists.", {"name": ["Already taken."]})
+        raise ValidationError(N_("This category exists."), {"name": [N_("Already taken.")]})
     category = ArticleCategory(name=name, position=len(list_categories(session)))
     session.add(category)
     session.flush()
@@ -70,7 +71,7 @@ def _apply(session: TenantSession, article: Article, data: dict[str, Any]) -> No
     if article.category_id is not None and session.get(ArticleCategory, article.category_id) is None:
         errors["category_id"] = ["No category with this id."]
     if errors:
-        raise ValidationError("Please correct the article.", errors)
+        raise ValidationError(N_("Please correct the article."), errors)
     if article.status == "published" and article.published_at is None:
         article.published_at = datetime.now(UTC)
     elif article.status == "draft":
@@ -97,7 +98,7 @@ def update_article(session: TenantSession, article_id: uuid.UUID, data: dict[str
 def delete_article(session: TenantSession, article_id: uuid.UUID) -> None:
     article = get_article(session, article_id)
     if article.status == "published":
-        raise Conflict("Unpublish the article (make it a draft) before deleting it.")
+        raise Conflict(N_("Unpublish the article (make it a draft) before deleting it."))
     session.delete(article)
     session.flush()
 

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from saas.auth.services import is_member
 from saas.db import TenantSession, db
 from saas.errors import Conflict, NotFound, ValidationError
+from saas.i18n import N_
 from saas.modules.service.models import STRATEGIES, Queue, QueueMember, Ticket
 
 OPEN_STATUSES = ("new", "open", "pending_customer")
@@ -37,21 +38,23 @@ def default_queue(session: TenantSession) -> Queue | None:
 
 def _check(session: TenantSession, data: dict[str, Any], queue: Queue | None = None) -> None:
     if "strategy" in data and data["strategy"] not in STRATEGIES:
-        raise ValidationError("Unknown strategy.", {"strategy": [f"One of {', '.join(STRATEGIES)}."]})
+        raise ValidationError(N_("Unknown strategy."), {"strategy": [f"One of {', '.join(STRATEGIES)}."]})
     if "name" in data:
         name = (data["name"] or "").strip()
         if not name or len(name) > 100:
-            raise ValidationError("A queue needs a name.", {"name": ["1 to 100 characters."]})
+            raise ValidationError(N_("A queue needs a name."), {"name": [N_("1 to 100 characters.")]})
         clash = session.scalar(select(Queue.id).where(func.lower(Queue.name) == name.lower()))
         if clash is not None and (queue is None or clash != queue.id):
-            raise ValidationError("A queue with this name exists.", {"name": ["Already taken."]})
+            raise ValidationError(N_("A queue with this name exists."), {"name": [N_("Already taken.")]})
         data["name"] = name
 
 
 def _set_members(session: TenantSession, queue: Queue, user_ids: list[uuid.UUID]) -> None:
     for user_id in user_ids:
         if not is_member(db.session, session.tenant.id, user_id):
-            raise ValidationError("Choose members of this workspace.", {"member_ids": ["Not a member."]})
+            raise ValidationError(
+                N_("Choose members of this workspace."), {"member_ids": [N_("Not a member.")]}
+            )
     queue.members = [QueueMember(user_id=user_id) for user_id in sorted(set(user_ids))]
 
 
@@ -91,7 +94,7 @@ def update_queue(session: TenantSession, queue_id: uuid.UUID, data: dict[str, An
 def delete_queue(session: TenantSession, queue_id: uuid.UUID) -> None:
     queue = get_queue(session, queue_id)
     if queue.is_default:
-        raise Conflict("The default queue cannot be deleted; make another queue the default first.")
+        raise Conflict(N_("The default queue cannot be deleted; make another queue the default first."))
     session.delete(queue)
     session.flush()
 

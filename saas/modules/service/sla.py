@@ -93,14 +93,18 @@ def update_calendar(session: TenantSession, data: dict[str, Any]) -> ServiceCale
         ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a folder such as "America"
         raise ValidationError(
-            "Unknown time zone.", {"timezone": ["Use an IANA name such as Europe/Berlin."]}
+            N_("Unknown time zone."), {"timezone": [N_("Use an IANA name such as Europe/Berlin.")]}
         ) from None
     work_days = sorted(set(data.get("work_days", row.work_days)))
     if not work_days or any(day not in range(1, 8) for day in work_days):
-        raise ValidationError("Choose the working days.", {"work_days": ["ISO weekdays 1 (Mon) to 7 (Sun)."]})
+        raise ValidationError(
+            N_("Choose the working days."), {"work_days": [N_("ISO weekdays 1 (Mon) to 7 (Sun).")]}
+        )
     start, end = data.get("start_minute", row.start_minute), data.get("end_minute", row.end_minute)
     if not 0 <= start < end <= 1440:
-        raise ValidationError("The day must end after it starts.", {"end_minute": ["After the start."]})
+        raise ValidationError(
+            N_("The day must end after it starts."), {"end_minute": [N_("After the start.")]}
+        )
     row.timezone, row.work_days, row.start_minute, row.end_minute = timezone, work_days, start, end
     _recompute_open_tickets(session)
     return row
@@ -137,13 +141,13 @@ def list_policies(session: TenantSession) -> list[SlaPolicy]:
 
 def set_policy(session: TenantSession, priority: str, first_response: int, resolution: int) -> SlaPolicy:
     if priority not in PRIORITIES:
-        raise ValidationError("Unknown priority.", {"priority": [f"One of {', '.join(PRIORITIES)}."]})
+        raise ValidationError(N_("Unknown priority."), {"priority": [f"One of {', '.join(PRIORITIES)}."]})
     errors = {}
     for name, value in (("first_response_minutes", first_response), ("resolution_minutes", resolution)):
         if not isinstance(value, int) or not 0 < value <= 525_600:
             errors[name] = ["Whole business minutes, 1 to 525600."]
     if errors:
-        raise ValidationError("Targets are whole business minutes.", errors)
+        raise ValidationError(N_("Targets are whole business minutes."), errors)
     policy = session.get(SlaPolicy, priority) or SlaPolicy(priority=priority)
     policy.first_response_minutes, policy.resolution_minutes = first_response, resolution
     session.add(policy)

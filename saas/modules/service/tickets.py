@@ -16,6 +16,7 @@ from saas.api.webhooks import emit
 from saas.auth.services import is_member
 from saas.db import TenantSession, db
 from saas.errors import Conflict, NotFound, ValidationError
+from saas.i18n import N_
 from saas.jobs import enqueue_for_tenant
 from saas.modules.core import custom_fields
 from saas.modules.core.activities import acting_user_id, record_event
@@ -84,7 +85,7 @@ def contact_for_email(session: TenantSession, address: str, name: str | None = N
         address = validate_email(address, check_deliverability=False).normalized
     except EmailNotValidError:
         raise ValidationError(
-            "Enter a valid email address.", {"requester_email": ["A valid address."]}
+            N_("Enter a valid email address."), {"requester_email": [N_("A valid address.")]}
         ) from None
     contact = session.scalar(
         select(Contact)
@@ -106,7 +107,9 @@ def normalise_tags(tags: list[str] | None) -> list[str]:
         tag = str(tag).strip().lower()
         if tag and tag not in cleaned:
             if len(tag) > 50:
-                raise ValidationError("Tags are at most 50 characters.", {"tags": ["At most 50 characters."]})
+                raise ValidationError(
+                    N_("Tags are at most 50 characters."), {"tags": [N_("At most 50 characters.")]}
+                )
             cleaned.append(tag)
     if len(cleaned) > MAX_TAGS:
         raise ValidationError(f"At most {MAX_TAGS} tags.", {"tags": [f"At most {MAX_TAGS}."]})
@@ -132,7 +135,7 @@ def _check(session: TenantSession, ticket: Ticket) -> None:
     ):
         errors["assignee_user_id"] = ["Not a member of this workspace."]
     if errors:
-        raise ValidationError("Please correct the ticket.", errors)
+        raise ValidationError(N_("Please correct the ticket."), errors)
 
 
 def write_custom_values(
@@ -292,12 +295,12 @@ class TicketService(RecordService[Ticket]):
         unknown = set(changes) - set(CHANGEABLE)
         if unknown:
             raise ValidationError(
-                "These fields cannot be changed.", {name: ["Unknown field."] for name in unknown}
+                N_("These fields cannot be changed."), {name: ["Unknown field."] for name in unknown}
             )
         if "tags" in changes:
             changes = {**changes, "tags": normalise_tags(changes["tags"])}
         if ticket.status == "closed" and changes.get("status", "closed") != "closed":
-            raise Conflict("A closed ticket cannot be reopened; open a new ticket instead.")
+            raise Conflict(N_("A closed ticket cannot be reopened; open a new ticket instead."))
         before = {name: getattr(ticket, name) for name in changes}
         with session.no_autoflush:
             for name, value in changes.items():
@@ -352,7 +355,7 @@ class TicketService(RecordService[Ticket]):
             ticket.solved_at = None
 
     def delete(self, session: TenantSession, record_id: uuid.UUID) -> None:
-        raise Conflict("Tickets are kept; close them instead.")
+        raise Conflict(N_("Tickets are kept; close them instead."))
 
 
 def _text(value: Any) -> Any:
@@ -421,10 +424,10 @@ def add_staff_message(
     body = _body(body)
     if kind not in ("public", "note"):
         raise ValidationError(
-            "A message is a public reply or an internal note.", {"kind": ["public or note"]}
+            N_("A message is a public reply or an internal note."), {"kind": ["public or note"]}
         )
     if ticket.status == "closed":
-        raise Conflict("This ticket is closed.")
+        raise Conflict(N_("This ticket is closed."))
     now = _now()
     requester = ticket.requester_contact_id and session.get(Contact, ticket.requester_contact_id)
     message = TicketMessage(
@@ -469,7 +472,7 @@ def add_customer_message(
 ) -> TicketMessage:
     """The requester writes (portal or mail): a waiting or solved ticket goes back to the team."""
     if ticket.status == "closed":
-        raise Conflict("This ticket is closed; please open a new one.")
+        raise Conflict(N_("This ticket is closed; please open a new one."))
     message = TicketMessage(
         ticket_id=ticket.id,
         kind="public",
@@ -491,9 +494,9 @@ def add_customer_message(
 def _body(body: str | None) -> str:
     body = (body or "").strip()
     if not body:
-        raise ValidationError("Write a message.", {"body": ["Required."]})
+        raise ValidationError(N_("Write a message."), {"body": [N_("Required.")]})
     if len(body) > 100_000:
-        raise ValidationError("The message is too long.", {"body": ["At most 100,000 characters."]})
+        raise ValidationError(N_("The message is too long."), {"body": [N_("At most 100,000 characters.")]})
     return body
 
 
@@ -519,9 +522,9 @@ def customer_tickets(session: TenantSession, contact_id: uuid.UUID) -> list[Tick
 def rate_ticket(session: TenantSession, ticket: Ticket, rating: int, comment: str | None) -> Ticket:
     """The requester's satisfaction rating (1 to 5) of a solved or closed ticket; a new rating replaces it."""
     if ticket.status not in ("solved", "closed"):
-        raise Conflict("Only a solved ticket can be rated.")
+        raise Conflict(N_("Only a solved ticket can be rated."))
     if not isinstance(rating, int) or not 1 <= rating <= 5:
-        raise ValidationError("Rate from 1 to 5.", {"rating": ["1 to 5."]})
+        raise ValidationError(N_("Rate from 1 to 5."), {"rating": [N_("1 to 5.")]})
     comment = (comment or "").strip()[:2000] or None
     ticket.csat_rating, ticket.csat_comment, ticket.csat_at = rating, comment, _now()
     record_history(session, ticket, "csat.rated", {"rating": rating}, actor="customer")

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from saas.errors import Conflict
-from saas.i18n import N_
+from saas.i18n import N_, translate
 from saas.modules.core.currencies import converter, rate_equation
 from saas.modules.core.dashboard import created_per_week, week_labels
 from saas.modules.registry import DashboardCard, NavEntry, Series
@@ -68,8 +68,8 @@ def pipeline_card(session: Session) -> DashboardCard:
         worth = gettext("%(amounts)s, in all %(total)s", amounts=worth, total=rates.describe(totals))
     return DashboardCard(
         key="sfa.pipeline",
-        title=gettext("Pipeline by stage (%(pipeline)s)", pipeline=pipeline.name),
-        labels=tuple(stage.name for stage in stages),
+        title=gettext("Pipeline by stage (%(pipeline)s)", pipeline=translate(pipeline.name)),
+        labels=tuple(translate(stage.name) for stage in stages),
         series=tuple(
             Series(currency, tuple(float(amounts[currency].get(stage.id, 0)) for stage in stages))
             for currency in sorted(amounts)

@@ -10,21 +10,23 @@ from saas.modules.sfa import dashboard, privacy, search
 from saas.modules.sfa.labels import RECORD_LABELS
 from saas.modules.sfa.merge import merge_sfa_records
 
-# A new tenant's pipeline: (name, probability %, kind).
+# A new tenant's pipeline: (name, probability %, kind). The names are stored in English and marked for
+# extraction: pages show them through ``translate``, so a stage the workspace renamed keeps its own name.
 DEFAULT_STAGES = (
-    ("Prospecting", 10, "open"),
-    ("Qualification", 25, "open"),
-    ("Proposal", 50, "open"),
-    ("Negotiation", 75, "open"),
-    ("Won", 100, "won"),
-    ("Lost", 0, "lost"),
+    (N_("Prospecting"), 10, "open"),
+    (N_("Qualification"), 25, "open"),
+    (N_("Proposal"), 50, "open"),
+    (N_("Negotiation"), 75, "open"),
+    (N_("Won"), 100, "won"),
+    (N_("Lost"), 0, "lost"),
 )
+DEFAULT_PIPELINE = N_("Sales")
 
 
 def seed_default_pipeline(session: Session) -> None:
     from saas.modules.sfa.models import Pipeline, Stage
 
-    pipeline = Pipeline(name="Sales", is_default=True, position=0)
+    pipeline = Pipeline(name=DEFAULT_PIPELINE, is_default=True, position=0)
     pipeline.stages = [
         Stage(name=name, probability=probability, kind=kind, position=position)
         for position, (name, probability, kind) in enumerate(DEFAULT_STAGES)

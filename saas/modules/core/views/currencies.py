@@ -11,6 +11,7 @@ from flask import g, render_template, request
 from flask_babel import gettext
 
 from saas.errors import ValidationError
+from saas.i18n import translate
 from saas.modules.core import currencies
 from saas.modules.core.blueprints import pages
 from saas.modules.core.views.merge import run_admin_change
@@ -28,7 +29,9 @@ def _page(message: str | None = None, errors: dict | None = None, values: dict |
 
 def _change(action: Callable[[], str]):
     def rerender(error):
-        return _page(error.detail, getattr(error, "errors", {}), request.form.to_dict(), error.status)
+        return _page(
+            translate(error.detail), getattr(error, "errors", {}), request.form.to_dict(), error.status
+        )
 
     return run_admin_change(action, rerender, "core.currency_settings")
 

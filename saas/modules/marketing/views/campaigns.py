@@ -10,7 +10,7 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext
 
 from saas.errors import SaasError, ValidationError
-from saas.i18n import LANGUAGES, N_
+from saas.i18n import LANGUAGES, N_, translate
 from saas.modules.marketing import campaigns, segments
 from saas.modules.marketing.audit import audit_marketing
 from saas.modules.marketing.blueprints import pages
@@ -129,7 +129,7 @@ def create_campaign():
         campaign = campaigns.create_campaign(session, _campaign_form())
     except ValidationError as error:
         return _render_campaign(
-            None, errors=error.errors, message=error.detail, form=request.form, status=422
+            None, errors=error.errors, message=translate(error.detail), form=request.form, status=422
         )
     flash(gettext("Campaign saved as a draft."))
     return redirect(url_for("marketing.show_campaign", campaign_id=campaign.id))
@@ -150,7 +150,7 @@ def _campaign_action(campaign_id: uuid.UUID, action, done: str):
         errors = error.errors if isinstance(error, ValidationError) else {}
         campaign = campaigns.get_campaign(session, campaign_id)
         return _render_campaign(
-            campaign, errors=errors, message=error.detail, form=request.form, status=error.status
+            campaign, errors=errors, message=translate(error.detail), form=request.form, status=error.status
         )
     flash(done)
     return redirect(url_for("marketing.show_campaign", campaign_id=campaign_id))

@@ -9,6 +9,7 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext
 
 from saas.errors import ValidationError
+from saas.i18n import translate
 from saas.modules.marketing import forms
 from saas.modules.marketing.blueprints import pages
 from saas.modules.privacy.consent import list_purposes
@@ -67,7 +68,9 @@ def create_form():
     try:
         form = forms.create_form(current_tenant_session(), _form_data())
     except ValidationError as error:
-        return _render_form(None, errors=error.errors, message=error.detail, data=_form_data(), status=422)
+        return _render_form(
+            None, errors=error.errors, message=translate(error.detail), data=_form_data(), status=422
+        )
     flash(gettext("Form saved."))
     return redirect(url_for("marketing.show_form", marketing_form_id=form.id))
 
@@ -88,7 +91,7 @@ def update_form(marketing_form_id: uuid.UUID):
         return _render_form(
             forms.get_form(session, marketing_form_id),
             errors=error.errors,
-            message=error.detail,
+            message=translate(error.detail),
             data=_form_data(),
             status=422,
         )

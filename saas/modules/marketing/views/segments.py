@@ -10,7 +10,7 @@ from flask_babel import gettext, ngettext
 from sqlalchemy import func, select
 
 from saas.errors import ValidationError
-from saas.i18n import N_
+from saas.i18n import N_, translate
 from saas.modules.core.models import Contact
 from saas.modules.marketing import segments
 from saas.modules.marketing.blueprints import pages
@@ -116,7 +116,9 @@ def preview_segment():
             rules=segments.clean_rules(form["rules"]),
         )
     except ValidationError as error:
-        return _render_segment(None, form=form, errors=error.errors, message=error.detail, status=422)
+        return _render_segment(
+            None, form=form, errors=error.errors, message=translate(error.detail), status=422
+        )
     count, preview = segments.count_and_preview(session, draft)
     segment_id = uuid_or_none(request.args.get("segment_id"))
     segment = session.get(Segment, segment_id) if segment_id else None
@@ -129,7 +131,7 @@ def create_segment():
         segment = segments.create_segment(current_tenant_session(), _segment_form())
     except ValidationError as error:
         return _render_segment(
-            None, form=_segment_form(), errors=error.errors, message=error.detail, status=422
+            None, form=_segment_form(), errors=error.errors, message=translate(error.detail), status=422
         )
     flash(gettext("Segment saved."))
     return redirect(url_for("marketing.show_segment", segment_id=segment.id))
@@ -150,7 +152,7 @@ def update_segment(segment_id: uuid.UUID):
         session.rollback()
         segment = segments.get_segment(session, segment_id)
         return _render_segment(
-            segment, form=_segment_form(), errors=error.errors, message=error.detail, status=422
+            segment, form=_segment_form(), errors=error.errors, message=translate(error.detail), status=422
         )
     flash(gettext("Segment saved."))
     return redirect(url_for("marketing.show_segment", segment_id=segment.id))
@@ -172,7 +174,10 @@ def change_members(segment_id: uuid.UUID):
     except ValidationError as error:
         session.rollback()
         return _render_segment(
-            segments.get_segment(session, segment_id), errors=error.errors, message=error.detail, status=422
+            segments.get_segment(session, segment_id),
+            errors=error.errors,
+            message=translate(error.detail),
+            status=422,
         )
     unmatched = len(emails) - len(ids)
     flash(
@@ -190,6 +195,8 @@ def delete_segment(segment_id: uuid.UUID):
         segments.delete_segment(session, segment_id)
     except ValidationError as error:
         session.rollback()
-        return _render_segment(segments.get_segment(session, segment_id), message=error.detail, status=422)
+        return _render_segment(
+            segments.get_segment(session, segment_id), message=translate(error.detail), status=422
+        )
     flash(gettext("Segment deleted."))
     return redirect(url_for("marketing.list_segments"))

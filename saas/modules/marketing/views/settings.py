@@ -6,6 +6,7 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext
 
 from saas.errors import ValidationError
+from saas.i18n import translate
 from saas.modules.marketing import campaigns
 from saas.modules.marketing.audit import audit_marketing
 from saas.modules.marketing.blueprints import pages
@@ -35,7 +36,7 @@ def save_settings():
             settings=None,
             errors=error.errors,
             form=request.form,
-            message=error.detail,
+            message=translate(error.detail),
         )
         return page, 422
     audit_marketing(session, "settings.changed", None, {"time_zone": settings.time_zone})

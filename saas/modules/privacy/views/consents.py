@@ -4,22 +4,18 @@ from __future__ import annotations
 
 import uuid
 
-from flask import flash, g, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 
-from saas.auth.services import workspace_members
-from saas.db import db
 from saas.errors import NotFound, ValidationError
+from saas.i18n import translate
 from saas.modules.core.models import Contact
 from saas.modules.privacy import consent
 from saas.modules.privacy.audit import audit_privacy, staff_actor
 from saas.modules.privacy.blueprints import pages
-from saas.modules.privacy.models import LAWFUL_BASES
+from saas.modules.privacy.models import CONSENT_STATUSES, LAWFUL_BASES
+from saas.modules.privacy.views.labels import actor_names
 from saas.tenants.routing import current_tenant_session
-
-
-def _actor_names() -> dict[str, str]:
-    """Ledger actors as a person reads them: ``user:<id>`` becomes the member's email."""
-    return {f"user:{user_id}": email for user_id, email in workspace_members(db.session, g.tenant.id)}
 
 
 @pages.get("/privacy/contacts/<uuid:contact_id>/consents")
@@ -34,7 +30,10 @@ def contact_consents(contact_id: uuid.UUID):
     try:
         as_of = consent.parse_as_of(as_of_text)
     except ValidationError as error:
-        as_of, message, status = None, error.detail + " " + error.errors["as_of"][0], 422
+        as_of, status = None, 422
+        # The service's detail quotes the input for the API; the page says the same in the reader's words.
+        said = _("“%(text)s” is not a date.", text=as_of_text.strip()[:40])
+        message = " ".join([said, *(translate(text) for text in error.errors["as_of"])])
     return render_template(
         "privacy/contact_consents.html",
         contact=contact,
@@ -44,8 +43,9 @@ def contact_consents(contact_id: uuid.UUID):
         as_of_text=as_of_text,
         message=message,
         history=consent.consent_history(session, contact_id),
-        actors=_actor_names(),
+        actors=actor_names(),
         bases=LAWFUL_BASES,
+        statuses=CONSENT_STATUSES,
     ), status
 
 
@@ -59,7 +59,7 @@ def consent_receipt(contact_id: uuid.UUID, purpose: str):
         session, "consent.receipt_viewed", actor=staff_actor(), target=str(contact_id),
         details={"purpose": receipt.purpose.key},
     )  # fmt: skip
-    return render_template("privacy/consent_receipt.html", receipt=receipt, actors=_actor_names())
+    return render_template("privacy/consent_receipt.html", receipt=receipt, actors=actor_names())
 
 
 @pages.post("/privacy/contacts/<uuid:contact_id>/consents")
@@ -75,5 +75,5 @@ def record_contact_consent(contact_id: uuid.UUID):
         ),
         lawful_basis=request.form.get("lawful_basis", "consent"),
     )
-    flash("Consent recorded.")
+    flash(_("Consent recorded."))
     return redirect(url_for("privacy.contact_consents", contact_id=contact_id))

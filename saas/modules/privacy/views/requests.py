@@ -5,15 +5,18 @@ from __future__ import annotations
 import uuid
 
 from flask import Response, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from saas.errors import Conflict, NotFound, SaasError, ValidationError
+from saas.i18n import N_, translate
 from saas.modules.core.models import Contact
 from saas.modules.core.search import contact_hit, search_contacts
 from saas.modules.privacy import erasure, requests, subject
 from saas.modules.privacy.audit import audit_privacy, staff_actor
 from saas.modules.privacy.blueprints import pages
 from saas.modules.privacy.models import REQUEST_KINDS
+from saas.modules.privacy.views.labels import actor_names
 from saas.modules.registry import SearchHit
 from saas.tenants.routing import current_tenant_session
 from saas.web.search import clean_query
@@ -29,9 +32,9 @@ def _contact_choices(query: str) -> tuple[list[SearchHit], str | None]:
     try:
         query = clean_query(query)
     except ValidationError as error:
-        return [], error.detail
+        return [], translate(error.detail)
     hits = search_contacts(current_tenant_session(), query, CONTACT_CHOICES)
-    return hits, None if hits else f"No contact matches “{query}”."
+    return hits, None if hits else _("No contact matches “%(query)s”.", query=query)
 
 
 def _render_queue(form: dict[str, str] | None = None, message: str | None = None, status: int = 200):
@@ -91,7 +94,7 @@ def open_request_for_contact():
     try:
         contact_id = uuid.UUID(form["contact_id"])
     except ValueError:
-        return _render_queue(form, "Find the person and choose them in the list.", 422)
+        return _render_queue(form, _("Find the person and choose them in the list."), 422)
     try:
         item = requests.open_request(
             current_tenant_session(),
@@ -103,7 +106,7 @@ def open_request_for_contact():
             details=form["details"] or None,
         )
     except (ValidationError, NotFound) as error:
-        return _render_queue(form, error.detail, 422)
+        return _render_queue(form, translate(error.detail), 422)
     return redirect(url_for("privacy.show_request", request_id=item.id))
 
 
@@ -118,6 +121,7 @@ def show_request(request_id: uuid.UUID):
         contact=contact,
         overdue=requests.is_overdue(item),
         methods=requests.VERIFICATION_METHODS,
+        people=actor_names(),
     )
 
 
@@ -127,9 +131,9 @@ def export_request_data(request_id: uuid.UUID):
     session = current_tenant_session()
     item = requests.get_request(session, request_id)
     if item.verification_method is None:
-        raise Conflict("Verify the person's identity before handing out their data.")
+        raise Conflict(N_("Verify the person's identity before handing out their data."))
     if item.contact_id is None:
-        raise NotFound("This request's person is no longer held.")
+        raise NotFound(N_("This request's person is no longer held."))
     body = subject.personal_data_json(session, item.contact_id, g.tenant.slug)
     audit_privacy(session, "request.data_exported", actor=staff_actor(), target=str(item.id))
     return Response(
@@ -163,5 +167,5 @@ def act_on_request(request_id: uuid.UUID):
     except SaasError as error:
         if error.status == 404:
             raise
-        flash(error.detail)
+        flash(translate(error.detail))
     return redirect(url_for("privacy.show_request", request_id=request_id))

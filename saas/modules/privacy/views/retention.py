@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 
 from saas.modules.privacy import retention, subject
 from saas.modules.privacy.audit import staff_actor
@@ -28,14 +29,14 @@ def save_retention():
         enabled=request.form.get("enabled") == "1",
         actor=staff_actor(),
     )
-    flash("Retention policy saved.")
+    flash(_("Retention policy saved."))
     return redirect(url_for("privacy.retention_page"))
 
 
 @pages.post("/privacy/retention/run")
 def run_retention():
     retention.enqueue_retention(g.tenant.id)
-    flash("Retention runs now in the background.")
+    flash(_("Retention runs now in the background."))
     return redirect(url_for("privacy.retention_page"))
 
 
@@ -48,5 +49,5 @@ def lift_suppression():
         request.form.get("lawful_reason", ""),
         staff_actor(),
     )
-    flash("This person may be recorded again." if lifted else "This email was not on the erasure list.")
+    flash(_("This person may be recorded again.") if lifted else _("This email was not on the erasure list."))
     return redirect(url_for("privacy.request_queue"))

@@ -8,6 +8,7 @@ from flask import render_template
 
 from saas.modules.service.blueprints import pages
 from saas.modules.service.figures import service_figures
+from saas.modules.service.views.tickets import _priority_names
 from saas.tenants.routing import current_tenant_session
 
 CHART_HEIGHT = 160
@@ -32,4 +33,9 @@ def bar_chart(days: list) -> dict[str, Any]:
 @pages.get("/service")
 def dashboard():
     figures = service_figures(current_tenant_session())
-    return render_template("service/dashboard.html", figures=figures, chart=bar_chart(figures["days"]))
+    return render_template(
+        "service/dashboard.html",
+        figures=figures,
+        chart=bar_chart(figures["days"]),
+        priority_names=_priority_names(),
+    )

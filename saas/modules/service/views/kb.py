@@ -5,8 +5,10 @@ from __future__ import annotations
 import uuid
 
 from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 
 from saas.errors import ValidationError
+from saas.i18n import N_, translate
 from saas.modules.core.views.records import load_form
 from saas.modules.service import kb
 from saas.modules.service import schemas as s
@@ -32,9 +34,9 @@ def create_category():
     except ValidationError as error:
         return render_template(
             "service/kb_list.html", articles=kb.list_articles(session), q="",
-            categories=kb.list_categories(session), message=error.detail,
+            categories=kb.list_categories(session), message=translate(error.detail),
         ), 422  # fmt: skip
-    flash("Category added.")
+    flash(_("Category added."))
     return redirect(url_for("service.list_articles"))
 
 
@@ -49,7 +51,7 @@ def _article_form(article_id: uuid.UUID | None):
     if request.method == "POST":
         data = {k: v for k, v in request.form.items() if k in ("title", "body", "status", "category_id")}
         try:
-            loaded = load_form(s.ArticleIn(), data, "Please correct the article.")
+            loaded = load_form(s.ArticleIn(), data, N_("Please correct the article."))
             article = (
                 kb.update_article(session, article_id, loaded)
                 if article_id
@@ -57,10 +59,10 @@ def _article_form(article_id: uuid.UUID | None):
             )
         except ValidationError as error:
             return render_template(
-                "service/kb_form.html", values=values, errors=error.errors, message=error.detail,
+                "service/kb_form.html", values=values, errors=error.errors, message=translate(error.detail),
                 article_id=article_id, categories=kb.list_categories(session),
             ), 422  # fmt: skip
-        flash("Article saved.")
+        flash(_("Article saved."))
         return redirect(url_for("service.edit_article", kb_article_id=article.id))
     return render_template(
         "service/kb_form.html", values=values, errors={}, message=None, article_id=article_id,
@@ -81,5 +83,5 @@ def edit_article(kb_article_id: uuid.UUID):
 @pages.post("/kb/<uuid:kb_article_id>/delete")
 def delete_article(kb_article_id: uuid.UUID):
     kb.delete_article(current_tenant_session(), kb_article_id)
-    flash("Article deleted.")
+    flash(_("Article deleted."))
     return redirect(url_for("service.list_articles"))

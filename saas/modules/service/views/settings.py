@@ -7,8 +7,11 @@ from datetime import date
 from typing import Any
 
 from flask import flash, g, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
 
 from saas.errors import ValidationError
+from saas.i18n import N_, translate
 from saas.modules.core.views.records import member_choices
 from saas.modules.service import admin, email, queues, sla
 from saas.modules.service.blueprints import pages
@@ -16,6 +19,7 @@ from saas.modules.service.models import (
     PRIORITIES,
     STRATEGIES,
 )
+from saas.modules.service.views.tickets import _priority_names
 from saas.modules.settings import ADMIN_ROLES
 from saas.tenants.routing import current_tenant_session
 
@@ -33,6 +37,14 @@ def _render_settings(status: int = 200, message: str | None = None):
         queues=queues.list_queues(session),
         members=[choice for choice in member_choices() if choice[0] != ""],
         strategies=STRATEGIES,
+        strategy_names={
+            "manual": _("Manual"),
+            "round_robin": _("Round robin"),
+            "least_loaded": _("Least loaded"),
+        },
+        priority_names=_priority_names(),
+        # ISO weekdays 1 (Monday) to 7 in the reader's language (Babel numbers them 0 to 6).
+        weekdays=[(n, get_locale().days["format"]["abbreviated"][n - 1]) for n in range(1, 8)],
         address=email.tenant_address(g.tenant.slug),
         inbound_url=url_for("service_portal.inbound_mail", slug=g.tenant.slug, _external=True),
         inbound_secret=email.inbound_secret(g.tenant.id),
@@ -49,11 +61,11 @@ def _settings_action(action) -> Any:
     try:
         action(current_tenant_session())
     except ValidationError as error:
-        detail = error.detail
-        if error.errors:
-            detail += " " + "; ".join(f"{k}: {' '.join(map(str, v))}" for k, v in error.errors.items())
+        detail = translate(error.detail)
+        if error.errors:  # the fields' own messages; the detail already names what is wrong
+            detail += " " + " ".join(translate(str(m)) for found in error.errors.values() for m in found)
         return _render_settings(422, detail)
-    flash("Saved.")
+    flash(_("Saved."))
     return redirect(url_for("service.settings"))
 
 
@@ -62,9 +74,9 @@ def _minutes(text: str | None, field: str) -> int:
     try:
         hours, minutes = (int(part) for part in (text or "").split(":"))
     except ValueError:
-        raise ValidationError("Times are HH:MM.", {field: ["HH:MM"]}) from None
+        raise ValidationError(N_("Times are HH:MM."), {field: ["HH:MM"]}) from None
     if not (0 <= hours <= 24 and 0 <= minutes < 60) or hours * 60 + minutes > 1440:
-        raise ValidationError("Times are HH:MM.", {field: ["HH:MM"]})
+        raise ValidationError(N_("Times are HH:MM."), {field: ["HH:MM"]})
     return hours * 60 + minutes
 
 
@@ -90,8 +102,9 @@ def add_holiday():
         try:
             day = date.fromisoformat(request.form.get("day", ""))
         except ValueError:
-            raise ValidationError("A holiday needs a date.", {"day": ["YYYY-MM-DD"]}) from None
-        name = (request.form.get("name") or "").strip()[:100] or "Holiday"
+            raise ValidationError(N_("A holiday needs a date."), {"day": ["YYYY-MM-DD"]}) from None
+        # Stored as the msgid: the page shows an unnamed holiday in each reader's language.
+        name = (request.form.get("name") or "").strip()[:100] or N_("Holiday")
         admin.add_holiday(session, day, name)
 
     return _settings_action(action)
@@ -103,7 +116,7 @@ def remove_holiday(day: str):
         try:
             admin.remove_holiday(session, date.fromisoformat(day))
         except ValueError:
-            raise ValidationError("A holiday needs a date.", {"day": ["YYYY-MM-DD"]}) from None
+            raise ValidationError(N_("A holiday needs a date."), {"day": ["YYYY-MM-DD"]}) from None
 
     return _settings_action(action)
 
@@ -115,7 +128,7 @@ def save_policies():
             first = request.form.get(f"{priority}_first", "")
             resolution = request.form.get(f"{priority}_resolution", "")
             if not (first.isdigit() and resolution.isdigit()):
-                raise ValidationError("Targets are whole minutes.", {priority: ["Whole minutes."]})
+                raise ValidationError(N_("Targets are whole minutes."), {priority: [N_("Whole minutes.")]})
             admin.set_policy(session, priority, int(first), int(resolution))
 
     return _settings_action(action)

@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from flask_babel import pgettext
 
 from saas.errors import Conflict, ValidationError
-from saas.i18n import translate
+from saas.i18n import N_, format_moment, translate
 from saas.modules.core import custom_fields
 from saas.modules.core.models import Contact
 from saas.modules.core.pagination import Page
@@ -73,6 +73,98 @@ def _priority_names() -> dict[str, str]:
     }
 
 
+def _channel_names() -> dict[str, str]:
+    return {
+        "email": _("Email"),
+        "portal": _("Customer hub"),
+        "web_form": _("Web form"),
+        "phone": _("Phone"),
+        "api": _("API"),
+    }
+
+
+SLA_STATES = {
+    "breached": N_("breached"),
+    "met": N_("met"),
+    "paused": N_("paused"),
+    "at risk": N_("at risk"),
+    "on track": N_("on track"),
+}
+"""The one-word SLA states of :func:`sla.sla_state` as lists and the ticket page show them."""
+
+
+def sla_label(ticket: Any, now: datetime | None = None) -> str:
+    return translate(SLA_STATES.get(sla.sla_state(ticket, now), sla.sla_state(ticket, now)))
+
+
+HISTORY_ACTIONS = {
+    "created": N_("Ticket opened"),
+    "reply.added": N_("Reply sent"),
+    "note.added": N_("Internal note added"),
+    "customer_reply.added": N_("Customer replied"),
+    "macro.applied": N_("Macro applied"),
+    "csat.rated": N_("Customer rated the ticket"),
+    "sla.breached": N_("SLA target missed"),
+}
+"""A ticket's history actions as its page shows them; ``<field>.changed`` is built from the field."""
+
+HISTORY_FIELDS = {
+    "subject": N_("Subject"),
+    "status": N_("Status"),
+    "priority": N_("Priority"),
+    "queue_id": N_("Queue"),
+    "assignee_user_id": N_("Assignee"),
+    "tags": N_("Tags"),
+    "channel": N_("Channel"),
+    "from": N_("from"),
+    "to": N_("to"),
+    "target": N_("target"),
+    "macro": N_("macro"),
+    "rating": N_("rating"),
+}
+"""Field names in the history (the changed field, the details' keys)."""
+
+MAIL_STATUSES = {
+    "pending": N_("mail queued"),
+    "sent": N_("mail sent"),
+    "failed": N_("mail failed"),
+    "skipped": N_("not mailed"),
+}
+"""A public reply's mail state, shown with ``translate`` beside the reply."""
+
+ACTOR_NAMES = {"user": N_("a member"), "customer": N_("the customer"), "system": N_("the system")}
+"""Who acted, when the history names no member."""
+
+
+def history_rows(events: list[Any]) -> list[dict[str, Any]]:
+    """Each history event in the reader's words: what happened and its details, values named
+    (statuses, priorities, channels, people) where the product knows them."""
+    people = workspace_people()
+    queue_names = {str(q.id): q.name for q in queues.list_queues(current_tenant_session())}
+    values = {
+        **_status_names(), **_priority_names(), **_channel_names(), **queue_names,
+        **{str(uid): name for uid, name in people.items()},
+        "first_response": _("first response"), "resolution": _("resolution"),
+    }  # fmt: skip
+    rows = []
+    for event in events:
+        if event.action.endswith(".changed"):
+            field = event.action.removesuffix(".changed")
+            label = _("%(field)s changed", field=translate(HISTORY_FIELDS.get(field, field)))
+        else:
+            label = translate(HISTORY_ACTIONS.get(event.action, event.action))
+        details = [
+            (
+                translate(HISTORY_FIELDS.get(key, key)),
+                "—" if value in (None, "") else values.get(str(value), value),
+            )
+            for key, value in event.details.items()
+            if key != "message_id"
+        ]
+        rows.append({"event": event, "label": label, "details": details})
+    return rows
+
+
 def _ticket_context() -> dict[str, Any]:
     session = current_tenant_session()
     status_names, priority_names = _status_names(), _priority_names()
@@ -83,13 +175,16 @@ def _ticket_context() -> dict[str, Any]:
         "queues": queues.list_queues(session),
         "priority_options": [(p, priority_names[p]) for p in PRIORITIES],
         "priority_names": priority_names,
-        "channel_options": [(c, c.replace("_", " ").capitalize()) for c in CHANNELS],
+        "channel_options": list(_channel_names().items()),
+        "channel_names": _channel_names(),
         "status_options": [(st, status_names[st]) for st in STATUSES],
         "status_names": status_names,
         "queue_options": [(q.id, q.name) for q in queues.list_queues(session)],
         "members": [choice for choice in member_choices() if choice[0] != ""],
         "people": workspace_people(),
-        "sla_state": sla.sla_state,
+        "sla_state": sla_label,
+        "mail_statuses": MAIL_STATUSES,
+        "actor_names": ACTOR_NAMES,
         "next_due": sla.next_due,
     }
 
@@ -97,13 +192,14 @@ def _ticket_context() -> dict[str, Any]:
 @pages.context_processor
 def _labels() -> dict[str, Any]:
     return {
-        "status_label": lambda status: status.replace("_", " "),
+        "status_label": lambda status: _status_names().get(status, status),
         "category_options": lambda categories: [(c.id, c.name) for c in categories],
     }
 
 
 def _minute(value: datetime | None) -> str:
-    return f"{value:%Y-%m-%d %H:%M}" if value else ""
+    """A due time in the reader's locale and time zone."""
+    return format_moment(value, "short") if value else ""
 
 
 def _requester(ticket: Any) -> str:
@@ -113,7 +209,7 @@ def _requester(ticket: Any) -> str:
 
 
 def _assignee(ticket: Any) -> str:
-    return workspace_people().get(ticket.assignee_user_id, "") if ticket.assignee_user_id else "Unassigned"
+    return workspace_people().get(ticket.assignee_user_id, "") if ticket.assignee_user_id else _("Unassigned")
 
 
 def _due_column(label: str, attribute: str) -> ListColumn:
@@ -128,17 +224,17 @@ def _due_column(label: str, attribute: str) -> ListColumn:
 TICKET_LIST = RecordList(
     service=tickets,
     columns=(
-        ListColumn("Subject", lambda t: t.subject, "subject", sort="subject"),
-        ListColumn("Ref", lambda t: t.reference, "reference"),
-        ListColumn("Requester", _requester, "requester"),
-        ListColumn("Status", lambda t: t.status.replace("_", " "), "status", sort="status"),
-        ListColumn("Priority", lambda t: t.priority, "priority", sort="priority"),
-        ListColumn("Assignee", _assignee, "assignee"),
-        ListColumn("SLA", lambda t: sla.sla_state(t), "sla"),
-        ListColumn("Next due (UTC)", lambda t: _minute(sla.next_due(t)), "next_due"),
-        ListColumn("Channel", lambda t: t.channel.replace("_", " "), "channel", shown=False),
-        _due_column("First response due (UTC)", "first_response_due_at"),
-        _due_column("Resolution due (UTC)", "resolution_due_at"),
+        ListColumn(N_("Subject"), lambda t: t.subject, "subject", sort="subject"),
+        ListColumn(N_("Ref"), lambda t: t.reference, "reference"),
+        ListColumn(N_("Requester"), _requester, "requester"),
+        ListColumn(N_("Status"), lambda t: _status_names()[t.status], "status", sort="status"),
+        ListColumn(N_("Priority"), lambda t: _priority_names()[t.priority], "priority", sort="priority"),
+        ListColumn(N_("Assignee"), _assignee, "assignee"),
+        ListColumn(N_("SLA"), sla_label, "sla"),
+        ListColumn(N_("Next due"), lambda t: _minute(sla.next_due(t)), "next_due"),
+        ListColumn(N_("Channel"), lambda t: _channel_names()[t.channel], "channel", shown=False),
+        _due_column(N_("First response due"), "first_response_due_at"),
+        _due_column(N_("Resolution due"), "resolution_due_at"),
         *TIMESTAMP_COLUMNS,
     ),
     list_endpoint="service.list_tickets",
@@ -154,11 +250,11 @@ def list_tickets():
     session = current_tenant_session()
     available, shown = columns_of(TICKET_LIST)
     try:
-        query = load_form(s.TicketListQuery(), given, "Please correct the filters.")
+        query = load_form(s.TicketListQuery(), given, N_("Please correct the filters."))
         page = tickets.list(session, me=g.membership.user_id, where=list_conditions(ENTITY), **query)
     except ValidationError as error:  # a bad filter, sort or cursor: say so above an empty list
         # A bad sort's message names what the list sorts by.
-        message, status = " ".join([error.detail, *error.errors.get("sort", [])]), 422
+        message, status = " ".join([translate(error.detail), *error.errors.get("sort", [])]), 422
         query, page = {}, Page([], None)
     requesters = {
         c.id: c
@@ -213,17 +309,17 @@ def new_ticket():
         values = {**request.form.to_dict(), **_posted_custom(custom)}
         session = current_tenant_session()
         try:
-            data = load_form(s.TicketIn(), data, "Please correct the marked fields.")
+            data = load_form(s.TicketIn(), data, N_("Please correct the marked fields."))
             requester = (request.form.get("requester_email") or "").strip()
             if requester:
                 data["requester_contact_id"] = contact_for_email(session, requester).id
             ticket = tickets.create(session, {**data, "custom_fields": custom})
         except ValidationError as error:
             return render_template(
-                "service/ticket_new.html", values=values, errors=error.errors, message=error.detail,
-                **_ticket_context(),
+                "service/ticket_new.html", values=values, errors=error.errors,
+                message=translate(error.detail), **_ticket_context(),
             ), 422  # fmt: skip
-        flash(f"Ticket {ticket.reference} opened.")
+        flash(_("Ticket %(reference)s opened.", reference=ticket.reference))
         return redirect(url_for("service.show_ticket", ticket_id=ticket.id))
     return render_template(
         "service/ticket_new.html", values=values, errors={}, message=None, **_ticket_context()
@@ -240,7 +336,7 @@ def _render_ticket(ticket_id: uuid.UUID, *, status: int = 200, **form: Any):
         ticket=ticket,
         requester=requester,
         messages=list_messages(session, ticket_id),
-        history=list_history(session, ticket_id),
+        history=history_rows(list_history(session, ticket_id)),
         macros=macros.list_macros(session),
         record_panels=record_panels("tickets", ticket),
         form=form,
@@ -262,14 +358,14 @@ def edit_ticket(ticket_id: uuid.UUID):
     if "tags" not in request.form:
         data["tags"] = []
     try:
-        changes = load_form(s.TicketChange(), data, "Please correct the ticket.")
+        changes = load_form(s.TicketChange(), data, N_("Please correct the ticket."))
         tickets.update(session, ticket_id, {**changes, "custom_fields": custom})
     except ValidationError as error:
         return _render_ticket(
-            ticket_id, status=422, edit_errors=error.errors, edit_message=error.detail,
+            ticket_id, status=422, edit_errors=error.errors, edit_message=translate(error.detail),
             edit_values=_posted_custom(custom),
         )  # fmt: skip
-    flash("Ticket saved.")
+    flash(_("Ticket saved."))
     return redirect(url_for("service.show_ticket", ticket_id=ticket_id))
 
 
@@ -279,11 +375,11 @@ def reply_to_ticket(ticket_id: uuid.UUID):
     tickets.get(session, ticket_id)
     data = {k: v for k, v in request.form.items() if k in ("body", "kind", "status")}
     try:
-        loaded = load_form(s.MessageIn(), data, "Write a message.")
+        loaded = load_form(s.MessageIn(), data, N_("Write a message."))
         add_staff_message(session, ticket_id, channel="web_form", **loaded)
     except ValidationError as error:
         return _render_ticket(ticket_id, status=422, reply_errors=error.errors, reply_values=data)
-    flash("Reply sent." if loaded["kind"] == "public" else "Note added.")
+    flash(_("Reply sent.") if loaded["kind"] == "public" else _("Note added."))
     return redirect(url_for("service.show_ticket", ticket_id=ticket_id))
 
 

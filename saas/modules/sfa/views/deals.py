@@ -11,7 +11,7 @@ from flask_babel import gettext
 from sqlalchemy import select
 
 from saas.errors import ValidationError
-from saas.i18n import N_
+from saas.i18n import N_, translate
 from saas.modules.core.models import Account, Contact
 from saas.modules.core.views.columns import TIMESTAMP_COLUMNS, ListColumn
 from saas.modules.core.views.records import (
@@ -39,7 +39,7 @@ CHOICE_LIMIT = 500  # a select is no place for more; larger workspaces pick thro
 
 
 def stage_label(pipeline: Pipeline, stage: Stage) -> str:
-    return f"{pipeline.name}: {stage.name} ({stage.probability}%)"
+    return f"{translate(pipeline.name)}: {translate(stage.name)} ({stage.probability}%)"
 
 
 def stage_choices() -> list[tuple[Any, str]]:
@@ -74,9 +74,10 @@ def _detail_context(deal: Deal) -> dict[str, Any]:
     stage_ids = {change.from_stage_id for change in history} | {change.to_stage_id for change in history}
     return {
         "history": history,
-        "stage_names": dict(
-            session.execute(select(Stage.id, Stage.name).where(Stage.id.in_(stage_ids))).all()
-        ),
+        "stage_names": {
+            stage_id: translate(name)
+            for stage_id, name in session.execute(select(Stage.id, Stage.name).where(Stage.id.in_(stage_ids)))
+        },
         "stages": deal.pipeline.stages,
         "open_tasks": tasks.list(session, deal_id=deal.id, status="open").data,
         "people": workspace_people(),
@@ -127,7 +128,7 @@ DEAL_PAGES = RecordPages(
     columns=(
         ListColumn(N_("Name"), lambda deal: deal.name, "name", "name"),
         ListColumn(N_("Amount"), money, "amount", "amount"),
-        ListColumn(N_("Stage"), lambda deal: deal.stage.name, "stage"),
+        ListColumn(N_("Stage"), lambda deal: translate(deal.stage.name), "stage"),
         ListColumn(N_("Close date"), lambda deal: deal.close_date, "close_date", "close_date"),
         ListColumn(N_("Status"), deal_status_label, "status", "status"),
         ListColumn(
@@ -214,5 +215,5 @@ def move_deal(record_id: uuid.UUID):
         return render_detail(DEAL_PAGES, deal, status=422, move_error=error)
     if _wants_json():
         return jsonify(id=str(deal.id), stage_id=str(deal.stage_id), status=deal.status)
-    flash(gettext("%(deal)s is now in %(stage)s.", deal=deal.name, stage=deal.stage.name))
+    flash(gettext("%(deal)s is now in %(stage)s.", deal=deal.name, stage=translate(deal.stage.name)))
     return redirect(_back_to(record_id), 303)
