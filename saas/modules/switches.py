@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from flask import abort
 from sqlalchemy import Boolean, DateTime, ForeignKey, String, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -16,6 +17,7 @@ from saas.db import TenantRef, db
 from saas.errors import NotFound, ValidationError
 from saas.i18n import N_
 from saas.modules.registry import Module, registry
+from saas.tenants.models import Tenant
 
 
 class ModuleSwitch(db.Model):
@@ -102,3 +104,17 @@ def refuse_requests_to_disabled_modules(tenant: TenantRef, membership: object) -
             f"The {title} module is switched off for this workspace; an owner or admin can switch it "
             f"on under Settings > Modules. Its data is kept."
         )
+
+
+def public_workspace(values: dict | None, *module_keys: str, refusal: str = "Not found.") -> Tenant:
+    """The workspace whose ``<slug>`` a public URL (outside ``/t/<slug>/``) carries, popped from the
+    route's ``values``: 404 when there is none; ``ModuleDisabled(refusal)`` while one of ``module_keys`` is
+    switched off for it."""
+    slug = (values or {}).pop("slug", None)
+    tenant = db.session.scalar(select(Tenant).where(Tenant.slug == slug)) if slug else None
+    if tenant is None:
+        abort(404)
+    for key in module_keys:
+        if not is_module_enabled(db.session, tenant.id, key):
+            raise ModuleDisabled(refusal)
+    return tenant

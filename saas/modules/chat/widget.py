@@ -12,10 +12,9 @@ import uuid
 
 from flask import abort, current_app, g, jsonify, request
 from flask_babel import gettext
-from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 
-from saas.db import TenantSession, db
+from saas.db import TenantSession
 from saas.errors import SaasError
 from saas.extensions import csrf, limiter
 from saas.i18n import translate, use_audience_locale
@@ -23,9 +22,8 @@ from saas.modules.chat import chats
 from saas.modules.chat.blueprints import widget
 from saas.modules.chat.events import chat_channel, chat_events
 from saas.modules.chat.models import Chat
-from saas.modules.switches import ModuleDisabled, is_module_enabled
+from saas.modules.switches import public_workspace
 from saas.ratelimits import within_email_limit
-from saas.tenants.models import Tenant
 from saas.web.errors import problem
 
 PREFIX = "/chat/<slug>"
@@ -51,13 +49,7 @@ def _within_email_limit(email: str | None) -> None:
 def _bind_to_tenant(endpoint: str | None, values: dict | None) -> None:
     if endpoint == "chat_widget.static":
         return
-    slug = (values or {}).pop("slug", None)
-    tenant = db.session.scalar(select(Tenant).where(Tenant.slug == slug)) if slug else None
-    if tenant is None:
-        abort(404)
-    for key in REQUIRES:
-        if not is_module_enabled(db.session, tenant.id, key):
-            raise ModuleDisabled("Live chat is switched off for this workspace.")
+    tenant = public_workspace(values, *REQUIRES, refusal="Live chat is switched off for this workspace.")
     g.chat_tenant = tenant
     use_audience_locale(tenant)
 

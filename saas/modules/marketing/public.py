@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import base64
 
-from flask import Response, abort, current_app, g, redirect, render_template, request, url_for
-from sqlalchemy import select
+from flask import Response, current_app, g, redirect, render_template, request, url_for
 
-from saas.db import TenantSession, db
+from saas.db import TenantSession
 from saas.errors import ValidationError
 from saas.extensions import EMBEDDABLE, csrf, limiter, security_headers
 from saas.i18n import current_locale, use_audience_locale
@@ -21,8 +20,7 @@ from saas.modules.marketing import forms, tracking
 from saas.modules.marketing.blueprints import public
 from saas.modules.privacy.audit import commit_audit_with_response
 from saas.modules.privacy.consent import ConsentContext
-from saas.modules.switches import ModuleDisabled, is_module_enabled
-from saas.tenants.models import Tenant
+from saas.modules.switches import public_workspace
 
 PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
 NO_STORE = {"Cache-Control": "no-store, private"}
@@ -36,12 +34,7 @@ def _rate_limit() -> str:
 
 @public.url_value_preprocessor
 def _bind_to_tenant(endpoint: str | None, values: dict | None) -> None:
-    slug = (values or {}).pop("slug", None)
-    tenant = db.session.scalar(select(Tenant).where(Tenant.slug == slug)) if slug else None
-    if tenant is None:
-        abort(404)
-    if not is_module_enabled(db.session, tenant.id, "marketing"):
-        raise ModuleDisabled("Not found.")
+    tenant = public_workspace(values, "marketing")
     g.public_tenant = tenant
     use_audience_locale(tenant)
     # The app commits this session once the response is a success (one transaction per request).

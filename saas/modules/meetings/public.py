@@ -16,7 +16,6 @@ from zoneinfo import ZoneInfo
 from babel.core import get_global
 from babel.dates import format_date, format_time
 from flask import abort, current_app, g, render_template, request
-from sqlalchemy import select
 
 from saas.db import TenantSession, db
 from saas.errors import Conflict, SaasError, ValidationError
@@ -27,9 +26,8 @@ from saas.modules.meetings.blueprints import booking as pages
 from saas.modules.meetings.meetings import active_members, platform_user
 from saas.modules.meetings.models import Booking, BookingSettings, BookingTeam
 from saas.modules.meetings.slots import group_by_day
-from saas.modules.switches import is_module_enabled
+from saas.modules.switches import is_module_enabled, public_workspace
 from saas.ratelimits import within_email_limit
-from saas.tenants.models import Tenant
 
 PREFIX = "/b/<slug>/<handle>"
 
@@ -43,13 +41,10 @@ def _limit(name: str, default: str):
 def _bind_to_link(endpoint: str | None, values: dict | None) -> None:
     if endpoint == "booking.static":
         return
-    slug, handle = (values or {}).pop("slug", None), (values or {}).pop("handle", None)
-    tenant = db.session.scalar(select(Tenant).where(Tenant.slug == slug)) if slug else None
-    if (
-        tenant is None
-        or tenant.status != "active"
-        or not is_module_enabled(db.session, tenant.id, "meetings")
-    ):
+    handle = (values or {}).pop("handle", None)
+    # Every missing link answers the same 404, the module switched off included.
+    tenant = public_workspace(values)
+    if tenant.status != "active" or not is_module_enabled(db.session, tenant.id, "meetings"):
         abort(404)
     use_audience_locale(tenant)
     # The app commits this session once the response is a success (one transaction per request).

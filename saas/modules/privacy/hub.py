@@ -26,7 +26,6 @@ from flask import (
     request,
     url_for,
 )
-from sqlalchemy import select
 
 from saas.db import TenantSession, db
 from saas.errors import Conflict
@@ -47,9 +46,8 @@ from saas.modules.privacy.links import (
 )
 from saas.modules.privacy.subject import personal_data_json
 from saas.modules.registry import HubSection, registry
-from saas.modules.switches import ModuleDisabled, enabled_module_keys, is_module_enabled
+from saas.modules.switches import enabled_module_keys, public_workspace
 from saas.ratelimits import within_email_limit
-from saas.tenants.models import Tenant
 
 HUB_PREFIX = "/hub/<slug>"
 # The stricter of the two places it replaces (privacy center 30 minutes, portal an hour): it shows and
@@ -71,13 +69,12 @@ def serve_hub_pages(blueprint: Blueprint, module_key: str | None = None) -> None
     def bind_to_workspace(endpoint: str | None, values: dict | None) -> None:
         if endpoint is not None and endpoint.endswith(".static"):
             return
-        slug = (values or {}).pop("slug", None)
-        tenant = db.session.scalar(select(Tenant).where(Tenant.slug == slug)) if slug else None
-        if tenant is None:
-            abort(404)
-        if module_key is not None and not is_module_enabled(db.session, tenant.id, module_key):
+        if module_key is None:
+            tenant = public_workspace(values)
+        else:
             title = registry.get(module_key).title
-            raise ModuleDisabled(f"The {title} module is switched off for this workspace. Its data is kept.")
+            refusal = f"The {title} module is switched off for this workspace. Its data is kept."
+            tenant = public_workspace(values, module_key, refusal=refusal)
         g.hub_tenant = tenant
         g.hub_ref = tenant.ref
         use_audience_locale(tenant)

@@ -7,10 +7,9 @@ per client address and recorded with the typed name, the time and the address.
 
 from __future__ import annotations
 
-from flask import Response, abort, current_app, g, redirect, render_template, request, url_for
-from sqlalchemy import select
+from flask import Response, current_app, g, redirect, render_template, request, url_for
 
-from saas.db import TenantSession, db
+from saas.db import TenantSession
 from saas.errors import Conflict, ValidationError
 from saas.extensions import limiter
 from saas.i18n import use_audience_locale
@@ -19,8 +18,7 @@ from saas.modules.sfa import quotes
 from saas.modules.sfa.blueprints import public
 from saas.modules.sfa.quote_documents import document_context, pdf_filename, render_pdf
 from saas.modules.sfa.quote_links import quote_from_link
-from saas.modules.switches import ModuleDisabled, is_module_enabled
-from saas.tenants.models import Tenant
+from saas.modules.switches import public_workspace
 
 NO_STORE = {"Cache-Control": "no-store, private"}
 # The acceptance's audit entry is on the platform session: committed only with a successful answer.
@@ -33,12 +31,7 @@ def _rate_limit() -> str:
 
 @public.url_value_preprocessor
 def _bind_to_tenant(endpoint: str | None, values: dict | None) -> None:
-    slug = (values or {}).pop("slug", None)
-    tenant = db.session.scalar(select(Tenant).where(Tenant.slug == slug)) if slug else None
-    if tenant is None:
-        abort(404)
-    if not is_module_enabled(db.session, tenant.id, "sfa"):
-        raise ModuleDisabled("Not found.")
+    tenant = public_workspace(values, "sfa")
     g.public_tenant = tenant
     use_audience_locale(tenant)
     g.tenant_session = TenantSession(tenant.ref)

@@ -5,26 +5,19 @@ from __future__ import annotations
 
 import base64
 
-from flask import Response, abort, g, redirect
-from sqlalchemy import select
+from flask import Response, g, redirect
 
-from saas.db import TenantSession, db
+from saas.db import TenantSession
 from saas.modules.mailbox import tracking
 from saas.modules.mailbox.blueprints import public
-from saas.modules.switches import ModuleDisabled, is_module_enabled
-from saas.tenants.models import Tenant
+from saas.modules.switches import public_workspace
 
 PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
 
 
 @public.url_value_preprocessor
 def _bind_to_tenant(endpoint: str | None, values: dict | None) -> None:
-    slug = (values or {}).pop("slug", None)
-    tenant = db.session.scalar(select(Tenant).where(Tenant.slug == slug)) if slug else None
-    if tenant is None:
-        abort(404)
-    if not is_module_enabled(db.session, tenant.id, "mailbox"):
-        raise ModuleDisabled("Not found.")
+    tenant = public_workspace(values, "mailbox")
     # The app commits this session once the response is a success (one transaction per request).
     g.tenant_session = TenantSession(tenant.ref)
 
