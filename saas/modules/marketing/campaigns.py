@@ -11,13 +11,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import gettext
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from saas.db import TenantSession
 from saas.errors import Conflict, NotFound, ValidationError
 from saas.i18n import LANGUAGES, N_
-from saas.jobs import enqueue_for_tenant
+from saas.jobs import enqueue_after_commit
 from saas.mail import mail_enabled
 from saas.modules.marketing.content import check_merge_fields, extract_links, sanitise_html
 from saas.modules.marketing.models import (
@@ -245,20 +245,6 @@ def delete_campaign(session: Session, campaign_id: uuid.UUID) -> None:
 
 
 # --- scheduling --------------------------------------------------------------------------------------
-
-
-def enqueue_after_commit(session: TenantSession, function: str, *args: Any, **options: Any) -> None:
-    """Queue the job once the session commits, so the worker finds what this transaction wrote."""
-    pending = session.info.setdefault("marketing_jobs", [])
-    if not pending:
-
-        def _flush(committed: Session) -> None:
-            for job_function, job_args, job_options in committed.info.pop("marketing_jobs", []):
-                enqueue_for_tenant(session.tenant.id, job_function, *job_args, **job_options)
-
-        event.listen(session, "after_commit", _flush, once=True)
-        event.listen(session, "after_rollback", lambda s: s.info.pop("marketing_jobs", None), once=True)
-    pending.append((function, args, options))
 
 
 def schedule_campaign(

@@ -20,10 +20,10 @@ from sqlalchemy.orm import Session
 from saas.db import TenantSession, db
 from saas.errors import NotFound, ValidationError
 from saas.i18n import N_
+from saas.jobs import enqueue_after_commit
 from saas.modules.core import phones
 from saas.modules.core.models import Contact
 from saas.modules.core.services import contacts
-from saas.modules.marketing.campaigns import enqueue_after_commit
 from saas.modules.marketing.models import FormSubmission, MarketingForm
 from saas.modules.privacy import consent
 from saas.modules.registry import registry
