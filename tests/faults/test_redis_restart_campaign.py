@@ -151,8 +151,11 @@ def test_worker_told_to_stop_while_idle_stops_rather_than_starting_again(app, ap
     flagging a stop request, so the loop asks when the shutdown was requested."""
     worker = start_worker(app, burst=False)
     try:
-        registered = lambda: any(w.pid == worker.pid for w in Worker.all(connection=redis_connection()))  # noqa: E731
-        wait_for(registered, "the worker to register")
+        # Idle, not merely registered: RQ registers the worker before it installs its signal handlers.
+        idle = lambda: any(  # noqa: E731
+            w.pid == worker.pid and w.get_state() == "idle" for w in Worker.all(connection=redis_connection())
+        )
+        wait_for(idle, "the worker to wait for work")
         worker.terminate()
         assert worker.wait(timeout=60) == 0
     finally:
