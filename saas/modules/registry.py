@@ -266,6 +266,15 @@ class Module:
     record_labels: tuple[tuple[str, RecordLabels], ...] = ()
     """Per record type (its table: ``stages``, ``accounts``; ``users`` for the workspace's members), how
     its records are named, so reports and filters show names where a field holds a record's id."""
+    event_listeners: tuple[EventListener, ...] = ()
+    """Told of every event emitted in a tenant session (``contact.updated``, ``deal.stage_changed``,
+    ``form.submitted``), webhook or not, inside the emitting transaction, so that what they write commits or
+    rolls back with the change. Each checks its own module's switch."""
+
+
+EventListener = Callable[[Session, str, dict[str, Any], dict[str, tuple[Any, Any]]], None]
+"""Told of an event in the emitting tenant session's transaction: ``session, event, payload, changes``
+(``changes``: each changed field's ``(before, after)`` for ``<noun>.updated``, else empty)."""
 
 
 class ModuleRegistry:
@@ -293,6 +302,14 @@ class ModuleRegistry:
     def load_models(self) -> None:
         for module in self:
             importlib.import_module(module.models)
+
+    def announce(
+        self, session: Session, event: str, payload: dict[str, Any], changes: dict[str, tuple[Any, Any]]
+    ) -> None:
+        """Tell every module's event listeners of ``event`` (``saas.webhooks.events.emit`` calls this)."""
+        for module in self:
+            for listener in module.event_listeners:
+                listener(session, event, payload, changes)
 
     def refused_people(self, session: Session, emails: Collection[str]) -> dict[str, str]:
         """Of these emails, the ones some module refuses a person with, and why."""

@@ -90,14 +90,23 @@ def _json_ready(payload: dict[str, Any]) -> dict[str, Any]:
     return json.loads(json.dumps(payload, default=str))
 
 
-def emit(session: Session, event: str, payload: dict[str, Any]) -> int:
-    """Announce ``event`` with ``payload`` (JSON-ready or close) to the tenant's subscribed URLs.
+def emit(
+    session: Session,
+    event: str,
+    payload: dict[str, Any],
+    changes: dict[str, tuple[Any, Any]] | None = None,
+) -> int:
+    """Announce ``event`` with ``payload`` (JSON-ready or close) to the tenant's subscribed URLs, and to
+    the modules' event listeners (workflows, notifications) with the ``changes`` an update made.
 
     ``session`` is the caller's tenant session; nothing is sent unless its transaction commits.
     Returns how many deliveries were queued.
     """
+    from saas.modules.registry import registry  # modules build on webhooks, not the other way round
+
     if not EVENT_NAME.match(event):
         raise ValueError(f"malformed event name {event!r}")
+    registry.announce(session, event, payload, changes or {})
     subscriptions = session.scalars(
         select(WebhookSubscription).where(
             WebhookSubscription.is_active.is_(True),

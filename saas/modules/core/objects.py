@@ -108,10 +108,16 @@ class ObjectRecordService(RecordService):
         )
         self.definition = definition
 
-    def emit(self, session: TenantSession, verb: str, record: Any) -> None:
+    def emit(
+        self,
+        session: TenantSession,
+        verb: str,
+        record: Any,
+        changes: dict[str, tuple[Any, Any]] | None = None,
+    ) -> None:
         from saas.webhooks.events import emit, record_payload
 
-        emit(session, f"{self.definition.table_name}.{verb}", record_payload(record))
+        emit(session, f"{self.definition.table_name}.{verb}", record_payload(record), changes)
 
     def check(self, session: TenantSession, record: Any) -> None:
         name = (record.name or "").strip()

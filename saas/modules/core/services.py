@@ -110,9 +110,15 @@ class RecordService(Generic[Record]):
         # Whether changes emit ``<noun>.created|updated|deleted`` webhooks (saas.webhooks).
         self.announce = announce
 
-    def emit(self, session: TenantSession, verb: str, record: Record) -> None:
+    def emit(
+        self,
+        session: TenantSession,
+        verb: str,
+        record: Record,
+        changes: dict[str, tuple[Any, Any]] | None = None,
+    ) -> None:
         if self.announce:
-            emit(session, f"{self.noun}.{verb}", record_payload(record))
+            emit(session, f"{self.noun}.{verb}", record_payload(record), changes)
 
     newest_first: ClassVar[bool] = False
     """Whether lists run from the highest sort key down (a timeline) instead of up (names)."""
@@ -248,13 +254,16 @@ class RecordService(Generic[Record]):
     def update(self, session: TenantSession, record_id: uuid.UUID, changes: dict[str, Any]) -> Record:
         record = self.get(session, record_id)
         changes = self.normalised(session, changes, record)
+        before = {name: getattr(record, name, None) for name in changes}
         with session.no_autoflush:  # check the changed record before it reaches the database
             for name, value in changes.items():
                 setattr(record, name, value)
             self.check(session, record)
         session.flush()
         session.refresh(record)
-        self.emit(session, "updated", record)
+        after = {name: getattr(record, name, None) for name in changes}
+        changed = {name: (before[name], after[name]) for name in changes if before[name] != after[name]}
+        self.emit(session, "updated", record, changed)
         return record
 
     def delete(self, session: TenantSession, record_id: uuid.UUID) -> None:
