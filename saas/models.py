@@ -13,6 +13,7 @@ _MODEL_MODULES = (
     "saas.exports.models",
     "saas.webhooks.models",
     "saas.api.models",
+    "saas.api.idempotency",
 )
 
 

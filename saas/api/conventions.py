@@ -13,19 +13,19 @@
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import logging
 
 from flask import Response, abort, current_app, g, request
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import MethodNotAllowed, NotFound, PreconditionFailed
 
+from saas.api import idempotency
 from saas.api.access import ApiPrincipal
-from saas.errors import Conflict, SaasError, ValidationError
-from saas.jobs import redis_connection
+from saas.db import tenant_session
+from saas.errors import SaasError, ValidationError
+from saas.tenants.routing import current_tenant_session
 
 log = logging.getLogger(__name__)
 
@@ -151,7 +151,7 @@ def _fingerprint() -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _idempotency_redis_key(principal: ApiPrincipal, key: str) -> str:
+def _idempotency_digest(principal: ApiPrincipal, key: str) -> str:
     """Where a key's answer is kept: per credential, its member's role, and route (method and path).
 
     Another credential (or the same one after its member's role changed) never reaches this answer: it
@@ -160,8 +160,7 @@ def _idempotency_redis_key(principal: ApiPrincipal, key: str) -> str:
     """
     membership = principal.membership
     scope = (principal.kind, principal.id, membership.role, request.method, request.path, key)
-    digest = hashlib.sha256(json.dumps(scope).encode()).hexdigest()
-    return f"api:idempotency:{membership.tenant_id}:{digest}"
+    return hashlib.sha256(json.dumps(scope).encode()).hexdigest()
 
 
 def begin_idempotent_request(principal: ApiPrincipal) -> None:
@@ -178,71 +177,59 @@ def begin_idempotent_request(principal: ApiPrincipal) -> None:
         raise ValidationError(
             "Invalid Idempotency-Key.", {"Idempotency-Key": [f"1-{MAX_KEY_LENGTH} printable characters."]}
         )
-    redis_key = _idempotency_redis_key(principal, key)
+    digest = _idempotency_digest(principal, key)
     fingerprint = _fingerprint()
-    connection = redis_connection()
-    claim = json.dumps({"fingerprint": fingerprint, "state": "in_flight"})
-    if not connection.set(redis_key, claim, nx=True, ex=IN_FLIGHT_SECONDS):
-        stored = json.loads(connection.get(redis_key) or "{}")
-        if stored.get("fingerprint") not in (None, fingerprint):
-            raise ValidationError(
-                "This Idempotency-Key was used with a different request.",
-                {"Idempotency-Key": ["Use a new key for a new request."]},
-            )
-        if stored.get("state") != "done":
-            raise Conflict("A request with this Idempotency-Key is still in progress; retry shortly.")
-        replay = Response(
-            base64.b64decode(stored["body"]), status=stored["status"], headers=stored["headers"]
-        )
+    kept = idempotency.claim(current_tenant_session(), digest, fingerprint, IN_FLIGHT_SECONDS)
+    if kept is not None:
+        replay = Response(kept.body, status=kept.status, headers=kept.headers)
         replay.headers["Idempotent-Replayed"] = "true"
         abort(replay)
-    g.idempotency_key = redis_key
+    g.idempotency_key = digest
     g.idempotency_fingerprint = fingerprint
 
 
 def finish_idempotent_request(response: Response) -> Response:
-    """``after_request``: keep the answer for the key (committing the request's work first)."""
-    redis_key = g.pop("idempotency_key", None)
-    if redis_key is None:
-        return response
-    connection = redis_connection()
-    if response.status_code >= 500 or response.status_code in _NOT_KEPT:
-        _forget(redis_key)
-        return response
+    """``after_request``: keep the answer for the key in the transaction of the work it describes.
+
+    A refusal's answer is kept too (its work rolled back first); a 5xx, 409 or 429 frees the key for a retry.
+    """
+    digest = g.pop("idempotency_key", None)
+    fingerprint = g.pop("idempotency_fingerprint", None)
     session = g.get("tenant_session")
-    try:
-        if session is not None and response.status_code < 400:
-            session.commit()  # the stored answer must describe committed work
-    except Exception:
-        _forget(redis_key)
-        raise
-    stored = {
-        "fingerprint": g.pop("idempotency_fingerprint"),
-        "state": "done",
-        "status": response.status_code,
-        "headers": {name: response.headers[name] for name in _REPLAYED_HEADERS if name in response.headers},
-        "body": base64.b64encode(response.get_data()).decode(),
-    }
-    try:
-        connection.set(redis_key, json.dumps(stored), ex=int(current_app.config["API_IDEMPOTENCY_SECONDS"]))
-    except (RedisConnectionError, RedisTimeoutError):
-        # The work is committed: its answer goes out, though a replay of the key cannot find it (Redis
-        # went away after the claim). A 503 here would tell the client to send the write again.
-        log.warning("idempotency answer not kept: Redis unavailable on %s %s", request.method, request.path)
+    if digest is None or session is None:
+        return response
+    if response.status_code >= 500 or response.status_code in _NOT_KEPT:
+        session.rollback()
+        _free(session, digest)
+        return response
+    if response.status_code >= 400:
+        session.rollback()  # a refusal writes nothing but its answer
+    answer = idempotency.KeptAnswer(
+        response.status_code,
+        {name: response.headers[name] for name in _REPLAYED_HEADERS if name in response.headers},
+        response.get_data(),
+    )
+    idempotency.keep(session, digest, fingerprint, answer, int(current_app.config["API_IDEMPOTENCY_SECONDS"]))
+    session.commit()
     return response
 
 
 def release_idempotency_key(exc: BaseException | None = None) -> None:
-    """``teardown_request``: forget the caller; a request that died unanswered frees its key for a retry."""
+    """``teardown_request``: forget the caller; a request that died unanswered frees its key for a retry
+    (its claim went with its rolled-back transaction, unless a view committed part of the work)."""
     g.pop("api_principal", None)
-    redis_key = g.pop("idempotency_key", None)
-    if redis_key is not None:
-        _forget(redis_key)
+    digest = g.pop("idempotency_key", None)
+    tenant = g.get("tenant")
+    if digest is not None and tenant is not None:
+        try:
+            with tenant_session(tenant) as session:
+                _free(session, digest)
+        except SQLAlchemyError:
+            log.warning(
+                "idempotency claim not freed on %s %s (it expires by itself)", request.method, request.path
+            )
 
 
-def _forget(redis_key: str) -> None:
-    """Free a key's claim so that the client may retry; with Redis gone the claim went with it."""
-    try:
-        redis_connection().delete(redis_key)
-    except (RedisConnectionError, RedisTimeoutError):
-        log.warning("idempotency claim not freed: Redis unavailable (it expires by itself)")
+def _free(session, digest: str) -> None:
+    idempotency.forget(session, digest)
+    session.commit()

@@ -25,6 +25,9 @@ FILES_DIR = "files"
 STORED_OBJECTS = "stored_objects"
 """A table's ``info`` key naming its column of stored object names (files on records): each such object
 travels in the archive as ``files/<name>`` and is put back into the new tenant's storage on import."""
+NOT_ARCHIVED = "not_archived"
+"""A table's ``info`` key marking operational rows that are not the workspace's data (kept API answers):
+archives leave the table out and an import leaves it empty."""
 CONFIG_DIR = "config"
 CONFIGURATION = f"{CONFIG_DIR}/workspace.json"
 AUDIT_LOG = f"{CONFIG_DIR}/audit_log.jsonl"
@@ -126,7 +129,11 @@ def tenant_tables() -> list[TableSpec]:
             if mapper.class_.__module__ == module.models:
                 for table in mapper.tables:
                     owner[table.name] = module.key
-    return [TableSpec(owner.get(t.name, "core"), t) for t in TenantBase.metadata.sorted_tables]
+    return [
+        TableSpec(owner.get(t.name, "core"), t)
+        for t in TenantBase.metadata.sorted_tables
+        if not t.info.get(NOT_ARCHIVED)
+    ]
 
 
 README_TEXT = """# Tenant export

@@ -54,7 +54,7 @@ DATABASE_UNAVAILABLE = (
     sqlalchemy_errors.InterfaceError,
     sqlalchemy_errors.TimeoutError,
 )
-# Redis went away (restarted, failed over): rate limits, idempotency keys and job queues live there. The
+# Redis went away (restarted, failed over): rate limits and job queues live there. The
 # client may retry; whether a write was saved is not known here (a job is queued after its commit), so
 # the answer claims nothing about it. redis-py reconnects on the next call, without a process restart.
 REDIS_UNAVAILABLE = (redis_errors.ConnectionError, redis_errors.TimeoutError)

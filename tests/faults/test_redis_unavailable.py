@@ -1,6 +1,7 @@
-"""Redis gone under API requests (found by bench/soak.py): rate limits and idempotency keys live there, so a
-request that meets the outage answers a clean 503 with ``Retry-After``, never a 500; and a write committed
-before Redis went away answers what it did, so that the client does not send it twice.
+"""Redis gone under API requests (found by bench/soak.py): rate limits live there, so a request that meets
+the outage answers a clean 503 with ``Retry-After``, never a 500; a write committed before Redis went away
+answers what it did, so that the client does not send it twice; and the answers kept for Idempotency-Keys
+live in PostgreSQL, so a Redis that comes back empty still replays them.
 
 The app here has a Redis of its own (in a fresh instance folder), so killing it touches no other test.
 """
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import threading
 import uuid
 from collections.abc import Iterator
 
@@ -20,6 +22,7 @@ from sqlalchemy import func, select
 from saas import create_app, embedded
 from saas.db import tenant_session
 from saas.extensions import limiter
+from saas.jobs import redis_connection
 from saas.modules.core.models import Contact, ImportJob
 from tests.conftest import bearer, make_token
 
@@ -128,3 +131,48 @@ def test_an_import_started_as_redis_goes_away_answers_202_and_stays_queued_for_t
         job = session.get(ImportJob, uuid.UUID(answer.get_json()["id"]))
         # Committed as queued: resume_stalled_imports queues it again once it is found stalled.
         assert job.status == "queued"
+
+
+def test_a_kept_answer_outlives_redis_losing_everything_it_held(app, own_redis_app, tenant_a):
+    headers = {**bearer(make_token(tenant_a)), "Idempotency-Key": "retry-after-restart"}
+    client = own_redis_app.test_client()
+    first = client.post("/api/v1/contacts", json={"last_name": "Once"}, headers=headers)
+    assert first.status_code == 201, first.text[:300]
+
+    with own_redis_app.app_context():
+        redis_connection().flushall()  # what a restart without persistence leaves
+    again = client.post("/api/v1/contacts", json={"last_name": "Once"}, headers=headers)
+    assert again.status_code == 201 and again.headers["Idempotent-Replayed"] == "true"
+    assert again.get_json() == first.get_json()
+    assert _contacts_named(tenant_a, "Once") == 1
+
+
+def test_a_key_in_flight_answers_409_to_its_twin_and_its_work_commits_once(app, own_redis_app, tenant_a):
+    headers = {**bearer(make_token(tenant_a)), "Idempotency-Key": "double-click"}
+    client = own_redis_app.test_client()
+    twins = []
+
+    @own_redis_app.after_request
+    def twin_arrives_while_the_first_is_unanswered(response):
+        # The first request's work is flushed, its claim held in its open transaction. The twin is sent from
+        # another thread, as another server thread would take it (a request inside a request shares ``g``).
+        if request.headers.get("Idempotency-Key") == "double-click" and not twins:
+            twins.append(None)
+            send = lambda: twins.__setitem__(  # noqa: E731
+                0,
+                own_redis_app.test_client().post(
+                    "/api/v1/contacts", json={"last_name": "Twin"}, headers=headers
+                ),
+            )
+            sender = threading.Thread(target=send)
+            sender.start()
+            sender.join(timeout=60)
+        return response
+
+    first = client.post("/api/v1/contacts", json={"last_name": "Twin"}, headers=headers)
+    assert first.status_code == 201, first.text[:300]
+    twin = twins[0]
+    assert twin.status_code == 409 and twin.content_type == "application/problem+json"
+    later = client.post("/api/v1/contacts", json={"last_name": "Twin"}, headers=headers)
+    assert later.headers.get("Idempotent-Replayed") == "true" and later.get_json() == first.get_json()
+    assert _contacts_named(tenant_a, "Twin") == 1

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import Select, delete, select
 from sqlalchemy.orm import Session
 
+from saas.api.idempotency import forget_answers_about
 from saas.modules.core import custom_fields, imports, objects
 from saas.modules.core.models import Activity, Contact, CustomField
 from saas.modules.core.vendor_imports.service import erase_from_vendor_imports
@@ -86,6 +87,8 @@ def erase_person(session: Session, subject: DataSubject) -> dict[str, int]:
         "relations_cleared": cleared,
         **imports.erase_from_imports(session, subject),
         **erase_from_vendor_imports(session, subject),
+        # The API's kept answers (a day's retry window) may show the person as created or changed.
+        "api_answers": forget_answers_about(session, [str(subject.contact_id), subject.email or ""]),
     }
 
 
