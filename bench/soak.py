@@ -660,7 +660,7 @@ def count_back(
             len(duplicated),
             not duplicated,
             f"{sum(c['key'] in replayed_after_restart for c in duplicated)} of them replayed after the Redis "
-            f"restart, their key acknowledged before it (keys live in Redis); {_keys(duplicated)}",
+            f"restart, their key acknowledged before it; {_keys(duplicated)}",
         )
     )
     checks.append(

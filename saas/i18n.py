@@ -15,14 +15,16 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from functools import lru_cache
 from pathlib import Path
 
 from babel import Locale
+from babel.dates import get_timezone_location
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from flask import Flask, current_app, g, has_request_context, request
@@ -226,6 +228,18 @@ def format_money(amount: Decimal | float | int | None, currency: str = "USD") ->
     return "" if amount is None else format_currency(amount, currency)
 
 
+@lru_cache(maxsize=32)
+def _zone_choices(locale: str, names: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    labelled = [(name, get_timezone_location(name, locale=locale)) for name in names]
+    return tuple(sorted(labelled, key=lambda choice: choice[1]))
+
+
+def zone_choices(names: Iterable[str]) -> tuple[tuple[str, str], ...]:
+    """``(IANA name, the place in the reader's language)`` for a time zone select, sorted by the place
+    ("Deutschland (Berlin)" for ``Europe/Berlin``); Babel's names, computed once per language."""
+    return _zone_choices(current_locale(), tuple(names))
+
+
 def bidi_isolate(value: object) -> Markup:
     """Wraps user-typed text (names, emails) so Latin text inside a Persian sentence stays legible."""
     return Markup("<bdi>{}</bdi>").format(value)
@@ -285,4 +299,5 @@ def init_app(app: Flask) -> None:
         text_direction=text_direction,
         current_locale=current_locale,
         reading_time_zone=reading_time_zone,
+        zone_choices=zone_choices,
     )

@@ -286,11 +286,11 @@ def test_an_import_shows_its_progress_live_and_then_its_result(browsers: Browser
     page.get_by_role("button", name="Check a dry run").click()
     page.get_by_role("button", name="Import 40 rows").click()
     section = page.locator("#import-progress")
-    expect(section.locator('[data-field="status"]')).to_have_text("queued")
+    expect(section.locator('[data-field="status_label"]')).to_have_text("queued")
 
     make_worker().work(burst=True)  # the job runs while the page is open
     # The page notices by itself (live-progress.js polls), then reloads once with the final figures.
-    expect(section.locator('[data-field="status"]')).to_have_text("done", timeout=20_000)
+    expect(section.locator('[data-field="status_label"]')).to_have_text("done", timeout=20_000)
     expect(section.locator('[data-field="imported_rows"]')).to_have_text("40")
     expect(section.locator("progress")).to_have_attribute("value", "40")
 

@@ -43,7 +43,7 @@ def test_an_admin_imports_a_salesforce_export_through_the_dry_run_and_finds_its_
     expect(page.get_by_role("status")).to_contain_text("Import started")
     make_worker().work(burst=True)
     progress = page.locator("#vendor-import-progress")
-    expect(progress.locator('[data-field="status"]')).to_have_text("done")  # followed live, no reload
+    expect(progress.locator('[data-field="status_label"]')).to_have_text("done")  # followed live, no reload
     expect(progress.locator('strong[data-field="imported_rows"]')).to_have_text(
         str(5 + 10 + 3 + 6 + 2 + 4 + 3)
     )

@@ -4,11 +4,14 @@ no visible text outside the translation layer (see test_pseudo_locale for the me
 from __future__ import annotations
 
 import html
+import io
 import re
 
 from babel import Locale
+from babel.dates import get_timezone_location
 
 from saas.db import tenant_session
+from saas.modules.meetings.booking import sorted_time_zones
 from saas.modules.service.macros import MERGE_FIELDS
 from tests.conftest import csrf_token_from, login
 from tests.i18n.test_pseudo_locale import HEADERS, page_leaks, pseudo_locale  # noqa: F401
@@ -251,3 +254,67 @@ def test_privacy_staff_pages_show_no_text_outside_the_translation_layer(
     assert {name: found for name, found in leaks.items() if found} == {}, {
         n: f for n, f in leaks.items() if f
     }
+
+
+def test_mail_calendar_product_quote_and_vendor_import_pages_show_no_text_outside_the_translation_layer(
+    client,
+    tenant_a,
+    pseudo_locale,  # noqa: F811
+):
+    """The salesperson's day (issue 23) and the migration in (issue 24): each page as a new workspace sees
+    it, and a product, a quote and a vendor import's dry run once made."""
+    login(client, tenant_a.email, tenant_a.password)
+    base = f"/t/{tenant_a.slug}"
+    token = csrf_token_from(client.get(f"{base}/products", headers=HEADERS).text)
+    product = {"name": "Widget", "sku": "W-1", "unit_price": "12.50", "currency": "EUR", "tax_rate": "19"}
+    made = client.post(f"{base}/products", data={"csrf_token": token, **product}, headers=HEADERS)
+    assert made.status_code in (302, 303), made.status_code
+    product_url = made.headers["Location"]
+    with tenant_session(tenant_a.ref) as session:
+        from saas.modules.sfa.deals import deals
+
+        deal = deals.create(session, {"name": "Big order", "amount": 1000, "currency": "EUR"})
+        session.commit()
+        deal_id = deal.id
+    quote_form = client.get(f"{base}/deals/{deal_id}/quotes/new", headers=HEADERS)
+    assert quote_form.status_code == 200
+    vendor = client.post(
+        f"{base}/vendor-imports/new",
+        data={"csrf_token": token, "vendor": "hubspot",
+              "files": (io.BytesIO(b"Record ID,First Name,Last Name,Email\n101,Ada,Lovelace,ada@x.example\n"),
+                        "contacts.csv")},
+        headers=HEADERS, content_type="multipart/form-data",
+    )  # fmt: skip
+    assert vendor.status_code in (302, 303), vendor.status_code
+    data = {
+        tenant_a.tenant.name, tenant_a.slug, tenant_a.email, "Widget", "W-1", "EUR", "Big order",
+        "contacts.csv", "Ada", "Lovelace", "ada@x.example", "Record ID", "First Name", "Last Name", "Email",
+        "HubSpot", "Salesforce", "Twenty", "EspoCRM",  # the CRMs' own names
+        "contacts",  # HubSpot's name of its object, shown beside ours
+        # Babel's names of the working days and of the time zones' places (formatted, not translated)
+        *Locale.parse("eo").days["format"]["abbreviated"].values(),
+        *(get_timezone_location(zone, locale="eo") for zone in sorted_time_zones()),
+    }  # fmt: skip
+    surfaces = {
+        "mailbox": f"{base}/mailbox",
+        "calendar": f"{base}/calendar",
+        "calendar teams": f"{base}/calendar/teams",
+        "products": f"{base}/products",
+        "product": product_url,
+        "product import": f"{base}/products/import",
+        "new quote": f"{base}/deals/{deal_id}/quotes/new",
+        "quote settings": f"{base}/settings/quotes",
+        "new vendor import": f"{base}/vendor-imports/new",
+        "vendor import dry run": vendor.headers["Location"],
+    }
+    leaks = {}
+    for name, path in surfaces.items():
+        page = client.get(path, headers=HEADERS)
+        assert page.status_code == 200, (name, page.status_code)
+        assert 'lang="eo"' in page.text, name
+        leaks[name] = page_leaks(page.text, data)
+    import json
+    import pathlib
+
+    pathlib.Path("/tmp/leaks.json").write_text(json.dumps(leaks))
+    assert {name: found for name, found in leaks.items() if found} == {}

@@ -36,6 +36,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from saas.auth.services import is_member
 from saas.db import TenantSession, db
 from saas.errors import Conflict, NotFound, ValidationError
+from saas.i18n import N_, translate
 from saas.modules.core import custom_fields, objects, phones
 from saas.modules.core.activities import acting_user_id
 from saas.modules.core.models import Account, Contact, CustomField, CustomObject, ImportJob, ImportRowError
@@ -454,6 +455,21 @@ def mapping_problem(session: TenantSession, job: ImportJob) -> ValidationError |
     target = import_target(session, job.entity)
     missing = missing_required(target, job.mapping["columns"])
     return missing_columns_error(target, missing, job.mapping["headers"]) if missing else None
+
+
+IMPORT_STATUSES = {
+    "pending": N_("waiting for your choices"),
+    "queued": N_("queued"),
+    "running": N_("running"),
+    "done": N_("done"),
+    "failed": N_("failed"),
+}
+"""What an import's status (a CSV import's or another CRM's) reads as on its pages."""
+
+
+def import_status_label(status: str) -> str:
+    """An import's status in the reader's language."""
+    return translate(IMPORT_STATUSES.get(status, status))
 
 
 def progress(job: ImportJob) -> dict[str, Any]:

@@ -14,10 +14,12 @@ from sqlalchemy import ColumnElement, func, select, update
 
 from saas.db import TenantSession
 from saas.errors import NotFound, ValidationError
+from saas.i18n import N_
 from saas.modules.core.services import RecordService
 from saas.modules.sfa.models import PriceBook, Product, ProductPrice
 
-DEFAULT_PRICE_BOOK = "Standard"
+DEFAULT_PRICE_BOOK = N_("Standard")
+"""Seeded in English; shown in the reader's language while the workspace keeps the name."""
 
 
 class ProductService(RecordService[Product]):

@@ -314,7 +314,7 @@ def test_the_import_pages_map_preview_start_and_follow_an_import(client, tenant_
     progress = client.get(f"{base}/imports/{job_id}/progress").get_json()
     assert progress | {"id": None, "message": None} == {
         "id": None, "status": "done", "total_rows": 3, "processed_rows": 3, "imported_rows": 1,
-        "duplicate_rows": 1, "error_rows": 1, "message": None,
+        "duplicate_rows": 1, "error_rows": 1, "message": None, "status_label": "done",
     }  # fmt: skip
     status_page = client.get(f"{base}/imports/{job_id}")
     assert "live-progress.js" in status_page.text and "Download the error report" in status_page.text

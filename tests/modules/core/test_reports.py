@@ -203,5 +203,5 @@ def test_a_report_filter_on_a_stage_shows_the_stage_name_and_columns_read_as_fie
     assert page.status_code == 200
     assert f'value="{proposal}" maxlength="200" aria-describedby="r-fl-0"' in page.text
     assert '<span class="muted" id="r-fl-0">Proposal</span>' in page.text
-    assert "count of deals by owner" in page.text and '<th scope="col">owner</th>' in page.text
+    assert "Count of Deals by Owner" in page.text and '<th scope="col">Owner</th>' in page.text
     assert f"<td>{tenant_a.email}</td>" in page.text

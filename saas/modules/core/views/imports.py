@@ -12,10 +12,22 @@ from saas.i18n import translate
 from saas.modules.core import imports
 from saas.modules.core.blueprints import pages
 from saas.modules.core.models import ImportJob
+from saas.modules.registry import registry
 from saas.tenants.routing import current_tenant_session
 from saas.web.errors import PAGE_DETAILS, PAGE_TITLES
 
 ERRORS_SHOWN = 50
+
+
+pages.app_context_processor(
+    lambda: {"import_status_label": imports.import_status_label, "record_type_plural": _record_type_plural}
+)
+
+
+def _record_type_plural(table: str) -> str:
+    """What the workspace calls the records of ``table`` (``contacts``: Contacts), in the reader's words."""
+    record_type = registry.record_type(current_tenant_session(), table)
+    return translate(record_type.plural) if record_type is not None else table
 
 
 @pages.route("/imports")
@@ -121,7 +133,8 @@ def show_import(job_id: uuid.UUID):
 @pages.route("/imports/<uuid:job_id>/progress")
 def import_progress(job_id: uuid.UUID):
     """What the status page polls while the import runs."""
-    return jsonify(imports.progress(imports.get_import(current_tenant_session(), job_id)))
+    job = imports.get_import(current_tenant_session(), job_id)
+    return jsonify({**imports.progress(job), "status_label": imports.import_status_label(job.status)})
 
 
 @pages.route("/imports/<uuid:job_id>/errors.csv")

@@ -48,14 +48,18 @@ def _arguments(params: dict[str, Any]) -> dict[str, str]:
     return plain | {f"{reports.FILTER_PREFIX}{name}": value for name, value in params["filters"].items()}
 
 
-def _card(params: dict[str, Any], rows: list[reports.ReportRow], groupable: dict[str, str]) -> DashboardCard:
-    """The report as a chart card, titled with the fields' labels."""
+def _card(
+    params: dict[str, Any], rows: list[reports.ReportRow], groupable: dict[str, str], records: str
+) -> DashboardCard:
+    """The report as a chart card, titled with the fields' labels in the reader's language."""
     labels, series = reports.chart_series(rows, params["measure"], params["then_by"])
-    group = groupable.get(params["group_by"], params["group_by"])
-    return DashboardCard(
-        key="core.report", title=f"{params['measure']} of {params['entity']} by {group}",
-        labels=labels, series=series,
-    )  # fmt: skip
+    title = gettext(
+        "%(measure)s of %(records)s by %(field)s",
+        measure=gettext(reports.MEASURE_LABELS.get(params["measure"], "Count")),
+        records=records,
+        field=groupable.get(params["group_by"], params["group_by"]),
+    )
+    return DashboardCard(key="core.report", title=title, labels=labels, series=series)
 
 
 @pages.get("/reports")
@@ -68,7 +72,10 @@ def reports_page():
     enabled = enabled_module_keys(db.session, g.tenant.id)
     entities = {t.table: gettext(t.plural) for t in registry.record_types(session, enabled)}
     entity = params["entity"] if params["entity"] in entities else "contacts"
-    groupable, summable = reports.fields_of(session, entity)
+    groupable, summable = (
+        {name: translate(label) for name, label in fields.items()}
+        for fields in reports.fields_of(session, entity)
+    )
     rows, message, errors, status, named = None, None, {}, 200, {}
     converter = reports.money_converter(session, entity, params["measure"], params["field"])
     if params["group_by"]:
@@ -78,7 +85,7 @@ def reports_page():
             message, errors, status = error.detail, error.errors, 422
         else:
             named = reports.filter_labels(session, entity, params["filters"])
-    card = _card(params, rows, groupable) if rows else None
+    card = _card(params, rows, groupable, entities[entity]) if rows else None
     return render_template(
         "core/reports.html", params=params, entities=entities, groupable=groupable,
         summable=summable, measures=reports.MEASURES, measure_labels=reports.MEASURE_LABELS, rows=rows,

@@ -11,6 +11,7 @@ from flask import Response, flash, jsonify, redirect, render_template, request, 
 
 from saas.errors import SaasError, ValidationError
 from saas.modules.core.blueprints import pages
+from saas.modules.core.imports import import_status_label
 from saas.modules.core.vendor_imports import service
 from saas.modules.core.vendor_imports.formats import VENDORS
 from saas.modules.settings import ADMIN_ROLES
@@ -22,7 +23,8 @@ ROWS_SHOWN = 50
 def _new_form(message: str | None = None, errors: dict | None = None, status: int = 200):
     session = current_tenant_session()
     return render_template(
-        "core/vendor_import_new.html", vendors=VENDORS.values(), vendor=request.values.get("vendor", ""),
+        "core/vendor_import_new.html", vendors=VENDORS.values(), vendors_by_key=VENDORS,
+        vendor=request.values.get("vendor", ""),
         message=message, errors=errors or {}, jobs=service.list_vendor_imports(session, limit=10),
         max_mb=service.MAX_UPLOAD_BYTES >> 20,
     ), status  # fmt: skip
@@ -88,7 +90,8 @@ def start_vendor_import(import_id: uuid.UUID):
 def vendor_import_progress(import_id: uuid.UUID):
     """What the page polls while the import runs."""
     require_role(*ADMIN_ROLES)
-    return jsonify(service.progress(service.get_vendor_import(current_tenant_session(), import_id)))
+    job = service.get_vendor_import(current_tenant_session(), import_id)
+    return jsonify({**service.progress(job), "status_label": import_status_label(job.status)})
 
 
 @pages.route("/vendor-imports/<uuid:import_id>/report.csv")
