@@ -227,11 +227,11 @@ class Browsers:
         self.contexts: list[BrowserContext] = []
         self.pages: list[Page] = []
 
-    def new_page(self, *, phone: bool = False) -> Page:
+    def new_page(self, *, phone: bool = False, viewport: dict[str, int] | None = None) -> Page:
         options = (
-            {"viewport": PHONE, "is_mobile": True, "has_touch": True, "device_scale_factor": 2}
+            {"viewport": viewport or PHONE, "is_mobile": True, "has_touch": True, "device_scale_factor": 2}
             if phone
-            else {"viewport": DESKTOP}
+            else {"viewport": viewport or DESKTOP}
         )
         context = open_context(self.browser, self.server, self.log, **options)
         self.contexts.append(context)

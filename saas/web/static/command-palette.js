@@ -19,6 +19,8 @@
   var opener = null;
   var pending = null;
   var timer = null;
+  var shownQuery = null; // the query whose choices are listed
+  var enterWaiting = false; // Enter pressed before the choices of what was typed arrived
 
   function pageCommands(query) {
     var found = [];
@@ -45,8 +47,9 @@
     }
   }
 
-  function render(found) {
+  function render(found, query) {
     items = found;
+    shownQuery = query;
     list.textContent = "";
     found.forEach(function (item, index) {
       var option = document.createElement("li");
@@ -68,6 +71,10 @@
     input.setAttribute("aria-expanded", found.length ? "true" : "false");
     status.textContent = found.length ? words.countText.replace("%d", found.length) : words.noneText;
     choose(found.length ? 0 : -1);
+    if (enterWaiting && query === input.value.trim()) {
+      enterWaiting = false;
+      if (found.length) go(0); else dialog.querySelector("form").submit();
+    }
   }
 
   function load() {
@@ -77,7 +84,7 @@
     var url = words.url + "?q=" + encodeURIComponent(query);
     fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin", signal: pending.signal })
       .then(function (response) { return response.json(); })
-      .then(function (body) { render(pageCommands(query).concat(body.items || [])); })
+      .then(function (body) { render(pageCommands(query).concat(body.items || []), query); })
       .catch(function (error) { if (error.name !== "AbortError") status.textContent = words.failedText; });
   }
 
@@ -97,7 +104,8 @@
     if (dialog.open) return;
     opener = document.activeElement;
     input.value = "";
-    render(pageCommands(""));
+    enterWaiting = false;
+    render(pageCommands(""), null);
     dialog.showModal();
     input.focus();
     load();
@@ -121,6 +129,12 @@
     } else if (event.key === "ArrowUp" && items.length) {
       event.preventDefault();
       choose((active - 1 + items.length) % items.length);
+    } else if (event.key === "Enter" && shownQuery !== input.value.trim()) {
+      // Typed faster than the answers came: go to the first choice for what was typed once it arrives.
+      event.preventDefault();
+      enterWaiting = true;
+      clearTimeout(timer);
+      load();
     } else if (event.key === "Enter" && active >= 0) {
       event.preventDefault();
       go(active);
