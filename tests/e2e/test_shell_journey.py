@@ -42,6 +42,26 @@ def test_a_salesperson_jumps_to_a_contact_with_the_palette_reads_the_shortcuts_a
     page.wait_for_url(f"**/t/{tenant_a.slug}/contacts/{contact_id}")
     expect(page.get_by_role("heading", level=1)).to_contain_text("Wilhelmina")
 
+    # A page's own commands (data-command) come first; choosing one clicks it. Enter typed before the
+    # answers arrive goes to the first choice for what was typed.
+    page.evaluate(
+        """() => {
+          const button = document.createElement("button");
+          button.type = "button";
+          button.textContent = "Log";
+          button.dataset.command = "Log a call";
+          button.addEventListener("click", () => { button.dataset.clicked = "yes"; });
+          document.querySelector("main").append(button);
+        }"""
+    )
+    page.keyboard.press("Control+k")
+    combobox.press_sequentially("log a")
+    page.keyboard.press("Enter")
+    command = page.locator('[data-command="Log a call"]')
+    expect(command).to_have_attribute("data-clicked", "yes")
+    expect(command).to_be_focused()
+    expect(palette).to_be_hidden()
+
     # "?" while typing in a field is the field's; elsewhere it opens the shortcuts, Escape closes them.
     help_overlay = page.get_by_role("dialog", name="Keyboard shortcuts")
     search = page.get_by_role("searchbox", name="Search this workspace")

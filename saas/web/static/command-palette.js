@@ -92,6 +92,7 @@
     var item = items[index];
     if (!item) return;
     if (item.element) {
+      opener = null; // the focus goes to the page's control, not back where the palette was opened
       dialog.close();
       item.element.focus();
       item.element.click();
