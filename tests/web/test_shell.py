@@ -26,7 +26,7 @@ def sidebar_sections(html: str) -> list[tuple[str, list[str]]]:
     """The sidebar's areas as shown: (heading, link labels), after the dashboard's link."""
     nav = re.search(r'<nav aria-label="Main" class="main-nav">(.*?)</nav>', html, re.S)
     assert nav, "no main navigation"
-    parts = re.split(r'<span class="nav-heading" id="[^"]+">([^<]+)</span>', nav.group(1))
+    parts = re.split(r'<span class="nav-heading">([^<]+)</span>', nav.group(1))
     return [
         (html_unescape(heading), re.findall(r">([^<]+)</a>", links))
         for heading, links in zip(parts[1::2], parts[2::2], strict=True)

@@ -109,7 +109,7 @@ MODULE = Module(
     ),
     nav=(
         NavEntry(N_("Tickets"), "service.list_tickets", group="service"),
-        NavEntry(N_("Service dashboard"), "service.dashboard", group="service"),
+        NavEntry(N_("Service overview"), "service.dashboard", group="service"),
         NavEntry(N_("Knowledge base"), "service.list_articles", group="service"),
     ),
 )

@@ -21,6 +21,7 @@
   var timer = null;
   var shownQuery = null; // the query whose choices are listed
   var enterWaiting = false; // Enter pressed before the choices of what was typed arrived
+  var picked = false; // a choice made with the arrows since the last keystroke in the field
 
   function pageCommands(query) {
     var found = [];
@@ -48,6 +49,8 @@
   }
 
   function render(found, query) {
+    // A choice made with the arrows stays chosen when late answers for the same text arrive.
+    var kept = picked ? items[active] : null;
     items = found;
     shownQuery = query;
     list.textContent = "";
@@ -70,10 +73,13 @@
     });
     input.setAttribute("aria-expanded", found.length ? "true" : "false");
     status.textContent = found.length ? words.countText.replace("%d", found.length) : words.noneText;
-    choose(found.length ? 0 : -1);
+    var same = kept ? found.findIndex(function (item) {
+      return item.label === kept.label && item.url === kept.url && item.element === kept.element;
+    }) : -1;
+    choose(same >= 0 ? same : found.length ? 0 : -1);
     if (enterWaiting && query === input.value.trim()) {
       enterWaiting = false;
-      if (found.length) go(0); else dialog.querySelector("form").submit();
+      if (active >= 0) go(active); else dialog.querySelector("form").submit();
     }
   }
 
@@ -106,6 +112,8 @@
     opener = document.activeElement;
     input.value = "";
     enterWaiting = false;
+    picked = false;
+    active = -1;
     render(pageCommands(""), null);
     dialog.showModal();
     input.focus();
@@ -119,6 +127,7 @@
   });
 
   input.addEventListener("input", function () {
+    picked = false;
     clearTimeout(timer);
     timer = setTimeout(load, 120);
   });
@@ -126,9 +135,11 @@
   input.addEventListener("keydown", function (event) {
     if (event.key === "ArrowDown" && items.length) {
       event.preventDefault();
+      picked = true;
       choose((active + 1) % items.length);
     } else if (event.key === "ArrowUp" && items.length) {
       event.preventDefault();
+      picked = true;
       choose((active - 1 + items.length) % items.length);
     } else if (event.key === "Enter" && shownQuery !== input.value.trim()) {
       // Typed faster than the answers came: go to the first choice for what was typed once it arrives.
