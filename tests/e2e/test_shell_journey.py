@@ -106,7 +106,9 @@ def test_a_salesperson_jumps_to_a_contact_with_the_palette_reads_the_shortcuts_a
     expect(page.get_by_role("heading", level=1)).to_be_visible()
 
 
-def test_the_main_pages_fit_a_phone_and_the_sidebar_folds_into_a_menu(browsers: Browsers, tenant_a):
+def test_the_main_pages_fit_a_phone_the_sidebar_folds_into_a_menu_and_dark_mode_keeps_contrast(
+    browsers: Browsers, tenant_a
+):
     contact_id = add_contact(
         tenant_a,
         first_name="Konstantinopoulou-Papadimitriou",
@@ -143,6 +145,14 @@ def test_the_main_pages_fit_a_phone_and_the_sidebar_folds_into_a_menu(browsers: 
     # On a wide screen the same sidebar is simply there.
     page.set_viewport_size({"width": 1280, "height": 900})
     expect(nav.get_by_role("link", name="Deals", exact=True)).to_be_visible()
+
+    # Dark mode follows the system's choice, and keeps its contrast (axe checks each page on load).
+    page.emulate_media(color_scheme="dark")
+    for path in (f"/t/{slug}/", f"/t/{slug}/contacts/{contact_id}", f"/t/{slug}/deals/new"):
+        page.goto(path)
+        background = page.evaluate("getComputedStyle(document.body).backgroundColor")
+        assert background == "rgb(13, 17, 23)", background
+    browsers.check_accessibility()
 
 
 def test_the_accessibility_check_fails_a_page_with_a_serious_violation(browsers: Browsers, tenant_a):
