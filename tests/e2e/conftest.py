@@ -143,6 +143,10 @@ class AccessibilityLog:
     script: Path
     checked: list[str] = field(default_factory=list)
     violations: list[str] = field(default_factory=list)
+    source: str = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.source = self.script.read_text()
 
     def check(self, page: Page) -> None:
         """Runs axe on the page as it is now; a page left before axe finished is skipped, not failed."""
@@ -153,7 +157,7 @@ class AccessibilityLog:
             # Evaluated over the DevTools protocol, so the app's Content Security Policy (scripts from
             # its own files only) needs no exception for the test's script.
             if not page.evaluate("() => typeof window.axe === 'object'"):
-                page.evaluate(self.script.read_text())
+                page.evaluate(self.source)
             found = page.evaluate(AXE_RUN, list(AXE_FAILING_IMPACTS))
         except Error as error:
             if page.is_closed() or "context was destroyed" in str(error) or "navigat" in str(error):
