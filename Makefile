@@ -8,7 +8,7 @@ CHECKOV_VERSION := 3.3.30
 INFRA_VENV := .venv-infra
 INFRA_STAMP := $(INFRA_VENV)/.installed-$(CHECKOV_VERSION)
 
-.PHONY: dev test stop lint bench clean infra-check translations
+.PHONY: dev test stop lint bench clean infra-check translations screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +52,11 @@ translations: $(STAMP)
 		-o saas/translations/messages.pot .
 	$(BIN)/pybabel --quiet update -i saas/translations/messages.pot -d saas/translations \
 		--no-fuzzy-matching --ignore-obsolete
+
+# The main pages at desktop and phone width into docs/screenshots/ (Debian's /usr/bin/chromium, the demo
+# workspace on an embedded PostgreSQL and Redis of its own under instance/screenshots).
+screenshots: $(STAMP)
+	$(BIN)/python -m tests.e2e.screenshots
 
 # Every bench at sizes that fit ~15 minutes here, then one table (figure, goal, measured, baseline,
 # ratio); `make bench BENCH=provision,load` for some. django-tenants' side of the provisioning bench

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 import saas.modules
 from saas.errors import ValidationError
+from saas.i18n import N_
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,30 @@ class NavEntry:
     endpoint: str
     params: tuple[tuple[str, str], ...] = ()
     """The URL's arguments (a saved report's query), as pairs so the entry stays hashable."""
+    group: str = ""
+    """The sidebar's area the entry sits in: a key of ``NAV_GROUPS`` (``sales``); empty for links that
+    are not in the sidebar (a dashboard card's "See the pipeline")."""
+
+
+@dataclass(frozen=True)
+class NavGroup:
+    """An area of the workspace's sidebar; modules place their entries in one by its key."""
+
+    key: str
+    label: str
+    """Marked with ``N_``: translated where shown."""
+
+
+NAV_GROUPS = (
+    NavGroup("records", N_("Contacts & accounts")),
+    NavGroup("sales", N_("Sales")),
+    NavGroup("marketing", N_("Marketing")),
+    NavGroup("service", N_("Service")),
+    NavGroup("inbox", N_("Mail & calendar")),
+    NavGroup("reports", N_("Reports")),
+    NavGroup("settings", N_("Settings")),
+)
+"""The sidebar's areas in the order shown; an area with no entry for the workspace is left out."""
 
 
 @dataclass(frozen=True)
@@ -224,8 +249,12 @@ class Module:
     """Builds a blueprint of public routes with their own prefix (the customer hub, a module's pages in it:
     ``saas.modules.privacy.hub.serve_hub_pages``); it checks its switch."""
     nav: tuple[NavEntry, ...] = field(default_factory=tuple)
+    """The module's places in the sidebar, each in its ``group``, shown while the module is on."""
     workspace_nav: Callable[[Session], list[NavEntry]] | None = None
     """Entries that depend on the workspace (its custom objects' lists), after ``nav``."""
+    actions: tuple[NavEntry, ...] = ()
+    """What the command palette (Ctrl/⌘-K) offers to do (``New deal``: a page that starts it), shown while
+    the module is on."""
     settings: tuple[SettingsPage, ...] = ()
     """The module's settings pages (owners and admins): the hub shows them as one group under the module's
     title while the module is on."""

@@ -52,17 +52,14 @@ def workspaces():
 
 @site_pages.app_context_processor
 def _navigation():
-    def tenant_nav():
-        from flask import g
+    def workspace_sidebar():
+        """The dashboard link and the sidebar's areas of the request's workspace (see ``navigation``)."""
+        from flask import g, request
 
-        from saas.modules.switches import enabled_module_keys
         from saas.tenants.routing import current_tenant_session
+        from saas.web.navigation import sidebar, workspace_entries
 
-        enabled = enabled_module_keys(db.session, g.tenant.id)
-        entries = [entry for module in registry if module.key in enabled for entry in module.nav]
-        for module in registry:
-            if module.key in enabled and module.workspace_nav is not None:
-                entries += module.workspace_nav(current_tenant_session())
-        return entries
+        entries = workspace_entries(db.session, current_tenant_session(), g.tenant.id, g.membership.role)
+        return sidebar(entries, request.path)
 
-    return {"tenant_nav": tenant_nav}
+    return {"workspace_sidebar": workspace_sidebar}

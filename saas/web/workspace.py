@@ -1,19 +1,23 @@
-"""Workspace pages every module shares, under /t/<slug>/: the dashboard, global search, the checklist, the
-settings hub.
+"""Workspace pages every module shares, under /t/<slug>/: the dashboard, global search, the command
+palette's answers, the keyboard shortcuts, the checklist, the settings hub.
 
-Thin: each asks one service (``saas.web.dashboard``, ``.search``, ``.onboarding``, ``.settings_hub``) and
-renders.
+Thin: each asks one service (``saas.web.dashboard``, ``.search``, ``.navigation``, ``.onboarding``,
+``.settings_hub``) and renders.
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, g, redirect, render_template, request, session, url_for
+from dataclasses import asdict
+
+from flask import Blueprint, Response, g, jsonify, redirect, render_template, request, session, url_for
 
 from saas.db import db
 from saas.errors import ValidationError
 from saas.modules.settings import ADMIN_ROLES
 from saas.tenants.routing import current_tenant_session, require_role
 from saas.web.dashboard import PALETTE, chart, dashboard_cards
+from saas.web.errors import problem
+from saas.web.navigation import palette_items
 from saas.web.onboarding import onboarding_steps
 from saas.web.search import MAX_QUERY, global_search
 from saas.web.settings_hub import settings_groups
@@ -70,6 +74,25 @@ def search():
     return render_template(
         "search.html", query=query, groups=groups, message=message, max_query=MAX_QUERY
     ), 422 if message else 200
+
+
+@workspace_pages.route("/palette")
+def palette() -> Response:
+    """The command palette's choices for what was typed (``?q=``), JSON for ``static/command-palette.js``."""
+    try:
+        items = palette_items(
+            db.session, current_tenant_session(), g.tenant.id, g.membership.role, request.args.get("q", "")
+        )
+    except ValidationError as error:
+        # A JSON caller gets the problem document the API would send, not the error page.
+        return problem(error.status, error.title, error.detail, **error.extra)
+    return jsonify(items=[asdict(item) for item in items])
+
+
+@workspace_pages.route("/shortcuts")
+def shortcuts():
+    """The keyboard shortcuts as a page: where the help overlay's link leads without JavaScript."""
+    return render_template("shortcuts.html")
 
 
 @workspace_pages.route("/settings")

@@ -5,12 +5,19 @@ Never a downloaded browser: ``.ci/run`` installs ``chromium`` with apt when ``/u
 missing. Every page's requests go through a route that records their host; a request to any other
 host than the server's fails the test (and is aborted, so nothing leaves the machine). A failing
 journey leaves a screenshot under ``$E2E_SCREENSHOTS`` (default ``instance/e2e-screenshots``).
+
+Every page a journey loads is checked by axe-core (the npm package pinned in ``tests/e2e/axe/``, installed
+by ``npm ci`` once per lock file under ``instance/e2e-axe/``): a serious or critical violation fails the
+journey at its end, listed by page and rule.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
+import shutil
+import subprocess
 import threading
 import uuid
 from collections.abc import Iterator
@@ -19,7 +26,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Error, Page, Playwright, sync_playwright
 from werkzeug.serving import make_server
 
 from saas.auth.services import add_member
@@ -31,6 +38,9 @@ ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = Path(os.environ.get("E2E_SCREENSHOTS", ROOT / "instance" / "e2e-screenshots"))
 PHONE = {"width": 375, "height": 667}  # an iPhone SE's CSS viewport
 DESKTOP = {"width": 1280, "height": 900}
+AXE_PACKAGE = Path(__file__).parent / "axe"
+AXE_CACHE = ROOT / "instance" / "e2e-axe"
+AXE_FAILING_IMPACTS = ("serious", "critical")
 
 
 @dataclass
@@ -80,6 +90,85 @@ def browser(playwright_driver: Playwright) -> Iterator[Browser]:
     )
     yield browser
     browser.close()
+
+
+def _install_axe() -> Path:
+    """axe-core's browser build as locked in ``tests/e2e/axe`` (``npm ci``, once per lock file)."""
+    npm = shutil.which("npm")
+    if npm is None:
+        pytest.fail("npm is required by the accessibility checks of the journeys (apt-get install -y npm)")
+    lock = (AXE_PACKAGE / "package-lock.json").read_bytes()
+    installed = AXE_CACHE / hashlib.sha256(lock).hexdigest()[:16]
+    script = installed / "node_modules" / "axe-core" / "axe.min.js"
+    if not script.exists():
+        staging = AXE_CACHE / f"staging-{uuid.uuid4().hex[:8]}"
+        staging.mkdir(parents=True)
+        for name in ("package.json", "package-lock.json"):
+            shutil.copy(AXE_PACKAGE / name, staging / name)
+        done = subprocess.run(
+            [npm, "ci", "--no-audit", "--no-fund", "--ignore-scripts"],
+            cwd=staging, capture_output=True, text=True, timeout=600,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stdout + done.stderr
+        if installed.exists():  # another worker finished first
+            shutil.rmtree(staging)
+        else:
+            staging.rename(installed)
+    return script
+
+
+@pytest.fixture(scope="session")
+def axe_script() -> Path:
+    return _install_axe()
+
+
+# Runs in the page once axe is loaded; only what fails a journey comes back, small enough to print. Runs
+# queue behind each other: the load event's check and the journey's last one may overlap, axe refuses that.
+AXE_RUN = """async (impacts) => {
+  const previous = window.__axeQueue || Promise.resolve();
+  const run = previous.catch(() => null).then(() => axe.run(document, {resultTypes: ["violations"]}));
+  window.__axeQueue = run;
+  const results = await run;
+  return results.violations.filter((v) => impacts.includes(v.impact)).map((v) => ({
+    rule: v.id, impact: v.impact, help: v.help,
+    targets: v.nodes.slice(0, 5).map((n) => n.target.join(" ")),
+  }));
+}"""
+
+
+@dataclass
+class AccessibilityLog:
+    """Each page checked by axe in one journey, and the serious or critical violations found."""
+
+    script: Path
+    checked: list[str] = field(default_factory=list)
+    violations: list[str] = field(default_factory=list)
+    source: str = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.source = self.script.read_text()
+
+    def check(self, page: Page) -> None:
+        """Runs axe on the page as it is now; a page left before axe finished is skipped, not failed."""
+        url = page.url
+        if page.is_closed() or not url.startswith("http"):
+            return
+        try:
+            # Evaluated over the DevTools protocol, so the app's Content Security Policy (scripts from
+            # its own files only) needs no exception for the test's script.
+            if not page.evaluate("() => typeof window.axe === 'object'"):
+                page.evaluate(self.source)
+            found = page.evaluate(AXE_RUN, list(AXE_FAILING_IMPACTS))
+        except Error as error:
+            if page.is_closed() or "context was destroyed" in str(error) or "navigat" in str(error):
+                return
+            raise
+        self.checked.append(url)
+        for violation in found:
+            self.violations.append(
+                f"{urlsplit(url).path}: {violation['impact']} {violation['rule']} ({violation['help']}) "
+                f"at {', '.join(violation['targets'])}"
+            )
 
 
 @dataclass
@@ -135,35 +224,49 @@ def _screenshot_on_failure(request, pages: list[Page]) -> None:
 class Browsers:
     """Opens pages (desktop or phone) whose every request is checked; see ``new_page``."""
 
-    def __init__(self, browser: Browser, server: LiveServer) -> None:
+    def __init__(self, browser: Browser, server: LiveServer, axe: Path) -> None:
         self.browser, self.server = browser, server
         self.log = RequestLog(own=server.netloc)
+        self.accessibility = AccessibilityLog(axe)
         self.contexts: list[BrowserContext] = []
         self.pages: list[Page] = []
 
-    def new_page(self, *, phone: bool = False) -> Page:
+    def new_page(self, *, phone: bool = False, viewport: dict[str, int] | None = None) -> Page:
         options = (
-            {"viewport": PHONE, "is_mobile": True, "has_touch": True, "device_scale_factor": 2}
+            {"viewport": viewport or PHONE, "is_mobile": True, "has_touch": True, "device_scale_factor": 2}
             if phone
-            else {"viewport": DESKTOP}
+            else {"viewport": viewport or DESKTOP}
         )
         context = open_context(self.browser, self.server, self.log, **options)
         self.contexts.append(context)
         page = context.new_page()
+        # Every page the journey loads is checked as soon as it has loaded, and where it ended at the end.
+        page.on("load", self.accessibility.check)
         self.pages.append(page)
         return page
 
+    def check_accessibility(self) -> None:
+        """Checks each open page where the journey left it (pages changed by script since their load)."""
+        for page in self.pages:
+            if not page.is_closed():
+                self.accessibility.check(page)
+
 
 @pytest.fixture
-def browsers(request, browser: Browser, live_server: LiveServer) -> Iterator[Browsers]:
-    """Pages for one journey; at the end no request may have gone to another host."""
-    opened = Browsers(browser, live_server)
+def browsers(request, browser: Browser, live_server: LiveServer, axe_script: Path) -> Iterator[Browsers]:
+    """Pages for one journey; at the end no request may have gone to another host, and no page it
+    loaded may have a serious or critical accessibility violation."""
+    opened = Browsers(browser, live_server, axe_script)
     yield opened
     _screenshot_on_failure(request, opened.pages)
+    opened.check_accessibility()
     for context in opened.contexts:
         context.close()
     assert opened.log.foreign == [], f"requests to other hosts: {opened.log.foreign}"
     assert opened.log.hosts <= {live_server.netloc}
+    assert opened.accessibility.violations == [], "accessibility violations (axe-core):\n" + "\n".join(
+        dict.fromkeys(opened.accessibility.violations)
+    )
 
 
 @pytest.fixture

@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import re
 import uuid
+from html import unescape as html_unescape
 
 from saas import create_app
 from saas.auth.services import add_member
 from saas.billing.catalog import default_plan, plan_prices
 from saas.db import db
-from saas.modules.registry import registry
+from saas.modules.registry import NAV_GROUPS, registry
 from tests.conftest import PASSWORD, csrf_token_from, login
-from tests.web.conftest import switch
+from tests.web.conftest import add_records, switch
 
 
 def nav_labels(html: str) -> list[str]:
@@ -21,17 +22,65 @@ def nav_labels(html: str) -> list[str]:
     return re.findall(r">([^<]+)</a>", nav.group(1))
 
 
-def test_the_shell_names_the_workspace_and_lists_the_enabled_modules_pages(client, tenant_a):
+def sidebar_sections(html: str) -> list[tuple[str, list[str]]]:
+    """The sidebar's areas as shown: (heading, link labels), after the dashboard's link."""
+    nav = re.search(r'<nav aria-label="Main" class="main-nav">(.*?)</nav>', html, re.S)
+    assert nav, "no main navigation"
+    parts = re.split(r'<span class="nav-heading">([^<]+)</span>', nav.group(1))
+    return [
+        (html_unescape(heading), re.findall(r">([^<]+)</a>", links))
+        for heading, links in zip(parts[1::2], parts[2::2], strict=True)
+    ]
+
+
+def test_the_shell_names_the_workspace_and_groups_the_enabled_modules_pages_by_area(client, tenant_a):
     login(client, tenant_a.email, tenant_a.password)
     page = client.get(f"/t/{tenant_a.slug}/contacts").text
     assert f"</span>{tenant_a.tenant.name}</span>" in page
-    expected = ["Dashboard", *(entry.label for module in registry for entry in module.nav), "Settings"]
-    assert nav_labels(page) == expected
+    entries = [entry for module in registry for entry in module.nav]
+    hub = {"settings": ["Settings"]}  # the workspace's own settings hub, for owners and admins
+    expected = [
+        (group.label, [e.label for e in entries if e.group == group.key] + hub.get(group.key, []))
+        for group in NAV_GROUPS
+    ]
+    assert sidebar_sections(page) == [(heading, labels) for heading, labels in expected if labels]
+    assert nav_labels(page)[0] == "Dashboard"
     assert f'<a href="/t/{tenant_a.slug}/contacts" aria-current="page">Contacts</a>' in page
     switch(tenant_a, "sfa", False)
     without = nav_labels(client.get(f"/t/{tenant_a.slug}/contacts").text)
     sales = {entry.label for entry in registry.get("sfa").nav}
     assert sales and not sales & set(without) and "Contacts" in without
+    assert "Sales" not in dict(sidebar_sections(client.get(f"/t/{tenant_a.slug}/contacts").text))
+
+
+def test_every_sidebar_entry_of_a_module_names_a_known_area():
+    areas = {group.key for group in NAV_GROUPS}
+    for module in registry:
+        for entry in module.nav:
+            assert entry.group in areas, (module.key, entry.label, entry.group)
+
+
+def test_a_record_page_marks_its_list_as_the_current_place(client, tenant_a):
+    login(client, tenant_a.email, tenant_a.password)
+    contact = add_records(tenant_a, "Placeholder")["contact"]
+    page = client.get(f"/t/{tenant_a.slug}/contacts/{contact}").text
+    assert f'<a href="/t/{tenant_a.slug}/contacts" aria-current="true">Contacts</a>' in page
+    assert page.count("aria-current=") == 1
+    # The dashboard's URL is a prefix of every workspace page, yet only its own page marks it.
+    assert f'<a href="/t/{tenant_a.slug}/" aria-current="page">' in client.get(f"/t/{tenant_a.slug}/").text
+
+
+def test_the_topbar_keeps_search_palette_help_and_the_notification_hook(client, tenant_a):
+    login(client, tenant_a.email, tenant_a.password)
+    page = client.get(f"/t/{tenant_a.slug}/deals").text
+    assert 'id="global-q"' in page and f'action="/t/{tenant_a.slug}/search"' in page
+    assert f'data-url="/t/{tenant_a.slug}/palette"' in page and 'role="combobox"' in page
+    assert f'href="/t/{tenant_a.slug}/shortcuts" data-help-open' in page
+    shortcuts = client.get(f"/t/{tenant_a.slug}/shortcuts")
+    assert shortcuts.status_code == 200 and "<kbd>K</kbd>" in shortcuts.text
+    with client.application.app_context():  # a fresh `g`: no workspace bound by an earlier request
+        outside = client.get("/workspaces").text
+    assert "data-palette" not in outside and "data-sidebar" not in outside
 
 
 def test_flash_messages_show_once_as_a_status(client, tenant_a):

@@ -51,6 +51,6 @@ MODULE = Module(
             N_("The website widget's snippet; chat hours follow the service module's business hours."),
         ),
     ),
-    nav=(NavEntry(N_("Chat"), "chat.inbox"),),
+    nav=(NavEntry(N_("Chat"), "chat.inbox", group="service"),),
     hub_sections=(HubSection("chats", N_("My chats"), "chat/hub_chats.html", _hub_chats, order=15),),
 )

@@ -43,7 +43,7 @@ MODULE = Module(
     pages=_pages,
     api=_api,
     public=_public,
-    nav=(NavEntry(N_("Mailbox"), "mailbox.settings"),),
+    nav=(NavEntry(N_("Mailbox"), "mailbox.settings", group="inbox"),),
     record_links=(RecordLink("contacts", N_("Write email"), "mailbox.compose", "contact_id"),),
     record_panels=(RecordPanel("mailbox/_panel.html", _panel, ("contacts", "accounts", "deals"), order=40),),
     personal_data=privacy.personal_data,

@@ -44,7 +44,7 @@ MODULE = Module(
     pages=_pages,
     api=_api,
     public=_public,
-    nav=(NavEntry(N_("Calendar"), "meetings.settings"),),
+    nav=(NavEntry(N_("Calendar"), "meetings.settings", group="inbox"),),
     settings=(
         SettingsPage(
             N_("Team booking links"),

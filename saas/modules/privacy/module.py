@@ -44,7 +44,7 @@ MODULE = Module(
             N_("Privacy center branding"), "privacy.branding_page", N_("Name, logo, colour and policy link.")
         ),
     ),
-    nav=(NavEntry(N_("Privacy"), "privacy.request_queue"),),
+    nav=(NavEntry(N_("Privacy requests"), "privacy.request_queue", group="settings"),),
     record_links=(
         RecordLink("contacts", N_("Consents and receipts"), "privacy.contact_consents", "contact_id"),
     ),

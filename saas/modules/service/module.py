@@ -103,10 +103,14 @@ MODULE = Module(
             N_("SLA targets, business hours and holidays, queues, inbound mail."),
         ),
     ),
+    actions=(
+        NavEntry(N_("New ticket"), "service.new_ticket"),
+        NavEntry(N_("New article"), "service.new_article"),
+    ),
     nav=(
-        NavEntry(N_("Tickets"), "service.list_tickets"),
-        NavEntry(N_("Service"), "service.dashboard"),
-        NavEntry(N_("Knowledge base"), "service.list_articles"),
+        NavEntry(N_("Tickets"), "service.list_tickets", group="service"),
+        NavEntry(N_("Service overview"), "service.dashboard", group="service"),
+        NavEntry(N_("Knowledge base"), "service.list_articles", group="service"),
     ),
 )
 

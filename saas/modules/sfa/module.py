@@ -135,12 +135,17 @@ MODULE = Module(
         ),
         SettingsPage(N_("Quotes"), "sfa.quote_settings", N_("Whether an accepted quote wins its deal.")),
     ),
+    actions=(
+        NavEntry(N_("New deal"), "sfa.new_deals"),
+        NavEntry(N_("New lead"), "sfa.new_leads"),
+        NavEntry(N_("New task"), "sfa.new_tasks"),
+    ),
     nav=(
-        NavEntry(N_("Leads"), "sfa.list_leads"),
-        NavEntry(N_("Deals"), "sfa.list_deals"),
-        NavEntry(N_("Pipeline"), "sfa.kanban"),
-        NavEntry(N_("Forecast"), "sfa.forecast_page"),
-        NavEntry(N_("Tasks"), "sfa.list_tasks"),
-        NavEntry(N_("Products"), "sfa.list_products"),
+        NavEntry(N_("Leads"), "sfa.list_leads", group="sales"),
+        NavEntry(N_("Deals"), "sfa.list_deals", group="sales"),
+        NavEntry(N_("Pipeline"), "sfa.kanban", group="sales"),
+        NavEntry(N_("Forecast"), "sfa.forecast_page", group="reports"),
+        NavEntry(N_("Tasks"), "sfa.list_tasks", group="sales"),
+        NavEntry(N_("Products"), "sfa.list_products", group="sales"),
     ),
 )

@@ -132,7 +132,7 @@ def _keep_object_key(endpoint: str, values: dict[str, Any]) -> None:
 def workspace_nav(session: Any) -> list[NavEntry]:
     """Each live object's list in the workspace's navigation (core's ``workspace_nav``)."""
     return [
-        NavEntry(escape(o.plural), "core.list_object_records", ((OBJECT_ARGUMENT, o.key),))
+        NavEntry(escape(o.plural), "core.list_object_records", ((OBJECT_ARGUMENT, o.key),), group="records")
         for o in objects.live_objects(session)
     ]
 
