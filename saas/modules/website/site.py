@@ -26,7 +26,7 @@ def get_settings(session: Session) -> WebsiteSettings:
 
 
 def normalise_origin(text: str) -> str:
-    """``https://www.example.com/any/page`` -> ``https://www.example.com``; a ValueError if not a web origin."""
+    """``https://www.example.com/any/page`` -> ``https://www.example.com``; ValueError if no web origin."""
     parts = urlsplit(text.strip())
     if parts.scheme not in ("http", "https") or not parts.hostname or parts.username or parts.password:
         raise ValueError(text)

@@ -74,7 +74,7 @@ def parse_batch(data: Any, now: datetime) -> Batch:
         if not isinstance(event, dict):
             raise ValidationError(N_("Not a valid batch."), {"events": ["Each event is an object."]})
         ago = event.get("ago", 0)
-        if not isinstance(ago, int) or isinstance(ago, bool) or not 0 <= ago <= MAX_AGE.total_seconds() * 1000:
+        if type(ago) is not int or not 0 <= ago <= MAX_AGE.total_seconds() * 1000:
             raise ValidationError(N_("Not a valid batch."), {"events.ago": ["Milliseconds, up to a day."]})
         title = event.get("title")
         views.append(
