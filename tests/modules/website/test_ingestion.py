@@ -35,9 +35,7 @@ def test_a_batch_from_a_listed_site_is_stored_and_answered_for_that_origin(clien
             {"path": "/", "title": "Home", "ago": 5000},
         ],
     }  # fmt: skip
-    response = client.post(
-        f"/w/{tenant_a.slug}/events", data=json.dumps(body), headers={"Origin": SITE}
-    )
+    response = client.post(f"/w/{tenant_a.slug}/events", data=json.dumps(body), headers={"Origin": SITE})
     assert response.status_code == 202 and response.get_json() == {"accepted": 2}
     assert response.headers["Access-Control-Allow-Origin"] == SITE
     assert "Access-Control-Allow-Credentials" not in response.headers
