@@ -93,8 +93,8 @@ def _add_purpose() -> None:
     purpose_id = uuid.uuid4()
     inserted = op.get_bind().execute(
         sa.text(
-            "INSERT INTO consent_purposes (id, key, title) SELECT :id, :key, :title "
-            "WHERE NOT EXISTS (SELECT 1 FROM consent_purposes WHERE key = :key)"
+            "INSERT INTO consent_purposes (id, key, title) SELECT :id, CAST(:key AS varchar), :title "
+            "WHERE NOT EXISTS (SELECT 1 FROM consent_purposes WHERE key = CAST(:key AS varchar))"
         ),
         {"id": purpose_id, "key": PURPOSE_KEY, "title": PURPOSE_TITLE},
     )
