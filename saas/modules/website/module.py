@@ -8,6 +8,7 @@ from saas.jobs.schedules import PeriodicJob, register_periodic
 from saas.modules.registry import Module, RecordPanel, SettingsPage
 from saas.modules.website import privacy
 from saas.modules.website.consent import seed_purpose
+from saas.modules.website.segment_rules import WEBSITE_PAGE
 
 
 def _pages():
@@ -53,6 +54,7 @@ MODULE = Module(
     personal_data=privacy.personal_data,
     erase_person=privacy.erase_person,
     record_panels=(RecordPanel("website/_panel.html", _panel, record_types=("contacts",), order=45),),
+    segment_fields=(WEBSITE_PAGE,),
     event_listeners=(_on_event,),
 )
 
