@@ -282,6 +282,9 @@ class Module:
     record_labels: tuple[tuple[str, RecordLabels], ...] = ()
     """Per record type (its table: ``stages``, ``accounts``; ``users`` for the workspace's members), how
     its records are named, so reports and filters show names where a field holds a record's id."""
+    followed_link: Callable[[Session, str, uuid.UUID], str] | None = None
+    """``session, url, contact_id`` -> the URL a contact's followed email link redirects to: the website
+    module adds a signed mark to links into the workspace's own site, so the visit joins the contact."""
     segment_fields: tuple[SegmentField, ...] = ()
     """Fields of the module's data that segment rules may test (pages a contact viewed)."""
     event_listeners: tuple[EventListener, ...] = ()
@@ -350,6 +353,13 @@ class ModuleRegistry:
             for module in self
             if module.import_consents is not None and choices
         )
+
+    def followed_link(self, session: Session, url: str, contact_id: uuid.UUID) -> str:
+        """Where a contact's followed email link goes, as every module with a say leaves it."""
+        for module in self:
+            if module.followed_link is not None:
+                url = module.followed_link(session, url, contact_id)
+        return url
 
     def segment_fields(self) -> dict[str, SegmentField]:
         """Every module's segment fields by key."""

@@ -31,6 +31,12 @@ def _panel(session, record_type, record):
     return visits_panel(session, record_type, record)
 
 
+def _followed_link(session, url, contact_id) -> str:
+    from saas.modules.website.identity import mark_followed_link
+
+    return mark_followed_link(session, url, contact_id)
+
+
 def _on_event(session, event, payload, changes) -> None:
     from saas.modules.website.visits import on_event
 
@@ -54,6 +60,7 @@ MODULE = Module(
     personal_data=privacy.personal_data,
     erase_person=privacy.erase_person,
     record_panels=(RecordPanel("website/_panel.html", _panel, record_types=("contacts",), order=45),),
+    followed_link=_followed_link,
     segment_fields=(WEBSITE_PAGE,),
     event_listeners=(_on_event,),
 )

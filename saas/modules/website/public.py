@@ -19,7 +19,7 @@ from saas.errors import SaasError
 from saas.extensions import csrf, limiter
 from saas.i18n import translate
 from saas.modules.switches import public_workspace
-from saas.modules.website import site, visits
+from saas.modules.website import identity, site, visits
 from saas.modules.website.blueprints import tracking
 from saas.web.errors import problem
 
@@ -110,5 +110,8 @@ def collect():
     except ValueError:
         abort(400, "Send a JSON object.")
     batch = visits.parse_batch(data, visits.now())
+    mark = data.get("ident")
+    if isinstance(mark, str) and (contact_id := identity.contact_of_mark(_session(), mark)) is not None:
+        visits.identify_visitor(_session(), batch.visitor_id, contact_id)  # a followed email link's mark
     visits.record_batch(_session(), batch)
     return jsonify(accepted=len(batch.views)), 202
