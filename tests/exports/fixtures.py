@@ -38,6 +38,7 @@ from saas.modules.sfa.models import (
     DealContact,
     DealStageChange,
     Lead,
+    LeadScoreModel,
     Pipeline,
     Stage,
     Task,
@@ -104,9 +105,18 @@ def fill_every_table(fixture) -> None:
             )
         )
         lead = Lead(
-            first_name="Lee", last_name="Ad", email="lee@ad.example", company=AWKWARD[:200], source="web"
-        )
+            first_name="Lee", last_name="Ad", email="lee@ad.example", company=AWKWARD[:200], source="web",
+            rule_score=40, predicted_score=73, score_factors=[["has_phone", 1.25], ["activities", -0.5]],
+        )  # fmt: skip
         session.add(lead)
+        session.add(
+            LeadScoreModel(
+                id=1, trained_at=datetime(2026, 11, 1, 3, 0, 0, 654321, tzinfo=UTC),
+                converted=12, disqualified=10,
+                parameters={"features": ["has_phone"], "means": [0.5], "scales": [0.5],
+                            "coefficients": [1.5], "intercept": -0.25},
+            )
+        )  # fmt: skip
         occurred = datetime(2026, 11, 1, 12, 30, 15, 123456, tzinfo=UTC)
         session.add(
             Activity(
