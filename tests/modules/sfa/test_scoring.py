@@ -97,3 +97,20 @@ def test_the_daily_job_scores_workspaces_with_sales_on_only(app_ctx, tenant_a, t
         assert session.scalar(select(Lead.rule_score)) == 15
     with tenant_session(tenant_b.ref) as session:
         assert session.scalar(select(Lead.rule_score)) is None
+
+
+def test_a_persons_download_holds_their_lead_scores_and_factors(tenant_a):
+    import json
+
+    from saas.modules.core.services import contacts
+    from saas.modules.privacy.subject import personal_data_json
+
+    with tenant_session(tenant_a.ref) as session:
+        decided(session, phone_converts=True)
+        _fresh(session, email="pia@example.org", phone="+4930999999")
+        scoring.score_leads(session)
+        person = contacts.create(session, {"first_name": "Pia", "email": "pia@example.org"})
+        document = json.loads(personal_data_json(session, person.id, "Alpha"))
+    [lead] = document["data"]["sfa"]["leads"]
+    assert lead["predicted_score"] > 80 and lead["rule_score"] == 15
+    assert lead["score_factors"][0][0] == "has_phone"
