@@ -34,6 +34,7 @@ PLAN: list[tuple[str, list[str]]] = [
     ("tenants_migrate", ["--tenants", "200", "--jobs", "2"]),
     ("service", ["--tickets", "20000", "--articles", "5000", "--repeat", "30"]),
     ("api", ["--contacts", "20000", "--repeat", "50", "--search-repeat", "10"]),
+    ("website_events", ["--batches", "1000", "--batch", "20"]),
 ]
 
 

@@ -70,6 +70,8 @@ TUNABLES = (
     "BOOKING_RATE_LIMIT",
     "BOOKING_EMAIL_RATE_LIMIT",
     "CALDAV_ALLOW_LOOPBACK",
+    "WEBSITE_EVENTS_RATE_LIMIT",
+    "WEBSITE_WORKSPACE_RATE_LIMIT",
 )
 """Feature settings read from the app config, with their defaults where they are used."""
 

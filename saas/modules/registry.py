@@ -206,6 +206,22 @@ class HubSection:
     """Sections are shown by ``order`` then ``key``."""
 
 
+@dataclass(frozen=True)
+class SegmentField:
+    """A field segment rules may test whose data another module owns (``website_page``: pages a contact
+    viewed), offered on the segment page beside marketing's own fields while that module is installed."""
+
+    key: str
+    label: str
+    """Marked with ``N_``; translated where shown."""
+    ops: tuple[tuple[str, str], ...]
+    """``(op, label)`` pairs the field takes, labels marked with ``N_``."""
+    condition: Callable[[str, Any, datetime], Any]
+    """``op, value, now`` -> a SQL condition on ``contacts.id`` (correlated: ``EXISTS (...)``)."""
+    check: Callable[[str, Any], list[str]]
+    """``op, value`` -> what is wrong with the value (empty: nothing)."""
+
+
 RecordLabels = Callable[[Session, Collection[uuid.UUID]], dict[uuid.UUID, str]]
 """The names a person reads for records of one type, by id (``session, ids``); unknown ids are left out."""
 
@@ -295,6 +311,11 @@ class Module:
     record_labels: tuple[tuple[str, RecordLabels], ...] = ()
     """Per record type (its table: ``stages``, ``accounts``; ``users`` for the workspace's members), how
     its records are named, so reports and filters show names where a field holds a record's id."""
+    followed_link: Callable[[Session, str, uuid.UUID], str] | None = None
+    """``session, url, contact_id`` -> the URL a contact's followed email link redirects to: the website
+    module adds a signed mark to links into the workspace's own site, so the visit joins the contact."""
+    segment_fields: tuple[SegmentField, ...] = ()
+    """Fields of the module's data that segment rules may test (pages a contact viewed)."""
     event_listeners: tuple[EventListener, ...] = ()
     """Told of every event emitted in a tenant session (``contact.updated``, ``deal.stage_changed``,
     ``form.submitted``), webhook or not, inside the emitting transaction, so that what they write commits or
@@ -361,6 +382,17 @@ class ModuleRegistry:
             for module in self
             if module.import_consents is not None and choices
         )
+
+    def followed_link(self, session: Session, url: str, contact_id: uuid.UUID) -> str:
+        """Where a contact's followed email link goes, as every module with a say leaves it."""
+        for module in self:
+            if module.followed_link is not None:
+                url = module.followed_link(session, url, contact_id)
+        return url
+
+    def segment_fields(self) -> dict[str, SegmentField]:
+        """Every module's segment fields by key."""
+        return {field.key: field for module in self for field in module.segment_fields}
 
     def labels_records(self, record_type: str) -> bool:
         """Whether some module names the records of ``record_type``."""

@@ -38,6 +38,7 @@ from saas.modules.sfa.models import (
     DealContact,
     DealStageChange,
     Lead,
+    LeadScoreModel,
     Pipeline,
     Stage,
     Task,
@@ -104,9 +105,18 @@ def fill_every_table(fixture) -> None:
             )
         )
         lead = Lead(
-            first_name="Lee", last_name="Ad", email="lee@ad.example", company=AWKWARD[:200], source="web"
-        )
+            first_name="Lee", last_name="Ad", email="lee@ad.example", company=AWKWARD[:200], source="web",
+            rule_score=40, predicted_score=73, score_factors=[["has_phone", 1.25], ["activities", -0.5]],
+        )  # fmt: skip
         session.add(lead)
+        session.add(
+            LeadScoreModel(
+                id=1, trained_at=datetime(2026, 11, 1, 3, 0, 0, 654321, tzinfo=UTC),
+                converted=12, disqualified=10,
+                parameters={"features": ["has_phone"], "means": [0.5], "scales": [0.5],
+                            "coefficients": [1.5], "intercept": -0.25},
+            )
+        )  # fmt: skip
         occurred = datetime(2026, 11, 1, 12, 30, 15, 123456, tzinfo=UTC)
         session.add(
             Activity(
@@ -139,6 +149,7 @@ def fill_every_table(fixture) -> None:
         _fill_file_tables(session, contact.id)
         _fill_mailbox_tables(session, contact.id)
         _fill_quote_tables(session, deal.id, contact.id)
+        _fill_website_tables(session, contact.id)
 
 
 def _fill_quote_tables(session, deal_id: uuid.UUID, contact_id: uuid.UUID) -> None:
@@ -439,6 +450,30 @@ def _fill_chat_tables(session, contact_id: uuid.UUID) -> None:
                     created_at=at),
         ChatMessage(chat_id=anonymous.id, author="visitor", body="", created_at=at),
     ])  # fmt: skip
+
+
+def _fill_website_tables(session, contact_id: uuid.UUID) -> None:
+    """The site's settings, a visitor joined to the contact and an anonymous one, their raw views (an
+    awkward path and title, a NULL referrer), and a rolled-up day."""
+    from saas.modules.website.models import WebsiteDailyPage, WebsitePageView, WebsiteSettings, WebsiteVisitor
+
+    at = datetime(2026, 11, 4, 8, 15, 0, 654321, tzinfo=UTC)
+    session.add(
+        WebsiteSettings(id=1, origins=["https://zoe.example", "http://localhost:8080"], retention_days=30,
+                        rolled_up_through=date(2026, 11, 2))
+    )  # fmt: skip
+    known = WebsiteVisitor(id=uuid.uuid4(), contact_id=contact_id, first_seen_at=at, last_seen_at=at,
+                           identified_at=at)  # fmt: skip
+    anonymous = WebsiteVisitor(id=uuid.uuid4(), first_seen_at=at, last_seen_at=at)
+    session.add_all([known, anonymous])
+    session.flush()
+    session.add_all([
+        WebsitePageView(visitor_id=known.id, session_id=uuid.uuid4(), occurred_at=at, path="/ünï/\"q\",x",
+                        title=AWKWARD[:300], referrer="https://search.example"),
+        WebsitePageView(visitor_id=anonymous.id, session_id=uuid.uuid4(), occurred_at=at, path="/",
+                        title=None, referrer=None),
+    ])  # fmt: skip
+    session.add(WebsiteDailyPage(day=date(2026, 11, 2), path="/pricing", views=7, visitors=3, sessions=4))
 
 
 def _fill_meeting_tables(session, contact_id: uuid.UUID) -> None:

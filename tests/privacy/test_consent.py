@@ -25,6 +25,7 @@ def test_new_tenant_has_the_default_purposes_with_notice_version_1(tenant_a):
             "profiling",
             "sms_marketing",
             "third_party_sharing",
+            "website_analytics",  # seeded by the website module (saas/modules/website/consent.py)
         ]
         assert all(consent.current_notice(session, p).version == 1 for p in purposes)
 

@@ -17,6 +17,7 @@ from itsdangerous import BadData, URLSafeSerializer
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from saas.api.webhooks import emit
 from saas.db import TenantSession, db
 from saas.errors import NotFound, ValidationError
 from saas.i18n import N_
@@ -193,6 +194,8 @@ def submit_form(
     submission = FormSubmission(form_id=form.id, contact_id=contact.id, lead_id=lead_id, consents=ticked)
     session.add(submission)
     session.flush()
+    if data.get("visitor_id"):  # the site's tracking script named the browser: its visits become theirs
+        emit(session, "visitor.identified", {"visitor_id": data["visitor_id"][:36], "contact_id": contact.id})
     return submission
 
 

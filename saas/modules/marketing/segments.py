@@ -20,6 +20,7 @@ from saas.i18n import N_
 from saas.modules.core.models import Account, Activity, Contact
 from saas.modules.marketing.models import SEGMENT_KINDS, Segment, SegmentMember
 from saas.modules.privacy.models import ConsentEvent, ConsentPurpose
+from saas.modules.registry import registry
 from saas.modules.sfa.models import Deal, DealContact, Stage
 
 PREVIEW_LIMIT = 20
@@ -106,8 +107,16 @@ def _consent(value: str) -> ColumnElement[bool]:
     return latest.is_(None) if value == "none" else latest == value
 
 
+def rule_fields() -> dict[str, tuple[str, ...]]:
+    """Every field a rule may test, with its operators: ours, then those other modules declare."""
+    return FIELDS | {key: tuple(op for op, _ in f.ops) for key, f in registry.segment_fields().items()}
+
+
 def _rule_condition(rule: dict[str, Any], now: datetime) -> ColumnElement[bool]:
     field, op, value = rule["field"], rule["op"], rule.get("value")
+    declared = registry.segment_fields().get(field)
+    if declared is not None:
+        return declared.condition(op, value, now)
     if field in TEXT_FIELDS:
         return _text_condition(TEXT_FIELDS[field], op, value or "")
     if field == "created":
@@ -127,10 +136,13 @@ def _rule_errors(rule: Any) -> list[str]:
     if not isinstance(rule, dict):
         return ["A rule is an object with field, op and value."]
     field, op, value = rule.get("field"), rule.get("op"), rule.get("value")
+    fields = rule_fields()
+    if field not in fields:
+        return [f"Unknown field; use one of: {', '.join(fields)}."]
+    if op not in fields[field]:
+        return [f"Use one of: {', '.join(fields[field])}."]
     if field not in FIELDS:
-        return [f"Unknown field; use one of: {', '.join(FIELDS)}."]
-    if op not in FIELDS[field]:
-        return [f"Use one of: {', '.join(FIELDS[field])}."]
+        return registry.segment_fields()[field].check(op, value)
     if field in ("created", "activity"):
         if not isinstance(value, int) or isinstance(value, bool) or not 0 < value <= 36500:
             return ["Give a whole number of days (1 to 36500)."]

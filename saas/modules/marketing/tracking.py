@@ -20,6 +20,7 @@ from saas.errors import NotFound
 from saas.modules.core.activities import record_event
 from saas.modules.marketing.models import Campaign, CampaignEvent, CampaignLink, CampaignRecipient
 from saas.modules.privacy import consent
+from saas.modules.registry import registry
 
 KINDS = ("open", "click", "unsubscribe")
 
@@ -107,7 +108,8 @@ def record_click(session: TenantSession, token: str) -> str:
         contact_id=recipient.contact_id,
         body=link.url[:500],
     )
-    return link.url
+    # A link into the workspace's own site may carry a mark that joins the visit to the contact.
+    return registry.followed_link(session, link.url, recipient.contact_id)
 
 
 def check_unsubscribe(session: TenantSession, token: str) -> Campaign:

@@ -79,6 +79,28 @@ def _window_end(start: date, months: int) -> date:
     return date(last // 12, last % 12 + 1, 1)
 
 
+def deal_scope(pipeline_id: uuid.UUID | None, owner_user_id: uuid.UUID | None) -> list[Any]:
+    """The deals a forecast counts, whatever their close date: not lost, in the pipeline and owner asked."""
+    scope = [Deal.status != "lost"]
+    if pipeline_id is not None:
+        scope.append(Deal.pipeline_id == pipeline_id)
+    if owner_user_id is not None:
+        scope.append(Deal.owner_user_id == owner_user_id)
+    return scope
+
+
+def window_scope(
+    start: date, months: int, pipeline_id: uuid.UUID | None, owner_user_id: uuid.UUID | None
+) -> list[Any]:
+    """The deals of a forecast's window: its scope, closing in ``months`` months from ``start``'s month."""
+    start = start.replace(day=1)
+    return [
+        *deal_scope(pipeline_id, owner_user_id),
+        Deal.close_date >= start,
+        Deal.close_date < _window_end(start, months),
+    ]
+
+
 def forecast(
     session: TenantSession,
     *,
@@ -91,11 +113,7 @@ def forecast(
     """The forecast of ``months`` months from ``start``'s month, per currency (by month, owner, both)."""
     start = start.replace(day=1)
     window = month_window(start, months)
-    scope = [Deal.status != "lost"]
-    if pipeline_id is not None:
-        scope.append(Deal.pipeline_id == pipeline_id)
-    if owner_user_id is not None:
-        scope.append(Deal.owner_user_id == owner_user_id)
+    scope = deal_scope(pipeline_id, owner_user_id)
 
     month = func.to_char(Deal.close_date, "YYYY-MM")
     is_open, is_won = Deal.status == "open", Deal.status == "won"
@@ -111,7 +129,7 @@ def forecast(
             func.coalesce(func.sum(Deal.amount).filter(is_open), ZERO),
         )
         .join(Stage, Stage.id == Deal.stage_id)
-        .where(*scope, Deal.close_date >= start, Deal.close_date < _window_end(start, months))
+        .where(*window_scope(start, months, pipeline_id, owner_user_id))
         .group_by(Deal.currency, month, Deal.owner_user_id)
     )
     per_currency: dict[str, _CurrencyFigures] = defaultdict(_CurrencyFigures)

@@ -79,6 +79,7 @@ leads = LeadService(
         "email": Lead.email,
         "status": Lead.status,
         "source": Lead.source,
+        "score": Lead.predicted_score,
         "created_at": Lead.created_at,
         "updated_at": Lead.updated_at,
     },

@@ -22,6 +22,7 @@ from sqlalchemy import (
     UniqueConstraint,
     func,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, Unmapped, mapped_column, relationship
 
 from saas.db import TenantBase
@@ -91,6 +92,13 @@ class Lead(Timestamps, TenantBase):
         ForeignKey("accounts.id", ondelete="SET NULL")
     )
     converted_deal_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("deals.id", ondelete="SET NULL"))
+    # Scores (saas/modules/sfa/scoring.py), refreshed by the daily scoring job.
+    rule_score: Mapped[int | None] = mapped_column(Integer)
+    """Points from the lead's fields, activity and engagement (0-100)."""
+    predicted_score: Mapped[int | None] = mapped_column(Integer, index=True)
+    """Chance of converting (percent) from the workspace's own model; None while it has too little data."""
+    score_factors: Mapped[list | None] = mapped_column(JSONB(none_as_null=True))
+    """The predicted score's main factors: ``[[feature, contribution], ...]``, largest first."""
     sort_name: Mapped[str] = mapped_column(
         String(201),
         Computed("lower(coalesce(last_name, '') || ' ' || coalesce(first_name, ''))", persisted=True),
@@ -161,6 +169,21 @@ class DealStageChange(TenantBase):
     probability: Mapped[int] = mapped_column(Integer)
     changed_by_user_id: Mapped[uuid.UUID | None] = mapped_column()
     changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class LeadScoreModel(TenantBase):
+    """The workspace's predictive lead score: a logistic regression trained on its own converted and
+    disqualified leads, kept as numbers (coefficients and scaling), never as a pickled object."""
+
+    __tablename__ = "lead_score_models"
+    __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, default=1, autoincrement=False)
+    trained_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    converted: Mapped[int] = mapped_column(Integer)
+    disqualified: Mapped[int] = mapped_column(Integer)
+    parameters: Mapped[dict | None] = mapped_column(JSONB)
+    """``features``, ``means``, ``scales``, ``coefficients``, ``intercept``; None: not enough data."""
 
 
 class Task(Timestamps, TenantBase):

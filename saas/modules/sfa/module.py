@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from saas.i18n import N_
+from saas.jobs.schedules import PeriodicJob, register_periodic
 from saas.modules.registry import Module, NavEntry, RecordType, SettingsPage
 from saas.modules.sfa import dashboard, privacy, search
 from saas.modules.sfa.labels import RECORD_LABELS
@@ -149,3 +150,5 @@ MODULE = Module(
         NavEntry(N_("Products"), "sfa.list_products", group="sales"),
     ),
 )
+
+register_periodic(PeriodicJob("saas.modules.sfa.scoring.score_all_workspaces", cron="41 2 * * *"))

@@ -17,7 +17,9 @@ from saas.modules.core import custom_fields
 from saas.modules.registry import DataSubject
 from saas.modules.sfa.models import Deal, DealContact, Lead, Quote, Task
 
-LEAD_FIELDS = ("first_name", "last_name", "email", "phone", "company", "title", "status", "source", "notes")
+# Scores are profiling: the person sees them and the factors behind them (scoring.py).
+LEAD_FIELDS = ("first_name", "last_name", "email", "phone", "company", "title", "status", "source", "notes",
+               "rule_score", "predicted_score", "score_factors")  # fmt: skip
 TASK_FIELDS = ("title", "notes", "due_at", "status")
 QUOTE_FIELDS = ("reference", "status", "currency", "total", "expires_on", "responded_at", "responder_name",
                 "responder_ip", "decline_reason")  # fmt: skip

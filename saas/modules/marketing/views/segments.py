@@ -16,6 +16,7 @@ from saas.modules.marketing import segments
 from saas.modules.marketing.blueprints import pages
 from saas.modules.marketing.models import Segment
 from saas.modules.marketing.views.campaigns import uuid_or_none
+from saas.modules.registry import registry
 from saas.tenants.routing import current_tenant_session
 
 RULE_ROWS = 6
@@ -83,15 +84,16 @@ def _render_segment(segment, *, form=None, errors=None, message=None, count=None
     if segment is not None and count is None:
         count, preview = segments.count_and_preview(session, segment)
     rules = (form or {}).get("rules") if form else (segment.rules if segment else [])
+    declared = registry.segment_fields().values()  # other modules' fields (pages a contact viewed)
     return render_template(
         "marketing/segment.html",
         segment=segment,
         form=form or {},
         rules=list(rules or []) + [{}] * RULE_ROWS,
         rule_rows=RULE_ROWS,
-        fields=segments.FIELDS,
-        op_labels=OP_LABELS,
-        field_labels=FIELD_LABELS,
+        fields=segments.rule_fields(),
+        op_labels=OP_LABELS | {op: label for f in declared for op, label in f.ops},
+        field_labels=FIELD_LABELS | {f.key: f.label for f in declared},
         errors=errors or {},
         message=message,
         count=count,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -12,11 +13,11 @@ from flask_babel import gettext
 from saas.errors import ValidationError
 from saas.i18n import N_
 from saas.modules.core.views.records import load_form, member_choices, workspace_people
-from saas.modules.sfa import pipelines
+from saas.modules.sfa import pipelines, win_rates
 from saas.modules.sfa.api.forecast import first_of_month
 from saas.modules.sfa.blueprints import pages
 from saas.modules.sfa.deal_schemas import ForecastQuery
-from saas.modules.sfa.forecast import forecast
+from saas.modules.sfa.forecast import forecast, window_scope
 from saas.tenants.routing import current_tenant_session
 
 SERIES = (("weighted", N_("Weighted")), ("committed", N_("Committed")), ("best_case", N_("Best case")))
@@ -68,8 +69,18 @@ def forecast_page():
         query = ForecastQuery().load({})
     session = current_tenant_session()
     result = forecast(session, **{**query, "start": first_of_month(query["start"])})
+    scope = window_scope(
+        first_of_month(query["start"]), query["months"], query.get("pipeline_id"), query.get("owner_user_id")
+    )
+    rates = win_rates.stage_rates(session)
     return render_template(
         "sfa/forecast.html",
+        rates=rates,
+        learned_any=any(rate.enough_history for rate in rates),
+        minimum=win_rates.MIN_CLOSED_DEALS,
+        learned=win_rates.learned_forecast(session, scope),
+        back_test=win_rates.back_test(session, datetime.now(UTC).date()),
+        pipeline_names={p.id: p.name for p in pipelines.list_pipelines(session)},
         result=result,
         charts={row["currency"]: bar_chart(row["by_month"]) for row in result["currencies"]},
         series=SERIES,

@@ -81,6 +81,13 @@ def _endpoint_if_any(endpoint: str) -> str | None:
     return endpoint if endpoint in current_app.view_functions else None
 
 
+def _score(lead: Lead) -> str:
+    """The predicted chance where the workspace has a model, else the rule points (scoring.py)."""
+    if lead.predicted_score is not None:
+        return f"{lead.predicted_score}%"
+    return "" if lead.rule_score is None else gettext("%(points)d points", points=lead.rule_score)
+
+
 def _lead_name(lead: Any) -> str:
     return " ".join(part for part in (lead.first_name, lead.last_name) if part)
 
@@ -109,6 +116,7 @@ LEAD_PAGES = RecordPages(
         ListColumn(N_("Email"), lambda lead: lead.email, "email", "email"),
         ListColumn(N_("Status"), lead_status_label, "status", "status"),
         ListColumn(N_("Source"), lambda lead: lead.source, "source", "source"),
+        ListColumn(N_("Score"), _score, "score", "score"),
         phone_column(),
         ListColumn(N_("Owner"), _owner_email, "owner", shown=False),
         *TIMESTAMP_COLUMNS,
