@@ -22,7 +22,9 @@ def _mention(team, *who: str) -> None:
         activities.create(session, {"kind": "note", "subject": f"Ask {names}", "contact_id": contact.id})
 
 
-def test_a_member_chooses_the_digest_on_the_centre_and_gets_one_mail_of_what_is_unread(client, team, mail_sink):
+def test_a_member_chooses_the_digest_on_the_centre_and_gets_one_mail_of_what_is_unread(
+    client, team, mail_sink
+):
     login(client, team.ann, PASSWORD)
     centre = f"/t/{team.tenant.slug}/notifications"
     chosen = client.post(
@@ -61,7 +63,9 @@ def test_turning_the_digest_off_stops_it(client, team, mail_sink):
         set_digest(session, team.id_of(team.ann), True, "https://crm.example.com")
     login(client, team.ann, PASSWORD)
     centre = f"/t/{team.tenant.slug}/notifications"
-    client.post(f"{centre}/settings", data={"digest": "off", "csrf_token": csrf_token_from(client.get(centre).text)})
+    client.post(
+        f"{centre}/settings", data={"digest": "off", "csrf_token": csrf_token_from(client.get(centre).text)}
+    )
     with team.acting(None) as session:
         assert takes_digest(session, team.id_of(team.ann)) is False
     _mention(team, team.ann)

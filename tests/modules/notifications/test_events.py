@@ -38,7 +38,9 @@ def test_giving_a_deal_or_ticket_to_a_colleague_notifies_them_and_not_the_one_wh
 def test_a_deal_moving_stage_tells_its_owner_unless_they_moved_it(team):
     with team.acting(team.ann) as session:
         deal = deals.create(session, {"name": "Moving", "owner_user_id": team.id_of(team.ann)})
-        stages = session.query(Stage).filter(Stage.pipeline_id == deal.pipeline_id).order_by(Stage.position).all()
+        stages = (
+            session.query(Stage).filter(Stage.pipeline_id == deal.pipeline_id).order_by(Stage.position).all()
+        )
         deals.move(session, deal.id, stages[1].id)  # by its owner: nobody told
     with team.acting(team.owner) as session:
         deals.move(session, deal.id, stages[2].id)
@@ -55,7 +57,10 @@ def test_a_ticket_about_to_breach_tells_its_assignee_once_however_often_the_job_
         quiet = tickets.create(session, {"subject": "Calm", "assignee_user_id": team.id_of(team.bob)})
         due = datetime(2031, 3, 4, 12, tzinfo=UTC)
         ticket.first_response_due_at, ticket.resolution_due_at = due, due + timedelta(days=3)
-        quiet.first_response_due_at, quiet.resolution_due_at = due + timedelta(days=2), due + timedelta(days=5)
+        quiet.first_response_due_at, quiet.resolution_due_at = (
+            due + timedelta(days=2),
+            due + timedelta(days=5),
+        )
     for hours_before in (24, 2, 1):
         with team.acting(None) as session:
             sla.mark_breaches(session, due - timedelta(hours=hours_before))
@@ -75,6 +80,10 @@ def test_a_finished_import_tells_whoever_started_it_with_a_link_to_its_page(team
         imports.run_import(session, str(job.id))
     with team.acting(None) as session:
         [row] = list_for(session, team.id_of(team.ann)).data
-        assert (row.kind, row.record_label, row.details["imported_rows"]) == ("import_finished", "people.csv", 1)
+        assert (row.kind, row.record_label, row.details["imported_rows"]) == (
+            "import_finished",
+            "people.csv",
+            1,
+        )
         assert row.details["page"]["job_id"] == str(job.id)
     assert _kinds(team, team.owner) == []

@@ -23,7 +23,9 @@ def _contact(team):
 
 def _note(team, author: str, body: str, contact_id, kind: str = "note") -> None:
     with team.acting(author) as session:
-        activities.create(session, {"kind": kind, "subject": "Call notes", "body": body, "contact_id": contact_id})
+        activities.create(
+            session, {"kind": kind, "subject": "Call notes", "body": body, "contact_id": contact_id}
+        )
 
 
 def _rows(team, email: str) -> list[Notification]:
@@ -34,7 +36,9 @@ def _rows(team, email: str) -> list[Notification]:
 def test_a_note_mentioning_a_colleague_by_name_or_email_notifies_them_once_linking_to_the_record(team):
     contact_id = _contact(team)
     ann_name = team.ann.split("@")[0]
-    _note(team, team.owner, f"@{ann_name} can you call her? cc @{team.bob}, and @{ann_name} again.", contact_id)
+    _note(
+        team, team.owner, f"@{ann_name} can you call her? cc @{team.bob}, and @{ann_name} again.", contact_id
+    )
     [to_ann] = _rows(team, team.ann)
     assert (to_ann.kind, to_ann.record_type, to_ann.record_id) == ("mentioned", "contacts", contact_id)
     assert to_ann.record_label == "Zoë Lee" and to_ann.details["actor"] == team.owner
@@ -52,7 +56,12 @@ def test_the_author_of_a_note_is_not_notified_of_their_own_mention(team):
 def test_mentions_of_non_members_email_addresses_and_other_kinds_of_entry_notify_nobody(team, make_tenant):
     stranger = make_team(make_tenant("gamma"))  # members of another workspace
     contact_id = _contact(team)
-    _note(team, team.owner, f"@{stranger.ann} @{stranger.ann.split('@')[0]} @nobody write to x@{team.ann}", contact_id)
+    _note(
+        team,
+        team.owner,
+        f"@{stranger.ann} @{stranger.ann.split('@')[0]} @nobody write to x@{team.ann}",
+        contact_id,
+    )
     _note(team, team.owner, f"@{team.ann}", contact_id, kind="call")  # a logged call quotes, does not notify
     assert _rows(team, team.ann) == [] and _rows(stranger, stranger.ann) == []
     with team.acting(None) as session:
@@ -64,7 +73,9 @@ def test_a_deactivated_member_is_not_notified(team):
         select(Membership).where(Membership.tenant_id == team.tenant.tenant.id, Membership.role == "owner")
     )
     ann = db.session.scalar(
-        select(Membership).where(Membership.tenant_id == team.tenant.tenant.id, Membership.user_id == team.id_of(team.ann))
+        select(Membership).where(
+            Membership.tenant_id == team.tenant.tenant.id, Membership.user_id == team.id_of(team.ann)
+        )
     )
     set_active(db.session, owner, ann.id, False)
     db.session.commit()
@@ -93,5 +104,9 @@ def test_an_internal_ticket_note_notifies_its_mentions_and_a_public_reply_does_n
         add_staff_message(session, ticket_id, f"@{team.ann} please take this", kind="note")
         add_staff_message(session, ticket_id, f"Our @{team.bob} will call you", kind="public")
     [to_ann] = _rows(team, team.ann)
-    assert (to_ann.record_type, to_ann.record_id, to_ann.record_label) == ("tickets", ticket_id, "Printer on fire")
+    assert (to_ann.record_type, to_ann.record_id, to_ann.record_label) == (
+        "tickets",
+        ticket_id,
+        "Printer on fire",
+    )
     assert _rows(team, team.bob) == []
