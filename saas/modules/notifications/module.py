@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from saas.i18n import N_
 from saas.jobs.schedules import PeriodicJob, register_periodic
+from saas.modules.notifications import privacy
 from saas.modules.notifications.listeners import hear
 from saas.modules.registry import Module
 
@@ -35,6 +36,8 @@ MODULE = Module(
     pages=_pages,
     api=_api,
     event_listeners=(hear,),
+    erase_person=privacy.erase_person,
+    merge_records=privacy.merge_notifications,
 )
 
 register_periodic(PeriodicJob("saas.modules.notifications.digest.mail_all_digests", cron="0 7 * * *"))
