@@ -103,8 +103,8 @@ MODULE = Module(
     record_labels=RECORD_LABELS,
     # The timeline's composer offers these beside its note, call, meeting and email.
     record_links=(
-        RecordLink("contacts", N_("New task"), "sfa.new_tasks", "contact_id"),
-        RecordLink("accounts", N_("New task"), "sfa.new_tasks", "account_id"),
+        RecordLink("contacts", N_("New task"), "sfa.new_tasks", "contact_id", composer=True),
+        RecordLink("accounts", N_("New task"), "sfa.new_tasks", "account_id", composer=True),
     ),
     record_types=(
         RecordType(

@@ -22,7 +22,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from werkzeug.routing import BuildError
 
 from saas.auth.services import workspace_members
@@ -353,10 +353,11 @@ def _record_name(record: Any, names: dict[uuid.UUID, str]) -> str:
     return str(record.id)
 
 
-def _add_url(record_type: RecordType, column: Any, record_id: uuid.UUID, via_link: bool) -> str | None:
-    """The type's "new" page with the field prefilled (``?account_id=``), when it has one."""
-    if via_link:
-        return None  # a link table's side is chosen on the record's own form
+def _add_url(record_type: RecordType, column: Any, record_table: str, record_id: uuid.UUID) -> str | None:
+    """The type's "new" page with the reference prefilled (``/deals/new?account_id=``): only for a plain
+    reference named after this record's type (``account_id``), the field a record form takes."""
+    if column.name != f"{record_table.removesuffix('s')}_id":
+        return None
     endpoint = record_type.endpoint.replace(".show_", ".new_", 1)
     try:
         return url_for(endpoint, **dict(record_type.endpoint_args), **{column.name: record_id})
@@ -365,8 +366,9 @@ def _add_url(record_type: RecordType, column: Any, record_id: uuid.UUID, via_lin
 
 
 def related_lists(record_table: str, record: Any) -> list[RelatedList]:
-    """Every record type of the enabled modules with records pointing at ``record``: a few of each, newest
-    first, how many there are, and a link to add one."""
+    """Every record type of the enabled modules with records pointing at ``record`` (by any of its
+    references), or that may be added pointing at it: a few of each, newest first, how many there are, and
+    a link to add one."""
     from saas.modules.core.objects import record_names
 
     session = current_tenant_session()
@@ -375,37 +377,34 @@ def related_lists(record_table: str, record: Any) -> list[RelatedList]:
         if record_type.service is None or record_type.table == record_table:
             continue
         model: Any = record_type.service().model
-        for ids, column, link in _pointing_columns(model, record_table):
-            condition = (
+        paths = _pointing_columns(model, record_table)
+        if not paths:
+            continue
+        condition = or_(
+            *(
                 model.id.in_(select(ids).where(column == record.id))
                 if link is not None
                 else column == record.id
+                for ids, column, link in paths
             )
-            total = session.scalar(select(func.count()).select_from(model).where(condition))
-            if not total:
-                lists.append(
-                    RelatedList(
-                        gettext(record_type.plural),
-                        record_type,
-                        [],
-                        0,
-                        _add_url(record_type, column, record.id, link is not None),
-                    )
-                )
-                continue
-            rows = session.scalars(
-                select(model).where(condition).order_by(model.created_at.desc()).limit(RELATED_SHOWN)
-            ).all()
-            names = record_names(session, record_type.table, [row.id for row in rows])
-            lists.append(
-                RelatedList(
-                    gettext(record_type.plural),
-                    record_type,
-                    [(row.id, _record_name(row, names)) for row in rows],
-                    total,
-                    _add_url(record_type, column, record.id, link is not None),
-                )
-            )
+        )
+        add_url = next(
+            (
+                url
+                for _, column, link in paths
+                if link is None and (url := _add_url(record_type, column, record_table, record.id))
+            ),
+            None,
+        )
+        total = session.scalar(select(func.count()).select_from(model).where(condition))
+        if not total and add_url is None:
+            continue
+        rows = session.scalars(
+            select(model).where(condition).order_by(model.created_at.desc()).limit(RELATED_SHOWN)
+        ).all()
+        names = record_names(session, record_type.table, [row.id for row in rows])
+        shown = [(row.id, _record_name(row, names)) for row in rows]
+        lists.append(RelatedList(gettext(record_type.plural), record_type, shown, total, add_url))
     return lists
 
 
