@@ -12,6 +12,7 @@ import uuid
 from typing import Any
 
 from saas.db import TenantSession
+from saas.modules.core.activities import acting_user_id
 from saas.modules.notifications.mentions import mentioned_members
 from saas.modules.notifications.services import Notice, notify
 from saas.modules.registry import registry
@@ -81,7 +82,10 @@ def on_ticket_note(session: TenantSession, payload: dict[str, Any]) -> None:
 def on_handed_over(
     session: TenantSession, event: str, payload: dict[str, Any], changes: dict[str, tuple[Any, Any]]
 ) -> None:
-    """A record given to a member (created with them as owner, or its owner/assignee changed)."""
+    """A record given to a member (created with them as owner, or its owner/assignee changed) by another
+    member; an import or a job handing out records tells nobody (their import finishing tells its starter)."""
+    if acting_user_id(session) is None:
+        return
     noun, verb = event.rsplit(".", 1)
     table = next((t.table for t in registry.record_types(session) if _noun_of(t.table) == noun), None)
     if table is None:
@@ -101,6 +105,9 @@ def _noun_of(table: str) -> str:
 
 
 def on_deal_moved(session: TenantSession, payload: dict[str, Any]) -> None:
+    """A deal moved by a member other than its owner (automation moving it acts for nobody)."""
+    if acting_user_id(session) is None:
+        return
     deal_id, stage_id = _uuid(payload.get("id")), _uuid(payload.get("stage_id"))
     notify(
         session,

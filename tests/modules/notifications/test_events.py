@@ -35,6 +35,13 @@ def test_giving_a_deal_or_ticket_to_a_colleague_notifies_them_and_not_the_one_wh
     assert mine.owner_user_id == team.id_of(team.bob)
 
 
+def test_records_handed_out_by_an_import_or_a_job_tell_nobody(team):
+    with team.acting(None) as session:  # nobody acting: an import's or a job's unit of work
+        deal = deals.create(session, {"name": "Imported", "owner_user_id": team.id_of(team.ann)})
+        deals.update(session, deal.id, {"owner_user_id": team.id_of(team.bob)})
+    assert _kinds(team, team.ann) == [] and _kinds(team, team.bob) == []
+
+
 def test_a_deal_moving_stage_tells_its_owner_unless_they_moved_it(team):
     with team.acting(team.ann) as session:
         deal = deals.create(session, {"name": "Moving", "owner_user_id": team.id_of(team.ann)})
