@@ -449,6 +449,13 @@ def _link(form_field: FormField, record: Any) -> str | None:
     return None
 
 
+def _with_blank(kind: str, choices: tuple[tuple[Any, str], ...]) -> tuple[tuple[Any, str], ...]:
+    """A single select's choices with a way to clear it ("—") unless it has one ("— nobody —")."""
+    if kind != "select" or any(value in ("", None) for value, _ in choices):
+        return choices
+    return (("", "—"), *choices)
+
+
 def record_properties(pages_of: RecordPages, record: Any) -> list[Property]:
     """The record's fields, then its custom fields, as its properties panel shows them."""
     from saas.modules.core.views.custom_fields import _custom_inputs, _custom_values, form_values
@@ -460,7 +467,7 @@ def record_properties(pages_of: RecordPages, record: Any) -> list[Property]:
             "multiple" if f.multiple else f.kind,
             f.form_value(record),
             _shown(f, record),
-            tuple(f.choices()) if f.choices else (),
+            _with_blank(f.kind, tuple(f.choices()) if f.choices else ()),
             _link(f, record),
             f.step,
         )
@@ -481,7 +488,13 @@ def record_properties(pages_of: RecordPages, record: Any) -> list[Property]:
             stored_value = {True: "yes", False: "no"}.get(stored_value, "")
         properties.append(
             Property(
-                name, definition.label, kind, stored_value, value, choices, help_text=definition.help_text
+                name,
+                definition.label,
+                kind,
+                stored_value,
+                value,
+                _with_blank(kind, choices),
+                help_text=definition.help_text,
             )
         )
     return properties
