@@ -41,14 +41,16 @@ def _label(session: TenantSession, table: str, record_id: uuid.UUID | None, fall
 
 
 def _timeline_record(session: TenantSession, entry: dict[str, Any]) -> tuple[str | None, uuid.UUID | None]:
-    """The record whose page a timeline entry is on: its contact, account, or the record it is about."""
+    """The record whose page a timeline entry was written on: the record it is about (a deal), else its
+    contact, else its account."""
+    subject_type, subject_id = entry.get("subject_type"), _uuid(entry.get("subject_id"))
+    if subject_type and subject_id:
+        for record_type in registry.record_types(session):
+            if subject_type in (record_type.timeline_subject, record_type.table):
+                return record_type.table, subject_id
     for column, table in TIMELINE_TABLES:
         if entry.get(column):
             return table, _uuid(entry[column])
-    subject_type, subject_id = entry.get("subject_type"), _uuid(entry.get("subject_id"))
-    for record_type in registry.record_types(session):
-        if subject_type and record_type.timeline_subject == subject_type:
-            return record_type.table, subject_id
     return None, None
 
 

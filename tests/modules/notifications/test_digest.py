@@ -71,3 +71,22 @@ def test_turning_the_digest_off_stops_it(client, team, mail_sink):
     _mention(team, team.ann)
     mail_all_digests()
     assert mail_sink.to(team.ann) == []
+
+
+def test_a_digest_that_could_not_be_sent_goes_out_with_the_next_run(app, team, mail_sink, monkeypatch):
+    from saas.embedded import free_loopback_port
+
+    with team.acting(None) as session:
+        set_digest(session, team.id_of(team.ann), True, "https://crm.example.com")
+    _mention(team, team.ann)
+    working = app.config["SMTP_URL"]
+    monkeypatch.setitem(
+        app.config, "SMTP_URL", f"smtp://127.0.0.1:{free_loopback_port()}?tls=none"
+    )  # refused
+    report = mail_all_digests()
+    assert team.tenant.tenant.id in report["failed"]
+    assert mail_sink.to(team.ann) == []
+    monkeypatch.setitem(app.config, "SMTP_URL", working)
+    mail_all_digests()
+    [mail] = mail_sink.to(team.ann)
+    assert "https://crm.example.com/t/" in mail.get_content()

@@ -110,3 +110,22 @@ def test_an_internal_ticket_note_notifies_its_mentions_and_a_public_reply_does_n
         "Printer on fire",
     )
     assert _rows(team, team.bob) == []
+
+
+def test_a_mention_in_a_note_on_a_deal_links_to_the_deal(team):
+    from saas.modules.sfa.deals import deal_activities, deals
+
+    with team.acting(team.owner) as session:
+        account_id = _account_id(session)
+        deal = deals.create(session, {"name": "Fleet renewal", "account_id": account_id})
+        deal_activities.create(
+            session, {"kind": "note", "subject": f"@{team.ann} price check", "deal_id": deal.id}
+        )
+    [to_ann] = _rows(team, team.ann)
+    assert (to_ann.record_type, to_ann.record_id, to_ann.record_label) == ("deals", deal.id, "Fleet renewal")
+
+
+def _account_id(session):
+    from saas.modules.core.services import accounts
+
+    return accounts.create(session, {"name": "Acme"}).id
