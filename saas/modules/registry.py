@@ -76,6 +76,8 @@ class RecordLink:
     endpoint: str
     id_arg: str
     """The endpoint's argument that takes the record's id."""
+    composer: bool = False
+    """Offered in the timeline's composer too, beside a note, call, meeting and email (a new task)."""
 
 
 @dataclass(frozen=True)

@@ -150,6 +150,28 @@ def fill_every_table(fixture) -> None:
         _fill_mailbox_tables(session, contact.id)
         _fill_quote_tables(session, deal.id, contact.id)
         _fill_website_tables(session, contact.id)
+        _fill_notification_tables(session, contact.id)
+
+
+def _fill_notification_tables(session, contact_id: uuid.UUID) -> None:
+    """A read mention on the contact with an awkward excerpt, an unread import notice, a digest choice."""
+    from saas.modules.notifications.models import Notification, NotificationSetting
+
+    member = uuid.uuid4()
+    session.add_all(
+        [
+            Notification(
+                user_id=member, kind="mentioned", actor_user_id=uuid.uuid4(), record_type="contacts",
+                record_id=contact_id, record_label=AWKWARD[:300], excerpt=AWKWARD,
+                details={"actor": "a@b.example"}, read_at=datetime(2026, 11, 2, 8, tzinfo=UTC),
+            ),
+            Notification(
+                user_id=member, kind="import_finished", record_label="ünï.csv", dedupe_key="import:1",
+                details={"status": "done", "imported_rows": 3, "page": {"endpoint": "core.show_import"}},
+            ),
+            NotificationSetting(user_id=member, digest=True, base_url="https://crm.example.com"),
+        ]
+    )  # fmt: skip
 
 
 def _fill_quote_tables(session, deal_id: uuid.UUID, contact_id: uuid.UUID) -> None:

@@ -19,7 +19,9 @@ from saas.errors import Conflict, ValidationError
 from saas.modules.core.models import Account, Activity, Contact
 from saas.modules.core.pagination import SortKey
 from saas.modules.core.services import RecordService
+from saas.modules.registry import registry
 from saas.tenants.routing import ACTOR_KEY
+from saas.webhooks.events import record_payload
 
 LOGGED_KINDS = ("note", "call", "meeting", "email")
 """What people log by hand."""
@@ -78,7 +80,10 @@ class ActivityService(RecordService[Activity]):
         if data.get("contact_id") and not data.get("account_id"):
             contact = session.get(Contact, data["contact_id"])
             data["account_id"] = contact.account_id if contact else None
-        return super().create(session, data)
+        entry = super().create(session, data)
+        # Modules hear what people log (mentions in a note notify), without a webhook of its own.
+        registry.announce(session, "activity.logged", record_payload(entry), {})
+        return entry
 
     def update(self, session: TenantSession, record_id: uuid.UUID, changes: dict[str, Any]) -> Activity:
         self._refuse_system_entry(self.get(session, record_id))

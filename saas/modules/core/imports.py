@@ -853,6 +853,17 @@ class _Ahead:
     validated: Future[list[Validated]]
 
 
+def _announce_finished(session: TenantSession, job: ImportJob) -> None:
+    """``import.finished`` to the modules' listeners (whoever started it is told), not to webhooks."""
+    payload = {
+        "id": job.id, "filename": job.filename, "entity": job.entity, "status": job.status,
+        "imported_rows": job.imported_rows, "error_rows": job.error_rows,
+        "created_by_user_id": job.created_by_user_id,
+        "page": {"endpoint": "core.show_import", "slug": session.tenant.slug, "job_id": str(job.id)},
+    }  # fmt: skip
+    registry.announce(session, "import.finished", payload, {})
+
+
 def run_import(session: TenantSession, job_id: str, batch_size: int = BATCH_SIZE) -> dict[str, Any]:
     """The background job: import the rows after the last committed one, a batch per transaction."""
     job_uuid = uuid.UUID(job_id)
@@ -901,6 +912,7 @@ def run_import(session: TenantSession, job_id: str, batch_size: int = BATCH_SIZE
                         f"{job.imported_rows} imported, {job.duplicate_rows} duplicates skipped, "
                         f"{job.error_rows} rows with errors."
                     )
+                    _announce_finished(session, job)
                     session.commit()
                     break
                 following = list(islice(rows, batch_size))

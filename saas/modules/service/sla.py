@@ -311,8 +311,44 @@ def mark_breaches(session: TenantSession, now: datetime | None = None) -> dict[s
             ],
         )
         _notify_breaches(session, flagged)
+    announce_breaching_soon(session, now)
     session.expire_all()  # the ORM's copies of these tickets are stale now
     return {kind: sum(kind in kinds for kinds in flagged.values()) for kind in targets}
+
+
+def announce_breaching_soon(session: TenantSession, now: datetime) -> int:
+    """Tell the modules' listeners (``ticket.sla_at_risk``) of each assigned ticket whose next target falls
+    due within the warning window; a listener tells each assignee once per target and due time, however
+    often this job runs. Returns how many tickets it announced."""
+    from saas.modules.registry import registry  # modules hear events through the registry
+
+    rows = session.execute(
+        select(
+            Ticket.id,
+            Ticket.subject,
+            Ticket.assignee_user_id,
+            Ticket.first_responded_at,
+            Ticket.first_response_breached,
+            Ticket.first_response_due_at,
+            Ticket.resolution_due_at,
+        ).where(breaching_soon_condition(now), Ticket.assignee_user_id.is_not(None))
+    ).all()
+    for row in rows:
+        first_due = row.first_response_due_at
+        first = row.first_responded_at is None and not row.first_response_breached
+        if first and first_due is not None and first_due <= now + BREACHING_SOON:
+            target, due = "first_response", first_due
+        else:
+            target, due = "resolution", row.resolution_due_at
+        payload = {
+            "id": row.id,
+            "subject": row.subject,
+            "assignee_user_id": row.assignee_user_id,
+            "target": target,
+            "due_at": due.isoformat() if due else None,
+        }
+        registry.announce(session, "ticket.sla_at_risk", payload, {})
+    return len(rows)
 
 
 def _notify_breaches(session: TenantSession, flagged: dict[uuid.UUID, list[str]]) -> None:

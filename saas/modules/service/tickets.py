@@ -23,6 +23,7 @@ from saas.modules.core.activities import acting_user_id, record_event
 from saas.modules.core.models import Contact
 from saas.modules.core.pagination import SortKey
 from saas.modules.core.services import RecordService, contacts
+from saas.modules.registry import registry
 from saas.modules.service import queues, sla
 from saas.modules.service.models import (
     CHANNELS,
@@ -186,8 +187,15 @@ def _fill_defaults(session: TenantSession, ticket: Ticket) -> None:
                 logger.warning("ticket custom field %s: stale default left out", key)
 
 
-def _announce(session: TenantSession, event: str, ticket: Ticket, **extra: Any) -> None:
-    """``ticket.<verb>`` to the tenant's webhook subscribers (sent only if this transaction commits)."""
+def _announce(
+    session: TenantSession,
+    event: str,
+    ticket: Ticket,
+    changes: dict[str, tuple[Any, Any]] | None = None,
+    **extra: Any,
+) -> None:
+    """``ticket.<verb>`` to the tenant's webhook subscribers (sent only if this transaction commits), and
+    to the modules' listeners with the ``changes`` an update made."""
     emit(
         session,
         event,
@@ -206,6 +214,7 @@ def _announce(session: TenantSession, event: str, ticket: Ticket, **extra: Any) 
             "custom_fields": _custom_values(session, ticket),
             **extra,
         },
+        changes,
     )
 
 
@@ -337,7 +346,7 @@ class TicketService(RecordService[Ticket]):
             )
             _timeline(session, ticket, f"Ticket updated: {ticket.subject}", details)
         session.flush()
-        _announce(session, "ticket.updated", ticket, changed=sorted(changed))
+        _announce(session, "ticket.updated", ticket, changed, changed=sorted(changed))
         return ticket
 
     @staticmethod
@@ -453,6 +462,9 @@ def add_staff_message(
             status = "open"
     else:
         record_history(session, ticket, "note.added", {"message_id": str(message.id)}, actor="user")
+        # Internal notes reach the team only: modules hear them (a mention notifies), webhooks do not.
+        payload = {"id": ticket.id, "subject": ticket.subject, "body": body, "message_id": message.id}
+        registry.announce(session, "ticket.note_added", payload, {})
     if status is not None and status != ticket.status:
         tickets.update(session, ticket.id, {"status": status})
     session.flush()

@@ -6,7 +6,7 @@ from sqlalchemy.orm import Session
 
 from saas.i18n import N_
 from saas.jobs.schedules import PeriodicJob, register_periodic
-from saas.modules.registry import Module, NavEntry, RecordType, SettingsPage
+from saas.modules.registry import Module, NavEntry, RecordLink, RecordType, SettingsPage
 from saas.modules.sfa import dashboard, privacy, search
 from saas.modules.sfa.labels import RECORD_LABELS
 from saas.modules.sfa.merge import merge_sfa_records
@@ -102,6 +102,11 @@ MODULE = Module(
     search=search.search,
     dashboard=dashboard.dashboard,
     record_labels=RECORD_LABELS,
+    # The timeline's composer offers these beside its note, call, meeting and email.
+    record_links=(
+        RecordLink("contacts", N_("New task"), "sfa.new_tasks", "contact_id", composer=True),
+        RecordLink("accounts", N_("New task"), "sfa.new_tasks", "account_id", composer=True),
+    ),
     record_types=(
         RecordType(
             "leads",

@@ -10,11 +10,23 @@ from datetime import UTC, datetime
 from typing import Any
 
 import marshmallow
-from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    flash,
+    g,
+    get_template_attribute,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext
+from sqlalchemy import func, or_, select
+from werkzeug.routing import BuildError
 
 from saas.auth.services import workspace_members
-from saas.db import db
+from saas.db import TenantBase, db
 from saas.errors import ValidationError
 from saas.i18n import N_
 from saas.modules.core import schemas, services
@@ -31,7 +43,7 @@ from saas.modules.core.views.columns import (
     shown_phone,
     sort_link,
 )
-from saas.modules.registry import RecordLink, registry
+from saas.modules.registry import RecordLink, RecordType, registry
 from saas.modules.switches import enabled_module_keys
 from saas.tenants.routing import current_tenant_session
 
@@ -204,6 +216,8 @@ def render_detail(
     extra = {**(pages_of.detail_context(record) if pages_of.detail_context else {}), **context}
     extra["record_links"] = record_links(pages_of.service.model.__tablename__)
     extra["record_panels"] = record_panels(pages_of.service.model.__tablename__, record)
+    extra["properties"] = record_properties(pages_of, record)
+    extra["related"] = related_lists(pages_of.service.model.__tablename__, record)
     if pages_of.timeline is not None:
         session = current_tenant_session()
         extra["timeline"] = activities.list(
@@ -290,6 +304,261 @@ def delete_page(pages_of: RecordPages, record_id: uuid.UUID):
     return redirect(url_for(pages_of.endpoint("list")))
 
 
+# The record page's related records: what points at it by a foreign key --------------------------------
+
+RELATED_SHOWN = 5
+"""Records of each related type a record's page lists; a count says how many more there are."""
+
+
+@dataclass(frozen=True)
+class RelatedList:
+    """Records of one type that point at the record (a contact's deals, an account's contacts)."""
+
+    title: str
+    record_type: RecordType
+    records: list[tuple[uuid.UUID, str]]
+    total: int
+    add_url: str | None
+    """A new record of the type already pointing at this one, where its form takes the field."""
+
+
+def _pointing_columns(model: Any, table: str) -> list[Any]:
+    """``model``'s columns with a foreign key to ``table``, directly or through a link table
+    (``deal_contacts``), as (column of the model's ids, the condition's column, link table or None)."""
+    found = [
+        (model.__table__.c.id, fk.parent, None)
+        for fk in model.__table__.foreign_keys
+        if fk.column.table.name == table
+    ]
+    for link in TenantBase.metadata.sorted_tables:
+        keys = list(link.foreign_keys)
+        targets = {fk.column.table.name: fk.parent for fk in keys}
+        if (
+            len(keys) == 2
+            and table in targets
+            and model.__tablename__ in targets
+            and link.name != model.__tablename__
+        ):
+            found.append((targets[model.__tablename__], targets[table], link))
+    return found
+
+
+def _record_name(record: Any, names: dict[uuid.UUID, str]) -> str:
+    for attribute in ("display_name", "name", "subject", "title"):
+        if record.id in names:
+            return names[record.id]
+        value = getattr(record, attribute, None)
+        if value:
+            return str(value)
+    return str(record.id)
+
+
+def _add_url(record_type: RecordType, column: Any, record_table: str, record_id: uuid.UUID) -> str | None:
+    """The type's "new" page with the reference prefilled (``/deals/new?account_id=``): only for a plain
+    reference named after this record's type (``account_id``), the field a record form takes."""
+    if column.name != f"{record_table.removesuffix('s')}_id":
+        return None
+    endpoint = record_type.endpoint.replace(".show_", ".new_", 1)
+    try:
+        return url_for(endpoint, **dict(record_type.endpoint_args), **{column.name: record_id})
+    except BuildError:
+        return None
+
+
+def related_lists(record_table: str, record: Any) -> list[RelatedList]:
+    """Every record type of the enabled modules with records pointing at ``record`` (by any of its
+    references), or that may be added pointing at it: a few of each, newest first, how many there are, and
+    a link to add one."""
+    from saas.modules.core.objects import record_names
+
+    session = current_tenant_session()
+    lists = []
+    for record_type in registry.record_types(session, _enabled_modules()):
+        if record_type.service is None or record_type.table == record_table:
+            continue
+        model: Any = record_type.service().model
+        paths = _pointing_columns(model, record_table)
+        if not paths:
+            continue
+        condition = or_(
+            *(
+                model.id.in_(select(ids).where(column == record.id))
+                if link is not None
+                else column == record.id
+                for ids, column, link in paths
+            )
+        )
+        add_url = next(
+            (
+                url
+                for _, column, link in paths
+                if link is None and (url := _add_url(record_type, column, record_table, record.id))
+            ),
+            None,
+        )
+        total = session.scalar(select(func.count()).select_from(model).where(condition))
+        if not total and add_url is None:
+            continue
+        rows = session.scalars(
+            select(model).where(condition).order_by(model.created_at.desc()).limit(RELATED_SHOWN)
+        ).all()
+        names = record_names(session, record_type.table, [row.id for row in rows])
+        shown = [(row.id, _record_name(row, names)) for row in rows]
+        lists.append(RelatedList(gettext(record_type.plural), record_type, shown, total, add_url))
+    return lists
+
+
+# The record page's properties panel: each property shown, and saved in place --------------------------
+
+
+@dataclass(frozen=True)
+class Property:
+    """One field of a record as its page's properties panel shows and edits it in place."""
+
+    name: str
+    """The form's input name: the field's, or ``cf_<key>`` for a custom field."""
+    label: str
+    kind: str
+    """An input type, ``textarea``, ``select``, ``multiple`` or ``boolean`` (a yes/no select)."""
+    value: Any
+    """The stored value as the input expects it."""
+    shown: Any
+    """What the page reads (a name for an id, the phone in the reader's format); ``None`` or "" shows —."""
+    choices: tuple[tuple[Any, str], ...] = ()
+    link: str | None = None
+    """Where the shown value leads (the account of a contact)."""
+    step: str | None = None
+    help_text: str | None = None
+
+
+def _shown(form_field: FormField, record: Any) -> Any:
+    if form_field.show is not None:
+        return form_field.show(record)
+    value = getattr(record, form_field.name)
+    if form_field.kind == "select" and form_field.choices is not None:
+        labels = {str(key): label for key, label in form_field.choices()}
+        values = value if isinstance(value, list | tuple) else [value]
+        return ", ".join(labels.get(str(one), str(one)) for one in values if one not in (None, ""))
+    return value
+
+
+def _link(form_field: FormField, record: Any) -> str | None:
+    """A reference's page: the record the field points at, found through the registry by its table."""
+    if form_field.name == "account_id" and getattr(record, "account_id", None):
+        return url_for("core.show_accounts", record_id=record.account_id)
+    return None
+
+
+def _with_blank(kind: str, choices: tuple[tuple[Any, str], ...]) -> tuple[tuple[Any, str], ...]:
+    """A single select's choices with a way to clear it ("—") unless it has one ("— nobody —")."""
+    if kind != "select" or any(value in ("", None) for value, _ in choices):
+        return choices
+    return (("", "—"), *choices)
+
+
+def record_properties(pages_of: RecordPages, record: Any) -> list[Property]:
+    """The record's fields, then its custom fields, as its properties panel shows them."""
+    from saas.modules.core.views.custom_fields import _custom_inputs, _custom_values, form_values
+
+    properties = [
+        Property(
+            f.name,
+            gettext(f.label),
+            "multiple" if f.multiple else f.kind,
+            f.form_value(record),
+            _shown(f, record),
+            _with_blank(f.kind, tuple(f.choices()) if f.choices else ()),
+            _link(f, record),
+            f.step,
+        )
+        for f in pages_of.fields
+    ]
+    stored = form_values(pages_of, record.id)
+    shown = _custom_values(pages_of, record)
+    for (definition, name, kind), (_, value) in zip(_custom_inputs(pages_of), shown, strict=True):
+        choices: tuple = ()
+        if kind in ("select", "multiple"):
+            choices = tuple((option, option) for option in definition.options or ())
+        elif kind == "reference":
+            from saas.modules.core.views.objects import reference_choices
+
+            kind, choices = "select", tuple(reference_choices(definition.reference or ""))
+        stored_value = stored.get(name)
+        if kind == "boolean":
+            stored_value = {True: "yes", False: "no"}.get(stored_value, "")
+        properties.append(
+            Property(
+                name,
+                definition.label,
+                kind,
+                stored_value,
+                value,
+                _with_blank(kind, choices),
+                help_text=definition.help_text,
+            )
+        )
+    return properties
+
+
+def _posted_property() -> tuple[str, Any]:
+    """The property a page's inline edit sends: JSON ``{"name", "value"}`` (or the same as form fields)."""
+    body = request.get_json(silent=True)
+    if isinstance(body, dict):
+        return str(body.get("name") or ""), body.get("value")
+    values = request.form.getlist("value")
+    return request.form.get("name", ""), values if len(values) > 1 else request.form.get("value")
+
+
+def save_property(pages_of: RecordPages, record_id: uuid.UUID):
+    """Save one property of a record from its page (the inline edit): the same validation and service as the
+    edit form. Answers JSON with the property as now shown, or a problem with the field's messages; without
+    script the panel's links lead to the edit form instead."""
+    from saas.modules.core import custom_fields
+    from saas.modules.core.views.custom_fields import save_custom_values
+    from saas.web.errors import problem
+
+    session = current_tenant_session()
+    record = pages_of.service.get(session, record_id)  # an unknown id is a 404 before any validation
+    name, value = _posted_property()
+    editable = {prop.name: prop for prop in record_properties(pages_of, record)}
+    if name not in editable:
+        message = gettext("This field cannot be changed here.")
+        return problem(422, "Unknown field", message, errors={name or "name": [message]})
+    kind = editable[name].kind
+    if kind == "multiple" and not isinstance(value, list):
+        value = [value] if value not in (None, "") else []
+    try:
+        if name.startswith(custom_fields.PREFIX):
+            key = name.removeprefix(custom_fields.PREFIX)
+            if kind == "boolean":
+                value = {"yes": True, "no": False}.get(value or "")
+            try:
+                save_custom_values(pages_of, record.id, {key: value}, creating=False)
+            except ValidationError as error:  # its messages name the key; the page's input is cf_<key>
+                raise ValidationError(
+                    error.detail, {name: error.errors.get(key) or [error.detail]}
+                ) from error
+        else:
+            loaded = load_form(
+                pages_of.schema_in(partial=True), {name: value}, "Please correct the marked fields."
+            )
+            pages_of.service.update(session, record_id, loaded)
+    except ValidationError as error:
+        messages = {field: [gettext(m) for m in found] for field, found in error.errors.items()}
+        return problem(422, "Invalid input", gettext(error.detail), errors=messages)
+    session.flush()
+    record = pages_of.service.get(session, record_id)
+    saved = {prop.name: prop for prop in record_properties(pages_of, record)}[name]
+    shown_html = get_template_attribute("core/_properties.html", "property_value")(saved)
+    return jsonify(name=name, value=_json_value(saved.value), shown=str(shown_html))
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, uuid.UUID | datetime):
+        return str(value)
+    return value if value is None or isinstance(value, str | int | float | bool | list) else str(value)
+
+
 RECORD_PAGE_RULES = (
     ("", "list", list_page, ["GET"]),
     ("/new", "new", new_page, ["GET", "POST"]),
@@ -297,6 +566,7 @@ RECORD_PAGE_RULES = (
     ("/<uuid:record_id>/edit", "edit", edit_page, ["GET", "POST"]),
     ("/<uuid:record_id>/delete", "delete", delete_page, ["POST"]),
     ("/<uuid:record_id>/activities", "log_activity", _log_activity, ["POST"]),
+    ("/<uuid:record_id>/property", "save_property", save_property, ["POST"]),
 )
 """The pages of a record type under its URL prefix: (path, action, view of ``pages_of``, methods)."""
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from flask import flash, g, redirect, render_template, request, url_for
+from flask import flash, g, redirect, request, url_for
 from flask_babel import gettext
 
 from saas.auth.services import workspace_members
@@ -21,6 +21,7 @@ from saas.modules.core.views.records import (
     RecordWords,
     load_form,
     register_record_pages,
+    render_detail,
 )
 from saas.modules.sfa import conversion
 from saas.modules.sfa.blueprints import pages
@@ -178,10 +179,10 @@ def convert_lead(record_id: uuid.UUID):
     except SaasError as error:  # not qualified, converted already, a bad deal amount...
         session.rollback()  # nothing of a half-done conversion may show on the page
         errors = _flatten(error.errors) if isinstance(error, ValidationError) else {}
-        return render_template(
-            LEAD_PAGES.detail_template, pages=LEAD_PAGES, record=lead, message=error.detail, errors=errors,
-            form=request.form, **_conversion_links(lead),
-        ), error.status  # fmt: skip
+        # The lead's whole page (properties, timeline), with the conversion's messages.
+        return render_detail(
+            LEAD_PAGES, lead, status=error.status, message=error.detail, errors=errors, form=request.form
+        )
     flash(_converted_message(result))
     return redirect(url_for("core.show_contacts", record_id=result.contact.id))
 
