@@ -28,6 +28,7 @@ from saas.modules.marketing.models import FormSubmission, MarketingForm
 from saas.modules.privacy import consent
 from saas.modules.registry import registry
 from saas.modules.switches import is_module_enabled
+from saas.webhooks.events import emit
 
 FORM_FIELDS = {
     "first_name": (N_("First name"), 100),
@@ -193,6 +194,7 @@ def submit_form(
     submission = FormSubmission(form_id=form.id, contact_id=contact.id, lead_id=lead_id, consents=ticked)
     session.add(submission)
     session.flush()
+    emit(session, "form.submitted", {"form_id": form.id, "contact_id": contact.id, "lead_id": lead_id})
     return submission
 
 
