@@ -106,8 +106,9 @@ def _mark(session: TenantSession, email_id: int, **values: Any) -> None:
 def send_queued(session: TenantSession, batch_size: int = 100) -> dict[str, int]:
     """Job body: mail every queued workflow email."""
     from saas.modules.marketing.sending import sender_lock
+    from saas.modules.workflows.runs import writable
 
-    if not mail_enabled():
+    if not mail_enabled() or not writable(session):
         return {"skipped": 1}
     sent = failed = 0
     with sender_lock(session, SENDER_LOCK) as held:

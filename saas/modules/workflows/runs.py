@@ -19,7 +19,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from saas.db import TenantSession
+from saas.db import TenantSession, db
 from saas.jobs import enqueue_after_commit
 from saas.modules.workflows import clock
 from saas.modules.workflows.models import Workflow, WorkflowEnrolment, WorkflowStepRun
@@ -39,6 +39,13 @@ def config_int(name: str, default: int) -> int:
 
 def run_key(workflow_id: uuid.UUID, record_id: uuid.UUID) -> str:
     return f"{workflow_id}:{record_id}"
+
+
+def writable(session: TenantSession) -> bool:
+    """Whether the workspace may write (not read-only for an unpaid subscription)."""
+    from saas.billing.entitlements import entitlements_for
+
+    return entitlements_for(db.session, session.tenant.id).can_write
 
 
 def queue_advance(session: Session) -> None:
@@ -157,7 +164,10 @@ class Outcome:
 
 def advance_due(session: TenantSession, limit: int | None = None) -> dict[str, int]:
     """Job body: advance every due enrolment, a batch per transaction, each enrolment in a savepoint of
-    its own (one failing step fails its run, not the batch). Concurrent jobs take disjoint batches."""
+    its own (one failing step fails its run, not the batch). Concurrent jobs take disjoint batches.
+    A read-only (lapsed) workspace's runs wait: their steps would write."""
+    if not writable(session):
+        return {"advanced": 0, "read_only": 1}
     advanced = 0
     while limit is None or advanced < limit:
         size = BATCH if limit is None else min(BATCH, limit - advanced)

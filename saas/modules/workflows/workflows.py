@@ -133,3 +133,56 @@ def run_counts(session: TenantSession) -> dict[uuid.UUID, dict[str, int]]:
     ):
         counts.setdefault(workflow_id, {})[status] = count
     return counts
+
+
+@dataclass(frozen=True)
+class EditorChoices:
+    """What the editor offers to pick, from the modules that are on: (id, name) pairs."""
+
+    record_types: list[tuple[str, str]]
+    templates: list[tuple[str, str]]
+    forms: list[tuple[str, str]]
+    segments: list[tuple[str, str]]
+    lists: list[tuple[str, str]]
+    stages: list[tuple[str, str]]
+    members: list[tuple[str, str]]
+
+
+def editor_choices(
+    session: TenantSession, enabled: set[str], members: list[tuple[uuid.UUID, str]]
+) -> EditorChoices:
+    templates: list[tuple[str, str]] = []
+    forms: list[tuple[str, str]] = []
+    segments: list[tuple[str, str]] = []
+    lists: list[tuple[str, str]] = []
+    stages: list[tuple[str, str]] = []
+    if "marketing" in enabled:
+        from saas.modules.marketing.campaigns import list_campaigns
+        from saas.modules.marketing.forms import list_forms
+        from saas.modules.marketing.segments import list_segments
+
+        templates = [(str(c.id), c.name) for c in list_campaigns(session)]
+        forms = [(str(f.id), f.name) for f in list_forms(session)]
+        every = list_segments(session)
+        segments = [(str(s.id), s.name) for s in every]
+        lists = [(str(s.id), s.name) for s in every if s.kind == "static"]
+    if "sfa" in enabled:
+        from saas.modules.sfa.models import Pipeline, Stage
+
+        stages = [
+            (str(stage_id), f"{pipeline} · {stage}")
+            for stage_id, pipeline, stage in session.execute(
+                select(Stage.id, Pipeline.name, Stage.name)
+                .join(Pipeline, Pipeline.id == Stage.pipeline_id)
+                .order_by(Pipeline.position, Stage.position)
+            )
+        ]
+    return EditorChoices(
+        record_types=[(t.table, t.plural) for t in registry.record_types(session, enabled)],
+        templates=templates,
+        forms=forms,
+        segments=segments,
+        lists=lists,
+        stages=stages,
+        members=[(str(user_id), email) for user_id, email in members],
+    )

@@ -16,7 +16,13 @@ from saas.modules.workflows import clock
 from saas.modules.workflows.models import WorkflowEmail, WorkflowEnrolment, WorkflowStepRun
 from saas.modules.workflows.runs import advance_due
 from saas.modules.workflows.workflows import set_enabled, update_workflow
-from tests.modules.workflows.conftest import add_people, make_campaign, make_workflow, run_jobs, sender_settings
+from tests.modules.workflows.conftest import (
+    add_people,
+    make_campaign,
+    make_workflow,
+    run_jobs,
+    sender_settings,
+)
 
 TITLE_TO_CEO = {"type": "record_updated", "record_type": "contacts", "field": "title", "value": "CEO"}
 
