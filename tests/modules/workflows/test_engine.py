@@ -64,7 +64,9 @@ def test_a_field_moving_to_a_value_mails_the_contact_and_creates_one_task(tenant
     assert mail_sink.to(people["none"][0]) == []  # may_contact refused: skipped, with the reason
     with tenant_session(tenant_a.ref) as session:
         assert session.scalar(select(func.count()).select_from(Task).where(Task.title == "Call the CEO")) == 2
-        skipped = session.scalars(select(WorkflowStepRun.detail).where(WorkflowStepRun.outcome == "skipped")).all()
+        skipped = session.scalars(
+            select(WorkflowStepRun.detail).where(WorkflowStepRun.outcome == "skipped")
+        ).all()
         assert skipped == ["Skipped: the contact has not agreed to marketing email."]
         assert session.scalar(select(WorkflowEmail.status)) == "sent"
     assert {run.status for run in _runs(tenant_a)} == {"done"}
@@ -117,9 +119,8 @@ def test_runs_under_way_keep_their_version_and_a_switched_off_workflow_stops_the
     assert sorted(run.version for run in _runs(tenant_a)) == [1, 2]
 
     _set_title(tenant_a, first, "CTO")
-    workflow_id2 = make_workflow(
-        tenant_a, TITLE_TO_CEO, [{"type": "wait", "amount": 1, "unit": "days"}, {"type": "stop"}], name="Other"
-    )
+    waiting = [{"type": "wait", "amount": 1, "unit": "days"}, {"type": "stop"}]
+    workflow_id2 = make_workflow(tenant_a, TITLE_TO_CEO, waiting, name="Other")
     _set_title(tenant_a, first, "CEO")
     run_jobs()
     with tenant_session(tenant_a.ref) as session:

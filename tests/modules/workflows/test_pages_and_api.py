@@ -15,7 +15,8 @@ from tests.exports.test_self_serve_import import billing_on, lapse
 from tests.modules.workflows.conftest import make_workflow, run_jobs
 
 CREATED = {"type": "record_created", "record_type": "contacts"}
-BODY = {"name": "Welcome", "enabled": True, "trigger": CREATED, "steps": [{"type": "create_task", "title": "Hi"}]}
+BODY = {"name": "Welcome", "enabled": True, "trigger": CREATED,
+        "steps": [{"type": "create_task", "title": "Hi"}]}  # fmt: skip
 
 
 def _signed_in(client, fixture) -> str:
@@ -37,8 +38,11 @@ def test_the_api_creates_changes_and_reads_a_workflow_and_its_runs(client, tenan
     with tenant_session(tenant_a.ref) as session:
         contacts.create(session, {"first_name": "Ada", "email": "ada@example.org"})
     runs = client.get(f"/api/v1/workflows/{workflow_id}/runs", headers=headers).get_json()["data"]
-    assert [(r["status"], r["version"], r["trigger_event"]) for r in runs] == [("active", 2, "contact.created")]
-    assert [w["name"] for w in client.get("/api/v1/workflows", headers=headers).get_json()["data"]] == ["Welcome"]
+    assert [(r["status"], r["version"], r["trigger_event"]) for r in runs] == [
+        ("active", 2, "contact.created")
+    ]
+    listed = client.get("/api/v1/workflows", headers=headers).get_json()["data"]
+    assert [w["name"] for w in listed] == ["Welcome"]
 
 
 def test_the_api_answers_a_wrong_workflow_with_a_problem_naming_each_wrong_part(client, tenant_a):
