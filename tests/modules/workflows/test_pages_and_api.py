@@ -10,6 +10,7 @@ from saas.modules.core.services import contacts
 from saas.modules.sfa.models import Task
 from saas.modules.switches import set_module_enabled
 from saas.modules.workflows.models import Workflow, WorkflowEnrolment
+from saas.modules.workflows.runs import advance_all_due
 from tests.conftest import bearer, csrf_token_from, login, make_token
 from tests.exports.test_self_serve_import import billing_on, lapse
 from tests.modules.workflows.conftest import make_workflow, run_jobs
@@ -147,6 +148,6 @@ def test_a_read_only_workspace_keeps_its_runs_waiting(app, tenant_a):
             run = session.scalar(select(WorkflowEnrolment).where(WorkflowEnrolment.record_id == contact_id))
             assert (run.status, run.step_index) == ("active", 0)
             assert session.scalar(select(func.count()).select_from(Task)) == 0
-    run_jobs()  # paid again (billing off): the run goes on
+    advance_all_due()  # paid again (billing off): the minute's sweep takes the run on
     with tenant_session(tenant_a.ref) as session:
         assert session.scalar(select(Task.title)) == "Hi"
