@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -128,7 +128,7 @@ def enrol(
         insert(WorkflowEnrolment)
         .values(id=uuid.uuid4(), status="active", next_run_at=now, **base)
         .on_conflict_do_nothing(
-            index_elements=["workflow_id", "record_id"], index_where=WorkflowEnrolment.status == "active"
+            index_elements=["workflow_id", "record_id"], index_where=text("status = 'active'")
         )
         .returning(WorkflowEnrolment.id)
     )
