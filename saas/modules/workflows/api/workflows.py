@@ -139,5 +139,5 @@ def delete_workflow(workflow_id: uuid.UUID):
     description="Newest first, at most 100.",
     responses=[404],
 )
-def list_runs(workflow_id: uuid.UUID):
+def list_workflow_runs(workflow_id: uuid.UUID):
     return {"data": workflows.runs_of_workflow(current_tenant_session(), workflow_id)}
