@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from saas.db import TenantSession, db
 from saas.jobs import enqueue_after_commit
+from saas.modules.registry import RecordType, registry
 from saas.modules.workflows import clock
 from saas.modules.workflows.models import Workflow, WorkflowEnrolment, WorkflowStepRun
 
@@ -180,12 +181,13 @@ def advance_due(session: TenantSession, limit: int | None = None) -> dict[str, i
         ).all()
         if not batch:
             break
+        record_types = {t.table: t for t in registry.record_types(session)}
         workflows = {
             w.id: w
             for w in session.scalars(select(Workflow).where(Workflow.id.in_({e.workflow_id for e in batch})))
         }
         for enrolment in batch:
-            _advance_one(session, enrolment, workflows.get(enrolment.workflow_id))
+            _advance_one(session, enrolment, workflows.get(enrolment.workflow_id), record_types)
         session.commit()
         advanced += len(batch)
     from saas.modules.workflows.emails import queue_sending
@@ -194,10 +196,15 @@ def advance_due(session: TenantSession, limit: int | None = None) -> dict[str, i
     return {"advanced": advanced}
 
 
-def _advance_one(session: TenantSession, enrolment: WorkflowEnrolment, workflow: Workflow | None) -> None:
+def _advance_one(
+    session: TenantSession,
+    enrolment: WorkflowEnrolment,
+    workflow: Workflow | None,
+    record_types: dict[str, RecordType],
+) -> None:
     savepoint = session.begin_nested()
     try:
-        _run_steps(session, enrolment, workflow)
+        _run_steps(session, enrolment, workflow, record_types)
         savepoint.commit()
     except Exception as error:
         savepoint.rollback()
@@ -220,7 +227,12 @@ def _finish(enrolment: WorkflowEnrolment, status: str, reason: str | None = None
     enrolment.next_run_at = None
 
 
-def _run_steps(session: TenantSession, enrolment: WorkflowEnrolment, workflow: Workflow | None) -> None:
+def _run_steps(
+    session: TenantSession,
+    enrolment: WorkflowEnrolment,
+    workflow: Workflow | None,
+    record_types: dict[str, RecordType],
+) -> None:
     from saas.modules.workflows.steps import StepContext, execute
 
     if workflow is None or not workflow.enabled:
@@ -231,7 +243,7 @@ def _run_steps(session: TenantSession, enrolment: WorkflowEnrolment, workflow: W
         _finish(enrolment, "stopped", "The workflow was switched off.")
         return
     session.info[CHAIN] = [*enrolment.chain, run_key(enrolment.workflow_id, enrolment.record_id)]
-    context = StepContext(session, enrolment, workflow)
+    context = StepContext(session, enrolment, workflow, record_types)
     max_steps = config_int("WORKFLOW_MAX_STEPS_PER_RUN", 50)
     while enrolment.step_index < len(enrolment.steps):
         if enrolment.step_index >= max_steps:

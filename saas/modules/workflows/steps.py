@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from saas.db import TenantSession, db
 from saas.errors import NotFound
-from saas.modules.registry import RecordType, registry
+from saas.modules.registry import RecordType
 from saas.modules.switches import is_module_enabled
 from saas.modules.workflows import clock
 from saas.modules.workflows.definitions import UNITS
@@ -27,6 +27,8 @@ class StepContext:
     session: TenantSession
     enrolment: WorkflowEnrolment
     workflow: Workflow
+    record_types: dict[str, RecordType]
+    """The workspace's record types by table, read once per batch (custom objects are rows)."""
     _modules: dict[str, bool] = field(default_factory=dict)
 
     def module_on(self, key: str) -> bool:
@@ -35,7 +37,7 @@ class StepContext:
         return self._modules[key]
 
     def record_type(self) -> RecordType | None:
-        return registry.record_type(self.session, self.enrolment.record_type)
+        return self.record_types.get(self.enrolment.record_type)
 
     def record(self) -> Any | None:
         record_type = self.record_type()
