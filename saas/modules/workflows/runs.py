@@ -31,6 +31,7 @@ ADVANCE_JOB = "saas.modules.workflows.runs.advance_due"
 CHAIN = "workflow_chain"
 """``session.info`` key: the run chain of the step being executed, read by triggers it causes."""
 _QUEUED = "workflow_advance_queued"
+_HISTORY = "workflow_history"
 BATCH = 200
 
 
@@ -69,23 +70,27 @@ def record_step(
     outcome: str,
     detail: str = "",
     attempt_key: str = "done",
-) -> bool:
-    """Write a step's history row; False when one with the same key exists (the step already ran)."""
-    inserted = session.execute(
-        insert(WorkflowStepRun)
-        .values(
-            enrolment_id=enrolment.id,
-            step_index=index,
-            attempt_key=attempt_key,
-            kind=kind,
-            outcome=outcome,
-            detail=detail[:500],
-            at=clock.now(),
+) -> None:
+    """Add a step's history row to the batch's (written by :func:`write_history` before the batch
+    commits, in its transaction: one INSERT for the batch instead of one per step)."""
+    session.info.setdefault(_HISTORY, []).append(
+        {
+            "enrolment_id": enrolment.id, "step_index": index, "attempt_key": attempt_key, "kind": kind,
+            "outcome": outcome, "detail": detail[:500], "at": clock.now(),
+        }
+    )  # fmt: skip
+
+
+def write_history(session: Session) -> None:
+    """Insert the buffered history rows; a row whose (run, step, attempt key) exists is left out."""
+    rows = session.info.pop(_HISTORY, None)
+    if rows:
+        session.execute(
+            insert(WorkflowStepRun).on_conflict_do_nothing(
+                index_elements=["enrolment_id", "step_index", "attempt_key"]
+            ),
+            rows,
         )
-        .on_conflict_do_nothing(index_elements=["enrolment_id", "step_index", "attempt_key"])
-        .returning(WorkflowStepRun.id)
-    ).first()
-    return inserted is not None  # fmt: skip
 
 
 # --- enrolling -----------------------------------------------------------------------------------------
@@ -164,50 +169,96 @@ class Outcome:
 
 
 def advance_due(session: TenantSession, limit: int | None = None) -> dict[str, int]:
-    """Job body: advance every due enrolment, a batch per transaction, each enrolment in a savepoint of
-    its own (one failing step fails its run, not the batch). Concurrent jobs take disjoint batches.
-    A read-only (lapsed) workspace's runs wait: their steps would write."""
+    """Job body: advance every due enrolment, a batch per transaction. Concurrent jobs take disjoint
+    batches (SKIP LOCKED). A batch runs straight through; if a step raises, the batch is rolled back and
+    run again with each enrolment in a savepoint of its own, so that one failing step fails its run, not
+    the batch. A read-only (lapsed) workspace's runs wait: their steps would write."""
     if not writable(session):
         return {"advanced": 0, "read_only": 1}
     advanced = 0
+    due = (WorkflowEnrolment.status == "active", WorkflowEnrolment.next_run_at <= clock.now())
     while limit is None or advanced < limit:
         size = BATCH if limit is None else min(BATCH, limit - advanced)
-        batch = session.scalars(
-            select(WorkflowEnrolment)
-            .where(WorkflowEnrolment.status == "active", WorkflowEnrolment.next_run_at <= clock.now())
+        ids = session.scalars(
+            select(WorkflowEnrolment.id)
+            .where(*due)
             .order_by(WorkflowEnrolment.next_run_at)
             .limit(size)
             .with_for_update(skip_locked=True)
         ).all()
-        if not batch:
+        if not ids:
             break
-        record_types = {t.table: t for t in registry.record_types(session)}
-        workflows = {
-            w.id: w
-            for w in session.scalars(select(Workflow).where(Workflow.id.in_({e.workflow_id for e in batch})))
-        }
-        for enrolment in batch:
-            _advance_one(session, enrolment, workflows.get(enrolment.workflow_id), record_types)
-        session.commit()
-        advanced += len(batch)
+        try:
+            _advance_batch(session, ids, isolated=False)
+        except Exception:
+            session.rollback()
+            session.info.pop(_HISTORY, None)
+            # Locked again (another job may have taken some meanwhile: it runs those).
+            ids = session.scalars(
+                select(WorkflowEnrolment.id)
+                .where(WorkflowEnrolment.id.in_(ids), *due)
+                .with_for_update(skip_locked=True)
+            ).all()
+            _advance_batch(session, ids, isolated=True)
+        advanced += len(ids)
     from saas.modules.workflows.emails import queue_sending
 
     queue_sending(session)
     return {"advanced": advanced}
 
 
-def _advance_one(
+def _advance_batch(session: TenantSession, ids: list[uuid.UUID], *, isolated: bool) -> None:
+    batch = session.scalars(select(WorkflowEnrolment).where(WorkflowEnrolment.id.in_(ids))).all()
+    record_types = {t.table: t for t in registry.record_types(session)}
+    workflows = {
+        w.id: w
+        for w in session.scalars(select(Workflow).where(Workflow.id.in_({e.workflow_id for e in batch})))
+    }
+    records = _load_records(session, batch, record_types)  # noqa: F841  (held: the session keeps weak refs)
+    for enrolment in batch:
+        workflow = workflows.get(enrolment.workflow_id)
+        try:
+            if isolated:
+                _advance_isolated(session, enrolment, workflow, record_types)
+            else:
+                _run_steps(session, enrolment, workflow, record_types)
+        finally:
+            session.info.pop(CHAIN, None)
+    write_history(session)
+    session.commit()
+
+
+def _load_records(
+    session: TenantSession, batch: list[WorkflowEnrolment], record_types: dict[str, RecordType]
+) -> list[Any]:
+    """The batch's records in one query per record type, so that steps find them in the session."""
+    by_type: dict[str, list[uuid.UUID]] = {}
+    for enrolment in batch:
+        by_type.setdefault(enrolment.record_type, []).append(enrolment.record_id)
+    loaded: list[Any] = []
+    for table, ids in by_type.items():
+        record_type = record_types.get(table)
+        if record_type is not None and record_type.service is not None:
+            model = record_type.service().model
+            loaded += session.scalars(select(model).where(model.id.in_(ids))).all()
+    return loaded
+
+
+def _advance_isolated(
     session: TenantSession,
     enrolment: WorkflowEnrolment,
     workflow: Workflow | None,
     record_types: dict[str, RecordType],
 ) -> None:
+    history = session.info.setdefault(_HISTORY, [])
+    written = len(history)
     savepoint = session.begin_nested()
     try:
         _run_steps(session, enrolment, workflow, record_types)
         savepoint.commit()
     except Exception as error:
         savepoint.rollback()
+        del history[written:]  # what the failed steps did was rolled back: so is their history
         log.exception("workflow run %s failed at step %s", enrolment.id, enrolment.step_index)
         kind = (
             enrolment.steps[enrolment.step_index]["type"]
@@ -216,8 +267,6 @@ def _advance_one(
         )
         record_step(session, enrolment, enrolment.step_index, kind, "failed", type(error).__name__)
         _finish(enrolment, "failed", f"Step {enrolment.step_index + 1} failed: {type(error).__name__}.")
-    finally:
-        session.info.pop(CHAIN, None)
 
 
 def _finish(enrolment: WorkflowEnrolment, status: str, reason: str | None = None) -> None:
@@ -253,13 +302,12 @@ def _run_steps(
         step = enrolment.steps[index]
         outcome = execute(context, step, index)
         if outcome.action == "wait":
-            if record_step(session, enrolment, index, "wait", "waiting", outcome.detail, attempt_key="wait"):
+            if enrolment.wait_started_at is None:
+                record_step(session, enrolment, index, "wait", "waiting", outcome.detail, attempt_key="wait")
                 enrolment.wait_started_at = clock.now()
             enrolment.next_run_at = outcome.until
             return
-        if not record_step(session, enrolment, index, step["type"], outcome.outcome, outcome.detail):
-            # Done before (a run raced this one): its effect is there; move on without repeating it.
-            pass
+        record_step(session, enrolment, index, step["type"], outcome.outcome, outcome.detail)
         enrolment.wait_started_at = None
         if outcome.action == "stop":
             _finish(enrolment, "stopped", outcome.detail)
