@@ -32,6 +32,7 @@ CHAIN = "workflow_chain"
 """``session.info`` key: the run chain of the step being executed, read by triggers it causes."""
 _QUEUED = "workflow_advance_queued"
 _HISTORY = "workflow_history"
+_STEP = "workflow_step"
 BATCH = 200
 
 
@@ -257,16 +258,15 @@ def _advance_isolated(
         _run_steps(session, enrolment, workflow, record_types)
         savepoint.commit()
     except Exception as error:
+        failed_at = session.info.get(_STEP, 0)
         savepoint.rollback()
-        del history[written:]  # what the failed steps did was rolled back: so is their history
-        log.exception("workflow run %s failed at step %s", enrolment.id, enrolment.step_index)
-        kind = (
-            enrolment.steps[enrolment.step_index]["type"]
-            if enrolment.step_index < len(enrolment.steps)
-            else "end"
-        )
-        record_step(session, enrolment, enrolment.step_index, kind, "failed", type(error).__name__)
-        _finish(enrolment, "failed", f"Step {enrolment.step_index + 1} failed: {type(error).__name__}.")
+        # What the run did in this advance was rolled back with it (its history too): it stays where it
+        # was, failed, naming the step that raised.
+        del history[written:]
+        log.exception("workflow run %s failed at step %s", enrolment.id, failed_at)
+        kind = enrolment.steps[failed_at]["type"] if failed_at < len(enrolment.steps) else "end"
+        record_step(session, enrolment, failed_at, kind, "failed", type(error).__name__)
+        _finish(enrolment, "failed", f"Step {failed_at + 1} failed: {type(error).__name__}.")
 
 
 def _finish(enrolment: WorkflowEnrolment, status: str, reason: str | None = None) -> None:
@@ -299,6 +299,7 @@ def _run_steps(
             _finish(enrolment, "stopped", f"The limit of {max_steps} steps a run was reached.")
             return
         index = enrolment.step_index
+        session.info[_STEP] = index  # kept outside the run's row, which a failed flush expires
         step = enrolment.steps[index]
         outcome = execute(context, step, index)
         if outcome.action == "wait":
