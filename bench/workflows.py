@@ -116,8 +116,8 @@ def bench_baseline(tenant: Tenant, advance: int) -> float:
                 text(
                     "UPDATE workflow_enrolments SET step_index = step_index + 1, "
                     "next_run_at = next_run_at + interval '1 day' WHERE id IN "
-                    "(SELECT id FROM workflow_enrolments WHERE status = 'active' AND next_run_at <= now() ORDER BY next_run_at LIMIT :size "
-                    "FOR UPDATE SKIP LOCKED)"
+                    "(SELECT id FROM workflow_enrolments WHERE status = 'active' AND next_run_at <= now() "
+                    "ORDER BY next_run_at LIMIT :size FOR UPDATE SKIP LOCKED)"
                 ),
                 {"size": min(BATCH, advance - moved)},
             ).rowcount
