@@ -46,11 +46,9 @@ OPERATORS: dict[str, str] = {
     "less_than": N_("is less than"),
 }
 VALUELESS = ("is_empty", "is_not_empty")
-ENGAGEMENT = {
-    "email_opened": N_("the last email was opened"),
-    "email_clicked": N_("the last email was clicked"),
-}
-"""Conditions on the run's own last email rather than on the record."""
+ENGAGEMENT = {"email_opened": N_("the last email was opened")}
+"""Conditions on the run's own last email rather than on the record (its links are not tracked: there is
+no "clicked")."""
 UNITS = {"minutes": 1, "hours": 60, "days": 1440}
 MAX_STEPS = 50
 _FIELD_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789_")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -100,9 +100,6 @@ def _last_email(context: StepContext) -> WorkflowEmail | None:
 
 def holds(context: StepContext, condition: dict[str, Any]) -> bool:
     if condition.get("if") == "email_opened":
-        email = _last_email(context)
-        return email is not None and email.opened_at is not None
-    if condition.get("if") == "email_clicked":  # a click is only known through an open's pixel or a link
         email = _last_email(context)
         return email is not None and email.opened_at is not None
     record = context.record()
@@ -270,7 +267,3 @@ EXECUTORS = {
 
 def execute(context: StepContext, step: dict[str, Any], index: int) -> Outcome:
     return EXECUTORS[step["type"]](context, step, index)
-
-
-def due(at: datetime) -> bool:
-    return clock.now() >= at
