@@ -13,9 +13,16 @@ from saas.modules.workflows import clock
 from saas.modules.workflows.workflows import create_workflow
 from tests.conftest import TenantFixture
 from tests.mailsink import MailSink, mail_sink  # noqa: F401  (the shared SMTP sink fixture)
-from tests.modules.marketing.conftest import add_people, make_campaign, sender_settings
+from tests.modules.marketing import conftest as marketing
+from tests.modules.marketing.conftest import make_campaign, sender_settings
 
-__all__ = ["MailSink", "add_people", "make_campaign", "sender_settings"]
+__all__ = ["MailSink", "make_campaign", "sender_settings"]
+
+
+def add_people(fixture: TenantFixture, states: dict[str, int]) -> dict[str, list[str]]:
+    """Marketing's people, under addresses of their own: the queue (and an SMTP sink) may carry other
+    tests' workspaces' mail to marketing's usual addresses."""
+    return marketing.add_people(fixture, states, tag=f"wf{uuid.uuid4().hex[:8]}")
 
 
 @pytest.fixture(autouse=True)
