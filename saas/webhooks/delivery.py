@@ -92,6 +92,22 @@ def _send(target: WebhookTarget, body: bytes, headers: dict[str, str]) -> int:
     return _post_to(target, last, body, headers)
 
 
+def post_json(
+    url: str, body: bytes, headers: dict[str, str], *, resolve: Resolver = resolve_addresses
+) -> tuple[int | None, str | None]:
+    """POST ``body`` (JSON) to ``url`` through the same SSRF guard as deliveries (workflow steps call
+    webhooks with it); (status code, error), error None on a 2xx answer."""
+    headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT, **headers}
+    try:
+        target = vet_webhook_url(url, allow_loopback=loopback_allowed(), resolve=resolve)
+        status_code = _send(target, body, headers)
+    except UnsafeWebhookURL as error:
+        return None, error.reason
+    except (urllib3.exceptions.HTTPError, OSError) as error:
+        return None, type(error).__name__
+    return status_code, None if 200 <= status_code < 300 else f"HTTP {status_code}"
+
+
 def _post(
     subscription: WebhookSubscription, delivery: WebhookDelivery, resolve: Resolver
 ) -> tuple[int | None, str | None]:

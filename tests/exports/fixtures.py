@@ -151,6 +151,7 @@ def fill_every_table(fixture) -> None:
         _fill_quote_tables(session, deal.id, contact.id)
         _fill_website_tables(session, contact.id)
         _fill_notification_tables(session, contact.id)
+        _fill_workflow_tables(session, contact.id)
 
 
 def _fill_notification_tables(session, contact_id: uuid.UUID) -> None:
@@ -655,3 +656,50 @@ def _fill_saved_report_tables(session) -> None:
             ),
         ]
     )
+
+
+def _fill_workflow_tables(session, contact_id: uuid.UUID) -> None:
+    """A switched-off workflow with a run part way (its history, its email sent and opened), a segment
+    trigger's last membership and a date trigger's hit."""
+    from saas.modules.workflows.models import (
+        Workflow,
+        WorkflowDateHit,
+        WorkflowEmail,
+        WorkflowEnrolment,
+        WorkflowSegmentMember,
+        WorkflowStepRun,
+    )  # fmt: skip
+
+    at = datetime(2026, 11, 2, 8, 0, 1, 654321, tzinfo=UTC)
+    steps = [
+        {"type": "wait", "amount": 1, "unit": "days", "until": ""},
+        {"type": "create_task", "title": AWKWARD[:200], "due_days": 0, "assignee": "owner"},
+    ]
+    workflow = Workflow(
+        name=AWKWARD[:200], enabled=False, trigger={"type": "record_created", "record_type": "contacts"},
+        conditions=[{"field": "email", "op": "contains", "value": AWKWARD}], steps=steps, version=2,
+        created_by_user_id=uuid.uuid4(), base_url=None, round_robin={"0": 3},
+    )  # fmt: skip
+    session.add(workflow)
+    session.flush()
+    run = WorkflowEnrolment(
+        workflow_id=workflow.id, version=1, steps=steps, record_type="contacts", record_id=contact_id,
+        contact_id=contact_id, status="active", step_index=0, next_run_at=at, wait_started_at=at,
+        chain=[f"{uuid.uuid4()}:{contact_id}"], trigger_event="contact.created", enrolled_at=at, reason=None,
+    )  # fmt: skip
+    session.add(run)
+    session.flush()
+    session.add(
+        WorkflowStepRun(
+            enrolment_id=run.id, step_index=0, attempt_key="wait", kind="wait", outcome="waiting",
+            detail=AWKWARD[:500], at=at,
+        )
+    )  # fmt: skip
+    session.add(
+        WorkflowEmail(
+            enrolment_id=run.id, step_index=1, contact_id=contact_id, template_id=uuid.uuid4(),
+            email="zoe@zoe.example", status="sent", attempts=1, sent_at=at, opened_at=at,
+        )
+    )  # fmt: skip
+    session.add(WorkflowSegmentMember(workflow_id=workflow.id, contact_id=contact_id))
+    session.add(WorkflowDateHit(workflow_id=workflow.id, record_id=contact_id, due_on=date(2026, 12, 24)))

@@ -196,6 +196,7 @@ def submit_form(
     session.flush()
     if data.get("visitor_id"):  # the site's tracking script named the browser: its visits become theirs
         emit(session, "visitor.identified", {"visitor_id": data["visitor_id"][:36], "contact_id": contact.id})
+    emit(session, "form.submitted", {"form_id": form.id, "contact_id": contact.id, "lead_id": lead_id})
     return submission
 
 

@@ -21,6 +21,7 @@ from saas.modules.core.activities import record_event
 from saas.modules.marketing.models import Campaign, CampaignEvent, CampaignLink, CampaignRecipient
 from saas.modules.privacy import consent
 from saas.modules.registry import registry
+from saas.webhooks.events import emit
 
 KINDS = ("open", "click", "unsubscribe")
 
@@ -83,6 +84,7 @@ def record_open(session: TenantSession, token: str) -> None:
 def _mark_opened(session: TenantSession, recipient: CampaignRecipient, campaign: Campaign) -> None:
     recipient.opened_at = datetime.now(UTC)
     _event(session, recipient, "open")
+    emit(session, "campaign.opened", {"campaign_id": campaign.id, "contact_id": recipient.contact_id})
     record_event(
         session,
         f"Opened email: {campaign.subject}",
@@ -102,6 +104,7 @@ def record_click(session: TenantSession, token: str) -> str:
         _mark_opened(session, recipient, campaign)
     recipient.clicked_at = recipient.clicked_at or datetime.now(UTC)
     _event(session, recipient, "click", link.id)
+    emit(session, "campaign.clicked", {"campaign_id": campaign.id, "contact_id": recipient.contact_id})
     record_event(
         session,
         f"Clicked a link in: {campaign.subject}",

@@ -1,0 +1,231 @@
+"""What a workflow may say: its trigger, its conditions on the record, and its steps, each checked and
+normalised here (one place for the page, the API and imports), with every error keyed by where it is
+(``trigger.form_id``, ``steps.2.title``)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from saas.errors import ValidationError
+from saas.i18n import N_
+
+TRIGGERS: dict[str, str] = {
+    "record_created": N_("A record is created"),
+    "record_updated": N_("A record is changed (or a field moves to a value)"),
+    "deal_stage_changed": N_("A deal changes stage"),
+    "form_submitted": N_("A form is submitted"),
+    "campaign_opened": N_("A campaign email is opened"),
+    "campaign_clicked": N_("A link in a campaign email is clicked"),
+    "segment_entered": N_("A contact enters a segment"),
+    "segment_left": N_("A contact leaves a segment"),
+    "date_reached": N_("A date field is reached (N days before or after)"),
+}
+RECORD_TRIGGERS = ("record_created", "record_updated", "date_reached")
+"""Triggers that name a record type; the others enrol deals (stage) or contacts (forms, campaigns,
+segments)."""
+
+STEPS: dict[str, str] = {
+    "send_email": N_("Send an email from a template"),
+    "create_task": N_("Create a task"),
+    "assign_owner": N_("Assign an owner (round robin)"),
+    "set_field": N_("Set a field"),
+    "add_to_list": N_("Add to a static list"),
+    "webhook": N_("Call a webhook"),
+    "wait": N_("Wait"),
+    "branch": N_("If… (branch)"),
+    "stop": N_("Stop"),
+}
+OPERATORS: dict[str, str] = {
+    "equals": N_("is"),
+    "not_equals": N_("is not"),
+    "contains": N_("contains"),
+    "is_empty": N_("is empty"),
+    "is_not_empty": N_("is not empty"),
+    "greater_than": N_("is greater than"),
+    "less_than": N_("is less than"),
+}
+VALUELESS = ("is_empty", "is_not_empty")
+ENGAGEMENT = {"email_opened": N_("the last email was opened")}
+"""Conditions on the run's own last email rather than on the record (its links are not tracked: there is
+no "clicked")."""
+UNITS = {"minutes": 1, "hours": 60, "days": 1440}
+MAX_STEPS = 50
+_FIELD_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789_")
+
+
+class _Errors:
+    def __init__(self) -> None:
+        self.found: dict[str, list[str]] = {}
+
+    def add(self, where: str, message: str) -> None:
+        self.found.setdefault(where, []).append(message)
+
+
+def _uuid(value: Any, where: str, errors: _Errors, *, required: bool = True) -> str | None:
+    if value in (None, ""):
+        if required:
+            errors.add(where, N_("Choose one."))
+        return None
+    try:
+        return str(uuid.UUID(str(value)))
+    except ValueError:
+        errors.add(where, N_("Not a valid id."))
+        return None
+
+
+def _int(value: Any, where: str, errors: _Errors, low: int, high: int, default: int | None = None) -> int:
+    if value in (None, "") and default is not None:
+        return default
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        errors.add(where, N_("Enter a whole number."))
+        return low
+    if not low <= number <= high:
+        errors.add(where, N_("Out of range."))
+    return number
+
+
+def _field(value: Any, where: str, errors: _Errors) -> str:
+    name = str(value or "").strip()
+    if not name or len(name) > 63 or not set(name) <= _FIELD_CHARS or name in ("id",):
+        errors.add(where, N_("Name a field of the record (lower-case letters, digits, underscores)."))
+    return name
+
+
+def _text(value: Any, where: str, errors: _Errors, limit: int, *, required: bool = False) -> str:
+    text = str(value or "").strip()
+    if required and not text:
+        errors.add(where, N_("Required."))
+    if len(text) > limit:
+        errors.add(where, N_("Too long."))
+    return text
+
+
+def clean_condition(raw: Any, where: str, errors: _Errors, *, engagement: bool = False) -> dict[str, Any]:
+    if not isinstance(raw, dict):
+        errors.add(where, N_("A condition is an object with field, op and value."))
+        return {}
+    if engagement and raw.get("if") in ENGAGEMENT:
+        return {"if": raw["if"]}
+    op = raw.get("op")
+    if op not in OPERATORS:
+        errors.add(f"{where}.op", N_("Choose a comparison."))
+    condition = {"field": _field(raw.get("field"), f"{where}.field", errors), "op": op}
+    if op not in VALUELESS:
+        condition["value"] = _text(raw.get("value"), f"{where}.value", errors, 500)
+    return condition
+
+
+def clean_trigger(raw: Any, record_types: set[str], errors: _Errors) -> dict[str, Any]:
+    if not isinstance(raw, dict) or raw.get("type") not in TRIGGERS:
+        errors.add("trigger.type", N_("Choose a trigger."))
+        return {}
+    kind = raw["type"]
+    trigger: dict[str, Any] = {"type": kind}
+    if kind in RECORD_TRIGGERS:
+        if raw.get("record_type") not in record_types:
+            errors.add("trigger.record_type", N_("Choose a record type."))
+        trigger["record_type"] = raw.get("record_type")
+    if kind == "record_updated" and raw.get("field"):
+        trigger["field"] = _field(raw.get("field"), "trigger.field", errors)
+        if raw.get("value") not in (None, ""):
+            trigger["value"] = _text(raw.get("value"), "trigger.value", errors, 500)
+    if kind == "date_reached":
+        trigger["field"] = _field(raw.get("field"), "trigger.field", errors)
+        trigger["days"] = _int(raw.get("days"), "trigger.days", errors, -365, 365, default=0)
+    optional = {
+        "deal_stage_changed": "stage_id",
+        "form_submitted": "form_id",
+        "campaign_opened": "campaign_id",
+        "campaign_clicked": "campaign_id",
+    }
+    if kind in optional:
+        trigger[optional[kind]] = _uuid(
+            raw.get(optional[kind]), f"trigger.{optional[kind]}", errors, required=False
+        )
+    if kind in ("segment_entered", "segment_left"):
+        trigger["segment_id"] = _uuid(raw.get("segment_id"), "trigger.segment_id", errors)
+    return trigger
+
+
+def _clean_step(raw: Any, index: int, count: int, errors: _Errors) -> dict[str, Any]:
+    where = f"steps.{index}"
+    if not isinstance(raw, dict) or raw.get("type") not in STEPS:
+        errors.add(f"{where}.type", N_("Choose a step."))
+        return {"type": "stop"}
+    kind = raw["type"]
+    step: dict[str, Any] = {"type": kind}
+    if kind == "send_email":
+        step["template_id"] = _uuid(raw.get("template_id"), f"{where}.template_id", errors)
+    elif kind == "create_task":
+        step["title"] = _text(raw.get("title"), f"{where}.title", errors, 200, required=True)
+        step["due_days"] = _int(raw.get("due_days"), f"{where}.due_days", errors, 0, 365, default=0)
+        assignee = raw.get("assignee") or "owner"
+        step["assignee"] = "owner" if assignee == "owner" else _uuid(assignee, f"{where}.assignee", errors)
+    elif kind == "assign_owner":
+        members = raw.get("members") or []
+        if not isinstance(members, list) or not members:
+            errors.add(f"{where}.members", N_("Choose at least one member."))
+            members = []
+        step["members"] = [_uuid(m, f"{where}.members", errors) for m in members]
+    elif kind == "set_field":
+        step["field"] = _field(raw.get("field"), f"{where}.field", errors)
+        step["value"] = _text(raw.get("value"), f"{where}.value", errors, 500)
+    elif kind == "add_to_list":
+        step["segment_id"] = _uuid(raw.get("segment_id"), f"{where}.segment_id", errors)
+    elif kind == "webhook":
+        url = _text(raw.get("url"), f"{where}.url", errors, 2000, required=True)
+        if url and not url.startswith(("https://", "http://")):
+            errors.add(f"{where}.url", N_("Use an http(s) address."))
+        step["url"] = url
+    elif kind == "wait":
+        unit = raw.get("unit") or "days"
+        if unit not in UNITS:
+            errors.add(f"{where}.unit", N_("Choose minutes, hours or days."))
+            unit = "days"
+        step["amount"] = _int(raw.get("amount"), f"{where}.amount", errors, 0, 100000, default=0)
+        step["unit"] = unit
+        until = raw.get("until") or ""
+        if until and until not in ENGAGEMENT:
+            errors.add(f"{where}.until", N_("Choose what to wait for."))
+        step["until"] = until
+        if until and not step["amount"]:
+            errors.add(f"{where}.amount", N_("Say how long to wait at most."))
+    elif kind == "branch":
+        step["condition"] = clean_condition(
+            raw.get("condition"), f"{where}.condition", errors, engagement=True
+        )
+        otherwise = raw.get("else_step")
+        if otherwise in (None, "", "stop"):
+            step["else_step"] = None
+        else:
+            step["else_step"] = _int(otherwise, f"{where}.else_step", errors, index + 1, count)
+    return step
+
+
+def clean_workflow(data: dict[str, Any], record_types: set[str]) -> dict[str, Any]:
+    """The workflow ``data`` describes (name, enabled, trigger, conditions, steps), normalised; raises a
+    ValidationError naming every wrong part."""
+    errors = _Errors()
+    clean: dict[str, Any] = {"name": _text(data.get("name"), "name", errors, 200, required=True)}
+    clean["enabled"] = bool(data.get("enabled", False))
+    clean["trigger"] = clean_trigger(data.get("trigger"), record_types, errors)
+    conditions = data.get("conditions") or []
+    if not isinstance(conditions, list):
+        errors.add("conditions", N_("A list of conditions."))
+        conditions = []
+    clean["conditions"] = [clean_condition(c, f"conditions.{i}", errors) for i, c in enumerate(conditions)]
+    steps = data.get("steps") or []
+    if not isinstance(steps, list):
+        errors.add("steps", N_("A list of steps."))
+        steps = []
+    if len(steps) > MAX_STEPS:
+        errors.add("steps", N_("At most 50 steps."))
+    clean["steps"] = [_clean_step(s, i, len(steps), errors) for i, s in enumerate(steps)]
+    if not clean["steps"]:
+        errors.add("steps", N_("Add at least one step."))
+    if errors.found:
+        raise ValidationError(N_("Please correct the workflow."), errors.found)
+    return clean
