@@ -19,8 +19,14 @@ def test_a_salesperson_edits_a_contact_in_place_logs_a_call_and_mentions_a_colle
     rep, colleague = add_rep(tenant_a), add_rep(tenant_a)
     page = browsers.new_page()
     sign_in(page, rep)
-    page.goto(f"/t/{tenant_a.slug}/contacts")
-    page.get_by_role("link", name="Olga Petrova").click()
+    # Found with the command palette (Ctrl-K), from any page.
+    page.goto(f"/t/{tenant_a.slug}/")
+    page.keyboard.press("Control+k")
+    palette = page.get_by_role("combobox", name="Go to a page or record, or run an action")
+    palette.press_sequentially("Olga Petr")
+    expect(page.get_by_role("option", name=re.compile("Olga Petrova"))).to_be_visible()
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"**/contacts/{contact.id}")
     contact_url = page.url
     assert contact_url.endswith(f"/contacts/{contact.id}")
 
@@ -45,8 +51,14 @@ def test_a_salesperson_edits_a_contact_in_place_logs_a_call_and_mentions_a_colle
     expect(page.locator('.property[data-property="phone"] .property-value')).to_have_text("+49 30 1234567")
 
     # A call, from the timeline's composer.
+    # "Log a call" is a command of the page's palette: it chooses the composer's kind and goes there.
     composer = page.locator("form.composer")
-    composer.get_by_label("Call").check()
+    page.keyboard.press("Control+k")
+    palette.press_sequentially("log a call")
+    expect(page.get_by_role("option", name=re.compile("Log a call"))).to_be_visible()
+    page.keyboard.press("Enter")
+    expect(composer.get_by_label("Call")).to_be_checked()
+    expect(composer.get_by_label("Call")).to_be_focused()
     composer.get_by_label("Subject").fill("Called about the renewal")
     composer.get_by_role("button", name="Add to timeline").click()
     entry = page.locator(".timeline-entry").filter(has_text="Called about the renewal")

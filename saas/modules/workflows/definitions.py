@@ -17,6 +17,7 @@ TRIGGERS: dict[str, str] = {
     "form_submitted": N_("A form is submitted"),
     "campaign_opened": N_("A campaign email is opened"),
     "campaign_clicked": N_("A link in a campaign email is clicked"),
+    "website_visited": N_("A known contact visits the website (a page under a path)"),
     "segment_entered": N_("A contact enters a segment"),
     "segment_left": N_("A contact leaves a segment"),
     "date_reached": N_("A date field is reached (N days before or after)"),
@@ -147,6 +148,11 @@ def clean_trigger(raw: Any, record_types: set[str], errors: _Errors) -> dict[str
         )
     if kind in ("segment_entered", "segment_left"):
         trigger["segment_id"] = _uuid(raw.get("segment_id"), "trigger.segment_id", errors)
+    if kind == "website_visited":
+        path = str(raw.get("path") or "/").strip()
+        if not path.startswith("/") or len(path) > 500:
+            errors.add("trigger.path", N_("A path on the site, starting with / (such as /pricing)."))
+        trigger["path"] = path
     return trigger
 
 

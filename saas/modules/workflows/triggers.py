@@ -25,6 +25,7 @@ CONTACT_EVENTS = {
     "form.submitted": "form_submitted",
     "campaign.opened": "campaign_opened",
     "campaign.clicked": "campaign_clicked",
+    "website.visited": "website_visited",
 }
 _ENABLED = "workflows_module_on"
 
@@ -85,6 +86,16 @@ def _moved(trigger: dict[str, Any], changes: dict[str, tuple[Any, Any]], payload
     )
 
 
+def _visited_under(path: str, payload: dict[str, Any]) -> bool:
+    """Whether a batch of page views (``paths``) holds ``path`` or a page under it (``/pricing`` matches
+    ``/pricing/teams``, not ``/pricingplans``)."""
+    prefix = path.rstrip("/")
+    return any(
+        not prefix or page in (path, prefix) or page.startswith(prefix + "/")
+        for page in payload.get("paths") or ()
+    )
+
+
 def on_event(
     session: Session, event: str, payload: dict[str, Any], changes: dict[str, tuple[Any, Any]]
 ) -> None:
@@ -124,6 +135,8 @@ def on_event(
         if record_type_name is None and trigger.get("record_type") != record_type.table:
             continue
         if verb == "updated" and not _moved(trigger, changes, payload):
+            continue
+        if trigger["type"] == "website_visited" and not _visited_under(trigger.get("path") or "/", payload):
             continue
         wanted = trigger.get("stage_id") or trigger.get("form_id") or trigger.get("campaign_id")
         if wanted and str(payload.get(_wanted_key(trigger["type"]))) != wanted:

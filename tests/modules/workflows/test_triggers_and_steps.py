@@ -7,10 +7,12 @@ from __future__ import annotations
 import uuid
 from datetime import date
 
+import pytest
 from sqlalchemy import select
 
 from saas.auth.services import add_member
 from saas.db import db, tenant_session
+from saas.errors import ValidationError
 from saas.modules.core.models import Contact
 from saas.modules.core.services import contacts
 from saas.modules.marketing import segments, tracking
@@ -19,10 +21,12 @@ from saas.modules.registry import DataSubject
 from saas.modules.sfa.deals import deals
 from saas.modules.sfa.models import Deal, Stage, Task
 from saas.modules.switches import set_module_enabled
+from saas.modules.website import visits
 from saas.modules.workflows import privacy
 from saas.modules.workflows.models import WorkflowEnrolment, WorkflowStepRun
 from saas.modules.workflows.runs import advance_due
 from saas.modules.workflows.triggers import check_dates, check_segments
+from saas.modules.workflows.workflows import create_workflow
 from tests.conftest import PASSWORD
 from tests.faults.test_worker_killed_webhook import holding_receiver
 from tests.modules.workflows.conftest import add_people, make_campaign, make_workflow, run_jobs
@@ -199,3 +203,42 @@ def test_erasing_a_person_deletes_their_runs_and_workflow_emails(tenant_a):
         counts = privacy.erase_person(session, DataSubject(contact_id, "ada@example.org"))
     assert counts == {"workflow_emails": 0, "workflow_enrolments": 1}
     assert _runs(tenant_a) == []
+
+
+def test_a_known_contact_visiting_pages_under_the_path_starts_a_run_and_other_pages_do_not(tenant_a):
+    make_workflow(tenant_a, {"type": "website_visited", "path": "/pricing"},
+                  [{"type": "create_task", "title": "Looked at prices"}])  # fmt: skip
+    visitor, stranger = uuid.uuid4(), uuid.uuid4()
+    with tenant_session(tenant_a.ref) as session:
+        contact = contacts.create(
+            session, {"last_name": "Visitor", "email": f"v-{visitor.hex[:8]}@example.com"}
+        )
+        visits.identify_visitor(session, visitor, contact.id)
+        for who, path in (
+            (visitor, "/blog/pricing-news"),
+            (visitor, "/pricingplans"),
+            (stranger, "/pricing"),
+        ):
+            visits.record_batch(session, visits.Batch(who, uuid.uuid4(), [_view(path)]))
+        session.commit()
+    run_jobs()
+    with tenant_session(tenant_a.ref) as session:
+        assert session.scalars(select(Task)).all() == []  # other pages, and a visitor nobody knows
+        visits.record_batch(session, visits.Batch(visitor, uuid.uuid4(), [_view("/pricing/teams")]))
+        session.commit()
+    run_jobs()
+    with tenant_session(tenant_a.ref) as session:
+        [task] = session.scalars(select(Task)).all()
+        assert (task.title, task.contact_id) == ("Looked at prices", contact.id)
+
+
+def _view(path: str) -> dict:
+    return {"occurred_at": visits.now(), "path": path, "title": None, "referrer": None}
+
+
+def test_a_visit_trigger_needs_a_path_on_the_site(tenant_a):
+    with tenant_session(tenant_a.ref) as session, pytest.raises(ValidationError) as refused:
+        definition = {"name": "Bad", "trigger": {"type": "website_visited", "path": "pricing"},
+                      "steps": [{"type": "stop"}]}  # fmt: skip
+        create_workflow(session, definition, user_id=None, base_url="http://localhost/")
+    assert "trigger.path" in refused.value.errors

@@ -17,7 +17,8 @@ from saas.tenants.routing import current_tenant_session
 
 DEFINITION = (
     "`trigger`: an object with `type` (record_created, record_updated, deal_stage_changed, form_submitted, "
-    "campaign_opened, campaign_clicked, segment_entered, segment_left, date_reached) and its arguments; "
+    "campaign_opened, campaign_clicked, website_visited, segment_entered, segment_left, date_reached) and "
+    "its arguments; "
     "`conditions`: a list of {field, op, value}; `steps`: an ordered list of objects with `type` "
     "(send_email, create_task, assign_owner, set_field, add_to_list, webhook, wait, branch, stop) and "
     "its arguments."

@@ -21,7 +21,9 @@ from saas.modules.workflows import definitions, workflows
 from saas.modules.workflows.blueprints import pages
 from saas.tenants.routing import current_tenant_session, require_role
 
-TRIGGER_FIELDS = ("record_type", "field", "value", "days", "stage_id", "form_id", "campaign_id", "segment_id")
+TRIGGER_FIELDS = (
+    "record_type", "field", "value", "days", "stage_id", "form_id", "campaign_id", "segment_id", "path",
+)  # fmt: skip
 STEP_FIELDS = ("template_id", "title", "due_days", "assignee", "field", "value", "segment_id", "url",
                "amount", "unit", "until", "else_step")  # fmt: skip
 CONDITION_ROWS = 3
