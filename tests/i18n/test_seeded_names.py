@@ -16,11 +16,14 @@ GERMAN = {"Accept-Language": "de"}
 
 def test_seeded_stage_names_are_translated_and_a_renamed_stage_keeps_its_own(client, tenant_a):
     with tenant_session(tenant_a.ref) as session:
-        deals.create(session, {"name": "Boxes", "amount": Decimal("5.00"), "currency": "EUR"})
+        deal = deals.create(session, {"name": "Boxes", "amount": Decimal("5.00"), "currency": "EUR"})
         stages = {stage.name: stage.id for stage in pipelines.default_pipeline(session).stages}
     login(client, tenant_a.email, tenant_a.password)
     page = client.get(f"/t/{tenant_a.slug}/deals?columns=name,stage", headers=GERMAN).text
     assert "Akquise" in page and "Prospecting" not in page  # the seeded name, in the reader's language
+    for shown in (f"/t/{tenant_a.slug}/deals/{deal.id}", f"/t/{tenant_a.slug}/pipeline"):  # select, board
+        page = client.get(shown, headers=GERMAN).text
+        assert "Akquise (" in page and "Prospecting" not in page, shown
 
     with tenant_session(tenant_a.ref) as session:
         pipelines.update_stage(session, stages["Prospecting"], {"name": "Erstgespräch geplant"})
