@@ -316,10 +316,3 @@ accounts = RecordService(
     },
 )
 
-
-def account_choices(session: TenantSession, limit: int = 200) -> list[tuple[uuid.UUID, str]]:
-    """Accounts to offer in a contact form, in name order."""
-    rows = session.execute(
-        select(Account.id, Account.name).order_by(Account.sort_name, Account.id).limit(limit)
-    )
-    return [(row.id, row.name) for row in rows]

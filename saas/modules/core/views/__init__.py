@@ -6,6 +6,7 @@ import saas.modules.core.views.imports
 import saas.modules.core.views.merge
 import saas.modules.core.views.objects
 import saas.modules.core.views.phones
+import saas.modules.core.views.pickers
 import saas.modules.core.views.records
 import saas.modules.core.views.reports
 import saas.modules.core.views.saved_views

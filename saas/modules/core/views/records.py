@@ -17,7 +17,7 @@ from saas.auth.services import workspace_members
 from saas.db import db
 from saas.errors import ValidationError
 from saas.i18n import N_
-from saas.modules.core import schemas, services
+from saas.modules.core import pickers, schemas, services
 from saas.modules.core.activities import LOGGED_KINDS, activities
 from saas.modules.core.blueprints import pages
 from saas.modules.core.saved_views import register_columns
@@ -45,8 +45,10 @@ ACTIVITY_KIND_NAMES = (N_("Note"), N_("Call"), N_("Meeting"), N_("Email"), N_("S
 class FormField:
     name: str
     label: str
-    kind: str = "text"  # text, email, tel, number, date, datetime-local, textarea, select
+    kind: str = "text"  # text, email, tel, number, date, datetime-local, textarea, select, record
     required: bool = False
+    record_type: str | None = None
+    """Of a ``record`` field: the table of the records it points at, chosen with a type-ahead picker."""
     choices: Callable[[], list[tuple[Any, str]]] | None = None
     multiple: bool = False
     """A select that takes several values; its form value is a list."""
@@ -141,12 +143,78 @@ class RecordPages:
         return f"{self.blueprint}.{action}_{self.plural}"
 
 
+PICKED_SUFFIX = "_q"
+"""A ``record`` field posts the picked id as ``<name>`` and the text typed as ``<name>_q``."""
+
+
 def _form_data(pages_of: RecordPages) -> dict[str, Any]:
-    data = {key: value for key, value in request.form.items() if key != "csrf_token"}
+    typed = {f"{f.name}{PICKED_SUFFIX}" for f in pages_of.fields if f.kind == "record"}
+    data = {key: value for key, value in request.form.items() if key != "csrf_token" and key not in typed}
     for f in pages_of.fields:
         if f.multiple:  # an empty multiple select sends nothing: that means "none", not "unchanged"
             data[f.name] = request.form.getlist(f.name)
     return data
+
+
+def _typed_references(pages_of: RecordPages) -> dict[str, str]:
+    """What was typed into the form's record pickers, by the picker's input name."""
+    return {
+        name: request.form.get(name, "")
+        for f in pages_of.fields
+        if f.kind == "record"
+        for name in [f"{f.name}{PICKED_SUFFIX}"]
+    }
+
+
+def _resolve_references(pages_of: RecordPages, data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` with each record picker's typed name or id resolved to its record's id (the form works
+    without JavaScript); unknown or ambiguous names raise one ValidationError for every such field."""
+    session = current_tenant_session()
+    errors: dict[str, list[str]] = {}
+    candidates: dict[str, list[pickers.Pick]] = {}
+    for f in pages_of.fields:
+        typed = f"{f.name}{PICKED_SUFFIX}"
+        if f.kind != "record" or typed not in request.form:
+            continue
+        record_type = pickers.pickable_type(session, f.record_type, _enabled_modules())
+        try:
+            data[f.name] = pickers.resolve(
+                session, record_type, f.name, request.form[typed], str(data.get(f.name) or "")
+            )
+        except ValidationError as error:
+            errors |= error.errors
+            candidates[f.name] = getattr(error, "candidates", [])
+    if errors:
+        raise pickers.Ambiguous(gettext("Please correct the marked fields."), errors, candidates)
+    return data
+
+
+def picked_labels(pages_of: RecordPages, values: dict[str, Any]) -> dict[str, str]:
+    """The label each record picker shows for the id in ``values`` (the form's current choice)."""
+    session = current_tenant_session()
+    labels = {}
+    for f in pages_of.fields:
+        if f.kind == "record" and values.get(f.name):
+            record_type = pickers.pickable_type(session, f.record_type, _enabled_modules())
+            labels[f.name] = pickers.label_for(session, record_type, values[f.name]) or ""
+    return labels
+
+
+def render_form(
+    pages_of: RecordPages,
+    values: dict[str, Any],
+    record_id: uuid.UUID | None,
+    *,
+    errors: dict[str, Any] | None = None,
+    message: str | None = None,
+    candidates: dict[str, list[pickers.Pick]] | None = None,
+):
+    """The record form, its pickers showing their records' names (or what was typed, after an error)."""
+    return render_template(
+        "core/record_form.html", pages=pages_of, values=values, errors=errors or {}, message=message,
+        record_id=record_id, picked=picked_labels(pages_of, values), candidates=candidates or {},
+        picked_suffix=PICKED_SUFFIX,
+    )  # fmt: skip
 
 
 def _save(pages_of: RecordPages, record_id: uuid.UUID | None):
@@ -159,6 +227,7 @@ def _save(pages_of: RecordPages, record_id: uuid.UUID | None):
         pages_of.service.get(session, record_id)  # an unknown id is a 404 before any validation
     data, custom = split_custom_form(pages_of, data, request.form)
     try:
+        data = _resolve_references(pages_of, data)
         loaded = load_form(pages_of.schema_in(), data, "Please correct the marked fields.")
         if record_id is None:
             record = pages_of.service.create(session, loaded)
@@ -166,10 +235,10 @@ def _save(pages_of: RecordPages, record_id: uuid.UUID | None):
             record = pages_of.service.update(session, record_id, loaded)
         save_custom_values(pages_of, record.id, custom, creating=record_id is None)
     except ValidationError as error:
-        posted = data | {f"cf_{key}": value for key, value in custom.items()}
-        return render_template(
-            "core/record_form.html", pages=pages_of, values=posted, errors=error.errors,
-            message=error.detail, record_id=record_id,
+        posted = data | {f"cf_{key}": value for key, value in custom.items()} | _typed_references(pages_of)
+        return render_form(
+            pages_of, posted, record_id, errors=error.errors, message=error.detail,
+            candidates=getattr(error, "candidates", None),
         ), 422  # fmt: skip
     flash(gettext(pages_of.words.saved))
     return redirect(url_for(pages_of.endpoint("show"), record_id=record.id))
@@ -265,7 +334,7 @@ def new_page(pages_of: RecordPages):
     # page passes deal_id).
     values = default_form_values(pages_of)
     values |= {f.name: request.args[f.name] for f in pages_of.fields if f.name in request.args}
-    return render_template("core/record_form.html", pages=pages_of, values=values, errors={}, record_id=None)
+    return render_form(pages_of, values, None)
 
 
 def show_page(pages_of: RecordPages, record_id: uuid.UUID):
@@ -279,9 +348,7 @@ def edit_page(pages_of: RecordPages, record_id: uuid.UUID):
         return _save(pages_of, record_id)
     record = pages_of.service.get(current_tenant_session(), record_id)
     values = {f.name: f.form_value(record) for f in pages_of.fields} | form_values(pages_of, record_id)
-    return render_template(
-        "core/record_form.html", pages=pages_of, values=values, errors={}, record_id=record_id
-    )
+    return render_form(pages_of, values, record_id)
 
 
 def delete_page(pages_of: RecordPages, record_id: uuid.UUID):
@@ -375,10 +442,6 @@ def member_choices() -> list[tuple[Any, str]]:
     return [*members, ("", gettext("— nobody —"))]
 
 
-def _account_choices() -> list[tuple[Any, str]]:
-    return [("", gettext("— none —")), *services.account_choices(current_tenant_session())]
-
-
 CONTACT_PAGES = RecordPages(
     service=services.contacts,
     schema_in=schemas.ContactIn,
@@ -390,7 +453,7 @@ CONTACT_PAGES = RecordPages(
         FormField("email", N_("Email"), "email"),
         PHONE_FIELD,
         FormField("title", N_("Job title")),
-        FormField("account_id", N_("Account"), "select", choices=_account_choices),
+        FormField("account_id", N_("Account"), "record", record_type="accounts"),
         FormField("notes", N_("Notes"), "textarea"),
     ),
     columns=(

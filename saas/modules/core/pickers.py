@@ -1,0 +1,108 @@
+"""Relation pickers: the records a reference field may point at, found by the record type's indexed search,
+and a typed name or id resolved to one record (the form's fallback without JavaScript)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Collection
+from dataclasses import dataclass
+from typing import Any
+
+from saas.db import TenantSession, db
+from saas.errors import NotFound, ValidationError
+from saas.modules.registry import RecordType, registry
+from saas.modules.switches import ModuleDisabled, enabled_module_keys
+
+PICK_LIMIT = 10
+"""Matches a picker shows at most: a person narrows a longer list by typing, not by scrolling."""
+MAX_PICK_LIMIT = 25
+
+_LABEL_ATTRIBUTES = ("display_name", "name", "subject", "title")
+_DETAIL_ATTRIBUTES = ("email", "domain", "company")
+
+
+@dataclass(frozen=True)
+class Pick:
+    """One record a picker offers: its id, the name a person reads, and a line telling equal names apart."""
+
+    id: uuid.UUID
+    label: str
+    detail: str = ""
+
+
+def pickable_type(session: TenantSession, table: str, enabled: Collection[str] | None = None) -> RecordType:
+    """The record type stored in ``table`` with a service to search it; NotFound for none, ModuleDisabled
+    while its module is off (as its own pages answer)."""
+    enabled = enabled if enabled is not None else enabled_module_keys(db.session, session.tenant.id)
+    record_type = registry.record_type(session, table, enabled)
+    if record_type is None or record_type.service is None:
+        if registry.record_type(session, table) is not None:
+            raise ModuleDisabled(f"The module of {table} is switched off in this workspace.")
+        raise NotFound(f"No record type {table!r}.")
+    return record_type
+
+
+def label_of(record: Any) -> str:
+    """What a person reads for a record of any type: its display name, name, subject or title."""
+    for attribute in _LABEL_ATTRIBUTES:
+        value = getattr(record, attribute, None)
+        if value:
+            return str(value)
+    return str(record.id)
+
+
+def _detail_of(record: Any) -> str:
+    return next((str(v) for a in _DETAIL_ATTRIBUTES if (v := getattr(record, a, None))), "")
+
+
+def pick(session: TenantSession, record_type: RecordType, q: str, limit: int = PICK_LIMIT) -> list[Pick]:
+    """The first ``limit`` records of the type that ``q`` finds, in the list's order (by name).
+
+    The list's own search: a record type with a ``search_vector`` is searched through its GIN index, word
+    prefixes (``acm`` finds Acme), so each keystroke costs the same at 100k records as at 100.
+    """
+    service = record_type.service()
+    limit = max(1, min(limit, MAX_PICK_LIMIT))
+    page = service.list(session, q=q.strip()[:200] or None, limit=limit)
+    return [Pick(record.id, label_of(record), _detail_of(record)) for record in page.data]
+
+
+def label_for(session: TenantSession, record_type: RecordType, record_id: Any) -> str | None:
+    """The label of the record ``record_id`` names (an id or its text), None when there is none."""
+    try:
+        found = session.get(record_type.service().model, uuid.UUID(str(record_id)))
+    except ValueError:
+        return None
+    return label_of(found) if found is not None else None
+
+
+class Ambiguous(ValidationError):
+    """A typed name that several records carry: the form offers them to choose from (``candidates``)."""
+
+    def __init__(self, detail: str, errors: dict[str, list[str]], candidates: list[Pick]) -> None:
+        super().__init__(detail, errors)
+        self.candidates = candidates
+
+
+def resolve(
+    session: TenantSession, record_type: RecordType, field: str, text: str, current: str = ""
+) -> uuid.UUID | None:
+    """The record a reference field's typed ``text`` names: blank is none; the label of ``current`` (the
+    id the form held) keeps it; an id is taken as is; else a name that exactly one record carries, or that
+    finds exactly one. Unknown or ambiguous text raises ValidationError (``Ambiguous`` with the matches)."""
+    text = text.strip()
+    if not text:
+        return None
+    if current and label_for(session, record_type, current) == text:
+        return uuid.UUID(current)
+    if label_for(session, record_type, text) is not None:
+        return uuid.UUID(text)
+    found = pick(session, record_type, text, MAX_PICK_LIMIT)
+    exact = [p for p in found if p.label.casefold() == text.casefold()]
+    if len(exact) == 1 or (len(found) == 1 and not exact):
+        return (exact or found)[0].id
+    if not found:
+        message = f"Nothing matches “{text}”: type another name, or leave it empty."
+        raise ValidationError(message, {field: [message]})
+    message = f"Several records match “{text}”: choose one."
+    raise Ambiguous(message, {field: [message]}, exact or found)
