@@ -315,4 +315,3 @@ accounts = RecordService(
         "updated_at": Account.updated_at,
     },
 )
-
