@@ -5,17 +5,22 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
+
+from sqlalchemy import select
 
 from saas.db import TenantSession, db
 from saas.errors import NotFound, ValidationError
+from saas.modules.core.services import search_condition
 from saas.modules.registry import RecordType, registry
 from saas.modules.switches import ModuleDisabled, enabled_module_keys
 
 PICK_LIMIT = 10
 """Matches a picker shows at most: a person narrows a longer list by typing, not by scrolling."""
 MAX_PICK_LIMIT = 25
+PICK_SAMPLE = 200
+"""Matches a keystroke reads through the search index at most, before ordering them by name."""
 
 _LABEL_ATTRIBUTES = ("display_name", "name", "subject", "title")
 _DETAIL_ATTRIBUTES = ("email", "domain", "company")
@@ -34,7 +39,10 @@ def pickable_type(session: TenantSession, table: str, enabled: Collection[str] |
     """The record type stored in ``table`` with a service to search it; NotFound for none, ModuleDisabled
     while its module is off (as its own pages answer)."""
     enabled = enabled if enabled is not None else enabled_module_keys(db.session, session.tenant.id)
-    record_type = registry.record_type(session, table, enabled)
+    # A built-in type is found without reading the workspace's custom objects (a query per keystroke).
+    declared = [replace(t, module=m.key) for m in registry if m.key in enabled for t in m.record_types]
+    record_type = next((t for t in declared if t.table == table), None)
+    record_type = record_type or registry.record_type(session, table, enabled)
     if record_type is None or record_type.service is None:
         if registry.record_type(session, table) is not None:
             raise ModuleDisabled(f"The module of {table} is switched off in this workspace.")
@@ -62,9 +70,20 @@ def pick(session: TenantSession, record_type: RecordType, q: str, limit: int = P
     prefixes (``acm`` finds Acme), so each keystroke costs the same at 100k records as at 100.
     """
     service = record_type.service()
+    model: Any = service.model
     limit = max(1, min(limit, MAX_PICK_LIMIT))
-    page = service.list(session, q=q.strip()[:200] or None, limit=limit)
-    return [Pick(record.id, label_of(record), _detail_of(record)) for record in page.data]
+    condition = search_condition(service.search_vector, q) if service.search_vector is not None else None
+    if condition is None:  # no words (or no index): the list's own search and order
+        records = service.list(session, q=q.strip()[:200] or None, limit=limit).data
+    else:
+        # Not the list's walk in name order: matches of a common word cluster by name ("Vandelay ..."), so
+        # that walk may read most of the table first. The GIN index gives up to PICK_SAMPLE matches in any
+        # order, and those are sorted by name: all of them when fewer (most keystrokes past the first
+        # letters), else a sample that further typing narrows.
+        sample = select(model.id).where(condition).limit(PICK_SAMPLE).scalar_subquery()
+        order = [key.column for key in service.sort_keys()]
+        records = session.scalars(select(model).where(model.id.in_(sample)).order_by(*order).limit(limit))
+    return [Pick(record.id, label_of(record), _detail_of(record)) for record in records]
 
 
 def label_for(session: TenantSession, record_type: RecordType, record_id: Any) -> str | None:

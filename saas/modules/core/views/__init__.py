@@ -1,5 +1,6 @@
 """Core pages under /t/<slug>/: importing each file attaches its routes to ``blueprints.pages``."""
 
+import saas.modules.core.views.bulk
 import saas.modules.core.views.currencies
 import saas.modules.core.views.custom_fields
 import saas.modules.core.views.imports

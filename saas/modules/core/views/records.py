@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlencode
 
 import marshmallow
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
@@ -323,6 +324,61 @@ def list_page(pages_of: RecordPages):
         columns=shown, flagged=prepare_rows(pages_of, page.data, shown), sort_link=sort_link,
         list_arguments=list_arguments,
     ), 422 if message else 200  # fmt: skip
+
+
+NOT_FILTERS = frozenset({"cursor", "sort", "columns", "limit"})
+"""List arguments that are no filter: no chip shows them, and removing a chip keeps them (not the cursor)."""
+
+
+@dataclass(frozen=True)
+class FilterChip:
+    """An active filter of a list, shown as a chip whose link is the same list without it."""
+
+    name: str
+    label: str
+    value: str
+    remove_url: str
+
+
+def _chip_value(session: Any, name: str, value: str) -> str:
+    """A filter's value as a person reads it: an id as the name of the record or member it stands for."""
+    try:
+        record_id = uuid.UUID(value)
+    except ValueError:
+        return value
+    table = "users" if name.endswith("user_id") or name == "owner" else name.removesuffix("_id") + "s"
+    if registry.labels_records(table):
+        return registry.record_labels(session, table, [record_id]).get(record_id, value)
+    return value
+
+
+@pages.app_template_global()
+def filter_chips(pages_of: Any) -> list[FilterChip]:
+    """The list page's active filters (search, its own filters, custom fields), each removable alone."""
+    from saas.modules.core import custom_fields
+
+    session = current_tenant_session()
+    entity = pages_of.service.model.__tablename__
+    labels = {"q": gettext("Search")}
+    if any(name.startswith(custom_fields.PREFIX) for name in request.args):
+        for definition in custom_fields.list_fields(session, entity):
+            labels[f"{custom_fields.PREFIX}{custom_fields.key_of(definition)}"] = definition.label
+    pairs = [(name, value) for name, value in request.args.items(multi=True) if name != "cursor"]
+    list_url = url_for(pages_of.endpoint("list"))
+    return [
+        FilterChip(
+            name,
+            labels.get(name, name.removesuffix("_id").replace("_", " ").capitalize()),
+            _chip_value(session, name, value),
+            list_url + _query(pairs[:index] + pairs[index + 1 :]),
+        )
+        for index, (name, value) in enumerate(pairs)
+        if name not in NOT_FILTERS and value
+    ]
+
+
+def _query(pairs: list[tuple[str, str]]) -> str:
+    return f"?{urlencode(pairs)}" if pairs else ""
 
 
 def new_page(pages_of: RecordPages):
