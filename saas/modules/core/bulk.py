@@ -10,6 +10,7 @@ commits batch by batch and keeps its progress in Redis. Each action writes one a
 from __future__ import annotations
 
 import csv
+import inspect
 import io
 import json
 import re
@@ -44,12 +45,14 @@ FAILURES_KEPT = 100
 PROGRESS_SECONDS = 24 * 3600
 """How long a job's progress stays readable after it was last written."""
 
-ACTIONS = ("assign_owner", "set_stage", "delete")
+ACTIONS = ("assign_owner", "set_stage", "add_tag", "delete")
 """Actions that change records (export only reads them: :func:`export_csv`)."""
 OWNER_FIELDS = ("owner_user_id", "assignee_user_id")
 """The column holding a record's owner (deals, leads) or assignee (tickets), first found."""
 STAGE_FIELDS = ("stage_id", "status")
 """The column holding a record's stage (deals) or status (leads, tickets), first found."""
+TAG_FIELDS = ("tags",)
+"""The column holding a record's tags (tickets: the only record type with tags)."""
 ADMIN_ROLES = ("owner", "admin")
 DELETE_ROLES = ADMIN_ROLES
 """Deleting many records at once is an admin's action; a member deletes one at a time."""
@@ -66,6 +69,8 @@ def field_of(record_type: RecordType, action: str) -> str | None:
         return _column_of(record_type, OWNER_FIELDS)
     if action == "set_stage":
         return _column_of(record_type, STAGE_FIELDS)
+    if action == "add_tag":
+        return _column_of(record_type, TAG_FIELDS)
     return None
 
 
@@ -122,6 +127,11 @@ def checked_action(
         if value is not None and value not in members:
             raise ValidationError("Unknown owner.", {"value": ["Choose a member of this workspace."]})
         return BulkAction(record_type, action, name, uuid.UUID(value) if value else None)
+    if action == "add_tag":
+        tag = (value or "").strip().lower()
+        if not tag or len(tag) > 50:
+            raise ValidationError("Give a tag.", {"value": ["A tag of 1 to 50 characters."]})
+        return BulkAction(record_type, action, name, tag)
     allowed = [choice for choice, _ in stage_choices(session, record_type)]
     if value not in allowed:
         raise ValidationError("Unknown stage or status.", {"value": [f"One of {', '.join(allowed)}."]})
@@ -158,6 +168,8 @@ def selected_ids(
     prefix = custom_fields.PREFIX
     custom = {k.removeprefix(prefix): v for k, v in query.items() if k.startswith(prefix)}
     filters = {k: v for k, v in loaded.items() if k not in PAGING and k not in ("q", "sort")}
+    if "me" in inspect.signature(service.filters).parameters:  # a list of "mine" (my tickets)
+        filters["me"] = acting_user_id(session)
     matching = service.matching(
         session, q=loaded.get("q"),
         where=custom_fields.filter_conditions(session, record_type.table, custom), **filters,
@@ -192,6 +204,10 @@ def _apply_one(session: TenantSession, action: BulkAction, record_id: uuid.UUID)
     service = action.record_type.service()
     if action.action == "delete":
         service.delete(session, record_id)
+    elif action.action == "add_tag":
+        tags = list(getattr(service.get(session, record_id), action.field) or [])
+        if action.value not in tags:
+            service.update(session, record_id, {action.field: [*tags, action.value]})
     else:
         service.update(session, record_id, {action.field: action.value})
 

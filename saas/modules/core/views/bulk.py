@@ -20,9 +20,10 @@ from saas.tenants.routing import current_tenant_session
 BULK_ACTION_LABELS = {
     "assign_owner": N_("Assign an owner"),
     "set_stage": N_("Change stage or status"),
+    "add_tag": N_("Add a tag"),
     "delete": N_("Delete"),
 }
-VALUE_INPUTS = {"assign_owner": "owner", "set_stage": "stage"}
+VALUE_INPUTS = {"assign_owner": "owner", "set_stage": "stage", "add_tag": "tag"}
 """The form's input holding the new value of each action that sets one."""
 
 
@@ -58,6 +59,7 @@ def bulk_controls(pages_of: Any) -> dict[str, Any] | None:
         "actions": [(action, BULK_ACTION_LABELS[action]) for action in actions],
         "owners": member_choices() if "assign_owner" in actions else [],
         "stages": bulk.stage_choices(session, kind) if "set_stage" in actions else [],
+        "tags": "add_tag" in actions,
         "threshold": bulk.JOB_THRESHOLD,
     }
 

@@ -326,8 +326,9 @@ def list_page(pages_of: RecordPages):
     ), 422 if message else 200  # fmt: skip
 
 
-NOT_FILTERS = frozenset({"cursor", "sort", "columns", "limit"})
-"""List arguments that are no filter: no chip shows them, and removing a chip keeps them (not the cursor)."""
+NOT_FILTERS = frozenset({"cursor", "sort", "columns", "limit", "view"})
+"""List arguments no chip shows (a named ``view``, such as "my tickets", has links of its own); removing a
+chip keeps them, but not the cursor."""
 
 
 @dataclass(frozen=True)
@@ -368,7 +369,7 @@ def filter_chips(pages_of: Any) -> list[FilterChip]:
     return [
         FilterChip(
             name,
-            labels.get(name, name.removesuffix("_id").replace("_", " ").capitalize()),
+            labels.get(name, name.removesuffix("_id").removesuffix("_user").replace("_", " ").capitalize()),
             _chip_value(session, name, value),
             list_url + _query(pairs[:index] + pairs[index + 1 :]),
         )
