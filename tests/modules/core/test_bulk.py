@@ -300,3 +300,20 @@ def test_filter_chips_remove_one_filter_each_and_saved_views_keep_them(client, t
     view_url = re.search(r'<a href="([^"]+)">New ones</a>', views_page).group(1).replace("&amp;", "&")
     reopened = client.get(view_url).text
     assert "Status: new" in reopened and "Search: lead" in reopened
+
+
+def test_api_bulk_action_needs_the_records_own_scope_too(client, tenant_a):
+    from saas.api.models import ApiTokenScope
+
+    ids = _seed_leads(tenant_a, 1)
+    token, secret = create_api_token(db.session, tenant_a.slug, tenant_a.email, "bulk only")
+    db.session.add(ApiTokenScope(token_id=token.id, scope="bulk-actions:write"))
+    db.session.commit()
+    body = {"record_type": "leads", "action": "set_stage", "value": "working", "ids": [str(ids[0])]}
+    refused = client.post("/api/v1/bulk-actions", headers=bearer(secret), json=body)
+    assert refused.status_code == 403 and "leads:write" in refused.get_json()["detail"]
+    both, both_secret = create_api_token(db.session, tenant_a.slug, tenant_a.email, "bulk and leads")
+    db.session.add(ApiTokenScope(token_id=both.id, scope="bulk-actions:write leads:write"))
+    db.session.commit()
+    assert client.post("/api/v1/bulk-actions", headers=bearer(both_secret), json=body).status_code == 200
+    assert _leads(tenant_a)[ids[0]].status == "working"

@@ -7,7 +7,8 @@ from flask import g
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from saas.api import token_auth
-from saas.modules.core import bulk, pickers
+from saas.api.access import InsufficientScope
+from saas.modules.core import bulk, objects, pickers
 from saas.modules.core.blueprints import api
 from saas.tenants.routing import current_tenant_session
 
@@ -76,6 +77,12 @@ class BulkActionOut(Schema):
 )
 def create_bulk_action(json_data):
     session = current_tenant_session()
+    # The route's scope (bulk-actions:write) is not enough: the records' own is needed too, so that a
+    # client allowed to change leads cannot delete contacts through here.
+    table = json_data["record_type"]
+    scope = f"{'objects' if objects.is_object_table(table) else table}:write"
+    if not g.api_principal.allows(scope):
+        raise InsufficientScope(scope)
     outcome = bulk.perform(
         session, pickers.pickable_type(session, json_data["record_type"]), json_data["action"],
         json_data["value"], g.membership.role, ids=json_data["ids"], query=json_data["query"],
