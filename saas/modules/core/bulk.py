@@ -91,10 +91,11 @@ def stage_choices(session: TenantSession, record_type: RecordType) -> list[tuple
         ids = list(session.scalars(select(target.c.id).limit(500)))
         labels = registry.record_labels(session, target.name, ids)
         return sorted(((str(i), labels.get(i, str(i))) for i in ids), key=lambda choice: choice[1])
+    labels = record_type.value_labels(name) if record_type.value_labels is not None else {}
     schema_field = record_type.list_query().fields.get(name)
     for validator in getattr(schema_field, "validators", []):
         if isinstance(validator, marshmallow.validate.OneOf):
-            return [(str(choice), str(choice).replace("_", " ").capitalize()) for choice in validator.choices]
+            return [(str(choice), labels.get(str(choice), str(choice))) for choice in validator.choices]
     return []
 
 

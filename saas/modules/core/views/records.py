@@ -364,13 +364,15 @@ def filter_chips(pages_of: Any) -> list[FilterChip]:
     if any(name.startswith(custom_fields.PREFIX) for name in request.args):
         for definition in custom_fields.list_fields(session, entity):
             labels[f"{custom_fields.PREFIX}{custom_fields.key_of(definition)}"] = definition.label
+    record_type = registry.record_type(session, entity)
+    named = record_type.value_labels if record_type is not None and record_type.value_labels else None
     pairs = [(name, value) for name, value in request.args.items(multi=True) if name != "cursor"]
     list_url = url_for(pages_of.endpoint("list"))
     return [
         FilterChip(
             name,
             labels.get(name, name.removesuffix("_id").removesuffix("_user").replace("_", " ").capitalize()),
-            _chip_value(session, name, value),
+            (named(name) if named else {}).get(value) or _chip_value(session, name, value),
             list_url + _query(pairs[:index] + pairs[index + 1 :]),
         )
         for index, (name, value) in enumerate(pairs)
