@@ -16,6 +16,8 @@ from saas.modules.core.services import search_condition
 from saas.modules.registry import RecordType, registry
 from saas.modules.switches import ModuleDisabled, enabled_module_keys
 
+PICKED_SUFFIX = "_q"
+"""A form's relation picker posts the picked id as ``<name>`` and the text typed beside it as ``<name>_q``."""
 PICK_LIMIT = 10
 """Matches a picker shows at most: a person narrows a longer list by typing, not by scrolling."""
 MAX_PICK_LIMIT = 25
@@ -125,3 +127,13 @@ def resolve(
         raise ValidationError(message, {field: [message]})
     message = f"Several records match “{text}”: choose one."
     raise Ambiguous(message, {field: [message]}, exact or found)
+
+
+def resolve_leniently(session: TenantSession, table: str, text: str, current: str) -> str:
+    """:func:`resolve` for a form that shows no message about it: the typed record's id if the text names
+    one, else the id the form held (empty for none)."""
+    try:
+        found = resolve(session, pickable_type(session, table), "reference", text, current)
+    except (ValidationError, NotFound):
+        return current
+    return str(found or "")

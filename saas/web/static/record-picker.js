@@ -43,6 +43,8 @@
   }
 
   function attachChoices(input) {
+    if (input.dataset.choicesAttached) return;
+    input.dataset.choicesAttached = "1";
     var target = document.getElementById(input.dataset.choicesTarget);
     if (!target) return;
     input.addEventListener("input", asking(input, input.dataset.choicesUrl, "text/html", function (html) {
@@ -56,6 +58,7 @@
   var pickers = 0;
 
   function attachPicker(input) {
+    if (input.getAttribute("role") === "combobox") return; // a page may load this script twice
     var hidden = input.previousElementSibling;
     if (!hidden || !hidden.hasAttribute("data-picker-value")) return;
     var listId = input.id + "-picks";
@@ -123,10 +126,10 @@
 
     var ask = asking(input, input.dataset.pickerUrl, "application/json", show);
     input.addEventListener("input", function () {
-      // What is typed now names the record (resolved by the server) until a pick sets the id again.
-      hidden.value = "";
+      // Typed text differing from the picked record's name is resolved by the server; an emptied input
+      // means "none".
       if (input.value.trim()) ask();
-      else close();
+      else { hidden.value = ""; close(); }
     });
     input.addEventListener("keydown", function (event) {
       if (list.hidden) {

@@ -144,50 +144,62 @@ class RecordPages:
         return f"{self.blueprint}.{action}_{self.plural}"
 
 
-PICKED_SUFFIX = "_q"
-"""A ``record`` field posts the picked id as ``<name>`` and the text typed as ``<name>_q``."""
+PICKED_SUFFIX = pickers.PICKED_SUFFIX
 
 
 def _form_data(pages_of: RecordPages) -> dict[str, Any]:
-    typed = {f"{f.name}{PICKED_SUFFIX}" for f in pages_of.fields if f.kind == "record"}
-    data = {key: value for key, value in request.form.items() if key != "csrf_token" and key not in typed}
+    data = {
+        key: value
+        for key, value in request.form.items()
+        if key != "csrf_token" and not key.endswith(PICKED_SUFFIX)
+    }
     for f in pages_of.fields:
         if f.multiple:  # an empty multiple select sends nothing: that means "none", not "unchanged"
             data[f.name] = request.form.getlist(f.name)
     return data
 
 
-def _typed_references(pages_of: RecordPages) -> dict[str, str]:
-    """What was typed into the form's record pickers, by the picker's input name."""
-    return {
-        name: request.form.get(name, "")
-        for f in pages_of.fields
-        if f.kind == "record"
-        for name in [f"{f.name}{PICKED_SUFFIX}"]
-    }
+def _typed_references() -> dict[str, str]:
+    """What was typed into the form's record pickers (its own fields' and custom references'), by input."""
+    return {name: value for name, value in request.form.items() if name.endswith(PICKED_SUFFIX)}
 
 
-def _resolve_references(pages_of: RecordPages, data: dict[str, Any]) -> dict[str, Any]:
-    """``data`` with each record picker's typed name or id resolved to its record's id (the form works
-    without JavaScript); unknown or ambiguous names raise one ValidationError for every such field."""
+def _resolve_references(
+    pages_of: RecordPages, data: dict[str, Any], custom: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``data`` and ``custom`` with each record picker's typed name or id resolved to its record's id (the
+    form works without JavaScript); unknown or ambiguous names raise one ValidationError for them all."""
+    from saas.modules.core import custom_fields
+
     session = current_tenant_session()
+    entity = pages_of.service.model.__tablename__
+    definitions = custom_fields.list_fields(session, entity) if custom_fields.takes_fields(entity) else []
+    slots = [(data, f.name, f.name, f.record_type) for f in pages_of.fields if f.kind == "record"]
+    slots += [
+        (custom, key, f"{custom_fields.PREFIX}{key}", d.reference)
+        for d in definitions
+        if d.field_type == "reference"
+        for key in [custom_fields.key_of(d)]
+    ]
     errors: dict[str, list[str]] = {}
     candidates: dict[str, list[pickers.Pick]] = {}
-    for f in pages_of.fields:
-        typed = f"{f.name}{PICKED_SUFFIX}"
-        if f.kind != "record" or typed not in request.form:
+    for values, key, name, table in slots:
+        typed = f"{name}{PICKED_SUFFIX}"
+        if typed not in request.form:
             continue
-        record_type = pickers.pickable_type(session, f.record_type, _enabled_modules())
+        record_type = pickers.pickable_type(session, table, _enabled_modules())
         try:
-            data[f.name] = pickers.resolve(
-                session, record_type, f.name, request.form[typed], str(data.get(f.name) or "")
-            )
+            current = str(values.get(key) or "")
+            found = pickers.resolve(session, record_type, key, request.form[typed], current)
         except ValidationError as error:
             errors |= error.errors
-            candidates[f.name] = getattr(error, "candidates", [])
+            candidates[key] = getattr(error, "candidates", [])
+            continue
+        # A custom field takes its value as the form posts it: the id's text, empty for none.
+        values[key] = found if values is data else str(found or "")
     if errors:
         raise pickers.Ambiguous(gettext("Please correct the marked fields."), errors, candidates)
-    return data
+    return data, custom
 
 
 def picked_labels(pages_of: RecordPages, values: dict[str, Any]) -> dict[str, str]:
@@ -228,7 +240,7 @@ def _save(pages_of: RecordPages, record_id: uuid.UUID | None):
         pages_of.service.get(session, record_id)  # an unknown id is a 404 before any validation
     data, custom = split_custom_form(pages_of, data, request.form)
     try:
-        data = _resolve_references(pages_of, data)
+        data, custom = _resolve_references(pages_of, data, custom)
         loaded = load_form(pages_of.schema_in(), data, "Please correct the marked fields.")
         if record_id is None:
             record = pages_of.service.create(session, loaded)
@@ -236,7 +248,7 @@ def _save(pages_of: RecordPages, record_id: uuid.UUID | None):
             record = pages_of.service.update(session, record_id, loaded)
         save_custom_values(pages_of, record.id, custom, creating=record_id is None)
     except ValidationError as error:
-        posted = data | {f"cf_{key}": value for key, value in custom.items()} | _typed_references(pages_of)
+        posted = data | {f"cf_{key}": value for key, value in custom.items()} | _typed_references()
         return render_form(
             pages_of, posted, record_id, errors=error.errors, message=error.detail,
             candidates=getattr(error, "candidates", None),
