@@ -286,7 +286,7 @@ def test_filter_chips_remove_one_filter_each_and_saved_views_keep_them(client, t
     assert 'class="filter-chips"' in page
     assert f'href="{base}/leads?status=new&amp;sort=name"' in page  # removes the search, keeps the rest
     assert f'href="{base}/leads?q=lead&amp;sort=name"' in page  # removes the status
-    assert "Status: new" in page and "Search: lead" in page
+    assert "Status: New" in page and "Search: lead" in page  # the status as the reader's language names it
     # An owner filter's chip names the member, not the id.
     assert f"Owner: {rep_email}" in client.get(f"{base}/deals?owner_user_id={rep_id}").text
     saved = client.post(
@@ -299,7 +299,7 @@ def test_filter_chips_remove_one_filter_each_and_saved_views_keep_them(client, t
     assert 'class="filter-chips"' not in views_page
     view_url = re.search(r'<a href="([^"]+)">New ones</a>', views_page).group(1).replace("&amp;", "&")
     reopened = client.get(view_url).text
-    assert "Status: new" in reopened and "Search: lead" in reopened
+    assert "Status: New" in reopened and "Search: lead" in reopened
 
 
 def test_api_bulk_action_needs_the_records_own_scope_too(client, tenant_a):
