@@ -34,7 +34,7 @@ def test_admin_assigns_every_filtered_lead_to_a_rep_watching_the_progress(browse
     search.get_by_label("Status", exact=True).select_option("working")
     search.get_by_role("button", name="Search").click()
     chips = page.get_by_role("list", name="Active filters")
-    expect(chips).to_contain_text("Status: working")
+    expect(chips).to_contain_text("Status: Working")
 
     page.get_by_label("All records that match this filter").check()
     page.get_by_label("Action").select_option("assign_owner")
@@ -48,7 +48,7 @@ def test_admin_assigns_every_filtered_lead_to_a_rep_watching_the_progress(browse
     expect(page.locator("#bulk-progress")).to_have_attribute("data-status", "done", timeout=15_000)
     expect(page.locator("#bulk-progress")).to_contain_text(f"{MATCHING}/{MATCHING}")
     page.get_by_role("link", name="Back to the list").click()
-    expect(page.get_by_role("list", name="Active filters")).to_contain_text("Status: working")
+    expect(page.get_by_role("list", name="Active filters")).to_contain_text("Status: Working")
 
     with tenant_session(tenant_a.ref) as session:
         owners = {(lead.status, lead.owner_user_id) for lead in session.scalars(select(Lead))}
