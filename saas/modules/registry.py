@@ -109,6 +109,9 @@ class RecordType:
     import_names: Callable[[Session, dict[str, Any]], dict[str, Any]] | None = None
     """Turns the names a record brought from another CRM carries into ours (a deal's ``pipeline`` and
     ``stage`` names into ids, creating what is missing), before its service creates it."""
+    value_labels: Callable[[str], dict[str, str]] | None = None
+    """The reader's names of the stored values of a field with fixed choices (a lead's ``status``), given
+    the field's name (an empty dict for other fields); called where a request's language is known."""
     timeline_subject: str | None = None
     """The ``subject_type`` of timeline entries about a record of this type (``deal``); None: none."""
     module: str = ""

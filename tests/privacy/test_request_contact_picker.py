@@ -63,8 +63,8 @@ def test_the_search_as_you_type_answer_is_the_same_choices_alone(client, tenant_
     none = client.get(f"/t/{tenant_a.slug}/privacy/requests/contact-choices", query_string={"q": "nobody"})
     assert _offered(none.text) == [] and "No contact matches" in none.text
     page = client.get(f"/t/{tenant_a.slug}/privacy/requests").text
-    assert 'src="/static/contact-picker.js' in page and "data-choices-url=" in page
-    assert client.get("/static/contact-picker.js").status_code == 200
+    assert 'src="/static/record-picker.js' in page and "data-choices-url=" in page
+    assert client.get("/static/record-picker.js").status_code == 200
 
 
 def test_submitting_without_choosing_a_person_re_renders_the_form_with_a_message(client, tenant_a):

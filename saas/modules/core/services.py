@@ -8,7 +8,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any, ClassVar, Generic, TypeVar
 
-from sqlalchemy import Column, any_, bindparam, false, func, literal_column, or_, select, text
+from sqlalchemy import Column, Select, any_, bindparam, false, func, literal_column, or_, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.orm import InstrumentedAttribute
@@ -150,6 +150,23 @@ class RecordService(Generic[Record]):
     ) -> Page[Record]:
         """One page in list order, by keyset: constant cost at any depth; ``q`` searches; ``where`` adds
         conditions (custom field filters); ``sort`` names another order (see :meth:`order`)."""
+        query = self.matching(session, q=q, where=where, **filters)
+        if sort:
+            return ordered_page(session, query, self.order(session, sort), cursor=cursor, limit=limit)
+        return keyset_page(
+            session, query, self.sort_keys(), cursor=cursor, limit=limit, descending=self.newest_first
+        )
+
+    def matching(
+        self,
+        session: TenantSession,
+        *,
+        q: str | None = None,
+        where: Sequence[ColumnElement[bool]] = (),
+        **filters: Any,
+    ) -> Select:
+        """The records a list shows with these filters and search, unordered: a list pages through them,
+        a bulk action on "all that match" takes them all."""
         query = select(self.model).where(*self.filters(**{k: v for k, v in filters.items() if v is not None}))
         query = query.where(*where)
         if q and self.search_vector is not None:
@@ -159,11 +176,7 @@ class RecordService(Generic[Record]):
         elif q:
             pattern = f"%{_escape_like(q.strip().lower())}%"
             query = query.where(or_(*(column.ilike(pattern, escape="\\") for column in self.search)))
-        if sort:
-            return ordered_page(session, query, self.order(session, sort), cursor=cursor, limit=limit)
-        return keyset_page(
-            session, query, self.sort_keys(), cursor=cursor, limit=limit, descending=self.newest_first
-        )
+        return query
 
     def search_matches(self, session: TenantSession, q: str) -> ColumnElement[bool] | None:
         """The records ``q`` finds, as a condition of the list query; None when ``q`` is no search.
@@ -315,11 +328,3 @@ accounts = RecordService(
         "updated_at": Account.updated_at,
     },
 )
-
-
-def account_choices(session: TenantSession, limit: int = 200) -> list[tuple[uuid.UUID, str]]:
-    """Accounts to offer in a contact form, in name order."""
-    rows = session.execute(
-        select(Account.id, Account.name).order_by(Account.sort_name, Account.id).limit(limit)
-    )
-    return [(row.id, row.name) for row in rows]

@@ -61,6 +61,12 @@ def _public():
     return portal
 
 
+def _ticket_value_labels(field: str) -> dict[str, str]:
+    from saas.modules.service.views.tickets import _status_names
+
+    return _status_names() if field == "status" else {}
+
+
 MODULE = Module(
     key="service",
     title=N_("Service"),
@@ -79,6 +85,7 @@ MODULE = Module(
             id_arg="ticket_id",
             service=lambda: _ticket_parts()[0],
             list_query=lambda: _ticket_parts()[1](),
+            value_labels=_ticket_value_labels,
         ),
     ),
     dashboard=overview.dashboard,

@@ -24,6 +24,12 @@ DEFAULT_STAGES = (
 DEFAULT_PIPELINE = N_("Sales")
 
 
+def _lead_value_labels(field: str) -> dict[str, str]:
+    from saas.modules.sfa.statuses import lead_status_labels
+
+    return lead_status_labels() if field == "status" else {}
+
+
 def seed_default_pipeline(session: Session) -> None:
     from saas.modules.sfa.models import Pipeline, Stage
 
@@ -116,6 +122,7 @@ MODULE = Module(
             service=lambda: _lead_parts()[0],
             list_query=lambda: _lead_parts()[1](),
             import_target=_lead_import,
+            value_labels=_lead_value_labels,
         ),
         RecordType(
             "deals",

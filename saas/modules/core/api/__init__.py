@@ -1,5 +1,6 @@
 """Core API resources under /api/v1/: importing each file attaches its routes to ``blueprints.api``."""
 
+import saas.modules.core.api.bulk
 import saas.modules.core.api.currencies
 import saas.modules.core.api.custom_fields
 import saas.modules.core.api.imports

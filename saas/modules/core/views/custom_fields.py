@@ -14,7 +14,7 @@ from flask import Blueprint, render_template, request
 from flask_babel import gettext
 from werkzeug.datastructures import MultiDict
 
-from saas.modules.core import custom_fields
+from saas.modules.core import custom_fields, pickers
 from saas.modules.core.blueprints import pages
 from saas.modules.core.models import CustomField
 from saas.modules.core.views.merge import run_admin_change
@@ -48,6 +48,10 @@ def split_custom_form(pages_of: Any, data: dict[str, Any], form: MultiDict) -> t
             custom[key] = {"yes": True, "no": False}.get(form.get(name, ""))
         elif name in form:
             custom[key] = form.get(name)
+            typed = form.get(f"{name}{pickers.PICKED_SUFFIX}")
+            if definition.field_type == "reference" and typed is not None:  # a relation picker's text
+                session = current_tenant_session()
+                custom[key] = pickers.resolve_leniently(session, definition.reference, typed, custom[key])
     plain = {name: value for name, value in data.items() if not name.startswith(custom_fields.PREFIX)}
     return plain, custom
 

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlencode
 
 import marshmallow
 from flask import (
@@ -29,7 +30,7 @@ from saas.auth.services import workspace_members
 from saas.db import TenantBase, db
 from saas.errors import ValidationError
 from saas.i18n import N_
-from saas.modules.core import schemas, services
+from saas.modules.core import pickers, schemas, services
 from saas.modules.core.activities import LOGGED_KINDS, activities
 from saas.modules.core.blueprints import pages
 from saas.modules.core.saved_views import register_columns
@@ -57,8 +58,10 @@ ACTIVITY_KIND_NAMES = (N_("Note"), N_("Call"), N_("Meeting"), N_("Email"), N_("S
 class FormField:
     name: str
     label: str
-    kind: str = "text"  # text, email, tel, number, date, datetime-local, textarea, select
+    kind: str = "text"  # text, email, tel, number, date, datetime-local, textarea, select, record
     required: bool = False
+    record_type: str | None = None
+    """Of a ``record`` field: the table of the records it points at, chosen with a type-ahead picker."""
     choices: Callable[[], list[tuple[Any, str]]] | None = None
     multiple: bool = False
     """A select that takes several values; its form value is a list."""
@@ -153,12 +156,90 @@ class RecordPages:
         return f"{self.blueprint}.{action}_{self.plural}"
 
 
+PICKED_SUFFIX = pickers.PICKED_SUFFIX
+
+
 def _form_data(pages_of: RecordPages) -> dict[str, Any]:
-    data = {key: value for key, value in request.form.items() if key != "csrf_token"}
+    data = {
+        key: value
+        for key, value in request.form.items()
+        if key != "csrf_token" and not key.endswith(PICKED_SUFFIX)
+    }
     for f in pages_of.fields:
         if f.multiple:  # an empty multiple select sends nothing: that means "none", not "unchanged"
             data[f.name] = request.form.getlist(f.name)
     return data
+
+
+def _typed_references() -> dict[str, str]:
+    """What was typed into the form's record pickers (its own fields' and custom references'), by input."""
+    return {name: value for name, value in request.form.items() if name.endswith(PICKED_SUFFIX)}
+
+
+def _resolve_references(
+    pages_of: RecordPages, data: dict[str, Any], custom: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``data`` and ``custom`` with each record picker's typed name or id resolved to its record's id (the
+    form works without JavaScript); unknown or ambiguous names raise one ValidationError for them all."""
+    from saas.modules.core import custom_fields
+
+    session = current_tenant_session()
+    entity = pages_of.service.model.__tablename__
+    definitions = custom_fields.list_fields(session, entity) if custom_fields.takes_fields(entity) else []
+    slots = [(data, f.name, f.name, f.record_type) for f in pages_of.fields if f.kind == "record"]
+    slots += [
+        (custom, key, f"{custom_fields.PREFIX}{key}", d.reference)
+        for d in definitions
+        if d.field_type == "reference"
+        for key in [custom_fields.key_of(d)]
+    ]
+    errors: dict[str, list[str]] = {}
+    candidates: dict[str, list[pickers.Pick]] = {}
+    for values, key, name, table in slots:
+        typed = f"{name}{PICKED_SUFFIX}"
+        if typed not in request.form:
+            continue
+        record_type = pickers.pickable_type(session, table, _enabled_modules())
+        try:
+            current = str(values.get(key) or "")
+            found = pickers.resolve(session, record_type, key, request.form[typed], current)
+        except ValidationError as error:
+            errors |= error.errors
+            candidates[key] = getattr(error, "candidates", [])
+            continue
+        # A custom field takes its value as the form posts it: the id's text, empty for none.
+        values[key] = found if values is data else str(found or "")
+    if errors:
+        raise pickers.Ambiguous(gettext("Please correct the marked fields."), errors, candidates)
+    return data, custom
+
+
+def picked_labels(pages_of: RecordPages, values: dict[str, Any]) -> dict[str, str]:
+    """The label each record picker shows for the id in ``values`` (the form's current choice)."""
+    session = current_tenant_session()
+    labels = {}
+    for f in pages_of.fields:
+        if f.kind == "record" and values.get(f.name):
+            record_type = pickers.pickable_type(session, f.record_type, _enabled_modules())
+            labels[f.name] = pickers.label_for(session, record_type, values[f.name]) or ""
+    return labels
+
+
+def render_form(
+    pages_of: RecordPages,
+    values: dict[str, Any],
+    record_id: uuid.UUID | None,
+    *,
+    errors: dict[str, Any] | None = None,
+    message: str | None = None,
+    candidates: dict[str, list[pickers.Pick]] | None = None,
+):
+    """The record form, its pickers showing their records' names (or what was typed, after an error)."""
+    return render_template(
+        "core/record_form.html", pages=pages_of, values=values, errors=errors or {}, message=message,
+        record_id=record_id, picked=picked_labels(pages_of, values), candidates=candidates or {},
+        picked_suffix=PICKED_SUFFIX,
+    )  # fmt: skip
 
 
 def _save(pages_of: RecordPages, record_id: uuid.UUID | None):
@@ -171,6 +252,7 @@ def _save(pages_of: RecordPages, record_id: uuid.UUID | None):
         pages_of.service.get(session, record_id)  # an unknown id is a 404 before any validation
     data, custom = split_custom_form(pages_of, data, request.form)
     try:
+        data, custom = _resolve_references(pages_of, data, custom)
         loaded = load_form(pages_of.schema_in(), data, "Please correct the marked fields.")
         if record_id is None:
             record = pages_of.service.create(session, loaded)
@@ -178,10 +260,10 @@ def _save(pages_of: RecordPages, record_id: uuid.UUID | None):
             record = pages_of.service.update(session, record_id, loaded)
         save_custom_values(pages_of, record.id, custom, creating=record_id is None)
     except ValidationError as error:
-        posted = data | {f"cf_{key}": value for key, value in custom.items()}
-        return render_template(
-            "core/record_form.html", pages=pages_of, values=posted, errors=error.errors,
-            message=error.detail, record_id=record_id,
+        posted = data | {f"cf_{key}": value for key, value in custom.items()} | _typed_references()
+        return render_form(
+            pages_of, posted, record_id, errors=error.errors, message=error.detail,
+            candidates=getattr(error, "candidates", None),
         ), 422  # fmt: skip
     flash(gettext(pages_of.words.saved))
     return redirect(url_for(pages_of.endpoint("show"), record_id=record.id))
@@ -270,6 +352,64 @@ def list_page(pages_of: RecordPages):
     ), 422 if message else 200  # fmt: skip
 
 
+NOT_FILTERS = frozenset({"cursor", "sort", "columns", "limit", "view"})
+"""List arguments no chip shows (a named ``view``, such as "my tickets", has links of its own); removing a
+chip keeps them, but not the cursor."""
+
+
+@dataclass(frozen=True)
+class FilterChip:
+    """An active filter of a list, shown as a chip whose link is the same list without it."""
+
+    name: str
+    label: str
+    value: str
+    remove_url: str
+
+
+def _chip_value(session: Any, name: str, value: str) -> str:
+    """A filter's value as a person reads it: an id as the name of the record or member it stands for."""
+    try:
+        record_id = uuid.UUID(value)
+    except ValueError:
+        return value
+    table = "users" if name.endswith("user_id") or name == "owner" else name.removesuffix("_id") + "s"
+    if registry.labels_records(table):
+        return registry.record_labels(session, table, [record_id]).get(record_id, value)
+    return value
+
+
+@pages.app_template_global()
+def filter_chips(pages_of: Any) -> list[FilterChip]:
+    """The list page's active filters (search, its own filters, custom fields), each removable alone."""
+    from saas.modules.core import custom_fields
+
+    session = current_tenant_session()
+    entity = pages_of.service.model.__tablename__
+    labels = {"q": gettext("Search")}
+    if any(name.startswith(custom_fields.PREFIX) for name in request.args):
+        for definition in custom_fields.list_fields(session, entity):
+            labels[f"{custom_fields.PREFIX}{custom_fields.key_of(definition)}"] = definition.label
+    record_type = registry.record_type(session, entity)
+    named = record_type.value_labels if record_type is not None and record_type.value_labels else None
+    pairs = [(name, value) for name, value in request.args.items(multi=True) if name != "cursor"]
+    list_url = url_for(pages_of.endpoint("list"))
+    return [
+        FilterChip(
+            name,
+            labels.get(name, name.removesuffix("_id").removesuffix("_user").replace("_", " ").capitalize()),
+            (named(name) if named else {}).get(value) or _chip_value(session, name, value),
+            list_url + _query(pairs[:index] + pairs[index + 1 :]),
+        )
+        for index, (name, value) in enumerate(pairs)
+        if name not in NOT_FILTERS and value
+    ]
+
+
+def _query(pairs: list[tuple[str, str]]) -> str:
+    return f"?{urlencode(pairs)}" if pairs else ""
+
+
 def new_page(pages_of: RecordPages):
     if request.method == "POST":
         return _save(pages_of, None)
@@ -279,7 +419,7 @@ def new_page(pages_of: RecordPages):
     # page passes deal_id).
     values = default_form_values(pages_of)
     values |= {f.name: request.args[f.name] for f in pages_of.fields if f.name in request.args}
-    return render_template("core/record_form.html", pages=pages_of, values=values, errors={}, record_id=None)
+    return render_form(pages_of, values, None)
 
 
 def show_page(pages_of: RecordPages, record_id: uuid.UUID):
@@ -293,9 +433,7 @@ def edit_page(pages_of: RecordPages, record_id: uuid.UUID):
         return _save(pages_of, record_id)
     record = pages_of.service.get(current_tenant_session(), record_id)
     values = {f.name: f.form_value(record) for f in pages_of.fields} | form_values(pages_of, record_id)
-    return render_template(
-        "core/record_form.html", pages=pages_of, values=values, errors={}, record_id=record_id
-    )
+    return render_form(pages_of, values, record_id)
 
 
 def delete_page(pages_of: RecordPages, record_id: uuid.UUID):
@@ -645,10 +783,6 @@ def member_choices() -> list[tuple[Any, str]]:
     return [*members, ("", gettext("— nobody —"))]
 
 
-def _account_choices() -> list[tuple[Any, str]]:
-    return [("", gettext("— none —")), *services.account_choices(current_tenant_session())]
-
-
 CONTACT_PAGES = RecordPages(
     service=services.contacts,
     schema_in=schemas.ContactIn,
@@ -660,7 +794,7 @@ CONTACT_PAGES = RecordPages(
         FormField("email", N_("Email"), "email"),
         PHONE_FIELD,
         FormField("title", N_("Job title")),
-        FormField("account_id", N_("Account"), "select", choices=_account_choices),
+        FormField("account_id", N_("Account"), "record", record_type="accounts"),
         FormField("notes", N_("Notes"), "textarea"),
     ),
     columns=(

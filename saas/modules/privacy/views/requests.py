@@ -77,7 +77,7 @@ def request_queue():
 
 @pages.get("/privacy/requests/contact-choices")
 def contact_choices():
-    """The picker's choices alone (``static/contact-picker.js`` swaps them in while staff type)."""
+    """The picker's choices alone (``static/record-picker.js`` swaps them in while staff type)."""
     choices, choices_message = _contact_choices(request.args.get("q", ""))
     return render_template(
         "privacy/_contact_choices.html", choices=choices, choices_message=choices_message, form={}

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from saas.errors import ValidationError
 from saas.i18n import N_, translate
-from saas.modules.core.models import Account, Contact
+from saas.modules.core.models import Contact
 from saas.modules.core.views.columns import TIMESTAMP_COLUMNS, ListColumn
 from saas.modules.core.views.records import (
     FormField,
@@ -114,7 +114,13 @@ DEAL_PAGES = RecordPages(
             choices=member_choices,
             show=lambda deal: workspace_people().get(deal.owner_user_id),
         ),
-        FormField("account_id", N_("Account"), "select", choices=lambda: record_choices(Account, "name")),
+        FormField(
+            "account_id",
+            N_("Account"),
+            "record",
+            record_type="accounts",
+            show=lambda deal: deal.account.name if deal.account else None,
+        ),
         FormField(
             "contact_ids",
             N_("Contacts"),
