@@ -37,7 +37,7 @@ def test_admin_assigns_every_filtered_lead_to_a_rep_watching_the_progress(browse
     expect(chips).to_contain_text("Status: Working")
 
     page.get_by_label("All records that match this filter").check()
-    page.get_by_label("Action").select_option("assign_owner")
+    page.get_by_label("Action", exact=True).select_option("assign_owner")
     page.get_by_label("New owner").select_option(label=rep_email)
     page.get_by_role("button", name="Apply").click()
 

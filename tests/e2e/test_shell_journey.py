@@ -48,16 +48,16 @@ def test_a_salesperson_jumps_to_a_contact_with_the_palette_reads_the_shortcuts_a
         """() => {
           const button = document.createElement("button");
           button.type = "button";
-          button.textContent = "Log";
-          button.dataset.command = "Log a call";
+          button.textContent = "Wave";
+          button.dataset.command = "Wave hello";
           button.addEventListener("click", () => { button.dataset.clicked = "yes"; });
           document.querySelector("main").append(button);
         }"""
     )
     page.keyboard.press("Control+k")
-    combobox.press_sequentially("log a")
+    combobox.press_sequentially("wave h")
     page.keyboard.press("Enter")
-    command = page.locator('[data-command="Log a call"]')
+    command = page.locator('[data-command="Wave hello"]')
     expect(command).to_have_attribute("data-clicked", "yes")
     expect(command).to_be_focused()
     expect(palette).to_be_hidden()

@@ -126,6 +126,8 @@ FIELD_LABELS = (
     N_("Last name"),
     N_("Notes"),
     N_("Owner"),
+    N_("Predicted score"),
+    N_("Rule score"),
     N_("Phone"),
     N_("Pipeline"),
     N_("Preferred locale"),

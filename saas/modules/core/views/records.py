@@ -44,6 +44,7 @@ from saas.modules.core.views.columns import (
     shown_phone,
     sort_link,
 )
+from saas.modules.core.views.pickers import reference_label
 from saas.modules.registry import RecordLink, RecordType, registry
 from saas.modules.switches import enabled_module_keys
 from saas.tenants.routing import current_tenant_session
@@ -573,6 +574,8 @@ def _shown(form_field: FormField, record: Any) -> Any:
     if form_field.show is not None:
         return form_field.show(record)
     value = getattr(record, form_field.name)
+    if form_field.kind == "record" and value is not None:  # a picker's field: the record's name, not its id
+        return reference_label(form_field.record_type, value) or value
     if form_field.kind == "select" and form_field.choices is not None:
         labels = {str(key): label for key, label in form_field.choices()}
         values = value if isinstance(value, list | tuple) else [value]
