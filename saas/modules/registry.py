@@ -49,6 +49,7 @@ NAV_GROUPS = (
     NavGroup("marketing", N_("Marketing")),
     NavGroup("service", N_("Service")),
     NavGroup("inbox", N_("Mail & calendar")),
+    NavGroup("automation", N_("Automation")),
     NavGroup("reports", N_("Reports")),
     NavGroup("settings", N_("Settings")),
 )

@@ -154,6 +154,8 @@ class AccessibilityLog:
         if page.is_closed() or not url.startswith("http"):
             return
         try:
+            if page.evaluate("() => document.contentType") != "text/html":
+                return  # an image or a download opened as a page (a tracking pixel): no document to check
             # Evaluated over the DevTools protocol, so the app's Content Security Policy (scripts from
             # its own files only) needs no exception for the test's script.
             if not page.evaluate("() => typeof window.axe === 'object'"):

@@ -50,7 +50,7 @@ MODULE = Module(
     pages=_pages,
     api=_api,
     public=_public,
-    nav=(NavEntry(N_("Workflows"), "workflows.index"),),
+    nav=(NavEntry(N_("Workflows"), "workflows.index", group="automation"),),
     record_panels=(RecordPanel("workflows/_panel.html", _panel, order=90),),
     event_listeners=(_on_event,),
     personal_data=privacy.personal_data,

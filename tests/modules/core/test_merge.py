@@ -191,7 +191,7 @@ def test_merge_moves_every_related_record_keeps_chosen_values_and_takes_the_stri
         }
         assert state == {
             "email_marketing": "withdrawn", "profiling": "withdrawn", "sms_marketing": "granted",
-            "third_party_sharing": None,
+            "third_party_sharing": None, "website_analytics": None,
         }  # fmt: skip
         assert not consent.may_contact(session, keep, "email_marketing")
         # Append-only: the survivor's own events are untouched, the other's are copied, one restated.
