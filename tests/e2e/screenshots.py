@@ -111,7 +111,7 @@ def main() -> int:
             if size == "desktop":  # the command palette, open on a search
                 page.goto(pages["contacts"])
                 page.keyboard.press("Control+k")
-                page.get_by_role("combobox").press_sequentially("ada")
+                page.locator("#palette-q").press_sequentially("ada")
                 page.get_by_role("option", name="Ada Lovelace").wait_for()
                 page.screenshot(path=str(OUT / "command-palette-desktop.png"))
             else:  # the sidebar unfolded from its menu
