@@ -10,7 +10,6 @@ Generated code is made once per test session; the npm tools are installed once p
 
 from __future__ import annotations
 
-import hashlib
 import importlib
 import json
 import os
@@ -30,6 +29,7 @@ from saas.db import db
 from saas.tenants.provisioning import provision_tenant
 from tests.conftest import PASSWORD
 from tests.e2e.conftest import LiveServer, live_server  # noqa: F401 - the app served on loopback
+from tests.npm_packages import install_locked
 
 ROOT = Path(__file__).resolve().parents[2]
 TYPESCRIPT = Path(__file__).parent / "typescript"
@@ -234,23 +234,7 @@ def _npm_tools() -> Path:
             "NODE IS MISSING: the TypeScript client check did NOT run. Install node and npm "
             "(apt-get install -y nodejs npm); CI installs them."
         )
-    lock = (TYPESCRIPT / "package-lock.json").read_bytes()
-    tools = TOOLS_CACHE / hashlib.sha256(lock).hexdigest()[:16]
-    if not (tools / "node_modules" / ".bin" / "tsc").exists():
-        staging = TOOLS_CACHE / f"staging-{uuid.uuid4().hex[:8]}"
-        staging.mkdir(parents=True)
-        for name in ("package.json", "package-lock.json"):
-            shutil.copy(TYPESCRIPT / name, staging / name)
-        installed = subprocess.run(
-            [npm, "ci", "--no-audit", "--no-fund", "--ignore-scripts"],
-            cwd=staging, capture_output=True, text=True, timeout=600,
-        )  # fmt: skip
-        assert installed.returncode == 0, installed.stdout + installed.stderr
-        if tools.exists():  # another run finished first
-            shutil.rmtree(staging)
-        else:
-            staging.rename(tools)
-    return tools
+    return install_locked(npm, TYPESCRIPT, TOOLS_CACHE, "node_modules/.bin/tsc")
 
 
 @pytest.fixture(scope="module")

@@ -13,11 +13,9 @@ journey at its end, listed by page and rule.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import shutil
-import subprocess
 import threading
 import uuid
 from collections.abc import Iterator
@@ -32,6 +30,7 @@ from werkzeug.serving import make_server
 from saas.auth.services import add_member
 from saas.db import db
 from tests.conftest import PASSWORD, TenantFixture
+from tests.npm_packages import install_locked
 
 CHROMIUM = os.environ.get("E2E_CHROMIUM", "/usr/bin/chromium")
 ROOT = Path(__file__).resolve().parents[2]
@@ -97,24 +96,8 @@ def _install_axe() -> Path:
     npm = shutil.which("npm")
     if npm is None:
         pytest.fail("npm is required by the accessibility checks of the journeys (apt-get install -y npm)")
-    lock = (AXE_PACKAGE / "package-lock.json").read_bytes()
-    installed = AXE_CACHE / hashlib.sha256(lock).hexdigest()[:16]
-    script = installed / "node_modules" / "axe-core" / "axe.min.js"
-    if not script.exists():
-        staging = AXE_CACHE / f"staging-{uuid.uuid4().hex[:8]}"
-        staging.mkdir(parents=True)
-        for name in ("package.json", "package-lock.json"):
-            shutil.copy(AXE_PACKAGE / name, staging / name)
-        done = subprocess.run(
-            [npm, "ci", "--no-audit", "--no-fund", "--ignore-scripts"],
-            cwd=staging, capture_output=True, text=True, timeout=600,
-        )  # fmt: skip
-        assert done.returncode == 0, done.stdout + done.stderr
-        if installed.exists():  # another worker finished first
-            shutil.rmtree(staging)
-        else:
-            staging.rename(installed)
-    return script
+    marker = Path("node_modules") / "axe-core" / "axe.min.js"
+    return install_locked(npm, AXE_PACKAGE, AXE_CACHE, str(marker)) / marker
 
 
 @pytest.fixture(scope="session")
