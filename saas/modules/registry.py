@@ -128,6 +128,19 @@ RecordTypes = Callable[[Session], list[RecordType]]
 
 
 @dataclass(frozen=True)
+class RecordList:
+    """Lists a module keeps records on (marketing's static lists of contacts): a list page's bulk action
+    adds the selected records to one."""
+
+    record_types: tuple[str, ...]
+    """Tables whose records the lists take (``contacts``)."""
+    choices: Callable[[Session], list[tuple[uuid.UUID, str]]]
+    """``(id, name)`` of the lists records may be added to now."""
+    add: Callable[[Session, uuid.UUID, list[uuid.UUID]], int]
+    """Adds records (ids) to a list; returns how many were new on it."""
+
+
+@dataclass(frozen=True)
 class RecordPanel:
     """A section a module adds to the detail page of records (files, related records), shown while the
     module is on. Its template gets ``panel`` (what ``context`` returned) and ``record``."""
@@ -322,6 +335,8 @@ class Module:
     module adds a signed mark to links into the workspace's own site, so the visit joins the contact."""
     segment_fields: tuple[SegmentField, ...] = ()
     """Fields of the module's data that segment rules may test (pages a contact viewed)."""
+    record_lists: tuple[RecordList, ...] = ()
+    """Lists records of some types may be added to in bulk, shown while the module is on."""
     event_listeners: tuple[EventListener, ...] = ()
     """Told of every event emitted in a tenant session (``contact.updated``, ``deal.stage_changed``,
     ``form.submitted``), webhook or not, inside the emitting transaction, so that what they write commits or
@@ -366,6 +381,30 @@ class ModuleRegistry:
         for module in self:
             for listener in module.event_listeners:
                 listener(session, event, payload, changes)
+
+    def list_choices(self, session: Session, table: str, enabled: Collection[str]) -> list[tuple[str, str]]:
+        """``(key, name)`` of the lists the ``enabled`` modules keep ``table``'s records on; the key
+        (``<module>:<list id>``) is what :meth:`add_to_list` takes."""
+        return [
+            (f"{module.key}:{list_id}", name)
+            for module in self
+            if module.key in enabled
+            for record_list in module.record_lists
+            if table in record_list.record_types
+            for list_id, name in record_list.choices(session)
+        ]
+
+    def add_to_list(self, session: Session, table: str, key: str, record_ids: list[uuid.UUID]) -> int:
+        """Add records of ``table`` to the list ``key`` (from :meth:`list_choices`); ValueError for a key
+        that names no list of this registry."""
+        module_key, _, list_id = key.partition(":")
+        module = self.get(module_key)
+        record_list = (
+            next((r for r in module.record_lists if table in r.record_types), None) if module else None
+        )
+        if record_list is None:
+            raise ValueError(f"no list {key!r} for {table}")
+        return record_list.add(session, uuid.UUID(list_id), record_ids)
 
     def refused_people(self, session: Session, emails: Collection[str]) -> dict[str, str]:
         """Of these emails, the ones some module refuses a person with, and why."""

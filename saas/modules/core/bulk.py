@@ -45,7 +45,7 @@ FAILURES_KEPT = 100
 PROGRESS_SECONDS = 24 * 3600
 """How long a job's progress stays readable after it was last written."""
 
-ACTIONS = ("assign_owner", "set_stage", "add_tag", "delete")
+ACTIONS = ("assign_owner", "set_stage", "add_tag", "add_to_list", "delete")
 """Actions that change records (export only reads them: :func:`export_csv`)."""
 OWNER_FIELDS = ("owner_user_id", "assignee_user_id")
 """The column holding a record's owner (deals, leads) or assignee (tickets), first found."""
@@ -74,9 +74,22 @@ def field_of(record_type: RecordType, action: str) -> str | None:
     return None
 
 
-def actions_of(record_type: RecordType) -> list[str]:
-    """The actions this record type takes: owner and stage only where it has such a column."""
-    return [a for a in ACTIONS if a == "delete" or field_of(record_type, a) is not None]
+def actions_of(record_type: RecordType, *, with_lists: bool = False) -> list[str]:
+    """The actions this record type takes: owner and stage only where it has such a column, "add to a list"
+    where some module keeps lists of it (``with_lists``: :func:`list_choices` offers one)."""
+    return [
+        a
+        for a in ACTIONS
+        if a == "delete" or (a == "add_to_list" and with_lists) or field_of(record_type, a) is not None
+    ]
+
+
+def list_choices(session: TenantSession, record_type: RecordType) -> list[tuple[str, str]]:
+    """``(key, name)`` of the lists (marketing's static lists) the records may be added to."""
+    from saas.modules.switches import enabled_module_keys
+
+    enabled = enabled_module_keys(db.session, session.tenant.id)
+    return registry.list_choices(session, record_type.table, enabled)
 
 
 def stage_choices(session: TenantSession, record_type: RecordType) -> list[tuple[str, str]]:
@@ -114,13 +127,18 @@ def checked_action(
 ) -> BulkAction:
     """``action`` with ``value`` checked for this record type and the member's role, or ValidationError
     (PermissionDenied for a role that may not)."""
-    if action not in actions_of(record_type):
-        choices = ", ".join(actions_of(record_type))
+    lists = list_choices(session, record_type)
+    if action not in actions_of(record_type, with_lists=bool(lists)):
+        choices = ", ".join(actions_of(record_type, with_lists=bool(lists)))
         raise ValidationError(f"Unknown action {action!r}.", {"action": [f"One of {choices}."]})
     if action == "delete":
         if role not in DELETE_ROLES:
             raise PermissionDenied("Only workspace owners or admins may delete records in bulk.")
         return BulkAction(record_type, action)
+    if action == "add_to_list":
+        if str(value) not in {key for key, _ in lists}:
+            raise ValidationError("Unknown list.", {"value": ["Choose one of the workspace's static lists."]})
+        return BulkAction(record_type, action, None, str(value))
     name = field_of(record_type, action)
     value = None if value in (None, "") else str(value)
     if action == "assign_owner":
@@ -205,6 +223,8 @@ def _apply_one(session: TenantSession, action: BulkAction, record_id: uuid.UUID)
     service = action.record_type.service()
     if action.action == "delete":
         service.delete(session, record_id)
+    elif action.action == "add_to_list":
+        registry.add_to_list(session, action.record_type.table, action.value, [record_id])
     elif action.action == "add_tag":
         tags = list(getattr(service.get(session, record_id), action.field) or [])
         if action.value not in tags:
@@ -244,7 +264,7 @@ def audit(session: TenantSession, action: BulkAction, report: BulkReport, job_id
     """One audit entry for the whole action (not one per record), committed with the platform session."""
     user_id = acting_user_id(session)
     details = {"action": action.action, "done": report.done, "failed": report.failed, "total": report.total}
-    if action.field is not None:
+    if action.field is not None or action.action == "add_to_list":
         details |= {"field": action.field, "value": None if action.value is None else str(action.value)}
     record_audit(
         db.session, f"records.bulk_{action.action}", actor=f"user:{user_id}" if user_id else "system",

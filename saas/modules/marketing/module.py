@@ -5,7 +5,7 @@ from __future__ import annotations
 from saas.i18n import N_
 from saas.jobs.schedules import PeriodicJob, register_periodic
 from saas.modules.marketing import privacy
-from saas.modules.registry import Module, NavEntry, SettingsPage
+from saas.modules.registry import Module, NavEntry, RecordList, SettingsPage
 
 
 def _pages():
@@ -20,6 +20,18 @@ def _api():
     from saas.modules.marketing.blueprints import api
 
     return api
+
+
+def _static_lists(session):
+    from saas.modules.marketing.segments import static_list_choices
+
+    return static_list_choices(session)
+
+
+def _add_to_static_list(session, list_id, contact_ids):
+    from saas.modules.marketing.segments import add_to_static_list
+
+    return add_to_static_list(session, list_id, contact_ids)
 
 
 def _public():
@@ -49,6 +61,7 @@ MODULE = Module(
         NavEntry(N_("Segments"), "marketing.list_segments", group="marketing"),
         NavEntry(N_("Forms"), "marketing.list_forms", group="marketing"),
     ),
+    record_lists=(RecordList(("contacts",), _static_lists, _add_to_static_list),),
     personal_data=privacy.personal_data,
     erase_person=privacy.erase_person,
     retention_keep=privacy.retention_keep,

@@ -260,6 +260,16 @@ def delete_segment(session: Session, segment_id: uuid.UUID) -> None:
     session.flush()
 
 
+def static_list_choices(session: Session) -> list[tuple[uuid.UUID, str]]:
+    """``(id, name)`` of the static lists, by name: where a contacts list's bulk action adds people."""
+    found = session.scalars(select(Segment).where(Segment.kind == "static").order_by(Segment.name))
+    return [(segment.id, segment.name) for segment in found]
+
+
+def add_to_static_list(session: Session, segment_id: uuid.UUID, contact_ids: list[uuid.UUID]) -> int:
+    return set_members(session, segment_id, contact_ids, add=True)
+
+
 def set_members(session: Session, segment_id: uuid.UUID, contact_ids: list[uuid.UUID], *, add: bool) -> int:
     """Add contacts to (or remove them from) a static list; returns how many rows changed."""
     segment = get_segment(session, segment_id)

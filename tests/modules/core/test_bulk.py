@@ -317,3 +317,38 @@ def test_api_bulk_action_needs_the_records_own_scope_too(client, tenant_a):
     db.session.commit()
     assert client.post("/api/v1/bulk-actions", headers=bearer(both_secret), json=body).status_code == 200
     assert _leads(tenant_a)[ids[0]].status == "working"
+
+
+def test_contacts_go_on_a_static_list_in_bulk_and_another_workspaces_list_is_refused(
+    client, tenant_a, tenant_b
+):
+    from saas.modules.core.services import contacts
+    from saas.modules.marketing import segments
+    from saas.modules.marketing.models import SegmentMember
+
+    with tenant_session(tenant_a.ref) as session:
+        people = [contacts.create(session, {"last_name": f"Listed {i}"}).id for i in range(3)]
+        newsletter = segments.create_segment(session, {"name": "Newsletter", "kind": "static"}).id
+        session.commit()
+    with tenant_session(tenant_b.ref) as session:
+        theirs = segments.create_segment(session, {"name": "B's list", "kind": "static"}).id
+        session.commit()
+    login(client, tenant_a.email, tenant_a.password)
+    page = client.get(f"/t/{tenant_a.slug}/contacts")
+    assert "Add to a static list" in page.text and f'value="marketing:{newsletter}">Newsletter' in page.text
+    assert "B&#39;s list" not in page.text and str(theirs) not in page.text
+    token = csrf_token_from(page.text)
+    form = {"csrf_token": token, "action": "add_to_list", "scope": "selected",
+            "ids": [str(i) for i in people[:2]],
+            "next": f"/t/{tenant_a.slug}/contacts"}  # fmt: skip
+    refused = client.post(f"/t/{tenant_a.slug}/bulk/contacts", data={**form, "list": f"marketing:{theirs}"})
+    added = client.post(f"/t/{tenant_a.slug}/bulk/contacts", data={**form, "list": f"marketing:{newsletter}"})
+    assert refused.status_code in (302, 303, 422) and added.status_code in (302, 303)
+    with tenant_session(tenant_a.ref) as session:
+        assert set(session.scalars(select(SegmentMember.contact_id))) == set(people[:2])
+    with tenant_session(tenant_b.ref) as session:
+        assert session.scalar(select(func.count()).select_from(SegmentMember)) == 0
+    [entry] = _audits(tenant_a, "records.bulk_add_to_list")
+    assert entry.details["done"] == 2 and entry.details["value"] == f"marketing:{newsletter}"
+    # Leads have no lists: the action is not offered there.
+    assert "Add to a static list" not in client.get(f"/t/{tenant_a.slug}/leads").text

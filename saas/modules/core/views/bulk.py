@@ -21,9 +21,10 @@ BULK_ACTION_LABELS = {
     "assign_owner": N_("Assign an owner"),
     "set_stage": N_("Change stage or status"),
     "add_tag": N_("Add a tag"),
+    "add_to_list": N_("Add to a static list"),
     "delete": N_("Delete"),
 }
-VALUE_INPUTS = {"assign_owner": "owner", "set_stage": "stage", "add_tag": "tag"}
+VALUE_INPUTS = {"assign_owner": "owner", "set_stage": "stage", "add_tag": "tag", "add_to_list": "list"}
 """The form's input holding the new value of each action that sets one."""
 
 
@@ -51,7 +52,8 @@ def bulk_controls(pages_of: Any) -> dict[str, Any] | None:
         kind = pickers.pickable_type(session, table)
     except NotFound:
         return None
-    actions = bulk.actions_of(kind)
+    lists = bulk.list_choices(session, kind)
+    actions = bulk.actions_of(kind, with_lists=bool(lists))
     if g.membership.role not in bulk.DELETE_ROLES:
         actions.remove("delete")
     return {
@@ -60,6 +62,7 @@ def bulk_controls(pages_of: Any) -> dict[str, Any] | None:
         "owners": member_choices() if "assign_owner" in actions else [],
         "stages": bulk.stage_choices(session, kind) if "set_stage" in actions else [],
         "tags": "add_tag" in actions,
+        "lists": lists,
         "threshold": bulk.JOB_THRESHOLD,
     }
 
