@@ -23,12 +23,13 @@ class BulkActionIn(Schema):
     )  # fmt: skip
     action = fields.String(
         required=True, validate=validate.OneOf(bulk.ACTIONS),
-        metadata={"description": "assign_owner (owner or assignee), set_stage (stage or status), delete "
-                  "(owners and admins)."},
+        metadata={"description": "assign_owner (owner or assignee), set_stage (stage or status), add_tag "
+                  "(tickets), add_to_list (contacts, onto a static list), delete (owners and admins)."},
     )  # fmt: skip
     value = fields.String(
         load_default=None, allow_none=True, validate=validate.Length(max=100),
-        metadata={"description": "The new owner's user id (null: nobody), or the stage id or status."},
+        metadata={"description": "The new owner's user id (null: nobody), the stage id or status, the tag, "
+                  "or the list as `marketing:<segment id>` (a static list)."},
     )  # fmt: skip
     ids = fields.List(
         fields.String(validate=validate.Length(max=40)), load_default=None,
