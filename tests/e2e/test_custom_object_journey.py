@@ -69,7 +69,10 @@ def _new_vehicle(page: Page, plate: str, fuel: str, owner: str | None) -> None:
     page.get_by_label("Plate number").fill(plate)
     page.get_by_label("Fuel").select_option(fuel)
     if owner:
-        page.get_by_label("Company", exact=True).select_option(label=owner)
+        company = page.get_by_role("combobox", name="Company", exact=True)  # a type-ahead picker
+        company.press_sequentially(owner.split()[0], delay=40)
+        page.get_by_role("option", name=re.compile(re.escape(owner))).click()
+        expect(company).to_have_value(owner)
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_role("status")).to_contain_text("Vehicle saved")
 
