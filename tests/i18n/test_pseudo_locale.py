@@ -82,6 +82,18 @@ def untranslated(text: str, allowed: set[str]) -> list[str]:
     return [fragment for fragment in re.split(r"[\s\W\d_]+", outside) if fragment]
 
 
+def pseudo_pages(client, surfaces: dict[str, str], statuses: tuple[int, ...] = (200,)) -> dict[str, str]:
+    """Each surface's page (name -> path) as the pseudo-locale renders it, by name; its status one of
+    ``statuses``."""
+    texts = {}
+    for name, path in surfaces.items():
+        page = client.get(path, headers=HEADERS)
+        assert page.status_code in statuses, (name, page.status_code)
+        assert 'lang="eo"' in page.text, name  # the pseudo-locale really was chosen
+        texts[name] = page.text
+    return texts
+
+
 def page_leaks(html: str, allowed: set[str]) -> list[str]:
     parser = VisibleText()
     parser.feed(html)
@@ -228,12 +240,8 @@ def test_staff_workspace_pages_show_no_text_outside_the_translation_layer(client
         "pipeline settings": f"{base}/settings/pipelines",
         "currency settings": f"{base}/settings/currencies",
     }
-    leaks = {}
-    for name, path in surfaces.items():
-        page = client.get(path, headers=HEADERS)
-        assert page.status_code in (200, 422), (name, page.status_code)
-        assert 'lang="eo"' in page.text, name  # the pseudo-locale really was chosen
-        leaks[name] = page_leaks(page.text, data)
+    texts = pseudo_pages(client, surfaces, (200, 422))
+    leaks = {name: page_leaks(text, data) for name, text in texts.items()}
     assert {name: found for name, found in leaks.items() if found} == {}, {
         n: f for n, f in leaks.items() if f
     }
