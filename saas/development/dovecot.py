@@ -31,7 +31,7 @@ protocols = imap
 listen = 127.0.0.1
 ssl = no
 disable_plaintext_auth = no
-auth_mechanisms = plain login
+auth_mechanisms = plain login{oauth2_mechanisms}
 default_internal_user = {user}
 default_internal_group = {group}
 default_login_user = {user}
@@ -39,9 +39,10 @@ first_valid_uid = 0
 mail_location = maildir:{root}/mail/%u
 passdb {{
   driver = passwd-file
+  mechanisms = plain login
   args = scheme=PLAIN username_format=%u {root}/passwd
 }}
-userdb {{
+{oauth2_passdb}userdb {{
   driver = passwd-file
   args = username_format=%u {root}/passwd
   default_fields = uid={uid} gid={gid} home={root}/home/%u
@@ -69,6 +70,25 @@ namespace inbox {{
 """
 
 
+OAUTH2_PASSDB = """\
+passdb {{
+  driver = oauth2
+  mechanisms = xoauth2 oauthbearer
+  args = {root}/oauth2.conf.ext
+}}
+"""
+
+# Dovecot asks the provider whether a bearer token is active (RFC 7662 introspection), as a
+# provider-backed mail server does; the credentials in the URL are the mail server's own client.
+OAUTH2_SETTINGS = """\
+introspection_mode = post
+introspection_url = {url}
+username_attribute = username
+active_attribute = active
+active_value = true
+"""
+
+
 def dovecot_available() -> bool:
     return Path(DOVECOT).exists()
 
@@ -80,6 +100,8 @@ class Dovecot:
     root: Path
     port: int
     users: dict[str, str] = field(default_factory=dict)
+    oauth2_introspection_url: str | None = None
+    """Where XOAUTH2/OAUTHBEARER tokens are checked; None: password logins only."""
     process: subprocess.Popen | None = None
 
     @property
@@ -115,9 +137,16 @@ class Dovecot:
         for folder in ("run", "state", "mail", "home"):
             (self.root / folder).mkdir(exist_ok=True)
         config = self.root / "dovecot.conf"
+        oauth2 = self.oauth2_introspection_url
+        if oauth2:
+            (self.root / "oauth2.conf.ext").write_text(OAUTH2_SETTINGS.format(url=oauth2))
         config.write_text(
-            CONFIG.format(root=self.root, port=self.port, user=user, group=group, uid=uid, gid=gid)
-        )
+            CONFIG.format(
+                root=self.root, port=self.port, user=user, group=group, uid=uid, gid=gid,
+                oauth2_mechanisms=" xoauth2 oauthbearer" if oauth2 else "",
+                oauth2_passdb=OAUTH2_PASSDB.format(root=self.root) if oauth2 else "",
+            )
+        )  # fmt: skip
         (self.root / "passwd").touch()
         self._own()
         as_other = {"user": uid, "group": gid, "extra_groups": []} if os.geteuid() == 0 else {}
@@ -167,12 +196,13 @@ class Dovecot:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
-def start_dovecot() -> Dovecot:
-    """A started Dovecot on a free loopback port, in a new temporary folder (``close()`` removes both).
+def start_dovecot(oauth2_introspection_url: str | None = None) -> Dovecot:
+    """A started Dovecot on a free loopback port, in a new temporary folder (``close()`` removes both);
+    with ``oauth2_introspection_url`` it also takes XOAUTH2 logins, checking tokens there.
 
     The folder is under the system's temporary directory, not a test's own (pytest's are private to
     their user, and Dovecot may run as another)."""
     root = Path(tempfile.mkdtemp(prefix="saas-dovecot-"))
-    server = Dovecot(root=root, port=free_loopback_port())
+    server = Dovecot(root=root, port=free_loopback_port(), oauth2_introspection_url=oauth2_introspection_url)
     server.start()
     return server

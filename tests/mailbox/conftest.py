@@ -116,3 +116,7 @@ def stored(fixture: TenantFixture) -> list[MailMessage]:
 @pytest.fixture
 def sink_port(mail_sink, app) -> int:  # noqa: F811 - the fixture imported above
     return int(app.config["SMTP_URL"].split(":")[2].split("?")[0])
+
+
+# The OAuth provider and the servers that check its tokens (tests/mailbox/oauth_fixtures.py).
+from tests.mailbox.oauth_fixtures import configured, oauth_dovecot, oauth_sink, provider  # noqa: E402, F401

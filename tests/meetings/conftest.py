@@ -83,3 +83,7 @@ def run_jobs() -> None:
 def owner_client(client: FlaskClient, tenant_a: TenantFixture) -> FlaskClient:
     login(client, tenant_a.email, tenant_a.password)
     return client
+
+
+# The OAuth provider, and the mail servers that check its tokens, for calendars at a provider's CalDAV.
+from tests.mailbox.conftest import configured, oauth_dovecot, oauth_sink, provider  # noqa: E402, F401

@@ -3,6 +3,7 @@ loopback port, with plain htpasswd users and filesystem storage in a temporary f
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -44,14 +45,16 @@ class Radicale:
 
 
 @contextmanager
-def run_radicale(folder: Path) -> Iterator[Radicale]:
+def run_radicale(folder: Path, bearer_introspection_url: str | None = None) -> Iterator[Radicale]:
+    """Radicale on a free loopback port; with ``bearer_introspection_url`` it also takes OAuth bearer
+    tokens, asking that endpoint whose they are (``tests/meetings/radicale_plugins/radicale_bearer.py``)."""
     port = free_loopback_port()
     (folder / "users").write_text("".join(f"{user}:{password}\n" for user, password in USERS.items()))
     (folder / "config").write_text(
         f"""[server]
 hosts = 127.0.0.1:{port}
 [auth]
-type = htpasswd
+type = {"radicale_bearer" if bearer_introspection_url else "htpasswd"}
 htpasswd_filename = {folder / "users"}
 htpasswd_encryption = plain
 [storage]
@@ -62,8 +65,14 @@ type = owner_only
 level = warning
 """
     )
+    environment = dict(os.environ)
+    if bearer_introspection_url:
+        plugins = str(Path(__file__).parent / "radicale_plugins")  # not this folder: radicale.py is here
+        environment["PYTHONPATH"] = os.pathsep.join(filter(None, [plugins, environment.get("PYTHONPATH")]))
+        environment["RADICALE_BEARER_INTROSPECTION_URL"] = bearer_introspection_url
     process = subprocess.Popen(
         [sys.executable, "-m", "radicale", "--config", str(folder / "config")],
+        env=environment,
         stdout=subprocess.DEVNULL,
         stderr=(folder / "radicale.log").open("w"),
     )

@@ -17,7 +17,7 @@ from saas.modules.core.models import Activity
 from saas.modules.meetings import connections, sync
 from saas.modules.meetings.models import CalendarConnection, Meeting, MeetingContact
 from saas.modules.switches import set_module_enabled
-from tests.conftest import csrf_token_from
+from tests.conftest import csrf_token_from, other_workspaces_set_aside
 from tests.meetings.conftest import connect, make_contact, run_jobs, user_id_of
 from tests.meetings.radicale import USERS
 
@@ -166,7 +166,8 @@ def test_the_periodic_job_queues_one_sync_per_connected_calendar_of_tenants_with
     run_jobs()
     set_module_enabled(db.session, tenant_b.tenant.id, "meetings", False, actor=tenant_b.email)
     db.session.commit()
-    report = sync.sync_all_calendars()
+    with other_workspaces_set_aside(tenant_a, tenant_b):
+        report = sync.sync_all_calendars()
     assert report["skipped"][tenant_b.tenant.id] == "module_off"
     assert tenant_a.tenant.id not in report["skipped"] and report["queued"] >= 1
     run_jobs()

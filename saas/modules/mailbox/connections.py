@@ -14,10 +14,13 @@ import ssl
 
 from flask import current_app
 from imapclient import IMAPClient
+from imapclient.exceptions import LoginError
 
 from saas.auth.crypto import decrypt_secret
+from saas.db import TenantSession
 from saas.errors import Conflict, ValidationError
 from saas.modules.mailbox.models import Mailbox
+from saas.modules.mailbox.oauth import access_token
 from saas.webhooks.ssrf import UnsafeWebhookURL, address_allowed, resolve_addresses
 
 TIMEOUT_SECONDS = 30
@@ -59,8 +62,11 @@ def password_of(mailbox: Mailbox) -> str:
     return decrypt_secret(mailbox.secret_encrypted)
 
 
-def open_imap(mailbox: Mailbox, password: str | None = None) -> IMAPClient:
-    """A logged-in IMAP client for the mailbox (``password`` while connecting, else the stored one)."""
+def open_imap(
+    mailbox: Mailbox, password: str | None = None, session: TenantSession | None = None
+) -> IMAPClient:
+    """A logged-in IMAP client for the mailbox (``password`` while connecting, else the stored one; an
+    OAuth mailbox signs in with XOAUTH2, renewing its token through ``session``'s tenant)."""
     check_server(mailbox.imap_host, mailbox.imap_port, mailbox.imap_security, "imap_host")
     context = ssl.create_default_context()
     client = IMAPClient(
@@ -73,14 +79,41 @@ def open_imap(mailbox: Mailbox, password: str | None = None) -> IMAPClient:
     try:
         if mailbox.imap_security == "starttls":
             client.starttls(context)
-        client.login(mailbox.username, password if password is not None else password_of(mailbox))
+        if mailbox.auth_method == "oauth2":
+            _with_fresh_token(
+                session, mailbox, LoginError, lambda token: client.oauth2_login(mailbox.username, token)
+            )
+        else:
+            client.login(mailbox.username, password if password is not None else password_of(mailbox))
     except BaseException:
         _close_quietly(client)
         raise
     return client
 
 
-def open_smtp(mailbox: Mailbox, password: str | None = None) -> smtplib.SMTP:
+def _with_fresh_token(
+    session: TenantSession | None, mailbox: Mailbox, refused: type[Exception], login
+) -> None:
+    """Log in with the access token; when the server refuses it (revoked or lapsed before its stated
+    expiry), renew it once and try again."""
+    try:
+        login(access_token(session, mailbox))
+    except refused:
+        if session is None:
+            raise  # connecting: the token is brand new and nothing is stored yet to renew
+        login(access_token(session, mailbox, renew=True))
+
+
+def _xoauth2(username: str, token: str):
+    """smtplib's authobject for XOAUTH2: the initial response, then an empty answer to the server's
+    error challenge so that it ends the exchange with its refusal."""
+    initial = f"user={username}\x01auth=Bearer {token}\x01\x01"
+    return lambda challenge=None: initial if challenge is None else ""
+
+
+def open_smtp(
+    mailbox: Mailbox, password: str | None = None, session: TenantSession | None = None
+) -> smtplib.SMTP:
     """A connected SMTP client for the mailbox, logged in where the server offers authentication."""
     check_server(mailbox.smtp_host, mailbox.smtp_port, mailbox.smtp_security, "smtp_host")
     context = ssl.create_default_context()
@@ -95,7 +128,12 @@ def open_smtp(mailbox: Mailbox, password: str | None = None) -> smtplib.SMTP:
         if mailbox.smtp_security == "starttls":
             client.starttls(context=context)
             client.ehlo()
-        if client.has_extn("auth"):
+        if mailbox.auth_method == "oauth2" and client.has_extn("auth"):
+            _with_fresh_token(
+                session, mailbox, smtplib.SMTPAuthenticationError,
+                lambda token: client.auth("XOAUTH2", _xoauth2(mailbox.username, token)),
+            )  # fmt: skip
+        elif client.has_extn("auth"):
             client.login(mailbox.username, password if password is not None else password_of(mailbox))
     except BaseException:
         client.close()

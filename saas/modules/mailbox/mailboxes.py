@@ -1,7 +1,8 @@
 """Connecting a member's own mailbox, its settings, and disconnecting it.
 
-The password (or app password) is checked against both servers before anything is stored, then kept
-encrypted; disconnecting forgets it and either keeps or deletes the mail synced so far.
+The password (or app password), or the OAuth provider's token, is checked against both servers before
+anything is stored, then kept encrypted; disconnecting forgets it and either keeps or deletes the mail
+synced so far.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from saas.db import TenantSession
 from saas.errors import NotFound, ValidationError
 from saas.modules.mailbox.connections import check_server, open_imap, open_smtp
 from saas.modules.mailbox.models import SECURITIES, SHARING_LEVELS, Mailbox, MailThread
+from saas.modules.mailbox.oauth import OAuthProvider, store_token
 from saas.modules.mailbox.threads import drop_threads, refresh_entries
 
 DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
@@ -120,19 +122,10 @@ def connect_mailbox(session: TenantSession, user_id: uuid.UUID, data: dict[str, 
         errors["password"] = ["Give the password or an app password of the mailbox."]
     if errors:
         raise ValidationError("Check the mailbox's details.", errors)
-    check_server(values["imap_host"], values["imap_port"], values["imap_security"], "imap_host")
-    check_server(values["smtp_host"], values["smtp_port"], values["smtp_security"], "smtp_host")
-    mailbox = own_mailbox(session, user_id)
-    if mailbox is None or mailbox.email_address != address:
-        if mailbox is not None and mailbox.status == "connected":
-            raise ValidationError(
-                "You already have a connected mailbox.", {"email_address": ["Disconnect it first."]}
-            )
-        mailbox = Mailbox(id=uuid.uuid4(), owner_user_id=user_id, email_address=address, excluded=[])
-        mailbox.sharing, mailbox.first_sync_days = "metadata", DEFAULT_FIRST_SYNC_DAYS
-    for key, value in values.items():
-        setattr(mailbox, key, value)
+    mailbox = _mailbox_for(session, user_id, address, values)
     mailbox.username = username[:254]
+    mailbox.auth_method, mailbox.oauth_provider = "password", None
+    mailbox.access_token_encrypted = mailbox.token_expires_at = None
     _try_logins(mailbox, password)
     mailbox.secret_encrypted = encrypt_secret(password)
     mailbox.status, mailbox.last_error = "connected", None
@@ -141,7 +134,45 @@ def connect_mailbox(session: TenantSession, user_id: uuid.UUID, data: dict[str, 
     return mailbox
 
 
-def _try_logins(mailbox: Mailbox, password: str) -> None:
+def _mailbox_for(session: TenantSession, user_id: uuid.UUID, address: str, values: dict[str, Any]) -> Mailbox:
+    """The member's mailbox row for ``address`` with the servers of ``values`` (checked): their earlier
+    row for the same address, or a new one when they have none connected."""
+    check_server(values["imap_host"], values["imap_port"], values["imap_security"], "imap_host")
+    check_server(values["smtp_host"], values["smtp_port"], values["smtp_security"], "smtp_host")
+    mailbox = own_mailbox(session, user_id)
+    if mailbox is None or mailbox.email_address != address:
+        if mailbox is not None and mailbox.status != "disconnected":
+            raise ValidationError(
+                "You already have a connected mailbox.", {"email_address": ["Disconnect it first."]}
+            )
+        mailbox = Mailbox(id=uuid.uuid4(), owner_user_id=user_id, email_address=address, excluded=[])
+        mailbox.sharing, mailbox.first_sync_days = "metadata", DEFAULT_FIRST_SYNC_DAYS
+    for key, value in values.items():
+        setattr(mailbox, key, value)
+    return mailbox
+
+
+def connect_oauth_mailbox(
+    session: TenantSession, user_id: uuid.UUID, provider: OAuthProvider, address: str, token: dict[str, Any]
+) -> Mailbox:
+    """Store the mailbox a provider granted access to (``oauth.exchange_code``) once XOAUTH2 logins to
+    its IMAP and SMTP servers work; reconnecting a mailbox that needed it keeps its mail and settings."""
+    values = {
+        "imap_host": provider.imap_host, "imap_port": provider.imap_port,
+        "imap_security": provider.imap_security, "smtp_host": provider.smtp_host,
+        "smtp_port": provider.smtp_port, "smtp_security": provider.smtp_security,
+    }  # fmt: skip
+    mailbox = _mailbox_for(session, user_id, address, values)
+    mailbox.username, mailbox.auth_method, mailbox.oauth_provider = address, "oauth2", provider.name
+    store_token(mailbox, token)
+    mailbox.status, mailbox.last_error = "connected", None
+    _try_logins(mailbox, None)
+    session.add(mailbox)
+    session.flush()
+    return mailbox
+
+
+def _try_logins(mailbox: Mailbox, password: str | None) -> None:
     """Log in to IMAP and SMTP once; refuse with the server's reason, in the field it concerns."""
     try:
         open_imap(mailbox, password).logout()
@@ -180,7 +211,7 @@ def update_settings(session: TenantSession, mailbox: Mailbox, data: dict[str, An
 def disconnect_mailbox(session: TenantSession, mailbox: Mailbox, *, keep_mail: bool) -> int:
     """Forget the credentials; with ``keep_mail`` False delete the synced mail too. Returns messages
     deleted."""
-    mailbox.secret_encrypted = None
+    mailbox.secret_encrypted = mailbox.access_token_encrypted = mailbox.token_expires_at = None
     mailbox.status = "disconnected"
     if keep_mail:
         session.flush()

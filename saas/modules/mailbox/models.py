@@ -29,22 +29,33 @@ SECURITIES = ("ssl", "starttls", "none")
 SHARING_LEVELS = ("full", "metadata")
 """What the workspace's other members see of a mailbox's mail: the whole message, or subject and
 metadata only."""
+AUTH_METHODS = ("password", "oauth2")
+"""How a mailbox signs in: a password (or app password), or XOAUTH2 with an operator's OAuth provider."""
+STATUSES = ("connected", "disconnected", "reconnect")
+"""``reconnect``: the OAuth provider refused to renew access; sync stopped until the owner connects again."""
 
 
 class Mailbox(Timestamps, TenantBase):
-    """One member's own mailbox. ``secret_encrypted`` is the password (Fernet, as SSO client secrets);
-    disconnecting empties it, so a disconnected mailbox can neither sync nor send."""
+    """One member's own mailbox. ``secret_encrypted`` is the password, or with OAuth the refresh token
+    (Fernet, as SSO client secrets); disconnecting empties it and the access token, so a disconnected
+    mailbox can neither sync nor send."""
 
     __tablename__ = "mailboxes"
     __table_args__ = (
         CheckConstraint(f"imap_security IN {SECURITIES}", name="imap_security"),
         CheckConstraint(f"smtp_security IN {SECURITIES}", name="smtp_security"),
         CheckConstraint(f"sharing IN {SHARING_LEVELS}", name="sharing"),
-        CheckConstraint("status IN ('connected', 'disconnected')", name="status"),
+        CheckConstraint(f"status IN {STATUSES}", name="status"),
+        CheckConstraint(f"auth_method IN {AUTH_METHODS}", name="auth_method"),
         CheckConstraint("first_sync_days BETWEEN 1 AND 3650", name="first_sync_days"),
         UniqueConstraint("owner_user_id", "email_address"),
-        # An archive leaves the password out; an imported mailbox waits for its owner to enter it again.
-        {"info": {"withheld_secrets": {"secret_encrypted": lambda: None}}},
+        # An archive leaves the password and tokens out; an imported mailbox waits for its owner to
+        # connect it again.
+        {
+            "info": {
+                "withheld_secrets": {"secret_encrypted": lambda: None, "access_token_encrypted": lambda: None}
+            }
+        },
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
@@ -59,6 +70,11 @@ class Mailbox(Timestamps, TenantBase):
     smtp_security: Mapped[str] = mapped_column(String(10))
     username: Mapped[str] = mapped_column(String(254))
     secret_encrypted: Mapped[str | None] = mapped_column(Text)
+    auth_method: Mapped[str] = mapped_column(String(10), default="password", server_default="password")
+    oauth_provider: Mapped[str | None] = mapped_column(String(50))
+    """The operator's provider name (``MAIL_OAUTH_PROVIDERS``) an OAuth mailbox renews its tokens with."""
+    access_token_encrypted: Mapped[str | None] = mapped_column(Text)
+    token_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     sent_folder: Mapped[str | None] = mapped_column(String(255))
     """The server's Sent folder (found by its \\Sent flag); None until the first sync finds it."""
     sharing: Mapped[str] = mapped_column(String(10), default="metadata")

@@ -112,12 +112,12 @@ def send_mail(
         open_url, click_url = tracking.links(session.tenant.id, message_row_id, base_url)
         message.add_alternative(_tracked_html(body, open_url, click_url), subtype="html")
     raw = message.as_bytes()
-    smtp = open_smtp(mailbox)
+    smtp = open_smtp(mailbox, session=session)
     try:
         smtp.send_message(message)
     finally:
         smtp.quit()
-    folder, uidvalidity, uid = _append_to_sent(mailbox, raw)
+    folder, uidvalidity, uid = _append_to_sent(session, mailbox, raw)
     stored = store_message(
         session, mailbox, parse_message(raw), people,
         direction="out", folder=folder, uidvalidity=uidvalidity, uid=uid, row_id=message_row_id,
@@ -126,12 +126,14 @@ def send_mail(
     return stored
 
 
-def _append_to_sent(mailbox: Mailbox, raw: bytes) -> tuple[str | None, int | None, int | None]:
+def _append_to_sent(
+    session: TenantSession, mailbox: Mailbox, raw: bytes
+) -> tuple[str | None, int | None, int | None]:
     """APPEND the sent message to the mailbox's Sent folder; its (folder, UIDVALIDITY, UID) where the
     server says (UIDPLUS). The mail is sent already: a failure here is logged, not raised."""
     try:
-        client = open_imap(mailbox)
-    except (IMAPClientError, OSError) as error:
+        client = open_imap(mailbox, session=session)
+    except (IMAPClientError, OSError, Conflict) as error:
         log.warning(
             "mailbox %s: could not open IMAP to file a sent message: %s", mailbox.id, type(error).__name__
         )

@@ -23,6 +23,7 @@ from sqlalchemy import select
 from saas.db import TenantRef, TenantSession, tenant_session
 from saas.modules.mailbox.connections import logout_quietly, open_imap
 from saas.modules.mailbox.models import Mailbox, MailFolder, MailMessage
+from saas.modules.mailbox.oauth import MailboxNeedsReconnect
 from saas.modules.mailbox.parsing import parse_message
 from saas.modules.mailbox.threads import index_people, is_excluded, store_message, stored_by_message_id
 
@@ -176,7 +177,7 @@ def sync_mailbox(
         return {"skipped": "already syncing"}
     read, kept = [0], 0
     try:
-        client = open_imap(mailbox)
+        client = open_imap(mailbox, session=session)
         try:
             condstore = client.has_capability("CONDSTORE")
             for name, role in _folders_to_sync(client, mailbox):
@@ -186,6 +187,10 @@ def sync_mailbox(
             logout_quietly(client)
         mailbox.last_synced_at, mailbox.last_error = datetime.now(UTC), None
         session.commit()
+    except MailboxNeedsReconnect:
+        # Marked (and committed) where the renewal was refused; the periodic job no longer queues it.
+        session.rollback()
+        return {"stopped": "needs reconnecting"}
     except Exception as error:
         session.rollback()
         mailbox = session.get(Mailbox, uuid.UUID(mailbox_id))

@@ -26,6 +26,7 @@ from saas.modules.files.services import clean_name, drop_object, store_object
 from saas.modules.mailbox.models import MailAttachment, Mailbox, MailMessage, MailThread, MailThreadEntry
 from saas.modules.mailbox.parsing import ParsedMail
 from saas.modules.registry import registry
+from saas.webhooks.events import emit
 
 EXCERPT_CHARS = 2000
 NO_SUBJECT = "(no subject)"
@@ -246,6 +247,12 @@ def store_message(
     thread.last_message_at = max(thread.last_message_at, parsed.sent_at)
     # No flush here: a batch's rows are inserted together when the sync commits it.
     place_on_timelines(session, mailbox, thread, people, first=message if new_thread else None)
+    if direction == "in":
+        # Other modules hear of answers through the registry (a sequence stops for a reply).
+        emit(session, "mail.received", {
+            "message_id": message.id, "mailbox_id": mailbox.id, "thread_id": thread.id,
+            "thread_keys": parsed.thread_keys, "from": message.from_address,
+        })  # fmt: skip
     return message
 
 

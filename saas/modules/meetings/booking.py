@@ -32,6 +32,7 @@ from saas.modules.meetings.meetings import attend, contacts_by_email, new_uid
 from saas.modules.meetings.models import Booking, BookingSettings, BookingTeam, Meeting
 from saas.modules.meetings.slots import Availability, free_slots
 from saas.modules.meetings.sync import write_to_calendar
+from saas.webhooks.events import emit
 
 CONFIRMATION_JOB = "saas.modules.meetings.invitations.send_booking_confirmations"
 UNREACHABLE = N_("The calendar cannot be reached right now. Please try again later.")
@@ -247,4 +248,7 @@ def book_slot(
     except caldav_access.CalendarUnreachable:
         raise CalendarUnavailable(gettext(UNREACHABLE)) from None
     enqueue_after_commit(session, CONFIRMATION_JOB, str(booking.id))
+    # Other modules hear of it through the registry (a sequence stops for a contact who booked).
+    payload = {"booking_id": booking.id, "meeting_id": meeting.id, "contact_id": booking.contact_id}
+    emit(session, "meeting.booked", payload | {"user_id": booking.user_id})
     return booking

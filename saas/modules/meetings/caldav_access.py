@@ -37,6 +37,19 @@ class Credentials:
     url: str
     username: str
     password: str
+    bearer: str | None = None
+    """An OAuth access token, sent instead of the user name and password."""
+
+
+class BearerAuth:
+    """``Authorization: Bearer`` on every request (what an OAuth provider's CalDAV endpoint takes)."""
+
+    def __init__(self, token: str) -> None:
+        self._token = token
+
+    def __call__(self, request):
+        request.headers["Authorization"] = f"Bearer {self._token}"
+        return request
 
 
 @dataclass(frozen=True)
@@ -64,10 +77,14 @@ def check_address(url: str) -> str:
 @contextmanager
 def _client(credentials: Credentials) -> Iterator[DAVClient]:
     check_address(credentials.url)
+    login: dict = (
+        {"auth": BearerAuth(credentials.bearer)}
+        if credentials.bearer
+        else {"username": credentials.username, "password": credentials.password}
+    )
     with DAVClient(
         url=credentials.url,
-        username=credentials.username,
-        password=credentials.password,
+        **login,
         timeout=TIMEOUT_SECONDS,
         enable_rfc6764=False,  # the address is the one we vetted, never one DNS records point to
     ) as client:

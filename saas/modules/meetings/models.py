@@ -45,6 +45,9 @@ class CalendarConnection(Timestamps, TenantBase):
     """The calendar found there, which meetings are written to and read from."""
     username: Mapped[str] = mapped_column(String(254))
     password_encrypted: Mapped[str] = mapped_column(Text)
+    auth_method: Mapped[str] = mapped_column(String(10), default="password", server_default="password")
+    """``password``, or ``provider``: the bearer token of the user's mailbox connected through an OAuth
+    provider (its CalDAV endpoint; ``password_encrypted`` is empty then)."""
     sync_token: Mapped[str | None] = mapped_column(Text)
     last_synced_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_error: Mapped[str | None] = mapped_column(String(500))

@@ -7,7 +7,7 @@ from flask import flash, g, redirect, render_template, request, url_for
 from saas.errors import SaasError, ValidationError
 from saas.i18n import N_
 from saas.modules.core.activities import acting_user_id
-from saas.modules.mailbox import mailboxes
+from saas.modules.mailbox import mailboxes, oauth
 from saas.modules.mailbox.blueprints import pages
 from saas.modules.mailbox.models import SECURITIES
 from saas.modules.mailbox.sync import queue_sync
@@ -19,13 +19,15 @@ CONNECT_FIELDS = (
 )  # fmt: skip
 
 
-def _render(*, errors=None, message=None, values=None, status=200):
+def render_settings(*, errors=None, message=None, values=None, status=200):
+    """The mailbox page, with a form's errors and message when it is shown again."""
     session = current_tenant_session()
     mailbox = mailboxes.own_mailbox(session, acting_user_id(session))
     return render_template(
         "mailbox/settings.html",
         mailbox=mailbox,
         securities=SECURITIES,
+        oauth_providers=list(oauth.configured_providers().values()),
         errors=errors or {},
         message=message,
         values=values or {},
@@ -34,7 +36,7 @@ def _render(*, errors=None, message=None, values=None, status=200):
 
 @pages.get("/mailbox")
 def settings():
-    return _render()
+    return render_settings()
 
 
 @pages.post("/mailbox/connect")
@@ -47,7 +49,7 @@ def connect():
             session, acting_user_id(session), {**data, "password": request.form.get("password", "")}
         )
     except ValidationError as error:
-        return _render(errors=error.errors, message=error.detail, values=data, status=422)
+        return render_settings(errors=error.errors, message=error.detail, values=data, status=422)
     session.commit()
     queue_sync(g.tenant.id, mailbox.id)
     flash(N_("Mailbox connected; its mail with your contacts is being synced."))
@@ -62,7 +64,7 @@ def update_settings():
     try:
         mailboxes.update_settings(session, mailbox, data)
     except ValidationError as error:
-        return _render(errors=error.errors, message=error.detail, values=data, status=422)
+        return render_settings(errors=error.errors, message=error.detail, values=data, status=422)
     flash(N_("Mailbox settings saved."))
     return redirect(url_for("mailbox.settings"))
 

@@ -37,6 +37,7 @@ def _page(error: ValidationError | None = None, values: dict | None = None, stat
         render_template(
             "meetings/settings.html",
             connection=connections.connection_of(session, user_id),
+            calendar_provider=connections.calendar_provider_of(session, user_id),
             settings=settings or DEFAULTS,
             has_settings=settings is not None,
             link=link,
@@ -68,6 +69,16 @@ def connect():
         )
     except ValidationError as error:
         return _page(error, {"url": form.get("url"), "username": form.get("username")}, 422)
+    flash(gettext("Calendar connected. Meetings with your contacts will appear on their timelines."))
+    return redirect(url_for("meetings.settings"))
+
+
+@pages.post("/calendar/connection/provider")
+def connect_provider():
+    try:
+        connections.connect_provider_calendar(current_tenant_session(), g.membership.user_id)
+    except ValidationError as error:
+        return _page(error, status=422)
     flash(gettext("Calendar connected. Meetings with your contacts will appear on their timelines."))
     return redirect(url_for("meetings.settings"))
 
