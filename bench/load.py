@@ -6,7 +6,8 @@ Seeds N tenants x M contacts (tenants through ``provision_tenant``, tokens throu
 load then runs against a bare Flask app that does the same query on the same kind of connection (one
 that logged in as the tenant's own role, whose search_path is its schema, from the same per-tenant
 pools with the same limits; no auth, no ORM, no logging or metrics) under the same gunicorn settings:
-the ceiling. Prints rps, p50/p95/p99 and errors of both and their ratio.
+the ceiling. Both are served at once and loaded in alternating rounds (`--rounds`), so a burst
+of other work on the machine falls on both alike. Prints rps, p50/p95/p99 and errors of both and their ratio.
 
 Only 200 answers carrying a page count; the app gets limits of its own far above the load (the test
 limits made most answers 429 once), and any other answer fails the run with no ratio printed. The
@@ -307,15 +308,29 @@ def report(label: str, result: LoadResult) -> Figures:
     return Figures(rps, cuts[49] * 1000, cuts[94] * 1000)
 
 
-def measure(target: str, env: dict[str, str], bearers: list[str], args: argparse.Namespace) -> LoadResult:
-    process, port = start_gunicorn(target, env, args.workers, args.threads)
+def measure(targets: dict[str, tuple[str, dict[str, str], list[str]]], args: argparse.Namespace) -> dict:
+    """Serve every target at once and load them in turns (``--rounds`` of ``seconds / rounds`` each):
+    another engineer's burst on this shared machine then lands on both sides alike, not on one."""
+    served = {}
     try:
+        for name, (target, env, _) in targets.items():
+            served[name] = start_gunicorn(target, env, args.workers, args.threads)
         load = {"concurrency": args.concurrency, "processes": args.client_processes}
-        run_load(port, bearers, seconds=3, max_requests=600, **load)  # warm-up: pools, caches, imports
-        return run_load(port, bearers, seconds=args.seconds, max_requests=args.max_requests, **load)
+        results = {name: LoadResult() for name in targets}
+        for name, (_, port) in served.items():  # warm-up: pools, caches, imports
+            run_load(port, targets[name][2], seconds=3, max_requests=600, **load)
+        per_round = args.seconds / args.rounds
+        for _ in range(args.rounds):
+            for name, (_, port) in served.items():
+                cap = args.max_requests // args.rounds
+                one = run_load(port, targets[name][2], seconds=per_round, max_requests=cap, **load)
+                results[name].merge(one)
+                results[name].seconds += one.seconds
+        return results
     finally:
-        process.terminate()
-        process.wait(timeout=60)
+        for process, _ in served.values():
+            process.terminate()
+            process.wait(timeout=60)
 
 
 def main() -> None:
@@ -325,6 +340,7 @@ def main() -> None:
     parser.add_argument("--tenants", type=int, default=100)
     parser.add_argument("--contacts", type=int, default=10_000, help="contacts per tenant")
     parser.add_argument("--seconds", type=float, default=20.0, help="measured time per target")
+    parser.add_argument("--rounds", type=int, default=4, help="turns the targets take, alternating")
     parser.add_argument("--max-requests", type=int, default=200_000, help="request cap per target")
     parser.add_argument("--concurrency", type=int, default=8, help="concurrent clients in all")
     parser.add_argument("--client-processes", type=int, default=2, help="client processes they run in")
@@ -367,12 +383,16 @@ def main() -> None:
     print(f"load average before the run: {os.getloadavg()}")
     print(
         f"load: {args.concurrency} clients in {args.client_processes} processes, {args.seconds:.0f} s or "
-        f"{args.max_requests} requests per target; gunicorn {args.workers} workers x {args.threads} "
+        f"{args.max_requests} requests per target in {args.rounds} alternating rounds;\n"
+        f"  gunicorn {args.workers} workers x {args.threads} "
         f"threads on 127.0.0.1; GET /api/v1/contacts?limit={PAGE_SIZE}; only 200s with a page count"
     )
-    app_result = measure("wsgi:app", services, tokens, args)
     # The ceiling gets the app's environment too, so its tenant pools have the same URL, key and limits.
-    bare_result = measure("load:create_bare_app()", services, bare_bearers, args)
+    results = measure(
+        {"app": ("wsgi:app", services, tokens), "bare": ("load:create_bare_app()", services, bare_bearers)},
+        args,
+    )
+    app_result, bare_result = results["app"], results["bare"]
     app = report("app (gunicorn wsgi:app)", app_result)
     bare = report("ceiling (bare Flask+query)", bare_result)
     print(f"load average after the run: {os.getloadavg()}")

@@ -51,6 +51,7 @@ os.environ.setdefault(
     "SAAS_INSTANCE_DIR", str(Path(__file__).resolve().parent.parent / "instance" / "bench-soak")
 )
 os.environ.setdefault("SAAS_ENV", "test")
+os.environ.setdefault("TENANT_POOL_MAX_CONNECTIONS", "4")  # OWN_TENANT_CONNECTIONS, before the app reads it
 
 import psutil
 from figures import summary  # bench/ is on the path when a bench runs
@@ -163,6 +164,8 @@ def soak_tenants(count: int) -> list[Tenant]:
             if (index + 1) % 10 == 0:
                 print(f"  made {index + 1}/{count} tenants", file=sys.stderr, flush=True)
         tenants.append(tenant)
+    # Tenants of an earlier run were made by older code: bring them to the code's head revision first.
+    subprocess.run([str(Path(sys.executable).with_name("saas")), "tenants", "migrate"], check=True)
     return tenants
 
 
@@ -893,6 +896,24 @@ def print_table(header: tuple, rows: list[tuple]) -> None:
             print("-+-".join("-" * w for w in widths))
 
 
+OWN_TENANT_CONNECTIONS = 4
+"""The soak process's own cap: it provisions, then counts back one tenant at a time."""
+PLATFORM_CONNECTIONS = 5
+"""What each process may hold of the platform pool (DB_POOL_SIZE) besides its tenants' connections."""
+
+
+def tenant_connection_budget(app_processes: int) -> int:
+    """Each app process's cap on tenant connections, so that all of them (gunicorn's workers, each saas
+    worker with its work horse, and the soak itself) fit in PostgreSQL's ``max_connections``: one login
+    per tenant means a process keeps up to its cap open, and a server out of slots refuses everyone
+    (production puts PgBouncer in front, docs/operations.md)."""
+    with db.engine.connect() as connection:
+        slots = int(connection.exec_driver_sql("SHOW max_connections").scalar())
+        reserved = int(connection.exec_driver_sql("SHOW superuser_reserved_connections").scalar())
+    spare = slots - reserved - PLATFORM_CONNECTIONS * (app_processes + 1) - OWN_TENANT_CONNECTIONS
+    return max(2, spare // app_processes)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -940,6 +961,8 @@ def main() -> None:
         db.session.commit()
         print(f"run {run}: {len(tenants)} tenants ready in {time.monotonic() - made:.1f} s")
         redis_url = app.config["REDIS_URL"]
+        tenant_cap = tenant_connection_budget(args.workers + 2 * args.rq_workers)
+        print(f"tenant connections per process: at most {tenant_cap} (PostgreSQL's max_connections shared)")
         env = {
             "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
             "REDIS_URL": redis_url,
@@ -950,6 +973,7 @@ def main() -> None:
             "API_RATE_LIMIT_PER_TOKEN": "100000000/minute",
             "API_RATE_LIMIT_PER_IP": "100000000/minute",
             "GUNICORN_MAX_REQUESTS": "0",  # no recycling: memory growth must show, not be reset
+            "TENANT_POOL_MAX_CONNECTIONS": str(tenant_cap),
             "SMTP_URL": smtp_url,
             "WEBHOOKS_ALLOW_LOOPBACK": "1",  # the receiver is on loopback
             **s3_env,

@@ -12,6 +12,8 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from saas.cells import Cell, read_cells_file
+
 
 def _flag(name: str, default: bool) -> bool:
     value = os.environ.get(name)
@@ -144,6 +146,8 @@ class Settings:
     tenant_pool_idle_seconds: float = 300.0
     tenant_pool_timeout: float = 10.0
     tenant_db_prepared_statements: bool = True
+    cells: tuple[Cell, ...] = ()
+    """Cells declared in ``CELLS_FILE`` (saas/cells.py); the default cell is always there besides."""
     extra: dict[str, str] = field(default_factory=dict)
     """Tunables of single features (``TUNABLES``) set in the environment, copied into the app config."""
 
@@ -198,5 +202,6 @@ class Settings:
             tenant_pool_idle_seconds=float(os.environ.get("TENANT_POOL_IDLE_SECONDS", "300")),
             tenant_pool_timeout=float(os.environ.get("TENANT_POOL_TIMEOUT", "10")),
             tenant_db_prepared_statements=_flag("TENANT_DB_PREPARED_STATEMENTS", True),
+            cells=read_cells_file(Path(os.environ["CELLS_FILE"])) if os.environ.get("CELLS_FILE") else (),
             extra={name: os.environ[name] for name in TUNABLES if os.environ.get(name)},
         )

@@ -19,6 +19,7 @@ from sqlalchemy import MetaData
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import DeclarativeBase, Session
 
+from saas.cells import CELL_NAME, DEFAULT_CELL
 from saas.sql import quote_identifier
 from saas.tenant_connections import TenantPools
 
@@ -60,11 +61,15 @@ class TenantRef:
     role_name: str
     login_version: int = 1
     """Which of the role's derived passwords is current (``saas tenants rotate-db-secret`` moves it)."""
+    cell: str = DEFAULT_CELL
+    """The cell whose cluster holds the schema and role (:mod:`saas.cells`); from the directory."""
 
     def __post_init__(self) -> None:
         for name in (self.schema_name, self.role_name):
             if not _SAFE_IDENTIFIER.match(name):
                 raise ValueError(f"unsafe tenant identifier {name!r}")
+        if not CELL_NAME.match(self.cell):
+            raise ValueError(f"unsafe cell name {self.cell!r}")
 
 
 def tenant_pools() -> TenantPools:

@@ -24,6 +24,7 @@ from sqlalchemy.engine import URL, Connection, Engine, make_url
 from saas.errors import TenantConnectionsExhausted
 
 if TYPE_CHECKING:
+    from saas.cells import Cell
     from saas.config import Settings
     from saas.db import TenantRef
 
@@ -57,7 +58,7 @@ class TenantConnectionSettings:
     """Where tenant connections go and how many a process may hold (see the README's table)."""
 
     url: URL
-    """The server (or PgBouncer) and database; any user and password in it are dropped."""
+    """The default cell's server (or PgBouncer) and database; any user and password in it are dropped."""
     secret_key: bytes
     """Derives each tenant role's password (``tenant_login_secret``)."""
     max_connections: int = 20
@@ -70,21 +71,38 @@ class TenantConnectionSettings:
     timeout: float = 10.0
     prepared_statements: bool = True
     """Off behind PgBouncer in transaction mode before 1.21, which cannot carry them."""
+    cell_urls: dict[str, URL] = field(default_factory=dict)
+    """Where the tenants of each other cell log in (``TenantRef.cell``), credentials dropped likewise."""
 
     @classmethod
-    def from_url(cls, url: str | URL, secret_key: bytes, **limits: object) -> TenantConnectionSettings:
-        plain = make_url(url).set(username=None, password=None)
-        return cls(url=plain, secret_key=secret_key, **limits)  # type: ignore[arg-type]
+    def from_url(
+        cls, url: str | URL, secret_key: bytes, cell_urls: dict[str, str] | None = None, **limits: object
+    ) -> TenantConnectionSettings:
+        def plain(url: str | URL) -> URL:
+            return make_url(url).set(username=None, password=None)
+
+        cells = {name: plain(cell_url) for name, cell_url in (cell_urls or {}).items()}
+        return cls(url=plain(url), secret_key=secret_key, cell_urls=cells, **limits)  # type: ignore[arg-type]
 
     @classmethod
-    def from_settings(cls, settings: Settings, database_url: str) -> TenantConnectionSettings:
-        """As the app builds them: ``TENANT_DATABASE_URL`` (else ``database_url``) and the pool settings."""
+    def from_settings(
+        cls, settings: Settings, database_url: str, cells: tuple[Cell, ...] = ()
+    ) -> TenantConnectionSettings:
+        """As the app builds them: ``TENANT_DATABASE_URL`` (else ``database_url``), each other cell's
+        ``tenant_database_url`` (else its ``database_url``) and the pool settings."""
+        from saas.cells import DEFAULT_CELL
         from saas.config import tenant_login_key
         from saas.embedded import normalise_database_url
 
+        cell_urls = {
+            cell.name: normalise_database_url(cell.tenant_database_url or cell.database_url or "")
+            for cell in cells
+            if cell.name != DEFAULT_CELL
+        }
         return cls.from_url(
             normalise_database_url(settings.tenant_database_url or database_url),
             tenant_login_key(settings),
+            cell_urls,
             max_connections=settings.tenant_pool_max_connections,
             per_tenant=settings.tenant_pool_size,
             max_tenants=settings.tenant_pool_max_tenants,
@@ -94,14 +112,24 @@ class TenantConnectionSettings:
             prepared_statements=settings.tenant_db_prepared_statements,
         )
 
+    def server_url(self, cell: str) -> URL:
+        """Where tenants of ``cell`` log in; an undeclared cell is refused, never guessed."""
+        from saas.cells import DEFAULT_CELL
+
+        if cell in self.cell_urls:
+            return self.cell_urls[cell]
+        if cell == DEFAULT_CELL:
+            return self.url
+        raise LookupError(f"no cell {cell!r} is declared (CELLS_FILE)")
+
     def login_url(self, tenant: TenantRef) -> URL:
         secret = tenant_login_secret(self.secret_key, tenant.role_name, tenant.login_version)
-        return self.url.set(username=tenant.role_name, password=secret)
+        return self.server_url(tenant.cell).set(username=tenant.role_name, password=secret)
 
 
 @dataclass
 class _TenantPool:
-    key: tuple[str, int]
+    key: tuple[str, int, str]
     engine: Engine
     translated: Engine
     last_used: float = field(default_factory=time.monotonic)
@@ -120,7 +148,7 @@ class TenantPools:
     def __init__(self, settings: TenantConnectionSettings, schema_placeholder: str) -> None:
         self.settings = settings
         self._placeholder = schema_placeholder
-        self._pools: OrderedDict[tuple[str, int], _TenantPool] = OrderedDict()
+        self._pools: OrderedDict[tuple[str, int, str], _TenantPool] = OrderedDict()
         self._changed = threading.Condition(threading.RLock())
         self._last_sweep = time.monotonic()
 
@@ -128,7 +156,8 @@ class TenantPools:
 
     def engine_for(self, tenant: TenantRef) -> Engine:
         """The tenant's engine, its placeholder schema mapped to the tenant's schema."""
-        key = (tenant.id, tenant.login_version)
+        # The cell is part of the key: a tenant moved to another cell gets a new engine there.
+        key = (tenant.id, tenant.login_version, tenant.cell)
         with self._changed:
             self._sweep_idle()
             entry = self._pools.get(key)
@@ -160,13 +189,13 @@ class TenantPools:
                 entry.engine.dispose(close=close)
             self._pools.clear()
 
-    def __iter__(self) -> Iterator[tuple[str, int]]:
+    def __iter__(self) -> Iterator[tuple[str, int, str]]:
         with self._changed:
             return iter(list(self._pools))
 
     # --- inside -------------------------------------------------------------------------------------
 
-    def _new_pool(self, key: tuple[str, int], tenant: TenantRef) -> _TenantPool:
+    def _new_pool(self, key: tuple[str, int, str], tenant: TenantRef) -> _TenantPool:
         settings = self.settings
         connect_args: dict[str, object] = {"application_name": f"saas:{tenant.id}"}
         if not settings.prepared_statements:
@@ -213,7 +242,7 @@ class TenantPools:
     def _count(self) -> int:
         return sum(entry.open_connections() for entry in self._pools.values())
 
-    def _evict_one_idle(self, exclude: tuple[str, int]) -> bool:
+    def _evict_one_idle(self, exclude: tuple[str, int, str]) -> bool:
         """Close the connections of the least recently used idle tenant; its engine stays for its return
         (no new engine, no first-connect queries then: only the login)."""
         for key, entry in self._pools.items():  # least recently used first

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -20,12 +20,14 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from saas.api import ratelimit
 from saas.api.credential_cache import GLOBAL_KEY, credential_cache, tenant_key, user_key
 from saas.api.models import ApiTokenScope, OAuthClient, OAuthToken, digest
 from saas.auth.models import ApiToken, Membership, User
 from saas.auth.services import TOKEN_PREFIX
 from saas.db import TenantRef, db
 from saas.errors import PermissionDenied
+from saas.tenants import versioned_cache
 from saas.tenants.models import Tenant
 from saas.tenants.routing import require_role
 
@@ -232,22 +234,49 @@ def _principal(kind: str, credential_id: uuid.UUID, row: Any, scopes: frozenset[
     return ApiPrincipal(kind, str(credential_id), ApiUser(row.user_id, row.email), member, scopes)
 
 
-def authenticate_bearer(session: Session, secret: str) -> ApiPrincipal | None:
+def authenticate_bearer(
+    session: Session, secret: str, hits: Sequence[ratelimit.Hit] | None = None
+) -> ApiPrincipal | None:
     """The principal of a presented bearer secret, or None if it is unknown, expired or revoked.
 
     One platform query when the credential is not in the cache (:mod:`saas.api.credential_cache`), none
     when it is; a revoked credential or deactivated member is refused from the next request on.
+
+    With ``hits`` (the request's rate limits so far), they and the credential's own limit are counted
+    too: a cached credential's in the same Redis round trip that confirms the cache entry; an unknown
+    secret's before its look-up, so guessing costs the guesser's budget first.
     """
     if secret.startswith(TOKEN_PREFIX):
         resolve = _resolve_personal
     elif secret.startswith(ACCESS_TOKEN_PREFIX):
         resolve = _resolve_access_token
     else:
+        if hits:
+            ratelimit.count_and_read(hits)
         return None
     token_hash = digest(secret)
     cache = credential_cache()
-    resolved: _Resolved | None = cache.get(token_hash)
+    resolved: _Resolved | None = None
+    entry = cache.peek(token_hash)
+    if entry is not None:
+        cached = entry.value.principal
+        if hits is None:
+            versions = cache.versions(entry.keys)
+        else:
+            both = [*hits, ratelimit.token_hit(cached.kind, cached.id)]
+            # The tenant's cache counters ride along: its custom fields then cost no round trip.
+            tenant_counters = versioned_cache.counter_keys(cached.membership.tenant_id)
+            values = ratelimit.count_and_read(both, [*entry.keys, *tenant_counters])
+            hits = None  # counted
+            if values is None:  # the limits live in another Redis than the counters
+                versions = cache.versions(entry.keys)
+            else:
+                versions = values[: len(entry.keys)]
+                versioned_cache.prefetch(dict(zip(tenant_counters, values[len(entry.keys) :], strict=True)))
+        resolved = cache.confirm(token_hash, entry, versions)
     if resolved is None:
+        if hits:
+            ratelimit.count_and_read(hits)
         resolved = resolve(session, token_hash)
         if resolved is None:
             return None
@@ -256,6 +285,9 @@ def authenticate_bearer(session: Session, secret: str) -> ApiPrincipal | None:
         # Read right after the row: a change committed in the sub-millisecond between the two is the one
         # case the counters miss, and the TTL bounds it.
         cache.put(token_hash, resolved, keys, cache.versions(keys))
+        if hits is not None:
+            principal = resolved.principal
+            ratelimit.count_and_read([ratelimit.token_hit(principal.kind, principal.id)])
     if resolved.expires_at is not None and resolved.expires_at <= datetime.now(UTC):
         return None
     return resolved.principal

@@ -67,15 +67,26 @@ class CredentialCache:
             return None
 
     def get(self, key: Hashable) -> Any | None:
+        entry = self.peek(key)
+        return None if entry is None else self.confirm(key, entry, self.versions(entry.keys))
+
+    def peek(self, key: Hashable) -> _Entry | None:
+        """The entry under ``key`` while its TTL lasts, unconfirmed: :meth:`confirm` it with the
+        counters' values (read by the caller, e.g. in the same round trip as its rate limits)."""
         if self.ttl <= 0:
             return None
         with self._lock:
             entry = self._entries.get(key)
         if entry is None or time.monotonic() - entry.stored_at > self.ttl:
             return None
-        if self.versions(entry.keys) != entry.versions:
+        return entry
+
+    def confirm(self, key: Hashable, entry: _Entry, versions: tuple[bytes | None, ...] | None) -> Any | None:
+        """``entry``'s value if the counters still read ``versions``; else it is dropped and None."""
+        if versions is None or versions != entry.versions:
             with self._lock:
-                self._entries.pop(key, None)
+                if self._entries.get(key) is entry:
+                    del self._entries[key]
             return None
         return entry.value
 
@@ -105,8 +116,9 @@ def credential_cache() -> CredentialCache:
     return cache
 
 
-def invalidate(keys: Iterable[str]) -> None:
-    """Increment the counters ``keys`` now (every process's entries under them turn stale)."""
+def invalidate(keys: Iterable[str], cache_name: str = "credential cache") -> None:
+    """Increment the counters ``keys`` now (every process's entries under them turn stale); the counters
+    live in Redis beside the credential cache's, whichever cache they stamp (``cache_name``, for the log)."""
     keys = sorted(set(keys))
     if not keys or not has_app_context():
         return
@@ -117,7 +129,7 @@ def invalidate(keys: Iterable[str]) -> None:
                 pipe.expire(key, COUNTER_SECONDS)
             pipe.execute()
     except RedisError:
-        current_app.logger.warning("credential cache: counters not incremented; entries expire by TTL")
+        current_app.logger.warning("%s: counters not incremented; entries expire by TTL", cache_name)
 
 
 # --- what invalidates: ORM changes, watched on every session ---------------------------------------------
@@ -145,7 +157,8 @@ def _keys_for(obj: object, deleted: bool) -> set[str]:
         return {GLOBAL_KEY}  # its tenant is one query away; token changes other than expiry are rare
     if isinstance(obj, ApiTokenScope) and (deleted or _changed(obj, ("scope",))):
         return {GLOBAL_KEY}
-    if isinstance(obj, Tenant) and (deleted or _changed(obj, ("slug", "status", "db_login_version"))):
+    # The cell too: a cached principal carries the tenant's ref, which names its cell.
+    if isinstance(obj, Tenant) and (deleted or _changed(obj, ("slug", "status", "db_login_version", "cell"))):
         return {tenant_key(obj.id)}
     return set()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import select
+import tempfile
 import zipfile
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -38,6 +39,8 @@ Heartbeat = Callable[[], None]  # "still alive", called as data flows (a big tab
 
 BLOCK = 1024 * 1024
 IN_FLIGHT = 4
+SPOOL_IN_MEMORY = 16 * BLOCK
+"""JSON Lines of a table kept in memory while its CSV is written; a bigger table's go to a temporary file."""
 """Blocks handed to the hashing and deflating thread and not yet written: bounds memory to ~4 MiB."""
 
 
@@ -172,21 +175,63 @@ def _select_list(spec: TableSpec) -> str:
     )
 
 
-def _csv_query(spec: TableSpec) -> str:
-    columns = _select_list(spec)
-    order = quote_identifiers(spec.primary_key)
-    select = f"SELECT {columns} FROM {quote_identifier(spec.name)} ORDER BY {order}"
-    return f"COPY ({select}) TO STDOUT WITH (FORMAT csv, HEADER)"
+JSON_COLUMN = "export_row_json"
 
 
-def _jsonl_query(spec: TableSpec) -> str:
+def _table_query(spec: TableSpec) -> str:
+    """One COPY for both files of a table: its CSV columns and, last, the same row as JSON.
+
+    PostgreSQL scans and sorts the table once instead of twice (the JSON Lines COPY alone cost 1.6x the
+    CSV one); :class:`_RowSplitter` cuts each row in two. The CSV part is byte for byte the CSV COPY of
+    the columns alone (CSV quotes each field on its own value), the JSON part ``row_to_json``'s text.
+    """
     columns = _select_list(spec)
     order = ", ".join(f"r.{quote_identifier(c)}" for c in spec.primary_key)
     rows = f"SELECT {columns} FROM {quote_identifier(spec.name)}"
-    select = f"SELECT row_to_json(r) FROM ({rows}) r ORDER BY {order}"
-    # CSV mode with quote and delimiter bytes that JSON text never contains raw: PostgreSQL then writes
-    # each JSON document verbatim, one per line, and no row passes through Python.
-    return f"COPY ({select}) TO STDOUT WITH (FORMAT csv, QUOTE E'\\x01', DELIMITER E'\\x02')"
+    select = f"SELECT r.*, row_to_json(r) AS {JSON_COLUMN} FROM ({rows}) r ORDER BY {order}"
+    return f"COPY ({select}) TO STDOUT WITH (FORMAT csv, HEADER)"
+
+
+class _RowSplitter:
+    """Splits each row of :func:`_table_query` into its CSV line and its JSON line, handing both on in
+    blocks of about ``BLOCK`` bytes (per row only a search and two slices: COPY sends a message a row).
+
+    The JSON field comes last and CSV-quoted: ``,"{`` opens it, and cannot occur inside it (every quote
+    in it is doubled, and a quote in a JSON string is escaped by a backslash), so the last ``,"{`` of a
+    row is where it starts. Unquoting is dropping the outer quotes and halving the doubled ones, done on
+    a whole block at once (joining lines with a newline makes no new pair of quotes).
+    """
+
+    def __init__(self, csv_write: Callable[[bytes], object], json_write: Callable[[bytes], object]) -> None:
+        self.csv_write = csv_write
+        self.json_write = json_write
+        self.header = True
+        self._csv: list[bytes] = []
+        self._json: list[bytes] = []
+        self._pending = 0
+
+    def __call__(self, data: bytes | memoryview) -> None:
+        row = bytes(data)
+        if self.header:  # the column names: the CSV header without the JSON column's name
+            self.header = False
+            self.csv_write(row[: row.rindex(b",")] + b"\n")
+            return
+        cut = row.rfind(b',"{')
+        if cut < 0:
+            raise ValueError("a row without its JSON column")
+        self._csv.append(row[:cut])
+        self._json.append(row[cut + 2 : -2])
+        self._pending += len(row)
+        if self._pending >= BLOCK:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._csv:
+            self.csv_write(b"\n".join(self._csv) + b"\n")
+            self.json_write(b"\n".join(self._json).replace(b'""', b'"') + b"\n")
+        self._csv.clear()
+        self._json.clear()
+        self._pending = 0
 
 
 def _write_stored_objects(
@@ -213,6 +258,39 @@ def _write_stored_objects(
             finally:
                 writer.flush()
         files[path] = {"sha256": writer.digest.hexdigest(), "bytes": writer.size}
+
+
+def _write_table(
+    connection: Connection,
+    spec: TableSpec,
+    archive: zipfile.ZipFile,
+    worker: ThreadPoolExecutor,
+    files: dict[str, dict[str, Any]],
+    heartbeat: Heartbeat | None,
+) -> int:
+    """A table's CSV and JSON Lines files from one COPY: the CSV streams into its ZIP entry while the
+    JSON Lines wait in a spool (memory, then disk past ``SPOOL_IN_MEMORY``) for the entry after it."""
+    csv_path, jsonl_path = f"{DATA_DIR}/{spec.name}.csv", f"{DATA_DIR}/{spec.name}.jsonl"
+    with tempfile.SpooledTemporaryFile(SPOOL_IN_MEMORY) as spool:
+        with archive.open(csv_path, "w", force_zip64=True) as entry:
+            writer = _HashingWriter(entry, worker, heartbeat)
+            splitter = _RowSplitter(writer.write, spool.write)
+            try:
+                count = copy_out(connection, _table_query(spec), splitter)
+                splitter.flush()
+            finally:
+                writer.flush()
+        files[csv_path] = {"sha256": writer.digest.hexdigest(), "bytes": writer.size}
+        spool.seek(0)
+        with archive.open(jsonl_path, "w", force_zip64=True) as entry:
+            writer = _HashingWriter(entry, worker, heartbeat)
+            try:
+                while block := spool.read(BLOCK):
+                    writer.write(block)
+            finally:
+                writer.flush()
+        files[jsonl_path] = {"sha256": writer.digest.hexdigest(), "bytes": writer.size}
+    return count
 
 
 def write_archive(
@@ -245,18 +323,9 @@ def write_archive(
         ThreadPoolExecutor(1, thread_name_prefix="export-deflate") as worker,
     ):
         for done, spec in enumerate(specs, start=1):
-            for suffix, query in (("csv", _csv_query), ("jsonl", _jsonl_query)):
-                path = f"{DATA_DIR}/{spec.name}.{suffix}"
-                with archive.open(path, "w", force_zip64=True) as entry:
-                    writer = _HashingWriter(entry, worker, heartbeat)
-                    try:
-                        count = copy_out(connection, query(spec), writer.write)
-                    finally:
-                        writer.flush()
-                files[path] = {"sha256": writer.digest.hexdigest(), "bytes": writer.size}
-                if suffix == "csv":
-                    tables[spec.name] = {**spec.describe(), "rows": count}
-                    rows_written += count
+            count = _write_table(connection, spec, archive, worker, files, heartbeat)
+            tables[spec.name] = {**spec.describe(), "rows": count}
+            rows_written += count
             if progress:
                 progress(done, rows_written)
         for spec in specs:

@@ -72,12 +72,21 @@ def is_downgrade(history: History, target: str, current: str | None) -> bool:
     return any(revision.revision == target for revision in revisions)
 
 
-def migrate_connection(history: History, connection: Connection, target: str, **attributes: object) -> None:
-    """``alembic upgrade``/``downgrade`` to ``target`` on an open connection, reusing the cached history."""
+_UNREAD = object()
+
+
+def migrate_connection(
+    history: History, connection: Connection, target: str, *, current: object = _UNREAD, **attributes: object
+) -> None:
+    """``alembic upgrade``/``downgrade`` to ``target`` on an open connection, reusing the cached history.
+
+    ``current``: the revision the caller just read (saves reading it again).
+    """
     config = alembic_config(history, connection=connection, **attributes)
     script = script_directory(history)
-    version_schema = attributes.get("tenant_schema", PLATFORM_SCHEMA)
-    backwards = is_downgrade(history, target, current_revision(connection, str(version_schema)))
+    if current is _UNREAD:
+        current = current_revision(connection, str(attributes.get("tenant_schema", PLATFORM_SCHEMA)))
+    backwards = is_downgrade(history, target, current)  # type: ignore[arg-type]
 
     def steps(revision, context):
         return (

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 
-from sqlalchemy import DateTime, Integer, String, func
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import DateTime, Integer, String, func, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from saas.cells import DEFAULT_CELL
 from saas.db import TenantRef, db
 
 
@@ -21,6 +23,8 @@ class Tenant(db.Model):
     status: Mapped[str] = mapped_column(String(20), default="active")
     # Which derived password the tenant's role logs in with; `saas tenants rotate-db-secret` moves it.
     db_login_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    # Which cell (saas/cells.py) holds the schema and role: where the workspace's data lives.
+    cell: Mapped[str] = mapped_column(String(30), default=DEFAULT_CELL, server_default=DEFAULT_CELL)
     # The Alembic revision the tenant schema is at; the migrator keeps it in step.
     schema_version: Mapped[str | None] = mapped_column(String(64))
     # The workspace's default language and time zone (saas.i18n); none: the browser's, UTC.
@@ -36,6 +40,7 @@ class Tenant(db.Model):
             schema_name=self.schema_name,
             role_name=self.role_name,
             login_version=self.db_login_version or 1,
+            cell=self.cell or DEFAULT_CELL,
         )
 
     def as_dict(self) -> dict[str, object]:
@@ -45,9 +50,25 @@ class Tenant(db.Model):
             "name": self.name,
             "schema": self.schema_name,
             "status": self.status,
+            "cell": self.cell,
             "schema_version": self.schema_version,
             "created_at": self.created_at.isoformat() if self.created_at else None,
         }
+
+
+def tenant_refs_by_cell(session: Session, slugs: Collection[str] | None = None) -> dict[str, list[TenantRef]]:
+    """Every declared cell with its tenants (``slugs``: only those), for commands that walk every cell
+    and account for every tenant in each. A cell the directory names but the configuration lost is
+    listed too, so its tenants are reported (and fail loudly) rather than skipped."""
+    from saas.cells import cell_directory
+
+    groups: dict[str, list[TenantRef]] = {cell.name: [] for cell in cell_directory()}
+    query = select(Tenant).order_by(Tenant.cell, Tenant.slug)
+    if slugs is not None:
+        query = query.where(Tenant.slug.in_(list(slugs)))
+    for tenant in session.scalars(query):
+        groups.setdefault(tenant.cell, []).append(tenant.ref)
+    return groups
 
 
 class ReadySchema(db.Model):
@@ -61,14 +82,17 @@ class ReadySchema(db.Model):
     # Which tenant-login key the role's password was derived from (a fingerprint, never the key): a role
     # built before the key changed could not log in, so it is never handed out.
     login_key: Mapped[str] = mapped_column(String(16))
+    cell: Mapped[str] = mapped_column(
+        String(30), default=DEFAULT_CELL, server_default=DEFAULT_CELL, index=True
+    )
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
     @property
     def ref(self) -> TenantRef:
-        return ready_schema_ref(self.id)
+        return ready_schema_ref(self.id, self.cell)
 
 
-def ready_schema_ref(ready_id: str) -> TenantRef:
+def ready_schema_ref(ready_id: str, cell: str = DEFAULT_CELL) -> TenantRef:
     """A ready schema's schema and role are named as the tenant that claims it will be (``t_<id>``)."""
     name = f"t_{ready_id}"
-    return TenantRef(id=ready_id, slug=f"ready-{ready_id}", schema_name=name, role_name=name)
+    return TenantRef(id=ready_id, slug=f"ready-{ready_id}", schema_name=name, role_name=name, cell=cell)

@@ -10,7 +10,8 @@ renamed. With the pool empty, signup builds a schema as before.
 
 A ready schema is handed out only if it is at the code's head revision and its role's password was derived
 from the current tenant-login key; others are dropped by the next refill. ``saas tenants migrate`` upgrades
-ready schemas with the tenants, so a deploy does not empty the pool.
+ready schemas with the tenants, so a deploy does not empty the pool. The pool is kept per cell that
+signup offers (:mod:`saas.cells`): a signup claims a schema of the cell it chose.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import secrets
 from flask import current_app
 from sqlalchemy import delete, func, select
 
+from saas.cells import DEFAULT_CELL, cell_directory
 from saas.db import TenantRef, db, tenant_pools
 from saas.migrations import head_revision
 from saas.tenant_connections import tenant_login_secret
@@ -44,17 +46,19 @@ def login_key_fingerprint() -> str:
     return hashlib.sha256(secret.encode()).hexdigest()[:16]
 
 
-def _usable() -> list:
-    """Conditions of a ready schema a signup may take."""
+def _usable(cell: str) -> list:
+    """Conditions of a ready schema a signup into ``cell`` may take."""
     return [
+        ReadySchema.cell == cell,
         ReadySchema.schema_version == head_revision("tenant"),
         ReadySchema.login_key == login_key_fingerprint(),
     ]
 
 
-def claim_ready_schema() -> tuple[TenantRef, str] | None:
-    """Take a ready schema for a tenant being provisioned in ``db.session``'s transaction: its ref and
-    version, or None when there is none. Committed with the tenant's row, or given back by a rollback."""
+def claim_ready_schema(cell: str = DEFAULT_CELL) -> tuple[TenantRef, str] | None:
+    """Take a ready schema of ``cell`` for a tenant being provisioned in ``db.session``'s transaction: its
+    ref and version, or None when there is none. Committed with the tenant's row, or given back by a
+    rollback (the schema itself is already in the cell, so claiming needs no DDL there)."""
     if pool_size() <= 0:
         return None
     claimed = db.session.execute(
@@ -62,7 +66,7 @@ def claim_ready_schema() -> tuple[TenantRef, str] | None:
         .where(
             ReadySchema.id
             == select(ReadySchema.id)
-            .where(*_usable())
+            .where(*_usable(cell))
             .order_by(ReadySchema.created_at)
             .limit(1)
             .with_for_update(skip_locked=True)
@@ -72,23 +76,26 @@ def claim_ready_schema() -> tuple[TenantRef, str] | None:
     ).first()
     if claimed is None:
         return None
-    return ready_schema_ref(claimed.id), claimed.schema_version
+    return ready_schema_ref(claimed.id, cell), claimed.schema_version
 
 
-def build_ready_schema() -> str:
-    """Build one ready schema and record it, in one transaction; returns its id."""
+def build_ready_schema(cell: str = DEFAULT_CELL) -> str:
+    """Build one ready schema in ``cell`` and record it; returns its id. In the default cell one
+    transaction; elsewhere the cell's commits first, so a crash in between leaves at worst an unrecorded
+    schema in the cell, never a recorded one that does not exist."""
     from saas.tenants.provisioning import create_tenant_tables
-    from saas.tenants.roles import create_tenant_role, release_tenant_role
+    from saas.tenants.roles import cell_admin_connection, create_tenant_role, release_tenant_role
 
     ready_id = secrets.token_hex(6)
-    ref = ready_schema_ref(ready_id)
+    ref = ready_schema_ref(ready_id, cell)
     with db.engine.begin() as connection:
-        create_tenant_role(connection, ref)
-        version = create_tenant_tables(connection, ref)
-        release_tenant_role(connection, ref)
+        with cell_admin_connection(connection, cell) as cell_connection:
+            create_tenant_role(cell_connection, ref)
+            version = create_tenant_tables(cell_connection, ref)
+            release_tenant_role(cell_connection, ref)
         connection.execute(
             ReadySchema.__table__.insert().values(
-                id=ready_id, schema_version=version, login_key=login_key_fingerprint()
+                id=ready_id, schema_version=version, login_key=login_key_fingerprint(), cell=cell
             )
         )
     return ready_id
@@ -96,7 +103,7 @@ def build_ready_schema() -> str:
 
 def drop_ready_schema(ready_id: str) -> bool:
     """Drop one ready schema and its role, unless a signup holds it; returns whether it was dropped."""
-    from saas.tenants.roles import drop_tenant_role
+    from saas.tenants.roles import cell_admin_connection, drop_tenant_role
 
     with db.engine.begin() as connection:
         taken = connection.execute(
@@ -108,32 +115,38 @@ def drop_ready_schema(ready_id: str) -> bool:
                 .with_for_update(skip_locked=True)
                 .scalar_subquery()
             )
-            .returning(ReadySchema.id)
+            .returning(ReadySchema.id, ReadySchema.cell)
         ).first()
         if taken is None:
             return False
-        drop_tenant_role(connection, f"t_{ready_id}")
+        with cell_admin_connection(connection, taken.cell) as cell_connection:
+            drop_tenant_role(cell_connection, f"t_{ready_id}")
     return True
 
 
 def refill_pool() -> dict[str, int]:
-    """Periodic (and after each claim): drop ready schemas no signup may take, build up to the pool size.
+    """Periodic (and after each claim): drop ready schemas no signup may take, build up to the pool size
+    in every cell signup offers.
 
     Safe to run twice at once: each build is its own schema, and the count is read again before each."""
     size = pool_size()
+    offered = [cell.name for cell in cell_directory().signup_cells()]
     stale = db.session.scalars(
         select(ReadySchema.id).where(
             (ReadySchema.schema_version != head_revision("tenant"))
             | (ReadySchema.login_key != login_key_fingerprint())
+            | ReadySchema.cell.not_in(offered)
         )
     ).all()
     db.session.rollback()
     dropped = sum(drop_ready_schema(ready_id) for ready_id in stale)
     built = 0
-    while db.session.scalar(select(func.count()).select_from(ReadySchema).where(*_usable())) < size:
-        db.session.rollback()  # the next count sees other builders' commits
-        build_ready_schema()
-        built += 1
+    for cell in offered:
+        count = select(func.count()).select_from(ReadySchema).where(*_usable(cell))
+        while db.session.scalar(count) < size:
+            db.session.rollback()  # the next count sees other builders' commits
+            build_ready_schema(cell)
+            built += 1
     db.session.rollback()
     if built or dropped:
         log.info("ready schema pool: %d built, %d dropped", built, dropped)

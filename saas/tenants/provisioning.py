@@ -3,6 +3,8 @@
 A tenant is created in one PostgreSQL transaction: role, schema, tables (from the current
 metadata, not by replaying the migration history), version stamp, registry row, admin user,
 membership and audit entry. PostgreSQL DDL is transactional, so any failure leaves nothing behind.
+In a cell other than the default one (:mod:`saas.cells`) the role and schema are built in the cell's
+cluster, committed first, and dropped again if the platform rows then fail.
 An import loads the archive on the new tenant's own login instead (see ``provision_tenant``).
 """
 
@@ -10,7 +12,7 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import replace
 from functools import cache
 
@@ -25,6 +27,7 @@ from saas.audit import record_audit
 from saas.auth.models import Membership, User
 from saas.auth.passwords import check_password_policy, hash_password, verify_password
 from saas.auth.services import find_user_by_email, normalise_email
+from saas.cells import DEFAULT_CELL, admin_engine, cell_directory
 from saas.db import (
     TENANT_SCHEMA_PLACEHOLDER,
     TenantBase,
@@ -40,7 +43,12 @@ from saas.models import load_all_models
 from saas.sql import quote_identifier
 from saas.tenants.models import Tenant
 from saas.tenants.pool import claim_ready_schema, refill_soon
-from saas.tenants.roles import create_tenant_role, drop_tenant_role, release_tenant_role
+from saas.tenants.roles import (
+    cell_admin_connection,
+    create_tenant_role,
+    drop_tenant_role,
+    release_tenant_role,
+)
 from saas.tenants.signals import tenant_provisioned
 
 SLUG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{1,38}[a-z0-9]$")
@@ -63,6 +71,15 @@ def validate_slug(slug: str) -> str:
     if slug in RESERVED_SLUGS:
         raise ValidationError("Reserved workspace address.", {"slug": [f"'{slug}' is reserved."]})
     return slug
+
+
+def check_cell(cell: str, offered: Collection[str] | None = None) -> None:
+    """Refuse a cell the operator did not declare, or (``offered``) does not offer: a tampered form, a
+    signup link mailed before the region was withdrawn."""
+    names = offered if offered is not None else [declared.name for declared in cell_directory()]
+    if cell not in names:
+        message = N_("Choose one of the regions offered.")
+        raise ValidationError("Unknown region.", {"cell": [message]})
 
 
 def validate_tenant_name(name: str) -> str:
@@ -187,6 +204,7 @@ def provision_tenant(
     fill: SchemaFiller | None = None,
     owner: User | None = None,
     configure: Callable[[Tenant, Membership], None] | None = None,
+    cell: str = DEFAULT_CELL,
 ) -> Tenant:
     """Create a tenant with its schema, role, tables and owner; all or nothing.
 
@@ -195,6 +213,10 @@ def provision_tenant(
     at ``schema_version``, ``fill`` loads it on the tenant's own login and the schema is migrated to the
     newest revision, in one tenant transaction; the registry rows follow. A failure anywhere drops the
     role and its schema again.
+
+    ``cell``: where the schema and role are made (:mod:`saas.cells`). Outside the default cell (whose
+    cluster is the platform's) the cell's transaction commits first and a later failure drops the role
+    there again.
 
     ``owner`` is an account that already proved itself (a signed-in person importing an archive): no
     password is asked. ``configure`` adds platform rows (an archive's configuration) in the same
@@ -207,31 +229,38 @@ def provision_tenant(
     if errors:
         raise ValidationError("Please correct the marked fields.", errors)
     slug, name = checked["slug"], checked["name"]
+    check_cell(cell)
 
     tenant_id = secrets.token_hex(6)
-    ref = TenantRef(id=tenant_id, slug=slug, schema_name=f"t_{tenant_id}", role_name=f"t_{tenant_id}")
+    ref = TenantRef(
+        id=tenant_id, slug=slug, schema_name=f"t_{tenant_id}", role_name=f"t_{tenant_id}", cell=cell
+    )
     session = db.session
-    imported = False
+    # Whether the role is committed outside the platform transaction, so a failure must drop it.
+    committed_elsewhere = False
     try:
         user = owner or _admin_user(checked["admin_email"], admin_password)
-        ready = claim_ready_schema() if fill is None else None
+        ready = claim_ready_schema(cell) if fill is None else None
         if ready is not None:  # built ahead, exactly as below; its id becomes the tenant's
             ready_ref, version = ready
             ref = replace(ready_ref, slug=slug)
         elif fill is None:
-            connection = session.connection()
-            create_tenant_role(connection, ref)
-            version = create_tenant_tables(connection, ref)
-            release_tenant_role(connection, ref)
+            committed_elsewhere = cell != DEFAULT_CELL
+            with cell_admin_connection(session, cell) as connection:
+                create_tenant_role(connection, ref)
+                version = create_tenant_tables(connection, ref)
+                release_tenant_role(connection, ref)
         else:
+            # It drops the role itself if the load fails; afterwards a failure here must.
             version = _import_as_new_role(ref, schema_version or head_revision("tenant"), fill)
-            imported = True
+            committed_elsewhere = True
         tenant = Tenant(
             id=ref.id,
             slug=slug,
             name=name,
             schema_name=ref.schema_name,
             role_name=ref.role_name,
+            cell=ref.cell,
             status="active",
             schema_version=version,
         )
@@ -252,13 +281,13 @@ def provision_tenant(
         session.commit()
     except IntegrityError as error:
         session.rollback()
-        if imported:
-            _drop_imported_role(ref)
+        if committed_elsewhere:
+            _drop_committed_role(ref)
         raise ProvisioningError(f"Workspace '{slug}' could not be created: it already exists.") from error
     except BaseException:
         session.rollback()
-        if imported:
-            _drop_imported_role(ref)
+        if committed_elsewhere:
+            _drop_committed_role(ref)
         raise
     if ready is not None:
         refill_soon()
@@ -270,14 +299,14 @@ def _import_as_new_role(tenant: TenantRef, version: str, fill: SchemaFiller) -> 
     """An import: the role and its empty schema are committed first, so the archive is loaded by the
     tenant's own login, never inside a transaction holding the platform's privileges. Any failure
     drops the role and everything it owns again."""
-    with db.engine.begin() as connection:
+    with admin_engine(tenant.cell).begin() as connection:
         create_tenant_role(connection, tenant)
         release_tenant_role(connection, tenant)
     try:
         with tenant_pools().engine_for(tenant).begin() as connection:
             return _build_and_fill(connection, tenant, version, fill)
     except BaseException:
-        _drop_imported_role(tenant)
+        _drop_committed_role(tenant)
         raise
 
 
@@ -312,9 +341,9 @@ def refill_tenant_schema(
         return _build_and_fill(connection, tenant, version, fill)
 
 
-def _drop_imported_role(tenant: TenantRef) -> None:
+def _drop_committed_role(tenant: TenantRef) -> None:
     tenant_pools().forget_tenant(tenant.id)
-    with db.engine.begin() as connection:
+    with admin_engine(tenant.cell).begin() as connection:
         drop_tenant_role(connection, tenant.role_name)
 
 
@@ -357,8 +386,9 @@ def purge_tenant(tenant_id: str, *, actor: str) -> None:
         return
     ref = tenant.ref
     tenant_pools().forget_tenant(ref.id)
-    # DROP OWNED removes the schema and everything in it, then the role can go.
-    drop_tenant_role(session.connection(), ref.role_name)
+    # DROP OWNED removes the schema and everything in it, then the role can go (in the tenant's cell).
+    with cell_admin_connection(session, ref.cell) as connection:
+        drop_tenant_role(connection, ref.role_name)
     session.delete(tenant)
     record_audit(session, "tenant.purged", actor=actor, tenant_id=ref.id, target=ref.slug)
     session.commit()

@@ -8,11 +8,15 @@ the platform user into a tenant, and none leads out of a tenant at all.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
-from saas.db import TenantRef, db, tenant_pools
+from saas.cells import DEFAULT_CELL, admin_engine
+from saas.db import TenantRef, tenant_pools
 from saas.sql import quote_identifier
 from saas.tenant_connections import scram_verifier, tenant_login_secret
 
@@ -87,13 +91,39 @@ def roles_needing_repair(connection: Connection, tenants: list[TenantRef], held:
     return [t for t in tenants if t.role_name in held or t.role_name in no_login]
 
 
+@contextmanager
+def cell_admin_connection(platform: Session | Connection, cell: str) -> Iterator[Connection]:
+    """A connection that manages tenant roles in ``cell``: in the default cell the platform session's (or
+    connection's) own (one transaction with the directory rows), elsewhere a transaction on the cell's
+    admin engine that commits when the block ends, before the platform's (re-running the operation
+    repairs a half-done one).
+    """
+    if cell == DEFAULT_CELL:
+        yield platform if isinstance(platform, Connection) else platform.connection()
+        return
+    with admin_engine(cell).begin() as connection:
+        yield connection
+
+
+def by_cell(tenants: list[TenantRef]) -> dict[str, list[TenantRef]]:
+    """``tenants`` grouped by their cell, in their order."""
+    groups: dict[str, list[TenantRef]] = {}
+    for tenant in tenants:
+        groups.setdefault(tenant.cell, []).append(tenant)
+    return groups
+
+
 def repair_tenant_logins(tenants: list[TenantRef]) -> list[str]:
-    """Give every tenant in ``tenants`` that needs it a login (see ``set_tenant_login``); their slugs."""
-    with db.engine.begin() as connection:
-        held = held_tenant_roles(connection)
-        needing = roles_needing_repair(connection, tenants, held)
-        for tenant in needing:
-            set_tenant_login(connection, tenant, held)
+    """Give every tenant in ``tenants`` that needs it a login (see ``set_tenant_login``), each in its own
+    cell's cluster; their slugs."""
+    needing: list[TenantRef] = []
+    for cell, members in by_cell(tenants).items():
+        with admin_engine(cell).begin() as connection:
+            held = held_tenant_roles(connection)
+            repaired = roles_needing_repair(connection, members, held)
+            for tenant in repaired:
+                set_tenant_login(connection, tenant, held)
+        needing += repaired
     return [tenant.slug for tenant in needing]
 
 
@@ -106,11 +136,14 @@ def rotate_tenant_login(session: Session, slugs: list[str] | None, *, actor: str
     query = select(Tenant).order_by(Tenant.slug)
     if slugs is not None:
         query = query.where(Tenant.slug.in_(slugs))
-    held = held_tenant_roles(session.connection())
     rotated: dict[str, str] = {}  # tenant id -> slug
+    held: dict[str, set[str]] = {}  # cell -> roles the admin user holds there
     for tenant in session.scalars(query):
         tenant.db_login_version += 1
-        set_tenant_login(session.connection(), tenant.ref, held)
+        with cell_admin_connection(session, tenant.cell) as connection:
+            if tenant.cell not in held:
+                held[tenant.cell] = held_tenant_roles(connection)
+            set_tenant_login(connection, tenant.ref, held[tenant.cell])
         record_audit(
             session, "tenant.db_secret_rotated", actor=actor, tenant_id=tenant.id, target=tenant.slug
         )

@@ -22,6 +22,7 @@ from saas.audit import record_audit
 from saas.auth.models import User
 from saas.auth.passwords import hash_password
 from saas.auth.services import find_user_by_email, normalise_email
+from saas.cells import DEFAULT_CELL, cell_directory
 from saas.db import db
 from saas.errors import SaasError, ValidationError
 from saas.extensions import limiter
@@ -30,7 +31,7 @@ from saas.jobs import queue
 from saas.mail import send_mail
 from saas.ratelimits import within_email_limit
 from saas.tenants.models import Tenant
-from saas.tenants.provisioning import RESERVED_SLUGS, check_tenant_fields, provision_tenant
+from saas.tenants.provisioning import RESERVED_SLUGS, check_cell, check_tenant_fields, provision_tenant
 
 signup_pages = Blueprint("signup", __name__)
 
@@ -66,11 +67,24 @@ def _checked_email(email: str) -> str:
     return normalise_email(email, field="admin_email")
 
 
+def _offered_cell(name: str) -> str:
+    """The region a signup chose, among those offered (none chosen: the first one offered)."""
+    offered = [cell.name for cell in cell_directory().signup_cells()]
+    if not name and offered:
+        return offered[0]
+    check_cell(name, offered)
+    return name
+
+
 def _checked_request(values: dict[str, str], accepted_terms: bool) -> dict[str, str]:
-    """The signup's name, address (empty: derived when the link is used) and email, or a
+    """The signup's name, address (empty: derived when the link is used), email and region, or a
     :class:`ValidationError` for every field at fault. Nothing here depends on who has an account."""
-    present = {field: value for field, value in values.items() if field != "slug" or value}
+    present = {f: value for f, value in values.items() if f != "cell" and (f != "slug" or value)}
     checked, errors = check_tenant_fields(present)
+    try:
+        checked["cell"] = _offered_cell(values.get("cell", ""))
+    except ValidationError as error:
+        errors.update(error.errors or {})
     if not accepted_terms:
         errors["accept_terms"] = [N_("Please accept the terms and the privacy notice.")]
     if errors:
@@ -78,20 +92,28 @@ def _checked_request(values: dict[str, str], accepted_terms: bool) -> dict[str, 
     return {**values, **checked}
 
 
+def _render_signup(values: dict[str, str], errors: dict[str, list[str]]) -> str:
+    # The region choice appears only when the operator offers more than one.
+    cells = cell_directory().signup_cells()
+    return render_template("signup.html", values=values, errors=errors, cells=cells if len(cells) > 1 else [])
+
+
 @signup_pages.route("/signup", methods=["GET", "POST"])
 @limiter.limit(lambda: current_app.config.get("SIGNUP_RATE_LIMIT", "10 per hour"), methods=["POST"])
 def signup():
-    values = {key: request.form.get(key, "").strip() for key in ("name", "slug", "admin_email")}
+    values = {key: request.form.get(key, "").strip() for key in ("name", "slug", "admin_email", "cell")}
     if request.method == "GET":
-        return render_template("signup.html", values=values, errors={})
+        return _render_signup(values, {})
     try:
         checked = _checked_request(values, request.form.get("accept_terms") == "1")
     except ValidationError as error:
-        return render_template("signup.html", values=values, errors=error.errors), 422
+        return _render_signup(values, error.errors or {}), 422
     email = checked["admin_email"]
     if within_email_limit("SIGNUP_EMAIL_RATE_LIMIT", "3 per hour", email, scope="signup"):
         # Both links are made and the job queued for every address: it alone looks the address up.
-        token = _serializer().dumps({"n": checked["name"], "s": checked["slug"], "e": email})
+        token = _serializer().dumps(
+            {"n": checked["name"], "s": checked["slug"], "e": email, "c": checked["cell"]}
+        )
         confirm_url = url_for("signup.confirm", token=token, _external=True)
         login_url = url_for("auth.login", _external=True)
         queue().enqueue(send_signup_mail, email, confirm_url, login_url, current_locale())
@@ -130,7 +152,13 @@ def send_signup_mail(email: str, confirm_url: str, login_url: str, locale: str |
 def _read_token(token: str) -> dict[str, str]:
     try:
         data = _serializer().loads(token, max_age=CONFIRM_SECONDS)
-        return {"name": str(data["n"]), "slug": str(data["s"]), "admin_email": str(data["e"])}
+        # "c": the region chosen; links mailed before cells existed chose none (the first one offered).
+        return {
+            "name": str(data["n"]),
+            "slug": str(data["s"]),
+            "admin_email": str(data["e"]),
+            "cell": str(data.get("c", "")),
+        }
     except (BadData, KeyError, TypeError):
         raise SignupLinkRefused(LINK_REFUSED) from None
 
@@ -146,9 +174,17 @@ def confirm(token: str):
     if request.method == "GET":
         return render_template("signup_confirm.html", signup=signup, errors={})
     slug = signup["slug"] or suggest_slug(signup["name"])
+    try:
+        cell = _offered_cell(signup["cell"])
+    except ValidationError as error:  # the region was withdrawn from signup since the link was mailed
+        return render_template("signup_confirm.html", signup=signup, errors=error.errors), 422
     request.max_content_length = current_app.config["SAAS_SETTINGS"].import_max_bytes
     archive = request.files.get("archive")
     if archive is not None and archive.filename:
+        if cell != DEFAULT_CELL:
+            # Archive imports are loaded by jobs that do not yet run per cell (phase 2 of cells).
+            errors = {"archive": [gettext("Starting from an archive is not offered in this region yet.")]}
+            return render_template("signup_confirm.html", signup=signup, errors=errors), 422
         return _start_from_archive(signup, slug, archive)
     try:
         tenant = provision_tenant(
@@ -157,6 +193,7 @@ def confirm(token: str):
             signup["admin_email"],
             request.form.get("admin_password", ""),
             actor="signup",
+            cell=cell,
         )
     except ValidationError as error:
         return render_template("signup_confirm.html", signup=signup, errors=error.errors), 422

@@ -211,3 +211,127 @@ def test_last_used_is_written_in_one_batch_not_per_request(app, client, tenant_a
         db.session.expire_all()
         token = db.session.scalar(select(ApiToken).where(ApiToken.prefix == secret[:12]))
         assert token.last_used_at is not None
+
+
+@contextmanager
+def redis_round_trips() -> Iterator[list[bytes]]:
+    """Every write to a Redis socket while the block runs: a pipeline is one, each lone command one."""
+    from redis.connection import AbstractConnection
+
+    sent: list[bytes] = []
+    original = AbstractConnection.send_packed_command
+
+    def observed(self, command, check_health=True):
+        sent.append(b"".join(command) if isinstance(command, list) else command)
+        return original(self, command, check_health)
+
+    AbstractConnection.send_packed_command = observed
+    try:
+        yield sent
+    finally:
+        AbstractConnection.send_packed_command = original
+
+
+def test_warm_api_request_takes_one_redis_round_trip_for_its_limits_and_credential(client, tenant_a):
+    """The address's limit, the token's limit and the cached credential's counters: one pipeline."""
+    headers = bearer(make_token(tenant_a))
+    assert client.get("/api/v1/contacts", headers=headers).status_code == 200
+    with redis_round_trips() as sent:
+        assert client.get("/api/v1/contacts", headers=headers).status_code == 200
+    assert len(sent) == 1, sent
+    assert sent[0].count(b"EVALSHA") == 2 and b"MGET" in sent[0]
+
+
+def test_refused_body_still_counts_against_the_address(app, client, tenant_a, monkeypatch):
+    """A request refused before its token is checked (here: NUL in the query) is counted all the same."""
+    monkeypatch.setitem(app.config, "API_RATE_LIMIT_PER_IP", "2/minute")
+    headers = bearer(make_token(tenant_a))
+    address = {"REMOTE_ADDR": f"203.0.113.{uuid.uuid4().int % 250 + 1}"}
+    for _ in range(2):
+        refused = client.get("/api/v1/contacts?q=a%00b", headers=headers, environ_base=address)
+        assert refused.status_code == 422, refused.get_json()
+    assert client.get("/api/v1/contacts", headers=headers, environ_base=address).status_code == 429
+
+
+def test_unknown_token_is_counted_against_the_address_before_its_lookup(app, client, monkeypatch):
+    monkeypatch.setitem(app.config, "API_RATE_LIMIT_PER_IP", "2/minute")
+    address = {"REMOTE_ADDR": f"203.0.113.{uuid.uuid4().int % 250 + 1}"}
+    guesses = [bearer(f"crm_{uuid.uuid4().hex}") for _ in range(3)]
+    answers = [client.get("/api/v1/contacts", headers=h, environ_base=address) for h in guesses]
+    assert [a.status_code for a in answers] == [401, 401, 429]
+
+
+def _field(client, headers, key: str) -> dict:
+    body = {"entity": "contacts", "key": key, "label": key.title(), "field_type": "text"}
+    response = client.post("/api/v1/custom-fields", json=body, headers=headers)
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()
+
+
+def test_warm_list_request_sends_only_the_page_query(client, tenant_a):
+    """The custom field definitions come from this process's cache, confirmed in the Redis round trip."""
+    _with_contacts(tenant_a)
+    headers = bearer(make_token(tenant_a))
+    assert client.get("/api/v1/contacts", headers=headers).status_code == 200
+    with statements() as sent:
+        assert client.get("/api/v1/contacts", headers=headers).status_code == 200
+    sent = [s for s in sent if not _is_transaction_control(s)]
+    assert len(sent) == 1 and "custom_fields" not in sent[0], "\n---\n".join(sent)
+
+
+def test_a_custom_field_change_shows_on_the_very_next_list_request(client, tenant_a):
+    _with_contacts(tenant_a, 1)
+    headers = bearer(make_token(tenant_a))
+    assert client.get("/api/v1/contacts", headers=headers).json["data"][0]["custom_fields"] == {}  # cached
+    field = _field(client, headers, "shoe")
+    [row] = client.get("/api/v1/contacts", headers=headers).json["data"]
+    assert client.patch(
+        f"/api/v1/contacts/{row['id']}", json={"custom_fields": {"shoe": "42"}}, headers=headers
+    ).status_code == 200  # fmt: skip
+    assert client.get("/api/v1/contacts", headers=headers).json["data"][0]["custom_fields"] == {"shoe": "42"}
+    assert client.get("/api/v1/contacts?cf_shoe=42", headers=headers).json["data"]
+    assert client.delete(f"/api/v1/custom-fields/{field['id']}", headers=headers).status_code == 200
+    assert client.get("/api/v1/contacts", headers=headers).json["data"][0]["custom_fields"] == {}
+    refused = client.get("/api/v1/contacts?cf_shoe=42", headers=headers)
+    assert refused.status_code == 422 and refused.mimetype == "application/problem+json"
+
+
+def test_a_definition_change_another_process_commits_reaches_this_process_through_redis(client, tenant_a):
+    """Another process's commit increments the tenant's counter; this process then reads the rows again."""
+    from saas.tenants.versioned_cache import _increment, counter_key
+
+    _with_contacts(tenant_a, 1)
+    headers = bearer(make_token(tenant_a))
+    _field(client, headers, "size")
+    assert client.get("/api/v1/contacts", headers=headers).json["data"][0]["custom_fields"] == {"size": None}
+    with tenant_session(tenant_a.ref) as session:  # a write the ORM watch of this process cannot see
+        session.execute(text("UPDATE custom_fields SET deleted_at = now() WHERE column_name = 'cf_size'"))
+    assert client.get("/api/v1/contacts", headers=headers).json["data"][0]["custom_fields"] == {"size": None}
+    _increment([counter_key("custom_fields", tenant_a.tenant.id)])  # what that process's commit does
+    assert client.get("/api/v1/contacts", headers=headers).json["data"][0]["custom_fields"] == {}
+
+
+def test_tenant_b_is_never_served_tenant_a_cached_definitions(client, tenant_a, tenant_b):
+    _with_contacts(tenant_a, 1)
+    _with_contacts(tenant_b, 1)
+    headers_a, headers_b = bearer(make_token(tenant_a)), bearer(make_token(tenant_b))
+    _field(client, headers_a, "secret_a")
+    [row_a] = client.get("/api/v1/contacts", headers=headers_a).json["data"]
+    assert row_a["custom_fields"] == {"secret_a": None}
+    assert client.get("/api/v1/contacts", headers=headers_b).json["data"][0]["custom_fields"] == {}
+    refused = client.get("/api/v1/contacts?cf_secret_a=x", headers=headers_b)
+    assert refused.status_code == 422
+
+
+def test_a_unit_of_work_that_defines_a_field_reads_it_back_before_its_commit(client, tenant_a):
+    from saas.modules.core import custom_fields
+
+    _with_contacts(tenant_a, 1)
+    headers = bearer(make_token(tenant_a))
+    assert client.get("/api/v1/contacts", headers=headers).json["data"][0]["custom_fields"] == {}  # cached
+    with tenant_session(tenant_a.ref) as session:
+        body = {"key": "fresh", "label": "Fresh", "field_type": "text"}
+        custom_fields.define_field(session, "contacts", body)
+        record = contacts.create(session, {"last_name": "Same unit"})
+        custom_fields.annotate(session, "contacts", [record])
+        assert record.custom_fields == {"fresh": None}

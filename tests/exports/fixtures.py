@@ -152,6 +152,7 @@ def fill_every_table(fixture) -> None:
         _fill_website_tables(session, contact.id)
         _fill_notification_tables(session, contact.id)
         _fill_workflow_tables(session, contact.id)
+        _fill_sequence_tables(session, contact.id)
 
 
 def _fill_notification_tables(session, contact_id: uuid.UUID) -> None:
@@ -251,7 +252,16 @@ def _fill_mailbox_tables(session, contact_id: uuid.UUID) -> None:
         username="old", secret_encrypted=None, sharing="metadata", first_sync_days=1, excluded=[],
         status="disconnected",
     )  # fmt: skip
-    session.add_all([mailbox, gone])
+    # An OAuth mailbox whose provider stopped renewing it: its refresh and access tokens stay out of archives.
+    renewing = mail.Mailbox(
+        owner_user_id=uuid.uuid4(), email_address="oauth@zoe-seller.example", imap_host="imap.example.com",
+        imap_port=993, imap_security="ssl", smtp_host="smtp.example.com", smtp_port=465, smtp_security="ssl",
+        username="oauth@zoe-seller.example", secret_encrypted=encrypt_secret("refresh-" + AWKWARD),
+        auth_method="oauth2", oauth_provider="google", token_expires_at=at,
+        access_token_encrypted=encrypt_secret("access-" + AWKWARD),
+        sharing="metadata", first_sync_days=7, excluded=[], status="reconnect",
+    )  # fmt: skip
+    session.add_all([mailbox, gone, renewing])
     session.flush()
     session.add_all([
         mail.MailFolder(mailbox_id=mailbox.id, name="INBOX", role="inbox", uidvalidity=4294967295, last_uid=7,
@@ -551,6 +561,7 @@ def _fill_meeting_tables(session, contact_id: uuid.UUID) -> None:
 def _fill_marketing_tables(session, contact_id: uuid.UUID) -> None:
     from saas.modules.marketing.models import (
         Campaign,
+        CampaignABTest,
         CampaignEvent,
         CampaignLink,
         CampaignRecipient,
@@ -587,10 +598,17 @@ def _fill_marketing_tables(session, contact_id: uuid.UUID) -> None:
         CampaignVariant(locale="fa", subject="سلام {{ first_name }}", html_body=f"<p>{AWKWARD}</p>",
                         text_body="‏متن\r\nساده"),
     ]  # fmt: skip
+    campaign.ab_test = CampaignABTest(
+        sample_percent=20, metric="clicks", wait_hours=4, seed=2**61 + 7, winner=1, decision="tie",
+        arms=[{"subject": AWKWARD[:200], "html_body": "", "text_body": ""},
+              {"subject": "", "html_body": f"<p>{AWKWARD}</p>", "text_body": "‏متن"}],
+        decide_at=datetime(2026, 11, 1, 13, tzinfo=UTC), decided_at=datetime(2026, 11, 1, 13, 1, tzinfo=UTC),
+    )  # fmt: skip
     session.add(campaign)
     session.flush()
     recipient = CampaignRecipient(
-        campaign_id=campaign.id, contact_id=contact_id, email="zoe@zoe.example", locale="fa", status="sent",
+        campaign_id=campaign.id, contact_id=contact_id, email="zoe@zoe.example", locale="fa", ab_arm=1,
+        status="sent",
         attempts=2, last_error="SMTP 451", sent_at=datetime(2026, 11, 1, 9, 1, tzinfo=UTC),
     )  # fmt: skip
     session.add(recipient)
@@ -703,3 +721,43 @@ def _fill_workflow_tables(session, contact_id: uuid.UUID) -> None:
     )  # fmt: skip
     session.add(WorkflowSegmentMember(workflow_id=workflow.id, contact_id=contact_id))
     session.add(WorkflowDateHit(workflow_id=workflow.id, record_id=contact_id, due_on=date(2026, 12, 24)))
+
+
+def _fill_sequence_tables(session, contact_id: uuid.UUID) -> None:
+    """A sequence with an enrolment waiting part way (its history, its first email sent through a
+    mailbox thread) and a replied one."""
+    from saas.modules.sequences.models import Sequence, SequenceEmail, SequenceEnrolment, SequenceEvent
+
+    at = datetime(2026, 11, 3, 9, 0, 1, 654321, tzinfo=UTC)
+    steps = [
+        {"type": "email", "subject": AWKWARD[:200], "body": AWKWARD},
+        {"type": "wait", "amount": 2, "unit": "days"},
+        {"type": "task", "title": AWKWARD[:200], "due_days": 1},
+    ]
+    sequence = Sequence(name=AWKWARD[:200], owner_user_id=uuid.uuid4(), steps=steps)
+    session.add(sequence)
+    session.flush()
+    waiting = SequenceEnrolment(
+        sequence_id=sequence.id, contact_id=contact_id, user_id=uuid.uuid4(), steps=steps, status="active",
+        step_index=1, next_run_at=at, wait_started_at=at, enrolled_at=at, reason=None,
+    )  # fmt: skip
+    replied = SequenceEnrolment(
+        sequence_id=sequence.id, contact_id=contact_id, user_id=None, steps=steps[:1], status="replied",
+        step_index=1, enrolled_at=at, finished_at=at, reason=AWKWARD[:300],
+    )  # fmt: skip
+    session.add_all([waiting, replied])
+    session.flush()
+    session.add_all(
+        [
+            SequenceEvent(enrolment_id=waiting.id, step_index=0, attempt_key="done", kind="email",
+                          outcome="done", detail=AWKWARD[:500], at=at),
+            SequenceEvent(enrolment_id=waiting.id, step_index=1, attempt_key="wait", kind="wait",
+                          outcome="waiting", detail="", at=at),
+            SequenceEvent(enrolment_id=replied.id, step_index=1, attempt_key=uuid.uuid4().hex, kind="stop",
+                          outcome="replied", detail=AWKWARD[:500], at=at),
+            SequenceEmail(enrolment_id=waiting.id, step_index=0, contact_id=contact_id, user_id=uuid.uuid4(),
+                          email="zoe@zoe.example", subject=AWKWARD[:998], body=AWKWARD, status="sent",
+                          attempts=1, sent_at=at, message_id_header="<s1.x@zoe.example>",
+                          mail_thread_id=uuid.uuid4()),
+        ]
+    )  # fmt: skip

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 
-from saas.db import db, tenant_pools
-from saas.migrations import alembic_config, head_revision
+from saas.db import db, tenant_pools, tenant_session
+from saas.migrations import alembic_config, head_revision, script_directory
+from saas.modules.core import services
 from saas.tenants.migrations import migrate_tenant, read_schema_versions
 from saas.tenants.models import Tenant
+from saas.tenants.roles import held_tenant_roles
 
 PREVIOUS = "t0001"
 
@@ -30,8 +32,8 @@ def _break(fixture) -> None:
         )
 
 
-def _run_migrate(app, slugs, jobs):
-    args = ["tenants", "migrate", "--jobs", str(jobs)]
+def _run_migrate(app, slugs, jobs, *options: str):
+    args = ["tenants", "migrate", "--jobs", str(jobs), *options]
     for slug in slugs:
         args += ["--slug", slug]
     return app.test_cli_runner().invoke(args=args)
@@ -83,6 +85,78 @@ def test_migrate_is_resumable_after_the_broken_tenant_is_fixed(app, make_tenant)
         line["slug"]: line["status"] for line in map(json.loads, rerun.stdout.strip().splitlines()[:-1])
     }
     assert statuses == {good.slug: "current", broken.slug: "upgraded"}
+
+
+def _outcome(result) -> tuple[dict[str, dict], dict]:
+    """The command's per-tenant lines by slug, and its summary."""
+    lines = [json.loads(line) for line in result.stdout.strip().splitlines() if line.startswith("{")]
+    per_tenant = {line["slug"]: line for line in lines if "slug" in line}
+    return per_tenant, next(line["summary"] for line in lines if "summary" in line)
+
+
+def _contacts(fixture) -> list[tuple]:
+    with tenant_pools().engine_for(fixture.ref).connect() as connection:
+        return connection.execute(
+            text(f'SELECT id, first_name, email FROM "{fixture.tenant.schema_name}".contacts ORDER BY id')
+        ).all()
+
+
+def test_a_busy_tenant_is_reported_failed_not_skipped_and_the_rerun_completes(app, make_tenant):
+    tenants = [make_tenant(f"busy{i}") for i in range(5)]
+    outsider = make_tenant("busy-out")  # not in the run: it must stay exactly as it is
+    older = script_directory("tenant").get_revision(head_revision("tenant")).down_revision
+    for fixture in (*tenants, outsider):
+        with tenant_session(fixture.ref) as session:
+            services.contacts.create(
+                session, {"first_name": fixture.slug, "email": f"c@{fixture.slug}.example"}
+            )
+        assert migrate_tenant(fixture.ref, target=older).status == "upgraded"
+    data_before = {fixture.slug: _contacts(fixture) for fixture in (*tenants, outsider)}
+    slugs = [t.slug for t in tenants]
+    busy = tenants[2]
+
+    # Another transaction of the busy tenant holds its version row: the upgrade waits at its stamp.
+    holder = tenant_pools().engine_for(busy.ref).connect()
+    holder.execute(text(f'SELECT 1 FROM "{busy.tenant.schema_name}".alembic_version FOR UPDATE'))
+    try:
+        first = _run_migrate(app, slugs, 2, "--lock-timeout", "0.2", "--retries", "1")
+    finally:
+        holder.rollback()
+        holder.close()
+
+    assert first.exit_code == 1, first.output
+    per_tenant, summary = _outcome(first)
+    assert set(per_tenant) == set(slugs)  # every tenant accounted for, the busy one included
+    assert per_tenant[busy.slug]["status"] == "failed"
+    assert per_tenant[busy.slug]["error"].startswith("lock timeout")
+    assert per_tenant[busy.slug]["attempts"] == 2  # tried again after the others, then reported
+    assert {slug: line["status"] for slug, line in per_tenant.items() if slug != busy.slug} == {
+        slug: "upgraded" for slug in slugs if slug != busy.slug
+    }
+    assert summary == {
+        "tenants": 5, "upgraded": 4, "current": 0, "failed": 1, "failed_tenants": [busy.slug]
+    }  # fmt: skip
+    assert f"{busy.slug}: lock timeout" in first.stderr
+    head = head_revision("tenant")
+    assert read_schema_versions([t.ref for t in tenants]) == {
+        t.tenant.id: (older if t is busy else head) for t in tenants
+    }
+
+    rerun = _run_migrate(app, slugs, 2)
+
+    assert rerun.exit_code == 0, rerun.output
+    per_tenant, summary = _outcome(rerun)
+    assert {slug: line["status"] for slug, line in per_tenant.items()} == {
+        slug: ("upgraded" if slug == busy.slug else "current") for slug in slugs
+    }
+    assert summary["failed"] == 0 and summary["current"] == 4 and summary["upgraded"] == 1
+    assert read_schema_versions([t.ref for t in (*tenants, outsider)]) == {
+        **{t.tenant.id: head for t in tenants},
+        outsider.tenant.id: older,
+    }
+    with db.engine.connect() as connection:  # the platform user holds no tenant role afterwards
+        assert not held_tenant_roles(connection) & {t.ref.role_name for t in (*tenants, outsider)}
+    assert {fixture.slug: _contacts(fixture) for fixture in (*tenants, outsider)} == data_before
 
 
 def test_migration_history_has_one_head_and_revisions_run_in_order():

@@ -6,7 +6,7 @@ import uuid
 
 from sqlalchemy import func, select, text
 
-from saas.auth.models import Membership
+from saas.auth.models import Membership, User
 from saas.db import db
 from saas.tenants.models import Tenant
 from saas.tenants.provisioning import provision_tenant
@@ -126,3 +126,13 @@ def test_a_used_or_tampered_signup_link_creates_nothing_more(client, app_ctx, ma
     assert client.post(path, data={"csrf_token": token, "admin_password": PASSWORD}).status_code == 409
     assert client.get(path + "x").status_code == 400
     assert _tenants() == before
+
+
+def test_a_single_cell_install_asks_for_no_region_and_places_the_workspace_in_the_default_cell(
+    client, app_ctx, mail_sink
+):
+    assert 'name="cell"' not in client.get("/signup").text
+    email = f"solo-{uuid.uuid4().hex[:6]}@example.com"
+    assert sign_up(client, mail_sink, name="Solo Ltd", slug="", admin_email=email).status_code == 302
+    tenant = db.session.scalar(select(Tenant).join(Membership).join(User).where(User.email == email))
+    assert tenant.cell == "default"
