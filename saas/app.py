@@ -9,6 +9,8 @@ from flask import Flask
 
 from saas import billing, extensions, i18n, observability
 from saas.api.contract import DocumentedApp
+from saas.cells import declared_cells
+from saas.cells import init_app as init_cells
 from saas.config import Settings
 from saas.db import TENANT_SCHEMA_PLACEHOLDER, db
 from saas.embedded import embedded_database_url, embedded_redis_url, normalise_database_url
@@ -59,9 +61,12 @@ def configure(app: Flask, settings: Settings) -> None:
         INFO={"description": "The CRM's REST API. Authenticate with `Authorization: Bearer <token>`."},
     )
     app.config.update(settings.extra)
-    # Tenant connections may go elsewhere (PgBouncer); by default to the platform's server.
+    # Each tenant lives in a cell (one cluster per region; by default the platform's server).
+    cells = declared_cells(settings, database_url, redis_url)
+    init_cells(app, cells)
+    # Tenant connections may go elsewhere (PgBouncer); by default to their cell's server.
     app.extensions["tenant_pools"] = TenantPools(
-        TenantConnectionSettings.from_settings(settings, database_url), TENANT_SCHEMA_PLACEHOLDER
+        TenantConnectionSettings.from_settings(settings, database_url, cells), TENANT_SCHEMA_PLACEHOLDER
     )
 
 

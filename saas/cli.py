@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from saas.db import db
 from saas.errors import SaasError
+from saas.tenants import migrations
 
 
 def _fail(error: SaasError) -> None:
@@ -52,14 +53,17 @@ def tenants_group() -> None:
     help="Prefer the SAAS_ADMIN_PASSWORD variable.",
     envvar="SAAS_ADMIN_PASSWORD",
 )
-def tenants_create(slug: str, name: str, admin_email: str, admin_password: str) -> None:
+@click.option("--cell", default="default", show_default=True, help="The cell (region) that holds its data.")
+def tenants_create(slug: str, name: str, admin_email: str, admin_password: str, cell: str) -> None:
     from saas.tenants.provisioning import provision_tenant
 
     try:
-        tenant = provision_tenant(slug, name, admin_email, admin_password, actor="cli")
+        tenant = provision_tenant(slug, name, admin_email, admin_password, actor="cli", cell=cell)
     except SaasError as error:
         _fail(error)
-    click.echo(json.dumps({"id": tenant.id, "slug": tenant.slug, "schema": tenant.schema_name}))
+    click.echo(
+        json.dumps({"id": tenant.id, "slug": tenant.slug, "schema": tenant.schema_name, "cell": tenant.cell})
+    )
 
 
 @tenants_group.command("list", help="List tenants.")
@@ -77,10 +81,26 @@ def tenants_list(as_json: bool) -> None:
         )
 
 
-@tenants_group.command("migrate", help="Upgrade every tenant schema; exits 1 if any tenant failed.")
+@tenants_group.command(
+    "migrate", help="Upgrade every tenant schema; resumable (run it again); exits 1 if any tenant failed."
+)
 @click.option("--jobs", default=4, show_default=True, type=click.IntRange(1, 64))
 @click.option("--slug", "slugs", multiple=True, help="Only these tenants (repeatable).")
-def tenants_migrate(jobs: int, slugs: tuple[str, ...]) -> None:
+@click.option(
+    "--lock-timeout",
+    default=migrations.DEFAULT_LOCK_TIMEOUT,
+    show_default=True,
+    type=click.FloatRange(0.001),
+    help="Seconds a tenant waits for a lock before it is put back and tried after the others.",
+)
+@click.option(
+    "--retries",
+    default=migrations.DEFAULT_RETRIES,
+    show_default=True,
+    type=click.IntRange(0, 20),
+    help="How many more times a busy tenant is tried before it is reported failed.",
+)
+def tenants_migrate(jobs: int, slugs: tuple[str, ...], lock_timeout: float, retries: int) -> None:
     from saas.audit import record_audit
     from saas.tenants.migrations import migrate_all_tenants, record_versions
     from saas.tenants.models import Tenant
@@ -95,7 +115,10 @@ def tenants_migrate(jobs: int, slugs: tuple[str, ...]) -> None:
         click.echo(json.dumps(result.as_dict()))
 
     ready = ready_schema_refs()  # the pool (a few schemas) stays at head with the tenants
-    results = migrate_all_tenants(tenants + ready, jobs=jobs, on_result=echo)
+    db.session.rollback()  # hold no platform transaction open through the run
+    results = migrate_all_tenants(
+        tenants + ready, jobs=jobs, on_result=echo, lock_timeout=lock_timeout, retries=retries
+    )
     ready_ids = {ref.id for ref in ready}
     record_ready_versions({r.tenant_id: r.to_version for r in results if r.tenant_id in ready_ids})
     results = [r for r in results if r.tenant_id not in ready_ids]  # a failed one is rebuilt, not reported
@@ -103,11 +126,17 @@ def tenants_migrate(jobs: int, slugs: tuple[str, ...]) -> None:
     counts = {
         status: sum(r.status == status for r in results) for status in ("upgraded", "current", "failed")
     }
-    failed = [r.slug for r in results if r.status == "failed"]
-    summary = {"tenants": len(tenants), **counts, "failed_tenants": failed}
+    failed = [r for r in results if r.status == "failed"]
+    summary = {"tenants": len(tenants), **counts, "failed_tenants": [r.slug for r in failed]}
     record_audit(db.session, "tenants.migrated", actor="cli", details=summary)
     db.session.commit()
     click.echo(json.dumps({"summary": summary}))
+    click.echo(
+        f"migrated {counts['upgraded']}, already at head {counts['current']}, failed {counts['failed']}",
+        err=True,
+    )
+    for result in failed:
+        click.echo(f"  {result.slug}: {result.error}", err=True)
     if failed or sum(counts.values()) != len(tenants):
         sys.exit(1)
 

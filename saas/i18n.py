@@ -17,11 +17,13 @@ import os
 import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
 
 from babel import Locale
 from babel.dates import get_timezone_location
@@ -33,6 +35,7 @@ from flask_babel import (
     force_locale,
     format_date,
     format_datetime,
+    format_decimal,
     get_locale,
     get_timezone,
     gettext,
@@ -221,6 +224,57 @@ def format_moment(value: datetime | date | None, format: str = "medium") -> str:
     return format_date(value, format)
 
 
+def local_input_value(value: datetime | None) -> str:
+    """A timestamp as a ``datetime-local`` input shows it (``2026-12-07T15:30``): on the reader's clock."""
+    if value is None:
+        return ""
+    return value.astimezone(ZoneInfo(select_time_zone())).strftime("%Y-%m-%dT%H:%M")
+
+
+def from_local_input(value: str | None) -> datetime | None:
+    """What a ``datetime-local`` input means: a moment on the reader's clock (an offset typed with it
+    wins). ``None`` when empty or not a date and time."""
+    try:
+        moment = datetime.fromisoformat((value or "").strip())
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=ZoneInfo(select_time_zone()))
+
+
+@dataclass(frozen=True)
+class Phrase:
+    """A sentence the product writes down now and shows later, in whichever language the reader reads:
+    the English message (marked with ``N_``), its values, and which values are workspace text that may be
+    translated too (a seeded stage name). Stored as JSON (:meth:`stored`) beside the English text."""
+
+    message: str
+    values: dict[str, Any] = field(default_factory=dict)
+    translated: tuple[str, ...] = ()
+    """The values shown through :func:`translate` (text the workspace may still have as seeded)."""
+
+    def english(self) -> str:
+        return self.message % self.values
+
+    def stored(self) -> dict[str, Any]:
+        return {"message": self.message, "values": self.values, "translated": list(self.translated)}
+
+
+def shown_phrase(stored: dict[str, Any] | None, fallback: str | None = None) -> str | None:
+    """A stored :class:`Phrase` in the reader's language; ``fallback`` (the English text kept beside it)
+    when there is none or it no longer fits its translation."""
+    if not stored:
+        return fallback
+    translated = set(stored.get("translated") or ())
+    values = {
+        name: translate(str(value)) if name in translated else value
+        for name, value in (stored.get("values") or {}).items()
+    }
+    try:  # formatted here, not by gettext: it leaves a message alone when given no values
+        return gettext(stored["message"]) % values
+    except (KeyError, TypeError, ValueError):
+        return fallback
+
+
 def format_money(amount: Decimal | float | int | None, currency: str = "USD") -> str:
     """An amount with its currency in the reader's locale (``1.234,50 €``, ``€1,234.50``)."""
     from flask_babel import format_currency
@@ -292,7 +346,11 @@ def init_app(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_time_zone)
     app.url_value_preprocessor(_choose_afresh)
     app.jinja_env.filters.update(
-        moment=format_moment, local_money=format_money, bdi=bidi_isolate, translate=translate
+        moment=format_moment,
+        local_money=format_money,
+        bdi=bidi_isolate,
+        translate=translate,
+        number=format_decimal,
     )
     app.jinja_env.globals.update(
         html_lang=html_lang,

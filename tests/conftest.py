@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 import re
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlencode
@@ -25,7 +27,7 @@ os.environ.setdefault("SAAS_ENV", "test")
 os.environ.setdefault("LOGIN_RATE_LIMIT", "1000 per minute")
 
 from flask.testing import FlaskClient
-from sqlalchemy import text
+from sqlalchemy import text, update
 
 from saas import create_app
 from saas.auth.services import create_api_token
@@ -114,6 +116,28 @@ def tenant_a(make_tenant):
 @pytest.fixture
 def tenant_b(make_tenant):
     return make_tenant("beta")
+
+
+SET_ASIDE = "set_aside_by_test"
+"""A status periodic jobs do not serve (``fanout.RUNNING_STATUSES``): other tests' workspaces, meanwhile."""
+
+
+@contextmanager
+def other_workspaces_set_aside(*kept: TenantFixture) -> Iterator[None]:
+    """Periodic jobs walk every workspace in the directory, and a test session makes hundreds: a test of
+    a sweep sets the others aside meanwhile (the jobs report them skipped), so it does not grow with the
+    suite. Each pytest worker has a database of its own and runs its tests one at a time."""
+    keep = [fixture.tenant.id for fixture in kept]
+    db.session.execute(
+        update(Tenant).where(Tenant.status == "active", Tenant.id.not_in(keep)).values(status=SET_ASIDE)
+    )
+    db.session.commit()
+    try:
+        yield
+    finally:
+        db.session.rollback()
+        db.session.execute(update(Tenant).where(Tenant.status == SET_ASIDE).values(status="active"))
+        db.session.commit()
 
 
 def make_token(tenant: TenantFixture) -> str:

@@ -43,13 +43,13 @@ def _verify_token(secret: str):
 
     if g.get(conventions.RENDERING_CURRENT):  # re-entered by the GET an If-Match check renders
         return g.api_principal.user
-    principal = authenticate_bearer(db.session, secret)
+    # The address's and the credential's limits and the cached credential's check: one Redis round trip.
+    principal = authenticate_bearer(db.session, secret, ratelimit.take_deferred_ip_hits())
     if principal is None:
         return None
     scope = required_scope(request.url_rule.rule if request.url_rule else request.path, request.method)
     if not principal.allows(scope):
         raise InsufficientScope(scope)
-    ratelimit.limit_by_token(principal.kind, principal.id)
     if principal.kind == "token":
         last_used_recorder().note(principal.id)  # written in batches, not per request
     bind_request_to_tenant(principal.membership.ref, principal.membership)
@@ -146,6 +146,7 @@ def install_api_integration(app: Flask) -> None:
     app.after_request(announce_deprecation)
     app.after_request(conventions.finish_idempotent_request)
     app.teardown_request(conventions.release_idempotency_key)
+    app.teardown_request(ratelimit.count_deferred_ip_hits)
     for blueprint in (oauth_endpoints, integration_api, workspace_api_document):
         extensions.csrf.exempt(blueprint)  # token or client authenticated, no cookies
     app.register_blueprint(oauth_endpoints)

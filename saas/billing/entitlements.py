@@ -13,8 +13,10 @@ from datetime import UTC, datetime
 from enum import StrEnum
 
 from flask import current_app, g, request, url_for
+from flask_babel import gettext, ngettext
 from sqlalchemy.orm import Session
 
+from saas.billing.labels import READ_ONLY_REASONS, UNPAID
 from saas.billing.models import BillingAccount, Plan
 from saas.billing.stripe_client import billing_enabled
 from saas.db import TenantRef, db
@@ -42,13 +44,6 @@ _STATUS_LIFECYCLE = {
     "paused": Lifecycle.READ_ONLY,
     "canceled": Lifecycle.READ_ONLY,
     "incomplete_expired": Lifecycle.READ_ONLY,
-}
-
-_READ_ONLY_REASONS = {
-    "paused": "the free trial ended without a payment method",
-    "unpaid": "invoices remain unpaid",
-    "canceled": "the subscription was cancelled",
-    "incomplete_expired": "the first payment never completed",
 }
 
 
@@ -81,7 +76,7 @@ class Entitlements:
     def read_only_reason(self) -> str | None:
         if self.can_write:
             return None
-        return _READ_ONLY_REASONS.get(self.status, "the subscription is not paid")
+        return READ_ONLY_REASONS.get(self.status, UNPAID)
 
     def includes_module(self, key: str) -> bool:
         return self.modules is None or key in self.modules
@@ -191,23 +186,25 @@ def billing_banner() -> Banner | None:
     link = billing_page_url(tenant)
     if entitlements.lifecycle is Lifecycle.TRIALING:
         days = entitlements.trial_days_left()
-        plural = "" if days == 1 else "s"
-        return Banner(
-            "info",
-            f"Free trial: {days} day{plural} left. Add a payment method to keep working after it ends.",
-            link,
+        message = ngettext(
+            "Free trial: %(num)d day left. Add a payment method to keep working after it ends.",
+            "Free trial: %(num)d days left. Add a payment method to keep working after it ends.",
+            days,
         )
+        return Banner("info", message, link)
     if entitlements.lifecycle is Lifecycle.PAST_DUE:
         return Banner(
             "warning",
-            "The last payment did not go through. Update the payment method to avoid interruption.",
+            gettext("The last payment did not go through. Update the payment method to avoid interruption."),
             link,
         )
     if entitlements.lifecycle is Lifecycle.READ_ONLY:
         return Banner(
             "danger",
-            f"This workspace is read-only because {entitlements.read_only_reason}. "
-            "Reading and exporting still work.",
+            gettext(
+                "This workspace is read-only because %(reason)s. Reading and exporting still work.",
+                reason=gettext(entitlements.read_only_reason or UNPAID),
+            ),
             link,
         )
     return None

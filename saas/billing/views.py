@@ -9,10 +9,12 @@ from decimal import Decimal
 
 import stripe
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext
 from flask_login import current_user
 
 from saas.billing.catalog import active_plans, default_plan, plan_prices
 from saas.billing.entitlements import allowed_when_read_only, current_entitlements
+from saas.billing.labels import LIFECYCLE_LABELS, unit_label, unit_price
 from saas.billing.models import Plan
 from saas.billing.services import (
     account_for,
@@ -46,6 +48,12 @@ def money(minor_units: Decimal | int, currency: str) -> str:
     text = format(cents if cents == major else major.normalize(), "f")
     symbol = CURRENCY_SYMBOLS.get(currency.lower())
     return f"{symbol}{text}" if symbol else f"{text} {currency.upper()}"
+
+
+@settings_pages.context_processor
+@public_pages.context_processor
+def _catalogue_words() -> dict[str, object]:
+    return {"lifecycle_labels": LIFECYCLE_LABELS, "unit_label": unit_label, "unit_price": unit_price}
 
 
 @settings_pages.route("/settings/billing")
@@ -82,7 +90,7 @@ def _redirect_to_stripe(create_url) -> object:
     except stripe.StripeError as error:
         db.session.rollback()
         log.warning("Stripe refused a billing page action: %s", stripe_error_summary(error))
-        flash("Stripe could not be reached. Please try again in a moment.")
+        flash(gettext("Stripe could not be reached. Please try again in a moment."))
         return redirect(url_for("billing_settings.billing"))
     db.session.commit()
     return redirect(url, code=303)
@@ -117,7 +125,7 @@ def checkout_done():
         except stripe.StripeError as error:
             db.session.rollback()
             log.warning("checkout return could not refresh billing: %s", stripe_error_summary(error))
-    flash("Thank you. Your payment method was received.")
+    flash(gettext("Thank you. Your payment method was received."))
     return redirect(url_for("billing_settings.billing"))
 
 

@@ -13,6 +13,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from rq import Queue, Worker
 from werkzeug.utils import import_string
 
+from saas.cells import cell_directory
 from saas.db import db, tenant_pools, tenant_session
 
 log = logging.getLogger(__name__)
@@ -66,6 +67,7 @@ def _forget_inherited_connections() -> None:
         db.session.registry.clear()
         db.engine.dispose(close=False)
         tenant_pools().dispose(close=False)
+        cell_directory().dispose(close=False)
     except RuntimeError:  # forked outside an app context: nothing inherited to forget
         pass
 

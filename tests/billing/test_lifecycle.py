@@ -118,7 +118,7 @@ def test_trial_end_without_a_card_makes_the_workspace_read_only_until_it_pays(
     page = client.get(f"/t/{tenant_a.slug}/contacts")
     assert page.status_code == 200 and "Before" in page.text and "is read-only" in page.text
     billing = client.get(f"/t/{tenant_a.slug}/settings/billing")
-    assert billing.status_code == 200 and "read only" in billing.text
+    assert billing.status_code == 200 and "Read-only" in billing.text
     # Taking everything out stays possible: a full export runs.
     export = client.post("/api/v1/exports", headers=bearer(token))
     assert export.status_code == 202

@@ -155,7 +155,7 @@ def test_2b_the_admin_turns_the_sales_module_off(page: Page, tenant_a):
 def test_3_a_rep_creates_a_deal_drags_it_to_another_stage_and_the_forecast_changes(page: Page, tenant_a):
     rep = add_rep(tenant_a)
     sign_in(page, rep)
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="Deals").click()
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Deals", exact=True).click()
     page.get_by_role("link", name="New deal").click()
     page.get_by_label("Name").fill("Harbour tea supply")
     page.get_by_label("Amount").fill("2000")

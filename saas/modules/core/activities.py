@@ -16,6 +16,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from saas.db import TenantSession
 from saas.errors import Conflict, ValidationError
+from saas.i18n import Phrase, shown_phrase
 from saas.modules.core.models import Account, Activity, Contact
 from saas.modules.core.pagination import SortKey
 from saas.modules.core.services import RecordService
@@ -115,19 +116,24 @@ activities = ActivityService(Activity, "activity", search=(Activity.subject, Act
 
 def record_event(
     session: TenantSession,
-    subject: str,
+    subject: str | Phrase,
     *,
-    body: str | None = None,
+    body: str | Phrase | None = None,
     contact_id: uuid.UUID | None = None,
     account_id: uuid.UUID | None = None,
     subject_type: str | None = None,
     subject_id: uuid.UUID | None = None,
 ) -> Activity:
-    """Put a system entry on the timeline (a module's event); the caller vouches for the links."""
+    """Put a system entry on the timeline (a module's event); the caller vouches for the links. Written as
+    :class:`Phrase` s, the subject and body are shown in each reader's language; the entry keeps their
+    English text too (what the API, search and exports read)."""
+    written = (("subject", subject), ("body", body))
+    phrases = {part: value.stored() for part, value in written if isinstance(value, Phrase)}
     entry = Activity(
         kind=SYSTEM_KIND,
-        subject=subject[:200],
-        body=body,
+        subject=_english(subject)[:200],
+        body=_english(body),
+        phrases=phrases or None,
         # Python's clock, not the transaction's now(): events of one request keep their order.
         occurred_at=datetime.now(UTC),
         contact_id=contact_id,
@@ -138,3 +144,12 @@ def record_event(
     )
     session.add(entry)
     return entry
+
+
+def _english(text: str | Phrase | None) -> str | None:
+    return text.english() if isinstance(text, Phrase) else text
+
+
+def shown_entry_text(entry: Activity, part: str) -> str | None:
+    """An entry's ``subject`` or ``body`` as the reader reads it: its phrase translated, else as stored."""
+    return shown_phrase((entry.phrases or {}).get(part), getattr(entry, part))

@@ -21,9 +21,9 @@ from typing import Any
 
 import marshmallow
 from marshmallow import fields, validate
-from sqlalchemy import Connection, Select, bindparam, func, select, text
+from sqlalchemy import Connection, Select, bindparam, event, func, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import ORMExecuteState, Session
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import Boolean, Date, Numeric, String, Uuid
 
@@ -35,6 +35,7 @@ from saas.modules.core.models import CustomField
 from saas.modules.core.workspace_settings import audit_admin_change
 from saas.modules.registry import registry
 from saas.sql import qualified_column, quote_identifier, quote_identifiers
+from saas.tenants.versioned_cache import VersionedTenantCache
 
 PREFIX = "cf_"
 _KEY = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
@@ -148,9 +149,47 @@ def list_fields(
     return [d for d in ordered if is_column_name(d.column_name)]
 
 
+DEFINITIONS = VersionedTenantCache("custom_fields")
+"""Each record type's live field definitions per process, looked up again after any change of them."""
+
+
+def fields_for_reading(session: TenantSession, entity: str) -> list[CustomField]:
+    """:func:`list_fields` for reading values and filtering lists, from this process's cache: the API
+    reads them on every list request. Transient copies, never added to a session: change a field
+    through :func:`get_field`."""
+    if entity in session.info.get(objects.FIELDS_CACHE, {}):
+        return list_fields(session, entity)
+    columns = CustomField.__table__.columns.keys()
+
+    def load() -> tuple[tuple[Any, ...], ...]:
+        return tuple(tuple(getattr(d, c) for c in columns) for d in list_fields(session, entity))
+
+    rows = DEFINITIONS.get(session.tenant.id, entity, load, session)
+    return [CustomField(**dict(zip(columns, row, strict=True))) for row in rows]
+
+
+@event.listens_for(Session, "before_flush")
+def _note_changed_definitions(session: Session, flush_context: object, instances: object) -> None:
+    tenant = getattr(session, "tenant", None)
+    changed = (*session.new, *session.dirty, *session.deleted)
+    if tenant is not None and any(isinstance(obj, CustomField) for obj in changed):
+        DEFINITIONS.changed(session, tenant.id)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _note_bulk_changed_definitions(state: ORMExecuteState) -> None:
+    # ``update(CustomField)...`` names no row the flush could see.
+    tenant = getattr(state.session, "tenant", None)
+    table = getattr(state.statement, "table", None)
+    if (state.is_update or state.is_delete) and tenant is not None and table is CustomField.__table__:
+        DEFINITIONS.changed(state.session, tenant.id)
+
+
 def forget_fields(session: TenantSession) -> None:
-    """Drop the unit of work's read of the fields (``objects.live_objects``) after a change of them."""
+    """Drop the unit of work's read of the fields (``objects.live_objects``) after a change of them; the
+    process cache is bypassed for the rest of the unit of work, and its commit bumps the counter."""
     session.info.pop(objects.FIELDS_CACHE, None)
+    DEFINITIONS.changed(session, session.tenant.id)
 
 
 def is_column_name(name: str) -> bool:
@@ -480,7 +519,7 @@ def read_values(
     """Each record's custom values by key, JSON-ready; one query for a whole page."""
     if not record_ids or not takes_fields(entity):
         return {}
-    stored = _stored_values(session, entity, list_fields(session, entity), record_ids)
+    stored = _stored_values(session, entity, fields_for_reading(session, entity), record_ids)
     return {
         record_id: {key_of(d): to_json(d, value) for d, value in pairs} for record_id, pairs in stored.items()
     }
@@ -515,7 +554,7 @@ def filter_conditions(
     """SQL conditions of ``cf_<key>=<value>`` list filters: equality, or "contains" for a multi select."""
     if not filters:
         return []
-    return conditions_of(checked_filters(list_fields(session, entity), filters))
+    return conditions_of(checked_filters(fields_for_reading(session, entity), filters))
 
 
 def conditions_of(checked: list[tuple[CustomField, Any]]) -> list[ColumnElement]:

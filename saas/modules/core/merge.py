@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from saas.audit import record_audit
 from saas.db import TenantBase, TenantSession, db
 from saas.errors import Conflict, NotFound, ValidationError
+from saas.i18n import N_, Phrase
 from saas.modules.core import custom_fields, duplicates, services
 from saas.modules.core.activities import acting_user_id, record_event
 from saas.modules.core.models import Activity, Contact
@@ -62,6 +63,9 @@ class MergeKind:
     """Why this pair may not merge this way round (a converted lead must survive), or None."""
     elsewhere: tuple[Elsewhere, ...] = ()
     """Other kinds to look for the same person or company in (not merged: shown, linked)."""
+    merged_message: str = N_("Merged %(name)s into this record")
+    """The survivor's timeline entry (marked with ``N_``; ``%(name)s`` is the merged record): a whole
+    sentence per kind, since a noun put into a sentence does not decline."""
 
     @property
     def model(self) -> Any:
@@ -221,8 +225,8 @@ def merge_records(
             summary = ", ".join(f"{table}: {count}" for table, count in sorted(moved.items()) if count)
             record_event(
                 session,
-                f"Merged {other_name} into this {kind.key}",
-                body=f"Moved to this {kind.key}: {summary}." if summary else None,
+                Phrase(kind.merged_message, {"name": other_name}),
+                body=Phrase(N_("Moved here: %(summary)s."), {"summary": summary}) if summary else None,
                 **kind.timeline(survivor),
             )
             session.flush()
@@ -323,6 +327,7 @@ CONTACT_KIND = register_merge_kind(
         signals=duplicates.CONTACT_SIGNALS,
         describe=lambda contact: contact.display_name,
         timeline=lambda contact: {"contact_id": contact.id, "account_id": contact.account_id},
+        merged_message=N_("Merged %(name)s into this contact"),
     )
 )
 ACCOUNT_KIND = register_merge_kind(
@@ -339,5 +344,6 @@ ACCOUNT_KIND = register_merge_kind(
         signals=duplicates.ACCOUNT_SIGNALS,
         describe=lambda account: account.name,
         timeline=lambda account: {"account_id": account.id},
+        merged_message=N_("Merged %(name)s into this account"),
     )
 )

@@ -195,6 +195,9 @@ class Activity(TenantBase):
     # A platform user id; no foreign key, since a tenant's role cannot see the platform schema.
     actor_user_id: Mapped[uuid.UUID | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    # A system entry's subject and body as the phrases they were written from (``saas.i18n.Phrase``):
+    # shown in the reader's language; ``subject``/``body`` keep the English for the API and search.
+    phrases: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
 
 
 Index("ix_activities_contact_id_occurred_at", Activity.contact_id, Activity.occurred_at)

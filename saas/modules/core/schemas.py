@@ -7,6 +7,7 @@ from datetime import UTC
 
 from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, validate, validates_schema
 
+from saas.api.serialization import CompiledDumpSchema
 from saas.modules.core.activities import LOGGED_KINDS, SYSTEM_KIND
 from saas.modules.core.emails import EmailNotValidError, check_email
 
@@ -14,7 +15,8 @@ from saas.modules.core.emails import EmailNotValidError, check_email
 def page_of(item: type[Schema]) -> type[Schema]:
     """The schema of one page of a list of ``item``: ``data`` and the ``next_cursor`` to the next page."""
     name = item.__name__.removesuffix("Out") + "Page"
-    return Schema.from_dict(
+    # Pages are the API's largest answers: dumped through a compiled plan (the same output).
+    return CompiledDumpSchema.from_dict(
         {"data": fields.List(fields.Nested(item)), "next_cursor": fields.String(allow_none=True)}, name=name
     )
 
@@ -22,7 +24,7 @@ def page_of(item: type[Schema]) -> type[Schema]:
 def list_of(item: type[Schema], name: str | None = None) -> type[Schema]:
     """The schema of a whole (short, unpaged) list of ``item``: its ``data``."""
     name = name or item.__name__.removesuffix("Out") + "List"
-    return Schema.from_dict({"data": fields.List(fields.Nested(item))}, name=name)
+    return CompiledDumpSchema.from_dict({"data": fields.List(fields.Nested(item))}, name=name)
 
 
 def _valid_email(value: str) -> None:

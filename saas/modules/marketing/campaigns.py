@@ -19,6 +19,8 @@ from saas.errors import Conflict, NotFound, ValidationError
 from saas.i18n import LANGUAGES, N_
 from saas.jobs import enqueue_after_commit
 from saas.mail import mail_enabled
+from saas.modules.marketing.ab_tests import ABTestReport, ab_test_report, apply_ab_test, clean_ab_test
+from saas.modules.marketing.attribution import campaign_revenue
 from saas.modules.marketing.content import check_merge_fields, extract_links, sanitise_html
 from saas.modules.marketing.models import (
     Campaign,
@@ -153,6 +155,8 @@ def _clean(session: Session, data: dict[str, Any], partial: bool) -> dict[str, A
     check_merge_fields(**{k: v for k, v in clean.items() if k in ("subject", "html_body", "text_body")})
     if "variants" in data:
         clean["variants"] = clean_variants(data.get("variants") or [])
+    if "ab_test" in data:
+        clean["ab_test"] = clean_ab_test(data["ab_test"])
     return clean
 
 
@@ -196,6 +200,8 @@ def clean_variants(variants: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def _apply(campaign: Campaign, clean: dict[str, Any]) -> None:
     """Set the cleaned fields; variants replace the campaign's set, keeping rows of unchanged locales."""
     variants = clean.pop("variants", None)
+    if "ab_test" in clean:
+        apply_ab_test(campaign, clean.pop("ab_test"))
     for name, value in clean.items():
         setattr(campaign, name, value)
     if variants is not None:
@@ -213,7 +219,7 @@ def _updated(variant: CampaignVariant, values: dict[str, Any]) -> CampaignVarian
 
 def create_campaign(session: Session, data: dict[str, Any]) -> Campaign:
     clean = _clean(session, data, partial=False)
-    campaign = Campaign(variants=[])
+    campaign = Campaign(variants=[], ab_test=None)
     _apply(campaign, clean)
     session.add(campaign)
     session.flush()
@@ -261,6 +267,8 @@ def schedule_campaign(
         problems["from_email"] = ["Set the sender's name and address under Marketing > Settings first."]
     if not mail_enabled():
         problems["mail"] = ["Outgoing mail is not configured for this installation (SMTP_URL)."]
+    if campaign.ab_test and campaign.ab_test.metric == "clicks" and not _links_of(campaign):
+        problems["ab_test.metric"] = ["A test by clicks needs a link in the message."]
     if problems:
         raise ValidationError(N_("This campaign cannot be sent yet."), problems)
     now = datetime.now(UTC)
@@ -275,13 +283,20 @@ def schedule_campaign(
     return campaign
 
 
+def _links_of(campaign: Campaign) -> list[str]:
+    """Every link of the campaign's bodies: its own, its language variants' and its A/B test arms'."""
+    bodies = [(v.html_body, v.text_body) for v in campaign.variants]
+    arms = campaign.ab_test.arms if campaign.ab_test else []
+    bodies += [(arm["html_body"], arm["text_body"]) for arm in arms]
+    html = "\n".join([campaign.html_body, *(h for h, _ in bodies)])
+    text_bodies = "\n".join([campaign.text_body, *(t for _, t in bodies)])
+    return extract_links(html, text_bodies)
+
+
 def _store_links(session: Session, campaign: Campaign) -> None:
     """The link table click redirects may go to; links already used keep their ids."""
     known = {link.url: link for link in campaign.links}
-    bodies = [(v.html_body, v.text_body) for v in campaign.variants]
-    html = "\n".join([campaign.html_body, *(h for h, _ in bodies)])
-    text_bodies = "\n".join([campaign.text_body, *(t for _, t in bodies)])
-    for position, url in enumerate(extract_links(html, text_bodies)):
+    for position, url in enumerate(_links_of(campaign)):
         if url in known:
             known[url].position = position
         else:
@@ -335,12 +350,16 @@ class CampaignReport:
     """Per hour since sending began: sent, opened, clicked, unsubscribed (the chart)."""
     sent_by_language: dict[str, int]
     """Messages sent per variant: its locale, ``default`` for the campaign's own content."""
+    ab_test: ABTestReport | None = None
+    """Each arm's rate and confidence, and the winner (campaigns with an A/B test)."""
+    revenue: dict[str, Any] | None = None
+    """Won-deal revenue credited to the campaign, first and last touch (asked for: it reads deals)."""
 
     def as_dict(self) -> dict[str, Any]:
-        return self.__dict__ | {"timeline": self.timeline}
+        return self.__dict__ | {"ab_test": self.ab_test.as_dict() if self.ab_test else None}
 
 
-def campaign_report(session: Session, campaign_id: uuid.UUID) -> CampaignReport:
+def campaign_report(session: Session, campaign_id: uuid.UUID, *, revenue: bool = False) -> CampaignReport:
     campaign = get_campaign(session, campaign_id)
     counts = dict(
         session.execute(
@@ -370,6 +389,8 @@ def campaign_report(session: Session, campaign_id: uuid.UUID) -> CampaignReport:
         unsubscribed=unsubscribed,
         timeline=_timeline(session, campaign.id),
         sent_by_language=_sent_by_language(session, campaign.id),
+        ab_test=ab_test_report(session, campaign),
+        revenue=campaign_revenue(session, campaign.id) if revenue else None,
     )
 
 

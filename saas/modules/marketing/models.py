@@ -29,7 +29,12 @@ from saas.modules.core.models import Timestamps
 
 SEGMENT_KINDS = ("rules", "static")
 CAMPAIGN_STATUSES = ("draft", "scheduled", "sending", "sent", "cancelled")
-RECIPIENT_STATUSES = ("queued", "sending", "sent", "bounced", "failed")
+RECIPIENT_STATUSES = ("queued", "sending", "sent", "bounced", "failed", "held")
+"""``held``: the rest of an A/B-tested campaign's audience, waiting for the winner."""
+AB_METRICS = ("opens", "clicks")
+AB_DECISIONS = ("best_rate", "tie", "no_data")
+ARM_LETTERS = "ABCD"
+"""A/B test arms as people name them; index 0 is A."""
 EVENT_KINDS = ("open", "click", "unsubscribe")
 _CLOCK = text("clock_timestamp()")
 
@@ -109,6 +114,7 @@ class Campaign(Timestamps, TenantBase):
     variants: Mapped[list[CampaignVariant]] = relationship(
         order_by="CampaignVariant.locale", cascade="all, delete-orphan"
     )
+    ab_test: Mapped[CampaignABTest | None] = relationship(cascade="all, delete-orphan")
 
 
 Index("ix_campaigns_status_scheduled_at", Campaign.status, Campaign.scheduled_at)
@@ -129,6 +135,41 @@ class CampaignVariant(TenantBase):
     html_body: Mapped[str] = mapped_column(Text, default="")
     """Sanitised (nh3) when saved, like the campaign's own."""
     text_body: Mapped[str] = mapped_column(Text, default="")
+
+
+class CampaignABTest(TenantBase):
+    """An A/B test of a campaign: its arms go to a random sample; after ``wait_hours`` the arm with the
+    best open or click rate goes to the rest. Arms replace the campaign's own (default-language)
+    content only: recipients given a language variant are outside the test and get their language."""
+
+    __tablename__ = "campaign_ab_tests"
+    __table_args__ = (
+        CheckConstraint("sample_percent BETWEEN 1 AND 90", name="sample_percent"),
+        CheckConstraint(f"metric IN {_in(AB_METRICS)}", name="metric"),
+        CheckConstraint("wait_hours BETWEEN 1 AND 720", name="wait_hours"),
+        CheckConstraint(f"decision IN {_in(AB_DECISIONS)}", name="decision"),
+    )
+
+    campaign_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True
+    )
+    sample_percent: Mapped[int] = mapped_column(Integer)
+    metric: Mapped[str] = mapped_column(String(10))
+    wait_hours: Mapped[int] = mapped_column(Integer)
+    arms: Mapped[list[dict[str, str]]] = mapped_column(JSONB)
+    """Two to four ``{subject, html_body, text_body}`` (A, B, …); an empty part is the campaign's own."""
+    seed: Mapped[int] = mapped_column(BigInteger)
+    """Orders the audience for the sample and the split: the same seed, the same arms."""
+    decide_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    """Set when the sample is snapshotted: the time the winner is chosen."""
+    winner: Mapped[int | None] = mapped_column(Integer)
+    """The winning arm's index (0 is A)."""
+    decision: Mapped[str | None] = mapped_column(String(10))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    @property
+    def winner_arm(self) -> str | None:
+        return ARM_LETTERS[self.winner] if self.winner is not None else None
 
 
 class CampaignLink(TenantBase):
@@ -158,6 +199,8 @@ class CampaignRecipient(TenantBase):
     email: Mapped[str] = mapped_column(String(254))
     locale: Mapped[str | None] = mapped_column(String(16))
     """The variant chosen at the snapshot (the contact's preferred language); None: the default."""
+    ab_arm: Mapped[int | None] = mapped_column(Integer)
+    """The A/B test arm (0 is A) of a recipient drawn into the sample; None: not in the sample."""
     status: Mapped[str] = mapped_column(String(10), default="queued")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -60,6 +60,7 @@ MODULE = Module(
         NavEntry(N_("Campaigns"), "marketing.list_campaigns", group="marketing"),
         NavEntry(N_("Segments"), "marketing.list_segments", group="marketing"),
         NavEntry(N_("Forms"), "marketing.list_forms", group="marketing"),
+        NavEntry(N_("Attribution"), "marketing.attribution_page", group="reports"),
     ),
     record_lists=(RecordList(("contacts",), _static_lists, _add_to_static_list),),
     personal_data=privacy.personal_data,

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Select, delete, func, select
+from sqlalchemy import Select, delete, select
 from sqlalchemy.orm import Session
 
+from saas.modules.marketing.ab_tests import ARM_LETTERS, message_content
 from saas.modules.marketing.models import (
     Campaign,
     CampaignEvent,
     CampaignRecipient,
-    CampaignVariant,
     FormSubmission,
     MarketingForm,
     Segment,
@@ -23,14 +23,8 @@ from saas.modules.registry import DataSubject
 
 def personal_data(session: Session, subject: DataSubject) -> dict:
     deliveries = session.execute(
-        # The subject they were sent: their language's variant's, else the campaign's own.
-        select(CampaignRecipient, Campaign.name, func.coalesce(CampaignVariant.subject, Campaign.subject))
+        select(CampaignRecipient, Campaign)
         .join(Campaign, Campaign.id == CampaignRecipient.campaign_id)
-        .outerjoin(
-            CampaignVariant,
-            (CampaignVariant.campaign_id == Campaign.id)
-            & (CampaignVariant.locale == CampaignRecipient.locale),
-        )
         .where(CampaignRecipient.contact_id == subject.contact_id)
         .order_by(CampaignRecipient.id)
     ).all()
@@ -58,10 +52,13 @@ def personal_data(session: Session, subject: DataSubject) -> dict:
     return {
         "emails": [
             {
-                "campaign": name,
-                "subject": subject_line,
+                "campaign": campaign.name,
+                # The subject they were sent: their language's, their A/B arm's or the winner's, or the
+                # campaign's own.
+                "subject": message_content(campaign, r.locale, r.ab_arm).subject,
                 "email": r.email,
                 "language": r.locale,
+                "ab_test_arm": ARM_LETTERS[r.ab_arm] if r.ab_arm is not None else None,
                 "status": r.status,
                 "sent_at": r.sent_at,
                 "opened_at": r.opened_at,
@@ -69,7 +66,7 @@ def personal_data(session: Session, subject: DataSubject) -> dict:
                 "unsubscribed_at": r.unsubscribed_at,
                 "tracking": by_recipient.get(r.id, []),
             }
-            for r, name, subject_line in deliveries
+            for r, campaign in deliveries
         ],
         "form_submissions": [{"form": n, "at": at, "consents": c} for n, at, c in submissions],
         "lists": list(lists),

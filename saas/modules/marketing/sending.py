@@ -46,6 +46,7 @@ from saas.db import TenantRef, TenantSession, db, tenant_session
 from saas.mail import mail_enabled, smtp_connection
 from saas.modules.core.models import Contact
 from saas.modules.marketing import tracking
+from saas.modules.marketing.ab_tests import decide_if_due, draw_sample, message_content
 from saas.modules.marketing.campaigns import SEND_JOB, SEND_JOB_TIMEOUT, campaign_report, get_settings
 from saas.modules.marketing.content import (
     FooterText,
@@ -116,6 +117,7 @@ def send_campaign(session: TenantSession, campaign_id: str) -> dict[str, Any]:
             if campaign.scheduled_at > now:
                 return {"skipped": "not due yet"}
             snapshot_audience(session, campaign)
+        decide_if_due(session, campaign)
         result = _send_queued(session, campaign)
         _finish_if_done(session, campaign)
         return result
@@ -135,6 +137,7 @@ def snapshot_audience(session: TenantSession, campaign: Campaign) -> dict[str, i
     counts = {"in_segment": sum(by_verdict.get(k, 0) for k in ("no_email", "no_consent", "suppressed", "ok"))}
     counts |= {key: by_verdict.get(key, 0) for key in ("no_email", "no_consent", "suppressed", "duplicate")}
     counts["queued"] = by_verdict.get("ok", 0) - counts["duplicate"]
+    draw_sample(session, campaign)
     campaign.audience = counts
     campaign.status = "sending"
     campaign.started_at = datetime.now(UTC)
@@ -291,7 +294,7 @@ def recipient_message(
 ) -> Message:
     urls = _urls(campaign, tenant, recipient.id)
     domain = sender.email.rsplit("@", 1)[-1]
-    content = variant_for(campaign, recipient.locale)
+    content = message_content(campaign, recipient.locale, recipient.ab_arm)
     return build_message(
         sender=sender,
         to=recipient.email,
@@ -419,10 +422,13 @@ def _finish_if_done(session: TenantSession, campaign: Campaign) -> None:
         select(func.count())
         .select_from(CampaignRecipient)
         .where(
-            CampaignRecipient.campaign_id == campaign.id, CampaignRecipient.status.in_(("queued", "sending"))
+            CampaignRecipient.campaign_id == campaign.id,
+            CampaignRecipient.status.in_(("queued", "sending", "held")),
         )
     )
-    if open_rows == 0 and campaign.status == "sending":
+    # An A/B test whose sample was the whole audience still waits to record its winner.
+    undecided = campaign.ab_test is not None and campaign.ab_test.decided_at is None
+    if open_rows == 0 and not undecided and campaign.status == "sending":
         campaign.status = "sent"
         campaign.finished_at = datetime.now(UTC)
         report = campaign_report(session, campaign.id)

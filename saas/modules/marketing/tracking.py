@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from saas.db import TenantSession
 from saas.errors import NotFound
+from saas.i18n import N_, Phrase
 from saas.modules.core.activities import record_event
 from saas.modules.marketing.models import Campaign, CampaignEvent, CampaignLink, CampaignRecipient
 from saas.modules.privacy import consent
@@ -87,9 +88,9 @@ def _mark_opened(session: TenantSession, recipient: CampaignRecipient, campaign:
     emit(session, "campaign.opened", {"campaign_id": campaign.id, "contact_id": recipient.contact_id})
     record_event(
         session,
-        f"Opened email: {campaign.subject}",
+        Phrase(N_("Opened email: %(subject)s"), {"subject": campaign.subject}),
         contact_id=recipient.contact_id,
-        body=f"Campaign {campaign.name}",
+        body=Phrase(N_("Campaign %(campaign)s"), {"campaign": campaign.name}),
     )
 
 
@@ -107,7 +108,7 @@ def record_click(session: TenantSession, token: str) -> str:
     emit(session, "campaign.clicked", {"campaign_id": campaign.id, "contact_id": recipient.contact_id})
     record_event(
         session,
-        f"Clicked a link in: {campaign.subject}",
+        Phrase(N_("Clicked a link in: %(subject)s"), {"subject": campaign.subject}),
         contact_id=recipient.contact_id,
         body=link.url[:500],
     )
@@ -134,8 +135,8 @@ def unsubscribe(session: TenantSession, token: str, *, ip: str | None, user_agen
     _event(session, recipient, "unsubscribe")
     record_event(
         session,
-        "Unsubscribed from email marketing",
+        Phrase(N_("Unsubscribed from email marketing")),
         contact_id=recipient.contact_id,
-        body=f"By the link in: {campaign.subject}",
+        body=Phrase(N_("By the link in: %(subject)s"), {"subject": campaign.subject}),
     )
     return True

@@ -27,6 +27,7 @@ from saas.modules.privacy.models import (
     ConsentPurpose,
 )
 from saas.modules.registry import ImportedConsent
+from saas.webhooks.events import emit
 
 _WITHDRAW = "You can withdraw at any time."
 # The titles are marked for extraction and shown through ``translate`` (a renamed purpose keeps its own
@@ -173,6 +174,9 @@ def record_consent(
         session, "consent.recorded", actor=context.actor, target=str(contact_id),
         details={"purpose": purpose.key, "status": status, "source": context.source, "event": event.id},
     )  # fmt: skip
+    if status == "withdrawn":
+        # Other modules hear of it through the registry (a sequence stops for a contact who unsubscribed).
+        emit(session, "consent.withdrawn", {"contact_id": contact_id, "purpose": purpose.key})
     return event
 
 

@@ -16,7 +16,7 @@ from saas.api.webhooks import emit
 from saas.auth.services import is_member
 from saas.db import TenantSession, db
 from saas.errors import Conflict, NotFound, ValidationError
-from saas.i18n import N_
+from saas.i18n import N_, Phrase
 from saas.jobs import enqueue_for_tenant
 from saas.modules.core import custom_fields
 from saas.modules.core.activities import acting_user_id, record_event
@@ -68,7 +68,7 @@ def record_history(
     return event
 
 
-def _timeline(session: TenantSession, ticket: Ticket, subject: str, body: str | None = None) -> None:
+def _timeline(session: TenantSession, ticket: Ticket, subject: Phrase, body: str | None = None) -> None:
     if ticket.requester_contact_id is not None:
         record_event(
             session,
@@ -291,7 +291,12 @@ class TicketService(RecordService[Ticket]):
             },
             actor=actor,
         )
-        _timeline(session, ticket, f"Ticket opened: {ticket.subject}", ticket.description)
+        _timeline(
+            session,
+            ticket,
+            Phrase(N_("Ticket opened: %(ticket)s"), {"ticket": ticket.subject}),
+            ticket.description,
+        )
         _announce(session, "ticket.created", ticket)
         return ticket
 
@@ -338,13 +343,15 @@ class TicketService(RecordService[Ticket]):
             )
         others = [name for name in changed if name != "status"]
         if "status" in changed:
-            _timeline(session, ticket, f"Ticket {_status_label(ticket.status)}: {ticket.subject}")
+            _timeline(session, ticket, _status_phrase(ticket))
         if others:
             details = "; ".join(
                 f"{name.removeprefix(custom_fields.PREFIX).removesuffix('_id').replace('_', ' ')} changed"
                 for name in others
             )
-            _timeline(session, ticket, f"Ticket updated: {ticket.subject}", details)
+            _timeline(
+                session, ticket, Phrase(N_("Ticket updated: %(ticket)s"), {"ticket": ticket.subject}), details
+            )
         session.flush()
         _announce(session, "ticket.updated", ticket, changed, changed=sorted(changed))
         return ticket
@@ -373,8 +380,19 @@ def _text(value: Any) -> Any:
     return value
 
 
-def _status_label(status: str) -> str:
-    return {"pending_customer": "pending customer", "new": "reopened", "open": "opened"}.get(status, status)
+STATUS_PHRASES = {
+    "new": N_("Ticket reopened: %(ticket)s"),
+    "open": N_("Ticket opened: %(ticket)s"),
+    "pending_customer": N_("Ticket pending customer: %(ticket)s"),
+    "solved": N_("Ticket solved: %(ticket)s"),
+    "closed": N_("Ticket closed: %(ticket)s"),
+}
+"""The timeline's entry when a ticket moves to a status, one whole sentence each (they decline)."""
+
+
+def _status_phrase(ticket: Ticket) -> Phrase:
+    message = STATUS_PHRASES.get(ticket.status, "Ticket " + ticket.status + ": %(ticket)s")
+    return Phrase(message, {"ticket": ticket.subject})
 
 
 tickets = TicketService(
@@ -457,7 +475,9 @@ def add_staff_message(
                 record_history(session, ticket, "sla.breached", {"target": "first_response"}, actor="system")
             ticket.first_responded_at = now
         record_history(session, ticket, "reply.added", {"message_id": str(message.id)}, actor="user")
-        _timeline(session, ticket, f"Reply on ticket: {ticket.subject}", body)
+        _timeline(
+            session, ticket, Phrase(N_("Reply on ticket: %(ticket)s"), {"ticket": ticket.subject}), body
+        )
         if status is None and ticket.status == "new":
             status = "open"
     else:
@@ -497,7 +517,12 @@ def add_customer_message(
     session.add(message)
     session.flush()
     record_history(session, ticket, "customer_reply.added", {"message_id": str(message.id)}, actor="customer")
-    _timeline(session, ticket, f"Customer replied on ticket: {ticket.subject}", message.body)
+    _timeline(
+        session,
+        ticket,
+        Phrase(N_("Customer replied on ticket: %(ticket)s"), {"ticket": ticket.subject}),
+        message.body,
+    )
     if ticket.status in ("pending_customer", "solved"):
         tickets.update(session, ticket.id, {"status": "open"}, actor="customer")
     return message
@@ -540,6 +565,11 @@ def rate_ticket(session: TenantSession, ticket: Ticket, rating: int, comment: st
     comment = (comment or "").strip()[:2000] or None
     ticket.csat_rating, ticket.csat_comment, ticket.csat_at = rating, comment, _now()
     record_history(session, ticket, "csat.rated", {"rating": rating}, actor="customer")
-    _timeline(session, ticket, f"Ticket rated {rating}/5: {ticket.subject}", comment)
+    _timeline(
+        session,
+        ticket,
+        Phrase(N_("Ticket rated %(rating)s/5: %(ticket)s"), {"rating": rating, "ticket": ticket.subject}),
+        comment,
+    )
     session.flush()
     return ticket

@@ -16,6 +16,7 @@ from sqlalchemy import func, select, text
 
 from saas.db import TenantSession
 from saas.errors import Conflict, NotFound, ValidationError
+from saas.i18n import N_, Phrase
 from saas.modules.core.activities import record_event
 from saas.modules.core.models import Account, Contact
 from saas.modules.core.services import accounts, contacts
@@ -200,15 +201,10 @@ def convert_lead(
     lead.converted_contact_id = contact.id
     lead.converted_account_id = account.id if account else None
     lead.converted_deal_id = opened.id if opened else None
-    outcome = [
-        f"contact {'created' if contact_created else 'linked'}",
-        *([f"account {'created' if account_created else 'linked'}: {account.name}"] if account else []),
-        *([f"deal opened: {opened.name}"] if opened else []),
-    ]
     record_event(
         session,
-        f"Converted from lead {contact.display_name}",
-        body="; ".join(outcome) + ".",
+        Phrase(N_("Converted from lead %(name)s"), {"name": contact.display_name}),
+        body=_conversion_outcome(contact_created, account, account_created, opened),
         contact_id=contact.id,
         account_id=account.id if account else None,
         subject_type="lead",
@@ -218,3 +214,28 @@ def convert_lead(
     emit(session, "lead.converted", {"lead_id": lead.id, "contact_id": contact.id,
          "account_id": lead.converted_account_id, "deal_id": lead.converted_deal_id})  # fmt: skip
     return Conversion(lead, contact, account, opened, contact_created, account_created)
+
+
+CONVERSION_OUTCOMES = {
+    (True, None, None): N_("Contact created."),
+    (False, None, None): N_("Contact linked."),
+    (True, True, None): N_("Contact created; account created: %(account)s."),
+    (True, False, None): N_("Contact created; account linked: %(account)s."),
+    (False, True, None): N_("Contact linked; account created: %(account)s."),
+    (False, False, None): N_("Contact linked; account linked: %(account)s."),
+    (True, None, True): N_("Contact created; deal opened: %(deal)s."),
+    (False, None, True): N_("Contact linked; deal opened: %(deal)s."),
+    (True, True, True): N_("Contact created; account created: %(account)s; deal opened: %(deal)s."),
+    (True, False, True): N_("Contact created; account linked: %(account)s; deal opened: %(deal)s."),
+    (False, True, True): N_("Contact linked; account created: %(account)s; deal opened: %(deal)s."),
+    (False, False, True): N_("Contact linked; account linked: %(account)s; deal opened: %(deal)s."),
+}
+"""What a conversion did, one whole sentence per outcome (a translation cannot be assembled from parts)."""
+
+
+def _conversion_outcome(
+    contact_created: bool, account: Account | None, account_created: bool, opened: Deal | None
+) -> Phrase:
+    key = (contact_created, account_created if account else None, True if opened else None)
+    values = {"account": account.name if account else "", "deal": opened.name if opened else ""}
+    return Phrase(CONVERSION_OUTCOMES[key], values)

@@ -18,6 +18,7 @@ from sqlalchemy import ColumnElement, func, select
 from saas.auth.services import is_member
 from saas.db import TenantSession, db
 from saas.errors import NotFound, ValidationError
+from saas.i18n import N_, Phrase
 from saas.modules.core.activities import ActivityService, acting_user_id, record_event
 from saas.modules.core.models import Account, Activity, Contact
 from saas.modules.core.services import RecordService
@@ -126,10 +127,14 @@ class DealService(RecordService[Deal]):
         _deal_event(
             session,
             deal,
-            f"Deal opened: {deal.name}",
-            f"In stage {stage.name} ({stage.probability}%), {deal.currency} {deal.amount}.",
+            Phrase(N_("Deal opened: %(deal)s"), {"deal": deal.name}),
+            Phrase(
+                N_("In stage %(stage)s (%(probability)s%%), %(amount)s."),
+                {"stage": stage.name, "probability": stage.probability, "amount": _amount(deal)},
+                translated=("stage",),
+            ),
         )
-        _link_contacts_on_timeline(session, deal, deal.contact_ids, "added to")
+        _link_contacts_on_timeline(session, deal, deal.contact_ids, CONTACT_ADDED)
         session.flush()
         session.refresh(deal)
         self.emit(session, "created", deal)
@@ -147,7 +152,9 @@ class DealService(RecordService[Deal]):
         if contact_ids is not None:
             self._set_contacts(session, deal, list(dict.fromkeys(contact_ids)))
         if deal.account_id != account_before and deal.account_id is not None:
-            _deal_event(session, deal, f"Deal {deal.name} is now with this account")
+            _deal_event(
+                session, deal, Phrase(N_("Deal %(deal)s is now with this account"), {"deal": deal.name})
+            )
         if target is not None:
             return self.move(session, deal.id, target.id, reason)
         _keep_lost_reason(deal, reason)
@@ -177,8 +184,12 @@ class DealService(RecordService[Deal]):
         _deal_event(
             session,
             deal,
-            f"Deal deleted: {deal.name}",
-            f"It was in stage {deal.stage.name}, {deal.currency} {deal.amount}.",
+            Phrase(N_("Deal deleted: %(deal)s"), {"deal": deal.name}),
+            Phrase(
+                N_("It was in stage %(stage)s, %(amount)s."),
+                {"stage": deal.stage.name, "amount": _amount(deal)},
+                translated=("stage",),
+            ),
         )
         super().delete(session, record_id)
 
@@ -198,9 +209,9 @@ class DealService(RecordService[Deal]):
         deal.contact_links = [link for link in deal.contact_links if link.contact_id in contact_ids] + [
             DealContact(contact_id=contact_id) for contact_id in contact_ids if contact_id not in current
         ]
-        _link_contacts_on_timeline(session, deal, [c for c in contact_ids if c not in current], "added to")
+        _link_contacts_on_timeline(session, deal, [c for c in contact_ids if c not in current], CONTACT_ADDED)
         _link_contacts_on_timeline(
-            session, deal, [c for c in current if c not in contact_ids], "removed from"
+            session, deal, [c for c in current if c not in contact_ids], CONTACT_REMOVED
         )
 
 
@@ -255,29 +266,46 @@ def _record_stage_change(session: TenantSession, deal: Deal, before: Stage | Non
     )
     if before is None:
         return  # the "opened" entry on the timeline says where it started
-    outcome = {"won": "Deal won", "lost": "Deal lost"}.get(after.kind, "Deal moved")
-    body = f"From {before.name} to {after.name}; win probability {after.probability}%."
+    outcome = {"won": N_("Deal won: %(deal)s"), "lost": N_("Deal lost: %(deal)s")}.get(
+        after.kind, N_("Deal moved: %(deal)s")
+    )
+    moved = {"before": before.name, "after": after.name, "probability": after.probability}
+    body = Phrase(
+        N_("From %(before)s to %(after)s; win probability %(probability)s%%."), moved, ("before", "after")
+    )
     if after.kind == "lost":
-        body += f" Reason: {deal.lost_reason}"
-    _deal_event(session, deal, f"{outcome}: {deal.name}", body)
+        body = Phrase(
+            N_("From %(before)s to %(after)s; win probability %(probability)s%%. Reason: %(reason)s"),
+            moved | {"reason": deal.lost_reason},
+            ("before", "after"),
+        )
+    _deal_event(session, deal, Phrase(outcome, {"deal": deal.name}), body)
 
 
-def _deal_event(session: TenantSession, deal: Deal, subject: str, body: str | None = None) -> None:
+def _amount(deal: Deal) -> str:
+    return f"{deal.currency} {deal.amount}"
+
+
+def _deal_event(session: TenantSession, deal: Deal, subject: Phrase, body: Phrase | None = None) -> None:
     """An entry about the deal on its account's timeline (and, through their links, its contacts')."""
     record_event(
         session, subject, body=body, account_id=deal.account_id, subject_type=DEAL_SUBJECT, subject_id=deal.id
     )
 
 
+CONTACT_ADDED = N_("Contact added to deal %(deal)s")
+CONTACT_REMOVED = N_("Contact removed from deal %(deal)s")
+
+
 def _link_contacts_on_timeline(
-    session: TenantSession, deal: Deal, contact_ids: list[uuid.UUID], verb: str
+    session: TenantSession, deal: Deal, contact_ids: list[uuid.UUID], message: str
 ) -> None:
     # One entry per contact links the person to the deal: from then on every entry about the deal
     # shows on the contact's timeline too (see saas.modules.core.activities).
     for contact_id in contact_ids:
         record_event(
             session,
-            f"Contact {verb} deal {deal.name}",
+            Phrase(message, {"deal": deal.name}),
             contact_id=contact_id,
             subject_type=DEAL_SUBJECT,
             subject_id=deal.id,

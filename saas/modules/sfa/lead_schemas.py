@@ -3,10 +3,17 @@ them, the pages and the CSV import validate with the same ones."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from marshmallow import RAISE, Schema, fields, validate
 
 from saas.modules.core.schemas import CleanInput, ContactIn, ContactOut, ListQuery, MatchOut, _text, page_of
 from saas.modules.sfa.models import LEAD_STATUSES
+
+
+def score_floor(**options: Any) -> fields.Integer:
+    """A list filter "score at least N"; rule points and the predicted % both lie in 0..100."""
+    return fields.Integer(load_default=None, validate=validate.Range(min=0, max=100), **options)
 
 
 class LeadIn(ContactIn):
@@ -40,6 +47,14 @@ class LeadOut(ContactOut):
     converted_contact_id = fields.UUID(allow_none=True)
     converted_account_id = fields.UUID(allow_none=True)
     converted_deal_id = fields.UUID(allow_none=True)
+    rule_score = fields.Integer(
+        allow_none=True, metadata={"description": "Rule points 0..100 from the daily scoring; null: not yet."}
+    )
+    predicted_score = fields.Integer(
+        allow_none=True,
+        metadata={"description": "Predicted chance (%) of converting; null: the workspace has too few "
+                  "decided leads for a model, or not scored yet."},
+    )  # fmt: skip
     matching_records = fields.List(
         fields.Nested(MatchOut),
         metadata={
@@ -52,6 +67,10 @@ class LeadOut(ContactOut):
 class LeadListQuery(ListQuery):
     status = fields.String(validate=validate.OneOf(LEAD_STATUSES), load_default=None)
     owner = fields.UUID(load_default=None, metadata={"description": "A member's user id."})
+    min_rule_score = score_floor(metadata={"description": "Leads with at least these rule points."})
+    min_predicted_score = score_floor(
+        metadata={"description": "Leads with at least this predicted chance (%) of converting."}
+    )
 
 
 class LeadFilters(Schema):
@@ -61,6 +80,8 @@ class LeadFilters(Schema):
         unknown = RAISE
 
     status = fields.String(validate=validate.OneOf(LEAD_STATUSES), load_default=None)
+    min_rule_score = score_floor()
+    min_predicted_score = score_floor()
 
 
 LeadPage = page_of(LeadOut)

@@ -23,13 +23,23 @@ from saas.modules.sfa.models import Lead
 
 class LeadService(RecordService[Lead]):
     def filters(
-        self, *, status: str | None = None, owner: uuid.UUID | None = None
+        self,
+        *,
+        status: str | None = None,
+        owner: uuid.UUID | None = None,
+        min_rule_score: int | None = None,
+        min_predicted_score: int | None = None,
     ) -> list[ColumnElement[bool]]:
+        """SQL conditions of a lead list; a score floor leaves out leads not scored yet (NULL)."""
         conditions: list[ColumnElement[bool]] = []
         if status is not None:
             conditions.append(Lead.status == status)
         if owner is not None:
             conditions.append(Lead.owner_user_id == owner)
+        if min_rule_score is not None:
+            conditions.append(Lead.rule_score >= min_rule_score)
+        if min_predicted_score is not None:
+            conditions.append(Lead.predicted_score >= min_predicted_score)
         return conditions
 
     def check(self, session: TenantSession, record: Lead) -> None:
@@ -80,6 +90,8 @@ leads = LeadService(
         "status": Lead.status,
         "source": Lead.source,
         "score": Lead.predicted_score,
+        "rule_score": Lead.rule_score,
+        "predicted_score": Lead.predicted_score,
         "created_at": Lead.created_at,
         "updated_at": Lead.updated_at,
     },

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
+from saas.i18n import N_
 from saas.modules.core.duplicates import Duplicate, find_matches, person_signals
 from saas.modules.core.merge import Elsewhere, MergeField, MergeKind, register_merge_kind
 from saas.modules.core.models import Contact
@@ -80,6 +81,7 @@ LEAD_KIND = register_merge_kind(
     MergeKind(
         key="lead",
         service=leads,
+        merged_message=N_("Merged %(name)s into this lead"),
         fields=(
             MergeField("first_name", "First name"),
             MergeField("last_name", "Last name"),

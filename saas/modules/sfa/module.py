@@ -10,6 +10,7 @@ from saas.modules.registry import Module, NavEntry, RecordLink, RecordType, Sett
 from saas.modules.sfa import dashboard, privacy, search
 from saas.modules.sfa.labels import RECORD_LABELS
 from saas.modules.sfa.merge import merge_sfa_records
+from saas.modules.sfa.segment_rules import LEAD_SCORE
 
 # A new tenant's pipeline: (name, probability %, kind). The names are stored in English and marked for
 # extraction: pages show them through ``translate``, so a stage the workspace renamed keeps its own name.
@@ -108,6 +109,7 @@ MODULE = Module(
     search=search.search,
     dashboard=dashboard.dashboard,
     record_labels=RECORD_LABELS,
+    segment_fields=(LEAD_SCORE,),
     # The timeline's composer offers these beside its note, call, meeting and email.
     record_links=(
         RecordLink("contacts", N_("New task"), "sfa.new_tasks", "contact_id", composer=True),
@@ -158,6 +160,8 @@ MODULE = Module(
         NavEntry(N_("Deals"), "sfa.list_deals", group="sales"),
         NavEntry(N_("Pipeline"), "sfa.kanban", group="sales"),
         NavEntry(N_("Forecast"), "sfa.forecast_page", group="reports"),
+        NavEntry(N_("Customer analytics"), "sfa.customer_analytics_page", group="reports"),
+        NavEntry(N_("Deals by month"), "sfa.cohorts_page", group="reports"),
         NavEntry(N_("Tasks"), "sfa.list_tasks", group="sales"),
         NavEntry(N_("Products"), "sfa.list_products", group="sales"),
     ),

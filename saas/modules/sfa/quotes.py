@@ -25,6 +25,7 @@ from sqlalchemy.dialects.postgresql import insert
 from saas.audit import record_audit
 from saas.db import TenantSession, db
 from saas.errors import Conflict, NotFound, ValidationError
+from saas.i18n import N_, Phrase
 from saas.modules.core.activities import acting_user_id, record_event
 from saas.modules.core.models import Contact
 from saas.modules.core.workspace_settings import change_setting, setting
@@ -141,7 +142,8 @@ def create_quote(session: TenantSession, deal_id: uuid.UUID, data: dict[str, Any
     session.add(quote)
     session.flush()
     record_event(
-        session, f"Quote {quote.reference} created", body=f"{quote.currency} {quote.total}",
+        session, Phrase(N_("Quote %(quote)s created"), {"quote": quote.reference}),
+        body=f"{quote.currency} {quote.total}",
         account_id=deal.account_id, subject_type=DEAL_SUBJECT, subject_id=deal.id,
     )  # fmt: skip
     return quote
@@ -209,7 +211,7 @@ def respond(session: TenantSession, quote_id: uuid.UUID, answer: Response) -> Qu
     deal = session.get(Deal, quote.deal_id)
     verb = "accepted" if answer.accept else "declined"
     record_event(
-        session, f"Quote {quote.reference} {verb} by {quote.responder_name or 'the customer'}",
+        session, _answer_phrase(quote, answer.accept),
         body=quote.decline_reason, account_id=deal.account_id, subject_type=DEAL_SUBJECT, subject_id=deal.id,
     )  # fmt: skip
     # Identifiers and figures only: the audit log outlives an erasure of the person (the IP is its own).
@@ -348,3 +350,21 @@ def set_acceptance_wins_deal(session: TenantSession, value: bool) -> bool:
     return change_setting(
         session, QuoteSettings, "acceptance_wins_deal", value, action="quotes.settings_changed", default=True
     )
+
+
+def _answer_phrase(quote: Quote, accepted: bool) -> Phrase:
+    """The timeline's entry for a customer's answer, naming them when they gave a name."""
+    values = {"quote": quote.reference, "name": quote.responder_name}
+    if quote.responder_name:
+        message = (
+            N_("Quote %(quote)s accepted by %(name)s")
+            if accepted
+            else N_("Quote %(quote)s declined by %(name)s")
+        )
+    else:
+        message = (
+            N_("Quote %(quote)s accepted by the customer")
+            if accepted
+            else N_("Quote %(quote)s declined by the customer")
+        )
+    return Phrase(message, values)

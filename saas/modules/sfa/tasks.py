@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, literal
 
 from saas.db import TenantSession
+from saas.i18n import N_, Phrase
 from saas.modules.core.activities import acting_user_id, record_event
 from saas.modules.core.pagination import SortKey
 from saas.modules.core.services import RecordService
@@ -85,7 +86,7 @@ class TaskService(RecordService[Task]):
 def _record_done(session: TenantSession, task: Task) -> None:
     record_event(
         session,
-        f"Task done: {task.title}",
+        Phrase(N_("Task done: %(task)s"), {"task": task.title}),
         body=task.notes,
         contact_id=task.contact_id,
         account_id=task.account_id,

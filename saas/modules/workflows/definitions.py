@@ -45,6 +45,8 @@ OPERATORS: dict[str, str] = {
     "is_not_empty": N_("is not empty"),
     "greater_than": N_("is greater than"),
     "less_than": N_("is less than"),
+    "at_least": N_("is at least"),
+    "at_most": N_("is at most"),
 }
 VALUELESS = ("is_empty", "is_not_empty")
 ENGAGEMENT = {"email_opened": N_("the last email was opened")}

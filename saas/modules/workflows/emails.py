@@ -37,26 +37,26 @@ def queue_sending(session: TenantSession) -> None:
         enqueue_for_tenant(session.tenant.id, SEND_JOB)
 
 
-def _claim(session: TenantSession, size: int) -> list[WorkflowEmail]:
+def claim_outbox(session: TenantSession, outbox: Any, size: int, *where: Any) -> list[Any]:
+    """Mark up to ``size`` rows of an outbox table (``id``, ``status``, ``attempts``: workflow or sequence
+    emails) ``sending`` and commit; returns them. ``where``: further conditions on the rows taken."""
     # Rows left ``sending`` by a dead sender are taken again: holding the lock, we are the only sender,
     # and their mail was never accepted (but for the instant between the server's 250 and our commit).
     due = (
-        select(WorkflowEmail.id)
-        .where(WorkflowEmail.status.in_(("queued", "sending")))
-        .order_by(WorkflowEmail.id)
+        select(outbox.id)
+        .where(outbox.status.in_(("queued", "sending")), *where)
+        .order_by(outbox.id)
         .limit(size)
         .with_for_update(skip_locked=True)
     )
     ids = session.scalars(
-        update(WorkflowEmail)
-        .where(WorkflowEmail.id.in_(due.scalar_subquery()))
-        .values(status="sending", attempts=WorkflowEmail.attempts + 1)
-        .returning(WorkflowEmail.id)
+        update(outbox)
+        .where(outbox.id.in_(due.scalar_subquery()))
+        .values(status="sending", attempts=outbox.attempts + 1)
+        .returning(outbox.id)
     ).all()
     session.commit()
-    return list(
-        session.scalars(select(WorkflowEmail).where(WorkflowEmail.id.in_(ids)).order_by(WorkflowEmail.id))
-    )
+    return list(session.scalars(select(outbox).where(outbox.id.in_(ids)).order_by(outbox.id)))
 
 
 def _message(session: TenantSession, email: WorkflowEmail, base_url: str):
@@ -115,7 +115,7 @@ def send_queued(session: TenantSession, batch_size: int = 100) -> dict[str, int]
         if not held:
             return {"sent": 0, "busy": 1}
         with smtp_connection() as smtp:
-            while batch := _claim(session, batch_size):
+            while batch := claim_outbox(session, WorkflowEmail, batch_size):
                 for email in batch:
                     message = _message(session, email, _base_url(session, email))
                     if message is None:

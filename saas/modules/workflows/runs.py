@@ -51,16 +51,18 @@ def writable(session: TenantSession) -> bool:
     return entitlements_for(db.session, session.tenant.id).can_write
 
 
-def queue_advance(session: Session) -> None:
-    """Advance due enrolments in a job once ``session`` commits (queued once per transaction)."""
-    if not session.info.get(_QUEUED):
-        session.info[_QUEUED] = True
-        enqueue_after_commit(session, ADVANCE_JOB)
+def queue_advance(session: Session, job: str = ADVANCE_JOB) -> None:
+    """Advance due enrolments in a job once ``session`` commits (queued once per transaction); ``job``:
+    another engine's advancing job (sequences run on the same design)."""
+    flag = f"{_QUEUED}:{job}"
+    if not session.info.get(flag):
+        session.info[flag] = True
+        enqueue_after_commit(session, job)
 
         from sqlalchemy import event
 
-        event.listen(session, "after_commit", lambda s: s.info.pop(_QUEUED, None), once=True)
-        event.listen(session, "after_rollback", lambda s: s.info.pop(_QUEUED, None), once=True)
+        event.listen(session, "after_commit", lambda s: s.info.pop(flag, None), once=True)
+        event.listen(session, "after_rollback", lambda s: s.info.pop(flag, None), once=True)
 
 
 def record_step(

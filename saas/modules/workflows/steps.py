@@ -84,6 +84,11 @@ def field_matches(record: Any, condition: dict[str, Any]) -> bool:
     if op == "contains":
         return wanted.lower() in text.lower()
     left, right = _number(text), _number(wanted)
+    if op in ("at_least", "at_most"):
+        # Thresholds on numbers (a lead's rule_score or predicted_score): an empty field passes neither.
+        if left is None or right is None:
+            return False
+        return left >= right if op == "at_least" else left <= right
     if left is None or right is None:
         return (text > wanted) if op == "greater_than" else (text < wanted)
     return left > right if op == "greater_than" else left < right

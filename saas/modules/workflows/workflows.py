@@ -11,6 +11,7 @@ from sqlalchemy import func, select, update
 
 from saas.db import TenantSession
 from saas.errors import NotFound
+from saas.i18n import translate
 from saas.modules.registry import registry
 from saas.modules.workflows import clock
 from saas.modules.workflows.definitions import clean_workflow
@@ -170,7 +171,7 @@ def editor_choices(
         from saas.modules.sfa.models import Pipeline, Stage
 
         stages = [
-            (str(stage_id), f"{pipeline} · {stage}")
+            (str(stage_id), f"{translate(pipeline)} · {translate(stage)}")  # seeded names read translated
             for stage_id, pipeline, stage in session.execute(
                 select(Stage.id, Pipeline.name, Stage.name)
                 .join(Pipeline, Pipeline.id == Stage.pipeline_id)

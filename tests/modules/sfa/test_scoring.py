@@ -12,7 +12,7 @@ from saas.modules.sfa import scoring
 from saas.modules.sfa.leads import leads
 from saas.modules.sfa.models import Lead, LeadScoreModel
 from saas.modules.switches import set_module_enabled
-from tests.conftest import login
+from tests.conftest import login, other_workspaces_set_aside
 
 
 def decided(session, *, phone_converts: bool, each: int = 12) -> None:
@@ -91,7 +91,8 @@ def test_the_daily_job_scores_workspaces_with_sales_on_only(app_ctx, tenant_a, t
             _fresh(session, phone="+4930999999")
     set_module_enabled(db.session, tenant_b.tenant.id, "sfa", False, actor="test")
     db.session.commit()
-    report = scoring.score_all_workspaces()
+    with other_workspaces_set_aside(tenant_a, tenant_b):
+        report = scoring.score_all_workspaces()
     assert report["skipped"].get(tenant_b.tenant.id) == "module_off"
     with tenant_session(tenant_a.ref) as session:
         assert session.scalar(select(Lead.rule_score)) == 15

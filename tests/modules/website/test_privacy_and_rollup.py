@@ -19,6 +19,7 @@ from saas.modules.website import rollup, site
 from saas.modules.website.consent import PURPOSE_KEY
 from saas.modules.website.models import WebsiteDailyPage, WebsitePageView, WebsiteVisitor
 from saas.modules.website.visits import Batch, identify_visitor, record_batch
+from tests.conftest import other_workspaces_set_aside
 
 NOON = datetime(2026, 11, 10, 12, 0, tzinfo=UTC)
 
@@ -92,7 +93,8 @@ def test_the_scheduled_job_serves_tenants_with_the_module_on_and_keeps_each_tena
             _store(session, uuid.uuid4(), [f"/{fixture.slug}"], old)
     set_module_enabled(db.session, tenant_b.tenant.id, "website", False, actor="test")
     db.session.commit()
-    report = rollup.roll_up_all()  # other tests' tenants are in the registry too: check these two only
+    with other_workspaces_set_aside(tenant_a, tenant_b):
+        report = rollup.roll_up_all()  # other tests' tenants are in the registry too: check these two only
     assert report["skipped"].get(tenant_b.tenant.id) == "module_off"
     assert tenant_a.tenant.id not in report["skipped"] and tenant_a.tenant.id not in report["failed"]
     with tenant_session(tenant_a.ref) as session:

@@ -4,9 +4,9 @@ those of contacts and accounts; the dashboard."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -29,9 +29,9 @@ from werkzeug.routing import BuildError
 from saas.auth.services import workspace_members
 from saas.db import TenantBase, db
 from saas.errors import ValidationError
-from saas.i18n import N_
+from saas.i18n import N_, from_local_input, local_input_value
 from saas.modules.core import pickers, schemas, services
-from saas.modules.core.activities import LOGGED_KINDS, activities
+from saas.modules.core.activities import LOGGED_KINDS, activities, shown_entry_text
 from saas.modules.core.blueprints import pages
 from saas.modules.core.saved_views import register_columns
 from saas.modules.core.views.columns import (
@@ -50,6 +50,7 @@ from saas.modules.switches import enabled_module_keys
 from saas.tenants.routing import current_tenant_session
 
 pages.add_app_template_filter(shown_phone, "phone")  # ``{{ record.phone|phone }}`` on any page
+pages.add_app_template_filter(shown_entry_text, "entry_text")  # a timeline entry in the reader's language
 
 ACTIVITY_KIND_NAMES = (N_("Note"), N_("Call"), N_("Meeting"), N_("Email"), N_("System"))
 """The timeline's kinds as its page shows them (``kind|capitalize|translate``), marked for extraction."""
@@ -74,12 +75,15 @@ class FormField:
         """The stored value as the form's input expects it."""
         value = getattr(record, self.name)
         if self.kind == "datetime-local" and isinstance(value, datetime):
-            return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M")
+            return local_input_value(value)
         return value
 
 
 PHONE_FIELD = FormField("phone", N_("Phone"), "tel", show=lambda record: shown_phone(record.phone))
 """The phone of a contact, account or lead: typed in any format, shown in the reader's."""
+
+ACTIVITY_FIELDS = (FormField("occurred_at", N_("When"), "datetime-local"),)
+"""The timeline form's fields that need more than the schema (its time, typed on the reader's clock)."""
 
 
 @dataclass(frozen=True)
@@ -172,6 +176,14 @@ def _form_data(pages_of: RecordPages) -> dict[str, Any]:
     return data
 
 
+def on_readers_clock(fields: Iterable[FormField], data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` with each ``datetime-local`` value read on the reader's clock (what the input shows), as an
+    ISO timestamp with its offset; a value that is no date and time is left for the schema to refuse."""
+    timed = {f.name for f in fields if f.kind == "datetime-local"}
+    moments = {name: from_local_input(value) for name, value in data.items() if name in timed and value}
+    return data | {name: moment.isoformat() for name, moment in moments.items() if moment is not None}
+
+
 def _typed_references() -> dict[str, str]:
     """What was typed into the form's record pickers (its own fields' and custom references'), by input."""
     return {name: value for name, value in request.form.items() if name.endswith(PICKED_SUFFIX)}
@@ -254,7 +266,9 @@ def _save(pages_of: RecordPages, record_id: uuid.UUID | None):
     data, custom = split_custom_form(pages_of, data, request.form)
     try:
         data, custom = _resolve_references(pages_of, data, custom)
-        loaded = load_form(pages_of.schema_in(), data, "Please correct the marked fields.")
+        loaded = load_form(
+            pages_of.schema_in(), on_readers_clock(pages_of.fields, data), "Please correct the marked fields."
+        )
         if record_id is None:
             record = pages_of.service.create(session, loaded)
         else:
@@ -318,7 +332,9 @@ def _log_activity(pages_of: RecordPages, record_id: uuid.UUID):
     record = pages_of.service.get(session, record_id)
     data = {name: request.form.get(name, "") for name in ("kind", "subject", "body", "occurred_at")}
     try:
-        loaded = load_form(schemas.ActivityIn(), data, "Please correct the activity.")
+        loaded = load_form(
+            schemas.ActivityIn(), on_readers_clock(ACTIVITY_FIELDS, data), "Please correct the activity."
+        )
         activities.create(session, {**loaded, **pages_of.timeline.links(record)})
     except ValidationError as error:
         form = {"values": data, "errors": error.errors, "message": error.detail}
@@ -681,7 +697,9 @@ def save_property(pages_of: RecordPages, record_id: uuid.UUID):
                 ) from error
         else:
             loaded = load_form(
-                pages_of.schema_in(partial=True), {name: value}, "Please correct the marked fields."
+                pages_of.schema_in(partial=True),
+                on_readers_clock(pages_of.fields, {name: value}),
+                "Please correct the marked fields.",
             )
             pages_of.service.update(session, record_id, loaded)
     except ValidationError as error:

@@ -7,10 +7,11 @@ import uuid
 from flask import request
 
 from saas.api import token_auth
-from saas.modules.marketing import campaigns
+from saas.modules.marketing import attribution, campaigns
 from saas.modules.marketing.audit import audit_marketing
 from saas.modules.marketing.blueprints import api
 from saas.modules.marketing.schemas import (
+    AttributionOut,
     CampaignIn,
     CampaignList,
     CampaignOut,
@@ -105,6 +106,17 @@ def test_send(campaign_id: uuid.UUID, json_data: dict):
 @api.get(f"{P}/campaigns/<uuid:campaign_id>/report")
 @api.auth_required(token_auth)
 @api.output(ReportOut)
-@api.doc(summary="Sent, delivered, opened, clicked, unsubscribed, and per hour", responses=[404])
+@api.doc(
+    summary="Sent, delivered, opened, clicked, unsubscribed, and per hour; the A/B test; won-deal revenue",
+    responses=[404],
+)
 def campaign_report(campaign_id: uuid.UUID):
-    return campaigns.campaign_report(current_tenant_session(), campaign_id).as_dict()
+    return campaigns.campaign_report(current_tenant_session(), campaign_id, revenue=True).as_dict()
+
+
+@api.get(f"{P}/attribution")
+@api.auth_required(token_auth)
+@api.output(AttributionOut)
+@api.doc(summary="Won-deal revenue by first and last touch: campaigns, forms and website sources")
+def attribution_report():
+    return attribution.attribution(current_tenant_session()).as_dict()

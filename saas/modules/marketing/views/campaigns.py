@@ -12,6 +12,7 @@ from flask_babel import gettext
 from saas.errors import SaasError, ValidationError
 from saas.i18n import LANGUAGES, N_, translate
 from saas.modules.marketing import campaigns, segments
+from saas.modules.marketing.ab_tests import ARM_FIELDS
 from saas.modules.marketing.audit import audit_marketing
 from saas.modules.marketing.blueprints import pages
 from saas.modules.marketing.charts import report_chart
@@ -55,7 +56,49 @@ def _campaign_form() -> dict[str, Any]:
     data["segment_id"] = uuid_or_none(request.form.get("segment_id"))
     if "variant_rows" in request.form:  # a form without the rows (an older page) keeps the variants
         data["variants"] = _variants_form()
+    if "ab_form" in request.form:  # likewise the A/B test
+        data["ab_test"] = _ab_test_form() if request.form.get("ab_enabled") else None
     return data
+
+
+AB_ARM_ROWS = 4
+
+
+def _ab_test_form() -> dict[str, Any]:
+    """The A/B test as typed; arm rows left blank are not arms (so A and B may be the first two)."""
+    arms = [
+        {name: request.form.get(f"ab_arm_{index}_{name}", "") for name in ARM_FIELDS}
+        for index in range(AB_ARM_ROWS)
+    ]
+    return {
+        "sample_percent": request.form.get("ab_sample_percent", ""),
+        "wait_hours": request.form.get("ab_wait_hours", ""),
+        "metric": request.form.get("ab_metric", ""),
+        "arms": [arm for arm in arms if any(value.strip() for value in arm.values())],
+    }
+
+
+def _ab_test_rows(campaign, form) -> dict[str, Any]:
+    """What the A/B test fieldset shows: as typed when the form comes back, else as stored, else the
+    defaults; always four arm rows."""
+    if form is not None and "ab_form" in form:
+        typed = _ab_test_form() | {"enabled": bool(form.get("ab_enabled"))}
+        typed["arms"] = [
+            {name: form.get(f"ab_arm_{index}_{name}", "") for name in ARM_FIELDS}
+            for index in range(AB_ARM_ROWS)
+        ]
+        return typed
+    test = campaign.ab_test if campaign else None
+    if test is None:
+        return {"enabled": False, "sample_percent": 20, "wait_hours": 4, "metric": "opens",
+                "arms": [{}] * AB_ARM_ROWS}  # fmt: skip
+    return {
+        "enabled": True,
+        "sample_percent": test.sample_percent,
+        "wait_hours": test.wait_hours,
+        "metric": test.metric,
+        "arms": [*test.arms, *[{}] * (AB_ARM_ROWS - len(test.arms))],
+    }
 
 
 def _variants_form() -> list[dict[str, str]]:
@@ -108,6 +151,7 @@ def _render_campaign(campaign, *, errors=None, message=None, form=None, status=2
         zone=zone,
         merge_fields=campaigns_merge_fields(),
         variants=_variant_rows(campaign, form),
+        ab_test=_ab_test_rows(campaign, form),
     ), status
 
 
@@ -216,7 +260,7 @@ def delete_campaign(campaign_id: uuid.UUID):
 def campaign_report(campaign_id: uuid.UUID):
     session = current_tenant_session()
     campaign = campaigns.get_campaign(session, campaign_id)
-    report = campaigns.campaign_report(session, campaign.id)
+    report = campaigns.campaign_report(session, campaign.id, revenue=True)
     return render_template(
         "marketing/report.html", campaign=campaign, report=report, chart=report_chart(report.timeline)
     )

@@ -1,5 +1,6 @@
 """SFA pages under /t/<slug>/: importing each file attaches its routes to ``blueprints.pages``."""
 
+import saas.modules.sfa.views.analytics
 import saas.modules.sfa.views.deals
 import saas.modules.sfa.views.forecast
 import saas.modules.sfa.views.kanban

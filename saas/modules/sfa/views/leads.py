@@ -89,6 +89,10 @@ def _score(lead: Lead) -> str:
     return "" if lead.rule_score is None else gettext("%(points)d points", points=lead.rule_score)
 
 
+def _predicted(lead: Lead) -> int | None:
+    return lead.predicted_score
+
+
 def _lead_name(lead: Any) -> str:
     return " ".join(part for part in (lead.first_name, lead.last_name) if part)
 
@@ -118,6 +122,8 @@ LEAD_PAGES = RecordPages(
         ListColumn(N_("Status"), lead_status_label, "status", "status"),
         ListColumn(N_("Source"), lambda lead: lead.source, "source", "source"),
         ListColumn(N_("Score"), _score, "score", "score"),
+        ListColumn(N_("Rule points"), lambda lead: lead.rule_score, "rule_score", "rule_score", shown=False),
+        ListColumn(N_("Predicted chance"), _predicted, "predicted_score", "predicted_score", shown=False),
         phone_column(),
         ListColumn(N_("Owner"), _owner_email, "owner", shown=False),
         *TIMESTAMP_COLUMNS,

@@ -7,7 +7,7 @@ from typing import Any
 
 from flask_babel import pgettext
 
-from saas.i18n import N_
+from saas.i18n import N_, format_moment
 from saas.modules.core.models import Account, Contact
 from saas.modules.core.views.columns import TIMESTAMP_COLUMNS, ListColumn
 from saas.modules.core.views.records import (
@@ -50,7 +50,8 @@ def _status_label(task: Task) -> str:
 
 
 def _due(task: Task) -> str:
-    return task.due_at.strftime("%Y-%m-%d %H:%M UTC") if task.due_at else ""
+    """When the task is due, in the reader's language and time zone."""
+    return format_moment(task.due_at, "short")
 
 
 TASK_PAGES = RecordPages(
@@ -60,7 +61,7 @@ TASK_PAGES = RecordPages(
     plural="tasks",
     fields=(
         FormField("title", N_("Title"), required=True),
-        FormField("due_at", N_("Due (UTC)"), "datetime-local", show=_due),
+        FormField("due_at", N_("Due"), "datetime-local", show=_due),
         FormField(
             "assignee_user_id",
             N_("Assignee"),
