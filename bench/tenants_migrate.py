@@ -185,7 +185,7 @@ def check_schemas(refs: list[TenantRef]) -> tuple[int, int]:
             ).one()
         at_revision += version == BENCH_REVISION
         with_column += column
-    logins.engine.dispose()
+    logins.dispose()
     return at_revision, with_column
 
 

@@ -6,6 +6,7 @@ caller decides the transaction (and, for tenants, logs in as the tenant's role).
 
 from __future__ import annotations
 
+import io
 import os
 from functools import cache
 from pathlib import Path
@@ -73,6 +74,44 @@ def is_downgrade(history: History, target: str, current: str | None) -> bool:
 
 
 _UNREAD = object()
+
+
+def rendered_steps(history: History, current: str | None, target: str) -> str | None:
+    """The SQL that takes a schema from ``current`` to ``target``, version stamps included, as Alembic
+    renders it offline: rendered once per process, then replayed by each tenant in one round trip instead
+    of building an Alembic context per tenant (the context, not the DDL, was 85% of a tenant's upgrade).
+
+    Revisions name no schema; ``alembic_version`` is left unqualified too, so the script runs in whatever
+    schema the tenant's login finds first. ``None`` when the range cannot be rendered ahead of time: from
+    nothing, to ``base``, or through a revision that reads the database (a data migration calling
+    ``op.get_bind()``); the caller then runs Alembic itself.
+    """
+    if current is None or target in ("base", current):
+        return None
+    return _rendered_steps(str(script_location(history)), history, current, target)
+
+
+@cache
+def _rendered_steps(location: str, history: History, current: str, target: str) -> str | None:
+    script = script_directory(history)
+    backwards = is_downgrade(history, target, current)
+
+    def steps(revision, context):
+        return (
+            script._downgrade_revs(target, revision) if backwards else script._upgrade_revs(target, revision)
+        )
+
+    output = io.StringIO()
+    environment = EnvironmentContext(
+        alembic_config(history), script, fn=steps, as_sql=True, starting_rev=current, destination_rev=target
+    )
+    try:
+        with environment:
+            environment.configure(dialect_name="postgresql", output_buffer=output, transactional_ddl=False)
+            environment.run_migrations()
+    except Exception:  # a revision that needs a live connection: not renderable, never half rendered
+        return None
+    return output.getvalue()
 
 
 def migrate_connection(
