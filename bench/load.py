@@ -40,6 +40,7 @@ os.environ.setdefault(
 )
 os.environ.setdefault("SAAS_ENV", "test")
 
+from connection_budget import tenant_connection_budget
 from figures import summary  # bench/ is on the path when a bench runs
 from flask import Flask, jsonify, request
 from sqlalchemy import func, select, text
@@ -378,6 +379,10 @@ def main() -> None:
             "API_RATE_LIMIT_PER_IP": "100000000/minute",
             # No worker recycling mid-run: a restart costs the app (imports, pools) more than the bare app.
             "GUNICORN_MAX_REQUESTS": "0",
+            # Both gunicorns' workers at once within max_connections: refusals would be measured, not speed.
+            "TENANT_POOL_MAX_CONNECTIONS": str(
+                tenant_connection_budget(2 * args.workers, tenant_pools().settings.max_connections)
+            ),
         }
 
     print(f"load average before the run: {os.getloadavg()}")

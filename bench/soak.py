@@ -54,6 +54,7 @@ os.environ.setdefault("SAAS_ENV", "test")
 os.environ.setdefault("TENANT_POOL_MAX_CONNECTIONS", "4")  # OWN_TENANT_CONNECTIONS, before the app reads it
 
 import psutil
+from connection_budget import tenant_connection_budget
 from figures import summary  # bench/ is on the path when a bench runs
 from load import analyze, copy_contacts, start_gunicorn
 from redis.exceptions import RedisError
@@ -898,20 +899,6 @@ def print_table(header: tuple, rows: list[tuple]) -> None:
 
 OWN_TENANT_CONNECTIONS = 4
 """The soak process's own cap: it provisions, then counts back one tenant at a time."""
-PLATFORM_CONNECTIONS = 5
-"""What each process may hold of the platform pool (DB_POOL_SIZE) besides its tenants' connections."""
-
-
-def tenant_connection_budget(app_processes: int) -> int:
-    """Each app process's cap on tenant connections, so that all of them (gunicorn's workers, each saas
-    worker with its work horse, and the soak itself) fit in PostgreSQL's ``max_connections``: one login
-    per tenant means a process keeps up to its cap open, and a server out of slots refuses everyone
-    (production puts PgBouncer in front, docs/operations.md)."""
-    with db.engine.connect() as connection:
-        slots = int(connection.exec_driver_sql("SHOW max_connections").scalar())
-        reserved = int(connection.exec_driver_sql("SHOW superuser_reserved_connections").scalar())
-    spare = slots - reserved - PLATFORM_CONNECTIONS * (app_processes + 1) - OWN_TENANT_CONNECTIONS
-    return max(2, spare // app_processes)
 
 
 def main() -> None:
@@ -961,7 +948,7 @@ def main() -> None:
         db.session.commit()
         print(f"run {run}: {len(tenants)} tenants ready in {time.monotonic() - made:.1f} s")
         redis_url = app.config["REDIS_URL"]
-        tenant_cap = tenant_connection_budget(args.workers + 2 * args.rq_workers)
+        tenant_cap = tenant_connection_budget(args.workers + 2 * args.rq_workers, OWN_TENANT_CONNECTIONS)
         print(f"tenant connections per process: at most {tenant_cap} (PostgreSQL's max_connections shared)")
         env = {
             "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],

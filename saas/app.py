@@ -6,6 +6,7 @@ import logging
 
 from apiflask import APIFlask
 from flask import Flask
+from sqlalchemy.orm import configure_mappers
 
 from saas import billing, extensions, i18n, observability
 from saas.api.contract import DocumentedApp
@@ -14,6 +15,7 @@ from saas.cells import init_app as init_cells
 from saas.config import Settings
 from saas.db import TENANT_SCHEMA_PLACEHOLDER, db
 from saas.embedded import embedded_database_url, embedded_redis_url, normalise_database_url
+from saas.models import load_all_models
 from saas.tenant_connections import TenantConnectionSettings, TenantPools
 
 
@@ -160,4 +162,7 @@ def create_app(settings: Settings | None = None) -> APIFlask:
     register_blueprints(app)
     billing.init_app(app)
     register_commands(app)
+    # Mappers configured once here, not by each worker's first request (about a second of CPU each).
+    load_all_models()
+    configure_mappers()
     return app
