@@ -5,6 +5,7 @@ from __future__ import annotations
 from saas.i18n import N_
 from saas.jobs.schedules import PeriodicJob, register_periodic
 from saas.modules.marketing import privacy
+from saas.modules.marketing.report_sources import ATTRIBUTION
 from saas.modules.registry import Module, NavEntry, RecordList, SettingsPage
 
 
@@ -63,6 +64,7 @@ MODULE = Module(
         NavEntry(N_("Attribution"), "marketing.attribution_page", group="reports"),
     ),
     record_lists=(RecordList(("contacts",), _static_lists, _add_to_static_list),),
+    report_sources=(ATTRIBUTION,),
     personal_data=privacy.personal_data,
     erase_person=privacy.erase_person,
     retention_keep=privacy.retention_keep,
