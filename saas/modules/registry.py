@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint
 from sqlalchemy import Select
@@ -21,6 +21,9 @@ from sqlalchemy.orm import Session
 import saas.modules
 from saas.errors import ValidationError
 from saas.i18n import N_
+
+if TYPE_CHECKING:
+    from saas.modules.core.scoring import ScoreRule
 
 
 @dataclass(frozen=True)
@@ -266,6 +269,20 @@ class ReportSource:
     """The module that declares it; filled in by the registry."""
 
 
+@dataclass(frozen=True)
+class ScoreSignal:
+    """Rule points a contact earns from one kind of a module's data (website visits, opened campaign
+    emails), added to the contact's score (``saas.modules.core.scoring``) while the module is on."""
+
+    rule: ScoreRule
+    """The feature's name, points per unit and cap."""
+    label: str
+    """Marked with ``N_``; translated where shown (the score's factors)."""
+    count: Callable[[datetime], Any]
+    """``now`` -> a SQL count correlated on ``contacts.id`` (``SELECT count(*) ... WHERE x.contact_id =
+    contacts.id``), for one UPDATE of every contact."""
+
+
 RecordLabels = Callable[[Session, Collection[uuid.UUID]], dict[uuid.UUID, str]]
 """The names a person reads for records of one type, by id (``session, ids``); unknown ids are left out."""
 
@@ -363,6 +380,9 @@ class Module:
     record_lists: tuple[RecordList, ...] = ()
     """Lists records of some types may be added to in bulk, shown while the module is on."""
     report_sources: tuple[ReportSource, ...] = ()
+    """Figures the report builder offers beside record types (attribution, customers), while it's on."""
+    score_signals: tuple[ScoreSignal, ...] = ()
+    """What the module's data adds to contacts' rule points (website visits, email engagement)."""
     """Figures the report builder offers beside record types (attribution, customers), while it's on."""
     event_listeners: tuple[EventListener, ...] = ()
     """Told of every event emitted in a tenant session (``contact.updated``, ``deal.stage_changed``,
@@ -511,6 +531,10 @@ class ModuleRegistry:
     def report_source(self, key: str) -> ReportSource | None:
         """The report source named ``key``, switched on or not (the caller checks the switch)."""
         return next((source for source in self.report_sources() if source.key == key), None)
+
+    def score_signals(self, enabled: Collection[str]) -> list[ScoreSignal]:
+        """The score signals of the ``enabled`` modules."""
+        return [signal for module in self if module.key in enabled for signal in module.score_signals]
 
     def record_panels(self, record_type: RecordType, enabled: Collection[str]) -> list[RecordPanel]:
         """The panels of the ``enabled`` modules shown on a ``record_type`` record's page, in order."""
