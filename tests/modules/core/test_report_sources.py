@@ -9,7 +9,11 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from urllib.parse import urlencode
 
+import pytest
+
 from saas.db import db, tenant_session
+from saas.errors import ValidationError
+from saas.modules.core import saved_reports
 from saas.modules.core.currencies import set_rate
 from saas.modules.core.services import accounts
 from saas.modules.sfa import analytics
@@ -156,3 +160,13 @@ def test_tenant_b_report_sources_show_none_of_tenant_a_figures(client, tenant_a,
     login(client, tenant_b.email, tenant_b.password)
     page = client.get(f"/t/{tenant_b.slug}/reports?entity={ATTRIBUTION}&group_by=label")
     assert page.status_code == 200 and "Summer" not in page.text and "search.example" not in page.text
+
+
+def test_an_archives_saved_report_may_name_a_source_only_by_its_own_fields():
+    kept = {"entity": ATTRIBUTION, "group_by": "label", "measure": "sum", "field": "revenue",
+            "filters": {"model": "first_touch"}}  # fmt: skip
+    saved_reports.check_stored(kept, lambda entity: [])
+    for bad in ({**kept, "group_by": "deal_id"}, {**kept, "filters": {"cf_region": "north"}},
+                {**kept, "entity": "marketing.nothing"}):  # fmt: skip
+        with pytest.raises(ValidationError):
+            saved_reports.check_stored(bad, lambda entity: [])
