@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint
 from sqlalchemy import Select
@@ -21,6 +21,9 @@ from sqlalchemy.orm import Session
 import saas.modules
 from saas.errors import ValidationError
 from saas.i18n import N_
+
+if TYPE_CHECKING:
+    from saas.modules.core.scoring import ScoreRule
 
 
 @dataclass(frozen=True)
@@ -241,6 +244,45 @@ class SegmentField:
     """``op, value`` -> what is wrong with the value (empty: nothing)."""
 
 
+@dataclass(frozen=True)
+class ReportSource:
+    """Figures a module offers the report builder beside record types (marketing's attribution): the rows
+    of a query with named columns, grouped, filtered, counted and summed as records are. Reports, saved
+    reports and dashboard cards name it by ``key`` where they would name a record type's table."""
+
+    key: str
+    """Unique and stable, ``<module>.<name>`` (``marketing.attribution``): never a table's name."""
+    label: str
+    """Marked with ``N_``; translated where shown (the report page's "Records" choice)."""
+    rows: Callable[[Session], Any]
+    """``session`` -> a ``Select`` whose columns include every field below: one row per thing counted."""
+    groupable: tuple[tuple[str, str], ...]
+    """``(column, label)`` of the fields a report groups and filters by, labels marked with ``N_``."""
+    summable: tuple[tuple[str, str], ...] = ()
+    """``(column, label)`` of the numeric fields a report sums or averages, labels marked with ``N_``."""
+    money_fields: tuple[tuple[str, str], ...] = ()
+    """``(amount column, currency column)`` pairs, converted into the base currency as records' are."""
+    value_labels: Callable[[str], dict[str, str]] | None = None
+    """The reader's names of a field's stored values (``first_touch``), given the field's name; called
+    where a request's language is known."""
+    module: str = ""
+    """The module that declares it; filled in by the registry."""
+
+
+@dataclass(frozen=True)
+class ScoreSignal:
+    """Rule points a contact earns from one kind of a module's data (website visits, opened campaign
+    emails), added to the contact's score (``saas.modules.core.scoring``) while the module is on."""
+
+    rule: ScoreRule
+    """The feature's name, points per unit and cap."""
+    label: str
+    """Marked with ``N_``; translated where shown (the score's factors)."""
+    count: Callable[[datetime], Any]
+    """``now`` -> a SQL count correlated on ``contacts.id`` (``SELECT count(*) ... WHERE x.contact_id =
+    contacts.id``), for one UPDATE of every contact."""
+
+
 RecordLabels = Callable[[Session, Collection[uuid.UUID]], dict[uuid.UUID, str]]
 """The names a person reads for records of one type, by id (``session, ids``); unknown ids are left out."""
 
@@ -337,6 +379,11 @@ class Module:
     """Fields of the module's data that segment rules may test (pages a contact viewed)."""
     record_lists: tuple[RecordList, ...] = ()
     """Lists records of some types may be added to in bulk, shown while the module is on."""
+    report_sources: tuple[ReportSource, ...] = ()
+    """Figures the report builder offers beside record types (attribution, customers), while it's on."""
+    score_signals: tuple[ScoreSignal, ...] = ()
+    """What the module's data adds to contacts' rule points (website visits, email engagement)."""
+    """Figures the report builder offers beside record types (attribution, customers), while it's on."""
     event_listeners: tuple[EventListener, ...] = ()
     """Told of every event emitted in a tenant session (``contact.updated``, ``deal.stage_changed``,
     ``form.submitted``), webhook or not, inside the emitting transaction, so that what they write commits or
@@ -471,6 +518,23 @@ class ModuleRegistry:
     ) -> RecordType | None:
         """The record type stored in ``table``, or None when the workspace has none such."""
         return next((t for t in self.record_types(session, enabled) if t.table == table), None)
+
+    def report_sources(self, enabled: Collection[str] | None = None) -> list[ReportSource]:
+        """Every module's report sources (of the ``enabled`` modules when given), each with its module."""
+        return [
+            replace(source, module=module.key)
+            for module in self
+            if enabled is None or module.key in enabled
+            for source in module.report_sources
+        ]
+
+    def report_source(self, key: str) -> ReportSource | None:
+        """The report source named ``key``, switched on or not (the caller checks the switch)."""
+        return next((source for source in self.report_sources() if source.key == key), None)
+
+    def score_signals(self, enabled: Collection[str]) -> list[ScoreSignal]:
+        """The score signals of the ``enabled`` modules."""
+        return [signal for module in self if module.key in enabled for signal in module.score_signals]
 
     def record_panels(self, record_type: RecordType, enabled: Collection[str]) -> list[RecordPanel]:
         """The panels of the ``enabled`` modules shown on a ``record_type`` record's page, in order."""

@@ -142,6 +142,10 @@ class Contact(Timestamps, TenantBase):
     notes: Mapped[str | None] = mapped_column(Text)
     # The language the person uses with us (saas.i18n), set by the public page they used.
     preferred_locale: Mapped[str | None] = mapped_column(String(16))
+    # Rule points 0..100 and the points per feature behind them, stored by the hourly scoring job
+    # (saas.modules.core.scoring); NULL until it first runs.
+    rule_score: Mapped[int | None] = mapped_column(Integer, index=True)
+    score_factors: Mapped[dict[str, int] | None] = mapped_column(JSONB)
     sort_name: Mapped[str] = mapped_column(
         String(201),
         Computed("lower(coalesce(last_name, '') || ' ' || coalesce(first_name, ''))", persisted=True),

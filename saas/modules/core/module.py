@@ -5,6 +5,7 @@ from saas.jobs.schedules import PeriodicJob, register_periodic
 from saas.modules.core import dashboard, objects, privacy, schemas, search, services
 from saas.modules.core.labels import RECORD_LABELS
 from saas.modules.core.merge import merge_core_records
+from saas.modules.core.scoring import CONTACT_SCORE, SCORE_JOB
 from saas.modules.registry import Module, NavEntry, RecordPanel, RecordType, SettingsPage
 
 
@@ -86,6 +87,7 @@ MODULE = Module(
     search=search.search,
     dashboard=dashboard.dashboard,
     record_labels=RECORD_LABELS,
+    segment_fields=(CONTACT_SCORE,),
     workspace_record_types=objects.record_types,
     workspace_nav=lambda session: _objects_pages().workspace_nav(session),
     record_panels=(
@@ -100,7 +102,7 @@ MODULE = Module(
             N_("Contacts"),
             "core.show_contacts",
             service=lambda: services.contacts,
-            list_query=lambda: schemas.ListQuery(),
+            list_query=lambda: schemas.ContactListQuery(),
             import_target=lambda: _imports().CONTACTS,
         ),
         RecordType(
@@ -117,3 +119,4 @@ MODULE = Module(
 
 # Imports whose worker died or whose queue entry was lost with Redis resume from their last batch.
 register_periodic(PeriodicJob("saas.modules.core.imports.resume_all_stalled_imports", interval=60))
+register_periodic(PeriodicJob(SCORE_JOB, cron="23 * * * *"))

@@ -22,6 +22,9 @@ CONTACT_FIELDS = (
     "phone",
     "title",
     "notes",
+    # Scores are profiling: the person sees them and the points behind them (scoring.py).
+    "rule_score",
+    "score_factors",
     "created_at",
     "updated_at",
 )

@@ -1,9 +1,11 @@
 """Reports: counts, sums and averages of one record type grouped by one or two of its fields (custom fields
-included), as rows for a table, a chart and a CSV download. Only whitelisted columns reach the SQL."""
+included), or of a module's report source (attribution, customers), as rows for a table, a chart and a CSV
+download. Only whitelisted columns reach the SQL."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -17,7 +19,6 @@ from sqlalchemy import (
     Text,
     case,
     cast,
-    distinct,
     func,
     literal,
     select,
@@ -27,11 +28,11 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from saas.db import TenantSession, db
 from saas.errors import ValidationError
-from saas.i18n import N_
+from saas.i18n import N_, translate
 from saas.modules.core import currencies, custom_fields, objects
 from saas.modules.core.currencies import Converter
 from saas.modules.core.models import CustomField
-from saas.modules.registry import Series, registry
+from saas.modules.registry import ReportSource, Series, registry
 from saas.modules.switches import ModuleDisabled, enabled_module_keys
 from saas.spreadsheet import csv_line
 from saas.sql import qualified_column, quote_identifier
@@ -65,7 +66,11 @@ class ReportRow:
 
 
 def fields_of(session: TenantSession, entity: str) -> tuple[dict[str, str], dict[str, str]]:
-    """(groupable, summable) fields of a record type: name -> label, built-in then custom."""
+    """(groupable, summable) fields of a record type (built-in then custom) or of a report source: name ->
+    label."""
+    source = registry.report_source(entity)
+    if source is not None:
+        return dict(source.groupable), dict(source.summable)
     return fields_among(entity, custom_fields.list_fields(session, entity))
 
 
@@ -174,6 +179,8 @@ def value_labels(
 def filter_labels(session: TenantSession, entity: str, filters: dict[str, str]) -> dict[str, str]:
     """For each filter on a field that refers to records, the name of the record its value is the id
     of, so the page shows "stage is Proposal" beside the id it keeps."""
+    if registry.report_source(entity) is not None:
+        return {}  # a source's fields hold values, not records' ids
     definitions = custom_fields.list_fields(session, entity)
     named = {}
     for name, value in filters.items():
@@ -218,13 +225,20 @@ def check_report(
     filters: dict[str, str] | None = None,
 ) -> list[tuple[CustomField, Any]]:
     """Refuse a report that names anything but ``entity``'s own fields (``definitions`` are its custom
-    ones), with :class:`ValidationError`; returns its custom field filters, typed."""
-    if not custom_fields.takes_fields(entity):
+    ones), with :class:`ValidationError`; returns its custom field filters, typed. A report source's
+    fields are its declared ones."""
+    source = registry.report_source(entity)
+    if source is None and not custom_fields.takes_fields(entity):
+        sources = "".join(f", {s.key}" for s in registry.report_sources())
         raise ValidationError(
             "Unknown record type.",
-            {"entity": [f"Use one of: {', '.join(custom_fields.entities())} or a custom object's table."]},
-        )
-    groupable, summable = fields_among(entity, definitions)
+            {"entity": [f"Use one of: {', '.join(custom_fields.entities())}{sources} or a custom object's "
+                        "table."]},
+        )  # fmt: skip
+    if source is not None:
+        groupable, summable = dict(source.groupable), dict(source.summable)
+    else:
+        groupable, summable = fields_among(entity, definitions)
     errors: dict[str, list[str]] = {}
     if group_by not in groupable:
         errors["group_by"] = [f"Group by one of: {', '.join(groupable)}."]
@@ -256,8 +270,8 @@ def check_report(
 
 def money_currency_column(session: TenantSession, entity: str, field: str | None) -> str | None:
     """The currency column of ``field`` when it is an amount of money (a deal's amount), else None."""
-    record_type = registry.record_type(session, entity)
-    return dict(record_type.money_fields).get(field or "") if record_type is not None else None
+    declared = registry.report_source(entity) or registry.record_type(session, entity)
+    return dict(declared.money_fields).get(field or "") if declared is not None else None
 
 
 def money_converter(session: TenantSession, entity: str, measure: str, field: str | None) -> Converter | None:
@@ -270,7 +284,7 @@ def money_converter(session: TenantSession, entity: str, measure: str, field: st
 
 def _in_base_currency(
     session: TenantSession,
-    entity: str,
+    subject: _Subject,
     field: str,
     currency_name: str,
     conditions: list,
@@ -278,15 +292,53 @@ def _in_base_currency(
 ) -> ColumnElement:
     """``field`` converted into the base currency, row by row; records in a currency without a rate are
     left out (``conditions`` gains the filter) and noted in ``converter.missing``."""
-    currency = _column(entity, currency_name)
-    present = session.scalars(
-        select(distinct(currency)).select_from(text(quote_identifier(entity))).where(*conditions)
-    ).all()
+    currency = subject.column(currency_name)
+    present = session.scalars(select(currency).distinct().select_from(subject.rows).where(*conditions)).all()
     rates = {code: converter.convert(Decimal(1), code) for code in present if code}
     rates = {code: rate for code, rate in rates.items() if rate is not None}
     conditions.append(currency.in_(list(rates)))
     rate = case({code: literal(value, Numeric) for code, value in rates.items()}, value=currency)
-    return _column(entity, field).cast(Numeric) * rate
+    return subject.column(field).cast(Numeric) * rate
+
+
+@dataclass(frozen=True)
+class _Subject:
+    """What a report counts: a record type's table or a report source's rows, and its columns by name."""
+
+    rows: Any
+    column: Callable[[str], ColumnElement]
+    definitions: list[CustomField]
+    source: ReportSource | None = None
+
+
+def _subject(session: TenantSession, entity: str) -> _Subject:
+    """The report's rows, refused (:class:`ModuleDisabled`) when their module is switched off here."""
+    source = registry.report_source(entity)
+    declared = source or registry.record_type(session, entity)
+    if declared is not None and declared.module not in enabled_module_keys(db.session, session.tenant.id):
+        raise ModuleDisabled(
+            f"The {registry.get(declared.module).title} module is switched off for this workspace."
+        )
+    if source is not None:
+        rows = source.rows(session).subquery("report_source")
+        return _Subject(rows, lambda name: rows.c[name], [], source)
+    if declared is None and custom_fields.takes_fields(entity):  # a custom object deleted, or never here
+        raise ValidationError("Unknown record type.", {"entity": ["This workspace has no such object."]})
+    definitions = custom_fields.list_fields(session, entity) if declared is not None else []
+    return _Subject(text(quote_identifier(entity)), lambda name: _column(entity, name), definitions)
+
+
+def _labels(
+    session: TenantSession, entity: str, subject: _Subject, name: str, values: list[Any]
+) -> dict[Any, str | None]:
+    """:func:`value_labels`, or for a report source the reader's names of its values."""
+    if subject.source is None:
+        return value_labels(session, entity, name, values, subject.definitions)
+    named = subject.source.value_labels(name) if subject.source.value_labels is not None else {}
+    return {
+        value: None if value is None else translate(named[value]) if value in named else str(value)
+        for value in values
+    }
 
 
 def run_report(
@@ -305,45 +357,37 @@ def run_report(
     Sums and averages of money (``RecordType.money_fields``) are in the base currency: pass ``converter``
     (:func:`~saas.modules.core.currencies.converter`) to learn the rates used and the currencies left
     out for want of one."""
-    definitions: list[CustomField] = []
-    record_type = registry.record_type(session, entity)
-    if record_type is not None:
-        if record_type.module not in enabled_module_keys(db.session, session.tenant.id):
-            raise ModuleDisabled(
-                f"The {registry.get(record_type.module).title} module is switched off for this workspace."
-            )
-        definitions = custom_fields.list_fields(session, entity)
-    elif custom_fields.takes_fields(entity):  # a custom object deleted since, or never defined here
-        raise ValidationError("Unknown record type.", {"entity": ["This workspace has no such object."]})
+    subject = _subject(session, entity)
+    definitions = subject.definitions
     custom_filters = check_report(entity, definitions, group_by, measure, field, then_by, filters)
     conditions = custom_fields.conditions_of(custom_filters)
     for name, value in (filters or {}).items():
         if not name.startswith(custom_fields.PREFIX):
             # The column's text form (dates ISO, booleans true/false): one bound value, any column type.
-            conditions.append(cast(_column(entity, name), Text) == value)
-    groups = [_column(entity, group_by)] + ([_column(entity, then_by)] if then_by else [])
+            conditions.append(cast(subject.column(name), Text) == value)
+    groups = [subject.column(group_by)] + ([subject.column(then_by)] if then_by else [])
     if measure == "count":
         value = func.count()
     else:
-        measured = _column(entity, field).cast(Numeric)
+        measured = subject.column(field).cast(Numeric)
         currency_name = money_currency_column(session, entity, field)
         if currency_name is not None:
             converter = converter or currencies.converter(session)
-            measured = _in_base_currency(session, entity, field, currency_name, conditions, converter)
+            measured = _in_base_currency(session, subject, field, currency_name, conditions, converter)
         value = (func.sum if measure == "sum" else func.avg)(measured)
     query = (
         select(*groups, value.label("value"))
-        .select_from(text(quote_identifier(entity)))
+        .select_from(subject.rows)
         .where(*conditions)
         .group_by(*groups)
         .order_by(text("value DESC"), *groups)
         .limit(_MAX_GROUPS)
     )
     found = session.execute(query).all()
-    groups_read = value_labels(session, entity, group_by, [row[0] for row in found], definitions)
+    groups_read = _labels(session, entity, subject, group_by, [row[0] for row in found])
     thens_read = {}
     if then_by:
-        thens_read = value_labels(session, entity, then_by, [row[1] for row in found], definitions)
+        thens_read = _labels(session, entity, subject, then_by, [row[1] for row in found])
     return [
         ReportRow(
             group=row[0],

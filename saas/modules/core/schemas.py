@@ -4,12 +4,18 @@ and pages validate their forms with the same ones."""
 from __future__ import annotations
 
 from datetime import UTC
+from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, validate, validates_schema
 
 from saas.api.serialization import CompiledDumpSchema
 from saas.modules.core.activities import LOGGED_KINDS, SYSTEM_KIND
 from saas.modules.core.emails import EmailNotValidError, check_email
+
+
+def score_floor(**options: Any) -> fields.Integer:
+    """A list filter "score at least N": rule points and a predicted % both lie in 0..100."""
+    return fields.Integer(load_default=None, validate=validate.Range(min=0, max=100), **options)
 
 
 def page_of(item: type[Schema]) -> type[Schema]:
@@ -131,6 +137,14 @@ class ContactOut(RecordOut):
     title = fields.String(allow_none=True)
     account_id = fields.UUID(allow_none=True)
     notes = fields.String(allow_none=True)
+    rule_score = fields.Integer(
+        allow_none=True, metadata={"description": "Rule points 0..100 (hourly scoring); null: not yet."}
+    )
+    score_factors = fields.Dict(
+        keys=fields.String(), values=fields.Integer(), allow_none=True,
+        metadata={"description": "The points behind `rule_score` by feature (`has_phone`, `activities`, "
+                  "`website_visits`, `email_engagement`...); features that earned none are left out."},
+    )  # fmt: skip
     possible_duplicates = _possible_duplicates()
 
 
@@ -157,6 +171,19 @@ class ListQuery(Schema):
         custom = {name.removeprefix("cf_"): data[name] for name in data if name.startswith("cf_")}
         plain = {name: data[name] for name in data if not name.startswith("cf_")}
         return {**plain, "custom": custom} if custom else plain
+
+
+class ContactListQuery(ListQuery):
+    min_rule_score = score_floor(metadata={"description": "Contacts with at least these rule points."})
+
+
+class ContactFilters(Schema):
+    """The contacts page's filters (the API's are in :class:`ContactListQuery`)."""
+
+    class Meta:
+        unknown = RAISE
+
+    min_rule_score = score_floor()
 
 
 AccountPage = page_of(AccountOut)

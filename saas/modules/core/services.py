@@ -290,6 +290,10 @@ class RecordService(Generic[Record]):
 
 
 class ContactService(RecordService[Contact]):
+    def filters(self, *, min_rule_score: int | None = None) -> list[ColumnElement[bool]]:
+        """A score floor leaves out contacts not scored yet (NULL)."""
+        return [] if min_rule_score is None else [Contact.rule_score >= min_rule_score]
+
     def check(self, session: TenantSession, record: Contact) -> None:
         if not (record.first_name or record.last_name):
             raise ValidationError(
@@ -311,6 +315,7 @@ contacts = ContactService(
         "last_name": Contact.last_name,
         "email": Contact.email,
         "title": Contact.title,
+        "rule_score": Contact.rule_score,
         "created_at": Contact.created_at,
         "updated_at": Contact.updated_at,
     },

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import String, cast, func, literal, select, union_all
+from sqlalchemy import String, case, cast, func, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from saas.modules.core.currencies import Converter, converter
@@ -83,9 +83,10 @@ def _touches() -> Any:
     return union_all(campaign, form, website).subquery("touches")
 
 
-def _credited(campaign_id: uuid.UUID | None = None) -> Any:
-    """(model, channel, source, label, currency, revenue, deals) rows: each won deal's first and last
-    touch, ranked per deal by window functions, then summed per source and currency."""
+def credited_deals() -> Any:
+    """One row per won deal and touch model that credits a touch: (model, deal_id, channel, source, label,
+    campaign, won_month, revenue, currency). Each deal's touches are ranked by window functions; the
+    report builder's "Attribution" source groups these rows, :func:`attribution` sums them per source."""
     touches = _touches()
     order = (touches.c.at, touches.c.channel, touches.c.source)
     ranked = (
@@ -93,6 +94,7 @@ def _credited(campaign_id: uuid.UUID | None = None) -> Any:
             Deal.id.label("deal_id"),
             Deal.amount,
             Deal.currency,
+            func.to_char(func.timezone("UTC", Deal.closed_at), "YYYY-MM").label("won_month"),
             touches.c.channel,
             touches.c.source,
             touches.c.label,
@@ -106,21 +108,33 @@ def _credited(campaign_id: uuid.UUID | None = None) -> Any:
         .where(Deal.status == "won", Deal.closed_at.is_not(None), touches.c.at <= Deal.closed_at)
         .cte("ranked")
     )
-    per_model = []
-    for model, rank in (("first_touch", ranked.c.first_rank), ("last_touch", ranked.c.last_rank)):
-        query = select(
-            literal(model).label("model"),
-            ranked.c.channel,
-            ranked.c.source,
-            ranked.c.label,
-            ranked.c.currency,
-            func.sum(ranked.c.amount).label("revenue"),
-            func.count().label("deals"),
-        ).where(rank == 1)
-        if campaign_id is not None:
-            query = query.where(ranked.c.channel == "campaign", ranked.c.source == str(campaign_id))
-        per_model.append(query.group_by(ranked.c.channel, ranked.c.source, ranked.c.label, ranked.c.currency))
-    return union_all(*per_model)
+    return union_all(
+        *(
+            select(
+                literal(model).label("model"),
+                ranked.c.deal_id,
+                ranked.c.channel,
+                ranked.c.source,
+                ranked.c.label,
+                case((ranked.c.channel == "campaign", ranked.c.label)).label("campaign"),
+                ranked.c.won_month,
+                ranked.c.amount.label("revenue"),
+                ranked.c.currency,
+            ).where(rank == 1)
+            for model, rank in (("first_touch", ranked.c.first_rank), ("last_touch", ranked.c.last_rank))
+        )
+    )
+
+
+def _credited(campaign_id: uuid.UUID | None = None) -> Any:
+    """(model, channel, source, label, currency, revenue, deals) rows: :func:`credited_deals` summed per
+    source and currency."""
+    credited = credited_deals().subquery("credited")
+    keys = (credited.c.model, credited.c.channel, credited.c.source, credited.c.label, credited.c.currency)
+    query = select(*keys, func.sum(credited.c.revenue), func.count()).group_by(*keys)
+    if campaign_id is not None:
+        query = query.where(credited.c.channel == "campaign", credited.c.source == str(campaign_id))
+    return query
 
 
 @dataclass

@@ -5,6 +5,8 @@ from __future__ import annotations
 from saas.i18n import N_
 from saas.jobs.schedules import PeriodicJob, register_periodic
 from saas.modules.marketing import privacy
+from saas.modules.marketing.report_sources import ATTRIBUTION
+from saas.modules.marketing.scoring import EMAIL_ENGAGEMENT
 from saas.modules.registry import Module, NavEntry, RecordList, SettingsPage
 
 
@@ -63,6 +65,8 @@ MODULE = Module(
         NavEntry(N_("Attribution"), "marketing.attribution_page", group="reports"),
     ),
     record_lists=(RecordList(("contacts",), _static_lists, _add_to_static_list),),
+    report_sources=(ATTRIBUTION,),
+    score_signals=(EMAIL_ENGAGEMENT,),
     personal_data=privacy.personal_data,
     erase_person=privacy.erase_person,
     retention_keep=privacy.retention_keep,

@@ -3,17 +3,19 @@ them, the pages and the CSV import validate with the same ones."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from marshmallow import RAISE, Schema, fields, validate
 
-from saas.modules.core.schemas import CleanInput, ContactIn, ContactOut, ListQuery, MatchOut, _text, page_of
+from saas.modules.core.schemas import (
+    CleanInput,
+    ContactIn,
+    ContactOut,
+    ListQuery,
+    MatchOut,
+    _text,
+    page_of,
+    score_floor,
+)
 from saas.modules.sfa.models import LEAD_STATUSES
-
-
-def score_floor(**options: Any) -> fields.Integer:
-    """A list filter "score at least N"; rule points and the predicted % both lie in 0..100."""
-    return fields.Integer(load_default=None, validate=validate.Range(min=0, max=100), **options)
 
 
 class LeadIn(ContactIn):
@@ -36,7 +38,8 @@ class LeadIn(ContactIn):
 
 class LeadOut(ContactOut):
     class Meta:
-        exclude = ("account_id",)
+        # A lead's factors are its predicted score's (shown on its page), not a contact's rule points.
+        exclude = ("account_id", "score_factors")
 
     company = fields.String(allow_none=True)
     status = fields.String()

@@ -10,6 +10,7 @@ from saas.modules.registry import Module, NavEntry, RecordLink, RecordType, Sett
 from saas.modules.sfa import dashboard, privacy, search
 from saas.modules.sfa.labels import RECORD_LABELS
 from saas.modules.sfa.merge import merge_sfa_records
+from saas.modules.sfa.report_sources import CUSTOMERS
 from saas.modules.sfa.segment_rules import LEAD_SCORE
 
 # A new tenant's pipeline: (name, probability %, kind). The names are stored in English and marked for
@@ -110,6 +111,7 @@ MODULE = Module(
     dashboard=dashboard.dashboard,
     record_labels=RECORD_LABELS,
     segment_fields=(LEAD_SCORE,),
+    report_sources=(CUSTOMERS,),
     # The timeline's composer offers these beside its note, call, meeting and email.
     record_links=(
         RecordLink("contacts", N_("New task"), "sfa.new_tasks", "contact_id", composer=True),

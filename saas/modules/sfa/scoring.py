@@ -17,15 +17,23 @@ from sqlalchemy import func, literal, select, update
 from sqlalchemy.orm import Session
 
 from saas.db import TenantRef, tenant_session
+from saas.modules.core import scoring
 from saas.modules.core.models import Activity, Contact
+from saas.modules.core.scoring import ScoreRule
 from saas.modules.sfa.models import Lead, LeadScoreModel
 
 MIN_PER_OUTCOME = 10
 FEATURES = ("has_phone", "has_company", "has_title", "activities", "engagement")
 """Phone, company and job title given; activities logged on the lead; timeline entries (opened or clicked
 mail, meetings, visits the modules record) of the contact with its email, before the lead was decided."""
-RULE_POINTS = {"has_phone": 15, "has_company": 15, "has_title": 10, "activities": 10, "engagement": 5}
-RULE_CAPS = {"activities": 30, "engagement": 30}
+RULES = (
+    ScoreRule("has_phone", 15),
+    ScoreRule("has_company", 15),
+    ScoreRule("has_title", 10),
+    ScoreRule("activities", 10, cap=30),
+    ScoreRule("engagement", 5, cap=30),
+)
+"""Rule points per feature, in ``FEATURES``' order (core's machinery, shared with contact scores)."""
 SCORE_JOB = "saas.modules.sfa.scoring.score_all_workspaces"
 
 
@@ -66,10 +74,7 @@ def _feature_rows(session: Session) -> list[tuple[Any, str, list[float]]]:
 
 def rule_score(values: list[float]) -> int:
     """Points per feature (counts capped), at most 100."""
-    total = 0.0
-    for name, value in zip(FEATURES, values, strict=True):
-        total += min(RULE_POINTS[name] * value, RULE_CAPS.get(name, RULE_POINTS[name]))
-    return min(100, round(total))
+    return scoring.rule_score(RULES, values)
 
 
 def _model_inputs(values: list[float]) -> list[float]:

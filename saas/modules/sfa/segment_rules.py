@@ -11,27 +11,15 @@ from sqlalchemy import ColumnElement, exists
 
 from saas.i18n import N_
 from saas.modules.core.models import Contact
+from saas.modules.core.scoring import score_floor, score_floor_errors
 from saas.modules.registry import SegmentField
 from saas.modules.sfa.models import Lead
 
 SCORES = {"rule_score_at_least": Lead.rule_score, "predicted_score_at_least": Lead.predicted_score}
 
 
-def _floor(value: Any) -> int | None:
-    """The rule's N from the API (an int) or the page (digits); None when it is neither or out of 0..100."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, str) and value.strip().isdigit():
-        value = int(value)
-    return value if isinstance(value, int) and 0 <= value <= 100 else None
-
-
 def _condition(op: str, value: Any, now: datetime) -> ColumnElement[bool]:
-    return exists().where(Lead.converted_contact_id == Contact.id, SCORES[op] >= _floor(value))
-
-
-def _check(op: str, value: Any) -> list[str]:
-    return [] if _floor(value) is not None else ["Give a whole number from 0 to 100."]
+    return exists().where(Lead.converted_contact_id == Contact.id, SCORES[op] >= score_floor(value))
 
 
 LEAD_SCORE = SegmentField(
@@ -42,5 +30,5 @@ LEAD_SCORE = SegmentField(
         ("predicted_score_at_least", N_("predicted chance at least (0 to 100)")),
     ),
     condition=_condition,
-    check=_check,
+    check=score_floor_errors,
 )

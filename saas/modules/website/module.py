@@ -8,6 +8,7 @@ from saas.jobs.schedules import PeriodicJob, register_periodic
 from saas.modules.registry import Module, RecordPanel, SettingsPage
 from saas.modules.website import privacy
 from saas.modules.website.consent import seed_purpose
+from saas.modules.website.scoring import WEBSITE_VISITS
 from saas.modules.website.segment_rules import WEBSITE_PAGE
 
 
@@ -62,6 +63,7 @@ MODULE = Module(
     record_panels=(RecordPanel("website/_panel.html", _panel, record_types=("contacts",), order=45),),
     followed_link=_followed_link,
     segment_fields=(WEBSITE_PAGE,),
+    score_signals=(WEBSITE_VISITS,),
     event_listeners=(_on_event,),
 )
 

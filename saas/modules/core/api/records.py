@@ -105,8 +105,9 @@ def services_page(page: services.Page) -> dict:
 
 
 register_record_resource(
-    api, "contacts", services.contacts, schemas.ContactIn, schemas.ContactOut, schemas.ContactPage
-)
+    api, "contacts", services.contacts, schemas.ContactIn, schemas.ContactOut, schemas.ContactPage,
+    schemas.ContactListQuery,
+)  # fmt: skip
 register_record_resource(
     api, "accounts", services.accounts, schemas.AccountIn, schemas.AccountOut, schemas.AccountPage
 )

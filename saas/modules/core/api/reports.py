@@ -21,8 +21,10 @@ class ReportQuery(Schema):
         unknown = RAISE
 
     entity = fields.String(
-        required=True, metadata={"description": "contacts, accounts, leads, deals, tickets"}
-    )
+        required=True,
+        metadata={"description": "A record type's table (contacts, accounts, leads, deals, tickets, a custom "
+                  "object's) or a module's report source (marketing.attribution, sfa.customers)"},
+    )  # fmt: skip
     group_by = fields.String(required=True, validate=validate.Length(max=63))
     then_by = fields.String(load_default=None, validate=validate.Length(max=63))
     measure = fields.String(load_default="count", validate=validate.OneOf(reports.MEASURES))

@@ -30,9 +30,10 @@ from saas.auth.services import workspace_members
 from saas.db import TenantBase, db
 from saas.errors import ValidationError
 from saas.i18n import N_, from_local_input, local_input_value
-from saas.modules.core import pickers, schemas, services
+from saas.modules.core import pickers, schemas, scoring, services
 from saas.modules.core.activities import LOGGED_KINDS, activities, shown_entry_text
 from saas.modules.core.blueprints import pages
+from saas.modules.core.models import Contact
 from saas.modules.core.saved_views import register_columns
 from saas.modules.core.views.columns import (
     TIMESTAMP_COLUMNS,
@@ -804,6 +805,11 @@ def member_choices() -> list[tuple[Any, str]]:
     return [*members, ("", gettext("— nobody —"))]
 
 
+def _contact_score(contact: Contact) -> str:
+    """Rule points (scoring.py); empty until the first scoring."""
+    return "" if contact.rule_score is None else gettext("%(points)d points", points=contact.rule_score)
+
+
 CONTACT_PAGES = RecordPages(
     service=services.contacts,
     schema_in=schemas.ContactIn,
@@ -824,8 +830,13 @@ CONTACT_PAGES = RecordPages(
         ListColumn(N_("Account"), lambda c: c.account.name if c.account else "", "account"),
         phone_column(),
         ListColumn(N_("Job title"), lambda c: c.title, "title", sort="title", shown=False),
+        ListColumn(N_("Score"), _contact_score, "rule_score", sort="rule_score"),
         *TIMESTAMP_COLUMNS,
     ),
+    filters=schemas.ContactFilters,
+    list_template="core/contacts_list.html",
+    detail_template="core/contact_detail.html",
+    detail_context=lambda contact: {"score_factor_labels": scoring.factor_labels()},
     timeline=Timeline(entries=lambda c: {"contact_id": c.id}, links=lambda c: {"contact_id": c.id}),
     words=RecordWords(
         N_("Contact"),

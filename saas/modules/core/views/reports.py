@@ -68,9 +68,11 @@ def reports_page():
 
     params = _params()
     session = current_tenant_session()
-    # Every record type of the workspace's enabled modules, its custom objects included, by table.
+    # Every record type of the workspace's enabled modules, its custom objects included, by table; then
+    # the report sources of those modules (attribution, customers), by key.
     enabled = enabled_module_keys(db.session, g.tenant.id)
     entities = {t.table: gettext(t.plural) for t in registry.record_types(session, enabled)}
+    entities |= {source.key: gettext(source.label) for source in registry.report_sources(enabled)}
     entity = params["entity"] if params["entity"] in entities else "contacts"
     groupable, summable = (
         {name: translate(label) for name, label in fields.items()}
