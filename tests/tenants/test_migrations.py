@@ -239,7 +239,7 @@ def test_a_replay_failing_in_its_last_revision_leaves_nothing_of_the_earlier_one
     fixture = make_tenant("render-fail")
     head, older = head_revision("tenant"), "t0032"
     assert migrate_tenant(fixture.ref, target=older).status == "upgraded"
-    # The head revision creates ``sequences``: a table of that name makes the script's last part fail.
+    # t0036, late in the range, creates ``sequences``: a table of that name makes the script fail late.
     with tenant_pools().engine_for(fixture.ref).begin() as connection:
         connection.execute(text("CREATE TABLE sequences (id int)"))
     before = _catalog(fixture)
