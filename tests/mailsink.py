@@ -3,6 +3,8 @@ privacy and marketing tests (import ``mail_sink`` into a conftest to use the fix
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from email import message_from_bytes, policy
 from email.message import Message
 
@@ -24,6 +26,27 @@ class MailSink:
 
     def to(self, address: str) -> list[Message]:
         return [m for m in self.messages if m["To"] == address]
+
+
+class GatedSink(MailSink):
+    """Accepts the first ``accept`` messages, then holds the next one unanswered until released: the kill
+    lands while the sender waits for that message's 250, never in the instant between a 250 and the
+    sender's commit (the one place SMTP cannot be exactly once). The held message is then refused (451),
+    as a server whose client hung up keeps nothing; the ones after it are accepted again."""
+
+    def __init__(self, accept: int) -> None:
+        super().__init__()
+        self.accept = accept
+        self.holding = threading.Event()
+        self.released = threading.Event()
+
+    async def handle_DATA(self, server, session, envelope) -> str:
+        if len(self.messages) < self.accept or self.released.is_set():
+            return await super().handle_DATA(server, session, envelope)
+        self.holding.set()
+        while not self.released.is_set():
+            await asyncio.sleep(0.02)
+        return "451 4.3.0 Try again later"
 
 
 def start_sink(handler: MailSink) -> tuple[Controller, str]:

@@ -32,6 +32,15 @@ def _server_connections(fixtures) -> int:
         ).scalar()
 
 
+def _settled_server_connections(fixtures, at_most: int) -> int:
+    """``_server_connections`` once it is at most ``at_most``, or after 5 s: a server process ends a
+    moment after its client closed the connection (longer on a busy machine), so it may still be listed."""
+    deadline = time.monotonic() + 5
+    while (count := _server_connections(fixtures)) > at_most and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return count
+
+
 def test_many_tenants_share_a_capped_number_of_open_connections(make_tenant):
     tenants = [make_tenant("pool") for _ in range(5)]
     pools = _pools(max_connections=2, per_tenant=1)
@@ -40,10 +49,10 @@ def test_many_tenants_share_a_capped_number_of_open_connections(make_tenant):
             for fixture in tenants:
                 assert _whoami(pools, fixture) == fixture.ref.role_name
                 assert pools.open_connections() <= 2
-                assert _server_connections(tenants) <= 2
+                assert _settled_server_connections(tenants, at_most=2) <= 2
     finally:
         pools.dispose()
-    assert _server_connections(tenants) == 0
+    assert _settled_server_connections(tenants, at_most=0) == 0
 
 
 def test_a_busy_process_refuses_a_new_tenant_connection_after_the_timeout(make_tenant):
@@ -91,7 +100,7 @@ def test_idle_tenant_pools_are_closed(make_tenant):
         _whoami(pools, first)
         assert _server_connections([first]) == 1
         _whoami(pools, second)  # any use sweeps the pools idle past their time
-        assert _server_connections([first]) == 0
+        assert _settled_server_connections([first], at_most=0) == 0
         # The engine stays for the tenant's return; only its connection was closed.
         assert pools.tenants_held() == 2
         assert _whoami(pools, first) == first.ref.role_name
@@ -108,7 +117,7 @@ def test_engines_of_the_least_recently_used_tenants_are_forgotten_past_max_tenan
         assert pools.tenants_held() == 2
         held = {tenant_id for tenant_id, _version, _cell in pools}
         assert tenants[0].ref.id not in held and tenants[2].ref.id in held
-        assert _server_connections(tenants[:1]) == 0
+        assert _settled_server_connections(tenants[:1], at_most=0) == 0
         assert _whoami(pools, tenants[0]) == tenants[0].ref.role_name
     finally:
         pools.dispose()

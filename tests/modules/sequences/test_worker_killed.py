@@ -4,7 +4,6 @@ sequence outbox: the next sweep resumes, and nobody gets an email or a task twic
 
 from __future__ import annotations
 
-import asyncio
 from collections import Counter
 
 from sqlalchemy import func, select, text
@@ -15,16 +14,8 @@ from saas.modules.sequences.models import SequenceEmail, SequenceEvent
 from saas.modules.sequences.runs import advance_all_due
 from saas.modules.sfa.models import Task
 from tests.faults.processes import kill_with_its_horse, start_worker, wait_for
-from tests.mailsink import MailSink, start_sink
+from tests.mailsink import GatedSink, MailSink, start_sink
 from tests.modules.sequences.conftest import add_people, contact_ids, enrol, make_sequence, run_jobs, statuses
-
-
-class SlowSink(MailSink):
-    """Takes a while over each message, so that a kill lands between two of them."""
-
-    async def handle_DATA(self, server, session, envelope) -> str:
-        await asyncio.sleep(0.1)
-        return await super().handle_DATA(server, session, envelope)
 
 
 def _sent_all(fixture) -> bool:
@@ -34,7 +25,7 @@ def _sent_all(fixture) -> bool:
 
 
 def test_a_worker_killed_while_mailing_the_outbox_sends_each_email_once(app, tenant_a, monkeypatch):
-    sink = SlowSink()
+    sink = GatedSink(accept=5)
     controller, smtp_url = start_sink(sink)
     monkeypatch.setitem(app.config, "SMTP_URL", smtp_url)
     try:
@@ -44,9 +35,10 @@ def test_a_worker_killed_while_mailing_the_outbox_sends_each_email_once(app, ten
 
         worker = start_worker(app, SMTP_URL=smtp_url)
         try:
-            wait_for(lambda: len([m for m in sink.messages if m["To"] in people]) >= 5, "some mail to go out")
+            wait_for(sink.holding.is_set, "five emails out and the sixth waiting for its answer")
         finally:
             kill_with_its_horse(worker)
+            sink.released.set()
         assert len([m for m in sink.messages if m["To"] in people]) < 20
         with tenant_session(tenant_a.ref) as session:
             assert "sending" in set(session.scalars(select(SequenceEmail.status)))  # claimed, cut off

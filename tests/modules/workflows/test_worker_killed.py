@@ -4,7 +4,6 @@ outbox is being mailed."""
 
 from __future__ import annotations
 
-import asyncio
 from collections import Counter
 
 from sqlalchemy import select
@@ -16,7 +15,7 @@ from saas.modules.workflows.models import WorkflowEmail, WorkflowEnrolment, Work
 from saas.modules.workflows.runs import advance_all_due
 from tests.faults.processes import kill_with_its_horse, start_worker, wait_for
 from tests.faults.test_worker_killed_webhook import holding_receiver
-from tests.mailsink import MailSink, start_sink
+from tests.mailsink import GatedSink, MailSink, start_sink
 from tests.modules.workflows.conftest import (
     add_people,
     make_campaign,
@@ -55,14 +54,6 @@ def _to(sink: MailSink, people: dict[str, list[str]]) -> list:
 def _swept_and_done(fixture) -> bool:
     advance_all_due()  # what the minute's sweep does (the killed job's queue entry is gone with its worker)
     return _all_done(fixture)
-
-
-class SlowSink(MailSink):
-    """Takes a while over each message, so that a kill lands between two of them."""
-
-    async def handle_DATA(self, server, session, envelope) -> str:
-        await asyncio.sleep(0.1)
-        return await super().handle_DATA(server, session, envelope)
 
 
 def test_a_worker_killed_inside_a_step_repeats_no_task_and_no_email(app, tenant_a, monkeypatch):
@@ -111,7 +102,7 @@ def test_a_worker_killed_inside_a_step_repeats_no_task_and_no_email(app, tenant_
 
 
 def test_a_worker_killed_while_mailing_the_outbox_sends_each_email_once(app, tenant_a, monkeypatch):
-    sink = SlowSink()
+    sink = GatedSink(accept=5)
     controller, smtp_url = start_sink(sink)
     monkeypatch.setitem(app.config, "SMTP_URL", smtp_url)
     try:
@@ -123,9 +114,10 @@ def test_a_worker_killed_while_mailing_the_outbox_sends_each_email_once(app, ten
 
         worker = start_worker(app, SMTP_URL=smtp_url)
         try:
-            wait_for(lambda: len(_to(sink, people)) >= 5, "the worker to mail some of the outbox")
+            wait_for(sink.holding.is_set, "the worker to mail five and wait on the sixth")
         finally:
             kill_with_its_horse(worker)
+            sink.released.set()
         assert len(_to(sink, people)) < 20
         with tenant_session(tenant_a.ref) as session:
             assert "sending" in set(session.scalars(select(WorkflowEmail.status)))  # claimed, cut off
