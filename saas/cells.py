@@ -198,3 +198,21 @@ def cell_directory() -> CellDirectory:
 def admin_engine(cell: str) -> Engine:
     """The admin engine of ``cell`` in this app."""
     return cell_directory().admin_engine(cell)
+
+
+def tenant_cell(tenant_id: str) -> str:
+    """The cell the directory places tenant ``tenant_id`` in, read now (a move switches it at any time).
+
+    Read on a connection of its own, so that callers in the middle of a tenant transaction (jobs queued
+    after a commit, objects stored by a job) neither open nor end the platform session's transaction.
+    """
+    from sqlalchemy import select
+
+    from saas.db import db
+    from saas.tenants.models import Tenant
+
+    with db.engine.connect() as connection:
+        row = connection.execute(select(Tenant.cell).where(Tenant.id == tenant_id)).first()
+    if row is None:
+        raise LookupError(f"tenant {tenant_id} does not exist")
+    return row.cell or DEFAULT_CELL
