@@ -53,12 +53,15 @@ def storage_configured(cell: str) -> bool:
     return bool(_declared_bucket(cell))
 
 
-def s3_client() -> Any:
+def s3_client(cell: str) -> Any:
+    """A client for ``cell``'s bucket: the cell's S3 endpoint and region where declared (a regional
+    provider), else ``S3_ENDPOINT_URL`` and ``AWS_REGION``."""
     settings = _settings()
+    declared = None if cell == DEFAULT_CELL else cell_directory().get(cell)
     return boto3.client(
         "s3",
-        endpoint_url=settings.s3_endpoint_url,
-        region_name=settings.s3_region,
+        endpoint_url=(declared and declared.s3_endpoint_url) or settings.s3_endpoint_url,
+        region_name=(declared and declared.s3_region) or settings.s3_region,
         config=BotoConfig(signature_version="s3v4", retries={"max_attempts": 5, "mode": "standard"}),
     )
 
@@ -78,14 +81,13 @@ def unfinished_uploads(prefix: str, *, cell: str) -> list[tuple[str, str]]:
     A worker killed while uploading a large archive leaves one: invisible under its key, but its parts
     are stored (and billed) until aborted.
     """
-    pages = (
-        s3_client().get_paginator("list_multipart_uploads").paginate(Bucket=cell_bucket(cell), Prefix=prefix)
-    )
+    paginator = s3_client(cell).get_paginator("list_multipart_uploads")
+    pages = paginator.paginate(Bucket=cell_bucket(cell), Prefix=prefix)
     return [(upload["Key"], upload["UploadId"]) for page in pages for upload in page.get("Uploads", [])]
 
 
 def abort_upload(key: str, upload_id: str, *, cell: str) -> None:
-    s3_client().abort_multipart_upload(Bucket=cell_bucket(cell), Key=key, UploadId=upload_id)
+    s3_client(cell).abort_multipart_upload(Bucket=cell_bucket(cell), Key=key, UploadId=upload_id)
 
 
 STREAM_PART_BYTES = 8 * 1024 * 1024
@@ -101,7 +103,7 @@ def _encryption(content_type: str) -> dict[str, str]:
 
 
 def upload_archive(path: str, key: str, *, cell: str) -> None:
-    s3_client().upload_file(path, cell_bucket(cell), key, ExtraArgs=_encryption("application/zip"))
+    s3_client(cell).upload_file(path, cell_bucket(cell), key, ExtraArgs=_encryption("application/zip"))
 
 
 def upload_stream(stream: IO[bytes], key: str, content_type: str, *, cell: str) -> None:
@@ -111,12 +113,12 @@ def upload_stream(stream: IO[bytes], key: str, content_type: str, *, cell: str) 
         multipart_threshold=STREAM_PART_BYTES, multipart_chunksize=STREAM_PART_BYTES, max_concurrency=2
     )
     bucket = cell_bucket(cell)
-    s3_client().upload_fileobj(stream, bucket, key, ExtraArgs=_encryption(content_type), Config=config)
+    s3_client(cell).upload_fileobj(stream, bucket, key, ExtraArgs=_encryption(content_type), Config=config)
 
 
 def object_chunks(key: str, *, cell: str, chunk_size: int = 1024 * 1024) -> Iterator[bytes]:
     """The object's bytes in blocks, read from S3 as they are consumed."""
-    body = s3_client().get_object(Bucket=cell_bucket(cell), Key=key)["Body"]
+    body = s3_client(cell).get_object(Bucket=cell_bucket(cell), Key=key)["Body"]
     try:
         yield from body.iter_chunks(chunk_size)
     finally:
@@ -130,7 +132,7 @@ def tenant_object_key(tenant_id: str, name: str) -> str:
 
 def presigned_download_url(key: str, filename: str, expires_in: int | None = None, *, cell: str) -> str:
     settings = _settings()
-    return s3_client().generate_presigned_url(
+    return s3_client(cell).generate_presigned_url(
         "get_object",
         Params={
             "Bucket": cell_bucket(cell),
@@ -143,7 +145,7 @@ def presigned_download_url(key: str, filename: str, expires_in: int | None = Non
 
 def delete_object(key: str, *, cell: str) -> None:
     """Remove ``key``; removing a key that is not there is no error (S3 answers alike)."""
-    s3_client().delete_object(Bucket=cell_bucket(cell), Key=key)
+    s3_client(cell).delete_object(Bucket=cell_bucket(cell), Key=key)
 
 
 delete_archive = delete_object
@@ -153,7 +155,7 @@ def archive_exists(key: str, *, cell: str) -> bool:
     from botocore.exceptions import ClientError
 
     try:
-        s3_client().head_object(Bucket=cell_bucket(cell), Key=key)
+        s3_client(cell).head_object(Bucket=cell_bucket(cell), Key=key)
     except ClientError:
         return False
     return True

@@ -28,6 +28,15 @@ pytestmark = pytest.mark.usefixtures("leave_no_cell_b_tenants")
 WHO_RUNS_ME = "tests.cells.test_cell_jobs_files.who_runs_me"
 WALK = "tests.cells.test_cell_jobs_files.walk_every_tenant"
 DEFAULT_BUCKET = "exports-test"
+YANDEX_CELL = """
+[cells.ru]
+region = "ru"
+label = "Russia"
+database_url = "postgresql://saas@pg.ru.internal/saas"
+s3_bucket = "crm-ru"
+s3_endpoint_url = "https://storage.yandexcloud.net"
+s3_region = "ru-central1"
+"""
 
 
 def who_runs_me(session) -> str:
@@ -218,3 +227,35 @@ def test_saas_worker_serves_the_cell_named_and_refuses_an_undeclared_one(app, ap
     assert served.exit_code == 0, served.output
     job.refresh()
     assert job.get_status() == "finished" and job.return_value() == tenant_b.ref.role_name
+
+
+def test_a_cell_with_its_own_s3_endpoint_and_region_gets_links_signed_there(
+    app, app_ctx, cell_b_storage, tmp_path, monkeypatch
+):
+    """A regional provider's bucket (say Yandex Object Storage for a Russian cell): declared in the cells
+    file, used for that cell only; a cell without a bucket has no storage rather than another's."""
+    from dataclasses import replace
+
+    from saas.cells import read_cells_file
+    from saas.exports import storage
+
+    (tmp_path / "cells.toml").write_text(YANDEX_CELL)
+    (declared,) = read_cells_file(tmp_path / "cells.toml", environ={})
+    assert (declared.s3_endpoint_url, declared.s3_region) == (
+        "https://storage.yandexcloud.net",
+        "ru-central1",
+    )
+    directory = app.extensions["cells"]
+    b = directory.get(CELL_B)
+    monkeypatch.setitem(
+        directory.cells, CELL_B, replace(b, s3_endpoint_url=declared.s3_endpoint_url, s3_region="ru-central1")
+    )
+    link = storage.presigned_download_url("files/t/x", "x.pdf", cell=CELL_B)
+    assert link.startswith(f"https://storage.yandexcloud.net/{CELL_B_BUCKET}/files/t/x?")
+    assert "ru-central1" in link  # signed for the cell's region (X-Amz-Credential)
+    assert "ru-central1" not in storage.presigned_download_url("files/t/x", "x.pdf", cell=DEFAULT_CELL)
+
+    monkeypatch.setitem(directory.cells, CELL_B, replace(b, s3_bucket=None))
+    assert not storage.storage_configured(CELL_B)
+    with pytest.raises(storage.StorageNotConfigured):
+        storage.upload_stream(io.BytesIO(PDF), "files/t/x", "application/pdf", cell=CELL_B)
