@@ -29,7 +29,8 @@ CELL_NAME = re.compile(r"^[a-z][a-z0-9_]{0,29}$")
 """A cell's name reaches environment variable names, the directory and log lines: kept plain."""
 
 _URL_FIELDS = ("database_url", "tenant_database_url", "redis_url")
-_FIELDS = frozenset({"region", "label", "s3_bucket", "signup", *_URL_FIELDS})
+_S3_FIELDS = ("s3_bucket", "s3_endpoint_url", "s3_region")
+_FIELDS = frozenset({"region", "label", "signup", *_S3_FIELDS, *_URL_FIELDS})
 
 
 class CellConfigError(ValueError):
@@ -53,6 +54,10 @@ class Cell:
     s3_bucket: str | None = None
     signup: bool = True
     """Whether signup offers this cell (a cell being retired takes no new tenants)."""
+    s3_endpoint_url: str | None = None
+    """The S3 endpoint of ``s3_bucket`` (a regional provider's); none: ``S3_ENDPOINT_URL``."""
+    s3_region: str | None = None
+    """The region of ``s3_bucket`` (presigned links are signed for it); none: ``AWS_REGION``."""
 
     def __post_init__(self) -> None:
         if not CELL_NAME.match(self.name):
@@ -105,7 +110,7 @@ def read_cells_file(path: Path, environ: dict[str, str] | os._Environ = os.envir
             if environ.get(_env_name(name, field)):
                 values[field] = environ[_env_name(name, field)]
         if name == DEFAULT_CELL:
-            values = {k: v for k, v in values.items() if k not in _URL_FIELDS and k != "s3_bucket"}
+            values = {k: v for k, v in values.items() if k not in _URL_FIELDS and k not in _S3_FIELDS}
         elif not values.get("database_url"):
             raise CellConfigError(f"cell {name}: no database_url (set {_env_name(name, 'database_url')})")
         for required in ("region", "label"):
@@ -198,3 +203,21 @@ def cell_directory() -> CellDirectory:
 def admin_engine(cell: str) -> Engine:
     """The admin engine of ``cell`` in this app."""
     return cell_directory().admin_engine(cell)
+
+
+def tenant_cell(tenant_id: str) -> str:
+    """The cell the directory places tenant ``tenant_id`` in, read now (a move switches it at any time).
+
+    Read on a connection of its own, so that callers in the middle of a tenant transaction (jobs queued
+    after a commit, objects stored by a job) neither open nor end the platform session's transaction.
+    """
+    from sqlalchemy import select
+
+    from saas.db import db
+    from saas.tenants.models import Tenant
+
+    with db.engine.connect() as connection:
+        row = connection.execute(select(Tenant.cell).where(Tenant.id == tenant_id)).first()
+    if row is None:
+        raise LookupError(f"tenant {tenant_id} does not exist")
+    return row.cell or DEFAULT_CELL

@@ -248,15 +248,27 @@ def tokens_create(slug: str, email: str, name: str, scopes: tuple[str, ...]) -> 
 @click.command("worker", help="Run an RQ worker (with its scheduler) for the app's queues.")
 @click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
 @click.option("--no-scheduler", is_flag=True, help="Do not start `saas scheduler` beside the worker.")
+@click.option(
+    "--cell",
+    default="default",
+    show_default=True,
+    help="Serve this cell's queues only, on its Redis (run workers of a cell in its region).",
+)
 @with_appcontext
-def worker_command(burst: bool, no_scheduler: bool) -> None:
+def worker_command(burst: bool, no_scheduler: bool, cell: str) -> None:
+    from saas.cells import DEFAULT_CELL, cell_directory
     from saas.jobs import work
 
+    try:
+        cell_directory().get(cell)
+    except LookupError as error:
+        raise click.BadParameter(str(error), param_hint="--cell") from None
     scheduler = None
-    if not (burst or no_scheduler):
+    # The periodic scheduler is the platform's: it runs beside the default cell's workers only.
+    if not (burst or no_scheduler) and cell == DEFAULT_CELL:
         scheduler = subprocess.Popen([sys.executable, "-m", "saas.cli", "scheduler"], env=_service_env())
     try:
-        work(burst=burst)
+        work(burst=burst, cell=cell)
     finally:
         if scheduler is not None:
             scheduler.terminate()

@@ -92,11 +92,12 @@ def sample_contacts_stored() -> dict[str, Any]:
     return {"contacts": sum(report.results.values()), **report.as_dict()}
 
 
+# Billing is the platform's: each job runs once, on the default cell, and reaches every tenant's cell.
 BILLING_PERIODIC_JOBS = (
-    PeriodicJob("saas.billing.jobs.report_usage_job", interval=60),
+    PeriodicJob("saas.billing.jobs.report_usage_job", interval=60, per_cell=False),
     # Several samples a day make the contacts gauge a daily high-water mark.
-    PeriodicJob("saas.billing.jobs.sample_contacts_stored", interval=3600),
-    PeriodicJob("saas.billing.jobs.sweep_pending_setups", interval=600),
+    PeriodicJob("saas.billing.jobs.sample_contacts_stored", interval=3600, per_cell=False),
+    PeriodicJob("saas.billing.jobs.sweep_pending_setups", interval=600, per_cell=False),
 )
 
 

@@ -248,7 +248,7 @@ def probe_destination(tenant_id: str, *, actor: str) -> str:
 
 def queue_delivery(export: Export) -> ExportDelivery | None:
     """After a scheduled export is done: copy it to the workspace's bucket, if one is set up and on."""
-    from saas.jobs import queue
+    from saas.jobs import tenant_queue
 
     destination = db.session.get(ExportDestination, export.tenant_id)
     if destination is None or not destination.configured or not destination.enabled:
@@ -258,7 +258,9 @@ def queue_delivery(export: Export) -> ExportDelivery | None:
     )
     db.session.add(delivery)
     db.session.commit()
-    queue().enqueue(deliver_export, str(delivery.id), job_id=f"export-delivery-{delivery.id}-1")
+    # The archive is read from the tenant's cell, by its workers.
+    job_id = f"export-delivery-{delivery.id}-1"
+    tenant_queue(export.tenant_id).enqueue(deliver_export, str(delivery.id), job_id=job_id)
     return delivery
 
 
@@ -330,7 +332,7 @@ def attempt_delivery(delivery_id: uuid.UUID, now: datetime) -> str:
         if export is None or export.status != "done" or not export.storage_key:
             raise destination_storage.DestinationFailure("archive_gone")
         key = _dated_key(destination, tenant, export)
-        _copy_archive(destination, export, key)
+        _copy_archive(destination, export, key, tenant.cell)
     except Exception as error:
         db.session.rollback()
         reason = destination_storage.failure_from(error).reason
@@ -357,15 +359,15 @@ def attempt_delivery(delivery_id: uuid.UUID, now: datetime) -> str:
     return "done"
 
 
-def _copy_archive(destination: ExportDestination, export: Export, key: str) -> None:
-    """Fetch the archive from our bucket into a scratch file (checked against the export's own
+def _copy_archive(destination: ExportDestination, export: Export, key: str, cell: str) -> None:
+    """Fetch the archive from our bucket (``cell``'s) into a scratch file (checked against the export's own
     checksum), then upload it, verified, to the customer's bucket."""
     scratch = current_app.config["SAAS_SETTINGS"].instance_dir / "exports"
     scratch.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile(dir=scratch, prefix="delivery-", suffix=".zip") as target:
         digest = hashlib.sha256()
         try:
-            for chunk in storage.object_chunks(export.storage_key):
+            for chunk in storage.object_chunks(export.storage_key, cell=cell):
                 digest.update(chunk)
                 target.write(chunk)
             target.flush()

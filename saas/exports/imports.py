@@ -59,6 +59,14 @@ def _upload_key(import_id: uuid.UUID) -> str:
     return f"imports/{import_id}.zip"
 
 
+def _import_cell(record: ArchiveImport) -> str:
+    """Where the import's upload waits and its job runs: the restored tenant's cell; a workspace made
+    from an archive at signup is made in the default cell."""
+    from saas.cells import DEFAULT_CELL, tenant_cell
+
+    return tenant_cell(record.tenant_id) if record.tenant_id else DEFAULT_CELL
+
+
 # -- starting ----------------------------------------------------------------------------------
 
 
@@ -90,9 +98,8 @@ def start_restore(tenant_id: str, membership: Membership, upload: IO[bytes]) -> 
 
 
 def _start(kind: str, user: User, upload: IO[bytes], **values: Any) -> ArchiveImport:
-    from saas.jobs import queue
+    from saas.jobs import cell_queue
 
-    storage.s3_client()  # refuse early when no bucket is configured
     record = ArchiveImport(
         kind=kind,
         requested_by=user.id,
@@ -106,10 +113,12 @@ def _start(kind: str, user: User, upload: IO[bytes], **values: Any) -> ArchiveIm
         size_bytes=0,
         **values,
     )
+    cell = _import_cell(record)
+    storage.cell_bucket(cell)  # refuse before anything is written when the cell has no bucket
     db.session.add(record)
     db.session.flush()
     record.storage_key = _upload_key(record.id)
-    storage.upload_stream(upload, record.storage_key, "application/zip")
+    storage.upload_stream(upload, record.storage_key, "application/zip", cell=cell)
     record_audit(
         db.session,
         f"archive_import.{kind}_requested",
@@ -118,7 +127,8 @@ def _start(kind: str, user: User, upload: IO[bytes], **values: Any) -> ArchiveIm
         target=str(record.id),
     )
     db.session.commit()
-    queue().enqueue(run_import, str(record.id), job_timeout=6 * 3600, job_id=f"archive-import-{record.id}")
+    job_id = f"archive-import-{record.id}"
+    cell_queue(cell).enqueue(run_import, str(record.id), job_timeout=6 * 3600, job_id=job_id)
     return record
 
 
@@ -244,13 +254,14 @@ def run_import(import_id: str) -> str:
         raise LookupError(f"archive import {import_id} does not exist")
     if record.status != "queued":
         return record.status  # a duplicated or retried job
+    cell = _import_cell(record)
     scratch = current_app.config["SAAS_SETTINGS"].instance_dir / "imports"
     scratch.mkdir(parents=True, exist_ok=True)
     handle, path = tempfile.mkstemp(prefix=f"{record.id}-", suffix=".zip", dir=scratch)
     try:
         _update(record.id, status="verifying", stage="Verifying every file of the archive")
         with os.fdopen(handle, "wb") as target:
-            for chunk in storage.object_chunks(record.storage_key):
+            for chunk in storage.object_chunks(record.storage_key, cell=cell):
                 target.write(chunk)
         _update(record.id, size_bytes=Path(path).stat().st_size)
         if record.kind == "restore":
@@ -278,7 +289,7 @@ def run_import(import_id: str) -> str:
     finally:
         Path(path).unlink(missing_ok=True)
         if record.storage_key:
-            storage.delete_object(record.storage_key)  # the upload is no longer needed, whatever happened
+            storage.delete_object(record.storage_key, cell=cell)  # no longer needed, whatever happened
 
 
 def _finish_refused(record: ArchiveImport, errors: dict[str, list[str]], detail: str) -> str:

@@ -9,7 +9,7 @@ import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Connection
 
@@ -26,6 +26,9 @@ from saas.exports.format import (
     tenant_tables,
 )
 from saas.sql import quote_identifier, quote_identifiers
+
+if TYPE_CHECKING:
+    from saas.db import TenantRef
 
 MAX_MANIFEST_BYTES = 20 * 1024 * 1024
 CHUNK = 1024 * 1024
@@ -253,10 +256,10 @@ def load_archive(
     return loaded
 
 
-def restore_stored_objects(connection: Connection, verified: VerifiedArchive, tenant_id: str) -> int:
+def restore_stored_objects(connection: Connection, verified: VerifiedArchive, tenant: TenantRef) -> int:
     """Put every object the loaded rows name back into the new tenant's storage, streamed from the
-    archive (whose checksums ``verify_archive`` checked); returns how many. Refuses a row whose object
-    name is unsafe or whose object the archive lacks."""
+    archive (whose checksums ``verify_archive`` checked), in the bucket of ``tenant.cell``; returns how
+    many. Refuses a row whose object name is unsafe or whose object the archive lacks."""
     from saas.exports import storage
 
     declared = verified.manifest.get("files") or {}
@@ -271,9 +274,8 @@ def restore_stored_objects(connection: Connection, verified: VerifiedArchive, te
                 if not SAFE_OBJECT_NAME.fullmatch(name or "") or path not in declared:
                     raise _refuse(f"{spec.name}: the archive has no stored object {name!r}.", spec.name)
                 with archive.open(path) as entry:
-                    storage.upload_stream(
-                        entry, storage.tenant_object_key(tenant_id, name), "application/octet-stream"
-                    )
+                    key = storage.tenant_object_key(tenant.id, name)
+                    storage.upload_stream(entry, key, "application/octet-stream", cell=tenant.cell)
                 restored += 1
     return restored
 

@@ -90,9 +90,11 @@ def _tenant(tenant_id: str) -> Tenant:
 
 def start_export(tenant_id: str, *, requested_by: str, kind: str = "manual") -> Export:
     """Queue an export of the tenant (one at a time per tenant); audited."""
-    from saas.jobs import queue
+    from saas.cells import tenant_cell
+    from saas.jobs import cell_queue
 
-    storage.s3_client()  # refuse early when no bucket is configured
+    cell = tenant_cell(tenant_id)
+    storage.cell_bucket(cell)  # refuse early when the tenant's cell has no bucket
     reap_stale_exports(tenant_id)
     remove_leftover_partials(tenant_id)
     busy = db.session.scalar(
@@ -115,7 +117,9 @@ def start_export(tenant_id: str, *, requested_by: str, kind: str = "manual") -> 
         db.session, "export.requested", actor=requested_by, tenant_id=tenant_id, target=str(export.id)
     )
     db.session.commit()
-    queue().enqueue(run_export, tenant_id, str(export.id), job_timeout=6 * 3600, job_id=f"export-{export.id}")
+    # The archive is written and stored in the tenant's cell, by its workers.
+    job_id = f"export-{export.id}"
+    cell_queue(cell).enqueue(run_export, tenant_id, str(export.id), job_timeout=6 * 3600, job_id=job_id)
     return export
 
 
@@ -163,7 +167,7 @@ def run_export(tenant_id: str, export_id: str) -> str:
             manifest = export_tenant_to_file(tenant, target, progress, heartbeat)
         digest, size = _file_sha256(path)
         key = storage.archive_key(tenant_id, export_id)
-        storage.upload_archive(path, key)
+        storage.upload_archive(path, key, cell=tenant.cell)
         keep_days = _keep_days(tenant_id, export.kind)
         published = db.session.execute(
             update(Export)
@@ -181,7 +185,7 @@ def run_export(tenant_id: str, export_id: str) -> str:
         ).rowcount
         db.session.commit()
         if not published:  # declared failed meanwhile (stale): keep no orphan archive
-            storage.delete_archive(key)
+            storage.delete_archive(key, cell=tenant.cell)
             return "failed"
         record_audit(db.session, "export.completed", actor="job", tenant_id=tenant_id, target=export_id)
         db.session.commit()
@@ -291,11 +295,11 @@ def remove_leftover_partials(tenant_id: str | None = None) -> int:
     for path in _scratch_dir().glob(f"*{PARTIAL_SUFFIX}"):
         if (export_id := _uuid_or_none(path.name[:36])) is not None:
             files.setdefault(export_id, []).append(path)
-    uploads: dict[uuid.UUID, list[tuple[str, str]]] = {}
-    if storage.storage_configured():
-        for key, upload_id in storage.unfinished_uploads(storage.archive_prefix(tenant_id)):
+    uploads: dict[uuid.UUID, list[tuple[str, str, str]]] = {}
+    for cell in _cells_holding_archives(tenant_id):
+        for key, upload_id in storage.unfinished_uploads(storage.archive_prefix(tenant_id), cell=cell):
             if (export_id := _uuid_or_none(Path(key).name.removesuffix(".zip"))) is not None:
-                uploads.setdefault(export_id, []).append((key, upload_id))
+                uploads.setdefault(export_id, []).append((cell, key, upload_id))
     candidates = files.keys() | uploads.keys()
     if not candidates:
         return 0
@@ -312,11 +316,19 @@ def remove_leftover_partials(tenant_id: str | None = None) -> int:
         for path in files.get(export_id, []):
             path.unlink(missing_ok=True)
             removed += 1
-        for key, upload_id in uploads.get(export_id, []):
-            storage.abort_upload(key, upload_id)
+        for cell, key, upload_id in uploads.get(export_id, []):
+            storage.abort_upload(key, upload_id, cell=cell)
             removed += 1
         log.info("removed the partial archive(s) of export %s", export_id)
     return removed
+
+
+def _cells_holding_archives(tenant_id: str | None) -> list[str]:
+    """The cells whose buckets hold ``tenant_id``'s archives (every cell with a bucket when None)."""
+    from saas.cells import cell_directory, tenant_cell
+
+    cells = [tenant_cell(tenant_id)] if tenant_id else [cell.name for cell in cell_directory()]
+    return [cell for cell in cells if storage.storage_configured(cell)]
 
 
 def _uuid_or_none(text: str) -> uuid.UUID | None:
@@ -352,7 +364,7 @@ def download_link(tenant_id: str, export_id: uuid.UUID, *, actor: str, expires_i
         raise Conflict(f"Export {export_id} is {export.status}; only finished exports can be downloaded.")
     tenant = _tenant(tenant_id)
     filename = f"{tenant.slug}-export-{export.created_at:%Y%m%d-%H%M%S}.zip"
-    url = storage.presigned_download_url(export.storage_key, filename, expires_in)
+    url = storage.presigned_download_url(export.storage_key, filename, expires_in, cell=tenant.cell)
     record_audit(db.session, "export.downloaded", actor=actor, tenant_id=tenant_id, target=str(export_id))
     db.session.commit()
     return url
@@ -465,12 +477,14 @@ def run_due_schedules(now: datetime | None = None) -> dict[str, Any]:
 def expire_old_exports(now: datetime | None = None) -> int:
     """Periodic job: delete archives past their keep date from S3 and mark them expired."""
     now = now or _now()
-    expired = db.session.scalars(
-        select(Export).where(Export.status == "done", Export.expires_at <= now)
+    expired = db.session.execute(
+        select(Export, Tenant.cell)
+        .join(Tenant, Tenant.id == Export.tenant_id)
+        .where(Export.status == "done", Export.expires_at <= now)
     ).all()
-    for export in expired:
+    for export, cell in expired:
         if export.storage_key:
-            storage.delete_archive(export.storage_key)
+            storage.delete_archive(export.storage_key, cell=cell)
         export.status = "expired"
         record_audit(
             db.session, "export.expired", actor="job", tenant_id=export.tenant_id, target=str(export.id)
@@ -556,7 +570,7 @@ def archive_filler(
         rows.update(load_archive(connection, verified, progress, heartbeat))
         renew_withheld_secrets(connection, verified)
         # Last, so that a refused archive stored nothing; objects of a rolled-back import stay unnamed.
-        restore_stored_objects(connection, verified, tenant_ref.id)
+        restore_stored_objects(connection, verified, tenant_ref)
 
     return fill
 

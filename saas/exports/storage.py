@@ -1,8 +1,10 @@
 """Tenant objects in S3 (export archives, files on records): server-side encrypted uploads streamed from a
 file object, streamed reads, and short-lived presigned download links.
 
-An object becomes visible only when its upload completes (S3 PUT and multipart completion are
-atomic), so a crashed export never leaves a half archive behind under its key.
+Every object lives in the bucket of its tenant's cell (:mod:`saas.cells`): each function takes the
+``cell`` explicitly and the bucket is resolved here, in one place; a cell without a bucket of its own
+never borrows another cell's. An object becomes visible only when its upload completes (S3 PUT and
+multipart completion are atomic), so a crashed export never leaves a half archive behind under its key.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from boto3.s3.transfer import TransferConfig
 from botocore.config import Config as BotoConfig
 from flask import current_app
 
+from saas.cells import DEFAULT_CELL, cell_directory
 from saas.config import Settings
 from saas.errors import SaasError
 
@@ -28,20 +31,37 @@ def _settings() -> Settings:
     return current_app.config["SAAS_SETTINGS"]
 
 
-def storage_configured() -> bool:
-    return bool(_settings().s3_bucket)
+def _declared_bucket(cell: str) -> str | None:
+    # The default cell's bucket is the main setting, read live (S3_BUCKET); another cell's is declared
+    # with the cell. Never one for the other: the data's residency would quietly be lost.
+    if cell == DEFAULT_CELL:
+        return _settings().s3_bucket
+    return cell_directory().get(cell).s3_bucket
 
 
-def s3_client() -> Any:
+def cell_bucket(cell: str) -> str:
+    """The bucket of ``cell``; refuses (503) when the cell has none."""
+    bucket = _declared_bucket(cell)
+    if not bucket:
+        where = "S3_BUCKET" if cell == DEFAULT_CELL else f"cell {cell}'s s3_bucket"
+        message = f"No S3 bucket is configured ({where}); use `saas export --out` meanwhile."
+        raise StorageNotConfigured(message)
+    return bucket
+
+
+def storage_configured(cell: str) -> bool:
+    return bool(_declared_bucket(cell))
+
+
+def s3_client(cell: str) -> Any:
+    """A client for ``cell``'s bucket: the cell's S3 endpoint and region where declared (a regional
+    provider), else ``S3_ENDPOINT_URL`` and ``AWS_REGION``."""
     settings = _settings()
-    if not settings.s3_bucket:
-        raise StorageNotConfigured(
-            "No S3 bucket is configured (S3_BUCKET); use `saas export --out` meanwhile."
-        )
+    declared = None if cell == DEFAULT_CELL else cell_directory().get(cell)
     return boto3.client(
         "s3",
-        endpoint_url=settings.s3_endpoint_url,
-        region_name=settings.s3_region,
+        endpoint_url=(declared and declared.s3_endpoint_url) or settings.s3_endpoint_url,
+        region_name=(declared and declared.s3_region) or settings.s3_region,
         config=BotoConfig(signature_version="s3v4", retries={"max_attempts": 5, "mode": "standard"}),
     )
 
@@ -55,22 +75,19 @@ def archive_key(tenant_id: str, export_id: str) -> str:
     return f"{archive_prefix(tenant_id)}{export_id}.zip"
 
 
-def unfinished_uploads(prefix: str) -> list[tuple[str, str]]:
+def unfinished_uploads(prefix: str, *, cell: str) -> list[tuple[str, str]]:
     """(key, upload id) of multipart uploads begun under ``prefix`` and never completed or aborted.
 
     A worker killed while uploading a large archive leaves one: invisible under its key, but its parts
     are stored (and billed) until aborted.
     """
-    pages = (
-        s3_client()
-        .get_paginator("list_multipart_uploads")
-        .paginate(Bucket=_settings().s3_bucket, Prefix=prefix)
-    )
+    paginator = s3_client(cell).get_paginator("list_multipart_uploads")
+    pages = paginator.paginate(Bucket=cell_bucket(cell), Prefix=prefix)
     return [(upload["Key"], upload["UploadId"]) for page in pages for upload in page.get("Uploads", [])]
 
 
-def abort_upload(key: str, upload_id: str) -> None:
-    s3_client().abort_multipart_upload(Bucket=_settings().s3_bucket, Key=key, UploadId=upload_id)
+def abort_upload(key: str, upload_id: str, *, cell: str) -> None:
+    s3_client(cell).abort_multipart_upload(Bucket=cell_bucket(cell), Key=key, UploadId=upload_id)
 
 
 STREAM_PART_BYTES = 8 * 1024 * 1024
@@ -85,24 +102,23 @@ def _encryption(content_type: str) -> dict[str, str]:
     return extra
 
 
-def upload_archive(path: str, key: str) -> None:
-    s3_client().upload_file(path, _settings().s3_bucket, key, ExtraArgs=_encryption("application/zip"))
+def upload_archive(path: str, key: str, *, cell: str) -> None:
+    s3_client(cell).upload_file(path, cell_bucket(cell), key, ExtraArgs=_encryption("application/zip"))
 
 
-def upload_stream(stream: IO[bytes], key: str, content_type: str) -> None:
+def upload_stream(stream: IO[bytes], key: str, content_type: str, *, cell: str) -> None:
     """Store what ``stream`` reads under ``key``, a part at a time (multipart above one part), so a large
     object never sits whole in memory; it appears under its key only once complete."""
     config = TransferConfig(
         multipart_threshold=STREAM_PART_BYTES, multipart_chunksize=STREAM_PART_BYTES, max_concurrency=2
     )
-    s3_client().upload_fileobj(
-        stream, _settings().s3_bucket, key, ExtraArgs=_encryption(content_type), Config=config
-    )
+    bucket = cell_bucket(cell)
+    s3_client(cell).upload_fileobj(stream, bucket, key, ExtraArgs=_encryption(content_type), Config=config)
 
 
-def object_chunks(key: str, chunk_size: int = 1024 * 1024) -> Iterator[bytes]:
+def object_chunks(key: str, *, cell: str, chunk_size: int = 1024 * 1024) -> Iterator[bytes]:
     """The object's bytes in blocks, read from S3 as they are consumed."""
-    body = s3_client().get_object(Bucket=_settings().s3_bucket, Key=key)["Body"]
+    body = s3_client(cell).get_object(Bucket=cell_bucket(cell), Key=key)["Body"]
     try:
         yield from body.iter_chunks(chunk_size)
     finally:
@@ -114,12 +130,12 @@ def tenant_object_key(tenant_id: str, name: str) -> str:
     return f"files/{tenant_id}/{name}"
 
 
-def presigned_download_url(key: str, filename: str, expires_in: int | None = None) -> str:
+def presigned_download_url(key: str, filename: str, expires_in: int | None = None, *, cell: str) -> str:
     settings = _settings()
-    return s3_client().generate_presigned_url(
+    return s3_client(cell).generate_presigned_url(
         "get_object",
         Params={
-            "Bucket": settings.s3_bucket,
+            "Bucket": cell_bucket(cell),
             "Key": key,
             "ResponseContentDisposition": f'attachment; filename="{filename}"',
         },
@@ -127,19 +143,19 @@ def presigned_download_url(key: str, filename: str, expires_in: int | None = Non
     )
 
 
-def delete_object(key: str) -> None:
+def delete_object(key: str, *, cell: str) -> None:
     """Remove ``key``; removing a key that is not there is no error (S3 answers alike)."""
-    s3_client().delete_object(Bucket=_settings().s3_bucket, Key=key)
+    s3_client(cell).delete_object(Bucket=cell_bucket(cell), Key=key)
 
 
 delete_archive = delete_object
 
 
-def archive_exists(key: str) -> bool:
+def archive_exists(key: str, *, cell: str) -> bool:
     from botocore.exceptions import ClientError
 
     try:
-        s3_client().head_object(Bucket=_settings().s3_bucket, Key=key)
+        s3_client(cell).head_object(Bucket=cell_bucket(cell), Key=key)
     except ClientError:
         return False
     return True

@@ -44,7 +44,7 @@ def index():
         "exports/index.html",
         exports=exports,
         schedule=services.get_schedule(g.tenant.id),
-        storage_ready=storage.storage_configured(),
+        storage_ready=storage.storage_configured(g.tenant.cell),
         busy=any(e.status in ("queued", "running") for e in exports),
         status_labels=STATUS_LABELS,
         kind_labels=KIND_LABELS,
@@ -183,7 +183,7 @@ def restore_page():
         imports=imports.list_tenant_imports(g.tenant.id),
         holding=holding,
         read_only_reason=None if entitlements.can_write else entitlements.read_only_reason,
-        storage_ready=storage.storage_configured(),
+        storage_ready=storage.storage_configured(g.tenant.cell),
     )
 
 

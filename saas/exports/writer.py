@@ -253,7 +253,8 @@ def _write_stored_objects(
         with archive.open(path, "w", force_zip64=True) as entry:
             writer = _HashingWriter(entry, worker, heartbeat)
             try:
-                for chunk in storage.object_chunks(storage.tenant_object_key(tenant.id, name)):
+                key = storage.tenant_object_key(tenant.id, name)
+                for chunk in storage.object_chunks(key, cell=tenant.cell):
                     writer.write(chunk)
             finally:
                 writer.flush()

@@ -3,6 +3,7 @@
 A job visits only the tenants it may serve (active, module on and in the plan, writable unless the job
 serves lapsed tenants too, schema at the code's head revision); each visit is isolated, and the report
 accounts for every tenant: done, skipped with its reason, or failed with the exception's class.
+Within :func:`serving_cell` (a periodic job run by one cell's worker) it walks that cell's tenants only.
 """
 
 from __future__ import annotations
@@ -10,7 +11,9 @@ from __future__ import annotations
 import logging
 import traceback
 from collections import Counter
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,6 +36,20 @@ READ_ONLY = "read_only"
 NOT_MIGRATED = "not_migrated"
 SCHEMA_UNKNOWN = "schema_unknown"
 NO_TENANT = "no_tenant"
+
+
+_serving_cell: ContextVar[str | None] = ContextVar("serving_cell", default=None)
+
+
+@contextmanager
+def serving_cell(cell: str) -> Iterator[None]:
+    """Within: :func:`for_each_tenant` visits the tenants of ``cell`` only; the other cells' workers run
+    the same job for theirs (see ``saas.jobs.schedules.run_periodic``). Outside: every tenant."""
+    token = _serving_cell.set(cell)
+    try:
+        yield
+    finally:
+        _serving_cell.reset(token)
 
 
 def status_reason(status: str) -> str:
@@ -143,6 +160,9 @@ def _select(
     found = {candidate.ref.id for candidate in candidates}
     for missing in sorted(set(tenant_ids or ()) - found):
         report.skipped[missing] = NO_TENANT
+    # Another cell's tenants are that cell's workers' to serve and report.
+    if (cell := _serving_cell.get()) is not None:
+        candidates = [candidate for candidate in candidates if candidate.ref.cell == cell]
     if module is not None and registry.get(module) is None:
         raise ValueError(f"no module {module!r}")
     # An always-on module (core, privacy) can be neither switched off nor left out of a plan.

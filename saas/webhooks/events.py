@@ -161,4 +161,5 @@ def _forget_after_rollback(session: Session) -> None:
     session.info.pop(_PENDING, None)
 
 
-register_periodic(PeriodicJob("saas.webhooks.delivery.requeue_all_stalled", interval=300))
+# Once for the platform: it queues each tenant's sweep on that tenant's cell.
+register_periodic(PeriodicJob("saas.webhooks.delivery.requeue_all_stalled", interval=300, per_cell=False))

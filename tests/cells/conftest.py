@@ -25,6 +25,8 @@ from tests.conftest import PASSWORD, TenantFixture, reset_database
 from tests.mailsink import mail_sink  # noqa: F401  (the shared SMTP sink fixture)
 
 CELL_B = "b"
+CELL_B_BUCKET = "cell-b-files"
+"""Cell ``b``'s S3 bucket (on the moto server of tests.exports.conftest, when a test asks for it)."""
 APPS: list[Flask] = []
 """Every app of this session whose tenant pools may hold connections (the suite's and the two-cell one)."""
 
@@ -68,7 +70,14 @@ def app(app, cell_b_urls):  # the suite's app, then one with two cells on the sa
         app.config["SAAS_SETTINGS"],
         cells=(
             Cell(name=DEFAULT_CELL, region="eu-central", label="European Union (Frankfurt)"),
-            Cell(CELL_B, "ru", "Russia (Moscow)", database_url=database_url, redis_url=redis_url),
+            Cell(
+                CELL_B,
+                "ru",
+                "Russia (Moscow)",
+                database_url=database_url,
+                redis_url=redis_url,
+                s3_bucket=CELL_B_BUCKET,
+            ),
         ),
     )
     two_cells = create_app(settings)

@@ -213,7 +213,7 @@ def _fill_file_tables(session, contact_id: uuid.UUID) -> None:
     from saas.modules.files.services import attach_file
 
     name = 'Zoë "blob", 日本.bin'
-    if storage_configured():
+    if storage_configured(session.tenant.cell):
         attach_file(session, "contacts", contact_id, io.BytesIO(FILE_BLOB), name, contact_id=contact_id)
         return
     file_id = uuid.uuid4()
@@ -295,7 +295,7 @@ def _fill_mailbox_tables(session, contact_id: uuid.UUID) -> None:
     )
     attachment.id = uuid.uuid4()
     attachment.object_name = attachment.id.hex
-    if storage_configured():
+    if storage_configured(session.tenant.cell):
         attachment.size_bytes, attachment.sha256 = store_object(
             session, attachment.object_name, io.BytesIO(FILE_BLOB), "application/pdf"
         )

@@ -98,7 +98,7 @@ def test_sync_keeps_exactly_the_mail_of_known_people_once_in_any_charset(tenant_
     attachments = {a.name: a for a in by_subject["Offer with files"].attachments}
     assert sorted(attachments) == ["offer.pdf", "отчёт.csv"]
     key = storage.tenant_object_key(tenant_a.tenant.id, attachments["offer.pdf"].object_name)
-    assert b"".join(storage.object_chunks(key)) == PDF
+    assert b"".join(storage.object_chunks(key, cell=tenant_a.ref.cell)) == PDF
     assert first == {"read": 7, "kept": 5}  # the 60-day-old message is outside the 30-day window
     assert again == {"read": 0, "kept": 0}  # CONDSTORE: neither folder changed
 

@@ -199,8 +199,7 @@ def attach_file(
     require_record(session, record_type, record_id)
     if message_id is not None:
         require_message(session, record_type, record_id, message_id)
-    if not storage.storage_configured():
-        raise storage.StorageNotConfigured("No S3 bucket is configured (S3_BUCKET): files cannot be stored.")
+    storage.cell_bucket(session.tenant.cell)  # refuse before reading the upload when the cell has none
     name = clean_name(filename)
     size = _size_of(stream)
     check_upload(session, size)
@@ -259,10 +258,10 @@ def _objects(session: Session) -> dict[str, list[str]]:
     return session.info["stored_objects"]
 
 
-def _remove(keys: list[str]) -> None:
+def _remove(cell: str, keys: list[str]) -> None:
     for key in keys:
         try:
-            storage.delete_object(key)
+            storage.delete_object(key, cell=cell)
         except Exception:  # the rows are already right; a stray object costs storage, not correctness
             log.exception("could not remove stored object %s", key)
 
@@ -270,13 +269,13 @@ def _remove(keys: list[str]) -> None:
 def _after_commit(session: Session) -> None:
     objects = session.info["stored_objects"]
     dropped, objects["dropped"], objects["written"] = objects["dropped"], [], []
-    _remove(dropped)
+    _remove(session.tenant.cell, dropped)
 
 
 def _after_rollback(session: Session) -> None:
     objects = session.info["stored_objects"]
     written, objects["written"], objects["dropped"] = objects["written"], [], []
-    _remove(written)
+    _remove(session.tenant.cell, written)
 
 
 def store_object(
@@ -287,7 +286,7 @@ def store_object(
     key = storage.tenant_object_key(session.tenant.id, object_name)
     reader = _HashingReader(stream)
     _objects(session)["written"].append(key)
-    storage.upload_stream(reader, key, content_type)
+    storage.upload_stream(reader, key, content_type, cell=session.tenant.cell)
     return reader.size, reader.digest.hexdigest()
 
 
@@ -393,4 +392,5 @@ def file_for_token(session: TenantSession, token: str) -> StoredFile:
 
 def file_chunks(session: TenantSession, stored: StoredFile):
     """The file's bytes as read from storage, block by block."""
-    return storage.object_chunks(storage.tenant_object_key(session.tenant.id, stored.object_name))
+    key = storage.tenant_object_key(session.tenant.id, stored.object_name)
+    return storage.object_chunks(key, cell=session.tenant.cell)

@@ -41,7 +41,8 @@ def _sync_lock(session: TenantSession, mailbox_id: uuid.UUID):
     from saas.jobs import redis_connection
 
     name = f"saas:mailbox-sync:{session.tenant.id}:{mailbox_id}"
-    return redis_connection().lock(name, timeout=SYNC_JOB_TIMEOUT, blocking=False)
+    # In the cell's Redis: the sync runs on that cell's workers only.
+    return redis_connection(session.tenant.cell).lock(name, timeout=SYNC_JOB_TIMEOUT, blocking=False)
 
 
 def queue_sync(tenant_id: str, mailbox_id: uuid.UUID) -> None:

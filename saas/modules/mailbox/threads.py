@@ -186,7 +186,7 @@ def _keep_attachments(session: TenantSession, message: MailMessage, parsed: Pars
     limit = current_app.config["SAAS_SETTINGS"].files_max_bytes
     for filename, _, content in parsed.attachments:
         name = clean_name(filename)
-        if not storage.storage_configured():
+        if not storage.storage_configured(session.tenant.cell):
             notes.append(f"[Attachment {name} not kept: no file storage is configured]")
             continue
         if not content or len(content) > limit:
