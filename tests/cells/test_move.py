@@ -311,3 +311,41 @@ def test_the_cli_moves_resumes_idempotently_and_purges_the_old_copy_after_the_gr
     assert not servers[DEFAULT_CELL].has_role(tenant.ref.role_name)
     assert servers[CELL_B].has_schema(tenant.ref.schema_name)
     assert client.get("/api/v1/contacts", headers=bearer(token)).status_code == 200
+
+
+def test_rows_changed_during_the_first_copy_are_copied_again_by_bucket_not_the_whole_table(
+    app, app_ctx, servers, make_cell_tenant
+):
+    from saas.db import tenant_session
+
+    tenant = make_cell_tenant(DEFAULT_CELL, "mr")
+    token, client = make_token(tenant), app.test_client()
+    with tenant_session(tenant.ref) as session:
+        session.execute(
+            text(
+                "INSERT INTO contacts (id, first_name, last_name) "
+                "SELECT gen_random_uuid(), 'bulk-' || i, 'Move' FROM generate_series(1, 2000) i"
+            )
+        )
+
+    def change_rows(step: str) -> None:
+        if step == "copied":  # after the first copy, before the window
+            with tenant_session(tenant.ref) as session:
+                session.execute(
+                    text(
+                        "UPDATE contacts SET first_name = 'renamed-' || first_name "
+                        "WHERE first_name IN ('bulk-1', 'bulk-2')"
+                    )
+                )
+                session.execute(text("DELETE FROM contacts WHERE first_name IN ('bulk-3', 'bulk-4')"))
+            assert _contact(client, token, "late").status_code == 201
+
+    move = move_tenant(tenant.slug, CELL_B, actor="tests", on_step=change_rows)
+    final = move.report["final_copy"]
+    assert final["tables_copied"] == ["contacts"]
+    assert 1 <= final["buckets_copied"] <= 5 and final["rows_copied"] < 100  # not the 1,999 rows
+    names = _names(client, token)
+    assert len(names) == 1999 and {"renamed-bulk-1", "renamed-bulk-2", "late"} <= names
+    assert not {"bulk-1", "bulk-3", "bulk-4"} & names
+    rows = _tenant_rows(servers[CELL_B], tenant, "SELECT count(*), count(DISTINCT first_name) FROM contacts")
+    assert rows[0] == (1999, 1999)

@@ -205,7 +205,7 @@ def _run(tenant: Tenant, move: TenantMove, on_step: StepHook) -> None:
     db.session.commit()
 
 
-def _prepare_target(source: TenantRef, target: TenantRef) -> dict[str, list[str]]:
+def _prepare_target(source: TenantRef, target: TenantRef) -> dict[str, copying.Table]:
     """The tenant's role and schema in the target cell, at the source's revision (which must be the
     newest), with its custom tables and columns, foreign keys set aside; the tables to copy."""
     with admin_engine(target.cell).begin() as connection:
@@ -240,7 +240,7 @@ def _tenant_connection(tenant: TenantRef, *, snapshot: bool = False) -> Iterator
 
 
 def _both_states(
-    source: Connection, target: Connection, layout: dict[str, list[str]]
+    source: Connection, target: Connection, layout: dict[str, copying.Table]
 ) -> tuple[dict[str, copying.TableState], dict[str, copying.TableState]]:
     """Both sides' table states, read at the same time on their two servers."""
     with ThreadPoolExecutor(2, thread_name_prefix="move-checksums") as pool:
@@ -248,29 +248,47 @@ def _both_states(
         return copying.states(source, layout), on_target.result()
 
 
-def _copy_differing(source: Connection, target: Connection, layout: dict[str, list[str]]) -> dict[str, Any]:
-    """Copy every table whose rows differ between the two sides; the source's states and what was done."""
+def _copy_differing(
+    source: Connection, target: Connection, layout: dict[str, copying.Table]
+) -> dict[str, Any]:
+    """Copy the rows that differ between the two sides: a whole table when the target's is empty or most
+    of it differs, else only the differing buckets. The source's states and what was done."""
     began = time.perf_counter()
     source_states, target_states = _both_states(source, target, layout)
     compared = time.perf_counter()
-    copied = [table for table in layout if source_states[table] != target_states[table]]
-    rows = sum(copying.copy_table(source, target, table, layout[table]) for table in copied)
+    copied: dict[str, int] = {}
+    rows = 0
+    for name, table in layout.items():
+        buckets = source_states[name].differing(target_states[name])
+        if not buckets:
+            continue
+        whole = target_states[name].rows == 0 or len(buckets) > copying.BUCKETS // 2
+        if target_states[name].rows == 0:
+            rows += copying.load_table(source, target, name, table)
+        else:
+            rows += copying.copy_table(source, target, name, table, None if whole else buckets)
+        copied[name] = None if whole else buckets
     return {
         "states": source_states,
+        "target_states": target_states,
         "tables": len(layout),
-        "tables_copied": copied,
+        "rewritten": copied,
+        "tables_copied": sorted(copied),
+        "buckets_copied": sum(copying.BUCKETS if b is None else len(b) for b in copied.values()),
         "rows_copied": rows,
         "compare_seconds": round(compared - began, 3),
         "copy_seconds": round(time.perf_counter() - compared, 3),
     }
 
 
-def _first_copy(source: TenantRef, target: TenantRef, layout: dict[str, list[str]]) -> dict[str, Any]:
+def _first_copy(source: TenantRef, target: TenantRef, layout: dict[str, copying.Table]) -> dict[str, Any]:
     with (
         _tenant_connection(source, snapshot=True) as source_connection,
         _tenant_connection(target) as target_connection,
     ):
         done = _copy_differing(source_connection, target_connection, layout)
+    done.pop("target_states")
+    done.pop("rewritten")
     done["rows"] = sum(state.rows for state in done.pop("states").values())
     return done
 
@@ -295,7 +313,7 @@ def _final_window(
     move: TenantMove,
     source: TenantRef,
     target: TenantRef,
-    layout: dict[str, list[str]],
+    layout: dict[str, copying.Table],
     report: dict[str, Any],
     on_step: StepHook,
 ) -> None:
@@ -318,8 +336,10 @@ def _final_window(
             copying.restore_foreign_keys(target_connection, copying.foreign_keys(source_connection))
         on_step("final_copied")
         verified_began = time.perf_counter()
-        expected = final.pop("states")
-        _verify(target, layout, expected, sequence_values, copying.schema_version(source_connection))
+        expected, compared = final.pop("states"), final.pop("target_states")
+        rewritten = final.pop("rewritten")
+        version = copying.schema_version(source_connection)
+        _verify(target, layout, expected, compared, rewritten, sequence_values, version)
         final["verify_seconds"] = round(time.perf_counter() - verified_began, 3)
         final["rows"] = sum(state.rows for state in expected.values())
         on_step("verified")
@@ -335,15 +355,25 @@ def _final_window(
 
 def _verify(
     target: TenantRef,
-    layout: dict[str, list[str]],
+    layout: dict[str, copying.Table],
     expected: dict[str, copying.TableState],
+    compared: dict[str, copying.TableState],
+    rewritten: dict[str, list[int] | None],
     sequence_values: dict[str, tuple[int, bool]],
     version: str | None,
 ) -> None:
-    """Read the committed target again: every table's row count and checksum, every sequence and the
-    revision must equal the source's (read in the window's snapshot)."""
+    """Every table's row counts and checksums, every sequence and the revision of the committed target
+    must equal the source's (read in the window's snapshot). The buckets (or whole tables) the window
+    rewrote are read again; the rest is as just ``compared`` inside the window (nothing else writes the
+    target)."""
     with _tenant_connection(target) as connection:
-        found = copying.states(connection, layout)
+        found = dict(compared)
+        for name, buckets in rewritten.items():
+            fresh = copying.table_state(connection, name, layout[name], buckets)
+            if buckets is not None:
+                kept = {b: state for b, state in compared[name].buckets.items() if b not in buckets}
+                fresh = copying.TableState({**kept, **fresh.buckets})
+            found[name] = fresh
         differing = sorted(table for table in layout if found[table] != expected[table])
         if differing:
             raise copying.SchemaMismatch(f"verification failed for tables: {', '.join(differing[:10])}")
