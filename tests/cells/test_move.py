@@ -6,6 +6,10 @@ tenant is never touched. Checked on the servers, as the tenant's own login."""
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -13,6 +17,7 @@ import zipfile
 from collections.abc import Iterator
 from datetime import timedelta
 from io import BytesIO
+from pathlib import Path
 
 import pytest
 from flask import g
@@ -34,6 +39,7 @@ from tests.conftest import TenantFixture, bearer, csrf_token_from, login, make_t
 pytestmark = pytest.mark.usefixtures("leave_no_old_copies", "leave_no_cell_b_tenants")
 
 AUDIT_LOG = "config/audit_log.jsonl"
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -349,3 +355,78 @@ def test_rows_changed_during_the_first_copy_are_copied_again_by_bucket_not_the_w
     assert not {"bulk-1", "bulk-3", "bulk-4"} & names
     rows = _tenant_rows(servers[CELL_B], tenant, "SELECT count(*), count(DISTINCT first_name) FROM contacts")
     assert rows[0] == (1999, 1999)
+
+
+KILLED_MOVER = """
+import os, signal, sys
+from saas import create_app
+from saas.tenants.moves.service import move_tenant
+
+def die(step):
+    if step == sys.argv[2]:
+        os.kill(os.getpid(), signal.SIGKILL)  # no handler, no cleanup: as a crash or an OOM kill
+
+with create_app().app_context():
+    move_tenant(sys.argv[1], "b", actor="tests", on_step=die)
+"""
+
+
+@pytest.mark.parametrize("killed_at", ["copied", "final_copied"])
+def test_a_mover_process_killed_halfway_leaves_the_tenant_writable_in_its_old_cell_and_the_rerun_completes(
+    app, app_ctx, servers, cell_b_urls, make_cell_tenant, tmp_path, killed_at
+):
+    tenant = make_cell_tenant(DEFAULT_CELL, "mp")
+    token, client = make_token(tenant), app.test_client()
+    assert _contact(client, token, "first").status_code == 201
+    cells_file = tmp_path / "cells.toml"
+    cells_file.write_text(
+        '[cells.default]\nregion = "eu-central"\nlabel = "EU"\n\n[cells.b]\nregion = "ru"\nlabel = "Russia"\n'
+    )
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(REPO),
+        "CELLS_FILE": str(cells_file),
+        "CELL_B_DATABASE_URL": cell_b_urls[0],
+        "CELL_B_REDIS_URL": cell_b_urls[1],
+    }
+    killed = subprocess.run(
+        [sys.executable, "-c", KILLED_MOVER, tenant.slug, killed_at],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-3000:]
+    db.session.expire_all()
+    assert db.session.get(Tenant, tenant.tenant.id).cell == DEFAULT_CELL
+    move = db.session.scalar(select(TenantMove).where(TenantMove.tenant_id == tenant.tenant.id))
+    assert move.step in {"copying", COPIED} and move.attempts == 1
+    # The dead mover's connections (and the window's lock with them) end as the server notices.
+    status, deadline = None, time.monotonic() + 30
+    while status != 201 and time.monotonic() < deadline:
+        status = _contact(client, token, "after-the-kill").status_code
+        if status != 201:
+            assert status == 503
+            time.sleep(0.2)
+    assert status == 201
+
+    again = move_tenant(tenant.slug, CELL_B, actor="tests")
+    assert again.id == move.id and again.step == SWITCHED and again.attempts == 2
+    assert {"first", "after-the-kill"} <= _names(client, token)
+    rows = _tenant_rows(servers[CELL_B], tenant, "SELECT count(*) FROM contacts WHERE first_name = 'first'")
+    assert rows[0][0] == 1
+
+
+def test_a_second_mover_of_the_same_tenant_is_refused_while_the_first_runs(app_ctx, make_cell_tenant):
+    tenant = make_cell_tenant(DEFAULT_CELL, "m2")
+    refused: list[Exception] = []
+
+    def second_mover(step: str) -> None:
+        if step == "copied":
+            with pytest.raises(Conflict, match="Another move") as raised:
+                move_tenant(tenant.slug, CELL_B, actor="tests")
+            refused.append(raised.value)
+
+    assert move_tenant(tenant.slug, CELL_B, actor="tests", on_step=second_mover).step == SWITCHED
+    assert len(refused) == 1

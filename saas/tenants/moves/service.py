@@ -12,14 +12,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import current_app
 from sqlalchemy import select
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 
 from saas.audit import record_audit
 from saas.cells import admin_engine
@@ -82,6 +82,14 @@ def move_tenant(
     """
     tenant = _tenant(slug)
     check_cell(to_cell)
+    with _one_mover(tenant.id):
+        return _move_alone(tenant, to_cell, actor, on_step)
+
+
+def _move_alone(tenant: Tenant, to_cell: str, actor: str, on_step: StepHook | None) -> TenantMove:
+    """:func:`move_tenant` once no other mover of the tenant runs (so what it reads stays true)."""
+    slug = tenant.slug
+    db.session.refresh(tenant)
     move = open_move(tenant.id)
     if move is None and tenant.cell == to_cell:
         done = db.session.scalar(
@@ -96,38 +104,55 @@ def move_tenant(
         raise Conflict(
             f"Tenant {slug!r} has an unfinished move to cell {move.to_cell!r}: run that one again."
         )
-    with _one_mover(tenant.id):
-        if move is None:
-            move = _start(tenant, to_cell, actor)
-        move.attempts += 1
-        move.error = move.failed_at = None
-        db.session.commit()
-        try:
-            _run(tenant, move, on_step or (lambda step: None))
-        except BaseException as error:
-            _record_failure(tenant, move, error, actor)
-            if isinstance(error, Exception):
-                raise MoveFailed(
-                    f"Moving {slug!r} to cell {to_cell!r} failed ({type(error).__name__}: {error}); it "
-                    "still works in its old cell. Run the same command again to resume."
-                ) from error
-            raise
+    if move is None:
+        move = _start(tenant, to_cell, actor)
+    move.attempts += 1
+    move.error = move.failed_at = None
+    db.session.commit()
+    try:
+        _run(tenant, move, on_step or (lambda step: None))
+    except BaseException as error:
+        _record_failure(tenant, move, error, actor)
+        if isinstance(error, Exception):
+            raise MoveFailed(
+                f"Moving {slug!r} to cell {to_cell!r} failed ({type(error).__name__}: {error}); it "
+                "still works in its old cell. Run the same command again to resume."
+            ) from error
+        raise
     return move
 
 
 @contextmanager
-def _one_mover(tenant_id: str) -> Iterator[None]:
-    """Refuse a second mover of the same tenant while one runs (a session lock on the platform's
-    server, released when the mover ends however it ends)."""
-    with db.engine.connect() as connection:
-        connection = connection.execution_options(isolation_level="AUTOCOMMIT")
-        key = move_lock_key(tenant_id) ^ 1
-        if not connection.exec_driver_sql("SELECT pg_try_advisory_lock(%(k)s)", {"k": key}).scalar():
-            raise Conflict("Another move of this tenant is running.")
+def _session_lock(engine: Engine, key: int, *, wait_seconds: float | None) -> Iterator[None]:
+    """Hold the advisory lock ``key`` on ``engine``'s server for the block (``wait_seconds`` None: refuse
+    at once if taken). A connection whose unlock fails is discarded rather than pooled, so the lock
+    can never outlive the block in a pooled connection."""
+    with engine.connect() as pooled:
+        connection = pooled.execution_options(isolation_level="AUTOCOMMIT")
+        if wait_seconds is None:
+            taken = connection.exec_driver_sql("SELECT pg_try_advisory_lock(%(k)s)", {"k": key}).scalar()
+            if not taken:
+                raise Conflict("Another move of this tenant is running.")
+        else:
+            connection.exec_driver_sql(f"SET lock_timeout = '{int(wait_seconds * 1000)}ms'")
+            try:
+                connection.exec_driver_sql("SELECT pg_advisory_lock(%(k)s)", {"k": key})
+            finally:
+                connection.exec_driver_sql("RESET lock_timeout")
         try:
             yield
         finally:
-            connection.exec_driver_sql("SELECT pg_advisory_unlock(%(k)s)", {"k": key})
+            try:
+                connection.exec_driver_sql("SELECT pg_advisory_unlock(%(k)s)", {"k": key})
+            except BaseException:
+                pooled.invalidate()
+                raise
+
+
+def _one_mover(tenant_id: str) -> AbstractContextManager[None]:
+    """Refuse a second mover of the same tenant while one runs (a lock on the platform's server,
+    released when the mover ends however it ends)."""
+    return _session_lock(db.engine, move_lock_key(tenant_id) ^ 1, wait_seconds=None)
 
 
 def _start(tenant: Tenant, to_cell: str, actor: str) -> TenantMove:
@@ -293,19 +318,12 @@ def _first_copy(source: TenantRef, target: TenantRef, layout: dict[str, copying.
     return done
 
 
-@contextmanager
-def _read_only_window(source: TenantRef) -> Iterator[None]:
+def _read_only_window(source: TenantRef) -> AbstractContextManager[None]:
     """Hold the tenant's move lock exclusively on the old cell's server (see :mod:`.window`): it waits
     for the writes under way, then every new write is refused until the block ends."""
-    with admin_engine(source.cell).connect() as connection:
-        connection = connection.execution_options(isolation_level="AUTOCOMMIT")
-        key = move_lock_key(source.id)
-        connection.exec_driver_sql(f"SET lock_timeout = '{int(WINDOW_LOCK_TIMEOUT_SECONDS * 1000)}ms'")
-        connection.exec_driver_sql("SELECT pg_advisory_lock(%(k)s)", {"k": key})
-        try:
-            yield
-        finally:
-            connection.exec_driver_sql("SELECT pg_advisory_unlock(%(k)s)", {"k": key})
+    return _session_lock(
+        admin_engine(source.cell), move_lock_key(source.id), wait_seconds=WINDOW_LOCK_TIMEOUT_SECONDS
+    )
 
 
 def _final_window(
