@@ -289,9 +289,17 @@ def test_the_cli_moves_resumes_idempotently_and_purges_the_old_copy_after_the_gr
 ):
     tenant = make_cell_tenant(DEFAULT_CELL, "mc")
     token, client = make_token(tenant), app.test_client()
+    sequences = (
+        "SELECT relname FROM pg_class WHERE relkind = 'S' AND relnamespace = current_schema()::regnamespace"
+    )
+    sequence = sorted(row[0] for row in _tenant_rows(servers[DEFAULT_CELL], tenant, sequences))[0]
+    advanced = f"SELECT nextval('{sequence}'), nextval('{sequence}'), nextval('{sequence}')"
+    assert _tenant_rows(servers[DEFAULT_CELL], tenant, advanced)[0][-1] == 3
     runner = app.test_cli_runner()
     moved = runner.invoke(args=["tenants", "move", tenant.slug, "--to", CELL_B])
     assert moved.exit_code == 0, moved.output
+    # The target's sequences go on from the source's values (setval), so new ids do not collide.
+    assert _tenant_rows(servers[CELL_B], tenant, f"SELECT nextval('{sequence}')")[0][0] == 4
     first = json.loads(moved.stdout.strip().splitlines()[-1])
     assert first["step"] == SWITCHED and first["from"] == DEFAULT_CELL and first["to"] == CELL_B
     again = runner.invoke(args=["tenants", "move", tenant.slug, "--to", CELL_B])
