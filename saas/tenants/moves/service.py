@@ -2,8 +2,8 @@
 final copy and its verification, then the directory switch; the old copy is dropped after a grace period.
 
 Every step is recorded on the move's row (:class:`TenantMove`): a failure anywhere leaves the tenant
-working in its old cell, and running the move again resumes it (tables already equal are not copied
-again). The CLI (``saas tenants move``) and any operator page call :func:`move_tenant` and
+working in its old cell, and running the move again resumes it (rows already equal on the target are
+not copied again). The CLI (``saas tenants move``) and any operator page call :func:`move_tenant` and
 :func:`purge_finished_moves`.
 """
 
