@@ -161,6 +161,9 @@ def create_app(settings: Settings | None = None) -> APIFlask:
     register_error_handlers(app)
     register_blueprints(app)
     billing.init_app(app)
+    from saas.tenants.moves import window as move_window
+
+    move_window.init_app(app)  # writes answer 503 during a move's read-only window
     register_commands(app)
     # Mappers configured once here, not by each worker's first request (about a second of CPU each).
     load_all_models()

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from saas.db import db
 from saas.errors import SaasError
 from saas.tenants import migrations
+from saas.tenants.moves.cli import move_command
 
 
 def _fail(error: SaasError) -> None:
@@ -165,6 +166,9 @@ def tenants_rotate_db_secret(slugs: tuple[str, ...], every: bool) -> None:
         raise click.UsageError("Name tenants with --slug, or pass --all.")
     rotated = rotate_tenant_login(db.session, None if every else list(slugs), actor="cli")
     click.echo(json.dumps({"rotated": rotated}))
+
+
+tenants_group.add_command(move_command)
 
 
 @click.group("modules", cls=AppGroup, help="Per-tenant module switches.")

@@ -76,6 +76,7 @@ TUNABLES = (
     "CALDAV_ALLOW_LOOPBACK",
     "WEBSITE_EVENTS_RATE_LIMIT",
     "WEBSITE_WORKSPACE_RATE_LIMIT",
+    "CELL_MOVE_GRACE_HOURS",
 )
 """Feature settings read from the app config, with their defaults where they are used."""
 
