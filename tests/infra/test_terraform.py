@@ -7,6 +7,7 @@ the same commands as the Dockerfile and the README.
 
 from __future__ import annotations
 
+import json
 import re
 import runpy
 from collections.abc import Iterator
@@ -18,6 +19,7 @@ import hcl2
 import pytest
 from hcl2 import SerializationOptions
 
+from saas.cells import CellConfigError, read_cells_file
 from tests.test_dockerfile import WEB_COMMAND
 
 REPO = Path(__file__).resolve().parents[2]
@@ -27,6 +29,7 @@ STAGING = TERRAFORM / "environments" / "staging"
 TF_FILES = sorted(TERRAFORM.rglob("*.tf"))
 MODULE_NAMES = sorted(path.name for path in MODULES.iterdir() if path.is_dir())
 REQUIRED_MODULES = {"network", "rds", "elasticache", "s3_exports", "ecs", "ses", "secrets", "logs"}
+WORKER_COMMAND = '${concat(["saas", "worker"], var.cell == "default" ? [] : ["--cell", var.cell])}'
 OPTIONS = SerializationOptions(with_comments=False, explicit_blocks=False, strip_string_quotes=True)
 
 
@@ -86,9 +89,8 @@ def test_every_terraform_file_parses(path):
 
 def test_the_required_modules_exist_and_staging_composes_all_of_them():
     assert len(TF_FILES) > 30
-    assert set(MODULE_NAMES) >= REQUIRED_MODULES
-    sources = {single_module["source"] for entry in parse(STAGING / "main.tf")["module"]
-               for single_module in entry.values()}  # fmt: skip
+    assert set(MODULE_NAMES) >= REQUIRED_MODULES | {"cell"}
+    sources = {body["source"] for body in module_calls(STAGING).values()}
     assert sources == {f"../../modules/{name}" for name in MODULE_NAMES}
 
 
@@ -167,12 +169,16 @@ def test_web_and_worker_containers_run_the_dockerfile_and_readme_commands():
     folder = MODULES / "ecs"
     names = locals_of(folder)
     assert names["web_command"] == WEB_COMMAND
-    assert names["worker_command"] == ["saas", "worker"]
+    # Plain `saas worker` for the default cell (it also starts the scheduler), `--cell NAME` for a cell.
+    assert names["worker_command"] == WORKER_COMMAND
     assert names["tasks"]["web"]["command"] == "${local.web_command}"
     assert names["tasks"]["worker"]["command"] == "${local.worker_command}"
     assert "saas tenants migrate --jobs" in names["migrate_command"][-1]
     definition = resource(folder, "aws_ecs_task_definition")["container_definitions"]
-    assert "command = each.value.command" in definition
+    # Unchanged, or behind the wrapper that writes the cells file and then execs it.
+    wrapped = "concat(local.cells_file_wrapper, each.value.command)"
+    assert f'command = var.cells_file == "" ? each.value.command : {wrapped}' in definition
+    assert names["cells_file_wrapper"][2].endswith('exec "$@"')
     assert "readonlyRootFilesystem = true" in definition
 
 
@@ -352,6 +358,8 @@ def test_no_password_reaches_a_plain_environment_variable():
         **names["web_environment"],
         **names["pgbouncer_environment"],
         **names["pgbouncer_environment_values"],
+        **names["cell_tenant_database_url"],
+        **names["cells_file_environment"],
         **(named(ECS, "variable")["environment"].get("default") or {}),
     }
     for key, value in plain.items():
@@ -377,8 +385,187 @@ def test_staging_wires_the_sidecar_to_its_database_and_its_own_secret():
     assert ecs["database_host"] == "${module.rds.address}"
     assert ecs["database_port"] == "${module.rds.port}"
     assert ecs["database_name"] == "${module.rds.database_name}"
-    assert ecs["secret_arns"] == "${module.secrets.arns}"
+    # The app's secrets and, for the web tier serving every cell, each cell's own.
+    cells = ", ".join(f"module.cell_{name}.secret_arns" for name in ("eu", "us"))
+    assert ecs["secret_arns"] == f"${{merge(module.secrets.arns, {cells})}}"
     # A secrets module of its own, so the app containers (module.secrets.arns) never receive it.
     secret = next(name for name, body in modules.items() if body.get("names") == ["PGBOUNCER_AUTH_PASSWORD"])
     assert secret != "secrets"
     assert ecs["pgbouncer_auth_secret_arn"] == f'${{module.{secret}.arns["PGBOUNCER_AUTH_PASSWORD"]}}'
+
+
+# --- Cells: the directory and the web tier at home, a cell per region (docs/operations.md, "Cells") ---
+
+CELL = MODULES / "cell"
+CELL_NAMES = ("eu", "us")
+
+
+def module_calls(folder: Path) -> dict[str, dict[str, Any]]:
+    """The module blocks of a folder's .tf files by name."""
+    return {name: body for _, name, body in _module_blocks(folder)}
+
+
+def _module_blocks(folder: Path) -> Iterator[tuple[Path, str, dict[str, Any]]]:
+    for path in sorted(folder.glob("*.tf")):
+        for entry in parse(path).get("module", []):
+            for name, body in entry.items():
+                yield path, name, body
+
+
+def resource_instances(folder: Path, address: str = "") -> Iterator[tuple[str, str, dict[str, Any]]]:
+    """(address, type, body) of every resource block in a root folder and the modules it calls, as
+    ``terraform plan`` would name them (one instance per module call; counts are not expanded)."""
+    for type_, name, body in blocks(folder, "resource"):
+        yield f"{address}{type_}.{name}", type_, body
+    for _, name, call in _module_blocks(folder):
+        yield from resource_instances((folder / call["source"]).resolve(), f"{address}module.{name}.")
+
+
+def addresses(type_: str) -> list[str]:
+    return sorted(address for address, found, _ in resource_instances(STAGING) if found == type_)
+
+
+def test_the_directory_database_and_each_cells_database_are_separate_instances():
+    assert addresses("aws_db_instance") == [
+        "module.cell_eu.module.rds.aws_db_instance.this",
+        "module.cell_us.module.rds.aws_db_instance.this",
+        "module.rds.aws_db_instance.this",  # the directory's, at home
+    ]
+    # The web tier's own database (the directory) is the home one; each cell's worker gets its cell's.
+    assert module_calls(STAGING)["ecs"]["database_host"] == "${module.rds.address}"
+    worker = module_calls(CELL)["worker"]
+    assert worker["database_host"] == "${module.rds.address}"
+    assert module_calls(CELL)["rds"]["source"] == "../rds"
+
+
+@pytest.mark.parametrize(
+    ("type_", "module"),
+    [
+        ("aws_elasticache_replication_group", "elasticache"),
+        ("aws_kms_key", "kms_data"),
+        ("aws_s3_bucket_versioning", "s3_exports"),  # one per export bucket (access-log buckets have none)
+        ("aws_ecs_service", "worker"),
+        ("aws_vpc", "network"),
+    ],
+)
+def test_every_cell_has_its_own_store_key_worker_and_network(type_, module):
+    for cell in CELL_NAMES:
+        prefix = f"module.cell_{cell}.module.{module}."
+        assert any(address.startswith(prefix) for address in addresses(type_)), (cell, type_)
+    # Every store of the cell is encrypted with the cell's own key, not the home one.
+    calls = module_calls(CELL)
+    for store in ("rds", "elasticache", "s3_exports", "secrets", "pgbouncer_secret"):
+        assert calls[store]["kms_key_arn"] == "${module.kms_data.key_arn}", store
+    assert calls["worker"]["data_kms_key_arn"] == "${module.kms_data.key_arn}"
+
+
+def test_each_cell_is_in_its_own_region_through_its_own_provider():
+    environment = module_calls(STAGING)
+    providers = {
+        entry["aws"]["alias"]: entry["aws"]["region"]
+        for path in STAGING.glob("*.tf")
+        for entry in parse(path).get("provider", [])
+        if "alias" in entry["aws"]
+    }
+    cells = named(STAGING, "variable")["cells"]["default"]
+    assert set(cells) == set(CELL_NAMES)
+    assert len({cells[name]["region"] for name in CELL_NAMES}) == len(CELL_NAMES)
+    cidrs = [cells[name]["cidr_block"] for name in CELL_NAMES]
+    assert len(set(cidrs)) == len(cidrs) and "10.40.0.0/16" not in cidrs  # peered: no overlap with home
+    for name in CELL_NAMES:
+        call = environment[f"cell_{name}"]
+        assert call["source"] == "../../modules/cell"
+        assert call["cell"] == name
+        assert providers[name] == f'${{var.cells["{name}"].region}}'
+        assert call["providers"]["aws"] == f"${{aws.{name}}}"
+        assert call["region"] == f'${{var.cells["{name}"].region}}'
+        assert call["exports_bucket_name"] == f"${{var.exports_bucket_name}}-{name}"
+    # The peering is requested at home and accepted in the cell's region.
+    peering = resource(CELL, "aws_vpc_peering_connection", "home")
+    assert peering["provider"] == "${aws.home}" and peering["peer_region"] == "${var.region}"
+    assert "provider" not in resource(CELL, "aws_vpc_peering_connection_accepter", "home")
+    home_route = resource(CELL, "aws_route", "home_to_cell")
+    assert home_route["provider"] == "${aws.home}"
+    assert home_route["destination_cidr_block"] == "${var.cidr_block}"
+    cell_route = resource(CELL, "aws_route", "cell_to_home")
+    assert cell_route["destination_cidr_block"] == "${var.home.vpc_cidr_block}"
+
+
+def test_the_worker_of_each_cell_runs_saas_worker_with_its_cell():
+    from saas.cli import worker_command
+
+    assert "--cell" in {opt for param in worker_command.params for opt in param.opts}
+    ecs = locals_of(ECS)
+    assert ecs["worker_command"] == WORKER_COMMAND
+    # A cell's region runs the worker alone: no web service, load balancer or migrate task there.
+    only_worker = 'if var.web_enabled || role == "worker"}}'
+    assert ecs["enabled_tasks"] == "${{for role, task in local.tasks : role => task " + only_worker
+    assert resource(ECS, "aws_lb")["count"] == "${var.web_enabled ? 1 : 0}"
+    assert resource(ECS, "aws_wafv2_web_acl")["count"] == "${var.web_enabled ? 1 : 0}"
+    worker = module_calls(CELL)["worker"]
+    assert worker["source"] == "../ecs"
+    assert (worker["cell"], worker["web_enabled"]) == ("${var.cell}", False)
+    # So the eu cell's worker runs `saas worker --cell eu`, the us cell's `saas worker --cell us`,
+    # and the home one plain `saas worker` (the default cell, with the scheduler).
+    assert {module_calls(STAGING)[f"cell_{name}"]["cell"] for name in CELL_NAMES} == set(CELL_NAMES)
+    assert "cell" not in module_calls(STAGING)["ecs"]
+    assert named(ECS, "variable")["cell"]["default"] == "default"
+    # The worker's sidecar serves its cell's database, so its tenants log in through it.
+    assert "local.cell_pgbouncer_environment" in ecs["tasks"]["worker"]["environment"]
+    (key,) = ecs["cell_tenant_database_url"]
+    assert key == "CELL_${upper(var.cell)}_TENANT_DATABASE_URL"
+
+
+def test_the_cells_file_entry_is_one_the_app_reads_and_holds_no_secret(tmp_path):
+    entry = named(CELL, "output")["cells_file_entry"]["value"]
+    assert "password" not in str(entry).lower() and not re.search(r"://[^/@\s]*:[^/@\s]*@", str(entry))
+
+    # Fill in the Terraform references and let the app read it, its URLs completed from the environment.
+    def fill(reference: re.Match) -> str:
+        return "5432" if reference[0].endswith("port}") else "x"
+
+    resolved = {key: re.sub(r"\$\{[^}]*\}", fill, value) for key, value in entry.items()}
+    toml = "[cells.eu]\n" + "".join(f"{key} = {json.dumps(value)}\n" for key, value in resolved.items())
+    (tmp_path / "cells.toml").write_text(toml)
+    environ = {
+        "CELL_EU_DATABASE_URL": "postgresql://saas:pw@db.eu/saas",
+        "CELL_EU_REDIS_URL": "rediss://:pw@r:6379/0",
+    }
+    (cell,) = read_cells_file(tmp_path / "cells.toml", environ)
+    assert (cell.name, cell.s3_bucket, cell.database_url) == ("eu", "x", environ["CELL_EU_DATABASE_URL"])
+    assert cell.redis_url == environ["CELL_EU_REDIS_URL"]
+    # A file that carried the password would be refused: the entry's URLs must stay password-less.
+    (tmp_path / "bad.toml").write_text(toml.replace("postgresql://saas@", "postgresql://saas:pw@"))
+    with pytest.raises(CellConfigError):
+        read_cells_file(tmp_path / "bad.toml", {})
+
+
+def test_cell_secrets_have_the_names_the_app_reads_and_reach_web_and_worker():
+    calls = module_calls(CELL)
+    assert locals_of(CELL)["env_prefix"] == "CELL_${upper(var.cell)}_"
+    assert calls["secrets"]["names"] == ["${local.env_prefix}DATABASE_URL", "${local.env_prefix}REDIS_URL"]
+    assert calls["worker"]["secret_arns"] == "${merge(var.shared_secret_arns, module.secrets.arns)}"
+    assert calls["worker"]["cells_file"] == "${var.cells_file}"
+    home = module_calls(STAGING)["ecs"]
+    assert home["cells_file"] == "${local.cells_file}"
+    for name in CELL_NAMES:
+        assert module_calls(STAGING)[f"cell_{name}"]["cells_file"] == "${local.cells_file}"
+        assert f"${{module.cell_{name}.bucket_arn}}" in home["extra_bucket_arns"]
+        assert f"${{module.cell_{name}.data_kms_key_arn}}" in home["extra_kms_key_arns"]
+    # A cell's worker gets the directory's secrets but not the Stripe keys (billing runs at home).
+    assert 'if !startswith(name, "STRIPE_")' in locals_of(STAGING)["shared_secret_arns"]
+    assert module_calls(STAGING)["cell_eu"]["shared_secret_arns"] == "${local.shared_secret_arns}"
+    cells_file = locals_of(STAGING)["cells_file"]
+    assert "[cells.default]" in cells_file and "signup = false" in cells_file  # no tenants in the directory
+
+
+def test_cell_stores_admit_only_the_cell_worker_and_the_home_network():
+    calls = module_calls(CELL)
+    for store in ("rds", "elasticache"):
+        assert calls[store]["client_security_group_ids"] == ["${module.worker.tasks_security_group_id}"]
+        assert calls[store]["client_cidr_blocks"] == ["${var.home.vpc_cidr_block}"]
+    for folder in (MODULES / "rds", MODULES / "elasticache"):
+        rule = resource(folder, "aws_vpc_security_group_ingress_rule", "from_client_networks")
+        assert rule["cidr_ipv4"] == "${each.value}" and rule["for_each"] == "${toset(var.client_cidr_blocks)}"
+    egress = resource(ECS, "aws_vpc_security_group_egress_rule", "tasks_to_peers")
+    assert "var.peer_cidr_blocks" in egress["for_each"] and "[5432, 6379]" in egress["for_each"]

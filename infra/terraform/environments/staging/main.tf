@@ -1,5 +1,7 @@
 # Staging: the whole production shape at a small size. Production is the same composition with
 # bigger numbers (copy this folder, change variables.tf's defaults or pass a tfvars file).
+# This file is the global part, in the home region: the directory's database (module.rds), the
+# global Redis, the web tier, migrate and the default cell's worker. The cells are in cells.tf.
 
 locals {
   name = "saas-staging"
@@ -61,12 +63,15 @@ module "network" {
 
 # --- data stores ---
 
+# The directory (platform schema: tenants, users, billing, the tenant -> cell map); no tenant schemas
+# here, since the default cell takes no signups. Each cell's worker reads it across the peering.
 module "rds" {
   source                    = "../../modules/rds"
   name                      = local.name
   vpc_id                    = module.network.vpc_id
   subnet_ids                = module.network.private_subnet_ids
   client_security_group_ids = [module.ecs.tasks_security_group_id]
+  client_cidr_blocks        = [for cell in var.cells : cell.cidr_block]
   kms_key_arn               = module.kms_data.key_arn
   instance_class            = "db.t4g.medium"
   multi_az                  = true # rehearse failover and rolling releases as production runs them
@@ -86,6 +91,7 @@ module "elasticache" {
   vpc_id                    = module.network.vpc_id
   subnet_ids                = module.network.private_subnet_ids
   client_security_group_ids = [module.ecs.tasks_security_group_id]
+  client_cidr_blocks        = [for cell in var.cells : cell.cidr_block] # rate limits, credential cache
   kms_key_arn               = module.kms_data.key_arn
   auth_token                = random_password.redis_auth.result
   node_type                 = "cache.t4g.small"
@@ -156,16 +162,21 @@ module "pgbouncer_secret" {
 # --- application ---
 
 module "ecs" {
-  source                     = "../../modules/ecs"
-  name                       = local.name
-  region                     = var.region
-  image                      = var.image
-  vpc_id                     = module.network.vpc_id
-  vpc_cidr_block             = module.network.vpc_cidr_block
-  public_subnet_ids          = module.network.public_subnet_ids
-  private_subnet_ids         = module.network.private_subnet_ids
-  certificate_arn            = var.certificate_arn
-  secret_arns                = module.secrets.arns
+  source             = "../../modules/ecs"
+  name               = local.name
+  region             = var.region
+  image              = var.image
+  vpc_id             = module.network.vpc_id
+  vpc_cidr_block     = module.network.vpc_cidr_block
+  public_subnet_ids  = module.network.public_subnet_ids
+  private_subnet_ids = module.network.private_subnet_ids
+  certificate_arn    = var.certificate_arn
+  # The web tier serves every cell's tenants: their databases, queues and buckets across the peering.
+  cells_file                 = local.cells_file
+  secret_arns                = merge(module.secrets.arns, module.cell_eu.secret_arns, module.cell_us.secret_arns)
+  peer_cidr_blocks           = [for cell in var.cells : cell.cidr_block]
+  extra_kms_key_arns         = [module.cell_eu.data_kms_key_arn, module.cell_us.data_kms_key_arn]
+  extra_bucket_arns          = [module.cell_eu.bucket_arn, module.cell_us.bucket_arn]
   pgbouncer_image            = var.pgbouncer_image
   pgbouncer_auth_secret_arn  = module.pgbouncer_secret.arns["PGBOUNCER_AUTH_PASSWORD"]
   database_host              = module.rds.address

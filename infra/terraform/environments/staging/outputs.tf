@@ -47,3 +47,23 @@ output "pgbouncer_auth_secret_arn" {
   description = "Secret with the generated pgbouncer_auth password; create the role with it (docs/operations.md)."
   value       = module.pgbouncer_secret.arns["PGBOUNCER_AUTH_PASSWORD"]
 }
+
+output "cells_file" {
+  description = "The app's CELLS_FILE as every container receives it (TOML, no secrets)."
+  value       = local.cells_file
+}
+
+output "cells" {
+  description = "Per cell: its database (and master secret), Redis, worker cluster, pgbouncer_auth secret and DKIM tokens."
+  value = {
+    for name, cell in local.cell_modules : name => {
+      database_address           = cell.database_address
+      database_master_secret_arn = cell.database_master_secret_arn
+      redis_endpoint             = cell.redis_endpoint
+      cluster_name               = cell.cluster_name
+      pgbouncer_auth_secret_arn  = cell.pgbouncer_auth_secret_arn
+      secret_arns                = cell.secret_arns
+      ses_dkim_tokens            = cell.ses_dkim_tokens
+    }
+  }
+}

@@ -45,3 +45,34 @@ variable "database_ca_bundle" {
   description = "RDS CA certificates (PEM) the PgBouncer sidecar verifies PostgreSQL with: https://truststore.pki.rds.amazonaws.com/eu-central-1/eu-central-1-bundle.pem."
   type        = string
 }
+
+variable "cells" {
+  description = "The regional cells (cells.tf declares one module and one provider per name: eu and us). database_ca_bundle: that region's RDS CA bundle (PEM), https://truststore.pki.rds.amazonaws.com/<region>/<region>-bundle.pem."
+  type = map(object({
+    region             = string
+    label              = string
+    availability_zones = list(string)
+    cidr_block         = string
+    database_ca_bundle = string
+  }))
+  default = {
+    eu = {
+      region             = "eu-central-1"
+      label              = "European Union (Frankfurt)"
+      availability_zones = ["eu-central-1a", "eu-central-1b"]
+      cidr_block         = "10.41.0.0/16"
+      database_ca_bundle = ""
+    }
+    us = {
+      region             = "us-east-1"
+      label              = "United States (N. Virginia)"
+      availability_zones = ["us-east-1a", "us-east-1b"]
+      cidr_block         = "10.42.0.0/16"
+      database_ca_bundle = ""
+    }
+  }
+  validation {
+    condition     = toset(keys(var.cells)) == toset(["eu", "us"])
+    error_message = "cells.tf declares the cells eu and us; add a module and a provider there for another."
+  }
+}

@@ -10,6 +10,10 @@ locals {
       Action    = "sts:AssumeRole"
     }]
   })
+  # Every bucket the app writes to (its own, and each cell's at home): archives under the exports
+  # prefix, record files and mail attachments under files/ (saas/exports/storage.py).
+  bucket_arns     = concat([var.exports_bucket_arn], var.extra_bucket_arns)
+  object_prefixes = [var.exports_prefix, "files/"]
 }
 
 resource "aws_iam_role" "execution" {
@@ -37,7 +41,7 @@ resource "aws_iam_role_policy" "execution_secrets" {
       {
         Effect   = "Allow"
         Action   = ["kms:Decrypt"]
-        Resource = [var.data_kms_key_arn]
+        Resource = concat([var.data_kms_key_arn], var.extra_kms_key_arns)
       },
     ]
   })
@@ -59,20 +63,20 @@ resource "aws_iam_role_policy" "task" {
         Sid      = "ExportArchives"
         Effect   = "Allow"
         Action   = ["s3:PutObject", "s3:GetObject", "s3:DeleteObject", "s3:AbortMultipartUpload"]
-        Resource = ["${var.exports_bucket_arn}/${var.exports_prefix}*"]
+        Resource = [for pair in setproduct(local.bucket_arns, local.object_prefixes) : "${pair[0]}/${pair[1]}*"]
       },
       {
         Sid       = "ListExports"
         Effect    = "Allow"
         Action    = ["s3:ListBucket"]
-        Resource  = [var.exports_bucket_arn]
-        Condition = { StringLike = { "s3:prefix" = ["${var.exports_prefix}*"] } }
+        Resource  = local.bucket_arns
+        Condition = { StringLike = { "s3:prefix" = [for prefix in local.object_prefixes : "${prefix}*"] } }
       },
       {
         Sid      = "ExportEncryption"
         Effect   = "Allow"
         Action   = ["kms:GenerateDataKey", "kms:Decrypt"]
-        Resource = [var.data_kms_key_arn]
+        Resource = concat([var.data_kms_key_arn], var.extra_kms_key_arns)
       },
       {
         # Copies of scheduled exports to customers' own buckets: each customer's role trusts this one

@@ -2,6 +2,8 @@
 #   web     gunicorn wsgi:app -c gunicorn.conf.py, behind the ALB (alb.tf)
 #   worker  saas worker (RQ with its scheduler)
 #   migrate saas db upgrade && saas tenants migrate, run once per release (docs/operations.md)
+# A cell's region (web_enabled = false, cell = "<name>") runs the worker of that cell alone: no load
+# balancer, no web service, no migrate task (the home region's migrate walks every cell).
 # All three share one container definition shape; only command, size and port differ.
 # web and worker also run PgBouncer as a sidecar (below): tenant connections go to it on the task's
 # loopback; migrate connects to PostgreSQL directly.
@@ -9,9 +11,10 @@
 data "aws_partition" "current" {}
 
 locals {
-  # The same commands as the Dockerfile's CMD and the README's Production section.
+  # The same commands as the Dockerfile's CMD and the README's Production section. The default
+  # cell's worker also starts the scheduler; a cell's worker (--cell) serves its own queues only.
   web_command     = ["gunicorn", "wsgi:app", "-c", "gunicorn.conf.py"]
-  worker_command  = ["saas", "worker"]
+  worker_command  = concat(["saas", "worker"], var.cell == "default" ? [] : ["--cell", var.cell])
   migrate_command = ["sh", "-c", "saas db upgrade && saas tenants migrate --jobs ${var.migrate_jobs}"]
 
   base_environment = {
@@ -27,6 +30,11 @@ locals {
     SAAS_INSTANCE_DIR        = "/tmp/instance"
     PROMETHEUS_MULTIPROC_DIR = "/tmp/prometheus"
   }
+  # The cells file (saas/cells.py) holds no secrets (the app refuses URLs with a password in it); it
+  # reaches the container as a variable and is written to the writable /tmp before the command runs.
+  cells_file_environment = { CELLS_FILE = "/tmp/cells.toml", CELLS_TOML = var.cells_file }
+  cells_environment      = var.cells_file == "" ? {} : local.cells_file_environment
+  cells_file_wrapper     = ["sh", "-c", "umask 077 && printf '%s\\n' \"$CELLS_TOML\" > \"$CELLS_FILE\" && exec \"$@\"", "with-cells-file"]
   web_environment = {
     PORT             = tostring(var.container_port)
     WEB_CONCURRENCY  = tostring(var.web.processes)
@@ -46,13 +54,16 @@ locals {
     TENANT_DATABASE_URL           = "postgresql://127.0.0.1:${local.pgbouncer_port}/${var.database_name}"
     TENANT_DB_PREPARED_STATEMENTS = var.pgbouncer_max_prepared_statements > 0 ? "1" : "0"
   }
+  # A cell's worker: the sidecar serves that cell's database, so its tenants log in through it.
+  cell_tenant_database_url   = { "CELL_${upper(var.cell)}_TENANT_DATABASE_URL" = local.pgbouncer_environment.TENANT_DATABASE_URL }
+  cell_pgbouncer_environment = var.cell == "default" ? {} : local.cell_tenant_database_url
 
   tasks = {
     web = {
       command      = local.web_command
       cpu          = var.web.cpu
       memory       = var.web.memory
-      environment  = merge(local.base_environment, local.web_environment, local.pgbouncer_environment, var.environment)
+      environment  = merge(local.base_environment, local.cells_environment, local.web_environment, local.pgbouncer_environment, var.environment)
       port         = var.container_port
       pgbouncer    = true
       stop_timeout = 30 # > gunicorn's graceful_timeout (25 s): requests in flight finish
@@ -68,7 +79,7 @@ locals {
       command      = local.worker_command
       cpu          = var.worker.cpu
       memory       = var.worker.memory
-      environment  = merge(local.base_environment, local.pgbouncer_environment, var.environment)
+      environment  = merge(local.base_environment, local.cells_environment, local.pgbouncer_environment, local.cell_pgbouncer_environment, var.environment)
       port         = null
       pgbouncer    = true
       stop_timeout = 120 # RQ's warm shutdown lets the running job finish
@@ -78,13 +89,17 @@ locals {
       command      = local.migrate_command
       cpu          = var.migrate.cpu
       memory       = var.migrate.memory
-      environment  = merge(local.base_environment, var.environment)
+      environment  = merge(local.base_environment, local.cells_environment, var.environment)
       port         = null
       pgbouncer    = false # migrations (long DDL) go directly to PostgreSQL
       stop_timeout = 120
       health_check = null
     }
   }
+
+  # The tasks this region runs: all three at home, the worker alone in a cell's region.
+  enabled_tasks = { for role, task in local.tasks : role => task if var.web_enabled || role == "worker" }
+  service_sizes = { for role, size in { web = var.web, worker = var.worker } : role => size if var.web_enabled || role == "worker" }
 
   secrets = [for name in sort(keys(var.secret_arns)) : { name = name, valueFrom = var.secret_arns[name] }]
 
@@ -215,7 +230,7 @@ resource "aws_ecs_cluster_capacity_providers" "this" {
 }
 
 resource "aws_ecs_task_definition" "this" {
-  for_each                 = local.tasks
+  for_each                 = local.enabled_tasks
   family                   = "${var.name}-${each.key}"
   requires_compatibilities = ["FARGATE"]
   network_mode             = "awsvpc"
@@ -245,7 +260,7 @@ resource "aws_ecs_task_definition" "this" {
         name                   = each.key
         image                  = var.image
         essential              = true
-        command                = each.value.command
+        command                = var.cells_file == "" ? each.value.command : concat(local.cells_file_wrapper, each.value.command)
         user                   = "10001:10001"
         readonlyRootFilesystem = true
         privileged             = false
@@ -289,7 +304,7 @@ resource "aws_ecs_task_definition" "this" {
 }
 
 resource "aws_ecs_service" "this" {
-  for_each                           = { web = var.web, worker = var.worker }
+  for_each                           = local.service_sizes
   name                               = "${var.name}-${each.key}"
   cluster                            = aws_ecs_cluster.this.id
   task_definition                    = aws_ecs_task_definition.this[each.key].arn
@@ -317,7 +332,7 @@ resource "aws_ecs_service" "this" {
   dynamic "load_balancer" {
     for_each = each.key == "web" ? [1] : []
     content {
-      target_group_arn = aws_lb_target_group.web.arn
+      target_group_arn = aws_lb_target_group.web[0].arn
       container_name   = "web"
       container_port   = var.container_port
     }
@@ -332,7 +347,7 @@ resource "aws_ecs_service" "this" {
 }
 
 resource "aws_appautoscaling_target" "this" {
-  for_each           = { web = var.web, worker = var.worker }
+  for_each           = local.service_sizes
   service_namespace  = "ecs"
   resource_id        = "service/${aws_ecs_cluster.this.name}/${aws_ecs_service.this[each.key].name}"
   scalable_dimension = "ecs:service:DesiredCount"
@@ -367,9 +382,10 @@ resource "aws_security_group" "tasks" {
 }
 
 resource "aws_vpc_security_group_ingress_rule" "tasks_from_alb" {
+  count                        = var.web_enabled ? 1 : 0
   security_group_id            = aws_security_group.tasks.id
   description                  = "App port from the load balancer"
-  referenced_security_group_id = aws_security_group.alb.id
+  referenced_security_group_id = aws_security_group.alb[0].id
   ip_protocol                  = "tcp"
   from_port                    = var.container_port
   to_port                      = var.container_port
@@ -392,4 +408,16 @@ resource "aws_vpc_security_group_egress_rule" "tasks_in_vpc" {
   ip_protocol       = "tcp"
   from_port         = each.value
   to_port           = each.value
+}
+
+# The directory and the cells live in peered VPCs of other regions: web and migrate reach every
+# cell's PostgreSQL and Redis, a cell's worker reaches the directory and the global Redis.
+resource "aws_vpc_security_group_egress_rule" "tasks_to_peers" {
+  for_each          = { for pair in setproduct(var.peer_cidr_blocks, [5432, 6379]) : "${pair[0]}:${pair[1]}" => pair }
+  security_group_id = aws_security_group.tasks.id
+  description       = "${each.value[1] == 5432 ? "postgres" : "redis"} in a peered VPC"
+  cidr_ipv4         = each.value[0]
+  ip_protocol       = "tcp"
+  from_port         = each.value[1]
+  to_port           = each.value[1]
 }

@@ -19,13 +19,13 @@ output "tasks_security_group_id" {
 }
 
 output "alb_dns_name" {
-  description = "DNS name of the load balancer; point the public host name at it (alias record)."
-  value       = aws_lb.this.dns_name
+  description = "DNS name of the load balancer; point the public host name at it (alias record). Null without web."
+  value       = one(aws_lb.this[*].dns_name)
 }
 
 output "alb_zone_id" {
-  description = "Hosted zone of the load balancer, for a Route 53 alias record."
-  value       = aws_lb.this.zone_id
+  description = "Hosted zone of the load balancer, for a Route 53 alias record. Null without web."
+  value       = one(aws_lb.this[*].zone_id)
 }
 
 output "web_command" {

@@ -251,3 +251,43 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "web_enabled" {
+  description = "Run the web service (load balancer, WAF) and the migrate task; false in a cell's region, which runs only that cell's worker."
+  type        = bool
+  default     = true
+}
+
+variable "cell" {
+  description = "Cell whose queues the worker serves (saas worker --cell NAME); default: the platform's own cell, whose worker also starts the scheduler."
+  type        = string
+  default     = "default"
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9_]{0,29}$", var.cell))
+    error_message = "A cell name is 1-30 lowercase letters, digits or _, starting with a letter (saas/cells.py)."
+  }
+}
+
+variable "cells_file" {
+  description = "Content of the app's CELLS_FILE (TOML, no secrets); written to /tmp/cells.toml in every app container. Empty: one cell."
+  type        = string
+  default     = ""
+}
+
+variable "peer_cidr_blocks" {
+  description = "Address ranges of peered VPCs (the directory's or the cells') whose PostgreSQL and Redis the tasks may reach."
+  type        = list(string)
+  default     = []
+}
+
+variable "extra_kms_key_arns" {
+  description = "Other regions' KMS keys the tasks may use: secrets kept there (execution role) and the cells' buckets (task role)."
+  type        = list(string)
+  default     = []
+}
+
+variable "extra_bucket_arns" {
+  description = "The cells' bucket ARNs the app may read and write files and exports in (under exports_prefix and the files prefix)."
+  type        = list(string)
+  default     = []
+}

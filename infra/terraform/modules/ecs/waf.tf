@@ -2,6 +2,7 @@
 # per-address rate limit. Logged with the Authorization header and cookies redacted.
 
 resource "aws_wafv2_web_acl" "this" {
+  count       = var.web_enabled ? 1 : 0
   name        = var.name
   description = "Edge protection for ${var.name}"
   scope       = "REGIONAL"
@@ -83,12 +84,14 @@ resource "aws_wafv2_web_acl" "this" {
 }
 
 resource "aws_wafv2_web_acl_association" "alb" {
-  resource_arn = aws_lb.this.arn
-  web_acl_arn  = aws_wafv2_web_acl.this.arn
+  count        = var.web_enabled ? 1 : 0
+  resource_arn = aws_lb.this[0].arn
+  web_acl_arn  = aws_wafv2_web_acl.this[0].arn
 }
 
 resource "aws_wafv2_web_acl_logging_configuration" "this" {
-  resource_arn            = aws_wafv2_web_acl.this.arn
+  count                   = var.web_enabled ? 1 : 0
+  resource_arn            = aws_wafv2_web_acl.this[0].arn
   log_destination_configs = [var.waf_log_group_arn]
   redacted_fields {
     single_header {

@@ -24,6 +24,17 @@ resource "aws_vpc_security_group_ingress_rule" "from_clients" {
   to_port                      = 6379
 }
 
+# Tasks in peered VPCs of other regions (security groups cannot be referenced across regions).
+resource "aws_vpc_security_group_ingress_rule" "from_client_networks" {
+  for_each          = toset(var.client_cidr_blocks)
+  security_group_id = aws_security_group.this.id
+  description       = "Redis from application tasks in a peered VPC"
+  cidr_ipv4         = each.value
+  ip_protocol       = "tcp"
+  from_port         = 6379
+  to_port           = 6379
+}
+
 resource "aws_elasticache_parameter_group" "this" {
   name   = "${var.name}-redis7"
   family = "redis7"

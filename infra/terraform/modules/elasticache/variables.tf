@@ -18,6 +18,12 @@ variable "client_security_group_ids" {
   type        = list(string)
 }
 
+variable "client_cidr_blocks" {
+  description = "Address ranges of peered VPCs (the directory's and the cells' tasks) allowed to connect on 6379."
+  type        = list(string)
+  default     = []
+}
+
 variable "kms_key_arn" {
   description = "KMS key for encryption at rest."
   type        = string

@@ -22,3 +22,8 @@ output "nat_public_ips" {
   description = "Egress addresses of the tasks, for allow-lists at partners (Stripe webhooks come in, not out)."
   value       = aws_eip.nat[*].public_ip
 }
+
+output "private_route_table_ids" {
+  description = "Route tables of the private subnets, for routes to peered VPCs (the directory's, the cells')."
+  value       = aws_route_table.private[*].id
+}

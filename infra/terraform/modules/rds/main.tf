@@ -24,6 +24,17 @@ resource "aws_vpc_security_group_ingress_rule" "from_clients" {
   to_port                      = 5432
 }
 
+# Tasks in peered VPCs of other regions (security groups cannot be referenced across regions).
+resource "aws_vpc_security_group_ingress_rule" "from_client_networks" {
+  for_each          = toset(var.client_cidr_blocks)
+  security_group_id = aws_security_group.this.id
+  description       = "PostgreSQL from application tasks in a peered VPC"
+  cidr_ipv4         = each.value
+  ip_protocol       = "tcp"
+  from_port         = 5432
+  to_port           = 5432
+}
+
 resource "aws_db_parameter_group" "this" {
   name   = "${var.name}-pg${var.major_version}"
   family = "postgres${var.major_version}"

@@ -18,6 +18,12 @@ variable "client_security_group_ids" {
   type        = list(string)
 }
 
+variable "client_cidr_blocks" {
+  description = "Address ranges of peered VPCs (the directory's and the cells' tasks) allowed to connect on 5432."
+  type        = list(string)
+  default     = []
+}
+
 variable "kms_key_arn" {
   description = "KMS key for storage, Performance Insights and the master password secret."
   type        = string
