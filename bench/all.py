@@ -35,6 +35,8 @@ PLAN: list[tuple[str, list[str]]] = [
     ("service", ["--tickets", "20000", "--articles", "5000", "--repeat", "30"]),
     ("api", ["--contacts", "20000", "--repeat", "50", "--search-repeat", "10"]),
     ("website_events", ["--batches", "1000", "--batch", "20"]),
+    ("workflows", ["--enrolled", "20000", "--advance", "5000"]),
+    ("move", ["--contacts", "20000"]),
 ]
 
 
