@@ -7,14 +7,17 @@ custom format into pg_restore (pgserver's own binaries, the servers' version) an
 the move runs twice: quiet (nothing written during the copy) and busy (contacts, deals and tickets change
 between the first copy and the read-only window, so those tables are copied again inside it). Printed:
 each move's total time and read-only window, and their ratios to the dump and restore, which would be
-all window: writes must stop for the whole of it. Files (S3) are not part of either.
+all window: writes must stop for the whole of it. With ``--files N`` (default 200, 100 KB each) the
+tenant also has N files in S3 (moto's server on loopback, one bucket per cell), which the move carries
+too; the pg_dump baseline has none.
 
-    .venv/bin/python bench/move.py [--contacts 100000]
+    .venv/bin/python bench/move.py [--contacts 100000] [--files 200]
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import secrets
 import subprocess
@@ -54,15 +57,48 @@ def libpq(url: URL) -> str:
     return url.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-def two_cell_app():
+def s3_endpoint() -> str:
+    """moto's S3 server on a free loopback port, with a bucket per cell."""
+    import logging
+    import socket
+
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
+
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        os.environ.setdefault(name, "bench")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    ThreadedMotoServer(ip_address="127.0.0.1", port=port).start()
+    endpoint = f"http://127.0.0.1:{port}"
+    client = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1")
+    for bucket in ("bench-cell-a", "bench-cell-b"):
+        client.create_bucket(Bucket=bucket)
+    return endpoint
+
+
+def two_cell_app(files: int):
     cell_b = INSTANCE / "cell-b"
     database_url, redis_url = embedded_database_url(cell_b), embedded_redis_url(cell_b)
     settings = Settings.from_environment()
+    endpoint = s3_endpoint() if files else None
     settings = replace(
         settings,
+        s3_bucket="bench-cell-a" if files else None,
+        s3_endpoint_url=endpoint,
         cells=(
             Cell(name=DEFAULT_CELL, region="a", label="Cell A"),
-            Cell(CELL_B, "b", "Cell B", database_url=database_url, redis_url=redis_url),
+            Cell(
+                CELL_B,
+                "b",
+                "Cell B",
+                database_url=database_url,
+                redis_url=redis_url,
+                s3_bucket="bench-cell-b" if files else None,
+            ),
         ),
     )
     return create_app(settings), normalise_database_url(database_url)
@@ -89,6 +125,15 @@ def seed(tenant, contacts: int) -> None:
         )
 
 
+def store_files(tenant, files: int) -> None:
+    from saas.exports import storage
+
+    for index in range(files):
+        content = secrets.token_bytes(100 * 1024)
+        key = storage.tenant_object_key(tenant.id, f"bench-{index}")
+        storage.upload_stream(io.BytesIO(content), key, "application/octet-stream", cell=tenant.cell)
+
+
 def touch(tenant) -> None:
     """Writes between the first copy and the window: a few rows in each of the big tables."""
     with tenant_session(tenant.ref) as session:
@@ -102,6 +147,12 @@ def touch(tenant) -> None:
         connection.exec_driver_sql(
             "UPDATE tickets SET subject = 'Re' WHERE id IN (SELECT id FROM tickets LIMIT 5)"
         )
+    from saas.exports import storage
+
+    if storage.storage_configured(tenant.cell):  # and a few files are uploaded meanwhile
+        for index in range(3):
+            key = storage.tenant_object_key(tenant.id, f"late-{secrets.token_hex(4)}-{index}")
+            storage.upload_stream(io.BytesIO(b"late" * 1000), key, "text/plain", cell=tenant.cell)
 
 
 def dump_and_restore(tenant, target_admin: URL) -> float:
@@ -152,6 +203,7 @@ def one_move(tenant, to_cell: str, busy: bool) -> dict:
         "first_copy_rows": report["first_copy"]["rows_copied"],
         "final": final,
         "first": report["first_copy"],
+        "objects": report["objects"],
     }
 
 
@@ -160,8 +212,9 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--contacts", type=int, default=100_000)
+    parser.add_argument("--files", type=int, default=200)
     args = parser.parse_args()
-    app, cell_b_admin = two_cell_app()
+    app, cell_b_admin = two_cell_app(args.files)
     with app.app_context():
         upgrade_platform(db.engine)
         run = secrets.token_hex(3)
@@ -171,6 +224,7 @@ def main() -> None:
         try:
             started = time.perf_counter()
             seed(tenant, args.contacts)
+            store_files(tenant, args.files)
             print(
                 f"seeded {args.contacts} contacts, {args.contacts // 5} deals, {args.contacts // 10} tickets "
                 f"in {time.perf_counter() - started:.1f} s; load average {os.getloadavg()}"
@@ -198,6 +252,14 @@ def main() -> None:
             f"  first copy (tenant working): compare {first['compare_seconds']:.2f} s, "
             f"copy {first['copy_seconds']:.2f} s of {first['rows_copied']} rows"
         )
+        first_objects, final_objects = move["objects"]["first_copy"], move["objects"]["final_copy"]
+        if "objects" in first_objects:
+            print(
+                f"  objects: first copy {first_objects['objects_copied']} "
+                f"({first_objects['bytes_copied']} bytes) in {first_objects['seconds']:.2f} s; in the "
+                f"window {final_objects['objects_copied']} copied in {final_objects['seconds']:.2f} s, "
+                f"{move['objects']['verified']} verified"
+            )
         print(
             f"  ratio total/dump+restore {move['total'] / baseline:.2f}, "
             f"window/dump+restore {move['window'] / baseline:.2f}"

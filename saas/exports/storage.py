@@ -9,7 +9,8 @@ multipart completion are atomic), so a crashed export never leaves a half archiv
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from typing import IO, Any
 
 import boto3
@@ -64,6 +65,54 @@ def s3_client(cell: str) -> Any:
         region_name=(declared and declared.s3_region) or settings.s3_region,
         config=BotoConfig(signature_version="s3v4", retries={"max_attempts": 5, "mode": "standard"}),
     )
+
+
+def bucket_location(cell: str) -> tuple[str | None, str | None]:
+    """(endpoint, bucket) of ``cell``'s storage: two cells with equal locations share one bucket."""
+    declared = None if cell == DEFAULT_CELL else cell_directory().get(cell)
+    endpoint = (declared and declared.s3_endpoint_url) or _settings().s3_endpoint_url
+    return endpoint, _declared_bucket(cell)
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    """One object as S3 lists it: its key, size and ETag (which changes whenever it is written anew)."""
+
+    key: str
+    size: int
+    etag: str
+
+
+def list_objects(prefix: str, *, cell: str) -> list[StoredObject]:
+    """Every object under ``prefix`` in ``cell``'s bucket, a page of 1,000 keys at a time from S3."""
+    paginator = s3_client(cell).get_paginator("list_objects_v2")
+    pages = paginator.paginate(Bucket=cell_bucket(cell), Prefix=prefix)
+    return [
+        StoredObject(item["Key"], int(item["Size"]), item["ETag"])
+        for page in pages
+        for item in page.get("Contents", [])
+    ]
+
+
+def open_object(key: str, *, cell: str) -> tuple[IO[bytes], StoredObject, str]:
+    """A stream of the object's bytes (close it), what was opened (its ETag as read) and its content type."""
+    answer = s3_client(cell).get_object(Bucket=cell_bucket(cell), Key=key)
+    opened = StoredObject(key, int(answer["ContentLength"]), answer["ETag"])
+    return answer["Body"], opened, answer.get("ContentType") or "application/octet-stream"
+
+
+def delete_objects(keys: Iterable[str], *, cell: str) -> int:
+    """Remove ``keys`` (a thousand per request, S3's limit); how many were asked for."""
+    client, bucket, batch, count = s3_client(cell), cell_bucket(cell), [], 0
+    for key in keys:
+        batch.append({"Key": key})
+        if len(batch) == 1000:
+            client.delete_objects(Bucket=bucket, Delete={"Objects": batch, "Quiet": True})
+            count, batch = count + len(batch), []
+    if batch:
+        client.delete_objects(Bucket=bucket, Delete={"Objects": batch, "Quiet": True})
+        count += len(batch)
+    return count
 
 
 def archive_prefix(tenant_id: str | None = None) -> str:
@@ -127,7 +176,16 @@ def object_chunks(key: str, *, cell: str, chunk_size: int = 1024 * 1024) -> Iter
 
 def tenant_object_key(tenant_id: str, name: str) -> str:
     """Where one tenant's stored object ``name`` (a file on a record) lives."""
-    return f"files/{tenant_id}/{name}"
+    return f"{tenant_files_prefix(tenant_id)}{name}"
+
+
+def tenant_files_prefix(tenant_id: str) -> str:
+    return f"files/{tenant_id}/"
+
+
+def tenant_prefixes(tenant_id: str) -> tuple[str, ...]:
+    """Every prefix under which ``tenant_id``'s objects live (files on records, export archives)."""
+    return (tenant_files_prefix(tenant_id), archive_prefix(tenant_id))
 
 
 def presigned_download_url(key: str, filename: str, expires_in: int | None = None, *, cell: str) -> str:

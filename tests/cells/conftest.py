@@ -22,10 +22,12 @@ from saas.db import db
 from saas.embedded import embedded_database_url, embedded_redis_url, normalise_database_url
 from saas.tenants.provisioning import provision_tenant
 from tests.conftest import PASSWORD, TenantFixture, reset_database
+from tests.exports.conftest import s3_server  # noqa: F401  (moto's S3 server, for cell_buckets)
 from tests.mailsink import mail_sink  # noqa: F401  (the shared SMTP sink fixture)
 
 CELL_B = "b"
 CELL_B_BUCKET = "cell-b-files"
+DEFAULT_BUCKET = "exports-test"
 """Cell ``b``'s S3 bucket (on the moto server of tests.exports.conftest, when a test asks for it)."""
 APPS: list[Flask] = []
 """Every app of this session whose tenant pools may hold connections (the suite's and the two-cell one)."""
@@ -140,3 +142,18 @@ def leave_no_cell_b_tenants(app) -> Iterator[None]:
     with app.app_context():
         for tenant_id in db.session.scalars(select(Tenant.id).where(Tenant.cell != DEFAULT_CELL)).all():
             purge_tenant(tenant_id, actor="tests")
+
+
+@pytest.fixture(scope="module")
+def cell_buckets(app, s3_server):  # noqa: F811 - the fixture imported above
+    """Both cells' buckets on moto's S3 for a whole module (the default cell's and cell b's): what moves a
+    tenant between the cells touches them (cell b declares a bucket, so it is never left unset)."""
+    import boto3
+
+    original = app.config["SAAS_SETTINGS"]
+    app.config["SAAS_SETTINGS"] = replace(original, s3_bucket=DEFAULT_BUCKET, s3_endpoint_url=s3_server)
+    client = boto3.client("s3", endpoint_url=s3_server, region_name="us-east-1")
+    if CELL_B_BUCKET not in {bucket["Name"] for bucket in client.list_buckets()["Buckets"]}:
+        client.create_bucket(Bucket=CELL_B_BUCKET)
+    yield client
+    app.config["SAAS_SETTINGS"] = original

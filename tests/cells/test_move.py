@@ -43,7 +43,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
-def leave_no_old_copies(app) -> Iterator[None]:
+def leave_no_old_copies(app, cell_buckets) -> Iterator[None]:
     """After the module: drop the copies moves left behind (as the grace period's end would)."""
     yield
     with app.app_context():

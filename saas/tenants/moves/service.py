@@ -1,5 +1,6 @@
-"""Moving a live tenant's schema to another cell: copy while it works, a short read-only window for the
-final copy and its verification, then the directory switch; the old copy is dropped after a grace period.
+"""Moving a live tenant's schema (and its S3 objects, :mod:`.objects`) to another cell: copy while it
+works, a short read-only window for the final copy and its verification, then the directory switch; the
+old copy is dropped after a grace period.
 
 Every step is recorded on the move's row (:class:`TenantMove`): a failure anywhere leaves the tenant
 working in its old cell, and running the move again resumes it (rows already equal on the target are
@@ -28,7 +29,7 @@ from saas.errors import Conflict, NotFound, SaasError
 from saas.migrations import head_revision
 from saas.sql import quote_identifier
 from saas.tenants.models import Tenant
-from saas.tenants.moves import copying
+from saas.tenants.moves import copying, objects
 from saas.tenants.moves.models import COPIED, COPYING, OPEN_STEPS, PURGED, SWITCHED, TenantMove
 from saas.tenants.moves.window import move_lock_key
 from saas.tenants.provisioning import check_cell, tenant_schema_ddl
@@ -223,8 +224,14 @@ def _run(tenant: Tenant, move: TenantMove, on_step: StepHook) -> None:
         move.step, move.copied_at = COPIED, _now()
         move.report = report
         db.session.commit()
+    # Every attempt copies the objects before the window (its ledger is its own), so the window only
+    # carries what changes meanwhile.
+    ledger = objects.ObjectLedger()
+    report["objects"] = {"first_copy": objects.copy_objects(tenant.id, source_ref.cell, move.to_cell, ledger)}
+    move.report = report
+    db.session.commit()
     on_step("copied")
-    _final_window(tenant, move, source_ref, target_ref, layout, report, on_step)
+    _final_window(tenant, move, source_ref, target_ref, layout, report, on_step, ledger)
     report["total_seconds"] = round(time.perf_counter() - started, 3)
     move.report = report
     db.session.commit()
@@ -334,6 +341,7 @@ def _final_window(
     layout: dict[str, copying.Table],
     report: dict[str, Any],
     on_step: StepHook,
+    ledger: objects.ObjectLedger,
 ) -> None:
     window_began = time.perf_counter()
     window_started_at = _now()
@@ -352,12 +360,14 @@ def _final_window(
             sequence_values = copying.sequences(source_connection)
             copying.set_sequences(target_connection, sequence_values)
             copying.restore_foreign_keys(target_connection, copying.foreign_keys(source_connection))
+        report["objects"]["final_copy"] = objects.copy_objects(source.id, source.cell, target.cell, ledger)
         on_step("final_copied")
         verified_began = time.perf_counter()
         expected, compared = final.pop("states"), final.pop("target_states")
         rewritten = final.pop("rewritten")
         version = copying.schema_version(source_connection)
         _verify(target, layout, expected, compared, rewritten, sequence_values, version)
+        report["objects"]["verified"] = objects.verify_objects(source.id, source.cell, target.cell, ledger)
         final["verify_seconds"] = round(time.perf_counter() - verified_began, 3)
         final["rows"] = sum(state.rows for state in expected.values())
         on_step("verified")
@@ -429,8 +439,9 @@ def _switch(tenant: Tenant, move: TenantMove, window_started_at: datetime) -> No
 
 
 def purge_finished_moves(*, actor: str = "cli", now: datetime | None = None) -> list[dict[str, Any]]:
-    """Drop the old copies of switched moves whose grace period is over (each in its old cell); what
-    was done, one entry per move. A tenant that lives in that cell again keeps its copy there."""
+    """Drop the old copies of switched moves whose grace period is over (each in its old cell: the schema,
+    its role, and its objects in that cell's bucket unless the tenant's cell shares it); what was done,
+    one entry per move. A tenant that lives in that cell again keeps its copy there."""
     now = now or _now()
     done = []
     due = db.session.scalars(
@@ -448,6 +459,8 @@ def purge_finished_moves(*, actor: str = "cli", now: datetime | None = None) -> 
             with admin_engine(move.from_cell).begin() as connection:
                 if _role_exists(connection, role):
                     drop_tenant_role(connection, role)
+            lives_in = tenant.cell if tenant is not None else move.to_cell
+            objects.purge_objects(move.tenant_id, move.from_cell, lives_in)
         move.step, move.purged_at = PURGED, now
         record_audit(
             db.session,
