@@ -311,6 +311,43 @@ class ImportedConsent:
     """When the person chose, if the file says; None: unknown (the import's time is recorded)."""
 
 
+RECIPIENT_EMAIL_DELIVERY = N_("Email delivery (the service's outgoing mail provider)")
+RECIPIENT_FILE_STORAGE = N_("File storage (object storage in %(region)s)")
+RECIPIENT_OWN_MAIL = N_("Your members' own mail servers")
+RECIPIENT_OWN_CALENDARS = N_("Your members' own calendars")
+RECIPIENT_CONNECTED_SYSTEMS = N_("Systems you connect (API clients, webhook endpoints)")
+"""Recipients activities name (marked with ``N_``; ``%(region)s`` is the workspace's region when shown)."""
+
+SUBJECT_CONTACTS = N_("Contacts (customers, prospects and their people)")
+SUBJECT_MEMBERS = N_("Workspace members")
+SUBJECT_VISITORS = N_("Website visitors")
+"""Categories of data subjects activities name (marked with ``N_``)."""
+
+CATEGORY_CONTACT_DETAILS = N_("Contact details (name, email, phone, address, job title, company)")
+CATEGORY_EMAIL_ENGAGEMENT = N_("Emails sent and their opens and clicks")
+"""Categories of personal data several activities name (marked with ``N_``)."""
+
+
+@dataclass(frozen=True)
+class ProcessingActivity:
+    """Something a module does with personal data, as the workspace's records of processing (GDPR Art. 30)
+    list it while the module is on. Texts are marked with ``N_`` and translated where shown."""
+
+    name: str
+    purpose: str
+    data_subjects: tuple[str, ...]
+    data_categories: tuple[str, ...]
+    legal_basis: str = ""
+    """Where the module knows it (a legal obligation); empty: the workspace states its own."""
+    consent_purposes: tuple[str, ...] = ()
+    """Keys of consent purposes (``email_marketing``) whose recorded consent is the legal basis."""
+    recipients: tuple[str, ...] = ()
+    """Who receives the data besides the service's own servers in the workspace's region."""
+    retention: Callable[[Session], str] | None = None
+    """The workspace's own retention setting for this data, as a sentence (called where the request's
+    language is known); None: kept like contacts (the workspace's retention policy, erasure)."""
+
+
 @dataclass(frozen=True)
 class Module:
     key: str
@@ -384,6 +421,8 @@ class Module:
     score_signals: tuple[ScoreSignal, ...] = ()
     """What the module's data adds to contacts' rule points (website visits, email engagement)."""
     """Figures the report builder offers beside record types (attribution, customers), while it's on."""
+    processing: tuple[ProcessingActivity, ...] = ()
+    """What the module does with personal data, for the workspace's records of processing."""
     event_listeners: tuple[EventListener, ...] = ()
     """Told of every event emitted in a tenant session (``contact.updated``, ``deal.stage_changed``,
     ``form.submitted``), webhook or not, inside the emitting transaction, so that what they write commits or
@@ -535,6 +574,12 @@ class ModuleRegistry:
     def score_signals(self, enabled: Collection[str]) -> list[ScoreSignal]:
         """The score signals of the ``enabled`` modules."""
         return [signal for module in self if module.key in enabled for signal in module.score_signals]
+
+    def processing_activities(self, enabled: Collection[str]) -> list[tuple[Module, ProcessingActivity]]:
+        """The processing activities of the ``enabled`` modules, each with its module, in registry order."""
+        return [
+            (module, activity) for module in self if module.key in enabled for activity in module.processing
+        ]
 
     def record_panels(self, record_type: RecordType, enabled: Collection[str]) -> list[RecordPanel]:
         """The panels of the ``enabled`` modules shown on a ``record_type`` record's page, in order."""

@@ -231,6 +231,7 @@ def test_privacy_staff_pages_show_no_text_outside_the_translation_layer(
         "requests, nobody found": f"{base}/privacy/requests?contact_q=Nobody",
         "retention": f"{base}/privacy/retention",
         "branding": f"{base}/privacy/branding",
+        "records of processing": f"{base}/privacy/records-of-processing",
     }
     shown |= pseudo_pages(client, surfaces, (200, 422))
     eo = Locale.parse("eo")
@@ -241,6 +242,7 @@ def test_privacy_staff_pages_show_no_text_outside_the_translation_layer(
         *eo.days["format"]["abbreviated"].values(),
         "Werkzeug",  # the test client's browser name, recorded with the consent
         f"http://localhost/hub/{tenant_a.slug}/",
+        "Default", "default",  # the cell's region label and code, as the operator declared them
     }  # fmt: skip
     leaks = {name: page_leaks(text, data) for name, text in shown.items()}
     assert {name: found for name, found in leaks.items() if found} == {}, {

@@ -8,7 +8,15 @@ from sqlalchemy.orm import Session
 
 from saas.i18n import N_
 from saas.modules.chat import privacy
-from saas.modules.registry import HubSection, Module, NavEntry, SettingsPage
+from saas.modules.registry import (
+    SUBJECT_CONTACTS,
+    SUBJECT_VISITORS,
+    HubSection,
+    Module,
+    NavEntry,
+    ProcessingActivity,
+    SettingsPage,
+)
 
 # How a chat's state reads to the customer, in their language.
 CUSTOMER_STATUS_NAMES = {"waiting": N_("waiting for us"), "active": N_("open"), "closed": N_("ended")}
@@ -53,4 +61,12 @@ MODULE = Module(
     ),
     nav=(NavEntry(N_("Chat"), "chat.inbox", group="service"),),
     hub_sections=(HubSection("chats", N_("My chats"), "chat/hub_chats.html", _hub_chats, order=15),),
+    processing=(
+        ProcessingActivity(
+            N_("Live chat"),
+            N_("Chatting with visitors of your website and filing chats as tickets."),
+            (SUBJECT_VISITORS, SUBJECT_CONTACTS),
+            (N_("Name and email a visitor gives"), N_("Chat messages")),
+        ),
+    ),
 )

@@ -6,7 +6,16 @@ from saas.modules.core import dashboard, objects, privacy, schemas, search, serv
 from saas.modules.core.labels import RECORD_LABELS
 from saas.modules.core.merge import merge_core_records
 from saas.modules.core.scoring import CONTACT_SCORE, SCORE_JOB
-from saas.modules.registry import Module, NavEntry, RecordPanel, RecordType, SettingsPage
+from saas.modules.registry import (
+    CATEGORY_CONTACT_DETAILS,
+    SUBJECT_CONTACTS,
+    Module,
+    NavEntry,
+    ProcessingActivity,
+    RecordPanel,
+    RecordType,
+    SettingsPage,
+)
 
 
 def _objects_pages():
@@ -113,6 +122,18 @@ MODULE = Module(
             service=lambda: services.accounts,
             list_query=lambda: schemas.ListQuery(),
             import_target=lambda: _imports().ACCOUNTS,
+        ),
+    ),
+    processing=(
+        ProcessingActivity(
+            N_("Customer records"),
+            N_("Keeping contacts and accounts and the history of your dealings with them."),
+            (SUBJECT_CONTACTS,),
+            (
+                CATEGORY_CONTACT_DETAILS,
+                N_("Notes, calls, meetings and other timeline entries"),
+                N_("Your custom fields"),
+            ),
         ),
     ),
 )

@@ -11,7 +11,13 @@ from saas.i18n import N_
 from saas.jobs.schedules import PeriodicJob, register_periodic
 from saas.modules.files import privacy
 from saas.modules.files.merge import merge_files
-from saas.modules.registry import Module, RecordPanel
+from saas.modules.registry import (
+    RECIPIENT_FILE_STORAGE,
+    SUBJECT_CONTACTS,
+    Module,
+    ProcessingActivity,
+    RecordPanel,
+)
 
 
 def _pages():
@@ -45,6 +51,15 @@ MODULE = Module(
     erase_person=privacy.erase_person,
     merge_records=merge_files,
     record_panels=(RecordPanel("files/_panel.html", _panel, order=50),),
+    processing=(
+        ProcessingActivity(
+            N_("Files"),
+            N_("Keeping files attached to records and ticket replies."),
+            (SUBJECT_CONTACTS,),
+            (N_("Whatever the files hold"),),
+            recipients=(RECIPIENT_FILE_STORAGE,),
+        ),
+    ),
 )
 
 # Hourly, like the contacts gauge: the ledger keeps each day's highest sample.

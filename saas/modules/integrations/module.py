@@ -5,7 +5,14 @@ and API are installed with the API (:func:`saas.api.install_api_integration`).
 """
 
 from saas.i18n import N_
-from saas.modules.registry import Module, SettingsPage
+from saas.modules.registry import (
+    CATEGORY_CONTACT_DETAILS,
+    RECIPIENT_CONNECTED_SYSTEMS,
+    SUBJECT_CONTACTS,
+    Module,
+    ProcessingActivity,
+    SettingsPage,
+)
 from saas.webhooks import privacy
 
 MODULE = Module(
@@ -22,4 +29,13 @@ MODULE = Module(
     ),
     personal_data=privacy.personal_data,
     erase_person=privacy.erase_person,
+    processing=(
+        ProcessingActivity(
+            N_("API and webhooks"),
+            N_("Passing records to the systems you connect."),
+            (SUBJECT_CONTACTS,),
+            (CATEGORY_CONTACT_DETAILS,),
+            recipients=(RECIPIENT_CONNECTED_SYSTEMS,),
+        ),
+    ),
 )

@@ -6,7 +6,15 @@ from __future__ import annotations
 from saas.i18n import N_
 from saas.jobs.schedules import PeriodicJob, register_periodic
 from saas.modules.mailbox import privacy
-from saas.modules.registry import Module, NavEntry, RecordLink, RecordPanel
+from saas.modules.registry import (
+    RECIPIENT_OWN_MAIL,
+    SUBJECT_CONTACTS,
+    Module,
+    NavEntry,
+    ProcessingActivity,
+    RecordLink,
+    RecordPanel,
+)
 
 
 def _pages():
@@ -48,6 +56,15 @@ MODULE = Module(
     record_panels=(RecordPanel("mailbox/_panel.html", _panel, ("contacts", "accounts", "deals"), order=40),),
     personal_data=privacy.personal_data,
     erase_person=privacy.erase_person,
+    processing=(
+        ProcessingActivity(
+            N_("Members' email"),
+            N_("Showing mail exchanged with contacts on their timelines and writing to them."),
+            (SUBJECT_CONTACTS,),
+            (N_("Email messages and addresses"),),
+            recipients=(RECIPIENT_OWN_MAIL,),
+        ),
+    ),
 )
 
 register_periodic(PeriodicJob("saas.modules.mailbox.sync.sync_all_mailboxes", interval=300))

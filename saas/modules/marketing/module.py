@@ -7,7 +7,17 @@ from saas.jobs.schedules import PeriodicJob, register_periodic
 from saas.modules.marketing import privacy
 from saas.modules.marketing.report_sources import ATTRIBUTION
 from saas.modules.marketing.scoring import EMAIL_ENGAGEMENT
-from saas.modules.registry import Module, NavEntry, RecordList, SettingsPage
+from saas.modules.registry import (
+    CATEGORY_CONTACT_DETAILS,
+    CATEGORY_EMAIL_ENGAGEMENT,
+    RECIPIENT_EMAIL_DELIVERY,
+    SUBJECT_CONTACTS,
+    Module,
+    NavEntry,
+    ProcessingActivity,
+    RecordList,
+    SettingsPage,
+)
 
 
 def _pages():
@@ -70,6 +80,16 @@ MODULE = Module(
     personal_data=privacy.personal_data,
     erase_person=privacy.erase_person,
     retention_keep=privacy.retention_keep,
+    processing=(
+        ProcessingActivity(
+            N_("Email marketing"),
+            N_("Sending campaigns to segments, measuring their results and collecting form answers."),
+            (SUBJECT_CONTACTS,),
+            (CATEGORY_CONTACT_DETAILS, CATEGORY_EMAIL_ENGAGEMENT, N_("Form answers")),
+            consent_purposes=("email_marketing",),
+            recipients=(RECIPIENT_EMAIL_DELIVERY,),
+        ),
+    ),
 )
 
 # Scheduled campaigns whose time came, and sends a dead worker left unfinished.

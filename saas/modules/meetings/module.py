@@ -7,7 +7,16 @@ from __future__ import annotations
 from saas.i18n import N_
 from saas.jobs.schedules import PeriodicJob, register_periodic
 from saas.modules.meetings import privacy
-from saas.modules.registry import Module, NavEntry, RecordPanel, SettingsPage
+from saas.modules.registry import (
+    RECIPIENT_EMAIL_DELIVERY,
+    RECIPIENT_OWN_CALENDARS,
+    SUBJECT_CONTACTS,
+    Module,
+    NavEntry,
+    ProcessingActivity,
+    RecordPanel,
+    SettingsPage,
+)
 
 
 def _pages():
@@ -56,6 +65,15 @@ MODULE = Module(
     erase_person=privacy.erase_person,
     retention_keep=privacy.retention_keep,
     record_panels=(RecordPanel("meetings/_panel.html", _panel, record_types=("contacts",), order=40),),
+    processing=(
+        ProcessingActivity(
+            N_("Meetings"),
+            N_("Scheduling meetings with contacts and taking bookings through booking links."),
+            (SUBJECT_CONTACTS,),
+            (N_("Name and email"), N_("Meeting times and subjects")),
+            recipients=(RECIPIENT_OWN_CALENDARS, RECIPIENT_EMAIL_DELIVERY),
+        ),
+    ),
 )
 
 register_periodic(PeriodicJob("saas.modules.meetings.sync.sync_all_calendars", interval=300))

@@ -11,7 +11,7 @@ from saas.i18n import N_
 from saas.jobs.schedules import PeriodicJob, register_periodic
 from saas.modules.notifications import privacy
 from saas.modules.notifications.listeners import hear
-from saas.modules.registry import Module
+from saas.modules.registry import RECIPIENT_EMAIL_DELIVERY, SUBJECT_MEMBERS, Module, ProcessingActivity
 
 
 def _pages():
@@ -38,6 +38,15 @@ MODULE = Module(
     event_listeners=(hear,),
     erase_person=privacy.erase_person,
     merge_records=privacy.merge_notifications,
+    processing=(
+        ProcessingActivity(
+            N_("Notifications"),
+            N_("Telling members about mentions and assignments, in the app and by a daily email."),
+            (SUBJECT_MEMBERS,),
+            (N_("Name and email"), N_("What a notification is about")),
+            recipients=(RECIPIENT_EMAIL_DELIVERY,),
+        ),
+    ),
 )
 
 register_periodic(PeriodicJob("saas.modules.notifications.digest.mail_all_digests", cron="0 7 * * *"))

@@ -6,7 +6,16 @@ from saas.jobs.schedules import PeriodicJob, register_periodic
 from saas.modules.privacy import hub_sections, subject
 from saas.modules.privacy.consent import import_consents, seed_default_purposes
 from saas.modules.privacy.merge import merge_privacy_records
-from saas.modules.registry import Module, NavEntry, RecordLink, SettingsPage
+from saas.modules.registry import (
+    CATEGORY_CONTACT_DETAILS,
+    RECIPIENT_EMAIL_DELIVERY,
+    SUBJECT_CONTACTS,
+    Module,
+    NavEntry,
+    ProcessingActivity,
+    RecordLink,
+    SettingsPage,
+)
 
 
 def _pages():
@@ -43,6 +52,11 @@ MODULE = Module(
         SettingsPage(
             N_("Privacy center branding"), "privacy.branding_page", N_("Name, logo, colour and policy link.")
         ),
+        SettingsPage(
+            N_("Records of processing"),
+            "privacy.processing_record_page",
+            N_("What the workspace does with personal data and where it lives, as a page or a CSV."),
+        ),
     ),
     nav=(NavEntry(N_("Privacy requests"), "privacy.request_queue", group="settings"),),
     record_links=(
@@ -55,6 +69,23 @@ MODULE = Module(
     merge_records=merge_privacy_records,
     refused_people=subject.refused_people,
     import_consents=import_consents,
+    processing=(
+        ProcessingActivity(
+            N_("Consent records"),
+            N_("Proving what each person consented to, when and to which notice."),
+            (SUBJECT_CONTACTS,),
+            (N_("Consent choices, notices shown, time and origin"),),
+            legal_basis=N_("Legal obligation (proof of consent, GDPR Art. 7(1))"),
+        ),
+        ProcessingActivity(
+            N_("Privacy requests"),
+            N_("Answering people's requests to see, correct or erase their data."),
+            (SUBJECT_CONTACTS,),
+            (CATEGORY_CONTACT_DETAILS, N_("The request and its handling")),
+            legal_basis=N_("Legal obligation (GDPR Art. 12-22)"),
+            recipients=(RECIPIENT_EMAIL_DELIVERY,),
+        ),
+    ),
 )
 
 register_periodic(PeriodicJob("saas.modules.privacy.retention.apply_all_retention", cron="43 2 * * *"))

@@ -6,7 +6,18 @@ from __future__ import annotations
 
 from saas.i18n import N_
 from saas.jobs.schedules import PeriodicJob, register_periodic
-from saas.modules.registry import Module, NavEntry, RecordList, RecordPanel
+from saas.modules.registry import (
+    CATEGORY_CONTACT_DETAILS,
+    CATEGORY_EMAIL_ENGAGEMENT,
+    RECIPIENT_EMAIL_DELIVERY,
+    RECIPIENT_OWN_MAIL,
+    SUBJECT_CONTACTS,
+    Module,
+    NavEntry,
+    ProcessingActivity,
+    RecordList,
+    RecordPanel,
+)
 from saas.modules.sequences import privacy
 
 
@@ -65,6 +76,15 @@ MODULE = Module(
     event_listeners=(_on_event,),
     personal_data=privacy.personal_data,
     erase_person=privacy.erase_person,
+    processing=(
+        ProcessingActivity(
+            N_("Sales sequences"),
+            N_("Sending a salesperson's series of emails and tasks to contacts until they answer."),
+            (SUBJECT_CONTACTS,),
+            (CATEGORY_CONTACT_DETAILS, CATEGORY_EMAIL_ENGAGEMENT),
+            recipients=(RECIPIENT_OWN_MAIL, RECIPIENT_EMAIL_DELIVERY),
+        ),
+    ),
 )
 
 register_periodic(PeriodicJob("saas.modules.sequences.runs.advance_all_due", interval=60))

@@ -9,7 +9,17 @@ from sqlalchemy.orm import Session
 
 from saas.i18n import N_
 from saas.jobs.schedules import PeriodicJob, register_periodic
-from saas.modules.registry import HubSection, Module, NavEntry, RecordType, SettingsPage
+from saas.modules.registry import (
+    CATEGORY_CONTACT_DETAILS,
+    RECIPIENT_EMAIL_DELIVERY,
+    SUBJECT_CONTACTS,
+    HubSection,
+    Module,
+    NavEntry,
+    ProcessingActivity,
+    RecordType,
+    SettingsPage,
+)
 from saas.modules.service import overview, privacy
 
 
@@ -118,6 +128,15 @@ MODULE = Module(
         NavEntry(N_("Tickets"), "service.list_tickets", group="service"),
         NavEntry(N_("Service overview"), "service.dashboard", group="service"),
         NavEntry(N_("Knowledge base"), "service.list_articles", group="service"),
+    ),
+    processing=(
+        ProcessingActivity(
+            N_("Customer service"),
+            N_("Answering customers' tickets and questions."),
+            (SUBJECT_CONTACTS,),
+            (CATEGORY_CONTACT_DETAILS, N_("Tickets and their messages")),
+            recipients=(RECIPIENT_EMAIL_DELIVERY,),
+        ),
     ),
 )
 

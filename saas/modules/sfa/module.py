@@ -6,7 +6,16 @@ from sqlalchemy.orm import Session
 
 from saas.i18n import N_
 from saas.jobs.schedules import PeriodicJob, register_periodic
-from saas.modules.registry import Module, NavEntry, RecordLink, RecordType, SettingsPage
+from saas.modules.registry import (
+    CATEGORY_CONTACT_DETAILS,
+    SUBJECT_CONTACTS,
+    Module,
+    NavEntry,
+    ProcessingActivity,
+    RecordLink,
+    RecordType,
+    SettingsPage,
+)
 from saas.modules.sfa import dashboard, privacy, search
 from saas.modules.sfa.labels import RECORD_LABELS
 from saas.modules.sfa.merge import merge_sfa_records
@@ -166,6 +175,14 @@ MODULE = Module(
         NavEntry(N_("Deals by month"), "sfa.cohorts_page", group="reports"),
         NavEntry(N_("Tasks"), "sfa.list_tasks", group="sales"),
         NavEntry(N_("Products"), "sfa.list_products", group="sales"),
+    ),
+    processing=(
+        ProcessingActivity(
+            N_("Sales"),
+            N_("Following up leads and deals, sending quotes and planning sales tasks."),
+            (SUBJECT_CONTACTS,),
+            (CATEGORY_CONTACT_DETAILS, N_("Leads, deals, quotes and tasks")),
+        ),
     ),
 )
 

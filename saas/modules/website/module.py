@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from saas.i18n import N_
 from saas.jobs.schedules import PeriodicJob, register_periodic
-from saas.modules.registry import Module, RecordPanel, SettingsPage
+from saas.modules.registry import SUBJECT_VISITORS, Module, ProcessingActivity, RecordPanel, SettingsPage
 from saas.modules.website import privacy
 from saas.modules.website.consent import seed_purpose
 from saas.modules.website.scoring import WEBSITE_VISITS
@@ -44,6 +44,17 @@ def _on_event(session, event, payload, changes) -> None:
     on_event(session, event, payload, changes)
 
 
+def _page_view_retention(session) -> str:
+    from flask_babel import gettext as _
+
+    from saas.modules.website.models import DEFAULT_RETENTION_DAYS, WebsiteSettings
+
+    # Read without creating the settings row: the records of processing only look.
+    settings = session.get(WebsiteSettings, 1)
+    days = settings.retention_days if settings else DEFAULT_RETENTION_DAYS
+    return _("Page views are deleted after %(days)s days (website settings); daily totals stay.", days=days)
+
+
 MODULE = Module(
     key="website",
     title=N_("Website activity"),
@@ -65,6 +76,16 @@ MODULE = Module(
     segment_fields=(WEBSITE_PAGE,),
     score_signals=(WEBSITE_VISITS,),
     event_listeners=(_on_event,),
+    processing=(
+        ProcessingActivity(
+            N_("Website activity"),
+            N_("Recording the pages your visitors view once they consent, and joining them to contacts."),
+            (SUBJECT_VISITORS,),
+            (N_("Pages viewed and when"), N_("A random visitor identifier")),
+            consent_purposes=("website_analytics",),
+            retention=_page_view_retention,
+        ),
+    ),
 )
 
 register_periodic(PeriodicJob("saas.modules.website.rollup.roll_up_all", interval=3600))

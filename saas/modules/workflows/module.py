@@ -6,7 +6,16 @@ from __future__ import annotations
 
 from saas.i18n import N_
 from saas.jobs.schedules import PeriodicJob, register_periodic
-from saas.modules.registry import Module, NavEntry, RecordPanel
+from saas.modules.registry import (
+    CATEGORY_CONTACT_DETAILS,
+    CATEGORY_EMAIL_ENGAGEMENT,
+    RECIPIENT_EMAIL_DELIVERY,
+    SUBJECT_CONTACTS,
+    Module,
+    NavEntry,
+    ProcessingActivity,
+    RecordPanel,
+)
 from saas.modules.workflows import privacy
 
 
@@ -55,6 +64,15 @@ MODULE = Module(
     event_listeners=(_on_event,),
     personal_data=privacy.personal_data,
     erase_person=privacy.erase_person,
+    processing=(
+        ProcessingActivity(
+            N_("Automated workflows"),
+            N_("Running the steps you automate on records, emails included."),
+            (SUBJECT_CONTACTS,),
+            (CATEGORY_CONTACT_DETAILS, CATEGORY_EMAIL_ENGAGEMENT),
+            recipients=(RECIPIENT_EMAIL_DELIVERY,),
+        ),
+    ),
 )
 
 register_periodic(PeriodicJob("saas.modules.workflows.runs.advance_all_due", interval=60))

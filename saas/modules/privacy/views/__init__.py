@@ -25,5 +25,6 @@ pages.after_request(commit_audit_with_response)
 import saas.modules.privacy.views.branding  # noqa: E402
 import saas.modules.privacy.views.consents  # noqa: E402
 import saas.modules.privacy.views.labels  # noqa: E402
+import saas.modules.privacy.views.processing_record  # noqa: E402
 import saas.modules.privacy.views.requests  # noqa: E402
 import saas.modules.privacy.views.retention  # noqa: E402, F401
