@@ -79,6 +79,10 @@ def test_switching_a_module_off_takes_its_activity_off_the_record(client, tenant
     assert "Website activity" not in _activities(page) and "Website analytics" not in page
 
 
+def consent_row(rows: list[dict[str, str]]) -> dict[str, str]:
+    return next(row for row in rows if row["Processing activity"] == "Consent records")
+
+
 def test_the_csv_holds_one_row_per_activity_with_controller_region_and_transfers(client, tenant_a):
     login(client, tenant_a.email, tenant_a.password)
     rows = _csv_rows(client, tenant_a)
@@ -89,6 +93,9 @@ def test_the_csv_holds_one_row_per_activity_with_controller_region_and_transfers
     marketing = next(row for row in rows if row["Processing activity"] == "Email marketing")
     assert marketing["Legal basis"] == "Consent (Email marketing)"
     assert "Email delivery" in marketing["Recipients"] and "Contacts" in marketing["Data subjects"]
+    # One outgoing mail provider serves every cell: the record does not claim the mail stays in the region.
+    assert "mail provider, which may be outside this region" in marketing["Transfers outside the region"]
+    assert "mail provider" not in consent_row(rows)["Transfers outside the region"]
     consent = next(row for row in rows if row["Processing activity"] == "Consent records")
     assert consent["Legal basis"].startswith("Legal obligation")
     assert consent["Recipients"] == "None"

@@ -19,6 +19,7 @@ from saas.modules.privacy.retention import get_policy
 from saas.modules.registry import (
     CATEGORY_CONTACT_DETAILS,
     RECIPIENT_CONNECTED_SYSTEMS,
+    RECIPIENT_EMAIL_DELIVERY,
     RECIPIENT_OWN_CALENDARS,
     RECIPIENT_OWN_MAIL,
     SUBJECT_CONTACTS,
@@ -116,10 +117,14 @@ def _contact_retention(session: TenantSession) -> str:
 
 
 def _transfers(recipients: Collection[str], place: dict[str, str]) -> str:
-    stored = _("None: stored only in %(region)s (%(code)s).", **place)
+    said = [_("None: stored only in %(region)s (%(code)s).", **place)]
+    if RECIPIENT_EMAIL_DELIVERY in recipients:  # one SMTP_URL for every cell: not necessarily in the region
+        said.append(
+            _("Outgoing email passes through the service's mail provider, which may be outside this region.")
+        )
     if CHOSEN_BY_THE_WORKSPACE.intersection(recipients):
-        return stored + " " + _("Systems you connect are yours to record.")
-    return stored
+        said.append(_("Systems you connect are yours to record."))
+    return " ".join(said)
 
 
 def _legal_basis(activity: ProcessingActivity, purposes: dict[str, ConsentPurpose]) -> str:
