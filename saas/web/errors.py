@@ -15,6 +15,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnava
 from saas.db import db
 from saas.errors import SaasError, ValidationError, is_out_of_space
 from saas.i18n import N_, translate
+from saas.tenants.moves.window import being_moved_answer, wrote_to_a_copy_left_behind
 
 # People read these on error pages, in their language; the API keeps the English problem titles.
 PAGE_TITLES = {
@@ -154,6 +155,8 @@ def register_error_handlers(app: APIFlask) -> None:
             return _out_of_space()
         if isinstance(error, REDIS_UNAVAILABLE):
             return _redis_unavailable(error)
+        if wrote_to_a_copy_left_behind(error):
+            return being_moved_answer()
         log.exception("unhandled error on %s %s", request.method, request.path)
         db.session.rollback()
         generic = InternalServerError()

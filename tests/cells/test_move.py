@@ -26,7 +26,7 @@ from sqlalchemy.exc import ProgrammingError
 
 from saas.auth.models import Membership
 from saas.cells import DEFAULT_CELL
-from saas.db import db, tenant_pools
+from saas.db import TenantSession, db, tenant_pools
 from saas.errors import Conflict
 from saas.tenant_connections import tenant_login_secret
 from saas.tenants.models import Tenant
@@ -438,3 +438,35 @@ def test_a_second_mover_of_the_same_tenant_is_refused_while_the_first_runs(app_c
 
     assert move_tenant(tenant.slug, CELL_B, actor="tests", on_step=second_mover).step == SWITCHED
     assert len(refused) == 1
+
+
+def test_a_public_write_refused_by_the_copy_left_behind_is_told_to_retry(app, app_ctx, make_cell_tenant):
+    """Public pages (forms, tracking, the hub) bind their own tenant session and pass no tenant guard: a
+    write of theirs that waited through the window meets the old copy's revoked privileges, and gets the
+    503 with Retry-After that guarded writes get, not a 500."""
+    tenant = make_cell_tenant(DEFAULT_CELL, "mp")
+    old = tenant.ref
+    move_tenant(tenant.slug, CELL_B, actor="tests")
+    with app.test_request_context(f"/w/{tenant.slug}/events", method="POST"):
+        g.tenant_session = TenantSession(old)  # bound just before the switch
+        try:
+            with pytest.raises(ProgrammingError) as refused:
+                g.tenant_session.execute(
+                    text("INSERT INTO contacts (id, first_name) VALUES (gen_random_uuid(), 'x')")
+                )
+            g.tenant_session.rollback()
+            response = app.make_response(app.handle_user_exception(refused.value))
+        finally:
+            g.pop("tenant_session").close()
+    assert response.status_code == 503 and response.headers["Retry-After"] == "10"
+    # A refusal of a tenant no move concerns stays what it is: an error, logged, 500.
+    other = make_cell_tenant(DEFAULT_CELL, "mq")
+    with app.test_request_context(f"/w/{other.slug}/events", method="POST"):
+        g.tenant_session = TenantSession(other.ref)
+        try:
+            with pytest.raises(ProgrammingError) as refused:
+                g.tenant_session.execute(text("CREATE TABLE public.intruder (id int)"))
+            g.tenant_session.rollback()
+            assert app.make_response(app.handle_user_exception(refused.value)).status_code == 500
+        finally:
+            g.pop("tenant_session").close()

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import hashlib
 
-from flask import Flask, Response, request
+from flask import Flask, Response, g, request
+from psycopg import errors as pg_errors
 from sqlalchemy import text
 
-from saas.db import TenantRef
+from saas.db import TenantRef, db
 from saas.errors import SaasError
 from saas.i18n import N_
 
@@ -64,10 +65,32 @@ def refuse_writes_while_moving(tenant: TenantRef, membership: object) -> None:
         raise WorkspaceBeingMoved(BEING_MOVED)
 
 
-def _being_moved(error: WorkspaceBeingMoved) -> Response:
+def wrote_to_a_copy_left_behind(error: BaseException) -> bool:
+    """A write the old copy refused by its privileges (revoked at the switch), made by a request that
+    passed no tenant guard (public forms, tracking, the customer hub bind their own tenant session): it
+    waited on the mover's locks through the window and is told to retry, as guarded writes are, instead
+    of getting a 500. Its transaction was rolled back, so nothing was saved."""
+    if not isinstance(getattr(error, "orig", None), pg_errors.InsufficientPrivilege):
+        return False
+    ref = getattr(g.get("tenant_session"), "tenant", None)
+    if ref is None:
+        return False
+    from saas.tenants.models import Tenant
+    from saas.tenants.moves.service import open_move
+
+    db.session.rollback()
+    directory = db.session.get(Tenant, ref.id)
+    return directory is not None and (directory.cell != ref.cell or open_move(ref.id) is not None)
+
+
+def being_moved_answer() -> Response:
     from saas.web.errors import _unavailable
 
-    return _unavailable(error.detail, RETRY_AFTER_SECONDS)
+    return _unavailable(BEING_MOVED, RETRY_AFTER_SECONDS)
+
+
+def _being_moved(error: WorkspaceBeingMoved) -> Response:
+    return being_moved_answer()
 
 
 def init_app(app: Flask) -> None:
