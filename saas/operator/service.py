@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from flask_babel import gettext
 from rq.exceptions import NoSuchJobError
 from rq.job import Job
 from sqlalchemy import select
@@ -22,7 +23,7 @@ from saas.errors import NotFound, ValidationError
 from saas.i18n import N_
 from saas.operator.models import Operator
 from saas.tenants.models import Tenant
-from saas.tenants.moves.models import OPEN_STEPS, TenantMove
+from saas.tenants.moves.models import COPIED, COPYING, OPEN_STEPS, PURGED, SWITCHED, TenantMove
 
 MOVE_REQUESTED = "operator.move_requested"
 MOVE_JOB = "saas.operator.service.run_requested_move"
@@ -30,6 +31,25 @@ MOVE_JOB_TIMEOUT_SECONDS = 6 * 3600
 """A large tenant's first copy takes far longer than RQ's default of three minutes; a move killed by the
 timeout is resumed by the next request (or ``saas tenants move``)."""
 WAITING_JOB_STATUSES = ("queued", "deferred", "scheduled")
+QUEUED, RUNNING, FAILED = N_("Queued"), N_("Running"), N_("Failed")
+STATUS_LABELS = {
+    "none": N_("Not moved"),
+    "queued": QUEUED,
+    "deferred": QUEUED,
+    "scheduled": QUEUED,
+    "started": RUNNING,
+    "running": RUNNING,
+    "finished": N_("Finished"),
+    "failed": FAILED,
+    "stopped": N_("Stopped"),
+    "canceled": N_("Stopped"),
+    "expired": N_("No longer kept by the queue"),
+    COPYING: N_("Copying"),
+    COPIED: N_("First copy done"),
+    SWITCHED: N_("Moved, old copy kept"),
+    PURGED: N_("Moved, old copy dropped"),
+}
+"""How the pages name a move's status and step and its job's RQ status (the codes stay in data-*)."""
 TENANTS_SHOWN = 500
 """The list page's length: an operator looks a tenant up by slug beyond that (``?q=``)."""
 
@@ -250,4 +270,9 @@ def move_progress(session: Session, tenant: Tenant) -> dict[str, Any]:
         status = "none"
     else:
         status = move.step
-    return {"status": status, "cell": tenant.cell, "move": move.as_dict() if move else None}
+    return {
+        "status": status,
+        "label": gettext(STATUS_LABELS.get(status, status)),
+        "cell": tenant.cell,
+        "move": move.as_dict() if move else None,
+    }

@@ -44,6 +44,7 @@ def tenants():
         cells=list(cell_directory()),
         query=query,
         shown=service.TENANTS_SHOWN,
+        labels=service.STATUS_LABELS,
     )
 
 
@@ -58,6 +59,7 @@ def _tenant_page(slug: str, error: str | None = None, chosen: str = "", status: 
         progress=service.move_progress(db.session, tenant),
         error=error,
         chosen=chosen,
+        labels=service.STATUS_LABELS,
     )
     return page, status
 

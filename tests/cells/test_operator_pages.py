@@ -6,19 +6,24 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import date
 
 import pytest
+from babel import Locale
+from babel.dates import format_date
 from sqlalchemy import select
 
 from saas.audit import AuditEntry
-from saas.cells import DEFAULT_CELL
+from saas.cells import DEFAULT_CELL, cell_directory
 from saas.db import db
 from saas.jobs import make_worker, queue
 from saas.tenants.models import Tenant
 from saas.tenants.moves.models import SWITCHED, TenantMove
+from saas.tenants.moves.service import move_tenant
 from tests.cells.conftest import CELL_B
 from tests.cells.test_move import leave_no_old_copies  # noqa: F401  (drops what moves leave behind)
 from tests.conftest import TenantFixture, csrf_token_from, login
+from tests.i18n.test_pseudo_locale import HEADERS, page_leaks, pseudo_locale, pseudo_pages  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("leave_no_old_copies", "leave_no_cell_b_tenants", "forget_move_limits")
 
@@ -133,7 +138,8 @@ def test_a_posted_move_is_queued_then_a_worker_moves_the_tenant_from_cell_a_to_c
     assert progress["status"] == SWITCHED and progress["cell"] == CELL_B
     assert progress["move"]["window_ended_at"] is not None
     shown = client.get(f"/operator/tenants/{tenant.slug}").text
-    assert f"<td data-step>{SWITCHED}</td>" in shown and "<td data-job-status>finished</td>" in shown
+    assert f'<td data-step="{SWITCHED}">Moved, old copy kept</td>' in shown
+    assert '<td data-job-status="finished">Finished</td>' in shown
     # Moved there already: a second request is refused on the form, nothing is queued.
     again = client.post(
         f"/operator/tenants/{tenant.slug}/move", data={"cell": CELL_B, "csrf_token": csrf_token_from(shown)}
@@ -184,3 +190,32 @@ def test_the_cli_grants_and_revokes_the_mark_audited_and_a_revoked_operator_gets
     ).all()
     assert sorted(actions) == ["operator.granted", "operator.revoked"]
     assert runner.invoke(args=["operators", "grant", "nobody-here@example.com"]).exit_code != 0
+
+
+def test_the_operator_pages_show_no_text_outside_the_translation_layer(
+    app,
+    app_ctx,
+    make_cell_tenant,
+    pseudo_locale,  # noqa: F811
+):
+    client, staff = _operator(app, make_cell_tenant)
+    tenant = make_cell_tenant(DEFAULT_CELL, "oppseudo")
+    move_tenant(tenant.slug, CELL_B, actor=staff.email)
+    # Times are formatted by Babel (its month names, not our text), as in tests/i18n.
+    data = {tenant.slug, tenant.tenant.name, staff.email, "→", format_date(date.today(), "MMM", locale="en")}
+    data |= set(Locale.parse("eo").months["format"]["abbreviated"].values())
+    for cell in cell_directory():
+        data |= {cell.name, cell.label, cell.region}
+
+    pages = pseudo_pages(
+        client, {"tenants": f"/operator/?q={tenant.slug}", "tenant": f"/operator/tenants/{tenant.slug}"}
+    )
+    refused = client.post(
+        f"/operator/tenants/{tenant.slug}/move",
+        data={"cell": "mars", "csrf_token": csrf_token_from(pages["tenant"])},
+        headers=HEADERS,
+    )
+
+    assert refused.status_code == 422
+    for name, text in {**pages, "refused": refused.text}.items():
+        assert page_leaks(text, data) == [], name
