@@ -221,6 +221,8 @@ def request_move(session: Session, tenant: Tenant, to_cell: str, *, operator_ema
     ``operator.move_requested``; the job's id. Commits, so the entry exists before a worker can run."""
     from saas.jobs import queue
 
+    # Two operators posting at once: the second waits here and then sees the first one's queued job.
+    session.execute(select(Tenant.id).where(Tenant.id == tenant.id).with_for_update())
     check_move_request(session, tenant, to_cell)
     job_id = str(uuid.uuid4())
     record_audit(
