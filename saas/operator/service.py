@@ -218,33 +218,36 @@ def check_move_request(session: Session, tenant: Tenant, to_cell: str) -> None:
 
 def request_move(session: Session, tenant: Tenant, to_cell: str, *, operator_email: str) -> str:
     """Queue the move of ``tenant`` to ``to_cell`` on the default cell's platform queue, audited as
-    ``operator.move_requested``; the job's id. Commits, so the entry exists before a worker can run."""
+    ``operator.move_requested``; the job's id. Commits."""
     from saas.jobs import queue
 
-    # Two operators posting at once: the second waits here and then sees the first one's queued job.
+    # Two operators posting at once: the second waits here until the first one's job is queued and its
+    # entry committed, then is refused.
     session.execute(select(Tenant.id).where(Tenant.id == tenant.id).with_for_update())
     check_move_request(session, tenant, to_cell)
-    job_id = str(uuid.uuid4())
+    job = queue().enqueue(
+        MOVE_JOB,
+        tenant.slug,
+        to_cell,
+        operator_email,
+        job_timeout=MOVE_JOB_TIMEOUT_SECONDS,
+        result_ttl=7 * 24 * 3600,
+        failure_ttl=7 * 24 * 3600,
+    )
     record_audit(
         session,
         MOVE_REQUESTED,
         actor=operator_email,
         tenant_id=tenant.id,
         target=tenant.slug,
-        details={"from": tenant.cell, "to": to_cell, "job": job_id},
+        details={"from": tenant.cell, "to": to_cell, "job": job.id},
     )
-    session.commit()
-    queue().enqueue(
-        MOVE_JOB,
-        tenant.slug,
-        to_cell,
-        operator_email,
-        job_id=job_id,
-        job_timeout=MOVE_JOB_TIMEOUT_SECONDS,
-        result_ttl=7 * 24 * 3600,
-        failure_ttl=7 * 24 * 3600,
-    )
-    return job_id
+    try:
+        session.commit()
+    except BaseException:
+        job.cancel()  # no request on record: no move either
+        raise
+    return job.id
 
 
 def run_requested_move(slug: str, to_cell: str, actor: str) -> dict[str, Any]:
