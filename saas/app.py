@@ -81,6 +81,7 @@ def register_blueprints(app: Flask) -> None:
     from saas.modules.registry import registry
     from saas.modules.settings import settings_pages
     from saas.modules.switches import BLUEPRINT_MODULES, refuse_requests_to_disabled_modules
+    from saas.operator.views import register_operator_pages
     from saas.tenants.audit_views import register_audit_pages
     from saas.tenants.language_views import register_language_pages
     from saas.tenants.routing import install_tenant_page_routing, register_tenant_guard
@@ -117,6 +118,7 @@ def register_blueprints(app: Flask) -> None:
     register_identity_pages(app)  # SSO sign-in, invitations, members and SSO settings
     register_audit_pages(app)
     register_language_pages(app)
+    register_operator_pages(app)  # platform staff only: /operator/
     if app.config["SAAS_SETTINGS"].environment == "development":
         from saas.development.views import dev_inbox_pages
 

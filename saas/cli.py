@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from saas.db import db
 from saas.errors import SaasError
+from saas.operator.cli import operators_group
 from saas.tenants import migrations
 from saas.tenants.moves.cli import move_command
 
@@ -471,6 +472,7 @@ def _commands() -> tuple[click.Command, ...]:
         tenants_group,
         modules_group,
         tokens_group,
+        operators_group,
         worker_command,
         scheduler_command,
         seed_demo,

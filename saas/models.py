@@ -7,6 +7,7 @@ import importlib
 _MODEL_MODULES = (
     "saas.tenants.models",
     "saas.tenants.moves.models",
+    "saas.operator.models",
     "saas.auth.models",
     "saas.audit",
     "saas.modules.switches",
