@@ -76,6 +76,19 @@ def is_downgrade(history: History, target: str, current: str | None) -> bool:
 _UNREAD = object()
 
 
+def _steps_towards(history: History, target: str, current: str | None):
+    """Alembic's ``fn``: the revisions from where a schema is to ``target``, backwards when that is older."""
+    script = script_directory(history)
+    backwards = is_downgrade(history, target, current)
+
+    def steps(revision, context):
+        return (
+            script._downgrade_revs(target, revision) if backwards else script._upgrade_revs(target, revision)
+        )
+
+    return steps
+
+
 def rendered_steps(history: History, current: str | None, target: str) -> str | None:
     """The SQL that takes a schema from ``current`` to ``target``, version stamps included, as Alembic
     renders it offline: rendered once per process, then replayed by each tenant in one round trip instead
@@ -93,17 +106,14 @@ def rendered_steps(history: History, current: str | None, target: str) -> str | 
 
 @cache
 def _rendered_steps(location: str, history: History, current: str, target: str) -> str | None:
-    script = script_directory(history)
-    backwards = is_downgrade(history, target, current)
-
-    def steps(revision, context):
-        return (
-            script._downgrade_revs(target, revision) if backwards else script._upgrade_revs(target, revision)
-        )
-
     output = io.StringIO()
     environment = EnvironmentContext(
-        alembic_config(history), script, fn=steps, as_sql=True, starting_rev=current, destination_rev=target
+        alembic_config(history),
+        script_directory(history),
+        fn=_steps_towards(history, target, current),
+        as_sql=True,
+        starting_rev=current,
+        destination_rev=target,
     )
     try:
         with environment:
@@ -125,13 +135,7 @@ def migrate_connection(
     script = script_directory(history)
     if current is _UNREAD:
         current = current_revision(connection, str(attributes.get("tenant_schema", PLATFORM_SCHEMA)))
-    backwards = is_downgrade(history, target, current)  # type: ignore[arg-type]
-
-    def steps(revision, context):
-        return (
-            script._downgrade_revs(target, revision) if backwards else script._upgrade_revs(target, revision)
-        )
-
+    steps = _steps_towards(history, target, current)  # type: ignore[arg-type]
     with EnvironmentContext(config, script, fn=steps, destination_rev=target):
         script.run_env()
 
