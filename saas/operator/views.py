@@ -1,15 +1,31 @@
 """The operator pages under /operator/: every tenant's cell and moves, and the form that queues a move.
 
 Only a signed-in user with the operator mark gets past the guard; anyone else gets the same 404 as an
-unknown address (even for a POST without a CSRF token), so the area is not revealed.
+unknown address (even for a POST without a CSRF token), so the area is not revealed. An operator acts on
+every tenant's data, so a password alone is not enough: an operator without two-factor is sent to set it
+up first (a password sign-in then always asks for the code), and a session a workspace's identity provider
+opened, which never asked for our code, does not reach these pages at all.
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Flask,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from saas.auth import two_factor
+from saas.auth.identity_views import SSO_TENANT_KEY
 from saas.cells import cell_directory
 from saas.db import db
 from saas.errors import NotFound, ValidationError
@@ -24,15 +40,23 @@ MOVE_RATE_LIMIT = "10 per minute;60 per hour"
 
 
 def _signed_in_operator() -> bool:
-    return current_user.is_authenticated and service.is_operator(db.session, current_user.get_id())
+    return (
+        current_user.is_authenticated
+        and session.get(SSO_TENANT_KEY) is None
+        and service.is_operator(db.session, current_user.get_id())
+    )
 
 
 @operator_pages.before_request
-def _operators_only() -> None:
+def _operators_only():
     if not _signed_in_operator():
         raise NotFound("Not found.")
+    if not two_factor.has_two_factor(db.session, current_user.id):
+        flash(_("Operator pages need two-factor sign-in: set it up to continue."))
+        return redirect(url_for("account.enable_two_factor", next=request.full_path))
     if request.method == "POST":
         csrf.protect()
+    return None
 
 
 @operator_pages.route("/")

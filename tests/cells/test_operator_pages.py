@@ -1,6 +1,7 @@
 """The operator pages (/operator/): only accounts the CLI marked as operators reach them (anyone else,
-a workspace's owner included, gets 404); an operator sees every tenant's cell and queues a move that a
-worker runs to the end; a bad cell or a missing CSRF token queues nothing."""
+a workspace's owner included, gets 404); an operator without two-factor is sent to set it up first, and a
+session a workspace's identity provider opened gets 404 too; an operator sees every tenant's cell and
+queues a move that a worker runs to the end; a bad cell or a missing CSRF token queues nothing."""
 
 from __future__ import annotations
 
@@ -20,10 +21,12 @@ from saas.jobs import make_worker, queue
 from saas.tenants.models import Tenant
 from saas.tenants.moves.models import SWITCHED, TenantMove
 from saas.tenants.moves.service import move_tenant
+from tests.auth.conftest import configure_sso, fresh_idp, idp, new_browser, sso_sign_in  # noqa: F401
 from tests.cells.conftest import CELL_B
 from tests.cells.test_move import leave_no_old_copies  # noqa: F401  (drops what moves leave behind)
 from tests.conftest import TenantFixture, csrf_token_from, login
 from tests.i18n.test_pseudo_locale import HEADERS, page_leaks, pseudo_locale, pseudo_pages  # noqa: F401
+from tests.security.test_two_factor import enroll
 
 pytestmark = pytest.mark.usefixtures("leave_no_old_copies", "leave_no_cell_b_tenants", "forget_move_limits")
 
@@ -45,11 +48,13 @@ def _grant(app, email: str) -> None:
 
 
 def _operator(app, make_cell_tenant):
-    """A signed-in client of an account (here the owner of a workspace of its own) marked by the CLI."""
+    """A signed-in client of an account (here the owner of a workspace of its own) marked by the CLI, with
+    two-factor set up (the operator pages ask for it)."""
     staff = make_cell_tenant(DEFAULT_CELL, "ops")
     _grant(app, staff.email)
     client = app.test_client()
     login(client, staff.email, staff.password)
+    enroll(client)
     return client, staff
 
 
@@ -89,6 +94,43 @@ def test_anyone_but_an_operator_even_a_workspace_owner_gets_404_on_every_operato
     assert queue().count == waiting and _move_requests(owner) == []
     db.session.expire_all()
     assert db.session.get(Tenant, owner.tenant.id).cell == DEFAULT_CELL
+
+
+def test_an_operator_without_two_factor_is_sent_to_set_it_up_and_acts_on_nothing_before(
+    app, app_ctx, make_cell_tenant
+):
+    staff = make_cell_tenant(DEFAULT_CELL, "op2f")
+    _grant(app, staff.email)
+    client = app.test_client()
+    login(client, staff.email, staff.password)
+    token = csrf_token_from(client.get("/account/security").text)
+    waiting = queue().count
+
+    for method, path in _routes(staff.slug):
+        answer = client.open(path, method=method, data={"cell": CELL_B, "csrf_token": token})
+        assert answer.status_code == 302, (method, path, answer.status_code)
+        assert answer.headers["Location"].startswith("/account/two-factor/enable?next="), answer.headers
+    assert queue().count == waiting and _move_requests(staff) == []
+    assert "two-factor sign-in" in client.get("/account/two-factor/enable").text
+
+    enroll(client, "?next=/operator/")
+    assert client.get("/operator/").status_code == 200
+
+
+def test_a_session_a_workspace_identity_provider_opened_never_reaches_the_operator_pages(
+    app,
+    app_ctx,
+    make_cell_tenant,
+    fresh_idp,  # noqa: F811
+):
+    _, staff = _operator(app, make_cell_tenant)
+    configure_sso(fresh_idp, staff)
+    browser = new_browser(app)
+    assert sso_sign_in(browser, fresh_idp, staff.slug, staff.email).status_code == 302
+    assert browser.get(f"/t/{staff.slug}/").status_code == 200  # signed in, by the provider
+
+    for method, path in _routes(staff.slug):
+        assert browser.open(path, method=method).status_code == 404, (method, path)
 
 
 def test_an_operator_sees_every_tenant_with_its_cell_and_the_declared_cells(app, app_ctx, make_cell_tenant):
