@@ -15,7 +15,7 @@ from saas.billing.entitlements import entitlements_for
 from saas.db import db
 from saas.errors import SaasError, ValidationError
 from saas.exports import destinations, imports, services, storage
-from saas.i18n import N_
+from saas.i18n import N_, translate
 from saas.tenants.routing import current_tenant_session, require_role
 
 export_pages = Blueprint("exports", __name__, template_folder="templates")
@@ -197,7 +197,7 @@ def start_restore():
     try:
         record = imports.start_restore(g.tenant.id, g.membership, upload.stream)
     except SaasError as error:
-        flash(error.detail)
+        flash(translate(error.detail))
         return redirect(url_for("exports.restore_page"))
     return redirect(url_for("exports.restore_status", restore_id=record.id))
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext
 from flask_login import current_user
 
 from saas.db import db
+from saas.i18n import translate
 from saas.modules.registry import registry
 from saas.modules.switches import enabled_module_keys, set_module_enabled
 from saas.tenants.routing import require_role
@@ -23,7 +25,12 @@ def modules():
         enable = request.form.get("enabled") == "1"
         set_module_enabled(db.session, g.tenant.id, key, enable, actor=str(current_user.id))
         db.session.commit()
-        flash(f"{registry.get(key).title} switched {'on' if enable else 'off'}.")
+        title = translate(registry.get(key).title)  # marked with N_ in each module's declaration
+        flash(
+            gettext("%(module)s switched on.", module=title)
+            if enable
+            else gettext("%(module)s switched off.", module=title)
+        )
         return redirect(url_for("module_settings.modules"))
     enabled = enabled_module_keys(db.session, g.tenant.id)
     return render_template("modules/settings.html", modules=list(registry), enabled=enabled)

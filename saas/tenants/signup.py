@@ -26,7 +26,7 @@ from saas.cells import DEFAULT_CELL, cell_directory
 from saas.db import db
 from saas.errors import SaasError, ValidationError
 from saas.extensions import limiter
-from saas.i18n import N_, current_locale, in_locale
+from saas.i18n import N_, current_locale, in_locale, translate
 from saas.jobs import queue
 from saas.mail import send_mail
 from saas.ratelimits import within_email_limit
@@ -262,6 +262,6 @@ def retry_import(import_id: uuid.UUID):
         )
     except SaasError as error:
         db.session.rollback()
-        flash(error.detail)
+        flash(translate(error.detail))
         return redirect(url_for("signup.import_status", import_id=record.id))
     return redirect(url_for("signup.import_status", import_id=retry.id))

@@ -3,12 +3,16 @@ user's list of workspaces."""
 
 from __future__ import annotations
 
+from babel.lists import format_list
 from flask import Blueprint, redirect, render_template, url_for
+from flask_babel import get_locale
 from flask_login import current_user, login_required
 
 from saas.billing.catalog import default_plan, plan_prices
+from saas.billing.labels import unit_label
 from saas.db import db
 from saas.errors import NotFound
+from saas.i18n import translate
 from saas.modules.registry import registry
 
 site_pages = Blueprint("site", __name__)
@@ -27,7 +31,11 @@ def index():
         plan=plan,
         prices=plan_prices(db.session, plan.key) if plan else [],
         module_keys={module.key for module in registry},
-        switchable=[module.title for module in registry if not module.always_on],
+        # Joined per request, so the module names and the list's "and" are in the reader's language.
+        switchable=format_list(
+            [translate(module.title) for module in registry if not module.always_on], locale=get_locale()
+        ),
+        unit_label=unit_label,
     )
 
 

@@ -12,7 +12,7 @@ from flask_babel import gettext, ngettext
 
 from saas.billing.entitlements import allowed_when_read_only
 from saas.errors import NotFound, ValidationError
-from saas.i18n import N_
+from saas.i18n import N_, translate
 from saas.modules.core import bulk, pickers
 from saas.modules.core.blueprints import pages
 from saas.tenants.routing import current_tenant_session
@@ -78,14 +78,14 @@ def bulk_action(record_type: str):
         outcome = bulk.perform(session, kind, action, value, g.membership.role, list_url=back, **_selection())
     except ValidationError as error:
         messages = [message for errors in error.errors.values() for message in errors]
-        flash(" ".join([error.detail, *messages]), "error")
+        flash(" ".join([translate(error.detail), *map(translate, messages)]), "error")
         return redirect(back, 303)
     if outcome.job_id is not None:
         return redirect(url_for("core.bulk_job", job_id=outcome.job_id), 303)
     report = outcome.report
     flash(ngettext("%(num)d record changed.", "%(num)d records changed.", report.done), "success")
     if report.failed:
-        reasons = "; ".join(f"{failure['error']}" for failure in report.failures[:3])
+        reasons = "; ".join(translate(failure["error"]) for failure in report.failures[:3])
         flash(ngettext("%(num)d record was refused: %(reasons)s", "%(num)d records were refused: %(reasons)s",
                        report.failed, reasons=reasons), "error")  # fmt: skip
     return redirect(back, 303)
@@ -99,7 +99,7 @@ def bulk_export(record_type: str):
     try:
         selected = bulk.selected_ids(session, kind, **_selection())
     except ValidationError as error:
-        flash(error.detail, "error")
+        flash(translate(error.detail), "error")
         return redirect(_list_url(), 303)
     body = "".join(bulk.export_csv(session, kind, selected))
     disposition = f'attachment; filename="{kind.table}.csv"'

@@ -95,10 +95,15 @@ def import_reference_file():
             current_tenant_session(), upload.read(currencies.MAX_REFERENCE_BYTES + 1),
             g.membership.user_id,
         )  # fmt: skip
-        refused = "".join(f" Line {r['line']}: {r['reason']}" for r in report.refused[:20])
-        more = f" (and {len(report.refused) - 20} more)" if len(report.refused) > 20 else ""
-        return f"{report.stored} rates of {report.days} days stored." + (
-            f" Refused:{refused}{more}" if refused else ""
-        )
+        stored = gettext("%(rates)s rates of %(days)s days stored.", rates=report.stored, days=report.days)
+        if not report.refused:
+            return stored
+        lines = [
+            gettext("Line %(line)s: %(reason)s", line=r["line"], reason=translate(r["reason"]))
+            for r in report.refused[:20]
+        ]
+        if len(report.refused) > 20:
+            lines.append(gettext("and %(count)s more", count=len(report.refused) - 20))
+        return f"{stored} {gettext('Refused: %(lines)s', lines='; '.join(lines))}"
 
     return _change(load)

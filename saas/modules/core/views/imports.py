@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 from flask import Response, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from saas.errors import SaasError, ValidationError
@@ -116,9 +117,9 @@ def start_import(job_id: uuid.UUID):
     try:
         imports.start_import(session, job_id)
     except SaasError as error:
-        flash(error.detail)
+        flash(translate(error.detail))
         return redirect(url_for("core.show_import", job_id=job_id))
-    flash("Import started; this page follows its progress.")
+    flash(gettext("Import started; this page follows its progress."))
     return redirect(url_for("core.show_import", job_id=job_id))
 
 

@@ -10,9 +10,11 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, Response, after_this_request, flash, redirect, render_template, request, url_for
+from flask_babel import gettext
 
 from saas.db import db
 from saas.errors import Conflict, NotFound, SaasError, ValidationError
+from saas.i18n import N_
 from saas.modules.core import custom_fields
 from saas.modules.core.merge import (
     ACCOUNT_KIND,
@@ -24,6 +26,17 @@ from saas.modules.core.merge import (
 from saas.modules.core.views.records import ACCOUNT_PAGES, CONTACT_PAGES, RecordPages, pages
 from saas.modules.settings import ADMIN_ROLES
 from saas.tenants.routing import current_tenant_session, require_role
+
+# The reasons duplicates.py gives for a likely duplicate, marked here for the catalogs: the merge screen
+# shows them through ``translate``.
+DUPLICATE_REASONS = (
+    N_("same email"),
+    N_("same phone"),
+    N_("similar name, same company"),
+    N_("similar name, same email domain"),
+    N_("same web domain"),
+    N_("same name"),
+)
 
 
 def commit_audit_on_success() -> None:
@@ -106,13 +119,14 @@ def _merge_page(pages_of: RecordPages, kind: MergeKind, record_id: uuid.UUID):
     choices = {name: request.form.get(f"field_{name}", "") for name, _ in rows}
     message, status = None, 200
     if request.method == "POST":
+        other_name = kind.describe(other)  # the record is gone once merged
         try:
             merge_records(session, kind, record.id, other.id, {k: v for k, v in choices.items() if v})
         except (ValidationError, Conflict) as error:
             message, status = error.detail, error.status
         else:
             commit_audit_on_success()
-            flash(f"Merged into this {pages_of.singular}.")
+            flash(gettext(kind.merged_message, name=other_name))
             return redirect(url_for(pages_of.endpoint("show"), record_id=record.id))
     stored = custom_fields.read_values(session, kind.model.__tablename__, [record.id, other.id])
     mine, theirs = (

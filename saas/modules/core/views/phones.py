@@ -4,6 +4,7 @@ read in (and shown in national format to readers there)."""
 from __future__ import annotations
 
 from flask import render_template, request
+from flask_babel import gettext
 
 from saas.modules.core import phones
 from saas.modules.core.blueprints import pages
@@ -32,7 +33,9 @@ def change_phone_region():
 
     def change() -> str:
         region = phones.set_phone_region(current_tenant_session(), value)
-        return f"Phone numbers without a country code are read as numbers of {region}."
+        return gettext(
+            "Phone numbers without a country code are read as numbers of %(region)s.", region=region
+        )
 
     def rerender(error):
         return _page(getattr(error, "errors", {}), value, error.status)

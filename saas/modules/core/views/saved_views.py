@@ -7,8 +7,10 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from flask import current_app, flash, g, redirect, request, url_for
+from flask_babel import gettext
 
 from saas.errors import ValidationError
+from saas.i18n import translate
 from saas.modules.core import objects, saved_views
 from saas.modules.core.blueprints import pages
 from saas.modules.core.models import SavedView
@@ -64,14 +66,15 @@ def create_saved_view():
         view = saved_views.create(current_tenant_session(), g.membership.user_id, data)
     except ValidationError as error:
         problems = "; ".join(
-            f"{name}: {' '.join(messages) if isinstance(messages, list) else messages}"
+            f"{name}: {' '.join(map(translate, messages if isinstance(messages, list) else [messages]))}"
             for name, messages in error.errors.items()
         )
-        flash(f"The view was not saved. {error.detail} {problems}".strip())
+        reason = f"{translate(error.detail)} {problems}".strip()
+        flash(gettext("The view was not saved. %(reason)s", reason=reason))
         return redirect(
             _list_url(entity, **query, **({"columns": ",".join(columns)} if columns else {})), 303
         )
-    flash(f"View “{view.name}” saved.")
+    flash(gettext("View “%(name)s” saved.", name=view.name))
     return redirect(_list_url(entity, **saved_views.page_arguments(view)), 303)
 
 
@@ -81,5 +84,5 @@ def delete_saved_view(saved_view_id: uuid.UUID):
         current_tenant_session(), g.membership.user_id, saved_view_id,
         is_admin=g.membership.role in ADMIN_ROLES,
     )  # fmt: skip
-    flash(f"View “{view.name}” deleted.")
+    flash(gettext("View “%(name)s” deleted.", name=view.name))
     return redirect(_list_url(view.entity), 303)

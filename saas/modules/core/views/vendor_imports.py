@@ -8,8 +8,10 @@ from __future__ import annotations
 import uuid
 
 from flask import Response, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext
 
 from saas.errors import SaasError, ValidationError
+from saas.i18n import translate
 from saas.modules.core.blueprints import pages
 from saas.modules.core.imports import import_status_label
 from saas.modules.core.vendor_imports import service
@@ -62,7 +64,7 @@ def show_vendor_import(import_id: uuid.UUID):
                 choices.setdefault(obj, {})[column] = value
         try:
             job = service.set_choices(session, import_id, choices)
-            flash("The dry run was made again with your choices.")
+            flash(gettext("The dry run was made again with your choices."))
             return redirect(url_for("core.show_vendor_import", import_id=import_id))
         except SaasError as error:
             message, errors, status = error.detail, getattr(error, "errors", {}), 422
@@ -80,9 +82,9 @@ def start_vendor_import(import_id: uuid.UUID):
     service.get_vendor_import(session, import_id)  # another workspace's import: 404, not a message
     try:
         service.start_vendor_import(session, import_id)
-        flash("Import started; this page follows its progress.")
+        flash(gettext("Import started; this page follows its progress."))
     except SaasError as error:
-        flash(error.detail)
+        flash(translate(error.detail))
     return redirect(url_for("core.show_vendor_import", import_id=import_id))
 
 

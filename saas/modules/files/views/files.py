@@ -6,10 +6,11 @@ from __future__ import annotations
 import uuid
 
 from flask import flash, redirect, request, url_for
+from flask_babel import gettext
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from saas.errors import NotFound, SaasError, ValidationError
-from saas.i18n import N_
+from saas.i18n import translate
 from saas.modules.core.activities import acting_user_id
 from saas.modules.files import services
 from saas.modules.files.blueprints import pages
@@ -40,7 +41,7 @@ def _message_id(value: str | None) -> uuid.UUID | None:
 def _too_large(error: RequestEntityTooLarge):
     """Werkzeug refused the body unread: back to the page the form was on, which says why."""
     limit = services.megabytes(services.upload_limit_bytes() - services.FORM_OVERHEAD_BYTES)
-    flash(N_("The file is larger than %(limit)s; nothing was stored.") % {"limit": limit}, "error")
+    flash(gettext("The file is larger than %(limit)s; nothing was stored.", limit=limit), "error")
     referrer = request.referrer or ""
     if referrer.startswith(request.host_url):
         return redirect(referrer)
@@ -57,15 +58,15 @@ def upload_file():
     try:
         message_id = _message_id(request.form.get("message_id"))
         if upload is None or not upload.filename:
-            flash(N_("Choose a file to upload."), "error")
+            flash(gettext("Choose a file to upload."), "error")
         else:
             stored = services.attach_file(
                 session, record_type.table, record_id, upload.stream, upload.filename,
                 user_id=acting_user_id(session), message_id=message_id,
             )  # fmt: skip
-            flash(N_("File attached: %(name)s") % {"name": stored.name})
+            flash(gettext("File attached: %(name)s", name=stored.name))
     except SaasError as error:
-        flash(error.detail, "error")
+        flash(translate(error.detail), "error")
     return _record_page(record_type, record_id)
 
 
@@ -87,5 +88,5 @@ def download_file(token: str):
 def delete_file(file_id: uuid.UUID):
     session = current_tenant_session()
     stored = services.delete_file(session, file_id)
-    flash(N_("File deleted: %(name)s") % {"name": stored.name})
+    flash(gettext("File deleted: %(name)s", name=stored.name))
     return _record_page(services.record_type_of(session, stored.record_type), stored.record_id)

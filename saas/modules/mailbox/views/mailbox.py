@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from flask import flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext
 
 from saas.errors import SaasError, ValidationError
-from saas.i18n import N_
+from saas.i18n import translate
 from saas.modules.core.activities import acting_user_id
 from saas.modules.mailbox import mailboxes, oauth
 from saas.modules.mailbox.blueprints import pages
@@ -52,7 +53,7 @@ def connect():
         return render_settings(errors=error.errors, message=error.detail, values=data, status=422)
     session.commit()
     queue_sync(g.tenant.id, mailbox.id)
-    flash(N_("Mailbox connected; its mail with your contacts is being synced."))
+    flash(gettext("Mailbox connected; its mail with your contacts is being synced."))
     return redirect(url_for("mailbox.settings"))
 
 
@@ -65,7 +66,7 @@ def update_settings():
         mailboxes.update_settings(session, mailbox, data)
     except ValidationError as error:
         return render_settings(errors=error.errors, message=error.detail, values=data, status=422)
-    flash(N_("Mailbox settings saved."))
+    flash(gettext("Mailbox settings saved."))
     return redirect(url_for("mailbox.settings"))
 
 
@@ -75,7 +76,7 @@ def sync_now():
     mailbox = mailboxes.require_own_mailbox(session, acting_user_id(session))
     if mailbox.status == "connected":
         queue_sync(g.tenant.id, mailbox.id)
-        flash(N_("A sync of your mailbox has started."))
+        flash(gettext("A sync of your mailbox has started."))
     return redirect(url_for("mailbox.settings"))
 
 
@@ -87,11 +88,11 @@ def disconnect():
     try:
         mailboxes.disconnect_mailbox(session, mailbox, keep_mail=keep)
     except SaasError as error:
-        flash(error.detail, "error")
+        flash(translate(error.detail), "error")
         return redirect(url_for("mailbox.settings"))
     flash(
-        N_("Mailbox disconnected; its password is forgotten.")
+        gettext("Mailbox disconnected; its password is forgotten.")
         if keep
-        else N_("Mailbox disconnected and its synced mail deleted.")
+        else gettext("Mailbox disconnected and its synced mail deleted.")
     )
     return redirect(url_for("mailbox.settings"))

@@ -4,9 +4,9 @@ them back to the shared callback (``views/public.py``) and from there to ``oauth
 from __future__ import annotations
 
 from flask import flash, g, redirect, request, session, url_for
+from flask_babel import gettext
 
 from saas.errors import ValidationError
-from saas.i18n import N_
 from saas.modules.core.activities import acting_user_id
 from saas.modules.mailbox import mailboxes, oauth
 from saas.modules.mailbox.blueprints import pages
@@ -60,5 +60,5 @@ def oauth_finish():
         return render_settings(errors=error.errors, message=error.detail, status=422)
     tenant_session.commit()
     queue_sync(g.tenant.id, mailbox.id)
-    flash(N_("Mailbox connected; its mail with your contacts is being synced."))
+    flash(gettext("Mailbox connected; its mail with your contacts is being synced."))
     return redirect(url_for("mailbox.settings"))

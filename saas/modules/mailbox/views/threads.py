@@ -6,9 +6,9 @@ from __future__ import annotations
 import uuid
 
 from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext
 
 from saas.errors import NotFound, ValidationError
-from saas.i18n import N_
 from saas.modules.core.activities import acting_user_id
 from saas.modules.core.models import Contact
 from saas.modules.files.downloads import file_response
@@ -50,7 +50,7 @@ def reply(thread_id: uuid.UUID):
         )  # fmt: skip
     except ValidationError as error:
         return _render_thread(thread_id, errors=error.errors, message=error.detail, values=data, status=422)
-    flash(N_("Reply sent."))
+    flash(gettext("Reply sent."))
     return redirect(url_for("mailbox.show_thread", thread_id=thread_id))
 
 
@@ -100,7 +100,7 @@ def send():
         )
     except ValidationError as error:
         return _render_compose(contact, errors=error.errors, message=error.detail, values=data, status=422)
-    flash(N_("Email sent."))
+    flash(gettext("Email sent."))
     return redirect(url_for("mailbox.show_thread", thread_id=sent.thread_id))
 
 

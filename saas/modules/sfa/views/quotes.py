@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from saas.db import db
 from saas.errors import Conflict, ValidationError
+from saas.i18n import translate
 from saas.modules.core.models import Contact
 from saas.modules.core.views.records import load_form
 from saas.modules.settings import ADMIN_ROLES
@@ -125,7 +126,7 @@ def new_quote_version(quote_id: uuid.UUID):
     try:
         quote = quotes.new_version(current_tenant_session(), quote_id)
     except Conflict as error:
-        flash(error.detail)
+        flash(translate(error.detail))
         return redirect(url_for("sfa.show_quote", quote_id=quote_id), 303)
     flash(gettext("Version %(reference)s created; the earlier one is superseded.", reference=quote.reference))
     return redirect(url_for("sfa.show_quote", quote_id=quote.id), 303)
