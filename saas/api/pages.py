@@ -20,6 +20,7 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import gettext as _
 from flask_login import current_user
 from marshmallow import INCLUDE, Schema, fields
 
@@ -29,6 +30,7 @@ from saas.api.access import API_PREFIX, api_scopes, required_scope
 from saas.api.openapi import generic_document, workspace_document
 from saas.db import db
 from saas.errors import SaasError
+from saas.i18n import translate
 from saas.modules.core.custom_fields import TYPES, key_of, list_fields
 from saas.tenants.routing import current_tenant_session, require_role
 from saas.webhooks import services as webhooks
@@ -62,7 +64,8 @@ def overview():
 
 
 def _form_error(error: SaasError):
-    flash(f"{error.detail} " + " ".join(m for ms in getattr(error, "errors", {}).values() for m in ms))
+    messages = (translate(m) for ms in getattr(error, "errors", {}).values() for m in ms)
+    flash(" ".join((translate(error.detail), *messages)))
     return redirect(url_for("integrations.overview"))
 
 
@@ -76,7 +79,14 @@ def create_client():
     except SaasError as error:
         return _form_error(error)
     db.session.commit()
-    flash(f"Client {client.name} created. Client id {client.client_id}; secret (shown once): {secret}")
+    flash(
+        _(
+            "Client %(name)s created. Client id %(client_id)s; secret (shown once): %(secret)s",
+            name=client.name,
+            client_id=client.client_id,
+            secret=secret,
+        )
+    )
     return redirect(url_for("integrations.overview"))
 
 
@@ -84,7 +94,7 @@ def create_client():
 def revoke_client(client_pk: uuid.UUID):
     creds.revoke_client(db.session, g.tenant.id, client_pk, actor=str(current_user.id))
     db.session.commit()
-    flash("Client revoked; its tokens stop working at once.")
+    flash(_("Client revoked; its tokens stop working at once."))
     return redirect(url_for("integrations.overview"))
 
 
@@ -92,7 +102,7 @@ def revoke_client(client_pk: uuid.UUID):
 def revoke_token(token_id: uuid.UUID):
     creds.revoke_api_token(db.session, g.tenant.id, token_id, actor=str(current_user.id))
     db.session.commit()
-    flash("Token revoked.")
+    flash(_("Token revoked."))
     return redirect(url_for("integrations.overview"))
 
 
@@ -105,7 +115,12 @@ def create_subscription():
         )
     except SaasError as error:
         return _form_error(error)
-    flash(f"Subscribed. Signing secret (also shown on the subscription's page): {subscription.secret}")
+    flash(
+        _(
+            "Subscribed. Signing secret (also shown on the subscription's page): %(secret)s",
+            secret=subscription.secret,
+        )
+    )
     return redirect(url_for("integrations.overview"))
 
 
@@ -128,14 +143,14 @@ def change_subscription(subscription_id: uuid.UUID):
         abort(400)
     if action == "delete":
         webhooks.delete_subscription(session, subscription_id)
-        flash("Subscription deleted.")
+        flash(_("Subscription deleted."))
         return redirect(url_for("integrations.overview"))
     if action == "rotate":
         webhooks.rotate_secret(session, subscription_id)
-        flash("New signing secret made; the old one no longer signs.")
+        flash(_("New signing secret made; the old one no longer signs."))
     else:
         webhooks.update_subscription(session, subscription_id, {"is_active": action == "enable"})
-        flash(f"Subscription {action}d.")
+        flash(_("Subscription enabled.") if action == "enable" else _("Subscription disabled."))
     return redirect(url_for("integrations.subscription", subscription_id=subscription_id))
 
 

@@ -7,7 +7,8 @@ import uuid
 
 from flask import Blueprint, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import refresh
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext, refresh
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from werkzeug import Response
@@ -20,29 +21,30 @@ from saas.auth.sso import password_barred_workspace
 from saas.auth.views import limit_code_guesses, safe_next, show_field_errors
 from saas.db import db
 from saas.errors import ValidationError
-from saas.i18n import LANGUAGES
+from saas.i18n import LANGUAGES, N_, translate
 from saas.tenants.language import set_user_language, time_zone_names
 
 account_pages = Blueprint("account", __name__, url_prefix="/account", template_folder="templates")
 
-NOT_RIGHT_NOW = "The form has expired. Please try again."
+NOT_RIGHT_NOW = N_("The form has expired. Please try again.")
 
 
 class ChangePasswordForm(FlaskForm):
-    current_password = PasswordField("Current password", validators=[DataRequired(), Length(max=256)])
-    password = PasswordField("New password", validators=[DataRequired(), Length(max=256)])
+    current_password = PasswordField(_l("Current password"), validators=[DataRequired(), Length(max=256)])
+    password = PasswordField(_l("New password"), validators=[DataRequired(), Length(max=256)])
     confirm = PasswordField(
-        "Repeat the new password", validators=[DataRequired(), EqualTo("password", "The passwords differ.")]
+        _l("Repeat the new password"),
+        validators=[DataRequired(), EqualTo("password", _l("The passwords differ."))],
     )
 
 
 class ConfirmCodeForm(FlaskForm):
-    code = StringField("Code from your authenticator app", validators=[DataRequired(), Length(max=32)])
+    code = StringField(_l("Code from your authenticator app"), validators=[DataRequired(), Length(max=32)])
 
 
 class DisableTwoFactorForm(FlaskForm):
     proof = PasswordField(
-        "A current code from your app, or your password", validators=[DataRequired(), Length(max=256)]
+        _l("A current code from your app, or your password"), validators=[DataRequired(), Length(max=256)]
     )
 
 
@@ -81,26 +83,32 @@ def security():
 @account_pages.route("/sessions/<uuid:session_id>/revoke", methods=["POST"])
 def revoke_session(session_id: uuid.UUID):
     if not FlaskForm().validate_on_submit():
-        flash(NOT_RIGHT_NOW, "error")
+        flash(_(NOT_RIGHT_NOW), "error")
         return redirect(url_for("account.security"))
     if sessions.revoke_session(db.session, current_user, session_id):
         db.session.commit()
-        flash("That browser was signed out.")
+        flash(_("That browser was signed out."))
     else:
-        flash("That session had ended already.")
+        flash(_("That session had ended already."))
     return redirect(url_for("account.security"))
 
 
 @account_pages.route("/sessions/revoke-others", methods=["POST"])
 def sign_out_everywhere_else():
     if not FlaskForm().validate_on_submit():
-        flash(NOT_RIGHT_NOW, "error")
+        flash(_(NOT_RIGHT_NOW), "error")
         return redirect(url_for("account.security"))
     count = sessions.revoke_all_sessions(
         db.session, current_user, reason="signed_out_everywhere", keep=sessions.current_session_id()
     )
     db.session.commit()
-    flash(f"Signed out everywhere else ({count} other session{'s' if count != 1 else ''} ended).")
+    flash(
+        ngettext(
+            "Signed out everywhere else (%(num)d other session ended).",
+            "Signed out everywhere else (%(num)d other sessions ended).",
+            count,
+        )
+    )
     return redirect(url_for("account.security"))
 
 
@@ -117,7 +125,7 @@ def language():
         set_user_language(current_user._get_current_object(), request.form.get("locale", ""))
     except ValidationError as error:
         db.session.rollback()
-        flash(_(error.detail), "error")
+        flash(translate(error.detail), "error")
         return _security_page(422)
     db.session.commit()
     refresh()  # the confirmation speaks the language just chosen
@@ -135,7 +143,7 @@ def time_zone():
         set_user_time_zone(current_user._get_current_object(), request.form.get("time_zone", ""))
     except ValidationError as error:
         db.session.rollback()
-        flash(_(error.detail), "error")
+        flash(translate(error.detail), "error")
         return _security_page(422)
     db.session.commit()
     refresh()  # the next page formats times in the zone just chosen
@@ -152,7 +160,7 @@ def password():
     form = ChangePasswordForm()
     user = current_user._get_current_object()
     if not user.password_hash or password_barred_workspace(db.session, user) is not None:
-        flash("Your account signs in with single sign-on: it has no password to change.", "error")
+        flash(_("Your account signs in with single sign-on: it has no password to change."), "error")
         return redirect(url_for("account.security"))
     if not form.validate_on_submit():
         return _security_page(400, password_form=form)
@@ -169,7 +177,7 @@ def password():
         show_field_errors(form, error)
         return _security_page(422, password_form=form)
     db.session.commit()
-    flash("Your password was changed, and every other browser was signed out.")
+    flash(_("Your password was changed, and every other browser was signed out."))
     return redirect(url_for("account.security"))
 
 
@@ -189,7 +197,7 @@ def enable_two_factor():
     user = current_user._get_current_object()
     target = safe_next(request.args.get("next"))
     if two_factor.has_two_factor(db.session, user.id):
-        flash("Two-factor sign-in is on already.")
+        flash(_("Two-factor sign-in is on already."))
         return redirect(target or url_for("account.security"))
     form = ConfirmCodeForm()
     status = 200
@@ -249,5 +257,5 @@ def disable_two_factor():
         show_field_errors(form, error)
         return _security_page(422, disable_form=form)
     db.session.commit()
-    flash("Two-factor sign-in is off.")
+    flash(_("Two-factor sign-in is off."))
     return redirect(url_for("account.security"))

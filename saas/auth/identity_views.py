@@ -5,6 +5,7 @@ invitation links, and the admin's SSO and sign-in security settings and members 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 
 from flask import (
     Blueprint,
@@ -19,6 +20,8 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user, user_logged_in, user_logged_out
 from flask_wtf import FlaskForm
 from sqlalchemy import select
@@ -27,6 +30,7 @@ from wtforms.validators import DataRequired, Length
 
 from saas.auth import members, two_factor
 from saas.auth.account_views import account_pages
+from saas.auth.members import ROLE_NAMES
 from saas.auth.models import ROLES, Membership
 from saas.auth.services import authenticate, find_user_by_email, membership_for
 from saas.auth.sessions import end_current_session, open_session
@@ -48,6 +52,7 @@ from saas.billing.entitlements import allowed_when_read_only
 from saas.db import TenantRef, db
 from saas.errors import NotFound, SaasError, ValidationError
 from saas.extensions import limiter
+from saas.i18n import N_, translate
 from saas.tenants.models import Tenant
 from saas.tenants.routing import install_tenant_page_routing, register_tenant_guard, require_role
 
@@ -78,7 +83,7 @@ def sso_session_guard(tenant: TenantRef, membership: Membership) -> None:
     if vouched_for == tenant.id:
         return
     if vouched_for is not None or sso_required(db.session, tenant.id):
-        flash("Please sign in to this workspace.")
+        flash(_("Please sign in to this workspace."))
         abort(redirect(url_for("sso.tenant_login", slug=tenant.slug)))
 
 
@@ -90,7 +95,7 @@ def two_factor_guard(tenant: TenantRef, membership: Membership) -> None:
     if two_factor.two_factor_required(db.session, tenant.id) and not two_factor.has_two_factor(
         db.session, membership.user_id
     ):
-        flash("This workspace requires two-factor sign-in: set it up to continue.")
+        flash(_("This workspace requires two-factor sign-in: set it up to continue."))
         abort(redirect(url_for("account.enable_two_factor", next=request.full_path)))
 
 
@@ -128,14 +133,14 @@ def tenant_login(slug: str):
     if request.method == "GET":
         return _login_page(tenant, form)
     if sso_required(db.session, tenant.id):
-        return _login_page(tenant, form, 403, "This workspace signs in with single sign-on only.")
+        return _login_page(tenant, form, 403, _("This workspace signs in with single sign-on only."))
     if form.validate_on_submit():
         user = authenticate(db.session, form.email.data, form.password.data)
         if user is not None and membership_for(db.session, user.id, slug) is not None:
             db.session.commit()
             return finish_password_sign_in(user, url_for("core.dashboard", slug=slug))
         db.session.rollback()
-        form.password.errors = ["Email or password is not right."]
+        form.password.errors = [_("Email or password is not right.")]
     return _login_page(tenant, form)  # a 200 for every reason, as at /login
 
 
@@ -149,7 +154,7 @@ def start_sso(slug: str):
     try:
         url, pending = begin_login(config, _callback_url(slug), invitation=request.form.get("invitation"))
     except SsoRefused as refusal:
-        return _login_page(tenant, LoginForm(), 502, refusal.detail)
+        return _login_page(tenant, LoginForm(), 502, translate(refusal.detail))
     session[_PENDING_KEY] = pending.as_dict()
     return redirect(url)
 
@@ -169,7 +174,7 @@ def callback(slug: str):
         db.session.rollback()
         audit_refusal(db.session, tenant.id, refusal)
         db.session.commit()
-        return _login_page(tenant, LoginForm(), 403, refusal.detail)
+        return _login_page(tenant, LoginForm(), 403, translate(refusal.detail))
     db.session.commit()
     login_user(user)  # its signal forgets an earlier provider's tenant; this one is set next
     session[SSO_TENANT_KEY] = tenant.id
@@ -185,7 +190,7 @@ def invitation(token: str):
     invite = members.open_invitation(db.session, token)
     if invite is None:
         raise NotFound(
-            "This invitation is not valid any more (used, withdrawn or expired). Ask for a new one."
+            N_("This invitation is not valid any more (used, withdrawn or expired). Ask for a new one.")
         )
     tenant = invite.tenant
     config = active_sso_config(db.session, tenant.id)
@@ -207,12 +212,12 @@ def invitation(token: str):
                 )
             except ValidationError as error:
                 db.session.rollback()
-                form.password.errors = [m for messages in error.errors.values() for m in messages]
+                form.password.errors = [translate(m) for messages in error.errors.values() for m in messages]
             else:
                 db.session.commit()
                 if not signed_in_as_invitee:
                     login_user(user)
-                flash(f"Welcome to {tenant.name}.")
+                flash(_("Welcome to %(workspace)s.", workspace=tenant.name))
                 return redirect(url_for("core.dashboard", slug=tenant.slug))
         elif not (signed_in_as_invitee or may_set_password):
             status = 403
@@ -232,18 +237,23 @@ def invitation(token: str):
 # -- admin: single sign-on settings ------------------------------------------------------------
 
 
+def _role_name(role: str) -> str:
+    """A role as a person reads it, in the page's language (the value sent stays the role's key)."""
+    return _l(ROLE_NAMES.get(role, role))
+
+
 class SsoForm(FlaskForm):
-    issuer = StringField("Issuer URL", validators=[DataRequired(), Length(max=500)])
-    client_id = StringField("Client ID", validators=[DataRequired(), Length(max=255)])
-    client_secret = PasswordField("Client secret", validators=[Length(max=2000)])
-    allowed_domains = TextAreaField("Email domains that may join", validators=[Length(max=5000)])
-    default_role = SelectField("Role of people who join", choices=[(r, r) for r in JIT_ROLES])
-    enabled = BooleanField("Single sign-on is on")
-    sso_required = BooleanField("Require single sign-on (no passwords)")
+    issuer = StringField(_l("Issuer URL"), validators=[DataRequired(), Length(max=500)])
+    client_id = StringField(_l("Client ID"), validators=[DataRequired(), Length(max=255)])
+    client_secret = PasswordField(_l("Client secret"), validators=[Length(max=2000)])
+    allowed_domains = TextAreaField(_l("Email domains that may join"), validators=[Length(max=5000)])
+    default_role = SelectField(_l("Role of people who join"), choices=[(r, _role_name(r)) for r in JIT_ROLES])
+    enabled = BooleanField(_l("Single sign-on is on"))
+    sso_required = BooleanField(_l("Require single sign-on (no passwords)"))
 
 
 class SignInSecurityForm(FlaskForm):
-    require_two_factor = BooleanField("Require two-factor sign-in for password sign-ins")
+    require_two_factor = BooleanField(_l("Require two-factor sign-in for password sign-ins"))
 
 
 @identity_admin.before_request
@@ -278,9 +288,9 @@ def sign_in_security():
     )
     db.session.commit()
     flash(
-        "Two-factor sign-in is now required for password sign-ins."
+        _("Two-factor sign-in is now required for password sign-ins.")
         if form.require_two_factor.data
-        else "Two-factor sign-in is no longer required."
+        else _("Two-factor sign-in is no longer required.")
     )
     return redirect(url_for("identity.sso_settings"))
 
@@ -313,7 +323,7 @@ def sso_settings():
                 status = 422
             else:
                 db.session.commit()
-                flash("Single sign-on settings saved.")
+                flash(_("Single sign-on settings saved."))
                 return redirect(url_for("identity.sso_settings"))
     return _sso_page(form, status)
 
@@ -335,8 +345,8 @@ def _sso_form_data(config) -> dict:
 
 
 class InviteForm(FlaskForm):
-    email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
-    role = SelectField("Role", choices=[(r, r) for r in ROLES], default="member")
+    email = EmailField(_l("Email"), validators=[DataRequired(_l("Enter an email address.")), Length(max=254)])
+    role = SelectField(_l("Role"), choices=[(r, _role_name(r)) for r in ROLES], default="member")
 
 
 def _members_page(status: int = 200, error: str | None = None, form: InviteForm | None = None):
@@ -356,15 +366,15 @@ def members_page():
     return _members_page()
 
 
-def _act(change, done: str):
+def _act(change: Callable[[], object], done: str):
     """Run one member change in the request's transaction; a refusal is shown on the page."""
     if not FlaskForm().validate_on_submit():
-        return _members_page(400, "The form has expired. Please try again.")
+        return _members_page(400, _("The form has expired. Please try again."))
     try:
         change()
     except SaasError as error:
         db.session.rollback()
-        return _members_page(error.status, error.detail)
+        return _members_page(error.status, translate(error.detail))
     db.session.commit()
     flash(done)
     return redirect(url_for("identity.members_page"))
@@ -374,22 +384,22 @@ def _act(change, done: str):
 def invite():
     form = InviteForm()
     if not form.validate_on_submit():
-        return _members_page(400, "Enter an email address and a role.", form)
+        return _members_page(400, _("Enter an email address and a role."), form)
     try:
         invite, token = members.invite(db.session, g.membership, form.email.data, form.role.data)
     except ValidationError as error:
         db.session.rollback()
         show_field_errors(form, error)
-        return _members_page(422, error.detail, form)
+        return _members_page(422, translate(error.detail), form)
     except SaasError as error:
         db.session.rollback()
-        return _members_page(error.status, error.detail, form)
+        return _members_page(error.status, translate(error.detail), form)
     db.session.commit()
     link = url_for("sso.invitation", token=token, _external=True)
     if members.mail_invitation(invite, _tenant_name(), link):
-        flash(f"Invitation sent to {invite.email}.")
+        flash(_("Invitation sent to %(email)s.", email=invite.email))
     else:
-        flash("Mail is not configured on this server: the invitation was saved but not sent.")
+        flash(_("Mail is not configured on this server: the invitation was saved but not sent."))
     return redirect(url_for("identity.members_page"))
 
 
@@ -401,14 +411,16 @@ def _tenant_name() -> str:
 @allowed_when_read_only
 def change_role(membership_id: uuid.UUID):
     role = request.form.get("role", "")
-    return _act(lambda: members.change_role(db.session, g.membership, membership_id, role), "Role changed.")
+    return _act(
+        lambda: members.change_role(db.session, g.membership, membership_id, role), _("Role changed.")
+    )
 
 
 @identity_admin.route("/settings/members/<uuid:membership_id>/deactivate", methods=["POST"])
 @allowed_when_read_only
 def deactivate(membership_id: uuid.UUID):
     return _act(
-        lambda: members.set_active(db.session, g.membership, membership_id, False), "Member deactivated."
+        lambda: members.set_active(db.session, g.membership, membership_id, False), _("Member deactivated.")
     )
 
 
@@ -416,21 +428,21 @@ def deactivate(membership_id: uuid.UUID):
 @allowed_when_read_only
 def reactivate(membership_id: uuid.UUID):
     return _act(
-        lambda: members.set_active(db.session, g.membership, membership_id, True), "Member reactivated."
+        lambda: members.set_active(db.session, g.membership, membership_id, True), _("Member reactivated.")
     )
 
 
 @identity_admin.route("/settings/members/<uuid:membership_id>/remove", methods=["POST"])
 @allowed_when_read_only
 def remove(membership_id: uuid.UUID):
-    return _act(lambda: members.remove_member(db.session, g.membership, membership_id), "Member removed.")
+    return _act(lambda: members.remove_member(db.session, g.membership, membership_id), _("Member removed."))
 
 
 @identity_admin.route("/settings/invitations/<uuid:invitation_id>/revoke", methods=["POST"])
 @allowed_when_read_only
 def revoke_invitation(invitation_id: uuid.UUID):
     return _act(
-        lambda: members.revoke_invitation(db.session, g.membership, invitation_id), "Invitation withdrawn."
+        lambda: members.revoke_invitation(db.session, g.membership, invitation_id), _("Invitation withdrawn.")
     )
 
 
