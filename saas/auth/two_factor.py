@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 
 import pyotp
 import segno
+from flask_babel import gettext
 from markupsafe import Markup
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
@@ -76,7 +77,7 @@ def provisioning_uri(user: User, record: TwoFactor) -> str:
 
 def qr_code_svg(uri: str) -> Markup:
     """The enrollment QR code as inline SVG: no image request, nothing for a strict CSP to refuse."""
-    svg = segno.make(uri, error="m").svg_inline(scale=4, title="QR code of your two-factor secret")
+    svg = segno.make(uri, error="m").svg_inline(scale=4, title=gettext("QR code of your two-factor secret"))
     return Markup(svg)  # noqa: S704 - segno's own markup of a URI we built; no user text in it
 
 
