@@ -20,6 +20,7 @@ from saas.audit import record_audit
 from saas.auth.models import ApiToken
 from saas.auth.services import create_api_token
 from saas.errors import NotFound, ValidationError
+from saas.i18n import N_
 
 CLIENT_ID_PREFIX = "crmc_"
 
@@ -32,10 +33,12 @@ def clean_scopes(
     names = scopes.split() if isinstance(scopes, str) else [str(s).strip() for s in scopes]
     names = sorted(set(filter(None, names)))
     if not names:
-        raise ValidationError("Choose at least one scope.", {"scopes": ["Choose at least one scope."]})
+        raise ValidationError(
+            N_("Choose at least one scope."), {"scopes": [N_("Choose at least one scope.")]}
+        )
     unknown = [name for name in names if name not in known and not _is_wildcard(name, known)]
     if unknown:
-        raise ValidationError("Unknown scope.", {"scopes": [f"Unknown scope: {unknown[0][:100]}"]})
+        raise ValidationError(N_("Unknown scope."), {"scopes": [f"Unknown scope: {unknown[0][:100]}"]})
     ensure_grantable(within, names, "this credential")
     return " ".join(names)
 
@@ -48,7 +51,9 @@ def _is_wildcard(name: str, known: Collection[str]) -> bool:
 def _clean_name(name: str) -> str:
     name = (name or "").strip() if isinstance(name, str) else ""
     if not name or len(name) > 100:
-        raise ValidationError("A name is required (1-100 characters).", {"name": ["1-100 characters."]})
+        raise ValidationError(
+            N_("A name is required (1-100 characters)."), {"name": [N_("1-100 characters.")]}
+        )
     return name
 
 
@@ -96,7 +101,7 @@ def list_clients(session: Session, tenant_id: str) -> list[OAuthClient]:
 def get_client(session: Session, tenant_id: str, client_pk: uuid.UUID) -> OAuthClient:
     client = session.get(OAuthClient, client_pk)
     if client is None or client.tenant_id != tenant_id:
-        raise NotFound("No such API client.")
+        raise NotFound(N_("No such API client."))
     return client
 
 
@@ -150,7 +155,7 @@ def list_api_tokens(session: Session, tenant_id: str) -> list[tuple[ApiToken, st
 def revoke_api_token(session: Session, tenant_id: str, token_id: uuid.UUID, actor: str) -> ApiToken:
     token = session.get(ApiToken, token_id)
     if token is None or token.tenant_id != tenant_id:
-        raise NotFound("No such API token.")
+        raise NotFound(N_("No such API token."))
     if token.revoked_at is None:
         token.revoked_at = datetime.now(UTC)
         record_audit(session, "api_token.revoked", actor=actor, tenant_id=tenant_id, target=str(token.id))

@@ -71,7 +71,7 @@ def _member(session: Session, tenant_id: str, membership_id: uuid.UUID) -> Membe
         select(Membership).where(Membership.id == membership_id, Membership.tenant_id == tenant_id)
     )
     if membership is None:
-        raise NotFound("No such member in this workspace.")
+        raise NotFound(N_("No such member in this workspace."))
     return membership
 
 
@@ -80,12 +80,12 @@ def _member(session: Session, tenant_id: str, membership_id: uuid.UUID) -> Membe
 
 def _check_role(role: str) -> None:
     if role not in ROLES:
-        raise ValidationError("Unknown role.", {"role": [f"One of {', '.join(ROLES)}."]})
+        raise ValidationError(N_("Unknown role."), {"role": [N_("Choose one of the listed roles.")]})
 
 
 def _only_owners_touch_owners(actor: Membership, *roles: str) -> None:
     if "owner" in roles and actor.role != "owner":
-        raise PermissionDenied("Only an owner may make, change or remove an owner.")
+        raise PermissionDenied(N_("Only an owner may make, change or remove an owner."))
 
 
 def _keep_an_owner(session: Session, target: Membership) -> None:
@@ -103,7 +103,7 @@ def _keep_an_owner(session: Session, target: Membership) -> None:
         .with_for_update()
     ).all()
     if all(owner_id == target.id for owner_id in owners):
-        raise Conflict("A workspace needs at least one owner: make someone else an owner first.")
+        raise Conflict(N_("A workspace needs at least one owner: make someone else an owner first."))
 
 
 def _audit(
@@ -168,7 +168,7 @@ def invite(session: Session, actor: Membership, email: str, role: str) -> tuple[
     if user is not None and session.scalar(
         select(Membership.id).where(Membership.user_id == user.id, Membership.tenant_id == actor.tenant_id)
     ):
-        raise ValidationError("Already a member.", {"email": ["This person is already a member."]})
+        raise ValidationError(N_("Already a member."), {"email": [N_("This person is already a member.")]})
     for earlier in list_open_invitations(session, actor.tenant_id):
         if earlier.email == email:
             earlier.revoked_at = _now()
@@ -190,7 +190,7 @@ def revoke_invitation(session: Session, actor: Membership, invitation_id: uuid.U
         select(Invitation).where(Invitation.id == invitation_id, Invitation.tenant_id == actor.tenant_id)
     )
     if invitation is None or invitation.accepted_at is not None:
-        raise NotFound("No such open invitation in this workspace.")
+        raise NotFound(N_("No such open invitation in this workspace."))
     _only_owners_touch_owners(actor, invitation.role)
     invitation.revoked_at = _now()
     _audit(session, "invitation_revoked", actor, invitation)
@@ -230,10 +230,10 @@ def accept_invitation(
     holder of the mailed link setting a first password, or the tenant's identity provider.
     """
     if email != invitation.email:
-        raise PermissionDenied("This invitation is for another email address.")
+        raise PermissionDenied(N_("This invitation is for another email address."))
     if user is None:
         if password is None:
-            raise ValidationError("Choose a password.", {"password": ["Choose a password."]})
+            raise ValidationError(N_("Choose a password."), {"password": [N_("Choose a password.")]})
         check_password_policy(password)
         user = User(email=email, password_hash=hash_password(password), is_active_flag=True)
         session.add(user)

@@ -11,6 +11,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from saas.errors import ValidationError
+from saas.i18n import N_
 
 # OWASP: "m=19456 (19 MiB), t=2, p=1" is the recommended minimum configuration of Argon2id.
 OWASP_MEMORY_KIB = 19456
@@ -23,18 +24,17 @@ _hasher = PasswordHasher(
 
 MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 256
+# Written out rather than formatted from the limits above, so that the catalogs can hold them: a page
+# translates a refusal by looking its text up (tests/i18n/test_service_refusals.py keeps them in step).
+TOO_SHORT = N_("Use at least 10 characters.")
+TOO_LONG = N_("Use at most 256 characters.")
 
 
 def check_password_policy(password: str, field: str = "password") -> None:
     if not isinstance(password, str) or len(password) < MIN_PASSWORD_LENGTH:
-        raise ValidationError(
-            "Password is too short.",
-            {field: [f"Use at least {MIN_PASSWORD_LENGTH} characters."]},
-        )
+        raise ValidationError(N_("Password is too short."), {field: [TOO_SHORT]})
     if len(password) > MAX_PASSWORD_LENGTH:
-        raise ValidationError(
-            "Password is too long.", {field: [f"Use at most {MAX_PASSWORD_LENGTH} characters."]}
-        )
+        raise ValidationError(N_("Password is too long."), {field: [TOO_LONG]})
 
 
 def hash_password(password: str) -> str:

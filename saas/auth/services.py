@@ -32,11 +32,11 @@ TOKEN_PREFIX = "crm_"  # noqa: S105 - a public marker, not a secret
 def normalise_email(email: str, field: str = "email") -> str:
     """Validated, lower-cased email address, or a :class:`ValidationError` naming ``field``."""
     if not isinstance(email, str) or not email.strip():
-        raise ValidationError("Email is required.", {field: ["Enter an email address."]})
+        raise ValidationError(N_("Email is required."), {field: [N_("Enter an email address.")]})
     try:
         return validate_email(email.strip(), check_deliverability=False).normalized.lower()
     except EmailNotValidError as error:
-        raise ValidationError("Email address is not valid.", {field: [str(error)]}) from error
+        raise ValidationError(N_("Email address is not valid."), {field: [str(error)]}) from error
 
 
 def find_user_by_email(session: Session, email: str) -> User | None:
@@ -73,7 +73,7 @@ def change_password(
     """A signed-in user's own password change: the current password is asked again. Audited."""
     if not verify_password(user.password_hash, current_password or ""):
         raise ValidationError(
-            "The current password is not right.", {"current_password": ["This is not your password."]}
+            N_("The current password is not right."), {"current_password": [N_("This is not your password.")]}
         )
     set_new_password(session, user, new_password, reason="password_changed", keep=keep)
     record_audit(session, "user.password_changed", actor=str(user.id), target=str(user.id))
@@ -97,7 +97,9 @@ def set_user_time_zone(user: User, time_zone: str | None) -> None:
     Only the zones a workspace may choose are accepted, so every page can format with it."""
     time_zone = (time_zone or "").strip() or None
     if time_zone is not None and time_zone not in time_zone_names():
-        raise ValidationError(N_("Choose a time zone from the list."), {"time_zone": ["Unknown time zone."]})
+        raise ValidationError(
+            N_("Choose a time zone from the list."), {"time_zone": [N_("Unknown time zone.")]}
+        )
     user.time_zone = time_zone
 
 
@@ -118,7 +120,9 @@ def create_api_token(session: Session, tenant_slug: str, email: str, name: str) 
     """Create a personal API token for a member of a tenant; the secret is returned once, never stored."""
     name = (name or "").strip()
     if not name or len(name) > 100:
-        raise ValidationError("Token name is required (1-100 characters).", {"name": ["1-100 characters."]})
+        raise ValidationError(
+            N_("Token name is required (1-100 characters)."), {"name": [N_("1-100 characters.")]}
+        )
     user = find_user_by_email(session, email)
     membership = membership_for(session, user.id, tenant_slug) if user else None
     if membership is None:
@@ -171,7 +175,7 @@ def add_member(
     from saas.auth.models import ROLES
 
     if role not in ROLES:
-        raise ValidationError("Unknown role.", {"role": [f"One of {', '.join(ROLES)}."]})
+        raise ValidationError(N_("Unknown role."), {"role": [N_("Choose one of the listed roles.")]})
     email = normalise_email(email)
     user = find_user_by_email(session, email)
     if user is None:
@@ -182,7 +186,7 @@ def add_member(
     elif session.scalar(
         select(Membership).where(Membership.user_id == user.id, Membership.tenant_id == tenant_id)
     ):
-        raise ValidationError("Already a member.", {"email": ["This person is already a member."]})
+        raise ValidationError(N_("Already a member."), {"email": [N_("This person is already a member.")]})
     membership = Membership(user_id=user.id, tenant_id=tenant_id, role=role)
     session.add(membership)
     record_audit(

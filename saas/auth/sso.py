@@ -36,6 +36,7 @@ from saas.auth.crypto import SecretUnreadable, decrypt_secret, encrypt_secret
 from saas.auth.models import Membership, SsoConfig, User
 from saas.auth.services import find_user_by_email, normalise_email
 from saas.errors import SaasError, ValidationError
+from saas.i18n import N_
 
 DISCOVERY_PATH = "/.well-known/openid-configuration"
 HTTP_TIMEOUT_SECONDS = 10
@@ -60,20 +61,20 @@ SIGNING_ALGORITHMS = (
 _DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 
 REFUSAL_MESSAGES = {
-    "provider_error": "The identity provider did not sign you in.",
-    "state": "This sign-in link is not valid any more. Please start again.",
-    "provider_unreachable": "The identity provider could not be reached. Please try again later.",
-    "token": "The identity provider's answer could not be verified.",
-    "signature": "The identity provider's answer could not be verified.",
-    "issuer": "The identity provider's answer came from the wrong issuer.",
-    "audience": "The identity provider's answer was not meant for this workspace.",
-    "expired": "The identity provider's answer has expired. Please start again.",
-    "nonce": "The identity provider's answer does not belong to this sign-in. Please start again.",
-    "no_email": "The identity provider did not tell us your email address.",
-    "email_unverified": "Your email address is not verified at the identity provider.",
-    "domain": "Your email address is not allowed to join this workspace.",
-    "deactivated": "Your access to this workspace has been deactivated.",
-    "not_configured": "Single sign-on is not set up for this workspace.",
+    "provider_error": N_("The identity provider did not sign you in."),
+    "state": N_("This sign-in link is not valid any more. Please start again."),
+    "provider_unreachable": N_("The identity provider could not be reached. Please try again later."),
+    "token": N_("The identity provider's answer could not be verified."),
+    "signature": N_("The identity provider's answer could not be verified."),
+    "issuer": N_("The identity provider's answer came from the wrong issuer."),
+    "audience": N_("The identity provider's answer was not meant for this workspace."),
+    "expired": N_("The identity provider's answer has expired. Please start again."),
+    "nonce": N_("The identity provider's answer does not belong to this sign-in. Please start again."),
+    "no_email": N_("The identity provider did not tell us your email address."),
+    "email_unverified": N_("Your email address is not verified at the identity provider."),
+    "domain": N_("Your email address is not allowed to join this workspace."),
+    "deactivated": N_("Your access to this workspace has been deactivated."),
+    "not_configured": N_("Single sign-on is not set up for this workspace."),
 }
 
 
@@ -113,7 +114,7 @@ def parse_domains(text: str) -> list[str]:
         if not domain:
             continue
         if not _DOMAIN.match(domain):
-            raise ValidationError("Allowed domains are not valid.", {"allowed_domains": [f"{raw!r}"]})
+            raise ValidationError(N_("Allowed domains are not valid."), {"allowed_domains": [f"{raw!r}"]})
         if domain not in domains:
             domains.append(domain)
     return domains
@@ -130,22 +131,22 @@ def check_issuer_url(issuer: str) -> str:
     """
     issuer = (issuer or "").strip().rstrip("/")
     parts = urlsplit(issuer)
-    error = {"issuer": ["An https:// URL of your identity provider, e.g. https://login.example.com"]}
+    error = {"issuer": [N_("An https:// URL of your identity provider, e.g. https://login.example.com")]}
     if len(issuer) > 500 or not parts.hostname or parts.query or parts.fragment:
-        raise ValidationError("Issuer URL is not valid.", error)
+        raise ValidationError(N_("Issuer URL is not valid."), error)
     try:
         addresses = {info[4][0] for info in socket.getaddrinfo(parts.hostname, parts.port or 443)}
     except (socket.gaierror, UnicodeError):
-        raise ValidationError("Issuer host is unknown.", error) from None
+        raise ValidationError(N_("Issuer host is unknown."), error) from None
     loopback = all(ipaddress.ip_address(a.split("%")[0]).is_loopback for a in addresses)
     if loopback and _allow_loopback():
         if parts.scheme not in ("http", "https"):
-            raise ValidationError("Issuer URL is not valid.", error)
+            raise ValidationError(N_("Issuer URL is not valid."), error)
         return issuer
     if parts.scheme != "https":
-        raise ValidationError("Issuer URL must use https.", error)
+        raise ValidationError(N_("Issuer URL must use https."), error)
     if any(not ipaddress.ip_address(a.split("%")[0]).is_global for a in addresses):
-        raise ValidationError("Issuer URL must be a public address.", error)
+        raise ValidationError(N_("Issuer URL must be a public address."), error)
     return issuer
 
 
@@ -168,26 +169,29 @@ def save_sso_config(
     """
     client_id = (client_id or "").strip()
     if not client_id or len(client_id) > 255:
-        raise ValidationError("Client ID is required.", {"client_id": ["1-255 characters."]})
+        raise ValidationError(N_("Client ID is required."), {"client_id": [N_("1-255 characters.")]})
     if default_role not in JIT_ROLES:
         raise ValidationError(
-            "Default role is not valid.", {"default_role": [f"One of {', '.join(JIT_ROLES)}."]}
+            N_("Default role is not valid."), {"default_role": [N_("Choose one of the listed roles.")]}
         )
     domains = parse_domains(allowed_domains)
     issuer = check_issuer_url(issuer)
     config = get_sso_config(session, tenant_id)
     # An imported provider has no secret yet (archives carry none): it must be entered, not kept.
     if (config is None or not config.client_secret_encrypted) and not client_secret:
-        raise ValidationError("Client secret is required.", {"client_secret": ["Enter the client secret."]})
+        raise ValidationError(
+            N_("Client secret is required."), {"client_secret": [N_("Enter the client secret.")]}
+        )
     if sso_required and not enabled:
         raise ValidationError(
-            "Single sign-on must be on to be required.", {"sso_required": ["Switch single sign-on on first."]}
+            N_("Single sign-on must be on to be required."),
+            {"sso_required": [N_("Switch single sign-on on first.")]},
         )
     try:
         fetch_provider_metadata(issuer)
     except SsoRefused:
         raise ValidationError(
-            "The identity provider's discovery document could not be read.",
+            N_("The identity provider's discovery document could not be read."),
             {"issuer": [f"Nothing usable at {issuer}{DISCOVERY_PATH}."]},
         ) from None
     if config is None:

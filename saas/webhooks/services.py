@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from saas.api.access import api_scopes, ensure_grantable
 from saas.errors import NotFound, ValidationError
+from saas.i18n import N_
 from saas.modules.core.pagination import Page, SortKey, keyset_page
 from saas.webhooks.delivery import loopback_allowed
 from saas.webhooks.events import ALL_EVENTS, EVENT_NAME, read_scopes_needed
@@ -24,22 +25,25 @@ from saas.webhooks.signing import new_secret
 from saas.webhooks.ssrf import check_webhook_url
 
 MAX_EVENTS = 50
+# Written out rather than formatted from MAX_EVENTS, so that the catalogs can hold it (a page looks a
+# refusal's text up to translate it); tests/i18n/test_service_refusals.py keeps the two in step.
+EVENTS_EXPECTED = N_('1-50 event names, or ["*"].')
 
 
 def _clean_events(events: Any) -> list[str]:
     if not isinstance(events, list) or not events or len(events) > MAX_EVENTS:
-        raise ValidationError("Name the events.", {"events": [f'1-{MAX_EVENTS} event names, or ["*"].']})
+        raise ValidationError(N_("Name the events."), {"events": [EVENTS_EXPECTED]})
     names = sorted({str(name).strip() for name in events})
     bad = [name for name in names if name != ALL_EVENTS and not EVENT_NAME.match(name)]
     if bad:
-        raise ValidationError("Unknown event name.", {"events": [f"Not an event name: {bad[0][:100]}"]})
+        raise ValidationError(N_("Unknown event name."), {"events": [f"Not an event name: {bad[0][:100]}"]})
     return names
 
 
 def _clean_description(description: Any) -> str | None:
     text = (description or "").strip() if isinstance(description, str | None) else None
     if text is not None and len(text) > 200:
-        raise ValidationError("Description too long.", {"description": ["At most 200 characters."]})
+        raise ValidationError(N_("Description too long."), {"description": [N_("At most 200 characters.")]})
     return text or None
 
 
@@ -77,7 +81,7 @@ def create_subscription(
 def get_subscription(session: Session, subscription_id: uuid.UUID) -> WebhookSubscription:
     subscription = session.get(WebhookSubscription, subscription_id)
     if subscription is None:
-        raise NotFound("No such webhook subscription.")
+        raise NotFound(N_("No such webhook subscription."))
     return subscription
 
 
