@@ -11,13 +11,13 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from saas.automation import clock
+from saas.automation.runs import finish, once_key
 from saas.db import TenantSession, db
 from saas.errors import Conflict, NotFound
 from saas.modules.sequences.models import LIVE_STATUSES, SequenceEmail, SequenceEnrolment
-from saas.modules.sequences.runs import ADVANCE_JOB, CONSENT_PURPOSE, finish, once_key, record_event
+from saas.modules.sequences.runs import CONSENT_PURPOSE, queue_advance, record_event
 from saas.modules.switches import is_module_enabled
-from saas.modules.workflows import clock
-from saas.modules.workflows.runs import queue_advance
 
 _ENABLED = "sequences_module_on"
 STOP_EVENTS = ("mail.received", "meeting.booked", "consent.withdrawn")
@@ -128,7 +128,7 @@ def change_enrolment(session: TenantSession, enrolment_id: uuid.UUID, action: st
         record_event(
             session, enrolment, enrolment.step_index, "resumed", "resumed", "Resumed by a person.", once_key()
         )
-        queue_advance(session, ADVANCE_JOB)
+        queue_advance(session)
     elif action == "stop" and enrolment.status in LIVE_STATUSES:
         _end(session, [enrolment], "stopped", "Stopped by a person.")
     else:

@@ -9,11 +9,11 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 
+from saas.automation import clock
 from saas.db import TenantSession
 from saas.errors import NotFound
 from saas.i18n import translate
 from saas.modules.registry import registry
-from saas.modules.workflows import clock
 from saas.modules.workflows.definitions import clean_workflow
 from saas.modules.workflows.models import Workflow, WorkflowEnrolment, WorkflowStepRun
 from saas.modules.workflows.runs import queue_advance
