@@ -3,6 +3,7 @@ sequence and workflow editors), each error keyed by where it is (``steps.2.title
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from saas.i18n import N_
@@ -42,3 +43,24 @@ def clean_text(value: Any, where: str, errors: FieldErrors, limit: int, *, requi
     if len(text) > limit:
         errors.add(where, N_("Too long."))
     return text
+
+
+def clean_steps(
+    value: Any,
+    errors: FieldErrors,
+    most: int,
+    too_many: str,
+    clean_step: Callable[[Any, int, int, FieldErrors], Any],
+) -> list[Any]:
+    """Every step checked by ``clean_step(raw, index, count, errors)``; errors under ``steps`` when they are
+    not a list, more than ``most`` (``too_many`` says so) or none."""
+    steps = value or []
+    if not isinstance(steps, list):
+        errors.add("steps", N_("A list of steps."))
+        steps = []
+    if len(steps) > most:
+        errors.add("steps", too_many)
+    clean = [clean_step(raw, index, len(steps), errors) for index, raw in enumerate(steps)]
+    if not clean:
+        errors.add("steps", N_("Add at least one step."))
+    return clean

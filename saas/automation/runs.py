@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import event, select
+from sqlalchemy import event, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -59,6 +59,18 @@ def finish(enrolment: Any, status: str, reason: str | None = None) -> None:
     enrolment.next_run_at = None
 
 
+def counts_by_status(session: Session, definition: Any) -> dict[uuid.UUID, dict[str, int]]:
+    """Per definition (``definition``: the enrolments' column naming it, e.g. a sequence's id), its
+    enrolments by status (the list pages)."""
+    status = definition.class_.status
+    counts: dict[uuid.UUID, dict[str, int]] = {}
+    for definition_id, state, count in session.execute(
+        select(definition, status, func.count()).group_by(definition, status)
+    ):
+        counts.setdefault(definition_id, {})[state] = count
+    return counts
+
+
 @dataclass(frozen=True)
 class Outcome:
     """What a step decided: go on (``next``), jump (``goto``), wait until ``until``, or ``stop``."""
@@ -94,8 +106,8 @@ class Automation:
         """What the batch's steps need, read once for it (held while it runs)."""
         return None
 
-    def start(self, session: TenantSession, prepared: Any, enrolment: Any) -> Any | None:
-        """The run's context handed to its steps; None when the run ended before a step (and was finished)."""
+    def start(self, session: TenantSession, prepared: Any, enrolment: Any) -> Any:
+        """The run's context handed to its steps. To end the run before a step, :func:`finish` it."""
         return prepared
 
     def end(self, session: TenantSession) -> None:
@@ -119,7 +131,7 @@ class Automation:
 
     # --- history ------------------------------------------------------------------------------------
 
-    def add_line(
+    def record_line(
         self,
         session: Session,
         enrolment: Any,
@@ -128,25 +140,17 @@ class Automation:
         outcome: str,
         detail: str = "",
         attempt_key: str = "done",
+        *,
+        now: bool = False,
     ) -> None:
-        """Add a line to the enrolment's history now (in the caller's transaction)."""
-        session.add(self.history(**_line(enrolment, index, kind, outcome, detail, attempt_key)))
-
-    def record_step(
-        self,
-        session: Session,
-        enrolment: Any,
-        index: int,
-        kind: str,
-        outcome: str,
-        detail: str = "",
-        attempt_key: str = "done",
-    ) -> None:
-        """Add a step's history line to the batch's (one INSERT for the batch, in its transaction, by
-        :meth:`write_history`)."""
-        session.info.setdefault(_HISTORY, []).append(
-            _line(enrolment, index, kind, outcome, detail, attempt_key)
-        )
+        """Add a line to the enrolment's history: to the advancing batch's (one INSERT for the batch, in its
+        transaction, by :meth:`write_history`), or with ``now`` to the session at once (outside an advance:
+        enrolling, a pause, a stop)."""
+        line = _line(enrolment, index, kind, outcome, detail, attempt_key)
+        if now:
+            session.add(self.history(**line))
+        else:
+            session.info.setdefault(_HISTORY, []).append(line)
 
     def write_history(self, session: Session) -> None:
         """Insert the buffered lines; a line whose (enrolment, step, attempt key) exists is left out."""
@@ -240,7 +244,7 @@ class Automation:
             del history[written:]
             log.exception("%s %s failed at step %s", self.noun, enrolment.id, failed_at)
             kind = enrolment.steps[failed_at]["type"] if failed_at < len(enrolment.steps) else "end"
-            self.record_step(
+            self.record_line(
                 session, enrolment, failed_at, kind, "failed", type(error).__name__, self.failure_key()
             )
             finish(enrolment, "failed", f"Step {failed_at + 1} failed: {type(error).__name__}.")
@@ -248,8 +252,8 @@ class Automation:
     def _run_steps(self, session: TenantSession, prepared: Any, enrolment: Any) -> None:
         session.info[_STEP] = enrolment.step_index
         run = self.start(session, prepared, enrolment)
-        if run is None:
-            return
+        if enrolment.status != "active":
+            return  # ended before a step (a switched-off workflow)
         max_steps = self.max_steps()
         while enrolment.step_index < len(enrolment.steps):
             if max_steps is not None and enrolment.step_index >= max_steps:
@@ -261,11 +265,11 @@ class Automation:
             outcome = self.execute(session, run, enrolment, step, index)
             if outcome.action == "wait":
                 if enrolment.wait_started_at is None:
-                    self.record_step(session, enrolment, index, "wait", "waiting", outcome.detail, "wait")
+                    self.record_line(session, enrolment, index, "wait", "waiting", outcome.detail, "wait")
                     enrolment.wait_started_at = clock.now()
                 enrolment.next_run_at = outcome.until
                 return
-            self.record_step(session, enrolment, index, step["type"], outcome.outcome, outcome.detail)
+            self.record_line(session, enrolment, index, step["type"], outcome.outcome, outcome.detail)
             enrolment.wait_started_at = None
             if outcome.action == "stop":
                 finish(enrolment, "stopped", outcome.detail)

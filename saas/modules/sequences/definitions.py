@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from saas.automation.definitions import FieldErrors, clean_int, clean_text
+from saas.automation.definitions import FieldErrors, clean_int, clean_steps, clean_text
 from saas.errors import ValidationError
 from saas.i18n import N_
 
@@ -23,7 +23,7 @@ MAX_STEPS = 30
 MAX_BODY = 20_000
 
 
-def _clean_step(raw: Any, index: int, errors: FieldErrors) -> dict[str, Any]:
+def _clean_step(raw: Any, index: int, count: int, errors: FieldErrors) -> dict[str, Any]:
     where = f"steps.{index}"
     if not isinstance(raw, dict) or raw.get("type") not in STEPS:
         errors.add(f"{where}.type", N_("Choose email, task or wait."))
@@ -68,15 +68,7 @@ def clean_sequence(data: dict[str, Any]) -> dict[str, Any]:
         clean["owner_user_id"] = uuid.UUID(str(owner)) if owner not in (None, "") else None
     except ValueError:
         errors.add("owner_user_id", N_("Not a valid id."))
-    steps = data.get("steps") or []
-    if not isinstance(steps, list):
-        errors.add("steps", N_("A list of steps."))
-        steps = []
-    if len(steps) > MAX_STEPS:
-        errors.add("steps", N_("At most 30 steps."))
-    clean["steps"] = [_clean_step(step, i, errors) for i, step in enumerate(steps)]
-    if not clean["steps"]:
-        errors.add("steps", N_("Add at least one step."))
+    clean["steps"] = clean_steps(data.get("steps"), errors, MAX_STEPS, N_("At most 30 steps."), _clean_step)
     if errors.found:
         raise ValidationError(N_("Please correct the sequence."), errors.found)
     return clean

@@ -19,16 +19,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from saas.automation.models import (
-    EARLY,
-    EMAIL_STATUSES,
-    LATE,
-    RECIPIENT,
-    EnrolmentColumns,
-    HistoryColumns,
-    OutboxColumns,
-    sql_in,
-)
+from saas.automation import models as automation
 from saas.db import TenantBase
 from saas.modules.core.models import Timestamps
 
@@ -61,12 +52,12 @@ class Sequence(Timestamps, TenantBase):
     steps: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
 
 
-class SequenceEnrolment(EnrolmentColumns, TenantBase):
+class SequenceEnrolment(automation.EnrolmentColumns, TenantBase):
     """One contact going through one sequence for one salesperson: where it is and when it runs next."""
 
     __tablename__ = "sequence_enrolments"
     __table_args__ = (
-        CheckConstraint(f"status IN {sql_in(ENROLMENT_STATUSES)}", name="status"),
+        CheckConstraint(f"status IN {automation.sql_in(ENROLMENT_STATUSES)}", name="status"),
         # At most one live enrolment per contact and sequence: enrolling again changes nothing.
         Index(
             "uq_sequence_enrolments_live",
@@ -88,7 +79,7 @@ class SequenceEnrolment(EnrolmentColumns, TenantBase):
     status: Mapped[str] = mapped_column(String(12), default="active")
 
 
-class SequenceEvent(HistoryColumns, TenantBase):
+class SequenceEvent(automation.HistoryColumns, TenantBase):
     """What happened to an enrolment: a step done (unique per enrolment, step and attempt key, written in
     the step's transaction, so a step re-run after a killed worker finds it done), a pause, a stop. ``kind``:
     the step's type (``email``, ``task``, ``wait``), or ``enrolled``, ``paused``, ``resumed``, ``stop``."""
@@ -101,14 +92,14 @@ class SequenceEvent(HistoryColumns, TenantBase):
     """``done`` for a finished step, ``wait`` when its wait began; a random key for pauses and stops."""
 
 
-class SequenceEmail(OutboxColumns, TenantBase):
+class SequenceEmail(automation.OutboxColumns, TenantBase):
     """The outbox of sequence emails: written (merged) in the step's transaction, mailed by a job after it
     commits, marked ``sending`` before and ``sent`` right after the server accepted it."""
 
     __tablename__ = "sequence_emails"
     __table_args__ = (
         UniqueConstraint("enrolment_id", "step_index"),
-        CheckConstraint(f"status IN {sql_in(EMAIL_STATUSES)}", name="status"),
+        CheckConstraint(f"status IN {automation.sql_in(automation.EMAIL_STATUSES)}", name="status"),
         Index("ix_sequence_emails_status", "status"),
         Index("ix_sequence_emails_thread", "mail_thread_id"),
         Index("ix_sequence_emails_message_id", "message_id_header"),
@@ -117,12 +108,12 @@ class SequenceEmail(OutboxColumns, TenantBase):
     enrolment_table = "sequence_enrolments"
 
     contact_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("contacts.id", ondelete="CASCADE"), index=True, sort_order=RECIPIENT
+        ForeignKey("contacts.id", ondelete="CASCADE"), index=True, sort_order=automation.RECIPIENT
     )
-    user_id: Mapped[uuid.UUID | None] = mapped_column(sort_order=EARLY)
+    user_id: Mapped[uuid.UUID | None] = mapped_column(sort_order=automation.EARLY)
     subject: Mapped[str] = mapped_column(String(998))
     body: Mapped[str] = mapped_column(Text)
-    message_id_header: Mapped[str | None] = mapped_column(String(998), sort_order=LATE)
+    message_id_header: Mapped[str | None] = mapped_column(String(998), sort_order=automation.LATE)
     """The sent message's Message-ID: a reply names it (In-Reply-To, References)."""
-    mail_thread_id: Mapped[uuid.UUID | None] = mapped_column(sort_order=LATE)
+    mail_thread_id: Mapped[uuid.UUID | None] = mapped_column(sort_order=automation.LATE)
     """Sent through the salesperson's mailbox: the mail thread it started or joined (replies land there)."""

@@ -68,19 +68,6 @@ class SequenceRuns(Automation):
 RUNS = SequenceRuns()
 
 
-def record_event(
-    session: Session,
-    enrolment: SequenceEnrolment,
-    index: int,
-    kind: str,
-    outcome: str,
-    detail: str = "",
-    attempt_key: str = "done",
-) -> None:
-    """Add a line to the enrolment's history (in the caller's transaction)."""
-    RUNS.add_line(session, enrolment, index, kind, outcome, detail, attempt_key)
-
-
 def queue_advance(session: Session) -> None:
     """Advance due enrolments in a job once ``session`` commits (queued once per transaction)."""
     RUNS.queue_advance(session)
@@ -118,7 +105,7 @@ def enrol(
         )  # fmt: skip
         if enrolment_id is not None:
             enrolment = session.get(SequenceEnrolment, enrolment_id)
-            record_event(session, enrolment, 0, "enrolled", "done", "Enrolled.", attempt_key="enrolled")
+            RUNS.record_line(session, enrolment, 0, "enrolled", "done", "Enrolled.", "enrolled", now=True)
             created.append(enrolment)
     if created:
         session.flush()

@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from saas.automation.definitions import FieldErrors, clean_int, clean_text
+from saas.automation.definitions import FieldErrors, clean_int, clean_steps, clean_text
 from saas.errors import ValidationError
 from saas.i18n import N_
 
@@ -196,15 +196,7 @@ def clean_workflow(data: dict[str, Any], record_types: set[str]) -> dict[str, An
         errors.add("conditions", N_("A list of conditions."))
         conditions = []
     clean["conditions"] = [clean_condition(c, f"conditions.{i}", errors) for i, c in enumerate(conditions)]
-    steps = data.get("steps") or []
-    if not isinstance(steps, list):
-        errors.add("steps", N_("A list of steps."))
-        steps = []
-    if len(steps) > MAX_STEPS:
-        errors.add("steps", N_("At most 50 steps."))
-    clean["steps"] = [_clean_step(s, i, len(steps), errors) for i, s in enumerate(steps)]
-    if not clean["steps"]:
-        errors.add("steps", N_("Add at least one step."))
+    clean["steps"] = clean_steps(data.get("steps"), errors, MAX_STEPS, N_("At most 50 steps."), _clean_step)
     if errors.found:
         raise ValidationError(N_("Please correct the workflow."), errors.found)
     return clean

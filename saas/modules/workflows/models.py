@@ -24,16 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from saas.automation.models import (
-    EARLY,
-    EMAIL_STATUSES,
-    LATE,
-    RECIPIENT,
-    EnrolmentColumns,
-    HistoryColumns,
-    OutboxColumns,
-    sql_in,
-)
+from saas.automation import models as automation
 from saas.db import TenantBase
 from saas.modules.core.models import Timestamps
 
@@ -65,12 +56,12 @@ class Workflow(Timestamps, TenantBase):
     """Per assign-owner step (its index), how many records it has assigned: the next member's turn."""
 
 
-class WorkflowEnrolment(EnrolmentColumns, TenantBase):
+class WorkflowEnrolment(automation.EnrolmentColumns, TenantBase):
     """One record going through one workflow: where it is and when it runs next."""
 
     __tablename__ = "workflow_enrolments"
     __table_args__ = (
-        CheckConstraint(f"status IN {sql_in(ENROLMENT_STATUSES)}", name="status"),
+        CheckConstraint(f"status IN {automation.sql_in(ENROLMENT_STATUSES)}", name="status"),
         # One live run per record and workflow: a second trigger while it runs changes nothing.
         Index(
             "uq_workflow_enrolments_live",
@@ -93,12 +84,12 @@ class WorkflowEnrolment(EnrolmentColumns, TenantBase):
     contact_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("contacts.id", ondelete="SET NULL"))
     """The person emails go to (the record itself, or its contact), if any."""
     status: Mapped[str] = mapped_column(String(10), default="active")
-    chain: Mapped[list[str]] = mapped_column(JSONB, default=list, sort_order=LATE)
+    chain: Mapped[list[str]] = mapped_column(JSONB, default=list, sort_order=automation.LATE)
     """``workflow_id:record_id`` of every run whose step caused this one (loop detection)."""
-    trigger_event: Mapped[str] = mapped_column(String(100), sort_order=LATE)
+    trigger_event: Mapped[str] = mapped_column(String(100), sort_order=automation.LATE)
 
 
-class WorkflowStepRun(HistoryColumns, TenantBase):
+class WorkflowStepRun(automation.HistoryColumns, TenantBase):
     """What one step did for one enrolment, and when. Written in the transaction of the step's side effect
     under a unique key, so a step re-run after a killed worker finds it done and does nothing twice.
     ``outcome``: ``done``, ``skipped``, ``waiting``, ``branched``, ``stopped`` or ``failed``."""
@@ -108,25 +99,25 @@ class WorkflowStepRun(HistoryColumns, TenantBase):
     enrolment_table = "workflow_enrolments"
 
 
-class WorkflowEmail(OutboxColumns, TenantBase):
+class WorkflowEmail(automation.OutboxColumns, TenantBase):
     """The outbox of workflow emails: queued in the step's transaction, mailed by a job after it commits,
     marked ``sending`` before and ``sent`` right after the server accepted it (never mailed twice)."""
 
     __tablename__ = "workflow_emails"
     __table_args__ = (
         UniqueConstraint("enrolment_id", "step_index"),
-        CheckConstraint(f"status IN {sql_in(EMAIL_STATUSES)}", name="status"),
+        CheckConstraint(f"status IN {automation.sql_in(automation.EMAIL_STATUSES)}", name="status"),
         Index("ix_workflow_emails_status", "status"),
     )
 
     enrolment_table = "workflow_enrolments"
 
     contact_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("contacts.id", ondelete="CASCADE"), index=True, sort_order=RECIPIENT
+        ForeignKey("contacts.id", ondelete="CASCADE"), index=True, sort_order=automation.RECIPIENT
     )
-    template_id: Mapped[uuid.UUID] = mapped_column(sort_order=EARLY)
+    template_id: Mapped[uuid.UUID] = mapped_column(sort_order=automation.EARLY)
     """The marketing campaign whose subject and body the email uses."""
-    opened_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), sort_order=LATE)
+    opened_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), sort_order=automation.LATE)
 
 
 class WorkflowSegmentMember(TenantBase):

@@ -58,16 +58,16 @@ class WorkflowRuns(Automation):
         }
         return _Batch(record_types, workflows, _load_records(session, batch, record_types))
 
-    def start(self, session: TenantSession, prepared: _Batch, enrolment: WorkflowEnrolment) -> Any | None:
+    def start(self, session: TenantSession, prepared: _Batch, enrolment: WorkflowEnrolment) -> Any:
         from saas.modules.workflows.steps import StepContext
 
         workflow = prepared.workflows.get(enrolment.workflow_id)
         if workflow is None or not workflow.enabled:
             # What the page promises: switching a workflow off stops its runs at their next step.
             stopped = "The workflow was switched off."
-            self.record_step(session, enrolment, enrolment.step_index, "stop", "stopped", stopped)
+            self.record_line(session, enrolment, enrolment.step_index, "stop", "stopped", stopped)
             finish(enrolment, "stopped", stopped)
-            return None
+            return None  # finished: the engine runs no step
         session.info[CHAIN] = [*enrolment.chain, run_key(enrolment.workflow_id, enrolment.record_id)]
         return StepContext(session, enrolment, workflow, prepared.record_types)
 
