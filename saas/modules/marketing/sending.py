@@ -10,13 +10,11 @@ their mail was never accepted, except in the instant between the server's "250" 
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import smtplib
 import socket
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from datetime import UTC, datetime, timedelta
 from email.message import Message
 from typing import Any
@@ -41,8 +39,9 @@ from sqlalchemy.dialects.postgresql import ARRAY, UUID, insert
 from sqlalchemy.orm import joinedload
 
 from saas.api.webhooks import emit
+from saas.automation.outbox import sender_lock  # one sender per campaign, named by its id
 from saas.billing.usage import record_usage
-from saas.db import TenantRef, TenantSession, db, tenant_session
+from saas.db import TenantRef, TenantSession, tenant_session
 from saas.mail import mail_enabled, smtp_connection
 from saas.modules.core.models import Contact
 from saas.modules.marketing import tracking
@@ -72,29 +71,6 @@ TRANSIENT = (smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError, socket.ti
 
 def _config(name: str, default: int) -> int:
     return int(current_app.config.get(name, default))
-
-
-# --- one sender per campaign -------------------------------------------------------------------------
-
-
-def _lock_key(session: TenantSession, campaign_id: uuid.UUID) -> int:
-    digest = hashlib.sha256(f"{session.tenant.schema_name}:{campaign_id}".encode()).digest()
-    return int.from_bytes(digest[:8], "big", signed=True)
-
-
-@contextmanager
-def sender_lock(session: TenantSession, campaign_id: uuid.UUID) -> Iterator[bool]:
-    """Whether this process is the campaign's only sender; held on a connection of its own."""
-    with db.engine.connect() as connection:
-        key = _lock_key(session, campaign_id)
-        held = connection.exec_driver_sql("SELECT pg_try_advisory_lock(%s)", (key,)).scalar()
-        connection.commit()
-        try:
-            yield bool(held)
-        finally:
-            if held:
-                connection.exec_driver_sql("SELECT pg_advisory_unlock(%s)", (key,))
-                connection.commit()
 
 
 # --- the job -----------------------------------------------------------------------------------------

@@ -1,15 +1,15 @@
 """What a sequence may say: a name, an owner and ordered steps (an email with merge fields, a task for the
 salesperson, a wait), checked and normalised here for the page and the API, every error keyed by where it
-is (``steps.2.subject``). The checks are the workflow editor's (one set of number and text rules)."""
+is (``steps.2.subject``). The number and text checks are the engine's (:mod:`saas.automation.definitions`)."""
 
 from __future__ import annotations
 
 import uuid
 from typing import Any
 
+from saas.automation.definitions import FieldErrors, clean_int, clean_steps, clean_text
 from saas.errors import ValidationError
 from saas.i18n import N_
-from saas.modules.workflows.definitions import _Errors, _int, _text
 
 STEPS: dict[str, str] = {
     "email": N_("Send an email"),
@@ -23,7 +23,7 @@ MAX_STEPS = 30
 MAX_BODY = 20_000
 
 
-def _clean_step(raw: Any, index: int, errors: _Errors) -> dict[str, Any]:
+def _clean_step(raw: Any, index: int, count: int, errors: FieldErrors) -> dict[str, Any]:
     where = f"steps.{index}"
     if not isinstance(raw, dict) or raw.get("type") not in STEPS:
         errors.add(f"{where}.type", N_("Choose email, task or wait."))
@@ -32,8 +32,8 @@ def _clean_step(raw: Any, index: int, errors: _Errors) -> dict[str, Any]:
     if kind == "email":
         from saas.modules.marketing.content import check_merge_fields
 
-        subject = _text(raw.get("subject"), f"{where}.subject", errors, 200, required=True)
-        body = _text(raw.get("body"), f"{where}.body", errors, MAX_BODY, required=True)
+        subject = clean_text(raw.get("subject"), f"{where}.subject", errors, 200, required=True)
+        body = clean_text(raw.get("body"), f"{where}.body", errors, MAX_BODY, required=True)
         try:
             check_merge_fields(subject=subject, body=body)
         except ValidationError as error:
@@ -42,37 +42,33 @@ def _clean_step(raw: Any, index: int, errors: _Errors) -> dict[str, Any]:
                     errors.add(f"{where}.{name}", message)
         return {"type": kind, "subject": subject, "body": body}
     if kind == "task":
-        title = _text(raw.get("title"), f"{where}.title", errors, 200, required=True)
+        title = clean_text(raw.get("title"), f"{where}.title", errors, 200, required=True)
         return {
             "type": kind,
             "title": title,
-            "due_days": _int(raw.get("due_days"), f"{where}.due_days", errors, 0, 365, 0),
+            "due_days": clean_int(raw.get("due_days"), f"{where}.due_days", errors, 0, 365, 0),
         }
     unit = raw.get("unit") or "days"
     if unit not in UNITS:
         errors.add(f"{where}.unit", N_("Choose hours or days."))
-    return {"type": kind, "amount": _int(raw.get("amount"), f"{where}.amount", errors, 1, 365), "unit": unit}
+    return {
+        "type": kind,
+        "amount": clean_int(raw.get("amount"), f"{where}.amount", errors, 1, 365),
+        "unit": unit,
+    }
 
 
 def clean_sequence(data: dict[str, Any]) -> dict[str, Any]:
     """The sequence ``data`` describes (name, owner_user_id, steps), normalised; raises a ValidationError
     naming every wrong part."""
-    errors = _Errors()
-    clean: dict[str, Any] = {"name": _text(data.get("name"), "name", errors, 200, required=True)}
+    errors = FieldErrors()
+    clean: dict[str, Any] = {"name": clean_text(data.get("name"), "name", errors, 200, required=True)}
     owner = data.get("owner_user_id")
     try:
         clean["owner_user_id"] = uuid.UUID(str(owner)) if owner not in (None, "") else None
     except ValueError:
         errors.add("owner_user_id", N_("Not a valid id."))
-    steps = data.get("steps") or []
-    if not isinstance(steps, list):
-        errors.add("steps", N_("A list of steps."))
-        steps = []
-    if len(steps) > MAX_STEPS:
-        errors.add("steps", N_("At most 30 steps."))
-    clean["steps"] = [_clean_step(step, i, errors) for i, step in enumerate(steps)]
-    if not clean["steps"]:
-        errors.add("steps", N_("Add at least one step."))
+    clean["steps"] = clean_steps(data.get("steps"), errors, MAX_STEPS, N_("At most 30 steps."), _clean_step)
     if errors.found:
         raise ValidationError(N_("Please correct the sequence."), errors.found)
     return clean

@@ -1,7 +1,5 @@
-"""The sequence email outbox: mailed by a job after the step's transaction commits, one sender per
-workspace at a time (the workflow outbox's claim and marketing's sender lock), each row marked ``sending``
-(committed) before its mail goes out and ``sent`` right after the server accepted it; counted in the
-usage ledger like workflow and campaign mail.
+"""The sequence email outbox on the engine's (:mod:`saas.automation.outbox`: claimed, one sender per
+workspace, marked ``sending`` then ``sent``, counted in the usage ledger like workflow and campaign mail).
 
 A salesperson with a connected mailbox sends through it (:mod:`saas.modules.mailbox.sending`): the mail
 lands in their Sent folder and on the contact's timeline, and a reply threads onto it. Otherwise the
@@ -12,19 +10,18 @@ from __future__ import annotations
 import logging
 import smtplib
 import uuid
-from contextlib import ExitStack
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import exists, select, update
+from sqlalchemy import exists, select
 
-from saas.billing.usage import record_usage
+from saas.automation.outbox import Outbox, Sending, WorkspaceSmtp
 from saas.db import TenantSession, db
 from saas.errors import SaasError
-from saas.mail import mail_enabled, smtp_connection
+from saas.mail import mail_enabled
 from saas.modules.sequences.models import LIVE_STATUSES, SequenceEmail, SequenceEnrolment
 
 log = logging.getLogger(__name__)
@@ -34,21 +31,6 @@ SENDER_LOCK = uuid.UUID("6f1d1f43-54f0-4f1e-9a2f-000000000002")
 """The advisory lock's name (with the schema): one sequence mail sender per workspace."""
 SENDABLE = (*LIVE_STATUSES, "finished")
 """Enrolments whose queued mail still goes out (one that stopped since, for a reply, does not)."""
-
-
-def queue_sending(session: TenantSession) -> None:
-    """Mail what the outbox holds, in a job (queued now: the caller has committed)."""
-    if session.scalar(
-        select(SequenceEmail.id).where(SequenceEmail.status.in_(("queued", "sending"))).limit(1)
-    ):
-        from saas.jobs import enqueue_for_tenant
-
-        enqueue_for_tenant(session.tenant.id, SEND_JOB)
-
-
-def _mark(session: TenantSession, email_id: int, **values: Any) -> None:
-    session.execute(update(SequenceEmail).where(SequenceEmail.id == email_id).values(**values))
-    session.commit()
 
 
 def _user_email(user_id: uuid.UUID | None) -> str | None:
@@ -102,72 +84,66 @@ def _workspace_message(session: TenantSession, email: SequenceEmail) -> EmailMes
     return message
 
 
-def send_queued(session: TenantSession, batch_size: int = 50) -> dict[str, int]:
-    """Job body: mail every queued sequence email (through the salesperson's mailbox, else the workspace's
-    sender; without ``SMTP_URL`` only the former)."""
-    from saas.modules.mailbox.mailboxes import own_mailbox
-    from saas.modules.mailbox.models import Mailbox
-    from saas.modules.marketing.sending import sender_lock
-    from saas.modules.switches import is_module_enabled
-    from saas.modules.workflows.emails import claim_outbox
-    from saas.modules.workflows.runs import writable
+class SequenceOutbox(Outbox):
+    """Sequence mail goes through the salesperson's mailbox when connected, else the workspace's SMTP
+    server (opened only when needed); a row of an enrolment that ended meanwhile is skipped."""
 
-    if not writable(session):
-        return {"skipped": 1}
-    mailboxes_on = is_module_enabled(db.session, session.tenant.id, "mailbox")
-    with_mailbox = exists().where(
-        Mailbox.owner_user_id == SequenceEmail.user_id, Mailbox.status == "connected"
-    )
-    where = [] if mail_enabled() else [with_mailbox] if mailboxes_on else None
-    if where is None:
-        return {"skipped": 1}
-    sent = failed = 0
-    with sender_lock(session, SENDER_LOCK) as held, ExitStack() as stack:
-        if not held:
-            return {"sent": 0, "busy": 1}
-        workspace_smtp = None
-        while batch := claim_outbox(session, SequenceEmail, batch_size, *where):
-            for email in batch:
-                live = session.scalar(
-                    select(SequenceEnrolment.status).where(SequenceEnrolment.id == email.enrolment_id)
-                )
-                if live not in SENDABLE:
-                    _mark(session, email.id, status="skipped", last_error=f"enrolment {live}")
-                    continue
-                mailbox = own_mailbox(session, email.user_id) if mailboxes_on else None
-                try:
-                    if mailbox is not None and mailbox.status == "connected":
-                        _through_mailbox(session, email, mailbox)
-                    else:
-                        if workspace_smtp is None:
-                            workspace_smtp = stack.enter_context(smtp_connection())
-                        message = _workspace_message(session, email)
-                        workspace_smtp.send_message(message)
-                        email.message_id_header = message["Message-ID"]
-                except (SaasError, smtplib.SMTPException, OSError) as error:
-                    session.rollback()
-                    code = getattr(error, "smtp_code", None)
-                    _mark(
-                        session, email.id, status="failed", last_error=f"{code or type(error).__name__}"[:200]
-                    )
-                    failed += 1
-                    continue
-                now = datetime.now(UTC)
-                email.status, email.sent_at, email.last_error = "sent", now, None
-                session.commit()
-                # After our commit: the ledger is idempotent by (tenant, meter, day, subject).
-                record_usage(session.tenant.id, "emails_sent", f"sequence:{email.id}", 1, now)
-                sent += 1
-    return {"sent": sent, "failed": failed}
+    module = "sequences"
+    emails = SequenceEmail
+    send_job = SEND_JOB
+    sender = SENDER_LOCK
+    batch_size = 50
+    usage_subject = "sequence"
+    delivery_errors = (SaasError, smtplib.SMTPException, OSError)
+
+    def sending(self, session: TenantSession) -> Sending | None:
+        """Without ``SMTP_URL`` only the rows of salespeople with a connected mailbox (none while the
+        mailbox module is off); ``context``: whether it is on."""
+        from saas.modules.mailbox.models import Mailbox
+        from saas.modules.switches import is_module_enabled
+
+        mailboxes_on = is_module_enabled(db.session, session.tenant.id, "mailbox")
+        if mail_enabled():
+            return Sending((), mailboxes_on)
+        if not mailboxes_on:
+            return None
+        with_mailbox = exists().where(
+            Mailbox.owner_user_id == SequenceEmail.user_id, Mailbox.status == "connected"
+        )
+        return Sending((with_mailbox,), mailboxes_on)
+
+    def deliver(
+        self, session: TenantSession, sending: Sending, email: SequenceEmail, smtp: WorkspaceSmtp
+    ) -> str | None:
+        from saas.modules.mailbox.mailboxes import own_mailbox
+
+        live = session.scalar(
+            select(SequenceEnrolment.status).where(SequenceEnrolment.id == email.enrolment_id)
+        )
+        if live not in SENDABLE:
+            return f"enrolment {live}"
+        mailbox = own_mailbox(session, email.user_id) if sending.context else None
+        if mailbox is not None and mailbox.status == "connected":
+            _through_mailbox(session, email, mailbox)
+        else:
+            message = _workspace_message(session, email)
+            smtp().send_message(message)
+            email.message_id_header = message["Message-ID"]
+        return None
+
+    def error_text(self, error: BaseException) -> str:
+        return f"{getattr(error, 'smtp_code', None) or type(error).__name__}"
+
+
+OUTBOX = SequenceOutbox()
+
+
+def send_queued(session: TenantSession, batch_size: int = 50) -> dict[str, int]:
+    """Job body (RQ path :data:`SEND_JOB`): mail every queued sequence email (through the salesperson's
+    mailbox, else the workspace's sender; without ``SMTP_URL`` only the former)."""
+    return OUTBOX.send_queued(session, batch_size)
 
 
 def send_all_queued() -> dict[str, Any]:
     """Periodic: the outbox of every workspace (mail whose job was lost with Redis, or waited for SMTP)."""
-    from saas.db import tenant_session
-    from saas.jobs.fanout import for_each_tenant
-
-    def send(ref) -> dict[str, int]:
-        with tenant_session(ref) as session:
-            return send_queued(session)
-
-    return for_each_tenant("sequences.send", send, module="sequences").as_dict()
+    return OUTBOX.send_all_queued()

@@ -5,25 +5,21 @@ what each step did (doubling as the idempotency key of its side effect), and the
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
-    BigInteger,
     CheckConstraint,
-    DateTime,
     ForeignKey,
     Index,
-    Integer,
     String,
     Text,
     UniqueConstraint,
-    func,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
+from saas.automation import models as automation
 from saas.db import TenantBase
 from saas.modules.core.models import Timestamps
 
@@ -41,11 +37,6 @@ ENROLMENT_STATUSES = (
 it ran to the end; ``replied``, ``booked``, ``unsubscribed``: the contact answered, booked a meeting or
 withdrew consent; ``stopped``: a person stopped it; ``failed``: a step raised."""
 LIVE_STATUSES = ("active", "paused")
-EMAIL_STATUSES = ("queued", "sending", "sent", "failed", "skipped")
-
-
-def _in(values: tuple[str, ...]) -> str:
-    return "(" + ", ".join(f"'{v}'" for v in values) + ")"
 
 
 class Sequence(Timestamps, TenantBase):
@@ -61,12 +52,12 @@ class Sequence(Timestamps, TenantBase):
     steps: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
 
 
-class SequenceEnrolment(TenantBase):
+class SequenceEnrolment(automation.EnrolmentColumns, TenantBase):
     """One contact going through one sequence for one salesperson: where it is and when it runs next."""
 
     __tablename__ = "sequence_enrolments"
     __table_args__ = (
-        CheckConstraint(f"status IN {_in(ENROLMENT_STATUSES)}", name="status"),
+        CheckConstraint(f"status IN {automation.sql_in(ENROLMENT_STATUSES)}", name="status"),
         # At most one live enrolment per contact and sequence: enrolling again changes nothing.
         Index(
             "uq_sequence_enrolments_live",
@@ -80,69 +71,49 @@ class SequenceEnrolment(TenantBase):
         Index("ix_sequence_enrolments_sequence", "sequence_id", "user_id"),
     )
 
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     sequence_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("sequences.id", ondelete="CASCADE"))
     contact_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
     user_id: Mapped[uuid.UUID | None] = mapped_column()
     """The salesperson who enrolled the contact: emails go out as them, the tasks and counts are theirs."""
     steps: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)
     status: Mapped[str] = mapped_column(String(12), default="active")
-    step_index: Mapped[int] = mapped_column(Integer, default=0)
-    next_run_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    wait_started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    enrolled_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    reason: Mapped[str | None] = mapped_column(String(300))
 
 
-class SequenceEvent(TenantBase):
+class SequenceEvent(automation.HistoryColumns, TenantBase):
     """What happened to an enrolment: a step done (unique per enrolment, step and attempt key, written in
-    the step's transaction, so a step re-run after a killed worker finds it done), a pause, a stop."""
+    the step's transaction, so a step re-run after a killed worker finds it done), a pause, a stop. ``kind``:
+    the step's type (``email``, ``task``, ``wait``), or ``enrolled``, ``paused``, ``resumed``, ``stop``."""
 
     __tablename__ = "sequence_events"
     __table_args__ = (UniqueConstraint("enrolment_id", "step_index", "attempt_key"),)
 
-    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
-    enrolment_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("sequence_enrolments.id", ondelete="CASCADE"), index=True
-    )
-    step_index: Mapped[int] = mapped_column(Integer)
-    attempt_key: Mapped[str] = mapped_column(String(40), default="done")
+    enrolment_table = "sequence_enrolments"
+    attempt_key_length = 40
     """``done`` for a finished step, ``wait`` when its wait began; a random key for pauses and stops."""
-    kind: Mapped[str] = mapped_column(String(20))
-    """The step's type (``email``, ``task``, ``wait``), or ``enrolled``, ``paused``, ``resumed``, ``stop``."""
-    outcome: Mapped[str] = mapped_column(String(12))
-    detail: Mapped[str] = mapped_column(String(500), default="")
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
-class SequenceEmail(TenantBase):
+class SequenceEmail(automation.OutboxColumns, TenantBase):
     """The outbox of sequence emails: written (merged) in the step's transaction, mailed by a job after it
     commits, marked ``sending`` before and ``sent`` right after the server accepted it."""
 
     __tablename__ = "sequence_emails"
     __table_args__ = (
         UniqueConstraint("enrolment_id", "step_index"),
-        CheckConstraint(f"status IN {_in(EMAIL_STATUSES)}", name="status"),
+        CheckConstraint(f"status IN {automation.sql_in(automation.EMAIL_STATUSES)}", name="status"),
         Index("ix_sequence_emails_status", "status"),
         Index("ix_sequence_emails_thread", "mail_thread_id"),
         Index("ix_sequence_emails_message_id", "message_id_header"),
     )
 
-    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
-    enrolment_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("sequence_enrolments.id", ondelete="CASCADE"))
-    step_index: Mapped[int] = mapped_column(Integer)
-    contact_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), index=True)
-    user_id: Mapped[uuid.UUID | None] = mapped_column()
-    email: Mapped[str] = mapped_column(String(254))
+    enrolment_table = "sequence_enrolments"
+
+    contact_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("contacts.id", ondelete="CASCADE"), index=True, sort_order=automation.RECIPIENT
+    )
+    user_id: Mapped[uuid.UUID | None] = mapped_column(sort_order=automation.EARLY)
     subject: Mapped[str] = mapped_column(String(998))
     body: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(10), default="queued")
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    last_error: Mapped[str | None] = mapped_column(String(200))
-    queued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
-    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    message_id_header: Mapped[str | None] = mapped_column(String(998))
+    message_id_header: Mapped[str | None] = mapped_column(String(998), sort_order=automation.LATE)
     """The sent message's Message-ID: a reply names it (In-Reply-To, References)."""
-    mail_thread_id: Mapped[uuid.UUID | None] = mapped_column()
+    mail_thread_id: Mapped[uuid.UUID | None] = mapped_column(sort_order=automation.LATE)
     """Sent through the salesperson's mailbox: the mail thread it started or joined (replies land there)."""

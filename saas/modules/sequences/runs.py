@@ -1,5 +1,5 @@
-"""Durable enrolments: enrolling a contact in a sequence, and advancing enrolments step by step (an RQ
-job), on the workflow engine's design and clock.
+"""Durable enrolments of contacts in sequences on the automation engine (:mod:`saas.automation.runs`):
+enrolling, and what each step does (an email put in the outbox, a task for the salesperson, a wait).
 
 Each step's side effect (a task created, an email put in the outbox), its history row (unique per
 enrolment, step and attempt key) and the enrolment's new position are written in one transaction: a
@@ -12,53 +12,65 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Collection
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
+from saas.automation import clock
+from saas.automation.runs import Automation, Outcome, once_key
 from saas.db import TenantSession, db
 from saas.errors import NotFound
 from saas.modules.sequences.definitions import UNITS
 from saas.modules.sequences.models import Sequence, SequenceEmail, SequenceEnrolment, SequenceEvent
 from saas.modules.switches import is_module_enabled
-from saas.modules.workflows import clock
-from saas.modules.workflows.runs import queue_advance, writable
 
 log = logging.getLogger(__name__)
 
 ADVANCE_JOB = "saas.modules.sequences.runs.advance_due"
-BATCH = 200
 LIVE = "status IN ('active', 'paused')"
 """The live enrolments' partial unique index's condition: one per sequence and contact."""
 CONSENT_PURPOSE = "email_marketing"
 """The consent a contact must have given to be mailed by a sequence (``may_contact``)."""
 
 
-def record_event(
-    session: Session,
-    enrolment: SequenceEnrolment,
-    index: int,
-    kind: str,
-    outcome: str,
-    detail: str = "",
-    attempt_key: str = "done",
-) -> None:
-    """Add a line to the enrolment's history (in the caller's transaction)."""
-    session.add(
-        SequenceEvent(
-            enrolment_id=enrolment.id, step_index=index, attempt_key=attempt_key, kind=kind,
-            outcome=outcome, detail=detail[:500], at=clock.now(),
-        )
-    )  # fmt: skip
+class SequenceRuns(Automation):
+    """Sequences on the engine: steps by type, the module switches read once per batch, a failed step's
+    history line under a key of its own, ``finished`` at the end."""
+
+    module = "sequences"
+    enrolments = SequenceEnrolment
+    history = SequenceEvent
+    advance_job = ADVANCE_JOB
+    noun = "sequence enrolment"
+    done_status = "finished"
+    done_reason = "Every step was done."
+
+    def prepare(self, session: TenantSession, batch: list[Any]) -> dict[str, bool]:
+        return {}  # which modules are on, read when a step first asks
+
+    def execute(
+        self, session: TenantSession, run: dict[str, bool], enrolment: Any, step: dict[str, Any], index: int
+    ) -> Outcome:
+        return STEP_RUNNERS[step["type"]](session, enrolment, step, index, run)
+
+    def failure_key(self) -> str:
+        return once_key()
+
+    def queue_sending(self, session: TenantSession) -> None:
+        from saas.modules.sequences.emails import OUTBOX
+
+        OUTBOX.queue_sending(session)
 
 
-def once_key() -> str:
-    """The attempt key of a history line that is not a step's (a pause, a stop): never a duplicate."""
-    return uuid.uuid4().hex
+RUNS = SequenceRuns()
+
+
+def queue_advance(session: Session) -> None:
+    """Advance due enrolments in a job once ``session`` commits (queued once per transaction)."""
+    RUNS.queue_advance(session)
 
 
 # --- enrolling -----------------------------------------------------------------------------------------
@@ -93,94 +105,15 @@ def enrol(
         )  # fmt: skip
         if enrolment_id is not None:
             enrolment = session.get(SequenceEnrolment, enrolment_id)
-            record_event(session, enrolment, 0, "enrolled", "done", "Enrolled.", attempt_key="enrolled")
+            RUNS.record_line(session, enrolment, 0, "enrolled", "done", "Enrolled.", "enrolled", now=True)
             created.append(enrolment)
     if created:
         session.flush()
-        queue_advance(session, ADVANCE_JOB)
+        queue_advance(session)
     return created
 
 
-# --- advancing -----------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What a step decided: go on (``next``) or wait until ``until``."""
-
-    action: str
-    outcome: str = "done"
-    detail: str = ""
-    until: datetime | None = None
-
-
-def advance_due(session: TenantSession, limit: int | None = None) -> dict[str, int]:
-    """Job body: advance every due enrolment, a batch per transaction, each enrolment in a savepoint of its
-    own (a failing step fails its enrolment, not the batch). Concurrent jobs take disjoint batches (SKIP
-    LOCKED). A read-only (lapsed) workspace's enrolments wait: their steps would write."""
-    if not writable(session):
-        return {"advanced": 0, "read_only": 1}
-    advanced = 0
-    while limit is None or advanced < limit:
-        size = BATCH if limit is None else min(BATCH, limit - advanced)
-        batch = session.scalars(
-            select(SequenceEnrolment)
-            .where(SequenceEnrolment.status == "active", SequenceEnrolment.next_run_at <= clock.now())
-            .order_by(SequenceEnrolment.next_run_at)
-            .limit(size)
-            .with_for_update(skip_locked=True)
-        ).all()
-        if not batch:
-            break
-        modules: dict[str, bool] = {}
-        for enrolment in batch:
-            _advance_one(session, enrolment, modules)
-        session.commit()
-        advanced += len(batch)
-    from saas.modules.sequences.emails import queue_sending
-
-    queue_sending(session)
-    return {"advanced": advanced}
-
-
-def _advance_one(session: TenantSession, enrolment: SequenceEnrolment, modules: dict[str, bool]) -> None:
-    savepoint = session.begin_nested()
-    index = enrolment.step_index
-    try:
-        _run_steps(session, enrolment, modules)
-        savepoint.commit()
-    except Exception as error:
-        savepoint.rollback()
-        # What this advance did was rolled back with it: the enrolment stays where it was, failed.
-        log.exception("sequence enrolment %s failed at step %s", enrolment.id, index)
-        kind = enrolment.steps[index]["type"] if index < len(enrolment.steps) else "end"
-        record_event(session, enrolment, index, kind, "failed", type(error).__name__, attempt_key=once_key())
-        finish(enrolment, "failed", f"Step {index + 1} failed: {type(error).__name__}.")
-
-
-def finish(enrolment: SequenceEnrolment, status: str, reason: str | None = None) -> None:
-    enrolment.status = status
-    enrolment.reason = reason
-    enrolment.finished_at = clock.now()
-    enrolment.next_run_at = None
-
-
-def _run_steps(session: TenantSession, enrolment: SequenceEnrolment, modules: dict[str, bool]) -> None:
-    while enrolment.step_index < len(enrolment.steps):
-        index = enrolment.step_index
-        step = enrolment.steps[index]
-        outcome = STEP_RUNNERS[step["type"]](session, enrolment, step, index, modules)
-        if outcome.action == "wait":
-            if enrolment.wait_started_at is None:
-                record_event(session, enrolment, index, "wait", "waiting", outcome.detail, attempt_key="wait")
-                enrolment.wait_started_at = clock.now()
-            enrolment.next_run_at = outcome.until
-            return
-        record_event(session, enrolment, index, step["type"], outcome.outcome, outcome.detail)
-        enrolment.wait_started_at = None
-        enrolment.step_index = index + 1
-        session.flush()
-    finish(enrolment, "finished", "Every step was done.")
+# --- the steps -----------------------------------------------------------------------------------------
 
 
 def _module_on(session: TenantSession, key: str, modules: dict[str, bool]) -> bool:
@@ -246,13 +179,11 @@ def _wait(
 STEP_RUNNERS = {"email": _email, "task": _task, "wait": _wait}
 
 
+def advance_due(session: TenantSession, limit: int | None = None) -> dict[str, int]:
+    """Job body (RQ path :data:`ADVANCE_JOB`): advance every due enrolment (the engine's advance)."""
+    return RUNS.advance_due(session, limit)
+
+
 def advance_all_due() -> dict[str, Any]:
     """Periodic: advance due enrolments in every workspace with sequences on (waits that ran out)."""
-    from saas.db import tenant_session
-    from saas.jobs.fanout import for_each_tenant
-
-    def advance(ref) -> dict[str, int]:
-        with tenant_session(ref) as session:
-            return advance_due(session)
-
-    return for_each_tenant("sequences.advance", advance, module="sequences").as_dict()
+    return RUNS.advance_all_due()

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from saas.auth.services import is_member
+from saas.automation.runs import counts_by_status
 from saas.db import TenantSession, db
 from saas.errors import NotFound, ValidationError
 from saas.modules.sequences.definitions import clean_sequence
@@ -144,14 +145,7 @@ def counts_by_salesperson(session: TenantSession, sequence_id: uuid.UUID) -> lis
 
 def enrolment_counts(session: TenantSession) -> dict[uuid.UUID, dict[str, int]]:
     """Per sequence, its enrolments by status (the list page)."""
-    counts: dict[uuid.UUID, dict[str, int]] = {}
-    for sequence_id, status, count in session.execute(
-        select(SequenceEnrolment.sequence_id, SequenceEnrolment.status, func.count()).group_by(
-            SequenceEnrolment.sequence_id, SequenceEnrolment.status
-        )
-    ):
-        counts.setdefault(sequence_id, {})[status] = count
-    return counts
+    return counts_by_status(session, SequenceEnrolment.sequence_id)
 
 
 def events_of(session: TenantSession, enrolment_id: uuid.UUID) -> list[SequenceEvent]:

@@ -11,13 +11,13 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from saas.automation import clock
+from saas.automation.runs import finish, once_key
 from saas.db import TenantSession, db
 from saas.errors import Conflict, NotFound
 from saas.modules.sequences.models import LIVE_STATUSES, SequenceEmail, SequenceEnrolment
-from saas.modules.sequences.runs import ADVANCE_JOB, CONSENT_PURPOSE, finish, once_key, record_event
+from saas.modules.sequences.runs import CONSENT_PURPOSE, RUNS, queue_advance
 from saas.modules.switches import is_module_enabled
-from saas.modules.workflows import clock
-from saas.modules.workflows.runs import queue_advance
 
 _ENABLED = "sequences_module_on"
 STOP_EVENTS = ("mail.received", "meeting.booked", "consent.withdrawn")
@@ -31,7 +31,9 @@ REASONS = {
 
 def _end(session: Session, enrolments: list[SequenceEnrolment], status: str, detail: str) -> int:
     for enrolment in enrolments:
-        record_event(session, enrolment, enrolment.step_index, "stop", status, detail, attempt_key=once_key())
+        RUNS.record_line(
+            session, enrolment, enrolment.step_index, "stop", status, detail, once_key(), now=True
+        )
         finish(enrolment, status, REASONS[status])
     return len(enrolments)
 
@@ -118,17 +120,31 @@ def change_enrolment(session: TenantSession, enrolment_id: uuid.UUID, action: st
     enrolment = get_enrolment(session, enrolment_id, lock=True)
     if action == "pause" and enrolment.status == "active":
         enrolment.status = "paused"
-        record_event(
-            session, enrolment, enrolment.step_index, "paused", "paused", "Paused by a person.", once_key()
+        RUNS.record_line(
+            session,
+            enrolment,
+            enrolment.step_index,
+            "paused",
+            "paused",
+            "Paused by a person.",
+            once_key(),
+            now=True,
         )
     elif action == "resume" and enrolment.status == "paused":
         enrolment.status = "active"
         # A wait still running keeps its end (one that ran out while paused is due at once).
         enrolment.next_run_at = (enrolment.wait_started_at and enrolment.next_run_at) or clock.now()
-        record_event(
-            session, enrolment, enrolment.step_index, "resumed", "resumed", "Resumed by a person.", once_key()
+        RUNS.record_line(
+            session,
+            enrolment,
+            enrolment.step_index,
+            "resumed",
+            "resumed",
+            "Resumed by a person.",
+            once_key(),
+            now=True,
         )
-        queue_advance(session, ADVANCE_JOB)
+        queue_advance(session)
     elif action == "stop" and enrolment.status in LIVE_STATUSES:
         _end(session, [enrolment], "stopped", "Stopped by a person.")
     else:

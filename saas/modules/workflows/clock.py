@@ -1,27 +1,5 @@
-"""The workflow engine's clock: the real time, moved forward only by tests (``advance``) so that a wait of a
-day passes without waiting a day. Outside ``SAAS_ENV=test`` the offset is refused."""
+"""The engine's clock under the name tests and older code use (:mod:`saas.automation.clock`)."""
 
-from __future__ import annotations
+from saas.automation.clock import advance, now, reset
 
-import os
-from datetime import UTC, datetime, timedelta
-
-_offset = timedelta(0)
-
-
-def now() -> datetime:
-    """What time the engine believes it is (aware, UTC)."""
-    return datetime.now(UTC) + _offset
-
-
-def advance(by: timedelta) -> None:
-    """Move the engine's clock forward (tests only: production's clock is the real one)."""
-    global _offset
-    if os.environ.get("SAAS_ENV") != "test":
-        raise RuntimeError("the workflow clock moves only under SAAS_ENV=test")
-    _offset += by
-
-
-def reset() -> None:
-    global _offset
-    _offset = timedelta(0)
+__all__ = ["advance", "now", "reset"]

@@ -7,6 +7,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from saas.automation.definitions import FieldErrors, clean_int, clean_steps, clean_text
 from saas.errors import ValidationError
 from saas.i18n import N_
 
@@ -57,15 +58,7 @@ MAX_STEPS = 50
 _FIELD_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789_")
 
 
-class _Errors:
-    def __init__(self) -> None:
-        self.found: dict[str, list[str]] = {}
-
-    def add(self, where: str, message: str) -> None:
-        self.found.setdefault(where, []).append(message)
-
-
-def _uuid(value: Any, where: str, errors: _Errors, *, required: bool = True) -> str | None:
+def _uuid(value: Any, where: str, errors: FieldErrors, *, required: bool = True) -> str | None:
     if value in (None, ""):
         if required:
             errors.add(where, N_("Choose one."))
@@ -77,36 +70,14 @@ def _uuid(value: Any, where: str, errors: _Errors, *, required: bool = True) -> 
         return None
 
 
-def _int(value: Any, where: str, errors: _Errors, low: int, high: int, default: int | None = None) -> int:
-    if value in (None, "") and default is not None:
-        return default
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        errors.add(where, N_("Enter a whole number."))
-        return low
-    if not low <= number <= high:
-        errors.add(where, N_("Out of range."))
-    return number
-
-
-def _field(value: Any, where: str, errors: _Errors) -> str:
+def _field(value: Any, where: str, errors: FieldErrors) -> str:
     name = str(value or "").strip()
     if not name or len(name) > 63 or not set(name) <= _FIELD_CHARS or name in ("id",):
         errors.add(where, N_("Name a field of the record (lower-case letters, digits, underscores)."))
     return name
 
 
-def _text(value: Any, where: str, errors: _Errors, limit: int, *, required: bool = False) -> str:
-    text = str(value or "").strip()
-    if required and not text:
-        errors.add(where, N_("Required."))
-    if len(text) > limit:
-        errors.add(where, N_("Too long."))
-    return text
-
-
-def clean_condition(raw: Any, where: str, errors: _Errors, *, engagement: bool = False) -> dict[str, Any]:
+def clean_condition(raw: Any, where: str, errors: FieldErrors, *, engagement: bool = False) -> dict[str, Any]:
     if not isinstance(raw, dict):
         errors.add(where, N_("A condition is an object with field, op and value."))
         return {}
@@ -117,11 +88,11 @@ def clean_condition(raw: Any, where: str, errors: _Errors, *, engagement: bool =
         errors.add(f"{where}.op", N_("Choose a comparison."))
     condition = {"field": _field(raw.get("field"), f"{where}.field", errors), "op": op}
     if op not in VALUELESS:
-        condition["value"] = _text(raw.get("value"), f"{where}.value", errors, 500)
+        condition["value"] = clean_text(raw.get("value"), f"{where}.value", errors, 500)
     return condition
 
 
-def clean_trigger(raw: Any, record_types: set[str], errors: _Errors) -> dict[str, Any]:
+def clean_trigger(raw: Any, record_types: set[str], errors: FieldErrors) -> dict[str, Any]:
     if not isinstance(raw, dict) or raw.get("type") not in TRIGGERS:
         errors.add("trigger.type", N_("Choose a trigger."))
         return {}
@@ -134,10 +105,10 @@ def clean_trigger(raw: Any, record_types: set[str], errors: _Errors) -> dict[str
     if kind == "record_updated" and raw.get("field"):
         trigger["field"] = _field(raw.get("field"), "trigger.field", errors)
         if raw.get("value") not in (None, ""):
-            trigger["value"] = _text(raw.get("value"), "trigger.value", errors, 500)
+            trigger["value"] = clean_text(raw.get("value"), "trigger.value", errors, 500)
     if kind == "date_reached":
         trigger["field"] = _field(raw.get("field"), "trigger.field", errors)
-        trigger["days"] = _int(raw.get("days"), "trigger.days", errors, -365, 365, default=0)
+        trigger["days"] = clean_int(raw.get("days"), "trigger.days", errors, -365, 365, default=0)
     optional = {
         "deal_stage_changed": "stage_id",
         "form_submitted": "form_id",
@@ -158,7 +129,7 @@ def clean_trigger(raw: Any, record_types: set[str], errors: _Errors) -> dict[str
     return trigger
 
 
-def _clean_step(raw: Any, index: int, count: int, errors: _Errors) -> dict[str, Any]:
+def _clean_step(raw: Any, index: int, count: int, errors: FieldErrors) -> dict[str, Any]:
     where = f"steps.{index}"
     if not isinstance(raw, dict) or raw.get("type") not in STEPS:
         errors.add(f"{where}.type", N_("Choose a step."))
@@ -168,8 +139,8 @@ def _clean_step(raw: Any, index: int, count: int, errors: _Errors) -> dict[str, 
     if kind == "send_email":
         step["template_id"] = _uuid(raw.get("template_id"), f"{where}.template_id", errors)
     elif kind == "create_task":
-        step["title"] = _text(raw.get("title"), f"{where}.title", errors, 200, required=True)
-        step["due_days"] = _int(raw.get("due_days"), f"{where}.due_days", errors, 0, 365, default=0)
+        step["title"] = clean_text(raw.get("title"), f"{where}.title", errors, 200, required=True)
+        step["due_days"] = clean_int(raw.get("due_days"), f"{where}.due_days", errors, 0, 365, default=0)
         assignee = raw.get("assignee") or "owner"
         step["assignee"] = "owner" if assignee == "owner" else _uuid(assignee, f"{where}.assignee", errors)
     elif kind == "assign_owner":
@@ -180,11 +151,11 @@ def _clean_step(raw: Any, index: int, count: int, errors: _Errors) -> dict[str, 
         step["members"] = [_uuid(m, f"{where}.members", errors) for m in members]
     elif kind == "set_field":
         step["field"] = _field(raw.get("field"), f"{where}.field", errors)
-        step["value"] = _text(raw.get("value"), f"{where}.value", errors, 500)
+        step["value"] = clean_text(raw.get("value"), f"{where}.value", errors, 500)
     elif kind == "add_to_list":
         step["segment_id"] = _uuid(raw.get("segment_id"), f"{where}.segment_id", errors)
     elif kind == "webhook":
-        url = _text(raw.get("url"), f"{where}.url", errors, 2000, required=True)
+        url = clean_text(raw.get("url"), f"{where}.url", errors, 2000, required=True)
         if url and not url.startswith(("https://", "http://")):
             errors.add(f"{where}.url", N_("Use an http(s) address."))
         step["url"] = url
@@ -193,7 +164,7 @@ def _clean_step(raw: Any, index: int, count: int, errors: _Errors) -> dict[str, 
         if unit not in UNITS:
             errors.add(f"{where}.unit", N_("Choose minutes, hours or days."))
             unit = "days"
-        step["amount"] = _int(raw.get("amount"), f"{where}.amount", errors, 0, 100000, default=0)
+        step["amount"] = clean_int(raw.get("amount"), f"{where}.amount", errors, 0, 100000, default=0)
         step["unit"] = unit
         until = raw.get("until") or ""
         if until and until not in ENGAGEMENT:
@@ -209,15 +180,15 @@ def _clean_step(raw: Any, index: int, count: int, errors: _Errors) -> dict[str, 
         if otherwise in (None, "", "stop"):
             step["else_step"] = None
         else:
-            step["else_step"] = _int(otherwise, f"{where}.else_step", errors, index + 1, count)
+            step["else_step"] = clean_int(otherwise, f"{where}.else_step", errors, index + 1, count)
     return step
 
 
 def clean_workflow(data: dict[str, Any], record_types: set[str]) -> dict[str, Any]:
     """The workflow ``data`` describes (name, enabled, trigger, conditions, steps), normalised; raises a
     ValidationError naming every wrong part."""
-    errors = _Errors()
-    clean: dict[str, Any] = {"name": _text(data.get("name"), "name", errors, 200, required=True)}
+    errors = FieldErrors()
+    clean: dict[str, Any] = {"name": clean_text(data.get("name"), "name", errors, 200, required=True)}
     clean["enabled"] = bool(data.get("enabled", False))
     clean["trigger"] = clean_trigger(data.get("trigger"), record_types, errors)
     conditions = data.get("conditions") or []
@@ -225,15 +196,7 @@ def clean_workflow(data: dict[str, Any], record_types: set[str]) -> dict[str, An
         errors.add("conditions", N_("A list of conditions."))
         conditions = []
     clean["conditions"] = [clean_condition(c, f"conditions.{i}", errors) for i, c in enumerate(conditions)]
-    steps = data.get("steps") or []
-    if not isinstance(steps, list):
-        errors.add("steps", N_("A list of steps."))
-        steps = []
-    if len(steps) > MAX_STEPS:
-        errors.add("steps", N_("At most 50 steps."))
-    clean["steps"] = [_clean_step(s, i, len(steps), errors) for i, s in enumerate(steps)]
-    if not clean["steps"]:
-        errors.add("steps", N_("Add at least one step."))
+    clean["steps"] = clean_steps(data.get("steps"), errors, MAX_STEPS, N_("At most 50 steps."), _clean_step)
     if errors.found:
         raise ValidationError(N_("Please correct the workflow."), errors.found)
     return clean

@@ -1,22 +1,19 @@
-"""The workflow email outbox: mailed by a job after the step's transaction commits, one sender per
-workspace at a time, each row marked ``sending`` (committed) before its mail goes out and ``sent`` right
-after the server accepted it; counted in the usage ledger like campaign mail. Opens come back through
-a signed pixel and wake the runs waiting for them."""
+"""The workflow email outbox on the engine's (:mod:`saas.automation.outbox`): what a workflow email says (a
+marketing campaign as its template, merged for the contact, with an open pixel) and where its links point.
+Opens come back through a signed pixel and wake the runs waiting for them."""
 
 from __future__ import annotations
 
 import logging
-import smtplib
 import uuid
-from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
-from saas.billing.usage import record_usage
+from saas.automation import clock
+from saas.automation.outbox import Outbox, Sending, WorkspaceSmtp
 from saas.db import TenantSession
-from saas.mail import mail_enabled, smtp_connection
-from saas.modules.workflows import clock
+from saas.mail import mail_enabled
 from saas.modules.workflows.models import WorkflowEmail, WorkflowEnrolment
 
 log = logging.getLogger(__name__)
@@ -27,36 +24,30 @@ SENDER_LOCK = uuid.UUID("6f1d1f43-54f0-4f1e-9a2f-000000000001")
 """The advisory lock's name (with the schema): one workflow mail sender per workspace."""
 
 
-def queue_sending(session: TenantSession) -> None:
-    """Mail what the outbox holds, in a job (queued now: the caller has committed)."""
-    if session.scalar(
-        select(WorkflowEmail.id).where(WorkflowEmail.status.in_(("queued", "sending"))).limit(1)
-    ):
-        from saas.jobs import enqueue_for_tenant
+class WorkflowOutbox(Outbox):
+    """Workflow mail always goes through the workspace's SMTP server: none is claimed without it."""
 
-        enqueue_for_tenant(session.tenant.id, SEND_JOB)
+    module = "workflows"
+    emails = WorkflowEmail
+    send_job = SEND_JOB
+    sender = SENDER_LOCK
+    usage_subject = "workflow"
+    connect_first = True
+
+    def sending(self, session: TenantSession) -> Sending | None:
+        return Sending() if mail_enabled() else None
+
+    def deliver(
+        self, session: TenantSession, sending: Sending, email: WorkflowEmail, smtp: WorkspaceSmtp
+    ) -> str | None:
+        message = _message(session, email, _base_url(session, email))
+        if message is None:
+            return "template or contact deleted"
+        smtp().send_message(message)
+        return None
 
 
-def claim_outbox(session: TenantSession, outbox: Any, size: int, *where: Any) -> list[Any]:
-    """Mark up to ``size`` rows of an outbox table (``id``, ``status``, ``attempts``: workflow or sequence
-    emails) ``sending`` and commit; returns them. ``where``: further conditions on the rows taken."""
-    # Rows left ``sending`` by a dead sender are taken again: holding the lock, we are the only sender,
-    # and their mail was never accepted (but for the instant between the server's 250 and our commit).
-    due = (
-        select(outbox.id)
-        .where(outbox.status.in_(("queued", "sending")), *where)
-        .order_by(outbox.id)
-        .limit(size)
-        .with_for_update(skip_locked=True)
-    )
-    ids = session.scalars(
-        update(outbox)
-        .where(outbox.id.in_(due.scalar_subquery()))
-        .values(status="sending", attempts=outbox.attempts + 1)
-        .returning(outbox.id)
-    ).all()
-    session.commit()
-    return list(session.scalars(select(outbox).where(outbox.id.in_(ids)).order_by(outbox.id)))
+OUTBOX = WorkflowOutbox()
 
 
 def _message(session: TenantSession, email: WorkflowEmail, base_url: str):
@@ -98,47 +89,9 @@ def _base_url(session: TenantSession, email: WorkflowEmail) -> str:
     return (workflow.base_url if workflow else None) or "http://localhost"
 
 
-def _mark(session: TenantSession, email_id: int, **values: Any) -> None:
-    session.execute(update(WorkflowEmail).where(WorkflowEmail.id == email_id).values(**values))
-    session.commit()
-
-
 def send_queued(session: TenantSession, batch_size: int = 100) -> dict[str, int]:
-    """Job body: mail every queued workflow email."""
-    from saas.modules.marketing.sending import sender_lock
-    from saas.modules.workflows.runs import writable
-
-    if not mail_enabled() or not writable(session):
-        return {"skipped": 1}
-    sent = failed = 0
-    with sender_lock(session, SENDER_LOCK) as held:
-        if not held:
-            return {"sent": 0, "busy": 1}
-        with smtp_connection() as smtp:
-            while batch := claim_outbox(session, WorkflowEmail, batch_size):
-                for email in batch:
-                    message = _message(session, email, _base_url(session, email))
-                    if message is None:
-                        _mark(session, email.id, status="skipped", last_error="template or contact deleted")
-                        continue
-                    try:
-                        smtp.send_message(message)
-                    except smtplib.SMTPException as error:
-                        code = getattr(error, "smtp_code", None)
-                        _mark(
-                            session,
-                            email.id,
-                            status="failed",
-                            last_error=f"SMTP {code or type(error).__name__}",
-                        )
-                        failed += 1
-                        continue
-                    now = datetime.now(UTC)
-                    _mark(session, email.id, status="sent", sent_at=now, last_error=None)
-                    # After our commit: the ledger is idempotent by (tenant, meter, day, subject).
-                    record_usage(session.tenant.id, "emails_sent", f"workflow:{email.id}", 1, now)
-                    sent += 1
-    return {"sent": sent, "failed": failed}
+    """Job body (RQ path :data:`SEND_JOB`): mail every queued workflow email."""
+    return OUTBOX.send_queued(session, batch_size)
 
 
 def record_open(session: TenantSession, token: str) -> None:
@@ -157,11 +110,4 @@ def record_open(session: TenantSession, token: str) -> None:
 
 def send_all_queued() -> dict[str, Any]:
     """Periodic: the outbox of every workspace (mail whose job was lost with Redis, or waited for SMTP)."""
-    from saas.db import tenant_session
-    from saas.jobs.fanout import for_each_tenant
-
-    def send(ref) -> dict[str, int]:
-        with tenant_session(ref) as session:
-            return send_queued(session)
-
-    return for_each_tenant("workflows.send", send, module="workflows").as_dict()
+    return OUTBOX.send_all_queued()

@@ -12,14 +12,14 @@ from typing import Any
 
 from sqlalchemy import select
 
+from saas.automation import clock
+from saas.automation.runs import Outcome
 from saas.db import TenantSession, db
 from saas.errors import NotFound
 from saas.modules.registry import RecordType
 from saas.modules.switches import is_module_enabled
-from saas.modules.workflows import clock
 from saas.modules.workflows.definitions import UNITS
 from saas.modules.workflows.models import Workflow, WorkflowEmail, WorkflowEnrolment
-from saas.modules.workflows.runs import Outcome
 
 
 @dataclass

@@ -13,10 +13,10 @@ from sqlalchemy import column, delete, func, select, table
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
+from saas.automation import clock
 from saas.db import TenantSession, db
 from saas.modules.registry import RecordType, registry
 from saas.modules.switches import is_module_enabled
-from saas.modules.workflows import clock
 from saas.modules.workflows.models import Workflow, WorkflowDateHit, WorkflowSegmentMember
 from saas.modules.workflows.runs import enrol
 from saas.modules.workflows.steps import field_matches

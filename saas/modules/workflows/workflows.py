@@ -7,13 +7,14 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 
+from saas.automation import clock
+from saas.automation.runs import counts_by_status
 from saas.db import TenantSession
 from saas.errors import NotFound
 from saas.i18n import translate
 from saas.modules.registry import registry
-from saas.modules.workflows import clock
 from saas.modules.workflows.definitions import clean_workflow
 from saas.modules.workflows.models import Workflow, WorkflowEnrolment, WorkflowStepRun
 from saas.modules.workflows.runs import queue_advance
@@ -126,14 +127,7 @@ def runs_of_record(session: TenantSession, record_type: str, record_id: uuid.UUI
 
 def run_counts(session: TenantSession) -> dict[uuid.UUID, dict[str, int]]:
     """Per workflow, its runs by status (the list page)."""
-    counts: dict[uuid.UUID, dict[str, int]] = {}
-    for workflow_id, status, count in session.execute(
-        select(WorkflowEnrolment.workflow_id, WorkflowEnrolment.status, func.count()).group_by(
-            WorkflowEnrolment.workflow_id, WorkflowEnrolment.status
-        )
-    ):
-        counts.setdefault(workflow_id, {})[status] = count
-    return counts
+    return counts_by_status(session, WorkflowEnrolment.workflow_id)
 
 
 @dataclass(frozen=True)
