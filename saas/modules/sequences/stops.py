@@ -15,6 +15,7 @@ from saas.automation import clock
 from saas.automation.runs import finish, once_key
 from saas.db import TenantSession, db
 from saas.errors import Conflict, NotFound
+from saas.i18n import N_
 from saas.modules.sequences.models import LIVE_STATUSES, SequenceEmail, SequenceEnrolment
 from saas.modules.sequences.runs import CONSENT_PURPOSE, RUNS, queue_advance
 from saas.modules.switches import is_module_enabled
@@ -112,7 +113,12 @@ def get_enrolment(
 
 
 ACTIONS = ("pause", "resume", "stop")
-PAST = {"pause": "paused", "resume": "resumed", "stop": "stopped"}
+# Whole sentences, one per action, so the page can show the refusal in the reader's language.
+REFUSED = {
+    "pause": N_("Only an active enrolment can be paused."),
+    "resume": N_("Only a paused enrolment can be resumed."),
+    "stop": N_("This enrolment has ended already: it cannot be stopped."),
+}
 
 
 def change_enrolment(session: TenantSession, enrolment_id: uuid.UUID, action: str) -> SequenceEnrolment:
@@ -148,6 +154,6 @@ def change_enrolment(session: TenantSession, enrolment_id: uuid.UUID, action: st
     elif action == "stop" and enrolment.status in LIVE_STATUSES:
         _end(session, [enrolment], "stopped", "Stopped by a person.")
     else:
-        raise Conflict(f"This enrolment is {enrolment.status}: it cannot be {PAST[action]}.")
+        raise Conflict(REFUSED[action])
     session.flush()
     return enrolment

@@ -15,6 +15,7 @@ from werkzeug.datastructures import MultiDict
 from saas.auth.services import workspace_members
 from saas.db import db
 from saas.errors import PermissionDenied, SaasError, ValidationError
+from saas.i18n import translate
 from saas.modules.core.services import contacts
 from saas.modules.sequences import definitions, sequences, stops
 from saas.modules.sequences.blueprints import pages
@@ -167,7 +168,7 @@ def change_enrolment(sequence_enrolment_id: uuid.UUID):
             raise ValidationError(gettext("Choose pause, resume or stop."))
         stops.change_enrolment(session, sequence_enrolment_id, action)
     except SaasError as error:
-        flash(error.detail, "error")
+        flash(translate(error.detail), "error")
         return redirect(back, 303)
     flash({"pause": gettext("Enrolment paused."), "resume": gettext("Enrolment resumed."),
            "stop": gettext("Enrolment stopped.")}[action])  # fmt: skip
