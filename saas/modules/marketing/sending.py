@@ -39,7 +39,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, UUID, insert
 from sqlalchemy.orm import joinedload
 
 from saas.api.webhooks import emit
-from saas.automation.outbox import sender_lock  # one sender per campaign, named by its id
+from saas.automation.outbox import claim_outbox, sender_lock  # one sender per campaign, named by its id
 from saas.billing.usage import record_usage
 from saas.db import TenantRef, TenantSession, tenant_session
 from saas.mail import mail_enabled, smtp_connection
@@ -207,34 +207,14 @@ def audience_statement(session: TenantSession, campaign: Campaign) -> CompoundSe
 
 
 def _claim_batch(session: TenantSession, campaign: Campaign, size: int) -> list[CampaignRecipient]:
-    """Mark the next recipients ``sending`` and commit, before any of their mail goes out.
-
-    Rows left ``sending`` by a dead sender are taken again: holding the lock, we are the only sender.
-    """
-    due = (
-        select(CampaignRecipient.id)
-        .where(
-            CampaignRecipient.campaign_id == campaign.id,
-            (CampaignRecipient.status == "sending")
-            | ((CampaignRecipient.status == "queued") & (CampaignRecipient.next_attempt_at <= func.now())),
-        )
-        .order_by(CampaignRecipient.id)
-        .limit(size)
-        .with_for_update(skip_locked=True)
-    )
-    ids = session.scalars(
-        update(CampaignRecipient)
-        .where(CampaignRecipient.id.in_(due.scalar_subquery()))
-        .values(status="sending", attempts=CampaignRecipient.attempts + 1)
-        .returning(CampaignRecipient.id)
-    ).all()
-    session.commit()
-    if not ids:
-        return []
-    return list(
-        session.scalars(
-            select(CampaignRecipient).where(CampaignRecipient.id.in_(ids)).order_by(CampaignRecipient.id)
-        )
+    """Mark the next recipients ``sending`` and commit, before any of their mail goes out (the outbox's
+    claim: rows left ``sending`` by a dead sender are taken again; a queued row waits for its retry time)."""
+    return claim_outbox(
+        session,
+        CampaignRecipient,
+        size,
+        CampaignRecipient.campaign_id == campaign.id,
+        (CampaignRecipient.status == "sending") | (CampaignRecipient.next_attempt_at <= func.now()),
     )
 
 
