@@ -30,8 +30,8 @@ stop: $(STAMP)
 
 # One pytest worker more than the cores (PYTEST_WORKERS to change it): many tests spend their time
 # waiting on a worker process they killed, a browser or a restarted server, and the extra worker fills
-# those waits (2 cores: 17 min 51 s with 3 workers on a busy machine, against 16 min 38 s to 17 min 44 s
-# with 2 on a quiet one). Whole files per worker so a file's
+# those waits (2 cores, clean clone: pytest 14 min 38 s with 3 workers, 16 min 38 s to 17 min 44 s with 2).
+# Whole files per worker so a file's
 # module fixtures start once; the slowest tests are printed at the end. The embedded PostgreSQL and
 # Redis the tests started (instance/test*) are stopped afterwards, pass or fail.
 PYTEST_WORKERS ?= $(shell echo $$(( $$(nproc) + 1 )))
