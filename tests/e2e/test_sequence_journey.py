@@ -10,11 +10,11 @@ from datetime import timedelta
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
+from saas.automation import clock
 from saas.db import tenant_session
 from saas.jobs import make_worker
 from saas.modules.sequences.runs import advance_all_due
 from saas.modules.sfa.models import Task
-from saas.modules.workflows import clock
 from tests.e2e.conftest import Browsers, sign_in
 from tests.mailsink import mail_sink  # noqa: F401 - the SMTP sink fixture
 from tests.modules.sequences.conftest import add_people, contact_ids, owner_id

@@ -12,11 +12,11 @@ from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
 from saas.auth.models import User
+from saas.automation import clock
 from saas.db import db, tenant_session
 from saas.jobs import make_worker
 from saas.modules.marketing import forms
 from saas.modules.sfa.models import Task
-from saas.modules.workflows import clock
 from saas.modules.workflows.models import WorkflowEnrolment
 from saas.modules.workflows.runs import advance_all_due
 from tests.e2e.conftest import Browsers, sign_in

@@ -9,12 +9,12 @@ import pytest
 from sqlalchemy import select
 
 from saas.auth.models import User
+from saas.automation import clock
 from saas.db import db, tenant_session
 from saas.jobs import make_worker
 from saas.modules.core.models import Contact
 from saas.modules.sequences.models import SequenceEnrolment, SequenceEvent
 from saas.modules.sequences.sequences import create_sequence, enrol_contacts
-from saas.modules.workflows import clock
 from tests.conftest import TenantFixture
 from tests.mailbox.conftest import dovecot, sink_port  # noqa: F401  (a real Dovecot and the sink's port)
 from tests.mailsink import MailSink, mail_sink  # noqa: F401  (the shared SMTP sink fixture)

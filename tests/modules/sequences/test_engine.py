@@ -10,6 +10,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from saas.automation import clock
 from saas.billing.models import UsageRecord
 from saas.db import db, tenant_session
 from saas.modules.sequences.models import SequenceEmail, SequenceEnrolment
@@ -17,7 +18,6 @@ from saas.modules.sequences.runs import advance_all_due
 from saas.modules.sequences.sequences import counts_by_salesperson
 from saas.modules.sequences.stops import change_enrolment
 from saas.modules.sfa.models import Task
-from saas.modules.workflows import clock
 from tests.modules.sequences.conftest import (
     add_people,
     contact_ids,

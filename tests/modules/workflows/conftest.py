@@ -7,9 +7,9 @@ import uuid
 
 import pytest
 
+from saas.automation import clock
 from saas.db import tenant_session
 from saas.jobs import make_worker
-from saas.modules.workflows import clock
 from saas.modules.workflows.workflows import create_workflow
 from tests.conftest import TenantFixture
 from tests.mailsink import MailSink, mail_sink  # noqa: F401  (the shared SMTP sink fixture)

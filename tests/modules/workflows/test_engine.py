@@ -8,11 +8,11 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
+from saas.automation import clock
 from saas.db import tenant_session
 from saas.modules.core.models import Contact
 from saas.modules.core.services import contacts
 from saas.modules.sfa.models import Task
-from saas.modules.workflows import clock
 from saas.modules.workflows.models import WorkflowEmail, WorkflowEnrolment, WorkflowStepRun
 from saas.modules.workflows.runs import advance_due
 from saas.modules.workflows.workflows import set_enabled, update_workflow
