@@ -32,6 +32,7 @@ from saas.tenants.models import ReadySchema, ready_schema_ref
 log = logging.getLogger(__name__)
 
 REFILL_JOB = "saas.tenants.pool.refill_pool"
+REFILL_JOB_ID = "ready-schema-refill"  # one id: a queued refill is not queued again
 
 
 def pool_size() -> int:
@@ -157,6 +158,7 @@ def refill_soon() -> None:
     """After a claim: queue a refill now rather than at the next minute. Signup never waits on (or fails
     for) Redis: the periodic refill catches up."""
     from redis.exceptions import RedisError
+    from rq.job import JobStatus
 
     from saas.jobs import queue
     from saas.jobs.schedules import run_periodic
@@ -164,7 +166,10 @@ def refill_soon() -> None:
     if not current_app.config.get("REDIS_URL"):
         return
     try:
-        queue().enqueue(run_periodic, REFILL_JOB, job_id="ready-schema-refill", at_front=True)
+        waiting = queue().fetch_job(REFILL_JOB_ID)
+        if waiting is not None and waiting.get_status(refresh=False) == JobStatus.QUEUED:
+            return  # a burst of signups queues one refill, not one each
+        queue().enqueue(run_periodic, REFILL_JOB, job_id=REFILL_JOB_ID, at_front=True)
     except RedisError:
         log.warning("could not queue a ready schema refill; the periodic one will")
 

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import logging
 import uuid
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from rq.exceptions import InvalidJobOperation
 from sqlalchemy import delete, func, select, text
 
 from saas.billing.jobs import sample_contacts_stored
@@ -211,9 +212,14 @@ def test_a_read_only_tenant_still_exports_and_gets_retention_but_sends_no_campai
     # The export and retention jobs queued above for the lapsed tenant, for real. The sweeps queued one
     # for every tenant this test process has made; theirs are dropped unrun, or the test would take
     # longer with every test file before it.
-    for job in queue().jobs:
+    # A job already gone is fine: the ready-schema refill is queued under one fixed id, and two signups
+    # in a row could list it twice (the first delete removes both).
+    jobs = queue()
+    for job in jobs.jobs:
         if job.args[:1] != (lapsed_id,):
-            job.delete()
+            jobs.remove(job.id)
+            with suppress(InvalidJobOperation):
+                job.delete()
     make_worker().work(burst=True)
     db.session.expire_all()
     export = db.session.scalar(

@@ -13,6 +13,7 @@ from sqlalchemy.exc import DBAPIError
 
 from saas.db import db, tenant_pools, tenant_session
 from saas.errors import ProvisioningError
+from saas.jobs import make_worker, queue
 from saas.migrations import head_revision, script_directory
 from saas.modules.core import services
 from saas.modules.sfa.models import Pipeline
@@ -69,6 +70,19 @@ def test_a_signup_claims_a_ready_schema_that_works_like_a_built_one(pool_of):
     with db.engine.connect() as connection:
         assert tenant.role_name not in held_tenant_roles(connection)
     assert pool.refill_pool()["built"] == 1  # topped up again
+
+
+def test_signups_in_a_row_queue_one_refill_not_one_each(pool_of):
+    pool_of(2)
+    pool.refill_pool()
+    jobs = queue()
+    jobs.empty()
+
+    _signup(), _signup()
+
+    assert jobs.job_ids == [pool.REFILL_JOB_ID]
+    make_worker().work(burst=True)
+    assert len(_ready_ids()) == 2  # the one refill topped the pool up for both
 
 
 def test_with_the_pool_empty_or_off_a_signup_builds_its_own_schema(pool_of):
