@@ -62,10 +62,29 @@ LANGUAGES: dict[str, str] = {
 babel = Babel()
 
 
-def N_(message: str) -> str:
+class FilledMessage(str):
+    """A marked message with values in it: reads as the English text with the values filled in wherever a
+    plain string is wanted (the API's problem+json, logs), and keeps the message and its values so that
+    :func:`translate` renders it whole in the reader's language (word order is the language's)."""
+
+    msgid: str
+    values: dict[str, Any]
+
+    def __new__(cls, msgid: str, values: dict[str, Any]) -> FilledMessage:
+        filled = super().__new__(cls, msgid % values)
+        filled.msgid, filled.values = msgid, values
+        return filled
+
+    def __reduce__(self) -> tuple:  # a job's arguments and results are pickled
+        return FilledMessage, (self.msgid, self.values)
+
+
+def N_(message: str, **values: Any) -> str:
     """Marks a string for extraction that is translated later, where it is shown (``{{ _(label) }}``):
-    module declarations (navigation labels) are built once per process, before any request's language."""
-    return message
+    module declarations (navigation labels) are built once per process, before any request's language.
+    With ``values`` (``N_("Unknown scope: %(scope)s.", scope=name)``), a :class:`FilledMessage`: what a
+    service refuses with when the refusal names what it refused."""
+    return FilledMessage(message, values) if values else message
 
 
 SCHEMA_MESSAGES = (
@@ -88,8 +107,10 @@ SCHEMA_MESSAGES = (
 
 
 def translate(message: str) -> str:
-    """``message`` in the current language if the catalogs have it (a string marked with ``N_``),
-    else as written: for text chosen at run time (error details, navigation labels)."""
+    """``message`` in the current language if the catalogs have it (a string marked with ``N_``, values
+    and all), else as written: for text chosen at run time (error details, navigation labels)."""
+    if isinstance(message, FilledMessage):
+        return shown_phrase({"message": message.msgid, "values": message.values}, fallback=str(message))
     return gettext(message) if message else message
 
 

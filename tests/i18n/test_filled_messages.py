@@ -1,0 +1,30 @@
+"""A refusal that names what it refused (``N_(message, **values)``): English with the values in it
+wherever it is a plain string (the API, logs), the whole sentence in the reader's language on a page,
+and the same after a trip through a job's pickle."""
+
+from __future__ import annotations
+
+import json
+import pickle
+
+from saas.i18n import N_, FilledMessage, in_locale, translate
+
+
+def test_a_filled_message_is_english_as_a_string_and_translated_whole_on_a_page(app):
+    refusal = N_("Macro %(name)s saved.", name="Greeting 100%")
+
+    assert isinstance(refusal, FilledMessage)
+    assert refusal == "Macro Greeting 100% saved."
+    assert json.dumps({"detail": refusal}) == '{"detail": "Macro Greeting 100% saved."}'
+    with app.test_request_context(), in_locale("de"):
+        assert translate(refusal) == "Makro Greeting 100% gespeichert."
+        unpickled = pickle.loads(pickle.dumps(refusal))  # noqa: S301 (our own bytes)
+        assert translate(unpickled) == "Makro Greeting 100% gespeichert."
+    with app.test_request_context(), in_locale("en"):
+        assert translate(refusal) == "Macro Greeting 100% saved."
+
+
+def test_a_message_without_values_stays_a_plain_marked_string(app):
+    assert type(N_("Unknown field.")) is str
+    with app.test_request_context(), in_locale("de"):
+        assert translate(N_("Unknown field.")) != "Unknown field."
