@@ -96,16 +96,46 @@ class TenantFixture:
         return self.tenant.ref
 
 
+DONE_WITH = "done_by_test"
+"""The status a test's workspaces get once it ends: periodic jobs skip them (``fanout.RUNNING_STATUSES``),
+so a later test's sweep visits its own workspaces, not the hundreds a session has made before it."""
+
+
 @pytest.fixture
 def make_tenant(app_ctx):
+    made: list[str] = []
+
     def _make(prefix: str = "co") -> TenantFixture:
         suffix = uuid.uuid4().hex[:8]
         slug = f"{prefix}-{suffix}"
         email = f"owner-{suffix}@example.com"
         tenant = provision_tenant(slug, f"{prefix.title()} {suffix}", email, PASSWORD)
+        made.append(tenant.id)
         return TenantFixture(tenant=tenant, slug=slug, email=email, password=PASSWORD)
 
-    return _make
+    yield _make
+    db.session.rollback()
+    db.session.execute(
+        update(Tenant).where(Tenant.id.in_(made), Tenant.status == "active").values(status=DONE_WITH)
+    )
+    db.session.commit()
+
+
+@pytest.fixture(autouse=True)
+def no_jobs_left_behind(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A job a test queued but did not run must not run in a later test's worker: it would act for a
+    finished test (mail into another test's sink) and make the later test slower the more came before."""
+    yield
+    if "app" not in request.fixturenames:
+        return
+    from saas.jobs import queue
+
+    with request.getfixturevalue("app").app_context():
+        jobs = queue()
+        jobs.empty()
+        scheduled = jobs.scheduled_job_registry
+        for job_id in scheduled.get_job_ids():
+            scheduled.remove(job_id, delete_job=True)
 
 
 @pytest.fixture

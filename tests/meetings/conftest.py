@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from saas.auth.models import User
 from saas.db import db, tenant_session
-from saas.jobs import make_worker, queue
+from saas.jobs import make_worker
 from saas.modules.core.services import contacts
 from saas.modules.meetings import booking, connections
 from tests.conftest import TenantFixture, login
@@ -24,15 +24,6 @@ from tests.meetings.radicale import USERS, Radicale, run_radicale
 __all__ = ["mail_sink"]
 
 LIMITS = ("BOOKING_PAGE_RATE_LIMIT", "BOOKING_RATE_LIMIT", "BOOKING_EMAIL_RATE_LIMIT")
-
-
-@pytest.fixture(autouse=True)
-def no_jobs_left_behind(app):
-    """Booking mails a test queued but did not run must not go out in a later test's worker (another
-    module's mail sink counted them)."""
-    yield
-    with app.app_context():
-        queue().empty()
 
 
 @pytest.fixture(scope="session")
