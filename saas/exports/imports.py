@@ -29,6 +29,7 @@ from saas.exports import storage
 from saas.exports.models import ArchiveImport
 from saas.exports.reader import ArchiveRefused
 from saas.exports.services import HEARTBEAT_SECONDS, CheckedArchive, check_archive, import_tenant
+from saas.i18n import N_, FilledMessage
 from saas.sql import quote_identifier
 from saas.tenants.models import Tenant
 
@@ -40,15 +41,17 @@ WORKER_STOPPED = (
     "The import's worker stopped before it finished (it was restarted, or its queue entry was lost); "
     "nothing was written. Start the import again."
 )
-NOT_EMPTY = (
-    "This workspace already holds records ({tables}). An archive is restored only into an empty "
+NOT_EMPTY = N_(
+    "This workspace already holds records (%(tables)s). An archive is restored only into an empty "
     "workspace, so that nothing is overwritten: export this one first if you need it, then restore into "
     "a new workspace."
 )
-READ_ONLY = (
-    "This workspace is read-only because {reason}, so nothing can be restored into it. You can still "
+READ_ONLY = N_(
+    "This workspace is read-only because %(reason)s, so nothing can be restored into it. You can still "
     "export its data; settle the subscription on the billing page to restore."
 )
+"""Refusals of a restore, filled in where raised (``FilledMessage``): a page shows them whole in the
+reader's language."""
 
 
 def _now() -> datetime:
@@ -135,14 +138,14 @@ def _start(kind: str, user: User, upload: IO[bytes], **values: Any) -> ArchiveIm
 def _refuse_read_only(tenant_id: str) -> None:
     entitlements = entitlements_for(db.session, tenant_id)
     if not entitlements.can_write:
-        raise PermissionDenied(READ_ONLY.format(reason=entitlements.read_only_reason))
+        raise PermissionDenied(FilledMessage(READ_ONLY, {"reason": entitlements.read_only_reason}))
 
 
 def _refuse_unless_empty(ref: TenantRef) -> None:
     with tenant_pools().engine_for(ref).connect() as connection:
         holding = tables_with_records(connection)
     if holding:
-        raise Conflict(NOT_EMPTY.format(tables=", ".join(holding)))
+        raise Conflict(FilledMessage(NOT_EMPTY, {"tables": ", ".join(holding)}))
 
 
 def tables_with_records(connection: Connection) -> list[str]:
@@ -175,7 +178,7 @@ def get_tenant_import(tenant_id: str, import_id: uuid.UUID) -> ArchiveImport:
     is not found, whatever its id)."""
     record = db.session.get(ArchiveImport, import_id)
     if record is None or record.tenant_id != tenant_id:
-        raise NotFound(f"No restore {import_id} in this workspace.")
+        raise NotFound(N_("No restore %(id)s in this workspace.", id=import_id))
     return _current(record)
 
 
@@ -183,7 +186,7 @@ def get_own_signup_import(user_id: uuid.UUID, import_id: uuid.UUID) -> ArchiveIm
     """A signup import of this person (anybody else's is not found)."""
     record = db.session.get(ArchiveImport, import_id)
     if record is None or record.kind != "signup" or record.requested_by != user_id:
-        raise NotFound(f"No import {import_id}.")
+        raise NotFound(N_("No import %(id)s.", id=import_id))
     return _current(record)
 
 
@@ -360,7 +363,7 @@ def _restore(record: ArchiveImport, checked: CheckedArchive) -> str:
     def still_empty(connection: Connection) -> None:
         holding = tables_with_records(connection)
         if holding:
-            raise Conflict(NOT_EMPTY.format(tables=", ".join(holding)))
+            raise Conflict(FilledMessage(NOT_EMPTY, {"tables": ", ".join(holding)}))
 
     rows: dict[str, int] = {}
     version = refill_tenant_schema(

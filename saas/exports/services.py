@@ -39,6 +39,7 @@ from saas.exports.reader import (
     verify_archive,
 )
 from saas.exports.writer import prepare_export_transaction, write_archive
+from saas.i18n import N_
 from saas.migrations import current_revision
 from saas.tenants.models import Tenant
 
@@ -353,7 +354,7 @@ def list_exports(tenant_id: str, limit: int = 50) -> list[Export]:
 def get_export(tenant_id: str, export_id: uuid.UUID) -> Export:
     export = db.session.get(Export, export_id)
     if export is None or export.tenant_id != tenant_id:
-        raise NotFound(f"No export {export_id}.")
+        raise NotFound(N_("No export %(id)s.", id=export_id))
     return export
 
 
@@ -361,7 +362,15 @@ def download_link(tenant_id: str, export_id: uuid.UUID, *, actor: str, expires_i
     """A presigned, short-lived link to a finished archive; every link handed out is audited."""
     export = get_export(tenant_id, export_id)
     if export.status != "done" or not export.storage_key:
-        raise Conflict(f"Export {export_id} is {export.status}; only finished exports can be downloaded.")
+        if export.status == "failed":
+            raise Conflict(N_("Export %(id)s failed; only finished exports can be downloaded.", id=export_id))
+        if export.status == "expired":
+            raise Conflict(
+                N_("Export %(id)s has expired; only finished exports can be downloaded.", id=export_id)
+            )
+        raise Conflict(
+            N_("Export %(id)s is not finished yet; only finished exports can be downloaded.", id=export_id)
+        )
     tenant = _tenant(tenant_id)
     filename = f"{tenant.slug}-export-{export.created_at:%Y%m%d-%H%M%S}.zip"
     url = storage.presigned_download_url(export.storage_key, filename, expires_in, cell=tenant.cell)

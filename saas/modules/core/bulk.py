@@ -29,6 +29,7 @@ from saas.audit import record_audit
 from saas.auth.services import workspace_members
 from saas.db import TenantSession, db
 from saas.errors import NotFound, PermissionDenied, SaasError, ValidationError
+from saas.i18n import N_, FilledMessage, Phrase, shown_phrase, translate
 from saas.modules.core import custom_fields
 from saas.modules.core.activities import acting_user_id
 from saas.modules.core.saved_views import PAGING, clean_query
@@ -130,7 +131,10 @@ def checked_action(
     lists = list_choices(session, record_type)
     if action not in actions_of(record_type, with_lists=bool(lists)):
         choices = ", ".join(actions_of(record_type, with_lists=bool(lists)))
-        raise ValidationError(f"Unknown action {action!r}.", {"action": [f"One of {choices}."]})
+        raise ValidationError(
+            N_("Unknown action %(action)s.", action=repr(action)),
+            {"action": [N_("One of: %(choices)s.", choices=choices)]},
+        )
     if action == "delete":
         if role not in DELETE_ROLES:
             raise PermissionDenied("Only workspace owners or admins may delete records in bulk.")
@@ -153,7 +157,9 @@ def checked_action(
         return BulkAction(record_type, action, name, tag)
     allowed = [choice for choice, _ in stage_choices(session, record_type)]
     if value not in allowed:
-        raise ValidationError("Unknown stage or status.", {"value": [f"One of {', '.join(allowed)}."]})
+        raise ValidationError(
+            "Unknown stage or status.", {"value": [N_("One of: %(choices)s.", choices=", ".join(allowed))]}
+        )
     column = record_type.service().model.__table__.c[name]
     return BulkAction(record_type, action, name, uuid.UUID(value) if column.foreign_keys else value)
 
@@ -176,9 +182,13 @@ def selected_ids(
             try:
                 wanted.append(uuid.UUID(str(given)))
             except ValueError:
-                raise ValidationError("Ids are record ids.", {"ids": [f"Not an id: {given!r}."]}) from None
+                raise ValidationError(
+                    "Ids are record ids.", {"ids": [N_("Not an id: %(id)s.", id=repr(given))]}
+                ) from None
         if len(wanted) > MAX_SELECTION:
-            raise ValidationError("Too many records.", {"ids": [f"At most {MAX_SELECTION:,}."]})
+            raise ValidationError(
+                "Too many records.", {"ids": [N_("At most %(count)s.", count=format(MAX_SELECTION, ","))]}
+            )
         found = set(session.scalars(select(model.id).where(model.id.in_(wanted))))
         return [record_id for record_id in dict.fromkeys(wanted) if record_id in found]
     query = clean_query(session, record_type.table, {k: v for k, v in (query or {}).items() if k != "sort"})
@@ -197,7 +207,10 @@ def selected_ids(
     statement = matching.with_only_columns(model.id).order_by(*keys).limit(MAX_SELECTION + 1)
     found = list(session.scalars(statement))
     if len(found) > MAX_SELECTION:
-        raise ValidationError("Too many records.", {"query": [f"Narrow the filter to {MAX_SELECTION:,}."]})
+        raise ValidationError(
+            "Too many records.",
+            {"query": [N_("Narrow the filter to %(count)s.", count=format(MAX_SELECTION, ","))]},
+        )
     return found
 
 
@@ -208,15 +221,26 @@ class BulkReport:
     total: int
     done: int = 0
     failed: int = 0
-    failures: list[dict[str, str]] = field(default_factory=list)
+    failures: list[dict[str, Any]] = field(default_factory=list)
 
     def refuse(self, record_id: uuid.UUID, reason: str) -> None:
         self.failed += 1
         if len(self.failures) < FAILURES_KEPT:
-            self.failures.append({"id": str(record_id), "error": reason})
+            failure: dict[str, Any] = {"id": str(record_id), "error": reason}
+            if isinstance(reason, FilledMessage):
+                # A job's progress is stored as JSON: the phrase beside the English text lets its page
+                # show the reason in the reader's language (shown_failure).
+                values = {k: v if isinstance(v, int | float) else str(v) for k, v in reason.values.items()}
+                failure["phrase"] = Phrase(reason.msgid, values).stored()
+            self.failures.append(failure)
 
     def as_dict(self) -> dict[str, Any]:
         return {"total": self.total, "done": self.done, "failed": self.failed, "failures": self.failures}
+
+
+def shown_failure(failure: dict[str, Any]) -> str:
+    """A refused record's reason in the reader's language, from a report or a job's stored progress."""
+    return shown_phrase(failure.get("phrase"), fallback=translate(failure["error"])) or ""
 
 
 def _apply_one(session: TenantSession, action: BulkAction, record_id: uuid.UUID) -> None:
@@ -253,7 +277,10 @@ def apply(
             except SaasError as error:
                 report.refuse(record_id, error.detail)
             except DBAPIError as error:  # a constraint of the database: the record stays as it was
-                report.refuse(record_id, f"The database refused the change ({type(error.orig).__name__}).")
+                report.refuse(
+                    record_id,
+                    N_("The database refused the change (%(reason)s).", reason=type(error.orig).__name__),
+                )
         if after_batch is not None:
             after_batch(report)
     audit(session, action, report)

@@ -94,7 +94,7 @@ def _rate_row(
 ) -> dict:
     code = normalise_currency(currency)
     if code == base:
-        message = f"{code} is the base currency: its rate is 1."
+        message = N_("%(currency)s is the base currency: its rate is 1.", currency=code)
         raise ValidationError(message, {"currency": [message]})
     return {
         "id": uuid.uuid4(), "base_currency": base, "currency": code, "valid_on": valid_on,
@@ -258,7 +258,9 @@ def import_reference_rates(
     base = base_currency(session)
     report = ReferenceImport()
     if len(content) > MAX_REFERENCE_BYTES:
-        message = f"The file is larger than {MAX_REFERENCE_BYTES // (1024 * 1024)} MB."
+        message = N_(
+            "The file is larger than %(megabytes)s MB.", megabytes=MAX_REFERENCE_BYTES // (1024 * 1024)
+        )
         raise ValidationError(message, {"file": [message]})
     try:
         text = content.decode("utf-8-sig")
@@ -272,7 +274,7 @@ def import_reference_rates(
         message = "Not an ECB reference-rate file: its first line must be Date followed by currency codes."
         raise ValidationError(message, {"file": [message]})
     if len(rows) - 1 > MAX_REFERENCE_ROWS:
-        message = f"The file has more than {MAX_REFERENCE_ROWS} days; split it."
+        message = N_("The file has more than %(count)s days; split it.", count=MAX_REFERENCE_ROWS)
         raise ValidationError(message, {"file": [message]})
     currencies = header[1:]
     rows_by_key: dict[tuple[str, date], dict] = {}  # a day repeated in the file: its last line wins
@@ -283,11 +285,20 @@ def import_reference_rates(
         try:
             day = date.fromisoformat(cells[0])
         except ValueError:
-            report.refused.append({"line": line, "reason": f"{cells[0]!r} is not a date (YYYY-MM-DD)."})
+            report.refused.append(
+                {"line": line, "reason": N_("%(value)s is not a date (YYYY-MM-DD).", value=repr(cells[0]))}
+            )
             continue
         per_euro = _per_euro(currencies, cells[1:], line, report)
         if base != REFERENCE_BASE and base not in per_euro:
-            report.refused.append({"line": line, "reason": f"No {base} rate on {day}: the day is skipped."})
+            report.refused.append(
+                {
+                    "line": line,
+                    "reason": N_(
+                        "No %(currency)s rate on %(day)s: the day is skipped.", currency=base, day=day
+                    ),
+                }
+            )
             continue
         base_per_euro = Decimal(1) if base == REFERENCE_BASE else per_euro.pop(base)
         if base != REFERENCE_BASE:
@@ -315,14 +326,28 @@ def _per_euro(
         if not currency or cell in ("", "N/A"):
             continue  # the ECB leaves a currency out on days it has no rate
         if not is_currency(currency):
-            report.refused.append({"line": line, "reason": f"{currency!r} is not an ISO 4217 currency code."})
+            report.refused.append(
+                {
+                    "line": line,
+                    "reason": N_("%(currency)s is not an ISO 4217 currency code.", currency=repr(currency)),
+                }
+            )
             continue
         try:
             value = Decimal(cell)
         except InvalidOperation:
             value = Decimal(0)
         if not value.is_finite() or value <= 0:
-            report.refused.append({"line": line, "reason": f"{currency} {cell!r} is not a positive number."})
+            report.refused.append(
+                {
+                    "line": line,
+                    "reason": N_(
+                        "%(currency)s %(value)s is not a positive number.",
+                        currency=currency,
+                        value=repr(cell),
+                    ),
+                }
+            )
             continue
         values[currency] = value
     return values

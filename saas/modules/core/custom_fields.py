@@ -127,8 +127,12 @@ def _exists(session: TenantSession, entity: str) -> bool:
 def _check_entity(session: TenantSession, entity: str) -> None:
     if not _exists(session, entity):
         raise NotFound(
-            f"Records of type {entity!r} take no custom fields; use one of: {', '.join(entities())} "
-            "or a custom object's table."
+            N_(
+                "Records of type %(entity)s take no custom fields; use one of: %(types)s or a custom "
+                "object's table.",
+                entity=repr(entity),
+                types=", ".join(entities()),
+            )
         )
 
 
@@ -200,7 +204,7 @@ def is_column_name(name: str) -> bool:
 def get_field(session: TenantSession, field_id: uuid.UUID) -> CustomField:
     definition = session.get(CustomField, field_id)
     if definition is None:
-        raise NotFound(f"No custom field with id {field_id}.")
+        raise NotFound(N_("No custom field with id %(id)s.", id=field_id))
     return definition
 
 
@@ -236,17 +240,22 @@ def define_field(session: TenantSession, entity: str, data: dict[str, Any]) -> C
     _check_entity(session, entity)
     definition = check_definition(entity, data)
     if definition.reference is not None and not _exists(session, definition.reference):
-        raise _refuse(f"This workspace has no record type {definition.reference!r}.", "reference")
+        raise _refuse(
+            N_("This workspace has no record type %(type)s.", type=repr(definition.reference)), "reference"
+        )
     taken = session.scalar(
         select(CustomField).where(
             CustomField.entity == entity, CustomField.column_name == definition.column_name
         )
     )
     if taken is not None:
-        key = key_of(definition)
-        raise _refuse(
-            f"{key!r} is taken" + (" by a deleted field: purge it first." if taken.deleted_at else "."), "key"
+        key = repr(key_of(definition))
+        message = (
+            N_("%(key)s is taken by a deleted field: purge it first.", key=key)
+            if taken.deleted_at
+            else N_("%(key)s is taken.", key=key)
         )
+        raise _refuse(message, "key")
     session.add(definition)
     session.flush()
     for statement in _column_ddl(entity, definition.column_name, definition.field_type):
@@ -260,20 +269,31 @@ def check_definition(entity: str, data: dict[str, Any]) -> CustomField:
     """A new field's definition (not yet stored) from ``data``, or :class:`ValidationError`: the rules of
     every definition, whether typed into the API or brought by an archive (``saas.exports.definitions``)."""
     if not takes_fields(entity):
-        raise _refuse(f"Custom fields go on one of: {', '.join(entities())} or a custom object.", "entity")
+        raise _refuse(
+            N_("Custom fields go on one of: %(types)s or a custom object.", types=", ".join(entities())),
+            "entity",
+        )
     key = (data.get("key") or "").strip().lower()
     if not _KEY.match(key):
         raise _refuse("A key is 1 to 40 lowercase letters, digits or _, starting with a letter.", "key")
     table = _table(entity)
     if key in RESERVED_KEYS or key in table.columns or f"{PREFIX}{key}" in table.columns:
-        raise _refuse(f"{key!r} is reserved: {entity} have a built-in field of that name.", "key")
+        raise _refuse(
+            N_(
+                "%(key)s is reserved: %(entity)s have a built-in field of that name.",
+                key=repr(key),
+                entity=entity,
+            ),
+            "key",
+        )
     field_type = data.get("field_type")
     if field_type not in TYPES:
-        raise _refuse(f"Unknown type; use one of: {', '.join(TYPES)}.", "field_type")
+        raise _refuse(N_("Unknown type; use one of: %(types)s.", types=", ".join(TYPES)), "field_type")
     reference = data.get("reference") if field_type == "reference" else None
     if field_type == "reference" and not takes_fields(reference or ""):
         raise _refuse(
-            f"A reference points to one of: {', '.join(entities())} or a custom object.", "reference"
+            N_("A reference points to one of: %(types)s or a custom object.", types=", ".join(entities())),
+            "reference",
         )
     label = (data.get("label") or "").strip()
     if not label or len(label) > 100:
@@ -331,7 +351,9 @@ def update_field(session: TenantSession, field_id: uuid.UUID, changes: dict[str,
         "field_type",
     }
     if unknown:
-        raise _refuse(f"These cannot be changed: {', '.join(sorted(unknown))}.", sorted(unknown)[0])
+        raise _refuse(
+            N_("These cannot be changed: %(names)s.", names=", ".join(sorted(unknown))), sorted(unknown)[0]
+        )
     if "field_type" in changes and changes["field_type"] != definition.field_type:
         _change_type(session, definition, changes["field_type"])
     if "label" in changes:
@@ -344,7 +366,10 @@ def update_field(session: TenantSession, field_id: uuid.UUID, changes: dict[str,
         removed = set(definition.options) - set(options)
         if removed and _values_in_use(session, definition, removed):
             raise Conflict(
-                f"Records still use the choices {', '.join(sorted(removed))}: removing them would lose data."
+                N_(
+                    "Records still use the choices %(choices)s: removing them would lose data.",
+                    choices=", ".join(sorted(removed)),
+                )
             )
         definition.options = options
     if "help_text" in changes:
@@ -377,11 +402,16 @@ def _values_in_use(session: TenantSession, definition: CustomField, values: set[
 
 def _change_type(session: TenantSession, definition: CustomField, new_type: str) -> None:
     if new_type not in TYPES:
-        raise _refuse(f"Unknown type; use one of: {', '.join(TYPES)}.", "field_type")
+        raise _refuse(N_("Unknown type; use one of: %(types)s.", types=", ".join(TYPES)), "field_type")
     if (definition.field_type, new_type) not in SAFE_TYPE_CHANGES:
         raise Conflict(
-            f"Changing {definition.label!r} from {definition.field_type} to {new_type} could lose or "
-            "reinterpret stored values; add a new field instead."
+            N_(
+                "Changing %(label)s from %(old)s to %(new)s could lose or reinterpret stored values; add a "
+                "new field instead.",
+                label=repr(definition.label),
+                old=definition.field_type,
+                new=new_type,
+            )
         )
     table, column = quote_identifier(definition.entity), quote_identifier(definition.column_name)
     session.execute(text(f"ALTER TABLE {table} ALTER COLUMN {column} TYPE {TYPES[new_type].sql}"))
@@ -470,9 +500,7 @@ def _check_reference(session: TenantSession, definition: CustomField, value: uui
     table = quote_identifier(definition.reference or "")
     found = session.execute(text(f"SELECT 1 FROM {table} WHERE id = :id"), {"id": value}).first()
     if found is None:
-        raise _refuse(
-            f"{definition.label}: no {definition.reference} record with id {value}.", key_of(definition)
-        )
+        raise _refuse(_no_referenced_record(definition, value), key_of(definition))
 
 
 def write_values(
@@ -484,7 +512,7 @@ def write_values(
     raw = dict(raw or {})
     unknown = sorted(set(raw) - set(definitions))
     if unknown:
-        raise _refuse(f"Unknown custom fields: {', '.join(unknown)}.", "custom_fields")
+        raise _refuse(N_("Unknown custom fields: %(keys)s.", keys=", ".join(unknown)), "custom_fields")
     values: dict[str, Any] = {}
     for key, definition in definitions.items():
         if key in raw:
@@ -497,7 +525,7 @@ def write_values(
             _check_reference(session, definition, values[key])
     for key, definition in definitions.items():
         if definition.required and (creating or key in values) and values.get(key) is None:
-            raise _refuse(f"{definition.label} is required.", key)
+            raise _refuse(N_("%(label)s is required.", label=definition.label), key)
     if not values:
         return
     assignments = ", ".join(
@@ -578,7 +606,7 @@ def checked_filters(definitions: list[CustomField], filters: dict[str, str]) -> 
     for key, raw in filters.items():
         definition = by_key.get(key)
         if definition is None:
-            raise _refuse(f"Unknown custom field {key!r} in the filters.", f"{PREFIX}{key}")
+            raise _refuse(N_("Unknown custom field %(key)s in the filters.", key=repr(key)), f"{PREFIX}{key}")
         given: Any = [raw] if definition.field_type == "multi_select" else raw
         checked.append((definition, load_value(definition, given, f"{PREFIX}{key}")))
     return checked
@@ -603,10 +631,12 @@ def sort_column(definitions: list[CustomField], name: str) -> ColumnElement:
     key = name.removeprefix(PREFIX)
     definition = next((d for d in definitions if key_of(d) == key), None)
     if definition is None:
-        raise _refuse(f"Unknown custom field {key!r} in the sort.", "sort")
+        raise _refuse(N_("Unknown custom field %(key)s in the sort.", key=repr(key)), "sort")
     if definition.field_type in UNSORTABLE_TYPES:
         kind = TYPES[definition.field_type].label
-        raise _refuse(f"{definition.label} ({kind}) cannot order a list.", "sort")
+        raise _refuse(
+            N_("%(label)s (%(type)s) cannot order a list.", label=definition.label, type=kind), "sort"
+        )
     return _column(definition)
 
 
@@ -650,7 +680,7 @@ def text_values_loader(
                 errors[column] = [error.detail]
                 continue
             if value is None and required:
-                errors[column] = [f"{label} is required."]
+                errors[column] = [N_("%(label)s is required.", label=label)]
             values[column] = value
         return values, errors
 
@@ -678,10 +708,17 @@ def reference_errors(
         )
         for errors, record in zip(found, records, strict=True):
             if record.get(column) is not None and record[column] not in existing:
-                errors[column] = [
-                    f"{definition.label}: no {definition.reference} record with id {record[column]}."
-                ]
+                errors[column] = [_no_referenced_record(definition, record[column])]
     return found
+
+
+def _no_referenced_record(definition: CustomField, value: Any) -> str:
+    return N_(
+        "%(label)s: no %(type)s record with id %(id)s.",
+        label=definition.label,
+        type=definition.reference,
+        id=value,
+    )
 
 
 def pointing_at(session: TenantSession, table: str) -> list[CustomField]:

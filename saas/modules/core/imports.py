@@ -54,8 +54,9 @@ PREVIEW_ROWS = 10
 DRY_RUN_ROWS = 5_000
 """A dry run counts outcomes over this many rows at most, so that it answers within a request."""
 DELIMITERS = (",", ";", "\t", "|")
-TOO_LARGE = (
-    f"The file is larger than the {MAX_FILE_BYTES >> 20} MB an import takes; split it into smaller files."
+TOO_LARGE = N_(
+    "The file is larger than the %(megabytes)s MB an import takes; split it into smaller files.",
+    megabytes=MAX_FILE_BYTES >> 20,
 )
 JOB_TIMEOUT_SECONDS = 3_600
 RUN_IMPORT = "saas.modules.core.imports.run_import"
@@ -265,7 +266,9 @@ def _base_target(session: TenantSession, record_type: RecordType) -> ImportTarge
         return record_type.import_target()
     definition = objects.object_for_table(session, record_type.table)
     if definition is None:  # record types list live objects only
-        raise NotFound(f"This workspace has no custom object stored in {record_type.table!r}.")
+        raise NotFound(
+            N_("This workspace has no custom object stored in %(table)s.", table=repr(record_type.table))
+        )
     return object_target(definition)
 
 
@@ -274,13 +277,15 @@ def _no_target(session: TenantSession, entity: str, choices: list[RecordType]) -
     known = registry.record_type(session, entity)
     module = registry.get(known.module) if known is not None and _importable(known) else None
     if known is not None and module is not None:
-        message = (
-            f"{known.plural} cannot be imported while the {module.title} module is switched off "
-            "for this workspace."
+        message = N_(
+            "%(records)s cannot be imported while the %(module)s module is switched off for this workspace.",
+            records=known.plural,
+            module=module.title,
         )
         return ValidationError(message, {"entity": [message]})
     return ValidationError(
-        "Choose what to import.", {"entity": [f"One of {', '.join(t.table for t in choices)}."]}
+        "Choose what to import.",
+        {"entity": [N_("One of: %(choices)s.", choices=", ".join(t.table for t in choices))]},
     )
 
 
@@ -299,8 +304,12 @@ def decode_csv(content: bytes) -> str:
         decoded = content.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         raise _file_error(
-            f"The file is not UTF-8 text (byte 0x{error.object[error.start]:02x} at position {error.start}). "
-            "Save it as “CSV UTF-8” and upload it again."
+            N_(
+                "The file is not UTF-8 text (byte %(byte)s at position %(position)s). Save it as “CSV UTF-8” "
+                "and upload it again.",
+                byte=format(error.object[error.start], "#04x"),
+                position=error.start,
+            )
         ) from error
     if "\x00" in decoded:
         raise _file_error("The file contains NUL bytes: it is not a CSV text file (a spreadsheet, perhaps?).")
@@ -349,7 +358,9 @@ class CsvRows:
                 if row_number > 1 and any(value.strip() for value in values):
                     yield row_number, values
         except csv.Error as error:
-            raise _file_error(f"The file is not valid CSV near row {reader.line_num}: {error}.") from error
+            raise _file_error(
+                N_("The file is not valid CSV near row %(row)s: %(error)s.", row=reader.line_num, error=error)
+            ) from error
 
     def _reader(self) -> Any:
         # strict: a stray quote is reported, not silently merged with the rows after it.
@@ -360,7 +371,9 @@ class CsvRows:
         try:
             return [header.strip() for header in next(reader, [])]
         except csv.Error as error:
-            raise _file_error(f"The file's header row is not valid CSV: {error}.") from error
+            raise _file_error(
+                N_("The file's header row is not valid CSV: %(error)s.", error=error)
+            ) from error
 
 
 def _rows_of(job: ImportJob) -> CsvRows:
@@ -377,13 +390,31 @@ def missing_required(target: ImportTarget, columns: dict[str, int]) -> list[str]
 def missing_columns_error(target: ImportTarget, missing: list[str], headers: list[str]) -> ValidationError:
     labels = {f.name: f.label for f in target.fields}
     names = ", ".join(labels[name] for name in missing)
-    why = " (it is how duplicates are found)" if "email" in missing else ""
-    message = f"Map a column to {names}: it is required to import {target.named}{why}."
+    values = {"fields": names, "records": target.named}
     if len(headers) == 1:
-        message += (
-            f" Only one column was found (header “{headers[0][:60]}”): separate columns with commas, "
-            "semicolons or tabs."
+        values["header"] = headers[0][:60]
+        message = (
+            N_(
+                "Map a column to %(fields)s: it is required to import %(records)s (it is how duplicates are "
+                "found). Only one column was found (header “%(header)s”): separate columns with commas, "
+                "semicolons or tabs.",
+                **values,
+            )
+            if "email" in missing
+            else N_(
+                "Map a column to %(fields)s: it is required to import %(records)s. Only one column was found "
+                "(header “%(header)s”): separate columns with commas, semicolons or tabs.",
+                **values,
+            )
         )
+    elif "email" in missing:
+        message = N_(
+            "Map a column to %(fields)s: it is required to import %(records)s (it is how duplicates are "
+            "found).",
+            **values,
+        )
+    else:
+        message = N_("Map a column to %(fields)s: it is required to import %(records)s.", **values)
     return ValidationError(message, {name: ["Required."] for name in missing})
 
 
@@ -433,7 +464,13 @@ def _checked_columns(target: ImportTarget, headers: list[str], columns: dict[str
     checked: dict[str, int] = {}
     for name, index in columns.items():
         if name not in known:
-            errors[name] = [f"Not a field of {target.named}; one of {', '.join(sorted(known))}."]
+            errors[name] = [
+                N_(
+                    "Not a field of %(records)s; one of %(fields)s.",
+                    records=target.named,
+                    fields=", ".join(sorted(known)),
+                )
+            ]
         elif index is None or index == "":
             continue
         elif isinstance(index, str) and index in headers:  # a header name
@@ -441,7 +478,7 @@ def _checked_columns(target: ImportTarget, headers: list[str], columns: dict[str
         elif isinstance(index, int | str) and str(index).isdigit() and int(index) < len(headers):
             checked[name] = int(index)
         else:
-            errors[name] = [f"No column {index!r} in the file."]
+            errors[name] = [N_("No column %(column)s in the file.", column=repr(index))]
     if errors:
         raise ValidationError("The column mapping does not fit the file.", errors)
     missing = missing_required(target, checked)
@@ -465,6 +502,21 @@ IMPORT_STATUSES = {
     "failed": N_("failed"),
 }
 """What an import's status (a CSV import's or another CRM's) reads as on its pages."""
+
+
+MAPPING_FIXED = {
+    "queued": N_("This import is queued; its mapping can no longer change."),
+    "running": N_("This import is running; its mapping can no longer change."),
+    "done": N_("This import is done; its mapping can no longer change."),
+    "failed": N_("This import failed; its mapping can no longer change."),
+}
+ALREADY_STARTED = {
+    "queued": N_("This import is queued already."),
+    "running": N_("This import is running already."),
+    "done": N_("This import is done already."),
+}
+"""Why an import in each status refuses a change or a start (a CSV import's or another CRM's): a whole
+sentence each, as the status word declines with its sentence in other languages."""
 
 
 def import_status_label(status: str) -> str:
@@ -493,7 +545,7 @@ def get_import(session: TenantSession, job_id: uuid.UUID, *, for_update: bool = 
         query = query.with_for_update().execution_options(populate_existing=True)
     job = session.scalar(query)
     if job is None:
-        raise NotFound(f"No import with id {job_id}.")
+        raise NotFound(N_("No import with id %(id)s.", id=job_id))
     return job
 
 
@@ -506,7 +558,7 @@ def set_columns(session: TenantSession, job_id: uuid.UUID, columns: dict[str, An
     """Replace the mapping of an import that has not started; refuses a mapping without required fields."""
     job = get_import(session, job_id)
     if job.status != "pending":
-        raise Conflict(f"This import is {job.status}; its mapping can no longer change.")
+        raise Conflict(MAPPING_FIXED.get(job.status, MAPPING_FIXED["running"]))
     target = import_target(session, job.entity)
     job.mapping = {**job.mapping, "columns": _checked_columns(target, job.mapping["headers"], columns)}
     session.flush()
@@ -517,7 +569,7 @@ def start_import(session: TenantSession, job_id: uuid.UUID) -> ImportJob:
     """Queue the import (or resume a failed or stalled one) once this transaction commits."""
     job = get_import(session, job_id, for_update=True)
     if job.status not in ("pending", "failed") and not is_stalled(job):
-        raise Conflict(f"This import is {job.status} already.")
+        raise Conflict(ALREADY_STARTED.get(job.status, ALREADY_STARTED["running"]))
     target = import_target(session, job.entity)
     missing = missing_required(target, job.mapping["columns"])
     if missing:
@@ -650,7 +702,15 @@ def _validate_row(
         return (
             mapped,
             None,
-            {"_schema": [f"The row has {len(values)} values; the header has {len(headers)}."]},
+            {
+                "_schema": [
+                    N_(
+                        "The row has %(values)s values; the header has %(headers)s.",
+                        values=len(values),
+                        headers=len(headers),
+                    )
+                ]
+            },
         )
     plain = {name: value for name, value in mapped.items() if not name.startswith(custom_fields.PREFIX)}
     custom, errors = load_custom(mapped)
@@ -665,7 +725,11 @@ def _validate_row(
     record |= custom
     errors = target.row_rule(record)
     if not errors and target.dedupe_key(record) is None:
-        errors = {target.required[0]: [f"Required: {target.named} are matched by it to find duplicates."]}
+        errors = {
+            target.required[0]: [
+                N_("Required: %(records)s are matched by it to find duplicates.", records=target.named)
+            ]
+        }
     return mapped, None if errors else record, errors
 
 

@@ -131,8 +131,8 @@ def chosen_values(kind: MergeKind, survivor: Any, other: Any, choices: dict[str,
     unknown = sorted(set(choices) - known)
     if unknown:
         raise ValidationError(
-            f"A {kind.key} has no field {', '.join(unknown)} to merge.",
-            {"fields": [f"Choose among: {', '.join(sorted(known))}."]},
+            N_("No field %(fields)s to merge.", fields=", ".join(unknown)),
+            {"fields": [N_("Choose among: %(choices)s.", choices=", ".join(sorted(known)))]},
         )
     bad = sorted(name for name, side in choices.items() if side not in SIDES)
     if bad:
@@ -161,7 +161,8 @@ def chosen_custom_values(
     unknown = sorted(set(wanted) - set(theirs))
     if unknown:
         raise ValidationError(
-            f"No custom field {', '.join(unknown)} to merge.", {"fields": ["Use cf_<key> of a custom field."]}
+            N_("No custom field %(fields)s to merge.", fields=", ".join(unknown)),
+            {"fields": [N_("Use cf_<key> of a custom field.")]},
         )
     taken = {}
     for key, value in theirs.items():
@@ -186,7 +187,7 @@ def merge_records(
     """Merge ``other_id`` into ``survivor_id``: all or nothing (a savepoint undoes a failure midway)."""
     if survivor_id == other_id:
         raise ValidationError(
-            f"A {kind.key} cannot be merged with itself.", {"merge_id": ["Choose another."]}
+            N_("A record cannot be merged with itself."), {"merge_id": [N_("Choose another.")]}
         )
     model = kind.model
     # Both rows locked in id order, so two merges of the same pair cannot deadlock or interleave.
@@ -199,7 +200,7 @@ def merge_records(
     found = {row.id: row for row in rows}
     for record_id in (survivor_id, other_id):
         if record_id not in found:
-            raise NotFound(f"No {kind.key} with id {record_id}.")
+            raise NotFound(N_("No record with id %(id)s.", id=record_id))
     survivor, other = found[survivor_id], found[other_id]
     choices = choices or {}
     plain = {name: side for name, side in choices.items() if not name.startswith(custom_fields.PREFIX)}
@@ -232,8 +233,10 @@ def merge_records(
             session.flush()
     except IntegrityError as error:
         raise Conflict(
-            f"These {kind.key}s cannot be merged: a linked record would be duplicated "
-            f"({error.orig.diag.table_name if error.orig is not None else 'unknown table'})."
+            N_(
+                "These records cannot be merged: a linked record would be duplicated (%(table)s).",
+                table=error.orig.diag.table_name if error.orig is not None else "unknown table",
+            )
         ) from error
     session.refresh(survivor)
     kind.service.emit(session, "updated", survivor)

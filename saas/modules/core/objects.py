@@ -35,6 +35,7 @@ from sqlalchemy.orm import DeclarativeBase, mapped_column
 
 from saas.db import NAMING_CONVENTION, TENANT_SCHEMA_PLACEHOLDER, TenantSession
 from saas.errors import Conflict, NotFound, ValidationError
+from saas.i18n import N_
 from saas.modules.core.models import Activity, CustomField, CustomObject, SavedView, search_vector_column
 from saas.modules.core.services import RecordService
 from saas.modules.core.workspace_settings import audit_admin_change
@@ -123,7 +124,10 @@ class ObjectRecordService(RecordService):
         name = (record.name or "").strip()
         if not name:
             label = self.definition.name_label
-            raise ValidationError(f"{label} is required.", {"name": [f"Enter the {label.lower()}."]})
+            raise ValidationError(
+                N_("%(label)s is required.", label=label),
+                {"name": [N_("Enter the %(label)s.", label=label.lower())]},
+            )
         record.name = name
 
 
@@ -189,7 +193,7 @@ def list_objects(session: TenantSession, *, deleted: bool = False) -> list[Custo
 def get_object(session: TenantSession, object_id: uuid.UUID) -> CustomObject:
     definition = session.get(CustomObject, object_id)
     if definition is None:
-        raise NotFound(f"No custom object with id {object_id}.")
+        raise NotFound(N_("No custom object with id %(id)s.", id=object_id))
     return definition
 
 
@@ -197,7 +201,7 @@ def object_by_key(session: TenantSession, key: str) -> CustomObject:
     """A live object by its key (URLs and the API name objects by key), or :class:`NotFound`."""
     found = next((o for o in live_objects(session) if o.key == key), None)
     if found is None:
-        raise NotFound(f"This workspace has no custom object {key!r}.")
+        raise NotFound(N_("This workspace has no custom object %(key)s.", key=repr(key)))
     return found
 
 
@@ -237,12 +241,20 @@ def _refuse(message: str, field: str) -> ValidationError:
     return ValidationError(message, {field: [message]})
 
 
+GIVE_THE_OBJECT = {
+    "singular": N_("Give the object a singular name."),
+    "plural": N_("Give the object a plural name."),
+    "name_label": N_("Give the object a label for its name field."),
+}
+"""What a missing required text of an object's definition is refused with, a whole sentence each."""
+
+
 def _text(data: dict[str, Any], name: str, limit: int, *, required: bool = True) -> str | None:
     value = str(data.get(name) or "").strip()
     if required and not value:
-        raise _refuse(f"Give the object a {name.replace('_', ' ')}.", name)
+        raise _refuse(GIVE_THE_OBJECT[name], name)
     if len(value) > limit:
-        raise _refuse(f"At most {limit} characters.", name)
+        raise _refuse(N_("At most %(count)s characters.", count=limit), name)
     if "%" in value:  # the pages' phrases are format strings ("No vehicles match “%(query)s”.")
         raise _refuse("Names cannot hold %.", name)
     return value or None
@@ -271,7 +283,7 @@ def _apply(definition: CustomObject, data: dict[str, Any]) -> None:
     if "icon" in data:
         icon = str(data.get("icon") or "box")
         if icon not in ICONS:
-            raise _refuse(f"Choose one of the icons: {', '.join(ICONS)}.", "icon")
+            raise _refuse(N_("Choose one of the icons: %(icons)s.", icons=", ".join(ICONS)), "icon")
         definition.icon = icon
 
 
@@ -285,8 +297,13 @@ def define_object(session: TenantSession, data: dict[str, Any]) -> CustomObject:
     definition = check_object(data)
     taken = session.scalar(select(CustomObject).where(CustomObject.key == definition.key))
     if taken is not None:
-        hint = " by a deleted object: purge it first." if taken.deleted_at else "."
-        raise _refuse(f"{definition.key!r} is taken{hint}", "key")
+        key = repr(definition.key)
+        message = (
+            N_("%(key)s is taken by a deleted object: purge it first.", key=key)
+            if taken.deleted_at
+            else N_("%(key)s is taken.", key=key)
+        )
+        raise _refuse(message, "key")
     session.add(definition)
     session.flush()
     create_table(session.connection(), definition.table_name)
@@ -333,7 +350,9 @@ def update_object(session: TenantSession, object_id: uuid.UUID, changes: dict[st
     definition = get_object(session, object_id)
     unknown = set(changes) - {"singular", "plural", "name_label", "description", "icon"}
     if unknown:
-        raise _refuse(f"These cannot be changed: {', '.join(sorted(unknown))}.", sorted(unknown)[0])
+        raise _refuse(
+            N_("These cannot be changed: %(names)s.", names=", ".join(sorted(unknown))), sorted(unknown)[0]
+        )
     _apply(definition, changes)
     session.flush()
     _forget(session)
@@ -374,7 +393,13 @@ def purge_object(session: TenantSession, object_id: uuid.UUID) -> None:
     ).all()
     if pointing:
         names = ", ".join(f"{field.label} ({field.entity})" for field in pointing)
-        raise Conflict(f"These fields still point at {definition.plural}: {names}. Delete them first.")
+        raise Conflict(
+            N_(
+                "These fields still point at %(plural)s: %(fields)s. Delete them first.",
+                plural=definition.plural,
+                fields=names,
+            )
+        )
     session.execute(text(f"DROP TABLE IF EXISTS {quote_identifier(table)}"))
     session.execute(delete(CustomField).where(CustomField.entity == table))
     session.execute(delete(SavedView).where(SavedView.entity == table))

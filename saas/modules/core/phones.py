@@ -69,7 +69,10 @@ def normalise_phone(value: str | None, region: str | None, field_name: str = PHO
     text = (value or "").strip()
     if not text:
         return None
-    message = f"Not a phone number: write it with its country code, e.g. {example_number(region)}."
+    message = N_(
+        "Not a phone number: write it with its country code, e.g. %(example)s.",
+        example=example_number(region),
+    )
     try:
         number = phonenumbers.parse(text, region)
     except NumberParseException:
@@ -81,7 +84,7 @@ def normalise_phone(value: str | None, region: str | None, field_name: str = PHO
     if number.extension:
         stored += EXTENSION + number.extension
     if len(stored) > MAX_STORED_LENGTH:
-        too_long = f"At most {MAX_STORED_LENGTH} characters with the extension."
+        too_long = N_("At most %(count)s characters with the extension.", count=MAX_STORED_LENGTH)
         raise ValidationError(too_long, {field_name: [too_long]})
     return stored
 

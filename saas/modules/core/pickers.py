@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from saas.db import TenantSession, db
 from saas.errors import NotFound, ValidationError
+from saas.i18n import N_
 from saas.modules.core.services import search_condition
 from saas.modules.registry import RecordType, registry
 from saas.modules.switches import ModuleDisabled, enabled_module_keys
@@ -47,8 +48,10 @@ def pickable_type(session: TenantSession, table: str, enabled: Collection[str] |
     record_type = record_type or registry.record_type(session, table, enabled)
     if record_type is None or record_type.service is None:
         if registry.record_type(session, table) is not None:
-            raise ModuleDisabled(f"The module of {table} is switched off in this workspace.")
-        raise NotFound(f"No record type {table!r}.")
+            raise ModuleDisabled(
+                N_("The module of %(entity)s is switched off in this workspace.", entity=table)
+            )
+        raise NotFound(N_("No record type %(type)s.", type=repr(table)))
     return record_type
 
 
@@ -123,9 +126,9 @@ def resolve(
     if len(exact) == 1 or (len(found) == 1 and not exact):
         return (exact or found)[0].id
     if not found:
-        message = f"Nothing matches “{text}”: type another name, or leave it empty."
+        message = N_("Nothing matches “%(text)s”: type another name, or leave it empty.", text=text)
         raise ValidationError(message, {field: [message]})
-    message = f"Several records match “{text}”: choose one."
+    message = N_("Several records match “%(text)s”: choose one.", text=text)
     raise Ambiguous(message, {field: [message]}, exact or found)
 
 

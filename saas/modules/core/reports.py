@@ -229,35 +229,38 @@ def check_report(
     fields are its declared ones."""
     source = registry.report_source(entity)
     if source is None and not custom_fields.takes_fields(entity):
-        sources = "".join(f", {s.key}" for s in registry.report_sources())
+        types = ", ".join([*custom_fields.entities(), *(s.key for s in registry.report_sources())])
         raise ValidationError(
             "Unknown record type.",
-            {"entity": [f"Use one of: {', '.join(custom_fields.entities())}{sources} or a custom object's "
-                        "table."]},
-        )  # fmt: skip
+            {"entity": [N_("Use one of: %(types)s or a custom object's table.", types=types)]},
+        )
     if source is not None:
         groupable, summable = dict(source.groupable), dict(source.summable)
     else:
         groupable, summable = fields_among(entity, definitions)
     errors: dict[str, list[str]] = {}
     if group_by not in groupable:
-        errors["group_by"] = [f"Group by one of: {', '.join(groupable)}."]
+        errors["group_by"] = [N_("Group by one of: %(fields)s.", fields=", ".join(groupable))]
     if then_by and then_by not in groupable:
-        errors["then_by"] = [f"Then by one of: {', '.join(groupable)}."]
+        errors["then_by"] = [N_("Then by one of: %(fields)s.", fields=", ".join(groupable))]
     if measure not in MEASURES:
-        errors["measure"] = [f"Use one of: {', '.join(MEASURES)}."]
+        errors["measure"] = [N_("Use one of: %(measures)s.", measures=", ".join(MEASURES))]
     elif measure != "count" and field not in summable:
-        errors["field"] = [f"Sum or average one of: {', '.join(summable) or 'no numeric field here'}."]
+        errors["field"] = [
+            N_("Sum or average one of: %(fields)s.", fields=", ".join(summable))
+            if summable
+            else N_("There is no numeric field here to sum or average.")
+        ]
     if errors:
         raise ValidationError("Please correct the report.", errors)
     filters = filters or {}
     errors = {
-        f"{FILTER_PREFIX}{name}": [f"Filter on one of: {', '.join(groupable)}."]
+        f"{FILTER_PREFIX}{name}": [N_("Filter on one of: %(fields)s.", fields=", ".join(groupable))]
         for name in filters
         if name not in groupable
     }
     if len(filters) > MAX_FILTERS:
-        errors["filters"] = [f"At most {MAX_FILTERS} filters."]
+        errors["filters"] = [N_("At most %(count)s filters.", count=MAX_FILTERS)]
     if errors:
         raise ValidationError("Please correct the report's filters.", errors)
     custom = {
@@ -317,7 +320,10 @@ def _subject(session: TenantSession, entity: str) -> _Subject:
     declared = source or registry.record_type(session, entity)
     if declared is not None and declared.module not in enabled_module_keys(db.session, session.tenant.id):
         raise ModuleDisabled(
-            f"The {registry.get(declared.module).title} module is switched off for this workspace."
+            N_(
+                "The %(module)s module is switched off for this workspace.",
+                module=registry.get(declared.module).title,
+            )
         )
     if source is not None:
         rows = source.rows(session).subquery("report_source")

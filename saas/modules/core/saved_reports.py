@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from saas.db import TenantSession
 from saas.errors import NotFound, PermissionDenied, SaasError, ValidationError
+from saas.i18n import N_
 from saas.modules.core import reports
 from saas.modules.core.models import CustomField, SavedReport
 from saas.modules.registry import DashboardCard, NavEntry
@@ -52,7 +53,9 @@ def _kept(params: dict[str, Any]) -> dict[str, Any]:
         or not isinstance(filters, dict)
         or not all(isinstance(k, str) and isinstance(v, str) for k, v in filters.items())
     ):
-        message = f"A report has {', '.join(PARAMS)}: text, and filters as an object of text."
+        message = N_(
+            "A report has %(params)s: text, and filters as an object of text.", params=", ".join(PARAMS)
+        )
         raise ValidationError("The report's parameters are not valid.", {"params": [message]})
     missing = [name for name in ("entity", "group_by") if not params.get(name)]
     if missing:
@@ -111,7 +114,7 @@ def change(
     if changes.get("pinned") and not report.pinned:
         pinned = session.scalars(select(SavedReport.id).where(SavedReport.pinned.is_(True))).all()
         if len(pinned) >= MAX_PINNED:
-            message = f"The dashboard holds {MAX_PINNED} reports: unpin one first."
+            message = N_("The dashboard holds %(count)s reports: unpin one first.", count=MAX_PINNED)
             raise ValidationError(message, {"pinned": [message]})
     if "pinned" in changes:
         report.pinned = bool(changes["pinned"])

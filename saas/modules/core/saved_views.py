@@ -17,6 +17,7 @@ from sqlalchemy import or_, select
 
 from saas.db import TenantSession, db
 from saas.errors import NotFound, PermissionDenied, ValidationError
+from saas.i18n import N_
 from saas.modules.core import custom_fields, objects
 from saas.modules.core.models import CustomField, SavedView
 from saas.modules.core.schemas import ListQuery
@@ -75,13 +76,19 @@ def columns_among(entity: str, columns: Any, definitions: list[CustomField]) -> 
         return []
     own = _COLUMNS.get(entity) or (objects.LIST_COLUMNS if objects.is_object_table(entity) else None)
     if own is None:
-        message = f"The {entity} list shows fixed columns."
+        message = N_("The %(entity)s list shows fixed columns.", entity=entity)
         raise ValidationError(message, {"columns": [message]})
     known = [*own, *(f"{custom_fields.PREFIX}{custom_fields.key_of(d)}" for d in definitions)]
     unknown = [c for c in columns if c not in known]
     if unknown or len(columns) > MAX_PARAMETERS:
-        message = f"The {entity} list has the columns {', '.join(known)}."
-        detail = f"Unknown columns: {', '.join(unknown)}." if unknown else f"At most {MAX_PARAMETERS}."
+        message = N_(
+            "The %(entity)s list has the columns %(columns)s.", entity=entity, columns=", ".join(known)
+        )
+        detail = (
+            N_("Unknown columns: %(columns)s.", columns=", ".join(unknown))
+            if unknown
+            else N_("At most %(count)s.", count=MAX_PARAMETERS)
+        )
         raise ValidationError(detail, {"columns": [message]})
     return columns
 
@@ -101,7 +108,10 @@ def query_among(entity: str, query: Any, definitions: list[CustomField]) -> dict
     """:func:`clean_query` with the record type's custom field definitions given."""
     if not is_view_entity(entity):
         raise ValidationError(
-            "Views can be saved on " + ", ".join(custom_fields.entities()) + " and custom objects.",
+            N_(
+                "Views can be saved on %(types)s and custom objects.",
+                types=", ".join(custom_fields.entities()),
+            ),
             {"entity": ["Unknown record type."]},
         )
     if not isinstance(query, dict) or not all(
@@ -112,15 +122,19 @@ def query_among(entity: str, query: Any, definitions: list[CustomField]) -> dict
     # Empty values mean "any" on the list pages: they are not kept.
     query = {name: value.strip() for name, value in query.items() if value.strip() != ""}
     if len(query) > MAX_PARAMETERS:
-        raise ValidationError("Too many parameters.", {"query": [f"At most {MAX_PARAMETERS}."]})
+        raise ValidationError(
+            "Too many parameters.", {"query": [N_("At most %(count)s.", count=MAX_PARAMETERS)]}
+        )
     schema, service = list_query_and_service(entity)
     accepted = set(schema.fields) - PAGING
     errors: dict[str, list[str]] = {}
     for name, value in query.items():
         if not name.startswith(custom_fields.PREFIX) and name not in accepted:
-            errors[name] = [f"The {entity} list has no parameter {name!r}."]
+            errors[name] = [
+                N_("The %(entity)s list has no parameter %(name)s.", entity=entity, name=repr(name))
+            ]
         elif len(value) > MAX_VALUE:
-            errors[name] = [f"At most {MAX_VALUE} characters."]
+            errors[name] = [N_("At most %(count)s characters.", count=MAX_VALUE)]
     if errors:
         raise ValidationError("The view holds parameters its list does not accept.", errors)
     plain = {name: value for name, value in query.items() if not name.startswith(custom_fields.PREFIX)}
@@ -157,7 +171,7 @@ def create(session: TenantSession, user_id: uuid.UUID, data: dict[str, Any]) -> 
     entity = data.get("entity")
     query = clean_query(session, entity, data.get("query") or {})
     if entity not in entities_on(session):
-        raise ModuleDisabled(f"The module of {entity} is switched off in this workspace.")
+        raise ModuleDisabled(N_("The module of %(entity)s is switched off in this workspace.", entity=entity))
     columns = clean_columns(session, entity, data.get("columns") or [])
     view = SavedView(
         entity=entity, name=name, query=query, columns=columns, owner_user_id=user_id,

@@ -9,6 +9,7 @@ from typing import Any
 from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, validate, validates_schema
 
 from saas.api.serialization import CompiledDumpSchema
+from saas.i18n import N_
 from saas.modules.core.activities import LOGGED_KINDS, SYSTEM_KIND
 from saas.modules.core.emails import EmailNotValidError, check_email
 
@@ -92,7 +93,7 @@ class ContactIn(CleanInput):
     def _needs_a_name(self, data, partial=None, **kwargs):
         # On PATCH the stored record decides; the service checks the merged result.
         if not partial and not (data.get("first_name") or data.get("last_name")):
-            raise ValidationError(f"A {self.noun} needs a first or a last name.", "last_name")
+            raise ValidationError(N_("Enter a first or a last name."), "last_name")
 
 
 class DuplicateOut(Schema):

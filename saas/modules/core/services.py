@@ -16,6 +16,7 @@ from sqlalchemy.sql.elements import ColumnElement, False_
 
 from saas.db import TenantBase, TenantSession
 from saas.errors import NotFound, ValidationError
+from saas.i18n import N_
 from saas.modules.core.models import SEARCH_CONFIG, Account, Contact, fold_search_text
 from saas.modules.core.pagination import ListOrder, Page, SortKey, keyset_page, ordered_page
 from saas.modules.registry import registry
@@ -230,15 +231,19 @@ class RecordService(Generic[Record]):
         elif name.startswith(custom_fields.PREFIX):
             column = custom_fields.sort_column(definitions, name)
         else:
-            choices = ", ".join(self._sort_names(definitions)) or "nothing but their own order"
-            message = f"{self.noun.capitalize()} lists sort by {choices}; put - first for descending."
-            raise ValidationError(f"Unknown sort {sort!r}.", {"sort": [message]})
+            choices = ", ".join(self._sort_names(definitions))
+            message = (
+                N_("This list can sort by %(choices)s; put - first for descending.", choices=choices)
+                if choices
+                else N_("This list sorts by nothing but its own order.")
+            )
+            raise ValidationError(N_("Unknown sort %(sort)s.", sort=repr(sort)), {"sort": [message]})
         return ListOrder(sort, column, self.model.id, descending=sort.startswith("-"))
 
     def get(self, session: TenantSession, record_id: uuid.UUID) -> Record:
         record = session.get(self.model, record_id)
         if record is None:
-            raise NotFound(f"No {self.noun} with id {record_id}.")
+            raise NotFound(N_("No record with id %(id)s.", id=record_id))
         return record
 
     def normalised(

@@ -27,6 +27,7 @@ from sqlalchemy.orm import defer
 from saas.auth.services import workspace_members
 from saas.db import TenantSession, db
 from saas.errors import Conflict, NotFound, SaasError, ValidationError
+from saas.i18n import N_
 from saas.modules.core import custom_fields, imports
 from saas.modules.core.activities import acting_user_id, activities
 from saas.modules.core.models import Account, ExternalRecord, ImportJob, VendorImport, VendorImportRow
@@ -67,7 +68,10 @@ def _refuse(message: str, problems: dict[str, list[str]] | None = None) -> Valid
 def vendor_format(key: str) -> VendorFormat:
     vendor = VENDORS.get(key)
     if vendor is None:
-        raise _refuse("Choose the CRM the export comes from.", {"vendor": [f"One of {', '.join(VENDORS)}."]})
+        raise _refuse(
+            "Choose the CRM the export comes from.",
+            {"vendor": [N_("One of: %(choices)s.", choices=", ".join(VENDORS))]},
+        )
     return vendor
 
 
@@ -115,7 +119,9 @@ def pack(files: list[tuple[str, bytes]]) -> tuple[str, bytes]:
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for name, content in files:
             if content[:4] == b"PK\x03\x04":
-                raise _refuse(f"{name}: upload a ZIP on its own, or the CSV files without it.")
+                raise _refuse(
+                    N_("%(file)s: upload a ZIP on its own, or the CSV files without it.", file=name)
+                )
             archive.writestr(name.rsplit("/", 1)[-1] or "upload.csv", content)
     return files[0][0] if len(files) == 1 else "upload.zip", buffer.getvalue()
 
@@ -124,14 +130,25 @@ def read_bundle(vendor: VendorFormat, content: bytes) -> Bundle:
     """The export's object files, checked: refuses (before anything is written) an archive that is not
     one, too large, with nothing of this vendor in it, or a file that is not UTF-8 CSV with its id column."""
     if len(content) > MAX_UPLOAD_BYTES:
-        raise _refuse(f"The export is larger than {MAX_UPLOAD_BYTES >> 20} MB; export fewer objects at once.")
+        raise _refuse(
+            N_(
+                "The export is larger than %(megabytes)s MB; export fewer objects at once.",
+                megabytes=MAX_UPLOAD_BYTES >> 20,
+            )
+        )
     try:
         archive = zipfile.ZipFile(io.BytesIO(content))
         entries = [entry for entry in archive.infolist() if not entry.is_dir()]
     except zipfile.BadZipFile as error:
         raise _refuse("The upload is not a ZIP or CSV file the CRM exported.") from error
     if len(entries) > MAX_ENTRIES or sum(entry.file_size for entry in entries) > MAX_UNPACKED_BYTES:
-        raise _refuse(f"The archive holds more than {MAX_ENTRIES} files or {MAX_UNPACKED_BYTES >> 20} MB.")
+        raise _refuse(
+            N_(
+                "The archive holds more than %(files)s files or %(megabytes)s MB.",
+                files=MAX_ENTRIES,
+                megabytes=MAX_UNPACKED_BYTES >> 20,
+            )
+        )
     problems: dict[str, list[str]] = {}
     files: list[ObjectFile] = []
     users: dict[str, str] = {}
@@ -156,7 +173,12 @@ def read_bundle(vendor: VendorFormat, content: bytes) -> Bundle:
         assert spec is not None
         if spec.id_column not in index:
             problems[entry.filename] = [
-                f"No “{spec.id_column}” column: this is not {vendor.title}'s export of {spec.object}."
+                N_(
+                    "No “%(column)s” column: this is not %(vendor)s's export of %(object)s.",
+                    column=spec.id_column,
+                    vendor=vendor.title,
+                    object=spec.object,
+                )
             ]
             continue
         files.append(ObjectFile(spec, entry.filename, headers, rows, total, index))
@@ -164,7 +186,13 @@ def read_bundle(vendor: VendorFormat, content: bytes) -> Bundle:
         raise ValidationError("Some files of the export cannot be read; nothing was imported.", problems)
     if not files:
         names = ", ".join(f"{spec.files[0]}.csv" for spec in vendor.objects)
-        raise _refuse(f"None of the files is part of {vendor.title}'s export (looked for {names}).")
+        raise _refuse(
+            N_(
+                "None of the files is part of %(vendor)s's export (looked for %(files)s).",
+                vendor=vendor.title,
+                files=names,
+            )
+        )
     files.sort(key=lambda f: (KINDS_IN_ORDER.index(f.spec.kind), f.spec.object, f.filename))
     return Bundle(vendor, files, users)
 
@@ -316,16 +344,18 @@ def check_choices(bundle: Bundle, choices: dict[str, Any]) -> dict[str, dict[str
     for name, columns in choices.items():
         file = files.get(name)
         if file is None or not isinstance(columns, dict):
-            errors[name] = [f"Not an object of this export; one of {', '.join(files)}."]
+            errors[name] = [N_("Not an object of this export; one of %(objects)s.", objects=", ".join(files))]
             continue
         unknown = set(file.unknown_columns())
         for column, choice in columns.items():
             if column not in unknown:
                 errors[f"{name}.{column}"] = ["Not a column this import can choose for."]
             elif choice not in CHOICES:
-                errors[f"{name}.{column}"] = [f"One of {', '.join(CHOICES)}."]
+                errors[f"{name}.{column}"] = [N_("One of: %(choices)s.", choices=", ".join(CHOICES))]
             elif choice == "custom" and not custom_fields.takes_fields(file.spec.kind):
-                errors[f"{name}.{column}"] = [f"{file.spec.kind} take no custom fields."]
+                errors[f"{name}.{column}"] = [
+                    N_("%(records)s take no custom fields.", records=file.spec.kind)
+                ]
             else:
                 checked[name][column] = choice
     if errors:
@@ -346,7 +376,9 @@ def _unavailable(session: TenantSession, kind: str) -> str | None:
     if kind == "activities":
         return None
     if _record_type(session, kind) is None:
-        return f"This workspace does not take {kind} now (is their module switched off?)."
+        return N_(
+            "This workspace does not take %(records)s now (is their module switched off?).", records=kind
+        )
     return None
 
 
@@ -508,7 +540,7 @@ def _dry_outcomes(
     outcomes: list[tuple[str, str]] = [("new", "")] * len(rows)
     for i, row in enumerate(rows):
         if not row.external_id:
-            outcomes[i] = ("refused", f"No {file.spec.id_column}.")
+            outcomes[i] = ("refused", N_("No %(column)s.", column=file.spec.id_column))
     if file.spec.kind in BULK_KINDS:
         target = _bulk_target(session, file)
         job = _pseudo_job(target, None)
@@ -587,7 +619,7 @@ def get_vendor_import(
         query = query.with_for_update().execution_options(populate_existing=True)
     job = session.scalar(query)
     if job is None:
-        raise NotFound(f"No import from another CRM with id {import_id}.")
+        raise NotFound(N_("No import from another CRM with id %(id)s.", id=import_id))
     return job
 
 
@@ -600,11 +632,20 @@ def bundle_of(job: VendorImport) -> Bundle:
     return read_bundle(vendor_format(job.vendor), job.content)
 
 
+CHOICES_FIXED = {
+    "queued": N_("This import is queued; its choices can no longer change."),
+    "running": N_("This import is running; its choices can no longer change."),
+    "done": N_("This import is done; its choices can no longer change."),
+    "failed": N_("This import failed; its choices can no longer change."),
+}
+"""Why an import from another CRM in each status refuses new choices, a whole sentence each."""
+
+
 def set_choices(session: TenantSession, import_id: uuid.UUID, choices: dict[str, Any]) -> VendorImport:
     """The admin's edits of the suggested mapping; the dry run is made again with them."""
     job = get_vendor_import(session, import_id)
     if job.status != "pending":
-        raise Conflict(f"This import is {job.status}; its choices can no longer change.")
+        raise Conflict(CHOICES_FIXED.get(job.status, CHOICES_FIXED["running"]))
     bundle = bundle_of(job)
     merged = {
         obj: {**job.choices.get(obj, {}), **cols} for obj, cols in choices.items() if isinstance(cols, dict)
@@ -620,7 +661,7 @@ def start_vendor_import(session: TenantSession, import_id: uuid.UUID) -> VendorI
     A resumed run skips every row the first one imported, by its external id."""
     job = get_vendor_import(session, import_id, for_update=True)
     if job.status not in ("pending", "failed") and not imports.is_stalled(job):  # type: ignore[arg-type]
-        raise Conflict(f"This import is {job.status} already.")
+        raise Conflict(imports.ALREADY_STARTED.get(job.status, imports.ALREADY_STARTED["running"]))
     job.status, job.message, job.heartbeat_at = "queued", None, datetime.now(UTC)
     session.flush()
     _enqueue_after_commit(session, job.id)
@@ -750,7 +791,9 @@ def _run_file(
             fresh = [r for r, keep in zip(rows, is_fresh, strict=True) if keep]
             written = _Written()
             written.refused += [
-                (r, "refused", f"No {file.spec.id_column}.") for r in rows if not r.external_id
+                (r, "refused", N_("No %(column)s.", column=file.spec.id_column))
+                for r in rows
+                if not r.external_id
             ]
             if unavailable:
                 written.refused += [(r, "refused", unavailable) for r in fresh]

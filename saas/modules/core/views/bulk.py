@@ -85,7 +85,7 @@ def bulk_action(record_type: str):
     report = outcome.report
     flash(ngettext("%(num)d record changed.", "%(num)d records changed.", report.done), "success")
     if report.failed:
-        reasons = "; ".join(translate(failure["error"]) for failure in report.failures[:3])
+        reasons = "; ".join(bulk.shown_failure(failure) for failure in report.failures[:3])
         flash(ngettext("%(num)d record was refused: %(reasons)s", "%(num)d records were refused: %(reasons)s",
                        report.failed, reasons=reasons), "error")  # fmt: skip
     return redirect(back, 303)
@@ -114,7 +114,7 @@ def _progress(job_id: str) -> dict[str, Any]:
 def bulk_job(job_id: str):
     progress = _progress(job_id)
     return render_template(
-        "core/bulk_job.html", progress=progress, job_id=job_id,
+        "core/bulk_job.html", progress=progress, job_id=job_id, shown_failure=bulk.shown_failure,
         action_label=gettext(BULK_ACTION_LABELS.get(progress["action"], progress["action"])),
     )  # fmt: skip
 

@@ -52,7 +52,8 @@ def _too_large(error: RequestEntityTooLarge):
     if request.endpoint != "core.new_import":
         title, detail = translate(PAGE_TITLES[413]), translate(PAGE_DETAILS[413])
         return render_template("error.html", status=413, title=title, detail=detail), 413
-    return render_template("error.html", status=413, title="File too large", detail=imports.TOO_LARGE), 413
+    title, detail = translate(PAGE_TITLES[413]), translate(imports.TOO_LARGE)
+    return render_template("error.html", status=413, title=title, detail=detail), 413
 
 
 @pages.route("/imports/new", methods=["GET", "POST"])

@@ -114,7 +114,7 @@ def _merge_page(pages_of: RecordPages, kind: MergeKind, record_id: uuid.UUID):
     try:
         other = pages_of.service.get(session, uuid.UUID(other_param))  # unknown: a 404
     except ValueError as error:
-        raise NotFound(f"No {pages_of.singular} with id {other_param}.") from error
+        raise NotFound(N_("No record with id %(id)s.", id=other_param)) from error
     rows = _rows(kind, session)
     choices = {name: request.form.get(f"field_{name}", "") for name, _ in rows}
     message, status = None, 200

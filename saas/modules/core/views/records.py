@@ -29,7 +29,7 @@ from werkzeug.routing import BuildError
 from saas.auth.services import workspace_members
 from saas.db import TenantBase, db
 from saas.errors import ValidationError
-from saas.i18n import N_, from_local_input, local_input_value
+from saas.i18n import N_, from_local_input, local_input_value, translate
 from saas.modules.core import pickers, schemas, scoring, services
 from saas.modules.core.activities import LOGGED_KINDS, activities, shown_entry_text
 from saas.modules.core.blueprints import pages
@@ -704,8 +704,8 @@ def save_property(pages_of: RecordPages, record_id: uuid.UUID):
             )
             pages_of.service.update(session, record_id, loaded)
     except ValidationError as error:
-        messages = {field: [gettext(m) for m in found] for field, found in error.errors.items()}
-        return problem(422, "Invalid input", gettext(error.detail), errors=messages)
+        messages = {field: [translate(m) for m in found] for field, found in error.errors.items()}
+        return problem(422, "Invalid input", translate(error.detail), errors=messages)
     session.flush()
     record = pages_of.service.get(session, record_id)
     saved = {prop.name: prop for prop in record_properties(pages_of, record)}[name]
