@@ -38,7 +38,9 @@ def clean_scopes(
         )
     unknown = [name for name in names if name not in known and not _is_wildcard(name, known)]
     if unknown:
-        raise ValidationError(N_("Unknown scope."), {"scopes": [f"Unknown scope: {unknown[0][:100]}"]})
+        raise ValidationError(
+            N_("Unknown scope."), {"scopes": [N_("Unknown scope: %(scope)s", scope=unknown[0][:100])]}
+        )
     ensure_grantable(within, names, "this credential")
     return " ".join(names)
 

@@ -126,7 +126,7 @@ def create_api_token(session: Session, tenant_slug: str, email: str, name: str) 
     user = find_user_by_email(session, email)
     membership = membership_for(session, user.id, tenant_slug) if user else None
     if membership is None:
-        raise NotFound(f"{email} is not a member of tenant {tenant_slug}.")
+        raise NotFound(N_("%(email)s is not a member of tenant %(tenant)s.", email=email, tenant=tenant_slug))
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(
         tenant_id=membership.tenant_id,

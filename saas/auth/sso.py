@@ -114,7 +114,10 @@ def parse_domains(text: str) -> list[str]:
         if not domain:
             continue
         if not _DOMAIN.match(domain):
-            raise ValidationError(N_("Allowed domains are not valid."), {"allowed_domains": [f"{raw!r}"]})
+            raise ValidationError(
+                N_("Allowed domains are not valid."),
+                {"allowed_domains": [N_("Not a domain: %(entry)s", entry=raw[:100])]},
+            )
         if domain not in domains:
             domains.append(domain)
     return domains
@@ -192,7 +195,7 @@ def save_sso_config(
     except SsoRefused:
         raise ValidationError(
             N_("The identity provider's discovery document could not be read."),
-            {"issuer": [f"Nothing usable at {issuer}{DISCOVERY_PATH}."]},
+            {"issuer": [N_("Nothing usable at %(url)s.", url=issuer + DISCOVERY_PATH)]},
         ) from None
     if config is None:
         config = SsoConfig(tenant_id=tenant_id)

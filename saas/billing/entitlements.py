@@ -21,6 +21,7 @@ from saas.billing.models import BillingAccount, Plan
 from saas.billing.stripe_client import billing_enabled
 from saas.db import TenantRef, db
 from saas.errors import PaymentRequired
+from saas.i18n import N_
 
 
 class Lifecycle(StrEnum):
@@ -50,6 +51,36 @@ _STATUS_LIFECYCLE = {
 def lifecycle_for(status: str) -> Lifecycle:
     # A status Stripe adds later must not lock anyone out: treat it as needing attention, not as lapsed.
     return _STATUS_LIFECYCLE.get(status, Lifecycle.PAST_DUE)
+
+
+READ_ONLY_REFUSALS = {
+    READ_ONLY_REASONS["paused"]: N_(
+        "This workspace is read-only because the free trial ended without a payment method. You can still "
+        "sign in, read and export everything. An owner or admin can add a payment method under Settings > "
+        "Billing to make it writable again."
+    ),
+    READ_ONLY_REASONS["unpaid"]: N_(
+        "This workspace is read-only because invoices remain unpaid. You can still sign in, read and export "
+        "everything. An owner or admin can add a payment method under Settings > Billing to make it writable "
+        "again."
+    ),
+    READ_ONLY_REASONS["canceled"]: N_(
+        "This workspace is read-only because the subscription was cancelled. You can still sign in, read and "
+        "export everything. An owner or admin can add a payment method under Settings > Billing to make it "
+        "writable again."
+    ),
+    READ_ONLY_REASONS["incomplete_expired"]: N_(
+        "This workspace is read-only because the first payment never completed. You can still sign in, read "
+        "and export everything. An owner or admin can add a payment method under Settings > Billing to make "
+        "it writable again."
+    ),
+    UNPAID: N_(
+        "This workspace is read-only because the subscription is not paid. You can still sign in, read and "
+        "export everything. An owner or admin can add a payment method under Settings > Billing to make it "
+        "writable again."
+    ),
+}
+"""The refusal of a write while read-only, one whole sentence per reason (the reason is a clause of it)."""
 
 
 @dataclass(frozen=True)
@@ -155,16 +186,18 @@ def enforce_entitlements(tenant: TenantRef, membership: object) -> None:
     module_key = current_app.extensions.get(BLUEPRINT_MODULES, {}).get(request.blueprint)
     if module_key and not entitlements.includes_module(module_key):
         raise PaymentRequired(
-            f"The {entitlements.plan_name} plan does not include the {registry.get(module_key).title} "
-            "module. An owner or admin can change the plan under Settings > Billing.",
+            N_(
+                "The %(plan)s plan does not include the %(module)s module. An owner or admin can change the "
+                "plan under Settings > Billing.",
+                plan=entitlements.plan_name,
+                module=registry.get(module_key).title,
+            ),
             billing_url=billing_page_url(tenant),
         )
     if entitlements.can_write or request.method in SAFE_METHODS or _view_allowed_when_read_only():
         return
     raise PaymentRequired(
-        f"This workspace is read-only because {entitlements.read_only_reason}. You can still sign in, "
-        "read and export everything. An owner or admin can add a payment method under Settings > "
-        "Billing to make it writable again.",
+        READ_ONLY_REFUSALS.get(entitlements.read_only_reason or UNPAID, READ_ONLY_REFUSALS[UNPAID]),
         billing_url=billing_page_url(tenant),
         lifecycle=entitlements.lifecycle.value,
     )

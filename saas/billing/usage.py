@@ -25,6 +25,7 @@ from saas.billing.models import BillingAccount, Meter, UsageRecord
 from saas.billing.stripe_client import billing_enabled, stripe_api, stripe_error_summary
 from saas.db import TenantRef, db, tenant_session
 from saas.errors import NotFound, ValidationError
+from saas.i18n import N_
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +49,7 @@ def _record(
         raise ValueError("usage time must be timezone-aware")
     found = connection.execute(select(Meter.kind, Meter.free_allowance).where(Meter.key == meter)).first()
     if found is None:
-        raise NotFound(f"No meter '{meter}'.")
+        raise NotFound(N_("No meter '%(meter)s'.", meter=meter))
     kind, allowance = found
     # A gauge's billable quantity is what exceeds the free allowance, at the day's high-water mark.
     billable = quantity if kind == "event" else max(0, quantity - allowance)

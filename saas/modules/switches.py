@@ -54,9 +54,13 @@ def switchable_module(key: str) -> Module:
     module = registry.get(key)
     if module is None:
         known = ", ".join(sorted(m.key for m in registry if not m.always_on))
-        raise NotFound(f"No module '{key}'. Modules that can be switched: {known}.")
+        raise NotFound(
+            N_("No module '%(module)s'. Modules that can be switched: %(known)s.", module=key, known=known)
+        )
     if module.always_on:
-        raise ValidationError(f"The {module.title} module is always on.", {"module": ["always on"]})
+        raise ValidationError(
+            N_("The %(module)s module is always on.", module=module.title), {"module": [N_("always on")]}
+        )
     return module
 
 
@@ -101,8 +105,11 @@ def refuse_requests_to_disabled_modules(tenant: TenantRef, membership: object) -
     if key and not is_module_enabled(db.session, tenant.id, key):
         title = registry.get(key).title
         raise ModuleDisabled(
-            f"The {title} module is switched off for this workspace; an owner or admin can switch it "
-            f"on under Settings > Modules. Its data is kept."
+            N_(
+                "The %(module)s module is switched off for this workspace; an owner or admin can switch it "
+                "on under Settings > Modules. Its data is kept.",
+                module=title,
+            )
         )
 
 

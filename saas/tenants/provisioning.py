@@ -69,7 +69,9 @@ def validate_slug(slug: str) -> str:
             {"slug": [N_("Use 3-40 lowercase letters, digits and single hyphens, not at either end.")]},
         )
     if slug in RESERVED_SLUGS:
-        raise ValidationError("Reserved workspace address.", {"slug": [f"'{slug}' is reserved."]})
+        raise ValidationError(
+            N_("Reserved workspace address."), {"slug": [N_("'%(slug)s' is reserved.", slug=slug)]}
+        )
     return slug
 
 
@@ -189,7 +191,7 @@ def check_tenant_fields(values: dict[str, str]) -> tuple[dict[str, str], dict[st
             checked[field] = cleaned
     slug = checked.get("slug") if "slug" not in errors else None
     if slug and db.session.scalar(select(Tenant.id).where(Tenant.slug == slug)):
-        errors["slug"] = [f"'{slug}' is already taken."]
+        errors["slug"] = [N_("'%(slug)s' is already taken.", slug=slug)]
     return checked, errors
 
 
@@ -283,7 +285,9 @@ def provision_tenant(
         session.rollback()
         if committed_elsewhere:
             _drop_committed_role(ref)
-        raise ProvisioningError(f"Workspace '{slug}' could not be created: it already exists.") from error
+        raise ProvisioningError(
+            N_("Workspace '%(slug)s' could not be created: it already exists.", slug=slug)
+        ) from error
     except BaseException:
         session.rollback()
         if committed_elsewhere:

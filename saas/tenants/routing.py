@@ -16,6 +16,7 @@ from saas.auth.models import Membership
 from saas.auth.services import membership_for
 from saas.db import TenantRef, TenantSession, db
 from saas.errors import PermissionDenied
+from saas.i18n import N_
 
 TenantGuard = Callable[[TenantRef, Membership], None]
 ACTOR_KEY = "actor_user_id"
@@ -40,11 +41,22 @@ def bind_request_to_tenant(tenant: TenantRef, membership: Membership) -> None:
         guard(tenant, membership)
 
 
+ROLE_REFUSALS = {
+    ("owner",): N_("Only workspace owners may do this."),
+    ("owner", "admin"): N_("Only workspace owners or admins may do this."),
+    ("admin", "owner"): N_("Only workspace admins or owners may do this."),
+}
+"""Who may do a thing, one whole sentence per set of roles (a list of roles does not decline alike)."""
+
+
 def require_role(*roles: str) -> None:
     """Refuse the request with 403 unless the member's role is one of ``roles``."""
     membership = g.get("membership")
     if membership is None or membership.role not in roles:
-        raise PermissionDenied("Only workspace " + " or ".join(f"{r}s" for r in roles) + " may do this.")
+        refusal = ROLE_REFUSALS.get(tuple(roles)) or N_(
+            "Only these workspace roles may do this: %(roles)s.", roles=", ".join(roles)
+        )
+        raise PermissionDenied(refusal)
 
 
 def current_tenant() -> TenantRef:

@@ -36,7 +36,9 @@ def _clean_events(events: Any) -> list[str]:
     names = sorted({str(name).strip() for name in events})
     bad = [name for name in names if name != ALL_EVENTS and not EVENT_NAME.match(name)]
     if bad:
-        raise ValidationError(N_("Unknown event name."), {"events": [f"Not an event name: {bad[0][:100]}"]})
+        raise ValidationError(
+            N_("Unknown event name."), {"events": [N_("Not an event name: %(name)s", name=bad[0][:100])]}
+        )
     return names
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from saas.errors import ValidationError
+from saas.i18n import N_
 
 MAX_URL_LENGTH = 2000
 
@@ -42,7 +43,9 @@ class UnsafeWebhookURL(ValidationError):
     """The URL is malformed or reaches an address the product must not call."""
 
     def __init__(self, reason: str) -> None:
-        super().__init__(f"Webhook URL refused: {reason}", {"url": [reason]})
+        # The detail stays one constant sentence and the reason a whole one of its own (marked where it is
+        # raised), so that a page shows both in the reader's language; the API adds the reason to the detail.
+        super().__init__(N_("Webhook URL refused."), {"url": [reason]})
         self.reason = reason
 
 
@@ -78,7 +81,7 @@ def resolve_addresses(host: str, port: int) -> list[Address]:
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as error:
-        raise UnsafeWebhookURL("the host name cannot be resolved.") from error
+        raise UnsafeWebhookURL(N_("The host name cannot be resolved.")) from error
     return [ipaddress.ip_address(info[4][0].split("%", 1)[0]) for info in infos]
 
 
@@ -90,19 +93,21 @@ def vet_webhook_url(
     ``resolve`` is asked once; raises UnsafeWebhookURL otherwise.
     """
     if not isinstance(url, str) or not url or len(url) > MAX_URL_LENGTH:
-        raise UnsafeWebhookURL(f"give an http or https URL of at most {MAX_URL_LENGTH} characters.")
+        raise UnsafeWebhookURL(
+            N_("Give an http or https URL of at most %(limit)s characters.", limit=MAX_URL_LENGTH)
+        )
     try:
         parts = urlsplit(url)
         port = parts.port or (443 if parts.scheme == "https" else 80)
     except ValueError as error:
-        raise UnsafeWebhookURL("the URL is malformed.") from error
+        raise UnsafeWebhookURL(N_("The URL is malformed.")) from error
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise UnsafeWebhookURL("give an http or https URL with a host name.")
+        raise UnsafeWebhookURL(N_("Give an http or https URL with a host name."))
     if parts.username or parts.password:
-        raise UnsafeWebhookURL("credentials in the URL are not allowed.")
+        raise UnsafeWebhookURL(N_("Credentials in the URL are not allowed."))
     addresses = tuple(dict.fromkeys(resolve(parts.hostname, port)))  # in the resolver's order, once each
     if not addresses or not all(address_allowed(a, allow_loopback) for a in addresses):
-        raise UnsafeWebhookURL("the host resolves to a private, loopback or link-local address.")
+        raise UnsafeWebhookURL(N_("The host resolves to a private, loopback or link-local address."))
     return WebhookTarget(
         url=url,
         scheme=parts.scheme,

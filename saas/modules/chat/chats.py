@@ -16,6 +16,7 @@ from sqlalchemy import case, func, select
 
 from saas.db import TenantSession
 from saas.errors import Conflict, NotFound, ValidationError
+from saas.i18n import N_
 from saas.modules.chat.events import announce, chat_channel, inbox_channel
 from saas.modules.chat.models import Chat, ChatMessage
 from saas.modules.core.activities import acting_user_id
@@ -49,7 +50,9 @@ def _body(body: str | None) -> str:
     if not body:
         raise ValidationError("Write a message.", {"body": ["Required."]})
     if len(body) > MAX_BODY:
-        raise ValidationError("The message is too long.", {"body": [f"At most {MAX_BODY} characters."]})
+        raise ValidationError(
+            "The message is too long.", {"body": [N_("At most %(limit)s characters.", limit=MAX_BODY)]}
+        )
     return body
 
 

@@ -56,7 +56,13 @@ def _bind_to_tenant(endpoint: str | None, values: dict | None) -> None:
 
 @widget.errorhandler(SaasError)
 def _refused(error: SaasError):
-    return problem(error.status, error.title, translate(error.detail), **error.extra)
+    extra = dict(error.extra)
+    if extra.get("errors"):  # the visitor reads the fields' messages too, in the widget's language
+        extra["errors"] = {
+            name: [translate(m) if isinstance(m, str) else m for m in messages]
+            for name, messages in extra["errors"].items()
+        }
+    return problem(error.status, error.title, translate(error.detail), **extra)
 
 
 @widget.errorhandler(HTTPException)

@@ -65,7 +65,9 @@ def classify(head: bytes, filename: str) -> str:
     """The content type to store and serve ``head`` (a file's first bytes) as; refuses what we never store."""
     extension = PurePath(filename.lower()).suffix
     if extension in REFUSED_EXTENSIONS:
-        raise UnsupportedFileType(f"Files of this kind ({extension}) are not accepted.")
+        raise UnsupportedFileType(
+            N_("Files of this kind (%(extension)s) are not accepted.", extension=extension)
+        )
     kind = filetype.guess(head)
     if kind is not None:
         if kind.mime in REFUSED_TYPES:

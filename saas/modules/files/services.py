@@ -25,6 +25,7 @@ from saas.config import Settings
 from saas.db import TenantSession, db
 from saas.errors import NotFound, SaasError, ValidationError
 from saas.exports import storage
+from saas.i18n import N_
 from saas.modules.files.content_types import SNIFF_BYTES, classify
 from saas.modules.files.models import StoredFile
 from saas.modules.registry import RecordType, registry
@@ -73,7 +74,7 @@ def record_type_of(session: TenantSession, table: str) -> RecordType:
     """The workspace's record type stored in ``table`` (its module on), or 404."""
     record_type = registry.record_type(session, table, enabled_module_keys(db.session, session.tenant.id))
     if record_type is None:
-        raise NotFound(f"No record type '{table}'.")
+        raise NotFound(N_("No record type '%(type)s'.", type=table))
     return record_type
 
 
@@ -168,18 +169,24 @@ def check_upload(session: TenantSession, size: int) -> None:
     """Refuse an empty file, one over the per-file limit, or one the workspace has no room left for."""
     settings = _settings()
     if size == 0:
-        raise ValidationError("The file is empty.", {"file": ["Choose a file with some content."]})
+        raise ValidationError(N_("The file is empty."), {"file": [N_("Choose a file with some content.")]})
     if size > settings.files_max_bytes:
         raise FileTooLarge(
-            f"The file is {megabytes(size)}; files of at most {megabytes(settings.files_max_bytes)} "
-            "are accepted (FILES_MAX_BYTES)."
+            N_(
+                "The file is %(size)s; files of at most %(limit)s are accepted (FILES_MAX_BYTES).",
+                size=megabytes(size),
+                limit=megabytes(settings.files_max_bytes),
+            )
         )
     used = stored_bytes(session)
     if used + size > settings.files_workspace_max_bytes:
         raise StorageFull(
-            f"The workspace holds {megabytes(used)} of files; with this one it would exceed its "
-            f"{megabytes(settings.files_workspace_max_bytes)} (FILES_WORKSPACE_MAX_BYTES). "
-            "Delete files it no longer needs."
+            N_(
+                "The workspace holds %(used)s of files; with this one it would exceed its %(limit)s "
+                "(FILES_WORKSPACE_MAX_BYTES). Delete files it no longer needs.",
+                used=megabytes(used),
+                limit=megabytes(settings.files_workspace_max_bytes),
+            )
         )
 
 

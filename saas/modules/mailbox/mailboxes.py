@@ -21,6 +21,7 @@ from sqlalchemy import select
 from saas.auth.crypto import encrypt_secret
 from saas.db import TenantSession
 from saas.errors import NotFound, ValidationError
+from saas.i18n import N_
 from saas.modules.mailbox.connections import check_server, open_imap, open_smtp
 from saas.modules.mailbox.models import SECURITIES, SHARING_LEVELS, Mailbox, MailThread
 from saas.modules.mailbox.oauth import OAuthProvider, store_token
@@ -59,8 +60,15 @@ def parse_exclusions(value: str | list[str] | None) -> list[str]:
         else:
             wrong.append(item)
     if wrong:
-        reason = "Some entries are neither an address nor a domain:"
-        raise ValidationError(reason, {"excluded": [f"{reason} {', '.join(wrong[:5])}"]})
+        entries = ", ".join(wrong[:5])
+        raise ValidationError(
+            N_("Some entries are neither an address nor a domain:"),
+            {
+                "excluded": [
+                    N_("Some entries are neither an address nor a domain: %(entries)s", entries=entries)
+                ]
+            },
+        )
     return sorted(set(found))
 
 

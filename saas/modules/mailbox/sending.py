@@ -18,6 +18,7 @@ from imapclient.imapclient import SENT
 
 from saas.db import TenantSession
 from saas.errors import Conflict, NotFound, ValidationError
+from saas.i18n import N_
 from saas.modules.mailbox import tracking
 from saas.modules.mailbox.connections import logout_quietly, open_imap, open_smtp
 from saas.modules.mailbox.models import Mailbox, MailMessage
@@ -92,7 +93,7 @@ def send_mail(
     if not subject:
         errors["subject"] = ["Give the message a subject."]
     if not (body or "").strip() or len(body) > MAX_BODY_CHARS:
-        errors["body"] = [f"Write the message (at most {MAX_BODY_CHARS} characters)."]
+        errors["body"] = [N_("Write the message (at most %(limit)s characters).", limit=MAX_BODY_CHARS)]
     if errors:
         raise ValidationError("Check the message.", errors)
     parent = None

@@ -121,7 +121,7 @@ def local_to_utc(session: Session, value: datetime) -> datetime:
 def get_campaign(session: Session, campaign_id: uuid.UUID) -> Campaign:
     campaign = session.get(Campaign, campaign_id)
     if campaign is None:
-        raise NotFound(f"No campaign with id {campaign_id}.")
+        raise NotFound(N_("No campaign with id %(id)s.", id=campaign_id))
     return campaign
 
 
@@ -129,20 +129,26 @@ def list_campaigns(session: Session) -> list[Campaign]:
     return list(session.scalars(select(Campaign).order_by(Campaign.created_at.desc(), Campaign.id)))
 
 
-def _text(data: dict[str, Any], name: str, label: str, limit: int) -> str:
+# What a missing or too long campaign text is refused with: (detail, field message), whole sentences.
+TEXT_REFUSALS = {
+    "name": (N_("Give the campaign's name."), N_("Give the campaign's name (at most %(limit)s characters).")),
+    "subject": (N_("Give the subject."), N_("Give the subject (at most %(limit)s characters).")),
+}
+
+
+def _text(data: dict[str, Any], name: str, limit: int) -> str:
     value = (data.get(name) or "").strip()
     if not value or len(value) > limit:
-        raise ValidationError(
-            f"Give the {label}.", {name: [f"Give the {label} (at most {limit} characters)."]}
-        )
+        detail, message = TEXT_REFUSALS[name]
+        raise ValidationError(detail, {name: [N_(message, limit=limit)]})
     return value
 
 
 def _clean(session: Session, data: dict[str, Any], partial: bool) -> dict[str, Any]:
     clean: dict[str, Any] = {}
-    for name, label, limit in (("name", "campaign's name", 200), ("subject", "subject", 200)):
+    for name, limit in (("name", 200), ("subject", 200)):
         if name in data or not partial:
-            clean[name] = _text(data, name, label, limit)
+            clean[name] = _text(data, name, limit)
     if "html_body" in data or not partial:
         clean["html_body"] = sanitise_html(data.get("html_body") or "")
     if "text_body" in data or not partial:
@@ -229,9 +235,14 @@ def create_campaign(session: Session, data: dict[str, Any]) -> Campaign:
 def _editable(session: Session, campaign_id: uuid.UUID) -> Campaign:
     campaign = session.scalar(select(Campaign).where(Campaign.id == campaign_id).with_for_update())
     if campaign is None:
-        raise NotFound(f"No campaign with id {campaign_id}.")
+        raise NotFound(N_("No campaign with id %(id)s.", id=campaign_id))
     if campaign.status not in EDITABLE:
-        raise Conflict(f"This campaign is {campaign.status}; only a draft or scheduled campaign can change.")
+        raise Conflict(
+            N_(
+                "This campaign is %(status)s; only a draft or scheduled campaign can change.",
+                status=campaign.status,
+            )
+        )
     return campaign
 
 

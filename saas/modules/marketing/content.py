@@ -85,7 +85,13 @@ def check_merge_fields(**bodies: str) -> None:
     for name, body in bodies.items():
         unknown = sorted({m.group(1) for m in _MERGE.finditer(body or "")} - set(MERGE_FIELDS))
         if unknown:
-            errors[name] = [f"Unknown merge field {unknown[0]!r}; use: {', '.join(MERGE_FIELDS)}."]
+            errors[name] = [
+                N_(
+                    "Unknown merge field %(field)s; use: %(fields)s.",
+                    field=repr(unknown[0]),
+                    fields=", ".join(MERGE_FIELDS),
+                )
+            ]
     if errors:
         raise ValidationError(N_("The content names unknown merge fields."), errors)
 

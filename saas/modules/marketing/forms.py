@@ -80,7 +80,7 @@ def list_forms(session: Session) -> list[MarketingForm]:
 def get_form(session: Session, form_id: uuid.UUID) -> MarketingForm:
     form = session.get(MarketingForm, form_id)
     if form is None:
-        raise NotFound(f"No form with id {form_id}.")
+        raise NotFound(N_("No form with id %(id)s.", id=form_id))
     return form
 
 
@@ -93,12 +93,15 @@ def _clean(session: Session, data: dict[str, Any]) -> dict[str, Any]:
     fields = list(dict.fromkeys([*REQUIRED_FIELDS, *(data.get("fields") or [])]))
     unknown = [f for f in fields if f not in FORM_FIELDS]
     if unknown:
-        raise ValidationError(N_("Unknown field."), {"fields": [f"Use any of: {', '.join(FORM_FIELDS)}."]})
+        raise ValidationError(
+            N_("Unknown field."), {"fields": [N_("Use any of: %(choices)s.", choices=", ".join(FORM_FIELDS))]}
+        )
     purposes = list(dict.fromkeys(data.get("purposes") or []))
     known = {p.key for p in consent.list_purposes(session)}
     if any(p not in known for p in purposes):
         raise ValidationError(
-            N_("Unknown purpose."), {"purposes": [f"Use any of: {', '.join(sorted(known))}."]}
+            N_("Unknown purpose."),
+            {"purposes": [N_("Use any of: %(choices)s.", choices=", ".join(sorted(known)))]},
         )
     thank_you = (data.get("thank_you") or "Thank you!").strip()[:500]
     return {

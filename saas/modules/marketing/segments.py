@@ -138,18 +138,18 @@ def _rule_errors(rule: Any) -> list[str]:
     field, op, value = rule.get("field"), rule.get("op"), rule.get("value")
     fields = rule_fields()
     if field not in fields:
-        return [f"Unknown field; use one of: {', '.join(fields)}."]
+        return [N_("Unknown field; use one of: %(choices)s.", choices=", ".join(fields))]
     if op not in fields[field]:
-        return [f"Use one of: {', '.join(fields[field])}."]
+        return [N_("Use one of: %(choices)s.", choices=", ".join(fields[field]))]
     if field not in FIELDS:
         return registry.segment_fields()[field].check(op, value)
     if field in ("created", "activity"):
         if not isinstance(value, int) or isinstance(value, bool) or not 0 < value <= 36500:
             return ["Give a whole number of days (1 to 36500)."]
     elif field == "lifecycle_stage" and value not in LIFECYCLE_STAGES:
-        return [f"Use one of: {', '.join(LIFECYCLE_STAGES)}."]
+        return [N_("Use one of: %(choices)s.", choices=", ".join(LIFECYCLE_STAGES))]
     elif field == "consent_email_marketing" and value not in CONSENT_STATES:
-        return [f"Use one of: {', '.join(CONSENT_STATES)}."]
+        return [N_("Use one of: %(choices)s.", choices=", ".join(CONSENT_STATES))]
     elif op not in ("is_set", "is_not_set") and (not isinstance(value, str) or not value.strip()):
         return ["Give a value."]
     elif isinstance(value, str) and len(value) > 200:
@@ -162,7 +162,7 @@ def clean_rules(rules: Any) -> list[dict[str, Any]]:
     if not isinstance(rules, list):
         raise ValidationError(N_("Rules must be a list."), {"rules": [N_("Give a list of rules.")]})
     if len(rules) > MAX_RULES:
-        raise ValidationError(N_("Too many rules."), {"rules": [f"At most {MAX_RULES}."]})
+        raise ValidationError(N_("Too many rules."), {"rules": [N_("At most %(limit)s.", limit=MAX_RULES)]})
     errors = {f"rules.{i}": messages for i, rule in enumerate(rules) if (messages := _rule_errors(rule))}
     if errors:
         raise ValidationError(N_("Some rules are not valid."), errors)
@@ -203,7 +203,7 @@ def count_and_preview(session: Session, segment: Segment) -> tuple[int, list[Con
 def get_segment(session: Session, segment_id: uuid.UUID) -> Segment:
     segment = session.get(Segment, segment_id)
     if segment is None:
-        raise NotFound(f"No segment with id {segment_id}.")
+        raise NotFound(N_("No segment with id %(id)s.", id=segment_id))
     return segment
 
 
@@ -222,7 +222,10 @@ def _clean(data: dict[str, Any], partial: bool) -> dict[str, Any]:
         clean["name"] = name
     if "kind" in data or not partial:
         if data.get("kind", "rules") not in SEGMENT_KINDS:
-            raise ValidationError(N_("Invalid kind."), {"kind": [f"Use one of: {', '.join(SEGMENT_KINDS)}."]})
+            raise ValidationError(
+                N_("Invalid kind."),
+                {"kind": [N_("Use one of: %(choices)s.", choices=", ".join(SEGMENT_KINDS))]},
+            )
         clean["kind"] = data.get("kind", "rules")
     if "match" in data or not partial:
         if data.get("match", "all") not in ("all", "any"):
@@ -287,7 +290,9 @@ def set_members(session: Session, segment_id: uuid.UUID, contact_ids: list[uuid.
     known = set(session.scalars(select(Contact.id).where(Contact.id.in_(ids))))
     unknown = [str(i) for i in ids if i not in known]
     if unknown:
-        raise ValidationError(N_("Unknown contacts."), {"contact_ids": [f"No contact with id {unknown[0]}."]})
+        raise ValidationError(
+            N_("Unknown contacts."), {"contact_ids": [N_("No contact with id %(id)s.", id=unknown[0])]}
+        )
     if not ids:
         return 0
     inserted = session.execute(

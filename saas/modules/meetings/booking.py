@@ -89,7 +89,7 @@ def save_settings(session: TenantSession, user_id: uuid.UUID, data: dict[str, An
         except (TypeError, ValueError):
             numbers[name] = None
         if numbers[name] is None or not low <= numbers[name] <= high:
-            errors[name] = [f"{low} to {high}."]
+            errors[name] = [N_("%(low)s to %(high)s.", low=low, high=high)]
     if not errors and numbers["start_minute"] >= numbers["end_minute"]:
         errors["end_minute"] = [N_("Working hours end after they start.")]
     days = "".join(sorted({d for d in str(data.get("work_days") or "") if d in "1234567"}))

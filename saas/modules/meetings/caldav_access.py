@@ -71,7 +71,7 @@ def check_address(url: str) -> str:
     try:
         return vet_webhook_url(url, allow_loopback=loopback_allowed()).url
     except UnsafeWebhookURL as error:
-        raise ValidationError(f"Calendar address refused: {error.reason}", {"url": [error.reason]}) from None
+        raise ValidationError(N_("Calendar address refused."), {"url": [error.reason]}) from None
 
 
 @contextmanager

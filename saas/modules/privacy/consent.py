@@ -60,7 +60,10 @@ def get_purpose(session: Session, key: str) -> ConsentPurpose:
     purpose = session.scalar(select(ConsentPurpose).where(ConsentPurpose.key == key))
     if purpose is None:
         known = ", ".join(p.key for p in list_purposes(session))
-        raise ValidationError(f"Unknown purpose '{key}'.", {"purpose": [f"Use one of: {known}."]})
+        raise ValidationError(
+            N_("Unknown purpose '%(purpose)s'.", purpose=key),
+            {"purpose": [N_("Use one of: %(choices)s.", choices=known)]},
+        )
     return purpose
 
 
@@ -116,10 +119,18 @@ def needs_confirmation(purpose_key: str, status: str, source: str) -> bool:
     return status == "granted" and purpose_key in DOUBLE_OPT_IN_PURPOSES and source in UNCONFIRMED_SOURCES
 
 
+CHOICE_REFUSALS = {
+    "status": N_("Invalid status."),
+    "source": N_("Invalid source."),
+    "lawful_basis": N_("Invalid lawful basis."),
+}
+"""What a consent choice outside its list is refused with, one whole sentence per choice."""
+
+
 def _check_choice(name: str, value: str, allowed: tuple[str, ...]) -> None:
     if value not in allowed:
         raise ValidationError(
-            f"Invalid {name.replace('_', ' ')}.", {name: [f"Use one of: {', '.join(allowed)}."]}
+            CHOICE_REFUSALS[name], {name: [N_("Use one of: %(choices)s.", choices=", ".join(allowed))]}
         )
 
 
@@ -144,7 +155,7 @@ def record_consent(
     if not confirmed and needs_confirmation(purpose_key, status, context.source):
         status = "pending"
     if session.get(Contact, contact_id) is None:
-        raise NotFound(f"No contact with id {contact_id}.")
+        raise NotFound(N_("No contact with id %(id)s.", id=contact_id))
     purpose = get_purpose(session, purpose_key)
     if notice_version is None:
         notice = current_notice(session, purpose)
@@ -274,7 +285,7 @@ def parse_as_of(text: str | None) -> datetime | None:
         moment = datetime.fromisoformat(text)
     except ValueError:
         message = N_("Use a date such as 2024-05-31, or a date and time such as 2024-05-31T12:00:00Z.")
-        raise ValidationError(f"'{text[:40]}' is not a date.", {"as_of": [message]}) from None
+        raise ValidationError(N_("'%(text)s' is not a date.", text=text[:40]), {"as_of": [message]}) from None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 

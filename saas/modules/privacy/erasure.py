@@ -30,7 +30,10 @@ def start_erasure(session: TenantSession, request_id: uuid.UUID, actor: str) -> 
         raise Conflict(N_("Only an erasure request erases the person."))
     if request.status not in ("verified", "in_progress"):
         raise Conflict(
-            f"A {request.status.replace('_', ' ')} request cannot start an erasure; verify it first."
+            N_(
+                "A %(status)s request cannot start an erasure; verify it first.",
+                status=request.status.replace("_", " "),
+            )
         )
     request.status = "in_progress"
     request.trail.append(PrivacyRequestStep(action="erasure_queued", actor=actor))

@@ -73,7 +73,9 @@ def serve_hub_pages(blueprint: Blueprint, module_key: str | None = None) -> None
             tenant = public_workspace(values)
         else:
             title = registry.get(module_key).title
-            refusal = f"The {title} module is switched off for this workspace. Its data is kept."
+            refusal = N_(
+                "The %(module)s module is switched off for this workspace. Its data is kept.", module=title
+            )
             tenant = public_workspace(values, module_key, refusal=refusal)
         g.hub_tenant = tenant
         g.hub_ref = tenant.ref

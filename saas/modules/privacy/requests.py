@@ -54,15 +54,20 @@ def open_request(
     """A new request; verified at once when the opener names how the person proved their identity."""
     if kind not in REQUEST_KINDS:
         raise ValidationError(
-            N_("Invalid request type."), {"kind": [f"Use one of: {', '.join(REQUEST_KINDS)}."]}
+            N_("Invalid request type."),
+            {"kind": [N_("Use one of: %(choices)s.", choices=", ".join(REQUEST_KINDS))]},
         )
     if verification_method is not None and verification_method not in VERIFICATION_METHODS:
         raise ValidationError(
             N_("Invalid verification method."),
-            {"verification_method": [f"Use one of: {', '.join(VERIFICATION_METHODS)}."]},
+            {
+                "verification_method": [
+                    N_("Use one of: %(choices)s.", choices=", ".join(VERIFICATION_METHODS))
+                ]
+            },
         )
     if session.get(Contact, contact_id) is None:
-        raise NotFound(f"No contact with id {contact_id}.")
+        raise NotFound(N_("No contact with id %(id)s.", id=contact_id))
     received = datetime.now(UTC)
     request = PrivacyRequest(
         kind=kind,
@@ -86,7 +91,7 @@ def open_request(
 def get_request(session: TenantSession, request_id: uuid.UUID) -> PrivacyRequest:
     request = session.get(PrivacyRequest, request_id)
     if request is None:
-        raise NotFound(f"No privacy request with id {request_id}.")
+        raise NotFound(N_("No privacy request with id %(id)s.", id=request_id))
     return request
 
 
@@ -113,7 +118,11 @@ def verify_request(session: TenantSession, request_id: uuid.UUID, method: str, a
     if method not in VERIFICATION_METHODS:
         raise ValidationError(
             N_("Invalid verification method."),
-            {"verification_method": [f"Use one of: {', '.join(VERIFICATION_METHODS)}."]},
+            {
+                "verification_method": [
+                    N_("Use one of: %(choices)s.", choices=", ".join(VERIFICATION_METHODS))
+                ]
+            },
         )
     if request.status != "received":
         raise Conflict(N_("Only a request that was just received needs verifying."))
@@ -141,11 +150,16 @@ def set_request_status(
     request = get_request(session, request_id)
     if status not in STAFF_STATUSES:
         raise ValidationError(
-            N_("Invalid status."), {"status": [f"Use one of: {', '.join(STAFF_STATUSES)}."]}
+            N_("Invalid status."),
+            {"status": [N_("Use one of: %(choices)s.", choices=", ".join(STAFF_STATUSES))]},
         )
     if request.status not in STAFF_STATUSES[status]:
         raise Conflict(
-            f"A {request.status.replace('_', ' ')} request cannot become {status.replace('_', ' ')}."
+            N_(
+                "A %(status)s request cannot become %(wanted)s.",
+                status=request.status.replace("_", " "),
+                wanted=status.replace("_", " "),
+            )
         )
     if status != "rejected" and request.verification_method is None:
         raise Conflict(N_("Verify the person's identity first."))

@@ -29,7 +29,7 @@ from saas.modules.registry import DataSubject, registry
 def data_subject(session: Session, contact_id: uuid.UUID) -> DataSubject:
     contact = session.get(Contact, contact_id)
     if contact is None:
-        raise NotFound(f"No contact with id {contact_id}.")
+        raise NotFound(N_("No contact with id %(id)s.", id=contact_id))
     return DataSubject(contact_id=contact.id, email=contact.email)
 
 

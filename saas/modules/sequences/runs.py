@@ -23,6 +23,7 @@ from saas.automation import clock
 from saas.automation.runs import Automation, Outcome, once_key
 from saas.db import TenantSession, db
 from saas.errors import NotFound
+from saas.i18n import N_
 from saas.modules.sequences.definitions import UNITS
 from saas.modules.sequences.models import Sequence, SequenceEmail, SequenceEnrolment, SequenceEvent
 from saas.modules.switches import is_module_enabled
@@ -87,7 +88,7 @@ def enrol(
     found = set(session.scalars(select(Contact.id).where(Contact.id.in_(wanted))))
     missing = [contact_id for contact_id in wanted if contact_id not in found]
     if missing:
-        raise NotFound(f"No contact with id {missing[0]}.")
+        raise NotFound(N_("No contact with id %(id)s.", id=missing[0]))
     now = clock.now()
     created = []
     for contact_id in wanted:

@@ -14,6 +14,7 @@ from saas.auth.services import is_member
 from saas.automation.runs import counts_by_status
 from saas.db import TenantSession, db
 from saas.errors import NotFound, ValidationError
+from saas.i18n import N_
 from saas.modules.sequences.definitions import clean_sequence
 from saas.modules.sequences.models import Sequence, SequenceEnrolment, SequenceEvent
 from saas.modules.sequences.runs import enrol
@@ -28,7 +29,7 @@ def list_sequences(session: TenantSession) -> list[Sequence]:
 def get_sequence(session: TenantSession, sequence_id: uuid.UUID) -> Sequence:
     sequence = session.get(Sequence, sequence_id)
     if sequence is None:
-        raise NotFound(f"No sequence with id {sequence_id}.")
+        raise NotFound(N_("No sequence with id %(id)s.", id=sequence_id))
     return sequence
 
 

@@ -108,7 +108,7 @@ def get_enrolment(
         SequenceEnrolment, enrolment_id, with_for_update=lock or None, populate_existing=lock
     )
     if enrolment is None:
-        raise NotFound(f"No enrolment with id {enrolment_id}.")
+        raise NotFound(N_("No enrolment with id %(id)s.", id=enrolment_id))
     return enrolment
 
 

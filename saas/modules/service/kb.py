@@ -45,7 +45,7 @@ def create_category(session: TenantSession, name: str) -> ArticleCategory:
 def delete_category(session: TenantSession, category_id: uuid.UUID) -> None:
     category = session.get(ArticleCategory, category_id)
     if category is None:
-        raise NotFound(f"No category with id {category_id}.")
+        raise NotFound(N_("No category with id %(id)s.", id=category_id))
     session.delete(category)
     session.flush()
 
@@ -53,7 +53,7 @@ def delete_category(session: TenantSession, category_id: uuid.UUID) -> None:
 def get_article(session: TenantSession, article_id: uuid.UUID, *, published_only: bool = False) -> Article:
     article = session.get(Article, article_id)
     if article is None or (published_only and article.status != "published"):
-        raise NotFound(f"No article with id {article_id}.")
+        raise NotFound(N_("No article with id %(id)s.", id=article_id))
     return article
 
 

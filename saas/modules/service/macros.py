@@ -97,7 +97,15 @@ def check_merge_fields(text: str | None) -> None:
         shown = unknown[0][:60] if unknown else "{{"
         raise ValidationError(
             N_("The reply names an unknown merge field."),
-            {"reply": [f"Unknown merge field: {shown}. Known: {', '.join(MERGE_FIELDS)}."]},
+            {
+                "reply": [
+                    N_(
+                        "Unknown merge field: %(field)s. Known: %(fields)s.",
+                        field=shown,
+                        fields=", ".join(MERGE_FIELDS),
+                    )
+                ]
+            },
         )
 
 
@@ -131,13 +139,13 @@ def _check(session: TenantSession, macro: Macro) -> None:
     if not (macro.name or "").strip():
         errors["name"] = ["A macro needs a name."]
     if macro.scope not in MACRO_SCOPES:
-        errors["scope"] = [f"One of {', '.join(MACRO_SCOPES)}."]
+        errors["scope"] = [N_("One of %(choices)s.", choices=", ".join(MACRO_SCOPES))]
     if macro.reply_kind not in MESSAGE_KINDS:
-        errors["reply_kind"] = [f"One of {', '.join(MESSAGE_KINDS)}."]
+        errors["reply_kind"] = [N_("One of %(choices)s.", choices=", ".join(MESSAGE_KINDS))]
     if macro.status is not None and macro.status not in STATUSES:
-        errors["status"] = [f"One of {', '.join(STATUSES)}."]
+        errors["status"] = [N_("One of %(choices)s.", choices=", ".join(STATUSES))]
     if macro.priority is not None and macro.priority not in PRIORITIES:
-        errors["priority"] = [f"One of {', '.join(PRIORITIES)}."]
+        errors["priority"] = [N_("One of %(choices)s.", choices=", ".join(PRIORITIES))]
     if macro.queue_id is not None and session.get(Queue, macro.queue_id) is None:
         errors["queue_id"] = ["No queue with this id."]
     if macro.assignee_user_id is not None and not is_member(

@@ -23,7 +23,7 @@ from flask import (
 from saas.db import TenantSession
 from saas.errors import AuthenticationFailed, SaasError, ValidationError
 from saas.extensions import csrf, limiter
-from saas.i18n import N_
+from saas.i18n import N_, translate
 from saas.modules.privacy.hub import (
     HUB_PREFIX,
     hub_address,
@@ -165,7 +165,9 @@ def reply(ticket_id: uuid.UUID):
     try:
         add_customer_message(session_, ticket, contact_id, request.form.get("body", ""), channel="portal")
     except (ValidationError, SaasError) as error:
-        return redirect(url_for("service_portal.show_ticket", ticket_id=ticket.id, message=error.detail))
+        return redirect(
+            url_for("service_portal.show_ticket", ticket_id=ticket.id, message=translate(error.detail))
+        )
     return redirect(
         url_for("service_portal.show_ticket", ticket_id=ticket.id, message=N_("Your reply was sent."))
     )
@@ -188,7 +190,9 @@ def attach_file(ticket_id: uuid.UUID):
             session_, "tickets", ticket.id, upload.stream, upload.filename, contact_id=contact_id
         )
     except SaasError as error:
-        return redirect(url_for("service_portal.show_ticket", ticket_id=ticket.id, message=error.detail))
+        return redirect(
+            url_for("service_portal.show_ticket", ticket_id=ticket.id, message=translate(error.detail))
+        )
     return redirect(
         url_for("service_portal.show_ticket", ticket_id=ticket.id, message=N_("Your file was attached."))
     )
@@ -204,7 +208,9 @@ def rate(ticket_id: uuid.UUID):
     try:
         rate_ticket(session_, ticket, int(rating) if rating.isdigit() else 0, request.form.get("comment"))
     except SaasError as error:
-        return redirect(url_for("service_portal.show_ticket", ticket_id=ticket.id, message=error.detail))
+        return redirect(
+            url_for("service_portal.show_ticket", ticket_id=ticket.id, message=translate(error.detail))
+        )
     return redirect(
         url_for("service_portal.show_ticket", ticket_id=ticket.id, message=N_("Thank you for your rating."))
     )

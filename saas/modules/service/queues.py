@@ -28,7 +28,7 @@ def list_queues(session: TenantSession) -> list[Queue]:
 def get_queue(session: TenantSession, queue_id: uuid.UUID) -> Queue:
     queue = session.get(Queue, queue_id)
     if queue is None:
-        raise NotFound(f"No queue with id {queue_id}.")
+        raise NotFound(N_("No queue with id %(id)s.", id=queue_id))
     return queue
 
 
@@ -38,7 +38,9 @@ def default_queue(session: TenantSession) -> Queue | None:
 
 def _check(session: TenantSession, data: dict[str, Any], queue: Queue | None = None) -> None:
     if "strategy" in data and data["strategy"] not in STRATEGIES:
-        raise ValidationError(N_("Unknown strategy."), {"strategy": [f"One of {', '.join(STRATEGIES)}."]})
+        raise ValidationError(
+            N_("Unknown strategy."), {"strategy": [N_("One of %(choices)s.", choices=", ".join(STRATEGIES))]}
+        )
     if "name" in data:
         name = (data["name"] or "").strip()
         if not name or len(name) > 100:

@@ -141,7 +141,9 @@ def list_policies(session: TenantSession) -> list[SlaPolicy]:
 
 def set_policy(session: TenantSession, priority: str, first_response: int, resolution: int) -> SlaPolicy:
     if priority not in PRIORITIES:
-        raise ValidationError(N_("Unknown priority."), {"priority": [f"One of {', '.join(PRIORITIES)}."]})
+        raise ValidationError(
+            N_("Unknown priority."), {"priority": [N_("One of %(choices)s.", choices=", ".join(PRIORITIES))]}
+        )
     errors = {}
     for name, value in (("first_response_minutes", first_response), ("resolution_minutes", resolution)):
         if not isinstance(value, int) or not 0 < value <= 525_600:

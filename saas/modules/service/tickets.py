@@ -113,7 +113,10 @@ def normalise_tags(tags: list[str] | None) -> list[str]:
                 )
             cleaned.append(tag)
     if len(cleaned) > MAX_TAGS:
-        raise ValidationError(f"At most {MAX_TAGS} tags.", {"tags": [f"At most {MAX_TAGS}."]})
+        raise ValidationError(
+            N_("At most %(limit)s tags.", limit=MAX_TAGS),
+            {"tags": [N_("At most %(limit)s.", limit=MAX_TAGS)]},
+        )
     return cleaned
 
 
@@ -122,11 +125,11 @@ def _check(session: TenantSession, ticket: Ticket) -> None:
     if not (ticket.subject or "").strip():
         errors["subject"] = ["A ticket needs a subject."]
     if ticket.status not in STATUSES:
-        errors["status"] = [f"One of {', '.join(STATUSES)}."]
+        errors["status"] = [N_("One of %(choices)s.", choices=", ".join(STATUSES))]
     if ticket.priority not in PRIORITIES:
-        errors["priority"] = [f"One of {', '.join(PRIORITIES)}."]
+        errors["priority"] = [N_("One of %(choices)s.", choices=", ".join(PRIORITIES))]
     if ticket.channel not in CHANNELS:
-        errors["channel"] = [f"One of {', '.join(CHANNELS)}."]
+        errors["channel"] = [N_("One of %(choices)s.", choices=", ".join(CHANNELS))]
     if ticket.requester_contact_id is not None and session.get(Contact, ticket.requester_contact_id) is None:
         errors["requester_contact_id"] = ["No contact with this id."]
     if ticket.queue_id is not None and session.get(Queue, ticket.queue_id) is None:

@@ -167,14 +167,20 @@ def _open_deal(
 def _refuse_unless_qualified(lead: Lead) -> None:
     if lead.status == "converted":
         raise Conflict(
-            f"This lead was converted already on {lead.converted_at:%Y-%m-%d}; "
-            "open its contact instead of converting it again.",
+            N_(
+                "This lead was converted already on %(date)s; "
+                "open its contact instead of converting it again.",
+                date=lead.converted_at.strftime("%Y-%m-%d"),
+            ),
             contact_id=str(lead.converted_contact_id) if lead.converted_contact_id else None,
         )
     if lead.status != "qualified":
         raise Conflict(
-            f"Only qualified leads can be converted; this lead is '{lead.status}'. "
-            "Set its status to qualified first."
+            N_(
+                "Only qualified leads can be converted; this lead is '%(status)s'. "
+                "Set its status to qualified first.",
+                status=lead.status,
+            )
         )
 
 
@@ -188,7 +194,7 @@ def convert_lead(
     # Locked and re-read: converting the same lead twice at once must not make two of anything.
     lead = session.get(Lead, lead_id, with_for_update=True, populate_existing=True)
     if lead is None:
-        raise NotFound(f"No lead with id {lead_id}.")
+        raise NotFound(N_("No lead with id %(id)s.", id=lead_id))
     _refuse_unless_qualified(lead)
     if not (lead.first_name or lead.last_name):
         raise ValidationError("A lead needs a name to become a contact.", {"last_name": ["Enter a name."]})

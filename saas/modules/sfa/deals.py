@@ -38,19 +38,29 @@ def check_member(session: TenantSession, user_id: uuid.UUID | None, field: str) 
         )
 
 
+LINK_REFUSALS = {
+    "contact_id": (N_("Unknown contact."), N_("No contact with this id.")),
+    "account_id": (N_("Unknown account."), N_("No account with this id.")),
+    "deal_id": (N_("Unknown deal."), N_("No deal with this id.")),
+}
+"""What a link to a missing record is refused with: (detail, field message), whole sentences."""
+
+
 def check_links(session: TenantSession, **links: uuid.UUID | None) -> None:
     """The contact, account and deal a record points to exist (``contact_id=``, ``account_id=``...)."""
     models = {"contact_id": Contact, "account_id": Account, "deal_id": Deal}
     for name, record_id in links.items():
         if record_id is not None and session.get(models[name], record_id) is None:
-            noun = name.removesuffix("_id")
-            raise ValidationError(f"Unknown {noun}.", {name: [f"No {noun} with this id."]})
+            detail, message = LINK_REFUSALS[name]
+            raise ValidationError(detail, {name: [message]})
 
 
 def _check_contacts(session: TenantSession, contact_ids: list[uuid.UUID]) -> None:
     missing = [contact_id for contact_id in contact_ids if session.get(Contact, contact_id) is None]
     if missing:
-        raise ValidationError("Unknown contact.", {"contact_ids": [f"No contact with id {missing[0]}."]})
+        raise ValidationError(
+            N_("Unknown contact."), {"contact_ids": [N_("No contact with id %(id)s.", id=missing[0])]}
+        )
 
 
 def _stage_for(session: TenantSession, pipeline_id: uuid.UUID | None, stage_id: uuid.UUID | None) -> Stage:
@@ -241,8 +251,8 @@ def _enter_stage(deal: Deal, stage: Stage, lost_reason: str | None) -> None:
     """Put a deal in a stage: the stage's kind decides its status; closing stamps the time."""
     if stage.kind == "lost" and not (lost_reason and lost_reason.strip()):
         raise ValidationError(
-            f"Moving a deal to '{stage.name}' marks it lost: say why.",
-            {"lost_reason": ["Give the reason the deal was lost."]},
+            N_("Moving a deal to '%(stage)s' marks it lost: say why.", stage=stage.name),
+            {"lost_reason": [N_("Give the reason the deal was lost.")]},
         )
     now = datetime.now(UTC)
     deal.stage = stage

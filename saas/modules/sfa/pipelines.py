@@ -15,6 +15,7 @@ from sqlalchemy.orm import selectinload
 
 from saas.db import TenantSession
 from saas.errors import Conflict, ValidationError
+from saas.i18n import N_
 from saas.modules.core.services import RecordService
 from saas.modules.sfa.models import Deal, Pipeline, Stage
 from saas.modules.sfa.module import DEFAULT_STAGES
@@ -54,7 +55,9 @@ def get_stage(session: TenantSession, stage_id: uuid.UUID) -> Stage:
 def first_open_stage(pipeline: Pipeline) -> Stage:
     stage = next((stage for stage in pipeline.stages if stage.kind == "open"), None)
     if stage is None:
-        raise Conflict(f"Pipeline '{pipeline.name}' has no open stage for a new deal.")
+        raise Conflict(
+            N_("Pipeline '%(pipeline)s' has no open stage for a new deal.", pipeline=pipeline.name)
+        )
     return stage
 
 
@@ -141,10 +144,21 @@ def update_pipeline(session: TenantSession, pipeline_id: uuid.UUID, changes: dic
 def delete_pipeline(session: TenantSession, pipeline_id: uuid.UUID) -> None:
     pipeline = get_pipeline(session, pipeline_id)
     if pipeline.is_default:
-        raise Conflict(f"'{pipeline.name}' is the default pipeline; make another one the default first.")
+        raise Conflict(
+            N_(
+                "'%(pipeline)s' is the default pipeline; make another one the default first.",
+                pipeline=pipeline.name,
+            )
+        )
     held = deal_count(session, pipeline_id=pipeline.id)
     if held:
-        raise Conflict(f"'{pipeline.name}' still holds {held} deal(s); move or delete them first.")
+        raise Conflict(
+            N_(
+                "'%(pipeline)s' still holds %(count)s deal(s); move or delete them first.",
+                pipeline=pipeline.name,
+                count=held,
+            )
+        )
     session.delete(pipeline)
     session.flush()
 
@@ -171,8 +185,12 @@ def update_stage(session: TenantSession, stage_id: uuid.UUID, changes: dict[str,
         held = deal_count(session, stage_id=stage.id)
         if held:
             raise Conflict(
-                f"Stage '{stage.name}' holds {held} deal(s); its kind decides whether they are open, won "
-                "or lost, so move them out before changing it."
+                N_(
+                    "Stage '%(stage)s' holds %(count)s deal(s); its kind decides whether they are open, won "
+                    "or lost, so move them out before changing it.",
+                    stage=stage.name,
+                    count=held,
+                )
             )
     with session.no_autoflush:  # check the changed stage before it reaches the database
         for name in ("name", "probability", "kind"):
@@ -191,7 +209,11 @@ def reorder_stages(session: TenantSession, pipeline_id: uuid.UUID, stage_ids: li
     if len(stage_ids) != len(by_id) or set(stage_ids) != set(by_id):
         raise ValidationError(
             "Give every stage of the pipeline exactly once.",
-            {"stage_ids": [f"Expected the {len(by_id)} stage ids of this pipeline, each once."]},
+            {
+                "stage_ids": [
+                    N_("Expected the %(count)s stage ids of this pipeline, each once.", count=len(by_id))
+                ]
+            },
         )
     _renumber(pipeline, [by_id[stage_id] for stage_id in stage_ids])
     session.flush()
@@ -214,7 +236,12 @@ def delete_stage(session: TenantSession, stage_id: uuid.UUID) -> None:
     held = deal_count(session, stage_id=stage.id)
     if held:
         raise Conflict(
-            f"Stage '{stage.name}' still holds {held} deal(s); move them to another stage before deleting it."
+            N_(
+                "Stage '%(stage)s' still holds %(count)s deal(s); "
+                "move them to another stage before deleting it.",
+                stage=stage.name,
+                count=held,
+            )
         )
     pipeline = stage.pipeline
     remaining = [each for each in pipeline.stages if each.id != stage.id]

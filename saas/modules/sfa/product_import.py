@@ -22,6 +22,7 @@ from sqlalchemy import func, select
 
 from saas.db import TenantSession
 from saas.errors import ValidationError
+from saas.i18n import N_
 from saas.modules.core.imports import decode_csv, detect_delimiter
 from saas.modules.sfa import products
 from saas.modules.sfa.models import PriceBook, Product
@@ -46,13 +47,19 @@ def import_products(session: TenantSession, content: bytes) -> ProductImport:
     headers = [header.strip().lower() for header in next(reader)]
     missing = [name for name in ("sku", "name") if name not in headers]
     if missing:
-        message = f"The file needs the columns {', '.join(missing)} (it has: {', '.join(headers)})."
+        message = N_(
+            "The file needs the columns %(missing)s (it has: %(headers)s).",
+            missing=", ".join(missing),
+            headers=", ".join(headers),
+        )
         raise ValidationError(message, {"file": [message]})
     books = {book.name.lower(): book.id for book in session.scalars(select(PriceBook))}
     result = ProductImport()
     for count, values in enumerate(reader, start=1):
         if count > MAX_ROWS:
-            result.errors.append((reader.line_num, f"Only {MAX_ROWS} rows are imported at once."))
+            result.errors.append(
+                (reader.line_num, N_("Only %(limit)s rows are imported at once.", limit=MAX_ROWS))
+            )
             break
         if not any(value.strip() for value in values):
             continue
@@ -82,7 +89,8 @@ def _import_row(session: TenantSession, row: dict[str, str], books: dict[str, An
         book_name = row.get("price_book", "").strip().lower()
         if book_name and book_name not in books:
             raise ValidationError(
-                "Unknown price book.", {"price_book": [f"No price book named {book_name!r}."]}
+                "Unknown price book.",
+                {"price_book": [N_("No price book named %(name)s.", name=repr(book_name))]},
             )
         data["prices"] = [{**price, "price_book_id": books.get(book_name)}]
     if existing is None:

@@ -118,7 +118,7 @@ def default_price_book(session: TenantSession) -> PriceBook:
 def get_price_book(session: TenantSession, price_book_id: uuid.UUID) -> PriceBook:
     book = session.get(PriceBook, price_book_id)
     if book is None:
-        raise NotFound(f"No price book with id {price_book_id}.")
+        raise NotFound(N_("No price book with id %(id)s.", id=price_book_id))
     return book
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate
 
+from saas.i18n import N_
 from saas.modules.core.schemas import CleanInput, _text, list_of, page_of
 from saas.modules.sfa.deal_schemas import CurrencyCode, _currency_code
 from saas.modules.sfa.models import QUOTE_STATUSES
@@ -17,15 +18,18 @@ MAX_QUANTITY = Decimal("99999999999.999")  # numeric(14, 3)
 
 def _decimal(places: int, maximum: Decimal, *, minimum: Decimal = Decimal("0"), **kwargs) -> fields.Decimal:
     """An exact number with at most ``places`` decimals, never a float."""
+
+    def within_places(value: Decimal) -> None:
+        # Raised here rather than through error_messages: marshmallow formats those into a plain string,
+        # and the page shows this one in the reader's language.
+        if value != value.quantize(Decimal(1).scaleb(-places)):
+            raise ValidationError(N_("Use a number with at most %(places)s decimal places.", places=places))
+
     return fields.Decimal(
         places=None,
         allow_nan=False,
         as_string=True,
-        validate=[
-            validate.Range(min=minimum, max=maximum),
-            lambda value: value == value.quantize(Decimal(1).scaleb(-places)),
-        ],
-        error_messages={"validator_failed": f"Use a number with at most {places} decimal places."},
+        validate=[validate.Range(min=minimum, max=maximum), within_places],
         **kwargs,
     )
 

@@ -102,7 +102,7 @@ def take_quote_number(session: TenantSession) -> int:
 def get_quote(session: TenantSession, quote_id: uuid.UUID) -> Quote:
     quote = session.get(Quote, quote_id)
     if quote is None:
-        raise NotFound(f"No quote with id {quote_id}.")
+        raise NotFound(N_("No quote with id %(id)s.", id=quote_id))
     return quote
 
 
@@ -283,7 +283,8 @@ def _priced_line(
     session: TenantSession, position: int, data: dict[str, Any], book_id: uuid.UUID, currency: str
 ) -> QuoteLine:
     def refuse(field: str, message: str) -> ValidationError:
-        return ValidationError(f"Line {position + 1}: {message}", {f"lines.{position}.{field}": [message]})
+        detail = N_("Line %(line)s: %(problem)s", line=position + 1, problem=message)
+        return ValidationError(detail, {f"lines.{position}.{field}": [message]})
 
     product = None
     if data.get("product_id"):
@@ -297,7 +298,7 @@ def _priced_line(
     if price is None and product is not None:
         price = products.unit_price(session, product.id, book_id, currency)
     if price is None:
-        raise refuse("unit_price", f"No price in {currency} for this line: give one.")
+        raise refuse("unit_price", N_("No price in %(currency)s for this line: give one.", currency=currency))
     tax_rate = data.get("tax_rate")
     if tax_rate is None:
         tax_rate = product.tax_rate if product else Decimal("0")

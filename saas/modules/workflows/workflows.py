@@ -13,7 +13,7 @@ from saas.automation import clock
 from saas.automation.runs import counts_by_status
 from saas.db import TenantSession
 from saas.errors import NotFound
-from saas.i18n import translate
+from saas.i18n import N_, translate
 from saas.modules.registry import registry
 from saas.modules.workflows.definitions import clean_workflow
 from saas.modules.workflows.models import Workflow, WorkflowEnrolment, WorkflowStepRun
@@ -33,7 +33,7 @@ def list_workflows(session: TenantSession) -> list[Workflow]:
 def get_workflow(session: TenantSession, workflow_id: uuid.UUID) -> Workflow:
     workflow = session.get(Workflow, workflow_id)
     if workflow is None:
-        raise NotFound(f"No workflow with id {workflow_id}.")
+        raise NotFound(N_("No workflow with id %(id)s.", id=workflow_id))
     return workflow
 
 

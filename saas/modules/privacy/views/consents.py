@@ -8,7 +8,7 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from saas.errors import NotFound, ValidationError
-from saas.i18n import translate
+from saas.i18n import N_, translate
 from saas.modules.core.models import Contact
 from saas.modules.privacy import consent
 from saas.modules.privacy.audit import audit_privacy, staff_actor
@@ -24,7 +24,7 @@ def contact_consents(contact_id: uuid.UUID):
     session = current_tenant_session()
     contact = session.get(Contact, contact_id)
     if contact is None:
-        raise NotFound(f"No contact with id {contact_id}.")
+        raise NotFound(N_("No contact with id %(id)s.", id=contact_id))
     as_of_text = request.args.get("as_of", "")
     message, status = None, 200
     try:

@@ -63,7 +63,13 @@ def _settings_action(action) -> Any:
     except ValidationError as error:
         detail = translate(error.detail)
         if error.errors:  # the fields' own messages; the detail already names what is wrong
-            detail += " " + " ".join(translate(str(m)) for found in error.errors.values() for m in found)
+            # str() would drop a filled message's values and language; only a non-text message needs it.
+            shown = (
+                translate(m) if isinstance(m, str) else str(m)
+                for found in error.errors.values()
+                for m in found
+            )
+            detail += " " + " ".join(shown)
         return _render_settings(422, detail)
     flash(_("Saved."))
     return redirect(url_for("service.settings"))

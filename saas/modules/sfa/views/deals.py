@@ -216,7 +216,9 @@ def move_deal(record_id: uuid.UUID):
         deal = deals.move(session, deal.id, move["stage_id"], move.get("lost_reason"))
     except ValidationError as error:
         if _wants_json():
-            return jsonify(detail=error.detail, errors=error.errors), 422
+            # The board's script shows these as they come: in the reader's language, like the page.
+            shown = {name: [translate(m) for m in messages] for name, messages in error.errors.items()}
+            return jsonify(detail=translate(error.detail), errors=shown), 422
         # Without script the deal's own page says what is missing and offers its move form.
         return render_detail(DEAL_PAGES, deal, status=422, move_error=error)
     if _wants_json():

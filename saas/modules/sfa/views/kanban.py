@@ -9,6 +9,7 @@ from __future__ import annotations
 from flask import g, render_template, request
 
 from saas.errors import NotFound
+from saas.i18n import N_
 from saas.modules.core.views.records import workspace_people
 from saas.modules.settings import ADMIN_ROLES
 from saas.modules.sfa import pipelines
@@ -25,7 +26,7 @@ def _chosen_pipeline(all_pipelines: list[Pipeline]) -> Pipeline:
         return pipelines.default_pipeline(current_tenant_session())
     chosen = next((p for p in all_pipelines if str(p.id) == wanted), None)
     if chosen is None:
-        raise NotFound(f"No pipeline with id {wanted}.")
+        raise NotFound(N_("No pipeline with id %(id)s.", id=wanted))
     return chosen
 
 
