@@ -69,22 +69,24 @@ class FilledMessage(str):
 
     msgid: str
     values: dict[str, Any]
+    translated: tuple[str, ...]
 
-    def __new__(cls, msgid: str, values: dict[str, Any]) -> FilledMessage:
+    def __new__(cls, msgid: str, values: dict[str, Any], translated: tuple[str, ...] = ()) -> FilledMessage:
         filled = super().__new__(cls, msgid % values)
-        filled.msgid, filled.values = msgid, values
+        filled.msgid, filled.values, filled.translated = msgid, values, translated
         return filled
 
     def __reduce__(self) -> tuple:  # a job's arguments and results are pickled
-        return FilledMessage, (self.msgid, self.values)
+        return FilledMessage, (self.msgid, self.values, self.translated)
 
 
-def N_(message: str, **values: Any) -> str:
+def N_(message: str, *, translated: tuple[str, ...] = (), **values: Any) -> str:
     """Marks a string for extraction that is translated later, where it is shown (``{{ _(label) }}``):
     module declarations (navigation labels) are built once per process, before any request's language.
     With ``values`` (``N_("Unknown scope: %(scope)s.", scope=name)``), a :class:`FilledMessage`: what a
-    service refuses with when the refusal names what it refused."""
-    return FilledMessage(message, values) if values else message
+    service refuses with when the refusal names what it refused. ``translated``: the values that are
+    product words marked themselves (a module's title), shown in the reader's language too."""
+    return FilledMessage(message, values, translated) if values else message
 
 
 SCHEMA_MESSAGES = (
@@ -110,7 +112,8 @@ def translate(message: str) -> str:
     """``message`` in the current language if the catalogs have it (a string marked with ``N_``, values
     and all), else as written: for text chosen at run time (error details, navigation labels)."""
     if isinstance(message, FilledMessage):
-        return shown_phrase({"message": message.msgid, "values": message.values}, fallback=str(message))
+        stored = {"message": message.msgid, "values": message.values, "translated": message.translated}
+        return shown_phrase(stored, fallback=str(message))
     return gettext(message) if message else message
 
 

@@ -191,6 +191,7 @@ def enforce_entitlements(tenant: TenantRef, membership: object) -> None:
                 "plan under Settings > Billing.",
                 plan=entitlements.plan_name,
                 module=registry.get(module_key).title,
+                translated=("plan", "module"),
             ),
             billing_url=billing_page_url(tenant),
         )

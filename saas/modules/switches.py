@@ -59,7 +59,8 @@ def switchable_module(key: str) -> Module:
         )
     if module.always_on:
         raise ValidationError(
-            N_("The %(module)s module is always on.", module=module.title), {"module": [N_("always on")]}
+            N_("The %(module)s module is always on.", module=module.title, translated=("module",)),
+            {"module": [N_("always on")]},
         )
     return module
 
@@ -109,6 +110,7 @@ def refuse_requests_to_disabled_modules(tenant: TenantRef, membership: object) -
                 "The %(module)s module is switched off for this workspace; an owner or admin can switch it "
                 "on under Settings > Modules. Its data is kept.",
                 module=title,
+                translated=("module",),
             )
         )
 

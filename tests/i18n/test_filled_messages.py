@@ -28,3 +28,13 @@ def test_a_message_without_values_stays_a_plain_marked_string(app):
     assert type(N_("Unknown field.")) is str
     with app.test_request_context(), in_locale("de"):
         assert translate(N_("Unknown field.")) != "Unknown field."
+
+
+def test_a_value_that_is_a_product_word_is_shown_in_the_readers_language_too(app):
+    refusal = N_("The %(module)s module is always on.", module=N_("Files"), translated=("module",))
+    as_written = N_("The %(module)s module is always on.", module="Files")
+
+    assert refusal == as_written == "The Files module is always on."
+    with app.test_request_context(), in_locale("de"):
+        assert translate(refusal) == "Das Modul Dateien ist immer aktiv."
+        assert translate(as_written) == "Das Modul Files ist immer aktiv."  # a name the workspace gave

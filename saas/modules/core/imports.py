@@ -281,6 +281,7 @@ def _no_target(session: TenantSession, entity: str, choices: list[RecordType]) -
             "%(records)s cannot be imported while the %(module)s module is switched off for this workspace.",
             records=known.plural,
             module=module.title,
+            translated=("records", "module"),
         )
         return ValidationError(message, {"entity": [message]})
     return ValidationError(

@@ -323,6 +323,7 @@ def _subject(session: TenantSession, entity: str) -> _Subject:
             N_(
                 "The %(module)s module is switched off for this workspace.",
                 module=registry.get(declared.module).title,
+                translated=("module",),
             )
         )
     if source is not None:

@@ -74,7 +74,9 @@ def serve_hub_pages(blueprint: Blueprint, module_key: str | None = None) -> None
         else:
             title = registry.get(module_key).title
             refusal = N_(
-                "The %(module)s module is switched off for this workspace. Its data is kept.", module=title
+                "The %(module)s module is switched off for this workspace. Its data is kept.",
+                module=title,
+                translated=("module",),
             )
             tenant = public_workspace(values, module_key, refusal=refusal)
         g.hub_tenant = tenant
