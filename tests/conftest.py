@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlencode
 
+import psycopg
 import pytest
 
 # Under pytest-xdist each worker gets an embedded PostgreSQL and Redis of its own (instance/test-gw1...);
@@ -32,6 +33,7 @@ from sqlalchemy import text, update
 from saas import create_app
 from saas.auth.services import create_api_token
 from saas.db import db
+from saas.embedded import SUPERUSER_PASSWORD_FILE
 from saas.migrations import upgrade_platform
 from saas.tenants.models import Tenant
 from saas.tenants.provisioning import provision_tenant
@@ -65,11 +67,35 @@ def reset_database(engine) -> None:
         connection.exec_driver_sql("DROP SCHEMA IF EXISTS platform CASCADE")
 
 
+def superuser_connection() -> psycopg.Connection:
+    """The embedded PostgreSQL's superuser (tests only: setting up PgBouncer, reading verifiers, the
+    suite's durability settings)."""
+    url = db.engine.url
+    if url.query.get("host") is None:
+        pytest.skip("needs the embedded PostgreSQL and its superuser")
+    password = (Path(os.environ["SAAS_INSTANCE_DIR"]) / SUPERUSER_PASSWORD_FILE).read_text().strip()
+    return psycopg.connect(
+        host=url.query["host"], user="postgres", password=password, dbname=url.database, autocommit=True
+    )
+
+
+def without_durability() -> None:
+    """The suite's own embedded PostgreSQL keeps nothing past the run, so it need not flush to disk: a
+    commit (and the suite commits about 1,200 schemas' DDL) no longer waits for an fsync. Only a crash of
+    the machine could lose data, and only this test database; a killed PostgreSQL still recovers."""
+    with superuser_connection() as connection:
+        for setting in ("fsync", "synchronous_commit", "full_page_writes"):
+            connection.execute(f"ALTER SYSTEM SET {setting} = off")
+        connection.execute("SELECT pg_reload_conf()")
+
+
 @pytest.fixture(scope="session")
 def app():
     app = create_app()
     app.config.update(TESTING=True, SERVER_NAME=None)
     with app.app_context():
+        if "DATABASE_URL" not in os.environ:
+            without_durability()
         reset_database(db.engine)
         upgrade_platform(db.engine)
         from saas.jobs import redis_connection

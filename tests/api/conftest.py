@@ -68,13 +68,3 @@ def running_receiver(host: str = "127.0.0.1", tls: ssl.SSLContext | None = None)
 def receiver() -> Iterator[Receiver]:
     with running_receiver() as started:
         yield started
-
-
-@pytest.fixture(autouse=True)
-def no_jobs_left_behind(app):
-    """Deliveries a test queued but did not run must not run in a later test's worker."""
-    yield
-    from saas.jobs import queue
-
-    with app.app_context():
-        queue().empty()

@@ -3,21 +3,16 @@ shared SMTP sink, and the link doors' own helpers."""
 
 from __future__ import annotations
 
-import os
 import re
-from pathlib import Path
 
-import psycopg
 import pytest
 from flask.testing import FlaskClient
 
-from saas.db import db
-from saas.embedded import SUPERUSER_PASSWORD_FILE
-from tests.api.conftest import no_jobs_left_behind, receiver
-from tests.conftest import csrf_token_from
+from tests.api.conftest import receiver
+from tests.conftest import csrf_token_from, superuser_connection
 from tests.mailsink import mail_sink
 
-__all__ = ["mail_sink", "no_jobs_left_behind", "receiver"]
+__all__ = ["mail_sink", "receiver", "superuser_connection"]
 
 
 @pytest.fixture(autouse=True)
@@ -43,14 +38,3 @@ def ask_for_link(client: FlaskClient, door: str, slug: str, email: str, **reques
 def without_csrf_tokens(html: str) -> str:
     """The page as a visitor compares it: the per-request CSRF token aside."""
     return re.sub(r'name="csrf_token"[^>]*value="[^"]+"', "", html)
-
-
-def superuser_connection() -> psycopg.Connection:
-    """The embedded PostgreSQL's superuser (tests only: setting up PgBouncer, reading verifiers)."""
-    url = db.engine.url
-    if url.query.get("host") is None:
-        pytest.skip("needs the embedded PostgreSQL and its superuser")
-    password = (Path(os.environ["SAAS_INSTANCE_DIR"]) / SUPERUSER_PASSWORD_FILE).read_text().strip()
-    return psycopg.connect(
-        host=url.query["host"], user="postgres", password=password, dbname=url.database, autocommit=True
-    )
