@@ -53,34 +53,11 @@ def lifecycle_for(status: str) -> Lifecycle:
     return _STATUS_LIFECYCLE.get(status, Lifecycle.PAST_DUE)
 
 
-READ_ONLY_REFUSALS = {
-    READ_ONLY_REASONS["paused"]: N_(
-        "This workspace is read-only because the free trial ended without a payment method. You can still "
-        "sign in, read and export everything. An owner or admin can add a payment method under Settings > "
-        "Billing to make it writable again."
-    ),
-    READ_ONLY_REASONS["unpaid"]: N_(
-        "This workspace is read-only because invoices remain unpaid. You can still sign in, read and export "
-        "everything. An owner or admin can add a payment method under Settings > Billing to make it writable "
-        "again."
-    ),
-    READ_ONLY_REASONS["canceled"]: N_(
-        "This workspace is read-only because the subscription was cancelled. You can still sign in, read and "
-        "export everything. An owner or admin can add a payment method under Settings > Billing to make it "
-        "writable again."
-    ),
-    READ_ONLY_REASONS["incomplete_expired"]: N_(
-        "This workspace is read-only because the first payment never completed. You can still sign in, read "
-        "and export everything. An owner or admin can add a payment method under Settings > Billing to make "
-        "it writable again."
-    ),
-    UNPAID: N_(
-        "This workspace is read-only because the subscription is not paid. You can still sign in, read and "
-        "export everything. An owner or admin can add a payment method under Settings > Billing to make it "
-        "writable again."
-    ),
-}
-"""The refusal of a write while read-only, one whole sentence per reason (the reason is a clause of it)."""
+READ_ONLY_REFUSAL = N_(
+    "This workspace is read-only because %(reason)s. You can still sign in, read and export everything. An "
+    "owner or admin can add a payment method under Settings > Billing to make it writable again."
+)
+"""The refusal of a write while read-only; its reason (``READ_ONLY_REASONS``) is a clause made to fit."""
 
 
 @dataclass(frozen=True)
@@ -198,7 +175,7 @@ def enforce_entitlements(tenant: TenantRef, membership: object) -> None:
     if entitlements.can_write or request.method in SAFE_METHODS or _view_allowed_when_read_only():
         return
     raise PaymentRequired(
-        READ_ONLY_REFUSALS.get(entitlements.read_only_reason or UNPAID, READ_ONLY_REFUSALS[UNPAID]),
+        N_(READ_ONLY_REFUSAL, reason=entitlements.read_only_reason or UNPAID, translated=("reason",)),
         billing_url=billing_page_url(tenant),
         lifecycle=entitlements.lifecycle.value,
     )

@@ -29,7 +29,7 @@ from saas.exports import storage
 from saas.exports.models import ArchiveImport
 from saas.exports.reader import ArchiveRefused
 from saas.exports.services import HEARTBEAT_SECONDS, CheckedArchive, check_archive, import_tenant
-from saas.i18n import N_, FilledMessage
+from saas.i18n import N_
 from saas.sql import quote_identifier
 from saas.tenants.models import Tenant
 
@@ -138,14 +138,14 @@ def _start(kind: str, user: User, upload: IO[bytes], **values: Any) -> ArchiveIm
 def _refuse_read_only(tenant_id: str) -> None:
     entitlements = entitlements_for(db.session, tenant_id)
     if not entitlements.can_write:
-        raise PermissionDenied(FilledMessage(READ_ONLY, {"reason": entitlements.read_only_reason}))
+        raise PermissionDenied(N_(READ_ONLY, reason=entitlements.read_only_reason, translated=("reason",)))
 
 
 def _refuse_unless_empty(ref: TenantRef) -> None:
     with tenant_pools().engine_for(ref).connect() as connection:
         holding = tables_with_records(connection)
     if holding:
-        raise Conflict(FilledMessage(NOT_EMPTY, {"tables": ", ".join(holding)}))
+        raise Conflict(N_(NOT_EMPTY, tables=", ".join(holding)))
 
 
 def tables_with_records(connection: Connection) -> list[str]:
@@ -363,7 +363,7 @@ def _restore(record: ArchiveImport, checked: CheckedArchive) -> str:
     def still_empty(connection: Connection) -> None:
         holding = tables_with_records(connection)
         if holding:
-            raise Conflict(FilledMessage(NOT_EMPTY, {"tables": ", ".join(holding)}))
+            raise Conflict(N_(NOT_EMPTY, tables=", ".join(holding)))
 
     rows: dict[str, int] = {}
     version = refill_tenant_schema(

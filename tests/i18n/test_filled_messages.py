@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 import pickle
 
+from saas.billing.entitlements import READ_ONLY_REFUSAL
+from saas.billing.labels import READ_ONLY_REASONS
 from saas.i18n import N_, FilledMessage, in_locale, translate
 
 
@@ -38,3 +40,13 @@ def test_a_value_that_is_a_product_word_is_shown_in_the_readers_language_too(app
     with app.test_request_context(), in_locale("de"):
         assert translate(refusal) == "Das Modul Dateien ist immer aktiv."
         assert translate(as_written) == "Das Modul Files ist immer aktiv."  # a name the workspace gave
+
+
+def test_the_read_only_refusal_reads_as_one_german_sentence_with_its_reason_in_german(app):
+    refusal = N_(READ_ONLY_REFUSAL, reason=READ_ONLY_REASONS["unpaid"], translated=("reason",))
+
+    assert refusal.startswith("This workspace is read-only because invoices remain unpaid. You can still")
+    with app.test_request_context(), in_locale("de"):
+        assert translate(refusal).startswith(
+            "Dieser Arbeitsbereich ist schreibgeschützt, weil Rechnungen unbezahlt sind. Sie können sich"
+        )
