@@ -231,7 +231,7 @@ class BulkReport:
                 # A job's progress is stored as JSON: the phrase beside the English text lets its page
                 # show the reason in the reader's language (shown_failure).
                 values = {k: v if isinstance(v, int | float) else str(v) for k, v in reason.values.items()}
-                failure["phrase"] = Phrase(reason.msgid, values).stored()
+                failure["phrase"] = Phrase(reason.msgid, values, reason.translated).stored()
             self.failures.append(failure)
 
     def as_dict(self) -> dict[str, Any]:
