@@ -96,31 +96,20 @@ def test_the_import_page_names_the_byte_that_is_not_utf8_in_the_readers_language
     tenant_a,
     pseudo_locale,  # noqa: F811
 ):
-    secret = make_token(tenant_a)
     login(client, tenant_a.email, tenant_a.password)
-    upload = f"/t/{tenant_a.slug}/imports/new"
-    token = csrf_token_from(client.get(upload, headers=HEADERS).text)
     latin1 = "Müller,mueller@example.org\n".encode("latin-1")
     refusal = (
         "The file is not UTF-8 text (byte 0xfc at position 1). Save it as “CSV UTF-8” and upload it again."
     )
 
-    page = client.post(
-        upload,
-        data={"csrf_token": token, "entity": "contacts", "file": (io.BytesIO(latin1), "people.csv")},
-        content_type="multipart/form-data",
-        headers=HEADERS,
-    )
+    upload = {"entity": "contacts", "file": (io.BytesIO(latin1), "people.csv")}
+    page = post_form(client, f"/t/{tenant_a.slug}/imports/new", upload)
     assert page.status_code == 422
     assert f"⟦{refusal}⟧" in page_text(page)
 
-    api = client.post(
-        "/api/v1/imports",
-        data={"entity": "contacts", "file": (io.BytesIO(latin1), "people.csv")},
-        content_type="multipart/form-data",
-        headers={**HEADERS, **bearer(secret)},
-    )
-    assert api.status_code == 422 and api.json["detail"].startswith(refusal) and "⟦" not in api.text
+    upload = {"entity": "contacts", "file": (io.BytesIO(latin1), "people.csv")}
+    api = api_in_english(client, tenant_a, "POST", "/api/v1/imports", data=upload)
+    assert api.status_code == 422 and api.json["detail"].startswith(refusal)
 
 
 def test_the_reports_page_names_what_a_report_may_group_by_in_the_readers_language(

@@ -7,7 +7,8 @@ from __future__ import annotations
 from saas.auth.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, TOO_LONG, TOO_SHORT
 from saas.webhooks.services import EVENTS_EXPECTED, MAX_EVENTS
 from tests.auth.conftest import configure_sso, idp  # noqa: F401
-from tests.conftest import bearer, csrf_token_from, login, make_token
+from tests.conftest import csrf_token_from, login
+from tests.i18n.refusals import api_in_english
 from tests.i18n.test_pseudo_locale import HEADERS, pseudo_locale  # noqa: F401
 
 
@@ -70,7 +71,6 @@ def test_api_client_without_a_scope_is_refused_translated_on_the_page_and_englis
     tenant_a,
     pseudo_locale,  # noqa: F811
 ):
-    secret = make_token(tenant_a)
     login(client, tenant_a.email, tenant_a.password)
     path = f"/t/{tenant_a.slug}/settings/api"
     token = csrf_token_from(client.get(path, headers=HEADERS).text)
@@ -84,13 +84,9 @@ def test_api_client_without_a_scope_is_refused_translated_on_the_page_and_englis
     assert page.status_code == 200 and "⟦Choose at least one scope.⟧" in page.text
 
     # The API speaks English whatever the caller's language: its problem+json is the contract.
-    api = client.post(
-        "/api/v1/api-clients",
-        json={"name": "No scopes", "scopes": [" "]},
-        headers={**HEADERS, **bearer(secret)},
-    )
-    assert api.status_code == 422
-    assert api.json["detail"].startswith("Choose at least one scope.") and "⟦" not in api.text
+    no_scope = {"name": "No scopes", "scopes": [" "]}
+    api = api_in_english(client, tenant_a, "POST", "/api/v1/api-clients", json=no_scope)
+    assert api.status_code == 422 and api.json["detail"].startswith("Choose at least one scope.")
 
 
 def test_limits_written_out_for_the_catalogs_match_the_limits_enforced():
